@@ -1,0 +1,1 @@
+"""The LK3 service: configuration, channels, workers, web app and command line."""

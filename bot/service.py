@@ -1,0 +1,59 @@
+"""The composition root: settings -> database, flow engine, processor and relay."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from bot.channels.base import Sender
+from bot.config import ConfigError, Settings
+from bot.processor import Processor
+from bot.relay import Relay
+from flows.definition import FlowError
+from flows.engine import Engine as FlowEngine
+from storage import migrate
+from storage.clock import utcnow
+from storage.db import make_engine
+
+
+@dataclass
+class Service:
+    settings: Settings
+    db: Engine
+    flows: FlowEngine
+    processor: Processor
+    clock: Callable[[], datetime]
+    senders: dict[str, Sender] = field(default_factory=dict)
+
+    def relay(self, recipient: str | None = None) -> Relay:
+        return Relay(self.db, self.senders, self.clock, recipient=recipient)
+
+
+def open_database(settings: Settings, auto_migrate: bool) -> Engine:
+    """Connect; migrate the SQLite default by itself, insist on `lk3 db upgrade` elsewhere."""
+    db = make_engine(settings.database_url)
+    try:
+        if auto_migrate and db.dialect.name == "sqlite":
+            migrate.upgrade(db)
+        elif migrate.current(db) != migrate.head():
+            raise ConfigError("The database at DATABASE_URL is not up to date; "
+                              "run `lk3 db upgrade` first.")
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"DATABASE_URL cannot be used: {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0]}") from None
+    return db
+
+
+def build(settings: Settings, *, auto_migrate: bool = True,
+          clock: Callable[[], datetime] = utcnow) -> Service:
+    db = open_database(settings, auto_migrate)
+    try:
+        flows = FlowEngine.load("intake")
+    except FlowError as exc:
+        raise ConfigError(f"The intake flow is invalid: {exc}") from None
+    return Service(settings, db, flows, Processor(db, flows, clock), clock)

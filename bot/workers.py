@@ -1,0 +1,48 @@
+"""Background workers in the serving process: the inbox processor and the outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.service import Service
+
+log = logging.getLogger(__name__)
+
+
+class Workers:
+    """Poll the inbox and outbox; a stop lets the current transaction finish first."""
+
+    def __init__(self, service: Service, interval: float) -> None:
+        self.service, self.interval = service, interval
+        self.stopping = asyncio.Event()
+        self.wake = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        relay = self.service.relay()
+        self.tasks = [
+            asyncio.create_task(self._loop("processor", lambda: asyncio.to_thread(
+                self.service.processor.run_once))),
+            asyncio.create_task(self._loop("relay", relay.run_once)),
+        ]
+
+    async def _loop(self, name: str, once: object) -> None:
+        while not self.stopping.is_set():
+            try:
+                done = await once()  # type: ignore[operator]
+            except Exception:
+                log.exception("%s failed; retrying in %.1fs", name, self.interval * 10)
+                done = 0
+                await self._pause(self.interval * 10)
+            if not done:
+                await self._pause(self.interval)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -1,0 +1,1 @@
+"""Flows as data, their catalogs and triage rules, and the pure engine step."""

@@ -1,0 +1,90 @@
+"""Message catalogs: one flat YAML file of texts per language, Indonesian first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from string import Formatter
+from typing import Any
+
+import yaml
+
+from flows.definition import FlowError
+from flows.types import DEFAULT_LANGUAGE, LANGUAGES, Choice, Reply
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A reply in words: the text and its numbered choices."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+
+
+class _Lenient(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class Catalog:
+    """Texts by language and key; every key exists in every language."""
+
+    def __init__(self, texts: dict[str, dict[str, str]], folder: Path) -> None:
+        self.texts = texts
+        self.folder = folder
+
+    def require(self, key: str, where: str) -> None:
+        for lang in LANGUAGES:
+            if key not in self.texts[lang]:
+                raise FlowError(f"{where}: text key '{key}' missing in {self.folder / lang}.yaml")
+
+    def check_complete(self) -> None:
+        for lang in LANGUAGES:
+            for other in LANGUAGES:
+                missing = sorted(set(self.texts[lang]) - set(self.texts[other]))
+                if missing:
+                    raise FlowError(f"{self.folder / other}.yaml: '{missing[0]}' has no "
+                                    f"translation (it is in {lang}.yaml)")
+
+    def text(self, key: str, lang: str, params: Mapping[str, Any] | None = None) -> str:
+        table = self.texts.get(lang) or self.texts[DEFAULT_LANGUAGE]
+        template = table[key]
+        if not params:
+            return template
+        return Formatter().vformat(template, (), _Lenient(params))
+
+    def render_text(self, text: str) -> Rendered:
+        return Rendered(text)
+
+    def render(self, reply: Reply, lang: str, extra: Mapping[str, Any] | None = None) -> Rendered:
+        params = {**reply.params, **(extra or {})}
+        for name, value in list(params.items()):
+            if name.endswith("_key"):  # a parameter that is itself a catalog text
+                params[name[:-4]] = self.text(str(value), lang)
+        choices = tuple(
+            Choice(i, value, self.text(label, lang)) for i, (value, label) in
+            enumerate(reply.choices, start=1)
+        )
+        return Rendered(self.text(reply.key, lang, params), choices)
+
+
+def load_catalog(folder: Path, extra: dict[str, dict[str, str]] | None = None) -> Catalog:
+    """Read `<lang>.yaml` for every language; `extra` adds labels ('*' = all languages)."""
+    texts: dict[str, dict[str, str]] = {}
+    for lang in LANGUAGES:
+        path = folder / f"{lang}.yaml"
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError as exc:
+            raise FlowError(f"{path}: catalog file not found") from exc
+        except yaml.YAMLError as exc:
+            raise FlowError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(raw, Mapping):
+            raise FlowError(f"{path}: a catalog is a mapping of key: text")
+        texts[lang] = {str(k): str(v).rstrip("\n") for k, v in raw.items()}
+        for key, labels in (extra or {}).items():
+            label = labels.get(lang, labels.get("*"))
+            if label is not None:
+                texts[lang][f"list.{key}"] = label
+    return Catalog(texts, folder)

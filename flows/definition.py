@@ -1,0 +1,76 @@
+"""A flow as data: the parsed and validated form of a flow YAML file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+BACK = "back"  # special goto target: return to the state an interrupt left
+
+
+class FlowError(ValueError):
+    """A flow, catalog or rules file is wrong; the message names the file and the place."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """True when the answer saved under `answer` is one of `values`."""
+
+    name: str
+    answer: str
+    values: tuple[str, ...]
+
+    def holds(self, answers: dict[str, object]) -> bool:
+        return str(answers.get(self.answer)) in self.values
+
+
+@dataclass(frozen=True)
+class Branch:
+    """Go to `target` when `condition` (a name from the flow's conditions) holds, or always."""
+
+    target: str
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
+class ChoiceSpec:
+    value: str
+    label: str  # catalog key
+    goto: tuple[Branch, ...] = ()  # empty: use the state's goto
+    actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: str
+    prompt: str  # catalog key
+    choices: tuple[ChoiceSpec, ...] = ()
+    choices_from: str | None = None  # a named list (e.g. distrik) instead of literal choices
+    input: str | None = None  # "text": free text answer
+    save: str | None = None  # answer key
+    skippable: bool = False
+    goto: tuple[Branch, ...] = ()
+    on_enter: tuple[str, ...] = ()
+    end: bool = False  # a resting state: the flow waits here; messages get `idle`
+    idle: str | None = None  # catalog key answered to messages in a resting state
+    interrupt: bool = False  # entered from a keyword; `back` returns to where it was
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    version: int
+    initial: str
+    states: dict[str, StateSpec]
+    conditions: dict[str, Condition]
+    interrupts: dict[str, str]  # keyword command -> interrupt state
+    source: str = ""
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    consent_version: str = ""
+
+    def choices_of(self, state: StateSpec) -> tuple[ChoiceSpec, ...]:
+        if state.choices_from is None:
+            return state.choices
+        return tuple(
+            ChoiceSpec(value=v, label=f"list.{state.choices_from}.{v}")
+            for v in self.lists[state.choices_from]
+        )

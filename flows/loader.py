@@ -1,0 +1,239 @@
+"""Load flow, catalog, list and triage files from a folder and validate them at load."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flows.catalog import Catalog, load_catalog
+from flows.definition import BACK, Branch, ChoiceSpec, Condition, Flow, FlowError, StateSpec
+from flows.triage import TriageRules, load_rules
+
+FLOWS_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Everything the engine needs for one flow."""
+
+    flow: Flow
+    catalog: Catalog
+    triage: TriageRules
+    keywords: dict[str, str]  # normalised word -> command
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise FlowError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise FlowError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def _branches(raw: Any, where: str) -> tuple[Branch, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        return (Branch(raw),)
+    if not isinstance(raw, list):
+        raise FlowError(f"{where}: goto must be a state name or a list of {{if, goto}}")
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping) or "goto" not in item:
+            raise FlowError(f"{where}[{i}]: each branch needs a goto")
+        out.append(Branch(str(item["goto"]), item.get("if")))
+    if out[-1].condition is not None:
+        raise FlowError(f"{where}: the last branch must have no `if`, so some branch always fits")
+    return tuple(out)
+
+
+def _names(raw: Any, where: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        return (raw,)
+    if isinstance(raw, list) and all(isinstance(x, str) for x in raw):
+        return tuple(raw)
+    raise FlowError(f"{where}: expected a name or a list of names")
+
+
+def _state(name: str, raw: Any, where: str) -> StateSpec:
+    if not isinstance(raw, Mapping):
+        raise FlowError(f"{where}: a state must be a mapping")
+    known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
+             "on_enter", "end", "idle", "interrupt"}
+    extra = set(raw) - known
+    if extra:
+        raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
+    if "prompt" not in raw:
+        raise FlowError(f"{where}: missing prompt")
+    choices = []
+    for i, c in enumerate(raw.get("choices") or []):
+        cw = f"{where}.choices[{i}]"
+        if not isinstance(c, Mapping) or "value" not in c or "label" not in c:
+            raise FlowError(f"{cw}: a choice needs value and label")
+        choices.append(ChoiceSpec(str(c["value"]), str(c["label"]),
+                                  _branches(c.get("goto"), f"{cw}.goto"),
+                                  _names(c.get("do"), f"{cw}.do")))
+    return StateSpec(
+        name=name, prompt=str(raw["prompt"]), choices=tuple(choices),
+        choices_from=raw.get("choices_from"), input=raw.get("input"), save=raw.get("save"),
+        skippable=bool(raw.get("skippable", False)),
+        goto=_branches(raw.get("goto"), f"{where}.goto"),
+        on_enter=_names(raw.get("on_enter"), f"{where}.on_enter"), end=bool(raw.get("end", False)),
+        idle=raw.get("idle"), interrupt=bool(raw.get("interrupt", False)),
+    )
+
+
+def parse_flow(raw: Any, source: str, lists: dict[str, tuple[str, ...]]) -> Flow:
+    if not isinstance(raw, Mapping):
+        raise FlowError(f"{source}: a flow file must be a mapping")
+    for key in ("name", "version", "initial", "states"):
+        if key not in raw:
+            raise FlowError(f"{source}: missing `{key}`")
+    states = {str(n): _state(str(n), s, f"{source}: states.{n}") for n, s in raw["states"].items()}
+    conditions = {}
+    for n, c in (raw.get("conditions") or {}).items():
+        if not isinstance(c, Mapping) or "answer" not in c or "in" not in c:
+            raise FlowError(f"{source}: conditions.{n}: needs `answer` and `in`")
+        conditions[str(n)] = Condition(str(n), str(c["answer"]), tuple(str(v) for v in c["in"]))
+    interrupts = {str(k): str(v) for k, v in (raw.get("interrupts") or {}).items()}
+    return Flow(str(raw["name"]), int(raw["version"]), str(raw["initial"]), states, conditions,
+                interrupts, source, lists, str(raw.get("consent_version", "")))
+
+
+def _targets(state: StateSpec, flow: Flow) -> Iterable[tuple[str, Branch]]:
+    for b in state.goto:
+        yield f"states.{state.name}.goto", b
+    for i, c in enumerate(flow.choices_of(state)):
+        for b in c.goto:
+            yield f"states.{state.name}.choices[{i}].goto", b
+
+
+def validate(flow: Flow, catalog: Catalog, actions: Iterable[str], triage: TriageRules,
+             flags: Iterable[str] = ()) -> None:
+    """Raise FlowError naming the file and the place of the first problem found."""
+    src, known_actions = flow.source, set(actions)
+    if flow.initial not in flow.states:
+        raise FlowError(f"{src}: initial: unknown state '{flow.initial}'")
+    for cmd, target in flow.interrupts.items():
+        if target not in flow.states:
+            raise FlowError(f"{src}: interrupts.{cmd}: unknown state '{target}'")
+    answer_values: dict[str, set[str] | None] = {f: {"yes"} for f in flags}
+    for s in flow.states.values():
+        _validate_state(s, flow, catalog, known_actions)
+        if s.save:
+            vals = None if s.input else {c.value for c in flow.choices_of(s)}
+            answer_values[s.save] = vals
+    for c in flow.conditions.values():
+        where = f"{src}: conditions.{c.name}"
+        if c.answer not in answer_values:
+            raise FlowError(f"{where}: no state saves the answer '{c.answer}'")
+        allowed = answer_values[c.answer]
+        bad = [v for v in c.values if allowed is not None and v not in allowed]
+        if bad:
+            raise FlowError(f"{where}: '{bad[0]}' is not a choice of '{c.answer}'")
+    triage.check_answers(answer_values)
+    _check_reachable(flow)
+    catalog.check_complete()
+
+
+def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str]) -> None:
+    where = f"{flow.source}: states.{s.name}"
+    if s.choices_from is not None and s.choices_from not in flow.lists:
+        raise FlowError(f"{where}.choices_from: unknown list '{s.choices_from}'")
+    choices = flow.choices_of(s)
+    if not s.end and not choices and s.input is None:
+        raise FlowError(f"{where}: needs choices, an input, or end: true")
+    if s.input not in (None, "text"):
+        raise FlowError(f"{where}.input: unknown input kind '{s.input}'")
+    for key in [s.prompt, s.idle] + [c.label for c in choices]:
+        if key is not None:
+            catalog.require(key, where)
+    for label, b in _targets(s, flow):
+        if b.target != BACK and b.target not in flow.states:
+            raise FlowError(f"{flow.source}: {label}: unknown state '{b.target}'")
+        if b.target == BACK and not s.interrupt:
+            raise FlowError(f"{flow.source}: {label}: `back` only works in an interrupt state")
+        if b.condition is not None and b.condition not in flow.conditions:
+            raise FlowError(f"{flow.source}: {label}: unknown condition '{b.condition}'")
+    for i, c in enumerate(choices):
+        if not c.goto and not s.goto:
+            raise FlowError(f"{where}.choices[{i}]: no goto here or on the state")
+        for a in c.actions:
+            if a not in actions:
+                raise FlowError(f"{where}.choices[{i}].do: unknown action '{a}'")
+    for a in s.on_enter:
+        if a not in actions:
+            raise FlowError(f"{where}.on_enter: unknown action '{a}'")
+    if s.input and not s.goto:
+        raise FlowError(f"{where}: a text input needs a goto")
+
+
+def _check_reachable(flow: Flow) -> None:
+    seen, todo = set(), [flow.initial, *flow.interrupts.values()]
+    while todo:
+        name = todo.pop()
+        if name in seen or name == BACK:
+            continue
+        seen.add(name)
+        todo.extend(b.target for _, b in _targets(flow.states[name], flow))
+    for name in flow.states:
+        if name not in seen:
+            raise FlowError(f"{flow.source}: states.{name}: unreachable from '{flow.initial}'")
+
+
+def _load_lists(path: Path) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, str]]]:
+    """Named lists (like the distrik list): values, and their labels per language."""
+    raw = read_yaml(path) or {}
+    lists: dict[str, tuple[str, ...]] = {}
+    labels: dict[str, dict[str, str]] = {}
+    for name, items in raw.items():
+        values = []
+        for i, item in enumerate(items or []):
+            if not isinstance(item, Mapping) or len(item) != 1:
+                raise FlowError(f"{path}: {name}[{i}]: each item is `value: label`")
+            ((value, label),) = item.items()
+            values.append(str(value))
+            per_lang = label if isinstance(label, Mapping) else {"*": label}
+            labels[f"{name}.{value}"] = {str(k): str(v) for k, v in per_lang.items()}
+        lists[str(name)] = tuple(values)
+    return lists, labels
+
+
+def load_keywords(path: Path) -> dict[str, str]:
+    raw = read_yaml(path) or {}
+    out: dict[str, str] = {}
+    for command, words in raw.items():
+        for w in words:
+            word = str(w).strip().lower()
+            if word in out:
+                raise FlowError(f"{path}: {command}: '{w}' is already a keyword of {out[word]}")
+            out[word] = str(command)
+    return out
+
+
+def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
+                folder: Path = FLOWS_DIR) -> Bundle:
+    """Load and validate the flow `name` with its catalogs, lists, rules and keywords."""
+    lists, list_labels = _load_lists(folder / "lists.yaml")
+    catalog = load_catalog(folder / "catalog", extra=list_labels)
+    path = folder / f"{name}.yaml"
+    flow = parse_flow(read_yaml(path), str(path), lists)
+    triage = load_rules(folder / f"{name}.triage.yaml")
+    keywords = load_keywords(folder / "keywords.yaml")
+    unknown = set(keywords.values()) - {*flow.interrupts, "menu", "restart", "language", "human"}
+    if unknown:
+        raise FlowError(f"{folder / 'keywords.yaml'}: unknown command '{sorted(unknown)[0]}'")
+    validate(flow, catalog, actions, triage, flags)
+    return Bundle(flow, catalog, triage, keywords)
+
+
+def flow_names(folder: Path = FLOWS_DIR) -> list[str]:
+    skip = {"lists", "keywords"}
+    return sorted(p.stem for p in folder.glob("*.yaml") if "." not in p.stem and p.stem not in skip)

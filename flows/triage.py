@@ -1,0 +1,76 @@
+"""Explainable triage: priority rules as data, each with the reason it gives in plain words."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flows.definition import FlowError
+
+PRIORITIES = ("P0", "P1", "P2", "P3")
+LOWEST = "P3"
+
+
+@dataclass(frozen=True)
+class Rule:
+    priority: str
+    reason: str
+    when: dict[str, tuple[str, ...]]  # answer -> accepted values; all must hold
+
+    def matches(self, answers: Mapping[str, Any]) -> bool:
+        return all(str(answers.get(k)) in vals for k, vals in self.when.items())
+
+
+@dataclass(frozen=True)
+class Assessment:
+    priority: str
+    reasons: tuple[str, ...]
+
+
+class TriageRules:
+    def __init__(self, rules: list[Rule], default_reason: str, source: str) -> None:
+        self.rules = rules
+        self.default_reason = default_reason
+        self.source = source
+
+    def assess(self, answers: Mapping[str, Any]) -> Assessment:
+        """The highest priority any rule gives, and every matching rule's reason, worst first."""
+        hits = sorted((r for r in self.rules if r.matches(answers)),
+                      key=lambda r: PRIORITIES.index(r.priority))
+        if not hits:
+            return Assessment(LOWEST, (self.default_reason,))
+        reasons = tuple(dict.fromkeys(r.reason for r in hits))
+        return Assessment(hits[0].priority, reasons)
+
+    def check_answers(self, answer_values: Mapping[str, set[str] | None]) -> None:
+        for i, rule in enumerate(self.rules):
+            for key, vals in rule.when.items():
+                where = f"{self.source}: rules[{i}].when.{key}"
+                if key not in answer_values:
+                    raise FlowError(f"{where}: no state saves the answer '{key}'")
+                allowed = answer_values[key]
+                bad = [v for v in vals if allowed is not None and v not in allowed]
+                if bad:
+                    raise FlowError(f"{where}: '{bad[0]}' is not a choice of '{key}'")
+
+
+def load_rules(path: Path) -> TriageRules:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise FlowError(f"{path}: triage rules file not found") from exc
+    rules = []
+    for i, r in enumerate(raw.get("rules") or []):
+        where = f"{path}: rules[{i}]"
+        if not isinstance(r, Mapping) or not {"priority", "reason", "when"} <= set(r):
+            raise FlowError(f"{where}: a rule needs priority, reason and when")
+        if r["priority"] not in PRIORITIES:
+            raise FlowError(f"{where}.priority: must be one of {', '.join(PRIORITIES)}")
+        when = {str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v]))
+                for k, v in r["when"].items()}
+        rules.append(Rule(r["priority"], str(r["reason"]), when))
+    return TriageRules(rules, str(raw.get("default_reason", "consultation")), str(path))

@@ -1,0 +1,76 @@
+"""Contacts and their conversations: load one as a snapshot, save it back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage.models import Case, Contact, Conversation
+
+CONTACTS = cast(Table, Contact.__table__)
+CONVS = cast(Table, Conversation.__table__)
+CASES = cast(Table, Case.__table__)
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    id: int
+    language: str
+    status: str
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: int
+    flow: str
+    flow_version: int
+    state: str
+    language: str
+    answers: dict[str, Any]
+    flags: list[str]
+    misses: int
+    case_id: int | None
+    updated_at: datetime
+    case_number: str | None
+
+
+def touch_contact(conn: Connection, channel: str, user: str, now: datetime) -> ContactRow:
+    """The contact for this channel user, created on first contact; marks the inbound time."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(CONTACTS).values(
+        channel=channel, provider_user_id=user, language="id", status="active",
+        last_inbound_at=now, created_at=now,
+    ).on_conflict_do_update(index_elements=["channel", "provider_user_id"],
+                            set_={"last_inbound_at": now})
+    row = conn.execute(stmt.returning(CONTACTS.c.id, CONTACTS.c.language,
+                                      CONTACTS.c.status)).one()
+    return ContactRow(int(row.id), row.language, row.status)
+
+
+def load(conn: Connection, contact_id: int) -> ConversationRow | None:
+    row = conn.execute(select(
+        CONVS.c.id, CONVS.c.flow, CONVS.c.flow_version, CONVS.c.state, CONVS.c.language,
+        CONVS.c.answers, CONVS.c.flags, CONVS.c.misses, CONVS.c.case_id, CONVS.c.updated_at,
+        CASES.c.number,
+    ).select_from(CONVS.outerjoin(CASES, CASES.c.id == CONVS.c.case_id))
+        .where(CONVS.c.contact_id == contact_id)).one_or_none()
+    return None if row is None else ConversationRow(*row)
+
+
+def save(conn: Connection, contact_id: int, conv_id: int | None, values: dict[str, Any],
+         now: datetime) -> int:
+    """Write the conversation: flow, flow_version, state, language, answers, flags, misses."""
+    if conv_id is None:
+        return int(conn.execute(insert(CONVS).values(
+            contact_id=contact_id, created_at=now, updated_at=now, **values,
+        ).returning(CONVS.c.id)).scalar_one())
+    conn.execute(update(CONVS).where(CONVS.c.id == conv_id).values(updated_at=now, **values))
+    return conv_id
+
+
+def set_language(conn: Connection, contact_id: int, language: str) -> None:
+    conn.execute(update(CONTACTS).where(CONTACTS.c.id == contact_id).values(language=language))

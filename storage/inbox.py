@@ -1,0 +1,81 @@
+"""The inbox: raw inbound messages stored before the provider is answered, processed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage.models import InboxMessage
+
+T = cast(Table, InboxMessage.__table__)
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    channel: str
+    sender: str
+    contact_key: str
+    provider_message_id: str
+    payload: dict[str, Any]
+    received_at: datetime
+    attempts: int
+
+
+def store(conn: Connection, *, channel: str, provider_message_id: str, sender: str,
+          payload: dict[str, Any], now: datetime) -> int | None:
+    """Insert one inbound message; None when this provider message id was stored before."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(T).values(
+        channel=channel, provider_message_id=provider_message_id, sender=sender,
+        contact_key=f"{channel}:{sender}", payload=payload, received_at=now, attempts=0,
+    ).on_conflict_do_nothing(index_elements=["channel", "provider_message_id"]).returning(T.c.id)
+    return conn.execute(stmt).scalar_one_or_none()
+
+
+def pending_contacts(conn: Connection, limit: int) -> list[str]:
+    """Contacts with unprocessed messages, oldest message first."""
+    oldest = (select(T.c.contact_key, func.min(T.c.id).label("first"))
+              .where(T.c.processed_at.is_(None)).group_by(T.c.contact_key)
+              .order_by(func.min(T.c.id)).limit(limit))
+    return [row.contact_key for row in conn.execute(oldest)]
+
+
+def pending_for(conn: Connection, contact_key: str, limit: int = 50) -> list[Pending]:
+    rows = conn.execute(
+        select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider_message_id,
+               T.c.payload, T.c.received_at, T.c.attempts)
+        .where(T.c.contact_key == contact_key, T.c.processed_at.is_(None))
+        .order_by(T.c.id).limit(limit))
+    return [Pending(*row) for row in rows]
+
+
+def pending_batch(conn: Connection, limit: int) -> list[Pending]:
+    """The oldest unprocessed messages of all contacts, in arrival order."""
+    rows = conn.execute(
+        select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider_message_id,
+               T.c.payload, T.c.received_at, T.c.attempts)
+        .where(T.c.processed_at.is_(None)).order_by(T.c.id).limit(limit))
+    return [Pending(*row) for row in rows]
+
+
+def mark_processed(conn: Connection, ids: list[int], now: datetime) -> None:
+    conn.execute(update(T).where(T.c.id.in_(ids)).values(processed_at=now))
+
+
+def record_failure(conn: Connection, inbox_id: int, error: str, give_up: bool,
+                   now: datetime) -> None:
+    """Count a failed attempt; after too many the message is set aside (kept, not lost)."""
+    values: dict[str, Any] = {"attempts": T.c.attempts + 1, "last_error": error[:2000]}
+    if give_up:
+        values["processed_at"] = now
+    conn.execute(update(T).where(T.c.id == inbox_id).values(**values))
+
+
+def backlog(conn: Connection) -> int:
+    return int(conn.execute(
+        select(func.count()).select_from(T).where(T.c.processed_at.is_(None))).scalar_one())

@@ -1,0 +1,190 @@
+"""The tables. Times are stored in UTC; read them with `storage.clock.utc`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY is the rowid
+Time = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Contact(Base):
+    """A person as one channel knows them (a family or, later, a counselor)."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel", "provider_user_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    provider_user_id: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(5), default="id")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    last_inbound_at: Mapped[datetime | None] = mapped_column(Time)
+    created_at: Mapped[datetime] = mapped_column(Time)
+
+
+class Conversation(Base):
+    """Where a contact is in a flow, and what the flow has learned."""
+
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), unique=True)
+    flow: Mapped[str] = mapped_column(String(50))
+    flow_version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(80))
+    language: Mapped[str] = mapped_column(String(5))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    flags: Mapped[list[str]] = mapped_column(JSON)
+    misses: Mapped[int] = mapped_column(Integer, default=0)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    created_at: Mapped[datetime] = mapped_column(Time)
+    updated_at: Mapped[datetime] = mapped_column(Time)
+
+
+class InboxMessage(Base):
+    """A raw inbound message as received, unique per channel and provider message id."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_message_id"),
+        Index("ix_inbox_pending", "id", postgresql_where=text("processed_at IS NULL"),
+              sqlite_where=text("processed_at IS NULL")),
+        Index("ix_inbox_contact_pending", "contact_key", "id",
+              postgresql_where=text("processed_at IS NULL"),
+              sqlite_where=text("processed_at IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    provider_message_id: Mapped[str] = mapped_column(String(120))
+    contact_key: Mapped[str] = mapped_column(String(130))
+    sender: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(Time)
+    processed_at: Mapped[datetime | None] = mapped_column(Time)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MessageLog(Base):
+    """Every message in and out, as the family and the counselor will read it."""
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    text: Mapped[str] = mapped_column(Text)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    original_length: Mapped[int] = mapped_column(Integer, default=0)
+    media: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(Time)
+
+
+class OutboxMessage(Base):
+    """A reply committed with the state change that caused it, waiting for the relay."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "available_at"),
+        Index("ix_outbox_recipient", "channel", "recipient", "id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(100))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(Time)
+    created_at: Mapped[datetime] = mapped_column(Time)
+    sent_at: Mapped[datetime | None] = mapped_column(Time)
+    provider_message_id: Mapped[str | None] = mapped_column(String(120))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsentRecord(Base):
+    """What a person was shown and chose, and on what legal basis (UU PDP Pasal 24)."""
+
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    text_version: Mapped[str] = mapped_column(String(50))
+    language: Mapped[str] = mapped_column(String(5))
+    choice: Mapped[str] = mapped_column(String(20))
+    legal_basis: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(Time)
+
+
+class Case(Base):
+    """A family's request in the counselor queue, with why it has its priority."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_waiting", "priority", "created_at",
+              postgresql_where=text("status = 'waiting'"), sqlite_where=text("status = 'waiting'")),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12))  # waiting | claimed | closed
+    priority: Mapped[str] = mapped_column(String(2))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    category: Mapped[str | None] = mapped_column(String(30))
+    distrik: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    legal_basis: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(Time)
+    updated_at: Mapped[datetime] = mapped_column(Time)
+    claimed_at: Mapped[datetime | None] = mapped_column(Time)
+    closed_at: Mapped[datetime | None] = mapped_column(Time)
+
+
+class CaseEvent(Base):
+    """The audit trail: who did what, and when."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(Time)
+
+
+class CaseCounter(Base):
+    """The last case number given out in a year."""
+
+    __tablename__ = "case_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
