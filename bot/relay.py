@@ -60,7 +60,7 @@ class Relay:
         """Seconds to wait: the provider's wait if given, else exponential with full jitter."""
         if retry_after is not None:
             return float(retry_after)
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
+        ceiling = min(self.max_delay, self.base_delay * float(2 ** max(0, attempts - 1)))
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
     def _failed(self, row: outbox.Outgoing, exc: SendError) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 from transitions import EventData, Machine, State
 
@@ -41,8 +41,7 @@ def _call(name: str) -> Any:
     action = ACTIONS[name]
 
     def run(event: EventData) -> None:
-        model: StepModel = event.model
-        action(model)
+        action(cast(StepModel, event.model))
 
     return run
 

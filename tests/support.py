@@ -1,0 +1,103 @@
+"""Test helpers: a frozen clock, a collecting sender, and a family talking to the pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bot.channels.console import format_payload
+from bot.config import Settings
+from bot.processor import Processor, process_all
+from bot.relay import Relay
+from bot.service import Service
+from flows.engine import Engine as FlowEngine
+from storage import inbox
+
+CHANNEL = "test"
+_ids = itertools.count(1)
+
+
+class FrozenClock:
+    """Time stands still until a test moves it."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)) -> None:
+        self.now = start  # 09:30 WIT on a Monday
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@dataclass
+class CollectingSender:
+    """Keeps what the relay hands over, per recipient, in order."""
+
+    channel: str = CHANNEL
+    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:
+        self.sent.append((recipient, payload))
+        return f"prov-{len(self.sent)}"
+
+    def texts(self, recipient: str) -> list[str]:
+        return [format_payload(p) for r, p in self.sent if r == recipient]
+
+
+_FLOWS: FlowEngine | None = None
+
+
+def flows() -> FlowEngine:
+    """One engine per test session: building it is the expensive part, stepping is not."""
+    global _FLOWS
+    if _FLOWS is None:
+        _FLOWS = FlowEngine.load("intake")
+    return _FLOWS
+
+
+def make_service(db: Engine, clock: FrozenClock) -> Service:
+    settings = Settings.model_validate({"DATABASE_URL": db.url.render_as_string(False)})
+    service = Service(settings, db, flows(), Processor(db, flows(), clock), clock)
+    service.senders[CHANNEL] = CollectingSender()
+    return service
+
+
+def send(service: Service, user: str, text: str = "", *, message_id: str | None = None,
+         payload: dict[str, Any] | None = None) -> int | None:
+    """Store one inbound message as an adapter would; None when it was a duplicate."""
+    body = payload if payload is not None else {"text": text}
+    with service.db.begin() as conn:
+        return inbox.store(conn, channel=CHANNEL, sender=user, payload=body,
+                           provider_message_id=message_id or f"m{next(_ids)}",
+                           now=service.clock())
+
+
+def deliver(service: Service) -> None:
+    """Process everything pending and relay every reply."""
+    relay = Relay(service.db, service.senders, service.clock)
+    while process_all(service.processor) or asyncio.run(relay.run_once()):
+        pass
+
+
+@dataclass
+class Family:
+    """A person writing to the bot on the test channel; `say` returns the bot's answers."""
+
+    service: Service
+    user: str
+    seen: int = 0
+
+    def say(self, text: str = "", **kw: Any) -> list[str]:
+        send(self.service, self.user, text, **kw)
+        deliver(self.service)
+        sender = self.service.senders[CHANNEL]
+        assert isinstance(sender, CollectingSender)
+        texts = sender.texts(self.user)
+        new, self.seen = texts[self.seen:], len(texts)
+        return new
