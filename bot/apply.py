@@ -1,103 +1,146 @@
-"""Apply one engine turn inside the processor's transaction: the host side of a step."""
+"""Apply engine turns inside the processor's transaction: the host side of a step.
+
+Writes that are the same for every message (message log, outbox rows, audit rows, the
+conversation) are collected and flushed once per batch; a case is created at once, since
+later messages of the batch need its number.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
+from flows.catalog import Rendered
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
-from flows.types import Event, Turn
+from flows.types import Event, Snapshot, Turn
 from storage import cases, conversations, inbox, outbox
+from storage.clock import utc
 
 MAX_LOG_CHARS = 4096
 BOT = "bot"
 
 
-def _log_inbound(msg: inbox.Pending, contact_id: int, case_id: int | None,
-                 now: datetime) -> dict[str, Any]:
+@dataclass
+class Conv:
+    """A contact's conversation while a batch is processed: what the next step starts from."""
+
+    contact: conversations.ContactRow
+    conv_id: int | None
+    snapshot: Snapshot | None
+    case_id: int | None
+    case_number: str | None
+    changed: bool = False
+
+    @classmethod
+    def of(cls, contact: conversations.ContactRow,
+           row: conversations.ConversationRow | None) -> Conv:
+        if row is None:
+            return cls(contact, None, None, None, None)
+        snap = Snapshot(row.flow, row.state, row.language, dict(row.answers), tuple(row.flags),
+                        row.misses, row.flow_version, row.case_number, utc(row.updated_at))
+        return cls(contact, row.id, snap, row.case_id, row.case_number)
+
+    def values(self) -> dict[str, Any]:
+        s = self.snapshot
+        assert s is not None
+        return {"flow": s.flow, "flow_version": s.flow_version, "state": s.state,
+                "language": s.language, "answers": s.answers, "flags": list(s.flags),
+                "misses": s.misses, "case_id": self.case_id}
+
+
+@dataclass
+class Writes:
+    """Rows for one batch, written together just before it commits."""
+
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    processed: list[int] = field(default_factory=list)
+    convs: list[Conv] = field(default_factory=list)
+
+    def flush(self, conn: Connection, now: datetime) -> None:
+        new = [{"contact_id": c.contact.id, **c.values()} for c in self.convs
+               if c.conv_id is None and c.snapshot is not None]
+        changed = [{"id": c.conv_id, **c.values()} for c in self.convs
+                   if c.conv_id is not None and c.changed]
+        conversations.save_many(conn, new, changed, now)
+        cases.add_events(conn, self.audit)
+        cases.log_messages(conn, self.logs)
+        outbox.enqueue(conn, self.outbox, now)
+        if self.processed:
+            inbox.mark_processed(conn, self.processed, now)
+
+
+def _apply_events(conn: Connection, msg: inbox.Pending, conv: Conv, events: tuple[Event, ...],
+                  writes: Writes, now: datetime) -> None:
+    """Consents and the case at once; an audit row for every event."""
+    contact_id = conv.contact.id
+    for ev in events:
+        kind = ev.kind
+        if kind == "consent":
+            cases.record_consent(conn, contact_id=contact_id, data=ev.data, now=now)
+        elif kind == "case_upsert" and conv.case_id is None:
+            conv.case_id, conv.case_number = cases.create(
+                conn, contact_id=contact_id, channel=msg.channel, data=ev.data, now=now)
+            kind = "case_opened"
+        elif kind == "case_upsert":
+            cases.raise_to(conn, conv.case_id, ev.data, now)
+        writes.audit.append({"case_id": conv.case_id, "contact_id": contact_id, "actor": BOT,
+                             "kind": kind, "data": ev.data, "created_at": now})
+
+
+def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Conv,
+               turn: Turn, writes: Writes, now: datetime) -> None:
+    """Record one turn: events and case now; log, outbox and conversation with the batch."""
+    if turn.events:
+        _apply_events(conn, msg, conv, turn.events, writes, now)
+    snap = turn.snapshot
+    if snap.language != conv.contact.language:
+        conversations.set_language(conn, conv.contact.id, snap.language)
+        conv.contact = conversations.ContactRow(conv.contact.id, snap.language,
+                                                conv.contact.status)
+    conv.snapshot = snap if snap.case_number == conv.case_number else \
+        replace(snap, case_number=conv.case_number)
+    conv.changed = True
+    extra = {"case_number": conv.case_number or ""}
+    rendered = [flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
+    _send(msg, conv, rendered, writes, now)
+    writes.processed.append(msg.id)
+
+
+def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writes,
+          now: datetime) -> None:
     text = clean(str(msg.payload.get("text") or ""))
-    return {
+    contact_id, case_id = conv.contact.id, conv.case_id
+    writes.logs.append({
         "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id, "direction": "in",
         "text": text[:MAX_LOG_CHARS], "truncated": len(text) > MAX_LOG_CHARS,
         "original_length": len(text), "media": msg.payload.get("media") or None,
-        "created_at": now,
-    }
-
-
-def _apply_events(conn: Connection, msg: inbox.Pending, contact_id: int, case_id: int | None,
-                  events: tuple[Event, ...], now: datetime) -> int | None:
-    """Consents, the case, and an audit row for every event; returns the case id."""
-    audit = []
-    for ev in events:
-        if ev.kind == "consent":
-            cases.record_consent(conn, contact_id=contact_id, data=ev.data, now=now)
-        elif ev.kind == "case_upsert":
-            if case_id is None:
-                case_id, _ = cases.create(conn, contact_id=contact_id, channel=msg.channel,
-                                          data=ev.data, now=now)
-                audit.append(("case_opened", ev.data))
-                continue
-            cases.raise_to(conn, case_id, ev.data, now)
-        audit.append((ev.kind, ev.data))
-    cases.add_events(conn, [{"case_id": case_id, "contact_id": contact_id, "actor": BOT,
-                             "kind": kind, "data": data, "created_at": now}
-                            for kind, data in audit])
-    return case_id
-
-
-def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending,
-               contact: conversations.ContactRow, conv: conversations.ConversationRow | None,
-               turn: Turn, now: datetime) -> None:
-    """Write the turn: events, case, conversation, message log and outbox rows, together."""
-    old_case = conv.case_id if conv else None
-    case_id = _apply_events(conn, msg, contact.id, old_case, turn.events, now)
-    number = conv.case_number if conv and case_id == old_case else None
-    if case_id is not None and number is None:
-        number = cases.number_of(conn, case_id)
-    snap = turn.snapshot
-    values: dict[str, Any] = {
-        "flow": snap.flow, "flow_version": snap.flow_version, "state": snap.state,
-        "language": snap.language, "answers": snap.answers, "flags": list(snap.flags),
-        "misses": snap.misses,
-    }
-    if case_id != old_case:
-        values["case_id"] = case_id
-    conversations.save(conn, contact.id, conv.id if conv else None, values, now)
-    if snap.language != contact.language:
-        conversations.set_language(conn, contact.id, snap.language)
-    extra = {"case_number": number or ""}
-    rendered = [flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
-    _send(conn, msg, contact.id, case_id, rendered, now)
-
-
-def _send(conn: Connection, msg: inbox.Pending, contact_id: int, case_id: int | None,
-          rendered: list[Any], now: datetime) -> None:
-    logs = [_log_inbound(msg, contact_id, case_id, now)]
-    rows = []
+        "created_at": now})
     for n, r in enumerate(rendered):
         payload = {"text": r.text, "choices": [
             {"number": c.number, "value": c.value, "label": c.label} for c in r.choices]}
-        rows.append({"channel": msg.channel, "recipient": msg.sender, "contact_id": contact_id,
-                     "case_id": case_id, "payload": payload, "dedupe_key": f"in:{msg.id}:{n}"})
-        logs.append({"contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id,
-                     "direction": "out", "text": r.text, "truncated": False,
-                     "original_length": len(r.text), "media": None, "created_at": now})
-    cases.log_messages(conn, logs)
-    outbox.enqueue(conn, rows, now)
+        writes.outbox.append({
+            "channel": msg.channel, "recipient": msg.sender, "contact_id": contact_id,
+            "case_id": case_id, "payload": payload, "dedupe_key": f"in:{msg.id}:{n}"})
+        writes.logs.append({
+            "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id,
+            "direction": "out", "text": r.text, "truncated": False,
+            "original_length": len(r.text), "media": None, "created_at": now})
 
 
 def apologise(conn: Connection, flows: FlowEngine, msg: inbox.Pending, now: datetime) -> None:
     """A message we could not handle after several tries: say so kindly, keep the message."""
     contact = conversations.touch_contact(conn, msg.channel, msg.sender, now)
-    conv = conversations.load(conn, contact.id)
-    lang = conv.language if conv else contact.language
-    text = flows.bundle.catalog.text("internal_error", lang)
-    rendered = [flows.bundle.catalog.render_text(text)]
-    _send(conn, msg, contact.id, conv.case_id if conv else None, rendered, now)
-    cases.add_events(conn, [{"case_id": conv.case_id if conv else None,
-                             "contact_id": contact.id, "actor": BOT,
-                             "kind": "message_set_aside", "data": {"inbox_id": msg.id},
-                             "created_at": now}])
+    conv = Conv.of(contact, conversations.load(conn, contact.id))
+    lang = conv.snapshot.language if conv.snapshot else contact.language
+    writes = Writes()
+    _send(msg, conv, [Rendered(flows.bundle.catalog.text("internal_error", lang))], writes, now)
+    writes.audit.append({"case_id": conv.case_id, "contact_id": contact.id, "actor": BOT,
+                         "kind": "message_set_aside", "data": {"inbox_id": msg.id},
+                         "created_at": now})
+    writes.flush(conn, now)

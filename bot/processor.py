@@ -6,14 +6,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, column, func, select, values
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.types import String
 
-from bot.apply import apologise, apply_turn
+from bot.apply import Conv, Writes, apologise, apply_turn
 from flows.engine import Engine as FlowEngine
-from flows.types import Inbound, Media, Snapshot
+from flows.types import Inbound, Media
 from storage import conversations, inbox
-from storage.clock import utc
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -26,15 +26,12 @@ def inbound_of(msg: inbox.Pending) -> Inbound:
                    str(p.get("payload") or ""), media)
 
 
-def snapshot_of(conv: conversations.ConversationRow | None) -> Snapshot | None:
-    if conv is None:
-        return None
-    return Snapshot(conv.flow, conv.state, conv.language, dict(conv.answers), tuple(conv.flags),
-                    conv.misses, conv.flow_version, conv.case_number, utc(conv.updated_at))
-
-
 class Processor:
-    """Turns stored inbound messages into state changes, cases and outbox rows."""
+    """Turns stored inbound messages into state changes, cases and outbox rows.
+
+    One transaction handles a batch: under load many messages share one commit (group
+    commit); a message is never half-done, since all its writes commit or roll back together.
+    """
 
     def __init__(self, db: Engine, flows: FlowEngine, clock: Callable[[], datetime],
                  batch: int = 200) -> None:
@@ -42,43 +39,48 @@ class Processor:
         self.postgres = db.dialect.name == "postgresql"
 
     def run_once(self) -> int:
-        """Process what is pending, in batches per transaction; returns messages handled."""
+        """Process what is pending, one batch per transaction; returns messages handled."""
         try:
             with self.db.begin() as conn:
-                return self._batch(conn)
+                return self._handle(conn, self._claim(conn, self.batch))
         except SQLAlchemyError:
             raise  # the database failed: nothing was committed; the worker retries later
         except Exception:
             log.exception("a message in the batch failed; processing one at a time")
             return self._one_at_a_time()
 
-    def _batch(self, conn: Connection) -> int:
-        done = 0
-        for key in inbox.pending_contacts(conn, self.batch):
-            if not self._lock(conn, key):
-                continue  # another worker holds this contact; it keeps the order
-            for msg in inbox.pending_for(conn, key):
-                self._process(conn, msg)
-                done += 1
-            if done >= self.batch:
-                break
-        return done
+    def _claim(self, conn: Connection, limit: int) -> list[inbox.Pending]:
+        """Pending messages in arrival order, only of contacts this transaction holds.
 
-    def _lock(self, conn: Connection, key: str) -> bool:
-        """PostgreSQL: one worker per contact. SQLite: BEGIN IMMEDIATE already serialises."""
+        SQLite: BEGIN IMMEDIATE already makes this the only writer. PostgreSQL: a
+        transaction-scoped advisory lock per contact; a contact held by another worker is
+        left to it, and its messages are read again after the lock, so none is done twice.
+        """
         if not self.postgres:
-            return True
-        got = conn.execute(select(func.pg_try_advisory_xact_lock(
-            func.hashtextextended(key, 0)))).scalar_one()
-        return bool(got)
+            return inbox.pending_batch(conn, limit)
+        keys = inbox.pending_contacts(conn, limit)
+        if not keys:
+            return []
+        k = values(column("k", String), name="keys").data([(key,) for key in keys])
+        held = [r[0] for r in conn.execute(select(k.c.k).where(
+            func.pg_try_advisory_xact_lock(func.hashtextextended(k.c.k, 0))))]
+        return inbox.pending_of(conn, held, limit) if held else []
 
-    def _process(self, conn: Connection, msg: inbox.Pending) -> None:
+    def _handle(self, conn: Connection, msgs: list[inbox.Pending]) -> int:
+        if not msgs:
+            return 0
         now = self.clock()
-        contact = conversations.touch_contact(conn, msg.channel, msg.sender, now)
-        conv = conversations.load(conn, contact.id)
-        turn = self.flows.step(snapshot_of(conv), inbound_of(msg), now, contact.language)
-        apply_turn(conn, self.flows, msg, contact, conv, turn, now)
-        inbox.mark_processed(conn, [msg.id], now)
+        users = list(dict.fromkeys((m.channel, m.sender) for m in msgs))
+        contacts = conversations.touch_contacts(conn, users, now)
+        rows = conversations.load_many(conn, [c.id for c in contacts.values()])
+        convs = {u: Conv.of(c, rows.get(c.id)) for u, c in contacts.items()}
+        writes = Writes(convs=list(convs.values()))
+        for msg in msgs:
+            conv = convs[(msg.channel, msg.sender)]
+            turn = self.flows.step(conv.snapshot, inbound_of(msg), now, conv.contact.language)
+            apply_turn(conn, self.flows, msg, conv, turn, writes, now)
+        writes.flush(conn, now)
+        return len(msgs)
 
     def _one_at_a_time(self) -> int:
         """After a failure: each message alone; a failing one is retried, then set aside."""
@@ -93,24 +95,22 @@ class Processor:
 
     def _try_head(self, key: str) -> bool | None:
         """Process the oldest pending message of one contact: True, False (failed) or None."""
-        head: inbox.Pending | None = None
+        head: list[inbox.Pending] = []
         try:
             with self.db.begin() as conn:
-                if not self._lock(conn, key):
+                if self.postgres and not conn.execute(select(func.pg_try_advisory_xact_lock(
+                        func.hashtextextended(key, 0)))).scalar_one():
                     return None
-                pending = inbox.pending_for(conn, key, limit=1)
-                if not pending:
-                    return None
-                head = pending[0]
-                self._process(conn, head)
-            return True
+                head = inbox.pending_for(conn, key, limit=1)
+                return self._handle(conn, head) == 1 or None
         except SQLAlchemyError:
             raise
         except Exception as exc:
-            if head is None:
+            if not head:
                 raise
-            log.exception("inbound message %s failed (attempt %d)", head.id, head.attempts + 1)
-            self._set_aside(head, exc)
+            log.exception("inbound message %s failed (attempt %d)", head[0].id,
+                          head[0].attempts + 1)
+            self._set_aside(head[0], exc)
             return False
 
     def _set_aside(self, msg: inbox.Pending, exc: Exception) -> None:

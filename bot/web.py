@@ -58,5 +58,6 @@ def serve(settings: Settings) -> int:
     app = create_app(service)
     config = uvicorn.Config(app, host=settings.lk3_host, port=settings.lk3_port,
                             log_level=settings.log_level.lower(), lifespan="on")
-    uvicorn.Server(config).run()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after a clean stop
+        uvicorn.Server(config).run()
     return 0

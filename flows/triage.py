@@ -63,6 +63,8 @@ def load_rules(path: Path) -> TriageRules:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
         raise FlowError(f"{path}: triage rules file not found") from exc
+    except yaml.YAMLError as exc:
+        raise FlowError(f"{path}: not valid YAML: {exc}") from exc
     rules = []
     for i, r in enumerate(raw.get("rules") or []):
         where = f"{path}: rules[{i}]"

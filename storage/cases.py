@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from storage import bulk
 from storage.clock import maybe_utc, utc
 from storage.models import Case, CaseCounter, CaseEvent, ConsentRecord, MessageLog
 
@@ -16,27 +17,37 @@ CASES = cast(Table, Case.__table__)
 EVENTS = cast(Table, CaseEvent.__table__)
 COUNTERS = cast(Table, CaseCounter.__table__)
 PRIORITY_ORDER = ("P0", "P1", "P2", "P3")
+LOG = cast(Table, MessageLog.__table__)
+_CONSENT = insert(cast(Table, ConsentRecord.__table__))
+
+
+def _counter(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(COUNTERS).values(year=bindparam("year"), last=1)
+    return stmt.on_conflict_do_update(index_elements=["year"],
+                                      set_={"last": COUNTERS.c.last + 1}
+                                      ).returning(COUNTERS.c.last)
+
+
+_COUNTER = {name: _counter(name) for name in ("sqlite", "postgresql")}
+_CREATE = insert(CASES).returning(CASES.c.id)
 
 
 def next_number(conn: Connection, year: int) -> str:
     """`LK3-2026-00042`: a per-year counter, one row locked for the rest of the transaction."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(COUNTERS).values(year=year, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["year"],
-                                      set_={"last": COUNTERS.c.last + 1})
-    last = conn.execute(stmt.returning(COUNTERS.c.last)).scalar_one()
+    last = conn.execute(_COUNTER[conn.dialect.name], {"year": year}).scalar_one()
     return f"LK3-{year}-{last:05d}"
 
 
 def create(conn: Connection, *, contact_id: int, channel: str, data: dict[str, Any],
            now: datetime) -> tuple[int, str]:
     number = next_number(conn, now.year)
-    case_id = conn.execute(insert(CASES).values(
-        number=number, contact_id=contact_id, status=data.get("status", "waiting"),
-        priority=data["priority"], reasons=list(data["reasons"]), category=data.get("category"),
-        distrik=data.get("distrik"), channel=channel, legal_basis=data["legal_basis"],
-        created_at=now, updated_at=now,
-    ).returning(CASES.c.id)).scalar_one()
+    case_id = conn.execute(_CREATE, {
+        "number": number, "contact_id": contact_id, "status": data.get("status", "waiting"),
+        "priority": data["priority"], "reasons": list(data["reasons"]),
+        "category": data.get("category"), "distrik": data.get("distrik"), "channel": channel,
+        "legal_basis": data["legal_basis"], "created_at": now, "updated_at": now,
+    }).scalar_one()
     return int(case_id), number
 
 
@@ -62,20 +73,19 @@ def number_of(conn: Connection, case_id: int) -> str:
 
 def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Audit rows: case_id, contact_id, actor, kind, data, created_at."""
-    if rows:
-        conn.execute(insert(EVENTS), rows)
+    bulk.insert_rows(conn, EVENTS, rows)
 
 
 def record_consent(conn: Connection, *, contact_id: int, data: dict[str, Any],
                    now: datetime) -> None:
-    conn.execute(insert(cast(Table, ConsentRecord.__table__)).values(
-        contact_id=contact_id, text_version=data["version"], language=data["language"],
-        choice=data["choice"], legal_basis=data["legal_basis"], created_at=now))
+    conn.execute(_CONSENT, {
+        "contact_id": contact_id, "text_version": data["version"], "language": data["language"],
+        "choice": data["choice"], "legal_basis": data["legal_basis"], "created_at": now})
 
 
 def log_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(cast(Table, MessageLog.__table__)), rows)
+    """Rows with the same keys: contact_id, case_id, inbox_id, direction, text, ..."""
+    bulk.insert_rows(conn, LOG, rows)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from storage import bulk
 from storage.models import Case, Contact, Conversation
 
 CONTACTS = cast(Table, Contact.__table__)
@@ -74,3 +75,56 @@ def save(conn: Connection, contact_id: int, conv_id: int | None, values: dict[st
 
 def set_language(conn: Connection, contact_id: int, language: str) -> None:
     conn.execute(update(CONTACTS).where(CONTACTS.c.id == contact_id).values(language=language))
+
+
+# -- batch forms, used by the inbox processor: a few statements per batch, not per message ---
+
+_LOAD_MANY = select(
+    CONVS.c.contact_id, CONVS.c.id, CONVS.c.flow, CONVS.c.flow_version, CONVS.c.state,
+    CONVS.c.language, CONVS.c.answers, CONVS.c.flags, CONVS.c.misses, CONVS.c.case_id,
+    CONVS.c.updated_at, CASES.c.number,
+).select_from(CONVS.outerjoin(CASES, CASES.c.id == CONVS.c.case_id))
+
+
+def touch_contacts(conn: Connection, users: list[tuple[str, str]],
+                   now: datetime) -> dict[tuple[str, str], ContactRow]:
+    """Contacts for (channel, user) pairs, creating the new ones; marks the inbound time."""
+    found = _find_contacts(conn, users)
+    missing = [u for u in users if u not in found]
+    if missing:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(dialect.insert(CONTACTS).on_conflict_do_nothing(), [
+            {"channel": c, "provider_user_id": u, "language": "id", "status": "active",
+             "last_inbound_at": now, "created_at": now} for c, u in missing])
+        found.update(_find_contacts(conn, missing))
+    conn.execute(update(CONTACTS).where(CONTACTS.c.id.in_([c.id for c in found.values()]))
+                 .values(last_inbound_at=now))
+    return found
+
+
+def _find_contacts(conn: Connection,
+                   users: list[tuple[str, str]]) -> dict[tuple[str, str], ContactRow]:
+    out: dict[tuple[str, str], ContactRow] = {}
+    by_channel: dict[str, list[str]] = {}
+    for channel, user in users:
+        by_channel.setdefault(channel, []).append(user)
+    for channel, ids in by_channel.items():
+        rows = conn.execute(select(CONTACTS.c.id, CONTACTS.c.provider_user_id,
+                                   CONTACTS.c.language, CONTACTS.c.status)
+                            .where(CONTACTS.c.channel == channel,
+                                   CONTACTS.c.provider_user_id.in_(ids)))
+        for r in rows:
+            out[(channel, r.provider_user_id)] = ContactRow(int(r.id), r.language, r.status)
+    return out
+
+
+def load_many(conn: Connection, contact_ids: list[int]) -> dict[int, ConversationRow]:
+    rows = conn.execute(_LOAD_MANY.where(CONVS.c.contact_id.in_(contact_ids)))
+    return {r[0]: ConversationRow(*r[1:]) for r in rows}
+
+
+def save_many(conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]],
+              now: datetime) -> None:
+    """Insert new conversations and update changed ones (rows carry `id`), in bulk."""
+    bulk.insert_rows(conn, CONVS, [{**r, "created_at": now, "updated_at": now} for r in new])
+    bulk.update_rows(conn, CONVS, "id", [{**r, "updated_at": now} for r in changed])

@@ -26,15 +26,40 @@ class Pending:
     attempts: int
 
 
+def _insert(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (dialect.insert(T)
+            .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
+            .returning(T.c.id))
+
+
+_INSERT = {name: _insert(name) for name in ("sqlite", "postgresql")}
+_INSERT_MANY = {name: (postgresql if name == "postgresql" else sqlite).insert(T)
+                .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
+                for name in ("sqlite", "postgresql")}
+
+
 def store(conn: Connection, *, channel: str, provider_message_id: str, sender: str,
           payload: dict[str, Any], now: datetime) -> int | None:
     """Insert one inbound message; None when this provider message id was stored before."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(T).values(
-        channel=channel, provider_message_id=provider_message_id, sender=sender,
-        contact_key=f"{channel}:{sender}", payload=payload, received_at=now, attempts=0,
-    ).on_conflict_do_nothing(index_elements=["channel", "provider_message_id"]).returning(T.c.id)
-    return conn.execute(stmt).scalar_one_or_none()
+    row = {"channel": channel, "provider_message_id": provider_message_id, "sender": sender,
+           "contact_key": f"{channel}:{sender}", "payload": payload, "received_at": now,
+           "attempts": 0}
+    return conn.execute(_INSERT[conn.dialect.name], row).scalar_one_or_none()
+
+
+def store_many(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> int:
+    """Insert a burst (e.g. one getUpdates answer) in one statement; duplicates are skipped.
+
+    Each row has channel, provider_message_id, sender and payload. Returns how many were new.
+    """
+    if not rows:
+        return 0
+    params = [{**r, "contact_key": f"{r['channel']}:{r['sender']}", "received_at": now,
+               "attempts": 0} for r in rows]
+    before = backlog(conn)
+    conn.execute(_INSERT_MANY[conn.dialect.name], params)
+    return backlog(conn) - before
 
 
 def pending_contacts(conn: Connection, limit: int) -> list[str]:
@@ -50,6 +75,16 @@ def pending_for(conn: Connection, contact_key: str, limit: int = 50) -> list[Pen
         select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider_message_id,
                T.c.payload, T.c.received_at, T.c.attempts)
         .where(T.c.contact_key == contact_key, T.c.processed_at.is_(None))
+        .order_by(T.c.id).limit(limit))
+    return [Pending(*row) for row in rows]
+
+
+def pending_of(conn: Connection, keys: list[str], limit: int) -> list[Pending]:
+    """Unprocessed messages of these contacts, in arrival order (a prefix of each one's line)."""
+    rows = conn.execute(
+        select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider_message_id,
+               T.c.payload, T.c.received_at, T.c.attempts)
+        .where(T.c.contact_key.in_(keys), T.c.processed_at.is_(None))
         .order_by(T.c.id).limit(limit))
     return [Pending(*row) for row in rows]
 

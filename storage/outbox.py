@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
+from storage import bulk
 from storage.models import OutboxMessage
 
 T = cast(Table, OutboxMessage.__table__)
@@ -30,9 +31,8 @@ class Outgoing:
 
 def enqueue(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
     """Add replies; each row has channel, recipient, contact_id, case_id, payload, dedupe_key."""
-    if rows:
-        conn.execute(insert(T), [{**r, "status": "pending", "attempts": 0,
-                                  "available_at": now, "created_at": now} for r in rows])
+    bulk.insert_rows(conn, T, [{**r, "status": "pending", "attempts": 0,
+                                "available_at": now, "created_at": now} for r in rows])
 
 
 def claim_due(conn: Connection, now: datetime, channels: Iterable[str],

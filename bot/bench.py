@@ -1,0 +1,238 @@
+"""`lk3 bench`: synthetic families through the real pipeline on SQLite, against two references.
+
+Families act concurrently in rounds: round k stores message k of every family still in the
+intake, as a burst arriving at once. Storing is the adapter's job: `inbox.store` inside a
+transaction, up to `batch` messages per commit; a message counts as acknowledged only once
+that commit returned. Then the processor drains the inbox (`Processor.run_once` until 0). A
+message's latency runs from its inbox commit to the commit of the processor transaction that
+wrote its outbox rows (the wall clock right after the `run_once` that processed it returned).
+
+References, measured in the same run: (a) raw stdlib sqlite3, one small INSERT transaction per
+commit, WAL, synchronous=NORMAL; (b) python-telegram-bot's ConversationHandler in memory.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from bot.processor import Processor
+from flows.engine import Engine as FlowEngine
+from storage import inbox, migrate
+from storage.db import make_engine
+
+CHANNEL = "bench"
+REFERENCE_TRANSACTIONS = 20_000
+REFERENCE_SLICES = 5  # before the pipeline, and again after it
+REQUIRED = 0.2  # x reference (a): the issue's bar
+GOAL_A, GOAL_B = 0.5, 1.0  # x reference (a), x reference (b): what to design toward
+VIOLENCE = range(1, 5)  # category numbers 1-4: couple, dv, child, sexual
+SELFHARM = 8
+
+
+def script(family: int) -> list[str]:
+    """What family `family` types, message by message, from greeting to the closing."""
+    def yes_no(k: int) -> str:
+        return "1" if (family + k) % 5 == 0 else "2"
+
+    category = family % 10 + 1
+    danger = "2" if family % 7 == 0 else "3"  # afraid / no
+    says = ["halo", "1", danger, "1", str(category), str(family % 6 + 1), str(family % 21 + 1),
+            yes_no(0)]  # risk_injured
+    if category in VIOLENCE:
+        says += [yes_no(1), yes_no(2), yes_no(3)]  # perpetrator, weapon, child
+    elif category == SELFHARM:
+        says.append(yes_no(4))
+    says.append("LEWATI")  # no account
+    return says
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, round(q / 100 * len(sorted_values) + 0.5 - 1e-9))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def _pending_ids(db: Engine) -> set[int]:
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT id FROM inbox WHERE processed_at IS NULL"))
+        return {int(r[0]) for r in rows}
+
+
+class Run:
+    """One pipeline run: per message the time its inbox row and its outbox rows committed."""
+
+    def __init__(self, db: Engine, processor: Processor, clock: Callable[[], datetime],
+                 batch: int) -> None:
+        self.db, self.processor, self.clock, self.batch = db, processor, clock, batch
+        self.acked: dict[int, float] = {}
+        self.answered: dict[int, float] = {}
+        self.store_seconds = 0.0
+        self.process_seconds = 0.0
+        self.duplicates = 0
+
+    def store(self, burst: list[tuple[int, int, str]]) -> None:
+        """The adapter: a burst of inbound messages, group-committed, acked after commit."""
+        start = time.perf_counter()
+        for i in range(0, len(burst), self.batch):
+            ids: list[int] = []
+            with self.db.begin() as conn:
+                for family, k, said in burst[i:i + self.batch]:
+                    got = inbox.store(conn, channel=CHANNEL, provider_message_id=f"f{family}m{k}",
+                                      sender=f"family-{family}", payload={"text": said},
+                                      now=self.clock())
+                    if got is None:
+                        self.duplicates += 1
+                    else:
+                        ids.append(got)
+            acked = time.perf_counter()  # the commit returned: now the provider may be told
+            for inbox_id in ids:
+                self.acked[inbox_id] = acked
+        self.store_seconds += time.perf_counter() - start
+
+    def drain(self) -> None:
+        """The worker: run_once until nothing is left; stamp what each run committed."""
+        pending = _pending_ids(self.db)
+        while pending:
+            start = time.perf_counter()
+            n = self.processor.run_once()
+            committed = time.perf_counter()
+            self.process_seconds += committed - start
+            if n == 0:
+                return  # left pending: the final checks fail the run
+            still = _pending_ids(self.db)
+            for inbox_id in pending - still:
+                self.answered[inbox_id] = committed
+            pending = still
+
+
+def pipeline(families: int, batch: int) -> tuple[Run, float, float, dict[str, int]]:
+    """Run every family through a fresh SQLite database; (run, start, end, checks)."""
+    flows = FlowEngine.load("intake")
+    scripts = [script(f) for f in range(families)]
+    with tempfile.TemporaryDirectory(prefix="lk3-bench-") as tmp:
+        db = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        try:
+            migrate.upgrade(db)
+            run = Run(db, Processor(db, flows, _now, batch=batch), _now, batch)
+            start = time.perf_counter()
+            for k in range(max(len(s) for s in scripts)):
+                run.store([(f, k, s[k]) for f, s in enumerate(scripts) if k < len(s)])
+                run.drain()
+            end = max(run.answered.values(), default=time.perf_counter())
+            checks = _checks(db)
+        finally:
+            db.dispose()
+    return run, start, end, checks
+
+
+def _checks(db: Engine) -> dict[str, int]:
+    queries = {
+        "waiting cases": "SELECT count(*) FROM cases WHERE status = 'waiting'",
+        "families with a case": "SELECT count(DISTINCT contact_id) FROM cases",
+        "closed conversations": "SELECT count(*) FROM conversations WHERE state = 'closing'",
+        "unprocessed": "SELECT count(*) FROM inbox WHERE processed_at IS NULL",
+        "failed attempts": "SELECT count(*) FROM inbox WHERE attempts > 0",
+        "messages answered": "SELECT count(DISTINCT inbox_id) FROM messages "
+                             "WHERE direction = 'out'",
+        "outbox rows": "SELECT count(*) FROM outbox",
+    }
+    with db.connect() as conn:
+        return {name: int(conn.execute(text(sql)).scalar_one()) for name, sql in queries.items()}
+
+
+def sqlite_reference(transactions: int = REFERENCE_TRANSACTIONS, slices: int = 1) -> list[float]:
+    """Raw sqlite3: one small INSERT per transaction, WAL, synchronous=NORMAL; tx/s per slice."""
+    rates = []
+    with tempfile.TemporaryDirectory(prefix="lk3-ref-") as tmp:
+        con = sqlite3.connect(Path(tmp) / "ref.db", isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute("CREATE TABLE inbox (id INTEGER PRIMARY KEY, sender TEXT NOT NULL, "
+                        "payload TEXT NOT NULL, received_at TEXT NOT NULL)")
+            per_slice = max(1, transactions // slices)
+            for _ in range(slices):
+                start = time.perf_counter()
+                for i in range(per_slice):
+                    con.execute("BEGIN")
+                    con.execute("INSERT INTO inbox (sender, payload, received_at) "
+                                "VALUES (?, ?, ?)",
+                                (f"family-{i}", '{"text": "1"}', "2026-11-30 00:30:00"))
+                    con.execute("COMMIT")
+                rates.append(per_slice / (time.perf_counter() - start))
+        finally:
+            con.close()
+    return rates
+
+
+def run(families: int = 2000, batch: int = 200) -> int:
+    """Benchmark the pipeline and print the report; 0 when it meets 0.2x reference (a)."""
+    from bot.bench_ptb import ptb_reference  # imports telegram: only when benchmarking
+
+    if families < 1 or batch < 1:
+        print("lk3 bench: --families and --batch must be at least 1")
+        return 2
+    print(f"lk3 bench: {families} families, batch {batch}, SQLite (WAL, synchronous=NORMAL)")
+    # Half the reference before the pipeline, half after, in slices: the median is the rate
+    # under the same conditions as the pipeline, and a noisy moment does not move it.
+    slices = sqlite_reference(REFERENCE_TRANSACTIONS // 2, REFERENCE_SLICES)
+    result, start, end, checks = pipeline(families, batch)
+    slices += sqlite_reference(REFERENCE_TRANSACTIONS // 2, REFERENCE_SLICES)
+    ref_a = statistics.median(slices)
+    messages = len(result.acked)
+    answers = max(1, round(messages / families) - 1)  # PTB families say as much as ours
+    ref_b = ptb_reference(families, answers)
+    ref_b_parsed = ptb_reference(families, answers, parse=True)
+
+    seconds = end - start
+    rate = messages / seconds if seconds > 0 else 0.0
+    latencies = sorted((result.answered[i] - t) * 1000 for i, t in result.acked.items()
+                       if i in result.answered)
+    print(f"families           {families}")
+    print(f"messages           {messages} (acknowledged after their inbox commit)")
+    print(f"total              {seconds:.2f} s from first insert to last outbox commit")
+    print(f"  adapter inserts  {result.store_seconds:.2f} s "
+          f"({messages / max(result.store_seconds, 1e-9):,.0f} msg/s)")
+    print(f"  processor        {result.process_seconds:.2f} s "
+          f"({messages / max(result.process_seconds, 1e-9):,.0f} msg/s)")
+    print(f"pipeline           {rate:,.0f} msg/s end-to-end")
+    print(f"latency            p50 {_percentile(latencies, 50):.1f} ms, "
+          f"p99 {_percentile(latencies, 99):.1f} ms (inbox commit -> outbox commit)")
+    print(f"reference (a)      {ref_a:,.0f} tx/s raw sqlite3, one INSERT per transaction "
+          f"(median of {len(slices)} slices, {min(slices):,.0f}-{max(slices):,.0f}; "
+          f"{REFERENCE_TRANSACTIONS} transactions)")
+    print(f"reference (b)      {ref_b:,.0f} updates/s python-telegram-bot ConversationHandler, "
+          "in memory, no persistence")
+    print(f"  (b) with parsing {ref_b_parsed:,.0f} updates/s incl. Update.de_json per update "
+          f"(for information; pipeline {rate / ref_b_parsed:.2f}x)")
+    ratio_a, ratio_b = rate / ref_a, rate / ref_b
+    print(f"ratios             {ratio_a:.2f}x (a), {ratio_b:.2f}x (b)")
+
+    lost = messages - len(latencies)
+    ok = (checks["waiting cases"] == families and checks["families with a case"] == families
+          and checks["closed conversations"] == families and checks["unprocessed"] == 0
+          and checks["failed attempts"] == 0 and checks["messages answered"] == messages
+          and lost == 0 and result.duplicates == 0)
+    print("checks             " + ", ".join(f"{v} {k}" for k, v in checks.items())
+          + f", {lost} without outbox commit -> {'ok' if ok else 'LOST OR FAILED MESSAGES'}")
+    passed = ok and ratio_a >= REQUIRED
+    print(f"requirement        {'PASS' if passed else 'FAIL'}: {ratio_a:.2f}x (a) "
+          f"(needs >= {REQUIRED}x, every family's case waiting)")
+    goal = ratio_a >= GOAL_A and ratio_b > GOAL_B
+    print(f"goal               {'reached' if goal else 'not reached'}: {ratio_a:.2f}x (a) of "
+          f"{GOAL_A}x, {ratio_b:.2f}x (b) of > {GOAL_B}x")
+    return 0 if passed else 1
