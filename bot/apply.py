@@ -83,12 +83,12 @@ def _apply_events(conn: Connection, msg: inbox.Pending, conv: Conv, events: tupl
         kind = ev.kind
         if kind == "consent":
             cases.record_consent(conn, contact_id=contact_id, data=ev.data, now=now)
-        elif kind == "case_upsert" and conv.case_id is None:
+        elif kind == "case_upsert" and conv.case_id is not None:
+            cases.raise_to(conn, conv.case_id, ev.data, now)
+        elif kind == "case_upsert":
             conv.case_id, conv.case_number = cases.create(
                 conn, contact_id=contact_id, channel=msg.channel, data=ev.data, now=now)
             kind = "case_opened"
-        elif kind == "case_upsert":
-            cases.raise_to(conn, conv.case_id, ev.data, now)
         writes.audit.append({"case_id": conv.case_id, "contact_id": contact_id, "actor": BOT,
                              "kind": kind, "data": ev.data, "created_at": now})
 

@@ -120,7 +120,7 @@ def _find_contacts(conn: Connection,
 
 def load_many(conn: Connection, contact_ids: list[int]) -> dict[int, ConversationRow]:
     rows = conn.execute(_LOAD_MANY.where(CONVS.c.contact_id.in_(contact_ids)))
-    return {r[0]: ConversationRow(*r[1:]) for r in rows}
+    return {r[0]: ConversationRow(*tuple(r)[1:]) for r in rows}
 
 
 def save_many(conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]],
