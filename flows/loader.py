@@ -11,6 +11,7 @@ import yaml
 
 from flows.catalog import Catalog, load_catalog
 from flows.definition import BACK, Branch, ChoiceSpec, Condition, Flow, FlowError, StateSpec
+from flows.text import fold
 from flows.triage import TriageRules, load_rules
 
 FLOWS_DIR = Path(__file__).resolve().parent
@@ -96,6 +97,12 @@ def parse_flow(raw: Any, source: str, lists: dict[str, tuple[str, ...]]) -> Flow
     for key in ("name", "version", "initial", "states"):
         if key not in raw:
             raise FlowError(f"{source}: missing `{key}`")
+    if not isinstance(raw["states"], Mapping) or not raw["states"]:
+        raise FlowError(f"{source}: states: must be a mapping of state name to state")
+    try:
+        version = int(raw["version"])
+    except (TypeError, ValueError) as exc:
+        raise FlowError(f"{source}: version: must be a whole number") from exc
     states = {str(n): _state(str(n), s, f"{source}: states.{n}") for n, s in raw["states"].items()}
     conditions = {}
     for n, c in (raw.get("conditions") or {}).items():
@@ -103,7 +110,7 @@ def parse_flow(raw: Any, source: str, lists: dict[str, tuple[str, ...]]) -> Flow
             raise FlowError(f"{source}: conditions.{n}: needs `answer` and `in`")
         conditions[str(n)] = Condition(str(n), str(c["answer"]), tuple(str(v) for v in c["in"]))
     interrupts = {str(k): str(v) for k, v in (raw.get("interrupts") or {}).items()}
-    return Flow(str(raw["name"]), int(raw["version"]), str(raw["initial"]), states, conditions,
+    return Flow(str(raw["name"]), version, str(raw["initial"]), states, conditions,
                 interrupts, source, lists, str(raw.get("consent_version", "")))
 
 
@@ -207,11 +214,18 @@ def _load_lists(path: Path) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[
 
 
 def load_keywords(path: Path) -> dict[str, str]:
+    """Keyword -> command; words are compared folded (case and punctuation do not count)."""
     raw = read_yaml(path) or {}
+    if not isinstance(raw, Mapping):
+        raise FlowError(f"{path}: must be a mapping of command to a list of words")
     out: dict[str, str] = {}
     for command, words in raw.items():
+        if not isinstance(words, list):
+            raise FlowError(f"{path}: {command}: must be a list of words")
         for w in words:
-            word = str(w).strip().lower()
+            word = fold(str(w))
+            if not word:
+                raise FlowError(f"{path}: {command}: '{w}' has no letters or digits")
             if word in out:
                 raise FlowError(f"{path}: {command}: '{w}' is already a keyword of {out[word]}")
             out[word] = str(command)

@@ -70,6 +70,8 @@ def load_rules(path: Path) -> TriageRules:
         where = f"{path}: rules[{i}]"
         if not isinstance(r, Mapping) or not {"priority", "reason", "when"} <= set(r):
             raise FlowError(f"{where}: a rule needs priority, reason and when")
+        if not isinstance(r["when"], Mapping) or not r["when"]:
+            raise FlowError(f"{where}.when: must be a mapping of answer to value(s)")
         if r["priority"] not in PRIORITIES:
             raise FlowError(f"{where}.priority: must be one of {', '.join(PRIORITIES)}")
         when = {str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v]))

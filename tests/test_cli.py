@@ -1,0 +1,120 @@
+"""The `lk3` command as an operator runs it, in a fresh working directory (SQLite lk3.db)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flows.engine import Engine
+from storage import migrate
+
+LK3 = Path(sys.executable).with_name("lk3")
+SETTINGS = ("DATABASE_URL", "LK3_HOST", "LK3_PORT", "LOG_LEVEL", "LK3_POLL_INTERVAL")
+# greeting -> chat -> no danger -> agree -> domestic violence -> myself -> Mimika Baru
+# -> not injured, perpetrator not near, no weapon, no child at risk -> skip the account
+FAMILY = ["halo", "1", "3", "1", "2", "1", "1", "2", "2", "2", "2", "LEWATI"]
+PROMPTS = ["greeting", "danger", "consent", "category", "who", "distrik", "risk.injured",
+           "risk.perpetrator", "risk.weapon", "risk.child", "account", "closing"]
+
+
+def lk3(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS}
+    done = subprocess.run([str(LK3), *args], cwd=cwd, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def case_number() -> str:
+    return f"LK3-{datetime.now(UTC).year}-00001"
+
+
+def chat_to_case(cwd: Path) -> str:
+    done = lk3("chat", "--user", "u1", cwd=cwd, stdin="\n".join(FAMILY) + "\n")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def fragment(key: str) -> str:
+    """A line of the Indonesian text for `key` with no placeholder in it."""
+    text = Engine.load("intake").bundle.catalog.text(key, "id")
+    return next(line for line in text.splitlines() if "{" not in line)
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    """`lk3 --help` lists serve, chat, db, flow, cases and bench."""
+    done = lk3("--help", cwd=tmp_path)
+    assert done.returncode == 0
+    for command in ("serve", "chat", "db", "flow", "cases", "bench"):
+        assert re.search(rf"^\s+{command}\s+\w", done.stdout, re.M), command
+
+
+def test_chat_from_a_pipe_prints_every_reply_and_the_case_number(tmp_path: Path) -> None:
+    """Piped lines get one reply each, in order, ending with the case number; exit 0."""
+    out = chat_to_case(tmp_path)
+    assert out.count("LK3: ") == len(FAMILY)
+    at = 0
+    for key in PROMPTS:
+        found = out.find(fragment(key), at)
+        assert found >= 0, f"reply {key!r} missing or out of order"
+        at = found
+    assert case_number() in out.rsplit("LK3: ", 1)[1]
+    assert (tmp_path / "lk3.db").exists()
+
+
+def test_cases_list_json_shows_the_new_case(tmp_path: Path) -> None:
+    """After a chat `lk3 cases list --json` prints the waiting case with its triage."""
+    chat_to_case(tmp_path)
+    done = lk3("cases", "list", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (case,) = json.loads(done.stdout)
+    assert {k: case[k] for k in ("number", "status", "priority", "reasons", "category",
+                                 "distrik", "channel")} == {
+        "number": case_number(), "status": "waiting", "priority": "P1",
+        "reasons": ["domestic violence"], "category": "dv", "distrik": "mimika_baru",
+        "channel": "console"}
+    assert case["created_at"].endswith(("Z", "+00:00"))
+    created = datetime.fromisoformat(case["created_at"])
+    assert abs((datetime.now(UTC) - created).total_seconds()) < 600
+
+
+def test_cases_list_prints_a_table(tmp_path: Path) -> None:
+    """`lk3 cases list` prints a header and one readable row per case."""
+    chat_to_case(tmp_path)
+    done = lk3("cases", "list", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.strip().splitlines()
+    assert header.split()[:5] == ["NUMBER", "STATUS", "PRI", "CATEGORY", "DISTRIK"]
+    (row,) = rows
+    assert row.split()[:5] == [case_number(), "waiting", "P1", "dv", "mimika_baru"]
+    assert row.endswith("domestic violence")
+
+
+def test_empty_queue(tmp_path: Path) -> None:
+    """With no cases the table says so and the JSON is an empty array."""
+    assert lk3("cases", "list", cwd=tmp_path).stdout.strip() == "no cases"
+    assert json.loads(lk3("cases", "list", "--json", cwd=tmp_path).stdout) == []
+
+
+def test_chat_in_english_greets_in_english(tmp_path: Path) -> None:
+    """`lk3 chat --lang en` greets a new family in English."""
+    done = lk3("chat", "--lang", "en", "--user", "u2", cwd=tmp_path, stdin="hello\n")
+    assert done.returncode == 0, done.stderr
+    english = Engine.load("intake").bundle.catalog.text("greeting", "en").splitlines()[1]
+    assert english in done.stdout
+    assert fragment("greeting") not in done.stdout
+
+
+def test_db_upgrade_then_current_report_head(tmp_path: Path) -> None:
+    """`lk3 db upgrade` and `lk3 db current` both report the head revision."""
+    head = migrate.head()
+    for action in ("upgrade", "current"):
+        done = lk3("db", action, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"database at revision {head}"
+    assert (tmp_path / "lk3.db").exists()
