@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.channels.split import split_reply
 from flows.catalog import Rendered
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
@@ -121,12 +122,15 @@ def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writ
         "text": text[:MAX_LOG_CHARS], "truncated": len(text) > MAX_LOG_CHARS,
         "original_length": len(text), "media": msg.payload.get("media") or None,
         "created_at": now})
-    for n, r in enumerate(rendered):
-        payload = {"text": r.text, "choices": [
-            {"number": c.number, "value": c.value, "label": c.label} for c in r.choices]}
-        writes.outbox.append({
-            "channel": msg.channel, "recipient": msg.sender, "contact_id": contact_id,
-            "case_id": case_id, "payload": payload, "dedupe_key": f"in:{msg.id}:{n}"})
+    n = 0
+    for r in rendered:
+        choices = [{"number": c.number, "value": c.value, "label": c.label} for c in r.choices]
+        for part, part_choices in split_reply(msg.channel, r.text, choices):
+            writes.outbox.append({
+                "channel": msg.channel, "recipient": msg.sender, "contact_id": contact_id,
+                "case_id": case_id, "payload": {"text": part, "choices": part_choices},
+                "dedupe_key": f"in:{msg.id}:{n}"})
+            n += 1
         writes.logs.append({
             "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id,
             "direction": "out", "text": r.text, "truncated": False,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-SECRET_FIELDS: frozenset[str] = frozenset()
+SECRET_FIELDS = frozenset({"TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN",
+                           "DATABASE_URL"})
 
 
 class ConfigError(Exception):
@@ -25,6 +26,43 @@ class Settings(BaseSettings):
     lk3_port: int = Field(8000, alias="LK3_PORT", ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
     lk3_poll_interval: float = Field(0.2, alias="LK3_POLL_INTERVAL", gt=0, le=60)
+    public_base_url: str | None = Field(None, alias="PUBLIC_BASE_URL")
+    telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field("https://api.telegram.org/bot",
+                                       alias="TELEGRAM_API_BASE_URL")
+    telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
+    twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN")
+    twilio_whatsapp_from: str | None = Field(None, alias="TWILIO_WHATSAPP_FROM")
+    twilio_api_base_url: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE_URL")
+    whatsapp_mps: float = Field(10.0, alias="WHATSAPP_MPS", gt=0, le=1000)
+    outbox_max_attempts: int = Field(6, alias="OUTBOX_MAX_ATTEMPTS", ge=1, le=100)
+    http_timeout: float = Field(10.0, alias="HTTP_TIMEOUT", gt=0, le=120)
+
+    @field_validator("public_base_url", "telegram_api_base_url", "twilio_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        if value is not None and info.field_name != "telegram_api_base_url":
+            return value.rstrip("/")  # the Telegram base ends where the token is appended
+        return value
+
+    @field_validator("twilio_whatsapp_from")
+    @classmethod
+    def _whatsapp_from(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("whatsapp:+"):
+            raise ValueError("must look like whatsapp:+14155238886")
+        return value
+
+    @property
+    def telegram_on(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def whatsapp_on(self) -> bool:
+        return bool(self.twilio_account_sid or self.twilio_auth_token or
+                    self.twilio_whatsapp_from)
 
     @field_validator("database_url")
     @classmethod
@@ -43,10 +81,30 @@ class Settings(BaseSettings):
         return value.upper() if isinstance(value, str) else value
 
 
+def check_channels(s: Settings) -> None:
+    """A channel is off when its settings are absent; half-configured is an error."""
+    if s.telegram_on and s.public_base_url and not s.telegram_webhook_secret:
+        raise ConfigError("Setting TELEGRAM_WEBHOOK_SECRET is missing: Telegram runs in webhook "
+                          "mode because PUBLIC_BASE_URL is set, and webhooks need a secret.")
+    if s.telegram_webhook_secret and not s.telegram_on:
+        raise ConfigError("Setting TELEGRAM_BOT_TOKEN is missing: TELEGRAM_WEBHOOK_SECRET is "
+                          "set, so Telegram is half-configured.")
+    if s.whatsapp_on:
+        for name, value in (("TWILIO_ACCOUNT_SID", s.twilio_account_sid),
+                            ("TWILIO_AUTH_TOKEN", s.twilio_auth_token),
+                            ("TWILIO_WHATSAPP_FROM", s.twilio_whatsapp_from),
+                            ("PUBLIC_BASE_URL", s.public_base_url)):
+            if not value:
+                raise ConfigError(f"Setting {name} is missing: WhatsApp (Twilio) is "
+                                  "half-configured.")
+
+
 def load_settings() -> Settings:
     """Read the settings; raise ConfigError with one sentence naming the first bad one."""
     try:
-        return Settings()
+        settings = Settings()
+        check_channels(settings)
+        return settings
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "a setting"

@@ -8,12 +8,14 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from bot.channels.base import Sender, SendError
-from storage import outbox
+from storage import cases, conversations, outbox
 
 log = logging.getLogger(__name__)
+# Channels whose provider has delivered a message once its API accepted it.
+DELIVERED_ON_ACCEPT = {"telegram": "delivered"}
 
 
 class Relay:
@@ -41,8 +43,15 @@ class Relay:
         return len(batch)
 
     async def _deliver(self, row: outbox.Outgoing) -> None:
+        sender = self.senders[row.channel]
+        limit = getattr(sender, "limit", None)  # senders without a limit may omit it
+        if limit is not None:
+            wait = limit.delay(row.recipient, self.clock().timestamp())
+            if wait > 0:  # over the rate: back in line, no attempt counted
+                await asyncio.to_thread(self._defer, row, wait)
+                return
         try:
-            provider_id = await self.senders[row.channel].send(row.recipient, row.payload)
+            provider_id = await sender.send(row.recipient, row.payload)
         except SendError as exc:
             await asyncio.to_thread(self._failed, row, exc)
             return
@@ -52,9 +61,14 @@ class Relay:
             return
         await asyncio.to_thread(self._sent, row, provider_id)
 
-    def _sent(self, row: outbox.Outgoing, provider_id: str | None) -> None:
+    def _defer(self, row: outbox.Outgoing, wait: float) -> None:
         with self.db.begin() as conn:
-            outbox.mark_sent(conn, row.id, provider_id, self.clock())
+            outbox.defer(conn, row.id, self.clock() + timedelta(seconds=wait))
+
+    def _sent(self, row: outbox.Outgoing, provider_id: str | None) -> None:
+        status = DELIVERED_ON_ACCEPT.get(row.channel)
+        with self.db.begin() as conn:
+            outbox.mark_sent(conn, row.id, provider_id, self.clock(), status)
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Seconds to wait: the provider's wait if given, else exponential with full jitter."""
@@ -71,4 +85,16 @@ class Relay:
                 outbox.retry_later(conn, row.id, when, str(exc))
             else:
                 log.warning("outbox row %s failed for good: %s", row.id, exc)
-                outbox.mark_failed(conn, row.id, str(exc))
+                self._give_up(conn, row, exc)
+
+    def _give_up(self, conn: Connection, row: outbox.Outgoing, exc: SendError) -> None:
+        """Record a permanent failure where the counselor and the case will see it."""
+        outbox.mark_failed(conn, row.id, str(exc), exc.final_status, exc.code)
+        if exc.contact_status and row.contact_id is not None:
+            conversations.set_status(conn, row.contact_id, exc.contact_status)
+        cases.add_events(conn, [{
+            "case_id": row.case_id, "contact_id": row.contact_id, "actor": "relay",
+            "kind": "delivery_failed", "created_at": self.clock(),
+            "data": {"outbox_id": row.id, "channel": row.channel, "code": exc.code,
+                     "reason": str(exc)[:500], "status": exc.final_status,
+                     "contact_status": exc.contact_status}}])

@@ -29,7 +29,8 @@ class Service:
     senders: dict[str, Sender] = field(default_factory=dict)
 
     def relay(self, recipient: str | None = None) -> Relay:
-        return Relay(self.db, self.senders, self.clock, recipient=recipient)
+        return Relay(self.db, self.senders, self.clock, recipient=recipient,
+                     max_attempts=self.settings.outbox_max_attempts)
 
 
 def open_database(settings: Settings, auto_migrate: bool) -> Engine:

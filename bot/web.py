@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.channels.base import Channel
+from bot.channels.setup import build_channels
 from bot.config import Settings
 from bot.service import Service, build
 from bot.workers import Workers
@@ -32,30 +34,38 @@ def health(service: Service) -> tuple[int, dict[str, object]]:
         return 503, {"status": "error", "database": f"unavailable: {type(exc).__name__}"}
 
 
-def create_app(service: Service, run_workers: bool = True) -> Starlette:
+def create_app(service: Service, run_workers: bool = True,
+               channels: list[Channel] | None = None) -> Starlette:
     async def healthz(request: Request) -> JSONResponse:
         code, body = await asyncio.to_thread(health, service)
         return JSONResponse(body, status_code=code)
+
+    channels = channels or []
+    for channel in channels:
+        service.senders[channel.name] = channel.sender
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         workers = Workers(service, service.settings.lk3_poll_interval)
         if run_workers:
             workers.start()
+        for channel in channels:
+            await channel.start()
         try:
             yield
         finally:
+            for channel in channels:
+                await channel.stop()
             await workers.stop()
             log.info("workers stopped; unprocessed messages stay in the inbox and outbox")
 
-    return Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    routes = [Route("/healthz", healthz), *(r for c in channels for r in c.routes)]
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def serve(settings: Settings) -> int:
     service = build(settings)
-    for channel in ("telegram", "whatsapp"):
-        log.info("channel %s is off: its settings are not set", channel)
-    app = create_app(service)
+    app = create_app(service, channels=build_channels(service))
     config = uvicorn.Config(app, host=settings.lk3_host, port=settings.lk3_port,
                             log_level=settings.log_level.lower(), lifespan="on")
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after a clean stop

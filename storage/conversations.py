@@ -73,6 +73,11 @@ def save(conn: Connection, contact_id: int, conv_id: int | None, values: dict[st
     return conv_id
 
 
+def set_status(conn: Connection, contact_id: int, status: str) -> None:
+    """active, unreachable (blocked the bot), opted_out, or stopped (asked us to stop)."""
+    conn.execute(update(CONTACTS).where(CONTACTS.c.id == contact_id).values(status=status))
+
+
 def set_language(conn: Connection, contact_id: int, language: str) -> None:
     conn.execute(update(CONTACTS).where(CONTACTS.c.id == contact_id).values(language=language))
 

@@ -128,8 +128,13 @@ class OutboxMessage(Base):
     available_at: Mapped[datetime] = mapped_column(Time)
     created_at: Mapped[datetime] = mapped_column(Time)
     sent_at: Mapped[datetime | None] = mapped_column(Time)
-    provider_message_id: Mapped[str | None] = mapped_column(String(120))
+    provider_message_id: Mapped[str | None] = mapped_column(String(120), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    # What the provider reported after accepting it: queued, sent, delivered, read,
+    # failed or undelivered (Twilio status callbacks); Telegram: delivered on acceptance.
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    delivery_updated_at: Mapped[datetime | None] = mapped_column(Time)
 
 
 class ConsentRecord(Base):

@@ -61,9 +61,10 @@ def claim_due(conn: Connection, now: datetime, channels: Iterable[str],
 
 
 def mark_sent(conn: Connection, outbox_id: int, provider_message_id: str | None,
-              now: datetime) -> None:
+              now: datetime, delivery_status: str | None = None) -> None:
     conn.execute(update(T).where(T.c.id == outbox_id).values(
-        status="sent", sent_at=now, provider_message_id=provider_message_id, last_error=None))
+        status="sent", sent_at=now, provider_message_id=provider_message_id, last_error=None,
+        delivery_status=delivery_status, delivery_updated_at=now))
 
 
 def retry_later(conn: Connection, outbox_id: int, when: datetime, error: str) -> None:
@@ -71,9 +72,45 @@ def retry_later(conn: Connection, outbox_id: int, when: datetime, error: str) ->
         status="pending", available_at=when, last_error=error[:2000]))
 
 
-def mark_failed(conn: Connection, outbox_id: int, error: str, status: str = "failed") -> None:
-    conn.execute(update(T).where(T.c.id == outbox_id).values(status=status,
-                                                            last_error=error[:2000]))
+def mark_failed(conn: Connection, outbox_id: int, error: str, status: str = "failed",
+                code: str | None = None) -> None:
+    """End a row that will not be sent: failed, or needs_template (outside WhatsApp's window)."""
+    conn.execute(update(T).where(T.c.id == outbox_id).values(
+        status=status, last_error=error[:2000], error_code=code))
+
+
+def defer(conn: Connection, outbox_id: int, when: datetime) -> None:
+    """Put a leased row back until `when` without counting an attempt (rate limits)."""
+    conn.execute(update(T).where(T.c.id == outbox_id).values(
+        status="pending", available_at=when, attempts=T.c.attempts - 1))
+
+
+DELIVERY_ORDER = ("queued", "sent", "delivered", "read")
+DELIVERY_FINAL = ("failed", "undelivered")
+
+
+def record_delivery(conn: Connection, provider_message_id: str, status: str,
+                    error_code: str | None, now: datetime) -> bool:
+    """Move a sent message's delivery status forward only; a repeat or an older one is ignored."""
+    row = conn.execute(select(T.c.id, T.c.delivery_status).where(
+        T.c.provider_message_id == provider_message_id)).one_or_none()
+    if row is None or not _forward(row.delivery_status, status):
+        return False
+    conn.execute(update(T).where(T.c.id == row.id).values(
+        delivery_status=status, delivery_updated_at=now,
+        error_code=error_code if status in DELIVERY_FINAL else None))
+    return True
+
+
+def _forward(current: str | None, new: str) -> bool:
+    if current in DELIVERY_FINAL or current == new:
+        return False
+    if new in DELIVERY_FINAL or current is None:
+        return new in DELIVERY_FINAL or new in DELIVERY_ORDER
+    if new not in DELIVERY_ORDER:
+        return False
+    return current not in DELIVERY_ORDER or \
+        DELIVERY_ORDER.index(new) > DELIVERY_ORDER.index(current)
 
 
 def backlog(conn: Connection) -> int:

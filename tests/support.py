@@ -40,6 +40,7 @@ class CollectingSender:
     """Keeps what the relay hands over, per recipient, in order."""
 
     channel: str = CHANNEL
+    limit: Any = None
     sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:

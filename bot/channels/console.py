@@ -5,20 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from bot.channels.split import choice_lines
+from bot.ratelimit import RateLimit
+
 CHANNEL = "console"
 
 
 def format_payload(payload: dict[str, Any]) -> str:
     """Text with its numbered choices underneath, as a family would read it on WhatsApp."""
-    lines = [str(payload.get("text", ""))]
-    lines += [f"{c['number']}. {c['label']}" for c in payload.get("choices") or []]
-    return "\n".join(lines)
+    choices = payload.get("choices") or []
+    text = str(payload.get("text", ""))
+    return f"{text}\n{choice_lines(choices)}" if choices else text
 
 
 class ConsoleSender:
     """Prints replies for one terminal user; other recipients' rows are not ours to print."""
 
     channel = CHANNEL
+    limit: RateLimit | None = None
 
     def __init__(self, out: TextIO, on_sent: Callable[[], None] | None = None) -> None:
         self.out = out
