@@ -1,0 +1,161 @@
+"""Odd, empty, huge or broken messages get a polite answer and are never lost."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.service import Service
+from tests.support import Family
+
+USER = "6281100000002"
+GREETING = "Selamat pagi. Ini layanan LK3"
+DANGER = "Sebelum lanjut: apakah Anda atau orang lain"
+REPROMPT = "Maaf, saya belum mengerti. Balas dengan nomor pilihan:"
+DANGER_CHOICES = "1. Ya, sekarang\n2. Tidak sekarang, tapi saya takut\n3. Tidak"
+ACCOUNT = "Jika mau, ceritakan singkat apa yang terjadi"
+CLOSING = "Terima kasih, Anda sudah berani bercerita. Nomor kasus Anda: LK3-2026-00001."
+
+# (input, how the message log keeps it)
+ODD = {
+    "empty": ("", ""),
+    "whitespace": (" \t\n  ", ""),
+    "emoji": ("🙏😢🙏", "🙏😢🙏"),
+    "control": ("\x00\x07abc", "abc"),
+    "arabic": ("مرحبا، أحتاج مساعدة", "مرحبا، أحتاج مساعدة"),
+    "hebrew": ("\u200fשלום, אני צריכה עזרה", "שלום, אני צריכה עזרה"),
+    "halo_keyword_like": ("HALO???", "HALO???"),
+    "slash_start": ("/start", "/start"),
+}
+
+
+def rows(service: Service, sql: str, **params: Any) -> list[Any]:
+    with service.db.connect() as conn:
+        return list(conn.execute(text(sql), params))
+
+
+def last_inbound(service: Service) -> Any:
+    """The newest inbound row of the message log."""
+    return rows(service, "SELECT text, truncated, original_length FROM messages "
+                         "WHERE direction = 'in' ORDER BY id DESC")[0]
+
+
+def state(service: Service) -> str:
+    return str(rows(service, "SELECT state FROM conversations")[0].state)
+
+
+def answers(service: Service) -> dict[str, Any]:
+    (raw,) = rows(service, "SELECT answers FROM conversations")[0]
+    return raw if isinstance(raw, dict) else dict(json.loads(raw))
+
+
+def nothing_pending(service: Service) -> bool:
+    """Every inbound message was processed, none failed."""
+    left = rows(service, "SELECT id FROM inbox WHERE processed_at IS NULL "
+                         "OR last_error IS NOT NULL")
+    return not left
+
+
+@pytest.fixture
+def fam(service: Service) -> Family:
+    return Family(service, USER)
+
+
+@pytest.fixture
+def at_danger(fam: Family) -> Family:
+    """A family at the danger question (a numbered choice)."""
+    fam.say("halo")
+    assert fam.say("1")[0].startswith(DANGER)
+    return fam
+
+
+@pytest.fixture
+def at_account(at_danger: Family) -> Family:
+    """A family at the optional account (free text)."""
+    for answer in ["3", "1", "6", "1", "1"]:
+        at_danger.say(answer)
+    assert at_danger.say("2")[0].startswith(ACCOUNT)
+    return at_danger
+
+
+@pytest.mark.parametrize("odd", ODD, ids=list(ODD))
+def test_odd_first_message_gets_greeting(service: Service, fam: Family, odd: str) -> None:
+    """Whatever the first message is, the answer is the greeting, and the message is logged."""
+    sent, logged = ODD[odd]
+    (reply,) = fam.say(sent)
+    assert reply.startswith(GREETING)
+    assert last_inbound(service).text == logged
+    assert nothing_pending(service)
+
+
+@pytest.mark.parametrize("odd", ODD, ids=list(ODD))
+def test_odd_answer_to_choice_reprompts(service: Service, at_danger: Family, odd: str) -> None:
+    """A message that is no choice re-asks with the numbered choices; state and log kept."""
+    sent, logged = ODD[odd]
+    (reply,) = at_danger.say(sent)
+    assert reply == f"{REPROMPT}\n{DANGER_CHOICES}"
+    assert state(service) == "danger"
+    assert last_inbound(service).text == logged
+    assert nothing_pending(service)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\x00\x07"], ids=["empty", "spaces", "control"])
+def test_blank_free_text_asks_again(service: Service, at_account: Family, blank: str) -> None:
+    """An empty account is not taken as the answer: the bot asks again and mentions LEWATI."""
+    (reply,) = at_account.say(blank)
+    assert reply == "Maaf, pesannya kosong. Silakan tulis jawaban Anda, atau ketik LEWATI."
+    assert state(service) == "account"
+
+
+def test_long_message_is_logged_truncated(service: Service, at_account: Family) -> None:
+    """A 10,000-character account closes the intake; the log keeps it truncated, marked so."""
+    (reply,) = at_account.say("a" * 10_000)
+    assert reply.startswith(CLOSING)
+    logged = last_inbound(service)
+    assert (logged.truncated, logged.original_length) == (True, 10_000)
+    assert 0 < len(logged.text) < 10_000
+    assert nothing_pending(service)
+
+
+@pytest.mark.parametrize("odd", ["emoji", "arabic", "hebrew", "control"])
+def test_odd_account_is_kept_as_written(service: Service, at_account: Family, odd: str) -> None:
+    """Emoji, right-to-left or control-laden text is a valid account: kept (cleaned) in answers."""
+    sent, logged = ODD[odd]
+    assert at_account.say(sent)[0].startswith(CLOSING)
+    assert answers(service)["account"] == logged
+
+
+def test_lost_state_restarts_at_greeting(service: Service, at_danger: Family) -> None:
+    """A conversation whose state left the flow: an apology, the greeting, answers kept, audited."""
+    at_danger.say("3")  # danger: no -> consent
+    with service.db.begin() as conn:
+        conn.execute(text("UPDATE conversations SET state = 'no_such_state'"))
+    apology, greeting = at_danger.say("1")
+    assert apology.startswith("Maaf, percakapan kita perlu dimulai lagi dari awal.")
+    assert greeting.startswith(GREETING)
+    assert state(service) == "greeting"
+    assert answers(service)["danger"] == "no"
+    assert len(rows(service, "SELECT id FROM case_events WHERE kind = 'state_lost'")) == 1
+
+
+@pytest.mark.parametrize("typed", ["Lanjut chat", "lanjut CHAT!", "1.", " 1 ", "1. Lanjut chat"])
+def test_choice_typed_as_label_or_with_punctuation(fam: Family, typed: str) -> None:
+    """A choice typed as its label, or its number with punctuation, is understood."""
+    fam.say("halo")
+    assert fam.say(typed)[0].startswith(DANGER)
+
+
+def test_label_word_picks_that_choice(service: Service, at_danger: Family) -> None:
+    """'Tidak' typed at the danger question picks 3 (no) and moves on to consent."""
+    assert at_danger.say("tidak")[0].startswith("Persetujuan penggunaan data")
+    assert answers(service)["danger"] == "no"
+
+
+@pytest.mark.parametrize("number", ["99", "4", "0"])
+def test_number_out_of_range_reprompts(service: Service, at_danger: Family, number: str) -> None:
+    """A number that is not on the list re-asks the same question with its choices."""
+    assert at_danger.say(number) == [f"{REPROMPT}\n{DANGER_CHOICES}"]
+    assert state(service) == "danger"
