@@ -1,0 +1,169 @@
+"""The outbox relay: retries with backoff, the provider's wait, failures, order per recipient."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from bot.channels.base import SendError
+from bot.relay import Relay
+from storage import outbox
+from storage.clock import utc
+from storage.models import OutboxMessage
+from tests.support import FrozenClock
+
+
+class ScriptedSender:
+    """A provider whose next outcomes per recipient are scripted: an exception, or success."""
+
+    channel = "test"
+    limit = None  # no rate limit of its own
+
+    def __init__(self, **script: list[Exception]) -> None:
+        self.script: dict[str, list[Exception]] = defaultdict(list, script)
+        self.attempts: list[tuple[str, str]] = []
+        self.delivered: list[tuple[str, str]] = []
+
+    async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:
+        self.attempts.append((recipient, payload["text"]))
+        if self.script[recipient]:
+            raise self.script[recipient].pop(0)
+        self.delivered.append((recipient, payload["text"]))
+        return f"prov-{len(self.delivered)}"
+
+    def to(self, recipient: str) -> list[str]:
+        return [text for r, text in self.delivered if r == recipient]
+
+
+def _enqueue(db: Engine, clock: FrozenClock, *messages: tuple[str, str]) -> None:
+    with db.begin() as conn:
+        outbox.enqueue(conn, [{"channel": "test", "recipient": r, "contact_id": None,
+                               "case_id": None, "payload": {"text": t}, "dedupe_key": t}
+                              for r, t in messages], clock())
+
+
+def _row(db: Engine, text: str) -> Any:
+    with db.connect() as conn:
+        return conn.execute(select(OutboxMessage).where(OutboxMessage.dedupe_key == text)).one()
+
+
+def _available_at(db: Engine, text: str) -> datetime:
+    return utc(_row(db, text).available_at)
+
+
+def _transient(reason: str = "timeout", retry_after: float | None = None) -> SendError:
+    return SendError(reason, transient=True, retry_after=retry_after)
+
+
+async def test_transient_failure_is_retried_after_backoff(db: Engine, clock: FrozenClock) -> None:
+    """A transient failure puts the row back with a wait; it is not sent again before then."""
+    sender = ScriptedSender(a=[_transient()])
+    relay = Relay(db, {"test": sender}, clock)
+    _enqueue(db, clock, ("a", "a1"))
+    assert await relay.run_once() == 1
+    row = _row(db, "a1")
+    assert (row.status, row.attempts, row.last_error, row.sent_at) == ("pending", 1, "timeout",
+                                                                       None)
+    wait = _available_at(db, "a1") - clock()
+    assert timedelta(seconds=0.5) <= wait <= timedelta(seconds=relay.base_delay)
+    assert await relay.run_once() == 0
+    clock.advance(seconds=wait.total_seconds() - 0.001)
+    assert await relay.run_once() == 0
+    assert len(sender.attempts) == 1  # nothing sent again before its time
+    clock.advance(seconds=0.001)
+    assert await relay.run_once() == 1
+    assert sender.to("a") == ["a1"]
+    row = _row(db, "a1")
+    assert (row.status, row.attempts, row.provider_message_id, row.last_error) == (
+        "sent", 2, "prov-1", None)
+    assert utc(row.sent_at) == clock()
+
+
+async def test_retry_after_from_the_provider_is_honoured_exactly(db: Engine,
+                                                                 clock: FrozenClock) -> None:
+    """A rate limit with retry_after waits exactly that long, not the usual backoff."""
+    sender = ScriptedSender(a=[_transient("429 too many requests", retry_after=42)])
+    relay = Relay(db, {"test": sender}, clock)
+    _enqueue(db, clock, ("a", "a1"))
+    await relay.run_once()
+    assert _available_at(db, "a1") == clock() + timedelta(seconds=42)
+    clock.advance(seconds=41.999)
+    assert await relay.run_once() == 0
+    clock.advance(seconds=0.001)
+    assert await relay.run_once() == 1
+    assert sender.to("a") == ["a1"]
+
+
+async def test_after_max_attempts_the_row_fails_with_the_reason(db: Engine,
+                                                               clock: FrozenClock) -> None:
+    """Transient failures are retried with growing waits, then the row fails, reason kept."""
+    sender = ScriptedSender(a=[_transient(f"timeout {n}") for n in range(10)])
+    relay = Relay(db, {"test": sender}, clock, max_attempts=4, base_delay=2.0, max_delay=5.0)
+    _enqueue(db, clock, ("a", "a1"))
+    waits = []
+    for _ in range(3):
+        assert await relay.run_once() == 1
+        wait = _available_at(db, "a1") - clock()
+        waits.append(wait.total_seconds())
+        clock.advance(seconds=wait.total_seconds())
+    assert 1.0 <= waits[0] <= 2.0 and 2.0 <= waits[1] <= 4.0 and 2.5 <= waits[2] <= 5.0
+    assert await relay.run_once() == 1
+    row = _row(db, "a1")
+    assert (row.status, row.attempts, row.last_error) == ("failed", 4, "timeout 3")
+    clock.advance(hours=1)
+    assert await relay.run_once() == 0
+    assert len(sender.attempts) == 4 and sender.delivered == []
+
+
+async def test_permanent_failure_fails_at_once(db: Engine, clock: FrozenClock) -> None:
+    """A permanent error (e.g. the user blocked the bot) is not retried, and frees the line."""
+    blocked = SendError("bot was blocked by the user", transient=False, code="403")
+    sender = ScriptedSender(a=[blocked])
+    relay = Relay(db, {"test": sender}, clock)
+    _enqueue(db, clock, ("a", "a1"), ("a", "a2"))
+    assert await relay.run_once() == 1
+    row = _row(db, "a1")
+    assert (row.status, row.attempts, row.last_error) == ("failed", 1,
+                                                          "bot was blocked by the user")
+    assert await relay.run_once() == 1
+    clock.advance(hours=1)
+    assert await relay.run_once() == 0
+    assert sender.attempts == [("a", "a1"), ("a", "a2")]
+    assert sender.to("a") == ["a2"]
+
+
+async def test_replies_to_one_recipient_keep_their_order_across_a_retry(
+        db: Engine, clock: FrozenClock) -> None:
+    """The second reply waits while the first is retried; other recipients are not held up."""
+    sender = ScriptedSender(a=[_transient()])
+    relay = Relay(db, {"test": sender}, clock)
+    _enqueue(db, clock, ("a", "a1"), ("a", "a2"), ("b", "b1"), ("a", "a3"), ("b", "b2"))
+    assert await relay.run_once() == 2  # a1 (fails) and b1
+    assert await relay.run_once() == 1  # b2; a2 waits behind a1
+    assert await relay.run_once() == 0
+    assert sender.to("b") == ["b1", "b2"]
+    assert ("a", "a2") not in sender.attempts
+    clock.advance(seconds=relay.base_delay)
+    while await relay.run_once():
+        pass
+    assert sender.to("a") == ["a1", "a2", "a3"]
+    assert [t for r, t in sender.attempts if r == "a"] == ["a1", "a1", "a2", "a3"]
+
+
+async def test_a_crashing_sender_does_not_stop_the_relay(db: Engine, clock: FrozenClock) -> None:
+    """A sender bug (a plain exception) is retried like a transient error; others still go."""
+    sender = ScriptedSender(a=[RuntimeError("sender bug")])
+    relay = Relay(db, {"test": sender}, clock)
+    _enqueue(db, clock, ("a", "a1"), ("b", "b1"))
+    assert await relay.run_once() == 2
+    assert sender.to("b") == ["b1"]
+    row = _row(db, "a1")
+    assert row.status == "pending" and "RuntimeError('sender bug')" in row.last_error
+    assert _available_at(db, "a1") > clock()
+    clock.advance(seconds=relay.base_delay)
+    assert await relay.run_once() == 1
+    assert sender.to("a") == ["a1"]
+    assert _row(db, "a1").status == "sent"
