@@ -84,6 +84,10 @@ def _apply_events(conn: Connection, msg: inbox.Pending, conv: Conv, events: tupl
         kind = ev.kind
         if kind == "consent":
             cases.record_consent(conn, contact_id=contact_id, data=ev.data, now=now)
+            if ev.data["choice"] == "refuse" and conv.case_id is None:
+                cases.redact_contact(conn, contact_id, msg.contact_key)
+        elif kind == "stop":
+            conversations.set_status(conn, contact_id, "stopped")
         elif kind == "case_upsert" and conv.case_id is not None:
             cases.raise_to(conn, conv.case_id, ev.data, now)
         elif kind == "case_upsert":
@@ -117,6 +121,9 @@ def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writ
           now: datetime) -> None:
     text = clean(str(msg.payload.get("text") or ""))
     contact_id, case_id = conv.contact.id, conv.case_id
+    refused = conv.snapshot is not None and "consent_refused" in conv.snapshot.flags
+    if refused and case_id is None:  # no consent, no case: count the message, keep no words
+        text, msg = "", replace(msg, payload={"redacted": True})
     writes.logs.append({
         "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id, "direction": "in",
         "text": text[:MAX_LOG_CHARS], "truncated": len(text) > MAX_LOG_CHARS,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, column, func, select, values
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.types import String
 
 from bot.apply import Conv, Writes, apologise, apply_turn
@@ -17,6 +17,10 @@ from storage import conversations, inbox
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
+# Failures that belong to one message (a bug on its path, or data the database refuses),
+# as opposed to the database being unavailable: those are retried alone, then set aside.
+def message_error(exc: Exception) -> bool:
+    return isinstance(exc, IntegrityError | DataError) or not isinstance(exc, SQLAlchemyError)
 
 
 def inbound_of(msg: inbox.Pending) -> Inbound:
@@ -43,11 +47,13 @@ class Processor:
         try:
             with self.db.begin() as conn:
                 return self._handle(conn, self._claim(conn, self.batch))
-        except SQLAlchemyError:
-            raise  # the database failed: nothing was committed; the worker retries later
-        except Exception:
+        except Exception as exc:
+            if not message_error(exc):
+                raise
             log.exception("a message in the batch failed; processing one at a time")
             return self._one_at_a_time()
+        # Any other database error (connection lost, commit refused) propagates: nothing
+        # was committed, and the worker tries the whole batch again later.
 
     def _claim(self, conn: Connection, limit: int) -> list[inbox.Pending]:
         """Pending messages in arrival order, only of contacts this transaction holds.
@@ -58,12 +64,12 @@ class Processor:
         """
         if not self.postgres:
             return inbox.pending_batch(conn, limit)
-        keys = inbox.pending_contacts(conn, limit)
+        keys = inbox.pending_contacts(conn, limit * 4)  # room to pass contacts others hold
         if not keys:
             return []
         k = values(column("k", String), name="keys").data([(key,) for key in keys])
         held = [r[0] for r in conn.execute(select(k.c.k).where(
-            func.pg_try_advisory_xact_lock(func.hashtextextended(k.c.k, 0))))]
+            func.pg_try_advisory_xact_lock(func.hashtextextended(k.c.k, 0))).limit(limit))]
         return inbox.pending_of(conn, held, limit) if held else []
 
     def _handle(self, conn: Connection, msgs: list[inbox.Pending]) -> int:
@@ -83,30 +89,37 @@ class Processor:
         return len(msgs)
 
     def _one_at_a_time(self) -> int:
-        """After a failure: each message alone; a failing one is retried, then set aside."""
-        done = 0
+        """After a failure: each message alone; a failing one is retried, then set aside.
+
+        Returns the messages attempted, failed attempts included, so callers that loop
+        until nothing is left keep going until a failing message is set aside.
+        """
+        attempted = 0
         with self.db.connect() as conn:
             keys = inbox.pending_contacts(conn, self.batch)
             conn.rollback()
         for key in keys:
-            while self._try_head(key) is True:
-                done += 1
-        return done
+            while (outcome := self._try_head(key)) is not None:
+                attempted += 1
+                if outcome is False:
+                    break
+        return attempted
+
+    def _lock_one(self, conn: Connection, key: str) -> bool:
+        return not self.postgres or bool(conn.execute(select(func.pg_try_advisory_xact_lock(
+            func.hashtextextended(key, 0)))).scalar_one())
 
     def _try_head(self, key: str) -> bool | None:
         """Process the oldest pending message of one contact: True, False (failed) or None."""
         head: list[inbox.Pending] = []
         try:
             with self.db.begin() as conn:
-                if self.postgres and not conn.execute(select(func.pg_try_advisory_xact_lock(
-                        func.hashtextextended(key, 0)))).scalar_one():
+                if not self._lock_one(conn, key):
                     return None
                 head = inbox.pending_for(conn, key, limit=1)
                 return self._handle(conn, head) == 1 or None
-        except SQLAlchemyError:
-            raise
         except Exception as exc:
-            if not head:
+            if not head or not message_error(exc):
                 raise
             log.exception("inbound message %s failed (attempt %d)", head[0].id,
                           head[0].attempts + 1)
@@ -114,8 +127,14 @@ class Processor:
             return False
 
     def _set_aside(self, msg: inbox.Pending, exc: Exception) -> None:
-        give_up = msg.attempts + 1 >= MAX_ATTEMPTS
+        """Count the failed attempt under the contact's lock; give up after MAX_ATTEMPTS."""
         with self.db.begin() as conn:
+            if not self._lock_one(conn, msg.contact_key):
+                return  # another worker is on this contact now; it will count its own try
+            current = inbox.pending_for(conn, msg.contact_key, limit=1)
+            if not current or current[0].id != msg.id:
+                return
+            give_up = current[0].attempts + 1 >= MAX_ATTEMPTS
             inbox.record_failure(conn, msg.id, f"{type(exc).__name__}: {exc}", give_up,
                                  self.clock())
             if give_up:

@@ -11,7 +11,10 @@ from flows.triage import TriageRules
 from flows.types import Event, Reply
 
 # Flags that actions set; triage rules may name them like answers (value "yes").
-FLAGS = ("emergency_keyword", "still_in_danger", "human_requested")
+FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
+         "crisis_selfharm", "crisis_violence", "crisis_sexual", "crisis_child",
+         "consent_refused")
+RETURN_TO = "_return_to"  # the state an interrupt returns to
 
 CONSENT_CHOICES = {"agree": "consent", "agree_refer": "consent", "refuse": None}
 
@@ -56,20 +59,66 @@ def _case_event(m: StepModel, status: str) -> Event:
 
 
 def emergency(m: StepModel) -> None:
-    """Danger now: record it and make sure a P0 case exists at once, consent or not."""
-    m.flag("emergency_keyword")
-    m.events.append(Event("emergency", {"state": m.state}))
-    m.events.append(_case_event(m, "waiting"))
+    """Danger now: make sure a P0 case exists at once, consent or not, and alert staff."""
+    m.flag("p0_alerted")
+    case = _case_event(m, "waiting")
+    case.data["priority"] = "P0"  # asked for emergency help: P0 whatever the answers say
+    m.events.append(Event("emergency", {"reasons": case.data["reasons"]}))
+    m.events.append(case)
 
 
 def still_in_danger(m: StepModel) -> None:
     m.flag("still_in_danger")
+    m.replies.append(Reply("emergency.still_ack"))
     m.events.append(Event("still_in_danger", {}))
     m.events.append(_case_event(m, "waiting"))
 
 
+def forget(m: StepModel) -> None:
+    """Start over: answers go; safety flags stay, so a risk is never forgotten."""
+    m.answers = {}
+    m.misses = 0
+
+
+def withdraw_consent(m: StepModel) -> None:
+    """BERHENTI / STOP: consent withdrawn, nothing more is sent until they write again."""
+    m.events.append(Event("consent", {
+        "choice": "withdrawn", "version": m.consent_version, "language": m.language,
+        "legal_basis": "none"}))
+    m.events.append(Event("stop", {}))
+    forget(m)
+
+
+def pause(m: StepModel) -> None:
+    """Not safe to keep chatting: the case notes to contact only when they write again."""
+    m.flag("paused")
+    m.events.append(_case_event(m, "waiting"))
+    m.events.append(Event("contact_constraint", {
+        "constraint": "contact only when the person writes again"}))
+
+
+def resumed(m: StepModel) -> None:
+    if "paused" in m.flags:
+        m.flags.remove("paused")
+    m.events.append(Event("resumed", {}))
+
+
+def retract_crisis(m: StepModel) -> None:
+    """'I mistyped': the words no longer raise the priority (the audit keeps the hit)."""
+    m.flags = [f for f in m.flags if not f.startswith("crisis_")]
+    m.events.append(Event("crisis_retracted", {}))
+
+
+def switch_language(m: StepModel) -> None:
+    m.language = "en" if m.language == "id" else "id"
+
+
 def record_consent(m: StepModel) -> None:
     choice = str(m.answers.get("consent"))
+    if choice == "refuse":
+        m.flag("consent_refused")  # keep nothing personal: no case, no texts in the log
+    elif "consent_refused" in m.flags:
+        m.flags.remove("consent_refused")
     m.events.append(Event("consent", {
         "choice": choice, "version": m.consent_version, "language": m.language,
         "legal_basis": CONSENT_CHOICES.get(choice) or "none",
@@ -94,4 +143,10 @@ ACTIONS: dict[str, Callable[[StepModel], None]] = {
     "record_consent": record_consent,
     "open_case": open_case,
     "human_requested": human_requested,
+    "forget": forget,
+    "withdraw_consent": withdraw_consent,
+    "pause": pause,
+    "resumed": resumed,
+    "retract_crisis": retract_crisis,
+    "switch_language": switch_language,
 }

@@ -37,6 +37,7 @@ class ChoiceSpec:
     label: str  # catalog key
     goto: tuple[Branch, ...] = ()  # empty: use the state's goto
     actions: tuple[str, ...] = ()
+    say: str | None = None  # a text to reply with; without a goto the state stays (menus)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class StateSpec:
     end: bool = False  # a resting state: the flow waits here; messages get `idle`
     idle: str | None = None  # catalog key answered to messages in a resting state
     interrupt: bool = False  # entered from a keyword; `back` returns to where it was
+    idle_goto: tuple[Branch, ...] = ()  # resting state: a message moves on instead of `idle`
 
 
 @dataclass(frozen=True)

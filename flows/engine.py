@@ -3,38 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from transitions import EventData, Machine, State
 
-from flows.actions import ACTIONS, FLAGS, StepModel
+from flows import commands
+from flows.actions import ACTIONS, FLAGS, RETURN_TO, StepModel
 from flows.definition import BACK, Branch, ChoiceSpec, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.text import MAX_ANSWER_CHARS, clean, keyword, match_choice
-from flows.types import LANGUAGES, Event, Inbound, Reply, Snapshot, Turn
+from flows.types import Event, Inbound, Reply, Snapshot, Turn
 
-WIT = timezone(timedelta(hours=9))
 MISSES_BEFORE_HUMAN = 3
-RETURN_TO = "_return_to"
-# Texts the engine itself says, whatever the flow: each must be in every catalog.
-ENGINE_KEYS = (
-    "state_lost", "language_switched", "menu", "human_requested", "offer_human", "reprompt",
-    "reprompt_text", "internal_error", "daypart.morning", "daypart.noon", "daypart.afternoon",
-    "daypart.night",
-    "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
-)
-
-
-def _daypart(now: datetime) -> str:
-    hour = now.astimezone(WIT).hour
-    if 4 <= hour < 11:
-        return "daypart.morning"
-    if 11 <= hour < 15:
-        return "daypart.noon"
-    if 15 <= hour < 18:
-        return "daypart.afternoon"
-    return "daypart.night"
+RESUME_AFTER = timedelta(hours=24)
+SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
+# Interrupt states the engine itself enters, whatever keywords the flow binds.
+REQUIRED_INTERRUPTS = ("emergency", "crisis", "resume")
 
 
 def _call(name: str) -> Any:
@@ -46,14 +31,29 @@ def _call(name: str) -> Any:
     return run
 
 
+def _say(key: str) -> Any:
+    def run(event: EventData) -> None:
+        cast(StepModel, event.model).replies.append(Reply(key))
+
+    return run
+
+
 class Engine:
-    """One transitions machine per flow; a conversation is attached as a model for one step."""
+    """One transitions machine per flow; a conversation is the machine's model for one step.
+
+    The step model is not bound with `add_model`: that sets one attribute per trigger and
+    per state (~100 here), most of a step's cost. Firing the machine's event on the model
+    runs the same transition, conditions and callbacks without them.
+    """
 
     def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
         self.flow = bundle.flow
-        for key in ENGINE_KEYS:
+        for key in commands.ENGINE_KEYS:
             bundle.catalog.require(key, f"{self.flow.source}: (texts the engine uses)")
+        for name in REQUIRED_INTERRUPTS:
+            if name not in self.flow.interrupts:
+                raise_missing(self.flow.source, name)
         states = [State(s.name, on_enter=[_call(a) for a in s.on_enter])
                   for s in self.flow.states.values()]
         self.machine = Machine(model=None, states=states, transitions=self._transitions(),
@@ -68,21 +68,23 @@ class Engine:
         out: list[dict[str, Any]] = []
         for s in self.flow.states.values():
             for c in self.flow.choices_of(s):
-                out += self._edges(f"choose_{c.value}", s, c.goto or s.goto, c.actions)
+                branches = c.goto or s.goto or (Branch(BACK),)
+                say = [_say(c.say)] if c.say else []
+                out += self._edges(f"choose_{c.value}", s, branches, c.actions, say)
             if s.input:
-                out += self._edges("answer", s, s.goto, ())
+                out += self._edges("answer", s, s.goto, (), [])
             if s.skippable:
-                out += self._edges("skip", s, s.goto or self.flow.choices_of(s)[0].goto, ())
+                out += self._edges("skip", s, s.goto or self.flow.choices_of(s)[0].goto, (), [])
         return out
 
     def _edges(self, trigger: str, s: StateSpec, branches: tuple[Branch, ...],
-               actions: tuple[str, ...]) -> list[dict[str, Any]]:
+               actions: tuple[str, ...], say: list[Any]) -> list[dict[str, Any]]:
         edges = []
         for b in branches:
             edge: dict[str, Any] = {
                 "trigger": trigger, "source": s.name,
                 "dest": None if b.target == BACK else b.target,
-                "before": [_call(a) for a in actions],
+                "before": [*say, *(_call(a) for a in actions)],
             }
             if b.condition is not None:
                 cond = self.flow.conditions[b.condition]
@@ -110,57 +112,37 @@ class Engine:
             triage=self.bundle.triage, consent_version=self.flow.consent_version,
             has_case=snap.case_number is not None,
         )
-        # The conversation is this step's model. It is not bound with add_model: that sets
-        # one attribute per trigger and per state (~70 here), most of the step's cost;
-        # firing the machine's event on the model does the same transition without them.
         if lost:
             m.events.append(Event("state_lost", {"state": snap.state}))
             m.replies.append(Reply("state_lost"))
-        self._handle(m, inbound, fresh or lost)
+        away = now - snap.updated_at if snap.updated_at else timedelta(0)
+        self._handle(m, inbound, fresh or lost, away)
         new = replace(snap, state=m.state, language=m.language, answers=m.answers,
                       flags=tuple(m.flags), misses=m.misses, flow_version=self.flow.version,
                       updated_at=now)
         return Turn(tuple(m.replies), tuple(m.events), new)
 
-    def _handle(self, m: StepModel, inbound: Inbound, starting: bool) -> None:
+    def _handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta) -> None:
         command = keyword(inbound.text, self.bundle.keywords) if not inbound.payload else None
-        if command is not None:
-            self._command(m, command)
-        elif starting:
-            self._prompt(m)
-        else:
-            self._answer(m, inbound)
-
-    def _command(self, m: StepModel, command: str) -> None:
-        m.events.append(Event("keyword", {"command": command, "state": m.state}))
-        if command in self.flow.interrupts:
-            target = self.flow.interrupts[command]
-            if not self.flow.states[m.state].interrupt:
-                m.answers[RETURN_TO] = m.state
-            self.machine.set_state(target, m)
-            for a in self.flow.states[target].on_enter:
-                ACTIONS[a](m)
-        elif command == "restart":
-            m.answers, m.flags, m.misses = {}, [f for f in m.flags if f in FLAGS], 0
-            self.machine.set_state(self.flow.initial, m)
-        elif command == "language":
-            m.language = LANGUAGES[(LANGUAGES.index(m.language) + 1) % len(LANGUAGES)]
-            m.replies.append(Reply("language_switched"))
-        elif command == "menu":
-            m.replies.append(Reply("menu"))
-        elif command == "human":
-            ACTIONS["human_requested"](m)
-            m.replies.append(Reply("human_requested"))
-        self._prompt(m)
-
-    def _answer(self, m: StepModel, inbound: Inbound) -> None:
         state = self.flow.states[m.state]
+        if command is not None:
+            commands.run(self, m, command)
+        elif starting:
+            self.prompt(m)
+        elif away > RESUME_AFTER and not state.end and not state.interrupt:
+            m.events.append(Event("returned", {"state": m.state, "hours": away // 3600}))
+            self.interrupt(m, self.flow.interrupts["resume"])
+            self.prompt(m)
+        else:
+            self._answer(m, inbound, state)
+
+    def _answer(self, m: StepModel, inbound: Inbound, state: StateSpec) -> None:
+        text = clean(inbound.text)
+        crisis = [] if inbound.payload else self.bundle.crisis.groups_in(text)
         if state.end:
             m.events.append(Event("message_while_resting", {"state": m.state}))
-            m.replies.append(Reply(state.idle or state.prompt, self._params(m)))
-            return
-        text = clean(inbound.text)
-        if state.skippable and keyword(text, {"lewati": "skip", "skip": "skip"}):
+            return self._crisis(m, crisis) if crisis else self._rest(m, state)
+        if state.skippable and keyword(text, SKIP_WORDS):
             if state.save:
                 m.answers[state.save] = "skipped"
             return self._fire(m, "skip")
@@ -172,28 +154,77 @@ class Engine:
                 if inbound.media:
                     m.answers[f"{state.save}_media"] = [
                         {"kind": x.kind, "ref": x.ref, "mime": x.mime} for x in inbound.media]
-            return self._fire(m, "answer")
+            return self._fire(m, "answer", crisis)
         choices = self.flow.choices_of(state)
         labels = [self.bundle.catalog.text(c.label, m.language) for c in choices]
         picked = match_choice(text, inbound.payload, choices, labels)
         if picked is None:
-            return self._miss(m, state)
+            return self._crisis(m, crisis) if crisis else self._miss(m, state)
         if state.save:
             m.answers[state.save] = picked.value
         self._fire(m, f"choose_{picked.value}")
 
-    def _fire(self, m: StepModel, trigger: str) -> None:
+    def _fire(self, m: StepModel, trigger: str, crisis: list[str] | None = None) -> None:
         was = self.flow.states[m.state]
         m.misses = 0
         self.machine.events[trigger].trigger(m)
-        if was.interrupt and m.state == was.name:  # `back`: resume where the keyword came
-            back = str(m.answers.pop(RETURN_TO, self.flow.initial))
-            self.machine.set_state(back if back in self.flow.states else self.flow.initial, m)
-            if self.flow.states[m.state].end:  # resting: a reminder, not the whole closing again
-                state = self.flow.states[m.state]
-                m.replies.append(Reply(state.idle or state.prompt, self._params(m)))
-                return
-        self._prompt(m)
+        if was.interrupt and m.state == was.name and not self._stays(was, trigger):
+            self._back(m)  # `back`: resume where the interrupt came
+            if self.flow.states[m.state].end and not self._alert_if_p0(m):
+                return self._rest(m, self.flow.states[m.state], moved=True)
+        if crisis:
+            return self._crisis(m, crisis)
+        self._alert_if_p0(m)
+        self.prompt(m)
+
+    def _stays(self, state: StateSpec, trigger: str) -> bool:
+        """A menu choice that only says something keeps the person in the menu."""
+        value = trigger.removeprefix("choose_")
+        return any(c.value == value and c.say and not c.goto
+                   for c in self.flow.choices_of(state)) and not state.goto
+
+    def _rest(self, m: StepModel, state: StateSpec, moved: bool = False) -> None:
+        """A message in a resting state: move on if it says where, else remind."""
+        if state.idle_goto and not moved:
+            target = next(b.target for b in state.idle_goto
+                          if b.condition is None or self.flow.conditions[b.condition].holds(
+                              m.facts()))
+            if target == BACK:
+                self._back(m)
+            else:
+                self.enter(m, target)
+            return self.prompt(m)
+        m.replies.append(Reply(state.idle or state.prompt, self.params(m)))
+
+    def _back(self, m: StepModel) -> None:
+        back = str(m.answers.pop(RETURN_TO, self.flow.initial))
+        self.machine.set_state(back if back in self.flow.states else self.flow.initial, m)
+
+    def _crisis(self, m: StepModel, groups: list[str]) -> None:
+        """Distress words: ask whether they want a person, keeping their place."""
+        for g in groups:
+            m.flag(f"crisis_{g}")
+        m.events.append(Event("crisis_words", {"groups": groups, "state": m.state}))
+        self.interrupt(m, self.flow.interrupts["crisis"])
+        self.prompt(m)
+
+    def _alert_if_p0(self, m: StepModel) -> bool:
+        """Any answer that makes the case P0 brings the emergency message in the same turn."""
+        if "p0_alerted" in m.flags or m.triage.assess(m.facts()).priority != "P0":
+            return False
+        self.interrupt(m, self.flow.interrupts["emergency"])
+        return True
+
+    def interrupt(self, m: StepModel, target: str) -> None:
+        """Enter an interrupt state; its `back` returns to where the person was."""
+        if not self.flow.states[m.state].interrupt:
+            m.answers[RETURN_TO] = m.state
+        self.enter(m, target)
+
+    def enter(self, m: StepModel, target: str) -> None:
+        self.machine.set_state(target, m)
+        for a in self.flow.states[target].on_enter:
+            ACTIONS[a](m)
 
     def _miss(self, m: StepModel, state: StateSpec) -> None:
         m.misses += 1
@@ -207,16 +238,23 @@ class Engine:
     def _choices(self, state: StateSpec) -> tuple[tuple[str, str], ...]:
         return tuple((c.value, c.label) for c in self.flow.choices_of(state))
 
-    def _params(self, m: StepModel) -> dict[str, Any]:
-        params: dict[str, Any] = {"daypart_key": _daypart(m.now)}
-        if "_priority" in m.answers:
-            params["response_time_key"] = f"response_time.{m.answers['_priority']}"
+    def params(self, m: StepModel) -> dict[str, Any]:
+        params: dict[str, Any] = {"daypart_key": commands.daypart(m.now)}
+        params["emergency_contacts"] = self.bundle.directory.contacts(
+            m.language, m.answers.get("distrik"))
+        params["response_time_key"] = f"response_time.{m.triage.assess(m.facts()).priority}"
         return params
 
-    def _prompt(self, m: StepModel) -> None:
+    def prompt(self, m: StepModel) -> None:
         state = self.flow.states[m.state]
-        m.replies.append(Reply(state.prompt, self._params(m), self._choices(state)))
+        m.replies.append(Reply(state.prompt, self.params(m), self._choices(state)))
 
     def choice_spec(self, state: str, value: str) -> ChoiceSpec | None:
         return next((c for c in self.flow.choices_of(self.flow.states[state]) if c.value == value),
                     None)
+
+
+def raise_missing(source: str, name: str) -> None:
+    from flows.definition import FlowError
+
+    raise FlowError(f"{source}: interrupts: the engine needs an `{name}` interrupt state")

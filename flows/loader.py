@@ -10,7 +10,10 @@ from typing import Any
 import yaml
 
 from flows.catalog import Catalog, load_catalog
+from flows.commands import ENGINE_COMMANDS
+from flows.crisis import CrisisWords, load_crisis_words
 from flows.definition import BACK, Branch, ChoiceSpec, Condition, Flow, FlowError, StateSpec
+from flows.directory import Directory, load_directory
 from flows.text import fold
 from flows.triage import TriageRules, load_rules
 
@@ -25,6 +28,8 @@ class Bundle:
     catalog: Catalog
     triage: TriageRules
     keywords: dict[str, str]  # normalised word -> command
+    crisis: CrisisWords
+    directory: Directory
 
 
 def read_yaml(path: Path) -> Any:
@@ -67,7 +72,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
     if not isinstance(raw, Mapping):
         raise FlowError(f"{where}: a state must be a mapping")
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
-             "on_enter", "end", "idle", "interrupt"}
+             "on_enter", "end", "idle", "interrupt", "idle_goto"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -80,7 +85,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
             raise FlowError(f"{cw}: a choice needs value and label")
         choices.append(ChoiceSpec(str(c["value"]), str(c["label"]),
                                   _branches(c.get("goto"), f"{cw}.goto"),
-                                  _names(c.get("do"), f"{cw}.do")))
+                                  _names(c.get("do"), f"{cw}.do"), c.get("say")))
     return StateSpec(
         name=name, prompt=str(raw["prompt"]), choices=tuple(choices),
         choices_from=raw.get("choices_from"), input=raw.get("input"), save=raw.get("save"),
@@ -88,6 +93,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         goto=_branches(raw.get("goto"), f"{where}.goto"),
         on_enter=_names(raw.get("on_enter"), f"{where}.on_enter"), end=bool(raw.get("end", False)),
         idle=raw.get("idle"), interrupt=bool(raw.get("interrupt", False)),
+        idle_goto=_branches(raw.get("idle_goto"), f"{where}.idle_goto"),
     )
 
 
@@ -117,6 +123,8 @@ def parse_flow(raw: Any, source: str, lists: dict[str, tuple[str, ...]]) -> Flow
 def _targets(state: StateSpec, flow: Flow) -> Iterable[tuple[str, Branch]]:
     for b in state.goto:
         yield f"states.{state.name}.goto", b
+    for b in state.idle_goto:
+        yield f"states.{state.name}.idle_goto", b
     for i, c in enumerate(flow.choices_of(state)):
         for b in c.goto:
             yield f"states.{state.name}.choices[{i}].goto", b
@@ -159,7 +167,7 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
         raise FlowError(f"{where}: needs choices, an input, or end: true")
     if s.input not in (None, "text"):
         raise FlowError(f"{where}.input: unknown input kind '{s.input}'")
-    for key in [s.prompt, s.idle] + [c.label for c in choices]:
+    for key in [s.prompt, s.idle] + [c.label for c in choices] + [c.say for c in choices]:
         if key is not None:
             catalog.require(key, where)
     for label, b in _targets(s, flow):
@@ -167,11 +175,13 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
             raise FlowError(f"{flow.source}: {label}: unknown state '{b.target}'")
         if b.target == BACK and not s.interrupt:
             raise FlowError(f"{flow.source}: {label}: `back` only works in an interrupt state")
+        if s.idle_goto and not s.end:
+            raise FlowError(f"{where}.idle_goto: only a resting state (end: true) has one")
         if b.condition is not None and b.condition not in flow.conditions:
             raise FlowError(f"{flow.source}: {label}: unknown condition '{b.condition}'")
     for i, c in enumerate(choices):
-        if not c.goto and not s.goto:
-            raise FlowError(f"{where}.choices[{i}]: no goto here or on the state")
+        if not c.goto and not s.goto and not c.say:
+            raise FlowError(f"{where}.choices[{i}]: no goto here or on the state, and no say")
         for a in c.actions:
             if a not in actions:
                 raise FlowError(f"{where}.choices[{i}].do: unknown action '{a}'")
@@ -241,13 +251,15 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
     flow = parse_flow(read_yaml(path), str(path), lists)
     triage = load_rules(folder / f"{name}.triage.yaml")
     keywords = load_keywords(folder / "keywords.yaml")
-    unknown = set(keywords.values()) - {*flow.interrupts, "menu", "restart", "language", "human"}
+    crisis = load_crisis_words(folder / "crisis.yaml")
+    unknown = set(keywords.values()) - {*flow.interrupts, *ENGINE_COMMANDS}
     if unknown:
         raise FlowError(f"{folder / 'keywords.yaml'}: unknown command '{sorted(unknown)[0]}'")
     validate(flow, catalog, actions, triage, flags)
-    return Bundle(flow, catalog, triage, keywords)
+    directory = load_directory(folder / "directory.yaml")
+    return Bundle(flow, catalog, triage, keywords, crisis, directory)
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:
-    skip = {"lists", "keywords"}
+    skip = {"lists", "keywords", "crisis", "directory"}
     return sorted(p.stem for p in folder.glob("*.yaml") if "." not in p.stem and p.stem not in skip)

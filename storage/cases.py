@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
@@ -11,12 +11,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import bulk
 from storage.clock import maybe_utc, utc
-from storage.models import Case, CaseCounter, CaseEvent, ConsentRecord, MessageLog
+from storage.models import (
+    Case,
+    CaseCounter,
+    CaseEvent,
+    ConsentRecord,
+    InboxMessage,
+    MessageLog,
+)
 
 CASES = cast(Table, Case.__table__)
 EVENTS = cast(Table, CaseEvent.__table__)
 COUNTERS = cast(Table, CaseCounter.__table__)
 PRIORITY_ORDER = ("P0", "P1", "P2", "P3")
+WIT = timezone(timedelta(hours=9))
 LOG = cast(Table, MessageLog.__table__)
 _CONSENT = insert(cast(Table, ConsentRecord.__table__))
 
@@ -41,7 +49,7 @@ def next_number(conn: Connection, year: int) -> str:
 
 def create(conn: Connection, *, contact_id: int, channel: str, data: dict[str, Any],
            now: datetime) -> tuple[int, str]:
-    number = next_number(conn, now.year)
+    number = next_number(conn, now.astimezone(WIT).year)  # the year as Mimika counts it
     case_id = conn.execute(_CREATE, {
         "number": number, "contact_id": contact_id, "status": data.get("status", "waiting"),
         "priority": data["priority"], "reasons": list(data["reasons"]),
@@ -81,6 +89,15 @@ def record_consent(conn: Connection, *, contact_id: int, data: dict[str, Any],
     conn.execute(_CONSENT, {
         "contact_id": contact_id, "text_version": data["version"], "language": data["language"],
         "choice": data["choice"], "legal_basis": data["legal_basis"], "created_at": now})
+
+
+def redact_contact(conn: Connection, contact_id: int, contact_key: str) -> None:
+    """Consent refused and no case: keep counts, drop the words (UU PDP data minimisation)."""
+    conn.execute(update(LOG).where(LOG.c.contact_id == contact_id, LOG.c.case_id.is_(None),
+                                   LOG.c.direction == "in").values(text="", media=None))
+    inbox_t = cast(Table, InboxMessage.__table__)
+    conn.execute(update(inbox_t).where(inbox_t.c.contact_key == contact_key)
+                 .values(payload={"redacted": True}))
 
 
 def log_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:

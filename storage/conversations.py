@@ -102,8 +102,11 @@ def touch_contacts(conn: Connection, users: list[tuple[str, str]],
             {"channel": c, "provider_user_id": u, "language": "id", "status": "active",
              "last_inbound_at": now, "created_at": now} for c, u in missing])
         found.update(_find_contacts(conn, missing))
-    conn.execute(update(CONTACTS).where(CONTACTS.c.id.in_([c.id for c in found.values()]))
-                 .values(last_inbound_at=now))
+    ids = [c.id for c in found.values()]
+    conn.execute(update(CONTACTS).where(CONTACTS.c.id.in_(ids)).values(last_inbound_at=now))
+    stopped = [c.id for c in found.values() if c.status == "stopped"]
+    if stopped:  # they wrote again after BERHENTI: the bot may answer again
+        conn.execute(update(CONTACTS).where(CONTACTS.c.id.in_(stopped)).values(status="active"))
     return found
 
 

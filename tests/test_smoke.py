@@ -11,7 +11,8 @@ def test_family_reaches_waiting_case(service: Service) -> None:
     """The first flow ends with a case in the queue, with consent and priority stored."""
     fam = Family(service, "6281100000001")
     assert "asisten otomatis" in fam.say("halo")[0]
-    for answer in ["1", "3", "1", "9", "1", "1", "2"]:
+    for answer in ["1", "3", "1", "2", "9", "1", "1", "LEWATI", "2", "1", "LEWATI", "2",
+                   "LEWATI"]:
         assert fam.say(answer)
     closing = fam.say("LEWATI")
     assert "LK3-2026-00001" in closing[0]

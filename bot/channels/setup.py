@@ -15,4 +15,14 @@ def build_channels(service: Service) -> list[Channel]:
     channels: list[Channel] = []
     # Each provider module adds itself here: `channels.append(module.build(service))` when
     # its settings are present, else one log line saying it is off.
+    if service.settings.telegram_on:
+        from bot.channels import telegram
+        channels.append(telegram.build(service))
+    else:
+        log.info("channel telegram is off: TELEGRAM_BOT_TOKEN is not set")
+    if service.settings.whatsapp_on:
+        from bot.channels import whatsapp
+        channels.append(whatsapp.build(service))
+    else:
+        log.info("channel whatsapp is off: TWILIO_ACCOUNT_SID is not set")
     return channels

@@ -1,0 +1,509 @@
+"""Telegram through python-telegram-bot: inbound updates into the inbox, replies out of it.
+
+Inbound is durable before it is acknowledged. Polling stores each getUpdates answer in one
+transaction before the next call confirms it (the offset moves only after the commit);
+webhook mode stores the update and only then answers 200. A second delivery of the same
+update_id is acknowledged and ignored by the inbox's unique key. Processing happens later,
+in the inbox processor.
+
+Only private chats are served: the intake asks about violence and must never run inside a
+group. Media are kept as Telegram file ids (the counselor fetches them); a location becomes
+"lat,lon". Update kinds we do not handle are acknowledged and ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dtm
+import hmac
+import json
+import logging
+import re
+import warnings
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+
+from bot.channels.base import SendError
+from bot.channels.split import choice_lines
+from bot.config import ConfigError, Settings
+from bot.ratelimit import RateLimit
+from bot.service import Service
+from storage import inbox
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/webhooks/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_BODY = 256 * 1024  # Telegram updates are a few KiB; anything this big is not one
+POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait for news
+ALLOWED_UPDATES = ("message", "callback_query")  # what we ask Telegram to send at all
+MAX_CALLBACK_DATA = 64  # bytes, a Bot API limit
+MAX_TEXT = 4096
+_SECRET_OK = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_MEMORY = 10_000  # chats remembered for the button rules below
+EXPIRED_BUTTON = ("Pilihan ini sudah tidak berlaku; silakan pilih di pesan terakhir. / "
+                  "This choice has expired; please choose in the latest message.")
+
+
+# -- inbound: one Update -> one inbox row (or nothing) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An update worth storing: the inbox row, and the button press to answer, if any."""
+
+    provider_message_id: str
+    sender: str
+    payload: dict[str, Any]
+    callback: CallbackQuery | None = None
+    pressed_message_id: int | None = None  # the message whose button was pressed
+
+
+def _media(kind: str, ref: str, mime: str | None) -> dict[str, str]:
+    return {"kind": kind, "ref": ref, "mime": mime or ""}
+
+
+def _message_payload(msg: Message) -> dict[str, Any]:
+    """Text (or caption) and media references of a message from a family."""
+    text = msg.text or msg.caption or ""
+    media: list[dict[str, str]] = []
+    if msg.photo:
+        media.append(_media("photo", msg.photo[-1].file_id, "image/jpeg"))  # the largest size
+    if msg.voice:
+        media.append(_media("voice", msg.voice.file_id, msg.voice.mime_type or "audio/ogg"))
+    if msg.audio:
+        media.append(_media("audio", msg.audio.file_id, msg.audio.mime_type))
+    if msg.video:
+        media.append(_media("video", msg.video.file_id, msg.video.mime_type))
+    if msg.video_note:
+        media.append(_media("video", msg.video_note.file_id, "video/mp4"))
+    if msg.animation:
+        media.append(_media("video", msg.animation.file_id, msg.animation.mime_type))
+    elif msg.document:  # an animation also comes as a document; keep one reference
+        media.append(_media("document", msg.document.file_id, msg.document.mime_type))
+    if msg.location:
+        loc = msg.location
+        media.append(_media("location", f"{loc.latitude},{loc.longitude}", None))
+        if msg.venue and not text:
+            text = ", ".join(p for p in (msg.venue.title, msg.venue.address) if p)
+    if msg.contact and not text:
+        text = msg.contact.phone_number  # a shared contact card: the number to call
+    # Anything else with content (a sticker, a dice, a poll) arrives as an empty message: the
+    # flow answers it politely by asking its current question again.
+    return {"text": text, "payload": "", "media": media}
+
+
+def normalise(update: Update) -> Incoming | None:
+    """The inbox row for an update, or None for kinds we acknowledge and ignore."""
+    uid = str(update.update_id)
+    if update.message is not None:
+        msg = update.message
+        if msg.chat.type != "private":
+            return None
+        if not (msg.text or msg.caption or msg.effective_attachment is not None):
+            return None  # a service message (e.g. "pinned"), nothing a person wrote
+        return Incoming(uid, str(msg.chat.id), _message_payload(msg))
+    if update.callback_query is not None:
+        cq = update.callback_query
+        chat = cq.message.chat if cq.message is not None else None
+        if chat is None or chat.type != "private" or not cq.data:
+            # inline-mode or game buttons, or a button in a group: not ours; still answered
+            return Incoming(uid, "", {}, callback=cq)
+        # Text stays empty: a button carries its choice value only, never a typed number.
+        return Incoming(uid, str(chat.id), {"text": "", "payload": cq.data, "media": []},
+                        callback=cq, pressed_message_id=cq.message.message_id
+                        if cq.message is not None else None)
+    return None  # edited messages, channel posts, member changes, reactions, ...
+
+
+# -- outbound -------------------------------------------------------------------------------
+
+
+def keyboard(choices: Sequence[dict[str, Any]]) -> InlineKeyboardMarkup | None:
+    """One button per choice, "number. label", carrying the choice value as callback data."""
+    rows = []
+    for c in choices:
+        data = str(c.get("value", ""))
+        if not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
+            return None  # cannot be a button; the numbered lines go into the text instead
+        rows.append([InlineKeyboardButton(f"{c['number']}. {c['label']}", callback_data=data)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _seconds(value: int | float | dtm.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+
+
+def retry_after_of(exc: RetryAfter) -> float:
+    """The provider's wait in seconds, whether PTB gives an int or a timedelta."""
+    with warnings.catch_warnings():  # PTB 22.2+ warns about the int form; both are handled
+        warnings.simplefilter("ignore")
+        return _seconds(exc.retry_after)
+
+
+class TelegramSender:
+    """Sends one outbox row with sendMessage; errors become transient or permanent SendErrors."""
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        # Telegram's flood limits: about 30 messages a second overall, one a second per chat.
+        self.limit: RateLimit | None = RateLimit(30, 1.0)
+        # The latest message with buttons in each chat (this process only), so a press on an
+        # older keyboard is not taken as the answer to the current question.
+        self.last_keyboard: OrderedDict[str, int] = OrderedDict()
+
+    async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:
+        text = str(payload.get("text") or "")
+        choices = list(payload.get("choices") or [])
+        markup = keyboard(choices)
+        if choices and markup is None:
+            text = f"{text}\n{choice_lines(choices)}"
+        try:
+            msg = await self.bot.send_message(
+                chat_id=recipient, text=text, reply_markup=markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True))  # weak connections
+        except TelegramError as exc:
+            raise self.error(exc) from None
+        if markup is not None:
+            _remember(self.last_keyboard, recipient, msg.message_id)
+        return f"{recipient}:{msg.message_id}"
+
+    def redact(self, text: str) -> str:
+        return text.replace(self.bot.token, "<token>") if self.bot.token else text
+
+    def error(self, exc: TelegramError) -> SendError:
+        """Map python-telegram-bot's exceptions (order matters: BadRequest is a NetworkError)."""
+        reason = self.redact(f"{type(exc).__name__}: {exc.message}")
+        if isinstance(exc, RetryAfter):
+            wait = retry_after_of(exc)
+            return SendError(f"429 Too Many Requests: retry after {wait:g}s", transient=True,
+                             retry_after=wait, code="429")
+        if isinstance(exc, Forbidden):  # the person blocked the bot, or deleted the account
+            return SendError(reason, transient=False, code="403", contact_status="unreachable")
+        if isinstance(exc, BadRequest | ChatMigrated):
+            return SendError(reason, transient=False, code="400")
+        if isinstance(exc, InvalidToken):
+            log.error("Telegram refused TELEGRAM_BOT_TOKEN; replies wait and are retried")
+            return SendError(reason, transient=True, code="401")
+        if isinstance(exc, TimedOut):
+            return SendError(reason, transient=True, code="timeout")
+        return SendError(reason, transient=True)  # 5xx, connection errors, 409, unknown
+
+
+def _remember(memory: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    memory[key] = value
+    memory.move_to_end(key)
+    while len(memory) > _MEMORY:
+        memory.popitem(last=False)
+
+
+def make_bot(settings: Settings) -> Bot:
+    """A Bot on settings.telegram_api_base_url whose every HTTP call has a timeout."""
+    if not settings.telegram_bot_token:
+        raise ConfigError("Setting TELEGRAM_BOT_TOKEN is missing.")
+    t = settings.http_timeout
+
+    def request(pool: int) -> HTTPXRequest:
+        return HTTPXRequest(connection_pool_size=pool, connect_timeout=t, read_timeout=t,
+                            write_timeout=t, pool_timeout=t, media_write_timeout=t)
+
+    # getUpdates adds its long-poll timeout to the read timeout by itself
+    return Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url,
+               request=request(64), get_updates_request=request(2))
+
+
+# -- the channel: polling or webhook ------------------------------------------------------------
+
+
+class TelegramChannel:
+    """Receives updates (polling when PUBLIC_BASE_URL is unset, else the webhook)."""
+
+    name = CHANNEL
+
+    def __init__(self, service: Service, bot: Bot | None = None,
+                 poll_timeout: int = POLL_TIMEOUT) -> None:
+        settings = service.settings
+        self.service = service
+        self.bot = bot or make_bot(settings)
+        self.sender = TelegramSender(self.bot)
+        self.poll_timeout = poll_timeout
+        self.offset: int | None = None
+        self.webhook_url = f"{settings.public_base_url}{WEBHOOK_PATH}" \
+            if settings.public_base_url else None
+        self.secret = settings.telegram_webhook_secret or ""
+        if self.webhook_url and not _SECRET_OK.fullmatch(self.secret):
+            raise ConfigError("Setting TELEGRAM_WEBHOOK_SECRET is wrong: it must be 1-256 "
+                              "characters A-Z a-z 0-9 _ - (Telegram's rule).")
+        self.routes: list[Any] = [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])] \
+            if self.webhook_url else []
+        self.pressed: OrderedDict[tuple[str, int], str] = OrderedDict()  # (chat, msg) -> update
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        self._stopping.clear()
+        if self.webhook_url:
+            if not await self._register():  # Telegram unreachable now: keep trying
+                self._task = asyncio.create_task(self._retry(self._register))
+        else:
+            log.info("telegram: polling for updates (PUBLIC_BASE_URL is not set)")
+            self._task = asyncio.create_task(self.run_polling())
+
+    async def stop(self) -> None:
+        """Stop receiving. The webhook stays registered; Telegram holds updates meanwhile."""
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def close(self) -> None:
+        """Release the HTTP clients (after the relay stopped using the sender)."""
+        await self.stop()
+        with contextlib.suppress(Exception):
+            await self.bot.shutdown()
+
+    async def _register(self) -> bool:
+        assert self.webhook_url
+        try:
+            await self.bot.set_webhook(url=self.webhook_url, secret_token=self.secret,
+                                       allowed_updates=list(ALLOWED_UPDATES),
+                                       drop_pending_updates=False)
+        except TelegramError as exc:
+            log.error("telegram: setWebhook failed (%s); retrying", self.sender.redact(str(exc)))
+            return False
+        log.info("telegram: webhook registered at %s", self.webhook_url)
+        return True
+
+    async def _retry(self, attempt: Callable[[], Awaitable[bool]]) -> None:
+        failures = 0
+        while not self._stopping.is_set() and not await attempt():
+            failures += 1
+            await self._pause(min(60.0, 2.0 ** failures))
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    # -- polling
+
+    async def run_polling(self, iterations: int | None = None) -> None:
+        """Poll until stopped (or for `iterations` getUpdates calls); errors back off."""
+        await self._retry(self._delete_webhook)
+        failures, done = 0, 0
+        while not self._stopping.is_set() and (iterations is None or done < iterations):
+            done += 1
+            try:
+                await self.poll_once()
+                failures = 0
+            except Exception as exc:  # network, Telegram or database: nothing was confirmed
+                failures += 1
+                wait = min(30.0, 0.5 * 2.0 ** failures)
+                log.warning("telegram: polling failed (%s); again in %.0fs",
+                            self.sender.redact(f"{type(exc).__name__}: {exc}"), wait)
+                if iterations is None:
+                    await self._pause(wait)
+
+    async def _delete_webhook(self) -> bool:
+        """getUpdates is refused while a webhook is set (keeping the pending updates)."""
+        try:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            return True
+        except TelegramError as exc:
+            log.warning("telegram: deleteWebhook failed (%s)", self.sender.redact(str(exc)))
+            return False
+
+    async def poll_once(self) -> int:
+        """One getUpdates; store the answer, then move the offset. Returns updates received."""
+        updates = await self.bot.get_updates(offset=self.offset, timeout=self.poll_timeout,
+                                             allowed_updates=list(ALLOWED_UPDATES))
+        if not updates:
+            return 0
+        follow_ups = await self.receive(updates)  # raises if not stored: offset stays
+        self.offset = max(u.update_id for u in updates) + 1  # confirms them on the next call
+        for follow_up in follow_ups:
+            await follow_up()
+        return len(updates)
+
+    # -- webhook
+
+    async def webhook(self, request: Request) -> Response:
+        got = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(got.encode(), self.secret.encode()):
+            return Response(status_code=403)
+        body = await _read_limited(request, MAX_BODY)
+        if body is None:
+            return Response(status_code=413)
+        update = self.parse(body)
+        if update is None:
+            return Response(status_code=400)
+        try:
+            follow_ups = await self.receive([update])
+        except Exception:
+            log.exception("telegram: update %s could not be stored", update.update_id)
+            return Response(status_code=500)  # Telegram delivers it again later
+        task = BackgroundTask(_run_all, follow_ups) if follow_ups else None
+        return JSONResponse({"ok": True}, background=task)  # answered after the commit
+
+    def parse(self, body: bytes) -> Update | None:
+        """The update in a webhook body, or None when it is not one."""
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        uid = data.get("update_id") if isinstance(data, dict) else None
+        if not isinstance(uid, int) or isinstance(uid, bool) or uid < 0:
+            return None
+        try:
+            return Update.de_json(data, self.bot)
+        except Exception as exc:  # the library could not read it
+            log.warning("telegram: malformed update %s refused (%s)", uid, type(exc).__name__)
+            return None
+
+    # -- shared: store, then acknowledge
+
+    async def receive(self, updates: Sequence[Update]) -> list[Callable[[], Awaitable[None]]]:
+        """Store the updates in one transaction; return what to do after (answer buttons)."""
+        items: list[Incoming] = []
+        for update in updates:
+            try:
+                item = normalise(update)
+            except Exception:  # a bug here must not stall polling or the webhook
+                log.exception("telegram: update %s could not be read; ignored", update.update_id)
+                continue
+            if item is not None:
+                items.append(item)
+        expired = self._expired(items)
+        rows = [i for i in items if i.sender and id(i) not in expired]
+        stored = await asyncio.to_thread(self._store, rows) if rows else []
+        new = {id(item) for item, is_new in zip(rows, stored, strict=True) if is_new}
+        follow_ups: list[Callable[[], Awaitable[None]]] = []
+        for item in items:
+            if item.pressed_message_id is not None and id(item) not in expired:
+                _remember(self.pressed, (item.sender, item.pressed_message_id),
+                          item.provider_message_id)
+            if item.callback is None:
+                continue
+            if id(item) in expired:
+                follow_ups.append(_answer(self, item.callback, EXPIRED_BUTTON, False))
+            elif not item.sender:  # not a press we serve: only stop the spinner
+                follow_ups.append(_answer(self, item.callback, None, False))
+            elif id(item) in new:  # a repeated delivery was answered the first time
+                follow_ups.append(_answer(self, item.callback, None, True))
+        return follow_ups
+
+    def _expired(self, items: list[Incoming]) -> set[int]:
+        """Button presses (by id()) that must not answer the current question.
+
+        A press on a message older than the chat's latest keyboard, or a second press on the
+        same message (its buttons are removed after the first), is answered but not stored.
+        """
+        out: set[int] = set()
+        seen = dict(self.pressed)
+        for item in items:
+            if item.pressed_message_id is None or not item.sender:
+                continue
+            key = (item.sender, item.pressed_message_id)
+            latest = self.sender.last_keyboard.get(item.sender)
+            if (latest is not None and item.pressed_message_id < latest) or \
+                    seen.get(key, item.provider_message_id) != item.provider_message_id:
+                out.add(id(item))
+            else:
+                seen[key] = item.provider_message_id
+        return out
+
+    def _store(self, rows: list[Incoming]) -> list[bool]:
+        now = self.service.clock()
+        with self.service.db.begin() as conn:
+            return [inbox.store(conn, channel=CHANNEL, provider_message_id=r.provider_message_id,
+                                sender=r.sender, payload=r.payload, now=now) is not None
+                    for r in rows]
+
+
+def _answer(channel: TelegramChannel, cq: CallbackQuery, toast: str | None,
+            close_keyboard: bool) -> Callable[[], Awaitable[None]]:
+    """Stop the button's spinner; after a valid press, show the choice and drop the buttons."""
+
+    async def run() -> None:
+        try:
+            await channel.bot.answer_callback_query(cq.id, text=toast)
+        except TelegramError as exc:
+            log.warning("telegram: answerCallbackQuery failed (%s)",
+                        channel.sender.redact(str(exc)))
+        msg = cq.message
+        if not close_keyboard or not isinstance(msg, Message) or not msg.text:
+            return
+        label = next((b.text for row in (msg.reply_markup.inline_keyboard
+                                         if msg.reply_markup else ())
+                      for b in row if b.callback_data == cq.data), None)
+        text = f"{msg.text}\n\n» {label}" if label else msg.text
+        try:
+            await channel.bot.edit_message_text(
+                text if len(text) <= MAX_TEXT else msg.text, chat_id=msg.chat.id,
+                message_id=msg.message_id, reply_markup=None,
+                link_preview_options=LinkPreviewOptions(is_disabled=True))
+        except TelegramError as exc:
+            log.info("telegram: keyboard not closed (%s)", channel.sender.redact(str(exc)))
+
+    return run
+
+
+async def _run_all(follow_ups: list[Callable[[], Awaitable[None]]]) -> None:
+    for follow_up in follow_ups:
+        await follow_up()
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is larger than `limit` (stops reading at the limit)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def build(service: Service) -> TelegramChannel:
+    """The Telegram channel for `lk3 serve`; the sender joins the relay's senders."""
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    httpx_log = logging.getLogger("httpx")
+    httpx_log.setLevel(max(logging.WARNING, httpx_log.getEffectiveLevel()))
+    channel = TelegramChannel(service)
+    service.senders[CHANNEL] = channel.sender
+    return channel
