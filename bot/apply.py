@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot import casehooks
 from bot.channels.split import split_reply
 from flows.catalog import Rendered
 from flows.engine import Engine as FlowEngine
@@ -34,6 +35,8 @@ class Conv:
     snapshot: Snapshot | None
     case_id: int | None
     case_number: str | None
+    case_status: str | None = None
+    assignee_id: int | None = None
     changed: bool = False
 
     @classmethod
@@ -43,7 +46,8 @@ class Conv:
             return cls(contact, None, None, None, None)
         snap = Snapshot(row.flow, row.state, row.language, dict(row.answers), tuple(row.flags),
                         row.misses, row.flow_version, row.case_number, utc(row.updated_at))
-        return cls(contact, row.id, snap, row.case_id, row.case_number)
+        return cls(contact, row.id, snap, row.case_id, row.case_number, row.case_status,
+                   row.assignee_id)
 
     def values(self) -> dict[str, Any]:
         s = self.snapshot
@@ -76,33 +80,43 @@ class Writes:
             inbox.mark_processed(conn, self.processed, now)
 
 
-def _apply_events(conn: Connection, msg: inbox.Pending, conv: Conv, events: tuple[Event, ...],
-                  writes: Writes, now: datetime) -> None:
-    """Consents and the case at once; an audit row for every event."""
+def _apply_events(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Conv,
+                  events: tuple[Event, ...], writes: Writes, now: datetime) -> None:
+    """Consents and the case at once; staff told; an audit row for every event."""
     contact_id = conv.contact.id
     for ev in events:
-        kind = ev.kind
+        kind, data = ev.kind, ev.data
         if kind == "consent":
             cases.record_consent(conn, contact_id=contact_id, data=ev.data, now=now)
             if ev.data["choice"] == "refuse" and conv.case_id is None:
                 cases.redact_contact(conn, contact_id, msg.contact_key)
         elif kind == "stop":
             conversations.set_status(conn, contact_id, "stopped")
-        elif kind == "case_upsert" and conv.case_id is not None:
-            cases.raise_to(conn, conv.case_id, ev.data, now)
+        elif kind == "case_upsert" and conv.case_id is not None and conv.case_status != "closed":
+            if casehooks.raised(conn, conv.case_id, data, now):
+                kind = "case_raised"
         elif kind == "case_upsert":
+            previous = conv.case_id  # a family back after a closed case: a new, linked case
             conv.case_id, conv.case_number = cases.create(
-                conn, contact_id=contact_id, channel=msg.channel, data=ev.data, now=now)
-            kind = "case_opened"
+                conn, contact_id=contact_id, channel=msg.channel, data=data, now=now,
+                previous_case_id=previous)
+            conv.case_status, conv.assignee_id, kind = "waiting", None, "case_opened"
+            casehooks.opened(conn, flows.bundle.catalog, conv.case_id, now)
+        elif kind == "message_while_resting":
+            data = {**data, "text": clean(str(msg.payload.get("text") or ""))[:500]}
+        elif kind == "satisfaction" and conv.case_id is not None:
+            casehooks.satisfaction(conn, conv.case_id, int(data["score"]), now)
+        elif kind == "emergency" and conv.case_status == "claimed" and conv.assignee_id:
+            casehooks.family_emergency(conn, conv.case_id, conv.assignee_id, msg, now)
         writes.audit.append({"case_id": conv.case_id, "contact_id": contact_id, "actor": BOT,
-                             "kind": kind, "data": ev.data, "created_at": now})
+                             "kind": kind, "data": data, "created_at": now})
 
 
 def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Conv,
                turn: Turn, writes: Writes, now: datetime) -> None:
     """Record one turn: events and case now; log, outbox and conversation with the batch."""
     if turn.events:
-        _apply_events(conn, msg, conv, turn.events, writes, now)
+        _apply_events(conn, flows, msg, conv, turn.events, writes, now)
     snap = turn.snapshot
     if snap.language != conv.contact.language:
         conversations.set_language(conn, conv.contact.id, snap.language)
@@ -120,7 +134,8 @@ def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Co
 def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writes,
           now: datetime) -> None:
     text = clean(str(msg.payload.get("text") or ""))
-    contact_id, case_id = conv.contact.id, conv.case_id
+    contact_id = conv.contact.id
+    case_id = conv.case_id if conv.case_status != "closed" else None  # a new intake
     refused = conv.snapshot is not None and "consent_refused" in conv.snapshot.flags
     if refused and case_id is None:  # no consent, no case: count the message, keep no words
         text, msg = "", replace(msg, payload={"redacted": True})
@@ -128,7 +143,7 @@ def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writ
         "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id, "direction": "in",
         "text": text[:MAX_LOG_CHARS], "truncated": len(text) > MAX_LOG_CHARS,
         "original_length": len(text), "media": msg.payload.get("media") or None,
-        "created_at": now})
+        "created_at": now, "author": "family"})
     n = 0
     for r in rendered:
         choices = [{"number": c.number, "value": c.value, "label": c.label} for c in r.choices]
@@ -141,7 +156,8 @@ def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writ
         writes.logs.append({
             "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id,
             "direction": "out", "text": r.text, "truncated": False,
-            "original_length": len(r.text), "media": None, "created_at": now})
+            "original_length": len(r.text), "media": None, "created_at": now,
+            "author": "bot"})
 
 
 def apologise(conn: Connection, flows: FlowEngine, msg: inbox.Pending, now: datetime) -> None:

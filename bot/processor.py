@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -10,12 +11,15 @@ from sqlalchemy import Connection, Engine, column, func, select, values
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.types import String
 
+from bot import counselor, routing, staff
 from bot.apply import Conv, Writes, apologise, apply_turn
 from flows.engine import Engine as FlowEngine
+from flows.text import clean
 from flows.types import Inbound, Media
-from storage import conversations, inbox
+from storage import cases, conversations, counselors, inbox
 
 log = logging.getLogger(__name__)
+REGISTER = re.compile(r"^/(daftar|register)(?:@\w+)?\s+(\S+)", re.IGNORECASE)
 MAX_ATTEMPTS = 3
 # Failures that belong to one message (a bug on its path, or data the database refuses),
 # as opposed to the database being unavailable: those are retried alone, then set aside.
@@ -77,16 +81,53 @@ class Processor:
             return 0
         now = self.clock()
         users = list(dict.fromkeys((m.channel, m.sender) for m in msgs))
-        contacts = conversations.touch_contacts(conn, users, now)
+        staff_ids = counselors.by_account(conn, users)  # a counselor is never a family
+        contacts = conversations.touch_contacts(
+            conn, [u for u in users if u not in staff_ids], now)
         rows = conversations.load_many(conn, [c.id for c in contacts.values()])
         convs = {u: Conv.of(c, rows.get(c.id)) for u, c in contacts.items()}
         writes = Writes(convs=list(convs.values()))
         for msg in msgs:
-            conv = convs[(msg.channel, msg.sender)]
-            turn = self.flows.step(conv.snapshot, inbound_of(msg), now, conv.contact.language)
-            apply_turn(conn, self.flows, msg, conv, turn, writes, now)
+            user = (msg.channel, msg.sender)
+            if user not in staff_ids and (cid := self._register(conn, msg, now)) is not None:
+                staff_ids[user] = cid
+                writes.processed.append(msg.id)
+            elif user in staff_ids:
+                counselor.handle(conn, staff_ids[user], msg, self.flows.bundle.catalog, now)
+                writes.processed.append(msg.id)
+            else:
+                self._family(conn, msg, convs[user], writes, now)
         writes.flush(conn, now)
         return len(msgs)
+
+    def _family(self, conn: Connection, msg: inbox.Pending, conv: Conv, writes: Writes,
+                now: datetime) -> None:
+        """The flow answers, unless a person holds the case: then the person hears it."""
+        held = routing.held_by_person(conv)
+        answering = conv.snapshot is not None and self.flows.flow.states.get(
+            conv.snapshot.state, self.flows.flow.states[self.flows.flow.initial]).interrupt
+        if held and not answering and routing.safety_word(
+                msg, self.flows.bundle.keywords) is None:
+            return routing.relay_to_counselor(conn, msg, conv, writes, now)
+        turn = self.flows.step(conv.snapshot, inbound_of(msg), now, conv.contact.language)
+        apply_turn(conn, self.flows, msg, conv, turn, writes, now)
+        if held and answering:  # the answer to the bot's safety question: the person sees it
+            routing.copy_to_counselor(conn, msg, conv, now)
+
+    def _register(self, conn: Connection, msg: inbox.Pending, now: datetime) -> int | None:
+        """`/daftar CODE`: a valid one-time code makes the sender a counselor."""
+        found = REGISTER.match(clean(str(msg.payload.get("text") or "")))
+        if not found:
+            return None
+        cid = counselors.redeem(conn, found.group(2), msg.channel, msg.sender, now)
+        if cid is not None:
+            me = counselors.get(conn, cid)
+            assert me is not None
+            staff.say(conn, cid, "registered", now, name=me.name, role=me.role)
+            cases.add_events(conn, [{"case_id": None, "contact_id": None,
+                                     "actor": f"counselor:{cid}", "kind": "registered",
+                                     "data": {"channel": msg.channel}, "created_at": now}])
+        return cid
 
     def _one_at_a_time(self) -> int:
         """After a failure: each message alone; a failing one is retried, then set aside.

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from bot import staff
 from bot.channels.base import Sender, SendError
 from storage import cases, conversations, outbox
 
@@ -92,6 +93,10 @@ class Relay:
         outbox.mark_failed(conn, row.id, str(exc), exc.final_status, exc.code)
         if exc.contact_status and row.contact_id is not None:
             conversations.set_status(conn, row.contact_id, exc.contact_status)
+        counselor = row.payload.get("from_staff")
+        if counselor is not None and row.case_id is not None:  # the counselor hears at once
+            staff.say(conn, int(counselor), "undeliverable", self.clock(), case_id=row.case_id,
+                      number=cases.number_of(conn, row.case_id), reason=str(exc)[:200])
         cases.add_events(conn, [{
             "case_id": row.case_id, "contact_id": row.contact_id, "actor": "relay",
             "kind": "delivery_failed", "created_at": self.clock(),

@@ -109,6 +109,10 @@ def retract_crisis(m: StepModel) -> None:
     m.events.append(Event("crisis_retracted", {}))
 
 
+def satisfaction(m: StepModel) -> None:
+    m.events.append(Event("satisfaction", {"score": int(m.answers.get("satisfaction", 0))}))
+
+
 def switch_language(m: StepModel) -> None:
     m.language = "en" if m.language == "id" else "id"
 
@@ -149,4 +153,5 @@ ACTIONS: dict[str, Callable[[StepModel], None]] = {
     "resumed": resumed,
     "retract_crisis": retract_crisis,
     "switch_language": switch_language,
+    "satisfaction": satisfaction,
 }

@@ -31,9 +31,10 @@ def _call(name: str) -> Any:
     return run
 
 
-def _say(key: str) -> Any:
+def _say(key: str, engine: Engine) -> Any:
     def run(event: EventData) -> None:
-        cast(StepModel, event.model).replies.append(Reply(key))
+        m = cast(StepModel, event.model)
+        m.replies.append(Reply(key, engine.params(m)))  # {emergency_contacts} in the text
 
     return run
 
@@ -69,7 +70,7 @@ class Engine:
         for s in self.flow.states.values():
             for c in self.flow.choices_of(s):
                 branches = c.goto or s.goto or (Branch(BACK),)
-                say = [_say(c.say)] if c.say else []
+                say = [_say(c.say, self)] if c.say else []
                 out += self._edges(f"choose_{c.value}", s, branches, c.actions, say)
             if s.input:
                 out += self._edges("answer", s, s.goto, (), [])
@@ -130,7 +131,8 @@ class Engine:
         elif starting:
             self.prompt(m)
         elif away > RESUME_AFTER and not state.end and not state.interrupt:
-            m.events.append(Event("returned", {"state": m.state, "hours": away // 3600}))
+            hours = away // timedelta(hours=1)  # an int: the event is stored as JSON
+            m.events.append(Event("returned", {"state": m.state, "hours": hours}))
             self.interrupt(m, self.flow.interrupts["resume"])
             self.prompt(m)
         else:

@@ -261,5 +261,5 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:
-    skip = {"lists", "keywords", "crisis", "directory"}
+    skip = {"lists", "keywords", "crisis", "directory", "referrals", "service"}
     return sorted(p.stem for p in folder.glob("*.yaml") if "." not in p.stem and p.stem not in skip)

@@ -48,19 +48,23 @@ def next_number(conn: Connection, year: int) -> str:
 
 
 def create(conn: Connection, *, contact_id: int, channel: str, data: dict[str, Any],
-           now: datetime) -> tuple[int, str]:
+           now: datetime, previous_case_id: int | None = None) -> tuple[int, str]:
     number = next_number(conn, now.astimezone(WIT).year)  # the year as Mimika counts it
     case_id = conn.execute(_CREATE, {
         "number": number, "contact_id": contact_id, "status": data.get("status", "waiting"),
         "priority": data["priority"], "reasons": list(data["reasons"]),
         "category": data.get("category"), "distrik": data.get("distrik"), "channel": channel,
         "legal_basis": data["legal_basis"], "created_at": now, "updated_at": now,
+        "previous_case_id": previous_case_id,
     }).scalar_one()
     return int(case_id), number
 
 
-def raise_to(conn: Connection, case_id: int, data: dict[str, Any], now: datetime) -> None:
-    """Update what the intake learned; priority only ever goes up, reasons accumulate."""
+def raise_to(conn: Connection, case_id: int, data: dict[str, Any], now: datetime) -> str:
+    """Update what the intake learned; priority only ever goes up, reasons accumulate.
+
+    Returns the priority the case had before.
+    """
     row = conn.execute(select(CASES.c.priority, CASES.c.reasons, CASES.c.legal_basis)
                        .where(CASES.c.id == case_id)).one()
     new = data["priority"]
@@ -73,6 +77,7 @@ def raise_to(conn: Connection, case_id: int, data: dict[str, Any], now: datetime
         if data.get(key) is not None:
             values[key] = data[key]
     conn.execute(update(CASES).where(CASES.c.id == case_id).values(**values))
+    return str(row.priority)
 
 
 def number_of(conn: Connection, case_id: int) -> str:

@@ -37,6 +37,8 @@ class ConversationRow:
     case_id: int | None
     updated_at: datetime
     case_number: str | None
+    case_status: str | None = None
+    assignee_id: int | None = None
 
 
 def touch_contact(conn: Connection, channel: str, user: str, now: datetime) -> ContactRow:
@@ -56,7 +58,7 @@ def load(conn: Connection, contact_id: int) -> ConversationRow | None:
     row = conn.execute(select(
         CONVS.c.id, CONVS.c.flow, CONVS.c.flow_version, CONVS.c.state, CONVS.c.language,
         CONVS.c.answers, CONVS.c.flags, CONVS.c.misses, CONVS.c.case_id, CONVS.c.updated_at,
-        CASES.c.number,
+        CASES.c.number, CASES.c.status, CASES.c.assignee_id,
     ).select_from(CONVS.outerjoin(CASES, CASES.c.id == CONVS.c.case_id))
         .where(CONVS.c.contact_id == contact_id)).one_or_none()
     return None if row is None else ConversationRow(*row)
@@ -73,6 +75,19 @@ def save(conn: Connection, contact_id: int, conv_id: int | None, values: dict[st
     return conv_id
 
 
+def contact(conn: Connection, contact_id: int) -> tuple[str, str, str]:
+    """(channel, provider user id, status) of a contact."""
+    row = conn.execute(select(CONTACTS.c.channel, CONTACTS.c.provider_user_id,
+                              CONTACTS.c.status).where(CONTACTS.c.id == contact_id)).one()
+    return row.channel, row.provider_user_id, row.status
+
+
+def set_state(conn: Connection, contact_id: int, state: str, now: datetime) -> None:
+    """Move a family's conversation from outside the engine (a case closed: feedback)."""
+    conn.execute(update(CONVS).where(CONVS.c.contact_id == contact_id)
+                 .values(state=state, misses=0, updated_at=now))
+
+
 def set_status(conn: Connection, contact_id: int, status: str) -> None:
     """active, unreachable (blocked the bot), opted_out, or stopped (asked us to stop)."""
     conn.execute(update(CONTACTS).where(CONTACTS.c.id == contact_id).values(status=status))
@@ -87,7 +102,7 @@ def set_language(conn: Connection, contact_id: int, language: str) -> None:
 _LOAD_MANY = select(
     CONVS.c.contact_id, CONVS.c.id, CONVS.c.flow, CONVS.c.flow_version, CONVS.c.state,
     CONVS.c.language, CONVS.c.answers, CONVS.c.flags, CONVS.c.misses, CONVS.c.case_id,
-    CONVS.c.updated_at, CASES.c.number,
+    CONVS.c.updated_at, CASES.c.number, CASES.c.status, CASES.c.assignee_id,
 ).select_from(CONVS.outerjoin(CASES, CASES.c.id == CONVS.c.case_id))
 
 

@@ -101,6 +101,8 @@ class MessageLog(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
     direction: Mapped[str] = mapped_column(String(3))  # in | out
+    # Who wrote it: "family", "bot", or "counselor:<id>" (NULL in rows from before 0003).
+    author: Mapped[str | None] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     original_length: Mapped[int] = mapped_column(Integer, default=0)
@@ -123,7 +125,7 @@ class OutboxMessage(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # ... needs_template
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     available_at: Mapped[datetime] = mapped_column(Time)
     created_at: Mapped[datetime] = mapped_column(Time)
@@ -172,6 +174,15 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(Time)
     claimed_at: Mapped[datetime | None] = mapped_column(Time)
     closed_at: Mapped[datetime | None] = mapped_column(Time)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("counselors.id"), index=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(Time)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    previous_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # Escalation bookkeeping for the scheduler: when it last alerted, and how often.
+    last_alert_at: Mapped[datetime | None] = mapped_column(Time)
+    alert_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    flagged_at: Mapped[datetime | None] = mapped_column(Time)
 
 
 class CaseEvent(Base):
@@ -193,3 +204,56 @@ class CaseCounter(Base):
     __tablename__ = "case_counters"
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class Counselor(Base):
+    """A person who takes cases: counselor, supervisor or admin."""
+
+    __tablename__ = "counselors"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(12))  # counselor | supervisor | admin
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False)
+    capacity: Mapped[int] = mapped_column(Integer, default=5)
+    active_case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", use_alter=True, name="fk_counselors_active_case_id_cases"))
+    created_at: Mapped[datetime] = mapped_column(Time)
+    removed_at: Mapped[datetime | None] = mapped_column(Time)
+
+
+class CounselorAccount(Base):
+    """Where a counselor is reachable: a channel and the provider's user id there."""
+
+    __tablename__ = "counselor_accounts"
+    __table_args__ = (UniqueConstraint("channel", "provider_user_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    provider_user_id: Mapped[str] = mapped_column(String(100))
+
+
+class Invite(Base):
+    """A one-time code that makes whoever sends `/daftar CODE` a counselor."""
+
+    __tablename__ = "invites"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    role: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(Time)
+    expires_at: Mapped[datetime] = mapped_column(Time)
+    used_at: Mapped[datetime | None] = mapped_column(Time)
+    counselor_id: Mapped[int | None] = mapped_column(ForeignKey("counselors.id"))
+
+
+class Referral(Base):
+    """A referral to another institution, with the reason and its legal basis."""
+
+    __tablename__ = "referrals"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    institution: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(String(30))
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"))
+    created_at: Mapped[datetime] = mapped_column(Time)

@@ -1,0 +1,42 @@
+"""Alerts to staff: a new case to everyone on duty (and supervisors for P0/P1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from bot import staff
+from storage import counselors
+from storage.queue import CaseView
+
+URGENT = ("P0", "P1")
+
+
+def take_button(number: str) -> list[dict[str, object]]:
+    """An inline "Ambil" button; the number typed works as well (`/ambil NUMBER`)."""
+    return [{"number": 1, "value": f"take:{number}", "label": staff.text("take_button",
+                                                                         number=number)}]
+
+
+def recipients(conn: Connection, priority: str) -> list[int]:
+    """On-duty counselors; for P0/P1 every supervisor too; nobody on duty: supervisors."""
+    ids = [c.id for c in counselors.on_duty(conn)]
+    if priority in URGENT or not ids:
+        ids += [c.id for c in counselors.supervisors(conn) if c.id not in ids]
+    return ids
+
+
+def announce(conn: Connection, case: CaseView, now: datetime, key: str = "new_case",
+             dedupe: str | None = None, **extra: str) -> int:
+    """Tell staff about a waiting case with a button to take it; returns how many were told."""
+    told = 0
+    on_duty = {c.id for c in counselors.on_duty(conn)}
+    for cid in recipients(conn, case.priority):
+        body_key = key if on_duty else "not_on_duty_case"
+        body = staff.text(body_key, number=case.number, priority=case.priority,
+                          reasons="; ".join(case.reasons), distrik=case.distrik or "-", **extra)
+        dk = f"{dedupe}:{cid}" if dedupe else None
+        told += staff.send(conn, cid, body, now, case_id=case.id,
+                           choices=take_button(case.number), key=dk)
+    return told

@@ -1,0 +1,50 @@
+"""What the service does around a case as the intake changes it: tell staff, tell the family."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from bot import alerts, handoff, staff
+from flows.catalog import Catalog
+from flows.text import clean
+from storage import cases, inbox, queue
+
+URGENT = ("P0", "P1")
+
+
+def opened(conn: Connection, catalog: Catalog, case_id: int, now: datetime) -> None:
+    """A new case: on-duty staff are alerted at once (P0/P1: supervisors too); outside
+    service hours the family learns when to expect an answer. P0 pages whatever the hour."""
+    case = queue.by_id(conn, case_id)
+    assert case is not None
+    alerts.announce(conn, case, now)
+    handoff.out_of_hours_notice(conn, catalog, case_id, now)
+
+
+def raised(conn: Connection, case_id: int, data: dict[str, object], now: datetime) -> bool:
+    """The intake learned more; a waiting case that became more urgent is announced again."""
+    before = cases.raise_to(conn, case_id, dict(data), now)
+    case = queue.by_id(conn, case_id)
+    assert case is not None
+    if case.priority != before and case.priority in URGENT and case.status == "waiting":
+        alerts.announce(conn, case, now)
+        return True
+    return case.priority != before
+
+
+def family_emergency(conn: Connection, case_id: int | None, counselor_id: int,
+                     msg: inbox.Pending, now: datetime) -> None:
+    """DARURAT from a family a counselor holds: the counselor hears at once."""
+    if case_id is None:
+        return
+    number = cases.number_of(conn, case_id)
+    word = clean(str(msg.payload.get("text") or ""))[:40]
+    staff.say(conn, counselor_id, "family_emergency", now, case_id=case_id, number=number,
+              word=word)
+
+
+def satisfaction(conn: Connection, case_id: int, score: int, now: datetime) -> None:
+    if 1 <= score <= 5:
+        queue.set_satisfaction(conn, case_id, score)

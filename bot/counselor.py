@@ -1,0 +1,282 @@
+"""Chat commands for LK3 staff, on any channel a counselor is registered on.
+
+Indonesian names with English aliases. A plain message goes to the family of the active case.
+Everything a counselor does is a case event with who and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import yaml
+from sqlalchemy import Connection, Table, insert, select
+
+from bot import alerts, handoff, staff
+from bot.hours import service_hours
+from flows.catalog import Catalog
+from flows.loader import FLOWS_DIR
+from flows.text import clean
+from storage import cases, conversations, counselors, inbox, queue
+from storage.counselors import CounselorRow
+from storage.models import MessageLog, Referral
+from storage.queue import CaseView
+
+ALIASES = {
+    "antrian": "queue", "queue": "queue", "ambil": "take", "take": "take",
+    "kasus": "cases", "cases": "cases", "catatan": "note", "note": "note",
+    "rujuk": "refer", "refer": "refer", "alihkan": "transfer", "transfer": "transfer",
+    "lepas": "release", "release": "release", "selesai": "close", "close": "close",
+    "riwayat": "history", "history": "history", "siaga": "duty", "duty": "duty",
+    "bantuan": "help", "help": "help", "start": "help", "daftar": "help", "register": "help",
+}
+
+
+@dataclass
+class Ctx:
+    conn: Connection
+    me: CounselorRow
+    now: datetime
+    family_texts: Catalog
+
+    def say(self, key: str, case_id: int | None = None,
+            choices: list[dict[str, Any]] | None = None, **params: Any) -> None:
+        staff.say(self.conn, self.me.id, key, self.now, case_id=case_id, choices=choices,
+                  **params)
+
+    def audit(self, case_id: int | None, kind: str, **data: Any) -> None:
+        cases.add_events(self.conn, [{"case_id": case_id, "contact_id": None,
+                                      "actor": f"counselor:{self.me.id}", "kind": kind,
+                                      "data": data, "created_at": self.now}])
+
+
+def handle(conn: Connection, counselor_id: int, msg: inbox.Pending, family_texts: Catalog,
+           now: datetime) -> None:
+    """One message from a counselor: a command, a button, or words for the family."""
+    me = counselors.get(conn, counselor_id)
+    assert me is not None
+    ctx = Ctx(conn, me, now, family_texts)
+    text = clean(str(msg.payload.get("text") or ""))
+    button = str(msg.payload.get("payload") or "")
+    if button.startswith("take:"):
+        return take(ctx, button.removeprefix("take:"))
+    if text.startswith("/"):
+        word, _, args = text[1:].partition(" ")
+        command = ALIASES.get(word.split("@")[0].lower())
+        if command is not None:
+            return COMMANDS[command](ctx, args.strip())
+    to_family(ctx, text, msg.payload.get("media") or [])
+
+
+def _active(ctx: Ctx) -> CaseView | None:
+    """The active case, if it is still open and this counselor may act on it."""
+    if ctx.me.active_case_id is None:
+        return None
+    case = queue.by_id(ctx.conn, ctx.me.active_case_id)
+    if case is None or case.status != "claimed":
+        return None
+    return case if case.assignee_id == ctx.me.id or ctx.me.supervises else None
+
+
+def _needs_active(fn: Callable[[Ctx, CaseView, str], None]) -> Callable[[Ctx, str], None]:
+    def run(ctx: Ctx, args: str) -> None:
+        case = _active(ctx)
+        if case is None:
+            return ctx.say("no_active")
+        fn(ctx, case, args)
+
+    return run
+
+
+def show_queue(ctx: Ctx, args: str) -> None:
+    waiting = queue.waiting(ctx.conn, limit=5)
+    if not waiting:
+        return ctx.say("queue_empty")
+    lines = [staff.text("queue_head", count=len(queue.waiting(ctx.conn, limit=1000)))]
+    lines += [staff.text("queue_line", number=c.number, priority=c.priority,
+                         waited=staff.waited(c.created_at, ctx.now), reasons="; ".join(c.reasons))
+              for c in waiting]
+    buttons = [{"number": i, "value": f"take:{c.number}",
+                "label": staff.text("take_button", number=c.number)}
+               for i, c in enumerate(waiting, start=1)]
+    staff.send(ctx.conn, ctx.me.id, "\n".join(lines), ctx.now, choices=buttons)
+
+
+def take(ctx: Ctx, args: str) -> None:
+    number = args.split()[0] if args.split() else None
+    outcome, case = queue.claim(ctx.conn, ctx.me.id, ctx.now, number)
+    if outcome == "full":
+        return ctx.say("full", capacity=ctx.me.capacity)
+    if case is None:
+        return ctx.say("gone", suffix=f" ({number})" if number else "")
+    counselors.set_active_case(ctx.conn, ctx.me.id, case.id)
+    ctx.audit(case.id, "claim", counselor=ctx.me.name,
+              waited_minutes=int((ctx.now - case.created_at).total_seconds() // 60))
+    _brief(ctx, case)
+    handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "handoff.joined", ctx.now,
+                        name=ctx.me.name.split()[0])
+
+
+def _brief(ctx: Ctx, case: CaseView) -> None:
+    """What the counselor needs at a glance, then what the family wrote while waiting."""
+    conv = conversations.load(ctx.conn, case.contact_id)
+    a = conv.answers if conv else {}
+    ctx.say("claimed", case_id=case.id, number=case.number, priority=case.priority,
+            reasons="; ".join(case.reasons), category=case.category or "-",
+            distrik=case.distrik or "-", contact=a.get("contact", "-"),
+            safe_times=a.get("safe_times", "-"), leave_message=a.get("leave_message", "-"),
+            codeword=a.get("codeword", "-"))
+    waiting = [e["data"].get("text", "") for e in cases.events_of(ctx.conn, case.id)
+               if e["kind"] == "message_while_resting" and e["data"].get("text")]
+    if waiting:
+        ctx.say("waiting_messages", case_id=case.id, lines="\n".join(f"• {t}" for t in waiting))
+
+
+def my_cases(ctx: Ctx, args: str) -> None:
+    if args:
+        case = queue.by_number(ctx.conn, args.split()[0])
+        if case is None:
+            return ctx.say("unknown_case", number=args.split()[0])
+        if case.assignee_id != ctx.me.id and not ctx.me.supervises:
+            return ctx.say("not_yours", number=case.number)
+        counselors.set_active_case(ctx.conn, ctx.me.id, case.id)
+        return ctx.say("active_set", case_id=case.id, number=case.number)
+    held = queue.held_by(ctx.conn, ctx.me.id)
+    if not held:
+        return ctx.say("my_cases_none")
+    active = next((c.number for c in held if c.id == ctx.me.active_case_id), "-")
+    lines = "\n".join(f"{c.number} · {c.priority} · {'; '.join(c.reasons)}" for c in held)
+    ctx.say("my_cases", lines=lines, active=active)
+
+
+@_needs_active
+def note(ctx: Ctx, case: CaseView, args: str) -> None:
+    if not args:
+        return ctx.say("note_empty")
+    ctx.audit(case.id, "note", text=args)
+    ctx.say("note_saved", case_id=case.id, number=case.number)
+
+
+def _institutions() -> dict[str, dict[str, str]]:
+    raw = yaml.safe_load((FLOWS_DIR / "referrals.yaml").read_text(encoding="utf-8"))
+    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in raw.items()}
+
+
+@_needs_active
+def refer(ctx: Ctx, case: CaseView, args: str) -> None:
+    places = _institutions()
+    code, _, reason = args.partition(" ")
+    if not code:
+        lines = "\n".join(f"{k} — {v['name']} ({v['for']})" for k, v in places.items())
+        return ctx.say("refer_list", lines=lines)
+    if code.lower() not in places:
+        return ctx.say("refer_unknown", code=code)
+    if not reason.strip():
+        return ctx.say("refer_no_reason")
+    conv = conversations.load(ctx.conn, case.contact_id)
+    agreed = bool(conv and conv.answers.get("consent") == "agree_refer")
+    basis = "consent" if agreed else "vital_interest" if case.priority == "P0" else None
+    if basis is None:
+        return ctx.say("refer_no_consent")
+    name = places[code.lower()]["name"]
+    ctx.conn.execute(insert(cast(Table, Referral.__table__)).values(
+        case_id=case.id, institution=code.lower(), reason=reason.strip(), legal_basis=basis,
+        counselor_id=ctx.me.id, created_at=ctx.now))
+    ctx.audit(case.id, "referral", institution=code.lower(), reason=reason.strip(),
+              legal_basis=basis)
+    ctx.say("refer_saved", case_id=case.id, number=case.number, institution=name, basis=basis)
+
+
+@_needs_active
+def transfer(ctx: Ctx, case: CaseView, args: str) -> None:
+    target = counselors.by_name(ctx.conn, args) if args else None
+    if target is None or target.id == ctx.me.id:
+        return ctx.say("transfer_unknown", name=args)
+    if counselors.open_cases(ctx.conn, target.id) >= target.capacity:
+        return ctx.say("transfer_full", name=target.name, capacity=target.capacity)
+    queue.transfer(ctx.conn, case.id, target.id, ctx.now)
+    counselors.set_active_case(ctx.conn, target.id, case.id)
+    counselors.set_active_case(ctx.conn, ctx.me.id, None)
+    ctx.audit(case.id, "transfer", to=target.name, to_id=target.id)
+    ctx.say("transfer_done", case_id=case.id, number=case.number, name=target.name)
+    staff.say(ctx.conn, target.id, "transferred_to_you", ctx.now, case_id=case.id,
+              number=case.number, priority=case.priority, by=ctx.me.name,
+              reasons="; ".join(case.reasons))
+    handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "handoff.transferred", ctx.now,
+                        name=target.name.split()[0])
+
+
+@_needs_active
+def release(ctx: Ctx, case: CaseView, args: str) -> None:
+    queue.release(ctx.conn, case.id, ctx.now)
+    counselors.set_active_case(ctx.conn, ctx.me.id, None)
+    ctx.audit(case.id, "release")
+    ctx.say("released", case_id=case.id, number=case.number)
+    handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "handoff.released", ctx.now,
+                        case_number=case.number)
+    fresh = queue.by_id(ctx.conn, case.id)
+    if fresh is not None:
+        alerts.announce(ctx.conn, fresh, ctx.now)
+
+
+@_needs_active
+def close(ctx: Ctx, case: CaseView, args: str) -> None:
+    outcomes = service_hours().outcomes
+    outcome = args.split()[0].lower() if args.split() else ""
+    if outcome not in outcomes:
+        return ctx.say("close_outcome", outcomes=" | ".join(outcomes))
+    queue.close(ctx.conn, case.id, outcome, ctx.now)
+    counselors.set_active_case(ctx.conn, ctx.me.id, None)
+    ctx.audit(case.id, "close", outcome=outcome)
+    ctx.say("closed", case_id=case.id, number=case.number, outcome=outcome)
+    handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "handoff.closed", ctx.now,
+                        case_number=case.number)
+    conversations.set_state(ctx.conn, case.contact_id, "feedback", ctx.now)
+    handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "feedback", ctx.now)
+
+
+@_needs_active
+def history(ctx: Ctx, case: CaseView, args: str) -> None:
+    log = cast(Table, MessageLog.__table__)
+    rows = ctx.conn.execute(select(log.c.direction, log.c.author, log.c.text, log.c.created_at)
+                            .where(log.c.contact_id == case.contact_id)
+                            .order_by(log.c.id.desc()).limit(40)).all()
+    if not rows:
+        return ctx.say("history_empty")
+    tz = service_hours().tz
+    lines = [staff.text("history_head", number=case.number)]
+    for r in reversed(rows):
+        who = "Keluarga" if r.direction == "in" else \
+            "Petugas" if str(r.author or "").startswith("counselor") else "Bot"
+        when = r.created_at.astimezone(tz) if r.created_at.tzinfo else r.created_at
+        lines.append(f"{when:%d-%m %H.%M} {who}: {r.text[:300]}")
+    staff.send(ctx.conn, ctx.me.id, "\n".join(lines), ctx.now, case_id=case.id)
+
+
+def duty(ctx: Ctx, args: str) -> None:
+    counselors.set_duty(ctx.conn, ctx.me.id, not ctx.me.on_duty)
+    ctx.audit(None, "duty", on=not ctx.me.on_duty)
+    ctx.say("duty_off" if ctx.me.on_duty else "duty_on")
+
+
+def show_help(ctx: Ctx, args: str) -> None:
+    ctx.say("help", outcomes=" | ".join(service_hours().outcomes))
+
+
+def to_family(ctx: Ctx, text: str, media: list[dict[str, str]]) -> None:
+    case = _active(ctx)
+    if case is None:
+        return ctx.say("no_active")
+    if not text and not media:
+        return
+    handoff.counselor_to_family(ctx.conn, ctx.me.id, case.id, text, media, ctx.now)
+    ctx.audit(case.id, "message", length=len(text), media=len(media))
+
+
+COMMANDS: dict[str, Callable[[Ctx, str], None]] = {
+    "queue": show_queue, "take": take, "cases": my_cases, "note": note, "refer": refer,
+    "transfer": transfer, "release": release, "close": close, "history": history,
+    "duty": duty, "help": show_help,
+}

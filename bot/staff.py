@@ -1,0 +1,66 @@
+"""Messages to LK3 staff: the counselor catalog, and outbox rows to a counselor's account."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection
+
+from bot.channels.split import split_reply
+from flows.catalog import Catalog, load_catalog
+from flows.loader import FLOWS_DIR
+from storage import counselors, outbox
+
+STAFF_LANGUAGE = "id"
+
+
+@cache
+def catalog() -> Catalog:
+    cat = load_catalog(FLOWS_DIR / "counselor")
+    cat.check_complete()
+    return cat
+
+
+def text(key: str, **params: Any) -> str:
+    return catalog().text(key, STAFF_LANGUAGE, params)
+
+
+def send(conn: Connection, counselor_id: int, body: str, now: datetime, *,
+         case_id: int | None = None, choices: list[dict[str, Any]] | None = None,
+         media: list[dict[str, str]] | None = None, key: str | None = None) -> bool:
+    """Queue a message to a counselor on their preferred channel; False if unreachable."""
+    accounts = counselors.accounts_of(conn, counselor_id)
+    if not accounts:
+        return False
+    channel, user = accounts[0]
+    base = key or f"staff:{uuid.uuid4().hex}"
+    rows = []
+    for n, (part, part_choices) in enumerate(split_reply(channel, body, choices or [])):
+        payload: dict[str, Any] = {"text": part, "choices": part_choices,
+                                   "to_staff": counselor_id}
+        if media and n == 0:
+            payload["media"] = media
+        rows.append({"channel": channel, "recipient": user, "contact_id": None,
+                     "case_id": case_id, "payload": payload,
+                     "dedupe_key": base if n == 0 else f"{base}:{n}"})
+    outbox.enqueue(conn, rows, now)
+    return True
+
+
+def say(conn: Connection, counselor_id: int, key: str, now: datetime, *,
+        case_id: int | None = None, choices: list[dict[str, Any]] | None = None,
+        **params: Any) -> bool:
+    return send(conn, counselor_id, text(key, **params), now, case_id=case_id, choices=choices)
+
+
+def waited(since: datetime, now: datetime) -> str:
+    """A short human duration: 4 mnt, 2 jam 5 mnt, 3 hari."""
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} mnt"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} jam {minutes % 60} mnt"
+    return f"{minutes // (24 * 60)} hari"

@@ -1,0 +1,148 @@
+"""Counselors, where they are reachable, and one-time registration codes."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import Connection, Table, func, insert, select, update
+
+from storage.models import Case, Counselor, CounselorAccount, Invite
+
+COUNSELORS = cast(Table, Counselor.__table__)
+ACCOUNTS = cast(Table, CounselorAccount.__table__)
+INVITES = cast(Table, Invite.__table__)
+CASES = cast(Table, Case.__table__)
+ROLES = ("counselor", "supervisor", "admin")
+INVITE_VALID = timedelta(days=7)
+# Channels in the order we prefer to reach a counselor on.
+PREFERRED = ("telegram", "whatsapp")
+
+
+@dataclass(frozen=True)
+class CounselorRow:
+    id: int
+    name: str
+    role: str
+    on_duty: bool
+    capacity: int
+    active_case_id: int | None
+
+    @property
+    def supervises(self) -> bool:
+        return self.role in ("supervisor", "admin")
+
+
+_COLS = (COUNSELORS.c.id, COUNSELORS.c.name, COUNSELORS.c.role, COUNSELORS.c.on_duty,
+         COUNSELORS.c.capacity, COUNSELORS.c.active_case_id)
+
+
+def add(conn: Connection, *, name: str, role: str, now: datetime, capacity: int = 5,
+        accounts: list[tuple[str, str]] | None = None) -> int:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    cid = int(conn.execute(insert(COUNSELORS).values(
+        name=name, role=role, on_duty=False, capacity=capacity, created_at=now,
+    ).returning(COUNSELORS.c.id)).scalar_one())
+    for channel, user in accounts or []:
+        conn.execute(insert(ACCOUNTS).values(counselor_id=cid, channel=channel,
+                                             provider_user_id=user))
+    return cid
+
+
+def remove(conn: Connection, counselor_id: int, now: datetime) -> None:
+    """Removed counselors keep their history; their accounts stop being counselors."""
+    conn.execute(update(COUNSELORS).where(COUNSELORS.c.id == counselor_id)
+                 .values(removed_at=now, on_duty=False, active_case_id=None))
+    conn.execute(ACCOUNTS.delete().where(ACCOUNTS.c.counselor_id == counselor_id))
+
+
+def get(conn: Connection, counselor_id: int) -> CounselorRow | None:
+    row = conn.execute(select(*_COLS).where(COUNSELORS.c.id == counselor_id)).one_or_none()
+    return None if row is None else CounselorRow(*row)
+
+
+def by_name(conn: Connection, name: str) -> CounselorRow | None:
+    rows = conn.execute(select(*_COLS).where(
+        func.lower(COUNSELORS.c.name) == name.strip().lower(),
+        COUNSELORS.c.removed_at.is_(None))).all()
+    return CounselorRow(*rows[0]) if len(rows) == 1 else None
+
+
+def active(conn: Connection) -> list[CounselorRow]:
+    rows = conn.execute(select(*_COLS).where(COUNSELORS.c.removed_at.is_(None))
+                        .order_by(COUNSELORS.c.id))
+    return [CounselorRow(*r) for r in rows]
+
+
+def by_account(conn: Connection, users: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Which of these (channel, user) pairs are counselors: pair -> counselor id."""
+    out: dict[tuple[str, str], int] = {}
+    channels = {c for c, _ in users}
+    for channel in channels:
+        ids = [u for c, u in users if c == channel]
+        rows = conn.execute(select(ACCOUNTS.c.provider_user_id, ACCOUNTS.c.counselor_id)
+                            .where(ACCOUNTS.c.channel == channel,
+                                   ACCOUNTS.c.provider_user_id.in_(ids)))
+        out.update({(channel, r.provider_user_id): int(r.counselor_id) for r in rows})
+    return out
+
+
+def accounts_of(conn: Connection, counselor_id: int) -> list[tuple[str, str]]:
+    rows = conn.execute(select(ACCOUNTS.c.channel, ACCOUNTS.c.provider_user_id)
+                        .where(ACCOUNTS.c.counselor_id == counselor_id))
+    found = [(r.channel, r.provider_user_id) for r in rows]
+    return sorted(found, key=lambda a: PREFERRED.index(a[0]) if a[0] in PREFERRED else 9)
+
+
+def set_duty(conn: Connection, counselor_id: int, on: bool) -> None:
+    conn.execute(update(COUNSELORS).where(COUNSELORS.c.id == counselor_id).values(on_duty=on))
+
+
+def set_active_case(conn: Connection, counselor_id: int, case_id: int | None) -> None:
+    conn.execute(update(COUNSELORS).where(COUNSELORS.c.id == counselor_id)
+                 .values(active_case_id=case_id))
+
+
+def open_cases(conn: Connection, counselor_id: int) -> int:
+    return int(conn.execute(select(func.count()).select_from(CASES).where(
+        CASES.c.assignee_id == counselor_id, CASES.c.status == "claimed")).scalar_one())
+
+
+def create_invite(conn: Connection, role: str, now: datetime, name: str | None = None) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    code = secrets.token_hex(4).upper()
+    conn.execute(insert(INVITES).values(code=code, role=role, name=name, created_at=now,
+                                        expires_at=now + INVITE_VALID))
+    return code
+
+
+def redeem(conn: Connection, code: str, channel: str, user: str, now: datetime) -> int | None:
+    """Use a one-time code: the sender becomes a counselor. None if the code is not valid."""
+    row = conn.execute(update(INVITES).where(
+        func.upper(INVITES.c.code) == code.strip().upper(), INVITES.c.used_at.is_(None),
+        INVITES.c.expires_at > now).values(used_at=now)
+        .returning(INVITES.c.id, INVITES.c.role, INVITES.c.name)).one_or_none()
+    if row is None:
+        return None
+    name = row.name or f"Petugas {row.id}"
+    cid = add(conn, name=name, role=row.role, now=now, accounts=[(channel, user)])
+    conn.execute(update(INVITES).where(INVITES.c.id == row.id).values(counselor_id=cid))
+    return cid
+
+
+def on_duty(conn: Connection, supervisors_only: bool = False) -> list[CounselorRow]:
+    stmt = select(*_COLS).where(COUNSELORS.c.removed_at.is_(None),
+                                COUNSELORS.c.on_duty.is_(True))
+    if supervisors_only:
+        stmt = stmt.where(COUNSELORS.c.role.in_(("supervisor", "admin")))
+    return [CounselorRow(*r) for r in conn.execute(stmt.order_by(COUNSELORS.c.id))]
+
+
+def supervisors(conn: Connection) -> list[CounselorRow]:
+    stmt = select(*_COLS).where(COUNSELORS.c.removed_at.is_(None),
+                                COUNSELORS.c.role.in_(("supervisor", "admin")))
+    return [CounselorRow(*r) for r in conn.execute(stmt.order_by(COUNSELORS.c.id))]

@@ -1,0 +1,152 @@
+"""The counselor queue: most urgent first, then longest waiting; claims are atomic.
+
+PostgreSQL: the pick locks its row with FOR UPDATE SKIP LOCKED, so concurrent claimers take
+different cases. SQLite: every transaction begins IMMEDIATE, so claims are serialised; the
+UPDATE re-checks `status = 'waiting'` either way, so a case is never held twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, select, update
+
+from storage.clock import maybe_utc, utc
+from storage.counselors import COUNSELORS, open_cases
+from storage.models import Case
+
+CASES = cast(Table, Case.__table__)
+QUEUE_ORDER = (CASES.c.priority, CASES.c.created_at, CASES.c.id)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: int
+    number: str
+    status: str
+    priority: str
+    reasons: list[str]
+    category: str | None
+    distrik: str | None
+    channel: str
+    contact_id: int
+    assignee_id: int | None
+    created_at: datetime
+    claimed_at: datetime | None
+    first_response_at: datetime | None
+    last_alert_at: datetime | None
+    alert_count: int
+    flagged_at: datetime | None
+
+
+_VIEW = (CASES.c.id, CASES.c.number, CASES.c.status, CASES.c.priority, CASES.c.reasons,
+         CASES.c.category, CASES.c.distrik, CASES.c.channel, CASES.c.contact_id,
+         CASES.c.assignee_id, CASES.c.created_at, CASES.c.claimed_at, CASES.c.first_response_at,
+         CASES.c.last_alert_at, CASES.c.alert_count, CASES.c.flagged_at)
+
+
+def _view(row: Any) -> CaseView:
+    return CaseView(row.id, row.number, row.status, row.priority, list(row.reasons),
+                    row.category, row.distrik, row.channel, row.contact_id, row.assignee_id,
+                    utc(row.created_at), maybe_utc(row.claimed_at),
+                    maybe_utc(row.first_response_at), maybe_utc(row.last_alert_at),
+                    int(row.alert_count or 0), maybe_utc(row.flagged_at))
+
+
+def waiting(conn: Connection, limit: int = 10) -> list[CaseView]:
+    rows = conn.execute(select(*_VIEW).where(CASES.c.status == "waiting")
+                        .order_by(*QUEUE_ORDER).limit(limit))
+    return [_view(r) for r in rows]
+
+
+def by_number(conn: Connection, number: str) -> CaseView | None:
+    row = conn.execute(select(*_VIEW).where(CASES.c.number == number.strip().upper())
+                       ).one_or_none()
+    return None if row is None else _view(row)
+
+
+def by_id(conn: Connection, case_id: int) -> CaseView | None:
+    row = conn.execute(select(*_VIEW).where(CASES.c.id == case_id)).one_or_none()
+    return None if row is None else _view(row)
+
+
+def held_by(conn: Connection, counselor_id: int) -> list[CaseView]:
+    rows = conn.execute(select(*_VIEW).where(CASES.c.assignee_id == counselor_id,
+                                             CASES.c.status == "claimed")
+                        .order_by(*QUEUE_ORDER))
+    return [_view(r) for r in rows]
+
+
+def open_cases_of(conn: Connection, statuses: tuple[str, ...]) -> list[CaseView]:
+    rows = conn.execute(select(*_VIEW).where(CASES.c.status.in_(statuses))
+                        .order_by(*QUEUE_ORDER))
+    return [_view(r) for r in rows]
+
+
+def _has_room(conn: Connection, counselor_id: int) -> bool:
+    """Lock the counselor's row, then count: two claims by one person cannot both pass."""
+    stmt = select(COUNSELORS.c.capacity).where(COUNSELORS.c.id == counselor_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    capacity = conn.execute(stmt).scalar_one()
+    return open_cases(conn, counselor_id) < int(capacity)
+
+
+def claim(conn: Connection, counselor_id: int, now: datetime,
+          number: str | None = None) -> tuple[str, CaseView | None]:
+    """Take the most urgent waiting case, or the one named: ("ok"|"full"|"gone", case)."""
+    if not _has_room(conn, counselor_id):
+        return "full", None
+    pick = select(CASES.c.id).where(CASES.c.status == "waiting")
+    if number is not None:
+        pick = pick.where(CASES.c.number == number.strip().upper())
+    pick = pick.order_by(*QUEUE_ORDER).limit(1)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    case_id = conn.execute(
+        update(CASES).where(CASES.c.id == pick.scalar_subquery(), CASES.c.status == "waiting")
+        .values(status="claimed", assignee_id=counselor_id, claimed_at=now, updated_at=now,
+                flagged_at=None)
+        .returning(CASES.c.id)).scalar_one_or_none()
+    if case_id is None:
+        return "gone", None
+    return "ok", by_id(conn, int(case_id))
+
+
+def release(conn: Connection, case_id: int, now: datetime) -> None:
+    """Back to the queue, in its old place (waiting time counts from when it was opened)."""
+    conn.execute(update(CASES).where(CASES.c.id == case_id).values(
+        status="waiting", assignee_id=None, claimed_at=None, updated_at=now, flagged_at=None,
+        last_alert_at=None, alert_count=0))
+
+
+def transfer(conn: Connection, case_id: int, to_counselor: int, now: datetime) -> None:
+    conn.execute(update(CASES).where(CASES.c.id == case_id).values(
+        assignee_id=to_counselor, claimed_at=now, updated_at=now, flagged_at=None))
+
+
+def close(conn: Connection, case_id: int, outcome: str, now: datetime) -> None:
+    conn.execute(update(CASES).where(CASES.c.id == case_id).values(
+        status="closed", outcome=outcome, closed_at=now, updated_at=now))
+
+
+def first_response(conn: Connection, case_id: int, now: datetime) -> None:
+    """The first time a person answered the family: kept for reporting."""
+    conn.execute(update(CASES).where(CASES.c.id == case_id,
+                                     CASES.c.first_response_at.is_(None))
+                 .values(first_response_at=now))
+
+
+def mark_alerted(conn: Connection, case_id: int, now: datetime) -> None:
+    conn.execute(update(CASES).where(CASES.c.id == case_id).values(
+        last_alert_at=now, alert_count=CASES.c.alert_count + 1))
+
+
+def mark_flagged(conn: Connection, case_id: int, now: datetime) -> None:
+    conn.execute(update(CASES).where(CASES.c.id == case_id).values(flagged_at=now))
+
+
+def set_satisfaction(conn: Connection, case_id: int, score: int) -> None:
+    conn.execute(update(CASES).where(CASES.c.id == case_id).values(satisfaction=score))
