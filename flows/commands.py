@@ -60,6 +60,7 @@ def run(engine: Engine, m: StepModel, command: str) -> None:
         m.replies.append(Reply(PRIVACY[command]))
     state = flow.states[m.state]
     if state.end and command not in flow.interrupts and command != "restart":
-        m.replies.append(Reply(state.idle or state.prompt, engine.params(m)))
+        key = state.idle or state.prompt
+        m.replies.append(Reply(key, engine.params(m, key)))
     else:
         engine.prompt(m)

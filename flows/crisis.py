@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -18,12 +19,20 @@ from flows.text import fold
 
 GROUPS = ("selfharm", "violence", "sexual", "child")
 _REPEATS = re.compile(r"(\w)\1+")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
 class CrisisWords:
     spellings: dict[str, str]
     phrases: dict[str, tuple[tuple[str, ...], ...]]  # group -> phrases as token tuples
+
+    @cached_property
+    def patterns(self) -> dict[str, re.Pattern[str]]:
+        """One regex per group over the normalised words: whole words and phrases only."""
+        return {g: re.compile(r"(?:^| )(?:" + "|".join(
+            re.escape(" ".join(p)) for p in sorted(ps, key=len, reverse=True)) + r")(?= |$)")
+                for g, ps in self.phrases.items() if ps}
 
     def tokens(self, text: str) -> list[str]:
         out: list[str] = []
@@ -33,12 +42,10 @@ class CrisisWords:
 
     def groups_in(self, text: str) -> list[str]:
         """The groups whose phrases appear in `text`, in the lists' order."""
-        words = self.tokens(text)
-        if not words:
-            return []
-        joined = f" {' '.join(words)} "
-        return [g for g, phrases in self.phrases.items()
-                if any(f" {' '.join(p)} " in joined for p in phrases)]
+        if not _LETTER.search(text):
+            return []  # a number or an emoji: no words to look at
+        joined = " ".join(self.tokens(text))
+        return [g for g, pattern in self.patterns.items() if pattern.search(joined)]
 
 
 def load_crisis_words(path: Path) -> CrisisWords:

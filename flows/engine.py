@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cached_property, lru_cache
+from string import Formatter
 from typing import Any, cast
 
 from transitions import EventData, Machine, State
@@ -12,7 +14,7 @@ from flows import commands
 from flows.actions import ACTIONS, FLAGS, RETURN_TO, StepModel
 from flows.definition import BACK, Branch, ChoiceSpec, StateSpec
 from flows.loader import Bundle, load_bundle
-from flows.text import MAX_ANSWER_CHARS, clean, keyword, match_choice
+from flows.text import MAX_ANSWER_CHARS, clean, fold, keyword, match_choice
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
 
 MISSES_BEFORE_HUMAN = 3
@@ -20,6 +22,7 @@ RESUME_AFTER = timedelta(hours=24)
 SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
 # Interrupt states the engine itself enters, whatever keywords the flow binds.
 REQUIRED_INTERRUPTS = ("emergency", "crisis", "resume")
+ALL = frozenset({"daypart", "emergency_contacts", "response_time"})
 
 
 def _call(name: str) -> Any:
@@ -34,7 +37,7 @@ def _call(name: str) -> Any:
 def _say(key: str, engine: Engine) -> Any:
     def run(event: EventData) -> None:
         m = cast(StepModel, event.model)
-        m.replies.append(Reply(key, engine.params(m)))  # {emergency_contacts} in the text
+        m.replies.append(Reply(key, engine.params(m, key)))  # e.g. {emergency_contacts}
 
     return run
 
@@ -158,8 +161,8 @@ class Engine:
                         {"kind": x.kind, "ref": x.ref, "mime": x.mime} for x in inbound.media]
             return self._fire(m, "answer", crisis)
         choices = self.flow.choices_of(state)
-        labels = [self.bundle.catalog.text(c.label, m.language) for c in choices]
-        picked = match_choice(text, inbound.payload, choices, labels)
+        picked = match_choice(text, inbound.payload, choices,
+                              self._labels(state.name, m.language))
         if picked is None:
             return self._crisis(m, crisis) if crisis else self._miss(m, state)
         if state.save:
@@ -196,7 +199,8 @@ class Engine:
             else:
                 self.enter(m, target)
             return self.prompt(m)
-        m.replies.append(Reply(state.idle or state.prompt, self.params(m)))
+        key = state.idle or state.prompt
+        m.replies.append(Reply(key, self.params(m, key)))
 
     def _back(self, m: StepModel) -> None:
         back = str(m.answers.pop(RETURN_TO, self.flow.initial))
@@ -212,7 +216,7 @@ class Engine:
 
     def _alert_if_p0(self, m: StepModel) -> bool:
         """Any answer that makes the case P0 brings the emergency message in the same turn."""
-        if "p0_alerted" in m.flags or m.triage.assess(m.facts()).priority != "P0":
+        if "p0_alerted" in m.flags or not m.triage.reaches(m.facts(), "P0"):
             return False
         self.interrupt(m, self.flow.interrupts["emergency"])
         return True
@@ -240,16 +244,40 @@ class Engine:
     def _choices(self, state: StateSpec) -> tuple[tuple[str, str], ...]:
         return tuple((c.value, c.label) for c in self.flow.choices_of(state))
 
-    def params(self, m: StepModel) -> dict[str, Any]:
-        params: dict[str, Any] = {"daypart_key": commands.daypart(m.now)}
-        params["emergency_contacts"] = self.bundle.directory.contacts(
-            m.language, m.answers.get("distrik"))
-        params["response_time_key"] = f"response_time.{m.triage.assess(m.facts()).priority}"
+    def params(self, m: StepModel, key: str | None = None) -> dict[str, Any]:
+        """What the texts need filled in; with `key`, only what that text uses."""
+        needs = self._placeholders.get(key, ALL) if key else ALL
+        params: dict[str, Any] = {}
+        if "daypart" in needs:
+            params["daypart_key"] = commands.daypart(m.now)
+        if "emergency_contacts" in needs:
+            params["emergency_contacts"] = self.bundle.directory.contacts(
+                m.language, m.answers.get("distrik"))
+        if "response_time" in needs:
+            priority = m.triage.assess(m.facts()).priority
+            params["response_time_key"] = f"response_time.{priority}"
         return params
+
+    @lru_cache(maxsize=512)  # noqa: B019 - one engine per flow, kept for the process
+    def _labels(self, state: str, language: str) -> list[str]:
+        """A state's choice labels as typed answers are compared with them."""
+        return [fold(self.bundle.catalog.text(c.label, language))
+                for c in self.flow.choices_of(self.flow.states[state])]
+
+    @cached_property
+    def _placeholders(self) -> dict[str, frozenset[str]]:
+        """For each text key, the placeholders its texts use (in any language)."""
+        out: dict[str, set[str]] = {}
+        for table in self.bundle.catalog.texts.values():
+            for key, text in table.items():
+                out.setdefault(key, set()).update(
+                    name for _, name, _, _ in Formatter().parse(text) if name)
+        return {k: frozenset(v) for k, v in out.items()}
 
     def prompt(self, m: StepModel) -> None:
         state = self.flow.states[m.state]
-        m.replies.append(Reply(state.prompt, self.params(m), self._choices(state)))
+        m.replies.append(Reply(state.prompt, self.params(m, state.prompt),
+                               self._choices(state)))
 
     def choice_spec(self, state: str, value: str) -> ChoiceSpec | None:
         return next((c for c in self.flow.choices_of(self.flow.states[state]) if c.value == value),

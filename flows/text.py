@@ -32,8 +32,11 @@ def keyword(text: str, keywords: dict[str, str]) -> str | None:
 
 
 def match_choice(text: str, payload: str, choices: tuple[ChoiceSpec, ...],
-                 labels: list[str]) -> ChoiceSpec | None:
-    """A choice by button payload, by its number, by its value, or by its label's words."""
+                 folded_labels: list[str]) -> ChoiceSpec | None:
+    """A choice by button payload, by its number, by its value, or by its label's words.
+
+    `folded_labels` are the choices' labels already passed through `fold`.
+    """
     if payload:
         for c in choices:
             if c.value == payload:
@@ -48,7 +51,7 @@ def match_choice(text: str, payload: str, choices: tuple[ChoiceSpec, ...],
     if first.isdigit() and len(folded) <= 40:  # "2 tidak sekarang" typed from the list
         n = int(first)
         return choices[n - 1] if 1 <= n <= len(choices) else None
-    for c, label in zip(choices, labels, strict=True):
-        if folded in (fold(c.value.replace("_", " ")), fold(label)):
+    for c, label in zip(choices, folded_labels, strict=True):
+        if folded in (fold(c.value.replace("_", " ")), label):
             return c
     return None
