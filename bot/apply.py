@@ -103,11 +103,13 @@ def _apply_events(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv:
             conv.case_status, conv.assignee_id, kind = "waiting", None, "case_opened"
             casehooks.opened(conn, flows.bundle.catalog, conv.case_id, now)
         elif kind == "message_while_resting":
-            data = {**data, "text": clean(str(msg.payload.get("text") or ""))[:500]}
+            data = {**data, "text": clean(str(msg.payload.get("text") or ""))[:500],
+                    "media": msg.payload.get("media") or []}
         elif kind == "satisfaction" and conv.case_id is not None:
             casehooks.satisfaction(conn, conv.case_id, int(data["score"]), now)
-        elif kind == "emergency" and conv.case_status == "claimed" and conv.assignee_id:
-            casehooks.family_emergency(conn, conv.case_id, conv.assignee_id, msg, now)
+        elif kind in ("emergency", "stop", "privacy_request") and conv.assignee_id and \
+                conv.case_status == "claimed":  # the person holding the case hears at once
+            casehooks.family_safety(conn, conv.case_id, conv.assignee_id, msg, kind, now)
         writes.audit.append({"case_id": conv.case_id, "contact_id": contact_id, "actor": BOT,
                              "kind": kind, "data": data, "created_at": now})
 

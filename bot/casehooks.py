@@ -34,17 +34,23 @@ def raised(conn: Connection, case_id: int, data: dict[str, object], now: datetim
     return case.priority != before
 
 
-def family_emergency(conn: Connection, case_id: int | None, counselor_id: int,
-                     msg: inbox.Pending, now: datetime) -> None:
-    """DARURAT from a family a counselor holds: the counselor hears at once."""
+def family_safety(conn: Connection, case_id: int | None, counselor_id: int,
+                  msg: inbox.Pending, kind: str, now: datetime) -> None:
+    """DARURAT, BERHENTI or HAPUS from a family a counselor holds: the counselor hears."""
     if case_id is None:
         return
     number = cases.number_of(conn, case_id)
     word = clean(str(msg.payload.get("text") or ""))[:40]
-    staff.say(conn, counselor_id, "family_emergency", now, case_id=case_id, number=number,
-              word=word)
+    key = "family_emergency" if kind == "emergency" else "family_safety"
+    staff.say(conn, counselor_id, key, now, case_id=case_id, number=number, word=word)
 
 
 def satisfaction(conn: Connection, case_id: int, score: int, now: datetime) -> None:
-    if 1 <= score <= 5:
-        queue.set_satisfaction(conn, case_id, score)
+    """The family's 1-5 rating goes on the case, and to the counselor who closed it."""
+    if not 1 <= score <= 5:
+        return
+    queue.set_satisfaction(conn, case_id, score)
+    case = queue.by_id(conn, case_id)
+    if case is not None and case.assignee_id is not None:
+        staff.say(conn, case.assignee_id, "satisfaction_note", now, case_id=case_id,
+                  number=case.number, score=score)

@@ -62,11 +62,12 @@ def handle(conn: Connection, counselor_id: int, msg: inbox.Pending, family_texts
     button = str(msg.payload.get("payload") or "")
     if button.startswith("take:"):
         return take(ctx, button.removeprefix("take:"))
-    if text.startswith("/"):
+    if text.startswith("/"):  # a mistyped command is never sent to a family
         word, _, args = text[1:].partition(" ")
         command = ALIASES.get(word.split("@")[0].lower())
-        if command is not None:
-            return COMMANDS[command](ctx, args.strip())
+        if command is None:
+            return ctx.say("unknown_command", word=word[:30])
+        return COMMANDS[command](ctx, args.strip())
     to_family(ctx, text, msg.payload.get("media") or [])
 
 
@@ -112,6 +113,7 @@ def take(ctx: Ctx, args: str) -> None:
     if case is None:
         return ctx.say("gone", suffix=f" ({number})" if number else "")
     counselors.set_active_case(ctx.conn, ctx.me.id, case.id)
+    conversations.set_flag(ctx.conn, case.contact_id, "with_person", True)
     ctx.audit(case.id, "claim", counselor=ctx.me.name,
               waited_minutes=int((ctx.now - case.created_at).total_seconds() // 60))
     _brief(ctx, case)
@@ -128,10 +130,16 @@ def _brief(ctx: Ctx, case: CaseView) -> None:
             distrik=case.distrik or "-", contact=a.get("contact", "-"),
             safe_times=a.get("safe_times", "-"), leave_message=a.get("leave_message", "-"),
             codeword=a.get("codeword", "-"))
-    waiting = [e["data"].get("text", "") for e in cases.events_of(ctx.conn, case.id)
-               if e["kind"] == "message_while_resting" and e["data"].get("text")]
+    waiting = [_waiting_line(e["data"]) for e in cases.events_of(ctx.conn, case.id)
+               if e["kind"] == "message_while_resting"]
+    waiting = [w for w in waiting if w]
     if waiting:
         ctx.say("waiting_messages", case_id=case.id, lines="\n".join(f"• {t}" for t in waiting))
+
+
+def _waiting_line(data: dict[str, Any]) -> str:
+    media = " ".join(f"({m.get('kind')}) {m.get('ref')}" for m in data.get("media") or [])
+    return " ".join(x for x in (str(data.get("text") or ""), media) if x)
 
 
 def my_cases(ctx: Ctx, args: str) -> None:
@@ -139,6 +147,8 @@ def my_cases(ctx: Ctx, args: str) -> None:
         case = queue.by_number(ctx.conn, args.split()[0])
         if case is None:
             return ctx.say("unknown_case", number=args.split()[0])
+        if case.status != "claimed":
+            return ctx.say("not_open", number=case.number, status=case.status)
         if case.assignee_id != ctx.me.id and not ctx.me.supervises:
             return ctx.say("not_yours", number=case.number)
         counselors.set_active_case(ctx.conn, ctx.me.id, case.id)
@@ -194,7 +204,7 @@ def transfer(ctx: Ctx, case: CaseView, args: str) -> None:
     target = counselors.by_name(ctx.conn, args) if args else None
     if target is None or target.id == ctx.me.id:
         return ctx.say("transfer_unknown", name=args)
-    if counselors.open_cases(ctx.conn, target.id) >= target.capacity:
+    if not queue.has_room(ctx.conn, target.id):
         return ctx.say("transfer_full", name=target.name, capacity=target.capacity)
     queue.transfer(ctx.conn, case.id, target.id, ctx.now)
     counselors.set_active_case(ctx.conn, target.id, case.id)
@@ -212,6 +222,7 @@ def transfer(ctx: Ctx, case: CaseView, args: str) -> None:
 def release(ctx: Ctx, case: CaseView, args: str) -> None:
     queue.release(ctx.conn, case.id, ctx.now)
     counselors.set_active_case(ctx.conn, ctx.me.id, None)
+    conversations.set_flag(ctx.conn, case.contact_id, "with_person", False)
     ctx.audit(case.id, "release")
     ctx.say("released", case_id=case.id, number=case.number)
     handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "handoff.released", ctx.now,
@@ -233,7 +244,7 @@ def close(ctx: Ctx, case: CaseView, args: str) -> None:
     ctx.say("closed", case_id=case.id, number=case.number, outcome=outcome)
     handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "handoff.closed", ctx.now,
                         case_number=case.number)
-    conversations.set_state(ctx.conn, case.contact_id, "feedback", ctx.now)
+    conversations.start_over(ctx.conn, case.contact_id, "feedback", ctx.now)
     handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "feedback", ctx.now)
 
 
@@ -271,6 +282,8 @@ def to_family(ctx: Ctx, text: str, media: list[dict[str, str]]) -> None:
         return ctx.say("no_active")
     if not text and not media:
         return
+    if conversations.contact(ctx.conn, case.contact_id)[2] == "stopped":
+        return ctx.say("family_stopped", number=case.number)
     handoff.counselor_to_family(ctx.conn, ctx.me.id, case.id, text, media, ctx.now)
     ctx.audit(case.id, "message", length=len(text), media=len(media))
 

@@ -104,8 +104,8 @@ class Processor:
                 now: datetime) -> None:
         """The flow answers, unless a person holds the case: then the person hears it."""
         held = routing.held_by_person(conv)
-        answering = conv.snapshot is not None and self.flows.flow.states.get(
-            conv.snapshot.state, self.flows.flow.states[self.flows.flow.initial]).interrupt
+        state = self.flows.flow.states.get(conv.snapshot.state) if conv.snapshot else None
+        answering = state is not None and state.interrupt and not state.end  # a safety question
         if held and not answering and routing.safety_word(
                 msg, self.flows.bundle.keywords) is None:
             return routing.relay_to_counselor(conn, msg, conv, writes, now)

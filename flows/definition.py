@@ -55,6 +55,7 @@ class StateSpec:
     idle: str | None = None  # catalog key answered to messages in a resting state
     interrupt: bool = False  # entered from a keyword; `back` returns to where it was
     idle_goto: tuple[Branch, ...] = ()  # resting state: a message moves on instead of `idle`
+    lenient: bool = False  # an optional question: any other message skips it, not re-asks
 
 
 @dataclass(frozen=True)

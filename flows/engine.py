@@ -200,6 +200,8 @@ class Engine:
                 self.enter(m, target)
             return self.prompt(m)
         key = state.idle or state.prompt
+        if moved and "with_person" in m.flags:  # back from a safety question to a person
+            key = "handoff.resume"
         m.replies.append(Reply(key, self.params(m, key)))
 
     def _back(self, m: StepModel) -> None:
@@ -233,6 +235,12 @@ class Engine:
             ACTIONS[a](m)
 
     def _miss(self, m: StepModel, state: StateSpec) -> None:
+        if state.lenient:  # optional: the message was not an answer; move on without it
+            if state.save:
+                m.answers[state.save] = "skipped"
+            self._fire(m, "skip")
+            after = self.flow.states[m.state]
+            return self._rest(m, after) if after.end else None
         m.misses += 1
         if m.misses >= MISSES_BEFORE_HUMAN:
             m.misses = 0

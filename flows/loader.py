@@ -72,7 +72,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
     if not isinstance(raw, Mapping):
         raise FlowError(f"{where}: a state must be a mapping")
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
-             "on_enter", "end", "idle", "interrupt", "idle_goto"}
+             "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -94,6 +94,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         on_enter=_names(raw.get("on_enter"), f"{where}.on_enter"), end=bool(raw.get("end", False)),
         idle=raw.get("idle"), interrupt=bool(raw.get("interrupt", False)),
         idle_goto=_branches(raw.get("idle_goto"), f"{where}.idle_goto"),
+        lenient=bool(raw.get("lenient", False)),
     )
 
 
@@ -188,6 +189,8 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
     for a in s.on_enter:
         if a not in actions:
             raise FlowError(f"{where}.on_enter: unknown action '{a}'")
+    if s.lenient and not s.skippable:
+        raise FlowError(f"{where}.lenient: a lenient question must be skippable")
     if s.input and not s.goto:
         raise FlowError(f"{where}: a text input needs a goto")
 

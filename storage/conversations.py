@@ -82,10 +82,24 @@ def contact(conn: Connection, contact_id: int) -> tuple[str, str, str]:
     return row.channel, row.provider_user_id, row.status
 
 
-def set_state(conn: Connection, contact_id: int, state: str, now: datetime) -> None:
-    """Move a family's conversation from outside the engine (a case closed: feedback)."""
+def start_over(conn: Connection, contact_id: int, state: str, now: datetime) -> None:
+    """A case was closed: the family's next words begin afresh, from `state` (feedback).
+
+    The old intake's answers and flags go (they stay on the closed case and its audit), so
+    a new emergency alerts again and a new case gets its own reasons.
+    """
     conn.execute(update(CONVS).where(CONVS.c.contact_id == contact_id)
-                 .values(state=state, misses=0, updated_at=now))
+                 .values(state=state, misses=0, answers={}, flags=[], updated_at=now))
+
+
+def set_flag(conn: Connection, contact_id: int, flag: str, on: bool) -> None:
+    """Set or clear one flag of a family's conversation (e.g. with_person)."""
+    row = conn.execute(select(CONVS.c.id, CONVS.c.flags)
+                       .where(CONVS.c.contact_id == contact_id)).one_or_none()
+    if row is None:
+        return
+    flags = [f for f in row.flags if f != flag] + ([flag] if on else [])
+    conn.execute(update(CONVS).where(CONVS.c.id == row.id).values(flags=flags))
 
 
 def set_status(conn: Connection, contact_id: int, status: str) -> None:

@@ -85,7 +85,7 @@ def open_cases_of(conn: Connection, statuses: tuple[str, ...]) -> list[CaseView]
     return [_view(r) for r in rows]
 
 
-def _has_room(conn: Connection, counselor_id: int) -> bool:
+def has_room(conn: Connection, counselor_id: int) -> bool:
     """Lock the counselor's row, then count: two claims by one person cannot both pass."""
     stmt = select(COUNSELORS.c.capacity).where(COUNSELORS.c.id == counselor_id)
     if conn.dialect.name == "postgresql":
@@ -97,7 +97,7 @@ def _has_room(conn: Connection, counselor_id: int) -> bool:
 def claim(conn: Connection, counselor_id: int, now: datetime,
           number: str | None = None) -> tuple[str, CaseView | None]:
     """Take the most urgent waiting case, or the one named: ("ok"|"full"|"gone", case)."""
-    if not _has_room(conn, counselor_id):
+    if not has_room(conn, counselor_id):
         return "full", None
     pick = select(CASES.c.id).where(CASES.c.status == "waiting")
     if number is not None:
