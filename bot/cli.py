@@ -1,4 +1,4 @@
-"""The `lk3` command: serve, chat, db, flow, cases, bench."""
+"""The `lk3` command: serve, chat, db, flow, cases, counselor, bench."""
 
 from __future__ import annotations
 
@@ -45,10 +45,44 @@ def _flow(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cases(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.casecli import list_cases
+    from bot.casecli import list_cases, show_case
     from bot.service import open_database
 
+    if args.action == "show":
+        if not args.number:
+            print("lk3: `lk3 cases show` needs a case number, e.g. LK3-2026-00042.",
+                  file=sys.stderr)
+            return 2
+        return show_case(open_database(settings, auto_migrate=True), args.number)
+    if args.number:
+        print("lk3: `lk3 cases list` takes no case number; use `lk3 cases show NUMBER`.",
+              file=sys.stderr)
+        return 2
     return list_cases(open_database(settings, auto_migrate=True), args.status, args.json)
+
+
+def _counselor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import counselorcli
+    from bot.service import open_database
+
+    db = open_database(settings, auto_migrate=True)
+    if args.action == "add":
+        if not args.name or not args.role:
+            print("lk3: `lk3 counselor add` needs --name and --role.", file=sys.stderr)
+            return 2
+        return counselorcli.add(db, name=args.name, role=args.role, capacity=args.capacity,
+                                telegram_id=args.telegram_id, whatsapp=args.whatsapp)
+    if args.action == "list":
+        return counselorcli.list_counselors(db, args.json)
+    if args.action == "remove":
+        if not args.who:
+            print("lk3: `lk3 counselor remove` needs a name or id.", file=sys.stderr)
+            return 2
+        return counselorcli.remove(db, args.who)
+    if not args.role:
+        print("lk3: `lk3 counselor invite` needs --role.", file=sys.stderr)
+        return 2
+    return counselorcli.invite(db, args.role, args.name)
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -74,11 +108,23 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("action", choices=["check", "draw"])
     f.add_argument("flow", nargs="?", default="intake", help="flow name (default: intake)")
     f.set_defaults(fn=_flow)
-    k = sub.add_parser("cases", help="the case queue")
-    k.add_argument("action", choices=["list"])
+    k = sub.add_parser("cases", help="the case queue; one case with its transcript")
+    k.add_argument("action", choices=["list", "show"])
+    k.add_argument("number", nargs="?", metavar="NUMBER", help="case number (for show)")
     k.add_argument("--status", choices=["waiting", "claimed", "closed"])
     k.add_argument("--json", action="store_true", help="print a JSON array")
     k.set_defaults(fn=_cases)
+    n = sub.add_parser("counselor", help="counselors: add, list, remove, invite codes")
+    n.add_argument("action", choices=["add", "list", "remove", "invite"])
+    n.add_argument("who", nargs="?", metavar="NAME_OR_ID", help="who to remove")
+    n.add_argument("--name", help="the counselor's name (add; optional for invite)")
+    n.add_argument("--role", choices=["counselor", "supervisor", "admin"])
+    n.add_argument("--telegram-id", metavar="ID", help="their Telegram user id (add)")
+    n.add_argument("--whatsapp", metavar="+62...", help="their WhatsApp number (add)")
+    n.add_argument("--capacity", type=int, default=5,
+                   help="most open cases at once (add; default 5)")
+    n.add_argument("--json", action="store_true", help="print a JSON array (list)")
+    n.set_defaults(fn=_counselor)
     b = sub.add_parser("bench", help="push synthetic families through the pipeline; print rates")
     b.add_argument("--families", type=int, default=2000)
     b.add_argument("--batch", type=int, default=200, help="messages per processor transaction")
