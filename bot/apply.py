@@ -65,6 +65,7 @@ class Writes:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     processed: list[int] = field(default_factory=list)
+    redacted: list[int] = field(default_factory=list)  # inbox rows whose words must go
     convs: list[Conv] = field(default_factory=list)
 
     def flush(self, conn: Connection, now: datetime) -> None:
@@ -78,6 +79,8 @@ class Writes:
         outbox.enqueue(conn, self.outbox, now)
         if self.processed:
             inbox.mark_processed(conn, self.processed, now)
+        if self.redacted:
+            inbox.redact(conn, self.redacted)
 
 
 def _apply_events(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Conv,
@@ -102,7 +105,7 @@ def _apply_events(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv:
                 previous_case_id=previous)
             conv.case_status, conv.assignee_id, kind = "waiting", None, "case_opened"
             casehooks.opened(conn, flows.bundle.catalog, conv.case_id, now)
-        elif kind == "message_while_resting":
+        elif kind == "message_while_resting" and not _keeps_no_words(conv):
             data = {**data, "text": clean(str(msg.payload.get("text") or ""))[:500],
                     "media": msg.payload.get("media") or []}
         elif kind == "satisfaction" and conv.case_id is not None:
@@ -133,14 +136,20 @@ def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Co
     writes.processed.append(msg.id)
 
 
+def _keeps_no_words(conv: Conv) -> bool:
+    """Consent refused and no case: the service keeps counts, never the person's words."""
+    return conv.snapshot is not None and "consent_refused" in conv.snapshot.flags \
+        and conv.case_id is None
+
+
 def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writes,
           now: datetime) -> None:
     text = clean(str(msg.payload.get("text") or ""))
     contact_id = conv.contact.id
     case_id = conv.case_id if conv.case_status != "closed" else None  # a new intake
-    refused = conv.snapshot is not None and "consent_refused" in conv.snapshot.flags
-    if refused and case_id is None:  # no consent, no case: count the message, keep no words
+    if _keeps_no_words(conv) and case_id is None:  # count the message, keep no words
         text, msg = "", replace(msg, payload={"redacted": True})
+        writes.redacted.append(msg.id)
     writes.logs.append({
         "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id, "direction": "in",
         "text": text[:MAX_LOG_CHARS], "truncated": len(text) > MAX_LOG_CHARS,

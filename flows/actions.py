@@ -15,6 +15,7 @@ FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted"
          "crisis_selfharm", "crisis_violence", "crisis_sexual", "crisis_child",
          "consent_refused")
 RETURN_TO = "_return_to"  # the state an interrupt returns to
+CRISIS_NEW = "_crisis_new"  # crisis flags the last hit added
 
 CONSENT_CHOICES = {"agree": "consent", "agree_refer": "consent", "refuse": None}
 
@@ -104,9 +105,16 @@ def resumed(m: StepModel) -> None:
 
 
 def retract_crisis(m: StepModel) -> None:
-    """'I mistyped': the words no longer raise the priority (the audit keeps the hit)."""
-    m.flags = [f for f in m.flags if not f.startswith("crisis_")]
-    m.events.append(Event("crisis_retracted", {}))
+    """'I mistyped': this message's words no longer raise the priority (earlier hits stay;
+    the audit keeps every hit)."""
+    taken_back = list(m.answers.pop(CRISIS_NEW, []))
+    m.flags = [f for f in m.flags if f not in taken_back]
+    m.events.append(Event("crisis_retracted", {"flags": taken_back}))
+
+
+def open_case_now(m: StepModel) -> None:
+    """The person asked for a person after distress words: a case, so someone sees it."""
+    m.events.append(_case_event(m, "waiting"))
 
 
 def satisfaction(m: StepModel) -> None:
@@ -154,4 +162,5 @@ ACTIONS: dict[str, Callable[[StepModel], None]] = {
     "retract_crisis": retract_crisis,
     "switch_language": switch_language,
     "satisfaction": satisfaction,
+    "open_case_now": open_case_now,
 }

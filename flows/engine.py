@@ -11,7 +11,7 @@ from typing import Any, cast
 from transitions import EventData, Machine, State
 
 from flows import commands
-from flows.actions import ACTIONS, FLAGS, RETURN_TO, StepModel
+from flows.actions import ACTIONS, CRISIS_NEW, FLAGS, RETURN_TO, StepModel
 from flows.definition import BACK, Branch, ChoiceSpec, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.text import MAX_ANSWER_CHARS, clean, fold, keyword, match_choice
@@ -144,13 +144,14 @@ class Engine:
     def _answer(self, m: StepModel, inbound: Inbound, state: StateSpec) -> None:
         text = clean(inbound.text)
         crisis = [] if inbound.payload else self.bundle.crisis.groups_in(text)
+        before = self._p0(m)
         if state.end:
             m.events.append(Event("message_while_resting", {"state": m.state}))
             return self._crisis(m, crisis) if crisis else self._rest(m, state)
         if state.skippable and keyword(text, SKIP_WORDS):
             if state.save:
                 m.answers[state.save] = "skipped"
-            return self._fire(m, "skip")
+            return self._fire(m, "skip", before)
         if state.input:
             if not text and not inbound.media:
                 return self._miss(m, state)
@@ -159,7 +160,8 @@ class Engine:
                 if inbound.media:
                     m.answers[f"{state.save}_media"] = [
                         {"kind": x.kind, "ref": x.ref, "mime": x.mime} for x in inbound.media]
-            return self._fire(m, "answer", crisis)
+            self._flag_crisis(m, crisis)  # before moving on: a case opened next carries them
+            return self._fire(m, "answer", before, crisis)
         choices = self.flow.choices_of(state)
         picked = match_choice(text, inbound.payload, choices,
                               self._labels(state.name, m.language))
@@ -167,19 +169,25 @@ class Engine:
             return self._crisis(m, crisis) if crisis else self._miss(m, state)
         if state.save:
             m.answers[state.save] = picked.value
-        self._fire(m, f"choose_{picked.value}")
+        self._fire(m, f"choose_{picked.value}", before)
 
-    def _fire(self, m: StepModel, trigger: str, crisis: list[str] | None = None) -> None:
+    def _fire(self, m: StepModel, trigger: str, before: frozenset[str] = frozenset(),
+              crisis: list[str] | None = None) -> None:
         was = self.flow.states[m.state]
         m.misses = 0
         self.machine.events[trigger].trigger(m)
+        alert = was.name != self.flow.interrupts["emergency"]  # it was just shown
         if was.interrupt and m.state == was.name and not self._stays(was, trigger):
             self._back(m)  # `back`: resume where the interrupt came
-            if self.flow.states[m.state].end and not self._alert_if_p0(m):
+            if self.flow.states[m.state].end and not (alert and self._alert(m, before)):
                 return self._rest(m, self.flow.states[m.state], moved=True)
+            return self.prompt(m)
         if crisis:
-            return self._crisis(m, crisis)
-        self._alert_if_p0(m)
+            if self.flow.states[m.state].end:
+                self.prompt(m)  # the closing (case number) first, then the question
+            return self._crisis(m, crisis, flagged=True)
+        if alert:
+            self._alert(m, before)
         self.prompt(m)
 
     def _stays(self, state: StateSpec, trigger: str) -> bool:
@@ -208,17 +216,31 @@ class Engine:
         back = str(m.answers.pop(RETURN_TO, self.flow.initial))
         self.machine.set_state(back if back in self.flow.states else self.flow.initial, m)
 
-    def _crisis(self, m: StepModel, groups: list[str]) -> None:
-        """Distress words: ask whether they want a person, keeping their place."""
-        for g in groups:
-            m.flag(f"crisis_{g}")
+    def _flag_crisis(self, m: StepModel, groups: list[str]) -> None:
+        """Flag the groups hit; "I mistyped" later takes back only the ones new here."""
+        if not groups:
+            return
+        fresh = [f"crisis_{g}" for g in groups if f"crisis_{g}" not in m.flags]  # this hit's
+        for f in fresh:
+            m.flag(f)
+        m.answers[CRISIS_NEW] = fresh
         m.events.append(Event("crisis_words", {"groups": groups, "state": m.state}))
+
+    def _crisis(self, m: StepModel, groups: list[str], flagged: bool = False) -> None:
+        """Distress words: ask whether they want a person, keeping their place."""
+        if not flagged:
+            self._flag_crisis(m, groups)
         self.interrupt(m, self.flow.interrupts["crisis"])
         self.prompt(m)
 
-    def _alert_if_p0(self, m: StepModel) -> bool:
-        """Any answer that makes the case P0 brings the emergency message in the same turn."""
-        if "p0_alerted" in m.flags or not m.triage.reaches(m.facts(), "P0"):
+    def _p0(self, m: StepModel) -> frozenset[str]:
+        """The P0 reasons that hold now."""
+        facts = m.facts()
+        return frozenset(r.reason for r in m.triage.by_priority["P0"] if r.matches(facts))
+
+    def _alert(self, m: StepModel, before: frozenset[str]) -> bool:
+        """An answer that adds a P0 reason brings the emergency message in the same turn."""
+        if not self._p0(m) - before:
             return False
         self.interrupt(m, self.flow.interrupts["emergency"])
         return True

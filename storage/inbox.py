@@ -102,6 +102,11 @@ def mark_processed(conn: Connection, ids: list[int], now: datetime) -> None:
     conn.execute(update(T).where(T.c.id.in_(ids)).values(processed_at=now))
 
 
+def redact(conn: Connection, ids: list[int]) -> None:
+    """Drop the words of these messages (consent refused), keeping the rows for counting."""
+    conn.execute(update(T).where(T.c.id.in_(ids)).values(payload={"redacted": True}))
+
+
 def record_failure(conn: Connection, inbox_id: int, error: str, give_up: bool,
                    now: datetime) -> None:
     """Count a failed attempt; after too many the message is set aside (kept, not lost)."""
