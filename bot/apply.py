@@ -159,10 +159,12 @@ def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writ
     for r in rendered:
         choices = [{"number": c.number, "value": c.value, "label": c.label} for c in r.choices]
         for part, part_choices in split_reply(msg.channel, r.text, choices):
+            payload: dict[str, Any] = {"text": part, "choices": part_choices}
+            if part_choices and conv.snapshot is not None:
+                payload["asked"] = conv.snapshot.state  # buttons answer this question only
             writes.outbox.append({
                 "channel": msg.channel, "recipient": msg.sender, "contact_id": contact_id,
-                "case_id": case_id, "payload": {"text": part, "choices": part_choices},
-                "dedupe_key": f"in:{msg.id}:{n}"})
+                "case_id": case_id, "payload": payload, "dedupe_key": f"in:{msg.id}:{n}"})
             n += 1
         writes.logs.append({
             "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id,

@@ -21,7 +21,7 @@ ENGINE_KEYS = (
     "reprompt_text", "internal_error", "consent.long", *PRIVACY.values(),
     "daypart.morning", "daypart.noon", "daypart.afternoon", "daypart.night",
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
-    "emergency.still_ack",
+    "emergency.still_ack", "stale_choice",
 )
 
 

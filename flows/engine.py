@@ -142,6 +142,13 @@ class Engine:
             self._answer(m, inbound, state)
 
     def _answer(self, m: StepModel, inbound: Inbound, state: StateSpec) -> None:
+        value, _, asked = inbound.payload.partition("|")
+        if asked and asked != m.state:  # a button from an earlier question's keyboard
+            m.events.append(Event("stale_button", {"asked": asked, "state": m.state}))
+            if self.flow.choices_of(state) and not state.end:
+                return m.replies.append(Reply("stale_choice", choices=self._choices(state)))
+            return self._rest(m, state, moved=True) if state.end else self.prompt(m)
+        inbound = replace(inbound, payload=value)
         text = clean(inbound.text)
         crisis = [] if inbound.payload else self.bundle.crisis.groups_in(text)
         before = self._p0(m)

@@ -21,7 +21,6 @@ import json
 import logging
 import re
 import warnings
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +49,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import SendError
+from bot.channels.base import Sender, SendError
 from bot.channels.split import choice_lines
 from bot.config import ConfigError, Settings
 from bot.ratelimit import RateLimit
@@ -68,9 +67,6 @@ ALLOWED_UPDATES = ("message", "callback_query")  # what we ask Telegram to send 
 MAX_CALLBACK_DATA = 64  # bytes, a Bot API limit
 MAX_TEXT = 4096
 _SECRET_OK = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_MEMORY = 10_000  # chats remembered for the button rules below
-EXPIRED_BUTTON = ("Pilihan ini sudah tidak berlaku; silakan pilih di pesan terakhir. / "
-                  "This choice has expired; please choose in the latest message.")
 
 
 # -- inbound: one Update -> one inbox row (or nothing) ------------------------------------------
@@ -84,7 +80,6 @@ class Incoming:
     sender: str
     payload: dict[str, Any]
     callback: CallbackQuery | None = None
-    pressed_message_id: int | None = None  # the message whose button was pressed
 
 
 def _media(kind: str, ref: str, mime: str | None) -> dict[str, str]:
@@ -139,7 +134,7 @@ def normalise(update: Update) -> Incoming | None:
             return Incoming(uid, "", {}, callback=cq)
         # Text stays empty: a button carries its choice value only, never a typed number.
         return Incoming(uid, str(chat.id), {"text": "", "payload": cq.data, "media": []},
-                        callback=cq, pressed_message_id=cq.message.message_id
+                        callback=cq
                         if cq.message is not None else None)
     return None  # edited messages, channel posts, member changes, reactions, ...
 
@@ -147,11 +142,15 @@ def normalise(update: Update) -> Incoming | None:
 # -- outbound -------------------------------------------------------------------------------
 
 
-def keyboard(choices: Sequence[dict[str, Any]]) -> InlineKeyboardMarkup | None:
-    """One button per choice, "number. label", carrying the choice value as callback data."""
+def keyboard(choices: Sequence[dict[str, Any]], asked: str = "") -> InlineKeyboardMarkup | None:
+    """One button per choice, "number. label", carrying `value|question` as callback data.
+
+    The question lets the engine tell a press on an old keyboard from an answer to the
+    current question, from the database alone (no memory in this process).
+    """
     rows = []
     for c in choices:
-        data = str(c.get("value", ""))
+        data = f"{c.get('value', '')}|{asked}" if asked else str(c.get("value", ""))
         if not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
             return None  # cannot be a button; the numbered lines go into the text instead
         rows.append([InlineKeyboardButton(f"{c['number']}. {c['label']}", callback_data=data)])
@@ -178,14 +177,11 @@ class TelegramSender:
         self.bot = bot
         # Telegram's flood limits: about 30 messages a second overall, one a second per chat.
         self.limit: RateLimit | None = RateLimit(30, 1.0)
-        # The latest message with buttons in each chat (this process only), so a press on an
-        # older keyboard is not taken as the answer to the current question.
-        self.last_keyboard: OrderedDict[str, int] = OrderedDict()
 
     async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:
         text = str(payload.get("text") or "")
         choices = list(payload.get("choices") or [])
-        markup = keyboard(choices)
+        markup = keyboard(choices, str(payload.get("asked") or ""))
         if choices and markup is None:
             text = f"{text}\n{choice_lines(choices)}"
         try:
@@ -194,8 +190,6 @@ class TelegramSender:
                 link_preview_options=LinkPreviewOptions(is_disabled=True))  # weak connections
         except TelegramError as exc:
             raise self.error(exc) from None
-        if markup is not None:
-            _remember(self.last_keyboard, recipient, msg.message_id)
         return f"{recipient}:{msg.message_id}"
 
     def redact(self, text: str) -> str:
@@ -218,13 +212,6 @@ class TelegramSender:
         if isinstance(exc, TimedOut):
             return SendError(reason, transient=True, code="timeout")
         return SendError(reason, transient=True)  # 5xx, connection errors, 409, unknown
-
-
-def _remember(memory: OrderedDict[Any, Any], key: Any, value: Any) -> None:
-    memory[key] = value
-    memory.move_to_end(key)
-    while len(memory) > _MEMORY:
-        memory.popitem(last=False)
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -253,33 +240,38 @@ class TelegramChannel:
     def __init__(self, service: Service, bot: Bot | None = None,
                  poll_timeout: int = POLL_TIMEOUT) -> None:
         settings = service.settings
-        self.service = service
-        self.bot = bot or make_bot(settings)
-        self.sender = TelegramSender(self.bot)
-        self.poll_timeout = poll_timeout
-        self.offset: int | None = None
         self.webhook_url = f"{settings.public_base_url}{WEBHOOK_PATH}" \
             if settings.public_base_url else None
         self.secret = settings.telegram_webhook_secret or ""
         if self.webhook_url and not _SECRET_OK.fullmatch(self.secret):
             raise ConfigError("Setting TELEGRAM_WEBHOOK_SECRET is wrong: it must be 1-256 "
                               "characters A-Z a-z 0-9 _ - (Telegram's rule).")
+        self.service = service
+        self.bot = bot or make_bot(settings)
+        self.telegram_sender = TelegramSender(self.bot)
+        self.sender: Sender = self.telegram_sender
+        self.poll_timeout = poll_timeout
+        self.offset: int | None = None
         self.routes: list[Any] = [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])] \
             if self.webhook_url else []
-        self.pressed: OrderedDict[tuple[str, int], str] = OrderedDict()  # (chat, msg) -> update
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+
+    def why(self, exc: BaseException) -> str:
+        """An error for the log: brief, and without the token."""
+        return self.telegram_sender.redact(_brief(exc))
 
     # -- lifecycle
 
     async def start(self) -> None:
         self._stopping.clear()
         if self.webhook_url:
-            if not await self._register():  # Telegram unreachable now: keep trying
+            # Telegram unreachable now: keep trying in the background
+            if not await self._register():
                 self._task = asyncio.create_task(self._retry(self._register))
         else:
             log.info("telegram: polling for updates (PUBLIC_BASE_URL is not set)")
-            self._task = asyncio.create_task(self.run_polling())
+            self._task = asyncio.create_task(self._hello_then(self.run_polling))
 
     async def stop(self) -> None:
         """Stop receiving. The webhook stays registered; Telegram holds updates meanwhile."""
@@ -296,6 +288,17 @@ class TelegramChannel:
         with contextlib.suppress(Exception):
             await self.bot.shutdown()
 
+    async def _hello_then(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Say which bot the token belongs to (a wrong token shows at once), then work."""
+        try:
+            me = await self.bot.get_me()
+            log.info("telegram: connected as @%s", me.username)
+        except InvalidToken:
+            log.error("telegram: TELEGRAM_BOT_TOKEN was refused by Telegram")
+        except TelegramError as exc:
+            log.warning("telegram: getMe failed (%s)", self.why(exc))
+        await work()
+
     async def _register(self) -> bool:
         assert self.webhook_url
         try:
@@ -303,7 +306,7 @@ class TelegramChannel:
                                        allowed_updates=list(ALLOWED_UPDATES),
                                        drop_pending_updates=False)
         except TelegramError as exc:
-            log.error("telegram: setWebhook failed (%s); retrying", self.sender.redact(str(exc)))
+            log.error("telegram: setWebhook failed (%s); retrying", self.why(exc))
             return False
         log.info("telegram: webhook registered at %s", self.webhook_url)
         return True
@@ -333,7 +336,7 @@ class TelegramChannel:
                 failures += 1
                 wait = min(30.0, 0.5 * 2.0 ** failures)
                 log.warning("telegram: polling failed (%s); again in %.0fs",
-                            self.sender.redact(f"{type(exc).__name__}: {exc}"), wait)
+                            self.why(exc), wait)
                 if iterations is None:
                     await self._pause(wait)
 
@@ -343,7 +346,7 @@ class TelegramChannel:
             await self.bot.delete_webhook(drop_pending_updates=False)
             return True
         except TelegramError as exc:
-            log.warning("telegram: deleteWebhook failed (%s)", self.sender.redact(str(exc)))
+            log.warning("telegram: deleteWebhook failed (%s)", self.why(exc))
             return False
 
     async def poll_once(self) -> int:
@@ -372,8 +375,9 @@ class TelegramChannel:
             return Response(status_code=400)
         try:
             follow_ups = await self.receive([update])
-        except Exception:
-            log.exception("telegram: update %s could not be stored", update.update_id)
+        except Exception as exc:
+            log.error("telegram: update %s could not be stored (%s)", update.update_id,
+                      _brief(exc))
             return Response(status_code=500)  # Telegram delivers it again later
         task = BackgroundTask(_run_all, follow_ups) if follow_ups else None
         return JSONResponse({"ok": True}, background=task)  # answered after the commit
@@ -406,44 +410,18 @@ class TelegramChannel:
                 continue
             if item is not None:
                 items.append(item)
-        expired = self._expired(items)
-        rows = [i for i in items if i.sender and id(i) not in expired]
+        rows = [i for i in items if i.sender]
         stored = await asyncio.to_thread(self._store, rows) if rows else []
         new = {id(item) for item, is_new in zip(rows, stored, strict=True) if is_new}
         follow_ups: list[Callable[[], Awaitable[None]]] = []
         for item in items:
-            if item.pressed_message_id is not None and id(item) not in expired:
-                _remember(self.pressed, (item.sender, item.pressed_message_id),
-                          item.provider_message_id)
             if item.callback is None:
                 continue
-            if id(item) in expired:
-                follow_ups.append(_answer(self, item.callback, EXPIRED_BUTTON, False))
-            elif not item.sender:  # not a press we serve: only stop the spinner
-                follow_ups.append(_answer(self, item.callback, None, False))
+            if not item.sender:  # not a press we serve: only stop the spinner
+                follow_ups.append(_answer(self, item.callback, False))
             elif id(item) in new:  # a repeated delivery was answered the first time
-                follow_ups.append(_answer(self, item.callback, None, True))
+                follow_ups.append(_answer(self, item.callback, True))
         return follow_ups
-
-    def _expired(self, items: list[Incoming]) -> set[int]:
-        """Button presses (by id()) that must not answer the current question.
-
-        A press on a message older than the chat's latest keyboard, or a second press on the
-        same message (its buttons are removed after the first), is answered but not stored.
-        """
-        out: set[int] = set()
-        seen = dict(self.pressed)
-        for item in items:
-            if item.pressed_message_id is None or not item.sender:
-                continue
-            key = (item.sender, item.pressed_message_id)
-            latest = self.sender.last_keyboard.get(item.sender)
-            if (latest is not None and item.pressed_message_id < latest) or \
-                    seen.get(key, item.provider_message_id) != item.provider_message_id:
-                out.add(id(item))
-            else:
-                seen[key] = item.provider_message_id
-        return out
 
     def _store(self, rows: list[Incoming]) -> list[bool]:
         now = self.service.clock()
@@ -453,16 +431,16 @@ class TelegramChannel:
                     for r in rows]
 
 
-def _answer(channel: TelegramChannel, cq: CallbackQuery, toast: str | None,
+def _answer(channel: TelegramChannel, cq: CallbackQuery,
             close_keyboard: bool) -> Callable[[], Awaitable[None]]:
     """Stop the button's spinner; after a valid press, show the choice and drop the buttons."""
 
     async def run() -> None:
         try:
-            await channel.bot.answer_callback_query(cq.id, text=toast)
+            await channel.bot.answer_callback_query(cq.id)
         except TelegramError as exc:
             log.warning("telegram: answerCallbackQuery failed (%s)",
-                        channel.sender.redact(str(exc)))
+                        channel.why(exc))
         msg = cq.message
         if not close_keyboard or not isinstance(msg, Message) or not msg.text:
             return
@@ -476,9 +454,16 @@ def _answer(channel: TelegramChannel, cq: CallbackQuery, toast: str | None,
                 message_id=msg.message_id, reply_markup=None,
                 link_preview_options=LinkPreviewOptions(is_disabled=True))
         except TelegramError as exc:
-            log.info("telegram: keyboard not closed (%s)", channel.sender.redact(str(exc)))
+            log.info("telegram: keyboard not closed (%s)", channel.why(exc))
 
     return run
+
+
+def _brief(exc: BaseException) -> str:
+    """Type and first line only: database errors go on to quote the SQL and its parameters
+    (a family's words), which do not belong in a log."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first}"
 
 
 async def _run_all(follow_ups: list[Callable[[], Awaitable[None]]]) -> None:
@@ -501,9 +486,12 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
 
 def build(service: Service) -> TelegramChannel:
     """The Telegram channel for `lk3 serve`; the sender joins the relay's senders."""
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    httpx_log = logging.getLogger("httpx")
-    httpx_log.setLevel(max(logging.WARNING, httpx_log.getEffectiveLevel()))
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token; PTB logs
+    # every call's parameters (families' messages) at DEBUG.
+    for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING),
+                        ("telegram", logging.INFO)):
+        logger = logging.getLogger(name)
+        logger.setLevel(max(floor, logger.getEffectiveLevel()))
     channel = TelegramChannel(service)
     service.senders[CHANNEL] = channel.sender
     return channel
