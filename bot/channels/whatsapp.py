@@ -283,6 +283,9 @@ class WhatsAppSender:
 def record_status(conn: Connection, sid: str, status: str, error_code: str | None,
                   now: datetime) -> bool:
     """Move the message's delivery status forward; a final failure shows on the case."""
+    # hold the row, so two workers taking repeats of one callback record it once (PostgreSQL)
+    conn.execute(select(_OUTBOX.c.id).where(_OUTBOX.c.provider_message_id == sid)
+                 .with_for_update())
     if not outbox.record_delivery(conn, sid, status, error_code, now):
         return False
     if status not in outbox.DELIVERY_FINAL:
