@@ -1,4 +1,4 @@
-"""Background workers in the serving process: the inbox processor and the outbox relay."""
+"""Background workers in the serving process: inbox processor, outbox relay, scheduler."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 
+from bot.scheduler import Scheduler
 from bot.service import Service
 
 log = logging.getLogger(__name__)
+SCHEDULER_EVERY = 30.0  # seconds of wall time between runs; decisions use the service clock
 
 
 class Workers:
@@ -22,13 +24,16 @@ class Workers:
 
     def start(self) -> None:
         relay = self.service.relay()
+        scheduler = Scheduler(self.service.db, self.service.clock)
         self.tasks = [
             asyncio.create_task(self._loop("processor", lambda: asyncio.to_thread(
                 self.service.processor.run_once))),
             asyncio.create_task(self._loop("relay", relay.run_once)),
+            asyncio.create_task(self._loop("scheduler", lambda: asyncio.to_thread(
+                scheduler.run_once), every=SCHEDULER_EVERY)),
         ]
 
-    async def _loop(self, name: str, once: object) -> None:
+    async def _loop(self, name: str, once: object, every: float | None = None) -> None:
         while not self.stopping.is_set():
             try:
                 done = await once()  # type: ignore[operator]
@@ -37,7 +42,7 @@ class Workers:
                 done = 0
                 await self._pause(self.interval * 10)
             if not done:
-                await self._pause(self.interval)
+                await self._pause(every or self.interval)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -1,0 +1,173 @@
+"""Deadlines that act: overdue re-announcements, P0 re-alerts, no-response flags and returns.
+
+A run reads every open case against the service clock and does at most one thing per case,
+each in its own transaction with the case row locked (PostgreSQL: FOR UPDATE; SQLite: every
+transaction is IMMEDIATE) and the decision taken again on the locked row, so a counselor's claim
+or another scheduler process that got there first wins. Outbox dedupe keys come from the case's
+scheduler history (`sched:<case>:<n>:...`, n = scheduler events so far): a racing process that
+read the same state fails on the unique key, and its whole transaction for that case rolls back.
+Every action is a case event with actor 'scheduler'; a second run at the same `now` does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import IntegrityError
+
+from bot import staff
+from bot.alerts import take_button
+from bot.hours import ServiceHours, service_hours
+from storage import cases, counselors, queue
+from storage.queue import CASES, CaseView
+
+log = logging.getLogger(__name__)
+
+ACTOR = "scheduler"
+OPEN = ("waiting", "claimed")
+
+
+class Scheduler:
+    """Escalate waiting and unanswered cases by the deadlines in flows/service.yaml."""
+
+    def __init__(self, db: Engine, clock: Callable[[], datetime],
+                 hours: ServiceHours | None = None) -> None:
+        self.db, self.clock = db, clock
+        self.hours = hours or service_hours()
+
+    def run_once(self) -> int:
+        """Act on every case that is due now; returns how many actions were taken."""
+        now = self.clock()
+        with self.db.begin() as conn:
+            due = [c.id for c in queue.open_cases_of(conn, OPEN) if self.due(c, now)]
+        return sum(self._act(case_id, now) for case_id in due)
+
+    def due(self, case: CaseView, now: datetime) -> str | None:
+        """The action this case needs at `now`, if any (an event kind)."""
+        if case.status == "waiting":
+            deadline = self.hours.deadline(case.priority, case.created_at)
+            if now < deadline:
+                return None
+            if case.priority == "P0":
+                last = case.last_alert_at
+                return "p0_realert" if last is None or now - last >= self.hours.p0_realert \
+                    else None
+            # once per breach: an alert before the deadline (the new-case page) does not count
+            return "overdue_alert" if case.last_alert_at is None or \
+                case.last_alert_at < deadline else None
+        if case.status != "claimed" or case.first_response_at is not None \
+                or case.claimed_at is None:
+            return None
+        if case.flagged_at is None:
+            deadline = self.hours.deadline(case.priority, case.claimed_at)
+            return "no_response_flag" if now >= deadline else None
+        return "returned_to_queue" if now - case.flagged_at >= self.hours.return_after else None
+
+    def _act(self, case_id: int, now: datetime) -> int:
+        try:
+            with self.db.begin() as conn:
+                case = _locked(conn, case_id)
+                kind = None if case is None else self.due(case, now)
+                if case is None or kind is None:
+                    return 0  # claimed, answered or handled by someone else meanwhile
+                key = f"sched:{case.id}:{_history(conn, case.id)}"
+                data = self._do(conn, kind, case, now, key)
+                cases.add_events(conn, [{
+                    "case_id": case.id, "contact_id": case.contact_id, "actor": ACTOR,
+                    "kind": kind, "data": data, "created_at": now}])
+        except IntegrityError:
+            log.warning("case %s: another scheduler acted first; rolled back", case_id)
+            return 0
+        if not data["told"]:
+            log.warning("case %s: %s reached nobody (no staff on duty or reachable)",
+                        case_id, kind)
+        return 1
+
+    def _do(self, conn: Connection, kind: str, case: CaseView, now: datetime,
+            key: str) -> dict[str, Any]:
+        if kind == "p0_realert":
+            told = _page(conn, case, now, "p0_realert", key)
+            queue.mark_alerted(conn, case.id, now)
+            return _data(case, self.hours.deadline(case.priority, case.created_at), told,
+                         alert=case.alert_count + 1)
+        if kind == "overdue_alert":
+            told = _page(conn, case, now, "overdue", key)
+            queue.mark_alerted(conn, case.id, now)
+            return _data(case, self.hours.deadline(case.priority, case.created_at), told)
+        assert case.claimed_at is not None and case.assignee_id is not None
+        deadline = self.hours.deadline(case.priority, case.claimed_at)
+        if kind == "no_response_flag":
+            return _data(case, deadline, _flag(conn, case, now, key),
+                         counselor_id=case.assignee_id)
+        return _data(case, deadline, _return(conn, case, now, key),
+                     counselor_id=case.assignee_id)
+
+
+def _locked(conn: Connection, case_id: int) -> CaseView | None:
+    """The case as committed now, its row held until this transaction ends."""
+    lock = select(CASES.c.id).where(CASES.c.id == case_id)
+    if conn.dialect.name == "postgresql":
+        lock = lock.with_for_update()
+    if conn.execute(lock).one_or_none() is None:
+        return None
+    return queue.by_id(conn, case_id)
+
+
+def _history(conn: Connection, case_id: int) -> int:
+    """How many scheduler actions this case has had: the sequence number of the next one."""
+    return int(conn.execute(select(func.count()).select_from(cases.EVENTS).where(
+        cases.EVENTS.c.case_id == case_id, cases.EVENTS.c.actor == ACTOR)).scalar_one())
+
+
+def _data(case: CaseView, deadline: datetime, told: list[int], **extra: int) -> dict[str, Any]:
+    return {"priority": case.priority, "deadline": deadline.isoformat(), "told": told, **extra}
+
+
+def _staff(conn: Connection, skip: int | None = None) -> list[int]:
+    """Everyone on duty and every supervisor, once each."""
+    ids = [c.id for c in counselors.on_duty(conn)]
+    ids += [c.id for c in counselors.supervisors(conn) if c.id not in ids]
+    return [i for i in ids if i != skip]
+
+
+def _page(conn: Connection, case: CaseView, now: datetime, text_key: str, key: str,
+          skip: int | None = None) -> list[int]:
+    """Tell on-duty staff and supervisors about a waiting case, with a button to take it."""
+    body = staff.text(text_key, number=case.number, priority=case.priority,
+                      reasons="; ".join(case.reasons), distrik=case.distrik or "-",
+                      waited=staff.waited(case.created_at, now))
+    return [cid for cid in _staff(conn, skip)
+            if staff.send(conn, cid, body, now, case_id=case.id,
+                          choices=take_button(case.number), key=f"{key}:{cid}")]
+
+
+def _flag(conn: Connection, case: CaseView, now: datetime, key: str) -> list[int]:
+    """Supervisors hear that the holder has not written to the family; the case is flagged."""
+    assert case.assignee_id is not None and case.claimed_at is not None
+    holder = counselors.get(conn, case.assignee_id)
+    body = staff.text("no_response", number=case.number, priority=case.priority,
+                      name=holder.name if holder else "?",
+                      waited=staff.waited(case.claimed_at, now))
+    told_ids = [c.id for c in counselors.supervisors(conn)] or _staff(conn, case.assignee_id)
+    queue.mark_flagged(conn, case.id, now)
+    return [cid for cid in told_ids
+            if staff.send(conn, cid, body, now, case_id=case.id, key=f"{key}:{cid}")]
+
+
+def _return(conn: Connection, case: CaseView, now: datetime, key: str) -> list[int]:
+    """Back to the queue: the holder is told, everyone else gets the case to take again."""
+    assert case.assignee_id is not None
+    holder = counselors.get(conn, case.assignee_id)
+    queue.release(conn, case.id, now)
+    queue.mark_alerted(conn, case.id, now)  # this announcement is the alert since the breach
+    if holder is not None and holder.active_case_id == case.id:
+        counselors.set_active_case(conn, holder.id, None)
+    told = []
+    if staff.send(conn, case.assignee_id, staff.text("returned_to_you", number=case.number),
+                  now, case_id=case.id, key=f"{key}:you:{case.assignee_id}"):
+        told.append(case.assignee_id)
+    return told + _page(conn, case, now, "returned_to_queue", key, skip=case.assignee_id)
