@@ -35,6 +35,7 @@ class ServiceHours:
     p0_realert: timedelta
     return_after: timedelta
     outcomes: tuple[str, ...]
+    p1_realert_minutes: int = 60  # service minutes between alerts for an overdue P1
 
     def is_open(self, when: datetime) -> bool:
         local = when.astimezone(self.tz)
@@ -111,7 +112,8 @@ def load_hours(path: Path) -> ServiceHours:
         raise FlowError(f"{path}: outcomes: needs at least one outcome code")
     return ServiceHours(tz, days, opening, closing, holidays, targets,
                         timedelta(minutes=int(raw.get("p0_realert_minutes", 3))),
-                        timedelta(minutes=int(raw.get("return_after_minutes", 30))), outcomes)
+                        timedelta(minutes=int(raw.get("return_after_minutes", 30))), outcomes,
+                        int(raw.get("p1_realert_service_minutes", 60)))
 
 
 @cache

@@ -57,8 +57,13 @@ class Scheduler:
                 return "p0_realert" if last is None or now - last >= self.hours.p0_realert \
                     else None
             # once per breach: an alert before the deadline (the new-case page) does not count
-            return "overdue_alert" if case.last_alert_at is None or \
-                case.last_alert_at < deadline else None
+            last = case.last_alert_at
+            if last is None or last < deadline:
+                return "overdue_alert"
+            if case.priority == "P1":  # never waits silently: again every so much service time
+                again = self.hours.add_service_minutes(last, self.hours.p1_realert_minutes)
+                return "overdue_alert" if now >= again else None
+            return None
         if case.status != "claimed" or case.first_response_at is not None \
                 or case.claimed_at is None:
             return None

@@ -315,3 +315,16 @@ async def test_the_workers_run_the_scheduler_on_the_service_clock(
     finally:
         await workers.stop()
     assert sender.texts("ani")[0].startswith("DARURAT")
+
+
+def test_an_overdue_p1_is_announced_again_every_service_hour(db: Engine,
+                                                             clock: FrozenClock) -> None:
+    """Never 10: an overdue P1 never waits silently; it is announced again each service hour."""
+    hire(db, clock, "sari")
+    clock.now = wit(11, 30, 9)
+    case_id = open_case(db, clock, "P1")
+    scheduler = Scheduler(db, clock)
+    assert run_at(scheduler, clock, wit(11, 30, 10, 1)) == 1
+    assert run_at(scheduler, clock, wit(11, 30, 10, 30)) == 0
+    assert run_at(scheduler, clock, wit(11, 30, 11, 2)) == 1
+    assert [e["kind"] for e in events(db, case_id)] == ["overdue_alert", "overdue_alert"]
