@@ -19,20 +19,22 @@ def take_button(number: str) -> list[dict[str, object]]:
                                                                          number=number)}]
 
 
-def recipients(conn: Connection, priority: str) -> list[int]:
+def recipients(roster: counselors.Roster, priority: str) -> list[int]:
     """On-duty counselors; for P0/P1 every supervisor too; nobody on duty: supervisors."""
-    ids = [c.id for c in counselors.on_duty(conn)]
+    ids = list(roster.on_duty)
     if priority in URGENT or not ids:
-        ids += [c.id for c in counselors.supervisors(conn) if c.id not in ids]
+        ids += [c for c in roster.supervisors if c not in ids]
     return ids
 
 
 def announce(conn: Connection, case: CaseView, now: datetime, key: str = "new_case",
-             dedupe: str | None = None, **extra: str) -> int:
+             dedupe: str | None = None, roster: counselors.Roster | None = None,
+             **extra: str) -> int:
     """Tell staff about a waiting case with a button to take it; returns how many were told."""
     told = 0
-    on_duty = {c.id for c in counselors.on_duty(conn)}
-    for cid in recipients(conn, case.priority):
+    roster = roster or counselors.roster(conn)
+    on_duty = roster.on_duty
+    for cid in recipients(roster, case.priority):
         body_key = key if on_duty else "not_on_duty_case"
         body = staff.text(body_key, number=case.number, priority=case.priority,
                           reasons="; ".join(case.reasons), distrik=case.distrik or "-", **extra)

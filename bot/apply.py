@@ -19,7 +19,7 @@ from flows.catalog import Rendered
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Event, Snapshot, Turn
-from storage import cases, conversations, inbox, outbox
+from storage import cases, conversations, counselors, inbox, outbox, queue
 from storage.clock import utc
 
 MAX_LOG_CHARS = 4096
@@ -67,6 +67,13 @@ class Writes:
     processed: list[int] = field(default_factory=list)
     redacted: list[int] = field(default_factory=list)  # inbox rows whose words must go
     convs: list[Conv] = field(default_factory=list)
+    _roster: counselors.Roster | None = None
+
+    def roster(self, conn: Connection) -> counselors.Roster:
+        """Who is on duty, read once per batch (the batch is one transaction)."""
+        if self._roster is None:
+            self._roster = counselors.roster(conn)
+        return self._roster
 
     def flush(self, conn: Connection, now: datetime) -> None:
         new = [{"contact_id": c.contact.id, **c.values()} for c in self.convs
@@ -104,7 +111,9 @@ def _apply_events(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv:
                 conn, contact_id=contact_id, channel=msg.channel, data=data, now=now,
                 previous_case_id=previous)
             conv.case_status, conv.assignee_id, kind = "waiting", None, "case_opened"
-            casehooks.opened(conn, flows.bundle.catalog, conv.case_id, now)
+            view = queue.new_view(conv.case_id, conv.case_number, contact_id, msg.channel,
+                                  data, now)
+            casehooks.opened(conn, flows.bundle.catalog, view, now, writes.roster(conn))
         elif kind == "message_while_resting" and not _keeps_no_words(conv):
             data = {**data, "text": clean(str(msg.payload.get("text") or ""))[:500],
                     "media": msg.payload.get("media") or []}

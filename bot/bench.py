@@ -1,7 +1,7 @@
 """`lk3 bench`: synthetic families through the real pipeline on SQLite, against two references.
 
 Families act concurrently in rounds: round k stores message k of every family still in the
-intake, as a burst arriving at once. Storing is the adapter's job: `inbox.store` inside a
+intake, as a burst arriving at once. Storing is the adapter's job: `inbox.store_many` inside a
 transaction, up to `batch` messages per commit; a message counts as acknowledged only once
 that commit returned. Then the processor drains the inbox (`Processor.run_once` until 0). A
 message's latency runs from its inbox commit to the commit of the processor transaction that
@@ -142,16 +142,13 @@ class Run:
         """The adapter: a burst of inbound messages, group-committed, acked after commit."""
         start = time.perf_counter()
         for i in range(0, len(burst), self.batch):
-            ids: list[int] = []
-            with self.db.begin() as conn:
-                for family, k, said in burst[i:i + self.batch]:
-                    got = inbox.store(conn, channel=CHANNEL, provider_message_id=f"f{family}m{k}",
-                                      sender=f"family-{family}", payload={"text": said},
-                                      now=self.clock())
-                    if got is None:
-                        self.duplicates += 1
-                    else:
-                        ids.append(got)
+            chunk = burst[i:i + self.batch]
+            with self.db.begin() as conn:  # as a getUpdates answer is stored: one statement
+                ids = inbox.store_many(conn, [
+                    {"channel": CHANNEL, "provider_message_id": f"f{family}m{k}",
+                     "sender": f"family-{family}", "payload": {"text": said}}
+                    for family, k, said in chunk], self.clock())
+            self.duplicates += len(chunk) - len(ids)
             acked = time.perf_counter()  # the commit returned: now the provider may be told
             for inbox_id in ids:
                 self.acked[inbox_id] = acked

@@ -9,17 +9,18 @@ from sqlalchemy import Connection
 from bot import alerts, handoff, staff
 from flows.catalog import Catalog
 from flows.text import clean
-from storage import cases, inbox, queue
+from storage import cases, counselors, inbox, queue
+from storage.queue import CaseView
 
 URGENT = ("P0", "P1")
 
 
-def opened(conn: Connection, catalog: Catalog, case_id: int, now: datetime) -> None:
+def opened(conn: Connection, catalog: Catalog, case: CaseView, now: datetime,
+           roster: counselors.Roster | None = None) -> None:
     """A new case: on-duty staff are alerted at once (P0/P1: supervisors too); outside
     service hours the family learns when to expect an answer. P0 pages whatever the hour."""
-    case = queue.by_id(conn, case_id)
-    assert case is not None
-    alerts.announce(conn, case, now)
+    alerts.announce(conn, case, now, roster=roster)
+    case_id = case.id
     handoff.out_of_hours_notice(conn, catalog, case_id, now)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from string import Formatter
 from typing import Any
@@ -62,11 +63,12 @@ class Catalog:
         for name, value in list(params.items()):
             if name.endswith("_key"):  # a parameter that is itself a catalog text
                 params[name[:-4]] = self.text(str(value), lang)
-        choices = tuple(
-            Choice(i, value, self.text(label, lang)) for i, (value, label) in
-            enumerate(reply.choices, start=1)
-        )
-        return Rendered(self.text(reply.key, lang, params), choices)
+        return Rendered(self.text(reply.key, lang, params), self._choices(reply.choices, lang))
+
+    @lru_cache(maxsize=1024)  # noqa: B019 - catalogs live as long as the process
+    def _choices(self, choices: tuple[tuple[str, str], ...], lang: str) -> tuple[Choice, ...]:
+        return tuple(Choice(i, value, self.text(label, lang))
+                     for i, (value, label) in enumerate(choices, start=1))
 
 
 def load_catalog(folder: Path, extra: dict[str, dict[str, str]] | None = None) -> Catalog:

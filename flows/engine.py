@@ -121,9 +121,8 @@ class Engine:
             m.replies.append(Reply("state_lost"))
         away = now - snap.updated_at if snap.updated_at else timedelta(0)
         self._handle(m, inbound, fresh or lost, away)
-        new = replace(snap, state=m.state, language=m.language, answers=m.answers,
-                      flags=tuple(m.flags), misses=m.misses, flow_version=self.flow.version,
-                      updated_at=now)
+        new = Snapshot(snap.flow, m.state, m.language, m.answers, tuple(m.flags), m.misses,
+                       self.flow.version, snap.case_number, now)
         return Turn(tuple(m.replies), tuple(m.events), new)
 
     def _handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta) -> None:
@@ -148,10 +147,11 @@ class Engine:
             if self.flow.choices_of(state) and not state.end:
                 return m.replies.append(Reply("stale_choice", choices=self._choices(state)))
             return self._rest(m, state, moved=True) if state.end else self.prompt(m)
-        inbound = replace(inbound, payload=value)
+        if asked:
+            inbound = replace(inbound, payload=value)
         text = clean(inbound.text)
         crisis = [] if inbound.payload else self.bundle.crisis.groups_in(text)
-        before = self._p0(m)
+        before = self._p0(m) if state.name in self._p0_states else None
         if state.end:
             m.events.append(Event("message_while_resting", {"state": m.state}))
             return self._crisis(m, crisis) if crisis else self._rest(m, state)
@@ -178,7 +178,7 @@ class Engine:
             m.answers[state.save] = picked.value
         self._fire(m, f"choose_{picked.value}", before)
 
-    def _fire(self, m: StepModel, trigger: str, before: frozenset[str] = frozenset(),
+    def _fire(self, m: StepModel, trigger: str, before: frozenset[str] | None = None,
               crisis: list[str] | None = None) -> None:
         was = self.flow.states[m.state]
         m.misses = 0
@@ -245,9 +245,12 @@ class Engine:
         facts = m.facts()
         return frozenset(r.reason for r in m.triage.by_priority["P0"] if r.matches(facts))
 
-    def _alert(self, m: StepModel, before: frozenset[str]) -> bool:
-        """An answer that adds a P0 reason brings the emergency message in the same turn."""
-        if not self._p0(m) - before:
+    def _alert(self, m: StepModel, before: frozenset[str] | None) -> bool:
+        """An answer that adds a P0 reason brings the emergency message in the same turn.
+
+        `before` is None where no answer can add one (see `_p0_states`).
+        """
+        if before is None or not self._p0(m) - before:
             return False
         self.interrupt(m, self.flow.interrupts["emergency"])
         return True
@@ -300,6 +303,14 @@ class Engine:
         """A state's choice labels as typed answers are compared with them."""
         return [fold(self.bundle.catalog.text(c.label, language))
                 for c in self.flow.choices_of(self.flow.states[state])]
+
+    @cached_property
+    def _p0_states(self) -> frozenset[str]:
+        """States whose answer could add a P0 reason: they save an answer a P0 rule reads,
+        or a choice runs an action (actions set flags). Elsewhere the check is skipped."""
+        keys = {k for r in self.bundle.triage.by_priority["P0"] for k in r.when}
+        return frozenset(s.name for s in self.flow.states.values()
+                         if s.save in keys or any(c.actions for c in self.flow.choices_of(s)))
 
     @cached_property
     def _placeholders(self) -> dict[str, frozenset[str]]:

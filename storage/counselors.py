@@ -146,3 +146,23 @@ def supervisors(conn: Connection) -> list[CounselorRow]:
     stmt = select(*_COLS).where(COUNSELORS.c.removed_at.is_(None),
                                 COUNSELORS.c.role.in_(("supervisor", "admin")))
     return [CounselorRow(*r) for r in conn.execute(stmt.order_by(COUNSELORS.c.id))]
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Who to alert, read once: on-duty counselors and supervisors (ids)."""
+
+    on_duty: tuple[int, ...]
+    supervisors: tuple[int, ...]
+
+
+def roster(conn: Connection) -> Roster:
+    rows = conn.execute(select(COUNSELORS.c.id, COUNSELORS.c.role, COUNSELORS.c.on_duty)
+                        .where(COUNSELORS.c.removed_at.is_(None)).order_by(COUNSELORS.c.id))
+    duty, sups = [], []
+    for r in rows:
+        if r.on_duty:
+            duty.append(int(r.id))
+        if r.role in ("supervisor", "admin"):
+            sups.append(int(r.id))
+    return Roster(tuple(duty), tuple(sups))

@@ -55,6 +55,14 @@ def _view(row: Any) -> CaseView:
                     int(row.alert_count or 0), maybe_utc(row.flagged_at))
 
 
+def new_view(case_id: int, number: str, contact_id: int, channel: str, data: dict[str, Any],
+             now: datetime) -> CaseView:
+    """The view of a case just created from `data`, without reading it back."""
+    return CaseView(case_id, number, str(data.get("status", "waiting")), str(data["priority"]),
+                    list(data["reasons"]), data.get("category"), data.get("distrik"), channel,
+                    contact_id, None, now, None, None, None, 0, None)
+
+
 def waiting(conn: Connection, limit: int = 10) -> list[CaseView]:
     rows = conn.execute(select(*_VIEW).where(CASES.c.status == "waiting")
                         .order_by(*QUEUE_ORDER).limit(limit))
