@@ -44,6 +44,11 @@ def family_safety(conn: Connection, case_id: int | None, counselor_id: int,
     word = clean(str(msg.payload.get("text") or ""))[:40]
     key = "family_emergency" if kind == "emergency" else "family_safety"
     staff.say(conn, counselor_id, key, now, case_id=case_id, number=number, word=word)
+    if kind == "emergency":  # P0 pages the supervisors too, whoever holds the case
+        for supervisor in counselors.roster(conn).supervisors:
+            if supervisor != counselor_id:
+                staff.say(conn, supervisor, key, now, case_id=case_id, number=number,
+                          word=word)
 
 
 def satisfaction(conn: Connection, case_id: int, score: int, now: datetime) -> None:

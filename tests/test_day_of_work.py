@@ -323,6 +323,8 @@ async def test_whatsapp_family_to_a_person_and_back_end_to_end(desk: Desk) -> No
     sos = await family.say("DARURAT")  # the safety keyword is still the bot's
     assert len(sos) == 1 and sos[0].startswith(EMERGENCY) and "110" in sos[0]
     assert sari.unread()[0].startswith(f"DARURAT dari keluarga {number}")
+    # P0 pages the supervisor too, whoever holds the case
+    assert yohana.unread()[-1].startswith(f"DARURAT dari keluarga {number}")
     after_sos = await family.say("1")  # the answer to the bot's safety question
     assert sari.unread() == [f"[{number}] 1"]
     assert await family.say("terima kasih bu") == []
@@ -362,7 +364,7 @@ async def test_whatsapp_family_to_a_person_and_back_end_to_end(desk: Desk) -> No
     with desk.service.db.connect() as conn:
         assert conn.execute(select(Case.satisfaction).where(Case.number == number)
                             ).scalar_one() == 5
-    assert yohana.unread() == []  # the supervisor was paged for the new case, then left alone
+    assert yohana.unread() == []  # paged for the new case and the DARURAT, nothing else
     assert desk.scheduled == 0  # nothing was ever overdue
 
 
