@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from flows.definition import ChoiceSpec
 
@@ -12,6 +13,7 @@ _SPACE = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 
 
+@lru_cache(maxsize=8192)  # people type the same short answers ("1", "ya") again and again
 def clean(text: str) -> str:
     """Drop control and format characters (keeping line breaks), trim and fold spaces."""
     kept = "".join(
@@ -21,6 +23,7 @@ def clean(text: str) -> str:
     return _SPACE.sub(" ", kept).strip()
 
 
+@lru_cache(maxsize=8192)
 def fold(text: str) -> str:
     """Lower case, no punctuation, single spaces: the form keywords and labels are compared in."""
     return _SPACE.sub(" ", _NOT_WORD.sub(" ", clean(text).lower())).strip()
