@@ -68,7 +68,8 @@ def handle(conn: Connection, counselor_id: int, msg: inbox.Pending, family_texts
         if command is None:
             return ctx.say("unknown_command", word=word[:30])
         return COMMANDS[command](ctx, args.strip())
-    to_family(ctx, text, msg.payload.get("media") or [])
+    # each item says which provider holds it, so the family's channel can fetch it
+    to_family(ctx, text, [{**m, "channel": msg.channel} for m in msg.payload.get("media") or []])
 
 
 def _active(ctx: Ctx) -> CaseView | None:

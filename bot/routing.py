@@ -30,7 +30,8 @@ def safety_word(msg: inbox.Pending, keywords: dict[str, str]) -> str | None:
 
 def _body(msg: inbox.Pending, number: str) -> tuple[str, list[dict[str, str]]]:
     text = clean(str(msg.payload.get("text") or ""))
-    media = list(msg.payload.get("media") or [])
+    # each item says which provider holds it, so the counselor's channel can fetch it
+    media = [{**m, "channel": msg.channel} for m in msg.payload.get("media") or []]
     body = staff.text("relay_in", number=number, text=text) if text else ""
     for m in media:
         body = "\n".join(x for x in (body, staff.text(

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot import media
 from bot.channels.base import Channel
 from bot.channels.setup import build_channels
 from bot.config import Settings
@@ -60,6 +61,10 @@ def create_app(service: Service, run_workers: bool = True,
             log.info("workers stopped; unprocessed messages stay in the inbox and outbox")
 
     routes = [Route("/healthz", healthz), *(r for c in channels for r in c.routes)]
+    if channels:  # signed media links, so each provider can fetch what the other holds
+        telegram_bot = next((getattr(c, "bot", None) for c in channels
+                             if c.name == "telegram"), None)
+        routes.append(media.route(service, telegram_bot))
     return Starlette(routes=routes, lifespan=lifespan)
 
 

@@ -485,8 +485,6 @@ async def test_a_day_of_work_in_priority_order(desk: Desk) -> None:
         assert heard[closed + 2:] == [desk.family_text("done")]
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: senders pass on a staff message's text only; "
-                   "a counselor's Telegram photo (a file_id) never reaches a WhatsApp family")
 async def test_a_counselors_photo_reaches_a_whatsapp_family(desk: Desk) -> None:
     """A photo a counselor sends on Telegram reaches the family on WhatsApp as media."""
     sari = Staffer(desk, SARI)
@@ -496,5 +494,5 @@ async def test_a_counselors_photo_reaches_a_whatsapp_family(desk: Desk) -> None:
     await sari.say("/ambil")
     family.unread()
     await desk.post_telegram(message(SARI, photo=PHOTO, caption="Ini leaflet SAPA 129"))
-    assert family.unread() == ["Ini leaflet SAPA 129"]  # the caption arrives today...
-    assert desk.twilio.creates()[-1].form.get("MediaUrl"), "...the photo does not"
+    assert family.unread() == ["Ini leaflet SAPA 129"]  # the caption, with the photo:
+    assert desk.twilio.creates()[-1].form.get("MediaUrl"), "the photo did not go along"

@@ -155,7 +155,8 @@ def test_end_to_end_handoff(service: Service, clock: FrozenClock) -> None:
     photo = {"kind": "image", "ref": "foto-luka-1", "mime": "image/jpeg"}
     assert family.say(payload={"text": "", "media": [photo]}) == []
     got = sari.unread()
-    assert got[0]["media"] == [photo] and got[0]["text"].startswith(f"[{number}]")
+    assert got[0]["media"] == [{**photo, "channel": "test"}]  # tagged with where it came from
+    assert got[0]["text"].startswith(f"[{number}]")
 
     clock.advance(minutes=3)
     assert sari.say("Halo, saya Sari dari LK3. Anda aman sekarang?") == []
@@ -164,7 +165,7 @@ def test_end_to_end_handoff(service: Service, clock: FrozenClock) -> None:
     assert words[0].get("from_staff") == sari_id
     leaflet = {"kind": "image", "ref": "leaflet-sapa129", "mime": "image/png"}
     sari.say(payload={"text": "Ini nomor SAPA", "media": [leaflet]})
-    assert family.unread()[0]["media"] == [leaflet]
+    assert family.unread()[0]["media"] == [{**leaflet, "channel": "test"}]
 
     sos = family.say("DARURAT")
     assert EMERGENCY in sos[0] and "110" in sos[0]

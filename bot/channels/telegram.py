@@ -49,6 +49,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot import media as media_links
 from bot.channels.base import Sender, SendError
 from bot.channels.split import choice_lines
 from bot.config import ConfigError, Settings
@@ -66,6 +67,8 @@ POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait for news
 ALLOWED_UPDATES = ("message", "callback_query")  # what we ask Telegram to send at all
 MAX_CALLBACK_DATA = 64  # bytes, a Bot API limit
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+NOT_FORWARDED = " (media tidak bisa diteruskan)"
 _SECRET_OK = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
@@ -169,12 +172,21 @@ def retry_after_of(exc: RetryAfter) -> float:
 
 
 class TelegramSender:
-    """Sends one outbox row with sendMessage; errors become transient or permanent SendErrors."""
+    """Sends one outbox row (sendMessage, and send_photo etc. for its media); errors become
+    transient or permanent SendErrors.
+
+    Media held by Telegram go by file id; media held by another provider go as our signed
+    link (bot.media), which Telegram fetches. Without PUBLIC_BASE_URL such an item stays a
+    text reference that says it could not be passed on.
+    """
 
     channel = CHANNEL
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, settings: Settings | None = None,
+                 clock: Callable[[], dtm.datetime] | None = None) -> None:
         self.bot = bot
+        self.settings = settings
+        self.clock = clock
         # Telegram's flood limits: about 30 messages a second overall, one a second per chat.
         self.limit: RateLimit | None = RateLimit(30, 1.0)
 
@@ -184,12 +196,77 @@ class TelegramSender:
         markup = keyboard(choices, str(payload.get("asked") or ""))
         if choices and markup is None:
             text = f"{text}\n{choice_lines(choices)}"
+        items, notes = self._sources(list(payload.get("media") or []))
+        text = "\n".join(x for x in (text, *notes) if x)
         try:
-            msg = await self.bot.send_message(
-                chat_id=recipient, text=text, reply_markup=markup,
-                link_preview_options=LinkPreviewOptions(is_disabled=True))  # weak connections
+            if not items:
+                return await self._text(recipient, text, markup)
+            first: str | None = None
+            caption = text if text and markup is None and len(text) <= MAX_CAPTION else ""
+            if text and not caption:
+                first = await self._text(recipient, text, markup)
+            for item, source in items:
+                sent = await self._media(recipient, item, source, caption)
+                caption = ""  # only on the first item
+                first = first or sent
+            return first
         except TelegramError as exc:
             raise self.error(exc) from None
+
+    async def _text(self, recipient: str, text: str,
+                    markup: InlineKeyboardMarkup | None) -> str:
+        msg = await self.bot.send_message(
+            chat_id=recipient, text=text, reply_markup=markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=True))  # weak connections
+        return f"{recipient}:{msg.message_id}"
+
+    def _sources(self, media: list[dict[str, Any]]
+                 ) -> tuple[list[tuple[dict[str, Any], str]], list[str]]:
+        """(item, file id or URL) for each item we can send; text notes for the others."""
+        items: list[tuple[dict[str, Any], str]] = []
+        notes: list[str] = []
+        for item in media:
+            ref = str(item.get("ref") or "")
+            if not ref:
+                continue
+            if item.get("kind") == "location":
+                if media_links.coordinates(ref) is None:
+                    notes.append(f"(location) {ref}")
+                else:
+                    items.append((item, ref))
+                continue
+            if media_links.origin(item) == CHANNEL:
+                items.append((item, ref))  # a file id of this bot
+                continue
+            url = media_links.link(self.settings, item, self.clock() if self.clock else None) \
+                if self.settings is not None else None
+            if url is None:
+                notes.append(f"({item.get('kind', '')}) {ref}{NOT_FORWARDED}")
+            else:
+                items.append((item, url))
+        return items, notes
+
+    async def _media(self, recipient: str, item: dict[str, Any], source: str,
+                     caption: str) -> str:
+        kind = str(item.get("kind") or "")
+        msg: Message
+        if kind == "location":
+            lat, lon = media_links.coordinates(source) or (0.0, 0.0)
+            msg = await self.bot.send_location(chat_id=recipient, latitude=lat, longitude=lon)
+            if caption:  # a location has no caption
+                await self._text(recipient, caption, None)
+            return f"{recipient}:{msg.message_id}"
+        extra: dict[str, Any] = {"chat_id": recipient, "caption": caption or None}
+        if kind == "photo":
+            msg = await self.bot.send_photo(photo=source, **extra)
+        elif kind == "voice":
+            msg = await self.bot.send_voice(voice=source, **extra)
+        elif kind == "audio":
+            msg = await self.bot.send_audio(audio=source, **extra)
+        elif kind == "video":
+            msg = await self.bot.send_video(video=source, **extra)
+        else:
+            msg = await self.bot.send_document(document=source, **extra)
         return f"{recipient}:{msg.message_id}"
 
     def redact(self, text: str) -> str:
@@ -225,7 +302,11 @@ def make_bot(settings: Settings) -> Bot:
                             write_timeout=t, pool_timeout=t, media_write_timeout=t)
 
     # getUpdates adds its long-poll timeout to the read timeout by itself
-    return Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url,
+    base = settings.telegram_api_base_url
+    # files download from "<api>/file/bot<token>/<path>": the same host as the API
+    files = base.removesuffix("/bot") + "/file/bot" if base.endswith("/bot") \
+        else "https://api.telegram.org/file/bot"
+    return Bot(settings.telegram_bot_token, base_url=base, base_file_url=files,
                request=request(64), get_updates_request=request(2))
 
 
@@ -248,7 +329,7 @@ class TelegramChannel:
                               "characters A-Z a-z 0-9 _ - (Telegram's rule).")
         self.service = service
         self.bot = bot or make_bot(settings)
-        self.telegram_sender = TelegramSender(self.bot)
+        self.telegram_sender = TelegramSender(self.bot, settings, service.clock)
         self.sender: Sender = self.telegram_sender
         self.poll_timeout = poll_timeout
         self.offset: int | None = None

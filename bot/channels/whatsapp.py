@@ -32,6 +32,7 @@ from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from bot import media as media_links
 from bot.channels.base import Sender, SendError
 from bot.channels.split import choice_lines
 from bot.config import Settings
@@ -237,6 +238,7 @@ class WhatsAppSender:
         assert settings.twilio_account_sid and settings.twilio_auth_token
         assert settings.twilio_whatsapp_from and settings.public_base_url
         self.db, self.clock = db, clock
+        self.settings = settings
         self.limit: RateLimit | None = RateLimit(settings.whatsapp_mps)
         self.sender_id = settings.twilio_whatsapp_from
         self.status_callback = settings.public_base_url + STATUS_PATH
@@ -255,15 +257,44 @@ class WhatsAppSender:
             raise SendError("outside WhatsApp's 24-hour window: only a template may be sent",
                             transient=False, code=OUTSIDE_WINDOW, final_status="needs_template")
         body = whatsapp_body(payload)
-        if not body.strip():
+        urls, notes = self.media_urls(list(payload.get("media") or []))
+        body = "\n".join(x for x in (body, *notes) if x)
+        if not body.strip() and not urls:
             raise SendError("empty message", transient=False)
-        return await asyncio.to_thread(self._create, recipient, body)
+        # WhatsApp carries one media item per message: the text goes with the first
+        first = await asyncio.to_thread(self._create, recipient, body, urls[:1])
+        for url in urls[1:]:
+            await asyncio.to_thread(self._create, recipient, "", [url])
+        return first
 
-    def _create(self, recipient: str, body: str) -> str | None:
+    def media_urls(self, media: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+        """Our signed links for Twilio to fetch (Twilio's own media URLs need our
+        credentials), and text lines for locations and for what cannot be passed on."""
+        urls: list[str] = []
+        notes: list[str] = []
+        for item in media:
+            ref = str(item.get("ref") or "")
+            if not ref:
+                continue
+            if item.get("kind") == "location":
+                notes.append(f"Lokasi: {ref} https://maps.google.com/?q={ref}"
+                             if media_links.coordinates(ref) else f"Lokasi: {ref}")
+                continue
+            url = media_links.link(self.settings, item, self.clock())
+            if url is None:
+                notes.append(f"({item.get('kind', '')}) {ref} (media tidak bisa diteruskan)")
+            else:
+                urls.append(url)
+        return urls, notes
+
+    def _create(self, recipient: str, body: str, media_url: list[str] | None = None
+                ) -> str | None:
+        extra: dict[str, Any] = {"media_url": media_url} if media_url else {}
         try:
             message = self.client.messages.create(to=recipient, from_=self.sender_id,
                                                   body=body,
-                                                  status_callback=self.status_callback)
+                                                  status_callback=self.status_callback,
+                                                  **extra)
         except requests.RequestException as exc:  # timeouts and connection errors
             raise SendError(f"twilio unreachable: {type(exc).__name__}",
                             transient=True) from None

@@ -2,8 +2,10 @@
 
 Point the bot at it with TELEGRAM_API_BASE_URL = `fake.base_url`. It serves getMe, getUpdates
 (long polling, with offsets that confirm updates), setWebhook, deleteWebhook, getWebhookInfo,
-sendMessage, answerCallbackQuery, editMessageText and getFile, records every request, and can
-fail on demand (429 with retry_after, 5xx, 403, 400, or hang past the client's timeout).
+sendMessage, sendPhoto/Voice/Audio/Video/Document/Location, answerCallbackQuery,
+editMessageText and getFile, serves file downloads (`files[file_id] = bytes`), records every
+request, and can fail on demand (429 with retry_after, 5xx, 403, 400, or hang past the
+client's timeout).
 A method it does not know is answered 400 and recorded in `unknown`: tests check it is empty.
 """
 
@@ -53,8 +55,10 @@ class Failure:
 class Sent:
     chat_id: str
     message_id: int
-    text: str
+    text: str  # the caption of a media message
     reply_markup: dict[str, Any] | None
+    kind: str = "text"  # or photo, voice, audio, video, document, location
+    media: str = ""  # the file id or URL sent ("lat,lon" for a location)
 
     def buttons(self) -> list[tuple[str, str]]:
         """(text, callback data) of each inline button, in order."""
@@ -70,6 +74,8 @@ class FakeTelegram:
     sent: list[Sent] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
     blocked: set[str] = field(default_factory=set)
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> what a download gets
+    downloads: list[str] = field(default_factory=list)  # file ids downloaded, in order
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -225,7 +231,14 @@ class FakeTelegram:
         return JSONResponse({"ok": True, "result": result})
 
     async def _file(self, request: Request) -> Response:
-        return Response(b"\x00fake-file\x00", media_type="application/octet-stream")
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        path = str(request.path_params["path"])
+        file_id = path.removeprefix("photos/").removesuffix(".jpg")
+        with self._lock:
+            self.downloads.append(file_id)
+        data = self.files.get(file_id, b"\x00fake-file\x00")
+        return Response(data, media_type="application/octet-stream")
 
     async def _m_getMe(self, params: dict[str, Any]) -> Any:
         return BOT_USER
@@ -307,6 +320,51 @@ class FakeTelegram:
             result["reply_markup"] = markup
         return result
 
+    def _media_message(self, params: dict[str, Any], kind: str, media: str) -> Any:
+        chat_id = str(params.get("chat_id", ""))
+        if not chat_id:
+            raise _ApiError(400, "Bad Request: chat_id is empty")
+        if not media:
+            raise _ApiError(400, f"Bad Request: there is no {kind} in the request")
+        caption = str(params.get("caption") or "")
+        if len(caption) > 1024:
+            raise _ApiError(400, "Bad Request: message caption is too long")
+        if chat_id in self.blocked:
+            raise _ApiError(403, "Forbidden: bot was blocked by the user")
+        markup = params.get("reply_markup")
+        with self._lock:
+            message_id = next(self._message_ids)
+            self.sent.append(Sent(chat_id, message_id, caption, markup, kind, media))
+        result: dict[str, Any] = {"message_id": message_id, "date": NOW, "from": BOT_USER,
+                                  "chat": _chat(chat_id)}
+        if caption:
+            result["caption"] = caption
+        if kind == "location":
+            lat, _, lon = media.partition(",")
+            result["location"] = {"latitude": float(lat), "longitude": float(lon)}
+        return result
+
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
+        return self._media_message(params, "photo", str(params.get("photo") or ""))
+
+    async def _m_sendVoice(self, params: dict[str, Any]) -> Any:
+        return self._media_message(params, "voice", str(params.get("voice") or ""))
+
+    async def _m_sendAudio(self, params: dict[str, Any]) -> Any:
+        return self._media_message(params, "audio", str(params.get("audio") or ""))
+
+    async def _m_sendVideo(self, params: dict[str, Any]) -> Any:
+        return self._media_message(params, "video", str(params.get("video") or ""))
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
+        return self._media_message(params, "document", str(params.get("document") or ""))
+
+    async def _m_sendLocation(self, params: dict[str, Any]) -> Any:
+        lat, lon = params.get("latitude"), params.get("longitude")
+        if lat in (None, "") or lon in (None, ""):
+            raise _ApiError(400, "Bad Request: location is missing")
+        return self._media_message(params, "location", f"{lat},{lon}")
+
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
         if not params.get("callback_query_id"):
             raise _ApiError(400, "Bad Request: query is too old and response timeout expired")
@@ -330,8 +388,9 @@ class FakeTelegram:
         file_id = str(params.get("file_id", ""))
         if not file_id:
             raise _ApiError(400, "Bad Request: invalid file_id")
-        return {"file_id": file_id, "file_unique_id": f"u-{file_id[:8]}", "file_size": 11,
-                "file_path": f"documents/{file_id[:8]}.bin"}
+        size = len(self.files.get(file_id, b"\x00fake-file\x00"))
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id[:8]}", "file_size": size,
+                "file_path": f"photos/{file_id}.jpg"}
 
 
 class _ApiError(Exception):

@@ -1,6 +1,8 @@
 """A fake Twilio REST API on 127.0.0.1, for the real twilio client (via TWILIO_API_BASE_URL).
 
-It serves only `POST /2010-04-01/Accounts/{sid}/Messages.json`, answers in Twilio's shapes
+It serves `POST /2010-04-01/Accounts/{sid}/Messages.json` and, for inbound media a test set
+with `add_media`, `GET .../Messages/{MM}/Media/{ME}` (basic auth checked); it answers in
+Twilio's shapes
 (message JSON with an "SM..." sid; errors as {"code", "message", "more_info", "status"}),
 checks basic auth like Twilio does, and records every request. Any other path is answered
 400 and kept in `unknown`, so a test can fail loudly on it. Knobs: `fail_next` (5xx, 429 with
@@ -30,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
+MEDIA = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages/[^/]+/Media/[^/]+$")
 MESSAGES_TEXT = {
     20003: "Authenticate",
     20429: "Too Many Requests",
@@ -53,6 +56,7 @@ class Recorded:
     auth: tuple[str, str] | None
     headers: dict[str, str]
     status: int = 0  # what the fake answered
+    media_urls: list[str] = field(default_factory=list)  # every MediaUrl field, in order
 
 
 @dataclass
@@ -71,6 +75,7 @@ class FakeTwilio:
     requests: list[Recorded] = field(default_factory=list)
     unknown: list[Recorded] = field(default_factory=list)
     created: list[dict[str, Any]] = field(default_factory=list)
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (bytes, type)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -93,6 +98,18 @@ class FakeTwilio:
         """The next `times` creates get no answer (until `release`), so the client times out."""
         with self._lock:
             self._plan += [Failure(504, None, None, None, hang=True) for _ in range(times)]
+
+    def add_media(self, n: int, data: bytes, mime: str) -> str:
+        """Inbound media the fake serves (with basic auth, like Twilio); returns its URL."""
+        path = (f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM{n:032x}"
+                f"/Media/ME{n:032x}")
+        with self._lock:
+            self.media[path] = (data, mime)
+        return self.url + path
+
+    def media_fetches(self) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if MEDIA.match(r.path)]
 
     def release(self) -> None:
         self._release.set()
@@ -155,11 +172,22 @@ class FakeTwilio:
 
     async def _handle(self, request: Request) -> Response:
         raw = (await request.body()).decode("utf-8", "replace")
-        form = dict(parse_qsl(raw, keep_blank_values=True))
+        pairs = parse_qsl(raw, keep_blank_values=True)
+        form = dict(pairs)
         record = Recorded(request.method, request.url.path, form, _basic_auth(request),
-                          {k.lower(): v for k, v in request.headers.items()})
+                          {k.lower(): v for k, v in request.headers.items()},
+                          media_urls=[v for k, v in pairs if k == "MediaUrl"])
         with self._lock:
             self.requests.append(record)
+        media = MEDIA.match(request.url.path)
+        if request.method == "GET" and media is not None and request.url.path in self.media:
+            if record.auth != (self.account_sid, self.auth_token) or \
+                    media.group("sid") != self.account_sid:
+                record.status = 401
+                return _error(401, 20003)
+            data, mime = self.media[request.url.path]
+            record.status = 200
+            return Response(data, media_type=mime)
         match = MESSAGES.match(request.url.path)
         if request.method != "POST" or match is None:
             with self._lock:
@@ -198,7 +226,8 @@ class FakeTwilio:
             "account_sid": sid, "api_version": "2010-04-01", "body": form.get("Body", ""),
             "date_created": now, "date_sent": None, "date_updated": now,
             "direction": "outbound-api", "error_code": None, "error_message": None,
-            "from": form.get("From"), "messaging_service_sid": None, "num_media": "0",
+            "from": form.get("From"), "messaging_service_sid": None,
+            "num_media": str(len(record.media_urls)),
             "num_segments": "1", "price": None, "price_unit": "USD", "sid": message_sid,
             "status": "queued", "to": form["To"],
             "subresource_uris": {"media": f"/2010-04-01/Accounts/{sid}/Messages/"
