@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.service import Service
-from tests.support import Family
+from tests.support import Family, flows
 
 USER = "6281100000002"
 GREETING = "Selamat pagi. Ini layanan LK3"
@@ -17,7 +17,9 @@ DANGER = "Sebelum lanjut: apakah Anda atau orang lain"
 REPROMPT = "Maaf, saya belum mengerti. Balas dengan nomor pilihan:"
 DANGER_CHOICES = "1. Ya, sekarang\n2. Tidak sekarang, tapi saya takut\n3. Tidak"
 ACCOUNT = "Jika mau, ceritakan singkat apa yang terjadi"
-CLOSING = "Terima kasih, Anda sudah berani bercerita. Nomor kasus Anda: LK3-2026-00001."
+# the closing's first line with the first case number of the year
+CLOSING = flows().bundle.catalog.text("closing", "id").splitlines()[0].format(
+    case_number="LK3-2026-00001")
 
 # (input, how the message log keeps it)
 ODD = {
@@ -75,9 +77,11 @@ def at_danger(fam: Family) -> Family:
 @pytest.fixture
 def at_account(at_danger: Family) -> Family:
     """A family at the optional account (free text)."""
-    for answer in ["3", "1", "6", "1", "1"]:
+    # no danger, agree, adult, economy, myself, Mimika Baru, no kampung, not injured,
+    # contact by this chat, no safe times, no message left
+    for answer in ["3", "1", "2", "6", "1", "1", "LEWATI", "2", "1", "LEWATI", "2"]:
         at_danger.say(answer)
-    assert at_danger.say("2")[0].startswith(ACCOUNT)
+    assert at_danger.say("LEWATI")[0].startswith(ACCOUNT)  # no codeword
     return at_danger
 
 

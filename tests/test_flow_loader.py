@@ -65,6 +65,9 @@ def lk3(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_copied_flows_load_cleanly(folder: Path) -> None:
     """An untouched copy of the flows folder loads, so each refusal below is the one break."""
+    assert {p.name for p in folder.glob("*.yaml")} >= {
+        "intake.yaml", "intake.triage.yaml", "keywords.yaml", "lists.yaml", "crisis.yaml",
+        "directory.yaml"}
     assert load(folder).flow.name == "intake"
 
 
@@ -94,9 +97,9 @@ def test_unreachable_state(folder: Path) -> None:
 
 def test_unknown_action_in_do(folder: Path) -> None:
     """A `do:` naming no action is refused at its choice."""
-    edit(folder / "intake.yaml", "goto: danger_emergency, do: emergency}",
-         "goto: danger_emergency, do: panic}")
-    refusal(folder, "intake.yaml", "states.danger.choices[0].do", "'panic'")
+    edit(folder / "intake.yaml", "label: consent.agree, goto: age, do: record_consent}",
+         "label: consent.agree, goto: age, do: panic}")
+    refusal(folder, "intake.yaml", "states.consent.choices[0].do", "'panic'")
 
 
 def test_unknown_action_in_on_enter(folder: Path) -> None:
@@ -132,12 +135,21 @@ def test_key_only_in_indonesian_has_no_translation(folder: Path) -> None:
 
 
 @pytest.mark.parametrize("file", ["intake.yaml", "intake.triage.yaml", "keywords.yaml",
-                                  "lists.yaml", "catalog/en.yaml", "catalog/id.yaml"])
+                                  "lists.yaml", "crisis.yaml", "directory.yaml",
+                                  "catalog/en.yaml", "catalog/id.yaml"])
 def test_invalid_yaml(folder: Path, file: str) -> None:
     """Invalid YAML in any flow file is refused naming that file and the line."""
     append(folder / file, "broken: [unclosed\n")
     message = refusal(folder, file, "YAML")
     assert re.search(r"line \d+", message), message
+
+
+@pytest.mark.parametrize("file", ["crisis.yaml", "directory.yaml"])
+def test_missing_crisis_or_directory_file(folder: Path, file: str) -> None:
+    """The crisis words and the emergency directory are part of the folder: missing is refused."""
+    (folder / file).unlink()
+    message = refusal(folder, file)
+    assert "not found" in message
 
 
 def test_keyword_bound_twice(folder: Path) -> None:

@@ -229,33 +229,46 @@ def test_transcripts_cover_every_category() -> None:
     assert wanted <= found, f"no transcript for {sorted(wanted - found)}"
 
 
-# -- known gaps, found while reading the transcripts: strict xfail, so a fix makes them fail
-# -- loudly and the marker is removed (and the golden files regenerated) with the fix.
+# -- gaps found while reading the transcripts, fixed by the complete intake (they were strict
+# -- xfails until then).
 
 EMERGENCY = "Keselamatan Anda yang utama."
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="P0 from a risk answer (injured, perpetrator near + weapon) is only "
-                   "known at the closing: no emergency message, no case until then")
 def test_injury_answer_gets_emergency_message_at_once(service: Service) -> None:
     """'Someone is injured' (P0) gets the emergency message and a P0 case in the same turn."""
     fam = Family(service, USER)
-    for answer in ["halo", "1", "3", "1", "2", "1", "1"]:
+    # chat, no danger, agree, adult, domestic violence, myself, Mimika Baru, no kampung
+    for answer in ["halo", "1", "3", "1", "2", "2", "1", "1", "LEWATI"]:
         fam.say(answer)
+    assert stored_case(service) is None  # nothing P0 yet: no case before the closing
     reply = fam.say("1")  # risk_injured: yes
+    assert any(r.startswith(EMERGENCY) for r in reply)
+    assert (stored_case(service) or {}).get("priority") == "P0"
+    assert "someone injured and needs medical help" in (stored_case(service) or {})["reasons"]
+
+
+def test_perpetrator_near_with_weapon_gets_emergency_message_at_once(service: Service) -> None:
+    """Perpetrator near and a weapon (P0 together) bring the emergency message in that turn."""
+    fam = Family(service, USER)
+    for answer in ["halo", "1", "3", "1", "2", "2", "1", "1", "LEWATI", "2"]:
+        fam.say(answer)
+    assert not any(r.startswith(EMERGENCY) for r in fam.say("1"))  # near alone: P1
+    assert stored_case(service) is None
+    reply = fam.say("1")  # weapon: yes
     assert any(r.startswith(EMERGENCY) for r in reply)
     assert (stored_case(service) or {}).get("priority") == "P0"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the refusal text says no data was recorded, but the emergency "
-                   "already opened a P0 case (vital interest) with this contact")
 def test_refusal_after_emergency_does_not_claim_nothing_was_recorded(service: Service) -> None:
     """After danger now, refusing consent must not be told 'we recorded none of your data'."""
+    catalog = flows().bundle.catalog
     fam = Family(service, USER)
-    for answer in ["halo", "1", "1", "1"]:
+    for answer in ["halo", "1", "1", "1"]:  # chat, danger now (emergency), safe now -> consent
         fam.say(answer)
     (reply,) = fam.say("3")
     assert stored_case(service) is not None
-    assert "tidak ada data Anda yang kami catat" not in reply
+    plain_refusal = catalog.text("refused", "id").splitlines()[0]
+    assert plain_refusal.split(".")[0] not in reply  # "Baik, data Anda tidak kami catat"
+    assert reply.startswith(catalog.text("refused.emergency", "id").splitlines()[0][:60])
+    assert "kepentingan vital" in reply
