@@ -112,6 +112,11 @@ def retract_crisis(m: StepModel) -> None:
     m.events.append(Event("crisis_retracted", {"flags": taken_back}))
 
 
+def no_personal_data(m: StepModel) -> None:
+    """'Only the numbers, no personal data': kept like a refusal, counts but no words."""
+    m.flag("consent_refused")
+
+
 def open_case_now(m: StepModel) -> None:
     """The person asked for a person after distress words: a case, so someone sees it."""
     m.events.append(_case_event(m, "waiting"))
@@ -163,4 +168,5 @@ ACTIONS: dict[str, Callable[[StepModel], None]] = {
     "switch_language": switch_language,
     "satisfaction": satisfaction,
     "open_case_now": open_case_now,
+    "no_personal_data": no_personal_data,
 }
