@@ -66,6 +66,7 @@ class Writes:
     audit: list[dict[str, Any]] = field(default_factory=list)
     processed: list[int] = field(default_factory=list)
     redacted: list[int] = field(default_factory=list)  # inbox rows whose words must go
+    notices: list[str] = field(default_factory=list)  # service notices for the current turn
     convs: list[Conv] = field(default_factory=list)
     _roster: counselors.Roster | None = None
 
@@ -113,7 +114,10 @@ def _apply_events(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv:
             conv.case_status, conv.assignee_id, kind = "waiting", None, "case_opened"
             view = queue.new_view(conv.case_id, conv.case_number, contact_id, msg.channel,
                                   data, now)
-            casehooks.opened(conn, flows.bundle.catalog, view, now, writes.roster(conn))
+            notice = casehooks.opened(conn, flows.bundle.catalog, view, conv.contact.language,
+                                      now, writes.roster(conn))
+            if notice:
+                writes.notices.append(notice)
         elif kind == "message_while_resting" and not _keeps_no_words(conv):
             data = {**data, "text": clean(str(msg.payload.get("text") or ""))[:500],
                     "media": msg.payload.get("media") or []}
@@ -141,6 +145,8 @@ def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Co
     conv.changed = True
     extra = {"case_number": conv.case_number or ""}
     rendered = [flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
+    rendered += [Rendered(n) for n in writes.notices]  # after the closing, not before it
+    writes.notices.clear()
     _send(msg, conv, rendered, writes, now)
     writes.processed.append(msg.id)
 

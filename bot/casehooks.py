@@ -15,13 +15,12 @@ from storage.queue import CaseView
 URGENT = ("P0", "P1")
 
 
-def opened(conn: Connection, catalog: Catalog, case: CaseView, now: datetime,
-           roster: counselors.Roster | None = None) -> None:
-    """A new case: on-duty staff are alerted at once (P0/P1: supervisors too); outside
-    service hours the family learns when to expect an answer. P0 pages whatever the hour."""
+def opened(conn: Connection, catalog: Catalog, case: CaseView, language: str, now: datetime,
+           roster: counselors.Roster | None = None) -> str | None:
+    """A new case: on-duty staff are alerted at once (P0/P1: supervisors too), whatever the
+    hour. Returns the out-of-hours notice for the family, sent after this turn's replies."""
     alerts.announce(conn, case, now, roster=roster)
-    case_id = case.id
-    handoff.out_of_hours_notice(conn, catalog, case_id, now)
+    return handoff.out_of_hours_notice(catalog, language, case.priority, now)
 
 
 def raised(conn: Connection, case_id: int, data: dict[str, object], now: datetime) -> bool:
@@ -30,7 +29,7 @@ def raised(conn: Connection, case_id: int, data: dict[str, object], now: datetim
     case = queue.by_id(conn, case_id)
     assert case is not None
     if case.priority != before and case.priority in URGENT and case.status == "waiting":
-        alerts.announce(conn, case, now)
+        alerts.announce(conn, case, now, key="raised")
         return True
     return case.priority != before
 

@@ -59,12 +59,14 @@ def family_of(conn: Connection, case_id: int) -> tuple[int, str]:
     return case.contact_id, conv.language if conv else "id"
 
 
-def out_of_hours_notice(conn: Connection, catalog: Catalog, case_id: int,
-                        now: datetime) -> None:
-    """Outside service hours the family learns when to expect an answer, and 24/7 numbers."""
+def out_of_hours_notice(catalog: Catalog, language: str, priority: str,
+                        now: datetime) -> str | None:
+    """Outside service hours the family learns when to expect an answer, and 24/7 numbers.
+
+    Not for P0: the emergency message already says staff answer at once, at any hour.
+    """
     hours = service_hours()
-    if hours.is_open(now):
-        return
+    if priority == "P0" or hours.is_open(now):
+        return None
     opens = hours.next_open(now).astimezone(hours.tz)
-    tell_family(conn, catalog, case_id, "out_of_hours", now,
-                next_open=opens.strftime("%d-%m-%Y %H.%M"))
+    return catalog.text("out_of_hours", language, {"next_open": opens.strftime("%d-%m-%Y %H.%M")})

@@ -13,7 +13,7 @@ from flows.types import Event, Reply
 # Flags that actions set; triage rules may name them like answers (value "yes").
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
          "crisis_selfharm", "crisis_violence", "crisis_sexual", "crisis_child",
-         "consent_refused")
+         "consent_refused", "p1_notified")
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 CRISIS_NEW = "_crisis_new"  # crisis flags the last hit added
 
@@ -140,6 +140,8 @@ def record_consent(m: StepModel) -> None:
         "choice": choice, "version": m.consent_version, "language": m.language,
         "legal_basis": CONSENT_CHOICES.get(choice) or "none",
     }))
+    if m.consented() and m.triage.assess(m.facts()).priority in ("P0", "P1"):
+        m.events.append(_case_event(m, "waiting"))  # a risk told before consent: to staff now
 
 
 def open_case(m: StepModel) -> None:

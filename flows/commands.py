@@ -21,7 +21,8 @@ ENGINE_KEYS = (
     "reprompt_text", "internal_error", "consent.long", *PRIVACY.values(),
     "daypart.morning", "daypart.noon", "daypart.afternoon", "daypart.night",
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
-    "emergency.still_ack", "stale_choice",
+    "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
+    "human_requested.no_consent",
 )
 
 
@@ -50,9 +51,13 @@ def run(engine: Engine, m: StepModel, command: str) -> None:
     elif command == "language":
         m.language = LANGUAGES[(LANGUAGES.index(m.language) + 1) % len(LANGUAGES)]
         m.replies.append(Reply("language_switched"))
-    elif command == "human":
+    elif command == "human":  # a request a person can see: on a case, or after consent
         ACTIONS["human_requested"](m)
-        m.replies.append(Reply("human_requested"))
+        if m.consented() or m.has_case:
+            ACTIONS["open_case_now"](m)
+            m.replies.append(Reply("human_requested"))
+        else:
+            m.replies.append(Reply("human_requested.no_consent"))
     elif command == "info":
         m.replies.append(Reply("consent.long"))
     elif command in PRIVACY:

@@ -152,13 +152,14 @@ class Engine:
         text = clean(inbound.text)
         crisis = [] if inbound.payload else self.bundle.crisis.groups_in(text)
         before = self._p0(m) if state.name in self._p0_states else None
+        before_p1 = self._reasons(m, "P1") if state.name in self._p1_states else None
         if state.end:
             m.events.append(Event("message_while_resting", {"state": m.state}))
             return self._crisis(m, crisis) if crisis else self._rest(m, state)
         if state.skippable and keyword(text, SKIP_WORDS):
             if state.save:
                 m.answers[state.save] = "skipped"
-            return self._fire(m, "skip", before)
+            return self._fire(m, "skip", before, before_p1=before_p1)
         if state.input:
             if not text and not inbound.media:
                 return self._miss(m, state)
@@ -168,7 +169,7 @@ class Engine:
                     m.answers[f"{state.save}_media"] = [
                         {"kind": x.kind, "ref": x.ref, "mime": x.mime} for x in inbound.media]
             self._flag_crisis(m, crisis)  # before moving on: a case opened next carries them
-            return self._fire(m, "answer", before, crisis)
+            return self._fire(m, "answer", before, crisis, before_p1)
         choices = self.flow.choices_of(state)
         picked = match_choice(text, inbound.payload, choices,
                               self._labels(state.name, m.language))
@@ -176,10 +177,11 @@ class Engine:
             return self._crisis(m, crisis) if crisis else self._miss(m, state)
         if state.save:
             m.answers[state.save] = picked.value
-        self._fire(m, f"choose_{picked.value}", before)
+        self._fire(m, f"choose_{picked.value}", before, before_p1=before_p1)
 
     def _fire(self, m: StepModel, trigger: str, before: frozenset[str] | None = None,
-              crisis: list[str] | None = None) -> None:
+              crisis: list[str] | None = None,
+              before_p1: frozenset[str] | None = None) -> None:
         was = self.flow.states[m.state]
         m.misses = 0
         self.machine.events[trigger].trigger(m)
@@ -193,8 +195,8 @@ class Engine:
             if self.flow.states[m.state].end:
                 self.prompt(m)  # the closing (case number) first, then the question
             return self._crisis(m, crisis, flagged=True)
-        if alert:
-            self._alert(m, before)
+        if not (alert and self._alert(m, before)):
+            self._safety(m, before_p1)
         self.prompt(m)
 
     def _stays(self, state: StateSpec, trigger: str) -> bool:
@@ -242,8 +244,24 @@ class Engine:
 
     def _p0(self, m: StepModel) -> frozenset[str]:
         """The P0 reasons that hold now."""
+        return self._reasons(m, "P0")
+
+    def _reasons(self, m: StepModel, priority: str) -> frozenset[str]:
         facts = m.facts()
-        return frozenset(r.reason for r in m.triage.by_priority["P0"] if r.matches(facts))
+        return frozenset(r.reason for r in m.triage.by_priority[priority] if r.matches(facts))
+
+    def _safety(self, m: StepModel, before: frozenset[str] | None) -> None:
+        """An answer that adds a P1 reason: the case goes to staff now (a family who stops
+        here still reaches a person), with the safety message and helplines once."""
+        if before is None or not self._reasons(m, "P1") - before:
+            return
+        key = "safety_p1.no_case"  # before consent: helplines only, no case yet
+        if m.consented() or m.has_case:
+            ACTIONS["open_case_now"](m)
+            key = "safety_p1"
+        if "p1_notified" not in m.flags:
+            m.flag("p1_notified")
+            m.replies.append(Reply(key, self.params(m, key)))
 
     def _alert(self, m: StepModel, before: frozenset[str] | None) -> bool:
         """An answer that adds a P0 reason brings the emergency message in the same turn.
@@ -309,6 +327,13 @@ class Engine:
         """States whose answer could add a P0 reason: they save an answer a P0 rule reads,
         or a choice runs an action (actions set flags). Elsewhere the check is skipped."""
         keys = {k for r in self.bundle.triage.by_priority["P0"] for k in r.when}
+        return frozenset(s.name for s in self.flow.states.values()
+                         if s.save in keys or any(c.actions for c in self.flow.choices_of(s)))
+
+    @cached_property
+    def _p1_states(self) -> frozenset[str]:
+        """Like `_p0_states`, for the P1 rules (the immediate safety message)."""
+        keys = {k for r in self.bundle.triage.by_priority["P1"] for k in r.when}
         return frozenset(s.name for s in self.flow.states.values()
                          if s.save in keys or any(c.actions for c in self.flow.choices_of(s)))
 

@@ -47,11 +47,11 @@ def match_choice(text: str, payload: str, choices: tuple[ChoiceSpec, ...],
     folded = fold(text)
     if not folded:
         return None
-    if folded.isdigit():
+    if folded.isdecimal():
         n = int(folded)
         return choices[n - 1] if 1 <= n <= len(choices) else None
     first = folded.split(" ", 1)[0]
-    if first.isdigit() and len(folded) <= 40:  # "2 tidak sekarang" typed from the list
+    if first.isdecimal() and len(folded) <= 40:  # "2 tidak sekarang" typed from the list
         n = int(first)
         return choices[n - 1] if 1 <= n <= len(choices) else None
     for c, label in zip(choices, folded_labels, strict=True):

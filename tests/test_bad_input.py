@@ -31,6 +31,8 @@ ODD = {
     "hebrew": ("\u200fשלום, אני צריכה עזרה", "שלום, אני צריכה עזרה"),
     "halo_keyword_like": ("HALO???", "HALO???"),
     "slash_start": ("/start", "/start"),
+    "superscript_digit": ("²", "²"),  # isdigit() but not a number int() reads (hypothesis)
+    "circled_digit": ("①", "①"),
 }
 
 

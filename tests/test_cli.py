@@ -63,16 +63,19 @@ def test_chat_from_a_pipe_prints_every_reply_and_the_case_number(tmp_path: Path)
     """Piped lines get one reply each, in order, ending with the case number; exit 0."""
     out = chat_to_case(tmp_path)
     # the console runs on the real clock: outside service hours the new case also brings the
-    # out-of-hours notice (once, before the closing); every other line gets exactly one reply
+    # out-of-hours notice (once, after the closing); the P1 answer (domestic violence) brings
+    # the safety message once; every other line gets exactly one reply
     notices = out.count(fragment("out_of_hours"))
     assert notices <= 1
-    assert out.count("LK3: ") - notices == len(FAMILY)
+    assert out.count(fragment("safety_p1")) == 1
+    assert out.count("LK3: ") - notices - 1 == len(FAMILY)
     at = 0
     for key in PROMPTS:
         found = out.find(fragment(key), at)
         assert found >= 0, f"reply {key!r} missing or out of order"
         at = found
-    assert case_number() in out.rsplit("LK3: ", 1)[1]
+    closing = out[out.rfind("LK3: Terima kasih sudah menghubungi LK3."):]
+    assert case_number() in closing.split("\nLK3: ")[0]
     assert (tmp_path / "lk3.db").exists()
 
 
