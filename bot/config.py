@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(6, alias="OUTBOX_MAX_ATTEMPTS", ge=1, le=100)
     http_timeout: float = Field(10.0, alias="HTTP_TIMEOUT", gt=0, le=120)
 
+    @field_validator("public_base_url", "telegram_bot_token", "telegram_webhook_secret",
+                     "twilio_account_sid", "twilio_auth_token", "twilio_whatsapp_from",
+                     mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`KEY=` (as in .env.example) means the setting is not set."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("public_base_url", "telegram_api_base_url", "twilio_api_base_url")
     @classmethod
     def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:

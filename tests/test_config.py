@@ -73,3 +73,11 @@ def test_wrong_setting_in_dotenv_stops_too(bare: Path) -> None:
     done = lk3("cases", "list", cwd=bare, env={})
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "LK3_PORT" in done.stderr, done.stderr
+
+
+def test_env_example_copied_as_is_starts(bare: Path) -> None:
+    """`.env.example` copied to `.env` unchanged is a valid configuration (channels off)."""
+    example = Path(__file__).resolve().parents[1] / ".env.example"
+    (bare / ".env").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    done = lk3("cases", "list", cwd=bare, env={})
+    assert done.returncode == 0, done.stderr
