@@ -19,7 +19,6 @@ class Workers:
     def __init__(self, service: Service, interval: float) -> None:
         self.service, self.interval = service, interval
         self.stopping = asyncio.Event()
-        self.wake = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:

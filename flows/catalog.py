@@ -55,9 +55,6 @@ class Catalog:
             return template
         return Formatter().vformat(template, (), _Lenient(params))
 
-    def render_text(self, text: str) -> Rendered:
-        return Rendered(text)
-
     def render(self, reply: Reply, lang: str, extra: Mapping[str, Any] | None = None) -> Rendered:
         params = {**reply.params, **(extra or {})}
         for name, value in list(params.items()):

@@ -12,7 +12,7 @@ from transitions import EventData, Machine, State
 
 from flows import commands
 from flows.actions import ACTIONS, CRISIS_NEW, FLAGS, RETURN_TO, StepModel
-from flows.definition import BACK, Branch, ChoiceSpec, StateSpec
+from flows.definition import BACK, Branch, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.text import MAX_ANSWER_CHARS, clean, fold, keyword, match_choice
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
@@ -57,7 +57,8 @@ class Engine:
             bundle.catalog.require(key, f"{self.flow.source}: (texts the engine uses)")
         for name in REQUIRED_INTERRUPTS:
             if name not in self.flow.interrupts:
-                raise_missing(self.flow.source, name)
+                raise FlowError(f"{self.flow.source}: interrupts: the engine needs an "
+                                f"`{name}` interrupt state")
         states = [State(s.name, on_enter=[_call(a) for a in s.on_enter])
                   for s in self.flow.states.values()]
         self.machine = Machine(model=None, states=states, transitions=self._transitions(),
@@ -351,13 +352,3 @@ class Engine:
         state = self.flow.states[m.state]
         m.replies.append(Reply(state.prompt, self.params(m, state.prompt),
                                self._choices(state)))
-
-    def choice_spec(self, state: str, value: str) -> ChoiceSpec | None:
-        return next((c for c in self.flow.choices_of(self.flow.states[state]) if c.value == value),
-                    None)
-
-
-def raise_missing(source: str, name: str) -> None:
-    from flows.definition import FlowError
-
-    raise FlowError(f"{source}: interrupts: the engine needs an `{name}` interrupt state")

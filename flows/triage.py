@@ -39,10 +39,6 @@ class TriageRules:
         self.by_priority: dict[str, tuple[Rule, ...]] = {
             p: tuple(r for r in rules if r.priority == p) for p in PRIORITIES}
 
-    def reaches(self, answers: Mapping[str, Any], priority: str) -> bool:
-        """Whether some rule of exactly this priority applies (cheaper than assess)."""
-        return any(r.matches(answers) for r in self.by_priority.get(priority, ()))
-
     def assess(self, answers: Mapping[str, Any]) -> Assessment:
         """The highest priority any rule gives, and every matching rule's reason, worst first."""
         hits = sorted((r for r in self.rules if r.matches(answers)),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import bulk
@@ -62,17 +62,6 @@ def load(conn: Connection, contact_id: int) -> ConversationRow | None:
     ).select_from(CONVS.outerjoin(CASES, CASES.c.id == CONVS.c.case_id))
         .where(CONVS.c.contact_id == contact_id)).one_or_none()
     return None if row is None else ConversationRow(*row)
-
-
-def save(conn: Connection, contact_id: int, conv_id: int | None, values: dict[str, Any],
-         now: datetime) -> int:
-    """Write the conversation: flow, flow_version, state, language, answers, flags, misses."""
-    if conv_id is None:
-        return int(conn.execute(insert(CONVS).values(
-            contact_id=contact_id, created_at=now, updated_at=now, **values,
-        ).returning(CONVS.c.id)).scalar_one())
-    conn.execute(update(CONVS).where(CONVS.c.id == conv_id).values(updated_at=now, **values))
-    return conv_id
 
 
 def contact(conn: Connection, contact_id: int) -> tuple[str, str, str]:
