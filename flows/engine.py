@@ -248,8 +248,7 @@ class Engine:
         return self._reasons(m, "P0")
 
     def _reasons(self, m: StepModel, priority: str) -> frozenset[str]:
-        facts = m.facts()
-        return frozenset(r.reason for r in m.triage.by_priority[priority] if r.matches(facts))
+        return m.triage.reasons_at(priority, m.facts())
 
     def _safety(self, m: StepModel, before: frozenset[str] | None) -> None:
         """An answer that adds a P1 reason: the case goes to staff now (a family who stops

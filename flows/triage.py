@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,21 @@ class Rule:
     priority: str
     reason: str
     when: dict[str, tuple[str, ...]]  # answer -> accepted values; all must hold
+    # The same as sets, most selective first: every step checks every rule several times.
+    checks: tuple[tuple[str, frozenset[str]], ...] = field(init=False, repr=False,
+                                                            compare=False)
+
+    def __post_init__(self) -> None:
+        checks = sorted(((k, frozenset(v)) for k, v in self.when.items()),
+                        key=lambda kv: len(kv[1]))
+        object.__setattr__(self, "checks", tuple(checks))
 
     def matches(self, answers: Mapping[str, Any]) -> bool:
-        return all(str(answers.get(k)) in vals for k, vals in self.when.items())
+        for key, accepted in self.checks:
+            value = answers.get(key)
+            if value is None or (value if type(value) is str else str(value)) not in accepted:
+                return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -41,12 +53,15 @@ class TriageRules:
 
     def assess(self, answers: Mapping[str, Any]) -> Assessment:
         """The highest priority any rule gives, and every matching rule's reason, worst first."""
-        hits = sorted((r for r in self.rules if r.matches(answers)),
-                      key=lambda r: PRIORITIES.index(r.priority))
+        hits = [r for p in PRIORITIES for r in self.by_priority[p] if r.matches(answers)]
         if not hits:
             return Assessment(LOWEST, (self.default_reason,))
         reasons = tuple(dict.fromkeys(r.reason for r in hits))
         return Assessment(hits[0].priority, reasons)
+
+    def reasons_at(self, priority: str, answers: Mapping[str, Any]) -> frozenset[str]:
+        """The reasons of the rules of one priority that hold."""
+        return frozenset(r.reason for r in self.by_priority[priority] if r.matches(answers))
 
     def check_answers(self, answer_values: Mapping[str, set[str] | None]) -> None:
         for i, rule in enumerate(self.rules):
