@@ -37,6 +37,7 @@ class Conv:
     case_number: str | None
     case_status: str | None = None
     assignee_id: int | None = None
+    triage: cases.Triage | None = None  # the case's priority and reasons, as this batch has them
     changed: bool = False
 
     @classmethod
@@ -47,7 +48,7 @@ class Conv:
         snap = Snapshot(row.flow, row.state, row.language, dict(row.answers), tuple(row.flags),
                         row.misses, row.flow_version, row.case_number, utc(row.updated_at))
         return cls(contact, row.id, snap, row.case_id, row.case_number, row.case_status,
-                   row.assignee_id)
+                   row.assignee_id, row.case_triage)
 
     def values(self) -> dict[str, Any]:
         s = self.snapshot
@@ -65,6 +66,7 @@ class Writes:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     processed: list[int] = field(default_factory=list)
+    triage: dict[int, dict[str, Any]] = field(default_factory=dict)  # case id -> new values
     redacted: list[int] = field(default_factory=list)  # inbox rows whose words must go
     notices: list[str] = field(default_factory=list)  # service notices for the current turn
     convs: list[Conv] = field(default_factory=list)
@@ -82,6 +84,7 @@ class Writes:
         changed = [{"id": c.conv_id, **c.values()} for c in self.convs
                    if c.conv_id is not None and c.changed]
         conversations.save_many(conn, new, changed, now)
+        cases.save_triage(conn, [{"id": k, **v} for k, v in self.triage.items()])
         cases.add_events(conn, self.audit)
         cases.log_messages(conn, self.logs)
         outbox.enqueue(conn, self.outbox, now)
@@ -104,7 +107,7 @@ def _apply_events(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv:
         elif kind == "stop":
             conversations.set_status(conn, contact_id, "stopped")
         elif kind == "case_upsert" and conv.case_id is not None and conv.case_status != "closed":
-            if casehooks.raised(conn, conv.case_id, data, now):
+            if casehooks.raised(conn, conv, data, writes, now):
                 kind = "case_raised"
         elif kind == "case_upsert":
             previous = conv.case_id  # a family back after a closed case: a new, linked case
@@ -112,6 +115,9 @@ def _apply_events(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv:
                 conn, contact_id=contact_id, channel=msg.channel, data=data, now=now,
                 previous_case_id=previous)
             conv.case_status, conv.assignee_id, kind = "waiting", None, "case_opened"
+            conv.triage = cases.Triage(data["priority"], tuple(data["reasons"]),
+                                       data["legal_basis"], data.get("category"),
+                                       data.get("distrik"))
             view = queue.new_view(conv.case_id, conv.case_number, contact_id, msg.channel,
                                   data, now)
             notice = casehooks.opened(conn, flows.bundle.catalog, view, conv.contact.language,

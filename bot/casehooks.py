@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -11,6 +12,9 @@ from flows.catalog import Catalog
 from flows.text import clean
 from storage import cases, counselors, inbox, queue
 from storage.queue import CaseView
+
+if TYPE_CHECKING:
+    from bot.apply import Conv, Writes
 
 URGENT = ("P0", "P1")
 
@@ -23,15 +27,23 @@ def opened(conn: Connection, catalog: Catalog, case: CaseView, language: str, no
     return handoff.out_of_hours_notice(catalog, language, case.priority, now)
 
 
-def raised(conn: Connection, case_id: int, data: dict[str, object], now: datetime) -> bool:
-    """The intake learned more; a waiting case that became more urgent is announced again."""
-    before = cases.raise_to(conn, case_id, dict(data), now)
-    case = queue.by_id(conn, case_id)
+def raised(conn: Connection, conv: Conv, data: dict[str, Any], writes: Writes,
+           now: datetime) -> bool:
+    """The intake learned more (priority only goes up, reasons accumulate); a waiting case
+    that became more urgent is announced again. Saved with the batch, unless announced."""
+    assert conv.case_id is not None
+    before = conv.triage or cases.triage_of(conn, conv.case_id)
+    conv.triage = after = before.raised(data)
+    values = {**writes.triage.pop(conv.case_id, {}), **after.values(now)}
+    if after.priority == before.priority or after.priority not in URGENT \
+            or conv.case_status != "waiting":
+        writes.triage[conv.case_id] = values
+        return after.priority != before.priority
+    cases.save_triage(conn, [{"id": conv.case_id, **values}])  # the alert shows it as saved
+    case = queue.by_id(conn, conv.case_id)
     assert case is not None
-    if case.priority != before and case.priority in URGENT and case.status == "waiting":
-        alerts.announce(conn, case, now, key="raised")
-        return True
-    return case.priority != before
+    alerts.announce(conn, case, now, key="raised", roster=writes.roster(conn))
+    return True
 
 
 def family_safety(conn: Connection, case_id: int | None, counselor_id: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, column, func, select, values
@@ -15,7 +16,7 @@ from bot import counselor, routing, staff
 from bot.apply import Conv, Writes, apologise, apply_turn
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
-from flows.types import Inbound, Media
+from flows.types import Inbound, Media, Snapshot, Turn
 from storage import cases, conversations, counselors, inbox
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,28 @@ REGISTER = re.compile(r"^/(daftar|register)(?:@\w+)?\s+(\S+)", re.IGNORECASE)
 MAX_ATTEMPTS = 3
 # Failures that belong to one message (a bug on its path, or data the database refuses),
 # as opposed to the database being unavailable: those are retried alone, then set aside.
+ASSUMED = "(case)"  # a planned step's stand-in for the number of a case not yet made
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An engine step computed ahead: from `snapshot` in `language`, the `turn`."""
+
+    snapshot: Snapshot | None
+    language: str
+    turn: Turn
+
+    def starts_like(self, snap: Snapshot | None) -> bool:
+        """The step from `snap` is this one: the same snapshot, where a case number only
+        matters by being there (the engine reads nothing else of it)."""
+        mine = self.snapshot
+        if mine is snap or mine is None or snap is None:
+            return mine is snap
+        if (mine.case_number is None) != (snap.case_number is None):
+            return False
+        return mine == replace(snap, case_number=mine.case_number)
+
+
 def message_error(exc: Exception) -> bool:
     return isinstance(exc, IntegrityError | DataError) or not isinstance(exc, SQLAlchemyError)
 
@@ -45,6 +68,7 @@ class Processor:
                  batch: int = 200) -> None:
         self.db, self.flows, self.clock, self.batch = db, flows, clock, batch
         self.postgres = db.dialect.name == "postgresql"
+        self.plans: dict[int, Plan] = {}
 
     def run_once(self) -> int:
         """Process what is pending, one batch per transaction; returns messages handled."""
@@ -86,6 +110,7 @@ class Processor:
             conn, [u for u in users if u not in staff_ids], now)
         rows = conversations.load_many(conn, [c.id for c in contacts.values()])
         convs = {u: Conv.of(c, rows.get(c.id)) for u, c in contacts.items()}
+        self.plans = self._plan(msgs, convs, now)
         writes = Writes(convs=list(convs.values()))
         for msg in msgs:
             user = (msg.channel, msg.sender)
@@ -109,10 +134,41 @@ class Processor:
         if held and not answering and routing.safety_word(
                 msg, self.flows.bundle.keywords) is None:
             return routing.relay_to_counselor(conn, msg, conv, writes, now)
-        turn = self.flows.step(conv.snapshot, inbound_of(msg), now, conv.contact.language)
+        turn = self._turn(msg, conv, now)
         apply_turn(conn, self.flows, msg, conv, turn, writes, now)
         if held and answering:  # the answer to the bot's safety question: the person sees it
             routing.copy_to_counselor(conn, msg, conv, now)
+
+    def _plan(self, msgs: list[inbox.Pending], convs: dict[tuple[str, str], Conv],
+              now: datetime) -> dict[int, Plan]:
+        """Every family message's engine step, ahead of the writes (the step is pure).
+
+        Each contact's steps run in order from its stored conversation; a case the step
+        opens is assumed made. `_turn` uses a plan only if the step would start from the
+        same place, so a plan is never wrong, at worst unused.
+        """
+        plans: dict[int, Plan] = {}
+        at = {u: (c.snapshot, c.contact.language) for u, c in convs.items()}
+        for msg in msgs:
+            user = (msg.channel, msg.sender)
+            if user not in at:
+                continue  # staff
+            snap, language = at[user]
+            turn = self.flows.step(snap, inbound_of(msg), now, language)
+            plans[msg.id] = Plan(snap, language, turn)
+            after = turn.snapshot
+            if after.case_number is None and any(e.kind == "case_upsert" for e in turn.events):
+                after = replace(after, case_number=ASSUMED)
+            at[user] = (after, after.language)
+        return plans
+
+    def _turn(self, msg: inbox.Pending, conv: Conv, now: datetime) -> Turn:
+        """The engine's answer to `msg` from where `conv` is now: planned, or stepped now."""
+        plan = self.plans.pop(msg.id, None)
+        if plan is not None and plan.language == conv.contact.language and \
+                plan.starts_like(conv.snapshot):
+            return plan.turn
+        return self.flows.step(conv.snapshot, inbound_of(msg), now, conv.contact.language)
 
     def _register(self, conn: Connection, msg: inbox.Pending, now: datetime) -> int | None:
         """`/daftar CODE`: a valid one-time code makes the sender a counselor."""

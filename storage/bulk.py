@@ -1,9 +1,9 @@
-"""Bulk writes for the hot path: statements compiled once, rows handed to the driver.
+"""Bulk reads and writes for the hot path: statements compiled once, rows through the driver.
 
-SQLAlchemy Core spends more time per row on parameter processing than SQLite spends
-storing it; on SQLite the processor's per-batch inserts and updates go straight to the
-driver's executemany, with values converted here exactly as SQLAlchemy would store them
-(JSON text, naive UTC timestamps). PostgreSQL keeps the Core path: its round trips dominate.
+SQLAlchemy Core spends more time per row on parameter and result processing than SQLite
+spends storing or finding it; on SQLite the processor's per-batch statements go straight to
+the driver, with values converted here exactly as SQLAlchemy would store and read them (JSON
+text, naive UTC timestamps). PostgreSQL keeps the Core path: its round trips dominate.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Connection, DateTime, Table, bindparam, insert, update
+from sqlalchemy import JSON, Connection, DateTime, Select, Table, bindparam, insert, update
+from sqlalchemy.dialects import sqlite
 
 
 @lru_cache(maxsize=64)
@@ -45,6 +47,22 @@ def _converters(table: Table, columns: tuple[str, ...]) -> tuple[Callable[[Any],
 
 
 @cache
+def _encoder(table: Table, columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A row's values for `columns`, in order, as SQLite stores them (only the JSON and
+    time columns need converting; the rest go as they are)."""
+    get = itemgetter(*columns)
+    convert = [(i, f) for i, f in enumerate(_converters(table, columns)) if f is not _same]
+
+    def encode(row: dict[str, Any]) -> tuple[Any, ...]:
+        values = list(get(row)) if len(columns) > 1 else [get(row)]
+        for i, f in convert:
+            values[i] = f(values[i])
+        return tuple(values)
+
+    return encode
+
+
+@cache
 def _insert_sql(table: Table, columns: tuple[str, ...]) -> str:
     cols = ", ".join(columns)
     marks = ", ".join("?" for _ in columns)
@@ -57,6 +75,43 @@ def _update_sql(table: Table, columns: tuple[str, ...], key: str) -> str:
     return f"UPDATE {table.name} SET {sets} WHERE {key} = ?"
 
 
+def _from_json(value: Any) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _from_time(value: Any) -> Any:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+@cache
+def _compiled(stmt: Select[Any]) -> tuple[str, tuple[str, ...], tuple[Callable[[Any], Any], ...]]:
+    """SQLite SQL, bind names in order, and how to read each selected column."""
+    compiled = stmt.compile(dialect=sqlite.dialect())
+    readers = tuple(_from_json if isinstance(c.type, JSON) else
+                    _from_time if isinstance(c.type, DateTime) else _same
+                    for c in stmt.selected_columns)
+    return compiled.string, tuple(compiled.positiontup or ()), readers
+
+
+def select_rows(conn: Connection, stmt: Select[Any],
+                params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run a select built once at import (bind parameters by name; a list value for an
+    `expanding` one, as in `col.in_(bindparam("ids", expanding=True))`); plain tuples back."""
+    if conn.dialect.name != "sqlite":
+        return [tuple(r) for r in conn.execute(stmt, params)]
+    sql, names, readers = _compiled(stmt)
+    args: list[Any] = []
+    for name in names:
+        value = params[name]
+        if isinstance(value, list | tuple):
+            sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * len(value)) or "NULL")
+            args += value
+        else:
+            args.append(value)
+    rows = conn.exec_driver_sql(sql, tuple(args)).all()
+    return [tuple(f(v) for f, v in zip(readers, r, strict=True)) for r in rows]
+
+
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """INSERT many rows that all have the same keys."""
     if not rows:
@@ -65,9 +120,8 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         conn.execute(insert(table), list(rows))
         return
     columns = tuple(rows[0])
-    convs = _converters(table, columns)
-    params = [tuple(f(r[c]) for f, c in zip(convs, columns, strict=True)) for r in rows]
-    conn.exec_driver_sql(_insert_sql(table, columns), params)
+    encode = _encoder(table, columns)
+    conn.exec_driver_sql(_insert_sql(table, columns), [encode(r) for r in rows])
 
 
 def update_rows(conn: Connection, table: Table, key: str,
@@ -81,7 +135,6 @@ def update_rows(conn: Connection, table: Table, key: str,
             {c: bindparam(f"b_{c}") for c in columns})
         conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
         return
-    convs = _converters(table, columns)
-    params = [(*(f(r[c]) for f, c in zip(convs, columns, strict=True)), r[key]) for r in rows]
-    conn.exec_driver_sql(_update_sql(table, columns, key), params)
+    encode = _encoder(table, (*columns, key))
+    conn.exec_driver_sql(_update_sql(table, columns, key), [encode(r) for r in rows])
 

@@ -60,24 +60,52 @@ def create(conn: Connection, *, contact_id: int, channel: str, data: dict[str, A
     return int(case_id), number
 
 
-def raise_to(conn: Connection, case_id: int, data: dict[str, Any], now: datetime) -> str:
-    """Update what the intake learned; priority only ever goes up, reasons accumulate.
+@dataclass(frozen=True)
+class Triage:
+    """What the intake decides on a case: it only ever becomes more urgent."""
 
-    Returns the priority the case had before.
-    """
-    row = conn.execute(select(CASES.c.priority, CASES.c.reasons, CASES.c.legal_basis)
+    priority: str
+    reasons: tuple[str, ...]
+    legal_basis: str
+    category: str | None
+    distrik: str | None
+
+    def raised(self, data: dict[str, Any]) -> Triage:
+        """With what the intake learned: the higher priority, every reason once (newest
+        first), consent kept once given, category and distrik when told."""
+        basis = "consent" if "consent" in (self.legal_basis, data["legal_basis"]) \
+            else self.legal_basis
+        return Triage(min(self.priority, data["priority"], key=PRIORITY_ORDER.index),
+                      tuple(dict.fromkeys([*data["reasons"], *self.reasons])), basis,
+                      _told(data, "category", self.category), _told(data, "distrik", self.distrik))
+
+    def values(self, now: datetime) -> dict[str, Any]:
+        return {"priority": self.priority, "reasons": list(self.reasons),
+                "legal_basis": self.legal_basis, "category": self.category,
+                "distrik": self.distrik, "updated_at": now}
+
+
+def _told(data: dict[str, Any], key: str, known: str | None) -> str | None:
+    return known if data.get(key) is None else str(data[key])
+
+
+def triage_of(conn: Connection, case_id: int) -> Triage:
+    row = conn.execute(select(CASES.c.priority, CASES.c.reasons, CASES.c.legal_basis,
+                              CASES.c.category, CASES.c.distrik)
                        .where(CASES.c.id == case_id)).one()
-    new = data["priority"]
-    priority = min(row.priority, new, key=PRIORITY_ORDER.index)
-    reasons = list(dict.fromkeys([*data["reasons"], *row.reasons]))
-    basis = "consent" if "consent" in (row.legal_basis, data["legal_basis"]) else row.legal_basis
-    values: dict[str, Any] = {"priority": priority, "reasons": reasons, "updated_at": now,
-                              "legal_basis": basis}
-    for key in ("category", "distrik"):
-        if data.get(key) is not None:
-            values[key] = data[key]
-    conn.execute(update(CASES).where(CASES.c.id == case_id).values(**values))
-    return str(row.priority)
+    return Triage(row.priority, tuple(row.reasons), row.legal_basis, row.category, row.distrik)
+
+
+def raise_to(conn: Connection, case_id: int, data: dict[str, Any], now: datetime) -> str:
+    """Update what the intake learned (see `Triage.raised`); returns the priority before."""
+    before = triage_of(conn, case_id)
+    save_triage(conn, [{"id": case_id, **before.raised(data).values(now)}])
+    return before.priority
+
+
+def save_triage(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Rows of `Triage.values` with the case `id`, in one statement."""
+    bulk.update_rows(conn, CASES, "id", rows)
 
 
 def number_of(conn: Connection, case_id: int) -> str:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import bulk
+from storage.cases import Triage
 from storage.models import Case, Contact, Conversation
 
 CONTACTS = cast(Table, Contact.__table__)
@@ -39,6 +40,22 @@ class ConversationRow:
     case_number: str | None
     case_status: str | None = None
     assignee_id: int | None = None
+    case_triage: Triage | None = None  # the case's priority, reasons, ... as stored
+
+
+_CONVERSATION = (
+    CONVS.c.id, CONVS.c.flow, CONVS.c.flow_version, CONVS.c.state, CONVS.c.language,
+    CONVS.c.answers, CONVS.c.flags, CONVS.c.misses, CONVS.c.case_id, CONVS.c.updated_at,
+    CASES.c.number, CASES.c.status, CASES.c.assignee_id, CASES.c.priority, CASES.c.reasons,
+    CASES.c.legal_basis, CASES.c.category, CASES.c.distrik)
+_WITH_CASE = CONVS.outerjoin(CASES, CASES.c.id == CONVS.c.case_id)
+
+
+def _conversation(r: tuple[Any, ...]) -> ConversationRow:
+    """A row of the columns in `_CONVERSATION`."""
+    triage = None if r[10] is None else Triage(r[13], tuple(r[14]), r[15], r[16], r[17])
+    return ConversationRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+                           r[11], r[12], triage)
 
 
 def touch_contact(conn: Connection, channel: str, user: str, now: datetime) -> ContactRow:
@@ -55,13 +72,9 @@ def touch_contact(conn: Connection, channel: str, user: str, now: datetime) -> C
 
 
 def load(conn: Connection, contact_id: int) -> ConversationRow | None:
-    row = conn.execute(select(
-        CONVS.c.id, CONVS.c.flow, CONVS.c.flow_version, CONVS.c.state, CONVS.c.language,
-        CONVS.c.answers, CONVS.c.flags, CONVS.c.misses, CONVS.c.case_id, CONVS.c.updated_at,
-        CASES.c.number, CASES.c.status, CASES.c.assignee_id,
-    ).select_from(CONVS.outerjoin(CASES, CASES.c.id == CONVS.c.case_id))
-        .where(CONVS.c.contact_id == contact_id)).one_or_none()
-    return None if row is None else ConversationRow(*row)
+    row = conn.execute(select(*_CONVERSATION).select_from(_WITH_CASE)
+                       .where(CONVS.c.contact_id == contact_id)).one_or_none()
+    return None if row is None else _conversation(tuple(row))
 
 
 def contact(conn: Connection, contact_id: int) -> tuple[str, str, str]:
@@ -102,11 +115,12 @@ def set_language(conn: Connection, contact_id: int, language: str) -> None:
 
 # -- batch forms, used by the inbox processor: a few statements per batch, not per message ---
 
-_LOAD_MANY = select(
-    CONVS.c.contact_id, CONVS.c.id, CONVS.c.flow, CONVS.c.flow_version, CONVS.c.state,
-    CONVS.c.language, CONVS.c.answers, CONVS.c.flags, CONVS.c.misses, CONVS.c.case_id,
-    CONVS.c.updated_at, CASES.c.number, CASES.c.status, CASES.c.assignee_id,
-).select_from(CONVS.outerjoin(CASES, CASES.c.id == CONVS.c.case_id))
+_LOAD_MANY = select(CONVS.c.contact_id, *_CONVERSATION).select_from(_WITH_CASE).where(
+    CONVS.c.contact_id.in_(bindparam("ids", expanding=True)))
+_FIND_CONTACTS = select(CONTACTS.c.id, CONTACTS.c.provider_user_id, CONTACTS.c.language,
+                        CONTACTS.c.status).where(
+    CONTACTS.c.channel == bindparam("channel"),
+    CONTACTS.c.provider_user_id.in_(bindparam("users", expanding=True)))
 
 
 def touch_contacts(conn: Connection, users: list[tuple[str, str]],
@@ -135,18 +149,15 @@ def _find_contacts(conn: Connection,
     for channel, user in users:
         by_channel.setdefault(channel, []).append(user)
     for channel, ids in by_channel.items():
-        rows = conn.execute(select(CONTACTS.c.id, CONTACTS.c.provider_user_id,
-                                   CONTACTS.c.language, CONTACTS.c.status)
-                            .where(CONTACTS.c.channel == channel,
-                                   CONTACTS.c.provider_user_id.in_(ids)))
-        for r in rows:
-            out[(channel, r.provider_user_id)] = ContactRow(int(r.id), r.language, r.status)
+        for cid, user, language, status in bulk.select_rows(
+                conn, _FIND_CONTACTS, {"channel": channel, "users": ids}):
+            out[(channel, user)] = ContactRow(int(cid), language, status)
     return out
 
 
 def load_many(conn: Connection, contact_ids: list[int]) -> dict[int, ConversationRow]:
-    rows = conn.execute(_LOAD_MANY.where(CONVS.c.contact_id.in_(contact_ids)))
-    return {r[0]: ConversationRow(*tuple(r)[1:]) for r in rows}
+    return {r[0]: _conversation(r[1:])
+            for r in bulk.select_rows(conn, _LOAD_MANY, {"ids": contact_ids})}
 
 
 def save_many(conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]],
