@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, column, func, select, values
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
@@ -18,6 +19,7 @@ from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Inbound, Media, Snapshot, Turn
 from storage import cases, conversations, counselors, inbox
+from storage.db import reading
 
 log = logging.getLogger(__name__)
 REGISTER = re.compile(r"^/(daftar|register)(?:@\w+)?\s+(\S+)", re.IGNORECASE)
@@ -46,6 +48,17 @@ class Plan:
         return mine == replace(snap, case_number=mine.case_number)
 
 
+@dataclass(frozen=True)
+class Look:
+    """A batch as read before the write lock: messages, conversations, planned steps."""
+
+    now: datetime
+    msgs: list[inbox.Pending]
+    stored: dict[int, tuple[Any, ...]]  # contact id -> conversation row as stored
+    convs: dict[tuple[str, str], Conv]
+    plans: dict[int, Plan]
+
+
 def message_error(exc: Exception) -> bool:
     return isinstance(exc, IntegrityError | DataError) or not isinstance(exc, SQLAlchemyError)
 
@@ -65,14 +78,29 @@ class Processor:
     """
 
     def __init__(self, db: Engine, flows: FlowEngine, clock: Callable[[], datetime],
-                 batch: int = 200) -> None:
+                 batch: int = 200, shard: tuple[int, int] | None = None) -> None:
         self.db, self.flows, self.clock, self.batch = db, flows, clock, batch
         self.postgres = db.dialect.name == "postgresql"
+        self.shard = None if self.postgres else shard  # PostgreSQL: advisory locks share
         self.plans: dict[int, Plan] = {}
 
     def run_once(self) -> int:
-        """Process what is pending, one batch per transaction; returns messages handled."""
+        """Process what is pending, one batch per transaction; returns messages handled
+        (or, when another worker took them first, found).
+
+        SQLite has one writer at a time, so the batch is read and the engine steps are run
+        before the write lock is taken (`_look`); under the lock what was read is checked
+        against what is stored now, and any step whose start changed is run again.
+        """
         try:
+            if not self.postgres:
+                look = self._look()
+                if look is None:
+                    return 0
+                with self.db.begin() as conn:
+                    live = inbox.still_pending(conn, [m.id for m in look.msgs])
+                    msgs = [m for m in look.msgs if m.id in live]
+                    return self._handle(conn, msgs, look) or len(look.msgs)
             with self.db.begin() as conn:
                 return self._handle(conn, self._claim(conn, self.batch))
         except Exception as exc:
@@ -100,17 +128,51 @@ class Processor:
             func.pg_try_advisory_xact_lock(func.hashtextextended(k.c.k, 0))).limit(limit))]
         return inbox.pending_of(conn, held, limit) if held else []
 
-    def _handle(self, conn: Connection, msgs: list[inbox.Pending]) -> int:
+    def _look(self) -> Look | None:
+        """A batch as stored now, read without the write lock, and its engine steps."""
+        with reading(self.db) as conn:
+            msgs = inbox.pending_batch(conn, self.batch, self.shard)
+            if not msgs:
+                return None
+            users = list(dict.fromkeys((m.channel, m.sender) for m in msgs))
+            staff_ids = counselors.by_account(conn, users)
+            family = [u for u in users if u not in staff_ids]
+            contacts = conversations.find_contacts(conn, family)
+            stored = conversations.load_stored(conn, [c.id for c in contacts.values()])
+            convs = {u: Conv.of(c, None if (r := stored.get(c.id)) is None
+                                else conversations.stored_row(conn, r))
+                     for u, c in contacts.items()}
+        now = self.clock()
+        starts: dict[tuple[str, str], tuple[Snapshot | None, str]] = {
+            u: (None, "id") for u in family}  # first contact: no conversation yet
+        starts.update({u: (c.snapshot, c.contact.language) for u, c in convs.items()})
+        return Look(now, msgs, stored, convs, self._plan(msgs, starts, now))
+
+    def _handle(self, conn: Connection, msgs: list[inbox.Pending],
+                look: Look | None = None) -> int:
         if not msgs:
             return 0
-        now = self.clock()
+        now = look.now if look else self.clock()  # the time the planned steps were run at
         users = list(dict.fromkeys((m.channel, m.sender) for m in msgs))
         staff_ids = counselors.by_account(conn, users)  # a counselor is never a family
         contacts = conversations.touch_contacts(
             conn, [u for u in users if u not in staff_ids], now)
-        rows = conversations.load_many(conn, [c.id for c in contacts.values()])
-        convs = {u: Conv.of(c, rows.get(c.id)) for u, c in contacts.items()}
-        self.plans = self._plan(msgs, convs, now)
+        ids = [c.id for c in contacts.values()]
+        if look is None:
+            rows = conversations.load_many(conn, ids)
+            convs = {u: Conv.of(c, rows.get(c.id)) for u, c in contacts.items()}
+            self.plans = self._plan(msgs, {u: (c.snapshot, c.contact.language)
+                                           for u, c in convs.items()}, now)
+        else:  # what was read before the lock, where it is still what is stored
+            convs, self.plans = {}, look.plans
+            stored = conversations.load_stored(conn, ids)
+            for u, c in contacts.items():
+                row, before = stored.get(c.id), look.convs.get(u)
+                if before is not None and row == look.stored.get(c.id):
+                    convs[u] = replace(before, contact=c)
+                else:
+                    convs[u] = Conv.of(c, None if row is None
+                                       else conversations.stored_row(conn, row))
         writes = Writes(convs=list(convs.values()))
         for msg in msgs:
             user = (msg.channel, msg.sender)
@@ -139,7 +201,8 @@ class Processor:
         if held and answering:  # the answer to the bot's safety question: the person sees it
             routing.copy_to_counselor(conn, msg, conv, now)
 
-    def _plan(self, msgs: list[inbox.Pending], convs: dict[tuple[str, str], Conv],
+    def _plan(self, msgs: list[inbox.Pending],
+              starts: dict[tuple[str, str], tuple[Snapshot | None, str]],
               now: datetime) -> dict[int, Plan]:
         """Every family message's engine step, ahead of the writes (the step is pure).
 
@@ -148,7 +211,7 @@ class Processor:
         same place, so a plan is never wrong, at worst unused.
         """
         plans: dict[int, Plan] = {}
-        at = {u: (c.snapshot, c.contact.language) for u, c in convs.items()}
+        at = dict(starts)
         for msg in msgs:
             user = (msg.channel, msg.sender)
             if user not in at:

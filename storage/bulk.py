@@ -84,32 +84,47 @@ def _from_time(value: Any) -> Any:
 
 
 @cache
-def _compiled(stmt: Select[Any]) -> tuple[str, tuple[str, ...], tuple[Callable[[Any], Any], ...]]:
-    """SQLite SQL, bind names in order, and how to read each selected column."""
+def _compiled(stmt: Select[Any]) -> tuple[str, tuple[str, ...], dict[str, Any],
+                                          tuple[Callable[[Any], Any], ...]]:
+    """SQLite SQL, bind names in order with their defaults, how to read each column."""
     compiled = stmt.compile(dialect=sqlite.dialect())
     readers = tuple(_from_json if isinstance(c.type, JSON) else
                     _from_time if isinstance(c.type, DateTime) else _same
                     for c in stmt.selected_columns)
-    return compiled.string, tuple(compiled.positiontup or ()), readers
+    return compiled.string, tuple(compiled.positiontup or ()), compiled.params, readers
 
 
-def select_rows(conn: Connection, stmt: Select[Any],
-                params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def select_rows(conn: Connection, stmt: Select[Any], params: dict[str, Any],
+                decode: bool = True) -> list[tuple[Any, ...]]:
     """Run a select built once at import (bind parameters by name; a list value for an
-    `expanding` one, as in `col.in_(bindparam("ids", expanding=True))`); plain tuples back."""
+    `expanding` one, as in `col.in_(bindparam("ids", expanding=True))`); plain tuples back.
+
+    With `decode=False` the values stay as stored (SQLite: JSON and times as text), which
+    is cheap to compare; `decoded` turns such a row into what SQLAlchemy would return.
+    """
     if conn.dialect.name != "sqlite":
         return [tuple(r) for r in conn.execute(stmt, params)]
-    sql, names, readers = _compiled(stmt)
+    sql, names, defaults, readers = _compiled(stmt)
     args: list[Any] = []
     for name in names:
-        value = params[name]
+        value = params[name] if name in params else defaults[name]
         if isinstance(value, list | tuple):
             sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * len(value)) or "NULL")
             args += value
         else:
             args.append(value)
     rows = conn.exec_driver_sql(sql, tuple(args)).all()
+    if not decode:
+        return [tuple(r) for r in rows]
     return [tuple(f(v) for f, v in zip(readers, r, strict=True)) for r in rows]
+
+
+def decoded(conn: Connection, stmt: Select[Any], row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row `select_rows(..., decode=False)` returned, as it would with decode=True."""
+    if conn.dialect.name != "sqlite":
+        return row
+    readers = _compiled(stmt)[3]
+    return tuple(f(v) for f, v in zip(readers, row, strict=True))
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -123,6 +123,12 @@ _FIND_CONTACTS = select(CONTACTS.c.id, CONTACTS.c.provider_user_id, CONTACTS.c.l
     CONTACTS.c.provider_user_id.in_(bindparam("users", expanding=True)))
 
 
+def find_contacts(conn: Connection,
+                  users: list[tuple[str, str]]) -> dict[tuple[str, str], ContactRow]:
+    """The contacts of these (channel, user) pairs that exist; writes nothing."""
+    return _find_contacts(conn, users)
+
+
 def touch_contacts(conn: Connection, users: list[tuple[str, str]],
                    now: datetime) -> dict[tuple[str, str], ContactRow]:
     """Contacts for (channel, user) pairs, creating the new ones; marks the inbound time."""
@@ -158,6 +164,16 @@ def _find_contacts(conn: Connection,
 def load_many(conn: Connection, contact_ids: list[int]) -> dict[int, ConversationRow]:
     return {r[0]: _conversation(r[1:])
             for r in bulk.select_rows(conn, _LOAD_MANY, {"ids": contact_ids})}
+
+
+def load_stored(conn: Connection, contact_ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    """Conversations as stored (cheap to compare with an earlier read); `stored_row` reads one."""
+    return {r[0]: r for r in bulk.select_rows(conn, _LOAD_MANY, {"ids": contact_ids},
+                                              decode=False)}
+
+
+def stored_row(conn: Connection, stored: tuple[Any, ...]) -> ConversationRow:
+    return _conversation(bulk.decoded(conn, _LOAD_MANY, stored)[1:])
 
 
 def save_many(conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]],

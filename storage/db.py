@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "lk3_read_only"
 
 
 def normalise_url(url: str) -> str:
@@ -29,9 +31,24 @@ def _sqlite_setup(engine: Engine) -> None:
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
+        dbapi_conn.create_function("lk3_shard", 2, shard_of, deterministic=True)
+
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # read-then-write: take the write lock up front
+        # Read-then-write: take the write lock up front. A connection opened by `reading`
+        # only reads: a plain BEGIN gives it a snapshot and leaves writers alone.
+        read = conn.get_execution_options().get(READ_ONLY)
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+
+def shard_of(key: str, shards: int) -> int:
+    """Which of `shards` worker processes owns this contact key (stable across processes)."""
+    return zlib.crc32(key.encode()) % shards
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for a transaction that only reads (SQLite: no write lock taken)."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
 
 
 def make_engine(url: str, **kw: Any) -> Engine:

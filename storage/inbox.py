@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from storage import bulk
 from storage.models import InboxMessage
 
 T = cast(Table, InboxMessage.__table__)
@@ -100,13 +101,28 @@ def pending_of(conn: Connection, keys: list[str], limit: int) -> list[Pending]:
     return [Pending(*row) for row in rows]
 
 
-def pending_batch(conn: Connection, limit: int) -> list[Pending]:
-    """The oldest unprocessed messages of all contacts, in arrival order."""
-    rows = conn.execute(
-        select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider_message_id,
-               T.c.payload, T.c.received_at, T.c.attempts)
-        .where(T.c.processed_at.is_(None)).order_by(T.c.id).limit(limit))
-    return [Pending(*row) for row in rows]
+_PENDING = select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider_message_id,
+                  T.c.payload, T.c.received_at, T.c.attempts).where(T.c.processed_at.is_(None))
+_MINE = func.lk3_shard(T.c.contact_key, bindparam("shards")) == bindparam("shard")
+_PENDING_BATCH = _PENDING.order_by(T.c.id).limit(bindparam("limit"))
+_PENDING_SHARD = _PENDING.where(_MINE).order_by(T.c.id).limit(bindparam("limit"))
+_STILL_PENDING = select(T.c.id).where(T.c.processed_at.is_(None),
+                                      T.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def pending_batch(conn: Connection, limit: int,
+                  shard: tuple[int, int] | None = None) -> list[Pending]:
+    """The oldest unprocessed messages of all contacts, in arrival order; with `shard`
+    (index, count), only of the contacts that shard owns (SQLite, see `db.shard_of`)."""
+    if shard is None:
+        return [Pending(*r) for r in bulk.select_rows(conn, _PENDING_BATCH, {"limit": limit})]
+    return [Pending(*r) for r in bulk.select_rows(
+        conn, _PENDING_SHARD, {"limit": limit, "shard": shard[0], "shards": shard[1]})]
+
+
+def still_pending(conn: Connection, ids: list[int]) -> set[int]:
+    """Which of these messages nobody has processed yet."""
+    return {r[0] for r in bulk.select_rows(conn, _STILL_PENDING, {"ids": ids})}
 
 
 def mark_processed(conn: Connection, ids: list[int], now: datetime) -> None:
