@@ -16,8 +16,7 @@ commit, WAL, synchronous=NORMAL; (b) python-telegram-bot's ConversationHandler i
 
 from __future__ import annotations
 
-import bisect
-import re
+import multiprocessing
 import sqlite3
 import statistics
 import tempfile
@@ -26,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -40,7 +40,6 @@ REFERENCE_TRANSACTIONS = 20_000
 REFERENCE_SLICES = 5  # before the pipeline, and again after it
 REQUIRED = 0.2  # x reference (a): the issue's bar
 GOAL_A, GOAL_B = 0.5, 1.0  # x reference (a), x reference (b): what to design toward
-REPLY_KEY = re.compile(r"in:(\d+):\d+")
 MAX_MESSAGES = 40  # a family still talking after this many is stuck: the setup fails
 SIM_NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # Monday 09:30 WIT
 
@@ -109,11 +108,13 @@ def script(flows: FlowEngine, family: int) -> tuple[list[str], str]:
                        "update POLICY in bot/bench.py for the current flow")
 
 
-def ticking_clock(start: datetime = SIM_NOW) -> Callable[[], datetime]:
+def ticking_clock(start: datetime = SIM_NOW,
+                  origin: float | None = None) -> Callable[[], datetime]:
     """Time from a fixed Monday morning (in service hours), moving with the wall clock: the
-    run does the same work whatever the hour it is started, and time still passes."""
-    origin = time.perf_counter()
-    return lambda: start + timedelta(seconds=time.perf_counter() - origin)
+    run does the same work whatever the hour it is started, and time still passes.
+    `origin` (a `time.perf_counter` reading, the same in every process) shares one clock."""
+    at = time.perf_counter() if origin is None else origin
+    return lambda: start + timedelta(seconds=time.perf_counter() - at)
 
 
 def _percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -124,19 +125,60 @@ def _percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-class Run:
-    """One pipeline run: per message the time its inbox row and its outbox rows committed."""
+Commit = tuple[float, list[int]]  # when a processor transaction committed, its inbox ids
 
-    def __init__(self, db: Engine, processor: Processor, clock: Callable[[], datetime],
-                 batch: int) -> None:
-        self.db, self.processor, self.clock, self.batch = db, processor, clock, batch
+
+def _worker(url: str, shard: tuple[int, int], batch: int, origin: float, pipe: Any) -> None:
+    """A processor process owning one shard of the contacts: drains on request, reports
+    each commit (time, inbox ids), and at the end its CPU seconds."""
+    db = make_engine(url)
+    try:
+        processor = Processor(db, FlowEngine.load("intake"), ticking_clock(origin=origin),
+                              batch=batch, shard=shard)
+        pipe.send("ready")
+        cpu = time.process_time()
+        while pipe.recv() == "drain":
+            commits: list[Commit] = []
+            while processor.run_once():
+                commits.append((time.perf_counter(), processor.handled))
+            pipe.send(commits)
+        pipe.send(time.process_time() - cpu)
+    finally:
+        db.dispose()
+
+
+class Run:
+    """One pipeline run: per message the time its inbox row and its outbox rows committed.
+
+    The processor runs in `workers` processes, each owning a shard of the contacts (as
+    `lk3 process --shard I/N` does in service); with one worker it runs in this process.
+    """
+
+    def __init__(self, db: Engine, url: str, clock: Callable[[], datetime], origin: float,
+                 batch: int, workers: int) -> None:
+        self.db, self.clock, self.batch = db, clock, batch
         self.acked: dict[int, float] = {}  # inbox id -> its insert committed
-        self.commits: list[tuple[int, float]] = []  # (highest outbox id, committed) per run
         self.answered: dict[int, float] = {}  # inbox id -> its outbox rows committed
         self.store_seconds = 0.0
         self.process_seconds = 0.0
         self.duplicates = 0
         self.cpu_seconds = 0.0
+        self.worker_cpu = 0.0
+        self.local = Processor(db, FlowEngine.load("intake"), clock, batch=batch) \
+            if workers == 1 else None
+        self.pipes: list[Any] = []
+        self.procs: list[Any] = []
+        context = multiprocessing.get_context("spawn")
+        for i in range(workers if workers > 1 else 0):
+            ours, theirs = context.Pipe()
+            proc = context.Process(target=_worker, args=(url, (i, workers), batch, origin,
+                                                         theirs), daemon=True)
+            proc.start()
+            self.pipes.append(ours)
+            self.procs.append(proc)
+        for pipe in self.pipes:
+            if pipe.recv() != "ready":
+                raise RuntimeError("bench: a worker process did not start")
 
     def store(self, burst: list[tuple[int, int, str]]) -> None:
         """The adapter: a burst of inbound messages, group-committed, acked after commit."""
@@ -155,35 +197,35 @@ class Run:
         self.store_seconds += time.perf_counter() - start
 
     def drain(self) -> None:
-        """The worker: run_once until it finds nothing; note what each run committed.
+        """The processors: run_once until each finds nothing; note each commit."""
+        start = time.perf_counter()
+        commits: list[Commit] = []
+        if self.local is not None:
+            while self.local.run_once():
+                commits.append((time.perf_counter(), self.local.handled))
+        else:
+            for pipe in self.pipes:
+                pipe.send("drain")
+            for pipe in self.pipes:
+                commits += pipe.recv()
+        self.process_seconds += time.perf_counter() - start
+        for committed, ids in commits:
+            for inbox_id in ids:
+                self.answered.setdefault(inbox_id, committed)
 
-        Outbox ids only grow, so the highest one after a run marks every outbox row that
-        run committed; `match` later maps rows to inbox ids. One cheap query per run.
-        """
-        while True:
-            start = time.perf_counter()
-            n = self.processor.run_once()
-            committed = time.perf_counter()
-            self.process_seconds += committed - start
-            if n == 0:
-                return
-            with self.db.connect() as conn:
-                top = conn.execute(text("SELECT max(id) FROM outbox")).scalar()
-            self.commits.append((int(top or 0), committed))
+    def last_commit(self) -> float:
+        return max(self.answered.values(), default=time.perf_counter())
 
-    def match(self) -> None:
-        """Each inbox message's answer time: the first run whose commit holds its outbox row."""
-        marks = [top for top, _ in self.commits]
-        with self.db.connect() as conn:
-            rows = conn.execute(text("SELECT id, dedupe_key FROM outbox ORDER BY id")).all()
-        for outbox_id, key in rows:
-            found = REPLY_KEY.fullmatch(str(key))  # in:<inbox id>:<n>, written by bot.apply
-            run = bisect.bisect_left(marks, outbox_id)
-            if found and run < len(marks):
-                self.answered.setdefault(int(found[1]), self.commits[run][1])
+    def close(self) -> None:
+        for pipe in self.pipes:
+            pipe.send("stop")
+        for pipe, proc in zip(self.pipes, self.procs, strict=True):
+            self.worker_cpu += pipe.recv()
+            proc.join()
 
 
-def pipeline(families: int, batch: int) -> tuple[Run, float, float, dict[str, int]]:
+def pipeline(families: int, batch: int,
+             workers: int = 1) -> tuple[Run, float, float, dict[str, int]]:
     """Run every family through a fresh SQLite database; (run, start, end, checks).
 
     `run.cpu_seconds` is this process's CPU time over the same span: on a busy machine it
@@ -194,18 +236,22 @@ def pipeline(families: int, batch: int) -> tuple[Run, float, float, dict[str, in
     scripts = [says for says, _ in walks]
     expected = {f"family-{f}": end for f, (_, end) in enumerate(walks)}
     with tempfile.TemporaryDirectory(prefix="lk3-bench-") as tmp:
-        db = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        db = make_engine(url)
         try:
             migrate.upgrade(db)
-            clock = ticking_clock()
-            run = Run(db, Processor(db, flows, clock, batch=batch), clock, batch)
-            cpu, start = time.process_time(), time.perf_counter()
-            for k in range(max(len(s) for s in scripts)):
-                run.store([(f, k, s[k]) for f, s in enumerate(scripts) if k < len(s)])
-                run.drain()
-            end = run.commits[-1][1] if run.commits else time.perf_counter()
-            run.cpu_seconds = time.process_time() - cpu
-            run.match()
+            origin = time.perf_counter()
+            run = Run(db, url, ticking_clock(origin=origin), origin, batch, workers)
+            try:
+                cpu, start = time.process_time(), time.perf_counter()
+                for k in range(max(len(s) for s in scripts)):
+                    run.store([(f, k, s[k]) for f, s in enumerate(scripts) if k < len(s)])
+                    run.drain()
+                end = run.last_commit()
+                run.cpu_seconds = time.process_time() - cpu
+            finally:
+                run.close()
+            run.cpu_seconds += run.worker_cpu
             checks = _checks(db, expected)
         finally:
             db.dispose()
@@ -257,19 +303,20 @@ def sqlite_reference(transactions: int = REFERENCE_TRANSACTIONS, slices: int = 1
     return rates
 
 
-def run(families: int = 2000, batch: int = 200) -> int:
+def run(families: int = 2000, batch: int = 200, workers: int = 2) -> int:
     """Benchmark the pipeline and print the report; 0 when it meets 0.2x reference (a)."""
     from bot.bench_ptb import ptb_reference  # imports telegram: only when benchmarking
 
-    if families < 1 or batch < 1:
-        print("lk3 bench: --families and --batch must be at least 1")
+    if families < 1 or batch < 1 or workers < 1:
+        print("lk3 bench: --families, --batch and --workers must be at least 1")
         return 2
-    print(f"lk3 bench: {families} families, batch {batch}, SQLite (WAL, synchronous=NORMAL)")
+    print(f"lk3 bench: {families} families, batch {batch}, {workers} processor process"
+          f"{'es' if workers > 1 else ''}, SQLite (WAL, synchronous=NORMAL)")
     # Half the reference before the pipeline, half after, in slices: the median is the rate
     # under the same conditions as the pipeline, and a noisy moment does not move it.
     slices = sqlite_reference(REFERENCE_TRANSACTIONS // 2, REFERENCE_SLICES)
     try:
-        result, start, end, checks = pipeline(families, batch)
+        result, start, end, checks = pipeline(families, batch, workers)
     except RuntimeError as exc:  # the synthetic families no longer fit the flow
         print(f"requirement        FAIL: {exc}")
         return 1

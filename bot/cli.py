@@ -1,4 +1,4 @@
-"""The `lk3` command: serve, chat, db, flow, cases, counselor, bench."""
+"""The `lk3` command: serve, process, chat, db, flow, cases, counselor, bench."""
 
 from __future__ import annotations
 
@@ -16,6 +16,20 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.web import serve
 
     return serve(settings)
+
+
+def _process(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service import build
+    from bot.workers import process_forever
+
+    shards = settings.lk3_processors
+    postgres = settings.database_url.startswith(("postgresql", "postgres"))
+    if not postgres and not 2 <= args.shard <= shards:
+        raise ConfigError(f"--shard must be between 2 and LK3_PROCESSORS ({shards}), since "
+                          "`lk3 serve` processes shard 1.")
+    service = build(settings, shard=args.shard if not postgres else 1)
+    print(f"lk3 process: shard {args.shard} of {shards}; Ctrl-C stops", file=sys.stderr)
+    return process_forever(service, settings.lk3_poll_interval)
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,7 +102,7 @@ def _counselor(args: argparse.Namespace, settings: Settings) -> int:
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bench import run
 
-    return run(args.families, args.batch)
+    return run(args.families, args.batch, args.workers)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -96,6 +110,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("serve", help="run the web app and the background workers").set_defaults(
         fn=_serve)
+    w = sub.add_parser("process", help="an extra inbox processor process (see LK3_PROCESSORS)")
+    w.add_argument("--shard", type=int, required=True,
+                   help="which shard of the contacts this process handles (2..LK3_PROCESSORS; "
+                        "`lk3 serve` handles 1; ignored on PostgreSQL)")
+    w.set_defaults(fn=_process)
     c = sub.add_parser("chat", help="talk to the bot as a family, in this terminal")
     c.add_argument("--user", default="terminal", help="the family's id (default: terminal)")
     c.add_argument("--lang", choices=["id", "en"], default="id", help="language to start in")
@@ -128,6 +147,8 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="push synthetic families through the pipeline; print rates")
     b.add_argument("--families", type=int, default=2000)
     b.add_argument("--batch", type=int, default=200, help="messages per processor transaction")
+    b.add_argument("--workers", type=int, default=2,
+                   help="processor processes, each owning a shard of the contacts (default 2)")
     b.set_defaults(fn=_bench)
     return p
 

@@ -19,7 +19,7 @@ from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Inbound, Media, Snapshot, Turn
 from storage import cases, conversations, counselors, inbox
-from storage.db import reading
+from storage.db import reading, writer_turn
 
 log = logging.getLogger(__name__)
 REGISTER = re.compile(r"^/(daftar|register)(?:@\w+)?\s+(\S+)", re.IGNORECASE)
@@ -83,24 +83,20 @@ class Processor:
         self.postgres = db.dialect.name == "postgresql"
         self.shard = None if self.postgres else shard  # PostgreSQL: advisory locks share
         self.plans: dict[int, Plan] = {}
+        self.handled: list[int] = []  # inbox ids the last run_once committed
 
     def run_once(self) -> int:
         """Process what is pending, one batch per transaction; returns messages handled
         (or, when another worker took them first, found).
 
         SQLite has one writer at a time, so the batch is read and the engine steps are run
-        before the write lock is taken (`_look`); under the lock what was read is checked
-        against what is stored now, and any step whose start changed is run again.
+        before the write lock is taken (`look`); under the lock (`finish`) what was read is
+        checked against what is stored now, and any step whose start changed is run again.
         """
+        self.handled = []
         try:
             if not self.postgres:
-                look = self._look()
-                if look is None:
-                    return 0
-                with self.db.begin() as conn:
-                    live = inbox.still_pending(conn, [m.id for m in look.msgs])
-                    msgs = [m for m in look.msgs if m.id in live]
-                    return self._handle(conn, msgs, look) or len(look.msgs)
+                return self.finish(self.look())
             with self.db.begin() as conn:
                 return self._handle(conn, self._claim(conn, self.batch))
         except Exception as exc:
@@ -128,7 +124,17 @@ class Processor:
             func.pg_try_advisory_xact_lock(func.hashtextextended(k.c.k, 0))).limit(limit))]
         return inbox.pending_of(conn, held, limit) if held else []
 
-    def _look(self) -> Look | None:
+    def finish(self, look: Look | None) -> int:
+        """Under the write lock: the messages of `look` nobody processed meanwhile, each
+        from its conversation as stored now (planned steps where it did not change)."""
+        if look is None:
+            return 0
+        with writer_turn(self.db), self.db.begin() as conn:
+            live = inbox.still_pending(conn, [m.id for m in look.msgs])
+            msgs = [m for m in look.msgs if m.id in live]
+            return self._handle(conn, msgs, look) or len(look.msgs)
+
+    def look(self) -> Look | None:
         """A batch as stored now, read without the write lock, and its engine steps."""
         with reading(self.db) as conn:
             msgs = inbox.pending_batch(conn, self.batch, self.shard)
@@ -185,6 +191,7 @@ class Processor:
             else:
                 self._family(conn, msg, convs[user], writes, now)
         writes.flush(conn, now)
+        self.handled += [m.id for m in msgs]
         return len(msgs)
 
     def _family(self, conn: Connection, msg: inbox.Pending, conv: Conv, writes: Writes,

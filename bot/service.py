@@ -51,10 +51,14 @@ def open_database(settings: Settings, auto_migrate: bool) -> Engine:
 
 
 def build(settings: Settings, *, auto_migrate: bool = True,
-          clock: Callable[[], datetime] = utcnow) -> Service:
+          clock: Callable[[], datetime] = utcnow, shard: int = 1) -> Service:
+    """The service; its processor takes contact shard `shard` of LK3_PROCESSORS (1-based:
+    `lk3 serve` is 1, each `lk3 process --shard K` another)."""
     db = open_database(settings, auto_migrate)
     try:
         flows = FlowEngine.load("intake")
     except FlowError as exc:
         raise ConfigError(f"The intake flow is invalid: {exc}") from None
-    return Service(settings, db, flows, Processor(db, flows, clock), clock)
+    shards = settings.lk3_processors
+    processor = Processor(db, flows, clock, shard=(shard - 1, shards) if shards > 1 else None)
+    return Service(settings, db, flows, processor, clock)

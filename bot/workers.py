@@ -5,12 +5,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from bot.scheduler import Scheduler
 from bot.service import Service
 
 log = logging.getLogger(__name__)
 SCHEDULER_EVERY = 30.0  # seconds of wall time between runs; decisions use the service clock
+
+
+def process_forever(service: Service, interval: float) -> int:
+    """`lk3 process`: only the inbox processor, for one shard, until Ctrl-C.
+
+    A Ctrl-C in the middle of a batch rolls its transaction back: the batch stays in the
+    inbox for the next start. A database error is logged and the batch tried again later.
+    """
+    processor = service.processor
+    try:
+        while True:
+            try:
+                done = processor.run_once()
+            except Exception:
+                log.exception("processor failed; retrying in %.1fs", interval * 10)
+                time.sleep(interval * 10)
+                continue
+            if not done:
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        return 0
 
 
 class Workers:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: writers there wait by SQLite's busy timeout alone
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -44,6 +51,28 @@ def _sqlite_setup(engine: Engine) -> None:
 def shard_of(key: str, shards: int) -> int:
     """Which of `shards` worker processes owns this contact key (stable across processes)."""
     return zlib.crc32(key.encode()) % shards
+
+
+@contextmanager
+def writer_turn(engine: Engine) -> Iterator[None]:
+    """SQLite: wait for the write lock in a queue, not by polling.
+
+    SQLite's busy handler retries a locked database after sleeps of growing length (up to
+    100 ms), so a waiting writer often sleeps on while the lock is already free. Processors
+    of one database file take turns on an advisory file lock beside it instead, which hands
+    over the moment the holder's transaction has committed. Other writers (the adapter, the
+    relay) keep the busy timeout. Elsewhere (PostgreSQL, memory databases) this does nothing.
+    """
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{path}-writers.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def reading(engine: Engine) -> Connection:

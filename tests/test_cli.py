@@ -14,7 +14,8 @@ from flows.engine import Engine
 from storage import migrate
 
 LK3 = Path(sys.executable).with_name("lk3")
-SETTINGS = ("DATABASE_URL", "LK3_HOST", "LK3_PORT", "LOG_LEVEL", "LK3_POLL_INTERVAL")
+SETTINGS = ("DATABASE_URL", "LK3_HOST", "LK3_PORT", "LOG_LEVEL", "LK3_POLL_INTERVAL",
+            "LK3_PROCESSORS")
 # greeting -> chat -> no danger -> agree -> adult -> domestic violence -> myself -> Mimika Baru
 # -> skip the kampung -> not injured, perpetrator not near, no weapon, not getting worse,
 # no child at risk, a safe place tonight, safe to keep chatting -> contact by this chat, skip
@@ -52,10 +53,10 @@ def fragment(key: str) -> str:
 
 
 def test_help_lists_every_command(tmp_path: Path) -> None:
-    """`lk3 --help` lists serve, chat, db, flow, cases and bench."""
+    """`lk3 --help` lists serve, process, chat, db, flow, cases and bench."""
     done = lk3("--help", cwd=tmp_path)
     assert done.returncode == 0
-    for command in ("serve", "chat", "db", "flow", "cases", "bench"):
+    for command in ("serve", "process", "chat", "db", "flow", "cases", "bench"):
         assert re.search(rf"^\s+{command}\s+\w", done.stdout, re.M), command
 
 
@@ -130,3 +131,12 @@ def test_db_upgrade_then_current_report_head(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == f"database at revision {head}"
     assert (tmp_path / "lk3.db").exists()
+
+
+def test_process_refuses_a_shard_outside_the_configured_processors(tmp_path: Path) -> None:
+    """`lk3 process --shard 3` with LK3_PROCESSORS=2: one sentence naming both, exit 2."""
+    (tmp_path / ".env").write_text("LK3_PROCESSORS=2\n", encoding="utf-8")
+    done = lk3("process", "--shard", "3", cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--shard" in lines[0] and "LK3_PROCESSORS (2)" in lines[0], lines
