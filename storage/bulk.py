@@ -139,6 +139,15 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     conn.exec_driver_sql(_insert_sql(table, columns), [encode(r) for r in rows])
 
 
+def insert_one(conn: Connection, table: Table, row: dict[str, Any]) -> int:
+    """INSERT one row; its new `id`."""
+    if conn.dialect.name != "sqlite":
+        return int(conn.execute(insert(table).returning(table.c.id), row).scalar_one())
+    columns = tuple(row)
+    sql = f"{_insert_sql(table, columns)} RETURNING id"
+    return int(conn.exec_driver_sql(sql, _encoder(table, columns)(row)).scalar_one())
+
+
 def update_rows(conn: Connection, table: Table, key: str,
                 rows: Sequence[dict[str, Any]]) -> None:
     """UPDATE many rows by `key`; every row has the same keys, `key` among them."""

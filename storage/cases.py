@@ -38,26 +38,32 @@ def _counter(dialect_name: str) -> Any:
 
 
 _COUNTER = {name: _counter(name) for name in ("sqlite", "postgresql")}
-_CREATE = insert(CASES).returning(CASES.c.id)
+
+
+_COUNTER_SQLITE = ("INSERT INTO case_counters (year, last) VALUES (?, 1) ON CONFLICT (year) "
+                   "DO UPDATE SET last = case_counters.last + 1 RETURNING last")
 
 
 def next_number(conn: Connection, year: int) -> str:
     """`LK3-2026-00042`: a per-year counter, one row locked for the rest of the transaction."""
-    last = conn.execute(_COUNTER[conn.dialect.name], {"year": year}).scalar_one()
+    if conn.dialect.name == "sqlite":  # the statement as SQLAlchemy writes it, without its cost
+        last = conn.exec_driver_sql(_COUNTER_SQLITE, (year,)).scalar_one()
+    else:
+        last = conn.execute(_COUNTER[conn.dialect.name], {"year": year}).scalar_one()
     return f"LK3-{year}-{last:05d}"
 
 
 def create(conn: Connection, *, contact_id: int, channel: str, data: dict[str, Any],
            now: datetime, previous_case_id: int | None = None) -> tuple[int, str]:
     number = next_number(conn, now.astimezone(WIT).year)  # the year as Mimika counts it
-    case_id = conn.execute(_CREATE, {
+    case_id = bulk.insert_one(conn, CASES, {
         "number": number, "contact_id": contact_id, "status": data.get("status", "waiting"),
         "priority": data["priority"], "reasons": list(data["reasons"]),
         "category": data.get("category"), "distrik": data.get("distrik"), "channel": channel,
         "legal_basis": data["legal_basis"], "created_at": now, "updated_at": now,
         "previous_case_id": previous_case_id,
-    }).scalar_one()
-    return int(case_id), number
+    })
+    return case_id, number
 
 
 @dataclass(frozen=True)

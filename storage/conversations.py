@@ -140,8 +140,8 @@ def touch_contacts(conn: Connection, users: list[tuple[str, str]],
             {"channel": c, "provider_user_id": u, "language": "id", "status": "active",
              "last_inbound_at": now, "created_at": now} for c, u in missing])
         found.update(_find_contacts(conn, missing))
-    ids = [c.id for c in found.values()]
-    conn.execute(update(CONTACTS).where(CONTACTS.c.id.in_(ids)).values(last_inbound_at=now))
+    bulk.update_rows(conn, CONTACTS, "id",
+                     [{"last_inbound_at": now, "id": c.id} for c in found.values()])
     stopped = [c.id for c in found.values() if c.status == "stopped"]
     if stopped:  # they wrote again after BERHENTI: the bot may answer again
         conn.execute(update(CONTACTS).where(CONTACTS.c.id.in_(stopped)).values(status="active"))
