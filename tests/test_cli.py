@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from flows.engine import Engine
-from storage import migrate
+from storage import inbox, migrate
+from storage.db import make_engine, shard_of
+from storage.models import InboxMessage
 
 LK3 = Path(sys.executable).with_name("lk3")
 SETTINGS = ("DATABASE_URL", "LK3_HOST", "LK3_PORT", "LOG_LEVEL", "LK3_POLL_INTERVAL",
@@ -140,3 +146,38 @@ def test_process_refuses_a_shard_outside_the_configured_processors(tmp_path: Pat
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--shard" in lines[0] and "LK3_PROCESSORS (2)" in lines[0], lines
+
+
+def test_process_handles_its_own_shard_only_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """`lk3 process --shard 2` of 2 answers the contacts of shard 2 and leaves shard 1's."""
+    (tmp_path / ".env").write_text("LK3_PROCESSORS=2\nLK3_POLL_INTERVAL=0.05\n",
+                                   encoding="utf-8")
+    db = make_engine(f"sqlite:///{tmp_path / 'lk3.db'}")
+    migrate.upgrade(db)
+    users = [f"u{n}" for n in range(8)]
+    with db.begin() as conn:
+        for user in users:
+            inbox.store(conn, channel="console", provider_message_id=f"p-{user}", sender=user,
+                        payload={"text": "halo"}, now=datetime.now(UTC))
+    ours = {u for u in users if shard_of(f"console:{u}", 2) == 1}
+    assert ours and len(ours) < len(users)
+    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS}
+    proc = subprocess.Popen([str(LK3), "process", "--shard", "2"], cwd=tmp_path, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # waiting for another process, not timing it
+            with db.connect() as conn:
+                done = {r[0] for r in conn.execute(select(InboxMessage.sender).where(
+                    InboxMessage.processed_at.is_not(None)))}
+            if done >= ours:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert done == ours  # shard 1 is left to `lk3 serve`
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    db.dispose()
