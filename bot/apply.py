@@ -19,7 +19,7 @@ from flows.catalog import Rendered
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Event, Snapshot, Turn
-from storage import cases, conversations, counselors, inbox, outbox, queue
+from storage import bulk, cases, conversations, counselors, inbox, outbox, queue
 from storage.clock import utc
 
 MAX_LOG_CHARS = 4096
@@ -39,6 +39,8 @@ class Conv:
     assignee_id: int | None = None
     triage: cases.Triage | None = None  # the case's priority and reasons, as this batch has them
     changed: bool = False
+    # A snapshot's answers and flags JSON-encoded ahead, valid while they are the same objects
+    encoded: tuple[dict[str, Any], tuple[str, ...], bulk.Encoded, bulk.Encoded] | None = None
 
     @classmethod
     def of(cls, contact: conversations.ContactRow,
@@ -53,8 +55,12 @@ class Conv:
     def values(self) -> dict[str, Any]:
         s = self.snapshot
         assert s is not None
+        answers: Any = s.answers
+        flags: Any = list(s.flags)
+        if self.encoded and self.encoded[0] is s.answers and self.encoded[1] is s.flags:
+            answers, flags = self.encoded[2], self.encoded[3]
         return {"flow": s.flow, "flow_version": s.flow_version, "state": s.state,
-                "language": s.language, "answers": s.answers, "flags": list(s.flags),
+                "language": s.language, "answers": answers, "flags": flags,
                 "misses": s.misses, "case_id": self.case_id}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Inbound, Media, Snapshot, Turn
 from storage import cases, conversations, counselors, inbox
+from storage.bulk import Encoded
 from storage.db import reading, writer_turn
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ class Plan:
     snapshot: Snapshot | None
     language: str
     turn: Turn
+    encoded: tuple[Encoded, Encoded] | None = None  # the new answers and flags as JSON
 
     def starts_like(self, snap: Snapshot | None) -> bool:
         """The step from `snap` is this one: the same snapshot, where a case number only
@@ -175,7 +178,8 @@ class Processor:
             for u, c in contacts.items():
                 row, before = stored.get(c.id), look.convs.get(u)
                 if before is not None and row == look.stored.get(c.id):
-                    convs[u] = replace(before, contact=c)
+                    before.contact = c  # the look's own Conv: this batch is its only user
+                    convs[u] = before
                 else:
                     convs[u] = Conv.of(c, None if row is None
                                        else conversations.stored_row(conn, row))
@@ -225,8 +229,10 @@ class Processor:
                 continue  # staff
             snap, language = at[user]
             turn = self.flows.step(snap, inbound_of(msg), now, language)
-            plans[msg.id] = Plan(snap, language, turn)
             after = turn.snapshot
+            encoded = None if self.postgres else (  # SQLite: outside the write lock
+                Encoded(json.dumps(after.answers)), Encoded(json.dumps(list(after.flags))))
+            plans[msg.id] = Plan(snap, language, turn, encoded)
             if after.case_number is None and any(e.kind == "case_upsert" for e in turn.events):
                 after = replace(after, case_number=ASSUMED)
             at[user] = (after, after.language)
@@ -237,6 +243,9 @@ class Processor:
         plan = self.plans.pop(msg.id, None)
         if plan is not None and plan.language == conv.contact.language and \
                 plan.starts_like(conv.snapshot):
+            after = plan.turn.snapshot
+            if plan.encoded is not None:
+                conv.encoded = (after.answers, after.flags, *plan.encoded)
             return plan.turn
         return self.flows.step(conv.snapshot, inbound_of(msg), now, conv.contact.language)
 

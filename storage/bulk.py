@@ -24,8 +24,17 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+class Encoded(str):
+    """JSON text encoded ahead (outside a write lock): stored as it is on SQLite."""
+
+
 def _json(value: Any) -> Any:
-    return None if value is None else json.dumps(value)
+    return None if value is None else value if type(value) is Encoded else json.dumps(value)
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """For SQLAlchemy Core: JSON encoded ahead back to the value it encodes."""
+    return {k: json.loads(v) if type(v) is Encoded else v for k, v in row.items()}
 
 
 def _time(value: Any) -> Any:
@@ -114,7 +123,7 @@ def select_rows(conn: Connection, stmt: Select[Any], params: dict[str, Any],
         else:
             args.append(value)
     rows = conn.exec_driver_sql(sql, tuple(args)).all()
-    if not decode:
+    if not decode or all(f is _same for f in readers):
         return [tuple(r) for r in rows]
     return [tuple(f(v) for f, v in zip(readers, r, strict=True)) for r in rows]
 
@@ -132,7 +141,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), list(rows))
+        conn.execute(insert(table), [_plain(r) for r in rows])
         return
     columns = tuple(rows[0])
     encode = _encoder(table, columns)
@@ -157,7 +166,7 @@ def update_rows(conn: Connection, table: Table, key: str,
     if conn.dialect.name != "sqlite":
         stmt = update(table).where(table.c[key] == bindparam(f"b_{key}")).values(
             {c: bindparam(f"b_{c}") for c in columns})
-        conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+        conn.execute(stmt, [{f"b_{k}": v for k, v in _plain(r).items()} for r in rows])
         return
     encode = _encoder(table, (*columns, key))
     conn.exec_driver_sql(_update_sql(table, columns, key), [encode(r) for r in rows])
