@@ -21,7 +21,7 @@ from flows.text import clean
 from flows.types import Inbound, Media, Snapshot, Turn
 from storage import cases, conversations, counselors, inbox
 from storage.bulk import Encoded
-from storage.db import reading, writer_turn
+from storage.db import checkpoint, reading, writer_turn
 
 log = logging.getLogger(__name__)
 REGISTER = re.compile(r"^/(daftar|register)(?:@\w+)?\s+(\S+)", re.IGNORECASE)
@@ -135,7 +135,9 @@ class Processor:
         with writer_turn(self.db), self.db.begin() as conn:
             live = inbox.still_pending(conn, [m.id for m in look.msgs])
             msgs = [m for m in look.msgs if m.id in live]
-            return self._handle(conn, msgs, look) or len(look.msgs)
+            done = self._handle(conn, msgs, look) or len(look.msgs)
+        checkpoint(self.db)  # after the turn: the next writer need not wait for it
+        return done
 
     def look(self) -> Look | None:
         """A batch as stored now, read without the write lock, and its engine steps."""

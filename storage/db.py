@@ -75,6 +75,18 @@ def writer_turn(engine: Engine) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def checkpoint(engine: Engine) -> None:
+    """SQLite: copy what the write-ahead log holds into the database now, without waiting
+    for or blocking anyone (PASSIVE), so that a commit seldom has to do it."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+    finally:
+        raw.close()
+
+
 def reading(engine: Engine) -> Connection:
     """A connection for a transaction that only reads (SQLite: no write lock taken)."""
     return engine.connect().execution_options(**{READ_ONLY: True})
