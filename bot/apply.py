@@ -7,6 +7,7 @@ later messages of the batch need its number.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -142,8 +143,38 @@ def _apply_events(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv:
                              "kind": kind, "data": data, "created_at": now})
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A turn's message log and outbox rows, made before the write lock for the contact and
+    case it was planned with (JSON encoded too); used only if they are still the same."""
+
+    contact_id: int
+    case: tuple[int | None, str | None, str | None]  # id, number, status
+    logs: list[dict[str, Any]]
+    outbox: list[dict[str, Any]]
+    redact: bool
+
+
+def prepare(flows: FlowEngine, msg: inbox.Pending, conv: Conv, turn: Turn,
+            now: datetime) -> Prepared | None:
+    """The rows `apply_turn` would write for an event-free `turn` from `conv` (not changed)."""
+    if turn.events:
+        return None  # a consent, a case: written under the lock, in order
+    snap = turn.snapshot
+    ahead = replace(conv, snapshot=snap)
+    extra = {"case_number": conv.case_number or ""}
+    rendered = [flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
+    rows = Writes()
+    _send(msg, ahead, rendered, rows, now)
+    for row in rows.outbox:
+        row["payload"] = bulk.Encoded(json.dumps(row["payload"]))
+    return Prepared(conv.contact.id, (conv.case_id, conv.case_number, conv.case_status),
+                    rows.logs, rows.outbox, bool(rows.redacted))
+
+
 def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Conv,
-               turn: Turn, writes: Writes, now: datetime) -> None:
+               turn: Turn, writes: Writes, now: datetime,
+               prepared: Prepared | None = None) -> None:
     """Record one turn: events and case now; log, outbox and conversation with the batch."""
     if turn.events:
         _apply_events(conn, flows, msg, conv, turn.events, writes, now)
@@ -155,6 +186,15 @@ def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Co
     conv.snapshot = snap if snap.case_number == conv.case_number else \
         replace(snap, case_number=conv.case_number)
     conv.changed = True
+    if prepared is not None and not turn.events and not writes.notices and \
+            prepared.contact_id == conv.contact.id and \
+            prepared.case == (conv.case_id, conv.case_number, conv.case_status):
+        writes.logs += prepared.logs
+        writes.outbox += prepared.outbox
+        if prepared.redact:
+            writes.redacted.append(msg.id)
+        writes.processed.append(msg.id)
+        return
     extra = {"case_number": conv.case_number or ""}
     rendered = [flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
     rendered += [Rendered(n) for n in writes.notices]  # after the closing, not before it

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.types import String
 
 from bot import counselor, routing, staff
-from bot.apply import Conv, Writes, apologise, apply_turn
+from bot.apply import Conv, Prepared, Writes, apologise, apply_turn, prepare
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Inbound, Media, Snapshot, Turn
@@ -39,6 +39,7 @@ class Plan:
     language: str
     turn: Turn
     encoded: tuple[Encoded, Encoded] | None = None  # the new answers and flags as JSON
+    prepared: Prepared | None = None  # the replies' rows
 
     def starts_like(self, snap: Snapshot | None) -> bool:
         """The step from `snap` is this one: the same snapshot, where a case number only
@@ -157,7 +158,7 @@ class Processor:
         starts: dict[tuple[str, str], tuple[Snapshot | None, str]] = {
             u: (None, "id") for u in family}  # first contact: no conversation yet
         starts.update({u: (c.snapshot, c.contact.language) for u, c in convs.items()})
-        return Look(now, msgs, stored, convs, self._plan(msgs, starts, now))
+        return Look(now, msgs, stored, convs, self._plan(msgs, starts, now, convs))
 
     def _handle(self, conn: Connection, msgs: list[inbox.Pending],
                 look: Look | None = None) -> int:
@@ -209,22 +210,26 @@ class Processor:
         if held and not answering and routing.safety_word(
                 msg, self.flows.bundle.keywords) is None:
             return routing.relay_to_counselor(conn, msg, conv, writes, now)
+        plan = self.plans.get(msg.id)
         turn = self._turn(msg, conv, now)
-        apply_turn(conn, self.flows, msg, conv, turn, writes, now)
+        prepared = plan.prepared if plan is not None and plan.turn is turn else None
+        apply_turn(conn, self.flows, msg, conv, turn, writes, now, prepared)
         if held and answering:  # the answer to the bot's safety question: the person sees it
             routing.copy_to_counselor(conn, msg, conv, now)
 
     def _plan(self, msgs: list[inbox.Pending],
-              starts: dict[tuple[str, str], tuple[Snapshot | None, str]],
-              now: datetime) -> dict[int, Plan]:
+              starts: dict[tuple[str, str], tuple[Snapshot | None, str]], now: datetime,
+              convs: dict[tuple[str, str], Conv] | None = None) -> dict[int, Plan]:
         """Every family message's engine step, ahead of the writes (the step is pure).
 
         Each contact's steps run in order from its stored conversation; a case the step
         opens is assumed made. `_turn` uses a plan only if the step would start from the
-        same place, so a plan is never wrong, at worst unused.
+        same place, so a plan is never wrong, at worst unused. With `convs` (read before the
+        write lock) the replies' rows are made too, up to a contact's first turn with events.
         """
         plans: dict[int, Plan] = {}
         at = dict(starts)
+        rows_for = dict(convs or {})
         for msg in msgs:
             user = (msg.channel, msg.sender)
             if user not in at:
@@ -234,7 +239,11 @@ class Processor:
             after = turn.snapshot
             encoded = None if self.postgres else (  # SQLite: outside the write lock
                 Encoded(json.dumps(after.answers)), Encoded(json.dumps(list(after.flags))))
-            plans[msg.id] = Plan(snap, language, turn, encoded)
+            conv = rows_for.get(user)
+            prepared = prepare(self.flows, msg, conv, turn, now) if conv else None
+            if prepared is None:
+                rows_for.pop(user, None)  # events change the case: the rest under the lock
+            plans[msg.id] = Plan(snap, language, turn, encoded, prepared)
             if after.case_number is None and any(e.kind == "case_upsert" for e in turn.events):
                 after = replace(after, case_number=ASSUMED)
             at[user] = (after, after.language)
