@@ -1,77 +1,35 @@
-"""The inbox processor: each contact's messages in order, each exactly once, in one transaction."""
+"""The inbox processor: each contact's messages in order, each exactly once; a batch's writes
+commit together. On SQLite a batch is read and planned before the write lock (bot.plans)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, Engine, column, func, select, values
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.types import String
 
 from bot import counselor, routing, staff
-from bot.apply import Conv, Prepared, Writes, apologise, apply_turn, prepare
+from bot.apply import Conv, Writes, apologise, apply_turn
+from bot.plans import Look, Plan, inbound_of, plan_steps
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
-from flows.types import Inbound, Media, Snapshot, Turn
+from flows.types import Snapshot, Turn
 from storage import cases, conversations, counselors, inbox
-from storage.bulk import Encoded
 from storage.db import checkpoint, reading, writer_turn
 
 log = logging.getLogger(__name__)
 REGISTER = re.compile(r"^/(daftar|register)(?:@\w+)?\s+(\S+)", re.IGNORECASE)
 MAX_ATTEMPTS = 3
+
+
 # Failures that belong to one message (a bug on its path, or data the database refuses),
 # as opposed to the database being unavailable: those are retried alone, then set aside.
-ASSUMED = "(case)"  # a planned step's stand-in for the number of a case not yet made
-
-
-@dataclass(frozen=True)
-class Plan:
-    """An engine step computed ahead: from `snapshot` in `language`, the `turn`."""
-
-    snapshot: Snapshot | None
-    language: str
-    turn: Turn
-    encoded: tuple[Encoded, Encoded] | None = None  # the new answers and flags as JSON
-    prepared: Prepared | None = None  # the replies' rows
-
-    def starts_like(self, snap: Snapshot | None) -> bool:
-        """The step from `snap` is this one: the same snapshot, where a case number only
-        matters by being there (the engine reads nothing else of it)."""
-        mine = self.snapshot
-        if mine is snap or mine is None or snap is None:
-            return mine is snap
-        if (mine.case_number is None) != (snap.case_number is None):
-            return False
-        return mine == replace(snap, case_number=mine.case_number)
-
-
-@dataclass(frozen=True)
-class Look:
-    """A batch as read before the write lock: messages, conversations, planned steps."""
-
-    now: datetime
-    msgs: list[inbox.Pending]
-    stored: dict[int, tuple[Any, ...]]  # contact id -> conversation row as stored
-    convs: dict[tuple[str, str], Conv]
-    plans: dict[int, Plan]
-
-
 def message_error(exc: Exception) -> bool:
     return isinstance(exc, IntegrityError | DataError) or not isinstance(exc, SQLAlchemyError)
-
-
-def inbound_of(msg: inbox.Pending) -> Inbound:
-    p = msg.payload
-    media = tuple(Media(m["kind"], m["ref"], m.get("mime", "")) for m in p.get("media") or [])
-    return Inbound(msg.channel, msg.sender, msg.provider_message_id, str(p.get("text") or ""),
-                   str(p.get("payload") or ""), media)
 
 
 class Processor:
@@ -158,7 +116,7 @@ class Processor:
         starts: dict[tuple[str, str], tuple[Snapshot | None, str]] = {
             u: (None, "id") for u in family}  # first contact: no conversation yet
         starts.update({u: (c.snapshot, c.contact.language) for u, c in convs.items()})
-        return Look(now, msgs, stored, convs, self._plan(msgs, starts, now, convs))
+        return Look(now, msgs, stored, convs, plan_steps(self.flows, msgs, starts, now, convs))
 
     def _handle(self, conn: Connection, msgs: list[inbox.Pending],
                 look: Look | None = None) -> int:
@@ -173,8 +131,8 @@ class Processor:
         if look is None:
             rows = conversations.load_many(conn, ids)
             convs = {u: Conv.of(c, rows.get(c.id)) for u, c in contacts.items()}
-            self.plans = self._plan(msgs, {u: (c.snapshot, c.contact.language)
-                                           for u, c in convs.items()}, now)
+            self.plans = plan_steps(self.flows, msgs, {u: (c.snapshot, c.contact.language)
+                                                       for u, c in convs.items()}, now)
         else:  # what was read before the lock, where it is still what is stored
             convs, self.plans = {}, look.plans
             stored = conversations.load_stored(conn, ids)
@@ -216,38 +174,6 @@ class Processor:
         apply_turn(conn, self.flows, msg, conv, turn, writes, now, prepared)
         if held and answering:  # the answer to the bot's safety question: the person sees it
             routing.copy_to_counselor(conn, msg, conv, now)
-
-    def _plan(self, msgs: list[inbox.Pending],
-              starts: dict[tuple[str, str], tuple[Snapshot | None, str]], now: datetime,
-              convs: dict[tuple[str, str], Conv] | None = None) -> dict[int, Plan]:
-        """Every family message's engine step, ahead of the writes (the step is pure).
-
-        Each contact's steps run in order from its stored conversation; a case the step
-        opens is assumed made. `_turn` uses a plan only if the step would start from the
-        same place, so a plan is never wrong, at worst unused. With `convs` (read before the
-        write lock) the replies' rows are made too, up to a contact's first turn with events.
-        """
-        plans: dict[int, Plan] = {}
-        at = dict(starts)
-        rows_for = dict(convs or {})
-        for msg in msgs:
-            user = (msg.channel, msg.sender)
-            if user not in at:
-                continue  # staff
-            snap, language = at[user]
-            turn = self.flows.step(snap, inbound_of(msg), now, language)
-            after = turn.snapshot
-            encoded = None if self.postgres else (  # SQLite: outside the write lock
-                Encoded(json.dumps(after.answers)), Encoded(json.dumps(list(after.flags))))
-            conv = rows_for.get(user)
-            prepared = prepare(self.flows, msg, conv, turn, now) if conv else None
-            if prepared is None:
-                rows_for.pop(user, None)  # events change the case: the rest under the lock
-            plans[msg.id] = Plan(snap, language, turn, encoded, prepared)
-            if after.case_number is None and any(e.kind == "case_upsert" for e in turn.events):
-                after = replace(after, case_number=ASSUMED)
-            at[user] = (after, after.language)
-        return plans
 
     def _turn(self, msg: inbox.Pending, conv: Conv, now: datetime) -> Turn:
         """The engine's answer to `msg` from where `conv` is now: planned, or stepped now."""
