@@ -44,6 +44,7 @@ class Processor:
         self.db, self.flows, self.clock, self.batch = db, flows, clock, batch
         self.postgres = db.dialect.name == "postgresql"
         self.shard = None if self.postgres else shard  # PostgreSQL: advisory locks share
+        self.ahead = self.shard is not None  # SQLite with other processors: read ahead
         self.plans: dict[int, Plan] = {}
         self.handled: list[int] = []  # inbox ids the last run_once committed
 
@@ -51,13 +52,15 @@ class Processor:
         """Process what is pending, one batch per transaction; returns messages handled
         (or, when another worker took them first, found).
 
-        SQLite has one writer at a time, so the batch is read and the engine steps are run
-        before the write lock is taken (`look`); under the lock (`finish`) what was read is
-        checked against what is stored now, and any step whose start changed is run again.
+        SQLite has one writer at a time. A lone processor does a batch in one write
+        transaction. Several (each with a shard of the contacts) read the batch and run the
+        engine steps before taking the write lock (`look`), so one reads while another
+        writes; under the lock (`finish`) what was read is checked against what is stored
+        now, and any step whose start changed is run again.
         """
         self.handled = []
         try:
-            if not self.postgres:
+            if self.ahead:
                 return self.finish(self.look())
             with self.db.begin() as conn:
                 return self._handle(conn, self._claim(conn, self.batch))

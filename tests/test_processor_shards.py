@@ -3,14 +3,19 @@ steps its batch before taking the write lock, and redoes under the lock what cha
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, func, select
 
+from bot.bench import script
 from bot.processor import Processor
 from bot.service import Service
 from storage import cases, queue
 from storage.db import shard_of
-from storage.models import Contact, MessageLog, OutboxMessage
+from storage.models import Case, Contact, Conversation, MessageLog, OutboxMessage
+from tests.conftest import fresh_engine
 from tests.support import CHANNEL, FrozenClock, deliver, flows, make_service, send
 from tests.test_handoff import Person, add_staff
 from tests.test_pipeline import INTAKE
@@ -95,3 +100,51 @@ def test_a_claim_made_while_a_batch_was_read_ahead_sends_the_message_to_the_coun
     assert family.unread() == []  # not the bot's planned answer: a person has the case now
     heard = [p["text"] for p in sari.unread()]
     assert any("suami saya sudah pulang" in t for t in heard), heard
+
+
+CASE_NUMBER = re.compile(r"LK3-\d{4}-\d{5}")
+
+
+def _what_families_got(db: Engine) -> dict[str, tuple[list[str], str, str, list[str]]]:
+    """Per family: every reply text in order (case numbers left out: which family's case
+    is made first depends on which processor gets there first), the state it rests in, its
+    case's priority and reasons."""
+    with db.connect() as conn:
+        replies = conn.execute(select(OutboxMessage.recipient, OutboxMessage.payload)
+                               .order_by(OutboxMessage.id)).all()
+        rows = conn.execute(select(Contact.provider_user_id, Conversation.state,
+                                   Case.priority, Case.reasons, Case.number)
+                            .join(Conversation, Conversation.contact_id == Contact.id)
+                            .join(Case, Case.id == Conversation.case_id)).all()
+    numbers = {user: number for user, *_, number in rows}
+    texts: dict[str, list[str]] = {}
+    for user, payload in replies:
+        told = set(CASE_NUMBER.findall(payload["text"]))
+        assert told <= {numbers[user]}, (user, told)  # only ever its own case's number
+        texts.setdefault(user, []).append(CASE_NUMBER.sub("LK3-####-#####", payload["text"]))
+    return {user: (texts[user], state, priority, sorted(reasons))
+            for user, state, priority, reasons, _ in rows}
+
+
+def test_read_ahead_processors_answer_exactly_as_one_processor_does(
+        tmp_path: Path, clock: FrozenClock) -> None:
+    """The same families, their answers interleaved, through one processor and through two
+    reading ahead: every family gets the same replies and ends with the same case."""
+    scripts = {f"62813{n:05d}": script(flows(), n)[0] for n in range(24)}  # varied paths
+    results = []
+    for shards in (1, 2):
+        folder = tmp_path / f"shards-{shards}"
+        folder.mkdir()
+        service = make_service(fresh_engine("sqlite", folder), clock)
+        processors = [service.processor] if shards == 1 else [
+            Processor(service.db, flows(), clock, batch=5, shard=(i, 2)) for i in range(2)]
+        for turn in range(max(len(s) for s in scripts.values())):
+            for user, says in scripts.items():
+                if turn < len(says):
+                    send(service, user, says[turn])
+            while any([p.run_once() for p in processors]):
+                pass
+        results.append(_what_families_got(service.db))
+        service.db.dispose()
+    assert len(results[0]) == len(scripts)
+    assert results[1] == results[0]
