@@ -7,7 +7,6 @@ later messages of the batch need its number.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -20,7 +19,7 @@ from flows.catalog import Rendered
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Event, Snapshot, Turn
-from storage import bulk, cases, conversations, counselors, inbox, outbox, queue
+from storage import bulk, cases, conversations, counselors, inbox, jsontext, outbox, queue
 from storage.clock import utc
 
 MAX_LOG_CHARS = 4096
@@ -167,7 +166,7 @@ def prepare(flows: FlowEngine, msg: inbox.Pending, conv: Conv, turn: Turn,
     rows = Writes()
     _send(msg, ahead, rendered, rows, now)
     for row in rows.outbox:
-        row["payload"] = bulk.Encoded(json.dumps(row["payload"]))
+        row["payload"] = bulk.Encoded(jsontext.dumps(row["payload"]))
     return Prepared(conv.contact.id, (conv.case_id, conv.case_number, conv.case_status),
                     rows.logs, rows.outbox, bool(rows.redacted))
 

@@ -7,7 +7,6 @@ lock it uses a plan only where the conversation is still as it was read.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -17,6 +16,7 @@ from flows.engine import Engine as FlowEngine
 from flows.types import Inbound, Media, Snapshot, Turn
 from storage import inbox
 from storage.bulk import Encoded
+from storage.jsontext import dumps
 
 ASSUMED = "(case)"  # a planned step's stand-in for the number of a case not yet made
 
@@ -81,7 +81,7 @@ def plan_steps(flows: FlowEngine, msgs: list[inbox.Pending],
         turn = flows.step(snap, inbound_of(msg), now, language)
         after = turn.snapshot
         encoded = None if convs is None else (  # SQLite, before the write lock
-            Encoded(json.dumps(after.answers)), Encoded(json.dumps(list(after.flags))))
+            Encoded(dumps(after.answers)), Encoded(dumps(list(after.flags))))
         conv = rows_for.get(user)
         prepared = prepare(flows, msg, conv, turn, now) if conv else None
         if prepared is None:

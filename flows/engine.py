@@ -300,7 +300,11 @@ class Engine:
         m.replies.append(Reply(key, choices=self._choices(state)))
 
     def _choices(self, state: StateSpec) -> tuple[tuple[str, str], ...]:
-        return tuple((c.value, c.label) for c in self.flow.choices_of(state))
+        return self._choices_of(state.name)
+
+    @lru_cache(maxsize=512)  # noqa: B019 - one engine per flow, kept for the process
+    def _choices_of(self, state: str) -> tuple[tuple[str, str], ...]:
+        return tuple((c.value, c.label) for c in self.flow.choices_of(self.flow.states[state]))
 
     def params(self, m: StepModel, key: str | None = None) -> dict[str, Any]:
         """What the texts need filled in; with `key`, only what that text uses."""

@@ -8,7 +8,6 @@ text, naive UTC timestamps). PostgreSQL keeps the Core path: its round trips dom
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache, lru_cache
@@ -17,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, DateTime, Select, Table, bindparam, insert, update
 from sqlalchemy.dialects import sqlite
+
+from storage.jsontext import dumps, loads
 
 
 @lru_cache(maxsize=64)
@@ -29,12 +30,12 @@ class Encoded(str):
 
 
 def _json(value: Any) -> Any:
-    return None if value is None else value if type(value) is Encoded else json.dumps(value)
+    return None if value is None else value if type(value) is Encoded else dumps(value)
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     """For SQLAlchemy Core: JSON encoded ahead back to the value it encodes."""
-    return {k: json.loads(v) if type(v) is Encoded else v for k, v in row.items()}
+    return {k: loads(v) if type(v) is Encoded else v for k, v in row.items()}
 
 
 def _time(value: Any) -> Any:
@@ -85,7 +86,7 @@ def _update_sql(table: Table, columns: tuple[str, ...], key: str) -> str:
 
 
 def _from_json(value: Any) -> Any:
-    return None if value is None else json.loads(value)
+    return None if value is None else loads(value)
 
 
 def _from_time(value: Any) -> Any:
@@ -94,13 +95,23 @@ def _from_time(value: Any) -> Any:
 
 @cache
 def _compiled(stmt: Select[Any]) -> tuple[str, tuple[str, ...], dict[str, Any],
-                                          tuple[Callable[[Any], Any], ...]]:
+                                          tuple[tuple[int, Callable[[Any], Any]], ...]]:
     """SQLite SQL, bind names in order with their defaults, how to read each column."""
     compiled = stmt.compile(dialect=sqlite.dialect())
-    readers = tuple(_from_json if isinstance(c.type, JSON) else
-                    _from_time if isinstance(c.type, DateTime) else _same
-                    for c in stmt.selected_columns)
+    readers = tuple((i, _from_json if isinstance(c.type, JSON) else _from_time)
+                    for i, c in enumerate(stmt.selected_columns)
+                    if isinstance(c.type, JSON | DateTime))  # the rest come as they are
     return compiled.string, tuple(compiled.positiontup or ()), compiled.params, readers
+
+
+def _read(readers: tuple[tuple[int, Callable[[Any], Any]], ...],
+          row: Sequence[Any]) -> tuple[Any, ...]:
+    if not readers:
+        return tuple(row)
+    values = list(row)
+    for i, f in readers:
+        values[i] = f(values[i])
+    return tuple(values)
 
 
 def select_rows(conn: Connection, stmt: Select[Any], params: dict[str, Any],
@@ -123,17 +134,16 @@ def select_rows(conn: Connection, stmt: Select[Any], params: dict[str, Any],
         else:
             args.append(value)
     rows = conn.exec_driver_sql(sql, tuple(args)).all()
-    if not decode or all(f is _same for f in readers):
+    if not decode:
         return [tuple(r) for r in rows]
-    return [tuple(f(v) for f, v in zip(readers, r, strict=True)) for r in rows]
+    return [_read(readers, r) for r in rows]
 
 
 def decoded(conn: Connection, stmt: Select[Any], row: tuple[Any, ...]) -> tuple[Any, ...]:
     """A row `select_rows(..., decode=False)` returned, as it would with decode=True."""
     if conn.dialect.name != "sqlite":
         return row
-    readers = _compiled(stmt)[3]
-    return tuple(f(v) for f, v in zip(readers, row, strict=True))
+    return _read(_compiled(stmt)[3], row)
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -16,6 +16,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from storage.jsontext import dumps, loads
+
 BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "lk3_read_only"
 
@@ -96,7 +98,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
-                               poolclass=NullPool if ":memory:" in url else None, **kw)
+                               poolclass=NullPool if ":memory:" in url else None,
+                               json_serializer=dumps, json_deserializer=loads, **kw)
         _sqlite_setup(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kw)
+    return create_engine(url, pool_pre_ping=True, json_serializer=dumps,
+                         json_deserializer=loads, **kw)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -11,6 +10,7 @@ from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import bulk
+from storage.jsontext import dumps
 from storage.models import InboxMessage
 
 T = cast(Table, InboxMessage.__table__)
@@ -66,7 +66,7 @@ def store_many(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> l
         marks = ", ".join("(?, ?, ?, ?, ?, ?, 0)" for _ in chunk)
         params = [v for r in chunk for v in (
             r["channel"], r["provider_message_id"], r["sender"],
-            f"{r['channel']}:{r['sender']}", json.dumps(r["payload"]), stamp)]
+            f"{r['channel']}:{r['sender']}", dumps(r["payload"]), stamp)]
         ids += [int(x[0]) for x in conn.exec_driver_sql(
             "INSERT INTO inbox (channel, provider_message_id, sender, contact_key, payload, "
             f"received_at, attempts) VALUES {marks} "
