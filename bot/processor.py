@@ -1,5 +1,6 @@
 """The inbox processor: each contact's messages in order, each exactly once; a batch's writes
-commit together. On SQLite a batch is read and planned before the write lock (bot.plans)."""
+commit together. Several processors on one SQLite file read and plan a batch before taking
+the write lock (bot.plans)."""
 
 from __future__ import annotations
 
