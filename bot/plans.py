@@ -1,9 +1,10 @@
-"""Engine steps planned before the write lock: what a batch's messages will get.
+"""Engine steps planned ahead of a batch's writes: what its messages will get.
 
-SQLite has one writer at a time. A processor reads its batch and runs the flow for it first
-(the engine step is pure), also rendering the replies and encoding the JSON; under the write
-lock it uses a plan only where the conversation is still as it was read.
-"""
+The engine step is pure, so a batch's steps can run back to back before anything is written
+(cheaper than between the writes). Processors sharing one SQLite file do it before taking
+the write lock, also rendering the replies and encoding the JSON; under the lock a plan is
+used only where the conversation is still as it was read. A lone processor plans inside its
+transaction."""
 
 from __future__ import annotations
 
