@@ -209,6 +209,18 @@ async def intake(family: Family, answers: list[str]) -> str:
 # -- fixtures ----------------------------------------------------------------------------------
 
 
+def settings_for(db: Engine, telegram: FakeTelegram, twilio: FakeTwilio,
+                 **extra: object) -> Settings:
+    """Both channels on, pointed at the fakes; `extra` overrides."""
+    return Settings.model_validate({
+        "DATABASE_URL": db.url.render_as_string(False), "PUBLIC_BASE_URL": PUBLIC,
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_BASE_URL": telegram.base_url, "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_WHATSAPP_FROM": BOT, "TWILIO_API_BASE_URL": twilio.url,
+        "WHATSAPP_MPS": 1000, "HTTP_TIMEOUT": 5, **extra})
+
+
 @pytest.fixture
 def fake_telegram() -> Iterator[FakeTelegram]:
     with FakeTelegram.running() as fake:
@@ -227,13 +239,7 @@ def fake_twilio() -> Iterator[FakeTwilio]:
 async def desk(db: Engine, clock: FrozenClock, fake_telegram: FakeTelegram,
                fake_twilio: FakeTwilio) -> AsyncIterator[Desk]:
     service = make_service(db, clock)
-    service.settings = Settings.model_validate({
-        "DATABASE_URL": db.url.render_as_string(False), "PUBLIC_BASE_URL": PUBLIC,
-        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
-        "TELEGRAM_API_BASE_URL": fake_telegram.base_url, "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "TWILIO_WHATSAPP_FROM": BOT, "TWILIO_API_BASE_URL": fake_twilio.url,
-        "WHATSAPP_MPS": 1000, "HTTP_TIMEOUT": 5})
+    service.settings = settings_for(db, fake_telegram, fake_twilio)
     telegram = TelegramChannel(service)
     await telegram.start()  # registers the webhook with the fake Bot API
     assert fake_telegram.webhook and fake_telegram.webhook["url"] == \

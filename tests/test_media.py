@@ -4,93 +4,38 @@ Telegram file ids stay with Telegram, anything else travels as our signed /media
 
 from __future__ import annotations
 
-import random
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from sqlalchemy import Engine
 from telegram import Bot
 
 from bot import media
-from bot.channels.telegram import NOT_FORWARDED, TelegramChannel, TelegramSender
-from bot.channels.whatsapp import WhatsAppChannel
-from bot.config import Settings
-from bot.relay import Relay
-from bot.scheduler import Scheduler
-from bot.web import create_app
-from storage import counselors
+from bot.channels.telegram import NOT_FORWARDED, TelegramSender
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
-from tests.support import FrozenClock, make_service
-from tests.test_day_of_work import (
+from tests.test_day_of_work import (  # desk and the fakes: fixtures here too
     P1,
     PUBLIC,
     SARI,
-    SECRET,
-    STAFF,
     Desk,
     Staffer,
     TelegramFamily,
     WhatsAppFamily,
+    desk,
+    fake_telegram,
+    fake_twilio,
     intake,
+    settings_for,
 )
 from tests.test_telegram import PHOTO, message
-from tests.test_whatsapp import BOT, SID
+from tests.test_whatsapp import SID
 from tests.test_whatsapp import TOKEN as TWILIO_TOKEN
 
 JPEG = b"\xff\xd8\xff\xe0 leaflet SAPA 129 \xff\xd9"
 OGG = b"OggS\x00\x02 voice note"
 FAMILY_CHAT = 8_200_000_077
-
-
-def settings_for(db: Engine, telegram: FakeTelegram, twilio: FakeTwilio,
-                 **extra: object) -> Settings:
-    return Settings.model_validate({
-        "DATABASE_URL": db.url.render_as_string(False), "PUBLIC_BASE_URL": PUBLIC,
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_BASE_URL": telegram.base_url, "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "TWILIO_WHATSAPP_FROM": BOT, "TWILIO_API_BASE_URL": twilio.url,
-        "WHATSAPP_MPS": 1000, "HTTP_TIMEOUT": 5, **extra})
-
-
-@pytest.fixture
-def fake_telegram() -> Iterator[FakeTelegram]:
-    with FakeTelegram.running() as fake:
-        yield fake
-        assert fake.unknown == [], f"the bot called methods the fake does not know: {fake.unknown}"
-
-
-@pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio(SID, TWILIO_TOKEN) as fake:
-        yield fake
-        assert fake.unknown == [], "the client called a path the fake does not serve"
-
-
-@pytest.fixture
-async def desk(db: Engine, clock: FrozenClock, fake_telegram: FakeTelegram,
-               fake_twilio: FakeTwilio) -> AsyncIterator[Desk]:
-    service = make_service(db, clock)
-    service.settings = settings_for(db, fake_telegram, fake_twilio)
-    telegram = TelegramChannel(service)
-    await telegram.start()
-    app = create_app(service, run_workers=False, channels=[telegram, WhatsAppChannel(service)])
-    relay = Relay(service.db, service.senders, clock, rng=random.Random(7))
-    with db.begin() as conn:
-        for chat, (name, role) in STAFF.items():
-            counselors.add(conn, name=name, role=role, now=clock(),
-                           accounts=[("telegram", str(chat))])
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://10.0.0.5:8000") as http:
-            yield Desk(service, clock, fake_telegram, fake_twilio, http, relay,
-                       Scheduler(db, clock))
-    finally:
-        await telegram.close()
 
 
 async def fetch(desk: Desk, url: str) -> httpx.Response:
