@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from storage import bulk
 from storage.clock import maybe_utc, utc
@@ -29,27 +29,19 @@ LOG = cast(Table, MessageLog.__table__)
 _CONSENT = insert(cast(Table, ConsentRecord.__table__))
 
 
-def _counter(dialect_name: str) -> Any:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = dialect.insert(COUNTERS).values(year=bindparam("year"), last=1)
-    return stmt.on_conflict_do_update(index_elements=["year"],
-                                      set_={"last": COUNTERS.c.last + 1}
-                                      ).returning(COUNTERS.c.last)
-
-
-_COUNTER = {name: _counter(name) for name in ("sqlite", "postgresql")}
-
-
+_COUNTER_PG = postgresql.insert(COUNTERS).values(year=bindparam("year"), last=1) \
+    .on_conflict_do_update(index_elements=["year"], set_={"last": COUNTERS.c.last + 1}) \
+    .returning(COUNTERS.c.last)
 _COUNTER_SQLITE = ("INSERT INTO case_counters (year, last) VALUES (?, 1) ON CONFLICT (year) "
                    "DO UPDATE SET last = case_counters.last + 1 RETURNING last")
 
 
 def next_number(conn: Connection, year: int) -> str:
     """`LK3-2026-00042`: a per-year counter, one row locked for the rest of the transaction."""
-    if conn.dialect.name == "sqlite":  # the statement as SQLAlchemy writes it, without its cost
+    if conn.dialect.name == "sqlite":  # through the driver: Core costs more than the insert
         last = conn.exec_driver_sql(_COUNTER_SQLITE, (year,)).scalar_one()
     else:
-        last = conn.execute(_COUNTER[conn.dialect.name], {"year": year}).scalar_one()
+        last = conn.execute(_COUNTER_PG, {"year": year}).scalar_one()
     return f"LK3-{year}-{last:05d}"
 
 
@@ -100,13 +92,6 @@ def triage_of(conn: Connection, case_id: int) -> Triage:
                               CASES.c.category, CASES.c.distrik)
                        .where(CASES.c.id == case_id)).one()
     return Triage(row.priority, tuple(row.reasons), row.legal_basis, row.category, row.distrik)
-
-
-def raise_to(conn: Connection, case_id: int, data: dict[str, Any], now: datetime) -> str:
-    """Update what the intake learned (see `Triage.raised`); returns the priority before."""
-    before = triage_of(conn, case_id)
-    save_triage(conn, [{"id": case_id, **before.raised(data).values(now)}])
-    return before.priority
 
 
 def save_triage(conn: Connection, rows: list[dict[str, Any]]) -> None:

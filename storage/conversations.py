@@ -123,23 +123,17 @@ _FIND_CONTACTS = select(CONTACTS.c.id, CONTACTS.c.provider_user_id, CONTACTS.c.l
     CONTACTS.c.provider_user_id.in_(bindparam("users", expanding=True)))
 
 
-def find_contacts(conn: Connection,
-                  users: list[tuple[str, str]]) -> dict[tuple[str, str], ContactRow]:
-    """The contacts of these (channel, user) pairs that exist; writes nothing."""
-    return _find_contacts(conn, users)
-
-
 def touch_contacts(conn: Connection, users: list[tuple[str, str]],
                    now: datetime) -> dict[tuple[str, str], ContactRow]:
     """Contacts for (channel, user) pairs, creating the new ones; marks the inbound time."""
-    found = _find_contacts(conn, users)
+    found = find_contacts(conn, users)
     missing = [u for u in users if u not in found]
     if missing:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         conn.execute(dialect.insert(CONTACTS).on_conflict_do_nothing(), [
             {"channel": c, "provider_user_id": u, "language": "id", "status": "active",
              "last_inbound_at": now, "created_at": now} for c, u in missing])
-        found.update(_find_contacts(conn, missing))
+        found.update(find_contacts(conn, missing))
     bulk.update_rows(conn, CONTACTS, "id",
                      [{"last_inbound_at": now, "id": c.id} for c in found.values()])
     stopped = [c.id for c in found.values() if c.status == "stopped"]
@@ -148,8 +142,9 @@ def touch_contacts(conn: Connection, users: list[tuple[str, str]],
     return found
 
 
-def _find_contacts(conn: Connection,
-                   users: list[tuple[str, str]]) -> dict[tuple[str, str], ContactRow]:
+def find_contacts(conn: Connection,
+                  users: list[tuple[str, str]]) -> dict[tuple[str, str], ContactRow]:
+    """The contacts of these (channel, user) pairs that exist; writes nothing."""
     out: dict[tuple[str, str], ContactRow] = {}
     by_channel: dict[str, list[str]] = {}
     for channel, user in users:

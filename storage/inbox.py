@@ -82,27 +82,22 @@ def pending_contacts(conn: Connection, limit: int) -> list[str]:
     return [row.contact_key for row in conn.execute(oldest)]
 
 
+_PENDING = select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider_message_id,
+                  T.c.payload, T.c.received_at, T.c.attempts).where(T.c.processed_at.is_(None))
+
+
 def pending_for(conn: Connection, contact_key: str, limit: int = 50) -> list[Pending]:
-    rows = conn.execute(
-        select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider_message_id,
-               T.c.payload, T.c.received_at, T.c.attempts)
-        .where(T.c.contact_key == contact_key, T.c.processed_at.is_(None))
-        .order_by(T.c.id).limit(limit))
+    rows = conn.execute(_PENDING.where(T.c.contact_key == contact_key)
+                        .order_by(T.c.id).limit(limit))
     return [Pending(*row) for row in rows]
 
 
 def pending_of(conn: Connection, keys: list[str], limit: int) -> list[Pending]:
     """Unprocessed messages of these contacts, in arrival order (a prefix of each one's line)."""
-    rows = conn.execute(
-        select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider_message_id,
-               T.c.payload, T.c.received_at, T.c.attempts)
-        .where(T.c.contact_key.in_(keys), T.c.processed_at.is_(None))
-        .order_by(T.c.id).limit(limit))
+    rows = conn.execute(_PENDING.where(T.c.contact_key.in_(keys)).order_by(T.c.id).limit(limit))
     return [Pending(*row) for row in rows]
 
 
-_PENDING = select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider_message_id,
-                  T.c.payload, T.c.received_at, T.c.attempts).where(T.c.processed_at.is_(None))
 _MINE = func.lk3_shard(T.c.contact_key, bindparam("shards")) == bindparam("shard")
 _PENDING_BATCH = _PENDING.order_by(T.c.id).limit(bindparam("limit"))
 _PENDING_SHARD = _PENDING.where(_MINE).order_by(T.c.id).limit(bindparam("limit"))

@@ -113,22 +113,27 @@ def test_case_numbers_count_up_and_restart_each_year(db: Engine, clock: FrozenCl
     assert numbers == ["LK3-2026-00001", "LK3-2026-00002", "LK3-2027-00001", "LK3-2027-00002"]
 
 
+def _raise(conn: Connection, case_id: int, data: dict[str, Any], now: datetime) -> None:
+    """What the processor does with an intake's case_upsert for an existing case."""
+    raised = cases.triage_of(conn, case_id).raised(data)
+    cases.save_triage(conn, [{"id": case_id, **raised.values(now)}])
+
+
 def test_case_priority_only_goes_up_and_reasons_accumulate(db: Engine,
                                                            clock: FrozenClock) -> None:
-    """raise_to: P2 then P0 gives P0; P0 then P3 stays P0; every reason is kept once."""
+    """Triage.raised: P2 then P0 gives P0; P0 then P3 stays P0; every reason is kept once."""
     with db.begin() as conn:
         case_id, _ = cases.create(conn, contact_id=_contact(conn, clock), channel="test",
                                   data=_case_data("P2", "child", basis="vital_interest"),
                                   now=clock())
     with db.begin() as conn:
-        cases.raise_to(conn, case_id, _case_data("P0", "danger", basis="vital_interest"),
-                       clock())
+        _raise(conn, case_id, _case_data("P0", "danger", basis="vital_interest"), clock())
     with db.connect() as conn:
         (case,) = cases.list_cases(conn)
     assert case.priority == "P0"
     assert sorted(case.reasons) == ["child", "danger"]
     with db.begin() as conn:
-        cases.raise_to(conn, case_id, _case_data("P3", "child", "premarital"), clock())
+        _raise(conn, case_id, _case_data("P3", "child", "premarital"), clock())
     with db.connect() as conn:
         (case,) = cases.list_cases(conn)
     assert case.priority == "P0"
