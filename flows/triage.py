@@ -50,6 +50,17 @@ class TriageRules:
         self.source = source
         self.by_priority: dict[str, tuple[Rule, ...]] = {
             p: tuple(r for r in rules if r.priority == p) for p in PRIORITIES}
+        # Per priority, each rule under its most selective answer and the values it accepts
+        # there: a step looks up the few rules an answer can satisfy instead of trying all.
+        self.index: dict[str, dict[str, dict[str, tuple[Rule, ...]]]] = {}
+        for p in PRIORITIES:
+            by_key: dict[str, dict[str, tuple[Rule, ...]]] = {}
+            for r in self.by_priority[p]:
+                key, accepted = r.checks[0]
+                for value in accepted:
+                    by_value = by_key.setdefault(key, {})
+                    by_value[value] = (*by_value.get(value, ()), r)
+            self.index[p] = by_key
 
     def assess(self, answers: Mapping[str, Any]) -> Assessment:
         """The highest priority any rule gives, and every matching rule's reason, worst first."""
@@ -61,7 +72,15 @@ class TriageRules:
 
     def reasons_at(self, priority: str, answers: Mapping[str, Any]) -> frozenset[str]:
         """The reasons of the rules of one priority that hold."""
-        return frozenset(r.reason for r in self.by_priority[priority] if r.matches(answers))
+        hits: set[str] = set()
+        for key, by_value in self.index[priority].items():
+            value = answers.get(key)
+            if value is None:
+                continue
+            for rule in by_value.get(value if type(value) is str else str(value), ()):
+                if rule.matches(answers):
+                    hits.add(rule.reason)
+        return frozenset(hits)
 
     def check_answers(self, answer_values: Mapping[str, set[str] | None]) -> None:
         for i, rule in enumerate(self.rules):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.actions import FLAGS
 from flows.engine import Engine
@@ -76,3 +78,16 @@ def test_highest_priority_wins_and_reasons_are_worst_first() -> None:
     assert verdict.priority == "P0"
     assert verdict.reasons == (reason_of("injured", "yes"), reason_of("danger", "afraid"),
                                reason_of("category", "couple"))
+
+
+@given(st.fixed_dictionaries({}, optional={
+    key: st.sampled_from(vals) for key, vals in VALUES.items()}))
+@settings(max_examples=300, deadline=None)
+def test_reasons_at_each_priority_are_the_reasons_assess_gives(answers: dict[str, str]) -> None:
+    """The per-priority lookup the engine uses each step (indexed by answer) finds exactly
+    the rules `assess` finds by trying every rule."""
+    hits = [r for r in TRIAGE.rules if r.matches(answers)]
+    verdict = TRIAGE.assess(answers)
+    for p in PRIORITIES:
+        assert TRIAGE.reasons_at(p, answers) == {r.reason for r in hits if r.priority == p}
+    assert set(verdict.reasons) == ({r.reason for r in hits} or {TRIAGE.default_reason})
