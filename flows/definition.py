@@ -69,11 +69,15 @@ class Flow:
     source: str = ""
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     consent_version: str = ""
+    # A list's choices, made once: every answer in a state that offers a list asks for them
+    _listed: dict[str, tuple[ChoiceSpec, ...]] = field(default_factory=dict, repr=False,
+                                                       compare=False)
 
     def choices_of(self, state: StateSpec) -> tuple[ChoiceSpec, ...]:
-        if state.choices_from is None:
+        name = state.choices_from
+        if name is None:
             return state.choices
-        return tuple(
-            ChoiceSpec(value=v, label=f"list.{state.choices_from}.{v}")
-            for v in self.lists[state.choices_from]
-        )
+        if name not in self._listed:
+            self._listed[name] = tuple(ChoiceSpec(value=v, label=f"list.{name}.{v}")
+                                       for v in self.lists[name])
+        return self._listed[name]
