@@ -202,19 +202,22 @@ def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Co
     writes.processed.append(msg.id)
 
 
-def _keeps_no_words(conv: Conv) -> bool:
+def _keeps_no_words(conv: Conv, snap: Snapshot | None = None) -> bool:
     """Consent refused and no case: the service keeps counts, never the person's words."""
-    return conv.snapshot is not None and "consent_refused" in conv.snapshot.flags \
-        and conv.case_id is None
+    snap = snap or conv.snapshot
+    return snap is not None and "consent_refused" in snap.flags and conv.case_id is None
 
 
 def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writes,
-          now: datetime) -> None:
+          now: datetime, snap: Snapshot | None = None) -> None:
+    """The message log rows of `msg` and the replies, and the replies' outbox rows; `snap`:
+    the conversation as the turn leaves it, where `conv` does not have it yet."""
+    snap = snap or conv.snapshot
     text = clean(str(msg.payload.get("text") or ""))
     contact_id = conv.contact.id
     case_id = conv.case_id if conv.case_status != "closed" else None  # a new intake
-    if _keeps_no_words(conv) and case_id is None:  # count the message, keep no words
-        text, msg = "", replace(msg, payload={"redacted": True})
+    if _keeps_no_words(conv, snap) and case_id is None:  # count the message, keep no words
+        text, msg = "", msg._replace(payload={"redacted": True})
         writes.redacted.append(msg.id)
     writes.logs.append({
         "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id, "direction": "in",
@@ -226,8 +229,8 @@ def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writ
         choices = [{"number": c.number, "value": c.value, "label": c.label} for c in r.choices]
         for part, part_choices in split_reply(msg.channel, r.text, choices):
             payload: dict[str, Any] = {"text": part, "choices": part_choices}
-            if part_choices and conv.snapshot is not None:
-                payload["asked"] = conv.snapshot.state  # buttons answer this question only
+            if part_choices and snap is not None:
+                payload["asked"] = snap.state  # buttons answer this question only
             writes.outbox.append({
                 "channel": msg.channel, "recipient": msg.sender, "contact_id": contact_id,
                 "case_id": case_id, "payload": payload, "dedupe_key": f"in:{msg.id}:{n}"})

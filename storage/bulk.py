@@ -14,7 +14,17 @@ from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Connection, DateTime, Select, Table, bindparam, insert, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Select,
+    Table,
+    bindparam,
+    insert,
+    update,
+)
 from sqlalchemy.dialects import sqlite
 
 from storage.jsontext import dumps, loads
@@ -54,6 +64,17 @@ def _converters(table: Table, columns: tuple[str, ...]) -> tuple[Callable[[Any],
         return _json if isinstance(kind, JSON) else _time if isinstance(kind, DateTime) \
             else _same
     return tuple(conv(c) for c in columns)
+
+
+def _stored_json(value: Any) -> Any:
+    return None if value is None else str(_json(value))  # plain text, as a read returns it
+
+
+def stored_form(column: Column[Any]) -> Callable[[Any], Any]:
+    """How a value reads back from `column` once SQLite has stored it (raw, undecoded)."""
+    kind = column.type
+    return _stored_json if isinstance(kind, JSON) else _time if isinstance(kind, DateTime) \
+        else _same
 
 
 @cache
@@ -133,9 +154,10 @@ def select_rows(conn: Connection, stmt: Select[Any], params: dict[str, Any],
             args += value
         else:
             args.append(value)
-    rows = conn.exec_driver_sql(sql, tuple(args)).all()
-    if not decode:
-        return [tuple(r) for r in rows]
+    # the driver's own cursor: its rows are plain tuples already (SQLAlchemy would wrap each)
+    rows = conn.connection.driver_connection.execute(sql, args).fetchall()  # type: ignore[union-attr]
+    if not decode or not readers:
+        return rows  # type: ignore[no-any-return]
     return [_read(readers, r) for r in rows]
 
 
@@ -165,6 +187,25 @@ def insert_one(conn: Connection, table: Table, row: dict[str, Any]) -> int:
     columns = tuple(row)
     sql = f"{_insert_sql(table, columns)} RETURNING id"
     return int(conn.exec_driver_sql(sql, _encoder(table, columns)(row)).scalar_one())
+
+
+@cache
+def _writer(table: Table, keys: tuple[str, ...],
+            key: str | None) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]:
+    if key is None:
+        return _insert_sql(table, keys), _encoder(table, keys)
+    columns = (*(c for c in keys if c != key), key)
+    return _update_sql(table, columns[:-1], key), _encoder(table, columns)
+
+
+def encoded(table: Table, rows: Sequence[dict[str, Any]],
+            key: str | None = None) -> list[tuple[str, tuple[Any, ...]]]:
+    """SQLite: rows as (SQL, values) for the driver, to run later: INSERTs, or with `key`
+    UPDATEs by that column. Every row has the same keys."""
+    if not rows:
+        return []
+    sql, encode = _writer(table, tuple(rows[0]), key)
+    return [(sql, encode(r)) for r in rows]
 
 
 def update_rows(conn: Connection, table: Table, key: str,

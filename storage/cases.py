@@ -26,7 +26,8 @@ COUNTERS = cast(Table, CaseCounter.__table__)
 PRIORITY_ORDER = ("P0", "P1", "P2", "P3")
 WIT = timezone(timedelta(hours=9))
 LOG = cast(Table, MessageLog.__table__)
-_CONSENT = insert(cast(Table, ConsentRecord.__table__))
+CONSENTS = cast(Table, ConsentRecord.__table__)
+_CONSENT = insert(CONSENTS)
 
 
 _COUNTER_PG = postgresql.insert(COUNTERS).values(year=bindparam("year"), last=1) \
@@ -110,9 +111,14 @@ def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def record_consent(conn: Connection, *, contact_id: int, data: dict[str, Any],
                    now: datetime) -> None:
-    conn.execute(_CONSENT, {
-        "contact_id": contact_id, "text_version": data["version"], "language": data["language"],
-        "choice": data["choice"], "legal_basis": data["legal_basis"], "created_at": now})
+    conn.execute(_CONSENT, consent_row(contact_id, data, now))
+
+
+def consent_row(contact_id: int, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The consents row for a consent event's data."""
+    return {"contact_id": contact_id, "text_version": data["version"],
+            "language": data["language"], "choice": data["choice"],
+            "legal_basis": data["legal_basis"], "created_at": now}
 
 
 def redact_contact(conn: Connection, contact_id: int, contact_key: str) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from functools import cache
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,15 +19,13 @@ CONVS = cast(Table, Conversation.__table__)
 CASES = cast(Table, Case.__table__)
 
 
-@dataclass(frozen=True)
-class ContactRow:
+class ContactRow(NamedTuple):  # rows: tuples are the cheapest to make, and immutable
     id: int
     language: str
     status: str
 
 
-@dataclass(frozen=True)
-class ConversationRow:
+class ConversationRow(NamedTuple):
     id: int
     flow: str
     flow_version: int
@@ -115,7 +114,11 @@ def set_language(conn: Connection, contact_id: int, language: str) -> None:
 
 # -- batch forms, used by the inbox processor: a few statements per batch, not per message ---
 
-_LOAD_MANY = select(CONVS.c.contact_id, *_CONVERSATION).select_from(_WITH_CASE).where(
+# With the contact's language and status last: a stored row (`load_stored`) then tells
+# whether anything a step depends on changed.
+_LOAD_MANY = select(CONVS.c.contact_id, *_CONVERSATION, CONTACTS.c.language,
+                    CONTACTS.c.status).select_from(_WITH_CASE.join(
+                        CONTACTS, CONTACTS.c.id == CONVS.c.contact_id)).where(
     CONVS.c.contact_id.in_(bindparam("ids", expanding=True)))
 _FIND_CONTACTS = select(CONTACTS.c.id, CONTACTS.c.provider_user_id, CONTACTS.c.language,
                         CONTACTS.c.status).where(
@@ -157,18 +160,43 @@ def find_contacts(conn: Connection,
 
 
 def load_many(conn: Connection, contact_ids: list[int]) -> dict[int, ConversationRow]:
-    return {r[0]: _conversation(r[1:])
+    return {r[0]: _conversation(r[1:-2])
             for r in bulk.select_rows(conn, _LOAD_MANY, {"ids": contact_ids})}
 
 
 def load_stored(conn: Connection, contact_ids: list[int]) -> dict[int, tuple[Any, ...]]:
-    """Conversations as stored (cheap to compare with an earlier read); `stored_row` reads one."""
+    """Conversations as stored, with their case and contact (cheap to compare with an
+    earlier read); `stored_row` reads one."""
     return {r[0]: r for r in bulk.select_rows(conn, _LOAD_MANY, {"ids": contact_ids},
                                               decode=False)}
 
 
+_POSITION = {(c.table.name, c.name): i
+             for i, c in enumerate(_LOAD_MANY.selected_columns)}
+
+
+@cache
+def _placing(table: Table, column: str) -> tuple[int, Callable[[Any], Any]]:
+    return _POSITION[(table.name, column)], bulk.stored_form(table.c[column])
+
+
+def stored_after(stored: tuple[Any, ...], table: Table,
+                 values: dict[str, Any]) -> tuple[Any, ...]:
+    """A row of `load_stored` as it will read once `table`'s columns hold these values."""
+    row = list(stored)
+    for column, value in values.items():
+        i, form = _placing(table, column)
+        row[i] = form(value)
+    return tuple(row)
+
+
+def contact_of(stored: tuple[Any, ...]) -> ContactRow:
+    """The contact of a row of `load_stored`."""
+    return ContactRow(int(stored[0]), stored[-2], stored[-1])
+
+
 def stored_row(conn: Connection, stored: tuple[Any, ...]) -> ConversationRow:
-    return _conversation(bulk.decoded(conn, _LOAD_MANY, stored)[1:])
+    return _conversation(bulk.decoded(conn, _LOAD_MANY, stored)[1:-2])
 
 
 def save_many(conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]],

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
+from storage import bulk
 from storage.models import Case, Counselor, CounselorAccount, Invite
 
 COUNSELORS = cast(Table, Counselor.__table__)
@@ -77,16 +78,18 @@ def active(conn: Connection) -> list[CounselorRow]:
     return [CounselorRow(*r) for r in rows]
 
 
+_BY_ACCOUNT = select(ACCOUNTS.c.provider_user_id, ACCOUNTS.c.counselor_id).where(
+    ACCOUNTS.c.channel == bindparam("channel"),
+    ACCOUNTS.c.provider_user_id.in_(bindparam("users", expanding=True)))
+
+
 def by_account(conn: Connection, users: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Which of these (channel, user) pairs are counselors: pair -> counselor id."""
     out: dict[tuple[str, str], int] = {}
-    channels = {c for c, _ in users}
-    for channel in channels:
+    for channel in {c for c, _ in users}:
         ids = [u for c, u in users if c == channel]
-        rows = conn.execute(select(ACCOUNTS.c.provider_user_id, ACCOUNTS.c.counselor_id)
-                            .where(ACCOUNTS.c.channel == channel,
-                                   ACCOUNTS.c.provider_user_id.in_(ids)))
-        out.update({(channel, r.provider_user_id): int(r.counselor_id) for r in rows})
+        out.update({(channel, user): int(cid) for user, cid in bulk.select_rows(
+            conn, _BY_ACCOUNT, {"channel": channel, "users": ids})})
     return out
 
 

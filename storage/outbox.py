@@ -31,8 +31,13 @@ class Outgoing:
 
 def enqueue(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
     """Add replies; each row has channel, recipient, contact_id, case_id, payload, dedupe_key."""
-    bulk.insert_rows(conn, T, [{**r, "status": "pending", "attempts": 0,
-                                "available_at": now, "created_at": now} for r in rows])
+    bulk.insert_rows(conn, T, new_rows(rows, now))
+
+
+def new_rows(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The rows `enqueue` inserts for these replies."""
+    return [{**r, "status": "pending", "attempts": 0, "available_at": now, "created_at": now}
+            for r in rows]
 
 
 def claim_due(conn: Connection, now: datetime, channels: Iterable[str],

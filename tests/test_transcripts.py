@@ -162,7 +162,7 @@ def stored_conversation(service: Service) -> dict[str, Any]:
         (contact_id,) = conn.execute(text("SELECT id FROM contacts")).one()
         conv = conversations.load(conn, contact_id)
     assert conv is not None, "no conversation was stored"
-    return vars(conv)
+    return conv._asdict()
 
 
 def _subset(name: str, wanted: dict[str, Any] | None, actual: dict[str, Any] | None) -> None:
