@@ -138,8 +138,13 @@ def _apply_events(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv:
         elif kind in ("emergency", "stop", "privacy_request") and conv.assignee_id and \
                 conv.case_status == "claimed":  # the person holding the case hears at once
             casehooks.family_safety(conn, conv.case_id, conv.assignee_id, msg, kind, now)
-        writes.audit.append({"case_id": conv.case_id, "contact_id": contact_id, "actor": BOT,
-                             "kind": kind, "data": data, "created_at": now})
+        writes.audit.append(audit_row(conv, kind, data, now))
+
+
+def audit_row(conv: Conv, kind: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The case_events row for one of the bot's events in `conv`."""
+    return {"case_id": conv.case_id, "contact_id": conv.contact.id, "actor": BOT,
+            "kind": kind, "data": data, "created_at": now}
 
 
 @dataclass(frozen=True)
@@ -154,17 +159,26 @@ class Prepared:
     redact: bool
 
 
+def simple(conv: Conv, events: tuple[Event, ...]) -> bool:
+    """Events whose writes are rows alone, made the same way before the lock (bot.ready):
+    a consent given, and what the intake adds to a case that exists. Opening a case, a
+    refusal, a stop and the rest are done under the lock."""
+    return all((ev.kind == "consent" and ev.data["choice"] != "refuse")
+               or (ev.kind == "case_upsert" and conv.case_id is not None
+                   and conv.case_status != "closed") for ev in events)
+
+
 def prepare(flows: FlowEngine, msg: inbox.Pending, conv: Conv, turn: Turn,
             now: datetime) -> Prepared | None:
-    """The rows `apply_turn` would write for an event-free `turn` from `conv` (not changed)."""
-    if turn.events:
-        return None  # a consent, a case: written under the lock, in order
+    """The rows `apply_turn` would write for `turn` from `conv` (not changed); None where
+    its events need more than rows (`simple`)."""
+    if not simple(conv, turn.events):
+        return None  # a case opened, a refusal...: written under the lock, in order
     snap = turn.snapshot
-    ahead = replace(conv, snapshot=snap)
     extra = {"case_number": conv.case_number or ""}
     rendered = [flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
     rows = Writes()
-    _send(msg, ahead, rendered, rows, now)
+    _send(msg, conv, rendered, rows, now, snap)
     for row in rows.outbox:
         row["payload"] = bulk.Encoded(jsontext.dumps(row["payload"]))
     return Prepared(conv.contact.id, (conv.case_id, conv.case_number, conv.case_status),

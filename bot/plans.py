@@ -8,9 +8,9 @@ transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.apply import Conv, Prepared, prepare
 from flows.engine import Engine as FlowEngine
@@ -18,6 +18,9 @@ from flows.types import Inbound, Media, Snapshot, Turn
 from storage import inbox
 from storage.bulk import Encoded
 from storage.jsontext import dumps
+
+if TYPE_CHECKING:
+    from bot.ready import Ready
 
 ASSUMED = "(case)"  # a planned step's stand-in for the number of a case not yet made
 
@@ -52,6 +55,7 @@ class Look:
     stored: dict[int, tuple[Any, ...]]  # contact id -> conversation row as stored
     convs: dict[tuple[str, str], Conv]
     plans: dict[int, Plan]
+    ready: list[Ready] = field(default_factory=list)  # contacts whose writes are made
 
 
 def inbound_of(msg: inbox.Pending) -> Inbound:

@@ -8,14 +8,16 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, column, func, select, values
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.types import String
 
-from bot import counselor, routing, staff
+from bot import counselor, ready, routing, staff
 from bot.apply import Conv, Writes, apologise, apply_turn
 from bot.plans import Look, Plan, inbound_of, plan_steps
+from bot.ready import Ready
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Snapshot, Turn
@@ -25,6 +27,7 @@ from storage.db import checkpoint, reading, writer_turn
 log = logging.getLogger(__name__)
 REGISTER = re.compile(r"^/(daftar|register)(?:@\w+)?\s+(\S+)", re.IGNORECASE)
 MAX_ATTEMPTS = 3
+KNOWN = 50_000  # contacts a read-ahead processor remembers as it last wrote them
 
 
 # Failures that belong to one message (a bug on its path, or data the database refuses),
@@ -48,6 +51,10 @@ class Processor:
         self.ahead = self.shard is not None  # SQLite with other processors: read ahead
         self.plans: dict[int, Plan] = {}
         self.handled: list[int] = []  # inbox ids the last run_once committed
+        # Contacts whose conversation this processor wrote last, as it then reads (raw):
+        # the next look starts from there instead of reading it. Never trusted: under the
+        # write lock it is compared with what is stored, like anything a look read.
+        self.known: dict[tuple[str, str], tuple[Any, ...]] = {}
 
     def run_once(self) -> int:
         """Process what is pending, one batch per transaction; returns messages handled
@@ -95,12 +102,32 @@ class Processor:
         from its conversation as stored now (planned steps where it did not change)."""
         if look is None:
             return 0
+        for user in {(m.channel, m.sender) for m in look.msgs}:
+            self.known.pop(user, None)  # until this batch has committed
         with writer_turn(self.db), self.db.begin() as conn:
             live = inbox.still_pending(conn, [m.id for m in look.msgs])
-            msgs = [m for m in look.msgs if m.id in live]
-            done = self._handle(conn, msgs, look) or len(look.msgs)
+            fast = self._still_ready(conn, look, live)
+            ready.write(conn, fast)
+            written = {i for r in fast for i in r.msg_ids}
+            msgs = [m for m in look.msgs if m.id in live and m.id not in written]
+            done = self._handle(conn, msgs, look) + len(written) or len(look.msgs)
+            self.handled += written
         checkpoint(self.db)  # after the turn: the next writer need not wait for it
+        self.known.update((r.user, r.after) for r in fast)
+        while len(self.known) > KNOWN:
+            del self.known[next(iter(self.known))]  # the longest ago
         return done
+
+    def _still_ready(self, conn: Connection, look: Look, live: set[int]) -> list[Ready]:
+        """The look's ready contacts whose messages, contact and conversation (with its
+        case) are all still as read, and who have not become counselors meanwhile."""
+        candidates = [r for r in look.ready if all(i in live for i in r.msg_ids)]
+        if not candidates:
+            return []
+        staff_ids = counselors.by_account(conn, [r.user for r in candidates])
+        stored = conversations.load_stored(conn, [r.contact_id for r in candidates])
+        return [r for r in candidates
+                if r.user not in staff_ids and stored.get(r.contact_id) == r.stored]
 
     def look(self) -> Look | None:
         """A batch as stored now, read without the write lock, and its engine steps."""
@@ -109,10 +136,14 @@ class Processor:
             if not msgs:
                 return None
             users = list(dict.fromkeys((m.channel, m.sender) for m in msgs))
-            staff_ids = counselors.by_account(conn, users)
+            known = {u: self.known[u] for u in users if u in self.known}
+            unknown = [u for u in users if u not in known]
+            staff_ids = counselors.by_account(conn, unknown)  # `known`: checked at the write
             family = [u for u in users if u not in staff_ids]
-            contacts = conversations.find_contacts(conn, family)
+            contacts = conversations.find_contacts(conn, [u for u in family if u not in known])
             stored = conversations.load_stored(conn, [c.id for c in contacts.values()])
+            stored.update((row[0], row) for row in known.values())
+            contacts.update((u, conversations.contact_of(row)) for u, row in known.items())
             convs = {u: Conv.of(c, None if (r := stored.get(c.id)) is None
                                 else conversations.stored_row(conn, r))
                      for u, c in contacts.items()}
@@ -120,7 +151,25 @@ class Processor:
         starts: dict[tuple[str, str], tuple[Snapshot | None, str]] = {
             u: (None, "id") for u in family}  # first contact: no conversation yet
         starts.update({u: (c.snapshot, c.contact.language) for u, c in convs.items()})
-        return Look(now, msgs, stored, convs, plan_steps(self.flows, msgs, starts, now, convs))
+        plans = plan_steps(self.flows, msgs, starts, now, convs)
+        return Look(now, msgs, stored, convs, plans, self._ready(msgs, stored, convs, plans, now))
+
+    @staticmethod
+    def _ready(msgs: list[inbox.Pending], stored: dict[int, tuple[Any, ...]],
+               convs: dict[tuple[str, str], Conv], plans: dict[int, Plan],
+               now: datetime) -> list[Ready]:
+        """The contacts of a look whose writes can be made before the lock (bot.ready)."""
+        by_user: dict[tuple[str, str], list[inbox.Pending]] = {}
+        for m in msgs:
+            by_user.setdefault((m.channel, m.sender), []).append(m)
+        out = []
+        for user, conv in convs.items():
+            mine = by_user[user]
+            row = stored.get(conv.contact.id)
+            words = any(REGISTER.match(clean(str(m.payload.get("text") or ""))) for m in mine)
+            if row is not None and (r := ready.ready(conv, row, mine, plans, words, now)):
+                out.append(r)
+        return out
 
     def _handle(self, conn: Connection, msgs: list[inbox.Pending],
                 look: Look | None = None) -> int:

@@ -3,18 +3,28 @@ steps its batch before taking the write lock, and redoes under the lock what cha
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from bot.bench import script
-from bot.processor import Processor
+from bot.processor import Processor, process_all
 from bot.service import Service
 from storage import cases, queue
 from storage.db import shard_of
-from storage.models import Case, Contact, Conversation, MessageLog, OutboxMessage
+from storage.models import (
+    Case,
+    CaseEvent,
+    ConsentRecord,
+    Contact,
+    Conversation,
+    MessageLog,
+    OutboxMessage,
+)
 from tests.conftest import fresh_engine
 from tests.support import CHANNEL, FrozenClock, deliver, flows, make_service, send
 from tests.test_handoff import Person, add_staff
@@ -102,13 +112,50 @@ def test_a_claim_made_while_a_batch_was_read_ahead_sends_the_message_to_the_coun
     assert any("suami saya sudah pulang" in t for t in heard), heard
 
 
+def _replies_and_state(db: Engine, user: str) -> tuple[list[str], str]:
+    with db.connect() as conn:
+        texts = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.recipient == user)
+                             .order_by(OutboxMessage.id)).scalars().all()
+        state = conn.execute(select(Conversation.state).join(
+            Contact, Contact.id == Conversation.contact_id).where(
+            Contact.provider_user_id == user)).scalar_one()
+    return [t["text"] for t in texts], state
+
+
+def test_a_contact_partly_answered_by_another_processor_meanwhile_gets_the_rest_from_there(
+        tmp_path: Path, clock: FrozenClock) -> None:
+    """Two answers read ahead, both planned and their rows made; another processor answers
+    the first before the write lock: the planned rows are not written, the second answer
+    is stepped from the conversation as it is then, and the family hears exactly what one
+    processor would have told it."""
+    results = []
+    for overtaken in (False, True):
+        folder = tmp_path / f"overtaken-{overtaken}"
+        folder.mkdir()
+        service = make_service(fresh_engine("sqlite", folder), clock)
+        send(service, "u3", "halo")
+        process_all(service.processor)
+        ids = [send(service, "u3", text) for text in ("1", "3")]
+        if overtaken:
+            late = Processor(service.db, flows(), clock)
+            ahead = late.look()
+            assert ahead is not None and [r.msg_ids for r in ahead.ready] == [tuple(ids)]
+            assert Processor(service.db, flows(), clock, batch=1).run_once() == 1
+            assert late.finish(ahead) == 1 and late.handled == ids[1:]
+        process_all(service.processor)
+        results.append(_replies_and_state(service.db, "u3"))
+        service.db.dispose()
+    assert len(results[0][0]) >= 3
+    assert results[1] == results[0]
+
+
 CASE_NUMBER = re.compile(r"LK3-\d{4}-\d{5}")
 
 
-def _what_families_got(db: Engine) -> dict[str, tuple[list[str], str, str, list[str]]]:
+def _what_families_got(db: Engine) -> dict[str, tuple[Any, ...]]:
     """Per family: every reply text in order (case numbers left out: which family's case
     is made first depends on which processor gets there first), the state it rests in, its
-    case's priority and reasons."""
+    case's priority and reasons, its audit trail and its consents."""
     with db.connect() as conn:
         replies = conn.execute(select(OutboxMessage.recipient, OutboxMessage.payload)
                                .order_by(OutboxMessage.id)).all()
@@ -116,13 +163,29 @@ def _what_families_got(db: Engine) -> dict[str, tuple[list[str], str, str, list[
                                    Case.priority, Case.reasons, Case.number)
                             .join(Conversation, Conversation.contact_id == Contact.id)
                             .join(Case, Case.id == Conversation.case_id)).all()
+        events = conn.execute(select(Contact.provider_user_id, CaseEvent.actor, CaseEvent.kind,
+                                     CaseEvent.data)
+                              .join(Contact, Contact.id == CaseEvent.contact_id)
+                              .order_by(CaseEvent.id)).all()
+        consents = conn.execute(select(Contact.provider_user_id, ConsentRecord.choice,
+                                       ConsentRecord.legal_basis, ConsentRecord.text_version)
+                                .join(Contact, Contact.id == ConsentRecord.contact_id)
+                                .order_by(ConsentRecord.id)).all()
     numbers = {user: number for user, *_, number in rows}
     texts: dict[str, list[str]] = {}
     for user, payload in replies:
         told = set(CASE_NUMBER.findall(payload["text"]))
         assert told <= {numbers[user]}, (user, told)  # only ever its own case's number
         texts.setdefault(user, []).append(CASE_NUMBER.sub("LK3-####-#####", payload["text"]))
-    return {user: (texts[user], state, priority, sorted(reasons))
+    trail: dict[str, list[tuple[str, str, str]]] = {}
+    for user, actor, kind, data in events:
+        masked = CASE_NUMBER.sub("LK3-####-#####", json.dumps(data, sort_keys=True))
+        trail.setdefault(user, []).append((actor, kind, masked))
+    agreed: dict[str, list[tuple[str, ...]]] = {}
+    for user, *consent in consents:
+        agreed.setdefault(user, []).append(tuple(consent))
+    return {user: (texts[user], state, priority, sorted(reasons), trail.get(user),
+                   agreed.get(user))
             for user, state, priority, reasons, _ in rows}
 
 
