@@ -8,6 +8,7 @@ text, naive UTC timestamps). PostgreSQL keeps the Core path: its round trips dom
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache, lru_cache
@@ -26,6 +27,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
 
 from storage.jsontext import dumps, loads
 
@@ -135,6 +137,25 @@ def _read(readers: tuple[tuple[int, Callable[[Any], Any]], ...],
     return tuple(values)
 
 
+def driver(conn: Connection) -> Any:
+    """SQLite: the driver's connection under `conn`, in `conn`'s transaction (begun as
+    SQLAlchemy would begin it). Statements sent to it skip SQLAlchemy's result handling,
+    which costs more than SQLite's work for the small reads here (and its statement events:
+    writes stay on `exec_driver_sql`, where a test can make the database refuse one)."""
+    if not conn.in_transaction():
+        conn.begin()
+    return conn.connection.driver_connection
+
+
+def execute(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """SQLite: one read through the driver; its rows as plain tuples. An error is raised
+    as SQLAlchemy's, as Core would raise it."""
+    try:
+        return driver(conn).execute(sql, params).fetchall()  # type: ignore[no-any-return]
+    except sqlite3.Error as exc:  # IntegrityError, OperationalError...: as SQLAlchemy's
+        raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+
+
 def select_rows(conn: Connection, stmt: Select[Any], params: dict[str, Any],
                 decode: bool = True) -> list[tuple[Any, ...]]:
     """Run a select built once at import (bind parameters by name; a list value for an
@@ -154,10 +175,9 @@ def select_rows(conn: Connection, stmt: Select[Any], params: dict[str, Any],
             args += value
         else:
             args.append(value)
-    # the driver's own cursor: its rows are plain tuples already (SQLAlchemy would wrap each)
-    rows = conn.connection.driver_connection.execute(sql, args).fetchall()  # type: ignore[union-attr]
+    rows = execute(conn, sql, args)
     if not decode or not readers:
-        return rows  # type: ignore[no-any-return]
+        return rows
     return [_read(readers, r) for r in rows]
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
 from storage import cases, conversations, inbox, outbox
 from storage.clock import utc
@@ -163,6 +165,21 @@ def test_case_queue_lists_most_urgent_first_then_longest_waiting(db: Engine,
 
 
 # -- the outbox ---------------------------------------------------------------------------------
+
+
+def test_a_reply_already_in_the_outbox_is_refused_as_an_integrity_error(
+        db: Engine, clock: FrozenClock) -> None:
+    """The same dedupe key twice: SQLAlchemy's IntegrityError on both databases (SQLite's
+    hot path goes through the driver), which callers take for a lost race, and the
+    transaction adds nothing."""
+    with db.begin() as conn:
+        outbox.enqueue(conn, [{**_reply("a", "a1"), "dedupe_key": "k"}], clock())
+    with pytest.raises(IntegrityError), db.begin() as conn:
+        outbox.enqueue(conn, [_reply("b", "b1"), {**_reply("a", "again"), "dedupe_key": "k"}],
+                       clock())
+    with db.connect() as conn:
+        texts = [p["text"] for p in conn.execute(select(OutboxMessage.payload)).scalars()]
+    assert texts == ["a1"]
 
 
 def test_outbox_claims_only_the_head_of_each_recipients_line(db: Engine,
