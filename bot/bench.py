@@ -17,6 +17,7 @@ commit, WAL, synchronous=NORMAL; (b) python-telegram-bot's ConversationHandler i
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import multiprocessing.connection
 import sqlite3
@@ -32,6 +33,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, text
 
 from bot.processor import Processor
+from bot.workers import settle
 from flows.engine import Engine as FlowEngine
 from flows.types import Inbound
 from storage import inbox, migrate
@@ -140,6 +142,7 @@ def _worker(url: str, shard: tuple[int, int] | None, batch: int, origin: float,
     try:
         processor = Processor(db, FlowEngine.load("intake"), ticking_clock(origin=origin),
                               batch=batch, shard=shard)
+        settle()  # as `lk3 process` does
         pipe.send("ready")
         cpu = time.process_time()
         while True:
@@ -261,12 +264,16 @@ def pipeline(families: int, batch: int,
             migrate.upgrade(db)
             origin = time.perf_counter()
             run = Run(db, url, ticking_clock(origin=origin), origin, batch, workers)
+            thresholds = gc.get_threshold()
+            settle()  # this process is the adapter's, as `lk3 serve` is in service
             try:
                 cpu, start = time.process_time(), time.perf_counter()
                 run.families(scripts)
                 end = run.last_commit()
                 run.cpu_seconds = time.process_time() - cpu
             finally:
+                gc.unfreeze()  # the references after it run as they would on their own
+                gc.set_threshold(*thresholds)
                 run.close()
             run.cpu_seconds += run.worker_cpu
             checks = _checks(db, expected)

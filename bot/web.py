@@ -18,7 +18,7 @@ from bot.channels.base import Channel
 from bot.channels.setup import build_channels
 from bot.config import Settings
 from bot.service import Service, build
-from bot.workers import Workers
+from bot.workers import Workers, settle
 from storage import inbox, outbox
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ def serve(settings: Settings) -> int:
     app = create_app(service, channels=build_channels(service))
     config = uvicorn.Config(app, host=settings.lk3_host, port=settings.lk3_port,
                             log_level=settings.log_level.lower(), lifespan="on")
+    settle()
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after a clean stop
         uvicorn.Server(config).run()
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 
@@ -14,6 +15,16 @@ log = logging.getLogger(__name__)
 SCHEDULER_EVERY = 30.0  # seconds of wall time between runs; decisions use the service clock
 
 
+def settle() -> None:
+    """Once a process has started (flows loaded, engine built): what it made so far lives as
+    long as the process, so the cyclic garbage collector stops scanning it (`gc.freeze`),
+    and young objects are collected less often. Each message makes thousands of short-lived
+    objects that reference counting frees; with the defaults the collector took about a
+    tenth of a processor's time (measured with `lk3 bench`)."""
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+
+
 def process_forever(service: Service, interval: float) -> int:
     """`lk3 process`: only the inbox processor, for one shard, until Ctrl-C.
 
@@ -21,6 +32,7 @@ def process_forever(service: Service, interval: float) -> int:
     inbox for the next start. A database error is logged and the batch tried again later.
     """
     processor = service.processor
+    settle()
     try:
         while True:
             try:
