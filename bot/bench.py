@@ -32,12 +32,12 @@ from typing import Any, cast
 
 from sqlalchemy import Engine, text
 
-from bot.processor import Processor
+from bot.processor import BATCH, Processor
 from bot.workers import settle
 from flows.engine import Engine as FlowEngine
 from flows.types import Inbound
 from storage import inbox, migrate
-from storage.db import make_engine
+from storage.db import make_engine, writing
 
 CHANNEL = "bench"
 REFERENCE_TRANSACTIONS = 20_000
@@ -192,7 +192,7 @@ class Run:
     def store(self, sent: list[tuple[int, int, str]]) -> list[int]:
         """The adapter: one commit for what families sent; acked after it. Inbox ids back."""
         start = time.perf_counter()
-        with self.db.begin() as conn:  # as a getUpdates answer is stored: one statement
+        with writing(self.db) as conn:  # as a getUpdates answer is stored: one statement
             ids = inbox.store_many(conn, [
                 {"channel": CHANNEL, "provider_message_id": f"f{family}m{k}",
                  "sender": f"family-{family}", "payload": {"text": said}}
@@ -327,10 +327,11 @@ def sqlite_reference(transactions: int = REFERENCE_TRANSACTIONS, slices: int = 1
     return rates
 
 
-def run(families: int = 2000, batch: int = 200, workers: int = 2) -> int:
+def run(families: int = 2000, batch: int | None = None, workers: int = 2) -> int:
     """Benchmark the pipeline and print the report; 0 when it meets 0.2x reference (a)."""
     from bot.bench_ptb import ptb_reference  # imports telegram: only when benchmarking
 
+    batch = BATCH if batch is None else batch
     if families < 1 or batch < 1 or workers < 1:
         print("lk3 bench: --families, --batch and --workers must be at least 1")
         return 2

@@ -146,7 +146,9 @@ def parser() -> argparse.ArgumentParser:
     n.set_defaults(fn=_counselor)
     b = sub.add_parser("bench", help="push synthetic families through the pipeline; print rates")
     b.add_argument("--families", type=int, default=2000)
-    b.add_argument("--batch", type=int, default=200, help="messages per processor transaction")
+    b.add_argument("--batch", type=int, default=None,
+                   help="messages per processor transaction and per adapter commit "
+                        "(default: the processor's, 500)")
     b.add_argument("--workers", type=int, default=2,
                    help="processor processes, each owning a shard of the contacts (default 2)")
     b.set_defaults(fn=_bench)

@@ -60,10 +60,12 @@ def writer_turn(engine: Engine) -> Iterator[None]:
     """SQLite: wait for the write lock in a queue, not by polling.
 
     SQLite's busy handler retries a locked database after sleeps of growing length (up to
-    100 ms), so a waiting writer often sleeps on while the lock is already free. Processors
-    of one database file take turns on an advisory file lock beside it instead, which hands
-    over the moment the holder's transaction has committed. Other writers (the adapter, the
-    relay) keep the busy timeout. Elsewhere (PostgreSQL, memory databases) this does nothing.
+    100 ms), so a waiting writer often sleeps on while the lock is already free. The
+    processors and the channel adapters storing inbound messages (`writing`) take turns on an
+    advisory file lock beside the database instead, which hands over the moment the holder's
+    transaction has committed: a webhook is acknowledged without sleeping behind a batch.
+    Other writers (the relay, the scheduler, staff commands) keep the busy timeout. Elsewhere
+    (PostgreSQL, memory databases) this does nothing.
     """
     path = engine.url.database if engine.dialect.name == "sqlite" else None
     if not path or path == ":memory:" or fcntl is None:
@@ -75,6 +77,13 @@ def writer_turn(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction that waits for its turn (`writer_turn`) rather than polling."""
+    with writer_turn(engine), engine.begin() as conn:
+        yield conn
 
 
 def checkpoint(engine: Engine) -> None:

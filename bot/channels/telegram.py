@@ -56,6 +56,7 @@ from bot.config import ConfigError, Settings
 from bot.ratelimit import RateLimit
 from bot.service import Service
 from storage import inbox
+from storage.db import writing
 
 log = logging.getLogger(__name__)
 
@@ -506,7 +507,7 @@ class TelegramChannel:
 
     def _store(self, rows: list[Incoming]) -> list[bool]:
         now = self.service.clock()
-        with self.service.db.begin() as conn:
+        with writing(self.service.db) as conn:
             return [inbox.store(conn, channel=CHANNEL, provider_message_id=r.provider_message_id,
                                 sender=r.sender, payload=r.payload, now=now) is not None
                     for r in rows]

@@ -39,6 +39,7 @@ from bot.config import Settings
 from bot.ratelimit import RateLimit
 from bot.service import Service
 from storage import cases, conversations, inbox, outbox, window
+from storage.db import writing
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -393,7 +394,7 @@ class WhatsAppChannel:
         return Response(EMPTY_TWIML, media_type="application/xml")
 
     def _store(self, sid: str, sender: str, payload: dict[str, Any]) -> None:
-        with self.service.db.begin() as conn:
+        with writing(self.service.db) as conn:
             new = inbox.store(conn, channel=CHANNEL, provider_message_id=sid, sender=sender,
                               payload=payload, now=self.service.clock())
         if new is None:
