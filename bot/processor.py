@@ -1,6 +1,7 @@
 """The inbox processor: each contact's messages in order, each exactly once; a batch's writes
 commit together. Several processors on one SQLite file read and plan a batch before taking
-the write lock (bot.plans)."""
+the write lock (bot.plans), and make the rows of what is plain answering there too
+(bot.ready)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ MAX_ATTEMPTS = 3
 # (measured with `lk3 bench`: 500 did better than 200, and no worse than 1,000); a batch
 # holds SQLite's write lock for tens of milliseconds, which adapters wait out in turn.
 BATCH = 500
-KNOWN = 50_000  # contacts a read-ahead processor remembers as it last wrote them
+KNOWN = 10_000  # contacts a read-ahead processor remembers as it last wrote them
 
 
 # Failures that belong to one message (a bug on its path, or data the database refuses),
