@@ -23,7 +23,7 @@ from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Snapshot, Turn
 from storage import cases, conversations, counselors, inbox
-from storage.db import checkpoint, reading, writing
+from storage.db import reading, writing
 
 log = logging.getLogger(__name__)
 REGISTER = re.compile(r"^/(daftar|register)(?:@\w+)?\s+(\S+)", re.IGNORECASE)
@@ -117,7 +117,6 @@ class Processor:
             msgs = [m for m in look.msgs if m.id in live and m.id not in written]
             done = self._handle(conn, msgs, look) + len(written) or len(look.msgs)
             self.handled += written
-        checkpoint(self.db)  # after the turn: the next writer need not wait for it
         self.known.update((r.user, r.after) for r in fast)
         while len(self.known) > KNOWN:
             del self.known[next(iter(self.known))]  # the longest ago

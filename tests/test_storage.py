@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import cases, conversations, inbox, outbox
 from storage.clock import utc
+from storage.db import BUSY_TIMEOUT_MS, CHECKPOINT_PAGES
 from storage.models import Contact, InboxMessage, OutboxMessage
 from tests.support import FrozenClock
 
@@ -273,3 +274,13 @@ def test_touch_contact_creates_once_and_marks_the_inbound_time(db: Engine,
                            .where(Contact.id == first.id)).one()
     assert utc(row.created_at) == clock() - timedelta(minutes=5)
     assert utc(row.last_inbound_at) == clock()
+
+
+def test_sqlite_connections_keep_the_durability_and_integrity_settings(sqlite_db: Engine) -> None:
+    """Every SQLite connection: write-ahead log, synchronous NORMAL (a commit survives the
+    process), foreign keys enforced, a busy timeout, and the larger checkpoint interval."""
+    with sqlite_db.connect() as conn:
+        pragmas = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar_one() for name in (
+            "journal_mode", "synchronous", "foreign_keys", "busy_timeout", "wal_autocheckpoint")}
+    assert pragmas == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1,
+                       "busy_timeout": BUSY_TIMEOUT_MS, "wal_autocheckpoint": CHECKPOINT_PAGES}
