@@ -27,6 +27,13 @@ from storage.db import reading, writing
 
 log = logging.getLogger(__name__)
 REGISTER = re.compile(r"^/(daftar|register)(?:@\w+)?\s+(\S+)", re.IGNORECASE)
+
+
+def registration_code(msg: inbox.Pending) -> str | None:
+    """The one-time code of a `/daftar CODE` message, if it is one."""
+    found = REGISTER.match(clean(str(msg.payload.get("text") or "")))
+    return found.group(2) if found else None
+
 MAX_ATTEMPTS = 3
 # Messages per transaction at most. Under load more per commit costs less per message
 # (measured with `lk3 bench`: 500 did better than 200, and no worse than 1,000); a batch
@@ -170,7 +177,7 @@ class Processor:
         for user, conv in convs.items():
             mine = by_user[user]
             row = stored.get(conv.contact.id)
-            words = any(REGISTER.match(clean(str(m.payload.get("text") or ""))) for m in mine)
+            words = any(registration_code(m) is not None for m in mine)
             if row is not None and (r := ready.ready(conv, row, mine, plans, words, now)):
                 out.append(r)
         return out
@@ -245,10 +252,10 @@ class Processor:
 
     def _register(self, conn: Connection, msg: inbox.Pending, now: datetime) -> int | None:
         """`/daftar CODE`: a valid one-time code makes the sender a counselor."""
-        found = REGISTER.match(clean(str(msg.payload.get("text") or "")))
-        if not found:
+        code = registration_code(msg)
+        if code is None:
             return None
-        cid = counselors.redeem(conn, found.group(2), msg.channel, msg.sender, now)
+        cid = counselors.redeem(conn, code, msg.channel, msg.sender, now)
         if cid is not None:
             me = counselors.get(conn, cid)
             assert me is not None

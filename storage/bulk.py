@@ -95,17 +95,26 @@ def _encoder(table: Table, columns: tuple[str, ...]) -> Callable[[dict[str, Any]
     return encode
 
 
-@cache
 def _insert_sql(table: Table, columns: tuple[str, ...]) -> str:
     cols = ", ".join(columns)
     marks = ", ".join("?" for _ in columns)
     return f"INSERT INTO {table.name} ({cols}) VALUES ({marks})"
 
 
-@cache
 def _update_sql(table: Table, columns: tuple[str, ...], key: str) -> str:
     sets = ", ".join(f"{c} = ?" for c in columns)
     return f"UPDATE {table.name} SET {sets} WHERE {key} = ?"
+
+
+@cache
+def _writer(table: Table, keys: tuple[str, ...],
+            key: str | None) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]:
+    """SQLite: the statement for rows with these keys (an INSERT, or an UPDATE by `key`)
+    and how to encode a row for it."""
+    if key is None:
+        return _insert_sql(table, keys), _encoder(table, keys)
+    columns = (*(c for c in keys if c != key), key)
+    return _update_sql(table, columns[:-1], key), _encoder(table, columns)
 
 
 def _from_json(value: Any) -> Any:
@@ -137,21 +146,16 @@ def _read(readers: tuple[tuple[int, Callable[[Any], Any]], ...],
     return tuple(values)
 
 
-def driver(conn: Connection) -> Any:
-    """SQLite: the driver's connection under `conn`, in `conn`'s transaction (begun as
-    SQLAlchemy would begin it). Statements sent to it skip SQLAlchemy's result handling,
-    which costs more than SQLite's work for the small reads here (and its statement events:
-    writes stay on `exec_driver_sql`, where a test can make the database refuse one)."""
+def execute(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """SQLite: one read on the driver's own connection, in `conn`'s transaction (begun as
+    SQLAlchemy would begin it); its rows as plain tuples, errors raised as SQLAlchemy's.
+    SQLAlchemy's result handling costs more than SQLite's work for the small reads here.
+    Writes stay on `exec_driver_sql`, whose statement events a test can make refuse one."""
     if not conn.in_transaction():
         conn.begin()
-    return conn.connection.driver_connection
-
-
-def execute(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """SQLite: one read through the driver; its rows as plain tuples. An error is raised
-    as SQLAlchemy's, as Core would raise it."""
     try:
-        return driver(conn).execute(sql, params).fetchall()  # type: ignore[no-any-return]
+        return conn.connection.driver_connection.execute(  # type: ignore[union-attr,no-any-return]
+            sql, params).fetchall()
     except sqlite3.Error as exc:  # IntegrityError, OperationalError...: as SQLAlchemy's
         raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
 
@@ -195,27 +199,16 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if conn.dialect.name != "sqlite":
         conn.execute(insert(table), [_plain(r) for r in rows])
         return
-    columns = tuple(rows[0])
-    encode = _encoder(table, columns)
-    conn.exec_driver_sql(_insert_sql(table, columns), [encode(r) for r in rows])
+    sql, encode = _writer(table, tuple(rows[0]), None)
+    conn.exec_driver_sql(sql, [encode(r) for r in rows])
 
 
 def insert_one(conn: Connection, table: Table, row: dict[str, Any]) -> int:
     """INSERT one row; its new `id`."""
     if conn.dialect.name != "sqlite":
         return int(conn.execute(insert(table).returning(table.c.id), row).scalar_one())
-    columns = tuple(row)
-    sql = f"{_insert_sql(table, columns)} RETURNING id"
-    return int(conn.exec_driver_sql(sql, _encoder(table, columns)(row)).scalar_one())
-
-
-@cache
-def _writer(table: Table, keys: tuple[str, ...],
-            key: str | None) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]:
-    if key is None:
-        return _insert_sql(table, keys), _encoder(table, keys)
-    columns = (*(c for c in keys if c != key), key)
-    return _update_sql(table, columns[:-1], key), _encoder(table, columns)
+    sql, encode = _writer(table, tuple(row), None)
+    return int(conn.exec_driver_sql(f"{sql} RETURNING id", encode(row)).scalar_one())
 
 
 def encoded(table: Table, rows: Sequence[dict[str, Any]],
@@ -233,12 +226,12 @@ def update_rows(conn: Connection, table: Table, key: str,
     """UPDATE many rows by `key`; every row has the same keys, `key` among them."""
     if not rows:
         return
-    columns = tuple(c for c in rows[0] if c != key)
     if conn.dialect.name != "sqlite":
+        columns = tuple(c for c in rows[0] if c != key)
         stmt = update(table).where(table.c[key] == bindparam(f"b_{key}")).values(
             {c: bindparam(f"b_{c}") for c in columns})
         conn.execute(stmt, [{f"b_{k}": v for k, v in _plain(r).items()} for r in rows])
         return
-    encode = _encoder(table, (*columns, key))
-    conn.exec_driver_sql(_update_sql(table, columns, key), [encode(r) for r in rows])
+    sql, encode = _writer(table, tuple(rows[0]), key)
+    conn.exec_driver_sql(sql, [encode(r) for r in rows])
 
