@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -147,8 +147,7 @@ def audit_row(conv: Conv, kind: str, data: dict[str, Any], now: datetime) -> dic
             "kind": kind, "data": data, "created_at": now}
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(NamedTuple):  # one per message: a tuple is the cheapest to make
     """A turn's message log and outbox rows, made before the write lock for the contact and
     case it was planned with (JSON encoded too); used only if they are still the same."""
 
@@ -177,12 +176,14 @@ def prepare(flows: FlowEngine, msg: inbox.Pending, conv: Conv, turn: Turn,
     snap = turn.snapshot
     extra = {"case_number": conv.case_number or ""}
     rendered = [flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
-    rows = Writes()
-    _send(msg, conv, rendered, rows, now, snap)
-    for row in rows.outbox:
+    logs: list[dict[str, Any]] = []
+    replies: list[dict[str, Any]] = []
+    redacted: list[int] = []
+    _send(msg, conv, rendered, logs, replies, redacted, now, snap)
+    for row in replies:
         row["payload"] = bulk.Encoded(jsontext.dumps(row["payload"]))
     return Prepared(conv.contact.id, (conv.case_id, conv.case_number, conv.case_status),
-                    rows.logs, rows.outbox, bool(rows.redacted))
+                    logs, replies, bool(redacted))
 
 
 def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Conv,
@@ -212,7 +213,7 @@ def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Co
     rendered = [flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
     rendered += [Rendered(n) for n in writes.notices]  # after the closing, not before it
     writes.notices.clear()
-    _send(msg, conv, rendered, writes, now)
+    _send(msg, conv, rendered, writes.logs, writes.outbox, writes.redacted, now)
     writes.processed.append(msg.id)
 
 
@@ -222,18 +223,20 @@ def _keeps_no_words(conv: Conv, snap: Snapshot | None = None) -> bool:
     return snap is not None and "consent_refused" in snap.flags and conv.case_id is None
 
 
-def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writes,
-          now: datetime, snap: Snapshot | None = None) -> None:
-    """The message log rows of `msg` and the replies, and the replies' outbox rows; `snap`:
-    the conversation as the turn leaves it, where `conv` does not have it yet."""
+def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], logs: list[dict[str, Any]],
+          replies: list[dict[str, Any]], redacted: list[int], now: datetime,
+          snap: Snapshot | None = None) -> None:
+    """The message log rows of `msg` and the replies (to `logs`), the replies' outbox rows
+    (to `replies`), `msg` to `redacted` if its words must go; `snap`: the conversation as
+    the turn leaves it, where `conv` does not have it yet."""
     snap = snap or conv.snapshot
     text = clean(str(msg.payload.get("text") or ""))
     contact_id = conv.contact.id
     case_id = conv.case_id if conv.case_status != "closed" else None  # a new intake
     if _keeps_no_words(conv, snap) and case_id is None:  # count the message, keep no words
         text, msg = "", msg._replace(payload={"redacted": True})
-        writes.redacted.append(msg.id)
-    writes.logs.append({
+        redacted.append(msg.id)
+    logs.append({
         "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id, "direction": "in",
         "text": text[:MAX_LOG_CHARS], "truncated": len(text) > MAX_LOG_CHARS,
         "original_length": len(text), "media": msg.payload.get("media") or None,
@@ -245,11 +248,11 @@ def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], writes: Writ
             payload: dict[str, Any] = {"text": part, "choices": part_choices}
             if part_choices and snap is not None:
                 payload["asked"] = snap.state  # buttons answer this question only
-            writes.outbox.append({
+            replies.append({
                 "channel": msg.channel, "recipient": msg.sender, "contact_id": contact_id,
                 "case_id": case_id, "payload": payload, "dedupe_key": f"in:{msg.id}:{n}"})
             n += 1
-        writes.logs.append({
+        logs.append({
             "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id,
             "direction": "out", "text": r.text, "truncated": False,
             "original_length": len(r.text), "media": None, "created_at": now,
@@ -262,7 +265,8 @@ def apologise(conn: Connection, flows: FlowEngine, msg: inbox.Pending, now: date
     conv = Conv.of(contact, conversations.load(conn, contact.id))
     lang = conv.snapshot.language if conv.snapshot else contact.language
     writes = Writes()
-    _send(msg, conv, [Rendered(flows.bundle.catalog.text("internal_error", lang))], writes, now)
+    _send(msg, conv, [Rendered(flows.bundle.catalog.text("internal_error", lang))], writes.logs,
+          writes.outbox, writes.redacted, now)
     writes.audit.append({"case_id": conv.case_id, "contact_id": contact.id, "actor": BOT,
                          "kind": "message_set_aside", "data": {"inbox_id": msg.id},
                          "created_at": now})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.apply import Conv, Prepared, prepare
 from flows.engine import Engine as FlowEngine
@@ -20,13 +20,12 @@ from storage.bulk import Encoded
 from storage.jsontext import dumps
 
 if TYPE_CHECKING:
-    from bot.ready import Ready
+    from bot.ready import Ready, Statement
 
 ASSUMED = "(case)"  # a planned step's stand-in for the number of a case not yet made
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):  # one per message: a tuple is the cheapest to make, and immutable
     """An engine step computed ahead: from `snapshot` in `language`, the `turn`."""
 
     snapshot: Snapshot | None
@@ -56,6 +55,7 @@ class Look:
     convs: dict[tuple[str, str], Conv]
     plans: dict[int, Plan]
     ready: list[Ready] = field(default_factory=list)  # contacts whose writes are made
+    statements: list[Statement] = field(default_factory=list)  # their rows, encoded
 
 
 def inbound_of(msg: inbox.Pending) -> Inbound:

@@ -18,7 +18,7 @@ from sqlalchemy.types import String
 from bot import counselor, ready, routing, staff
 from bot.apply import Conv, Writes, apologise, apply_turn
 from bot.plans import Look, Plan, inbound_of, plan_steps
-from bot.ready import Ready
+from bot.ready import Ready, Resume
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Snapshot, Turn
@@ -63,10 +63,11 @@ class Processor:
         self.ahead = self.shard is not None  # SQLite with other processors: read ahead
         self.plans: dict[int, Plan] = {}
         self.handled: list[int] = []  # inbox ids the last run_once committed
-        # Contacts whose conversation this processor wrote last, as it then reads (raw):
-        # the next look starts from there instead of reading it. Never trusted: under the
-        # write lock it is compared with what is stored, like anything a look read.
-        self.known: dict[tuple[str, str], tuple[Any, ...]] = {}
+        # Contacts whose conversation this processor wrote last, as it then reads (raw) and
+        # decodes: the next look starts from there instead of reading it. Never trusted:
+        # under the write lock the raw row is compared with what is stored, like anything a
+        # look read.
+        self.known: dict[tuple[str, str], tuple[tuple[Any, ...], Resume]] = {}
 
     def run_once(self) -> int:
         """Process what is pending, one batch per transaction; returns messages handled
@@ -118,27 +119,30 @@ class Processor:
             self.known.pop(user, None)  # until this batch has committed
         with writing(self.db) as conn:
             live = inbox.still_pending(conn, [m.id for m in look.msgs])
-            fast = self._still_ready(conn, look, live)
-            ready.write(conn, fast)
+            ok = self._still_ready(conn, look, live)
+            ready.write(conn, look.statements, None if len(ok) == len(look.ready) else ok)
+            fast = [look.ready[i] for i in sorted(ok)]
             written = {i for r in fast for i in r.msg_ids}
             msgs = [m for m in look.msgs if m.id in live and m.id not in written]
             done = self._handle(conn, msgs, look) + len(written) or len(look.msgs)
             self.handled += written
-        self.known.update((r.user, r.after) for r in fast)
+        self.known.update((r.user, (r.after, r.resume)) for r in fast)
         while len(self.known) > KNOWN:
             del self.known[next(iter(self.known))]  # the longest ago
         return done
 
-    def _still_ready(self, conn: Connection, look: Look, live: set[int]) -> list[Ready]:
-        """The look's ready contacts whose messages, contact and conversation (with its
-        case) are all still as read, and who have not become counselors meanwhile."""
-        candidates = [r for r in look.ready if all(i in live for i in r.msg_ids)]
+    def _still_ready(self, conn: Connection, look: Look, live: set[int]) -> set[int]:
+        """Positions in `look.ready` of the contacts whose messages, contact and conversation
+        (with its case) are all still as read, and who have not become counselors
+        meanwhile."""
+        candidates = [(i, r) for i, r in enumerate(look.ready)
+                      if all(m in live for m in r.msg_ids)]
         if not candidates:
-            return []
-        staff_ids = counselors.by_account(conn, [r.user for r in candidates])
-        stored = conversations.load_stored(conn, [r.contact_id for r in candidates])
-        return [r for r in candidates
-                if r.user not in staff_ids and stored.get(r.contact_id) == r.stored]
+            return set()
+        staff_ids = counselors.by_account(conn, [r.user for _, r in candidates])
+        stored = conversations.load_stored(conn, [r.contact_id for _, r in candidates])
+        return {i for i, r in candidates
+                if r.user not in staff_ids and stored.get(r.contact_id) == r.stored}
 
     def look(self) -> Look | None:
         """A batch as stored now, read without the write lock, and its engine steps."""
@@ -147,23 +151,25 @@ class Processor:
             if not msgs:
                 return None
             users = list(dict.fromkeys((m.channel, m.sender) for m in msgs))
-            known = {u: self.known[u] for u in users if u in self.known}
+            known = {u: k for u in users if (k := self.known.get(u)) is not None}
             unknown = [u for u in users if u not in known]
             staff_ids = counselors.by_account(conn, unknown)  # `known`: checked at the write
             family = [u for u in users if u not in staff_ids]
             contacts = conversations.find_contacts(conn, [u for u in family if u not in known])
             stored = conversations.load_stored(conn, [c.id for c in contacts.values()])
-            stored.update((row[0], row) for row in known.values())
-            contacts.update((u, conversations.contact_of(row)) for u, row in known.items())
             convs = {u: Conv.of(c, None if (r := stored.get(c.id)) is None
                                 else conversations.stored_row(conn, r))
                      for u, c in contacts.items()}
+        for u, (row, resume) in known.items():
+            stored[row[0]] = row
+            convs[u] = resume.conv(conversations.contact_of(row))
         now = self.clock()
         starts: dict[tuple[str, str], tuple[Snapshot | None, str]] = {
             u: (None, "id") for u in family}  # first contact: no conversation yet
         starts.update({u: (c.snapshot, c.contact.language) for u, c in convs.items()})
         plans = plan_steps(self.flows, msgs, starts, now, convs)
-        return Look(now, msgs, stored, convs, plans, self._ready(msgs, stored, convs, plans, now))
+        fast = self._ready(msgs, stored, convs, plans, now)
+        return Look(now, msgs, stored, convs, plans, fast, ready.encode(fast))
 
     @staticmethod
     def _ready(msgs: list[inbox.Pending], stored: dict[int, tuple[Any, ...]],

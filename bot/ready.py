@@ -10,33 +10,60 @@ another processor. Anything else goes the usual way (`Processor._handle`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
 from bot import routing
 from bot.apply import Conv, audit_row
 from bot.plans import Plan
+from flows.types import Snapshot
 from storage import bulk, inbox, outbox
-from storage.cases import CASES, CONSENTS, EVENTS, LOG, consent_row
-from storage.conversations import CONTACTS, CONVS, stored_after
+from storage.cases import CASES, CONSENTS, EVENTS, LOG, Triage, consent_row
+from storage.conversations import CONTACTS, CONVS, ContactRow, stored_after
 
-Row = tuple[str, tuple[Any, ...]]  # SQL, values
+Row = tuple[Table, dict[str, Any]]  # to INSERT into the table
+Encoded = tuple[str, tuple[Any, ...]]  # SQL, values as SQLite stores them
+Statement = tuple[str, list[tuple[Any, ...]], list[int]]  # SQL, rows, whose (`encode`)
+
+_SAVED = ("flow", "flow_version", "state", "language", "answers", "flags", "misses",
+          "updated_at")  # a conversation's case stays: not written
+_TRIAGED = ("priority", "reasons", "legal_basis", "category", "distrik")  # + updated_at
+SAVE = bulk.positional(CONVS, (*_SAVED, "id"), "id")
+TRIAGE = bulk.positional(CASES, (*_TRIAGED, "updated_at", "id"), "id")
+SEEN = bulk.positional(CONTACTS, ("last_inbound_at", "id"), "id")
+PROCESSED = bulk.positional(inbox.T, ("processed_at", "id"), "id")
 
 
-@dataclass(frozen=True)
-class Ready:
+class Resume(NamedTuple):  # one per contact and batch: a tuple is the cheapest to make
+    """A conversation as `Conv.of` would read it once a Ready's rows are written."""
+
+    conv_id: int
+    snapshot: Snapshot
+    case_id: int | None
+    case_number: str | None
+    case_status: str | None
+    assignee_id: int | None
+    triage: Triage | None
+
+    def conv(self, contact: ContactRow) -> Conv:
+        return Conv(contact, self.conv_id, self.snapshot, self.case_id, self.case_number,
+                    self.case_status, self.assignee_id, self.triage)
+
+
+class Ready(NamedTuple):
     """One contact's writes for its messages of a batch, valid while `stored` is current."""
 
     user: tuple[str, str]
     contact_id: int
     stored: tuple[Any, ...]  # the conversation with its case and contact, as read (raw)
     msg_ids: tuple[int, ...]
-    rows: tuple[Row, ...]
+    rows: tuple[Row, ...]  # INSERTs
+    updates: tuple[Encoded, ...]
     after: tuple[Any, ...]  # `stored` as it reads once the rows are written
+    resume: Resume  # and the conversation it decodes to
 
 
 def ready(conv: Conv, stored: tuple[Any, ...], msgs: Sequence[inbox.Pending],
@@ -63,7 +90,7 @@ def ready(conv: Conv, stored: tuple[Any, ...], msgs: Sequence[inbox.Pending],
         for ev in plan.turn.events:  # the same rows `apply._apply_events` makes
             kind = ev.kind
             if kind == "consent":
-                rows += bulk.encoded(CONSENTS, [consent_row(conv.contact.id, ev.data, now)])
+                rows.append((CONSENTS, consent_row(conv.contact.id, ev.data, now)))
             else:  # case_upsert, the case exists (`simple`)
                 if triage is None:
                     return None  # not read with the conversation
@@ -71,36 +98,69 @@ def ready(conv: Conv, stored: tuple[Any, ...], msgs: Sequence[inbox.Pending],
                 if more.priority != triage.priority:
                     return None  # perhaps to be announced again: under the lock
                 triage, raised = more, True
-            rows += bulk.encoded(EVENTS, [audit_row(conv, kind, ev.data, now)])
+            rows.append((EVENTS, audit_row(conv, kind, ev.data, now)))
         logs += p.logs
         replies += p.outbox
         last = plan
     assert last is not None and last.encoded is not None
-    rows += bulk.encoded(LOG, logs)
-    rows += bulk.encoded(outbox.T, outbox.new_rows(replies, now))
+    rows += [(LOG, row) for row in logs]
+    rows += [(outbox.T, row) for row in outbox.new_rows(replies, now)]
     snap = last.turn.snapshot
     answers, flags = last.encoded
-    saved = {"flow": snap.flow, "flow_version": snap.flow_version, "state": snap.state,
-             "language": snap.language, "answers": answers, "flags": flags,
-             "misses": snap.misses, "case_id": conv.case_id, "updated_at": now}
-    rows += bulk.encoded(CONVS, [{**saved, "id": conv.conv_id}], key="id")
-    after = stored_after(stored, CONVS, saved)
+    sql, encode_row = SAVE
+    saved = encode_row(snap.flow, snap.flow_version, snap.state, snap.language, answers, flags,
+                       snap.misses, now, conv.conv_id)
+    updates = [(sql, saved)]
+    after = stored_after(stored, CONVS, _SAVED, saved)
     if raised and triage is not None:
-        case = triage.values(now)
-        rows += bulk.encoded(CASES, [{**case, "id": conv.case_id}], key="id")
-        del case["updated_at"]  # not in a stored row
-        after = stored_after(after, CASES, case)
-    rows += bulk.encoded(CONTACTS, [{"last_inbound_at": now, "id": conv.contact.id}], key="id")
-    rows += bulk.encoded(inbox.T, [{"processed_at": now, "id": m.id} for m in msgs], key="id")
+        sql, encode_row = TRIAGE
+        case = encode_row(triage.priority, list(triage.reasons), triage.legal_basis,
+                          triage.category, triage.distrik, now, conv.case_id)
+        updates.append((sql, case))
+        after = stored_after(after, CASES, _TRIAGED, case)  # updated_at is not read
+    sql, encode_row = SEEN
+    updates.append((sql, encode_row(now, conv.contact.id)))
+    sql, encode_row = PROCESSED
+    updates += [(sql, encode_row(now, m.id)) for m in msgs]
+    resume = Resume(conv.conv_id, snap, conv.case_id, conv.case_number, conv.case_status,
+                    conv.assignee_id, triage)
     return Ready((msgs[0].channel, msgs[0].sender), conv.contact.id, stored,
-                 tuple(m.id for m in msgs), tuple(rows), after)
+                 tuple(m.id for m in msgs), tuple(rows), tuple(updates), after, resume)
 
 
-def write(conn: Connection, batch: Sequence[Ready]) -> None:
-    """Write the rows of `batch`: one statement per table and kind, many rows each."""
-    by_sql: dict[str, list[tuple[Any, ...]]] = {}
-    for r in batch:
-        for sql, values in r.rows:
-            by_sql.setdefault(sql, []).append(values)
-    for sql, values_list in by_sql.items():
-        conn.exec_driver_sql(sql, values_list)
+def encode(batch: Sequence[Ready]) -> list[Statement]:
+    """The rows of `batch` for the driver, one statement per table and kind of row: (SQL,
+    values, whose), where `whose[i]` is the position in `batch` of the contact whose row
+    `values[i]` is. Done before the write lock."""
+    inserts: dict[tuple[Table, tuple[str, ...]], tuple[list[dict[str, Any]], list[int]]] = {}
+    updates: dict[str, tuple[list[tuple[Any, ...]], list[int]]] = {}
+    for i, r in enumerate(batch):
+        for table, row in r.rows:
+            group = inserts.get(kind := (table, tuple(row)))
+            if group is None:
+                group = inserts[kind] = ([], [])
+            group[0].append(row)
+            group[1].append(i)
+        for sql, values in r.updates:
+            same = updates.get(sql)
+            if same is None:
+                same = updates[sql] = ([], [])
+            same[0].append(values)
+            same[1].append(i)
+    out: list[Statement] = []
+    for (table, keys), (rows, whose) in inserts.items():
+        sql, encode_row = bulk.writer(table, keys, None)
+        out.append((sql, [encode_row(row) for row in rows], whose))
+    out += [(sql, values, whose) for sql, (values, whose) in updates.items()]
+    return out
+
+
+def write(conn: Connection, statements: Sequence[Statement],
+          ok: Collection[int] | None = None) -> None:
+    """Write the rows `encode` made, many per statement: of the contacts at positions `ok`,
+    or (None) of every one."""
+    for sql, values, whose in statements:
+        mine = values if ok is None else [v for v, i in zip(values, whose, strict=True)
+                                          if i in ok]
+        if mine:
+            conn.exec_driver_sql(sql, mine)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Column,
+    Boolean,
     Connection,
     DateTime,
     Select,
@@ -41,8 +41,14 @@ class Encoded(str):
     """JSON text encoded ahead (outside a write lock): stored as it is on SQLite."""
 
 
+# Values go to the driver as exact str and int: for any other type (a str or int subclass,
+# such as Encoded or bool) sqlite3 looks for an adapter, which costs more than the copy.
 def _json(value: Any) -> Any:
-    return None if value is None else value if type(value) is Encoded else dumps(value)
+    return None if value is None else str(value) if type(value) is Encoded else dumps(value)
+
+
+def _bool(value: Any) -> Any:
+    return None if value is None else int(value)
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -64,19 +70,8 @@ def _converters(table: Table, columns: tuple[str, ...]) -> tuple[Callable[[Any],
     def conv(column: str) -> Callable[[Any], Any]:
         kind = table.c[column].type
         return _json if isinstance(kind, JSON) else _time if isinstance(kind, DateTime) \
-            else _same
+            else _bool if isinstance(kind, Boolean) else _same
     return tuple(conv(c) for c in columns)
-
-
-def _stored_json(value: Any) -> Any:
-    return None if value is None else str(_json(value))  # plain text, as a read returns it
-
-
-def stored_form(column: Column[Any]) -> Callable[[Any], Any]:
-    """How a value reads back from `column` once SQLite has stored it (raw, undecoded)."""
-    kind = column.type
-    return _stored_json if isinstance(kind, JSON) else _time if isinstance(kind, DateTime) \
-        else _same
 
 
 @cache
@@ -107,14 +102,32 @@ def _update_sql(table: Table, columns: tuple[str, ...], key: str) -> str:
 
 
 @cache
-def _writer(table: Table, keys: tuple[str, ...],
-            key: str | None) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]:
+def writer(table: Table, keys: tuple[str, ...],
+           key: str | None) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]]]:
     """SQLite: the statement for rows with these keys (an INSERT, or an UPDATE by `key`)
-    and how to encode a row for it."""
+    and how to encode a row for it, to run through the driver (`insert_rows`...), now or
+    later (`bot.ready`)."""
     if key is None:
         return _insert_sql(table, keys), _encoder(table, keys)
     columns = (*(c for c in keys if c != key), key)
     return _update_sql(table, columns[:-1], key), _encoder(table, columns)
+
+
+@cache
+def positional(table: Table, columns: tuple[str, ...],
+               key: str | None = None) -> tuple[str, Callable[..., tuple[Any, ...]]]:
+    """Like `writer`, for values given in the order of `columns` (`key` last, for an
+    UPDATE) rather than as a dict: the statement and how to encode the values."""
+    sql, _ = writer(table, columns, key)
+    convert = [(i, f) for i, f in enumerate(_converters(table, columns)) if f is not _same]
+
+    def encode(*values: Any) -> tuple[Any, ...]:
+        out = list(values)
+        for i, f in convert:
+            out[i] = f(out[i])
+        return tuple(out)
+
+    return sql, encode
 
 
 def _from_json(value: Any) -> Any:
@@ -199,7 +212,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if conn.dialect.name != "sqlite":
         conn.execute(insert(table), [_plain(r) for r in rows])
         return
-    sql, encode = _writer(table, tuple(rows[0]), None)
+    sql, encode = writer(table, tuple(rows[0]), None)
     conn.exec_driver_sql(sql, [encode(r) for r in rows])
 
 
@@ -207,18 +220,8 @@ def insert_one(conn: Connection, table: Table, row: dict[str, Any]) -> int:
     """INSERT one row; its new `id`."""
     if conn.dialect.name != "sqlite":
         return int(conn.execute(insert(table).returning(table.c.id), row).scalar_one())
-    sql, encode = _writer(table, tuple(row), None)
+    sql, encode = writer(table, tuple(row), None)
     return int(conn.exec_driver_sql(f"{sql} RETURNING id", encode(row)).scalar_one())
-
-
-def encoded(table: Table, rows: Sequence[dict[str, Any]],
-            key: str | None = None) -> list[tuple[str, tuple[Any, ...]]]:
-    """SQLite: rows as (SQL, values) for the driver, to run later: INSERTs, or with `key`
-    UPDATEs by that column. Every row has the same keys."""
-    if not rows:
-        return []
-    sql, encode = _writer(table, tuple(rows[0]), key)
-    return [(sql, encode(r)) for r in rows]
 
 
 def update_rows(conn: Connection, table: Table, key: str,
@@ -232,6 +235,6 @@ def update_rows(conn: Connection, table: Table, key: str,
             {c: bindparam(f"b_{c}") for c in columns})
         conn.execute(stmt, [{f"b_{k}": v for k, v in _plain(r).items()} for r in rows])
         return
-    sql, encode = _writer(table, tuple(rows[0]), key)
+    sql, encode = writer(table, tuple(rows[0]), key)
     conn.exec_driver_sql(sql, [encode(r) for r in rows])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
@@ -176,17 +175,17 @@ _POSITION = {(c.table.name, c.name): i
 
 
 @cache
-def _placing(table: Table, column: str) -> tuple[int, Callable[[Any], Any]]:
-    return _POSITION[(table.name, column)], bulk.stored_form(table.c[column])
+def _places(table: Table, columns: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(_POSITION[(table.name, c)] for c in columns)
 
 
-def stored_after(stored: tuple[Any, ...], table: Table,
-                 values: dict[str, Any]) -> tuple[Any, ...]:
-    """A row of `load_stored` as it will read once `table`'s columns hold these values."""
+def stored_after(stored: tuple[Any, ...], table: Table, columns: tuple[str, ...],
+                 encoded: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row of `load_stored` as it will read once `table`'s `columns` hold these values,
+    encoded as SQLite stores them (`bulk.positional`)."""
     row = list(stored)
-    for column, value in values.items():
-        i, form = _placing(table, column)
-        row[i] = form(value)
+    for i, value in zip(_places(table, columns), encoded, strict=False):  # `id` may follow
+        row[i] = value
     return tuple(row)
 
 

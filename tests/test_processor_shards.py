@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from bot.apply import Conv
 from bot.bench import script
 from bot.processor import Processor, process_all
 from bot.service import Service
-from storage import cases, queue
+from storage import cases, conversations, queue
 from storage.db import shard_of
 from storage.models import (
     Case,
@@ -211,3 +212,28 @@ def test_read_ahead_processors_answer_exactly_as_one_processor_does(
         service.db.dispose()
     assert len(results[0]) == len(scripts)
     assert results[1] == results[0]
+
+
+def test_a_conversation_a_read_ahead_processor_remembers_is_the_one_stored(
+        sqlite_db: Engine, clock: FrozenClock) -> None:
+    """After each batch, each conversation a processor keeps for its next look (instead of
+    reading it again) is the stored row exactly, and decodes to what a fresh read gives."""
+    service = make_service(sqlite_db, clock)
+    scripts = {f"62813{n:05d}": script(flows(), n)[0] for n in range(12)}
+    processors = [Processor(sqlite_db, flows(), clock, batch=4, shard=(i, 2)) for i in range(2)]
+    remembered = 0
+    for turn in range(max(len(s) for s in scripts.values())):
+        for user, says in scripts.items():
+            if turn < len(says):
+                send(service, user, says[turn])
+        while any([p.run_once() for p in processors]):
+            for p in processors:
+                with sqlite_db.connect() as conn:
+                    for raw, resume in p.known.values():
+                        stored = conversations.load_stored(conn, [raw[0]])[raw[0]]
+                        assert raw == stored
+                        contact = conversations.contact_of(stored)
+                        assert resume.conv(contact) == Conv.of(
+                            contact, conversations.stored_row(conn, stored))
+                        remembered += 1
+    assert remembered > 100
