@@ -160,10 +160,11 @@ def _read(readers: tuple[tuple[int, Callable[[Any], Any]], ...],
 
 
 def execute(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """SQLite: one read on the driver's own connection, in `conn`'s transaction (begun as
-    SQLAlchemy would begin it); its rows as plain tuples, errors raised as SQLAlchemy's.
-    SQLAlchemy's result handling costs more than SQLite's work for the small reads here.
-    Writes stay on `exec_driver_sql`, whose statement events a test can make refuse one."""
+    """SQLite: one statement whose rows the caller needs (a read, or a write RETURNING
+    them) on the driver's own connection, in `conn`'s transaction (begun as SQLAlchemy
+    would begin it); its rows as plain tuples, errors raised as SQLAlchemy's. SQLAlchemy's
+    result handling costs more than SQLite's work for the small statements here. Other
+    writes stay on `exec_driver_sql`, whose statement events a test can make refuse one."""
     if not conn.in_transaction():
         conn.begin()
     try:
@@ -221,7 +222,7 @@ def insert_one(conn: Connection, table: Table, row: dict[str, Any]) -> int:
     if conn.dialect.name != "sqlite":
         return int(conn.execute(insert(table).returning(table.c.id), row).scalar_one())
     sql, encode = writer(table, tuple(row), None)
-    return int(conn.exec_driver_sql(f"{sql} RETURNING id", encode(row)).scalar_one())
+    return int(execute(conn, f"{sql} RETURNING id", encode(row))[0][0])
 
 
 def update_rows(conn: Connection, table: Table, key: str,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql
 
 from storage import bulk
@@ -27,7 +27,6 @@ PRIORITY_ORDER = ("P0", "P1", "P2", "P3")
 WIT = timezone(timedelta(hours=9))
 LOG = cast(Table, MessageLog.__table__)
 CONSENTS = cast(Table, ConsentRecord.__table__)
-_CONSENT = insert(CONSENTS)
 
 
 _COUNTER_PG = postgresql.insert(COUNTERS).values(year=bindparam("year"), last=1) \
@@ -40,7 +39,7 @@ _COUNTER_SQLITE = ("INSERT INTO case_counters (year, last) VALUES (?, 1) ON CONF
 def next_number(conn: Connection, year: int) -> str:
     """`LK3-2026-00042`: a per-year counter, one row locked for the rest of the transaction."""
     if conn.dialect.name == "sqlite":  # through the driver: Core costs more than the insert
-        last = conn.exec_driver_sql(_COUNTER_SQLITE, (year,)).scalar_one()
+        last = bulk.execute(conn, _COUNTER_SQLITE, (year,))[0][0]
     else:
         last = conn.execute(_COUNTER_PG, {"year": year}).scalar_one()
     return f"LK3-{year}-{last:05d}"
@@ -111,7 +110,7 @@ def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def record_consent(conn: Connection, *, contact_id: int, data: dict[str, Any],
                    now: datetime) -> None:
-    conn.execute(_CONSENT, consent_row(contact_id, data, now))
+    bulk.insert_rows(conn, CONSENTS, [consent_row(contact_id, data, now)])
 
 
 def consent_row(contact_id: int, data: dict[str, Any], now: datetime) -> dict[str, Any]:
