@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from flows.actions import FLAGS
 from flows.engine import Engine
 from flows.loader import FLOWS_DIR
-from flows.triage import LOWEST, PRIORITIES, Rule, load_rules
+from flows.triage import LOWEST, PRIORITIES, Assessment, Rule, TriageRules, load_rules
 
 TRIAGE = load_rules(FLOWS_DIR / "intake.triage.yaml")
 
@@ -84,10 +84,22 @@ def test_highest_priority_wins_and_reasons_are_worst_first() -> None:
     key: st.sampled_from(vals) for key, vals in VALUES.items()}))
 @settings(max_examples=300, deadline=None)
 def test_reasons_at_each_priority_are_the_reasons_assess_gives(answers: dict[str, str]) -> None:
-    """The per-priority lookup the engine uses each step (indexed by answer) finds exactly
-    the rules `assess` finds by trying every rule."""
-    hits = [r for r in TRIAGE.rules if r.matches(answers)]
+    """The lookups by answer the engine uses each step find exactly the rules that trying
+    every rule finds: per priority, and for the verdict (worst first, then in the file's
+    order)."""
+    hits = [r for p in PRIORITIES for r in TRIAGE.rules if r.priority == p and r.matches(answers)]
     verdict = TRIAGE.assess(answers)
     for p in PRIORITIES:
         assert TRIAGE.reasons_at(p, answers) == {r.reason for r in hits if r.priority == p}
-    assert set(verdict.reasons) == ({r.reason for r in hits} or {TRIAGE.default_reason})
+    assert verdict.priority == (hits[0].priority if hits else LOWEST)
+    assert verdict.reasons == (tuple(dict.fromkeys(r.reason for r in hits))
+                               or (TRIAGE.default_reason,))
+
+
+def test_a_verdict_gives_the_reasons_of_one_priority_in_the_files_order() -> None:
+    """Rules are looked up by answer, but the reasons read as the file lists them."""
+    rules = TriageRules([Rule("P1", "first", {"x": ("a",)}), Rule("P1", "second", {"y": ("b",)}),
+                         Rule("P1", "third", {"x": ("a",), "z": ("c",)}),
+                         Rule("P2", "later", {"y": ("b",)})], "default", "test")
+    verdict = rules.assess({"x": "a", "y": "b", "z": "c"})
+    assert verdict == Assessment("P1", ("first", "second", "third", "later"))
