@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.apply import Conv, Prepared, prepare
@@ -58,6 +59,11 @@ class Look:
     statements: list[Statement] = field(default_factory=list)  # their rows, encoded
 
 
+@lru_cache(maxsize=1024)  # a conversation's flags are few and the same across families
+def _flags_json(flags: tuple[str, ...]) -> Encoded:
+    return Encoded(dumps(list(flags)))
+
+
 def inbound_of(msg: inbox.Pending) -> Inbound:
     p = msg.payload
     media = tuple(Media(m["kind"], m["ref"], m.get("mime", "")) for m in p.get("media") or [])
@@ -86,7 +92,7 @@ def plan_steps(flows: FlowEngine, msgs: list[inbox.Pending],
         turn = flows.step(snap, inbound_of(msg), now, language)
         after = turn.snapshot
         encoded = None if convs is None else (  # SQLite, before the write lock
-            Encoded(dumps(after.answers)), Encoded(dumps(list(after.flags))))
+            Encoded(dumps(after.answers)), _flags_json(after.flags))
         conv = rows_for.get(user)
         prepared = prepare(flows, msg, conv, turn, now) if conv else None
         if prepared is None:

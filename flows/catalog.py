@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from string import Formatter
 from typing import Any
 
 import yaml
@@ -53,7 +52,7 @@ class Catalog:
         template = table[key]
         if not params:
             return template
-        return Formatter().vformat(template, (), _Lenient(params))
+        return template.format_map(_Lenient(params))  # str.format, a missing name kept
 
     def render(self, reply: Reply, lang: str, extra: Mapping[str, Any] | None = None) -> Rendered:
         params = {**reply.params, **(extra or {})}

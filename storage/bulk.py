@@ -56,8 +56,20 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: loads(v) if type(v) is Encoded else v for k, v in row.items()}
 
 
+# The last time converted, as one tuple (replaced whole, so threads never see half of it):
+# the rows of a batch share one `now`, and this is cheaper than the cache's hashing.
+_last: tuple[datetime | None, str] = (None, "")
+
+
 def _time(value: Any) -> Any:
-    return None if value is None else _sqlite_time(value)
+    global _last
+    if value is None:
+        return None
+    last = _last
+    if value is last[0]:
+        return last[1]
+    _last = (value, text := _sqlite_time(value))
+    return text
 
 
 def _same(value: Any) -> Any:
