@@ -31,7 +31,10 @@ REGISTER = re.compile(r"^/(daftar|register)(?:@\w+)?\s+(\S+)", re.IGNORECASE)
 
 def registration_code(msg: inbox.Pending) -> str | None:
     """The one-time code of a `/daftar CODE` message, if it is one."""
-    found = REGISTER.match(clean(str(msg.payload.get("text") or "")))
+    text = str(msg.payload.get("text") or "")
+    if "/" not in text:  # most messages: cleaning adds no slash
+        return None
+    found = REGISTER.match(clean(text))
     return found.group(2) if found else None
 
 MAX_ATTEMPTS = 3

@@ -131,10 +131,12 @@ def touch_contacts(conn: Connection, users: list[tuple[str, str]],
     found = find_contacts(conn, users)
     missing = [u for u in users if u not in found]
     if missing:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(dialect.insert(CONTACTS).on_conflict_do_nothing(), [
-            {"channel": c, "provider_user_id": u, "language": "id", "status": "active",
-             "last_inbound_at": now, "created_at": now} for c, u in missing])
+        rows = [{"channel": c, "provider_user_id": u, "language": "id", "status": "active",
+                 "last_inbound_at": now, "created_at": now} for c, u in missing]
+        if conn.dialect.name == "sqlite":  # the one writer (BEGIN IMMEDIATE): none added since
+            bulk.insert_rows(conn, CONTACTS, rows)
+        else:
+            conn.execute(postgresql.insert(CONTACTS).on_conflict_do_nothing(), rows)
         found.update(find_contacts(conn, missing))
     bulk.update_rows(conn, CONTACTS, "id",
                      [{"last_inbound_at": now, "id": c.id} for c in found.values()])
