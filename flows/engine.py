@@ -8,12 +8,13 @@ from functools import cached_property, lru_cache
 from string import Formatter
 from typing import Any, cast
 
-from transitions import EventData, Machine, State
+from transitions import EventData, State
 
 from flows import commands
 from flows.actions import ACTIONS, CRISIS_NEW, FLAGS, RETURN_TO, StepModel
 from flows.definition import BACK, Branch, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
+from flows.machine import LeanMachine
 from flows.text import MAX_ANSWER_CHARS, clean, fold, keyword, match_choice
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
 
@@ -47,7 +48,8 @@ class Engine:
 
     The step model is not bound with `add_model`: that sets one attribute per trigger and
     per state (~100 here), most of a step's cost. Firing the machine's event on the model
-    runs the same transition, conditions and callbacks without them.
+    runs the same transition, conditions and callbacks without them; `LeanMachine` fires it
+    without the hooks and logging this machine does not use.
     """
 
     def __init__(self, bundle: Bundle) -> None:
@@ -61,7 +63,7 @@ class Engine:
                                 f"`{name}` interrupt state")
         states = [State(s.name, on_enter=[_call(a) for a in s.on_enter])
                   for s in self.flow.states.values()]
-        self.machine = Machine(model=None, states=states, transitions=self._transitions(),
+        self.machine = LeanMachine(model=None, states=states, transitions=self._transitions(),
                                initial=self.flow.initial, auto_transitions=False,
                                send_event=True, model_override=False)
 
