@@ -267,7 +267,5 @@ def apologise(conn: Connection, flows: FlowEngine, msg: inbox.Pending, now: date
     writes = Writes()
     _send(msg, conv, [Rendered(flows.bundle.catalog.text("internal_error", lang))], writes.logs,
           writes.outbox, writes.redacted, now)
-    writes.audit.append({"case_id": conv.case_id, "contact_id": contact.id, "actor": BOT,
-                         "kind": "message_set_aside", "data": {"inbox_id": msg.id},
-                         "created_at": now})
+    writes.audit.append(audit_row(conv, "message_set_aside", {"inbox_id": msg.id}, now))
     writes.flush(conn, now)

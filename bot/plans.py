@@ -8,7 +8,7 @@ transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -55,8 +55,8 @@ class Look:
     stored: dict[int, tuple[Any, ...]]  # contact id -> conversation row as stored
     convs: dict[tuple[str, str], Conv]
     plans: dict[int, Plan]
-    ready: list[Ready] = field(default_factory=list)  # contacts whose writes are made
-    statements: list[Statement] = field(default_factory=list)  # their rows, encoded
+    ready: list[Ready]  # contacts whose writes are made
+    statements: list[Statement]  # their rows, encoded
 
 
 @lru_cache(maxsize=1024)  # a conversation's flags are few and the same across families

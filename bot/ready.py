@@ -132,27 +132,27 @@ def encode(batch: Sequence[Ready]) -> list[Statement]:
     """The rows of `batch` for the driver, one statement per table and kind of row: (SQL,
     values, whose), where `whose[i]` is the position in `batch` of the contact whose row
     `values[i]` is. Done before the write lock."""
-    inserts: dict[tuple[Table, tuple[str, ...]], tuple[list[dict[str, Any]], list[int]]] = {}
-    updates: dict[str, tuple[list[tuple[Any, ...]], list[int]]] = {}
+    inserts: dict[tuple[Table, tuple[str, ...]], tuple[list[Any], list[int]]] = {}
+    updates: dict[str, tuple[list[Any], list[int]]] = {}
     for i, r in enumerate(batch):
         for table, row in r.rows:
-            group = inserts.get(kind := (table, tuple(row)))
-            if group is None:
-                group = inserts[kind] = ([], [])
-            group[0].append(row)
-            group[1].append(i)
+            _add(inserts, (table, tuple(row)), row, i)
         for sql, values in r.updates:
-            same = updates.get(sql)
-            if same is None:
-                same = updates[sql] = ([], [])
-            same[0].append(values)
-            same[1].append(i)
+            _add(updates, sql, values, i)
     out: list[Statement] = []
     for (table, keys), (rows, whose) in inserts.items():
         sql, encode_row = bulk.writer(table, keys, None)
         out.append((sql, [encode_row(row) for row in rows], whose))
     out += [(sql, values, whose) for sql, (values, whose) in updates.items()]
     return out
+
+
+def _add(groups: dict[Any, tuple[list[Any], list[int]]], kind: Any, row: Any, whose: int) -> None:
+    group = groups.get(kind)
+    if group is None:
+        group = groups[kind] = ([], [])
+    group[0].append(row)
+    group[1].append(whose)
 
 
 def write(conn: Connection, statements: Sequence[Statement],

@@ -64,8 +64,8 @@ class Engine:
         states = [State(s.name, on_enter=[_call(a) for a in s.on_enter])
                   for s in self.flow.states.values()]
         self.machine = LeanMachine(model=None, states=states, transitions=self._transitions(),
-                               initial=self.flow.initial, auto_transitions=False,
-                               send_event=True, model_override=False)
+                                   initial=self.flow.initial, auto_transitions=False,
+                                   send_event=True, model_override=False)
 
     @classmethod
     def load(cls, name: str = "intake") -> Engine:
