@@ -98,7 +98,9 @@ class MessageLog(Base):
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # Not indexed: nothing reads the log by case (a case's messages are its contact's), and
+    # cases are never deleted; every message would pay for the index (migration 0005).
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     # Who wrote it: "family", "bot", or "counselor:<id>" (NULL in rows from before 0003).
@@ -117,6 +119,11 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "available_at"),
         Index("ix_outbox_recipient", "channel", "recipient", "id"),
+        # Delivery callbacks look a sent message up by the provider's id; a reply has none
+        # until it is sent, so only sent rows are indexed (migration 0005).
+        Index("ix_outbox_provider_message_id", "provider_message_id",
+              postgresql_where=text("provider_message_id IS NOT NULL"),
+              sqlite_where=text("provider_message_id IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -130,7 +137,7 @@ class OutboxMessage(Base):
     available_at: Mapped[datetime] = mapped_column(Time)
     created_at: Mapped[datetime] = mapped_column(Time)
     sent_at: Mapped[datetime | None] = mapped_column(Time)
-    provider_message_id: Mapped[str | None] = mapped_column(String(120), index=True)
+    provider_message_id: Mapped[str | None] = mapped_column(String(120))
     last_error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(20))
     # What the provider reported after accepting it: queued, sent, delivered, read,

@@ -253,6 +253,33 @@ def test_outbox_retry_later_waits_until_its_time(db: Engine, clock: FrozenClock)
     assert [(o.id, o.attempts) for o in _claim(db, clock)] == [(first.id, 2)]
 
 
+def test_a_delivery_report_finds_its_message_by_index_and_moves_it_forward(
+        db: Engine, clock: FrozenClock) -> None:
+    """A status callback names the provider's message id: the sent row is found through
+    the index on that id (which holds only sent rows), and its status moves forward."""
+    with db.begin() as conn:
+        outbox.enqueue(conn, [_reply("a", "a1"), _reply("b", "b1")], clock())
+    first, _ = _claim(db, clock)
+    with db.begin() as conn:
+        outbox.mark_sent(conn, first.id, "SM1", clock())
+    with db.begin() as conn:
+        assert outbox.record_delivery(conn, "SM1", "delivered", None, clock())
+        assert not outbox.record_delivery(conn, "SM-unknown", "delivered", None, clock())
+    with db.connect() as conn:
+        rows = conn.execute(select(OutboxMessage.dedupe_key, OutboxMessage.delivery_status)
+                            .order_by(OutboxMessage.id)).all()
+        lookup = "SELECT id FROM outbox WHERE provider_message_id = 'SM1'"
+        if db.dialect.name == "sqlite":
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {lookup}"))
+        else:  # a table this small is read whole unless told otherwise
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {lookup}"))
+        conn.rollback()
+    assert [tuple(r) for r in rows] == [("a1", "delivered"), ("b1", None)]
+    assert "ix_outbox_provider_message_id" in plan
+
+
 # -- contacts -----------------------------------------------------------------------------------
 
 
