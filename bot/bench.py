@@ -2,7 +2,7 @@
 
 Families act concurrently, each in a closed loop: it sends its next message once the answer
 to the last one is committed, as people wait for the bot before they reply. Storing is the
-adapter's job: `inbox.store_many` inside a transaction, up to `batch` of the messages sent
+adapter's job: `inbox.store_burst` inside a transaction, up to `batch` of the messages sent
 meanwhile per commit; a message counts as acknowledged only once that commit returned. The
 processors run alongside in other processes, each reporting its commits as they happen. A
 message's latency runs from its inbox commit to the commit of the processor transaction that
@@ -191,11 +191,12 @@ class Run:
     def store(self, sent: list[tuple[int, int, str]]) -> list[int]:
         """The adapter: one commit for what families sent; acked after it. Inbox ids back."""
         start = time.perf_counter()
-        with writing(self.db) as conn:  # as a getUpdates answer is stored: one statement
-            ids = inbox.store_many(conn, [
-                {"channel": CHANNEL, "provider_message_id": f"f{family}m{k}",
-                 "sender": f"family-{family}", "payload": {"text": said}}
-                for family, k, said in sent], self.clock())
+        ready = inbox.burst([  # as a getUpdates answer is stored: encoded before the lock
+            {"channel": CHANNEL, "provider_message_id": f"f{family}m{k}",
+             "sender": f"family-{family}", "payload": {"text": said}}
+            for family, k, said in sent], self.clock())
+        with writing(self.db) as conn:
+            ids = inbox.store_burst(conn, ready)
         acked = time.perf_counter()  # the commit returned: now the provider may be told
         if len(ids) != len(sent):
             raise RuntimeError("bench: the inbox took a synthetic message for a duplicate")

@@ -46,30 +46,41 @@ def store(conn: Connection, *, channel: str, provider_message_id: str, sender: s
     return conn.execute(_INSERT[conn.dialect.name], row).scalar_one_or_none()
 
 
-def store_many(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> list[int]:
-    """Insert a burst (one getUpdates answer, a round of webhooks) in one statement.
+class Burst(NamedTuple):
+    """Inbound messages ready to insert together (`burst`): encoded before the write lock."""
 
-    Each row has channel, provider_message_id, sender and payload; a row stored before is
-    skipped. Returns the new rows' ids. SQLite: one multi-row INSERT through the driver
-    (SQLAlchemy's per-row parameter handling costs more than the insert itself).
-    """
-    if not rows:
-        return []
-    if conn.dialect.name != "sqlite":
-        return [i for r in rows if (i := store(conn, now=now, **r)) is not None]
+    rows: list[dict[str, Any]]
+    now: datetime
+    statements: list[tuple[str, tuple[Any, ...]]]  # SQLite: multi-row INSERTs, encoded
+
+
+def burst(rows: list[dict[str, Any]], now: datetime) -> Burst:
+    """A burst (one getUpdates answer, a round of webhooks) made ready to store in one go:
+    each row has channel, provider_message_id, sender and payload. The SQLite statements
+    are encoded here, before the write lock is taken (`store_burst`)."""
     stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    ids: list[int] = []
+    statements = []
     for start in range(0, len(rows), 100):  # SQLite caps the parameters of one statement
         chunk = rows[start:start + 100]
         marks = ", ".join("(?, ?, ?, ?, ?, ?, 0)" for _ in chunk)
-        params = [v for r in chunk for v in (
+        params = tuple(v for r in chunk for v in (
             r["channel"], r["provider_message_id"], r["sender"],
-            f"{r['channel']}:{r['sender']}", dumps(r["payload"]), stamp)]
-        ids += [int(x[0]) for x in conn.exec_driver_sql(
+            f"{r['channel']}:{r['sender']}", dumps(r["payload"]), stamp))
+        statements.append((
             "INSERT INTO inbox (channel, provider_message_id, sender, contact_key, payload, "
             f"received_at, attempts) VALUES {marks} "
-            "ON CONFLICT (channel, provider_message_id) DO NOTHING RETURNING id", tuple(params))]
-    return ids
+            "ON CONFLICT (channel, provider_message_id) DO NOTHING RETURNING id", params))
+    return Burst(rows, now, statements)
+
+
+def store_burst(conn: Connection, ready: Burst) -> list[int]:
+    """Insert a burst, a row stored before skipped; the new rows' ids. SQLite: its
+    multi-row INSERTs through the driver (SQLAlchemy's per-row parameter handling costs
+    more than the insert itself)."""
+    if conn.dialect.name != "sqlite":
+        return [i for r in ready.rows if (i := store(conn, now=ready.now, **r)) is not None]
+    return [int(x[0]) for sql, params in ready.statements
+            for x in conn.exec_driver_sql(sql, params)]
 
 
 def pending_contacts(conn: Connection, limit: int) -> list[str]:
