@@ -7,8 +7,10 @@ later messages of the batch need its number.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
@@ -18,7 +20,7 @@ from bot.channels.split import split_reply
 from flows.catalog import Rendered
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
-from flows.types import Event, Snapshot, Turn
+from flows.types import Choice, Event, Snapshot, Turn
 from storage import bulk, cases, conversations, counselors, inbox, jsontext, outbox, queue
 from storage.clock import utc
 
@@ -179,9 +181,7 @@ def prepare(flows: FlowEngine, msg: inbox.Pending, conv: Conv, turn: Turn,
     logs: list[dict[str, Any]] = []
     replies: list[dict[str, Any]] = []
     redacted: list[int] = []
-    _send(msg, conv, rendered, logs, replies, redacted, now, snap)
-    for row in replies:
-        row["payload"] = bulk.Encoded(jsontext.dumps(row["payload"]))
+    _send(msg, conv, rendered, logs, replies, redacted, now, snap, encoded=True)
     return Prepared(conv.contact.id, (conv.case_id, conv.case_number, conv.case_status),
                     logs, replies, bool(redacted))
 
@@ -223,12 +223,36 @@ def _keeps_no_words(conv: Conv, snap: Snapshot | None = None) -> bool:
     return snap is not None and "consent_refused" in snap.flags and conv.case_id is None
 
 
+def payloads(channel: str, text: str, choices: tuple[Choice, ...],
+             asked: str | None) -> list[dict[str, Any]]:
+    """The outbox payloads of one rendered reply: split at the channel's limit, the choices
+    numbered, and with choices the question they answer (`asked`: buttons answer it only)."""
+    listed = [{"number": c.number, "value": c.value, "label": c.label} for c in choices]
+    out = []
+    for part, part_choices in split_reply(channel, text, listed):
+        payload: dict[str, Any] = {"text": part, "choices": part_choices}
+        if part_choices and asked is not None:
+            payload["asked"] = asked
+        out.append(payload)
+    return out
+
+
+# Every family that reaches the same question gets the same words: the encoded payloads are
+# kept, not made again per message (a reply with a case number or a distrik's contacts is
+# different text, so a different entry).
+@lru_cache(maxsize=4096)
+def _encoded_payloads(channel: str, text: str, choices: tuple[Choice, ...],
+                      asked: str | None) -> tuple[bulk.Encoded, ...]:
+    return tuple(bulk.Encoded(jsontext.dumps(p)) for p in payloads(channel, text, choices, asked))
+
+
 def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], logs: list[dict[str, Any]],
           replies: list[dict[str, Any]], redacted: list[int], now: datetime,
-          snap: Snapshot | None = None) -> None:
+          snap: Snapshot | None = None, encoded: bool = False) -> None:
     """The message log rows of `msg` and the replies (to `logs`), the replies' outbox rows
-    (to `replies`), `msg` to `redacted` if its words must go; `snap`: the conversation as
-    the turn leaves it, where `conv` does not have it yet."""
+    (to `replies`; with `encoded`, their payloads as JSON already), `msg` to `redacted` if
+    its words must go; `snap`: the conversation as the turn leaves it, where `conv` does
+    not have it yet."""
     snap = snap or conv.snapshot
     text = clean(str(msg.payload.get("text") or ""))
     contact_id = conv.contact.id
@@ -242,12 +266,11 @@ def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], logs: list[d
         "original_length": len(text), "media": msg.payload.get("media") or None,
         "created_at": now, "author": "family"})
     n = 0
+    asked = snap.state if snap is not None else None
     for r in rendered:
-        choices = [{"number": c.number, "value": c.value, "label": c.label} for c in r.choices]
-        for part, part_choices in split_reply(msg.channel, r.text, choices):
-            payload: dict[str, Any] = {"text": part, "choices": part_choices}
-            if part_choices and snap is not None:
-                payload["asked"] = snap.state  # buttons answer this question only
+        parts: Sequence[Any] = _encoded_payloads(msg.channel, r.text, r.choices, asked) \
+            if encoded else payloads(msg.channel, r.text, r.choices, asked)
+        for payload in parts:
             replies.append({
                 "channel": msg.channel, "recipient": msg.sender, "contact_id": contact_id,
                 "case_id": case_id, "payload": payload, "dedupe_key": f"in:{msg.id}:{n}"})
