@@ -11,9 +11,10 @@ from typing import Any
 import yaml
 
 from flows.definition import FlowError
-from flows.types import DEFAULT_LANGUAGE, LANGUAGES, Choice, Reply
+from flows.types import DEFAULT_LANGUAGE, LANGUAGES, Choice, Reply, made_often
 
 
+@made_often
 @dataclass(frozen=True)
 class Rendered:
     """A reply in words: the text and its numbered choices."""

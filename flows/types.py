@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_SET = object.__setattr__
+_UNSET = object()
+
+
+def made_often(cls: type[T]) -> type[T]:
+    """For a frozen dataclass made for every message: an `__init__` that sets the instance's
+    attributes in one call, where the one dataclasses writes makes one `object.__setattr__`
+    call per field (about twice as slow). Everything else is the dataclass's own: equality,
+    hashing, `replace`, and refusing assignment afterwards."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    scope: dict[str, Any] = {"_set": _SET, "_unset": _UNSET}
+    params, fill = [], []
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.default is not MISSING:
+            scope[f"_d_{f.name}"] = f.default
+            params.append(f"{f.name}=_d_{f.name}")
+        elif f.default_factory is not MISSING:
+            scope[f"_f_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=_unset")
+            fill.append(f"    if {f.name} is _unset: {f.name} = _f_{f.name}()\n")
+        else:
+            params.append(f.name)
+    values = ", ".join(f"{n!r}: {n}" for n in names)
+    source = (f"def __init__(self, {', '.join(params)}):\n{''.join(fill)}"
+              f"    _set(self, '__dict__', {{{values}}})\n")
+    exec(source, scope)  # the dataclass's own field names, nothing else
+    init = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
 
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
 
 
+@made_often
 @dataclass(frozen=True)
 class Media:
     """A reference to media kept by the provider (never the bytes themselves)."""
@@ -19,6 +52,7 @@ class Media:
     mime: str = ""
 
 
+@made_often
 @dataclass(frozen=True)
 class Inbound:
     """One message from a person, normalised by a channel adapter."""
@@ -35,6 +69,7 @@ class Inbound:
         return f"{self.channel}:{self.sender}"
 
 
+@made_often
 @dataclass(frozen=True)
 class Choice:
     """One numbered option shown with a reply: number, stored value, label."""
@@ -44,6 +79,7 @@ class Choice:
     label: str
 
 
+@made_often
 @dataclass(frozen=True)
 class Reply:
     """One message to send, as a catalog key with parameters, not yet rendered."""
@@ -53,6 +89,7 @@ class Reply:
     choices: tuple[tuple[str, str], ...] = ()  # (value, label key)
 
 
+@made_often
 @dataclass(frozen=True)
 class Event:
     """Something the host must record: consent, a case, an alert, an audit entry."""
@@ -61,6 +98,7 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@made_often
 @dataclass(frozen=True)
 class Snapshot:
     """A conversation as stored: where it is and what it knows."""
@@ -76,6 +114,7 @@ class Snapshot:
     updated_at: datetime | None = None
 
 
+@made_often
 @dataclass(frozen=True)
 class Turn:
     """The result of one step: replies to send, events to record, the new snapshot."""
