@@ -66,9 +66,11 @@ def _flags_json(flags: tuple[str, ...]) -> Encoded:
 
 def inbound_of(msg: inbox.Pending) -> Inbound:
     p = msg.payload
-    media = tuple(Media(m["kind"], m["ref"], m.get("mime", "")) for m in p.get("media") or [])
+    media = p.get("media")  # most messages have none: no generator made for them
     return Inbound(msg.channel, msg.sender, msg.provider_message_id, str(p.get("text") or ""),
-                   str(p.get("payload") or ""), media)
+                   str(p.get("payload") or ""),
+                   tuple(Media(m["kind"], m["ref"], m.get("mime", "")) for m in media)
+                   if media else ())
 
 
 def plan_steps(flows: FlowEngine, msgs: list[inbox.Pending],
