@@ -3,6 +3,8 @@ case waiting and every message answered (what it measures is printed, never asse
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot import bench
@@ -17,3 +19,15 @@ def test_every_family_reaches_its_case_and_every_message_is_answered(workers: in
     assert run.acked and set(run.answered) == set(run.acked)
     assert all(run.answered[i] >= t for i, t in run.acked.items())  # answered after acked
     assert end >= start
+
+
+def test_the_verdict_shows_the_ratio_it_was_made_on(capsys: pytest.CaptureFixture[str]) -> None:
+    """The printed verdict carries enough digits that a run just under the bar never reads
+    as "0.20x FAIL", and the exit status says the same as the verdict."""
+    status = bench.run(families=6, batch=4, workers=1)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("requirement"))
+    found = re.search(r"(PASS|FAIL): (\d+\.\d{3})x \(a\)", line)
+    assert found is not None, line
+    verdict, ratio = found.group(1), float(found.group(2))
+    assert (status == 0) == (verdict == "PASS")
+    assert verdict == "FAIL" or ratio >= bench.REQUIRED
