@@ -16,10 +16,10 @@ def made_often(cls: type[T]) -> type[T]:
     attributes in one call, where the one dataclasses writes makes one `object.__setattr__`
     call per field (about twice as slow). Everything else is the dataclass's own: equality,
     hashing, `replace`, and refusing assignment afterwards."""
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    own = fields(cls)  # type: ignore[arg-type]
     scope: dict[str, Any] = {"_set": _SET, "_unset": _UNSET}
     params, fill = [], []
-    for f in fields(cls):  # type: ignore[arg-type]
+    for f in own:
         if f.default is not MISSING:
             scope[f"_d_{f.name}"] = f.default
             params.append(f"{f.name}=_d_{f.name}")
@@ -29,7 +29,7 @@ def made_often(cls: type[T]) -> type[T]:
             fill.append(f"    if {f.name} is _unset: {f.name} = _f_{f.name}()\n")
         else:
             params.append(f.name)
-    values = ", ".join(f"{n!r}: {n}" for n in names)
+    values = ", ".join(f"{f.name!r}: {f.name}" for f in own)
     source = (f"def __init__(self, {', '.join(params)}):\n{''.join(fill)}"
               f"    _set(self, '__dict__', {{{values}}})\n")
     exec(source, scope)  # the dataclass's own field names, nothing else
