@@ -7,7 +7,6 @@ later messages of the batch need its number.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
@@ -149,14 +148,22 @@ def audit_row(conv: Conv, kind: str, data: dict[str, Any], now: datetime) -> dic
             "kind": kind, "data": data, "created_at": now}
 
 
-class Prepared(NamedTuple):  # one per message: a tuple is the cheapest to make
-    """A turn's message log and outbox rows, made before the write lock for the contact and
-    case it was planned with (JSON encoded too); used only if they are still the same."""
+# The message log and outbox rows a turn makes before the write lock (`prepare`), in these
+# columns' order and encoded as SQLite stores them: written as they are (bot.ready).
+LOG_ROW = ("contact_id", "case_id", "inbox_id", "direction", "author", "text", "truncated",
+           "original_length", "media", "created_at")
+OUTBOX_ROW = ("channel", "recipient", "contact_id", "case_id", "payload", "dedupe_key",
+              "status", "attempts", "available_at", "created_at")
+LOG_SQL = bulk.writer(cases.LOG, LOG_ROW, None)[0]
+OUTBOX_SQL = bulk.writer(outbox.T, OUTBOX_ROW, None)[0]
 
-    contact_id: int
-    case: tuple[int | None, str | None, str | None]  # id, number, status
-    logs: list[dict[str, Any]]
-    outbox: list[dict[str, Any]]
+
+class Prepared(NamedTuple):  # one per message: a tuple is the cheapest to make
+    """A turn's message log and outbox rows, made before the write lock from the contact
+    and case it was planned with: `LOG_ROW` and `OUTBOX_ROW` values, as SQLite stores them."""
+
+    logs: list[tuple[Any, ...]]
+    outbox: list[tuple[Any, ...]]
     redact: bool
 
 
@@ -178,18 +185,18 @@ def prepare(flows: FlowEngine, msg: inbox.Pending, conv: Conv, turn: Turn,
     snap = turn.snapshot
     extra = {"case_number": conv.case_number or ""}
     rendered = [flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
-    logs: list[dict[str, Any]] = []
-    replies: list[dict[str, Any]] = []
+    logs: list[tuple[Any, ...]] = []
+    replies: list[tuple[Any, ...]] = []
     redacted: list[int] = []
     _send(msg, conv, rendered, logs, replies, redacted, now, snap, encoded=True)
-    return Prepared(conv.contact.id, (conv.case_id, conv.case_number, conv.case_status),
-                    logs, replies, bool(redacted))
+    return Prepared(logs, replies, bool(redacted))
 
 
 def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Conv,
-               turn: Turn, writes: Writes, now: datetime,
-               prepared: Prepared | None = None) -> None:
-    """Record one turn: events and case now; log, outbox and conversation with the batch."""
+               turn: Turn, writes: Writes, now: datetime) -> None:
+    """Record one turn: events and case now; log, outbox and conversation with the batch.
+    (What a plan prepared is not used here: this is the way of the turns that were not
+    written as prepared, bot.ready, and they are few.)"""
     if turn.events:
         _apply_events(conn, flows, msg, conv, turn.events, writes, now)
     snap = turn.snapshot
@@ -200,15 +207,6 @@ def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Co
     conv.snapshot = snap if snap.case_number == conv.case_number else \
         replace(snap, case_number=conv.case_number)
     conv.changed = True
-    if prepared is not None and not turn.events and not writes.notices and \
-            prepared.contact_id == conv.contact.id and \
-            prepared.case == (conv.case_id, conv.case_number, conv.case_status):
-        writes.logs += prepared.logs
-        writes.outbox += prepared.outbox
-        if prepared.redact:
-            writes.redacted.append(msg.id)
-        writes.processed.append(msg.id)
-        return
     extra = {"case_number": conv.case_number or ""}
     rendered = [flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
     rendered += [Rendered(n) for n in writes.notices]  # after the closing, not before it
@@ -242,17 +240,17 @@ def payloads(channel: str, text: str, choices: tuple[Choice, ...],
 # different text, so a different entry).
 @lru_cache(maxsize=4096)
 def _encoded_payloads(channel: str, text: str, choices: tuple[Choice, ...],
-                      asked: str | None) -> tuple[bulk.Encoded, ...]:
-    return tuple(bulk.Encoded(jsontext.dumps(p)) for p in payloads(channel, text, choices, asked))
+                      asked: str | None) -> tuple[str, ...]:
+    return tuple(jsontext.dumps(p) for p in payloads(channel, text, choices, asked))
 
 
-def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], logs: list[dict[str, Any]],
-          replies: list[dict[str, Any]], redacted: list[int], now: datetime,
+def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], logs: list[Any],
+          replies: list[Any], redacted: list[int], now: datetime,
           snap: Snapshot | None = None, encoded: bool = False) -> None:
     """The message log rows of `msg` and the replies (to `logs`), the replies' outbox rows
-    (to `replies`; with `encoded`, their payloads as JSON already), `msg` to `redacted` if
-    its words must go; `snap`: the conversation as the turn leaves it, where `conv` does
-    not have it yet."""
+    (to `replies`), `msg` to `redacted` if its words must go; `snap`: the conversation as
+    the turn leaves it, where `conv` does not have it yet. Rows are dicts for `Writes`, or
+    with `encoded` whole rows as SQLite stores them (`Prepared`; the same values, tested)."""
     snap = snap or conv.snapshot
     text = clean(str(msg.payload.get("text") or ""))
     contact_id = conv.contact.id
@@ -260,17 +258,18 @@ def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], logs: list[d
     if _keeps_no_words(conv, snap) and case_id is None:  # count the message, keep no words
         text, msg = "", msg._replace(payload={"redacted": True})
         redacted.append(msg.id)
+    asked = snap.state if snap is not None else None
+    media = msg.payload.get("media") or None
+    if encoded:
+        _encode_rows(msg, contact_id, case_id, text, media, rendered, asked, logs, replies, now)
+        return
     logs.append({
         "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id, "direction": "in",
         "text": text[:MAX_LOG_CHARS], "truncated": len(text) > MAX_LOG_CHARS,
-        "original_length": len(text), "media": msg.payload.get("media") or None,
-        "created_at": now, "author": "family"})
+        "original_length": len(text), "media": media, "created_at": now, "author": "family"})
     n = 0
-    asked = snap.state if snap is not None else None
     for r in rendered:
-        parts: Sequence[Any] = _encoded_payloads(msg.channel, r.text, r.choices, asked) \
-            if encoded else payloads(msg.channel, r.text, r.choices, asked)
-        for payload in parts:
+        for payload in payloads(msg.channel, r.text, r.choices, asked):
             replies.append({
                 "channel": msg.channel, "recipient": msg.sender, "contact_id": contact_id,
                 "case_id": case_id, "payload": payload, "dedupe_key": f"in:{msg.id}:{n}"})
@@ -279,7 +278,25 @@ def _send(msg: inbox.Pending, conv: Conv, rendered: list[Rendered], logs: list[d
             "contact_id": contact_id, "case_id": case_id, "inbox_id": msg.id,
             "direction": "out", "text": r.text, "truncated": False,
             "original_length": len(r.text), "media": None, "created_at": now,
-            "author": "bot"})
+            "author": BOT})
+
+
+def _encode_rows(msg: inbox.Pending, contact_id: int, case_id: int | None, text: str,
+                 media: Any, rendered: list[Rendered], asked: str | None,
+                 logs: list[Any], replies: list[Any], now: datetime) -> None:
+    """`_send`'s rows as `LOG_ROW` and `OUTBOX_ROW` tuples, encoded as `bulk` encodes them
+    (times as text, JSON as text, booleans as 0/1), made directly: no dict per row."""
+    at = bulk.stored_time(now)
+    logs.append((contact_id, case_id, msg.id, "in", "family", text[:MAX_LOG_CHARS],
+                 int(len(text) > MAX_LOG_CHARS), len(text),
+                 None if media is None else jsontext.dumps(media), at))
+    n = 0
+    for r in rendered:
+        for payload in _encoded_payloads(msg.channel, r.text, r.choices, asked):
+            replies.append((msg.channel, msg.sender, contact_id, case_id, payload,
+                            f"in:{msg.id}:{n}", "pending", 0, at, at))
+            n += 1
+        logs.append((contact_id, case_id, msg.id, "out", BOT, r.text, 0, len(r.text), None, at))
 
 
 def apologise(conn: Connection, flows: FlowEngine, msg: inbox.Pending, now: datetime) -> None:

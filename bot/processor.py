@@ -143,9 +143,9 @@ class Processor:
         if not candidates:
             return set()
         staff_ids = counselors.by_account(conn, [r.user for _, r in candidates])
-        stored = conversations.load_stored(conn, [r.contact_id for _, r in candidates])
+        now = conversations.stamps(conn, [r.contact_id for _, r in candidates])
         return {i for i, r in candidates
-                if r.user not in staff_ids and stored.get(r.contact_id) == r.stored}
+                if r.user not in staff_ids and now.get(r.contact_id) == r.stamp}
 
     def look(self) -> Look | None:
         """A batch as stored now, read without the write lock, and its engine steps."""
@@ -241,10 +241,7 @@ class Processor:
         if held and not answering and routing.safety_word(
                 msg, self.flows.bundle.keywords) is None:
             return routing.relay_to_counselor(conn, msg, conv, writes, now)
-        plan = self.plans.get(msg.id)
-        turn = self._turn(msg, conv, now)
-        prepared = plan.prepared if plan is not None and plan.turn is turn else None
-        apply_turn(conn, self.flows, msg, conv, turn, writes, now, prepared)
+        apply_turn(conn, self.flows, msg, conv, self._turn(msg, conv, now), writes, now)
         if held and answering:  # the answer to the bot's safety question: the person sees it
             routing.copy_to_counselor(conn, msg, conv, now)
 

@@ -17,14 +17,14 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Table
 
 from bot import routing
-from bot.apply import Conv, audit_row
+from bot.apply import LOG_SQL, OUTBOX_SQL, Conv, audit_row
 from bot.plans import Plan
 from flows.types import Snapshot
-from storage import bulk, inbox, outbox
-from storage.cases import CASES, CONSENTS, EVENTS, LOG, Triage, consent_row
-from storage.conversations import CONTACTS, CONVS, ContactRow, stored_after
+from storage import bulk, inbox
+from storage.cases import CASES, CONSENTS, EVENTS, Triage, consent_row
+from storage.conversations import CONTACTS, CONVS, ContactRow, places, stamp, stored_after
 
-Row = tuple[Table, dict[str, Any]]  # to INSERT into the table
+Row = tuple[Table, dict[str, Any]]  # to INSERT into the table (consents, case events)
 Encoded = tuple[str, tuple[Any, ...]]  # SQL, values as SQLite stores them
 Statement = tuple[str, list[tuple[Any, ...]], list[int]]  # SQL, rows, whose (`encode`)
 
@@ -35,6 +35,8 @@ SAVE = bulk.positional(CONVS, (*_SAVED, "id"), "id")
 TRIAGE = bulk.positional(CASES, (*_TRIAGED, "updated_at", "id"), "id")
 SEEN = bulk.positional(CONTACTS, ("last_inbound_at", "id"), "id")
 PROCESSED = bulk.positional(inbox.T, ("processed_at", "id"), "id")
+_SAVED_AT = places(CONVS, _SAVED)
+_TRIAGED_AT = places(CASES, _TRIAGED)
 
 
 class Resume(NamedTuple):  # one per contact and batch: a tuple is the cheapest to make
@@ -59,8 +61,11 @@ class Ready(NamedTuple):
     user: tuple[str, str]
     contact_id: int
     stored: tuple[Any, ...]  # the conversation with its case and contact, as read (raw)
+    stamp: str  # `stored` as `conversations.stamps` reads it
     msg_ids: tuple[int, ...]
-    rows: tuple[Row, ...]  # INSERTs
+    logs: list[tuple[Any, ...]]  # message log rows (`apply.LOG_ROW`), as SQLite stores them
+    outbox: list[tuple[Any, ...]]  # outbox rows (`apply.OUTBOX_ROW`), the same
+    rows: tuple[Row, ...]  # other INSERTs
     updates: tuple[Encoded, ...]
     after: tuple[Any, ...]  # `stored` as it reads once the rows are written
     resume: Resume  # and the conversation it decodes to
@@ -77,8 +82,8 @@ def ready(conv: Conv, stored: tuple[Any, ...], msgs: Sequence[inbox.Pending],
             or staff_words or routing.held_by_person(conv):
         return None
     rows: list[Row] = []
-    logs: list[dict[str, Any]] = []
-    replies: list[dict[str, Any]] = []
+    logs: list[tuple[Any, ...]] = []
+    replies: list[tuple[Any, ...]] = []
     triage, raised = conv.triage, False
     last: Plan | None = None
     for msg in msgs:
@@ -103,29 +108,28 @@ def ready(conv: Conv, stored: tuple[Any, ...], msgs: Sequence[inbox.Pending],
         replies += p.outbox
         last = plan
     assert last is not None and last.encoded is not None
-    rows += [(LOG, row) for row in logs]
-    rows += [(outbox.T, row) for row in outbox.new_rows(replies, now)]
     snap = last.turn.snapshot
     answers, flags = last.encoded
     sql, encode_row = SAVE
     saved = encode_row(snap.flow, snap.flow_version, snap.state, snap.language, answers, flags,
                        snap.misses, now, conv.conv_id)
     updates = [(sql, saved)]
-    after = stored_after(stored, CONVS, _SAVED, saved)
+    after = stored_after(stored, _SAVED_AT, saved)
     if raised and triage is not None:
         sql, encode_row = TRIAGE
         case = encode_row(triage.priority, list(triage.reasons), triage.legal_basis,
                           triage.category, triage.distrik, now, conv.case_id)
         updates.append((sql, case))
-        after = stored_after(after, CASES, _TRIAGED, case)  # updated_at is not read
+        after = stored_after(after, _TRIAGED_AT, case)  # updated_at is not read
     sql, encode_row = SEEN
     updates.append((sql, encode_row(now, conv.contact.id)))
     sql, encode_row = PROCESSED
     updates += [(sql, encode_row(now, m.id)) for m in msgs]
     resume = Resume(conv.conv_id, snap, conv.case_id, conv.case_number, conv.case_status,
                     conv.assignee_id, triage)
-    return Ready((msgs[0].channel, msgs[0].sender), conv.contact.id, stored,
-                 tuple(m.id for m in msgs), tuple(rows), tuple(updates), after, resume)
+    return Ready((msgs[0].channel, msgs[0].sender), conv.contact.id, stored, stamp(stored),
+                 tuple(m.id for m in msgs), logs, replies, tuple(rows), tuple(updates), after,
+                 resume)
 
 
 def encode(batch: Sequence[Ready]) -> list[Statement]:
@@ -134,12 +138,20 @@ def encode(batch: Sequence[Ready]) -> list[Statement]:
     `values[i]` is. Done before the write lock."""
     inserts: dict[tuple[Table, tuple[str, ...]], tuple[list[Any], list[int]]] = {}
     updates: dict[str, tuple[list[Any], list[int]]] = {}
+    logs: list[tuple[Any, ...]] = []
+    replies: list[tuple[Any, ...]] = []
+    log_whose: list[int] = []
+    reply_whose: list[int] = []
     for i, r in enumerate(batch):
+        logs += r.logs
+        log_whose += [i] * len(r.logs)
+        replies += r.outbox
+        reply_whose += [i] * len(r.outbox)
         for table, row in r.rows:
             _add(inserts, (table, tuple(row)), row, i)
         for sql, values in r.updates:
             _add(updates, sql, values, i)
-    out: list[Statement] = []
+    out: list[Statement] = [(LOG_SQL, logs, log_whose), (OUTBOX_SQL, replies, reply_whose)]
     for (table, keys), (rows, whose) in inserts.items():
         sql, encode_row = bulk.writer(table, keys, None)
         out.append((sql, [encode_row(row) for row in rows], whose))

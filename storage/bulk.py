@@ -72,6 +72,9 @@ def _time(value: Any) -> Any:
     return text
 
 
+stored_time = _time  # a time as SQLite stores it here (what `writer` and `positional` do)
+
+
 def _same(value: Any) -> Any:
     return value
 

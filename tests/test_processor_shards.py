@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from bot.apply import Conv
 from bot.bench import script
@@ -190,12 +190,42 @@ def _what_families_got(db: Engine) -> dict[str, tuple[Any, ...]]:
             for user, state, priority, reasons, _ in rows}
 
 
+def _rows_written(db: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Per family: its message log and outbox rows in order, every column but the ids of
+    rows made in a different order (cases, contacts) and the case number in a text."""
+    with db.connect() as conn:
+        logs = conn.execute(select(
+            Contact.provider_user_id, MessageLog.inbox_id, MessageLog.direction,
+            MessageLog.author, MessageLog.text, MessageLog.truncated,
+            MessageLog.original_length, MessageLog.media, MessageLog.created_at,
+            MessageLog.case_id.is_not(None)).join(Contact, Contact.id == MessageLog.contact_id)
+            .order_by(MessageLog.id)).all()
+        sent = conn.execute(select(
+            Contact.provider_user_id, OutboxMessage.channel, OutboxMessage.recipient,
+            OutboxMessage.dedupe_key, OutboxMessage.status, OutboxMessage.attempts,
+            OutboxMessage.available_at, OutboxMessage.created_at,
+            OutboxMessage.case_id.is_not(None)).join(
+                Contact, Contact.id == OutboxMessage.contact_id).order_by(OutboxMessage.id)).all()
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for user, *row in [*logs, *sent]:
+        out.setdefault(str(user), []).append(tuple(
+            CASE_NUMBER.sub("LK3-####-#####", v) if isinstance(v, str) else v for v in row))
+    return out
+
+
 def test_read_ahead_processors_answer_exactly_as_one_processor_does(
         tmp_path: Path, clock: FrozenClock) -> None:
     """The same families, their answers interleaved, through one processor and through two
-    reading ahead: every family gets the same replies and ends with the same case."""
-    scripts = {f"62813{n:05d}": script(flows(), n)[0] for n in range(24)}  # varied paths
-    results = []
+    reading ahead: every family gets the same replies and ends with the same case, and the
+    message log and outbox hold the same rows (read ahead, they are made as tuples)."""
+    scripts: dict[str, list[str | dict[str, Any]]] = {
+        f"62813{n:05d}": list(script(flows(), n)[0]) for n in range(24)}  # varied paths
+    # A long message and a photo, where the answer is a choice: each is logged (the long
+    # one truncated) and re-prompted, which reading ahead makes as tuples too.
+    scripts["6281300024"] = ["halo", "x" * 5000, *script(flows(), 0)[0][1:]]
+    scripts["6281300025"] = ["halo", {"text": "", "media": [{"kind": "photo", "ref": "f-1"}]},
+                             *script(flows(), 1)[0][1:]]
+    results, rows = [], []
     for shards in (1, 2):
         folder = tmp_path / f"shards-{shards}"
         folder.mkdir()
@@ -205,13 +235,23 @@ def test_read_ahead_processors_answer_exactly_as_one_processor_does(
         for turn in range(max(len(s) for s in scripts.values())):
             for user, says in scripts.items():
                 if turn < len(says):
-                    send(service, user, says[turn])
+                    said = says[turn]
+                    if isinstance(said, str):
+                        send(service, user, said)
+                    else:
+                        send(service, user, payload=said)
             while any([p.run_once() for p in processors]):
                 pass
         results.append(_what_families_got(service.db))
+        rows.append(_rows_written(service.db))
         service.db.dispose()
     assert len(results[0]) == len(scripts)
     assert results[1] == results[0]
+    assert rows[1] == rows[0]
+    long_one = [r for r in rows[1]["6281300024"] if r[1] == "in" and r[4]]
+    assert long_one[0][3:6] == ("x" * 4096, True, 5000)  # truncated, the fact recorded
+    photo = [r for r in rows[1]["6281300025"] if r[1] == "in" and r[6]]
+    assert photo[0][6] == [{"kind": "photo", "ref": "f-1"}]
 
 
 def test_a_conversation_a_read_ahead_processor_remembers_is_the_one_stored(
@@ -232,8 +272,34 @@ def test_a_conversation_a_read_ahead_processor_remembers_is_the_one_stored(
                     for raw, resume in p.known.values():
                         stored = conversations.load_stored(conn, [raw[0]])[raw[0]]
                         assert raw == stored
+                        assert conversations.stamps(conn, [raw[0]]) == {
+                            raw[0]: conversations.stamp(raw)}
                         contact = conversations.contact_of(stored)
                         assert resume.conv(contact) == Conv.of(
                             contact, conversations.stored_row(conn, stored))
                         remembered += 1
     assert remembered > 100
+
+
+def test_a_stored_conversation_reads_as_its_stamp_whatever_its_words(
+        lite: Service) -> None:
+    """Under the write lock a read-ahead processor compares each conversation's stamp, made
+    by SQLite, with the one it made of the row it read: they are equal for any words a
+    family may type, and differ once anything in the row changes."""
+    for user in ("6281300001", "6281300002"):
+        send(lite, user, "halo")
+        send(lite, user, "1")
+    process_all(lite.processor)
+    typed = 'kata "kutip" \\ garis\nbaru\ttab \x01\x1f emoji 😀 عربى ꦲꦤ \u2028 {"a": [1]}'
+    with lite.db.begin() as conn:
+        ids = [c.id for c in conversations.find_contacts(
+            conn, [(CHANNEL, "6281300001"), (CHANNEL, "6281300002")]).values()]
+        conn.execute(update(Conversation).where(Conversation.contact_id == ids[0])
+                     .values(answers={"kampung": typed, "n": 3, "none": None}, flags=["x"]))
+        before = conversations.load_stored(conn, ids)
+        assert conversations.stamps(conn, ids) == {
+            i: conversations.stamp(row) for i, row in before.items()}
+        conversations.set_language(conn, ids[1], "en")
+        after = conversations.stamps(conn, ids)
+    assert after[ids[0]] == conversations.stamp(before[ids[0]])
+    assert after[ids[1]] != conversations.stamp(before[ids[1]])
