@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
 _SET = object.__setattr__
@@ -69,10 +69,9 @@ class Inbound:
         return f"{self.channel}:{self.sender}"
 
 
-@made_often
-@dataclass(frozen=True)
-class Choice:
-    """One numbered option shown with a reply: number, stored value, label."""
+class Choice(NamedTuple):
+    """One numbered option shown with a reply: number, stored value, label. A tuple: it is
+    hashed each time a reply's payloads are looked up (`bot.apply`), in C."""
 
     number: int
     value: str
