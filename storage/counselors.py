@@ -159,13 +159,17 @@ class Roster:
     supervisors: tuple[int, ...]
 
 
+_ROSTER = select(COUNSELORS.c.id, COUNSELORS.c.role, COUNSELORS.c.on_duty).where(
+    COUNSELORS.c.removed_at.is_(None)).order_by(COUNSELORS.c.id)
+
+
 def roster(conn: Connection) -> Roster:
-    rows = conn.execute(select(COUNSELORS.c.id, COUNSELORS.c.role, COUNSELORS.c.on_duty)
-                        .where(COUNSELORS.c.removed_at.is_(None)).order_by(COUNSELORS.c.id))
+    """Who is on duty and who supervises (read once per processor batch that opens a case:
+    through the driver on SQLite, where Core's handling cost more than the query)."""
     duty, sups = [], []
-    for r in rows:
-        if r.on_duty:
-            duty.append(int(r.id))
-        if r.role in ("supervisor", "admin"):
-            sups.append(int(r.id))
+    for cid, role, on_duty in bulk.select_rows(conn, _ROSTER, {}):
+        if on_duty:
+            duty.append(int(cid))
+        if role in ("supervisor", "admin"):
+            sups.append(int(cid))
     return Roster(tuple(duty), tuple(sups))
