@@ -143,9 +143,9 @@ class Processor:
         if not candidates:
             return set()
         staff_ids = counselors.by_account(conn, [r.user for _, r in candidates])
-        now = conversations.stamps(conn, [r.contact_id for _, r in candidates])
+        current = conversations.stamps(conn, [r.contact_id for _, r in candidates])
         return {i for i, r in candidates
-                if r.user not in staff_ids and now.get(r.contact_id) == r.stamp}
+                if r.user not in staff_ids and current.get(r.contact_id) == r.stamp}
 
     def look(self) -> Look | None:
         """A batch as stored now, read without the write lock, and its engine steps."""

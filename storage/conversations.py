@@ -175,9 +175,8 @@ def load_stored(conn: Connection, contact_ids: list[int]) -> dict[int, tuple[Any
 # The same rows, each as one JSON array made by SQLite (`json_array`): one column to read
 # instead of twenty-one. sqlite3 (3.11) releases and retakes the GIL for every column it
 # reads, so a row of `_LOAD_MANY` cost about 40,000 instructions to fetch (callgrind).
-_STAMPS = select(CONVS.c.contact_id, func.json_array(*_LOAD_MANY.selected_columns)).select_from(
-    _WITH_CASE.join(CONTACTS, CONTACTS.c.id == CONVS.c.contact_id)).where(
-    CONVS.c.contact_id.in_(bindparam("ids", expanding=True)))
+_STAMPS = _LOAD_MANY.with_only_columns(CONVS.c.contact_id,
+                                       func.json_array(*_LOAD_MANY.selected_columns))
 
 
 def stamps(conn: Connection, contact_ids: list[int]) -> dict[int, str]:

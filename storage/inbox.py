@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Table, bindparam, func, select, update
@@ -58,7 +58,7 @@ def burst(rows: list[dict[str, Any]], now: datetime) -> Burst:
     """A burst (one getUpdates answer, a round of webhooks) made ready to store in one go:
     each row has channel, provider_message_id, sender and payload. The SQLite statements
     are encoded here, before the write lock is taken (`store_burst`)."""
-    stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    stamp = bulk.stored_time(now)
     statements = []
     for start in range(0, len(rows), 100):  # SQLite caps the parameters of one statement
         chunk = rows[start:start + 100]
