@@ -20,6 +20,7 @@ chat: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/lk3 flow check
+	$(BIN)/lk3 flow eval
 	$(BIN)/ruff check bot flows storage tests
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -54,7 +55,10 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 def _flow(args: argparse.Namespace, settings: Settings) -> int:
     from bot.flowcli import check, draw
+    from bot.flowcli import eval as evaluate
 
+    if args.action == "eval":
+        return evaluate(args.corpus, args.json, args.flow)
     return check() if args.action == "check" else draw(args.flow)
 
 
@@ -123,9 +127,19 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("action", choices=["upgrade", "downgrade", "current"])
     d.add_argument("revision", nargs="?", help="target revision (default: head / base)")
     d.set_defaults(fn=_db)
-    f = sub.add_parser("flow", help="validate flows or draw one as a Mermaid diagram")
-    f.add_argument("action", choices=["check", "draw"])
+    f = sub.add_parser(
+        "flow", help="validate flows, draw one as a Mermaid diagram, or measure the crisis words",
+        description="check: load and validate every flow. draw: print a flow as a Mermaid "
+                    "diagram. eval: run the crisis words (flows/crisis.yaml) over a corpus of "
+                    "danger and ordinary messages; print recall per group, imminent recall and "
+                    "the false-alarm rate, with every miss and false alarm; exit 1 when a "
+                    "group's or the imminent recall is below 0.95 or false alarms are above 2%.")
+    f.add_argument("action", choices=["check", "draw", "eval"])
     f.add_argument("flow", nargs="?", default="intake", help="flow name (default: intake)")
+    f.add_argument("--corpus", type=Path, metavar="PATH",
+                   help="eval: the corpus YAML (`danger:` {text, group, imminent} items and "
+                        "`ordinary:` texts; default: tests/data/crisis_corpus.yaml)")
+    f.add_argument("--json", action="store_true", help="eval: print the result as JSON")
     f.set_defaults(fn=_flow)
     k = sub.add_parser("cases", help="the case queue; one case with its transcript")
     k.add_argument("action", choices=["list", "show"])

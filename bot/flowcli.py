@@ -1,14 +1,24 @@
-"""`lk3 flow check` and `lk3 flow draw`."""
+"""`lk3 flow check`, `lk3 flow draw` and `lk3 flow eval`."""
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import yaml
 from transitions.extensions import GraphMachine
 
+import flows
+from flows.crisis import GROUPS, CrisisWords
 from flows.definition import FlowError
 from flows.engine import Engine
 from flows.loader import flow_names
+
+MIN_RECALL = 0.95  # per group, and for imminence
+MAX_FALSE_ALARMS = 0.02  # of the ordinary messages
 
 
 def check() -> int:
@@ -46,3 +56,118 @@ def draw(name: str) -> int:
         return 2
     print(mermaid(engine))
     return 0
+
+
+def corpus_path() -> Path:
+    """The corpus in the repository: tests/data/crisis_corpus.yaml next to the flows package."""
+    return Path(flows.__file__).resolve().parent.parent / "tests" / "data" / "crisis_corpus.yaml"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    danger: list[tuple[str, str, bool]]  # text, expected group, imminent
+    ordinary: list[str]
+
+
+def read_corpus(path: Path) -> Corpus:
+    """The corpus file; ValueError says what is wrong with it."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("danger"), list) \
+            or not isinstance(raw.get("ordinary"), list):
+        raise ValueError(f"{path}: needs `danger:` and `ordinary:` lists")
+    danger = []
+    for i, item in enumerate(raw["danger"]):
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) \
+                or item.get("group") not in GROUPS:
+            raise ValueError(f"{path}: danger[{i}]: needs `text` and `group` (one of "
+                             f"{', '.join(GROUPS)})")
+        danger.append((item["text"], item["group"], item.get("imminent") is True))
+    for i, text in enumerate(raw["ordinary"]):
+        if not isinstance(text, str):
+            raise ValueError(f"{path}: ordinary[{i}]: needs a text")
+    return Corpus(danger, raw["ordinary"])
+
+
+def evaluate(words: CrisisWords, corpus: Corpus) -> dict[str, Any]:
+    """Recall per group and for imminence, false alarms; the misses and the alarms."""
+    groups: dict[str, list[int]] = {g: [0, 0] for g in GROUPS}  # found, total
+    imminent = [0, 0]
+    over = 0  # marked imminent though the corpus does not say so (shown, not a threshold)
+    misses: list[dict[str, Any]] = []
+    for text, group, urgent in corpus.danger:
+        scan = words.scan(text)
+        groups[group][1] += 1
+        groups[group][0] += group in scan.groups
+        imminent[1] += urgent
+        imminent[0] += urgent and group in scan.imminent
+        over += not urgent and group in scan.imminent
+        if group not in scan.groups or (urgent and group not in scan.imminent):
+            misses.append({"text": text, "expected": group, "imminent": urgent,
+                           "got": list(scan.groups), "got_imminent": list(scan.imminent)})
+    alarms = []
+    for text in corpus.ordinary:
+        scan = words.scan(text)
+        if scan:
+            alarms.append({"text": text, "got": list(scan.groups), "matched": list(scan.matched)})
+    n = len(corpus.ordinary)
+    rate = len(alarms) / n if n else 0.0
+    recall = {g: {"found": f, "total": t, "recall": f / t if t else None}
+              for g, (f, t) in groups.items()}
+    failed = [g for g, r in recall.items() if r["recall"] is not None and r["recall"] < MIN_RECALL]
+    if imminent[1] and imminent[0] / imminent[1] < MIN_RECALL:
+        failed.append("imminent")
+    if rate > MAX_FALSE_ALARMS:
+        failed.append("false alarms")
+    return {"groups": recall,
+            "imminent": {"found": imminent[0], "total": imminent[1], "over": over,
+                         "recall": imminent[0] / imminent[1] if imminent[1] else None},
+            "false_alarms": {"count": len(alarms), "total": n, "rate": rate},
+            "danger": len(corpus.danger), "ordinary": n, "misses": misses, "alarms": alarms,
+            "failed": failed, "passed": not failed}
+
+
+def _line(name: str, found: int, total: int, what: str = "recall") -> str:
+    if not total:
+        return f"{name:<13} {what} n/a  (0 in the corpus)"
+    return f"{name:<13} {what} {found / total:.2f} ({found}/{total})"
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = [_line(g, r["found"], r["total"]) for g, r in result["groups"].items()]
+    im, fa = result["imminent"], result["false_alarms"]
+    lines.append(_line("imminent", im["found"], im["total"])
+                 + f"; {im['over']} more marked imminent than the corpus says")
+    lines.append(f"{'false alarms':<13} {fa['rate']:.1%} ({fa['count']}/{fa['total']})")
+    lines.append(f"{'corpus':<13} {result['danger']} danger, {result['ordinary']} ordinary")
+    for m in result["misses"]:
+        want = m["expected"] + (" (imminent)" if m["imminent"] else "")
+        got = ", ".join(m["got"]) or "nothing"
+        if m["got_imminent"]:
+            got += f"; imminent: {', '.join(m['got_imminent'])}"
+        lines.append(f"MISS  {m['text'][:120]!r}: expected {want}, got {got}")
+    for a in result["alarms"]:
+        lines.append(f"ALARM {a['text'][:120]!r}: got {', '.join(a['got'])} "
+                     f"({'; '.join(a['matched'])})")
+    verdict = "ok" if result["passed"] else "FAIL: " + ", ".join(result["failed"])
+    lines.append(f"{verdict} (recall >= {MIN_RECALL:.2f} per group and for imminence, "
+                 f"false alarms <= {MAX_FALSE_ALARMS:.0%})")
+    return "\n".join(lines)
+
+
+def eval(corpus: Path | None = None, as_json: bool = False, flow: str = "intake") -> int:
+    """Run the crisis words over a corpus: 0 when the thresholds hold, 1 when not, 2 on error."""
+    path = corpus or corpus_path()
+    if not path.is_file():
+        print(f"lk3: no corpus at {path}", file=sys.stderr)
+        return 2
+    try:
+        words = Engine.load(flow).bundle.crisis
+        result = evaluate(words, read_corpus(path))
+    except (FlowError, ValueError) as exc:
+        print(f"lk3: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, ensure_ascii=False, indent=1) if as_json else report(result))
+    return 0 if result["passed"] else 1

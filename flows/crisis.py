@@ -1,72 +1,228 @@
-"""Crisis words in free text: phrase lists per group, matched after normalising spellings.
+"""Crisis words in free text: which danger groups a message names and which are imminent (P0).
 
-Tolerant of case, punctuation, repeated letters (`matiii`) and common short spellings in
-Indonesian and Papuan Malay (`sy`, `sa`, `tra`), which the lists file maps to one form.
+The lists, spellings, exceptions and imminence rules are data in `flows/crisis.yaml`; the
+matching (stems, typos, split words, gaps between words) is in `flows/lexicon.py`. A negation
+just before a phrase (`tra ada yang pukul sa`, `tidak pernah dipukul`) or between its words
+cancels it, unless the phrase says the negation itself (`tra mau hidup lagi`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from flows.definition import FlowError
-from flows.text import fold
+from flows.lexicon import END, START, Pattern, Vocabulary, find
 
-GROUPS = ("selfharm", "violence", "sexual", "child")
-_REPEATS = re.compile(r"(\w)\1+")
+GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harms_others")
+ALWAYS = "always"
+SETTINGS = ("spellings", "joins", "sets", "gap", "negations", "negation_stops", "ignore",
+            "skip", "markers", "imminent")
+_FIXED = ("ignore", "skip", "negation")  # matched word after word, before the groups
 _LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
+class Scan:
+    """What one message says about danger: the groups hit (in GROUPS order), the groups whose
+    hit is imminent (P0: self-harm with a method or a time, a weapon, a threat to kill, an
+    injury...), and the lexicon entries that matched (for the audit trail)."""
+
+    groups: tuple[str, ...] = ()
+    imminent: tuple[str, ...] = ()
+    matched: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+
 class CrisisWords:
-    spellings: dict[str, str]
-    phrases: dict[str, tuple[tuple[str, ...], ...]]  # group -> phrases as token tuples
+    """The compiled lists; `scan` is called on every free-text message, so all work that does
+    not depend on the message is done here, once."""
 
-    @cached_property
-    def patterns(self) -> dict[str, re.Pattern[str]]:
-        """One regex per group over the normalised words: whole words and phrases only."""
-        return {g: re.compile(r"(?:^| )(?:" + "|".join(
-            re.escape(" ".join(p)) for p in sorted(ps, key=len, reverse=True)) + r")(?= |$)")
-                for g, ps in self.phrases.items() if ps}
+    def __init__(self, vocab: Vocabulary, patterns: Iterable[Pattern],
+                 rules: Mapping[str, frozenset[str]], gap: int, stops: frozenset[int]) -> None:
+        self.vocab, self.rules, self.gap, self.stops = vocab, dict(rules), gap, stops
+        self.patterns = list(patterns)
+        self._index: dict[str, dict[int, list[int]]] = {k: {} for k in (*_FIXED, "")}
+        for n, p in enumerate(self.patterns):
+            table = self._index.get(p.kind, self._index[""])
+            for wid in p.words[0]:
+                table.setdefault(wid, []).append(n)
+        vocab.freeze()
+        self._cached = lru_cache(maxsize=4096)(self._scan)  # "iya", "1", "tidak" again and again
 
-    def tokens(self, text: str) -> list[str]:
-        out: list[str] = []
-        for word in _REPEATS.sub(r"\1", fold(text)).split():
-            out.extend(self.spellings.get(word, word).split())
-        return out
+    def _occurrences(self, table: str, hits: list[frozenset[int]], gap: int,
+                     done: Container[int] = ()) -> Iterator[tuple[int, tuple[int, ...]]]:
+        """Where the patterns of `table` occur in a segment (patterns in `done`: no more). Only
+        patterns with every word in the segment are looked for, from where their first is."""
+        where: dict[int, list[int]] = {}
+        for i, h in enumerate(hits):
+            for wid in h:
+                where.setdefault(wid, []).append(i)
+        index, present = self._index[table], where.keys()
+        for n in sorted({n for wid in where for n in index.get(wid, ())}):
+            words = self.patterns[n].words
+            if n in done or any(ws.isdisjoint(present) for ws in words[1:]):
+                continue
+            for i in sorted({i for w in words[0] if w in where for i in where[w]}):
+                at = find(self.patterns[n], hits, i, gap)
+                if at is not None:
+                    yield n, at
+                    if n in done:
+                        break
+
+    def scan(self, text: str) -> Scan:
+        """The groups `text` names, the imminent ones and the entries matched."""
+        return self._scan(text) if len(text) > 200 else self._cached(text)
+
+    def _scan(self, text: str) -> Scan:
+        if not _LETTER.search(text):
+            return Scan()  # a number or an emoji: no words to look at
+        found: dict[int, None] = {}  # pattern numbers, in the order first found
+        for tokens in self.vocab.segments(text):
+            hits = [frozenset({START}), *map(self.vocab.hits, tokens), frozenset({END})]
+            for _, at in list(self._occurrences("ignore", hits, 0)):
+                for j in at:
+                    hits[j] = frozenset()  # still there, but matches nothing
+            skipped = {j for _, at in self._occurrences("skip", hits, 0) for j in at}
+            if skipped:  # gone: `anak umur 5 tahun dipukul` = `anak dipukul`
+                hits = [h for j, h in enumerate(hits) if j not in skipped]
+            covered: set[int] = set()
+            ends: set[int] = set()
+            for _, at in self._occurrences("negation", hits, 0):
+                covered.update(range(at[0], at[-1] + 1))
+                ends.add(at[-1])
+            for n, at in self._occurrences("", hits, self.gap, found):
+                if self.patterns[n].negative or not self._negated(at, covered, ends, hits):
+                    found[n] = None
+        return self._verdict([self.patterns[n] for n in found])
+
+    def _negated(self, at: tuple[int, ...], covered: set[int], ends: set[int],
+                 hits: list[frozenset[int]]) -> bool:
+        """A negation ends one or two tokens before the phrase (no stop word like `tahan` or
+        `tapi` between), or sits in a gap between its words."""
+        start = at[0]
+        if any(q in covered for q in range(start, at[-1] + 1) if q not in at):
+            return True
+        return start - 1 in ends or (start - 2 in ends and hits[start - 1].isdisjoint(self.stops))
+
+    def _verdict(self, found: list[Pattern]) -> Scan:
+        kinds = {p.kind for p in found}
+        groups = tuple(g for g in GROUPS if g in kinds)
+        imminent = tuple(g for g in groups
+                         if ALWAYS in self.rules.get(g, ()) or kinds & self.rules.get(g, set()))
+        used = {k for g in imminent for k in self.rules[g]}
+        matched = dict.fromkeys(p.text for p in found if p.kind in groups or p.kind in used)
+        return Scan(groups, imminent, tuple(matched))
 
     def groups_in(self, text: str) -> list[str]:
-        """The groups whose phrases appear in `text`, in the lists' order."""
-        if not _LETTER.search(text):
-            return []  # a number or an emoji: no words to look at
-        joined = " ".join(self.tokens(text))
-        return [g for g, pattern in self.patterns.items() if pattern.search(joined)]
+        """The groups whose phrases appear in `text`, in GROUPS order."""
+        return list(self.scan(text).groups)
+
+
+def _fail(path: Path, where: str, what: str) -> FlowError:
+    return FlowError(f"{path}: {where}: {what}")
+
+
+def _strings(path: Path, where: str, value: Any, required: bool = True) -> list[str]:
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or (required and not value):
+        raise _fail(path, where, "needs a list of words or phrases")
+    for i, item in enumerate(value):
+        if not isinstance(item, str | int) or isinstance(item, bool) or not str(item).strip():
+            raise _fail(path, f"{where}[{i}]", f"needs a word or phrase, not {item!r}")
+    return [str(v) for v in value]
+
+
+def _mapping(path: Path, where: str, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _fail(path, where, "needs a mapping")
+    return value
 
 
 def load_crisis_words(path: Path) -> CrisisWords:
+    """Read and check the lists file; FlowError names the file and the key on bad data."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
         raise FlowError(f"{path}: crisis word list not found") from exc
     except yaml.YAMLError as exc:
         raise FlowError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("spellings", {}), Mapping):
-        raise FlowError(f"{path}: needs `spellings` (a mapping) and one list per group")
-    spellings = {_REPEATS.sub(r"\1", fold(str(k))): fold(str(v))
-                 for k, v in (raw.get("spellings") or {}).items()}
-    base = CrisisWords(spellings, {})
-    phrases: dict[str, tuple[tuple[str, ...], ...]] = {}
+    if not isinstance(raw, Mapping):
+        raise FlowError(f"{path}: needs a mapping: settings ({', '.join(SETTINGS)}) and one "
+                        f"list per group ({', '.join(GROUPS)})")
+    for key in raw:
+        if key not in SETTINGS and key not in GROUPS:
+            raise _fail(path, str(key), f"unknown group '{key}' (groups: {', '.join(GROUPS)}; "
+                        f"settings: {', '.join(SETTINGS)})")
+    spellings = _mapping(path, "spellings", raw.get("spellings"))
+    for k, v in spellings.items():
+        if not isinstance(v, str | int) or isinstance(v, bool):
+            raise _fail(path, f"spellings.{k}", f"needs a word, not {v!r}")
+    vocab = Vocabulary({str(k): str(v) for k, v in spellings.items()},
+                       _strings(path, "joins", raw.get("joins"), required=False))
+    for name, members in _mapping(path, "sets", raw.get("sets")).items():
+        try:
+            vocab.add_set(str(name), _strings(path, f"sets.{name}", members))
+        except ValueError as exc:
+            raise _fail(path, f"sets.{name}", str(exc)) from exc
+    gap = raw.get("gap", 2)
+    if not isinstance(gap, int) or isinstance(gap, bool) or not 0 <= gap <= 5:
+        raise _fail(path, "gap", f"needs a whole number from 0 to 5, not {gap!r}")
+    markers = {str(k): _strings(path, f"markers.{k}", v)
+               for k, v in _mapping(path, "markers", raw.get("markers")).items()}
+    for kind in markers:
+        if kind in GROUPS or kind in (*_FIXED, ALWAYS):
+            raise _fail(path, f"markers.{kind}", "a marker kind may not be named like a group")
+    rules = _rules(path, raw.get("imminent"), markers)
+
+    def compile_all(kind: str, where: str, items: list[str],
+                    negations: frozenset[int] = frozenset()) -> list[Pattern]:
+        out = []
+        for i, item in enumerate(items):
+            try:
+                out.append(vocab.compile(kind, item, negations))
+            except ValueError as exc:
+                raise _fail(path, f"{where}[{i}]", str(exc)) from exc
+        return out
+
+    negations = compile_all("negation", "negations",
+                            _strings(path, "negations", raw.get("negations"), required=False))
+    negative = frozenset(w for p in negations for w in p.words[0])
+    stops = compile_all("negation_stops", "negation_stops",
+                        _strings(path, "negation_stops", raw.get("negation_stops"),
+                                 required=False))
+    patterns = negations
+    for kind in ("ignore", "skip"):
+        patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     for group in GROUPS:
-        items = raw.get(group)
-        if not isinstance(items, list) or not items:
-            raise FlowError(f"{path}: {group}: needs a list of words or phrases")
-        phrases[group] = tuple(tuple(base.tokens(str(p))) for p in items)
-    unknown = set(raw) - {"spellings", *GROUPS}
-    if unknown:
-        raise FlowError(f"{path}: unknown group '{sorted(unknown)[0]}'")
-    return CrisisWords(spellings, phrases)
+        patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)
+    for kind, items in markers.items():
+        patterns += compile_all(kind, f"markers.{kind}", items, negative)
+    stop_ids = frozenset(w for p in stops for w in p.words[0])
+    return CrisisWords(vocab, patterns, rules, gap, stop_ids)
+
+
+def _rules(path: Path, value: Any, markers: Mapping[str, list[str]]) -> dict[str, frozenset[str]]:
+    rules: dict[str, frozenset[str]] = {}
+    for group, rule in _mapping(path, "imminent", value).items():
+        where = f"imminent.{group}"
+        if group not in GROUPS:
+            raise _fail(path, where, f"unknown group '{group}' (groups: {', '.join(GROUPS)})")
+        names = [ALWAYS] if rule == ALWAYS else _strings(path, where, rule)
+        for i, name in enumerate(names):
+            if name != ALWAYS and name not in markers and name not in GROUPS:
+                raise _fail(path, f"{where}[{i}]", f"'{name}' is no marker kind "
+                            f"({', '.join(markers)}) nor group, nor '{ALWAYS}'")
+        rules[group] = frozenset(names)
+    return rules

@@ -1,0 +1,339 @@
+"""Crisis words on what families write: the corpus thresholds, the matching rules one by one,
+`lk3 flow eval`, and the lists file's refusals."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.flowcli import MAX_FALSE_ALARMS, MIN_RECALL, corpus_path, evaluate, read_corpus
+from flows.crisis import GROUPS, CrisisWords, load_crisis_words
+from flows.definition import FlowError
+from flows.lexicon import stem
+from flows.loader import FLOWS_DIR
+
+WORDS = load_crisis_words(FLOWS_DIR / "crisis.yaml")
+CORPUS = read_corpus(corpus_path())
+REPO = Path(__file__).resolve().parent.parent
+STORY = next(t for t, _, _ in CORPUS.danger if len(t) > 1300)
+# what a practitioner's test found missed before these lists
+PRACTITIONER = [
+    ("sa mo gantung diri malam ini", "selfharm"), ("sa su cape hidup", "selfharm"),
+    ("mending sa mati saja", "selfharm"), ("sa ingin menyakiti diri", "selfharm"),
+    ("minum baygon", "selfharm"), ("dia tampar sa", "violence"),
+    ("dia ancam bunuh sa", "violence"), ("sa pu kepala berdarah", "injury"),
+    ("dia raba-raba sa", "sexual"), ("anak belum makan dua hari", "child"),
+    ("tolong saya", "help_now"), ("I want to kill myself", "selfharm"),
+    ("3 tra, tapi sa mo bunuh diri", "selfharm"), (STORY, "violence"),
+]
+
+
+def groups(text: str) -> tuple[str, ...]:
+    return WORDS.scan(text).groups
+
+
+# -- the corpus ------------------------------------------------------------------------------
+
+def test_corpus_is_large_and_holds_the_practitioners_phrases() -> None:
+    """The corpus has the sizes asked for and every phrase a practitioner found missed."""
+    counts = {g: sum(1 for _, group, _ in CORPUS.danger if group == g) for g in GROUPS}
+    for g in ("selfharm", "violence", "sexual", "child"):
+        assert counts[g] >= 40, counts
+    for g in ("injury", "help_now", "harms_others"):
+        assert counts[g] >= 20, counts
+    assert len(CORPUS.ordinary) >= 300
+    texts = {t for t, _, _ in CORPUS.danger}
+    assert all(t in texts for t, _ in PRACTITIONER)
+    assert 1350 <= len(STORY) <= 1500 and STORY.endswith("Tolong")
+
+
+def test_corpus_thresholds() -> None:
+    """Recall >= 0.95 per group and for imminence; false alarms <= 2% of ordinary messages."""
+    result = evaluate(WORDS, CORPUS)
+    misses = "\n".join(f"{m['expected']}: {m['text'][:80]!r} -> {m['got']}"
+                       for m in result["misses"])
+    for g, r in result["groups"].items():
+        assert r["recall"] >= MIN_RECALL, f"{g} recall {r['recall']:.2f}\n{misses}"
+    assert result["imminent"]["recall"] >= MIN_RECALL, misses
+    alarms = "\n".join(f"{a['text']!r} -> {a['got']} {a['matched']}" for a in result["alarms"])
+    assert result["false_alarms"]["rate"] <= MAX_FALSE_ALARMS, alarms
+    assert result["passed"]
+
+
+@pytest.mark.parametrize(("text", "group"), PRACTITIONER, ids=lambda x: str(x)[:30])
+def test_practitioners_phrases_are_found(text: str, group: str) -> None:
+    """Every phrase a practitioner found missed is found, with its group."""
+    assert group in groups(text)
+
+
+# -- normalising and matching ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("sa dipukuli suami", "violence"), ("suami saya memukuli saya", "violence"),
+    ("sa ingin menyakiti diri", "selfharm"), ("saya mengakhiri hidup saja", "selfharm"),
+    ("sa pu anak dicabuli", "sexual"), ("anak ditelantarkan", "child"),
+    ("sa disetubuhi bapa tiri", "sexual"),
+])
+def test_stemming_matches_every_form_of_a_root(text: str, group: str) -> None:
+    """Stemming: a root in the lists matches its affixed forms (dipukuli, memukuli, menyakiti)."""
+    assert stem("dipukuli") == "pukul" and stem("menyakiti") == "sakit"
+    assert group in groups(text)
+
+
+@pytest.mark.parametrize("text", [
+    "sa mau urus akta kematian bapa", "ada pembunuhan di kampung sebelah",
+    "sa mau mematikan lampu", "tubuh sa sakit semua", "sa berdiri dari pagi",
+    "pukul 8 pagi", "besok pukul delapan", "jam pukul 10", "sa mau ke kantor pukul 9",
+])
+def test_over_stemming_does_not_raise_alarms(text: str) -> None:
+    """Over-stemming: kematian/mematikan are not `=mati`, tubuh is not disetubuhi, pukul 8 is
+    a time."""
+    assert not WORDS.scan(text), WORDS.scan(text)
+
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("sa di pukul suami", "violence"), ("paitua baku pukul deng sa", "violence"),
+    ("sa mo bu nuh di ri", "selfharm"), ("anak di tinggal sendiri", "child"),
+])
+def test_spacing_inside_words(text: str, group: str) -> None:
+    """Spacing: `di pukul` = dipukul, `baku pukul`, and a word typed in pieces (`bu nuh di ri`)."""
+    assert group in groups(text)
+
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("sa mau matiiii", "selfharm"), ("TOLOOONG SAAA", "help_now"),
+    ("anak2 ditinggal sendiri", "child"), ("dia pegang2 sa pu badan", "sexual"),
+    ("dipukuuuul trus 😭😭", "violence"),
+])
+def test_repeated_letters_and_emoji(text: str, group: str) -> None:
+    """Repeated letters are squeezed, `anak2` is doubled, emoji and case do not matter."""
+    assert group in groups(text)
+
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("bunh diri", "selfharm"), ("sa mo gantug diri", "selfharm"), ("sa diperkosaa", "sexual"),
+    ("kemarin sa dipkul lagi", "violence"), ("sa su dicabulli", "sexual"),
+])
+def test_typos_match_by_edit_distance(text: str, group: str) -> None:
+    """Typos: an unknown word one edit from a listed word of 5+ letters counts as that word."""
+    assert group in groups(text)
+
+
+@pytest.mark.parametrize("text", [
+    "sa pu mata sakit", "pukat ikan di Pomako", "sa mau pisah deng suami", "barang sa hilang",
+    "my back hurts", "tenang saja", "panas skali hari ini", "dia marah tapi su baik",
+])
+def test_real_words_do_not_fuzz_into_danger(text: str) -> None:
+    """Fuzz stays tight: real words (mata, pukat, pisah, barang, panas, marah) and short or
+    English words never count as danger words one letter away."""
+    assert not WORDS.scan(text), WORDS.scan(text)
+
+
+@pytest.mark.parametrize("text", [
+    "tra ada yang pukul sa", "sa tidak pernah dipukul", "bukan kekerasan, kami cuma baku marah",
+    "no one hurts me", "he never hits me", "sa tra pernah pikir bunuh diri",
+    "sa tidak dalam bahaya", "tidak ada yang terluka", "saya tidak mau bunuh diri",
+])
+def test_negation_cancels(text: str) -> None:
+    """Negation: a negation just before a phrase (or inside it) cancels it."""
+    assert not WORDS.scan(text), WORDS.scan(text)
+
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("sa tra mau hidup lagi", "selfharm"), ("I don't want to live", "selfharm"),
+    ("sa su tra tahan dipukul terus", "violence"), ("anak belum makan dua hari", "child"),
+    ("tidak, tapi dia pukul sa", "violence"), ("ade tra sadar dari tadi", "injury"),
+])
+def test_phrases_with_their_own_negation_still_match(text: str, group: str) -> None:
+    """A phrase that says the negation itself (`tra mau hidup`) still matches, and a stop word
+    (`tahan`, `tapi`) keeps a negation from reaching the phrase after it."""
+    assert group in groups(text)
+
+
+@pytest.mark.parametrize("text", [
+    "pukul 8 pagi", "jam pukul 10", "mati lampu lagi", "HP sa mati", "motor mati di jalan",
+    "mati ketawa sa", "pisau dapur untuk masak", "parang untuk kebun", "bunuh nyamuk",
+    "tolong bantu urus KIP", "tolong kirim info", "tolong saya mau tanya soal PKH",
+    "sakit kepala", "anak sakit demam", "sa banting tulang cari uang", "patah hati",
+    "suami ancam cerai", "kami pukul tifa di gereja", "anak sa tra mau makan sayur",
+])
+def test_figures_of_speech_and_everyday_words(text: str) -> None:
+    """Everyday uses of danger words (pukul 8 = eight o'clock, mati lampu, tolong = please)
+    raise nothing."""
+    assert not WORDS.scan(text), WORDS.scan(text)
+
+
+@pytest.mark.parametrize(("text", "group", "expected"), [
+    ("sa pukul sa pu anak", "harms_others", True),
+    ("saya sering memukul istri", "harms_others", True),
+    ("I hit my kids", "harms_others", True),
+    ("sa dipukul suami", "harms_others", False),
+    ("sa kena tampar lagi", "harms_others", False),
+    ("suami saya pukul anak", "harms_others", False),
+    ("sa pu paitua pukul sa", "harms_others", False),
+    ("sa pukul sa pu anak", "violence", False),
+])
+def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
+    """`saya pukul` is the writer hurting someone (harms_others); `dipukul`, `kena tampar` and
+    `suami saya pukul` are not."""
+    assert (group in groups(text)) is expected
+
+
+# -- imminence -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "group", "imminent"), [
+    ("sa mau bunuh diri", "selfharm", False),
+    ("sa mau minum racun", "selfharm", True),  # a method
+    ("sa mau bunuh diri malam ini", "selfharm", True),  # a time
+    ("dia pukul sa", "violence", False),
+    ("dia pukul sa pake parang", "violence", True),  # a weapon
+    ("dia tidak bawa senjata tapi dia pukul sa", "violence", False),  # the weapon negated
+    ("dia bilang mo bunuh sa", "violence", True),  # a threat to kill
+    ("dia pukul sa sampe berdarah", "violence", True),  # an injury
+    ("sa dipukul suami. Kepala sa berdarah", "violence", True),  # in another sentence
+    ("sa pu kepala berdarah", "injury", True),  # always
+    ("tolong kami", "help_now", True),  # always
+    ("sa diperkosa tahun lalu", "sexual", False),
+    ("sa diperkosa, dia masih di rumah", "sexual", True),  # happening / there now
+    ("anak dipukul", "child", False),
+    ("anak dipukul skarang", "child", True),
+])
+def test_imminence_rules(text: str, group: str, imminent: bool) -> None:
+    """Imminence by the rules in crisis.yaml: self-harm with a method or time, violence with a
+    weapon/threat/injury, injury and help_now always, sexual and child when it is now."""
+    scan = WORDS.scan(text)
+    assert group in scan.groups, scan
+    assert (group in scan.imminent) is imminent, scan
+
+
+def test_matched_names_the_entries() -> None:
+    """`matched` lists the entries as written in crisis.yaml, with the markers that made a group
+    imminent, for the staff audit trail."""
+    scan = WORDS.scan("sa mo gantung diri malam ini")
+    assert scan.groups == ("selfharm",) and scan.imminent == ("selfharm",)
+    assert "gantung diri" in scan.matched and "malam ini" in scan.matched
+    assert WORDS.scan("sa pu paitua pukul sa").matched == ("@perp @hit", "@hit @me")
+    assert WORDS.scan("halo").matched == ()
+
+
+def test_scan_is_fast() -> None:
+    """A short message scans in well under a millisecond, a 2,000-character story in a few."""
+    story = (STORY + " " + STORY)[:2000]
+
+    def per_scan(text: str, n: int) -> float:
+        WORDS._scan(text)  # warm the word cache; `_scan` skips the per-message cache
+        start = time.perf_counter()
+        for _ in range(n):
+            WORDS._scan(text)
+        return (time.perf_counter() - start) / n
+
+    assert per_scan("sa pu paitua pukul sa tiap malam", 200) < 0.001
+    assert per_scan(story, 10) < 0.025  # ~3 ms on a laptop; generous for a loaded CI box
+
+
+DETECTED = [(t, g) for t, g, _ in CORPUS.danger if g in groups(t)]
+PIECES = [t for t in CORPUS.ordinary if len(t) < 400]
+
+
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(DETECTED), st.lists(st.sampled_from(PIECES), max_size=3),
+       st.lists(st.sampled_from(PIECES), max_size=3), st.sampled_from([". ", "\n", "! ", ", "]))
+def test_danger_inside_ordinary_text_is_still_found(
+        item: tuple[str, str], before: list[str], after: list[str], sep: str) -> None:
+    """A danger phrase with ordinary sentences before and after it is still found, with the
+    same groups and imminence at least."""
+    text, group = item
+    alone = WORDS.scan(text)
+    embedded = WORDS.scan(sep.join([*before, text, *after]))
+    assert group in embedded.groups
+    assert set(alone.groups) <= set(embedded.groups)
+    assert set(alone.imminent) <= set(embedded.imminent)
+
+
+# -- lk3 flow eval ---------------------------------------------------------------------------
+
+def lk3(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot.cli", "flow", "eval", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_eval_passes_on_the_corpus() -> None:
+    """`lk3 flow eval` prints a recall line per group, imminence and false alarms; exit 0."""
+    done = lk3()
+    assert done.returncode == 0, done.stdout + done.stderr
+    for g in GROUPS:
+        assert f"\n{g}" in "\n" + done.stdout and "recall" in done.stdout
+    assert "imminent" in done.stdout and "false alarms" in done.stdout
+
+
+def test_eval_fails_on_a_missed_phrase(tmp_path: Path) -> None:
+    """A corpus with a phrase the lists miss makes `lk3 flow eval` list it and exit 1."""
+    corpus = tmp_path / "corpus.yaml"
+    corpus.write_text(yaml.safe_dump({
+        "danger": [{"text": "sa dipukul suami", "group": "violence"},
+                   {"text": "langit biru hari ini", "group": "violence"}],
+        "ordinary": ["selamat pagi", "dia tampar sa"]}), encoding="utf-8")
+    done = lk3("--corpus", str(corpus))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "violence      recall 0.50 (1/2)" in done.stdout
+    assert "false alarms  50.0% (1/2)" in done.stdout
+    assert "langit biru hari ini" in done.stdout and "dia tampar sa" in done.stdout
+    result = json.loads(lk3("--corpus", str(corpus), "--json").stdout)
+    assert result["groups"]["violence"]["found"] == 1 and not result["passed"]
+
+
+def test_eval_without_a_corpus(tmp_path: Path) -> None:
+    """A missing corpus is a one-line error and exit 2."""
+    done = lk3("--corpus", str(tmp_path / "none.yaml"))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "none.yaml" in done.stderr
+
+
+# -- the lists file's refusals ---------------------------------------------------------------
+
+def broken(tmp_path: Path, change: dict[str, object]) -> str:
+    raw = yaml.safe_load((FLOWS_DIR / "crisis.yaml").read_text(encoding="utf-8"))
+    raw.update(change)
+    path = tmp_path / "crisis.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(FlowError) as err:
+        load_crisis_words(path)
+    message = str(err.value)
+    assert str(path) in message, message
+    return message
+
+
+@pytest.mark.parametrize(("change", "place"), [
+    ({"selfharn": ["mau mati"]}, "selfharn"),  # an unknown group
+    ({"sexual": []}, "sexual"),  # an empty list
+    ({"child": "anak dipukul"}, "child"),  # not a list
+    ({"violence": ["dipukul", {"a": 1}]}, "violence[1]"),  # not a phrase
+    ({"injury": ["luka @wound"]}, "injury[0]"),  # an unknown set
+    ({"spellings": ["sa", "saya"]}, "spellings"),  # not a mapping
+    ({"sets": {"child": ["anak kecil"]}}, "sets.child"),  # two words in a set
+    ({"gap": "two"}, "gap"),
+    ({"imminent": {"selfharm": ["metod"]}}, "imminent.selfharm[0]"),  # no such marker
+    ({"imminent": {"selfharn": "always"}}, "imminent.selfharn"),  # no such group
+    ({"markers": {"violence": ["parang"]}}, "markers.violence"),  # a marker named like a group
+])
+def test_bad_lists_are_refused_naming_file_and_key(
+        tmp_path: Path, change: dict[str, object], place: str) -> None:
+    """load_crisis_words refuses bad data with a FlowError naming the file and the key."""
+    assert place in broken(tmp_path, change)
+
+
+def test_the_real_lists_load_with_every_group() -> None:
+    """The shipped lists have every group, and scan returns the engine's shapes."""
+    assert isinstance(WORDS, CrisisWords)
+    scan = WORDS.scan("sa pu paitua pukul sa tiap malam")
+    assert scan and scan.groups == ("violence",) and WORDS.groups_in("halo") == []
+    assert not WORDS.scan("🙏") and not WORDS.scan("12345")
