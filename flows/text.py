@@ -9,6 +9,10 @@ from functools import lru_cache
 from flows.definition import ChoiceSpec
 
 MAX_ANSWER_CHARS = 2000
+MAX_OPTION_DIGITS = 3
+# a leading option number: "2", "2.", "2)", "2 tidak", "2.Tidak"; not "-1", "1,5", "12abc"
+LEAD_NUMBER = re.compile(r"([0-9]+)(?:[.)]|(?=\s)|$)\s*(.*)", re.DOTALL)
+KEYCAP = str.maketrans("", "", "\ufe0f\u20e3")  # "1️⃣" (keycap emoji) is "1"
 _SPACE = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 
@@ -36,25 +40,29 @@ def keyword(text: str, keywords: dict[str, str]) -> str | None:
 
 def match_choice(text: str, payload: str, choices: tuple[ChoiceSpec, ...],
                  folded_labels: list[str]) -> ChoiceSpec | None:
-    """A choice by button payload, by its number, by its value, or by its label's words.
+    """A choice by button payload, by its value or label typed out, or by its number.
 
-    `folded_labels` are the choices' labels already passed through `fold`.
+    `folded_labels` are the choices' labels already passed through `fold`. A number is the
+    whole message ("2", "2.", "2)") or the number and the start of that choice's label
+    ("2. Tidak sekarang"); "-1", "1,5" and numbers of more than 3 digits are no answer.
+    The words people use beyond this are `flows.answers.Answers`.
     """
     if payload:
         for c in choices:
             if c.value == payload:
                 return c
-    folded = fold(text)
+    cleaned = clean(text)
+    folded = fold(cleaned)
     if not folded:
         return None
-    if folded.isdecimal():
-        n = int(folded)
-        return choices[n - 1] if 1 <= n <= len(choices) else None
-    first = folded.split(" ", 1)[0]
-    if first.isdecimal() and len(folded) <= 40:  # "2 tidak sekarang" typed from the list
-        n = int(first)
-        return choices[n - 1] if 1 <= n <= len(choices) else None
     for c, label in zip(choices, folded_labels, strict=True):
         if folded in (fold(c.value.replace("_", " ")), label):
             return c
-    return None
+    lead = LEAD_NUMBER.fullmatch(cleaned.translate(KEYCAP))
+    if not lead or len(lead.group(1)) > MAX_OPTION_DIGITS:  # before int(): never a huge int
+        return None
+    n = int(lead.group(1))
+    if not 1 <= n <= len(choices):
+        return None
+    rest = fold(lead.group(2))
+    return choices[n - 1] if folded_labels[n - 1].startswith(rest) else None

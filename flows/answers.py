@@ -1,0 +1,561 @@
+"""Understanding answers to choice questions: the number, the label, and the words people use.
+
+The words are data (`flows/answers.yaml`); this module reads them and matches a message.
+A message answers a choice question, in this order:
+
+1. a button press (the payload names the choice's value), exactly as before;
+2. the choice's label or value typed out, or a word or phrase listed for it ("iyo");
+3. a number: the whole message is `n` (1..number of choices), or `n` followed by a prefix of
+   that choice's label or by words of that same choice ("2", "2.", "2)", "2 tidak",
+   "3 tra"). "-1", "1,5", "2 sa pikir dulu" and numbers of more than 3 digits are no
+   answer. At a question with `ages`, a bare number above the number of choices, or a number
+   with an age word ("sa 32 tahun", "15 thn"), is an age in years;
+4. a short sentence whose every word is a listed phrase of one and the same choice or a
+   filler ("iya sa setuju");
+5. with `stem`, the same again with Indonesian affixes taken off (Sastrawi);
+6. with `fuzzy` (the distrik list), the closest name when it is close enough and clearly
+   closer than the next choice's (rapidfuzz).
+
+Anything else, two choices at once, or words of a value the question does not offer, is no
+answer (None): the engine asks again. Words are folded and normalised at load and each
+state's table is built once; a number or a one-word answer is a few dictionary look-ups
+(about 1-2 µs a call).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rapidfuzz import fuzz, process
+
+from flows.definition import ChoiceSpec, Flow, FlowError, StateSpec
+from flows.text import KEYCAP, LEAD_NUMBER, MAX_OPTION_DIGITS, clean, fold
+
+LANGUAGES = ("id", "pap", "en")  # pap: Papuan Malay (people write it with an "id" snapshot)
+UNCLEAR = "unclear"  # the pseudo-value whose words make a message no answer at a question
+MAX_CHARS = 300  # a longer message is a story, not an answer to a choice
+MAX_WORDS = 10  # a longer one is read as the whole message only
+MAX_YEARS = 120
+FUZZY_MIN_CHARS = 5  # shorter words are not fuzzy-matched ("amar", "jila", "hoya", "jita")
+FUZZY_CUTOFF = 85.0  # fuzz.ratio: "kuala kencan" 96, "tembagapra" 95, "mimka baru" 95
+FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
+_TOP_KEYS = {"spellings", "fillers", "units", "shared", "questions"}
+_QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem"}
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster to load
+_REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
+
+Phrase = tuple[str, ...]
+
+_CONFLICT = object()  # two choices named
+_UNCOVERED = object()  # a word that is neither listed nor a filler
+
+
+@dataclass(frozen=True)
+class Question:
+    """The words of one question (a state's `save` key or name), normalised."""
+
+    key: str
+    words: dict[Phrase, str]  # phrase -> value (own words over borrowed); UNCLEAR blocks
+    own: dict[Phrase, str]  # the question's own words only (what `stem` uses)
+    fillers: frozenset[str] = frozenset()
+    ages: tuple[tuple[int, int, str], ...] = ()
+    fuzzy: bool = False
+    stem: bool = False
+
+
+@dataclass
+class _Table:
+    """What matching needs at one state in one language, built on first use."""
+
+    choices: tuple[ChoiceSpec, ...]
+    by_value: dict[str, ChoiceSpec]
+    exact: dict[str, ChoiceSpec]  # folded label or value -> choice
+    labels: list[str]
+    phrases: dict[Phrase, str]
+    longest: int
+    fillers: frozenset[str]
+    years: frozenset[str]
+    months: frozenset[str]
+    ages: tuple[tuple[int, int, str], ...]
+    stems: dict[Phrase, str] | None
+    stem_longest: int
+    fuzzy_names: list[str]
+    fuzzy_values: list[str]
+
+
+class Answers:
+    """The words that answer choice questions, per choice value."""
+
+    def __init__(self, source: str = "", spellings: Mapping[str, Phrase] | None = None,
+                 fillers: Iterable[str] = (), years: Iterable[str] = (),
+                 months: Iterable[str] = (), shared: Mapping[Phrase, str] | None = None,
+                 questions: Mapping[str, Question] | None = None) -> None:
+        self.source = source
+        self.spellings = dict(spellings or {})
+        self.fillers = frozenset(fillers)
+        self.years = frozenset(years)
+        self.months = frozenset(months)
+        self.shared = dict(shared or {})
+        self.questions = dict(questions or {})
+        self._tables: dict[tuple[str, str], _Table] = {}
+        self.normalise: Callable[[str], Phrase] = lru_cache(maxsize=8192)(self._normalise)
+        self._stem: Callable[[str], str] | None = None
+        self._stems: dict[str, dict[Phrase, str]] = {}  # question -> its words' stems
+        if any(q.stem for q in self.questions.values()):
+            self._stem = _stemmer()
+            self._stems = {key: _stem_table(q.own, self._stem)
+                           for key, q in self.questions.items() if q.stem}
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def match(self, state: StateSpec, text: str, payload: str,
+              choices: tuple[ChoiceSpec, ...], folded_labels: list[str],
+              language: str) -> ChoiceSpec | None:
+        """The choice `text` (or the button `payload`) answers at `state`, or None."""
+        if payload:  # a button press wins, exactly as before
+            for c in choices:
+                if c.value == payload:
+                    return c
+        cleaned = clean(text)
+        if not cleaned or len(cleaned) > MAX_CHARS:
+            return None
+        t = self._table(state, choices, folded_labels, language)
+        folded = fold(cleaned)
+        exact = t.exact.get(folded)  # the label or the value, typed out
+        if exact is not None:
+            return exact
+        words = self.normalise(folded)
+        value = t.phrases.get(words)  # a listed word or phrase: "iyo", "18 ke atas"
+        if value is not None:
+            return t.by_value.get(value)
+        lead = LEAD_NUMBER.fullmatch(cleaned.translate(KEYCAP))
+        if lead:
+            return self._numbered(t, lead.group(1), lead.group(2))
+        return self._words(t, words)
+
+    def _numbered(self, t: _Table, digits: str, rest: str) -> ChoiceSpec | None:
+        """A message that starts with a number: the option, an age, or no answer."""
+        if len(digits) > MAX_OPTION_DIGITS:  # checked before int(): never a huge int
+            return None
+        n = int(digits)
+        words = self.normalise(fold(rest))
+        if not words:
+            if 1 <= n <= len(t.choices):
+                return t.choices[n - 1]
+            return self._age(t, n, words) if t.ages and n > len(t.choices) else None
+        if t.ages and any(w in t.years or w in t.months for w in words):
+            return self._age(t, n, words)  # "15 thn", "2 tahun": years, not option 2
+        if not 1 <= n <= len(t.choices):
+            return None
+        chosen = t.choices[n - 1]
+        said = fold(rest)
+        if said and t.labels[n - 1].startswith(said):  # "2. Tidak sekarang" from the list
+            return chosen
+        return chosen if self._words(t, words) is chosen else None  # "3 tra"; not "3 tra, tapi"
+
+    def _words(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
+        if not words:
+            return None
+        value = t.phrases.get(words)
+        if value is not None:  # the whole message, the common case
+            return t.by_value.get(value)
+        if len(words) > MAX_WORDS:
+            return None
+        found = _scan(words, t.phrases, t.longest, t.fillers)
+        if isinstance(found, str):
+            return t.by_value.get(found)
+        if found is _CONFLICT:
+            return None
+        if t.ages:
+            aged = self._age_in(t, words)
+            if aged is not None:
+                return aged
+        if t.stems is not None and self._stem is not None:
+            stem = self._stem
+            stemmed = tuple(w if w in t.fillers else stem(w) for w in words)
+            again = _scan(stemmed, t.stems, t.stem_longest, t.fillers)
+            if isinstance(again, str):
+                return t.by_value.get(again)
+            if again is _CONFLICT:
+                return None
+        if t.fuzzy_names and found is _UNCOVERED:
+            return self._fuzzy(t, words)
+        return None
+
+    def _age_in(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
+        """ "sa 32 tahun", "umur 15", "anak sa 7 tahun": one number, the rest fillers or units."""
+        numbers = [w for w in words if w.isdecimal()]
+        if len(numbers) != 1 or len(numbers[0]) > MAX_OPTION_DIGITS:
+            return None
+        if not all(w.isdecimal() or w in t.fillers for w in words):
+            return None
+        n = int(numbers[0])
+        if not any(w in t.years or w in t.months for w in words) and n <= len(t.choices):
+            return None  # "saya 2": neither clearly an age nor an option
+        return self._age(t, n, words)
+
+    def _age(self, t: _Table, n: int, words: Phrase) -> ChoiceSpec | None:
+        if not all(w.isdecimal() or w in t.fillers for w in words):
+            return None
+        if n > MAX_YEARS:
+            return None
+        years = n // 12 if any(w in t.months for w in words) else n
+        for low, high, value in t.ages:
+            if low <= years <= high:
+                return t.by_value.get(value)
+        return None
+
+    def _fuzzy(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
+        """A typo of a name ("kuala kencan"), only when one choice is clearly the closest."""
+        query = " ".join(w for w in words if w not in t.fillers)
+        if len(query) < FUZZY_MIN_CHARS or any(c.isdigit() for c in query):
+            return None
+        best: dict[str, float] = {}
+        for _, score, i in process.extract(query, t.fuzzy_names, scorer=fuzz.ratio, limit=None,
+                                           score_cutoff=FUZZY_CUTOFF - FUZZY_MARGIN):
+            value = t.fuzzy_values[i]
+            best[value] = max(score, best.get(value, 0.0))
+        ranked = sorted(best.values(), reverse=True)
+        if not ranked or ranked[0] < FUZZY_CUTOFF:
+            return None
+        if len(ranked) > 1 and ranked[0] - ranked[1] < FUZZY_MARGIN:
+            return None  # about equally close to two choices: ask again
+        top = max(best, key=lambda v: best[v])
+        return t.by_value.get(top)
+
+    # -- tables -----------------------------------------------------------------------------
+
+    def _normalise(self, folded: str) -> Phrase:
+        """Folded text as words, repeated letters squeezed and short spellings written out."""
+        out: list[str] = []
+        for word in folded.split():
+            word = _REPEATS.sub(r"\1", word)
+            out.extend(self.spellings.get(word, (word,)))
+        return tuple(out)
+
+    def question(self, state: StateSpec) -> Question | None:
+        """The words of `state`: by its `save` key, else by its name."""
+        found = self.questions.get(state.save) if state.save else None
+        return found or self.questions.get(state.name)
+
+    def _table(self, state: StateSpec, choices: tuple[ChoiceSpec, ...],
+               folded_labels: list[str], language: str) -> _Table:
+        key = (state.name, language)
+        t = self._tables.get(key)
+        if t is not None and t.choices is choices and (
+                t.labels is folded_labels or t.labels == folded_labels):
+            return t
+        t = self._build(state, choices, folded_labels)
+        self._tables[key] = t
+        return t
+
+    def _build(self, state: StateSpec, choices: tuple[ChoiceSpec, ...],
+               folded_labels: list[str]) -> _Table:
+        q = self.question(state)
+        values = {c.value for c in choices}
+        phrases: dict[Phrase, str] = {}
+        exact: dict[str, ChoiceSpec] = {}
+        for c, label in zip(choices, folded_labels, strict=True):
+            exact.setdefault(fold(c.value.replace("_", " ")), c)
+            exact.setdefault(label, c)
+            phrases.setdefault(self.normalise(label), c.value)  # a label's words, last
+        phrases.update(self.shared)
+        phrases.update(q.words if q else {})
+        fillers = self.fillers | (q.fillers if q else frozenset())
+        ages = q.ages if q else ()
+        if ages:
+            fillers = fillers | self.years | self.months
+        stems = self._stems.get(q.key) if q else None
+        names: list[str] = []
+        name_values: list[str] = []
+        if q and q.fuzzy:
+            for c, label in zip(choices, folded_labels, strict=True):
+                for name in {" ".join(self.normalise(label)), c.value.replace("_", " ")}:
+                    names.append(name)
+                    name_values.append(c.value)
+            for phrase, value in q.words.items():
+                name = " ".join(phrase)
+                if value in values and len(name) >= FUZZY_MIN_CHARS:
+                    names.append(name)
+                    name_values.append(value)
+        return _Table(
+            choices=choices, by_value={c.value: c for c in choices}, exact=exact,
+            labels=folded_labels,
+            phrases=phrases, longest=max(map(len, phrases), default=1), fillers=fillers,
+            years=self.years, months=self.months, ages=ages, stems=stems,
+            stem_longest=max(map(len, stems), default=1) if stems else 1,
+            fuzzy_names=names, fuzzy_values=name_values)
+
+    # -- checking against a flow ------------------------------------------------------------
+
+    def check(self, flow: Flow) -> None:
+        """Every question names a state (by `save` or name) and only values it offers.
+
+        The loader calls this after the flow is parsed; a wrong key or value is a FlowError
+        naming this file and the place.
+        """
+        offered: dict[str, set[str]] = {}
+        for s in flow.states.values():
+            values = {c.value for c in flow.choices_of(s)}
+            for key in (s.name, s.save):
+                if key:
+                    offered.setdefault(key, set()).update(values)
+        everywhere = set().union(*offered.values()) if offered else set()
+        for value in sorted(set(self.shared.values())):
+            if value not in everywhere:
+                raise FlowError(f"{self.source}: shared.{value}: no question offers "
+                                f"the value '{value}'")
+        for key, q in self.questions.items():
+            if key not in offered:
+                raise FlowError(f"{self.source}: questions.{key}: no state saves "
+                                f"or is named '{key}'")
+            if not offered[key]:
+                raise FlowError(f"{self.source}: questions.{key}: that state has no choices")
+            named = {v for v in q.words.values() if v != UNCLEAR} | {v for _, _, v in q.ages}
+            for value in sorted(named - offered[key]):
+                raise FlowError(f"{self.source}: questions.{key}.words.{value}: "
+                                f"'{value}' is not a choice of '{key}' "
+                                f"(choices: {', '.join(sorted(offered[key]))})")
+
+
+def _scan(words: Phrase, phrases: Mapping[Phrase, str], longest: int,
+          fillers: frozenset[str]) -> str | object | None:
+    """The one value a short message names, _CONFLICT, _UNCOVERED, or None (fillers only).
+
+    Left to right, the longest listed phrase at each word. A single listed word that is also
+    a filler ("saya", "ada") does not decide anything inside a sentence.
+    """
+    hits: set[str] = set()
+    i, n = 0, len(words)
+    uncovered = False
+    while i < n:
+        for size in range(min(longest, n - i), 0, -1):
+            value = phrases.get(words[i:i + size])
+            if value is not None and not (size == 1 and words[i] in fillers):
+                hits.add(value)
+                i += size
+                break
+        else:
+            if words[i] not in fillers:
+                uncovered = True
+            i += 1
+    if len(hits) > 1:
+        return _CONFLICT
+    if uncovered:
+        return _UNCOVERED
+    return hits.pop() if hits else None
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Callable[[str], str]:
+    """A word without its affixes, keeping the voice: "dipukuli" -> "pukul<di", "memukul" ->
+    "pukul<me", "perceraian" -> "cerai". So "dipukul suami" (the victim's words) never turns
+    into "pukul suami" (someone who hits), nor "disakiti" into "sakit" (illness)."""
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+    sastrawi = StemmerFactory().create_stemmer()
+
+    @lru_cache(maxsize=16384)
+    def stem(word: str) -> str:
+        root = str(sastrawi.stem(word))
+        if root == word or word.startswith(root):
+            return root
+        if word.startswith(("di", "ter")):  # passive: done to someone
+            return root + "<di"
+        if word.startswith("me"):  # active: someone does it
+            return root + "<me"
+        return root
+
+    return stem
+
+
+def _stem_table(words: Mapping[Phrase, str], stem: Callable[[str], str]) -> dict[Phrase, str]:
+    """Words with their affixes taken off; a stem two values share is unclear."""
+    stems: dict[Phrase, str] = {}
+    for phrase, value in words.items():
+        key = tuple(stem(w) for w in phrase)
+        stems[key] = value if stems.get(key, value) == value else UNCLEAR
+    return stems
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+def load_answers(path: Path) -> Answers:
+    """Read and check `path`; a wrong shape is a FlowError naming the file and the key."""
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    except FileNotFoundError as exc:
+        raise FlowError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise FlowError(f"{path}: not valid YAML: {exc}") from exc
+    return _Loader(str(path)).load(raw)
+
+
+class _Loader:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.spellings: dict[str, Phrase] = {}
+
+    def fail(self, where: str, problem: str) -> FlowError:
+        return FlowError(f"{self.source}: {where}: {problem}")
+
+    def load(self, raw: Any) -> Answers:
+        if not isinstance(raw, Mapping):
+            raise self.fail("top level", "must be a mapping of spellings, fillers, units, "
+                            "shared and questions")
+        for key in raw:
+            if key not in _TOP_KEYS:
+                known = ", ".join(sorted(_TOP_KEYS))
+                raise self.fail(str(key), f"unknown section (known: {known})")
+        self.spellings = self.read_spellings(raw.get("spellings") or {})
+        fillers = self.words(raw.get("fillers") or [], "fillers", single=True)
+        units = self.mapping(raw.get("units") or {}, "units")
+        for key in units:
+            if key not in ("years", "months"):
+                raise self.fail(f"units.{key}", "must be `years` or `months`")
+        years = self.words(units.get("years") or [], "units.years", single=True)
+        months = self.words(units.get("months") or [], "units.months", single=True)
+        shared = self.read_shared(raw.get("shared") or {})
+        by_value: dict[str, dict[Phrase, str]] = {}
+        for phrase, value in shared.items():
+            by_value.setdefault(value, {})[phrase] = value
+        questions: dict[str, Question] = {}
+        for key, body in self.mapping(raw.get("questions") or {}, "questions").items():
+            questions[key] = self.read_question(key, body, by_value)
+        return Answers(self.source, self.spellings, {w[0] for w in fillers},
+                       {w[0] for w in years}, {w[0] for w in months}, shared, questions)
+
+    def mapping(self, raw: Any, where: str) -> dict[str, Any]:
+        if not isinstance(raw, Mapping):
+            raise self.fail(where, "must be a mapping")
+        for key in raw:
+            if not isinstance(key, str):
+                raise self.fail(f"{where}.{key}", "keys must be text (quote yes/no: \"no\")")
+        return dict(raw)
+
+    def normalise(self, word: str) -> Phrase:
+        out: list[str] = []
+        for w in fold(word).split():
+            w = _REPEATS.sub(r"\1", w)
+            out.extend(self.spellings.get(w, (w,)))
+        return tuple(out)
+
+    def words(self, raw: Any, where: str, single: bool = False) -> list[Phrase]:
+        if not isinstance(raw, list):
+            raise self.fail(where, "must be a list of words")
+        out = []
+        for i, w in enumerate(raw):
+            if not isinstance(w, str):
+                raise self.fail(f"{where}[{i}]", f"{w!r} is not a word (quote yes/no: \"no\")")
+            phrase = self.normalise(w)
+            if not phrase:
+                raise self.fail(f"{where}[{i}]", f"'{w}' has no letters or digits")
+            if single and len(phrase) != 1:
+                raise self.fail(f"{where}[{i}]", f"'{w}' must be one word")
+            out.append(phrase)
+        return out
+
+    def read_spellings(self, raw: Any) -> dict[str, Phrase]:
+        out: dict[str, Phrase] = {}
+        for short, full in self.mapping(raw, "spellings").items():
+            where = f"spellings.{short}"
+            key = fold(short).split()
+            if len(key) != 1 or not isinstance(full, str) or not fold(full):
+                raise self.fail(where, "must map one word to its full form (text)")
+            squeezed = _REPEATS.sub(r"\1", key[0])
+            if squeezed in out:
+                raise self.fail(where, f"'{short}' is already spelled out above")
+            out[squeezed] = tuple(_REPEATS.sub(r"\1", w) for w in fold(full).split())
+        for short, full_words in out.items():
+            chained = [w for w in full_words if w in out]
+            if chained:  # spellings are applied once: "a: b" and "b: c" would differ by order
+                raise self.fail(f"spellings.{short}",
+                                f"'{chained[0]}' is itself a short spelling; write its full form")
+        return out
+
+    def spec(self, raw: Any, where: str) -> tuple[list[Phrase], str | None]:
+        """A value's words: a list, or per-language lists with an optional `like`."""
+        if isinstance(raw, list):
+            return self.words(raw, where), None
+        body = self.mapping(raw, where)
+        like = body.get("like")
+        if like is not None and not isinstance(like, str):
+            raise self.fail(f"{where}.like", "must name a shared value (quote yes/no)")
+        out: list[Phrase] = []
+        for lang, words in body.items():
+            if lang == "like":
+                continue
+            if lang not in LANGUAGES:
+                raise self.fail(f"{where}.{lang}",
+                                f"unknown language (known: {', '.join(LANGUAGES)})")
+            out += self.words(words, f"{where}.{lang}")
+        return out, like
+
+    def read_shared(self, raw: Any) -> dict[Phrase, str]:
+        out: dict[Phrase, str] = {}
+        for value, body in self.mapping(raw, "shared").items():
+            words, like = self.spec(body, f"shared.{value}")
+            if like is not None:
+                raise self.fail(f"shared.{value}.like", "only questions may borrow words")
+            self.add(out, words, value, f"shared.{value}")
+        return out
+
+    def add(self, into: dict[Phrase, str], words: list[Phrase], value: str, where: str) -> None:
+        for phrase in words:
+            other = into.get(phrase)
+            if other is not None and other != value:
+                raise self.fail(where, f"'{' '.join(phrase)}' is also a word of '{other}'")
+            into[phrase] = value
+
+    def read_question(self, key: str, raw: Any,
+                      shared: dict[str, dict[Phrase, str]]) -> Question:
+        body = self.mapping(raw, f"questions.{key}")
+        for part in body:
+            if part not in _QUESTION_KEYS:
+                raise self.fail(f"questions.{key}.{part}",
+                                f"unknown key (known: {', '.join(sorted(_QUESTION_KEYS))})")
+        own: dict[Phrase, str] = {}
+        borrowed: dict[Phrase, str] = {}
+        likes: dict[str, str] = {}
+        for value, spec in self.mapping(body.get("words") or {}, f"questions.{key}.words").items():
+            where = f"questions.{key}.words.{value}"
+            words, like = self.spec(spec, where)
+            self.add(own, words, value, where)
+            if like is not None:
+                if like not in shared:
+                    raise self.fail(f"{where}.like", f"'{like}' is not a shared value")
+                if like in likes:
+                    raise self.fail(f"{where}.like", f"'{likes[like]}' already borrows '{like}'")
+                likes[like] = value
+                borrowed.update({p: value for p in shared[like]})
+        fillers = self.words(body.get("fillers") or [], f"questions.{key}.fillers", single=True)
+        ages = self.read_ages(body.get("ages") or {}, f"questions.{key}.ages")
+        flags = {}
+        for flag in ("fuzzy", "stem"):
+            if not isinstance(body.get(flag, False), bool):
+                raise self.fail(f"questions.{key}.{flag}", "must be true or false")
+            flags[flag] = bool(body.get(flag, False))
+        return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
+                        flags["fuzzy"], flags["stem"])
+
+    def read_ages(self, raw: Any, where: str) -> tuple[tuple[int, int, str], ...]:
+        out: list[tuple[int, int, str]] = []
+        for value, span in self.mapping(raw, where).items():
+            ok = (isinstance(span, list) and len(span) == 2
+                  and all(isinstance(x, int) and not isinstance(x, bool) for x in span)
+                  and 0 <= span[0] <= span[1] <= MAX_YEARS)
+            if not ok:
+                raise self.fail(f"{where}.{value}", f"must be [from, to] in years, 0..{MAX_YEARS}")
+            out.append((span[0], span[1], value))
+        out.sort()
+        for (_, high, a), (low, _, b) in pairwise(out):
+            if low <= high:
+                raise self.fail(f"{where}.{b}", f"overlaps '{a}'")
+        return tuple(out)
