@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from bot.config import ConfigError
-from bot.hours import ServiceHours, service_hours
 from flows.definition import FlowError
+from flows.hours import ServiceHours, service_hours
+from flows.triage import describe
 from storage import cases, counselors
 from storage.clock import maybe_utc, utc, utcnow
 
@@ -116,7 +117,7 @@ def list_cases(db: Engine, status: str | None, as_json: bool) -> int:
             timedelta(minutes=t.waiting_minutes))
         print(f"{r.number:16} {r.status:8} {r.priority:3} {r.category or '-':10} "
               f"{r.distrik or '-':18} {_wit(r.created_at):16} {r.assignee or '-':{who}} "
-              f"{waiting:13} {t.label:22} {'; '.join(r.reasons)}")
+              f"{waiting:13} {t.label:22} {describe(r.reasons)}")
     return 0
 
 
@@ -213,7 +214,7 @@ def show_case(db: Engine, number: str) -> int:
         minutes=t.waiting_minutes))
     fields = [
         ("Case", row.number), ("Status", row.status), ("Priority", row.priority),
-        ("Reasons", "; ".join(row.reasons) or "-"), ("Category", row.category or "-"),
+        ("Reasons", describe(row.reasons)), ("Category", row.category or "-"),
         ("Distrik", row.distrik or "-"), ("Channel", row.channel),
         ("Assignee", row.assignee or "-"), ("Created", _wit(row.created_at)),
         ("Claimed", _wit(row.claimed_at)), ("First response", _wit(row.first_response_at)),

@@ -7,15 +7,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flows.crisis import GROUPS
 from flows.triage import TriageRules
 from flows.types import Event, Reply
 
 # Flags that actions set; triage rules may name them like answers (value "yes").
+# Danger words set `crisis_<group>` for each group hit (flows/crisis.py), `crisis_now` when
+# the hit is imminent, and `crisis_disputed` when the person then says it was a typo: flags
+# are never taken back, so the case never falls below what the words set.
+CRISIS_FLAGS = tuple(f"crisis_{g}" for g in GROUPS)
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
-         "crisis_selfharm", "crisis_violence", "crisis_sexual", "crisis_child",
-         "consent_refused", "p1_notified")
+         *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified")
 RETURN_TO = "_return_to"  # the state an interrupt returns to
-CRISIS_NEW = "_crisis_new"  # crisis flags the last hit added
+FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
+CRISIS_GROUPS = "_crisis_groups"  # every group the last danger words hit
 
 CONSENT_CHOICES = {"agree": "consent", "agree_refer": "consent", "refuse": None}
 
@@ -33,6 +38,7 @@ class StepModel:
     triage: TriageRules
     consent_version: str
     has_case: bool
+    channel: str = ""
     replies: list[Reply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
@@ -70,7 +76,8 @@ def emergency(m: StepModel) -> None:
 
 def still_in_danger(m: StepModel) -> None:
     m.flag("still_in_danger")
-    m.replies.append(Reply("emergency.still_ack"))
+    selfharm = m.answers.get(FOCUS) == "selfharm"
+    m.replies.append(Reply("emergency.still_ack.selfharm" if selfharm else "emergency.still_ack"))
     m.events.append(Event("still_in_danger", {}))
     m.events.append(_case_event(m, "waiting"))
 
@@ -102,14 +109,6 @@ def resumed(m: StepModel) -> None:
     if "paused" in m.flags:
         m.flags.remove("paused")
     m.events.append(Event("resumed", {}))
-
-
-def retract_crisis(m: StepModel) -> None:
-    """'I mistyped': this message's words no longer raise the priority (earlier hits stay;
-    the audit keeps every hit)."""
-    taken_back = list(m.answers.pop(CRISIS_NEW, []))
-    m.flags = [f for f in m.flags if f not in taken_back]
-    m.events.append(Event("crisis_retracted", {"flags": taken_back}))
 
 
 def no_personal_data(m: StepModel) -> None:
@@ -166,7 +165,6 @@ ACTIONS: dict[str, Callable[[StepModel], None]] = {
     "withdraw_consent": withdraw_consent,
     "pause": pause,
     "resumed": resumed,
-    "retract_crisis": retract_crisis,
     "switch_language": switch_language,
     "satisfaction": satisfaction,
     "open_case_now": open_case_now,

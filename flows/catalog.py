@@ -8,9 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from flows.definition import FlowError
+from flows.definition import FlowError, read_yaml
 from flows.types import DEFAULT_LANGUAGE, LANGUAGES, Choice, Reply, made_often
 
 
@@ -57,9 +55,13 @@ class Catalog:
 
     def render(self, reply: Reply, lang: str, extra: Mapping[str, Any] | None = None) -> Rendered:
         params = {**reply.params, **(extra or {})}
-        for name, value in list(params.items()):
-            if name.endswith("_key"):  # a parameter that is itself a catalog text
-                params[name[:-4]] = self.text(str(value), lang)
+        keys = [(name[:-4], str(value)) for name, value in params.items()
+                if name.endswith("_key")]  # a parameter that is itself a catalog text
+        for name, key in keys:
+            params[name] = self.text(key, lang)
+        for name, key in keys:  # ...which may use the others ("mulai {opens_day}")
+            if "{" in params[name]:
+                params[name] = self.text(key, lang, params)
         return Rendered(self.text(reply.key, lang, params), self._choices(reply.choices, lang))
 
     @lru_cache(maxsize=1024)  # noqa: B019 - catalogs live as long as the process
@@ -68,20 +70,28 @@ class Catalog:
                      for i, (value, label) in enumerate(choices, start=1))
 
 
+def _read(path: Path) -> dict[str, str]:
+    raw = read_yaml(path, "catalog file") or {}
+    if not isinstance(raw, Mapping):
+        raise FlowError(f"{path}: a catalog is a mapping of key: text")
+    return {str(k): str(v).rstrip("\n") for k, v in raw.items()}
+
+
 def load_catalog(folder: Path, extra: dict[str, dict[str, str]] | None = None) -> Catalog:
-    """Read `<lang>.yaml` for every language; `extra` adds labels ('*' = all languages)."""
+    """Read `<lang>.yaml` and any `<lang>.<part>.yaml` (texts of one part of the service,
+    e.g. `id.crisis.yaml`) for every language; `extra` adds labels ('*' = all languages).
+    A key defined in two files of one language is an error."""
     texts: dict[str, dict[str, str]] = {}
     for lang in LANGUAGES:
-        path = folder / f"{lang}.yaml"
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError as exc:
-            raise FlowError(f"{path}: catalog file not found") from exc
-        except yaml.YAMLError as exc:
-            raise FlowError(f"{path}: not valid YAML: {exc}") from exc
-        if not isinstance(raw, Mapping):
-            raise FlowError(f"{path}: a catalog is a mapping of key: text")
-        texts[lang] = {str(k): str(v).rstrip("\n") for k, v in raw.items()}
+        table = _read(folder / f"{lang}.yaml")
+        for part in sorted(folder.glob(f"{lang}.*.yaml")):
+            more = _read(part)
+            twice = sorted(set(more) & set(table))
+            if twice:
+                raise FlowError(f"{part}: '{twice[0]}' is already defined in another "
+                                f"{lang} catalog file")
+            table.update(more)
+        texts[lang] = table
         for key, labels in (extra or {}).items():
             label = labels.get(lang, labels.get("*"))
             if label is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from flows.actions import ACTIONS, StepModel
+from flows.actions import ACTIONS, CRISIS_FLAGS, FOCUS, StepModel
 from flows.types import LANGUAGES, Event, Reply
 
 if TYPE_CHECKING:
@@ -13,7 +13,11 @@ if TYPE_CHECKING:
 
 WIT = timezone(timedelta(hours=9))
 # Commands the engine handles itself; the others are interrupt states named by the flow.
-ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct")
+ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
+                   "mistyped", "exit")
+# Commands after which a resting conversation is reminded where it stands (the others' own
+# answer says enough: "your message was added to the case" after HAPUS would be wrong).
+RESTING_REMINDER = ("language", "info")
 PRIVACY = {"erase": "privacy.erase", "data": "privacy.data", "correct": "privacy.correct"}
 # Texts the engine itself says, whatever the flow: each must be in every catalog.
 ENGINE_KEYS = (
@@ -22,7 +26,12 @@ ENGINE_KEYS = (
     "daypart.morning", "daypart.noon", "daypart.afternoon", "daypart.night",
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
-    "human_requested.no_consent",
+    "human_requested.no_consent", "moved_on", "mistyped_ack",
+    "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
+    "response_time.P1.closed", "response_time.P2.closed", "response_time.P3.closed",
+    *(f"weekday.{d}" for d in range(7)),
+    *(f"crisis.p1.{g}" for g in ("selfharm", "child", "harms_others", "sexual", "injury",
+                                  "violence")),
 )
 
 
@@ -44,6 +53,7 @@ def run(engine: Engine, m: StepModel, command: str) -> None:
     if command in flow.interrupts:
         if command == "emergency":
             m.flag("emergency_keyword")
+            m.answers.pop(FOCUS, None)  # the general emergency message
         engine.interrupt(m, flow.interrupts[command])
     elif command == "restart":
         ACTIONS["forget"](m)
@@ -51,9 +61,9 @@ def run(engine: Engine, m: StepModel, command: str) -> None:
     elif command == "language":
         m.language = LANGUAGES[(LANGUAGES.index(m.language) + 1) % len(LANGUAGES)]
         m.replies.append(Reply("language_switched"))
-    elif command == "human":  # a request a person can see: on a case, or after consent
-        ACTIONS["human_requested"](m)
-        if m.consented() or m.has_case:
+    elif command == "human":  # a request a person can see: on a case, after consent, or
+        ACTIONS["human_requested"](m)  # after danger words (they asked: vital interest)
+        if m.consented() or m.has_case or any(f in CRISIS_FLAGS for f in m.flags):
             ACTIONS["open_case_now"](m)
             m.replies.append(Reply("human_requested"))
         else:
@@ -63,9 +73,19 @@ def run(engine: Engine, m: StepModel, command: str) -> None:
     elif command in PRIVACY:
         m.events.append(Event("privacy_request", {"right": command}))
         m.replies.append(Reply(PRIVACY[command]))
+    elif command == "mistyped":  # recorded; the words still count (never below P1)
+        hit = [f for f in m.flags if f in CRISIS_FLAGS]
+        if hit:
+            m.flag("crisis_disputed")
+            m.events.append(Event("crisis_disputed", {"flags": hit}))
+            m.replies.append(Reply("mistyped_ack"))
+    elif command == "exit":  # quick exit: one neutral line, no question after it
+        m.events.append(Event("quick_exit", {"channel": m.channel}))
+        key = "quick_exit.telegram" if m.channel == "telegram" else "quick_exit.other"
+        return m.replies.append(Reply(key))
     state = flow.states[m.state]
-    if state.end and command not in flow.interrupts and command != "restart":
+    if not state.end or command in flow.interrupts or command == "restart":
+        engine.prompt(m)
+    elif command in RESTING_REMINDER:  # at rest: where things stand, after a change of words
         key = state.idle or state.prompt
         m.replies.append(Reply(key, engine.params(m, key)))
-    else:
-        engine.prompt(m)

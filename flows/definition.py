@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 BACK = "back"  # special goto target: return to the state an interrupt left
 
 
 class FlowError(ValueError):
     """A flow, catalog or rules file is wrong; the message names the file and the place."""
+
+
+def read_yaml(path: Path, what: str = "file") -> Any:
+    """A YAML file of `flows/`, or a FlowError naming it: missing, or not valid YAML."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise FlowError(f"{path}: {what} not found") from exc
+    except yaml.YAMLError as exc:
+        raise FlowError(f"{path}: not valid YAML: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class StateSpec:
     interrupt: bool = False  # entered from a keyword; `back` returns to where it was
     idle_goto: tuple[Branch, ...] = ()  # resting state: a message moves on instead of `idle`
     lenient: bool = False  # an optional question: any other message skips it, not re-asks
+    variant: str | None = None  # an answer key: `<prompt>.<its value>` is asked where it exists
 
 
 @dataclass(frozen=True)

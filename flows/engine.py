@@ -10,20 +10,23 @@ from typing import Any, cast
 
 from transitions import EventData, State
 
-from flows import commands
-from flows.actions import ACTIONS, CRISIS_NEW, FLAGS, RETURN_TO, StepModel
+from flows import commands, danger
+from flows.actions import ACTIONS, CRISIS_GROUPS, FLAGS, FOCUS, RETURN_TO, StepModel
+from flows.danger import UNSAID
 from flows.definition import BACK, Branch, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
-from flows.text import MAX_ANSWER_CHARS, clean, fold, keyword, match_choice
+from flows.text import MAX_ANSWER_CHARS, clean, fold, keyword
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
 
-MISSES_BEFORE_HUMAN = 3
+MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
+MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
 RESUME_AFTER = timedelta(hours=24)
 SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
 # Interrupt states the engine itself enters, whatever keywords the flow binds.
-REQUIRED_INTERRUPTS = ("emergency", "crisis", "resume")
-ALL = frozenset({"daypart", "emergency_contacts", "response_time"})
+REQUIRED_INTERRUPTS = ("emergency", "resume")
+ALL = frozenset({"daypart", "emergency_contacts", "crisis_contacts", "response_time",
+                 "staff_note", "office"})
 
 
 def _call(name: str) -> Any:
@@ -61,6 +64,11 @@ class Engine:
             if name not in self.flow.interrupts:
                 raise FlowError(f"{self.flow.source}: interrupts: the engine needs an "
                                 f"`{name}` interrupt state")
+        emergency = self.flow.states[self.flow.interrupts["emergency"]].prompt
+        for reason in bundle.triage.labels:  # a reason's emergency text exists
+            if (focus := bundle.triage.focus(reason)) is not None:
+                bundle.catalog.require(f"{emergency}.{focus}",
+                                       f"{bundle.triage.source}: reasons.{reason}.focus")
         states = [State(s.name, on_enter=[_call(a) for a in s.on_enter])
                   for s in self.flow.states.values()]
         self.machine = LeanMachine(model=None, states=states, transitions=self._transitions(),
@@ -117,7 +125,7 @@ class Engine:
             state=self.flow.initial if lost else snap.state, language=snap.language,
             answers=dict(snap.answers), flags=list(snap.flags), misses=snap.misses, now=now,
             triage=self.bundle.triage, consent_version=self.flow.consent_version,
-            has_case=snap.case_number is not None,
+            has_case=snap.case_number is not None, channel=inbound.channel,
         )
         if lost:
             m.events.append(Event("state_lost", {"state": snap.state}))
@@ -131,8 +139,12 @@ class Engine:
     def _handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta) -> None:
         command = keyword(inbound.text, self.bundle.keywords) if not inbound.payload else None
         state = self.flow.states[m.state]
+        scan = self.bundle.crisis.scan(clean(inbound.text)) \
+            if command is None and not inbound.payload and inbound.text else None
         if command is not None:
             commands.run(self, m, command)
+        elif scan:  # every text, in every state, is read for danger before anything else
+            danger.answer(self, m, inbound, state, scan, starting)
         elif starting:
             self.prompt(m)
         elif away > RESUME_AFTER and not state.end and not state.interrupt:
@@ -149,55 +161,56 @@ class Engine:
             m.events.append(Event("stale_button", {"asked": asked, "state": m.state}))
             if self.flow.choices_of(state) and not state.end:
                 return m.replies.append(Reply("stale_choice", choices=self._choices(state)))
-            return self._rest(m, state, moved=True) if state.end else self.prompt(m)
+            return self.rest(m, state, moved=True) if state.end else self.prompt(m)
         if asked:
             inbound = replace(inbound, payload=value)
         text = clean(inbound.text)
-        crisis = [] if inbound.payload else self.bundle.crisis.groups_in(text)
         before = self._p0(m) if state.name in self._p0_states else None
         before_p1 = self._reasons(m, "P1") if state.name in self._p1_states else None
         if state.end:
             m.events.append(Event("message_while_resting", {"state": m.state}))
-            return self._crisis(m, crisis) if crisis else self._rest(m, state)
+            return self.rest(m, state)
         if state.skippable and keyword(text, SKIP_WORDS):
             if state.save:
                 m.answers[state.save] = "skipped"
-            return self._fire(m, "skip", before, before_p1=before_p1)
+            return self.fire(m, "skip", before, before_p1)
         if state.input:
             if not text and not inbound.media:
                 return self._miss(m, state)
-            if state.save:
-                m.answers[state.save] = text[:MAX_ANSWER_CHARS]
-                if inbound.media:
-                    m.answers[f"{state.save}_media"] = [
-                        {"kind": x.kind, "ref": x.ref, "mime": x.mime} for x in inbound.media]
-            self._flag_crisis(m, crisis)  # before moving on: a case opened next carries them
-            return self._fire(m, "answer", before, crisis, before_p1)
+            self.save_text(m, state, inbound, text)
+            return self.fire(m, "answer", before, before_p1)
         choices = self.flow.choices_of(state)
-        picked = match_choice(text, inbound.payload, choices,
-                              self._labels(state.name, m.language))
+        picked = self.bundle.answers.match(state, text, inbound.payload, choices,
+                                           self._labels(state.name, m.language), m.language)
         if picked is None:
-            return self._crisis(m, crisis) if crisis else self._miss(m, state)
+            return self._miss(m, state)
         if state.save:
             m.answers[state.save] = picked.value
-        self._fire(m, f"choose_{picked.value}", before, before_p1=before_p1)
+        self.fire(m, f"choose_{picked.value}", before, before_p1)
 
-    def _fire(self, m: StepModel, trigger: str, before: frozenset[str] | None = None,
-              crisis: list[str] | None = None,
-              before_p1: frozenset[str] | None = None) -> None:
+    def save_text(self, m: StepModel, state: StateSpec, inbound: Inbound, text: str) -> None:
+        if state.save:
+            m.answers[state.save] = text[:MAX_ANSWER_CHARS]
+            if inbound.media:
+                m.answers[f"{state.save}_media"] = [
+                    {"kind": x.kind, "ref": x.ref, "mime": x.mime} for x in inbound.media]
+
+    def fire(self, m: StepModel, trigger: str, before: frozenset[str] | None = None,
+              before_p1: frozenset[str] | None = None, quiet: bool = False) -> None:
+        """Fire `trigger` and say what follows; `quiet`: only move (the caller speaks)."""
         was = self.flow.states[m.state]
         m.misses = 0
         self.machine.events[trigger].trigger(m)
+        if quiet:
+            return
         alert = was.name != self.flow.interrupts["emergency"]  # it was just shown
         if was.interrupt and m.state == was.name and not self._stays(was, trigger):
             self._back(m)  # `back`: resume where the interrupt came
-            if self.flow.states[m.state].end and not (alert and self._alert(m, before)):
-                return self._rest(m, self.flow.states[m.state], moved=True)
+            unsaid = m.answers.pop(UNSAID, False)
+            if self.flow.states[m.state].end and not (alert and self._alert(m, before)) \
+                    and not unsaid:
+                return self.rest(m, self.flow.states[m.state], moved=True)
             return self.prompt(m)
-        if crisis:
-            if self.flow.states[m.state].end:
-                self.prompt(m)  # the closing (case number) first, then the question
-            return self._crisis(m, crisis, flagged=True)
         if not (alert and self._alert(m, before)):
             self._safety(m, before_p1)
         self.prompt(m)
@@ -208,7 +221,7 @@ class Engine:
         return any(c.value == value and c.say and not c.goto
                    for c in self.flow.choices_of(state)) and not state.goto
 
-    def _rest(self, m: StepModel, state: StateSpec, moved: bool = False) -> None:
+    def rest(self, m: StepModel, state: StateSpec, moved: bool = False) -> None:
         """A message in a resting state: move on if it says where, else remind."""
         if state.idle_goto and not moved:
             target = next(b.target for b in state.idle_goto
@@ -227,23 +240,6 @@ class Engine:
     def _back(self, m: StepModel) -> None:
         back = str(m.answers.pop(RETURN_TO, self.flow.initial))
         self.machine.set_state(back if back in self.flow.states else self.flow.initial, m)
-
-    def _flag_crisis(self, m: StepModel, groups: list[str]) -> None:
-        """Flag the groups hit; "I mistyped" later takes back only the ones new here."""
-        if not groups:
-            return
-        fresh = [f"crisis_{g}" for g in groups if f"crisis_{g}" not in m.flags]  # this hit's
-        for f in fresh:
-            m.flag(f)
-        m.answers[CRISIS_NEW] = fresh
-        m.events.append(Event("crisis_words", {"groups": groups, "state": m.state}))
-
-    def _crisis(self, m: StepModel, groups: list[str], flagged: bool = False) -> None:
-        """Distress words: ask whether they want a person, keeping their place."""
-        if not flagged:
-            self._flag_crisis(m, groups)
-        self.interrupt(m, self.flow.interrupts["crisis"])
-        self.prompt(m)
 
     def _p0(self, m: StepModel) -> frozenset[str]:
         """The P0 reasons that hold now."""
@@ -270,8 +266,10 @@ class Engine:
 
         `before` is None where no answer can add one (see `_p0_states`).
         """
-        if before is None or not self._p0(m) - before:
+        new = self._p0(m) - before if before is not None else frozenset()
+        if not new:
             return False
+        danger.focus_on_reasons(self, m, new)
         self.interrupt(m, self.flow.interrupts["emergency"])
         return True
 
@@ -290,14 +288,21 @@ class Engine:
         if state.lenient:  # optional: the message was not an answer; move on without it
             if state.save:
                 m.answers[state.save] = "skipped"
-            self._fire(m, "skip")
+            self.fire(m, "skip")
             after = self.flow.states[m.state]
-            return self._rest(m, after) if after.end else None
+            return self.rest(m, after) if after.end else None
         m.misses += 1
-        if m.misses >= MISSES_BEFORE_HUMAN:
-            m.misses = 0
+        if m.misses >= MISSES_BEFORE_MOVING_ON and state.skippable:
+            m.events.append(Event("moved_on", {"state": m.state}))
+            if state.save:
+                m.answers[state.save] = "skipped"
+            m.replies.append(Reply("moved_on"))
+            return self.fire(m, "skip")
+        if m.misses % MISSES_BEFORE_HUMAN == 0:  # a simpler question, and a person
+            m.misses %= MISSES_BEFORE_MOVING_ON
             m.events.append(Event("offered_human", {"state": m.state}))
             m.replies.append(Reply("offer_human"))
+            return self.prompt(m, short=True)
         key = "reprompt_text" if state.input else "reprompt"
         m.replies.append(Reply(key, choices=self._choices(state)))
 
@@ -317,9 +322,24 @@ class Engine:
         if "emergency_contacts" in needs:
             params["emergency_contacts"] = self.bundle.directory.contacts(
                 m.language, m.answers.get("distrik"))
-        if "response_time" in needs:
+        if "crisis_contacts" in needs:
+            groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
+            params["crisis_contacts"] = self.bundle.directory.contacts(
+                m.language, m.answers.get("distrik"), groups)
+        if "office" in needs:
+            params["office"] = self.bundle.directory.office_text(m.language)
+        if "staff_note" in needs:
+            told = m.consented() or m.has_case
+            params["staff_note_key"] = "crisis.staff.told" if told else "crisis.staff.later"
+        if "response_time" in needs:  # only what the service hours make true
             priority = m.triage.assess(m.facts()).priority
-            params["response_time_key"] = f"response_time.{priority}"
+            hours = self.bundle.hours
+            closed = priority != "P0" and not hours.is_open(m.now)
+            params["response_time_key"] = f"response_time.{priority}" + (
+                ".closed" if closed else "")
+            opens = hours.next_open(m.now).astimezone(hours.tz)
+            params["opens"] = opens.strftime("%d-%m-%Y %H.%M")
+            params["opens_day_key"] = f"weekday.{opens.weekday()}"
         return params
 
     @lru_cache(maxsize=512)  # noqa: B019 - one engine per flow, kept for the process
@@ -353,7 +373,14 @@ class Engine:
                     name for _, name, _, _ in Formatter().parse(text) if name)
         return {k: frozenset(v) for k, v in out.items()}
 
-    def prompt(self, m: StepModel) -> None:
+    def prompt(self, m: StepModel, short: bool = False) -> None:
+        """Ask the current question: its text for the kind of danger where it has one
+        (`variant`), or with `short` its simpler form where it has one."""
         state = self.flow.states[m.state]
-        m.replies.append(Reply(state.prompt, self.params(m, state.prompt),
-                               self._choices(state)))
+        key = state.prompt
+        texts = self.bundle.catalog.texts[m.language]
+        if state.variant and f"{key}.{m.answers.get(state.variant)}" in texts:
+            key = f"{key}.{m.answers[state.variant]}"
+        if short:
+            key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
+        m.replies.append(Reply(key, self.params(m, key), self._choices(state)))

@@ -12,7 +12,6 @@ from typing import Any
 import yaml
 
 from flows.definition import FlowError
-from flows.loader import FLOWS_DIR
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PRIORITIES = ("P0", "P1", "P2", "P3")
@@ -36,6 +35,7 @@ class ServiceHours:
     return_after: timedelta
     outcomes: tuple[str, ...]
     p1_realert_minutes: int = 60  # service minutes between alerts for an overdue P1
+    p0_family_update: timedelta = timedelta(minutes=30)  # a waiting P0's family hears again
 
     def is_open(self, when: datetime) -> bool:
         local = when.astimezone(self.tz)
@@ -113,9 +113,10 @@ def load_hours(path: Path) -> ServiceHours:
     return ServiceHours(tz, days, opening, closing, holidays, targets,
                         timedelta(minutes=int(raw.get("p0_realert_minutes", 3))),
                         timedelta(minutes=int(raw.get("return_after_minutes", 30))), outcomes,
-                        int(raw.get("p1_realert_service_minutes", 60)))
+                        int(raw.get("p1_realert_service_minutes", 60)),
+                        timedelta(minutes=int(raw.get("p0_family_update_minutes", 30))))
 
 
 @cache
 def service_hours() -> ServiceHours:
-    return load_hours(FLOWS_DIR / "service.yaml")
+    return load_hours(Path(__file__).resolve().parent / "service.yaml")

@@ -7,13 +7,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from flows.answers import Answers, load_answers
 from flows.catalog import Catalog, load_catalog
 from flows.commands import ENGINE_COMMANDS
-from flows.crisis import CrisisWords, load_crisis_words
-from flows.definition import BACK, Branch, ChoiceSpec, Condition, Flow, FlowError, StateSpec
+from flows.crisis import GROUPS, CrisisWords, load_crisis_words
+from flows.definition import (
+    BACK,
+    Branch,
+    ChoiceSpec,
+    Condition,
+    Flow,
+    FlowError,
+    StateSpec,
+    read_yaml,
+)
 from flows.directory import Directory, load_directory
+from flows.hours import ServiceHours, load_hours
 from flows.text import fold
 from flows.triage import TriageRules, load_rules
 
@@ -30,15 +39,8 @@ class Bundle:
     keywords: dict[str, str]  # normalised word -> command
     crisis: CrisisWords
     directory: Directory
-
-
-def read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise FlowError(f"{path}: file not found") from exc
-    except yaml.YAMLError as exc:
-        raise FlowError(f"{path}: not valid YAML: {exc}") from exc
+    answers: Answers
+    hours: ServiceHours
 
 
 def _branches(raw: Any, where: str) -> tuple[Branch, ...]:
@@ -72,7 +74,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
     if not isinstance(raw, Mapping):
         raise FlowError(f"{where}: a state must be a mapping")
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
-             "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient"}
+             "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -95,6 +97,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         idle=raw.get("idle"), interrupt=bool(raw.get("interrupt", False)),
         idle_goto=_branches(raw.get("idle_goto"), f"{where}.idle_goto"),
         lenient=bool(raw.get("lenient", False)),
+        variant=None if raw.get("variant") is None else str(raw["variant"]),
     )
 
 
@@ -260,9 +263,16 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
         raise FlowError(f"{folder / 'keywords.yaml'}: unknown command '{sorted(unknown)[0]}'")
     validate(flow, catalog, actions, triage, flags)
     directory = load_directory(folder / "directory.yaml")
-    return Bundle(flow, catalog, triage, keywords, crisis, directory)
+    unlisted = [g for g in GROUPS if g not in directory.by_group]
+    if unlisted:
+        raise FlowError(f"{folder / 'directory.yaml'}: by_group.{unlisted[0]}: every kind of "
+                        f"danger in crisis.yaml needs its numbers")
+    answers = load_answers(folder / "answers.yaml")
+    answers.check(flow)
+    hours = load_hours(folder / "service.yaml")
+    return Bundle(flow, catalog, triage, keywords, crisis, directory, answers, hours)
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:
-    skip = {"lists", "keywords", "crisis", "directory", "referrals", "service"}
+    skip = {"lists", "keywords", "crisis", "directory", "referrals", "service", "answers"}
     return sorted(p.stem for p in folder.glob("*.yaml") if "." not in p.stem and p.stem not in skip)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from flows.definition import FlowError
+from flows.definition import FlowError, read_yaml
+from flows.types import LANGUAGES
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
 LOWEST = "P3"
@@ -44,10 +44,12 @@ class Assessment:
 
 
 class TriageRules:
-    def __init__(self, rules: list[Rule], default_reason: str, source: str) -> None:
+    def __init__(self, rules: list[Rule], default_reason: str, source: str,
+                 labels: dict[str, dict[str, str]] | None = None) -> None:
         self.rules = rules
         self.default_reason = default_reason
         self.source = source
+        self.labels = labels or {}  # reason code -> language -> words for staff
         self.by_priority: dict[str, tuple[Rule, ...]] = {
             p: tuple(r for r in rules if r.priority == p) for p in PRIORITIES}
         # Per priority, each rule under its most selective answer and the values it accepts
@@ -82,6 +84,20 @@ class TriageRules:
                     hits.add(rule.reason)
         return frozenset(hits)
 
+    def label(self, reason: str, language: str = "id") -> str:
+        """A reason in words for staff; a code this file does not know (a reason stored by an
+        older version) is shown as it is."""
+        words = self.labels.get(reason)
+        return words.get(language) or words["id"] if words else reason
+
+    def focus(self, reason: str) -> str | None:
+        """The kind of danger a P0 reason is about (its emergency text), if the file says."""
+        return self.labels.get(reason, {}).get("focus")
+
+    def describe(self, reasons: Iterable[str], language: str = "id") -> str:
+        """Reasons as one line for staff: labels, in order, separated by semicolons."""
+        return "; ".join(self.label(r, language) for r in reasons) or "-"
+
     def check_answers(self, answer_values: Mapping[str, set[str] | None]) -> None:
         for i, rule in enumerate(self.rules):
             for key, vals in rule.when.items():
@@ -94,13 +110,25 @@ class TriageRules:
                     raise FlowError(f"{where}: '{bad[0]}' is not a choice of '{key}'")
 
 
+def _labels(raw: Any, path: Path) -> dict[str, dict[str, str]]:
+    if not isinstance(raw, Mapping) or not raw:
+        raise FlowError(f"{path}: reasons: needs a mapping of reason code to its words "
+                        f"per language")
+    out: dict[str, dict[str, str]] = {}
+    for code, words in raw.items():
+        if not isinstance(words, Mapping) or any(not words.get(lang) for lang in LANGUAGES):
+            raise FlowError(f"{path}: reasons.{code}: needs words in every language "
+                            f"({', '.join(LANGUAGES)})")
+        out[str(code)] = {str(k): str(v) for k, v in words.items()}
+    return out
+
+
 def load_rules(path: Path) -> TriageRules:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise FlowError(f"{path}: triage rules file not found") from exc
-    except yaml.YAMLError as exc:
-        raise FlowError(f"{path}: not valid YAML: {exc}") from exc
+    raw = read_yaml(path, "triage rules file") or {}
+    labels = _labels(raw.get("reasons"), path)
+    default = str(raw.get("default_reason", "consultation"))
+    if default not in labels:
+        raise FlowError(f"{path}: default_reason: '{default}' is not in reasons")
     rules = []
     for i, r in enumerate(raw.get("rules") or []):
         where = f"{path}: rules[{i}]"
@@ -110,7 +138,21 @@ def load_rules(path: Path) -> TriageRules:
             raise FlowError(f"{where}.when: must be a mapping of answer to value(s)")
         if r["priority"] not in PRIORITIES:
             raise FlowError(f"{where}.priority: must be one of {', '.join(PRIORITIES)}")
+        if str(r["reason"]) not in labels:
+            raise FlowError(f"{where}.reason: '{r['reason']}' is not in reasons (add its "
+                            f"words there)")
         when = {str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v]))
                 for k, v in r["when"].items()}
         rules.append(Rule(r["priority"], str(r["reason"]), when))
-    return TriageRules(rules, str(raw.get("default_reason", "consultation")), str(path))
+    return TriageRules(rules, default, str(path), labels)
+
+
+@lru_cache(maxsize=1)
+def intake_rules() -> TriageRules:
+    """The intake's rules as shipped, for staff output that shows reasons in words."""
+    return load_rules(Path(__file__).resolve().parent / "intake.triage.yaml")
+
+
+def describe(reasons: Iterable[str], language: str = "id") -> str:
+    """Stored reason codes as staff read them (see `TriageRules.describe`)."""
+    return intake_rules().describe(reasons, language)

@@ -95,7 +95,7 @@ def test_cases_list_json_shows_the_new_case(tmp_path: Path) -> None:
     assert {k: case[k] for k in ("number", "status", "priority", "reasons", "category",
                                  "distrik", "channel")} == {
         "number": case_number(), "status": "waiting", "priority": "P1",
-        "reasons": ["domestic violence"], "category": "dv", "distrik": "mimika_baru",
+        "reasons": ["domestic_violence"], "category": "dv", "distrik": "mimika_baru",
         "channel": "console"}
     assert case["created_at"].endswith(("Z", "+00:00"))
     created = datetime.fromisoformat(case["created_at"])
@@ -111,7 +111,7 @@ def test_cases_list_prints_a_table(tmp_path: Path) -> None:
     assert header.split()[:5] == ["NUMBER", "STATUS", "PRI", "CATEGORY", "DISTRIK"]
     (row,) = rows
     assert row.split()[:5] == [case_number(), "waiting", "P1", "dv", "mimika_baru"]
-    assert row.endswith("domestic violence")
+    assert row.endswith("kekerasan dalam rumah tangga")  # staff read the reason in words
 
 
 def test_empty_queue(tmp_path: Path) -> None:

@@ -214,8 +214,9 @@ def test_cases_show_prints_header_transcript_and_events(tmp_path: Path) -> None:
     assert {k: fields[k] for k in ("Case", "Status", "Priority", "Reasons", "Category",
                                    "Distrik", "Channel", "Assignee", "Claimed", "Outcome",
                                    "Satisfaction")} == {
-        "Case": number, "Status": "waiting", "Priority": "P1", "Reasons": "domestic violence",
-        "Category": "dv", "Distrik": "mimika_baru", "Channel": "console", "Assignee": "-",
+        "Case": number, "Status": "waiting", "Priority": "P1",
+        "Reasons": "kekerasan dalam rumah tangga", "Category": "dv", "Distrik": "mimika_baru",
+        "Channel": "console", "Assignee": "-",
         "Claimed": "-", "Outcome": "-", "Satisfaction": "-"}
     created = datetime.strptime(fields["Created"], "%Y-%m-%d %H:%M")
     wit_now = (datetime.now(UTC) + WIT_OFFSET).replace(tzinfo=None)

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flows.danger import FOCUS_ORDER
+from flows.engine import MISSES_BEFORE_MOVING_ON
 from flows.text import fold
 from flows.types import LANGUAGES, Inbound, Media, Snapshot, Turn
 from tests.support import flows
@@ -25,6 +27,8 @@ TRIAGE = ENGINE.bundle.triage
 START = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # 09:30 WIT, a Monday
 CASE_NUMBER = "LK3-2026-00001"
 EMERGENCY_KEY = FLOW.states["emergency_check"].prompt  # "emergency"
+# the emergency message, and its texts for each kind of danger ("emergency.selfharm"...)
+EMERGENCY_KEYS = {EMERGENCY_KEY, *(f"{EMERGENCY_KEY}.{g}" for g in FOCUS_ORDER)}
 STOP_KEY = FLOW.states[FLOW.interrupts["stop"]].prompt  # "stopped"
 GREETING_KEY = FLOW.states[FLOW.initial].prompt
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
@@ -148,17 +152,17 @@ def test_random_conversations_keep_the_safety_promises(
             assert keys == [STOP_KEY], where
         else:
             assert keys, where
-        if stopped and word is None and turn.snapshot.state != "crisis_check":
+        if stopped and word is None and not any(e.kind == "crisis_words" for e in turn.events):
             assert GREETING_KEY in keys, f"after BERHENTI a new message restarts: {where}"
 
         if word in EMERGENCY_WORDS or new_p0(snap, turn.snapshot):
-            assert EMERGENCY_KEY in keys, where
+            assert EMERGENCY_KEYS & set(keys), where
             assert any(e.kind == "case_upsert" and e.data["priority"] == "P0"
                        for e in turn.events), where
 
         check_rendering(turn)
         assert turn.snapshot.state in FLOW.states
-        assert 0 <= turn.snapshot.misses < 3
+        assert 0 <= turn.snapshot.misses < MISSES_BEFORE_MOVING_ON  # never a loop of misses
         stopped = word in STOP_WORDS or (stopped and turn.snapshot.state == FLOW.states[
             FLOW.interrupts["stop"]].name)
         snap = turn.snapshot
@@ -176,7 +180,7 @@ def test_risk_answers_bring_the_emergency_message_the_moment_they_make_p0(
     for text in [*prefix, *answers]:
         now += timedelta(minutes=1)
         turn = host(ENGINE.step(snap, Inbound("test", "u", "m", text), now))
-        said = any(r.key == EMERGENCY_KEY for r in turn.replies)
+        said = any(r.key in EMERGENCY_KEYS for r in turn.replies)
         if new_p0(snap, turn.snapshot):
             assert said and any(e.kind == "case_upsert" and e.data["priority"] == "P0"
                                 for e in turn.events), (text, turn.snapshot.state)

@@ -162,15 +162,35 @@ def test_keyword_bound_twice(folder: Path) -> None:
 def test_triage_rule_with_unknown_answer(folder: Path) -> None:
     """A triage rule over an answer no state saves is refused at its rule."""
     n = len(load_rules(FLOWS_DIR / "intake.triage.yaml").rules)
-    append(folder / "intake.triage.yaml", "  - {priority: P1, reason: sad, when: {mood: sad}}\n")
+    append(folder / "intake.triage.yaml", "  - {priority: P1, reason: afraid, when: {mood: sad}}\n")
     refusal(folder, "intake.triage.yaml", f"rules[{n}].when.mood", "'mood'")
+
+
+def test_triage_rule_with_reason_without_words(folder: Path) -> None:
+    """A rule whose reason code has no words for staff is refused at its rule."""
+    n = len(load_rules(FLOWS_DIR / "intake.triage.yaml").rules)
+    append(folder / "intake.triage.yaml", "  - {priority: P1, reason: sad, when: {danger: now}}\n")
+    refusal(folder, "intake.triage.yaml", f"rules[{n}].reason", "'sad'")
+
+
+def test_triage_reason_missing_a_language(folder: Path) -> None:
+    """A reason code without its English words is refused, naming the code."""
+    edit(folder / "intake.triage.yaml", "afraid: {id: takut akan bahaya, en: afraid of danger}",
+         "afraid: {id: takut akan bahaya}")
+    refusal(folder, "intake.triage.yaml", "reasons.afraid", "en")
+
+
+def test_directory_group_with_unknown_number(folder: Path) -> None:
+    """A kind of danger listing a number the directory does not have is refused."""
+    edit(folder / "directory.yaml", "injury: [health, police]", "injury: [health, ambulans]")
+    refusal(folder, "directory.yaml", "by_group.injury", "'ambulans'")
 
 
 def test_triage_rule_with_value_not_a_choice(folder: Path) -> None:
     """A triage rule expecting a value the question does not offer is refused."""
     n = len(load_rules(FLOWS_DIR / "intake.triage.yaml").rules)
     append(folder / "intake.triage.yaml",
-           "  - {priority: P1, reason: war, when: {category: war}}\n")
+           "  - {priority: P1, reason: afraid, when: {category: war}}\n")
     refusal(folder, "intake.triage.yaml", f"rules[{n}].when.category", "'war'")
 
 

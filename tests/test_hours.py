@@ -1,4 +1,4 @@
-"""Service hours, holidays and response targets (bot/hours.py), all in WIT."""
+"""Service hours, holidays and response targets (flows/hours.py), all in WIT."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.hours import ServiceHours, Target, load_hours, service_hours
 from flows.definition import FlowError
+from flows.hours import ServiceHours, Target, load_hours, service_hours
 
 WIT = timezone(timedelta(hours=9))
 SMALL = """\

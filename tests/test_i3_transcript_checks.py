@@ -23,7 +23,7 @@ GAP = partial(pytest.mark.xfail, strict=True, raises=AssertionError)
 
 REFUSED = TRANSCRIPTS / "i3_consent_refused.yaml"
 CLOSING = "Terima kasih sudah menghubungi LK3. Nomor kasus Anda: LK3-2026-00001."
-CRISIS = "Sepertinya Anda sedang mengalami situasi berat."
+P1_VIOLENCE = "Terima kasih sudah cerita. Anda tidak salah dan berhak aman."
 # adult, DV, myself, Mimika Baru, no risk, contact by chat ... up to the optional account
 TO_ACCOUNT = ["halo", "1", "3", "1", "2", "2", "1", "1", "LEWATI", "2", "2", "2", "2", "2", "1",
               "1", "1", "pagi", "2", "LEWATI"]
@@ -78,38 +78,38 @@ def crisis_in_account(service: Service) -> tuple[Family, list[str]]:
     fam = Family(service, USER)
     for m in TO_ACCOUNT:
         fam.say(m)
-    *before, asked = fam.say(PAPUAN)  # the closing first, then the crisis question
-    assert asked.startswith(CRISIS)
-    assert asked.count("\n1. ") == 1 and "\n3. " in asked  # the three choices
-    return fam, [*before, *fam.say("1")]  # yes, connect me to staff
+    return fam, fam.say(PAPUAN)
 
 
-def test_crisis_words_in_the_account_still_get_the_closing(
+def test_crisis_words_in_the_account_get_the_numbers_then_the_closing(
         crisis_in_account: tuple[Family, list[str]]) -> None:
-    """Crisis words in the last answer: after the crisis question, the closing is sent."""
+    """Danger words in the last answer: the violence numbers first, then the closing; no
+    question stands between the family and the help."""
     _, replies = crisis_in_account
-    assert any(r.startswith(CLOSING) for r in replies), replies
+    assert replies[0].startswith(P1_VIOLENCE) and "110" in replies[0], replies
+    assert any(r.startswith(CLOSING) for r in replies[1:]), replies
+    assert not any("\n1. " in r for r in replies)
 
 
 def test_crisis_words_in_the_account_reach_the_case(
         service: Service, crisis_in_account: tuple[Family, list[str]]) -> None:
-    """Crisis words in the last answer add 'violence words in a message' to the case."""
+    """Danger words in the last answer add their reason to the case."""
     with service.db.connect() as conn:
         (case,) = cases.list_cases(conn)
-    assert "violence words in a message" in case.reasons, case.reasons
+    assert "violence_words" in case.reasons, case.reasons
 
 
-def test_mistyped_retracts_only_that_message(service: Service) -> None:
-    """'2 I mistyped' takes back that message's words, not earlier crisis words."""
+def test_mistyped_keeps_the_words_on_the_case(service: Service) -> None:
+    """'salah ketik' after danger words is recorded; the words' reason stays on the case and
+    the dispute is shown to staff beside it."""
     fam = Family(service, USER)
     for m in ["halo", "1", "3", "1", "2", "9"]:
         fam.say(m)
-    assert fam.say("saya dipukul suami")[0].startswith(CRISIS)
-    fam.say("3")  # show the numbers: the violence words stand
-    assert fam.say("sa mo mati ketawa")[0].startswith(CRISIS)
-    fam.say("2")  # this one was a figure of speech
-    for m in ["1", "1", "LEWATI", "2", "1", "pagi", "2", "LEWATI", "LEWATI"]:
+    assert fam.say("saya dipukul suami")[0].startswith(P1_VIOLENCE)
+    fam.say("salah ketik")
+    for m in ["6", "1", "1", "LEWATI", "2", "1", "1", "pagi", "2", "LEWATI", "LEWATI"]:
         fam.say(m)
     with service.db.connect() as conn:
         (case,) = cases.list_cases(conn)
-    assert "violence words in a message" in case.reasons, case.reasons
+    assert case.priority == "P1", case
+    assert {"violence_words", "mistyped_crisis"} <= set(case.reasons), case.reasons

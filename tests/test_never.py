@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from bot.service import Service
 from flows.actions import RETURN_TO
+from flows.danger import FOCUS_ORDER
 from flows.types import LANGUAGES, Inbound, Reply, Snapshot, Turn
 from storage import cases
 from tests.support import Family, flows
@@ -33,6 +34,9 @@ NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # 09:30 WIT, a Monday
 CASE_NUMBER = "LK3-2026-00001"
 USER = "6281100000031"
 EMERGENCY_FIRST = {"id": "Keselamatan Anda yang utama.", "en": "Your safety comes first."}
+# the emergency message, and its texts for each kind of danger (self-harm, child, injury...)
+EMERGENCY_TEXTS = ["emergency", *(f"emergency.{g}" for g in FOCUS_ORDER
+                                  if f"emergency.{g}" in CATALOG.texts["id"])]
 START = ["halo", "1", "3", "1", "2"]  # greeting: chat; danger: no; consent: agree; adult
 
 SETTLEMENT = re.compile(
@@ -274,6 +278,8 @@ def test_emergency_word_as_first_message_needs_nothing_first(lang: str, word: st
     turn = ENGINE.step(None, inbound(word), NOW, lang)
     assert emergency_in(turn)
     assert turn.replies[0].key == FLOW.states["emergency_check"].prompt
+    said = {"id": "bukan manusia", "en": "not a human"}[lang]  # Never 7 too: who answers
+    assert said in render(turn.replies[0], lang)
     case = next(e for e in turn.events if e.kind == "case_upsert")
     assert case.data["legal_basis"] == "vital_interest"
 
@@ -319,8 +325,8 @@ P0_PATHS = {
                       "LEWATI"), 9),
     "perpetrator_with_weapon": (_upto("2", "1", "1", "LEWATI", "2", "1", "1", "1", "2", "2",
                                       "1", "1", "1", "LEWATI", "2", "LEWATI", "LEWATI"), 11),
-    "child_now": (_upto("3", "2", "1", "1", "LEWATI", "2", "1", "1", "1", "1", "LEWATI", "2",
-                        "LEWATI", "LEWATI"), 11),
+    "child_now": (_upto("3", "2", "1", "1", "LEWATI", "2", "2", "1", "1", "1", "1", "LEWATI",
+                        "2", "LEWATI", "LEWATI"), 12),
     "suicide_thoughts_now": (_upto("8", "1", "1", "LEWATI", "2", "1", "2", "2", "2", "1", "1",
                                    "1", "1", "LEWATI", "2", "LEWATI", "LEWATI"), 14),
     "injured_then_not_safe_to_chat": (_upto("2", "1", "1", "LEWATI", "1", "1", "2", "2", "2",
@@ -334,7 +340,8 @@ def test_p0_path_sends_emergency_and_leaves_a_p0_case(service: Service, path: st
     messages, trigger = P0_PATHS[path]
     fam = Family(service, USER)
     said = [fam.say(m) for m in messages]
-    assert any(r.startswith(EMERGENCY_FIRST["id"]) for r in said[trigger]), said[trigger]
+    openings = {CATALOG.text(k, "id").split("\n")[0] for k in EMERGENCY_TEXTS}
+    assert any(r.startswith(tuple(openings)) for r in said[trigger]), said[trigger]
     assert all(said), "a message got no reply"
     with service.db.connect() as conn:
         (case,) = cases.list_cases(conn)
@@ -370,8 +377,8 @@ def test_resting_states_after_risk_answers_have_a_case() -> None:
 @pytest.mark.parametrize("before", [["halo", "3"], ["halo", "1", "3", "3"]],
                          ids=["helplines_only", "consent_refused"])
 def test_asking_for_a_person_at_rest_reaches_the_queue(before: list[str]) -> None:
-    """Never 2/10: 'connect me to staff' after crisis words puts a case in the queue."""
-    snap, turns = run([*before, "sa pu paitua pukul sa", "1"])
+    """Never 2/10: PETUGAS after danger words puts a case in the queue, consent or not."""
+    snap, turns = run([*before, "sa pu paitua pukul sa", "PETUGAS"])
     assert "human_requested" in snap.flags and "crisis_violence" in snap.flags
     assert any(e.kind == "case_upsert" for t in turns for e in t.events)
 
@@ -463,10 +470,10 @@ def test_no_text_diagnoses_or_gives_method_information() -> None:
 
 @pytest.mark.parametrize("words", ["sa mo minum racun", "mau gantung diri", "potong nadi"])
 def test_self_harm_words_are_never_echoed(words: str) -> None:
-    """Never 6: the bot never repeats self-harm method words back, it asks about help."""
+    """Never 6: the bot never repeats self-harm method words back; it gives help."""
     snap, _ = run(START)
     turn = step(snap, words)
-    assert turn.snapshot.state == "crisis_check"
+    assert any(e.kind == "crisis_words" for e in turn.events)
     for lang in LANGUAGES:
         for t in rendered(turn, lang):
             assert not any(w in t.lower() for w in ("racun", "gantung", "nadi"))

@@ -1,0 +1,93 @@
+"""Danger words in a family's message, in any state: help in the same turn (issue 13).
+
+Which kind of danger a message is mostly about picks the texts (`emergency.<focus>`,
+`crisis.p1.<focus>`); every kind hit adds its numbers (flows/directory.yaml `by_group`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from flows.actions import ACTIONS, CRISIS_GROUPS, FOCUS, StepModel
+from flows.crisis import Scan
+from flows.definition import StateSpec
+from flows.text import clean
+from flows.types import Event, Inbound, Reply
+
+if TYPE_CHECKING:
+    from flows.engine import Engine
+
+# Which kind of danger a message is mostly about, when it is about several: its texts lead.
+# Help-now words ("tolong saya") get the violence texts.
+FOCUS_ORDER = ("selfharm", "harms_others", "child", "sexual", "violence", "injury", "help_now")
+FOCUS_TEXTS = {"help_now": "violence"}
+UNSAID = "_unsaid"  # a resting state reached under an interrupt: its text is still to say
+
+
+def is_imminent(scan: Scan, flags: Iterable[str]) -> bool:
+    """P0 now: imminent words (a method, a time, a weapon...), or self-harm words a second
+    time in one conversation. The one rule, for the engine and for a case a person holds."""
+    return bool(scan.imminent) or ("selfharm" in scan.groups and "crisis_selfharm" in flags)
+
+
+def flags_seen(scan: Scan, flags: tuple[str, ...]) -> tuple[str, ...]:
+    """A conversation's flags once `scan`'s words are known (as the engine sets them), for a
+    message the engine does not answer (a person holds the case): the rules stay one."""
+    return (*flags, *(f"crisis_{g}" for g in scan.groups if f"crisis_{g}" not in flags))
+
+
+def answer(engine: Engine, m: StepModel, inbound: Inbound, state: StateSpec, scan: Scan,
+           starting: bool) -> None:
+    """Danger words, in any state: help in this same turn, the person's place kept.
+
+    Imminent danger (or self-harm words a second time) is P0: the emergency message for
+    that kind of danger and one question about safety. Other danger words are P1: that
+    kind's 24-hour numbers, staff told where there is consent or a case, then the
+    conversation goes on. A message with danger words is an answer only to a question
+    that asks for text (a story, a place); at a choice question it is asked again.
+    """
+    imminent = is_imminent(scan, m.flags)
+    pool = scan.imminent or scan.groups  # what is imminent leads (a machete over sadness)
+    focus = next(g for g in FOCUS_ORDER if g in pool)
+    m.answers[FOCUS] = FOCUS_TEXTS.get(focus, focus)
+    m.answers[CRISIS_GROUPS] = list(scan.groups)
+    m.flags = list(flags_seen(scan, tuple(m.flags)))
+    if imminent:
+        m.flag("crisis_now")
+    m.events.append(Event("crisis_words", {
+        "groups": list(scan.groups), "imminent": imminent, "matched": list(scan.matched),
+        "state": m.state}))
+    if state.end and not state.interrupt:
+        m.events.append(Event("message_while_resting", {"state": m.state}))
+    answered = not starting and state.input is not None and not state.end
+    if answered:
+        engine.save_text(m, state, inbound, clean(inbound.text))
+        engine.fire(m, "answer", quiet=True)
+    if imminent:
+        if answered and engine.flow.states[m.state].end:
+            m.answers[UNSAID] = True  # the closing is said after the safety question
+        engine.interrupt(m, engine.flow.interrupts["emergency"])
+        return engine.prompt(m)
+    if m.consented() or m.has_case:
+        ACTIONS["open_case_now"](m)  # staff see it now, whatever the family does next
+    key = f"crisis.p1.{m.answers[FOCUS]}"
+    m.replies.append(Reply(key, engine.params(m, key)))
+    now = engine.flow.states[m.state]
+    if now.end and not answered:
+        return engine.rest(m, now)
+    engine.prompt(m)
+
+
+def focus_on_reasons(engine: Engine, m: StepModel, reasons: frozenset[str]) -> None:
+    """An answer that made the case P0: the emergency text for what the answer was about
+    (a P0 reason's `focus` in the triage file; the person who hurts others gets theirs);
+    danger now or still in danger get the general message."""
+    kinds = {engine.bundle.triage.focus(r) for r in reasons}
+    if m.answers.get("category") == "harms_others":
+        kinds = {"harms_others"}
+    focus = next((f for f in FOCUS_ORDER if f in kinds), None)
+    if focus is None:
+        m.answers.pop(FOCUS, None)
+    else:
+        m.answers[FOCUS] = focus

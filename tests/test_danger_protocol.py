@@ -1,0 +1,291 @@
+"""Danger words answered in the same turn, in every state (issue 13, build 4-7).
+
+The engine is stepped directly (it is pure): a snapshot is made at each state of the flow,
+a message is sent, and the replies are read as the family would read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.actions import RETURN_TO
+from flows.danger import FOCUS_ORDER
+from flows.engine import MISSES_BEFORE_HUMAN, MISSES_BEFORE_MOVING_ON
+from flows.triage import PRIORITIES
+from flows.types import LANGUAGES, Inbound, Snapshot, Turn
+from tests.support import flows
+
+ENGINE = flows()
+FLOW = ENGINE.flow
+CATALOG = ENGINE.bundle.catalog
+DIRECTORY = ENGINE.bundle.directory
+NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # 09:30 WIT, a Monday
+CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "crisis_corpus.yaml").read_text(
+    encoding="utf-8"))
+EMERGENCY = FLOW.states[FLOW.interrupts["emergency"]].prompt
+EMERGENCY_KEYS = {EMERGENCY, *(f"{EMERGENCY}.{g}" for g in FOCUS_ORDER)}
+P1_KEYS = {f"crisis.p1.{g}" for g in FOCUS_ORDER}
+CONSENTED = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult"}
+
+
+def snapshot_at(state: str, lang: str = "id", **answers: Any) -> Snapshot:
+    """A conversation resting at `state` after consent (interrupts return to `category`)."""
+    spec = FLOW.states[state]
+    known = {**CONSENTED, **({RETURN_TO: "category"} if spec.interrupt else {}), **answers}
+    return Snapshot(FLOW.name, state, lang, known, (), 0, FLOW.version, None,
+                    NOW - timedelta(minutes=1))
+
+
+def say(snap: Snapshot | None, text: str, lang: str = "id", channel: str = "test") -> Turn:
+    return ENGINE.step(snap, Inbound(channel, "u1", "m1", text=text), NOW, lang)
+
+
+def words(turn: Turn, lang: str = "id") -> str:
+    """Everything the turn says, with choice labels, as one text."""
+    out = []
+    for r in turn.replies:
+        done = CATALOG.render(r, lang, {"case_number": "LK3-2026-00001"})
+        out += [done.text, *(c.label for c in done.choices)]
+    return "\n".join(out)
+
+
+def priority(snap: Snapshot) -> str:
+    facts = {**snap.answers, **{f: "yes" for f in snap.flags}}
+    return ENGINE.bundle.triage.assess(facts).priority
+
+
+def numbers_of(group: str, lang: str) -> list[str]:
+    return DIRECTORY.contacts(lang, None, [group]).splitlines()
+
+
+# Resting states other than those a message moves on from; every state of the flow is tried.
+STATES = sorted(FLOW.states)
+VIOLENCE = "sa pu paitua pukul sa"  # P1: violence words, no weapon, no threat, no injury
+IMMINENT = {
+    "selfharm": "sa mo gantung diri malam ini",
+    "violence": "dia ambil parang mo bunuh sa",
+    "sexual": "dia perkosa sa sekarang, dia masih di sini",
+}
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_danger_words_get_the_numbers_in_the_same_turn_in_every_state(state: str) -> None:
+    """Violence words in any state bring the violence numbers in that turn, before any
+    question, and the conversation is not lost (its state stays or moves on)."""
+    turn = say(snapshot_at(state), VIOLENCE)
+    keys = [r.key for r in turn.replies]
+    assert keys and keys[0] in P1_KEYS | EMERGENCY_KEYS, (state, keys)
+    said = words(turn)
+    for line in numbers_of("violence", "id"):
+        assert line in said, (state, line)
+    assert "crisis_violence" in turn.snapshot.flags
+    assert any(e.kind == "crisis_words" for e in turn.events)
+    assert priority(turn.snapshot) in ("P0", "P1")
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("group", sorted(IMMINENT))
+def test_imminent_danger_is_p0_with_its_emergency_message_in_every_state(
+        state: str, group: str) -> None:
+    """Imminent danger words are P0 anywhere: that danger's emergency message, one safety
+    question, and a P0 case for staff in the same turn (consent or not)."""
+    turn = say(snapshot_at(state), IMMINENT[group])
+    keys = [r.key for r in turn.replies]
+    assert f"{EMERGENCY}.{group}" in keys, (state, keys)
+    assert turn.snapshot.state == FLOW.interrupts["emergency"]
+    cases = [e for e in turn.events if e.kind == "case_upsert"]
+    assert cases and cases[-1].data["priority"] == "P0", (state, turn.events)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_self_harm_emergency_puts_its_lines_first_and_never_says_find_a_safe_place(
+        lang: str) -> None:
+    """Self-harm: 119 ext. 8 / healing119.id first, "do not stay alone", and not the
+    violence advice to find a safe place."""
+    turn = say(None, IMMINENT["selfharm"], lang)
+    said = words(turn, lang)
+    first_number = DIRECTORY.contacts(lang, None, ["selfharm"]).splitlines()[0]
+    assert "119 ext. 8" in first_number and first_number in said
+    assert {"id": "jangan sendirian", "en": "do not stay alone"}[lang] in said
+    assert {"id": "tempat aman", "en": "safe place"}[lang] not in said
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_first_message_is_read_before_the_greeting(lang: str) -> None:
+    """The first message of a conversation is read: danger words get help in that turn,
+    and the emergency message says it comes from a bot."""
+    turn = say(None, IMMINENT["selfharm"], lang)
+    assert turn.replies[0].key == f"{EMERGENCY}.selfharm"
+    assert {"id": "bukan manusia", "en": "not a human"}[lang] in words(turn, lang)
+
+
+def test_a_second_self_harm_statement_is_p0() -> None:
+    """Self-harm words a second time in one conversation are P0, even without a method."""
+    first = say(snapshot_at("category"), "sa mau mati saja")
+    assert priority(first.snapshot) == "P1"
+    assert first.snapshot.state == "category"  # the question is asked again
+    second = say(replace(first.snapshot, state="who"), "sa su cape hidup")
+    assert f"{EMERGENCY}.selfharm" in [r.key for r in second.replies]
+    assert priority(second.snapshot) == "P0"
+
+
+def test_mistyped_is_recorded_and_never_lowers_the_priority() -> None:
+    """'salah ketik' records the dispute; the words' flag and P1 stay for staff to see."""
+    hit = say(snapshot_at("category"), "sa mau mati saja")
+    turn = say(hit.snapshot, "salah ketik")
+    assert "crisis_selfharm" in turn.snapshot.flags
+    assert "crisis_disputed" in turn.snapshot.flags
+    assert any(e.kind == "crisis_disputed" for e in turn.events)
+    assert priority(turn.snapshot) == "P1"
+    assert turn.snapshot.state == "category"
+
+
+def test_emergency_word_after_danger_words_gives_the_general_message() -> None:
+    """DARURAT always shows the general emergency message with every number."""
+    hit = say(snapshot_at("category"), "sa mau mati saja")
+    turn = say(hit.snapshot, "DARURAT")
+    assert EMERGENCY in [r.key for r in turn.replies]
+    for line in DIRECTORY.contacts("id", None).splitlines():
+        assert line in words(turn)
+
+
+def test_a_story_about_a_child_and_a_weapon_leads_with_the_child_numbers() -> None:
+    """Several kinds of danger in one message: the child's emergency text, with the child
+    lines and the police."""
+    turn = say(None, "dia ancam bunuh sa pake parang, anak sa dipukul sampai berdarah, tolong")
+    assert f"{EMERGENCY}.child" in [r.key for r in turn.replies]
+    said = words(turn)
+    for line in [*numbers_of("child", "id"), *numbers_of("violence", "id")]:
+        assert line in said
+
+
+def test_someone_who_hurts_family_gets_their_own_answer() -> None:
+    """The person who hurts others: no victim text, the duty to protect children said
+    plainly, counselling offered."""
+    turn = say(snapshot_at("category"), "sa sering pukul sa pu anak, sa mau berhenti")
+    keys = [r.key for r in turn.replies]
+    assert "crisis.p1.harms_others" in keys, keys
+    said = words(turn)
+    assert "wajib melindungi anak" in said and "konseling" in said
+    assert "Anda tidak salah" not in said
+
+
+@pytest.mark.parametrize("state", ["danger", "consent", "age", "category", "risk_injured"])
+def test_number_followed_by_danger_words_is_not_that_choice(state: str) -> None:
+    """'3 tra, tapi sa mo bunuh diri' is read as words: help, and the question again."""
+    turn = say(snapshot_at(state), "3 tra, tapi sa mo bunuh diri")
+    assert turn.snapshot.state in (state, FLOW.interrupts["emergency"])
+    assert FLOW.states[state].save not in turn.snapshot.answers or state in CONSENTED
+    assert "crisis_selfharm" in turn.snapshot.flags
+
+
+def test_two_misses_offer_a_simpler_question_and_a_person() -> None:
+    """The second answer not understood in a row brings a simpler form and PETUGAS."""
+    snap = snapshot_at("consent")
+    for _ in range(MISSES_BEFORE_HUMAN - 1):
+        snap = say(snap, "hmm apa ini").snapshot
+    turn = say(snap, "hmm apa ini")
+    keys = [r.key for r in turn.replies]
+    assert keys == ["offer_human", "consent.short"]
+    assert "PETUGAS" in words(turn)
+    assert [c for _, c in turn.replies[-1].choices]  # still answerable by number
+
+
+def test_an_optional_question_never_loops() -> None:
+    """An optional question not understood again and again is left, the intake goes on."""
+    snap = snapshot_at("risk_injured", category="economy")
+    for _ in range(MISSES_BEFORE_MOVING_ON):
+        turn = say(snap, "hmm apa ini")
+        snap = turn.snapshot
+    assert snap.state != "risk_injured"
+    assert snap.answers["injured"] == "skipped"
+    assert "moved_on" in [r.key for r in turn.replies]
+
+
+def test_every_yes_no_risk_question_offers_dont_know() -> None:
+    """Every yes/no question about safety also takes 'tidak tahu' ("is it safe to keep
+    chatting?": not knowing is read as not safe, and the bot waits to be written to)."""
+    for s in FLOW.states.values():
+        values = [c.value for c in FLOW.choices_of(s)]
+        if s.prompt.startswith(("risk.", "asq.")) and {"yes", "no"} <= set(values):
+            turn = say(snapshot_at(s.name, category="dv"), "sa tra tau")
+            assert turn.snapshot.answers.get(s.save) in ("unknown", "no"), s.name
+            assert "unknown" in values or s.name == "risk_safe_chat", s.name
+
+
+@pytest.mark.parametrize(("answers", "expected"), [
+    ({"weapon": "yes"}, "P0"),
+    ({"perpetrator_near": "yes", "age": "under18"}, "P0"),
+    ({"perpetrator_near": "yes", "who": "child"}, "P0"),
+    ({"perpetrator_near": "yes"}, "P1"),
+    ({"category": "child"}, "P3"),
+    ({"category": "harms_others", "children_at_risk": "yes"}, "P1"),
+    ({"asq_now": "unknown"}, "P1"),
+])
+def test_triage_as_domain_says(answers: dict[str, str], expected: str) -> None:
+    """DOMAIN.md: a weapon or a threat to kill is P0; a child with the abuser near is P0;
+    parenting is P3; not knowing about suicidal thoughts now is not 'no'."""
+    assert ENGINE.bundle.triage.assess(answers).priority == expected
+
+
+def test_every_reason_has_words_for_staff_in_every_language() -> None:
+    """Reasons are codes for JSON; staff read them in Indonesian (or English)."""
+    triage = ENGINE.bundle.triage
+    for rule in triage.rules:
+        assert all(triage.labels[rule.reason][lang] for lang in LANGUAGES)
+        assert triage.label(rule.reason, "id") != rule.reason
+    assert triage.describe(["weapon_or_threat"]) == "ancaman membunuh atau senjata"
+    assert PRIORITIES[0] == "P0"
+
+
+@pytest.mark.parametrize(("channel", "key"), [("telegram", "quick_exit.telegram"),
+                                              ("whatsapp", "quick_exit.other")])
+def test_quick_exit_is_one_neutral_line(channel: str, key: str) -> None:
+    """KELUAR / EXIT: one line, no question, an event the channel acts on; the
+    conversation stays where it was."""
+    snap = snapshot_at("category")
+    for word in ("KELUAR", "exit"):
+        turn = say(snap, word, channel=channel)
+        assert [r.key for r in turn.replies] == [key]
+        assert [e.kind for e in turn.events] == ["keyword", "quick_exit"]
+        assert turn.snapshot.state == "category"
+    assert "LK3" not in words(say(snap, "KELUAR", channel="telegram"))
+
+
+def test_asking_for_a_person_after_danger_words_opens_a_case_without_consent() -> None:
+    """PETUGAS after danger words reaches the queue even before consent (they asked)."""
+    hit = say(None, VIOLENCE)
+    turn = say(hit.snapshot, "PETUGAS")
+    assert any(e.kind == "case_upsert" for e in turn.events)
+
+
+# -- the property: any corpus phrase, inside any message, in any state --------------------
+
+DANGER = [(item["text"], item["group"]) for item in CORPUS["danger"]]
+ORDINARY = list(CORPUS["ordinary"])
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.sampled_from(DANGER), st.sampled_from(STATES), st.sampled_from(ORDINARY),
+       st.sampled_from(ORDINARY), st.sampled_from(LANGUAGES))
+def test_a_danger_phrase_inside_any_message_in_any_state_brings_its_numbers(
+        phrase: tuple[str, str], state: str, before: str, after: str, lang: str) -> None:
+    """Property: a corpus danger phrase inside any message, in any state, brings its
+    group's numbers in the same turn (or the emergency message with them)."""
+    text, group = phrase
+    message = f"{before}. {text}. {after}"
+    scan = ENGINE.bundle.crisis.scan(message)
+    turn = say(snapshot_at(state, lang), message, lang)
+    if group not in scan.groups:  # a recall miss: counted by `lk3 flow eval`, not here
+        return
+    said = words(turn, lang)
+    for line in numbers_of(group, lang):
+        assert line in said, (message, state, line)
