@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from bot import staff
+from flows.triage import describe
 from storage import counselors
 from storage.queue import CaseView
 
@@ -20,7 +21,8 @@ def take_button(number: str) -> list[dict[str, object]]:
 
 
 def recipients(roster: counselors.Roster, priority: str) -> list[int]:
-    """On-duty counselors; for P0/P1 every supervisor too; nobody on duty: supervisors."""
+    """On-duty counselors; for P0/P1 every supervisor too, on duty or not; nobody on duty:
+    supervisors."""
     ids = list(roster.on_duty)
     if priority in URGENT or not ids:
         ids += [c for c in roster.supervisors if c not in ids]
@@ -30,14 +32,15 @@ def recipients(roster: counselors.Roster, priority: str) -> list[int]:
 def announce(conn: Connection, case: CaseView, now: datetime, key: str = "new_case",
              dedupe: str | None = None, roster: counselors.Roster | None = None,
              **extra: str) -> int:
-    """Tell staff about a waiting case with a button to take it; returns how many were told."""
+    """Tell staff about a waiting case with a button to take it; returns how many were told.
+    With nobody on duty the alert says so: whoever gets it must take or assign it."""
     told = 0
     roster = roster or counselors.roster(conn)
-    on_duty = roster.on_duty
+    body = staff.text(key, number=case.number, priority=case.priority,
+                      reasons=describe(case.reasons), distrik=case.distrik or "-", **extra)
+    if not roster.on_duty:
+        body = f"{body}\n{staff.text('nobody_on_duty')}"
     for cid in recipients(roster, case.priority):
-        body_key = key if on_duty else "not_on_duty_case"
-        body = staff.text(body_key, number=case.number, priority=case.priority,
-                          reasons="; ".join(case.reasons), distrik=case.distrik or "-", **extra)
         dk = f"{dedupe}:{cid}" if dedupe else None
         told += staff.send(conn, cid, body, now, case_id=case.id,
                            choices=take_button(case.number), key=dk)

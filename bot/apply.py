@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
-from bot import casehooks
+from bot import casehooks, quickexit
 from bot.channels.split import split_reply
 from flows.catalog import Rendered
 from flows.engine import Engine as FlowEngine
@@ -136,7 +136,12 @@ def _apply_events(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv:
                     "media": msg.payload.get("media") or []}
         elif kind == "satisfaction" and conv.case_id is not None:
             casehooks.satisfaction(conn, conv.case_id, int(data["score"]), now)
-        elif kind in ("emergency", "stop", "privacy_request") and conv.assignee_id and \
+        elif kind == "quick_exit":  # the chat cleared where it can be, before the reply
+            clear = quickexit.row(msg.channel, msg.sender, contact_id, conv.case_id, msg.id)
+            if clear is not None:
+                writes.outbox.append(clear)
+            data = {**data, "chat_cleared": clear is not None}
+        if kind in casehooks.SAFETY_EVENTS and conv.assignee_id and \
                 conv.case_status == "claimed":  # the person holding the case hears at once
             casehooks.family_safety(conn, conv.case_id, conv.assignee_id, msg, kind, now)
         writes.audit.append(audit_row(conv, kind, data, now))
@@ -209,8 +214,10 @@ def apply_turn(conn: Connection, flows: FlowEngine, msg: inbox.Pending, conv: Co
     conv.changed = True
     extra = {"case_number": conv.case_number or ""}
     rendered = [flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
-    rendered += [Rendered(n) for n in writes.notices]  # after the closing, not before it
-    writes.notices.clear()
+    if writes.notices:  # after the closing, but before a question (kept on a small screen)
+        at = len(rendered) - 1 if rendered and rendered[-1].choices else len(rendered)
+        rendered[at:at] = [Rendered(n) for n in writes.notices]
+        writes.notices.clear()
     _send(msg, conv, rendered, writes.logs, writes.outbox, writes.redacted, now)
     writes.processed.append(msg.id)
 

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from bot.apply import Conv, Writes
 
 URGENT = ("P0", "P1")
+# The flow's answers to safety words (DARURAT, BERHENTI, HAPUS, KELUAR): the counselor
+# holding the case hears of them at once.
+SAFETY_EVENTS = ("emergency", "stop", "privacy_request", "quick_exit")
 
 
 def opened(conn: Connection, catalog: Catalog, case: CaseView, language: str, now: datetime,
@@ -48,12 +51,14 @@ def raised(conn: Connection, conv: Conv, data: dict[str, Any], writes: Writes,
 
 def family_safety(conn: Connection, case_id: int | None, counselor_id: int,
                   msg: inbox.Pending, kind: str, now: datetime) -> None:
-    """DARURAT, BERHENTI or HAPUS from a family a counselor holds: the counselor hears."""
+    """DARURAT, BERHENTI, HAPUS or KELUAR from a family a counselor holds: the counselor
+    hears."""
     if case_id is None:
         return
     number = cases.number_of(conn, case_id)
     word = clean(str(msg.payload.get("text") or ""))[:40]
-    key = "family_emergency" if kind == "emergency" else "family_safety"
+    key = {"emergency": "family_emergency", "quick_exit": "family_quick_exit"}.get(
+        kind, "family_safety")
     staff.say(conn, counselor_id, key, now, case_id=case_id, number=number, word=word)
     if kind == "emergency":  # P0 pages the supervisors too, whoever holds the case
         for supervisor in counselors.roster(conn).supervisors:

@@ -15,10 +15,11 @@ import yaml
 from sqlalchemy import Connection, Table, insert, select
 
 from bot import alerts, handoff, staff
-from bot.hours import service_hours
 from flows.catalog import Catalog
+from flows.hours import service_hours
 from flows.loader import FLOWS_DIR
 from flows.text import clean
+from flows.triage import describe
 from storage import cases, conversations, counselors, inbox, queue
 from storage.counselors import CounselorRow
 from storage.models import MessageLog, Referral
@@ -98,7 +99,7 @@ def show_queue(ctx: Ctx, args: str) -> None:
         return ctx.say("queue_empty")
     lines = [staff.text("queue_head", count=len(queue.waiting(ctx.conn, limit=1000)))]
     lines += [staff.text("queue_line", number=c.number, priority=c.priority,
-                         waited=staff.waited(c.created_at, ctx.now), reasons="; ".join(c.reasons))
+                         waited=staff.waited(c.created_at, ctx.now), reasons=describe(c.reasons))
               for c in waiting]
     buttons = [{"number": i, "value": f"take:{c.number}",
                 "label": staff.text("take_button", number=c.number)}
@@ -127,7 +128,7 @@ def _brief(ctx: Ctx, case: CaseView) -> None:
     conv = conversations.load(ctx.conn, case.contact_id)
     a = conv.answers if conv else {}
     ctx.say("claimed", case_id=case.id, number=case.number, priority=case.priority,
-            reasons="; ".join(case.reasons), category=case.category or "-",
+            reasons=describe(case.reasons), category=case.category or "-",
             distrik=case.distrik or "-", contact=a.get("contact", "-"),
             safe_times=a.get("safe_times", "-"), leave_message=a.get("leave_message", "-"),
             codeword=a.get("codeword", "-"))
@@ -158,7 +159,7 @@ def my_cases(ctx: Ctx, args: str) -> None:
     if not held:
         return ctx.say("my_cases_none")
     active = next((c.number for c in held if c.id == ctx.me.active_case_id), "-")
-    lines = "\n".join(f"{c.number} · {c.priority} · {'; '.join(c.reasons)}" for c in held)
+    lines = "\n".join(f"{c.number} · {c.priority} · {describe(c.reasons)}" for c in held)
     ctx.say("my_cases", lines=lines, active=active)
 
 
@@ -214,7 +215,7 @@ def transfer(ctx: Ctx, case: CaseView, args: str) -> None:
     ctx.say("transfer_done", case_id=case.id, number=case.number, name=target.name)
     staff.say(ctx.conn, target.id, "transferred_to_you", ctx.now, case_id=case.id,
               number=case.number, priority=case.priority, by=ctx.me.name,
-              reasons="; ".join(case.reasons))
+              reasons=describe(case.reasons))
     handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "handoff.transferred", ctx.now,
                         name=target.name.split()[0])
 

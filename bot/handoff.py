@@ -1,7 +1,8 @@
 """Handoff: once a counselor holds a case, the family talks to a person, both ways.
 
-The bot stays silent for that family except for safety keywords (DARURAT, BERHENTI, HAPUS),
-which it still answers, and it tells the counselor about them at once.
+The bot stays silent for that family except for safety keywords (DARURAT, BERHENTI, HAPUS,
+KELUAR) and imminent danger, which it still answers, and it tells the counselor about them
+at once (bot.routing).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.hours import service_hours
 from flows.catalog import Catalog
+from flows.hours import service_hours
 from storage import cases, conversations, outbox, queue
 
 
@@ -21,12 +22,18 @@ def tell_family(conn: Connection, catalog: Catalog, case_id: int, key: str, now:
                 **params: Any) -> None:
     """A notice from the service to the family of a case, in their language."""
     contact_id, language = family_of(conn, case_id)
+    notice(conn, contact_id, case_id, catalog.text(key, language, params), now)
+
+
+def notice(conn: Connection, contact_id: int, case_id: int, body: str, now: datetime,
+           dedupe: str | None = None) -> None:
+    """Words of the service to a family, on their channel, logged as the bot's; `dedupe`:
+    the outbox key that makes it once only (default: a new one)."""
     channel, user, _ = conversations.contact(conn, contact_id)
-    body = catalog.text(key, language, params)
     outbox.enqueue(conn, [{
         "channel": channel, "recipient": user, "contact_id": contact_id, "case_id": case_id,
-        "payload": {"text": body, "choices": []}, "dedupe_key": f"notice:{uuid.uuid4().hex}"}],
-        now)
+        "payload": {"text": body, "choices": []},
+        "dedupe_key": dedupe or f"notice:{uuid.uuid4().hex}"}], now)
     cases.log_messages(conn, [{
         "contact_id": contact_id, "case_id": case_id, "inbox_id": None, "direction": "out",
         "text": body, "truncated": False, "original_length": len(body), "media": None,

@@ -19,6 +19,7 @@ from bot import counselor, ready, routing, staff
 from bot.apply import Conv, Writes, apologise, apply_turn
 from bot.plans import Look, Plan, inbound_of, plan_steps
 from bot.ready import Ready, Resume
+from flows.danger import is_imminent
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Snapshot, Turn
@@ -234,16 +235,22 @@ class Processor:
 
     def _family(self, conn: Connection, msg: inbox.Pending, conv: Conv, writes: Writes,
                 now: datetime) -> None:
-        """The flow answers, unless a person holds the case: then the person hears it."""
+        """The flow answers, unless a person holds the case: then the person hears it (and
+        the flow answers safety words and imminent danger too)."""
         held = routing.held_by_person(conv)
         state = self.flows.flow.states.get(conv.snapshot.state) if conv.snapshot else None
         answering = state is not None and state.interrupt and not state.end  # a safety question
-        if held and not answering and routing.safety_word(
-                msg, self.flows.bundle.keywords) is None:
-            return routing.relay_to_counselor(conn, msg, conv, writes, now)
-        apply_turn(conn, self.flows, msg, conv, self._turn(msg, conv, now), writes, now)
-        if held and answering:  # the answer to the bot's safety question: the person sees it
-            routing.copy_to_counselor(conn, msg, conv, now)
+        danger = None
+        if held and routing.safety_word(msg, self.flows.bundle.keywords) is None:
+            danger = routing.danger(msg, self.flows.bundle.crisis)  # held cases only: a few
+            flags = conv.snapshot.flags if conv.snapshot else ()
+            if not answering and not is_imminent(danger, flags):
+                return routing.relay_to_counselor(conn, msg, conv, writes, now, danger)
+        turn = self._turn(msg, conv, now)
+        apply_turn(conn, self.flows, msg, conv, turn, writes, now)
+        if held and (answering or danger):  # what the bot answered: the person sees it too
+            routing.copy_to_counselor(conn, msg, conv, now, danger,
+                                      paged=any(e.kind == "emergency" for e in turn.events))
 
     def _turn(self, msg: inbox.Pending, conv: Conv, now: datetime) -> Turn:
         """The engine's answer to `msg` from where `conv` is now: planned, or stepped now."""

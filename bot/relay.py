@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
-from bot import staff
+from bot import quickexit, staff
 from bot.channels.base import Sender, SendError
 from storage import cases, conversations, outbox
 
@@ -51,8 +51,11 @@ class Relay:
             if wait > 0:  # over the rate: back in line, no attempt counted
                 await asyncio.to_thread(self._defer, row, wait)
                 return
+        payload = row.payload
+        if quickexit.CLEAR in payload:  # KELUAR: the chat's ids, now that all before are out
+            payload = {"delete": await asyncio.to_thread(self._to_delete, row)}
         try:
-            provider_id = await sender.send(row.recipient, row.payload)
+            provider_id = await sender.send(row.recipient, payload)
         except SendError as exc:
             await asyncio.to_thread(self._failed, row, exc)
             return
@@ -61,6 +64,10 @@ class Relay:
             await asyncio.to_thread(self._failed, row, SendError(repr(exc), transient=True))
             return
         await asyncio.to_thread(self._sent, row, provider_id)
+
+    def _to_delete(self, row: outbox.Outgoing) -> list[int]:
+        with self.db.connect() as conn:
+            return quickexit.to_delete(conn, row, self.clock())
 
     def _defer(self, row: outbox.Outgoing, wait: float) -> None:
         with self.db.begin() as conn:

@@ -7,6 +7,7 @@ or another scheduler process that got there first wins. Outbox dedupe keys come 
 scheduler history (`sched:<case>:<n>:...`, n = scheduler events so far): a racing process that
 read the same state fails on the unique key, and its whole transaction for that case rolls back.
 Every action is a case event with actor 'scheduler'; a second run at the same `now` does nothing.
+A P0 re-alert may tell the family too (bot.p0family): one more event, in the same transaction.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot import staff
+from bot import p0family, staff
 from bot.alerts import take_button
-from bot.hours import ServiceHours, service_hours
+from flows.actions import ACTIONS, FLAGS
+from flows.hours import ServiceHours, service_hours
+from flows.loader import Bundle, load_bundle
+from flows.triage import describe
 from storage import cases, counselors, queue
 from storage.queue import CASES, CaseView
 
@@ -35,9 +40,10 @@ class Scheduler:
     """Escalate waiting and unanswered cases by the deadlines in flows/service.yaml."""
 
     def __init__(self, db: Engine, clock: Callable[[], datetime],
-                 hours: ServiceHours | None = None) -> None:
+                 hours: ServiceHours | None = None, bundle: Bundle | None = None) -> None:
         self.db, self.clock = db, clock
         self.hours = hours or service_hours()
+        self.bundle = bundle  # the family's texts and numbers (default: the intake's)
 
     def run_once(self) -> int:
         """Act on every case that is due now; returns how many actions were taken."""
@@ -81,9 +87,12 @@ class Scheduler:
                     return 0  # claimed, answered or handled by someone else meanwhile
                 key = f"sched:{case.id}:{_history(conn, case.id)}"
                 data = self._do(conn, kind, case, now, key)
+                done = [(kind, data)]
+                if kind == "p0_realert" and (family := self._family(conn, case, now, key)):
+                    done.append((p0family.KIND, family))
                 cases.add_events(conn, [{
                     "case_id": case.id, "contact_id": case.contact_id, "actor": ACTOR,
-                    "kind": kind, "data": data, "created_at": now}])
+                    "kind": k, "data": d, "created_at": now} for k, d in done])
         except IntegrityError:
             log.warning("case %s: another scheduler acted first; rolled back", case_id)
             return 0
@@ -91,6 +100,13 @@ class Scheduler:
             log.warning("case %s: %s reached nobody (no staff on duty or reachable)",
                         case_id, kind)
         return 1
+
+    def _family(self, conn: Connection, case: CaseView, now: datetime,
+                key: str) -> dict[str, Any] | None:
+        """The family of a P0 nobody took hears it, at most every so often (bot.p0family)."""
+        return p0family.update(conn, case, cases.events_of(conn, case.id),
+                               self.bundle or intake_bundle(), now,
+                               self.hours.p0_family_update, key)
 
     def _do(self, conn: Connection, kind: str, case: CaseView, now: datetime,
             key: str) -> dict[str, Any]:
@@ -110,6 +126,12 @@ class Scheduler:
                          counselor_id=case.assignee_id)
         return _data(case, deadline, _return(conn, case, now, key),
                      counselor_id=case.assignee_id)
+
+
+@cache
+def intake_bundle() -> Bundle:
+    """The intake's texts and emergency directory, for a scheduler not given them."""
+    return load_bundle("intake", ACTIONS, FLAGS)
 
 
 def _locked(conn: Connection, case_id: int) -> CaseView | None:
@@ -143,7 +165,7 @@ def _page(conn: Connection, case: CaseView, now: datetime, text_key: str, key: s
           skip: int | None = None) -> list[int]:
     """Tell on-duty staff and supervisors about a waiting case, with a button to take it."""
     body = staff.text(text_key, number=case.number, priority=case.priority,
-                      reasons="; ".join(case.reasons), distrik=case.distrik or "-",
+                      reasons=describe(case.reasons), distrik=case.distrik or "-",
                       waited=staff.waited(case.created_at, now))
     return [cid for cid in _staff(conn, skip)
             if staff.send(conn, cid, body, now, case_id=case.id,

@@ -28,6 +28,10 @@ def text(key: str, **params: Any) -> str:
     return catalog().text(key, STAFF_LANGUAGE, params)
 
 
+def has(key: str) -> bool:
+    return key in catalog().texts[STAFF_LANGUAGE]
+
+
 def send(conn: Connection, counselor_id: int, body: str, now: datetime, *,
          case_id: int | None = None, choices: list[dict[str, Any]] | None = None,
          media: list[dict[str, str]] | None = None, key: str | None = None) -> bool:

@@ -57,7 +57,8 @@ class Workers:
 
     def start(self) -> None:
         relay = self.service.relay()
-        scheduler = Scheduler(self.service.db, self.service.clock)
+        scheduler = Scheduler(self.service.db, self.service.clock,
+                              bundle=self.service.flows.bundle)
         self.tasks = [
             asyncio.create_task(self._loop("processor", lambda: asyncio.to_thread(
                 self.service.processor.run_once))),

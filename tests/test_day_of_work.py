@@ -23,6 +23,7 @@ from bot.relay import Relay
 from bot.scheduler import Scheduler
 from bot.service import Service
 from bot.web import create_app
+from flows.triage import describe
 from storage import cases, counselors, queue
 from storage.models import Case
 from storage.queue import CaseView
@@ -254,7 +255,7 @@ async def desk(db: Engine, clock: FrozenClock, fake_telegram: FakeTelegram,
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://10.0.0.5:8000") as http:
             yield Desk(service, clock, fake_telegram, fake_twilio, http, relay,
-                       Scheduler(db, clock))
+                       Scheduler(db, clock, bundle=service.flows.bundle))
     finally:
         await telegram.close()
 
@@ -272,7 +273,7 @@ def claims(db: Engine) -> list[tuple[str, datetime]]:
     return sorted(found, key=lambda c: c[1])
 
 
-def scheduler_events(db: Engine) -> list[tuple[str, str, datetime, list[int]]]:
+def scheduler_events(db: Engine) -> list[tuple[str, str, datetime, list[int] | bool]]:
     with db.connect() as conn:
         numbers = {r.id: r.number for r in conn.execute(select(Case.id, Case.number))}
         return [(numbers[case_id], e["kind"], e["created_at"], e["data"]["told"])
@@ -318,9 +319,9 @@ async def test_whatsapp_family_to_a_person_and_back_end_to_end(desk: Desk) -> No
     assert await family.say("halo ibu, sa takut") == []  # the bot is silent now
     assert sari.unread() == [f"[{number}] halo ibu, sa takut"]
     photo = media_url(41)
-    assert await family.say("ini lukanya", MessageType="image", NumMedia="1",
+    assert await family.say("ini fotonya", MessageType="image", NumMedia="1",
                             MediaUrl0=photo, MediaContentType0="image/jpeg") == []
-    assert sari.unread() == [f"[{number}] ini lukanya\n[{number}] (photo) {photo}"]
+    assert sari.unread() == [f"[{number}] ini fotonya\n[{number}] (photo) {photo}"]
     await desk.later(minutes=1)
     hello = "Halo, saya Sari dari LK3. Anda aman sekarang?"
     assert await sari.say(hello) == []
@@ -439,15 +440,19 @@ async def test_a_day_of_work_in_priority_order(desk: Desk) -> None:
     while not scheduler_events(desk.service.db):  # nobody takes it...
         assert desk.clock() < p0.created_at + timedelta(minutes=6)
         await desk.later(seconds=30)
-    ((case_no, kind, when, told),) = scheduler_events(desk.service.db)
+    ((case_no, kind, when, told), family_told) = scheduler_events(desk.service.db)
     assert (case_no, kind) == (number["eka"], "p0_realert")
     assert p0.created_at + timedelta(minutes=5) <= when < p0.created_at + timedelta(minutes=6)
+    assert family_told == (number["eka"], "p0_family_update", when, True)
+    assert eka.unread() == [desk.family_text(  # nobody has answered yet: said, with numbers
+        "p0_wait.no_answer_yet", emergency_contacts=desk.service.flows.bundle.directory
+        .contacts("id", p0.distrik))]
     with desk.service.db.connect() as conn:
         ids = {c: counselors.by_account(conn, [("telegram", str(c))])[("telegram", str(c))]
                for c in STAFF}
     assert sorted(told) == sorted(ids.values())  # both counselors on duty and the supervisor
     page = staff.text("p0_realert", number=number["eka"], waited="5 mnt",
-                      reasons="; ".join(p0.reasons))
+                      reasons=describe(p0.reasons))
     for person in (sari, budi, yohana):
         got = person.unread_messages()
         assert [m.text for m in got] == [page]
@@ -477,7 +482,8 @@ async def test_a_day_of_work_in_priority_order(desk: Desk) -> None:
                     other.claimed_at is None or other.claimed_at > at):
                 assert (mine.priority, mine.created_at) <= (other.priority, other.created_at)
     assert all(v.status == "closed" for v in views.values())
-    assert [k for _, k, _, _ in scheduler_events(desk.service.db)] == ["p0_realert"]
+    assert [k for _, k, _, _ in scheduler_events(desk.service.db)] == [
+        "p0_realert", "p0_family_update"]
 
     for name, family in (("ana", ana), ("beni", beni), ("cici", cici), ("dodi", dodi),
                          ("eka", eka)):

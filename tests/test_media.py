@@ -102,11 +102,11 @@ async def test_telegram_to_telegram_photo_goes_by_file_id(desk: Desk) -> None:
     family = TelegramFamily(desk, FAMILY_CHAT)
     number = await claimed(desk, family)
     file_id = str(PHOTO[-1]["file_id"])
-    await desk.post_telegram(message(FAMILY_CHAT, photo=PHOTO, caption="ini lukanya"))
+    await desk.post_telegram(message(FAMILY_CHAT, photo=PHOTO, caption="ini fotonya"))
 
     (photo,) = [c for c in desk.telegram.calls_of("sendPhoto") if c["chat_id"] == str(SARI)]
     assert photo["photo"] == file_id
-    assert photo["caption"] == f"[{number}] ini lukanya\n[{number}] (photo) {file_id}"
+    assert photo["caption"] == f"[{number}] ini fotonya\n[{number}] (photo) {file_id}"
     assert desk.telegram.calls_of("getFile") == []
 
 

@@ -105,8 +105,10 @@ def test_p0_re_alerts_every_three_minutes_until_claimed(db: Engine, clock: Froze
     assert len(texts(db, "ani")) == 2 and len(texts(db, "budi")) == 2
     got = events(db, case_id)
     assert [(e["kind"], e["created_at"]) for e in got] == [
-        ("p0_realert", t0 + timedelta(minutes=5)), ("p0_realert", t0 + timedelta(minutes=8))]
-    assert got[1]["data"]["alert"] == 2
+        ("p0_realert", t0 + timedelta(minutes=5)),
+        ("p0_family_update", t0 + timedelta(minutes=5)),  # the family hears (test_p0_family)
+        ("p0_realert", t0 + timedelta(minutes=8))]
+    assert got[2]["data"]["alert"] == 2
 
 
 def test_p0_pages_at_night_too(db: Engine, clock: FrozenClock) -> None:

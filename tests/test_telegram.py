@@ -112,7 +112,14 @@ GROUP_CHAT = {"id": -1009876543210, "title": "Keluarga Besar", "type": "supergro
 
 
 def kinds(uid: int) -> dict[str, tuple[dict[str, Any], dict[str, Any] | None]]:
-    """Every update kind: the update, and the inbox payload it must give (None: ignored)."""
+    """Every update kind: the update, and the inbox payload it must give (None: ignored); a
+    message's payload keeps its message id (a quick exit deletes it)."""
+    return {kind: (update, payload if payload is None or "message" not in update
+                   else {**payload, "message_id": update["message"]["message_id"]})
+            for kind, (update, payload) in _kinds(uid).items()}
+
+
+def _kinds(uid: int) -> dict[str, tuple[dict[str, Any], dict[str, Any] | None]]:
     bot_member = {"user": BOT_USER, "status": "member"}
     return {
         "text": (text(uid, "sa pu paitua pukul sa"),

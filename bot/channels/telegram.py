@@ -69,6 +69,7 @@ ALLOWED_UPDATES = ("message", "callback_query")  # what we ask Telegram to send 
 MAX_CALLBACK_DATA = 64  # bytes, a Bot API limit
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_DELETE = 100  # message ids per deleteMessages call, a Bot API limit
 NOT_FORWARDED = " (media tidak bisa diteruskan)"
 _SECRET_OK = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -91,7 +92,7 @@ def _media(kind: str, ref: str, mime: str | None) -> dict[str, str]:
 
 
 def _message_payload(msg: Message) -> dict[str, Any]:
-    """Text (or caption) and media references of a message from a family."""
+    """Text (or caption), media references and message id of a message from a family."""
     text = msg.text or msg.caption or ""
     media: list[dict[str, str]] = []
     if msg.photo:
@@ -116,8 +117,9 @@ def _message_payload(msg: Message) -> dict[str, Any]:
     if msg.contact and not text:
         text = msg.contact.phone_number  # a shared contact card: the number to call
     # Anything else with content (a sticker, a dice, a poll) arrives as an empty message: the
-    # flow answers it politely by asking its current question again.
-    return {"text": text, "payload": "", "media": media}
+    # flow answers it politely by asking its current question again. The message id is kept
+    # for a quick exit (KELUAR), which deletes the person's messages too (bot.quickexit).
+    return {"text": text, "payload": "", "media": media, "message_id": msg.message_id}
 
 
 def normalise(update: Update) -> Incoming | None:
@@ -192,6 +194,9 @@ class TelegramSender:
         self.limit: RateLimit | None = RateLimit(30, 1.0)
 
     async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:
+        if "delete" in payload:  # quick exit (bot.quickexit): clear the chat, send nothing
+            await self._delete(recipient, [int(i) for i in payload["delete"]])
+            return None
         text = str(payload.get("text") or "")
         choices = list(payload.get("choices") or [])
         markup = keyboard(choices, str(payload.get("asked") or ""))
@@ -213,6 +218,18 @@ class TelegramSender:
             return first
         except TelegramError as exc:
             raise self.error(exc) from None
+
+    async def _delete(self, recipient: str, ids: list[int]) -> None:
+        """deleteMessages, 100 ids a call. Ids Telegram will not delete (too old, already
+        gone) are skipped, or refused with a 400: never retried. Other errors are retried as
+        any send is (the ids deleted already are skipped then)."""
+        for start in range(0, len(ids), MAX_DELETE):
+            try:
+                await self.bot.delete_messages(recipient, ids[start:start + MAX_DELETE])
+            except BadRequest as exc:
+                log.info("telegram: some messages not deleted (%s)", self.redact(exc.message))
+            except TelegramError as exc:
+                raise self.error(exc) from None
 
     async def _text(self, recipient: str, text: str,
                     markup: InlineKeyboardMarkup | None) -> str:

@@ -3,9 +3,9 @@
 Point the bot at it with TELEGRAM_API_BASE_URL = `fake.base_url`. It serves getMe, getUpdates
 (long polling, with offsets that confirm updates), setWebhook, deleteWebhook, getWebhookInfo,
 sendMessage, sendPhoto/Voice/Audio/Video/Document/Location, answerCallbackQuery,
-editMessageText and getFile, serves file downloads (`files[file_id] = bytes`), records every
-request, and can fail on demand (429 with retry_after, 5xx, 403, 400, or hang past the
-client's timeout).
+editMessageText, deleteMessages (recorded in `deleted`) and getFile, serves file downloads
+(`files[file_id] = bytes`), records every request, and can fail on demand (429 with
+retry_after, 5xx, 403, 400, or hang past the client's timeout).
 A method it does not know is answered 400 and recorded in `unknown`: tests check it is empty.
 """
 
@@ -35,7 +35,8 @@ BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "LK3 Mimika",
             "can_read_all_group_messages": False, "supports_inline_queries": False}
 NOW = 1764462600  # 2025-11-30 00:30 UTC
 JSON_FIELDS = ("reply_markup", "allowed_updates", "entities", "link_preview_options",
-               "reply_parameters")
+               "reply_parameters", "message_ids")
+MAX_DELETE = 100  # message ids per deleteMessages call
 
 
 @dataclass
@@ -76,6 +77,7 @@ class FakeTelegram:
     blocked: set[str] = field(default_factory=set)
     files: dict[str, bytes] = field(default_factory=dict)  # file_id -> what a download gets
     downloads: list[str] = field(default_factory=list)  # file ids downloaded, in order
+    deleted: list[tuple[str, list[int]]] = field(default_factory=list)  # (chat, ids) per call
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -192,6 +194,11 @@ class FakeTelegram:
     def pending_updates(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._updates)
+
+    def deleted_in(self, chat_id: int | str) -> list[int]:
+        """Message ids deleted in this chat, in the order of the calls."""
+        with self._lock:
+            return [i for chat, ids in self.deleted if chat == str(chat_id) for i in ids]
 
     def edited_text(self, chat_id: int | str, message_id: int) -> str | None:
         return self._edited.get((str(chat_id), message_id))
@@ -383,6 +390,19 @@ class FakeTelegram:
         if params.get("reply_markup"):
             result["reply_markup"] = params["reply_markup"]
         return result
+
+    async def _m_deleteMessages(self, params: dict[str, Any]) -> Any:
+        chat_id, ids = str(params.get("chat_id", "")), params.get("message_ids")
+        if not chat_id:
+            raise _ApiError(400, "Bad Request: chat_id is empty")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_DELETE or \
+                not all(isinstance(i, int) for i in ids):
+            raise _ApiError(400, "Bad Request: message_ids must be 1-100 message identifiers")
+        if chat_id in self.blocked:
+            raise _ApiError(403, "Forbidden: bot was blocked by the user")
+        with self._lock:  # ids that cannot be deleted are skipped, as Telegram does
+            self.deleted.append((chat_id, list(ids)))
+        return True
 
     async def _m_getFile(self, params: dict[str, Any]) -> Any:
         file_id = str(params.get("file_id", ""))

@@ -1,0 +1,104 @@
+"""Danger while a counselor holds the case: the family's words still reach the counselor, marked
+as urgent when they have danger words; imminent danger is answered by the flow in the same
+turn and pages the supervisors; safety words (BERHENTI, KELUAR) reach the counselor at once.
+Through the real pipeline (test channel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bot import staff
+from bot.service import Service
+from storage.models import CaseEvent
+from tests.support import flows
+from tests.test_handoff import Person, add_staff
+
+DANGER = "saya ingin mati"  # I want to die: danger words, not imminent
+IMMINENT = "sa mau bunuh diri pakai tali malam ini"  # a method and a time: imminent
+
+
+def held(service: Service) -> tuple[Person, Person, Person, str]:
+    """A family whose P1 case Sari holds, and the supervisor Yohana (off duty)."""
+    _, sari = add_staff(service, "Sari", "c1")
+    _, yohana = add_staff(service, "Yohana", "s1", role="supervisor")
+    family = Person(service, "62811")
+    number = family.intake()
+    sari.say("/ambil")
+    for person in (family, sari, yohana):
+        person.unread()
+    return family, sari, yohana, number
+
+
+def texts(person: Person) -> list[str]:
+    return [p["text"] for p in person.unread()]
+
+
+def events(service: Service, kind: str) -> list[dict[str, Any]]:
+    with service.db.connect() as conn:
+        return list(conn.execute(select(CaseEvent.data).where(CaseEvent.kind == kind)
+                                 .order_by(CaseEvent.id)).scalars())
+
+
+def test_the_scan_sees_what_these_tests_rely_on() -> None:
+    """The crisis words: DANGER is danger but not imminent; IMMINENT is imminent."""
+    crisis = flows().bundle.crisis
+    assert crisis.scan(DANGER) and not crisis.scan(DANGER).imminent
+    assert crisis.scan(IMMINENT).imminent
+
+
+def test_danger_words_reach_the_counselor_marked_urgent(service: Service) -> None:
+    """Danger words from a family a counselor holds: the bot stays silent, the counselor gets
+    the words with an urgent mark, and the case records what was seen."""
+    family, sari, yohana, number = held(service)
+    assert family.say(DANGER) == []
+    groups = ", ".join(staff.text(f"danger.{g}") for g in flows().bundle.crisis.scan(
+        DANGER).groups)
+    assert texts(sari) == [
+        staff.text("danger_mark", number=number, groups=groups) + "\n"
+        + staff.text("relay_in", number=number, text=DANGER)]
+    assert texts(yohana) == []  # not imminent: the counselor handles it
+    (seen,) = events(service, "crisis_words")[-1:]
+    assert seen["held_by"] is not None and seen["groups"]
+    assert family.say("terima kasih") == []  # plain words: relayed as always, no mark
+    assert texts(sari) == [f"[{number}] terima kasih"]
+
+
+def test_imminent_danger_is_answered_by_the_flow_and_pages_the_supervisors(
+        service: Service) -> None:
+    """Imminent danger from a family a counselor holds: the flow answers with the emergency
+    message in the same turn, the counselor gets the words marked urgent, supervisors are
+    paged."""
+    family, sari, yohana, number = held(service)
+    answer = family.say(IMMINENT)
+    assert answer and "119" in answer[0]  # the flow's emergency message (self-harm numbers)
+    assert events(service, "emergency")  # the flow's own emergency: a P0 for staff
+    to_sari = texts(sari)
+    mark = staff.text("danger_now_mark", number=number, groups=staff.text("danger.selfharm"))
+    assert f"{mark}\n" + staff.text("relay_in", number=number, text=IMMINENT) in to_sari
+    paged = texts(yohana)
+    assert paged and all(number in t for t in paged)
+
+
+def test_berhenti_and_keluar_from_a_held_family_reach_the_counselor(service: Service) -> None:
+    """BERHENTI and KELUAR are the flow's to answer while a counselor holds the case, and the
+    counselor hears of each at once (KELUAR: do not write until they write again)."""
+    family, sari, _, number = held(service)
+    assert family.say("KELUAR") == [
+        service.flows.bundle.catalog.text("quick_exit.other", "id")]
+    assert texts(sari) == [staff.text("family_quick_exit", number=number, word="KELUAR")]
+    stop = family.say("BERHENTI")
+    assert len(stop) == 1
+    assert texts(sari) == [staff.text("family_safety", number=number, word="BERHENTI")]
+
+
+def test_self_harm_words_a_second_time_are_answered_while_held(service: Service) -> None:
+    """The engine's rule for a held case too: self-harm words a second time are P0, so the
+    family gets the self-harm emergency message and the counselor the urgent copy."""
+    family, sari, _, _ = held(service)
+    assert family.say(DANGER) == []  # the first time: relayed, marked
+    replies = family.say("sa su cape hidup")
+    assert replies and "119 ext. 8" in replies[0], replies
+    assert any(t.startswith("⚠️") for t in texts(sari))
+

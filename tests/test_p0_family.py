@@ -1,0 +1,213 @@
+"""A P0 reaches people and nobody waits silently: supervisors paged whatever their duty flag,
+and the family of a P0 nobody takes told honestly, with the 24-hour numbers, every so often.
+Through the real pipeline (test channel) and the real scheduler, on a frozen clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from bot import p0family, staff
+from bot.scheduler import Scheduler
+from bot.service import Service
+from storage import cases, outbox
+from storage.models import MessageLog, OutboxMessage
+from tests.support import CHANNEL, FrozenClock, deliver, flows
+from tests.test_handoff import Person, add_staff, case_of
+
+WIT = timezone(timedelta(hours=9))
+SUNDAY_2AM = datetime(2026, 12, 6, 2, 0, tzinfo=WIT).astimezone(UTC)
+# perpetrator near with a weapon (P0), then "not safe to keep chatting": a paused P0 family
+PAUSED_P0 = ["halo", "1", "3", "2", "2", "2", "1", "1", "LEWATI", "2", "1", "1", "1", "2", "2",
+             "1", "2"]
+
+
+def no_answer_yet(language: str = "id", distrik: str | None = None) -> str:
+    bundle = flows().bundle
+    return bundle.catalog.text(p0family.TEXT, language, {
+        "emergency_contacts": bundle.directory.contacts(language, distrik)})
+
+
+def texts(person: Person) -> list[str]:
+    return [p["text"] for p in person.unread()]
+
+
+def family_updates(service: Service, user: str) -> list[dict[str, Any]]:
+    case_id = case_of(service.db, user).id
+    with service.db.connect() as conn:
+        return [{"at": e["created_at"], **e["data"]} for e in cases.events_of(conn, case_id)
+                if e["kind"] == p0family.KIND]
+
+
+def minutes_heard(service: Service, clock: FrozenClock, family: Person, start: datetime,
+                  last: int, first: int = 1) -> dict[int, list[str]]:
+    """The scheduler's worker from minute `first` to `last` after `start` (twice a minute, as
+    two processes might): what the family got, by minute."""
+    scheduler = Scheduler(service.db, clock, bundle=flows().bundle)
+    heard = {}
+    for minute in range(first, last + 1):
+        clock.now = start + timedelta(minutes=minute)
+        scheduler.run_once()
+        scheduler.run_once()
+        deliver(service)
+        if got := texts(family):
+            heard[minute] = got
+    return heard
+
+
+# -- P0 reaches people ---------------------------------------------------------------------
+
+
+def test_an_off_duty_supervisor_gets_the_p0_alert_and_every_re_alert(
+        service: Service, clock: FrozenClock) -> None:
+    """No counselor on duty, the one supervisor off duty: she gets the new P0's alert (saying
+    nobody is on duty) and every re-alert; a counselor off duty is not paged."""
+    _, sari = add_staff(service, "Sari", "c1")
+    _, yohana = add_staff(service, "Yohana", "s1", role="supervisor")
+    family = Person(service, "62811")
+    t0 = clock()
+    family.say("DARURAT")
+    case = case_of(service.db, "62811")
+    assert case.priority == "P0"
+    (alert,) = yohana.unread()
+    assert alert["text"].startswith(f"Kasus baru {case.number} · P0")
+    assert alert["text"].endswith("\n" + staff.text("nobody_on_duty"))
+    assert alert["choices"][0]["value"] == f"take:{case.number}"
+    minutes_heard(service, clock, family, t0, 11)
+    realerts = texts(yohana)
+    assert [t.split(")")[0] for t in realerts] == [
+        f"DARURAT {case.number} belum diambil ({m} mnt" for m in (5, 8, 11)]
+    assert texts(sari) == []
+
+
+def test_a_case_raised_to_p0_reaches_an_off_duty_supervisor(service: Service) -> None:
+    """A waiting case that becomes P0 (DARURAT) is announced again to the off-duty
+    supervisor when nobody is on duty."""
+    _, yohana = add_staff(service, "Yohana", "s1", role="supervisor")
+    family = Person(service, "62811")
+    number = family.intake()
+    assert texts(yohana)[0].startswith(f"Kasus baru {number} · P1")
+    family.say("DARURAT")
+    (raised,) = texts(yohana)
+    assert raised.startswith(f"Kasus naik ke P0: {number}")
+    assert raised.endswith("\n" + staff.text("nobody_on_duty"))
+
+
+# -- nobody left waiting silently -------------------------------------------------------------
+
+
+def test_the_family_of_an_untaken_p0_hears_at_the_target_then_every_30_minutes(
+        service: Service, clock: FrozenClock) -> None:
+    """P0 at 02:00 Sunday WIT, nobody takes it: the family is told at the first re-alert
+    after the 5-minute target, not at the 3-minute re-alerts after it, again 30 minutes later;
+    once a counselor holds the case, never."""
+    clock.now = SUNDAY_2AM
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62811")
+    family.say("DARURAT")
+    heard = minutes_heard(service, clock, family, SUNDAY_2AM, 40)
+    assert heard == {5: [no_answer_yet()], 35: [no_answer_yet()]}
+    assert [(u["at"], u["told"]) for u in family_updates(service, "62811")] == [
+        (SUNDAY_2AM + timedelta(minutes=5), True), (SUNDAY_2AM + timedelta(minutes=35), True)]
+    with service.db.connect() as conn:  # in the transcript as the bot's words, sent once
+        logged = conn.execute(select(MessageLog.text).where(
+            MessageLog.author == "bot", MessageLog.text == no_answer_yet())).all()
+        keys = conn.execute(select(OutboxMessage.dedupe_key).where(
+            OutboxMessage.recipient == "62811", OutboxMessage.dedupe_key.like("sched:%"))
+            ).scalars().all()
+    assert len(logged) == 2 and len(keys) == 2 and all(k.endswith(":family") for k in keys)
+
+    sari.say("/ambil")
+    assert texts(family)[0].startswith("Sekarang Anda dilayani oleh Sari")
+    assert minutes_heard(service, clock, family, SUNDAY_2AM, 70, first=41) == {}
+    assert len(family_updates(service, "62811")) == 2
+
+
+def test_the_update_is_in_the_familys_language(service: Service, clock: FrozenClock) -> None:
+    """An English-speaking family gets the update in English."""
+    clock.now = SUNDAY_2AM
+    family = Person(service, "62811")
+    family.say("LANGUAGE")
+    family.say("DARURAT")
+    assert minutes_heard(service, clock, family, SUNDAY_2AM, 5) == {5: [no_answer_yet("en")]}
+    assert family_updates(service, "62811")[0]["language"] == "en"
+
+
+def test_the_update_names_the_health_post_of_the_cases_distrik(
+        service: Service, clock: FrozenClock) -> None:
+    """A P0 from Mimika Baru: the numbers again, with that distrik's nearest health post."""
+    clock.now = SUNDAY_2AM
+    family = Person(service, "62811")
+    for words in PAUSED_P0[:-1]:  # P0, not yet asked whether it is safe to chat
+        family.say(words)
+    assert case_of(service.db, "62811").distrik == "mimika_baru"
+    heard = minutes_heard(service, clock, family, SUNDAY_2AM, 5)
+    assert heard == {5: [no_answer_yet("id", "mimika_baru")]}
+    assert "Puskesmas Timika" in heard[5][0]
+
+
+def test_a_paused_family_is_never_messaged(service: Service, clock: FrozenClock) -> None:
+    """A P0 family who said it is not safe to chat gets nothing from the scheduler; staff are
+    paged, and the case event says why the family was not told."""
+    clock.now = SUNDAY_2AM
+    _, yohana = add_staff(service, "Yohana", "s1", role="supervisor")
+    family = Person(service, "62811")
+    for words in PAUSED_P0:
+        family.say(words)
+    case = case_of(service.db, "62811")
+    assert (case.priority, case.status) == ("P0", "waiting")
+    assert "not_safe_to_chat" in case.reasons
+    yohana.unread()
+    assert minutes_heard(service, clock, family, SUNDAY_2AM, 40) == {}
+    assert len(texts(yohana)) == 12  # re-alerts at 5, 8, ... 38
+    assert [(u["at"], u["told"], u["why"]) for u in family_updates(service, "62811")] == [
+        (SUNDAY_2AM + timedelta(minutes=5), False, "paused"),
+        (SUNDAY_2AM + timedelta(minutes=35), False, "paused")]
+
+
+def test_a_family_that_stopped_is_never_messaged(service: Service, clock: FrozenClock) -> None:
+    """BERHENTI after DARURAT: the family gets nothing more; the event says they stopped."""
+    clock.now = SUNDAY_2AM
+    family = Person(service, "62811")
+    family.say("DARURAT")
+    family.say("BERHENTI")
+    assert minutes_heard(service, clock, family, SUNDAY_2AM, 10) == {}
+    assert [u["why"] for u in family_updates(service, "62811")] == ["stopped"]
+
+
+def test_after_keluar_the_family_hears_only_once_they_write_again(
+        service: Service, clock: FrozenClock) -> None:
+    """KELUAR after DARURAT (someone may see the phone): no update; once the family writes
+    again, the next one is sent."""
+    clock.now = SUNDAY_2AM
+    family = Person(service, "62811")
+    family.say("DARURAT")
+    family.say("KELUAR")
+    assert minutes_heard(service, clock, family, SUNDAY_2AM, 20) == {}
+    family.say("halo")
+    heard = minutes_heard(service, clock, family, SUNDAY_2AM, 35, first=21)
+    assert heard == {35: [no_answer_yet()]}
+    assert [(u["told"], u.get("why")) for u in family_updates(service, "62811")] == [
+        (False, "quick_exit"), (True, None)]
+
+
+def test_a_scheduler_that_loses_the_race_for_the_update_writes_nothing(
+        service: Service, clock: FrozenClock) -> None:
+    """The family update has the re-alert's dedupe key: if a racing scheduler already queued
+    it, this one's whole action rolls back (no second message, no event)."""
+    clock.now = SUNDAY_2AM
+    family = Person(service, "62811")
+    family.say("DARURAT")
+    case = case_of(service.db, "62811")
+    with service.db.begin() as conn:  # what the racing process wrote first
+        outbox.enqueue(conn, [{"channel": CHANNEL, "recipient": "62811",
+                               "contact_id": case.contact_id, "case_id": case.id,
+                               "payload": {"text": "raced", "choices": []},
+                               "dedupe_key": f"sched:{case.id}:0:family"}], clock())
+    clock.now = SUNDAY_2AM + timedelta(minutes=5)
+    assert Scheduler(service.db, clock, bundle=flows().bundle).run_once() == 0
+    deliver(service)
+    assert texts(family) == ["raced"]
+    assert family_updates(service, "62811") == []
