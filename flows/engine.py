@@ -292,11 +292,16 @@ class Engine:
             after = self.flow.states[m.state]
             return self.rest(m, after) if after.end else None
         m.misses += 1
-        if m.misses >= MISSES_BEFORE_MOVING_ON and state.skippable:
+        if m.misses >= MISSES_BEFORE_MOVING_ON and (state.skippable or state.interrupt):
             m.events.append(Event("moved_on", {"state": m.state}))
+            m.replies.append(Reply("moved_on"))
+            if state.interrupt:  # back to where the person was (a P0 stays P0)
+                m.misses = 0
+                self._back(m)
+                after = self.flow.states[m.state]
+                return self.rest(m, after, moved=True) if after.end else self.prompt(m)
             if state.save:
                 m.answers[state.save] = "skipped"
-            m.replies.append(Reply("moved_on"))
             return self.fire(m, "skip")
         if m.misses % MISSES_BEFORE_HUMAN == 0:  # a simpler question, and a person
             m.misses %= MISSES_BEFORE_MOVING_ON
