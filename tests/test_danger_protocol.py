@@ -289,3 +289,16 @@ def test_a_danger_phrase_inside_any_message_in_any_state_brings_its_numbers(
     said = words(turn, lang)
     for line in numbers_of(group, lang):
         assert line in said, (message, state, line)
+
+
+def test_the_safety_question_never_loops_and_the_case_stays_p0() -> None:
+    """'Are you safe now?' answered with words it cannot read, again and again: after the
+    fourth the person is back where they were, the P0 kept; yes/no words are understood."""
+    hit = say(snapshot_at("category"), IMMINENT["violence"])
+    snap = hit.snapshot
+    for _ in range(MISSES_BEFORE_MOVING_ON):
+        turn = say(snap, "hmm apa ini")
+        snap = turn.snapshot
+    assert snap.state == "category" and priority(snap) == "P0"
+    assert say(hit.snapshot, "tra").snapshot.answers["still_in_danger_answer"] == "danger"
+    assert say(hit.snapshot, "iyo").snapshot.answers["still_in_danger_answer"] == "safe"
