@@ -37,7 +37,13 @@ class Settings(BaseSettings):
     twilio_whatsapp_from: str | None = Field(None, alias="TWILIO_WHATSAPP_FROM")
     twilio_api_base_url: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE_URL")
     whatsapp_mps: float = Field(10.0, alias="WHATSAPP_MPS", gt=0, le=1000)
-    outbox_max_attempts: int = Field(6, alias="OUTBOX_MAX_ATTEMPTS", ge=1, le=100)
+    outbox_reply_deadline_hours: float = Field(24.0, alias="OUTBOX_REPLY_DEADLINE_HOURS",
+                                               gt=0, le=720)
+    outbox_staff_deadline_hours: float = Field(24.0, alias="OUTBOX_STAFF_DEADLINE_HOURS",
+                                               gt=0, le=720)
+    outbox_outage_pause_max: float = Field(15.0, alias="OUTBOX_OUTAGE_PAUSE_MAX", ge=1,
+                                           le=600)
+    outbox_owner_timeout: float = Field(15.0, alias="OUTBOX_OWNER_TIMEOUT", ge=3, le=600)
     http_timeout: float = Field(10.0, alias="HTTP_TIMEOUT", gt=0, le=120)
 
     @field_validator("public_base_url", "telegram_bot_token", "telegram_webhook_secret",

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from bot.channels.base import Sender
 from bot.config import ConfigError, Settings
 from bot.processor import Processor
-from bot.relay import Relay
+from bot.relay import Relay, RelayPolicy
 from flows.definition import FlowError
 from flows.engine import Engine as FlowEngine
 from storage import migrate
@@ -30,7 +30,7 @@ class Service:
 
     def relay(self, recipient: str | None = None) -> Relay:
         return Relay(self.db, self.senders, self.clock, recipient=recipient,
-                     max_attempts=self.settings.outbox_max_attempts)
+                     policy=RelayPolicy.of(self.settings))
 
 
 def open_database(settings: Settings, auto_migrate: bool) -> Engine:

@@ -144,6 +144,40 @@ class OutboxMessage(Base):
     # failed or undelivered (Twilio status callbacks); Telegram: delivered on acceptance.
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     delivery_updated_at: Mapped[datetime | None] = mapped_column(Time)
+    # The relay process (relay_owners.id) holding a row it is sending; NULL otherwise, and in
+    # rows leased before 0006 (those fall back to the time lease in available_at).
+    leased_by: Mapped[str | None] = mapped_column(String(40))
+
+
+class RelayOwner(Base):
+    """A running outbox relay: who it is, and when it last said it is alive (bot.lease)."""
+
+    __tablename__ = "relay_owners"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    # boot id and pid namespace: relays that share it can ask the kernel whether `pid` runs
+    machine: Mapped[str] = mapped_column(String(120))
+    pid: Mapped[int] = mapped_column(Integer)
+    pid_start: Mapped[str] = mapped_column(String(30))  # the process start time, "" unknown
+    started_at: Mapped[datetime] = mapped_column(Time)
+    beat_at: Mapped[datetime] = mapped_column(Time)
+
+
+class Reject(Base):
+    """An inbound message acknowledged to its provider but not stored: why, and from whom.
+
+    The words are not kept (they could not be stored, or not read); the provider's id and
+    the sender let staff see that someone wrote and could not be answered.
+    """
+
+    __tablename__ = "rejects"
+    __table_args__ = (UniqueConstraint("channel", "provider_message_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    provider_message_id: Mapped[str | None] = mapped_column(String(120))
+    sender: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(Time)
 
 
 class ConsentRecord(Base):

@@ -1,4 +1,11 @@
-"""The outbox: replies committed with their state change, handed to senders in order."""
+"""The outbox: replies committed with their state change, handed to senders in order.
+
+Each recipient's replies form a line: only its oldest open row is handed out, so they
+arrive in order. Among the heads, replies for a family with an open P0 case (and alerts
+about one) come first: the priority lane. A relay leases what it takes with its own id
+(`owner`, see bot.lease); rows leased without one (before migration 0006) are free again
+when their time lease (available_at) has run out.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from storage import bulk
-from storage.models import OutboxMessage
+from storage.models import Case, OutboxMessage
 
 T = cast(Table, OutboxMessage.__table__)
-LEASE = timedelta(seconds=60)
+CASES = cast(Table, Case.__table__)
+LEASE = timedelta(seconds=60)  # only for rows leased without an owner
 OPEN = ("pending", "sending")
 
 
@@ -27,6 +35,8 @@ class Outgoing:
     case_id: int | None
     payload: dict[str, Any]
     attempts: int
+    created_at: datetime | None = None
+    urgent: bool = False  # in the priority lane (an open P0 case)
 
 
 def enqueue(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
@@ -40,54 +50,108 @@ def new_rows(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
             for r in rows]
 
 
+def _p0(*where: Any) -> Any:
+    return exists().where(CASES.c.priority == "P0", CASES.c.status != "closed", *where)
+
+
+# 0: a family with an open P0 case, or a message about one; 1: the rest
+LANE = case((or_(_p0(CASES.c.id == T.c.case_id), _p0(CASES.c.contact_id == T.c.contact_id)),
+             0), else_=1)
+
+
 def claim_due(conn: Connection, now: datetime, channels: Iterable[str],
-              limit: int = 50, recipient: str | None = None) -> list[Outgoing]:
-    """Lease the head message of each recipient that is due: one at a time keeps the order."""
+              limit: int = 50, recipient: str | None = None,
+              owner: str | None = None) -> list[Outgoing]:
+    """Lease the head message of each recipient that is due, priority lane first, then
+    oldest first: one at a time per recipient keeps the order."""
+    chosen = list(channels)
+    if not chosen or limit < 1:
+        return []
     earlier = aliased(OutboxMessage)
-    due = and_(T.c.channel.in_(list(channels)), T.c.available_at <= now,
-               or_(T.c.status == "pending", T.c.status == "sending"))
+    due = and_(T.c.channel.in_(chosen), T.c.available_at <= now,
+               or_(T.c.status == "pending",
+                   and_(T.c.status == "sending", T.c.leased_by.is_(None))))
     head = ~select(earlier.id).where(
         earlier.channel == T.c.channel, earlier.recipient == T.c.recipient,
         earlier.id < T.c.id, earlier.status.in_(OPEN)).exists()
     if recipient is not None:
         due = and_(due, T.c.recipient == recipient)
-    pick = select(T.c.id).where(due, head).order_by(T.c.id).limit(limit)
+    lane = LANE.label("lane")
+    pick = select(T.c.id, lane).where(due, head).order_by(lane, T.c.id).limit(limit)
     if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    ids = [r[0] for r in conn.execute(pick)]
-    if not ids:
+        pick = pick.with_for_update(skip_locked=True, of=T)
+    order = {r.id: (r.lane, n) for n, r in enumerate(conn.execute(pick))}
+    if not order:
         return []
     rows = conn.execute(
-        update(T).where(T.c.id.in_(ids), due)
-        .values(status="sending", available_at=now + LEASE, attempts=T.c.attempts + 1)
+        update(T).where(T.c.id.in_(list(order)), due)
+        .values(status="sending", available_at=now + LEASE, attempts=T.c.attempts + 1,
+                leased_by=owner)
         .returning(T.c.id, T.c.channel, T.c.recipient, T.c.contact_id, T.c.case_id,
-                   T.c.payload, T.c.attempts))
-    return sorted((Outgoing(*r) for r in rows), key=lambda o: o.id)
+                   T.c.payload, T.c.attempts, T.c.created_at))
+    out = [Outgoing(**r._mapping, urgent=order[r.id][0] == 0) for r in rows]
+    return sorted(out, key=lambda o: order[o.id][1])
+
+
+def _mine(outbox_id: int, owner: str | None) -> Any:
+    """The row, if `owner` still holds it (any holder when no owner is given)."""
+    return and_(T.c.id == outbox_id, T.c.leased_by == owner) if owner is not None \
+        else T.c.id == outbox_id
 
 
 def mark_sent(conn: Connection, outbox_id: int, provider_message_id: str | None,
-              now: datetime, delivery_status: str | None = None) -> None:
-    conn.execute(update(T).where(T.c.id == outbox_id).values(
-        status="sent", sent_at=now, provider_message_id=provider_message_id, last_error=None,
-        delivery_status=delivery_status, delivery_updated_at=now))
+              now: datetime, delivery_status: str | None = None,
+              owner: str | None = None) -> bool:
+    """Record a send; False when the row had been handed to another relay meanwhile (it was
+    sent all the same: an open row is marked, one already sent is left as it is)."""
+    values = {"status": "sent", "sent_at": now, "provider_message_id": provider_message_id,
+              "last_error": None, "delivery_status": delivery_status,
+              "delivery_updated_at": now, "leased_by": None}
+    if owner is not None and conn.execute(update(T).where(
+            _mine(outbox_id, owner), T.c.status == "sending").values(**values)).rowcount == 1:
+        return True
+    conn.execute(update(T).where(T.c.id == outbox_id, T.c.status.in_(OPEN)).values(**values))
+    return owner is None
 
 
-def retry_later(conn: Connection, outbox_id: int, when: datetime, error: str) -> None:
-    conn.execute(update(T).where(T.c.id == outbox_id).values(
-        status="pending", available_at=when, last_error=error[:2000]))
+def retry_later(conn: Connection, outbox_id: int, when: datetime, error: str,
+                owner: str | None = None) -> None:
+    conn.execute(update(T).where(_mine(outbox_id, owner)).values(
+        status="pending", available_at=when, last_error=error[:2000], leased_by=None))
 
 
 def mark_failed(conn: Connection, outbox_id: int, error: str, status: str = "failed",
                 code: str | None = None) -> None:
     """End a row that will not be sent: failed, or needs_template (outside WhatsApp's window)."""
     conn.execute(update(T).where(T.c.id == outbox_id).values(
-        status=status, last_error=error[:2000], error_code=code))
+        status=status, last_error=error[:2000], error_code=code, leased_by=None))
 
 
-def defer(conn: Connection, outbox_id: int, when: datetime) -> None:
+def defer(conn: Connection, outbox_id: int, when: datetime, owner: str | None = None) -> None:
     """Put a leased row back until `when` without counting an attempt (rate limits)."""
-    conn.execute(update(T).where(T.c.id == outbox_id).values(
-        status="pending", available_at=when, attempts=T.c.attempts - 1))
+    release(conn, [outbox_id], when, owner)
+
+
+def release(conn: Connection, ids: list[int], when: datetime, owner: str | None = None) -> None:
+    """Leased rows that were not tried back in line until `when`, no attempt counted."""
+    if not ids:
+        return
+    mine = T.c.id.in_(ids) if owner is None else and_(T.c.id.in_(ids), T.c.leased_by == owner)
+    conn.execute(update(T).where(mine, T.c.status == "sending").values(
+        status="pending", available_at=when, attempts=T.c.attempts - 1, leased_by=None))
+
+
+def waiting_since(conn: Connection, before: datetime, channels: Iterable[str],
+                  recipient: str | None = None, limit: int = 500) -> list[Outgoing]:
+    """Rows waiting in line (not being sent) that were made before `before`, oldest first:
+    the ones a relay checks against their deadline."""
+    query = select(
+        T.c.id, T.c.channel, T.c.recipient, T.c.contact_id, T.c.case_id, T.c.payload,
+        T.c.attempts, T.c.created_at).where(
+        T.c.status == "pending", T.c.created_at < before, T.c.channel.in_(list(channels)))
+    if recipient is not None:
+        query = query.where(T.c.recipient == recipient)
+    return [Outgoing(*r) for r in conn.execute(query.order_by(T.c.id).limit(limit))]
 
 
 DELIVERY_ORDER = ("queued", "sent", "delivered", "read")

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from bot.channels.base import SendError
-from bot.relay import Relay
+from bot.relay import Relay, RelayPolicy
 from storage import outbox
 from storage.clock import utc
-from storage.models import OutboxMessage
+from storage.models import CaseEvent, OutboxMessage
 from tests.support import FrozenClock
 
 
@@ -97,25 +97,32 @@ async def test_retry_after_from_the_provider_is_honoured_exactly(db: Engine,
     assert sender.to("a") == ["a1"]
 
 
-async def test_after_max_attempts_the_row_fails_with_the_reason(db: Engine,
-                                                               clock: FrozenClock) -> None:
-    """Transient failures are retried with growing waits, then the row fails, reason kept."""
-    sender = ScriptedSender(a=[_transient(f"timeout {n}") for n in range(10)])
-    relay = Relay(db, {"test": sender}, clock, max_attempts=4, base_delay=2.0, max_delay=5.0)
+async def test_retries_go_on_until_the_deadline_then_the_row_fails_with_the_reason(
+        db: Engine, clock: FrozenClock) -> None:
+    """Transient failures are retried with growing waits until the reply's deadline (time,
+    not a count of tries); then the row fails with the last reason, seen on the case."""
+    sender = ScriptedSender(a=[_transient(f"timeout {n}") for n in range(100)])
+    policy = RelayPolicy(reply_deadline=timedelta(seconds=30))
+    relay = Relay(db, {"test": sender}, clock, base_delay=2.0, max_delay=5.0, policy=policy)
     _enqueue(db, clock, ("a", "a1"))
-    waits = []
-    for _ in range(3):
+    start, waits = clock(), []
+    while _row(db, "a1").status == "pending":
         assert await relay.run_once() == 1
-        wait = _available_at(db, "a1") - clock()
-        waits.append(wait.total_seconds())
-        clock.advance(seconds=wait.total_seconds())
+        if _row(db, "a1").status == "pending":
+            waits.append((_available_at(db, "a1") - clock()).total_seconds())
+            clock.advance(seconds=waits[-1])
     assert 1.0 <= waits[0] <= 2.0 and 2.0 <= waits[1] <= 4.0 and 2.5 <= waits[2] <= 5.0
-    assert await relay.run_once() == 1
     row = _row(db, "a1")
-    assert (row.status, row.attempts, row.last_error) == ("failed", 4, "timeout 3")
+    assert (row.status, row.error_code) == ("failed", "expired")
+    assert len(sender.attempts) == row.attempts > 6  # more tries than the old count allowed
+    assert f"timeout {row.attempts - 1}" in row.last_error
+    assert clock() - start <= timedelta(seconds=30)
     clock.advance(hours=1)
     assert await relay.run_once() == 0
-    assert len(sender.attempts) == 4 and sender.delivered == []
+    assert len(sender.attempts) == row.attempts and sender.delivered == []
+    with db.connect() as conn:
+        (event,) = conn.execute(select(CaseEvent.kind, CaseEvent.data)).all()
+    assert event.kind == "delivery_failed" and event.data["code"] == "expired"
 
 
 async def test_permanent_failure_fails_at_once(db: Engine, clock: FrozenClock) -> None:

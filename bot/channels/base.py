@@ -10,7 +10,10 @@ from bot.ratelimit import RateLimit
 class SendError(Exception):
     """A send failed.
 
-    `transient` ones are retried with backoff (`retry_after` is the provider's own wait).
+    `transient` ones are tried again until the row's deadline (bot.relay): `rate_limited`
+    ones (the provider said "too many"; `retry_after` is its own wait) hold the channel
+    exactly that long and are no failure; `outage` ones (no answer, 5xx) pause the channel
+    and probe it with one row (bot.gate); others wait a backoff of their own.
     Permanent ones end the row with `final_status` ("failed", or "needs_template" for a
     WhatsApp message outside the 24-hour window) and may change the contact's status
     (`contact_status`: "unreachable" when the person blocked the bot, "opted_out").
@@ -18,13 +21,16 @@ class SendError(Exception):
 
     def __init__(self, reason: str, *, transient: bool, retry_after: float | None = None,
                  code: str | None = None, contact_status: str | None = None,
-                 final_status: str = "failed") -> None:
+                 final_status: str = "failed", rate_limited: bool = False,
+                 outage: bool = False) -> None:
         super().__init__(reason)
         self.transient = transient
         self.retry_after = retry_after
         self.code = code
         self.contact_status = contact_status
         self.final_status = final_status
+        self.rate_limited = transient and (rate_limited or retry_after is not None)
+        self.outage = transient and outage and not self.rate_limited
 
 
 class Sender(Protocol):

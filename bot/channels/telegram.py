@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import datetime as dtm
 import hmac
-import json
 import logging
 import re
 import warnings
@@ -50,13 +49,15 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot import media as media_links
+from bot.channels import tgupdates
 from bot.channels.base import Sender, SendError
+from bot.channels.inbound import Item, Unusable, brief, read_limited, safe
+from bot.channels.inbound import store as store_inbound
 from bot.channels.split import choice_lines
 from bot.config import ConfigError, Settings
 from bot.ratelimit import RateLimit
 from bot.service import Service
-from storage import inbox
-from storage.db import writing
+from storage.rejects import Rejected
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,9 @@ def normalise(update: Update) -> Incoming | None:
     uid = str(update.update_id)
     if update.message is not None:
         msg = update.message
+        if msg.chat is None:  # not something Telegram sends: kept as rejected, no traceback
+            raise Unusable("message without chat",
+                           str(msg.from_user.id) if msg.from_user is not None else None)
         if msg.chat.type != "private":
             return None
         if not (msg.text or msg.caption or msg.effective_attachment is not None):
@@ -301,12 +305,12 @@ class TelegramSender:
             return SendError(reason, transient=False, code="403", contact_status="unreachable")
         if isinstance(exc, BadRequest | ChatMigrated):
             return SendError(reason, transient=False, code="400")
-        if isinstance(exc, InvalidToken):
+        if isinstance(exc, InvalidToken):  # the channel pauses until the token works
             log.error("Telegram refused TELEGRAM_BOT_TOKEN; replies wait and are retried")
-            return SendError(reason, transient=True, code="401")
+            return SendError(reason, transient=True, code="401", outage=True)
         if isinstance(exc, TimedOut):
-            return SendError(reason, transient=True, code="timeout")
-        return SendError(reason, transient=True)  # 5xx, connection errors, 409, unknown
+            return SendError(reason, transient=True, code="timeout", outage=True)
+        return SendError(reason, transient=True, outage=True)  # 5xx, connection errors, 409
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -315,9 +319,10 @@ def make_bot(settings: Settings) -> Bot:
         raise ConfigError("Setting TELEGRAM_BOT_TOKEN is missing.")
     t = settings.http_timeout
 
-    def request(pool: int) -> HTTPXRequest:
-        return HTTPXRequest(connection_pool_size=pool, connect_timeout=t, read_timeout=t,
-                            write_timeout=t, pool_timeout=t, media_write_timeout=t)
+    def request(pool: int) -> HTTPXRequest:  # answers read without a RecursionError
+        return tgupdates.SafeJSONRequest(
+            connection_pool_size=pool, connect_timeout=t, read_timeout=t, write_timeout=t,
+            pool_timeout=t, media_write_timeout=t)
 
     # getUpdates adds its long-poll timeout to the read timeout by itself
     base = settings.telegram_api_base_url
@@ -358,7 +363,7 @@ class TelegramChannel:
 
     def why(self, exc: BaseException) -> str:
         """An error for the log: brief, and without the token."""
-        return self.telegram_sender.redact(_brief(exc))
+        return self.telegram_sender.redact(brief(exc))
 
     # -- lifecycle
 
@@ -449,16 +454,19 @@ class TelegramChannel:
             return False
 
     async def poll_once(self) -> int:
-        """One getUpdates; store the answer, then move the offset. Returns updates received."""
-        updates = await self.bot.get_updates(offset=self.offset, timeout=self.poll_timeout,
-                                             allowed_updates=list(ALLOWED_UPDATES))
-        if not updates:
+        """One getUpdates; store the answer (or set aside what cannot be used), then move
+        the offset past all of it. Returns updates received."""
+        raws = await tgupdates.fetch(self.bot, self.offset, self.poll_timeout, ALLOWED_UPDATES,
+                                     self.service.settings.http_timeout)
+        updates, rejected, top = tgupdates.read_all(raws, self.bot)
+        if not raws:
             return 0
-        follow_ups = await self.receive(updates)  # raises if not stored: offset stays
-        self.offset = max(u.update_id for u in updates) + 1  # confirms them on the next call
+        follow_ups = await self.receive(updates, rejected)  # raises if not stored: offset stays
+        if top is not None:
+            self.offset = top + 1  # confirms them on the next call
         for follow_up in follow_ups:
             await follow_up()
-        return len(updates)
+        return len(raws)
 
     # -- webhook
 
@@ -466,7 +474,7 @@ class TelegramChannel:
         got = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(got.encode(), self.secret.encode()):
             return Response(status_code=403)
-        body = await _read_limited(request, MAX_BODY)
+        body = await read_limited(request, MAX_BODY)
         if body is None:
             return Response(status_code=413)
         update = self.parse(body)
@@ -476,7 +484,7 @@ class TelegramChannel:
             follow_ups = await self.receive([update])
         except Exception as exc:
             log.error("telegram: update %s could not be stored (%s)", update.update_id,
-                      _brief(exc))
+                      brief(exc))
             return Response(status_code=500)  # Telegram delivers it again later
         task = BackgroundTask(_run_all, follow_ups) if follow_ups else None
         return JSONResponse({"ok": True}, background=task)  # answered after the commit
@@ -484,33 +492,29 @@ class TelegramChannel:
     def parse(self, body: bytes) -> Update | None:
         """The update in a webhook body, or None when it is not one."""
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        uid = data.get("update_id") if isinstance(data, dict) else None
-        if not isinstance(uid, int) or isinstance(uid, bool) or uid < 0:
+            data = tgupdates.loads(body)
+        except ValueError:
             return None
         try:
-            return Update.de_json(data, self.bot)
-        except Exception as exc:  # the library could not read it
-            log.warning("telegram: malformed update %s refused (%s)", uid, type(exc).__name__)
+            return tgupdates.read(data, self.bot)
+        except Unusable as exc:  # e.g. a 100,000-level nest: malformed, refused with 400
+            log.warning("telegram: malformed update %s refused (%s)",
+                        tgupdates.update_id(data), exc)
             return None
 
     # -- shared: store, then acknowledge
 
-    async def receive(self, updates: Sequence[Update]) -> list[Callable[[], Awaitable[None]]]:
-        """Store the updates in one transaction; return what to do after (answer buttons)."""
-        items: list[Incoming] = []
-        for update in updates:
-            try:
-                item = normalise(update)
-            except Exception:  # a bug here must not stall polling or the webhook
-                log.exception("telegram: update %s could not be read; ignored", update.update_id)
-                continue
-            if item is not None:
-                items.append(item)
+    async def receive(self, updates: Sequence[Update], rejected: Sequence[Rejected] = ()
+                      ) -> list[Callable[[], Awaitable[None]]]:
+        """Store the updates in one transaction, and what cannot be used as rejected (with
+        `rejected`); return what to do after (answer buttons). Raises only when the
+        database cannot be used."""
+        items, refused = tgupdates.sort(updates, normalise, rejected)
         rows = [i for i in items if i.sender]
-        stored = await asyncio.to_thread(self._store, rows) if rows else []
+        stored = await asyncio.to_thread(
+            store_inbound, self.service.db, CHANNEL,
+            [Item(r.provider_message_id, r.sender, safe(r.payload)) for r in rows], refused,
+            self.service.clock()) if rows or refused else []
         new = {id(item) for item, is_new in zip(rows, stored, strict=True) if is_new}
         follow_ups: list[Callable[[], Awaitable[None]]] = []
         for item in items:
@@ -521,13 +525,6 @@ class TelegramChannel:
             elif id(item) in new:  # a repeated delivery was answered the first time
                 follow_ups.append(_answer(self, item.callback, True))
         return follow_ups
-
-    def _store(self, rows: list[Incoming]) -> list[bool]:
-        now = self.service.clock()
-        with writing(self.service.db) as conn:
-            return [inbox.store(conn, channel=CHANNEL, provider_message_id=r.provider_message_id,
-                                sender=r.sender, payload=r.payload, now=now) is not None
-                    for r in rows]
 
 
 def _answer(channel: TelegramChannel, cq: CallbackQuery,
@@ -558,29 +555,9 @@ def _answer(channel: TelegramChannel, cq: CallbackQuery,
     return run
 
 
-def _brief(exc: BaseException) -> str:
-    """Type and first line only: database errors go on to quote the SQL and its parameters
-    (a family's words), which do not belong in a log."""
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {first}"
-
-
 async def _run_all(follow_ups: list[Callable[[], Awaitable[None]]]) -> None:
     for follow_up in follow_ups:
         await follow_up()
-
-
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is larger than `limit` (stops reading at the limit)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 def build(service: Service) -> TelegramChannel:

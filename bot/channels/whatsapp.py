@@ -21,7 +21,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,12 +33,13 @@ from twilio.rest import Client
 
 from bot import media as media_links
 from bot.channels.base import Sender, SendError
+from bot.channels.inbound import Item, brief, infrastructure, safe, small_int
+from bot.channels.inbound import store as store_inbound
 from bot.channels.split import choice_lines
 from bot.config import Settings
 from bot.ratelimit import RateLimit
 from bot.service import Service
-from storage import cases, conversations, inbox, outbox, window
-from storage.db import writing
+from storage import cases, conversations, outbox, window
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,10 @@ async def read_form(request: Request, limit: int = MAX_BODY) -> Form:
     """The posted form, read no further than `limit` bytes: 413 when larger, 400 when broken."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        size = small_int(declared, 12)
+        if size is None and not (declared.isascii() and declared.isdigit()):
             raise Rejected(400, "bad Content-Length")
-        if int(declared) > limit:
+        if size is None or size > limit:
             raise Rejected(413, "body too large")
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind and kind != "application/x-www-form-urlencoded":
@@ -132,10 +133,10 @@ def normalise(form: Form) -> dict[str, Any] | None:
     text = form.get("Body", "") or form.get("ButtonText", "") or form.get("ListTitle", "")
     pressed = form.get("ButtonPayload", "") or form.get("ListId", "")
     media: list[dict[str, str]] = []
-    count = form.get("NumMedia", "0") or "0"
-    if not count.isdigit():
+    count = small_int(form.get("NumMedia", "0") or "0", 3)
+    if count is None:
         raise Rejected(400, "malformed NumMedia")
-    for n in range(min(int(count), MAX_MEDIA)):
+    for n in range(min(count, MAX_MEDIA)):
         url = form.get(f"MediaUrl{n}", "")
         if url:
             mime = form.get(f"MediaContentType{n}", "")
@@ -197,8 +198,10 @@ def send_error(status: int | None, code: str | None, message: str,
         return SendError(reason, transient=False, code=code, contact_status="opted_out")
     if code == OUTSIDE_WINDOW:
         return SendError(reason, transient=False, code=code, final_status="needs_template")
-    if status == 429 or code in (RATE_LIMITED, TOO_MANY_REQUESTS) or (status or 0) >= 500:
-        return SendError(reason, transient=True, retry_after=wait, code=code)
+    if status == 429 or code in (RATE_LIMITED, TOO_MANY_REQUESTS):
+        return SendError(reason, transient=True, retry_after=wait, code=code, rate_limited=True)
+    if (status or 0) >= 500:
+        return SendError(reason, transient=True, retry_after=wait, code=code, outage=True)
     return SendError(reason, transient=False, code=code)
 
 
@@ -298,7 +301,7 @@ class WhatsAppSender:
                                                   **extra)
         except requests.RequestException as exc:  # timeouts and connection errors
             raise SendError(f"twilio unreachable: {type(exc).__name__}",
-                            transient=True) from None
+                            transient=True, outage=True) from None
         except TwilioException as exc:
             status = getattr(exc, "status", None)
             code = getattr(exc, "code", None)
@@ -374,8 +377,8 @@ class WhatsAppChannel:
         try:
             form = await self._signed_form(request)
             sid, sender = form.get("MessageSid", ""), form.get("From", "")
-            if not sid or not sender or len(sid) > 64 or len(sender) > 100:
-                raise Rejected(400, "MessageSid or From missing or too long")
+            if not _sid(sid) or not sender or len(sender) > 100 or not sender.isprintable():
+                raise Rejected(400, "MessageSid or From missing, too long or not printable")
             payload = normalise(form)
         except Rejected as exc:
             log.warning("whatsapp webhook rejected (%s): %s", exc.status, exc)
@@ -386,42 +389,50 @@ class WhatsAppChannel:
             log.info("whatsapp message %s has nothing we handle (type %s); acknowledged",
                      sid, form.get("MessageType", "?")[:30])
         else:
-            try:
-                await asyncio.to_thread(self._store, sid, sender, payload)
-            except SQLAlchemyError:
-                log.exception("whatsapp message %s could not be stored; Twilio may retry", sid)
+            try:  # what cannot be stored is kept as rejected (storage.rejects), still a 200
+                (new,) = await asyncio.to_thread(
+                    store_inbound, self.service.db, CHANNEL, [Item(sid, sender, safe(payload))],
+                    (), self.service.clock())
+            except Exception as exc:  # only a database that cannot be used gets here
+                log.error("whatsapp message %s could not be stored (%s); Twilio may retry",
+                          sid, brief(exc))
                 return Response(status_code=503)
+            if not new:
+                log.info("whatsapp message %s delivered again (or rejected); ignored", sid)
         return Response(EMPTY_TWIML, media_type="application/xml")
-
-    def _store(self, sid: str, sender: str, payload: dict[str, Any]) -> None:
-        with writing(self.service.db) as conn:
-            new = inbox.store(conn, channel=CHANNEL, provider_message_id=sid, sender=sender,
-                              payload=payload, now=self.service.clock())
-        if new is None:
-            log.info("whatsapp message %s delivered again; ignored", sid)
 
     async def status(self, request: Request) -> Response:
         try:
             form = await self._signed_form(request)
             sid = form.get("MessageSid", "")
             state = form.get("MessageStatus", "").strip().lower()
-            if not sid or not state or len(sid) > 64 or len(state) > 20:
-                raise Rejected(400, "MessageSid or MessageStatus missing")
+            if not _sid(sid) or len(state) > 20 or not state.isascii() or \
+                    not state.replace("_", "").isalpha():
+                raise Rejected(400, "MessageSid or MessageStatus missing or malformed")
         except Rejected as exc:
             log.warning("twilio status callback rejected (%s): %s", exc.status, exc)
             return Response(status_code=exc.status)
-        code = form.get("ErrorCode", "").strip()[:20] or None
+        code = "".join(c for c in form.get("ErrorCode", "") if c.isalnum())[:20] or None
         try:
             await asyncio.to_thread(self._record, sid, state, code)
-        except SQLAlchemyError:
-            log.exception("status of %s could not be stored; Twilio may retry", sid)
-            return Response(status_code=503)
+        except Exception as exc:
+            if infrastructure(exc):
+                log.error("status of %s could not be stored (%s); Twilio may retry", sid,
+                          brief(exc))
+                return Response(status_code=503)
+            log.warning("status %s of %s not recorded (%s); acknowledged", state, sid,
+                        brief(exc))
         return Response(status_code=200)
 
     def _record(self, sid: str, state: str, code: str | None) -> None:
         with self.service.db.begin() as conn:
             if not record_status(conn, sid, state, code, self.service.clock()):
                 log.debug("status %s of %s is old, repeated or unknown; ignored", state, sid)
+
+
+def _sid(value: str) -> bool:
+    """A Twilio SID: letters and digits (SM..., MM...: 34 of them)."""
+    return 0 < len(value) <= 64 and value.isascii() and value.isalnum()
 
 
 def build(service: Service) -> WhatsAppChannel:

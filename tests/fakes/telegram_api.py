@@ -5,7 +5,10 @@ Point the bot at it with TELEGRAM_API_BASE_URL = `fake.base_url`. It serves getM
 sendMessage, sendPhoto/Voice/Audio/Video/Document/Location, answerCallbackQuery,
 editMessageText, deleteMessages (recorded in `deleted`) and getFile, serves file downloads
 (`files[file_id] = bytes`), records every request, and can fail on demand (429 with
-retry_after, 5xx, 403, 400, or hang past the client's timeout).
+retry_after, 5xx, 403, 400, or hang past the client's timeout), for a number of calls
+(`fail_next`) or until told otherwise (`go_down`, `come_back`: an outage). `queue_raw`
+hands out an update as raw JSON text, for what Python's json cannot write (a lone
+surrogate, 100,000 levels of nesting).
 A method it does not know is answered 400 and recorded in `unknown`: tests check it is empty.
 """
 
@@ -37,6 +40,7 @@ NOW = 1764462600  # 2025-11-30 00:30 UTC
 JSON_FIELDS = ("reply_markup", "allowed_updates", "entities", "link_preview_options",
                "reply_parameters", "message_ids")
 MAX_DELETE = 100  # message ids per deleteMessages call
+ACCEPT_THEN_HANG = -1
 
 
 @dataclass
@@ -47,9 +51,23 @@ class Call:
 
 @dataclass
 class Failure:
-    status: int  # 429, 500, 502, 403, 400; 0 means hang until the client gives up
+    # 429, 500, 502, 403, 400; 0 means hang until the client gives up; ACCEPT_THEN_HANG:
+    # the call takes effect, and its answer waits for `answer_hanging` (a crash mid-send)
+    status: int
     description: str
     retry_after: int | None = None
+
+
+@dataclass(frozen=True)
+class RawUpdate:
+    """An update as JSON text, served as it is."""
+
+    update_id: int
+    text: str
+
+
+def _uid(update: dict[str, Any] | RawUpdate) -> int:
+    return update.update_id if isinstance(update, RawUpdate) else int(update["update_id"])
 
 
 @dataclass
@@ -82,7 +100,8 @@ class FakeTelegram:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._updates: list[dict[str, Any]] = []
+        self._updates: list[dict[str, Any] | RawUpdate] = []
+        self._down: dict[str, int] = {}  # method -> status of its outage
         self._update_ids = itertools.count(100_000)
         self._message_ids = itertools.count(500)
         self._failures: dict[str, list[Failure]] = {}
@@ -92,6 +111,7 @@ class FakeTelegram:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._release: asyncio.Event | None = None
+        self._answer: asyncio.Event | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -119,6 +139,7 @@ class FakeTelegram:
             assert self._loop and self._server
             asyncio.set_event_loop(self._loop)
             self._wake, self._release = asyncio.Event(), asyncio.Event()
+            self._answer = asyncio.Event()
             self._loop.run_until_complete(self._server.serve(sockets=[sock]))
 
         self._thread = threading.Thread(target=run, name="fake-telegram", daemon=True)
@@ -139,8 +160,9 @@ class FakeTelegram:
         self._server = None
 
     def _shutdown(self) -> None:
-        assert self._server and self._release and self._wake
+        assert self._server and self._release and self._wake and self._answer
         self._release.set()
+        self._answer.set()
         self._wake.set()
         self._server.should_exit = True
 
@@ -164,6 +186,29 @@ class FakeTelegram:
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
         return update
+
+    def queue_raw(self, text: str, update_id: int | None = None) -> int:
+        """Queue an update given as JSON text (its update_id must be `update_id`)."""
+        with self._lock:
+            uid = update_id if update_id is not None else next(self._update_ids)
+            self._updates.append(RawUpdate(uid, text))
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+        return uid
+
+    def answer_hanging(self) -> None:
+        """Answer the calls held by ACCEPT_THEN_HANG (they took effect already)."""
+        assert self._loop is not None and self._answer is not None
+        self._loop.call_soon_threadsafe(self._answer.set)
+
+    def go_down(self, method: str, status: int = 500) -> None:
+        """Every call of `method` fails with `status` until `come_back`."""
+        with self._lock:
+            self._down[method] = status
+
+    def come_back(self, method: str) -> None:
+        with self._lock:
+            self._down.pop(method, None)
 
     def fail_next(self, method: str, times: int = 1, *, status: int = 500,
                   retry_after: int | None = None, description: str | None = None) -> None:
@@ -191,7 +236,7 @@ class FakeTelegram:
     def texts_to(self, chat_id: int | str) -> list[str]:
         return [s.text for s in self.messages_to(chat_id)]
 
-    def pending_updates(self) -> list[dict[str, Any]]:
+    def pending_updates(self) -> list[dict[str, Any] | RawUpdate]:
         with self._lock:
             return list(self._updates)
 
@@ -223,6 +268,14 @@ class FakeTelegram:
         with self._lock:
             queue = self._failures.get(method) or []
             failure = queue.pop(0) if queue else None
+            if failure is None and method in self._down:
+                failure = Failure(self._down[method], "Internal Server Error")
+        if failure is not None and failure.status == ACCEPT_THEN_HANG:
+            assert self._answer is not None
+            self._answer.clear()
+            result = await handler(params)
+            await self._answer.wait()
+            return JSONResponse({"ok": True, "result": result})
         if failure is not None:
             if failure.status == 0:
                 assert self._release is not None
@@ -235,6 +288,10 @@ class FakeTelegram:
             result = await handler(params)
         except _ApiError as exc:
             return _error(exc.status, exc.description)
+        if isinstance(result, list) and any(isinstance(u, RawUpdate) for u in result):
+            items = [u.text if isinstance(u, RawUpdate) else json.dumps(u) for u in result]
+            return Response('{"ok": true, "result": [' + ", ".join(items) + "]}",
+                            media_type="application/json")
         return JSONResponse({"ok": True, "result": result})
 
     async def _file(self, request: Request) -> Response:
@@ -266,9 +323,9 @@ class FakeTelegram:
                 self._wake.clear()
                 with self._lock:
                     if offset:  # an offset confirms every update before it
-                        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                        self._updates = [u for u in self._updates if _uid(u) >= offset]
                         self.confirmed = max(self.confirmed, offset)
-                    ready = [u for u in self._updates if u["update_id"] >= offset][:limit]
+                    ready = [u for u in self._updates if _uid(u) >= offset][:limit]
                 left = deadline - time.monotonic()
                 if ready or left <= 0 or (self._release and self._release.is_set()):
                     return ready
