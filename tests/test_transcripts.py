@@ -233,6 +233,7 @@ def test_transcripts_cover_every_category() -> None:
 # -- xfails until then).
 
 EMERGENCY = "Keselamatan Anda yang utama."
+INJURY = "Yang terluka perlu ditolong dulu."
 
 
 def test_injury_answer_gets_emergency_message_at_once(service: Service) -> None:
@@ -243,9 +244,9 @@ def test_injury_answer_gets_emergency_message_at_once(service: Service) -> None:
         fam.say(answer)
     assert (stored_case(service) or {}).get("priority") != "P0"  # not P0 yet
     reply = fam.say("1")  # risk_injured: yes
-    assert any(r.startswith(EMERGENCY) for r in reply)
+    assert any(r.startswith(INJURY) for r in reply)  # the emergency message for an injury
     assert (stored_case(service) or {}).get("priority") == "P0"
-    assert "someone injured and needs medical help" in (stored_case(service) or {})["reasons"]
+    assert "injured" in (stored_case(service) or {})["reasons"]
 
 
 def test_perpetrator_near_with_weapon_gets_emergency_message_at_once(service: Service) -> None:
