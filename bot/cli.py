@@ -3,19 +3,73 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import errno
 import logging
+import os
+import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from types import FrameType
+from typing import TextIO
 
+from bot.cliparser import parser
 from bot.config import ConfigError, Settings, load_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+log = logging.getLogger("lk3")
+
+__all__ = ["main", "parser"]
+
+
+def _start(settings: Settings, before_lock: Callable[[], None] | None = None) -> None:
+    """Before a serving process starts: every flows file as `lk3 flow check` reads it, the
+    service lock (a restore waits for us, we refuse during one), the database in the log."""
+    from bot.backup import BackupError, hold_service_lock
+    from bot.dbcli import where
+    from bot.flowfiles import first_error
+    from storage.db import sqlite_file
+
+    problem = first_error()
+    if problem is not None:
+        raise ConfigError(problem)
+    if before_lock is not None:
+        before_lock()
+    path = sqlite_file(settings.database_url)
+    if path is not None:
+        try:
+            hold_service_lock(path)
+        except BackupError as exc:
+            raise ConfigError(str(exc)) from None
+    log.info("database: %s", where(settings))
+
+
+def _port_free(host: str, port: int) -> None:
+    """ConfigError in one sentence when LK3_HOST:LK3_PORT cannot be listened on (bound the
+    way uvicorn binds, then let go)."""
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"Setting LK3_HOST is wrong: {host!r} is not an address this "
+                          f"machine can listen on ({exc.strerror}).") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"Port {port} on {host} is in use by another program (is "
+                                  "lk3 serve already running?); stop it or set LK3_PORT.") \
+                    from None
+            raise ConfigError(f"lk3 cannot listen on {host}:{port}: {exc.strerror}.") from None
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.web import serve
 
+    _start(settings, before_lock=lambda: _port_free(settings.lk3_host, settings.lk3_port))
     return serve(settings)
 
 
@@ -28,29 +82,56 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
     if not postgres and not 2 <= args.shard <= shards:
         raise ConfigError(f"--shard must be between 2 and LK3_PROCESSORS ({shards}), since "
                           "`lk3 serve` processes shard 1.")
+    _start(settings)
     service = build(settings, shard=args.shard if not postgres else 1)
     print(f"lk3 process: shard {args.shard} of {shards}; Ctrl-C stops", file=sys.stderr)
     return process_forever(service, settings.lk3_poll_interval)
 
 
+class _Typing:
+    """Standard input for `lk3 chat`, knowing whether a typed line is being handled."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.busy = stream, False
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def readline(self) -> str:
+        self.busy = False
+        line = self.stream.readline()
+        self.busy = bool(line)  # until the chat asks for the next line
+        return line
+
+
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.chat import chat
+    from bot.chat import run_chat
     from bot.service import build
 
-    return chat(build(settings), args.user, args.lang)
+    _start(settings)
+    service = build(settings)
+    stdin = _Typing(sys.stdin)
+
+    def interrupt(_signal: int, _frame: FrameType | None) -> None:
+        # Between lines (every reply to the last one delivered) nothing is in flight, but
+        # the read runs in a thread that asyncio would wait for at exit, until Enter: end
+        # the process now. While a line is handled, stop as any Ctrl-C does.
+        if not stdin.busy:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            os._exit(130)
+        raise KeyboardInterrupt
+
+    if stdin.isatty():
+        signal.signal(signal.SIGINT, interrupt)
+    return asyncio.run(run_chat(service, args.user, args.lang, stdin,  # type: ignore[arg-type]
+                                sys.stdout))
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
-    from storage import migrate
-    from storage.db import make_engine
+    from bot.dbcli import run
 
-    db = make_engine(settings.database_url)
-    if args.action == "upgrade":
-        migrate.upgrade(db, args.revision or "head")
-    elif args.action == "downgrade":
-        migrate.downgrade(db, args.revision or "base")
-    print(f"database at revision {migrate.current(db) or 'base'}")
-    return 0
+    return run(args, settings)
 
 
 def _flow(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,6 +145,7 @@ def _flow(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cases(args: argparse.Namespace, settings: Settings) -> int:
     from bot.casecli import list_cases, show_case
+    from bot.dbcli import existing
     from bot.service import open_database
 
     if args.action == "show":
@@ -71,18 +153,24 @@ def _cases(args: argparse.Namespace, settings: Settings) -> int:
             print("lk3: `lk3 cases show` needs a case number, e.g. LK3-2026-00042.",
                   file=sys.stderr)
             return 2
+        existing(settings)
         return show_case(open_database(settings, auto_migrate=True), args.number)
     if args.number:
         print("lk3: `lk3 cases list` takes no case number; use `lk3 cases show NUMBER`.",
               file=sys.stderr)
         return 2
-    return list_cases(open_database(settings, auto_migrate=True), args.status, args.json)
+    existing(settings)
+    return list_cases(open_database(settings, auto_migrate=True), args.status, args.json,
+                      show_all=args.show_all, limit=args.limit)
 
 
 def _counselor(args: argparse.Namespace, settings: Settings) -> int:
     from bot import counselorcli
+    from bot.dbcli import existing
     from bot.service import open_database
 
+    if args.action == "list":
+        existing(settings)
     db = open_database(settings, auto_migrate=True)
     if args.action == "add":
         if not args.name or not args.role:
@@ -109,68 +197,21 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     return run(args.families, args.batch, args.workers)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lk3", description="LK3 intake bot (Dinas Sosial Mimika).")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("serve", help="run the web app and the background workers").set_defaults(
-        fn=_serve)
-    w = sub.add_parser("process", help="an extra inbox processor process (see LK3_PROCESSORS)")
-    w.add_argument("--shard", type=int, required=True,
-                   help="which shard of the contacts this process handles (2..LK3_PROCESSORS; "
-                        "`lk3 serve` handles 1; ignored on PostgreSQL)")
-    w.set_defaults(fn=_process)
-    c = sub.add_parser("chat", help="talk to the bot as a family, in this terminal")
-    c.add_argument("--user", default="terminal", help="the family's id (default: terminal)")
-    c.add_argument("--lang", choices=["id", "en"], default="id", help="language to start in")
-    c.set_defaults(fn=_chat)
-    d = sub.add_parser("db", help="database migrations")
-    d.add_argument("action", choices=["upgrade", "downgrade", "current"])
-    d.add_argument("revision", nargs="?", help="target revision (default: head / base)")
-    d.set_defaults(fn=_db)
-    f = sub.add_parser(
-        "flow", help="validate flows, draw one as a Mermaid diagram, or measure the crisis words",
-        description="check: load and validate every flow. draw: print a flow as a Mermaid "
-                    "diagram. eval: run the crisis words (flows/crisis.yaml) over a corpus of "
-                    "danger and ordinary messages; print recall per group, imminent recall and "
-                    "the false-alarm rate, with every miss and false alarm; exit 1 when a "
-                    "group's or the imminent recall is below 0.95 or false alarms are above 2%.")
-    f.add_argument("action", choices=["check", "draw", "eval"])
-    f.add_argument("flow", nargs="?", default="intake", help="flow name (default: intake)")
-    f.add_argument("--corpus", type=Path, metavar="PATH",
-                   help="eval: the corpus YAML (`danger:` {text, group, imminent} items and "
-                        "`ordinary:` texts; default: tests/data/crisis_corpus.yaml)")
-    f.add_argument("--json", action="store_true", help="eval: print the result as JSON")
-    f.set_defaults(fn=_flow)
-    k = sub.add_parser("cases", help="the case queue; one case with its transcript")
-    k.add_argument("action", choices=["list", "show"])
-    k.add_argument("number", nargs="?", metavar="NUMBER", help="case number (for show)")
-    k.add_argument("--status", choices=["waiting", "claimed", "closed"])
-    k.add_argument("--json", action="store_true", help="print a JSON array")
-    k.set_defaults(fn=_cases)
-    n = sub.add_parser("counselor", help="counselors: add, list, remove, invite codes")
-    n.add_argument("action", choices=["add", "list", "remove", "invite"])
-    n.add_argument("who", nargs="?", metavar="NAME_OR_ID", help="who to remove")
-    n.add_argument("--name", help="the counselor's name (add; optional for invite)")
-    n.add_argument("--role", choices=["counselor", "supervisor", "admin"])
-    n.add_argument("--telegram-id", metavar="ID", help="their Telegram user id (add)")
-    n.add_argument("--whatsapp", metavar="+62...", help="their WhatsApp number (add)")
-    n.add_argument("--capacity", type=int, default=5,
-                   help="most open cases at once (add; default 5)")
-    n.add_argument("--json", action="store_true", help="print a JSON array (list)")
-    n.set_defaults(fn=_counselor)
-    b = sub.add_parser("bench", help="push synthetic families through the pipeline; print rates")
-    b.add_argument("--families", type=int, default=2000)
-    b.add_argument("--batch", type=int, default=None,
-                   help="messages per processor transaction and per adapter commit "
-                        "(default: the processor's, 500)")
-    b.add_argument("--workers", type=int, default=2,
-                   help="processor processes, each owning a shard of the contacts (default 2)")
-    b.set_defaults(fn=_bench)
-    return p
+HANDLERS: dict[str, Handler] = {"serve": _serve, "process": _process, "chat": _chat,
+                                "db": _db, "flow": _flow, "cases": _cases,
+                                "counselor": _counselor, "bench": _bench}
 
 
 def settings_level(settings: Settings) -> int:
     return int(logging.getLevelName(settings.log_level))
+
+
+def _pipe_closed() -> int:
+    """The reader of our output went away (`lk3 cases list | head`): stop quietly, as
+    other command-line tools do. Output still buffered would fail again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,11 +222,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         for noisy in ("transitions", "alembic"):  # their INFO lines are per step / per run
             logging.getLogger(noisy).setLevel(max(logging.WARNING, settings_level(settings)))
-        fn: Handler = args.fn
-        return int(fn(args, settings))
+        code = int(HANDLERS[args.command](args, settings))
+        sys.stdout.flush()  # here, where a closed pipe can still be answered quietly
+        return code
     except ConfigError as exc:
         print(f"lk3: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _pipe_closed()
     except KeyboardInterrupt:
         return 130
 

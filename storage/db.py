@@ -1,4 +1,5 @@
-"""Engines for SQLite (WAL, busy timeout, BEGIN IMMEDIATE) and PostgreSQL (psycopg 3)."""
+"""Engines for SQLite (WAL, busy timeout, BEGIN IMMEDIATE, writers in turn) and PostgreSQL
+(psycopg 3)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,15 @@ import sqlite3
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
-
-try:
-    import fcntl
-except ImportError:  # not on Windows: writers there wait by SQLite's busy timeout alone
-    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from storage.jsontext import dumps, loads
+from storage.turns import Turn, TurnConnection, give_turn, make_private, private_file, take_turn
 
 BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "lk3_read_only"
@@ -48,10 +46,37 @@ _NO_VALUES: dict[None, None] = {}
 sqlite3.register_adapter(type(None), _NO_VALUES.get)
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL, made absolute (relative paths are relative to the
+    working directory); None for PostgreSQL and in-memory databases."""
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" \
+            or name.startswith("file:") or parsed.query.get("mode") == "memory":
+        return None
+    return Path(name).expanduser().absolute()
+
+
+def absolute_url(url: str) -> str:
+    """The URL with a relative SQLite path made absolute (from the working directory)."""
+    path = sqlite_file(url)
+    if path is None:
+        return url
+    return make_url(url).set(database=str(path)).render_as_string(hide_password=False)
+
+
+def _sqlite_setup(engine: Engine, path: Path | None) -> None:
+    if path is not None:
+        @event.listens_for(engine, "do_connect")
+        def _private(_dialect: Any, _record: Any, _args: Any, _params: Any) -> None:
+            private_file(path)  # before SQLite creates it with the umask's mode
+            make_private(path)
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        if path is not None:
+            dbapi_conn.turn = Turn(f"{path}-writers.lock")
         cur = dbapi_conn.cursor()
         for pragma in ("journal_mode=WAL", f"busy_timeout={BUSY_TIMEOUT_MS}",
                        "foreign_keys=ON", "synchronous=NORMAL",
@@ -66,7 +91,14 @@ def _sqlite_setup(engine: Engine) -> None:
         # Read-then-write: take the write lock up front. A connection opened by `reading`
         # only reads: a plain BEGIN gives it a snapshot and leaves writers alone.
         read = conn.get_execution_options().get(READ_ONLY)
-        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+        dbapi_conn = conn.connection.driver_connection
+        if not read:
+            take_turn(dbapi_conn)  # every writer waits in line (storage/turns.py)
+        try:
+            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+        except BaseException:
+            give_turn(dbapi_conn)
+            raise
 
 
 def shard_of(key: str, shards: int) -> int:
@@ -75,33 +107,11 @@ def shard_of(key: str, shards: int) -> int:
 
 
 @contextmanager
-def writer_turn(engine: Engine) -> Iterator[None]:
-    """SQLite: wait for the write lock in a queue, not by polling.
-
-    SQLite's busy handler retries a locked database after sleeps of growing length (up to
-    100 ms), so a waiting writer often sleeps on while the lock is already free. The
-    processors and the channel adapters storing inbound messages (`writing`) take turns on an
-    advisory file lock beside the database instead, which hands over the moment the holder's
-    transaction has committed: a webhook is acknowledged without sleeping behind a batch.
-    Other writers (the relay, the scheduler, staff commands) keep the busy timeout. Elsewhere
-    (PostgreSQL, memory databases) this does nothing.
-    """
-    path = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:" or fcntl is None:
-        yield
-        return
-    with open(f"{path}-writers.lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-@contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
-    """A write transaction that waits for its turn (`writer_turn`) rather than polling."""
-    with writer_turn(engine), engine.begin() as conn:
+    """A write transaction. On SQLite every write transaction of our engines waits for its
+    turn on the writers' lock file rather than polling (storage/turns.py), so this is
+    `engine.begin()`; it stays as the name for what the caller means."""
+    with engine.begin() as conn:
         yield conn
 
 
@@ -111,12 +121,15 @@ def reading(engine: Engine) -> Connection:
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
-    url = normalise_url(url)
+    """An engine; a SQLite file is created mode 600 at first connect, with a relative path
+    taken from the working directory now."""
+    url = absolute_url(normalise_url(url))
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
+                                                  "factory": TurnConnection},
                                poolclass=NullPool if ":memory:" in url else None,
                                json_serializer=dumps, json_deserializer=loads, **kw)
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, sqlite_file(url))
         return engine
     return create_engine(url, pool_pre_ping=True, json_serializer=dumps,
                          json_deserializer=loads, **kw)

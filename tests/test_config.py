@@ -79,5 +79,6 @@ def test_env_example_copied_as_is_starts(bare: Path) -> None:
     """`.env.example` copied to `.env` unchanged is a valid configuration (channels off)."""
     example = Path(__file__).resolve().parents[1] / ".env.example"
     (bare / ".env").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    assert lk3("db", "upgrade", cwd=bare, env={}).returncode == 0  # `cases` never creates it
     done = lk3("cases", "list", cwd=bare, env={})
     assert done.returncode == 0, done.stderr

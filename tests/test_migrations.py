@@ -49,7 +49,7 @@ def test_downgrade_to_base_removes_every_table_and_upgrade_works_again(backend: 
     engine = fresh_engine(backend, tmp_path, migrated=False)
     try:
         migrate.upgrade(engine)
-        migrate.downgrade(engine)
+        migrate.downgrade(engine, "base")
         assert _tables(engine) <= {"alembic_version"}
         assert migrate.current(engine) is None
         migrate.upgrade(engine)

@@ -1,0 +1,149 @@
+"""The `lk3` command line: every subcommand with a description and examples (`--help`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+FORMAT = argparse.RawDescriptionHelpFormatter
+
+
+def _sub(sub: Any, name: str, help: str, description: str, examples: str,
+         **kw: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        name, help=help, description=description, formatter_class=FORMAT,
+        epilog="examples:\n" + "\n".join(f"  {line}" for line in examples.strip().splitlines()),
+        **kw)
+    return p
+
+
+def _db(sub: Any) -> None:
+    d = _sub(sub, "db", "the database: migrations, backup and restore",
+             "Migrate the database (SQLite or PostgreSQL, from DATABASE_URL), show its revision, "
+             "or back it up and restore it (SQLite; on PostgreSQL use pg_dump / pg_restore).",
+             "lk3 db upgrade\nlk3 db current\nlk3 db backup /var/backups/lk3/\n"
+             "lk3 db restore /var/backups/lk3/lk3-20261205T010000Z.db\n"
+             "lk3 db downgrade 0004 --yes")
+    actions = d.add_subparsers(dest="action", required=True, metavar="ACTION")
+    up = _sub(actions, "upgrade", "migrate up (to head, or to REV)",
+              "Apply the migrations up to REV (default: head). `lk3 serve` does this by itself "
+              "on SQLite; on PostgreSQL run it after every update, before starting.",
+              "lk3 db upgrade\nlk3 db upgrade 0004")
+    up.add_argument("revision", nargs="?", metavar="REV", help="target revision (default head)")
+    down = _sub(actions, "downgrade", "migrate down to REV (explicit; --yes to drop data)",
+                "Undo migrations down to REV: a revision id, -N (N steps) or base (every table "
+                "dropped). When that would delete tables or columns that hold data, it says "
+                "what and how much, and does nothing without --yes. Back up first. Refused "
+                "while `lk3 serve`, `lk3 process` or `lk3 chat` runs on this SQLite database.",
+                "lk3 db downgrade 0004\nlk3 db downgrade -1 --yes")
+    down.add_argument("revision", nargs="?", metavar="REV", help="target revision (required)")
+    down.add_argument("--yes", action="store_true",
+                      help="go ahead even though tables or columns with data are dropped")
+    _sub(actions, "current", "print the database's revision",
+         "Print the revision the database is at. Refuses, rather than creating an empty "
+         "database, when the SQLite file does not exist.", "lk3 db current")
+    back = _sub(actions, "backup", "copy the SQLite database while the service runs",
+                "Write a consistent copy of the SQLite database with SQLite's online backup "
+                "(safe while `lk3 serve` runs): a new file, mode 600, checked, in one piece "
+                "(no -wal). FILE may be a folder: the copy is then named lk3-<UTC time>.db. "
+                "An existing file is never overwritten. PostgreSQL: use pg_dump.",
+                "lk3 db backup /var/backups/lk3/\nlk3 db backup lk3-before-update.db")
+    back.add_argument("file", nargs="?", metavar="FILE", help="new file or existing folder")
+    rest = _sub(actions, "restore", "replace the SQLite database with a backup",
+                "Replace the database's content with a backup made by `lk3 db backup`. "
+                "Refused while `lk3 serve`, `lk3 process` or `lk3 chat` runs on it (they hold "
+                "<db>-service.lock). The current content is kept first as "
+                "<db>.before-restore-<UTC time>. PostgreSQL: use pg_restore.",
+                "lk3 db restore /var/backups/lk3/lk3-20261205T010000Z.db")
+    rest.add_argument("file", nargs="?", metavar="FILE", help="the backup file")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lk3", description="LK3 intake bot (Dinas Sosial Mimika). Settings come from the "
+        "environment, then .env in the working directory (see .env.example).",
+        formatter_class=FORMAT, epilog="`lk3 COMMAND --help` describes each command; the "
+        "operator's guide is docs/operations.md.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _sub(sub, "serve", "run the web app and the background workers",
+         "Run the web app (webhooks, GET /healthz) on LK3_HOST:LK3_PORT with the inbox "
+         "processor, the outbox relay and the scheduler. Checks every file in flows/ first "
+         "(as `lk3 flow check`) and stops with one sentence if one is wrong. Ctrl-C (or "
+         "SIGTERM) stops cleanly; queued work stays in the database.",
+         "lk3 serve\nLK3_PORT=8080 lk3 serve")
+    w = _sub(sub, "process", "an extra inbox processor process (see LK3_PROCESSORS)",
+             "Run one more inbox processor beside `lk3 serve`, for contact shard K of "
+             "LK3_PROCESSORS (SQLite; on PostgreSQL any number, --shard is ignored).",
+             "LK3_PROCESSORS=2 lk3 process --shard 2")
+    w.add_argument("--shard", type=int, required=True,
+                   help="which shard of the contacts this process handles (2..LK3_PROCESSORS; "
+                        "`lk3 serve` handles 1; ignored on PostgreSQL)")
+    c = _sub(sub, "chat", "talk to the bot as a family, in this terminal",
+             "A family's conversation through the real inbox, engine, database and outbox. "
+             "Interactive: Ctrl-D or Ctrl-C ends it. From a pipe: one message per line, every "
+             "reply printed, exit 0 at the end of input.",
+             "lk3 chat\nlk3 chat --user fam1 --lang en\nprintf 'halo\\n1\\n' | lk3 chat")
+    c.add_argument("--user", default="terminal", help="the family's id (default: terminal)")
+    c.add_argument("--lang", choices=["id", "en"], default="id", help="language to start in")
+    _db(sub)
+    f = _sub(sub, "flow", "check the files in flows/, draw a flow, or measure the crisis words",
+             "check: read every YAML file in flows/ that the service reads (flows, triage, "
+             "catalogs, lists, keywords, crisis words, answers, directory, service hours, "
+             "referrals, counselor texts) and name the file and place of each problem; exit 1 "
+             "if any. draw: print a flow as a Mermaid diagram. eval: run the crisis words "
+             "(flows/crisis.yaml) over a corpus of danger and ordinary messages; print recall "
+             "per group, imminent recall and the false-alarm rate, with every miss and false "
+             "alarm; exit 1 when a group's or the imminent recall is below 0.95 or false "
+             "alarms are above 2%.",
+             "lk3 flow check\nlk3 flow draw intake > intake.mmd\nlk3 flow eval --json")
+    f.add_argument("action", choices=["check", "draw", "eval"])
+    f.add_argument("flow", nargs="?", default="intake", help="flow name (default: intake)")
+    f.add_argument("--corpus", type=Path, metavar="PATH",
+                   help="eval: the corpus YAML (`danger:` {text, group, imminent} items and "
+                        "`ordinary:` texts; default: tests/data/crisis_corpus.yaml)")
+    f.add_argument("--json", action="store_true", help="eval: print the result as JSON")
+    k = _sub(sub, "cases", "the case queue; one case with its transcript",
+             "list: the open cases, most urgent first, with assignee, waiting time and "
+             "first-response deadline (--all: closed ones too). show: one case with its "
+             "details, transcript and audit events. Both only read: they refuse when the "
+             "database does not exist.",
+             "lk3 cases list\nlk3 cases list --status waiting --json\n"
+             "lk3 cases list --all --limit 0\n"
+             "lk3 cases show LK3-2026-00042")
+    k.add_argument("action", choices=["list", "show"])
+    k.add_argument("number", nargs="?", metavar="NUMBER", help="case number (for show)")
+    k.add_argument("--status", choices=["waiting", "claimed", "closed"])
+    k.add_argument("--all", action="store_true", dest="show_all",
+                   help="list: closed cases too (open ones first)")
+    k.add_argument("--limit", type=int, default=50, metavar="N",
+                   help="list: at most N rows (default 50; 0 = all)")
+    k.add_argument("--json", action="store_true", help="print a JSON array")
+    n = _sub(sub, "counselor", "counselors: add, list, remove, invite codes",
+             "add: a counselor with role and accounts. list: counselors with role, duty, "
+             "capacity, open cases and accounts (only reads). remove: a counselor (history "
+             "kept; their cases go back to the queue). invite: a one-time code (7 days) that "
+             "makes whoever sends `/daftar CODE` to the bot a counselor.",
+             "lk3 counselor add --name 'Maria K' --role supervisor --telegram-id 111222333\n"
+             "lk3 counselor list --json\nlk3 counselor remove 'Maria K'\n"
+             "lk3 counselor invite --role counselor --name Yosep")
+    n.add_argument("action", choices=["add", "list", "remove", "invite"])
+    n.add_argument("who", nargs="?", metavar="NAME_OR_ID", help="who to remove")
+    n.add_argument("--name", help="the counselor's name (add; optional for invite)")
+    n.add_argument("--role", choices=["counselor", "supervisor", "admin"])
+    n.add_argument("--telegram-id", metavar="ID", help="their Telegram user id (add)")
+    n.add_argument("--whatsapp", metavar="+62...", help="their WhatsApp number (add)")
+    n.add_argument("--capacity", type=int, default=5,
+                   help="most open cases at once (add; default 5)")
+    n.add_argument("--json", action="store_true", help="print a JSON array (list)")
+    b = _sub(sub, "bench", "push synthetic families through the pipeline; print rates",
+             "Run synthetic families through the whole intake on a fresh SQLite file (never "
+             "the service's database) and print messages per second, latency and reference "
+             "rates.", "lk3 bench\nlk3 bench --families 500 --workers 1")
+    b.add_argument("--families", type=int, default=2000)
+    b.add_argument("--batch", type=int, default=None,
+                   help="messages per processor transaction and per adapter commit "
+                        "(default: the processor's, 500)")
+    b.add_argument("--workers", type=int, default=2,
+                   help="processor processes, each owning a shard of the contacts (default 2)")
+    return p
