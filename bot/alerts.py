@@ -6,8 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot import staff
-from flows.triage import describe
+from bot import labels, staff
 from storage import counselors
 from storage.queue import CaseView
 
@@ -37,7 +36,8 @@ def announce(conn: Connection, case: CaseView, now: datetime, key: str = "new_ca
     told = 0
     roster = roster or counselors.roster(conn)
     body = staff.text(key, number=case.number, priority=case.priority,
-                      reasons=describe(case.reasons), distrik=case.distrik or "-", **extra)
+                      reasons=labels.reasons(case.reasons), distrik=labels.distrik(case.distrik),
+                          **extra)
     if not roster.on_duty:
         body = f"{body}\n{staff.text('nobody_on_duty')}"
     for cid in recipients(roster, case.priority):

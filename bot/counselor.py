@@ -1,7 +1,8 @@
 """Chat commands for LK3 staff, on any channel a counselor is registered on.
 
 Indonesian names with English aliases. A plain message goes to the family of the active case.
-Everything a counselor does is a case event with who and when.
+Everything a counselor does is a case event with who and when. What a counselor reads (the
+queue, the brief on a case just taken, my cases, the history) is in bot.counselorviews.
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ from datetime import datetime
 from typing import Any, cast
 
 import yaml
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, insert
 
-from bot import alerts, handoff, staff
+from bot import alerts, handoff, labels, staff
+from bot import counselorviews as views
 from flows.catalog import Catalog
 from flows.hours import service_hours
 from flows.loader import FLOWS_DIR
 from flows.text import clean
-from flows.triage import describe
 from storage import cases, conversations, counselors, inbox, queue
 from storage.counselors import CounselorRow
-from storage.models import MessageLog, Referral
+from storage.models import Referral
 from storage.queue import CaseView
 
 ALIASES = {
@@ -93,20 +94,6 @@ def _needs_active(fn: Callable[[Ctx, CaseView, str], None]) -> Callable[[Ctx, st
     return run
 
 
-def show_queue(ctx: Ctx, args: str) -> None:
-    waiting = queue.waiting(ctx.conn, limit=5)
-    if not waiting:
-        return ctx.say("queue_empty")
-    lines = [staff.text("queue_head", count=len(queue.waiting(ctx.conn, limit=1000)))]
-    lines += [staff.text("queue_line", number=c.number, priority=c.priority,
-                         waited=staff.waited(c.created_at, ctx.now), reasons=describe(c.reasons))
-              for c in waiting]
-    buttons = [{"number": i, "value": f"take:{c.number}",
-                "label": staff.text("take_button", number=c.number)}
-               for i, c in enumerate(waiting, start=1)]
-    staff.send(ctx.conn, ctx.me.id, "\n".join(lines), ctx.now, choices=buttons)
-
-
 def take(ctx: Ctx, args: str) -> None:
     number = args.split()[0] if args.split() else None
     outcome, case = queue.claim(ctx.conn, ctx.me.id, ctx.now, number)
@@ -118,49 +105,9 @@ def take(ctx: Ctx, args: str) -> None:
     conversations.set_flag(ctx.conn, case.contact_id, "with_person", True)
     ctx.audit(case.id, "claim", counselor=ctx.me.name,
               waited_minutes=int((ctx.now - case.created_at).total_seconds() // 60))
-    _brief(ctx, case)
+    views.brief(ctx, case)
     handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "handoff.joined", ctx.now,
                         name=ctx.me.name.split()[0])
-
-
-def _brief(ctx: Ctx, case: CaseView) -> None:
-    """What the counselor needs at a glance, then what the family wrote while waiting."""
-    conv = conversations.load(ctx.conn, case.contact_id)
-    a = conv.answers if conv else {}
-    ctx.say("claimed", case_id=case.id, number=case.number, priority=case.priority,
-            reasons=describe(case.reasons), category=case.category or "-",
-            distrik=case.distrik or "-", contact=a.get("contact", "-"),
-            safe_times=a.get("safe_times", "-"), leave_message=a.get("leave_message", "-"),
-            codeword=a.get("codeword", "-"))
-    waiting = [_waiting_line(e["data"]) for e in cases.events_of(ctx.conn, case.id)
-               if e["kind"] == "message_while_resting"]
-    waiting = [w for w in waiting if w]
-    if waiting:
-        ctx.say("waiting_messages", case_id=case.id, lines="\n".join(f"• {t}" for t in waiting))
-
-
-def _waiting_line(data: dict[str, Any]) -> str:
-    media = " ".join(f"({m.get('kind')}) {m.get('ref')}" for m in data.get("media") or [])
-    return " ".join(x for x in (str(data.get("text") or ""), media) if x)
-
-
-def my_cases(ctx: Ctx, args: str) -> None:
-    if args:
-        case = queue.by_number(ctx.conn, args.split()[0])
-        if case is None:
-            return ctx.say("unknown_case", number=args.split()[0])
-        if case.status != "claimed":
-            return ctx.say("not_open", number=case.number, status=case.status)
-        if case.assignee_id != ctx.me.id and not ctx.me.supervises:
-            return ctx.say("not_yours", number=case.number)
-        counselors.set_active_case(ctx.conn, ctx.me.id, case.id)
-        return ctx.say("active_set", case_id=case.id, number=case.number)
-    held = queue.held_by(ctx.conn, ctx.me.id)
-    if not held:
-        return ctx.say("my_cases_none")
-    active = next((c.number for c in held if c.id == ctx.me.active_case_id), "-")
-    lines = "\n".join(f"{c.number} · {c.priority} · {describe(c.reasons)}" for c in held)
-    ctx.say("my_cases", lines=lines, active=active)
 
 
 @_needs_active
@@ -198,7 +145,8 @@ def refer(ctx: Ctx, case: CaseView, args: str) -> None:
         counselor_id=ctx.me.id, created_at=ctx.now))
     ctx.audit(case.id, "referral", institution=code.lower(), reason=reason.strip(),
               legal_basis=basis)
-    ctx.say("refer_saved", case_id=case.id, number=case.number, institution=name, basis=basis)
+    ctx.say("refer_saved", case_id=case.id, number=case.number, institution=name,
+            basis=labels.basis(basis))
 
 
 @_needs_active
@@ -215,7 +163,7 @@ def transfer(ctx: Ctx, case: CaseView, args: str) -> None:
     ctx.say("transfer_done", case_id=case.id, number=case.number, name=target.name)
     staff.say(ctx.conn, target.id, "transferred_to_you", ctx.now, case_id=case.id,
               number=case.number, priority=case.priority, by=ctx.me.name,
-              reasons=describe(case.reasons))
+              reasons=labels.reasons(case.reasons))
     handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "handoff.transferred", ctx.now,
                         name=target.name.split()[0])
 
@@ -243,29 +191,11 @@ def close(ctx: Ctx, case: CaseView, args: str) -> None:
     queue.close(ctx.conn, case.id, outcome, ctx.now)
     counselors.set_active_case(ctx.conn, ctx.me.id, None)
     ctx.audit(case.id, "close", outcome=outcome)
-    ctx.say("closed", case_id=case.id, number=case.number, outcome=outcome)
+    ctx.say("closed", case_id=case.id, number=case.number, outcome=labels.outcome(outcome))
     handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "handoff.closed", ctx.now,
                         case_number=case.number)
     conversations.start_over(ctx.conn, case.contact_id, "feedback", ctx.now)
     handoff.tell_family(ctx.conn, ctx.family_texts, case.id, "feedback", ctx.now)
-
-
-@_needs_active
-def history(ctx: Ctx, case: CaseView, args: str) -> None:
-    log = cast(Table, MessageLog.__table__)
-    rows = ctx.conn.execute(select(log.c.direction, log.c.author, log.c.text, log.c.created_at)
-                            .where(log.c.contact_id == case.contact_id)
-                            .order_by(log.c.id.desc()).limit(40)).all()
-    if not rows:
-        return ctx.say("history_empty")
-    tz = service_hours().tz
-    lines = [staff.text("history_head", number=case.number)]
-    for r in reversed(rows):
-        who = "Keluarga" if r.direction == "in" else \
-            "Petugas" if str(r.author or "").startswith("counselor") else "Bot"
-        when = r.created_at.astimezone(tz) if r.created_at.tzinfo else r.created_at
-        lines.append(f"{when:%d-%m %H.%M} {who}: {r.text[:300]}")
-    staff.send(ctx.conn, ctx.me.id, "\n".join(lines), ctx.now, case_id=case.id)
 
 
 def duty(ctx: Ctx, args: str) -> None:
@@ -291,7 +221,7 @@ def to_family(ctx: Ctx, text: str, media: list[dict[str, str]]) -> None:
 
 
 COMMANDS: dict[str, Callable[[Ctx, str], None]] = {
-    "queue": show_queue, "take": take, "cases": my_cases, "note": note, "refer": refer,
-    "transfer": transfer, "release": release, "close": close, "history": history,
-    "duty": duty, "help": show_help,
+    "queue": views.show_queue, "take": take, "cases": views.my_cases, "note": note,
+    "refer": refer, "transfer": transfer, "release": release, "close": close,
+    "history": _needs_active(views.history), "duty": duty, "help": show_help,
 }

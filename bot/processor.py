@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, column, func, select, values
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.types import String
 
-from bot import counselor, ready, routing, staff
+from bot import counselor, labels, ready, routing, staff
 from bot.apply import Conv, Writes, apologise, apply_turn
 from bot.plans import Look, Plan, inbound_of, plan_steps
 from bot.ready import Ready, Resume
@@ -272,7 +272,7 @@ class Processor:
         if cid is not None:
             me = counselors.get(conn, cid)
             assert me is not None
-            staff.say(conn, cid, "registered", now, name=me.name, role=me.role)
+            staff.say(conn, cid, "registered", now, name=me.name, role=labels.word("role", me.role))
             cases.add_events(conn, [{"case_id": None, "contact_id": None,
                                      "actor": f"counselor:{cid}", "kind": "registered",
                                      "data": {"channel": msg.channel}, "created_at": now}])

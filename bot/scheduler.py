@@ -1,11 +1,18 @@
 """Deadlines that act: overdue re-announcements, P0 re-alerts, no-response flags and returns.
 
-A run reads every open case against the service clock and does at most one thing per case,
-each in its own transaction with the case row locked (PostgreSQL: FOR UPDATE; SQLite: every
-transaction is IMMEDIATE) and the decision taken again on the locked row, so a counselor's claim
-or another scheduler process that got there first wins. Outbox dedupe keys come from the case's
-scheduler history (`sched:<case>:<n>:...`, n = scheduler events so far): a racing process that
-read the same state fails on the unique key, and its whole transaction for that case rolls back.
+A run first finds the cases that may be due, outside any write lock (a read-only transaction:
+on SQLite it holds no lock writers wait for) and by index: from the service hours it works out,
+per priority, the latest opening time that is past its target now and the latest alert that is
+due again (`queue.Due`), and reads only the waiting cases in those ranges and the claimed cases
+nobody has answered. It then does at most one thing per due case, each in its own short
+transaction with the case row locked (PostgreSQL: FOR UPDATE; SQLite: every write transaction
+is IMMEDIATE) and the decision taken again on the locked row, so a counselor's claim or another
+scheduler process that got there first wins. So the write lock is held for one case's action
+at a time however many cases are open (measured with `python -m bot.growthbench`).
+
+Outbox dedupe keys come from the case's scheduler history (`sched:<case>:<n>:...`, n = scheduler
+events so far): a racing process that read the same state fails on the unique key, and its whole
+transaction for that case rolls back.
 Every action is a case event with actor 'scheduler'; a second run at the same `now` does nothing.
 A P0 re-alert may tell the family too (bot.p0family): one more event, in the same transaction.
 """
@@ -14,26 +21,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
-from functools import cache
+from datetime import datetime, timedelta
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot import p0family, staff
+from bot import intakeview, labels, p0family, staff
 from bot.alerts import take_button
 from flows.actions import ACTIONS, FLAGS
-from flows.hours import ServiceHours, service_hours
+from flows.hours import PRIORITIES, ServiceHours, service_hours
 from flows.loader import Bundle, load_bundle
-from flows.triage import describe
 from storage import cases, counselors, queue
+from storage.db import reading
 from storage.queue import CASES, CaseView
 
 log = logging.getLogger(__name__)
 
 ACTOR = "scheduler"
-OPEN = ("waiting", "claimed")
 
 
 class Scheduler:
@@ -48,9 +54,23 @@ class Scheduler:
     def run_once(self) -> int:
         """Act on every case that is due now; returns how many actions were taken."""
         now = self.clock()
-        with self.db.begin() as conn:
-            due = [c.id for c in queue.open_cases_of(conn, OPEN) if self.due(c, now)]
+        bounds = self.bounds(now)
+        with reading(self.db) as conn:
+            due = [c.id for c in queue.escalation_candidates(conn, bounds)
+                   if self.due(c, now)]
+        if due:  # texts and the family's numbers read now, not under the write lock
+            self.bundle = self.bundle or intake_bundle()
+            intakeview.warm()
         return sum(self._act(case_id, now) for case_id in due)
+
+    def bounds(self, now: datetime) -> queue.Due:
+        """Which open cases may be due at `now` (see `due`), as ranges an index can read."""
+        hours = self.hours
+        opened = {p: latest(partial(hours.deadline, p), now) for p in PRIORITIES}
+        again = {"P0": now - hours.p0_realert,
+                 "P1": latest(lambda t: hours.add_service_minutes(t, hours.p1_realert_minutes),
+                              now)}
+        return queue.Due(opened, again, now - hours.return_after)
 
     def due(self, case: CaseView, now: datetime) -> str | None:
         """The action this case needs at `now`, if any (an event kind)."""
@@ -134,6 +154,28 @@ def intake_bundle() -> Bundle:
     return load_bundle("intake", ACTIONS, FLAGS)
 
 
+def latest(deadline: Callable[[datetime], datetime], now: datetime,
+           within: timedelta = timedelta(seconds=1)) -> datetime:
+    """A moment no earlier than every `t` with `deadline(t) <= now` (and at most `within`
+    later than the last of them), for a `deadline` that never decreases and is never before
+    its argument: a bisection over the days before `now`."""
+    lo = now - timedelta(days=1)
+    while deadline(lo) > now:
+        if now - lo > timedelta(days=3660):
+            return lo  # nothing in ten years: whatever is older may be
+        lo -= now - lo
+    hi = now
+    if deadline(hi) <= now:
+        return hi
+    while hi - lo > within:
+        mid = lo + (hi - lo) / 2
+        if deadline(mid) <= now:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
 def _locked(conn: Connection, case_id: int) -> CaseView | None:
     """The case as committed now, its row held until this transaction ends."""
     lock = select(CASES.c.id).where(CASES.c.id == case_id)
@@ -165,8 +207,8 @@ def _page(conn: Connection, case: CaseView, now: datetime, text_key: str, key: s
           skip: int | None = None) -> list[int]:
     """Tell on-duty staff and supervisors about a waiting case, with a button to take it."""
     body = staff.text(text_key, number=case.number, priority=case.priority,
-                      reasons=describe(case.reasons), distrik=case.distrik or "-",
-                      waited=staff.waited(case.created_at, now))
+                      reasons=labels.reasons(case.reasons), distrik=labels.distrik(case.distrik),
+                      waited=labels.waited(case.created_at, now))
     return [cid for cid in _staff(conn, skip)
             if staff.send(conn, cid, body, now, case_id=case.id,
                           choices=take_button(case.number), key=f"{key}:{cid}")]
@@ -178,7 +220,7 @@ def _flag(conn: Connection, case: CaseView, now: datetime, key: str) -> list[int
     holder = counselors.get(conn, case.assignee_id)
     body = staff.text("no_response", number=case.number, priority=case.priority,
                       name=holder.name if holder else "?",
-                      waited=staff.waited(case.claimed_at, now))
+                      waited=labels.waited(case.claimed_at, now))
     told_ids = [c.id for c in counselors.supervisors(conn)] or _staff(conn, case.assignee_id)
     queue.mark_flagged(conn, case.id, now)
     return [cid for cid in told_ids

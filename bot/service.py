@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from bot import intakeview
 from bot.channels.base import Sender
 from bot.config import ConfigError, Settings
 from bot.processor import Processor
@@ -59,6 +60,7 @@ def build(settings: Settings, *, auto_migrate: bool = True,
         flows = FlowEngine.load("intake")
     except FlowError as exc:
         raise ConfigError(f"The intake flow is invalid: {exc}") from None
+    intakeview.warm()  # staff texts and questions read now, not under a write lock later
     shards = settings.lk3_processors
     processor = Processor(db, flows, clock, shard=(shard - 1, shards) if shards > 1 else None)
     return Service(settings, db, flows, processor, clock)

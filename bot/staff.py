@@ -24,12 +24,13 @@ def catalog() -> Catalog:
     return cat
 
 
-def text(key: str, **params: Any) -> str:
-    return catalog().text(key, STAFF_LANGUAGE, params)
+def text(key: str, language: str = STAFF_LANGUAGE, /, **params: Any) -> str:
+    """A staff text in `language` (there is no language per staff member yet: Indonesian)."""
+    return catalog().text(key, language, params)
 
 
-def has(key: str) -> bool:
-    return key in catalog().texts[STAFF_LANGUAGE]
+def has(key: str, language: str = STAFF_LANGUAGE) -> bool:
+    return key in catalog().texts.get(language, catalog().texts[STAFF_LANGUAGE])
 
 
 def send(conn: Connection, counselor_id: int, body: str, now: datetime, *,
@@ -58,13 +59,3 @@ def say(conn: Connection, counselor_id: int, key: str, now: datetime, *,
         case_id: int | None = None, choices: list[dict[str, Any]] | None = None,
         **params: Any) -> bool:
     return send(conn, counselor_id, text(key, **params), now, case_id=case_id, choices=choices)
-
-
-def waited(since: datetime, now: datetime) -> str:
-    """A short human duration: 4 mnt, 2 jam 5 mnt, 3 hari."""
-    minutes = max(0, int((now - since).total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes} mnt"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} jam {minutes % 60} mnt"
-    return f"{minutes // (24 * 60)} hari"

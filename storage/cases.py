@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql
 
 from storage import bulk
@@ -167,3 +167,26 @@ def list_cases(conn: Connection, status: str | None = None) -> list[CaseRow]:
 def events_of(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(select(EVENTS).where(EVENTS.c.case_id == case_id).order_by(EVENTS.c.id))
     return [{**r._mapping, "created_at": maybe_utc(r.created_at)} for r in rows]
+
+
+def history(conn: Connection, case_id: int, contact_id: int, since: datetime | None,
+            until: datetime | None) -> list[dict[str, Any]]:
+    """The case's events, and its contact's events that belong to no case between `since`
+    and `until` (None: no bound), such as danger words written before consent opened the
+    case; in order."""
+    caseless = [EVENTS.c.contact_id == contact_id, EVENTS.c.case_id.is_(None)]
+    if since is not None:
+        caseless.append(EVENTS.c.created_at >= since)
+    if until is not None:
+        caseless.append(EVENTS.c.created_at <= until)
+    rows = conn.execute(select(EVENTS).where(or_(EVENTS.c.case_id == case_id,
+                                                 and_(*caseless))).order_by(EVENTS.c.id))
+    return [{**r._mapping, "created_at": maybe_utc(r.created_at)} for r in rows]
+
+
+def closed_at(conn: Connection, case_id: int | None) -> datetime | None:
+    """When a case was closed (None: open, or no such case)."""
+    if case_id is None:
+        return None
+    return maybe_utc(conn.execute(select(CASES.c.closed_at).where(CASES.c.id == case_id))
+                     .scalar_one_or_none())

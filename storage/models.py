@@ -200,6 +200,11 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_waiting", "priority", "created_at",
               postgresql_where=text("status = 'waiting'"), sqlite_where=text("status = 'waiting'")),
+        # The scheduler's scan and `cases list` read open cases by index (migration 0007).
+        Index("ix_cases_claimed", "priority", "created_at",
+              postgresql_where=text("status = 'claimed'"), sqlite_where=text("status = 'claimed'")),
+        Index("ix_cases_waiting_alerts", "priority", "last_alert_at", "created_at",
+              postgresql_where=text("status = 'waiting'"), sqlite_where=text("status = 'waiting'")),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)

@@ -7,11 +7,24 @@ UPDATE re-checks `status = 'waiting'` either way, so a case is never held twice.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from storage import bulk
 from storage.clock import maybe_utc, utc
@@ -20,6 +33,7 @@ from storage.models import Case
 
 CASES = cast(Table, Case.__table__)
 QUEUE_ORDER = (CASES.c.priority, CASES.c.created_at, CASES.c.id)
+OPEN = ("waiting", "claimed")
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,71 @@ def open_cases_of(conn: Connection, statuses: tuple[str, ...]) -> list[CaseView]
     return [_view(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class Due:
+    """Bounds the scheduler computes from the service hours for one moment (bot.scheduler).
+
+    `opened[p]`: a case of priority p opened (waiting) or claimed at or before it may be past
+    its target. `again[p]`: a waiting case of priority p last alerted at or before it may be
+    due to be alerted again (no entry: once per breach, so only a case never alerted since it
+    last waited). `flagged`: a flagged case flagged at or before it may go back to the queue.
+    """
+
+    opened: Mapping[str, datetime]
+    again: Mapping[str, datetime]
+    flagged: datetime
+
+
+def escalation_candidates(conn: Connection, due: Due) -> list[CaseView]:
+    """The open cases the scheduler may have to act on, most urgent first: waiting cases past
+    their target by the waiting-cases index, one range per priority, and claimed cases nobody
+    has answered yet. A superset: the scheduler decides on each again, on the locked row.
+
+    It relies on what the scheduler keeps true: on a waiting case `last_alert_at` is empty or
+    at or after its deadline (alerts are made once a case is past it; a release empties it).
+    """
+    c = CASES.c
+    found: list[CaseView] = []
+    for priority, opened in due.opened.items():
+        again = due.again.get(priority)  # never alerted since it waits; alerted long enough ago
+        for alerted in (c.last_alert_at.is_(None),
+                        *(() if again is None else (c.last_alert_at <= again,))):
+            found += [_view(r) for r in conn.execute(select(*_VIEW).where(
+                c.status == "waiting", c.priority == priority, alerted,
+                c.created_at <= opened))]
+    late = or_(false(), *(and_(c.priority == p, c.claimed_at <= opened)
+                          for p, opened in due.opened.items()))
+    found += [_view(r) for r in conn.execute(select(*_VIEW).where(
+        c.status == "claimed", c.first_response_at.is_(None),
+        or_(and_(c.flagged_at.is_(None), late), c.flagged_at <= due.flagged)))]
+    return sorted(found, key=lambda v: (v.priority, v.created_at, v.id))
+
+
+def listing(conn: Connection, stmt: Select[Any], statuses: Sequence[str],
+            limit: int | None) -> list[Any]:
+    """Rows of `stmt` (columns of the cases table, joined as the caller likes) for cases of
+    these statuses: open ones in queue order (most urgent, then longest waiting), then closed
+    ones, most recently closed first; at most `limit` (None: all). One ordered range per
+    status, each at most `limit` long, so the time and memory follow `limit`, not the table
+    (waiting cases by their index; the others by an index where there is one)."""
+    c = CASES.c
+    ranges = []
+    for status in (s for s in OPEN if s in statuses):
+        query = stmt.where(c.status == status).order_by(*QUEUE_ORDER)
+        ranges.append(list(conn.execute(query if limit is None else query.limit(limit))))
+    rows = list(heapq.merge(*ranges, key=lambda r: (r.priority, utc(r.created_at), r.id)))
+    if "closed" in statuses and (limit is None or len(rows) < limit):
+        query = stmt.where(c.status == "closed").order_by(c.closed_at.desc(), c.id.desc())
+        rows += list(conn.execute(query if limit is None else query.limit(limit - len(rows))))
+    return rows if limit is None else rows[:limit]
+
+
+def count(conn: Connection, statuses: Sequence[str]) -> int:
+    """How many cases have these statuses (one count per status: each by its index)."""
+    return sum(int(conn.execute(select(func.count()).select_from(CASES)
+                                .where(CASES.c.status == s)).scalar_one()) for s in statuses)
+
+
 def has_room(conn: Connection, counselor_id: int) -> bool:
     """Lock the counselor's row, then count: two claims by one person cannot both pass."""
     stmt = select(COUNSELORS.c.capacity).where(COUNSELORS.c.id == counselor_id)
@@ -153,6 +232,8 @@ def first_response(conn: Connection, case_id: int, now: datetime) -> None:
 
 
 def mark_alerted(conn: Connection, case_id: int, now: datetime) -> None:
+    """The scheduler alerted staff about a waiting case. Only once the case is past its
+    deadline: `escalation_candidates` relies on it for P1-P3 (a P0 is paged again by time)."""
     conn.execute(update(CASES).where(CASES.c.id == case_id).values(
         last_alert_at=now, alert_count=CASES.c.alert_count + 1))
 

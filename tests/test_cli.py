@@ -108,15 +108,18 @@ def test_cases_list_prints_a_table(tmp_path: Path) -> None:
     done = lk3("cases", "list", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     header, *rows = done.stdout.strip().splitlines()
-    assert header.split()[:5] == ["NUMBER", "STATUS", "PRI", "CATEGORY", "DISTRIK"]
+    assert re.split(r"\s{2,}", header)[:5] == ["NOMOR", "STATUS", "PRI", "KATEGORI", "DISTRIK"]
     (row,) = rows
-    assert row.split()[:5] == [case_number(), "waiting", "P1", "dv", "mimika_baru"]
-    assert row.endswith("kekerasan dalam rumah tangga")  # staff read the reason in words
+    assert re.split(r"\s{2,}", row)[:5] == [case_number(), "menunggu", "P1", "KDRT",
+                                            "Mimika Baru"]  # staff read words, not codes
+    assert row.endswith("kekerasan dalam rumah tangga")  # and the reason in words
 
 
 def test_empty_queue(tmp_path: Path) -> None:
     """With no cases the table says so and the JSON is an empty array."""
-    assert lk3("cases", "list", cwd=tmp_path).stdout.strip() == "no cases"
+    assert lk3("db", "upgrade", cwd=tmp_path).returncode == 0  # listing never creates one
+    assert lk3("cases", "list", cwd=tmp_path).stdout.strip() == (
+        "Tidak ada kasus terbuka (--all untuk semua kasus, juga yang ditutup).")
     assert json.loads(lk3("cases", "list", "--json", cwd=tmp_path).stdout) == []
 
 

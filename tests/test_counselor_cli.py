@@ -79,6 +79,7 @@ def test_add_then_list_as_json(tmp_path: Path) -> None:
 
 def test_list_prints_a_table(tmp_path: Path) -> None:
     """`counselor list` prints a header and one row per counselor; none says so."""
+    assert lk3("db", "upgrade", cwd=tmp_path).returncode == 0  # read-only commands need a DB
     assert lk3("counselor", "list", cwd=tmp_path).stdout.strip() == "no counselors"
     assert json.loads(lk3("counselor", "list", "--json", cwd=tmp_path).stdout) == []
     lk3("counselor", "add", "--name", "Maria", "--role", "admin", "--whatsapp",
@@ -143,7 +144,7 @@ def test_remove_returns_held_cases_to_the_queue(tmp_path: Path) -> None:
     (case,) = json.loads(lk3("cases", "list", "--json", cwd=tmp_path).stdout)
     assert (case["status"], case["assignee"]) == ("waiting", None)
     shown = lk3("cases", "show", number, cwd=tmp_path).stdout
-    assert re.search(r"cli\s+release\s+.*counselor removed", shown)
+    assert re.search(r"cli\s+dikembalikan ke antrean\s+.*counselor removed", shown)
     # the Telegram id is free again for someone new
     assert lk3("counselor", "add", "--name", "Yosep", "--role", "counselor", "--telegram-id",
                "7", cwd=tmp_path).returncode == 0
@@ -168,7 +169,7 @@ def test_invite_code_registers_a_counselor(tmp_path: Path) -> None:
 
 
 def test_cases_list_shows_assignee_waiting_and_deadline(tmp_path: Path) -> None:
-    """Waiting, claimed and closed cases show assignee, waiting time and deadline state."""
+    """Open cases show assignee, waiting time and deadline in words; closed ones on request."""
     lk3("counselor", "add", "--name", "Maria", "--role", "counselor", cwd=tmp_path)
     now = datetime.now(UTC)
     with database(tmp_path) as conn:
@@ -182,23 +183,36 @@ def test_cases_list_shows_assignee_waiting_and_deadline(tmp_path: Path) -> None:
     got = {c["number"]: c for c in json.loads(lk3("cases", "list", "--json",
                                                   cwd=tmp_path).stdout)}
     assert {n: (c["assignee"], c["deadline_state"]) for n, c in got.items()} == {
-        late: (None, "overdue"), held: ("Maria", "met"), closed: (None, "closed"),
-        fresh: (None, "ok")}
+        late: (None, "overdue"), held: ("Maria", "met"), fresh: (None, "ok")}  # open only
     assert 29 <= got[late]["waiting_minutes"] <= 31
     assert 9 <= got[held]["waiting_minutes"] <= 11
-    assert got[closed]["waiting_minutes"] is None
     deadline = datetime.fromisoformat(got[late]["deadline"].replace("Z", "+00:00"))
     assert got[late]["deadline"].endswith("Z")
     assert abs((deadline - (now - timedelta(minutes=25))).total_seconds()) < 2
+    (gone,) = json.loads(lk3("cases", "list", "--status", "closed", "--json",
+                             cwd=tmp_path).stdout)
+    assert (gone["number"], gone["deadline_state"], gone["waiting_minutes"]) == (
+        closed, "closed", None)
     table = lk3("cases", "list", cwd=tmp_path).stdout.strip().splitlines()
-    header = table[0].split()
-    assert header[:5] == ["NUMBER", "STATUS", "PRI", "CATEGORY", "DISTRIK"]
-    assert {"ASSIGNEE", "WAITING", "DEADLINE", "REASONS"} <= set(header)
-    rows = {line.split()[0]: line for line in table[1:]}
-    assert re.search(r"\s-\s+(29|30|31) mnt\s+OVERDUE by (24|25|26) mnt\s", rows[late])
-    assert re.search(r"\sMaria\s+(9|10|11) mnt\s+met\s", rows[held])
-    assert re.search(r"\sclosed\s.*\s-\s+-\s+-\s+reason c$", rows[closed])
-    assert re.search(r"\s0 mnt\s+due in [45] mnt\s", rows[fresh])
+    assert re.split(r"\s{2,}", table[0]) == [
+        "NOMOR", "STATUS", "PRI", "KATEGORI", "DISTRIK", "DIBUAT (WIT)", "PETUGAS", "MENUNGGU",
+        "TENGGAT", "ALASAN"]
+    rows = {cells[0]: cells for cells in (re.split(r"\s{2,}", line) for line in table[1:])}
+    assert list(rows) == [held, late, fresh]  # most urgent, then longest waiting
+    assert rows[late][1:5] == ["menunggu", "P0", "KDRT", "Mimika Baru"]
+    assert re.fullmatch(r"- (29|30|31) menit lewat (24|25|26) menit reason a",
+                        " ".join(rows[late][6:]))
+    assert re.fullmatch(r"dipegang Maria (9|10|11) menit terpenuhi reason b",
+                        " ".join([rows[held][1], *rows[held][6:]]))
+    assert rows[fresh][6:] == ["-", "kurang dari 1 menit", "jatuh tempo dalam 4 menit",
+                               "reason d"]
+    (row,) = lk3("cases", "list", "--status", "closed", cwd=tmp_path).stdout.splitlines()[1:]
+    assert re.split(r"\s{2,}", row)[1:2] + re.split(r"\s{2,}", row)[6:] == [
+        "ditutup", "-", "-", "-", "reason c"]
+    out = lk3("cases", "list", "--all", "--limit", "2", cwd=tmp_path).stdout.splitlines()
+    assert [line.split()[0] for line in out[1:]] == [held, late, "Ditampilkan"]
+    assert out[3] == ("Ditampilkan 2 dari 4; 2 lagi tidak ditampilkan (--limit N untuk lebih "
+                      "banyak, --limit 0 untuk semua).")
 
 
 def test_cases_show_prints_header_transcript_and_events(tmp_path: Path) -> None:
@@ -207,29 +221,31 @@ def test_cases_show_prints_header_transcript_and_events(tmp_path: Path) -> None:
     number = case_number()
     done = lk3("cases", "show", number.lower(), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    head, rest = done.stdout.split("\nTranscript (")
-    transcript, events = ("Transcript (" + rest).split("\nEvents (")
-    events = "Events (" + events
+    head, rest = done.stdout.split("\nJawaban keluarga (")
+    transcript, events = ("Percakapan (" + rest.split("\nPercakapan (")[1]).split(
+        "\nKejadian (")
+    events = "Kejadian (" + events
     fields = dict(re.split(r":\s+", line, maxsplit=1) for line in head.strip().splitlines()[:-1])
-    assert {k: fields[k] for k in ("Case", "Status", "Priority", "Reasons", "Category",
-                                   "Distrik", "Channel", "Assignee", "Claimed", "Outcome",
-                                   "Satisfaction")} == {
-        "Case": number, "Status": "waiting", "Priority": "P1",
-        "Reasons": "kekerasan dalam rumah tangga", "Category": "dv", "Distrik": "mimika_baru",
-        "Channel": "console", "Assignee": "-",
-        "Claimed": "-", "Outcome": "-", "Satisfaction": "-"}
-    created = datetime.strptime(fields["Created"], "%Y-%m-%d %H:%M")
+    assert {k: fields[k] for k in ("Kasus", "Status", "Prioritas", "Alasan", "Kategori",
+                                   "Distrik", "Kanal", "Petugas", "Diambil", "Hasil",
+                                   "Kepuasan")} == {
+        "Kasus": number, "Status": "menunggu", "Prioritas": "P1",
+        "Alasan": "kekerasan dalam rumah tangga", "Kategori": "KDRT", "Distrik": "Mimika Baru",
+        "Kanal": "console", "Petugas": "-",
+        "Diambil": "-", "Hasil": "-", "Kepuasan": "-"}
+    created = datetime.strptime(fields["Dibuat"], "%Y-%m-%d %H:%M")
     wit_now = (datetime.now(UTC) + WIT_OFFSET).replace(tzinfo=None)
     assert abs((wit_now - created).total_seconds()) < 600  # shown in WIT
     lines = transcript.splitlines()
-    assert lines[0].startswith("Transcript (")
+    assert lines[0].startswith("Percakapan (")
     said = [m[1] for m in (re.match(r"  \S+ \S+  (\w+): ", line) for line in lines[1:]) if m]
     assert said[:2] == ["Keluarga", "Bot"]
     assert said.count("Keluarga") == len(FAMILY) <= said.count("Bot")
     assert re.search(r"Keluarga: halo$", transcript, re.M)
     assert number in transcript  # the closing message names the case
-    assert events.startswith("Events (")
-    assert re.search(r"^  \S+ \S+  bot\s+\w+", events, re.M)
+    assert events.startswith("Kejadian (")
+    assert re.search(r"^  \S+ \S+  bot\s+kasus dibuka\s+status=menunggu, priority=P1", events,
+                     re.M)
 
 
 def test_cases_show_names_the_counselor_who_wrote(tmp_path: Path) -> None:
@@ -257,11 +273,12 @@ def test_cases_show_names_the_counselor_who_wrote(tmp_path: Path) -> None:
     assert re.search(r"Keluarga: tolong\n.*Bot: Pesan diterima\.\n\n\s+Tunggu\.\n"
                      r".*Petugas Maria: Halo, saya Maria\n", out)
     assert re.search(r"counselor:1 \(Maria\)\s+claimed\s+priority=P2$", out, re.M)
-    assert re.search(r"^Satisfaction:\s+4$", out, re.M)
+    assert re.search(r"^Kepuasan:\s+4$", out, re.M)
 
 
 def test_cases_show_unknown_number(tmp_path: Path) -> None:
     """An unknown case number prints one sentence and exits 1; no number at all exits 2."""
+    assert lk3("db", "upgrade", cwd=tmp_path).returncode == 0  # read-only commands need a DB
     done = lk3("cases", "show", "LK3-1999-00001", cwd=tmp_path)
     assert done.returncode == 1
     assert "LK3-1999-00001" in one_sentence(done.stderr)

@@ -339,7 +339,8 @@ async def test_whatsapp_family_to_a_person_and_back_end_to_end(desk: Desk) -> No
 
     assert await sari.say("/catatan ibu takut pulang") == [f"Catatan disimpan di {number}."]
     assert await sari.say("/rujuk uptd_ppa butuh pendampingan") == [
-        f"Rujukan {number} ke UPTD PPA / P2TP2A Kabupaten Mimika dicatat (dasar hukum consent)."]
+        f"Rujukan {number} ke UPTD PPA / P2TP2A Kabupaten Mimika dicatat "
+        "(dasar hukum persetujuan keluarga)."]
     assert family.unread() == []  # notes and referrals are not the family's to see
 
     assert await sari.say("/alihkan Budi Kogoya") == [
@@ -451,8 +452,8 @@ async def test_a_day_of_work_in_priority_order(desk: Desk) -> None:
         ids = {c: counselors.by_account(conn, [("telegram", str(c))])[("telegram", str(c))]
                for c in STAFF}
     assert sorted(told) == sorted(ids.values())  # both counselors on duty and the supervisor
-    page = staff.text("p0_realert", number=number["eka"], waited="5 mnt",
-                      reasons=describe(p0.reasons))
+    page = staff.text("p0_realert", number=number["eka"], waited="5 menit",
+                      reasons=describe(p0.reasons), distrik="Mimika Baru")
     for person in (sari, budi, yohana):
         got = person.unread_messages()
         assert [m.text for m in got] == [page]

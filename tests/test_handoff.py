@@ -177,7 +177,8 @@ def test_end_to_end_handoff(service: Service, clock: FrozenClock) -> None:
 
     assert sari.say("/catatan ibu takut pulang") == [f"Catatan disimpan di {number}."]
     assert sari.say("/rujuk uptd_ppa butuh pendampingan") == [
-        f"Rujukan {number} ke UPTD PPA / P2TP2A Kabupaten Mimika dicatat (dasar hukum consent)."]
+        f"Rujukan {number} ke UPTD PPA / P2TP2A Kabupaten Mimika dicatat "
+        "(dasar hukum persetujuan keluarga)."]
     assert family.unread() == []  # notes and referrals are not shown to the family
 
     assert sari.say("/alihkan Budi Kogoya") == [f"Kasus {number} diserahkan ke Budi Kogoya."]
@@ -474,7 +475,8 @@ def test_referral_without_consent_is_refused_unless_p0(service: Service) -> None
     family.say("DARURAT")
     assert by_number(service.db, number).priority == "P0"
     assert sari.say("/rujuk polres_ppa ancaman senjata")[-1] == (
-        f"Rujukan {number} ke Unit PPA Polres Mimika dicatat (dasar hukum vital_interest).")
+        f"Rujukan {number} ke Unit PPA Polres Mimika dicatat "
+        "(dasar hukum kepentingan vital (darurat)).")
     with service.db.connect() as conn:
         assert conn.execute(select(Referral.legal_basis)).scalar_one() == "vital_interest"
 

@@ -78,7 +78,7 @@ def test_an_off_duty_supervisor_gets_the_p0_alert_and_every_re_alert(
     minutes_heard(service, clock, family, t0, 11)
     realerts = texts(yohana)
     assert [t.split(")")[0] for t in realerts] == [
-        f"DARURAT {case.number} belum diambil ({m} mnt" for m in (5, 8, 11)]
+        f"DARURAT {case.number} belum diambil ({m} menit" for m in (5, 8, 11)]
     assert texts(sari) == []
 
 

@@ -92,13 +92,14 @@ def test_p0_re_alerts_every_three_minutes_until_claimed(db: Engine, clock: Froze
     number = view(db, case_id).number
     assert run_at(sched, clock, t0 + timedelta(minutes=4, seconds=59)) == 0
     assert run_at(sched, clock, t0 + timedelta(minutes=5)) == 1
-    page = staff.text("p0_realert", number=number, waited="5 mnt", reasons="reason P0")
+    page = staff.text("p0_realert", number=number, waited="5 menit", reasons="reason P0",
+                      distrik="-")
     assert texts(db, "ani") == [page] and texts(db, "budi") == [page]
     assert payloads(db, "ani")[0]["choices"][0]["value"] == f"take:{number}"
     assert run_at(sched, clock, t0 + timedelta(minutes=7, seconds=59)) == 0
     assert run_at(sched, clock, t0 + timedelta(minutes=8)) == 1
-    assert texts(db, "ani")[-1] == staff.text("p0_realert", number=number, waited="8 mnt",
-                                              reasons="reason P0")
+    assert texts(db, "ani")[-1] == staff.text("p0_realert", number=number, waited="8 menit",
+                                              reasons="reason P0", distrik="-")
     clock.now = t0 + timedelta(minutes=9)
     claim(db, clock, ani, case_id)
     assert run_at(sched, clock, t0 + timedelta(minutes=13)) == 0  # (flagged from 14: no reply)
@@ -144,7 +145,7 @@ def test_p1_overdue_after_sixty_service_minutes(db: Engine, clock: FrozenClock) 
     sched = Scheduler(db, clock)
     assert run_at(sched, clock, t0 + timedelta(minutes=59)) == 0
     assert run_at(sched, clock, t0 + timedelta(minutes=60)) == 1
-    overdue = staff.text("overdue", number=number, priority="P1", waited="1 jam 0 mnt")
+    overdue = staff.text("overdue", number=number, priority="P1", waited="1 jam")
     assert texts(db, "ani") == [overdue] and texts(db, "budi") == [overdue]
     assert run_at(sched, clock, t0 + timedelta(minutes=119)) == 0  # not again within the hour
     assert [e["kind"] for e in events(db, case_id)] == ["overdue_alert"]
@@ -207,7 +208,7 @@ def test_claimed_without_a_message_is_flagged_then_returned(
     assert run_at(sched, clock, t0 + timedelta(minutes=59)) == 0
     assert run_at(sched, clock, t0 + timedelta(minutes=60)) == 1
     assert texts(db, "budi") == [staff.text("no_response", number=number, priority="P1",
-                                            name="ani", waited="1 jam 0 mnt")]
+                                            name="ani", waited="1 jam")]
     assert texts(db, "ani") == [] and texts(db, "cici") == []
     assert view(db, case_id).flagged_at == t0 + timedelta(minutes=60)
     assert run_at(sched, clock, t0 + timedelta(minutes=89)) == 0

@@ -1,0 +1,111 @@
+"""What counselors read in the chat: Indonesian words for stored codes, WIT times (issue 15)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from bot.scheduler import Scheduler
+from bot.service import Service
+from storage import cases, conversations, counselors
+from tests.support import FrozenClock
+from tests.test_handoff import Person, add_staff
+from tests.test_scheduler import claim, hire, open_case, texts
+
+
+def _held(service: Service) -> tuple[Person, Person, str]:
+    """A family through the intake (domestic violence, Mimika Baru, this chat, a message may
+    be left, no safe times, no codeword) and Sari holding the case."""
+    family = Person(service, "fam")
+    number = family.intake()
+    _, sari = add_staff(service, "Sari", "sari")
+    sari.say("/siaga")
+    sari.say(f"/ambil {number}")
+    return family, sari, number
+
+
+def test_history_shows_wit_times_and_the_choice_a_number_meant(
+        service: Service, clock: FrozenClock) -> None:
+    """/riwayat: 00:30 UTC reads 09.30 (WIT) on every database; `1` reads `1 (Ya)`."""
+    _, sari, number = _held(service)
+    history = sari.say("/riwayat")[0].splitlines()
+    assert history[0] == f"Riwayat {number}:"
+    at = history.index("30-11 09.30 Keluarga: 1 (Lanjut lewat chat ini)")
+    assert history[at:at + 7] == [
+        "30-11 09.30 Keluarga: 1 (Lanjut lewat chat ini)",
+        "30-11 09.30 Bot: Kapan waktu yang aman untuk menghubungi Anda? (contoh: pagi 08–11 "
+        "WIT). Ketik LEWATI bila kapan saja.",
+        "30-11 09.30 Keluarga: LEWATI",
+        "30-11 09.30 Bot: Boleh kami meninggalkan pesan atau telepon tak terjawab?",
+        "30-11 09.30 Keluarga: 1 (Ya)",
+        "30-11 09.30 Bot: (Boleh dilewati) Buat kata sandi singkat agar Anda tahu itu petugas "
+        "kami. Ketik LEWATI bila tidak perlu.",
+        "30-11 09.30 Keluarga: LEWATI"]
+
+
+def test_the_brief_at_a_claim_names_answers_in_words(service: Service) -> None:
+    """/ambil: category, distrik and the family's contact answers as labels, not codes."""
+    family = Person(service, "fam")
+    number = family.intake()
+    _, sari = add_staff(service, "Sari", "sari")
+    sari.say("/siaga")
+    assert sari.say(f"/ambil {number}")[0] == (
+        f"Anda memegang kasus {number} (P1). Alasan: anak di bawah 18 tahun berisiko; "
+        "kekerasan dalam rumah tangga.\n"
+        "Kategori: KDRT · Distrik: Mimika Baru · Kontak: Lanjut lewat chat ini · "
+        "Waktu aman: (dilewati) · Boleh tinggalkan pesan: Ya · Kata sandi: (dilewati)\n"
+        "Pesan biasa Anda sekarang dikirim ke keluarga ini.")
+
+
+def test_the_queue_says_how_long_in_words(service: Service, clock: FrozenClock) -> None:
+    """/antrian: `menunggu 12 menit`, and an hour and a half as `1 jam 30 menit`."""
+    number = Person(service, "fam").intake()
+    _, sari = add_staff(service, "Sari", "sari")
+    clock.advance(minutes=12)
+    lines = sari.say("/antrian")[0].splitlines()
+    assert lines == ["Antrean (1 menunggu):", f"{number} · P1 · menunggu 12 menit · anak di "
+                     "bawah 18 tahun berisiko; kekerasan dalam rumah tangga", f"1. Ambil {number}"]
+    clock.advance(minutes=78)
+    assert sari.say("/antrian")[0].splitlines()[1].startswith(
+        f"{number} · P1 · menunggu 1 jam 30 menit · ")
+
+
+def test_outcome_and_status_in_words(service: Service) -> None:
+    """/selesai tidak_bisa_dihubungi reads `tidak bisa dihubungi`; /kasus of a waiting case
+    says `menunggu`."""
+    waiting = Person(service, "other").intake()
+    _, sari, number = _held(service)
+    assert sari.say(f"/kasus {waiting}") == [
+        f"Kasus {waiting} berstatus menunggu, bukan kasus yang sedang dipegang. Untuk kasus "
+        f"menunggu, ketik /ambil {waiting}."]
+    assert sari.say("/selesai tidak_bisa_dihubungi")[0] == (
+        f"Kasus {number} ditutup dengan hasil tidak bisa dihubungi.")
+
+
+def test_a_p0_page_says_how_long_and_where_in_words(db: Engine, clock: FrozenClock) -> None:
+    """The scheduler's P0 page: `(5 menit)`, the reason and `Mimika Baru`, not codes."""
+    with db.begin() as conn:
+        ani = counselors.add(conn, name="Ani", role="counselor", now=clock(),
+                             accounts=[("test", "ani")])
+        counselors.set_duty(conn, ani, True)
+        contact = conversations.touch_contact(conn, "test", "fam", clock())
+        _, number = cases.create(conn, contact_id=contact.id, channel="test", now=clock(), data={
+            "priority": "P0", "reasons": ["weapon_or_threat"], "distrik": "mimika_baru",
+            "legal_basis": "consent", "status": "waiting"})
+    clock.advance(minutes=5)
+    assert Scheduler(db, clock).run_once() == 1
+    assert texts(db, "ani") == [
+        f"DARURAT {number} belum diambil (5 menit). ancaman membunuh atau senjata · "
+        "Mimika Baru"]
+
+
+def test_a_claimed_case_flag_says_how_long_in_words(db: Engine, clock: FrozenClock) -> None:
+    """No message to the family for an hour: `belum ada pesan ke keluarga 1 jam sejak
+    diambil`."""
+    ani = hire(db, clock, "ani")
+    hire(db, clock, "budi", role="supervisor", duty=False)
+    case_id = open_case(db, clock, "P1")
+    claim(db, clock, ani, case_id)
+    clock.advance(hours=1)
+    assert Scheduler(db, clock).run_once() == 1
+    (text,) = texts(db, "budi")
+    assert text.endswith("dipegang ani tetapi belum ada pesan ke keluarga 1 jam sejak diambil.")
