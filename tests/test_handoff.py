@@ -290,7 +290,7 @@ def test_daftar_with_a_valid_code_registers_once(service: Service, clock: Frozen
         code = counselors.create_invite(conn, "counselor", clock(), name="Maria Kogoya")
     maria = Person(service, "c9")
     assert maria.say(f"/daftar {code.lower()}") == [
-        "Selamat bergabung, Maria Kogoya. Anda terdaftar sebagai counselor. "
+        "Selamat bergabung, Maria Kogoya. Anda terdaftar sebagai konselor. "
         "Ketik /siaga untuk mulai siaga dan /bantuan untuk daftar perintah."]
     assert maria.say("/siaga") == [
         "Anda sekarang SIAGA. Kasus baru akan diberitahukan kepada Anda."]
