@@ -24,14 +24,17 @@ from storage.models import OutboxMessage
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support import CHANNEL, CollectingSender, FrozenClock, make_service, send
-from tests.test_telegram import (
+from tests.test_telegram import (  # the Telegram fixtures are shared
     FAMILY,
     OTHER,
     assert_each_reply_once_in_order,
+    fake,
     outbox_rows,
+    polling,
     relay_of,
     settle,
     text,
+    tg,
     tg_settings,
 )
 from tests.test_whatsapp import (
@@ -45,28 +48,6 @@ from tests.test_whatsapp import (
 )
 
 THIRD = 7_100_000_003
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram.running() as f:
-        yield f
-        assert f.unknown == []
-
-
-@pytest.fixture
-def tg(db: Engine, clock: FrozenClock, fake: FakeTelegram) -> Service:
-    service = make_service(db, clock)
-    service.settings = tg_settings(db, fake)
-    return service
-
-
-@pytest.fixture
-async def polling(tg: Service) -> AsyncIterator[telegram.TelegramChannel]:
-    channel = telegram.build(tg)
-    channel.poll_timeout = 0
-    yield channel
-    await channel.close()
 
 
 async def greet(tg: Service, fake: FakeTelegram, polling: telegram.TelegramChannel,

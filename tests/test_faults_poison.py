@@ -25,16 +25,19 @@ from storage.models import InboxMessage, Reject
 from tests.fakes.telegram_api import NOW, FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support import FrozenClock, make_service
-from tests.test_telegram import (
+from tests.test_telegram import (  # the Telegram fixtures are shared
     FAMILY,
     OTHER,
     PUBLIC,
     SECRET,
     count,
+    fake,
     inbox_payloads,
+    polling,
     relay_of,
     settle,
     text,
+    tg,
     tg_settings,
 )
 from tests.test_whatsapp import PUBLIC as WA_PUBLIC
@@ -51,28 +54,6 @@ from tests.test_whatsapp import settings_for as wa_settings
 
 THIRD = 7_100_000_003
 DEPTH = 100_000
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram.running() as f:
-        yield f
-        assert f.unknown == []
-
-
-@pytest.fixture
-def tg(db: Engine, clock: FrozenClock, fake: FakeTelegram) -> Service:
-    service = make_service(db, clock)
-    service.settings = tg_settings(db, fake)
-    return service
-
-
-@pytest.fixture
-async def polling(tg: Service) -> AsyncIterator[telegram.TelegramChannel]:
-    channel = telegram.build(tg)
-    channel.poll_timeout = 0
-    yield channel
-    await channel.close()
 
 
 @pytest.fixture

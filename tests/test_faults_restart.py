@@ -27,11 +27,13 @@ from storage.clock import utc
 from storage.models import OutboxMessage
 from tests.fakes.telegram_api import ACCEPT_THEN_HANG, FakeTelegram
 from tests.support import FrozenClock, make_service
-from tests.test_telegram import (
+from tests.test_telegram import (  # the Telegram fixtures are shared
     FAMILY,
     OTHER,
     assert_each_reply_once_in_order,
+    fake,
     outbox_rows,
+    polling,
     relay_of,
     settle,
     text,
@@ -42,25 +44,10 @@ THIRD = 7_100_000_003
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram.running() as f:
-        yield f
-        assert f.unknown == []
-
-
-@pytest.fixture
 def tg(db: Engine, clock: FrozenClock, fake: FakeTelegram) -> Service:
     service = make_service(db, clock)
     service.settings = tg_settings(db, fake, HTTP_TIMEOUT=30)
     return service
-
-
-@pytest.fixture
-async def polling(tg: Service) -> AsyncIterator[telegram.TelegramChannel]:
-    channel = telegram.build(tg)
-    channel.poll_timeout = 0
-    yield channel
-    await channel.close()
 
 
 @pytest.fixture
