@@ -32,10 +32,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rapidfuzz import fuzz, process
 
-from flows.definition import ChoiceSpec, Flow, FlowError, StateSpec
+from flows.definition import ChoiceSpec, Flow, FlowError, StateSpec, read_yaml
 from flows.text import KEYCAP, LEAD_NUMBER, MAX_OPTION_DIGITS, clean, fold
 
 LANGUAGES = ("id", "pap", "en")  # pap: Papuan Malay (people write it with an "id" snapshot)
@@ -48,7 +47,6 @@ FUZZY_CUTOFF = 85.0  # fuzz.ratio: "kuala kencan" 96, "tembagapra" 95, "mimka ba
 FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
 _TOP_KEYS = {"spellings", "fillers", "units", "shared", "questions"}
 _QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem"}
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster to load
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
 Phrase = tuple[str, ...]
@@ -389,13 +387,7 @@ def _stem_table(words: Mapping[Phrase, str], stem: Callable[[str], str]) -> dict
 
 def load_answers(path: Path) -> Answers:
     """Read and check `path`; a wrong shape is a FlowError naming the file and the key."""
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-    except FileNotFoundError as exc:
-        raise FlowError(f"{path}: file not found") from exc
-    except yaml.YAMLError as exc:
-        raise FlowError(f"{path}: not valid YAML: {exc}") from exc
-    return _Loader(str(path)).load(raw)
+    return _Loader(str(path)).load(read_yaml(path))
 
 
 class _Loader:

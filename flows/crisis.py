@@ -15,9 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from flows.definition import FlowError
+from flows.definition import FlowError, read_yaml
 from flows.lexicon import END, START, Pattern, Vocabulary, find
 
 GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harms_others")
@@ -152,12 +150,7 @@ def _mapping(path: Path, where: str, value: Any) -> Mapping[str, Any]:
 
 def load_crisis_words(path: Path) -> CrisisWords:
     """Read and check the lists file; FlowError names the file and the key on bad data."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise FlowError(f"{path}: crisis word list not found") from exc
-    except yaml.YAMLError as exc:
-        raise FlowError(f"{path}: not valid YAML: {exc}") from exc
+    raw = read_yaml(path, "crisis word list") or {}
     if not isinstance(raw, Mapping):
         raise FlowError(f"{path}: needs a mapping: settings ({', '.join(SETTINGS)}) and one "
                         f"list per group ({', '.join(GROUPS)})")

@@ -15,10 +15,14 @@ class FlowError(ValueError):
     """A flow, catalog or rules file is wrong; the message names the file and the place."""
 
 
+# libyaml's loader where it is installed: the same safe subset, ~10x faster to load
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path, what: str = "file") -> Any:
     """A YAML file of `flows/`, or a FlowError naming it: missing, or not valid YAML."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except FileNotFoundError as exc:
         raise FlowError(f"{path}: {what} not found") from exc
     except yaml.YAMLError as exc:

@@ -150,19 +150,7 @@ class Vocabulary:
     def _respell(self, tokens: list[str]) -> list[str]:
         if not self.phrases:
             return tokens
-        out: list[str] = []
-        i = 0
-        while i < len(tokens):
-            for n in (3, 2):
-                new = self.phrases.get(tuple(tokens[i:i + n]))
-                if new is not None:
-                    out.extend(new)
-                    i += n
-                    break
-            else:
-                out.append(tokens[i])
-                i += 1
-        return out
+        return _rewrite(tokens, lambda parts: self.phrases.get(tuple(parts)))
 
     def _join(self, tokens: list[str]) -> list[str]:
         out: list[str] = []
@@ -175,22 +163,14 @@ class Vocabulary:
 
     def _merge(self, tokens: list[str]) -> list[str]:
         """Rejoin a word typed in pieces (`bu nuh`) when the whole is a pattern word."""
-        out: list[str] = []
-        i = 0
-        while i < len(tokens):
-            for n in (3, 2):
-                parts = tokens[i:i + n]
-                whole = "".join(parts)
-                if (len(parts) == n and len(whole) >= 5 and min(map(len, parts)) <= 3
-                        and (whole, False) in self._ids
-                        and not any((p, False) in self._ids for p in parts)):
-                    out.append(whole)
-                    i += n
-                    break
-            else:
-                out.append(tokens[i])
-                i += 1
-        return out
+        def whole(parts: list[str]) -> list[str] | None:
+            word = "".join(parts)
+            if (len(word) >= 5 and min(map(len, parts)) <= 3 and (word, False) in self._ids
+                    and not any((p, False) in self._ids for p in parts)):
+                return [word]
+            return None
+
+        return _rewrite(tokens, whole)
 
     # -- patterns ----------------------------------------------------------------------------
     def _word_id(self, token: str) -> int:
@@ -288,3 +268,22 @@ def find(pattern: Pattern, hits: Sequence[frozenset[int]], start: int,
         return None
     rest = extend(1, start)
     return None if rest is None else (start, *rest)
+
+
+def _rewrite(tokens: list[str],
+             replace: Callable[[list[str]], Sequence[str] | None]) -> list[str]:
+    """Tokens with each run of 3, else 2, that `replace` knows swapped for what it gives."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for n in (3, 2):
+            parts = tokens[i:i + n]
+            new = replace(parts) if len(parts) == n else None
+            if new is not None:
+                out.extend(new)
+                i += n
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
