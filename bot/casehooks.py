@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -12,9 +11,6 @@ from flows.catalog import Catalog
 from flows.text import clean
 from storage import cases, counselors, inbox, queue
 from storage.queue import CaseView
-
-if TYPE_CHECKING:
-    from bot.apply import Conv, Writes
 
 URGENT = ("P0", "P1")
 # The flow's answers to safety words (DARURAT, BERHENTI, HAPUS, KELUAR): the counselor
@@ -28,25 +24,6 @@ def opened(conn: Connection, catalog: Catalog, case: CaseView, language: str, no
     hour. Returns the out-of-hours notice for the family, sent after this turn's replies."""
     alerts.announce(conn, case, now, roster=roster)
     return handoff.out_of_hours_notice(catalog, language, case.priority, now)
-
-
-def raised(conn: Connection, conv: Conv, data: dict[str, Any], writes: Writes,
-           now: datetime) -> bool:
-    """The intake learned more (priority only goes up, reasons accumulate); a waiting case
-    that became more urgent is announced again. Saved with the batch, unless announced."""
-    assert conv.case_id is not None
-    before = conv.triage or cases.triage_of(conn, conv.case_id)
-    conv.triage = after = before.raised(data)
-    values = {**writes.triage.pop(conv.case_id, {}), **after.values(now)}
-    if after.priority == before.priority or after.priority not in URGENT \
-            or conv.case_status != "waiting":
-        writes.triage[conv.case_id] = values
-        return after.priority != before.priority
-    cases.save_triage(conn, [{"id": conv.case_id, **values}])  # the alert shows it as saved
-    case = queue.by_id(conn, conv.case_id)
-    assert case is not None
-    alerts.announce(conn, case, now, key="raised", roster=writes.roster(conn))
-    return True
 
 
 def family_safety(conn: Connection, case_id: int | None, counselor_id: int,

@@ -1,29 +1,37 @@
 """The inbox processor: each contact's messages in order, each exactly once; a batch's writes
-commit together. Several processors on one SQLite file read and plan a batch before taking
-the write lock (bot.plans), and make the rows of what is plain answering there too
-(bot.ready)."""
+commit together.
+
+One unit of work: for each message, the engine's step (bot.plans) and the rows and effects
+it makes (bot.decide), written by one writer (storage.rows). A lone processor does a batch
+under SQLite's write lock (or, on PostgreSQL, under per-contact advisory locks). Several
+processors sharing one SQLite file do the same work for most contacts before taking the
+lock (`look`), and under it (`finish`) write those rows where what they were made from is
+still what is stored, and decide the rest there: the same code either way, only the time the
+lock is taken differs.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, column, func, select, values
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.types import String
 
-from bot import counselor, labels, ready, routing, staff
-from bot.apply import Conv, Writes, apologise, apply_turn
-from bot.plans import Look, Plan, inbound_of, plan_steps
-from bot.ready import Ready, Resume
+from bot import counselor, labels, routing, staff
+from bot.apply import Batch, Conv, NeedsLock, apologise
+from bot.decide import record
+from bot.plans import Plan, inbound_of, plan_steps
 from flows.danger import is_imminent
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Snapshot, Turn
-from storage import cases, conversations, counselors, inbox
+from storage import cases, conversations, counselors, inbox, rows
 from storage.db import reading, writing
 
 log = logging.getLogger(__name__)
@@ -38,18 +46,42 @@ def registration_code(msg: inbox.Pending) -> str | None:
     found = REGISTER.match(clean(text))
     return found.group(2) if found else None
 
+
 MAX_ATTEMPTS = 3
 # Messages per transaction at most. Under load more per commit costs less per message
 # (measured with `lk3 bench`: 500 did better than 200, and no worse than 1,000); a batch
 # holds SQLite's write lock for tens of milliseconds, which adapters wait out in turn.
 BATCH = 500
-KNOWN = 10_000  # contacts a read-ahead processor remembers as it last wrote them
 
 
 # Failures that belong to one message (a bug on its path, or data the database refuses),
 # as opposed to the database being unavailable: those are retried alone, then set aside.
 def message_error(exc: Exception) -> bool:
     return isinstance(exc, IntegrityError | DataError) or not isinstance(exc, SQLAlchemyError)
+
+
+class Ready(NamedTuple):
+    """One contact's rows for its messages of a batch, decided before the write lock:
+    valid while its conversation (with case and contact) is stored as `stamp` says."""
+
+    contact_id: int
+    user: tuple[str, str]
+    stamp: str
+    msg_ids: tuple[int, ...]
+    encoded: rows.Encoded
+
+
+@dataclass(frozen=True)
+class Look:
+    """A batch as read before the write lock: messages, conversations, planned steps, and
+    the contacts decided already."""
+
+    now: datetime
+    msgs: list[inbox.Pending]
+    stored: dict[int, tuple[Any, ...]]  # contact id -> conversation row as stored
+    convs: dict[tuple[str, str], Conv]
+    plans: dict[int, Plan]
+    ready: list[Ready]
 
 
 class Processor:
@@ -67,22 +99,10 @@ class Processor:
         self.ahead = self.shard is not None  # SQLite with other processors: read ahead
         self.plans: dict[int, Plan] = {}
         self.handled: list[int] = []  # inbox ids the last run_once committed
-        # Contacts whose conversation this processor wrote last, as it then reads (raw) and
-        # decodes: the next look starts from there instead of reading it. Never trusted:
-        # under the write lock the raw row is compared with what is stored, like anything a
-        # look read.
-        self.known: dict[tuple[str, str], tuple[tuple[Any, ...], Resume]] = {}
 
     def run_once(self) -> int:
         """Process what is pending, one batch per transaction; returns messages handled
-        (or, when another worker took them first, found).
-
-        SQLite has one writer at a time. A lone processor does a batch in one write
-        transaction. Several (each with a shard of the contacts) read the batch and run the
-        engine steps before taking the write lock (`look`), so one reads while another
-        writes; under the lock (`finish`) what was read is checked against what is stored
-        now, and any step whose start changed is run again.
-        """
+        (or, when another worker took them first, found)."""
         self.handled = []
         try:
             if self.ahead:
@@ -114,83 +134,84 @@ class Processor:
             func.pg_try_advisory_xact_lock(func.hashtextextended(k.c.k, 0))).limit(limit))]
         return inbox.pending_of(conn, held, limit) if held else []
 
-    def finish(self, look: Look | None) -> int:
-        """Under the write lock: the messages of `look` nobody processed meanwhile, each
-        from its conversation as stored now (planned steps where it did not change)."""
-        if look is None:
-            return 0
-        for user in {(m.channel, m.sender) for m in look.msgs}:
-            self.known.pop(user, None)  # until this batch has committed
-        with writing(self.db) as conn:
-            live = inbox.still_pending(conn, [m.id for m in look.msgs])
-            ok = self._still_ready(conn, look, live)
-            ready.write(conn, look.statements, None if len(ok) == len(look.ready) else ok)
-            fast = [look.ready[i] for i in sorted(ok)]
-            written = {i for r in fast for i in r.msg_ids}
-            msgs = [m for m in look.msgs if m.id in live and m.id not in written]
-            done = self._handle(conn, msgs, look) + len(written) or len(look.msgs)
-            self.handled += written
-        self.known.update((r.user, (r.after, r.resume)) for r in fast)
-        while len(self.known) > KNOWN:
-            del self.known[next(iter(self.known))]  # the longest ago
-        return done
-
-    def _still_ready(self, conn: Connection, look: Look, live: set[int]) -> set[int]:
-        """Positions in `look.ready` of the contacts whose messages, contact and conversation
-        (with its case) are all still as read, and who have not become counselors
-        meanwhile."""
-        candidates = [(i, r) for i, r in enumerate(look.ready)
-                      if all(m in live for m in r.msg_ids)]
-        if not candidates:
-            return set()
-        staff_ids = counselors.by_account(conn, [r.user for _, r in candidates])
-        current = conversations.stamps(conn, [r.contact_id for _, r in candidates])
-        return {i for i, r in candidates
-                if r.user not in staff_ids and current.get(r.contact_id) == r.stamp}
-
     def look(self) -> Look | None:
-        """A batch as stored now, read without the write lock, and its engine steps."""
+        """A batch as stored now, read without the write lock; its engine steps, and the
+        rows of each contact whose turns need no effect."""
         with reading(self.db) as conn:
             msgs = inbox.pending_batch(conn, self.batch, self.shard)
             if not msgs:
                 return None
             users = list(dict.fromkeys((m.channel, m.sender) for m in msgs))
-            known = {u: k for u in users if (k := self.known.get(u)) is not None}
-            unknown = [u for u in users if u not in known]
-            staff_ids = counselors.by_account(conn, unknown)  # `known`: checked at the write
+            staff_ids = counselors.by_account(conn, users)
             family = [u for u in users if u not in staff_ids]
-            contacts = conversations.find_contacts(conn, [u for u in family if u not in known])
+            contacts = conversations.find_contacts(conn, family)
             stored = conversations.load_stored(conn, [c.id for c in contacts.values()])
             convs = {u: Conv.of(c, None if (r := stored.get(c.id)) is None
                                 else conversations.stored_row(conn, r))
                      for u, c in contacts.items()}
-        for u, (row, resume) in known.items():
-            stored[row[0]] = row
-            convs[u] = resume.conv(conversations.contact_of(row))
         now = self.clock()
         starts: dict[tuple[str, str], tuple[Snapshot | None, str]] = {
             u: (None, "id") for u in family}  # first contact: no conversation yet
         starts.update({u: (c.snapshot, c.contact.language) for u, c in convs.items()})
-        plans = plan_steps(self.flows, msgs, starts, now, convs)
-        fast = self._ready(msgs, stored, convs, plans, now)
-        return Look(now, msgs, stored, convs, plans, fast, ready.encode(fast))
-
-    @staticmethod
-    def _ready(msgs: list[inbox.Pending], stored: dict[int, tuple[Any, ...]],
-               convs: dict[tuple[str, str], Conv], plans: dict[int, Plan],
-               now: datetime) -> list[Ready]:
-        """The contacts of a look whose writes can be made before the lock (bot.ready)."""
+        plans = plan_steps(self.flows, msgs, starts, now)
         by_user: dict[tuple[str, str], list[inbox.Pending]] = {}
         for m in msgs:
             by_user.setdefault((m.channel, m.sender), []).append(m)
-        out = []
-        for user, conv in convs.items():
-            mine = by_user[user]
-            row = stored.get(conv.contact.id)
-            words = any(registration_code(m) is not None for m in mine)
-            if row is not None and (r := ready.ready(conv, row, mine, plans, words, now)):
-                out.append(r)
-        return out
+        ready = [r for u, c in convs.items()
+                 if (r := self._ahead(u, by_user[u], c, stored, plans, now)) is not None]
+        return Look(now, msgs, stored, convs, plans, ready)
+
+    def _ahead(self, user: tuple[str, str], msgs: list[inbox.Pending], conv: Conv,
+               stored: dict[int, tuple[Any, ...]], plans: dict[int, Plan],
+               now: datetime) -> Ready | None:
+        """One contact's messages decided before the lock, if none needs the database
+        (a first message, a stopped contact, a case held by a person and a counselor's
+        registration code are left for the lock too)."""
+        if conv.conv_id is None or conv.contact.status == "stopped" or \
+                routing.held_by_person(conv) or \
+                any(registration_code(m) is not None for m in msgs):
+            return None
+        trial, batch = replace(conv), Batch(None, self.flows, now)
+        try:
+            for m in msgs:
+                plan = plans.get(m.id)
+                if plan is None or plan.language != trial.contact.language or \
+                        not plan.starts_like(trial.snapshot):
+                    return None
+                record(batch, m, trial, plan.turn)
+        except NeedsLock:
+            return None
+        batch.rows += trial.rows(now)
+        return Ready(conv.contact.id, user, conversations.stamp(stored[conv.contact.id]),
+                     tuple(m.id for m in msgs), rows.encode(batch.rows, "sqlite"))
+
+    def finish(self, look: Look | None) -> int:
+        """Under the write lock: the contacts decided ahead whose messages nobody processed
+        meanwhile and whose conversation is still as read; the rest decided now, each from
+        its conversation as stored now (planned steps where it did not change)."""
+        if look is None:
+            return 0
+        with writing(self.db) as conn:
+            live = inbox.still_pending(conn, [m.id for m in look.msgs])
+            fast = self._still_ready(conn, look.ready, live)
+            rows.write(conn, rows.merge([r.encoded for r in fast]))
+            written = {i for r in fast for i in r.msg_ids}
+            msgs = [m for m in look.msgs if m.id in live and m.id not in written]
+            done = self._handle(conn, msgs, look) + len(written) or len(look.msgs)
+            self.handled += written
+        return done
+
+    @staticmethod
+    def _still_ready(conn: Connection, ready: list[Ready], live: set[int]) -> list[Ready]:
+        """Those of `ready` whose messages are all still pending, whose conversation (with
+        its case and contact) is stored as read, and who have not become counselors."""
+        candidates = [r for r in ready if all(m in live for m in r.msg_ids)]
+        if not candidates:
+            return []
+        staff_ids = counselors.by_account(conn, [r.user for r in candidates])
+        current = conversations.stamps(conn, [r.contact_id for r in candidates])
+        return [r for r in candidates
+                if r.user not in staff_ids and current.get(r.contact_id) == r.stamp]
 
     def _handle(self, conn: Connection, msgs: list[inbox.Pending],
                 look: Look | None = None) -> int:
@@ -203,8 +224,8 @@ class Processor:
             conn, [u for u in users if u not in staff_ids], now)
         ids = [c.id for c in contacts.values()]
         if look is None:
-            rows = conversations.load_many(conn, ids)
-            convs = {u: Conv.of(c, rows.get(c.id)) for u, c in contacts.items()}
+            stored_rows = conversations.load_many(conn, ids)
+            convs = {u: Conv.of(c, stored_rows.get(c.id)) for u, c in contacts.items()}
             self.plans = plan_steps(self.flows, msgs, {u: (c.snapshot, c.contact.language)
                                                        for u, c in convs.items()}, now)
         else:  # what was read before the lock, where it is still what is stored
@@ -213,28 +234,28 @@ class Processor:
             for u, c in contacts.items():
                 row, before = stored.get(c.id), look.convs.get(u)
                 if before is not None and row == look.stored.get(c.id):
-                    before.contact = c  # the look's own Conv: this batch is its only user
-                    convs[u] = before
+                    convs[u] = replace(before, contact=c)
                 else:
                     convs[u] = Conv.of(c, None if row is None
                                        else conversations.stored_row(conn, row))
-        writes = Writes(convs=list(convs.values()))
+        batch = Batch(conn, self.flows, now)
         for msg in msgs:
             user = (msg.channel, msg.sender)
             if user not in staff_ids and (cid := self._register(conn, msg, now)) is not None:
                 staff_ids[user] = cid
-                writes.processed.append(msg.id)
+                batch.rows.append(rows.Processed(now, msg.id))
             elif user in staff_ids:
                 counselor.handle(conn, staff_ids[user], msg, self.flows.bundle.catalog, now)
-                writes.processed.append(msg.id)
+                batch.rows.append(rows.Processed(now, msg.id))
             else:
-                self._family(conn, msg, convs[user], writes, now)
-        writes.flush(conn, now)
+                self._family(batch, msg, convs[user])
+        for conv in convs.values():
+            batch.rows += conv.rows(now)
+        batch.write()
         self.handled += [m.id for m in msgs]
         return len(msgs)
 
-    def _family(self, conn: Connection, msg: inbox.Pending, conv: Conv, writes: Writes,
-                now: datetime) -> None:
+    def _family(self, batch: Batch, msg: inbox.Pending, conv: Conv) -> None:
         """The flow answers, unless a person holds the case: then the person hears it (and
         the flow answers safety words and imminent danger too)."""
         held = routing.held_by_person(conv)
@@ -245,11 +266,11 @@ class Processor:
             danger = routing.danger(msg, self.flows.bundle.crisis)  # held cases only: a few
             flags = conv.snapshot.flags if conv.snapshot else ()
             if not answering and not is_imminent(danger, flags):
-                return routing.relay_to_counselor(conn, msg, conv, writes, now, danger)
-        turn = self._turn(msg, conv, now)
-        apply_turn(conn, self.flows, msg, conv, turn, writes, now)
+                return routing.relay_to_counselor(batch, msg, conv, danger)
+        turn = self._turn(msg, conv, batch.now)
+        record(batch, msg, conv, turn)
         if held and (answering or danger):  # what the bot answered: the person sees it too
-            routing.copy_to_counselor(conn, msg, conv, now, danger,
+            routing.copy_to_counselor(batch.need(), msg, conv, batch.now, danger,
                                       paged=any(e.kind == "emergency" for e in turn.events))
 
     def _turn(self, msg: inbox.Pending, conv: Conv, now: datetime) -> Turn:
@@ -257,9 +278,6 @@ class Processor:
         plan = self.plans.pop(msg.id, None)
         if plan is not None and plan.language == conv.contact.language and \
                 plan.starts_like(conv.snapshot):
-            after = plan.turn.snapshot
-            if plan.encoded is not None:
-                conv.encoded = (after.answers, after.flags, *plan.encoded)
             return plan.turn
         return self.flows.step(conv.snapshot, inbound_of(msg), now, conv.contact.language)
 

@@ -14,11 +14,12 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from bot import staff
-from bot.apply import Conv, Writes, audit_row
+from bot.apply import Batch, Conv, event_row, inbound_row
 from flows.crisis import CrisisWords, Scan
 from flows.danger import flags_seen
 from flows.text import clean, keyword
 from storage import counselors, inbox
+from storage.rows import Processed
 
 SAFETY_COMMANDS = ("emergency", "stop", "erase", "exit")
 
@@ -80,27 +81,23 @@ def copy_to_counselor(conn: Connection, msg: inbox.Pending, conv: Conv, now: dat
                 staff.send(conn, supervisor, page, now, case_id=conv.case_id)
 
 
-def relay_to_counselor(conn: Connection, msg: inbox.Pending, conv: Conv, writes: Writes,
-                       now: datetime, scan: Scan | None = None) -> None:
+def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
+                       scan: Scan | None = None) -> None:
     """A family's message goes to the counselor who holds the case, with its number (and
     marked as urgent when it has danger words: `scan`)."""
     assert conv.case_id is not None and conv.assignee_id is not None
+    now = batch.now
     text = clean(str(msg.payload.get("text") or ""))
     body, media = _body(msg, conv.case_number or "", scan)
-    staff.send(conn, conv.assignee_id, body, now, case_id=conv.case_id, media=media or None)
+    staff.send(batch.need(), conv.assignee_id, body, now, case_id=conv.case_id,
+               media=media or None)
     if scan:  # the case keeps what was seen, as when the flow reads the words itself
         if conv.snapshot is not None:  # and the conversation: a second time is P0
             conv.snapshot = replace(conv.snapshot,
                                     flags=flags_seen(scan, conv.snapshot.flags))
             conv.changed = True
-        writes.audit.append(audit_row(conv, "crisis_words", {
+        batch.rows.append(event_row(conv, "crisis_words", {
             "groups": list(scan.groups), "imminent": False, "matched": list(scan.matched),
             "held_by": conv.assignee_id}, now))
-    writes.logs.append({
-        "contact_id": conv.contact.id, "case_id": conv.case_id, "inbox_id": msg.id,
-        "direction": "in", "text": text[:4096], "truncated": len(text) > 4096,
-        "original_length": len(text), "media": media or None, "created_at": now,
-        "author": "family"})
-    writes.processed.append(msg.id)
-
-
+    batch.rows.append(inbound_row(msg, conv.contact.id, conv.case_id, text, media, now))
+    batch.rows.append(Processed(now, msg.id))

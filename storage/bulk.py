@@ -51,7 +51,7 @@ def _bool(value: Any) -> Any:
     return None if value is None else int(value)
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
+def plain(row: dict[str, Any]) -> dict[str, Any]:
     """For SQLAlchemy Core: JSON encoded ahead back to the value it encodes."""
     return {k: loads(v) if type(v) is Encoded else v for k, v in row.items()}
 
@@ -226,7 +226,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), [_plain(r) for r in rows])
+        conn.execute(insert(table), [plain(r) for r in rows])
         return
     sql, encode = writer(table, tuple(rows[0]), None)
     conn.exec_driver_sql(sql, [encode(r) for r in rows])
@@ -249,7 +249,7 @@ def update_rows(conn: Connection, table: Table, key: str,
         columns = tuple(c for c in rows[0] if c != key)
         stmt = update(table).where(table.c[key] == bindparam(f"b_{key}")).values(
             {c: bindparam(f"b_{c}") for c in columns})
-        conn.execute(stmt, [{f"b_{k}": v for k, v in _plain(r).items()} for r in rows])
+        conn.execute(stmt, [{f"b_{k}": v for k, v in plain(r).items()} for r in rows])
         return
     sql, encode = writer(table, tuple(rows[0]), key)
     conn.exec_driver_sql(sql, [encode(r) for r in rows])

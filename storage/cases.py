@@ -108,18 +108,6 @@ def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     bulk.insert_rows(conn, EVENTS, rows)
 
 
-def record_consent(conn: Connection, *, contact_id: int, data: dict[str, Any],
-                   now: datetime) -> None:
-    bulk.insert_rows(conn, CONSENTS, [consent_row(contact_id, data, now)])
-
-
-def consent_row(contact_id: int, data: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The consents row for a consent event's data."""
-    return {"contact_id": contact_id, "text_version": data["version"],
-            "language": data["language"], "choice": data["choice"],
-            "legal_basis": data["legal_basis"], "created_at": now}
-
-
 def redact_contact(conn: Connection, contact_id: int, contact_key: str) -> None:
     """Consent refused and no case: keep counts, drop the words (UU PDP data minimisation)."""
     conn.execute(update(LOG).where(LOG.c.contact_id == contact_id, LOG.c.case_id.is_(None),

@@ -127,7 +127,8 @@ _FIND_CONTACTS = select(CONTACTS.c.id, CONTACTS.c.provider_user_id, CONTACTS.c.l
 
 def touch_contacts(conn: Connection, users: list[tuple[str, str]],
                    now: datetime) -> dict[tuple[str, str], ContactRow]:
-    """Contacts for (channel, user) pairs, creating the new ones; marks the inbound time."""
+    """Contacts for (channel, user) pairs, creating the new ones (the inbound time of the
+    others is written with the batch: `storage.rows.Seen`)."""
     found = find_contacts(conn, users)
     missing = [u for u in users if u not in found]
     if missing:
@@ -138,8 +139,6 @@ def touch_contacts(conn: Connection, users: list[tuple[str, str]],
         else:
             conn.execute(postgresql.insert(CONTACTS).on_conflict_do_nothing(), rows)
         found.update(find_contacts(conn, missing))
-    bulk.update_rows(conn, CONTACTS, "id",
-                     [{"last_inbound_at": now, "id": c.id} for c in found.values()])
     stopped = [c.id for c in found.values() if c.status == "stopped"]
     if stopped:  # they wrote again after BERHENTI: the bot may answer again
         conn.execute(update(CONTACTS).where(CONTACTS.c.id.in_(stopped)).values(status="active"))
@@ -192,37 +191,5 @@ def stamp(stored: tuple[Any, ...]) -> str:
     return dumps(stored)
 
 
-_POSITION = {(c.table.name, c.name): i
-             for i, c in enumerate(_LOAD_MANY.selected_columns)}
-
-
-def places(table: Table, columns: tuple[str, ...]) -> tuple[int, ...]:
-    """Where these columns of `table` are in a row of `load_stored` (for `stored_after`)."""
-    return tuple(_POSITION[(table.name, c)] for c in columns)
-
-
-def stored_after(stored: tuple[Any, ...], where: tuple[int, ...],
-                 encoded: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A row of `load_stored` as it will read once the columns at `where` (`places`) hold
-    these values, encoded as SQLite stores them (`bulk.positional`); `encoded` may go on
-    (with the `id` of an UPDATE's values)."""
-    row = list(stored)
-    for i, value in zip(where, encoded, strict=False):
-        row[i] = value
-    return tuple(row)
-
-
-def contact_of(stored: tuple[Any, ...]) -> ContactRow:
-    """The contact of a row of `load_stored`."""
-    return ContactRow(int(stored[0]), stored[-2], stored[-1])
-
-
 def stored_row(conn: Connection, stored: tuple[Any, ...]) -> ConversationRow:
     return _conversation(bulk.decoded(conn, _LOAD_MANY, stored)[1:-2])
-
-
-def save_many(conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]],
-              now: datetime) -> None:
-    """Insert new conversations and update changed ones (rows carry `id`), in bulk."""
-    bulk.insert_rows(conn, CONVS, [{**r, "created_at": now, "updated_at": now} for r in new])
-    bulk.update_rows(conn, CONVS, "id", [{**r, "updated_at": now} for r in changed])

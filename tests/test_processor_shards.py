@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from bot.apply import Conv
 from bot.bench import script
 from bot.processor import Processor, process_all
 from bot.service import Service
@@ -252,33 +251,6 @@ def test_read_ahead_processors_answer_exactly_as_one_processor_does(
     assert long_one[0][3:6] == ("x" * 4096, True, 5000)  # truncated, the fact recorded
     photo = [r for r in rows[1]["6281300025"] if r[1] == "in" and r[6]]
     assert photo[0][6] == [{"kind": "photo", "ref": "f-1"}]
-
-
-def test_a_conversation_a_read_ahead_processor_remembers_is_the_one_stored(
-        sqlite_db: Engine, clock: FrozenClock) -> None:
-    """After each batch, each conversation a processor keeps for its next look (instead of
-    reading it again) is the stored row exactly, and decodes to what a fresh read gives."""
-    service = make_service(sqlite_db, clock)
-    scripts = {f"62813{n:05d}": script(flows(), n)[0] for n in range(12)}
-    processors = [Processor(sqlite_db, flows(), clock, batch=4, shard=(i, 2)) for i in range(2)]
-    remembered = 0
-    for turn in range(max(len(s) for s in scripts.values())):
-        for user, says in scripts.items():
-            if turn < len(says):
-                send(service, user, says[turn])
-        while any([p.run_once() for p in processors]):
-            for p in processors:
-                with sqlite_db.connect() as conn:
-                    for raw, resume in p.known.values():
-                        stored = conversations.load_stored(conn, [raw[0]])[raw[0]]
-                        assert raw == stored
-                        assert conversations.stamps(conn, [raw[0]]) == {
-                            raw[0]: conversations.stamp(raw)}
-                        contact = conversations.contact_of(stored)
-                        assert resume.conv(contact) == Conv.of(
-                            contact, conversations.stored_row(conn, stored))
-                        remembered += 1
-    assert remembered > 100
 
 
 def test_a_stored_conversation_reads_as_its_stamp_whatever_its_words(

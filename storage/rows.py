@@ -1,0 +1,207 @@
+"""The rows the inbox processor writes: one type per table and kind of write, and one writer.
+
+A turn's writes are values of these types (built in `bot.decide`, each in one place). The
+writer groups them by type and writes each group with one statement: on SQLite through the
+driver (`executemany`, values encoded as SQLAlchemy would store them, `storage.bulk`), on
+PostgreSQL through SQLAlchemy Core. Encoding is a separate step (`encode`), so a caller may
+do it before it takes the write lock and write later (`write`); the values are the same
+whenever it is done.
+
+Adding a column the processor fills: add the field to its row type here (named as the
+column) and give it its value where `bot.decide` builds that row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Table, bindparam, insert, update
+
+from storage import bulk
+from storage.cases import CASES, CONSENTS, EVENTS, LOG
+from storage.conversations import CONTACTS, CONVS
+from storage.inbox import T as INBOX
+from storage.outbox import T as OUTBOX
+
+
+class LogRow(NamedTuple):
+    """A message in the case's transcript (`messages`): the family's, the bot's."""
+
+    contact_id: int
+    case_id: int | None
+    inbox_id: int | None
+    direction: str
+    author: str
+    text: str
+    truncated: bool
+    original_length: int
+    media: Any
+    created_at: datetime
+
+
+class OutboxRow(NamedTuple):
+    """A message to send (`outbox`); `payload` as JSON text (`bulk.Encoded`) or a dict."""
+
+    channel: str
+    recipient: str
+    contact_id: int | None
+    case_id: int | None
+    payload: Any
+    dedupe_key: str
+    status: str
+    attempts: int
+    available_at: datetime
+    created_at: datetime
+
+
+class EventRow(NamedTuple):
+    """An entry in the audit trail (`case_events`)."""
+
+    case_id: int | None
+    contact_id: int | None
+    actor: str
+    kind: str
+    data: Any
+    created_at: datetime
+
+
+class ConsentRow(NamedTuple):
+    """A consent given or refused (`consents`)."""
+
+    contact_id: int
+    text_version: str
+    language: str
+    choice: str
+    legal_basis: str
+    created_at: datetime
+
+
+class NewConversation(NamedTuple):
+    contact_id: int
+    flow: str
+    flow_version: int
+    state: str
+    language: str
+    answers: Any
+    flags: Any
+    misses: int
+    case_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SavedConversation(NamedTuple):
+    flow: str
+    flow_version: int
+    state: str
+    language: str
+    answers: Any
+    flags: Any
+    misses: int
+    case_id: int | None
+    updated_at: datetime
+    id: int
+
+
+class SavedTriage(NamedTuple):
+    """What the intake has decided about a case so far (`cases`)."""
+
+    priority: str
+    reasons: Any
+    legal_basis: str
+    category: str | None
+    distrik: str | None
+    updated_at: datetime
+    id: int
+
+
+class Seen(NamedTuple):
+    """A contact wrote (`contacts.last_inbound_at`)."""
+
+    last_inbound_at: datetime
+    id: int
+
+
+class Processed(NamedTuple):
+    """An inbound message done with (`inbox.processed_at`)."""
+
+    processed_at: datetime
+    id: int
+
+
+class Redacted(NamedTuple):
+    """An inbound message whose words must not be kept (`inbox.payload`)."""
+
+    payload: Any
+    id: int
+
+
+Row = LogRow | OutboxRow | EventRow | ConsentRow | NewConversation | SavedConversation | \
+    SavedTriage | Seen | Processed | Redacted
+
+# Each type's table and, for an UPDATE, the key (its last field); in the order written.
+TABLES: dict[type, tuple[Table, str | None]] = {
+    NewConversation: (CONVS, None), SavedConversation: (CONVS, "id"),
+    SavedTriage: (CASES, "id"), ConsentRow: (CONSENTS, None), EventRow: (EVENTS, None),
+    LogRow: (LOG, None), OutboxRow: (OUTBOX, None), Seen: (CONTACTS, "id"),
+    Processed: (INBOX, "id"), Redacted: (INBOX, "id"),
+}
+ORDER = {kind: n for n, kind in enumerate(TABLES)}
+FIELDS: dict[type, tuple[str, ...]] = {kind: kind._fields for kind in TABLES}  # type: ignore[attr-defined]
+# SQLite: each type's statement, and how to encode a row of it (storage.bulk)
+SQLITE = {kind: bulk.positional(table, FIELDS[kind], key) for kind, (table, key) in TABLES.items()}
+
+Encoded = dict[type, list[Any]]  # per row type, its rows as its statement takes them
+
+
+def encode(rows: Iterable[Row], dialect: str, into: Encoded | None = None) -> Encoded:
+    """The rows as their statements take them (SQLite: tuples as stored; otherwise dicts),
+    added to `into` if given."""
+    out: Encoded = {} if into is None else into
+    sqlite = dialect == "sqlite"
+    for row in rows:
+        kind = type(row)
+        group = out.get(kind)
+        if group is None:
+            group = out[kind] = []
+        if sqlite:
+            group.append(SQLITE[kind][1](*row))
+        else:
+            group.append(bulk.plain(row._asdict()))
+    return out
+
+
+def merge(parts: Sequence[Encoded]) -> Encoded:
+    """Several encodings as one (each type's rows in the order of `parts`)."""
+    out: Encoded = {}
+    for part in parts:
+        for kind, values in part.items():
+            out.setdefault(kind, []).extend(values)
+    return out
+
+
+def write(conn: Connection, encoded: Encoded) -> None:
+    """One statement per row type, in a fixed order (new conversations and cases' triage
+    before the rows that follow them)."""
+    sqlite = conn.dialect.name == "sqlite"
+    for kind in sorted(encoded, key=ORDER.__getitem__):
+        values = encoded[kind]
+        if not values:
+            continue
+        table, key = TABLES[kind]
+        if sqlite:
+            conn.exec_driver_sql(SQLITE[kind][0], values)
+        elif key is None:
+            conn.execute(insert(table), values)
+        else:
+            columns = [c for c in FIELDS[kind] if c != key]
+            conn.execute(update(table).where(table.c[key] == bindparam(f"b_{key}")).values(
+                {c: bindparam(f"b_{c}") for c in columns}),
+                [{f"b_{k}": v for k, v in r.items()} for r in values])
+
+
+def write_rows(conn: Connection, rows: Iterable[Row]) -> None:
+    """Encode and write at once."""
+    write(conn, encode(rows, conn.dialect.name))
