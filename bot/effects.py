@@ -62,8 +62,7 @@ def _open(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str
         conn, contact_id=conv.contact.id, channel=msg.channel, data=data, now=now,
         previous_case_id=previous)
     conv.case_status, conv.assignee_id = "waiting", None
-    conv.triage = cases.Triage(data["priority"], tuple(data["reasons"]), data["legal_basis"],
-                               data.get("category"), data.get("distrik"))
+    conv.triage = cases.Triage.of(data)
     view = queue.new_view(conv.case_id, conv.case_number, conv.contact.id, msg.channel,
                           data, now)
     notice = casehooks.opened(conn, batch.flows.bundle.catalog, view, conv.contact.language,

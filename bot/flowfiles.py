@@ -29,6 +29,7 @@ from flows.hours import load_hours
 from flows.loader import FLOWS_DIR, _load_lists, flow_names, load_bundle, load_keywords
 from flows.triage import load_rules
 from flows.types import LANGUAGES
+from storage import cases
 
 
 @dataclass
@@ -89,7 +90,21 @@ def _check_texts(catalog: Catalog, needed: frozenset[str]) -> None:
 
 def _flow(folder: Path, name: str) -> str:
     engine = Engine(load_bundle(name, ACTIONS, FLAGS, folder=folder))
+    case_answers(engine.flow.case_answers, str(folder / f"{name}.yaml"))
     return f"v{engine.flow.version}: {len(engine.flow.states)} states"
+
+
+def case_answers(names: tuple[str, ...], source: str) -> None:
+    """The answers a flow keeps on the case are exactly the cases table's answer columns:
+    a question added to one and not the other would be lost without a word."""
+    missing = [n for n in names if n not in cases.ANSWERS]
+    if missing:
+        raise FlowError(f"{source}: case_answers: `{missing[0]}` has no column on cases; add "
+                        "it to storage/models.py (info=ANSWER) with a migration")
+    unasked = [n for n in cases.ANSWERS if n not in names]
+    if unasked:
+        raise FlowError(f"{source}: case_answers: the cases column `{unasked[0]}` keeps an "
+                        "answer, but the flow does not name it")
 
 
 def _referrals(path: Path, warnings: list[str]) -> str:

@@ -39,6 +39,7 @@ class StepModel:
     consent_version: str
     has_case: bool
     channel: str = ""
+    case_answers: tuple[str, ...] = ()  # answers the case keeps (the flow's `case_answers`)
     replies: list[Reply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
@@ -60,8 +61,7 @@ def _case_event(m: StepModel, status: str) -> Event:
     m.has_case = True
     return Event("case_upsert", {
         "status": status, "priority": verdict.priority, "reasons": list(verdict.reasons),
-        "category": m.answers.get("category"), "distrik": m.answers.get("distrik"),
-        "legal_basis": basis,
+        **{name: m.answers.get(name) for name in m.case_answers}, "legal_basis": basis,
     })
 
 

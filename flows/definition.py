@@ -88,6 +88,8 @@ class Flow:
     source: str = ""
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     consent_version: str = ""
+    # Answers kept on the case itself (columns of the same name, storage.cases.ANSWERS)
+    case_answers: tuple[str, ...] = ()
     # A list's choices, made once: every answer in a state that offers a list asks for them
     _listed: dict[str, tuple[ChoiceSpec, ...]] = field(default_factory=dict, repr=False,
                                                        compare=False)

@@ -126,6 +126,7 @@ class Engine:
             answers=dict(snap.answers), flags=list(snap.flags), misses=snap.misses, now=now,
             triage=self.bundle.triage, consent_version=self.flow.consent_version,
             has_case=snap.case_number is not None, channel=inbound.channel,
+            case_answers=self.flow.case_answers,
         )
         if lost:
             m.events.append(Event("state_lost", {"state": snap.state}))

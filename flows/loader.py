@@ -120,8 +120,12 @@ def parse_flow(raw: Any, source: str, lists: dict[str, tuple[str, ...]]) -> Flow
             raise FlowError(f"{source}: conditions.{n}: needs `answer` and `in`")
         conditions[str(n)] = Condition(str(n), str(c["answer"]), tuple(str(v) for v in c["in"]))
     interrupts = {str(k): str(v) for k, v in (raw.get("interrupts") or {}).items()}
+    on_case = tuple(str(a) for a in raw.get("case_answers") or ())
+    for name in on_case:
+        if name not in states:
+            raise FlowError(f"{source}: case_answers: `{name}` is not a question of the flow")
     return Flow(str(raw["name"]), version, str(raw["initial"]), states, conditions,
-                interrupts, source, lists, str(raw.get("consent_version", "")))
+                interrupts, source, lists, str(raw.get("consent_version", "")), on_case)
 
 
 def _targets(state: StateSpec, flow: Flow) -> Iterable[tuple[str, Branch]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
@@ -26,6 +27,9 @@ COUNTERS = cast(Table, CaseCounter.__table__)
 PRIORITY_ORDER = ("P0", "P1", "P2", "P3")
 WIT = timezone(timedelta(hours=9))
 LOG = cast(Table, MessageLog.__table__)
+# The intake's answers a case keeps, as columns of the same name (marked in the model);
+# the flow names them in `case_answers` (checked at start: bot.flowfiles).
+ANSWERS = tuple(c.name for c in CASES.columns if c.info.get("answer"))
 CONSENTS = cast(Table, ConsentRecord.__table__)
 
 
@@ -50,8 +54,8 @@ def create(conn: Connection, *, contact_id: int, channel: str, data: dict[str, A
     number = next_number(conn, now.astimezone(WIT).year)  # the year as Mimika counts it
     case_id = bulk.insert_one(conn, CASES, {
         "number": number, "contact_id": contact_id, "status": data.get("status", "waiting"),
-        "priority": data["priority"], "reasons": list(data["reasons"]),
-        "category": data.get("category"), "distrik": data.get("distrik"), "channel": channel,
+        "priority": data["priority"], "reasons": list(data["reasons"]), "channel": channel,
+        **{name: data.get(name) for name in ANSWERS},
         "legal_basis": data["legal_basis"], "created_at": now, "updated_at": now,
         "previous_case_id": previous_case_id,
     })
@@ -60,38 +64,51 @@ def create(conn: Connection, *, contact_id: int, channel: str, data: dict[str, A
 
 @dataclass(frozen=True)
 class Triage:
-    """What the intake decides on a case: it only ever becomes more urgent."""
+    """What the intake decides on a case: it only ever becomes more urgent; with the
+    answers the case keeps (`ANSWERS`, in that order)."""
 
     priority: str
     reasons: tuple[str, ...]
     legal_basis: str
-    category: str | None
-    distrik: str | None
+    answers: tuple[str | None, ...]
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Triage:
+        """A new case's, from the flow's case event."""
+        return cls(data["priority"], tuple(data["reasons"]), data["legal_basis"],
+                   tuple(_told(data, name, None) for name in ANSWERS))
 
     def raised(self, data: dict[str, Any]) -> Triage:
         """With what the intake learned: the higher priority, every reason once (newest
-        first), consent kept once given, category and distrik when told."""
+        first), consent kept once given, answers when told."""
         basis = "consent" if "consent" in (self.legal_basis, data["legal_basis"]) \
             else self.legal_basis
         return Triage(min(self.priority, data["priority"], key=PRIORITY_ORDER.index),
                       tuple(dict.fromkeys([*data["reasons"], *self.reasons])), basis,
-                      _told(data, "category", self.category), _told(data, "distrik", self.distrik))
+                      tuple(_told(data, name, known)
+                            for name, known in zip(ANSWERS, self.answers, strict=True)))
 
     def values(self, now: datetime) -> dict[str, Any]:
         return {"priority": self.priority, "reasons": list(self.reasons),
-                "legal_basis": self.legal_basis, "category": self.category,
-                "distrik": self.distrik, "updated_at": now}
+                "legal_basis": self.legal_basis, **dict(zip(ANSWERS, self.answers, strict=True)),
+                "updated_at": now}
 
 
 def _told(data: dict[str, Any], key: str, known: str | None) -> str | None:
     return known if data.get(key) is None else str(data[key])
 
 
+TRIAGE_COLUMNS = (CASES.c.priority, CASES.c.reasons, CASES.c.legal_basis,
+                  *(CASES.c[name] for name in ANSWERS))
+
+
+def triage_from(row: Sequence[Any]) -> Triage:
+    """A Triage from the values of `TRIAGE_COLUMNS`, in order."""
+    return Triage(row[0], tuple(row[1]), row[2], tuple(row[3:]))
+
+
 def triage_of(conn: Connection, case_id: int) -> Triage:
-    row = conn.execute(select(CASES.c.priority, CASES.c.reasons, CASES.c.legal_basis,
-                              CASES.c.category, CASES.c.distrik)
-                       .where(CASES.c.id == case_id)).one()
-    return Triage(row.priority, tuple(row.reasons), row.legal_basis, row.category, row.distrik)
+    return triage_from(conn.execute(select(*TRIAGE_COLUMNS).where(CASES.c.id == case_id)).one())
 
 
 def save_triage(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import bulk
-from storage.cases import Triage
+from storage.cases import TRIAGE_COLUMNS, Triage, triage_from
 from storage.jsontext import dumps
 from storage.models import Case, Contact, Conversation
 
@@ -44,14 +44,13 @@ class ConversationRow(NamedTuple):
 _CONVERSATION = (
     CONVS.c.id, CONVS.c.flow, CONVS.c.flow_version, CONVS.c.state, CONVS.c.language,
     CONVS.c.answers, CONVS.c.flags, CONVS.c.misses, CONVS.c.case_id, CONVS.c.updated_at,
-    CASES.c.number, CASES.c.status, CASES.c.assignee_id, CASES.c.priority, CASES.c.reasons,
-    CASES.c.legal_basis, CASES.c.category, CASES.c.distrik)
+    CASES.c.number, CASES.c.status, CASES.c.assignee_id, *TRIAGE_COLUMNS)
 _WITH_CASE = CONVS.outerjoin(CASES, CASES.c.id == CONVS.c.case_id)
 
 
 def _conversation(r: tuple[Any, ...]) -> ConversationRow:
     """A row of the columns in `_CONVERSATION`."""
-    triage = None if r[10] is None else Triage(r[13], tuple(r[14]), r[15], r[16], r[17])
+    triage = None if r[10] is None else triage_from(r[13:])
     return ConversationRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
                            r[11], r[12], triage)
 

@@ -32,6 +32,8 @@ Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: INTEGER PRIMARY K
 Time = DateTime(timezone=True)
 
 
+ANSWER = {"answer": True}  # a column that keeps an answer of the intake (storage.cases)
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -212,8 +214,9 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(12))  # waiting | claimed | closed
     priority: Mapped[str] = mapped_column(String(2))
     reasons: Mapped[list[str]] = mapped_column(JSON)
-    category: Mapped[str | None] = mapped_column(String(30))
-    distrik: Mapped[str | None] = mapped_column(String(40))
+    # The intake's answers the case keeps (the flow's `case_answers`): marked `answer`
+    category: Mapped[str | None] = mapped_column(String(30), info=ANSWER)
+    distrik: Mapped[str | None] = mapped_column(String(40), info=ANSWER)
     channel: Mapped[str] = mapped_column(String(20))
     legal_basis: Mapped[str] = mapped_column(String(30))
     created_at: Mapped[datetime] = mapped_column(Time)

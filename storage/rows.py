@@ -13,14 +13,15 @@ column) and give it its value where `bot.decide` builds that row.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, update
 
 from storage import bulk
-from storage.cases import CASES, CONSENTS, EVENTS, LOG
+from storage.cases import ANSWERS, CASES, CONSENTS, EVENTS, LOG
 from storage.conversations import CONTACTS, CONVS
 from storage.inbox import T as INBOX
 from storage.outbox import T as OUTBOX
@@ -105,16 +106,10 @@ class SavedConversation(NamedTuple):
     id: int
 
 
-class SavedTriage(NamedTuple):
-    """What the intake has decided about a case so far (`cases`)."""
-
-    priority: str
-    reasons: Any
-    legal_basis: str
-    category: str | None
-    distrik: str | None
-    updated_at: datetime
-    id: int
+# What the intake has decided about a case so far (`cases`), with the answers it keeps
+# (`storage.cases.ANSWERS`: a column added there is written here too).
+SavedTriage: Any = cast(Any, namedtuple)(
+    "SavedTriage", ("priority", "reasons", "legal_basis", *ANSWERS, "updated_at", "id"))
 
 
 class Seen(NamedTuple):
@@ -139,7 +134,7 @@ class Redacted(NamedTuple):
 
 
 Row = LogRow | OutboxRow | EventRow | ConsentRow | NewConversation | SavedConversation | \
-    SavedTriage | Seen | Processed | Redacted
+    Seen | Processed | Redacted | tuple[Any, ...]  # the last: SavedTriage
 
 # Each type's table and, for an UPDATE, the key (its last field); in the order written.
 TABLES: dict[type, tuple[Table, str | None]] = {
@@ -169,7 +164,7 @@ def encode(rows: Iterable[Row], dialect: str, into: Encoded | None = None) -> En
         if sqlite:
             group.append(SQLITE[kind][1](*row))
         else:
-            group.append(bulk.plain(row._asdict()))
+            group.append(bulk.plain(dict(zip(FIELDS[kind], row, strict=True))))
     return out
 
 

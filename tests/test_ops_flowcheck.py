@@ -90,6 +90,16 @@ BREAKS: dict[str, tuple[str, Callable[[Path], None], tuple[str, ...]]] = {
     "answers a list": ("answers.yaml", lambda f: (f / "answers.yaml").write_text("[1]\n"), ()),
     "crisis not YAML": ("crisis.yaml", lambda f: (f / "crisis.yaml").write_text("{a: [\n"),
                         ("YAML",)),
+    # the review's experiment: a question kept on the case, half done, fails loudly
+    "case answer without a column": ("intake.yaml", lambda f: sub(
+        f / "intake.yaml", "case_answers: [category, distrik]",
+        "case_answers: [category, distrik, kampung]"), ("kampung", "storage/models.py")),
+    "case column the flow forgets": ("intake.yaml", lambda f: sub(
+        f / "intake.yaml", "case_answers: [category, distrik]", "case_answers: [category]"),
+        ("distrik",)),
+    "case answer not a question": ("intake.yaml", lambda f: sub(
+        f / "intake.yaml", "case_answers: [category, distrik]",
+        "case_answers: [category, distrik, disability]"), ("disability",)),
     "flow goes nowhere": ("intake.yaml", lambda f: sub(
         f / "intake.yaml", "goto: category\n", "goto: nowhere\n"), ("'nowhere'",)),
 }
