@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, event, func, select, update
+from sqlalchemy.exc import OperationalError
 
 from bot.bench import script
 from bot.processor import Processor, process_all
@@ -26,6 +29,7 @@ from storage.models import (
     OutboxMessage,
 )
 from tests.conftest import fresh_engine
+from tests.dbdump import differences, dump
 from tests.support import CHANNEL, FrozenClock, deliver, flows, make_service, send
 from tests.test_handoff import Person, add_staff
 from tests.test_pipeline import INTAKE
@@ -275,3 +279,68 @@ def test_a_stored_conversation_reads_as_its_stamp_whatever_its_words(
         after = conversations.stamps(conn, ids)
     assert after[ids[0]] == conversations.stamp(before[ids[0]])
     assert after[ids[1]] != conversations.stamp(before[ids[1]])
+
+
+def _families_through(db: Engine, clock: FrozenClock, processors: list[Processor],
+                      crash: Callable[[], None] | None = None) -> None:
+    """Twelve families' scripts, turn by turn, through `processors`; `crash` runs once,
+    between a look and its finish."""
+    service = make_service(db, clock)
+    scripts = {f"62815{n:05d}": script(flows(), n)[0] for n in range(12)}
+    for turn in range(max(len(s) for s in scripts.values())):
+        for user, says in scripts.items():
+            if turn < len(says):
+                send(service, user, says[turn], message_id=f"{user}-{turn}")
+        for p in processors:
+            while True:
+                ahead = p.look()
+                if ahead is None:
+                    break
+                if crash is not None:
+                    crash()
+                    crash = None
+                    continue  # the look dies with its process: nothing of it was written
+                p.finish(ahead)
+        clock.advance(minutes=2)
+
+
+def test_a_processor_that_dies_between_look_and_finish_loses_and_doubles_nothing(
+        tmp_path: Path) -> None:
+    """A look made and never finished (the process died), then another processor on the
+    same messages, and a finish whose write fails half-way (rolled back, tried again):
+    the database ends exactly as one processor leaves it, every column of every table."""
+    expected_clock, clock = FrozenClock(), FrozenClock()
+    (tmp_path / "one").mkdir()
+    (tmp_path / "crash").mkdir()
+    one = fresh_engine("sqlite", tmp_path / "one")
+    _families_through(one, expected_clock, [Processor(one, flows(), expected_clock)])
+    db = fresh_engine("sqlite", tmp_path / "crash")
+    procs = [Processor(db, flows(), clock, batch=5, shard=(i, 2)) for i in range(2)]
+    failed = []
+
+    def refuse_once(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("INSERT INTO outbox") and not failed:
+            failed.append(statement)
+            raise sqlite3.OperationalError("disk I/O error (injected)")
+
+    def crash() -> None:  # and, from now on, the next finish fails once while writing
+        event.listen(db, "before_cursor_execute", refuse_once)
+
+    for p in procs:
+        p.finish = _retrying(p.finish)  # type: ignore[method-assign]
+    _families_through(db, clock, procs, crash)
+    assert failed, "the injected failure happened"
+    assert dump(db) == dump(one), "\n".join(differences(dump(one), dump(db)))
+    one.dispose()
+    db.dispose()
+
+
+def _retrying(finish: Callable[[Any], int]) -> Callable[[Any], int]:
+    """A worker's loop around one finish: a database error rolls the batch back, and the
+    next round starts from a new look (here: the same look again is not reused)."""
+    def run(look: Any) -> int:
+        try:
+            return finish(look)
+        except OperationalError:
+            return 0  # rolled back: the messages are still pending for the next look
+    return run
