@@ -316,7 +316,7 @@ def test_a_processor_that_dies_between_look_and_finish_loses_and_doubles_nothing
     _families_through(one, expected_clock, [Processor(one, flows(), expected_clock)])
     db = fresh_engine("sqlite", tmp_path / "crash")
     procs = [Processor(db, flows(), clock, batch=5, shard=(i, 2)) for i in range(2)]
-    failed = []
+    failed: list[str] = []
 
     def refuse_once(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if statement.startswith("INSERT INTO outbox") and not failed:
@@ -327,7 +327,7 @@ def test_a_processor_that_dies_between_look_and_finish_loses_and_doubles_nothing
         event.listen(db, "before_cursor_execute", refuse_once)
 
     for p in procs:
-        p.finish = _retrying(p.finish)  # type: ignore[method-assign]
+        p.finish = _retrying(p.finish)  # type: ignore[method-assign,assignment]
     _families_through(db, clock, procs, crash)
     assert failed, "the injected failure happened"
     assert dump(db) == dump(one), "\n".join(differences(dump(one), dump(db)))
