@@ -68,7 +68,7 @@ class Ready(NamedTuple):
     user: tuple[str, str]
     stamp: str
     msg_ids: tuple[int, ...]
-    encoded: rows.Encoded
+    encoded: rows.Values
 
 
 @dataclass(frozen=True)

@@ -148,13 +148,13 @@ FIELDS: dict[type, tuple[str, ...]] = {kind: kind._fields for kind in TABLES}  #
 # SQLite: each type's statement, and how to encode a row of it (storage.bulk)
 SQLITE = {kind: bulk.positional(table, FIELDS[kind], key) for kind, (table, key) in TABLES.items()}
 
-Encoded = dict[type, list[Any]]  # per row type, its rows as its statement takes them
+Values = dict[type, list[Any]]  # per row type, its rows as its statement takes them
 
 
-def encode(rows: Iterable[Row], dialect: str, into: Encoded | None = None) -> Encoded:
+def encode(rows: Iterable[Row], dialect: str, into: Values | None = None) -> Values:
     """The rows as their statements take them (SQLite: tuples as stored; otherwise dicts),
     added to `into` if given."""
-    out: Encoded = {} if into is None else into
+    out: Values = {} if into is None else into
     sqlite = dialect == "sqlite"
     for row in rows:
         kind = type(row)
@@ -168,16 +168,16 @@ def encode(rows: Iterable[Row], dialect: str, into: Encoded | None = None) -> En
     return out
 
 
-def merge(parts: Sequence[Encoded]) -> Encoded:
+def merge(parts: Sequence[Values]) -> Values:
     """Several encodings as one (each type's rows in the order of `parts`)."""
-    out: Encoded = {}
+    out: Values = {}
     for part in parts:
         for kind, values in part.items():
             out.setdefault(kind, []).extend(values)
     return out
 
 
-def write(conn: Connection, encoded: Encoded) -> None:
+def write(conn: Connection, encoded: Values) -> None:
     """One statement per row type, in a fixed order (new conversations and cases' triage
     before the rows that follow them)."""
     sqlite = conn.dialect.name == "sqlite"
