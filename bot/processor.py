@@ -19,11 +19,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, column, func, select, values
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
-from sqlalchemy.types import String
+from sqlalchemy import Connection, Engine
 
-from bot import counselor, labels, routing, staff
+from bot import counselor, labels, routing, setaside, staff
 from bot.apply import Batch, Conv, NeedsLock, apologise
 from bot.decide import record
 from bot.plans import Plan, inbound_of, plan_steps
@@ -47,17 +45,10 @@ def registration_code(msg: inbox.Pending) -> str | None:
     return found.group(2) if found else None
 
 
-MAX_ATTEMPTS = 3
 # Messages per transaction at most. Under load more per commit costs less per message
 # (measured with `lk3 bench`: 500 did better than 200, and no worse than 1,000); a batch
 # holds SQLite's write lock for tens of milliseconds, which adapters wait out in turn.
 BATCH = 500
-
-
-# Failures that belong to one message (a bug on its path, or data the database refuses),
-# as opposed to the database being unavailable: those are retried alone, then set aside.
-def message_error(exc: Exception) -> bool:
-    return isinstance(exc, IntegrityError | DataError) or not isinstance(exc, SQLAlchemyError)
 
 
 class Ready(NamedTuple):
@@ -110,7 +101,7 @@ class Processor:
             with writing(self.db) as conn:
                 return self._handle(conn, self._claim(conn, self.batch))
         except Exception as exc:
-            if not message_error(exc):
+            if not setaside.message_error(exc):
                 raise
             log.exception("a message in the batch failed; processing one at a time")
             return self._one_at_a_time()
@@ -127,11 +118,7 @@ class Processor:
         if not self.postgres:
             return inbox.pending_batch(conn, limit)
         keys = inbox.pending_contacts(conn, limit * 4)  # room to pass contacts others hold
-        if not keys:
-            return []
-        k = values(column("k", String), name="keys").data([(key,) for key in keys])
-        held = [r[0] for r in conn.execute(select(k.c.k).where(
-            func.pg_try_advisory_xact_lock(func.hashtextextended(k.c.k, 0))).limit(limit))]
+        held = inbox.hold_contacts(conn, keys, limit)
         return inbox.pending_of(conn, held, limit) if held else []
 
     def look(self) -> Look | None:
@@ -297,56 +284,10 @@ class Processor:
         return cid
 
     def _one_at_a_time(self) -> int:
-        """After a failure: each message alone; a failing one is retried, then set aside.
-
-        Returns the messages attempted, failed attempts included, so callers that loop
-        until nothing is left keep going until a failing message is set aside.
-        """
-        attempted = 0
-        with self.db.connect() as conn:
-            keys = inbox.pending_contacts(conn, self.batch)
-            conn.rollback()
-        for key in keys:
-            while (outcome := self._try_head(key)) is not None:
-                attempted += 1
-                if outcome is False:
-                    break
-        return attempted
-
-    def _lock_one(self, conn: Connection, key: str) -> bool:
-        return not self.postgres or bool(conn.execute(select(func.pg_try_advisory_xact_lock(
-            func.hashtextextended(key, 0)))).scalar_one())
-
-    def _try_head(self, key: str) -> bool | None:
-        """Process the oldest pending message of one contact: True, False (failed) or None."""
-        head: list[inbox.Pending] = []
-        try:
-            with self.db.begin() as conn:
-                if not self._lock_one(conn, key):
-                    return None
-                head = inbox.pending_for(conn, key, limit=1)
-                return self._handle(conn, head) == 1 or None
-        except Exception as exc:
-            if not head or not message_error(exc):
-                raise
-            log.exception("inbound message %s failed (attempt %d)", head[0].id,
-                          head[0].attempts + 1)
-            self._set_aside(head[0], exc)
-            return False
-
-    def _set_aside(self, msg: inbox.Pending, exc: Exception) -> None:
-        """Count the failed attempt under the contact's lock; give up after MAX_ATTEMPTS."""
-        with self.db.begin() as conn:
-            if not self._lock_one(conn, msg.contact_key):
-                return  # another worker is on this contact now; it will count its own try
-            current = inbox.pending_for(conn, msg.contact_key, limit=1)
-            if not current or current[0].id != msg.id:
-                return
-            give_up = current[0].attempts + 1 >= MAX_ATTEMPTS
-            inbox.record_failure(conn, msg.id, f"{type(exc).__name__}: {exc}", give_up,
-                                 self.clock())
-            if give_up:
-                apologise(conn, self.flows, msg, self.clock())
+        """After a failure: each message alone (bot.setaside)."""
+        return setaside.one_at_a_time(
+            self.db, self.batch, self._handle,
+            lambda conn, msg: apologise(conn, self.flows, msg, self.clock()), self.clock)
 
 
 def process_all(processor: Processor, limit: int = 1_000_000) -> int:

@@ -53,7 +53,7 @@ def _bool(value: Any) -> Any:
 
 def plain(row: dict[str, Any]) -> dict[str, Any]:
     """For SQLAlchemy Core: JSON encoded ahead back to the value it encodes."""
-    return {k: loads(v) if type(v) is Encoded else v for k, v in row.items()}
+    return {k: loads(str(v)) if type(v) is Encoded else v for k, v in row.items()}
 
 
 # The last time converted, as one tuple (replaced whole, so threads never see half of it):

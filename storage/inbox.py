@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy import Connection, String, Table, bindparam, column, func, select, update, values
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import bulk
@@ -150,3 +150,13 @@ def record_failure(conn: Connection, inbox_id: int, error: str, give_up: bool,
 def backlog(conn: Connection) -> int:
     return int(conn.execute(
         select(func.count()).select_from(T).where(T.c.processed_at.is_(None))).scalar_one())
+
+
+def hold_contacts(conn: Connection, keys: list[str], limit: int) -> list[str]:
+    """PostgreSQL: up to `limit` of these contacts, each now held by this transaction (an
+    advisory lock released at its end); those another transaction holds are passed over."""
+    if not keys:
+        return []
+    k = values(column("k", String), name="keys").data([(key,) for key in keys])
+    return [r[0] for r in conn.execute(select(k.c.k).where(
+        func.pg_try_advisory_xact_lock(func.hashtextextended(k.c.k, 0))).limit(limit))]
