@@ -9,7 +9,7 @@ import uuid
 from typing import TextIO
 
 from bot.channels.console import CHANNEL, ConsoleSender
-from bot.processor import process_all
+from bot.processor import Processor, process_all
 from bot.service import Service
 from storage import conversations, inbox, outbox
 
@@ -24,10 +24,12 @@ def submit(service: Service, user: str, text: str, message_id: str) -> int | Non
 
 
 async def deliver(service: Service, user: str) -> None:
-    """Process the inbox and print every reply for this user before returning."""
+    """Process the inbox and print every reply for this user before returning (whatever
+    shard of LK3_PROCESSORS the user is in: the terminal's processor takes every contact)."""
     relay = service.relay(recipient=user)
+    everyone = Processor(service.db, service.flows, service.clock)
     while True:
-        await asyncio.to_thread(process_all, service.processor)
+        await asyncio.to_thread(process_all, everyone)
         if await relay.run_once() == 0:
             with service.db.connect() as conn:
                 left = outbox.open_for(conn, CHANNEL, user)

@@ -34,8 +34,9 @@ PROMPTS = ["greeting", "danger", "consent", "age", "category", "who", "distrik",
            "leave_message", "codeword", "account", "closing"]
 
 
-def lk3(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS}
+def lk3(*args: str, cwd: Path, stdin: str = "",
+        settings: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS} | (settings or {})
     done = subprocess.run([str(LK3), *args], cwd=cwd, env=env, input=stdin,
                           capture_output=True, text=True, timeout=120, check=False)
     assert "Traceback" not in done.stderr, done.stderr
@@ -184,3 +185,14 @@ def test_process_handles_its_own_shard_only_and_stops_on_ctrl_c(tmp_path: Path) 
     assert done == ours  # shard 1 is left to `lk3 serve`
     assert proc.returncode == 0 and "Traceback" not in err, err
     db.dispose()
+
+
+def test_chat_answers_a_family_of_any_shard_with_several_processors(tmp_path: Path) -> None:
+    """With LK3_PROCESSORS=2 in the settings, a terminal family whose contact belongs to the
+    second processor's shard is answered all the same."""
+    user = next(f"u{n}" for n in range(100) if shard_of(f"console:u{n}", 2) == 1)
+    done = lk3("chat", "--user", user, cwd=tmp_path, stdin="halo\n",
+               settings={"LK3_PROCESSORS": "2"})
+    assert done.returncode == 0, done.stderr
+    greeting = Engine.load("intake").bundle.catalog.text("greeting", "id").splitlines()[1]
+    assert greeting in done.stdout
