@@ -14,10 +14,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot import media
+from bot.beats import stalled
 from bot.channels.base import Channel
 from bot.channels.setup import build_channels
 from bot.config import Settings
 from bot.service import Service, build
+from bot.supervisor import Supervisor
 from bot.workers import Workers, settle
 from storage import inbox, outbox
 
@@ -25,18 +27,30 @@ log = logging.getLogger(__name__)
 
 
 def health(service: Service) -> tuple[int, dict[str, object]]:
+    """200 when the database answers and every shard's messages are being taken; 503
+    naming a shard whose messages wait with no processor alive for it (bot.beats)."""
     try:
         with service.db.connect() as conn:
             body: dict[str, object] = {"status": "ok", "database": "ok",
                                        "inbox_backlog": inbox.backlog(conn),
                                        "outbox_backlog": outbox.backlog(conn)}
-        return 200, body
+            now = service.clock()
+            stuck = stalled(conn, service.settings.lk3_processors, now)
     except Exception as exc:
         return 503, {"status": "error", "database": f"unavailable: {type(exc).__name__}"}
+    if stuck:
+        names = ", ".join(f"shard {k}" if k else "every contact" for k in sorted(stuck))
+        log.error("messages wait with no processor alive for %s (oldest since %s)", names,
+                  min(stuck.values()).isoformat(timespec="seconds"))
+        body |= {"status": "stalled", "stalled_shards": sorted(stuck),
+                 "oldest_waiting_seconds": int((now - min(stuck.values())).total_seconds())}
+        return 503, body
+    return 200, body
 
 
 def create_app(service: Service, run_workers: bool = True,
-               channels: list[Channel] | None = None) -> Starlette:
+               channels: list[Channel] | None = None, supervise: bool = False) -> Starlette:
+    """The app; with `supervise` (lk3 serve) it also runs the other shards' processors."""
     async def healthz(request: Request) -> JSONResponse:
         code, body = await asyncio.to_thread(health, service)
         return JSONResponse(body, status_code=code)
@@ -48,8 +62,10 @@ def create_app(service: Service, run_workers: bool = True,
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         workers = Workers(service, service.settings.lk3_poll_interval)
+        children = Supervisor(service.settings.lk3_processors if supervise else 1)
         if run_workers:
             workers.start()
+            children.start()
         for channel in channels:
             await channel.start()
         try:
@@ -57,6 +73,7 @@ def create_app(service: Service, run_workers: bool = True,
         finally:
             for channel in channels:
                 await channel.stop()
+            await children.stop()
             await workers.stop()
             log.info("workers stopped; unprocessed messages stay in the inbox and outbox")
 
@@ -70,7 +87,7 @@ def create_app(service: Service, run_workers: bool = True,
 
 def serve(settings: Settings) -> int:
     service = build(settings)
-    app = create_app(service, channels=build_channels(service))
+    app = create_app(service, channels=build_channels(service), supervise=True)
     config = uvicorn.Config(app, host=settings.lk3_host, port=settings.lk3_port,
                             log_level=settings.log_level.lower(), lifespan="on")
     settle()

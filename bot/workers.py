@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import gc
 import logging
+import signal
 import time
+from types import FrameType
 
+from bot.beats import Heart, heart_of
 from bot.scheduler import Scheduler
 from bot.service import Service
 
@@ -25,17 +28,28 @@ def settle() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-def process_forever(service: Service, interval: float) -> int:
-    """`lk3 process`: only the inbox processor, for one shard, until Ctrl-C.
+def heart(service: Service) -> Heart:
+    p = service.processor
+    return heart_of(service.db, service.clock, p.shard, p.postgres)
 
-    A Ctrl-C in the middle of a batch rolls its transaction back: the batch stays in the
+
+def _interrupt(_signal: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def process_forever(service: Service, interval: float) -> int:
+    """`lk3 process`: only the inbox processor, for one shard, until Ctrl-C or SIGTERM.
+
+    A stop in the middle of a batch rolls its transaction back: the batch stays in the
     inbox for the next start. A database error is logged and the batch tried again later.
     """
-    processor = service.processor
+    processor, beating = service.processor, heart(service)
+    signal.signal(signal.SIGTERM, _interrupt)  # as `lk3 serve` stops its children
     settle()
     try:
         while True:
             try:
+                beating.beat()
                 done = processor.run_once()
             except Exception:
                 log.exception("processor failed; retrying in %.1fs", interval * 10)
@@ -44,6 +58,7 @@ def process_forever(service: Service, interval: float) -> int:
             if not done:
                 time.sleep(interval)
     except KeyboardInterrupt:
+        beating.stop()
         return 0
 
 
@@ -54,14 +69,21 @@ class Workers:
         self.service, self.interval = service, interval
         self.stopping = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
+        self.heart: Heart | None = None
 
     def start(self) -> None:
         relay = self.service.relay()
+        beating = heart(self.service)
+
+        def process() -> int:
+            beating.beat()
+            return self.service.processor.run_once()
+
+        self.heart = beating
         scheduler = Scheduler(self.service.db, self.service.clock,
                               bundle=self.service.flows.bundle)
         self.tasks = [
-            asyncio.create_task(self._loop("processor", lambda: asyncio.to_thread(
-                self.service.processor.run_once))),
+            asyncio.create_task(self._loop("processor", lambda: asyncio.to_thread(process))),
             asyncio.create_task(self._loop("relay", relay.run_once)),
             asyncio.create_task(self._loop("scheduler", lambda: asyncio.to_thread(
                 scheduler.run_once), every=SCHEDULER_EVERY)),
@@ -85,3 +107,5 @@ class Workers:
     async def stop(self) -> None:
         self.stopping.set()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.heart is not None:
+            await asyncio.to_thread(self.heart.stop)

@@ -151,6 +151,19 @@ class OutboxMessage(Base):
     leased_by: Mapped[str | None] = mapped_column(String(40))
 
 
+class ProcessorBeat(Base):
+    """An inbox processor that says it is alive: for which shard, and when it last said so
+    (bot.beats). A shard with old pending messages and no recent beat is stalled."""
+
+    __tablename__ = "processor_beats"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer)  # 1..shards; 0: any contact (PostgreSQL)
+    shards: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    beat_at: Mapped[datetime] = mapped_column(Time)
+
+
 class RelayOwner(Base):
     """A running outbox relay: who it is, and when it last said it is alive (bot.lease)."""
 

@@ -1,0 +1,129 @@
+"""Processors an operator cannot get wrong: `lk3 serve` runs and restarts the other shards'
+processors itself, and /healthz names a shard whose families get no answer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from bot.beats import Heart
+from bot.config import Settings
+from bot.processor import Processor
+from bot.service import Service
+from storage import inbox
+from storage.clock import utcnow
+from storage.db import make_engine, shard_of
+from storage.models import InboxMessage, ProcessorBeat
+from tests.support import CHANNEL, FrozenClock, flows, send
+from tests.test_web import LK3, SETTINGS, free_port, health, wait_healthy
+
+
+def _service(db: Engine, clock: FrozenClock, processors: int) -> Service:
+    settings = Settings.model_validate({"DATABASE_URL": db.url.render_as_string(False),
+                                        "LK3_PROCESSORS": processors})
+    return Service(settings, db, flows(), Processor(db, flows(), clock), clock)
+
+
+def _user_of_shard(shard: int, shards: int, channel: str = CHANNEL) -> str:
+    return next(f"62812{n:05d}" for n in range(1000)
+                if shard_of(f"{channel}:62812{n:05d}", shards) == shard - 1)
+
+
+async def test_healthz_names_a_shard_whose_messages_wait_with_nobody(
+        db: Engine, clock: FrozenClock) -> None:
+    """A message of shard 2 waits 31 s and no processor of shard 2 is alive: 503 naming it;
+    once that shard's processor beats, 200. A message younger than 30 s is not a stall."""
+    service = _service(db, clock, 2)
+    postgres = db.dialect.name == "postgresql"
+    if not postgres:  # shard 1's processor is alive; PostgreSQL's processors take anyone
+        Heart(db, clock, 1, 2).beat()
+    send(service, _user_of_shard(2, 2), "halo")
+    clock.advance(seconds=29)
+    assert (await health(service)).status_code == 200
+    clock.advance(seconds=2)
+    r = await health(service)
+    assert r.status_code == 503
+    assert r.json()["status"] == "stalled"
+    assert r.json()["stalled_shards"] == ([0] if postgres else [2])
+    assert r.json()["oldest_waiting_seconds"] == 31
+    Heart(db, clock, 0 if postgres else 2, 1 if postgres else 2).beat()
+    assert (await health(service)).status_code == 200
+    clock.advance(seconds=25)  # that processor stopped beating: stalled again
+    assert (await health(service)).status_code == 503
+
+
+def _wait(what: str, check: Callable[[], bool], seconds: float = 40) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds}s: {what}")
+
+
+def _answered(db: Engine, message_id: str) -> bool:
+    with db.connect() as conn:
+        return conn.execute(select(InboxMessage.processed_at).where(
+            InboxMessage.provider_message_id == message_id)).scalar() is not None
+
+
+def _pid_of_shard(db: Engine, shard: int) -> int | None:
+    with db.connect() as conn:
+        return conn.execute(select(ProcessorBeat.pid).where(ProcessorBeat.shard == shard)
+                            .order_by(ProcessorBeat.beat_at.desc())).scalars().first()
+
+
+def _store(db: Engine, user: str, message_id: str) -> None:
+    with db.begin() as conn:
+        inbox.store(conn, channel="test", provider_message_id=message_id, sender=user,
+                    payload={"text": "halo"}, now=utcnow())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_serve_runs_restarts_and_stops_the_other_shards_processor(tmp_path: Path) -> None:
+    """`lk3 serve` with LK3_PROCESSORS=2 answers families of both shards without any `lk3
+    process` started by hand; a killed shard-2 processor is started again and its families
+    answered; SIGTERM stops the service and its child."""
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if k.upper() not in SETTINGS},
+           "LK3_PORT": str(port), "LK3_PROCESSORS": "2", "LK3_POLL_INTERVAL": "0.05"}
+    proc = subprocess.Popen([str(LK3), "serve"], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db = make_engine(f"sqlite:///{tmp_path / 'lk3.db'}")
+    first, second = _user_of_shard(1, 2, "test"), _user_of_shard(2, 2, "test")
+    try:
+        wait_healthy(proc, port)
+        _store(db, first, "a1")
+        _store(db, second, "b1")
+        _wait("both shards answered", lambda: _answered(db, "a1") and _answered(db, "b1"))
+        child = _pid_of_shard(db, 2)
+        assert child is not None and child != proc.pid
+        os.kill(child, signal.SIGKILL)
+        _wait("shard 2 started again", lambda: _pid_of_shard(db, 2) not in (None, child))
+        _store(db, second, "b2")
+        _wait("shard 2 answered after the restart", lambda: _answered(db, "b2"))
+        restarted = _pid_of_shard(db, 2)
+        assert restarted is not None
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        db.dispose()
+    assert proc.returncode in (0, -signal.SIGTERM), err  # uvicorn ends by the signal it got
+    assert "exited with -9; starting it again" in err
+    _wait("the child stopped with the service", lambda: not _alive(restarted), 10)
