@@ -68,13 +68,15 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _sub(sub, "serve", "run the web app and the background workers",
          "Run the web app (webhooks, GET /healthz) on LK3_HOST:LK3_PORT with the inbox "
-         "processor, the outbox relay and the scheduler. Checks every file in flows/ first "
+         "processors (LK3_PROCESSORS, default 2: the others as child processes it restarts "
+         "if they die), the outbox relay and the scheduler. Checks every file in flows/ first "
          "(as `lk3 flow check`) and stops with one sentence if one is wrong. Ctrl-C (or "
          "SIGTERM) stops cleanly; queued work stays in the database.",
          "lk3 serve\nLK3_PORT=8080 lk3 serve")
-    w = _sub(sub, "process", "an extra inbox processor process (see LK3_PROCESSORS)",
-             "Run one more inbox processor beside `lk3 serve`, for contact shard K of "
-             "LK3_PROCESSORS (SQLite; on PostgreSQL any number, --shard is ignored).",
+    w = _sub(sub, "process", "one inbox processor (lk3 serve starts its own)",
+             "Run one inbox processor for contact shard K of LK3_PROCESSORS. `lk3 serve` "
+             "already starts one per shard; use this for more processors on other machines "
+             "with PostgreSQL (any number, --shard is ignored).",
              "LK3_PROCESSORS=2 lk3 process --shard 2")
     w.add_argument("--shard", type=int, required=True,
                    help="which shard of the contacts this process handles (2..LK3_PROCESSORS; "
