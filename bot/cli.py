@@ -85,7 +85,7 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
     _start(settings)
     service = build(settings, shard=args.shard if not postgres else 1)
     print(f"lk3 process: shard {args.shard} of {shards}; Ctrl-C stops", file=sys.stderr)
-    return process_forever(service, settings.lk3_poll_interval)
+    return process_forever(service, settings.lk3_poll_interval, nudged=args.nudged)
 
 
 class _Typing:

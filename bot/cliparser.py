@@ -78,6 +78,7 @@ def parser() -> argparse.ArgumentParser:
              "already starts one per shard; use this for more processors on other machines "
              "with PostgreSQL (any number, --shard is ignored).",
              "LK3_PROCESSORS=2 lk3 process --shard 2")
+    w.add_argument("--nudged", action="store_true", help=argparse.SUPPRESS)  # lk3 serve's
     w.add_argument("--shard", type=int, required=True,
                    help="which shard of the contacts this process handles (2..LK3_PROCESSORS; "
                         "`lk3 serve` handles 1; ignored on PostgreSQL)")

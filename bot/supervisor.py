@@ -16,6 +16,9 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
+
+from bot import wake
 
 log = logging.getLogger(__name__)
 FIRST_PAUSE, MAX_PAUSE = 1.0, 60.0
@@ -25,8 +28,9 @@ CHILD = "import sys; from bot.cli import main; sys.exit(main())"
 
 
 def command(shard: int) -> list[str]:
-    """The child process for one shard: `lk3 process --shard K`, same Python, same settings."""
-    return [sys.executable, "-c", CHILD, "process", "--shard", str(shard)]
+    """The child process for one shard: `lk3 process --shard K`, same Python, same settings;
+    nudged through its standard input and output (bot.wake)."""
+    return [sys.executable, "-c", CHILD, "process", "--shard", str(shard), "--nudged"]
 
 
 class Supervisor:
@@ -38,18 +42,44 @@ class Supervisor:
         self.restarts: dict[int, int] = dict.fromkeys(self.shards, 0)
         self.stopping = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
+        self._tell: Callable[[], None] | None = None
 
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self._keep(shard)) for shard in self.shards]
+        if self.shards:
+            loop = asyncio.get_running_loop()
+
+            def tell() -> None:  # from any thread
+                loop.call_soon_threadsafe(self._nudge)
+
+            self._tell = tell
+            wake.ON_INBOUND.append(tell)
+
+    def _nudge(self) -> None:
+        """A webhook stored a message: every child looks now (a line on its input)."""
+        for child in self.children.values():
+            if child.returncode is None and child.stdin is not None:
+                with contextlib.suppress(Exception):
+                    child.stdin.write(b"\n")
+
+    @staticmethod
+    async def _hear(child: asyncio.subprocess.Process) -> None:
+        """A line from a child: it wrote replies, the relay looks now."""
+        assert child.stdout is not None
+        async for _ in child.stdout:
+            wake.OUTBOX.ring()
 
     async def _keep(self, shard: int) -> None:
         pause = FIRST_PAUSE
         while not self.stopping.is_set():
             started = time.monotonic()
-            child = await asyncio.create_subprocess_exec(*command(shard))
+            child = await asyncio.create_subprocess_exec(
+                *command(shard), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
             self.children[shard] = child
+            hearing = asyncio.create_task(self._hear(child))
             log.info("processor for shard %d started (pid %d)", shard, child.pid)
             code = await child.wait()
+            await hearing
             if self.stopping.is_set():
                 return
             if time.monotonic() - started >= HEALTHY_AFTER:
@@ -63,6 +93,8 @@ class Supervisor:
 
     async def stop(self) -> None:
         self.stopping.set()
+        if self._tell in wake.ON_INBOUND:
+            wake.ON_INBOUND.remove(self._tell)
         for child in self.children.values():
             if child.returncode is None:
                 with contextlib.suppress(ProcessLookupError):

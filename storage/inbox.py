@@ -39,11 +39,18 @@ _INSERT = {name: _insert(name) for name in ("sqlite", "postgresql")}
 
 def store(conn: Connection, *, channel: str, provider_message_id: str, sender: str,
           payload: dict[str, Any], now: datetime) -> int | None:
-    """Insert one inbound message; None when this provider message id was stored before."""
+    """Insert one inbound message; None when this provider message id was stored before.
+    PostgreSQL: listeners on NOTIFY_CHANNEL hear of it when the transaction commits."""
     row = {"channel": channel, "provider_message_id": provider_message_id, "sender": sender,
            "contact_key": f"{channel}:{sender}", "payload": payload, "received_at": now,
            "attempts": 0}
-    return conn.execute(_INSERT[conn.dialect.name], row).scalar_one_or_none()
+    new = conn.execute(_INSERT[conn.dialect.name], row).scalar_one_or_none()
+    if new is not None and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
+    return new
+
+
+NOTIFY_CHANNEL = "lk3_inbox"
 
 
 class Burst(NamedTuple):

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from starlette.requests import Request
 
+from bot import wake
 from storage import inbox, rejects
 from storage.db import writing
 from storage.rejects import Rejected
@@ -110,6 +111,8 @@ def store(db: Engine, channel: str, items: Sequence[Item], rejected: Sequence[Re
             new = [_store(conn, channel, item, now) for item in items]
             first = rejects.record(conn, channel, list(rejected), now)
         _logged(channel, first)
+        if any(new):
+            wake.inbound()
         return new
     except Exception as exc:
         if infrastructure(exc):
@@ -129,6 +132,8 @@ def store(db: Engine, channel: str, items: Sequence[Item], rejected: Sequence[Re
     with writing(db) as conn:
         first = rejects.record(conn, channel, more, now)
     _logged(channel, first)
+    if any(new):
+        wake.inbound()
     return new
 
 
