@@ -34,6 +34,8 @@ Time = DateTime(timezone=True)
 
 ANSWER = {"answer": True}  # a column that keeps an answer of the intake (storage.cases)
 
+OPEN_ROWS = text("status IN ('pending', 'sending')")  # outbox rows not yet done
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -121,6 +123,10 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "available_at"),
         Index("ix_outbox_recipient", "channel", "recipient", "id"),
+        # the relay's "oldest open row first, per recipient": open rows only, never the
+        # recipient's whole history (a counselor's 100,000 earlier alerts)
+        Index("ix_outbox_open_recipient", "channel", "recipient", "id",
+              sqlite_where=OPEN_ROWS, postgresql_where=OPEN_ROWS),
         # Delivery callbacks look a sent message up by the provider's id; a reply has none
         # until it is sent, so only sent rows are indexed (migration 0005).
         Index("ix_outbox_provider_message_id", "provider_message_id",

@@ -14,7 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, case, exists, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from storage import bulk
@@ -24,6 +35,9 @@ T = cast(Table, OutboxMessage.__table__)
 CASES = cast(Table, Case.__table__)
 LEASE = timedelta(seconds=60)  # only for rows leased without an owner
 OPEN = ("pending", "sending")
+# The same, written into the SQL: only then can the database see that the open rows' partial
+# index (ix_outbox_open_recipient) answers the head-of-line question.
+OPEN_LITERAL: list[Any] = [literal_column(f"'{s}'") for s in OPEN]
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,7 @@ def claim_due(conn: Connection, now: datetime, channels: Iterable[str],
                    and_(T.c.status == "sending", T.c.leased_by.is_(None))))
     head = ~select(earlier.id).where(
         earlier.channel == T.c.channel, earlier.recipient == T.c.recipient,
-        earlier.id < T.c.id, earlier.status.in_(OPEN)).exists()
+        earlier.id < T.c.id, earlier.status.in_(OPEN_LITERAL)).exists()
     if recipient is not None:
         due = and_(due, T.c.recipient == recipient)
     lane = LANE.label("lane")
