@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 # Channels whose provider has delivered a message once its API accepted it.
 DELIVERED_ON_ACCEPT = {"telegram": "delivered"}
 EXPIRY_EVERY = timedelta(seconds=30)
+IN_FLIGHT = 32  # requests to providers at once (one per recipient: the claim sees to it)
+NOT_SENT = object()
 R = TypeVar("R")
 
 
@@ -117,25 +119,60 @@ class Relay:
         return sorted(rows, key=lambda r: (not r.urgent, r.id))
 
     async def run_once(self) -> int:
-        """Send what is due now; returns how many rows were taken."""
+        """Send what is due now; returns how many rows were taken.
+
+        A batch holds at most one row per recipient (the head of its line), so its rows go
+        out together, up to IN_FLIGHT requests at once: per-chat order is kept by the claim,
+        the provider's rates by each sender's limit, asked in turn before any request. The
+        rows the provider took are recorded together in one transaction."""
         if not self.senders:
             return 0
         batch = await asyncio.to_thread(self._claim)
         owner = self.lease.id
         held: dict[datetime, list[int]] = defaultdict(list)
+        going: list[outbox.Outgoing] = []
+        later: list[tuple[outbox.Outgoing, float]] = []
         for row in batch:
-            if self.lease.id != owner:  # taken for dead meanwhile: the rest went to others
-                break
             gate, now = self.gate(row.channel), self.clock()
             if not gate.may_send(now, row.id):  # the channel paused during this batch
                 held[gate.reopens(now)].append(row.id)
-                continue
-            await self._deliver(row)
-            if now - (self.lease.last_beat or now) >= self.lease.beat_every:
-                await asyncio.to_thread(self.beat)
+            elif (wait := self._wait(row)) > 0:  # over the rate: no attempt counted
+                gate.undecided(now)
+                later.append((row, wait))
+            else:
+                going.append(row)
+        if later:
+            await asyncio.to_thread(self._defer, later)
+        sent: list[tuple[outbox.Outgoing, str | None]] = []
+        room = asyncio.Semaphore(IN_FLIGHT)
+
+        async def one(row: outbox.Outgoing) -> None:
+            async with room:
+                if self.lease.id != owner:  # taken for dead meanwhile: the rest went to others
+                    return
+                provider_id = await self._deliver(row)
+                if provider_id is not NOT_SENT:
+                    sent.append((row, provider_id))  # type: ignore[arg-type]
+
+        try:
+            await asyncio.gather(*(one(row) for row in going))
+        except asyncio.CancelledError:  # stopped mid-batch: what the provider took is kept
+            if sent:
+                self._sent(sent)
+            raise
+        now = self.clock()
+        if now - (self.lease.last_beat or now) >= self.lease.beat_every:
+            await asyncio.to_thread(self.beat)
+        if sent:
+            await asyncio.to_thread(self._sent, sent)
         if held:
             await asyncio.to_thread(self._release, held, owner)
         return len(batch)
+
+    def _wait(self, row: outbox.Outgoing) -> float:
+        """Seconds until the sender's rate lets this row go (0: now, and it is counted)."""
+        limit = getattr(self.senders[row.channel], "limit", None)  # may be omitted
+        return 0.0 if limit is None else limit.delay(row.recipient, self.clock().timestamp())
 
     def beat(self) -> None:
         """Say this relay is alive (when a beat is due); done by itself between and during
@@ -150,15 +187,10 @@ class Relay:
 
     # -- sending one row
 
-    async def _deliver(self, row: outbox.Outgoing) -> None:
+    async def _deliver(self, row: outbox.Outgoing) -> str | object | None:
+        """Send one row: the provider's message id (or None) when it was taken, NOT_SENT
+        when it was not (the failure already recorded)."""
         sender, gate = self.senders[row.channel], self.gate(row.channel)
-        limit = getattr(sender, "limit", None)  # senders without a limit may omit it
-        if limit is not None:
-            wait = limit.delay(row.recipient, self.clock().timestamp())
-            if wait > 0:  # over the rate: back in line, no attempt counted
-                gate.undecided(self.clock())
-                await asyncio.to_thread(self._defer, row, wait)
-                return
         payload = row.payload
         if quickexit.CLEAR in payload:  # KELUAR: the chat's ids, now that all before are out
             payload = {"delete": await asyncio.to_thread(self._to_delete, row)}
@@ -166,13 +198,13 @@ class Relay:
             provider_id = await self._beating(sender.send(row.recipient, payload))
         except SendError as exc:
             await asyncio.to_thread(self._failed, row, exc)
-            return
+            return NOT_SENT
         except Exception as exc:  # a bug in a sender must not stop the relay
             log.exception("sender %s crashed on outbox row %s", row.channel, row.id)
             await asyncio.to_thread(self._failed, row, SendError(repr(exc), transient=True))
-            return
+            return NOT_SENT
         gate.delivered()
-        await asyncio.to_thread(self._sent, row, provider_id)
+        return provider_id
 
     async def _beating(self, send: Awaitable[R]) -> R:
         """Await a send, beating meanwhile (a slow provider must not look like a dead relay)."""
@@ -191,17 +223,22 @@ class Relay:
         with self.db.connect() as conn:
             return quickexit.to_delete(conn, row, self.clock())
 
-    def _defer(self, row: outbox.Outgoing, wait: float) -> None:
+    def _defer(self, rows: list[tuple[outbox.Outgoing, float]]) -> None:
+        """Rows over the rate back in line, due when the rate lets them go."""
         with self.db.begin() as conn:
-            outbox.defer(conn, row.id, self.clock() + timedelta(seconds=wait), self.lease.id)
+            for row, wait in rows:
+                outbox.defer(conn, row.id, self.clock() + timedelta(seconds=wait),
+                             self.lease.id)
 
-    def _sent(self, row: outbox.Outgoing, provider_id: str | None) -> None:
-        status = DELIVERED_ON_ACCEPT.get(row.channel)
+    def _sent(self, sent: list[tuple[outbox.Outgoing, str | None]]) -> None:
+        """Rows the provider took, recorded in one transaction."""
         with self.db.begin() as conn:
-            if not outbox.mark_sent(conn, row.id, provider_id, self.clock(), status,
-                                    self.lease.id):
-                log.warning("outbox row %s was handed to another relay while this one sent "
-                            "it; it may arrive twice", row.id)
+            for row, provider_id in sent:
+                status = DELIVERED_ON_ACCEPT.get(row.channel)
+                if not outbox.mark_sent(conn, row.id, provider_id, self.clock(), status,
+                                        self.lease.id):
+                    log.warning("outbox row %s was handed to another relay while this one "
+                                "sent it; it may arrive twice", row.id)
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Seconds to wait: the provider's wait if given, else exponential with full jitter."""

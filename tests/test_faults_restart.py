@@ -108,7 +108,7 @@ async def test_a_restarted_service_sends_its_dead_process_rows_at_once(
     once and in order, the rest a second apart as Telegram's per-chat limit wants."""
     await greet(tg, fake, polling, FAMILY, OTHER)
     dead = Relay(tg.db, tg.senders, clock, rng=random.Random(7), process=process_of(doomed.pid))
-    fake.fail_next("sendMessage", 1, status=0)  # no answer: the process dies waiting
+    fake.fail_next("sendMessage", 2, status=0)  # both in flight, no answer: it dies waiting
     await crash_mid_send(dead, fake)
     doomed.kill()
     doomed.wait()

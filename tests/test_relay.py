@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,11 +10,13 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from bot.channels.base import SendError
+from bot.processor import process_all
 from bot.relay import Relay, RelayPolicy
+from bot.service import Service
 from storage import outbox
 from storage.clock import utc
 from storage.models import CaseEvent, OutboxMessage
-from tests.support import FrozenClock
+from tests.support import CHANNEL, FrozenClock, send
 
 
 class ScriptedSender:
@@ -174,3 +177,53 @@ async def test_a_crashing_sender_does_not_stop_the_relay(db: Engine, clock: Froz
     assert await relay.run_once() == 1
     assert sender.to("a") == ["a1"]
     assert _row(db, "a1").status == "sent"
+
+
+class _Held:
+    """A provider that holds every request until released: shows how many are in flight."""
+
+    channel = CHANNEL
+    limit = None
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.open: list[tuple[str, str]] = []
+        self.all_open = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.done: list[tuple[str, str]] = []
+
+    async def send(self, recipient: str, payload: dict[str, Any]) -> str:
+        self.open.append((recipient, payload["text"]))
+        if len(self.open) == self.expected:
+            self.all_open.set()
+        await self.gate.wait()
+        self.done.append((recipient, payload["text"]))
+        return f"p{len(self.done)}"
+
+
+async def test_the_relay_keeps_many_requests_in_flight_one_per_chat(
+        service: Service) -> None:
+    """Twenty families' replies go to the provider at once (not one round trip after
+    another), never two of one chat at once, and each chat's in its order."""
+    users = [f"62819{n:04d}" for n in range(20)]
+    for user in users:
+        send(service, user, "halo")
+        send(service, user, "1")
+    process_all(service.processor)
+    held = _Held(len(users))
+    service.senders[CHANNEL] = held  # type: ignore[assignment]
+    relay = service.relay()
+    first = asyncio.create_task(relay.run_once())
+    await asyncio.wait_for(held.all_open.wait(), 10)  # all in flight together
+    assert len(held.open) == len(users)  # one per family
+    assert sorted(r for r, _ in held.open) == users
+    held.gate.set()
+    assert await first == len(users)
+    while await relay.run_once():
+        pass
+    with service.db.connect() as conn:
+        expected = {u: [p["text"] for p in conn.execute(
+            select(OutboxMessage.payload).where(OutboxMessage.recipient == u)
+            .order_by(OutboxMessage.id)).scalars()] for u in users}
+    for user in users:
+        assert [t for r, t in held.done if r == user] == expected[user]
