@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import Engine, text
 
 from bot import bench
 
@@ -16,6 +17,8 @@ def test_every_family_reaches_its_case_and_every_message_is_answered(workers: in
     assert checks["waiting cases"] == 6 and checks["families with a case"] == 6
     assert checks["families where the engine said"] == 6
     assert checks["unprocessed"] == 0 and checks["failed attempts"] == 0
+    assert checks["outbox rows"] == checks["outbox rows expected"] > 6 * 10
+    assert bench.checks_pass(checks, 6)
     assert run.acked and set(run.answered) == set(run.acked)
     assert all(run.answered[i] >= t for i, t in run.acked.items())  # answered after acked
     assert end >= start
@@ -31,3 +34,14 @@ def test_the_verdict_shows_the_ratio_it_was_made_on(capsys: pytest.CaptureFixtur
     verdict, ratio = found.group(1), float(found.group(2))
     assert (status == 0) == (verdict == "PASS")
     assert verdict == "FAIL" or ratio >= bench.REQUIRED
+
+
+def test_a_run_that_lost_one_reply_fails_its_checks() -> None:
+    """One reply row gone (a build that drops replies): the checks say so."""
+    def drop_one(db: Engine) -> None:
+        with db.begin() as conn:
+            conn.execute(text("DELETE FROM outbox WHERE id = (SELECT max(id) FROM outbox)"))
+
+    _, _, _, checks = bench.pipeline(families=3, batch=4, workers=1, before_checks=drop_one)
+    assert checks["outbox rows"] == checks["outbox rows expected"] - 1
+    assert not bench.checks_pass(checks, 3)
