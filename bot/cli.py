@@ -192,6 +192,10 @@ def _counselor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    if args.relay:
+        from bot import relaybench
+
+        return relaybench.run(rtt_ms=args.rtt_ms)
     from bot.bench import run
 
     return run(args.families, args.batch, args.workers)

@@ -142,11 +142,18 @@ def parser() -> argparse.ArgumentParser:
     b = _sub(sub, "bench", "push synthetic families through the pipeline; print rates",
              "Run synthetic families through the whole intake on a fresh SQLite file (never "
              "the service's database) and print messages per second, latency and reference "
-             "rates.", "lk3 bench\nlk3 bench --families 500 --workers 1")
+             "rates (the default configuration decides; the other mode is printed too). "
+             "--relay measures the outbox relay instead, against a Bot API of its own that "
+             "answers after --rtt-ms.",
+             "lk3 bench\nlk3 bench --families 500 --workers 1\nlk3 bench --relay --rtt-ms 50")
     b.add_argument("--families", type=int, default=2000)
     b.add_argument("--batch", type=int, default=None,
                    help="messages per processor transaction and per adapter commit "
                         "(default: the processor's, 500)")
     b.add_argument("--workers", type=int, default=2,
                    help="processor processes, each owning a shard of the contacts (default 2)")
+    b.add_argument("--relay", action="store_true",
+                   help="measure the outbox relay's send rate instead of the pipeline")
+    b.add_argument("--rtt-ms", type=float, default=50.0,
+                   help="the fake Bot API's round trip for --relay (default 50)")
     return p

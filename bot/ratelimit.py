@@ -16,6 +16,12 @@ class RateLimit:
         self.updated: float | None = None
         self.last_sent: dict[str, float] = {}
 
+    def room(self, now: float) -> int:
+        """How many messages the channel's rate lets go now (counting nothing)."""
+        tokens = self.tokens if self.updated is None else \
+            min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        return int(tokens)
+
     def delay(self, recipient: str, now: float) -> float:
         """Seconds to wait before sending to `recipient`; 0 means send now (and it counts)."""
         if self.updated is not None:

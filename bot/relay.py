@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 # Channels whose provider has delivered a message once its API accepted it.
 DELIVERED_ON_ACCEPT = {"telegram": "delivered"}
 EXPIRY_EVERY = timedelta(seconds=30)
+CLAIM = 50  # rows taken at most per batch
 IN_FLIGHT = 32  # requests to providers at once (one per recipient: the claim sees to it)
 NOT_SENT = object()
 R = TypeVar("R")
@@ -105,8 +106,8 @@ class Relay:
                 self.expired_at = now
             owner = self.lease.id
             free = [c for c in self.senders if self.gate(c).admits(now) is None]
-            rows = outbox.claim_due(conn, now, free, recipient=self.recipient, owner=owner) \
-                if free else []
+            rows = outbox.claim_due(conn, now, free, limit=self._room(free, now),
+                                    recipient=self.recipient, owner=owner) if free else []
             for channel in self.senders:
                 if self.gate(channel).admits(now) == 1:
                     probe = outbox.claim_due(conn, now, [channel], limit=1,
@@ -117,6 +118,16 @@ class Relay:
         for channel, row_id in probes.items():  # once the lease is committed
             self.gate(channel).probing(row_id)
         return sorted(rows, key=lambda r: (not r.urgent, r.id))
+
+    def _room(self, channels: list[str], now: datetime) -> int:
+        """Rows to take now: what the channels' rates let go (at least one, at most
+        CLAIM), so rows over the rate stay in line unclaimed rather than being taken and
+        put back."""
+        room = 0
+        for channel in channels:
+            limit = getattr(self.senders[channel], "limit", None)
+            room += CLAIM if limit is None else limit.room(now.timestamp())
+        return max(1, min(CLAIM, room))
 
     async def run_once(self) -> int:
         """Send what is due now; returns how many rows were taken.

@@ -45,3 +45,16 @@ def test_a_run_that_lost_one_reply_fails_its_checks() -> None:
     _, _, _, checks = bench.pipeline(families=3, batch=4, workers=1, before_checks=drop_one)
     assert checks["outbox rows"] == checks["outbox rows expected"] - 1
     assert not bench.checks_pass(checks, 3)
+
+
+def test_the_relay_bench_sends_every_reply_through_a_bot_api(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`lk3 bench --relay` (small): every queued reply reaches its Bot API and is recorded
+    sent, and the verdict says against what."""
+    from bot import relaybench
+
+    status = relaybench.run(rows=40, chats=20, rtt_ms=5)
+    out = capsys.readouterr().out
+    assert "sent               40 of 40" in out
+    assert "of the configured rate" in out
+    assert status == 0

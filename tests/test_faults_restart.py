@@ -75,10 +75,11 @@ async def until(check: Callable[[], object], seconds: float = 10) -> None:
         await asyncio.sleep(0.01)
 
 
-async def crash_mid_send(relay: Relay, fake: FakeTelegram) -> None:
-    """The relay takes its batch and is cut off inside its first sendMessage."""
+async def crash_mid_send(relay: Relay, fake: FakeTelegram, calls: int = 1) -> None:
+    """The relay takes its batch and is cut off inside its sendMessage calls (`calls` of
+    them in flight)."""
     task = asyncio.create_task(relay.run_once())
-    await until(lambda: fake.calls_of("sendMessage"))
+    await until(lambda: len(fake.calls_of("sendMessage")) >= calls)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
@@ -109,7 +110,7 @@ async def test_a_restarted_service_sends_its_dead_process_rows_at_once(
     await greet(tg, fake, polling, FAMILY, OTHER)
     dead = Relay(tg.db, tg.senders, clock, rng=random.Random(7), process=process_of(doomed.pid))
     fake.fail_next("sendMessage", 2, status=0)  # both in flight, no answer: it dies waiting
-    await crash_mid_send(dead, fake)
+    await crash_mid_send(dead, fake, calls=2)
     doomed.kill()
     doomed.wait()
     assert len(sending(tg.db)) == 2  # one head per family, held by the dead process
