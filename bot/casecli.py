@@ -2,7 +2,7 @@
 
 The table is for staff: words in the staff language (bot.labels), times in WIT, and how many
 more cases there are beyond the page. `--json` is for machines: codes and UTC times as stored.
-Only a page of rows is read (`storage.queue.listing`), in a read-only transaction, so the
+Only a page of rows is read (`storage.caseviews.case_lines`), in a read-only transaction, so the
 command costs the same however many cases are stored and never holds up a writer.
 `lk3 cases show` is in bot.caseshow.
 """
@@ -11,78 +11,23 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from bot import labels, staff
-from bot.config import ConfigError
-from flows.definition import FlowError
-from flows.hours import ServiceHours, service_hours
-from storage import cases, counselors, queue
-from storage.clock import maybe_utc, utc, utcnow
+from bot import caseshow, labels, staff
+from bot.casetiming import Timing, service, timing
+from storage import caseviews, queue
+from storage.clock import utc, utcnow
 from storage.db import reading
 
-CASES = cases.CASES
-PEOPLE = counselors.COUNSELORS
 STATUSES = ("waiting", "claimed", "closed")
 DEFAULT_LIMIT = 50
 
 
-@dataclass(frozen=True)
-class Timing:
-    """How long a case has waited, and where it stands against its first-response target."""
-
-    waiting_minutes: int | None  # waiting: since opened; claimed: since claimed; closed: None
-    deadline: datetime
-    state: str  # ok | overdue | met | closed
-    label: str  # for staff: jatuh tempo dalam X, lewat X, terpenuhi...; closed: -
-
-
-def timing(row: Any, hours: ServiceHours, now: datetime,
-           language: str = staff.STAFF_LANGUAGE) -> Timing:
-    created, claimed = utc(row.created_at), maybe_utc(row.claimed_at)
-    answered = maybe_utc(row.first_response_at)
-    deadline = hours.deadline(row.priority, created)
-    if row.status == "closed":
-        return Timing(None, deadline, "closed", "-")
-    since = claimed if row.status == "claimed" and claimed is not None else created
-    waited = max(0, int((now - since).total_seconds() // 60))
-    if answered is not None:
-        late = answered - deadline
-        label = staff.text("deadline.met", language) if late <= timedelta(0) else staff.text(
-            "deadline.met_late", language, duration=labels.duration(late, language))
-        return Timing(waited, deadline, "met", label)
-    if now > deadline:
-        return Timing(waited, deadline, "overdue", staff.text(
-            "deadline.overdue", language, duration=labels.duration(now - deadline, language)))
-    return Timing(waited, deadline, "ok", staff.text(
-        "deadline.due", language, duration=labels.duration(deadline - now, language)))
-
-
-def service() -> ServiceHours:
-    try:
-        return service_hours()
-    except FlowError as exc:
-        raise ConfigError(f"The service hours are invalid: {exc}") from None
-
-
 def iso(value: datetime) -> str:
     return utc(value).isoformat().replace("+00:00", "Z")
-
-
-COLUMNS = (CASES.c.id, CASES.c.number, CASES.c.status, CASES.c.priority, CASES.c.reasons,
-           CASES.c.category, CASES.c.distrik, CASES.c.channel, CASES.c.legal_basis,
-           CASES.c.contact_id, CASES.c.created_at, CASES.c.claimed_at,
-           CASES.c.first_response_at, CASES.c.closed_at, CASES.c.outcome,
-           CASES.c.satisfaction, CASES.c.previous_case_id, PEOPLE.c.name.label("assignee"))
-
-
-def select_cases() -> Any:
-    return select(*COLUMNS).select_from(
-        CASES.outerjoin(PEOPLE, PEOPLE.c.id == CASES.c.assignee_id))
 
 
 def list_cases(db: Engine, status: str | None, as_json: bool, show_all: bool = False,
@@ -94,7 +39,7 @@ def list_cases(db: Engine, status: str | None, as_json: bool, show_all: bool = F
     statuses = (status,) if status else STATUSES if show_all else queue.OPEN
     cap = limit if limit and limit > 0 else None
     with reading(db) as conn:
-        rows = queue.listing(conn, select_cases(), statuses, cap)
+        rows = caseviews.case_lines(conn, statuses, cap)
         total = queue.count(conn, statuses) if cap is not None and len(rows) == cap \
             else len(rows)
     timings = [timing(r, hours, now) for r in rows]
@@ -141,6 +86,4 @@ def table(rows: list[Any], timings: list[Timing], now: datetime) -> str:
 
 def show_case(db: Engine, number: str, now: datetime | None = None) -> int:
     """`lk3 cases show NUMBER` (bot.caseshow), here where the CLI looks for it."""
-    from bot.caseshow import show
-
-    return show(db, number, now)
+    return caseshow.show(db, number, now)

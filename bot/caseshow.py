@@ -13,14 +13,14 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
-from bot import casecli, intakeview, labels, staff
-from storage import cases, conversations, counselors
+from bot import casetiming, intakeview, labels, staff
+from bot.privacy import access
+from storage import cases, caseviews, conversations, counselors
 from storage.clock import maybe_utc, utc, utcnow
 from storage.db import reading
 
-CASES, LOG = cases.CASES, cases.LOG
 INDENT = "  "
 
 
@@ -99,7 +99,7 @@ def _lines(head: str, text: str) -> list[str]:
 
 
 def _details(row: Any, now: datetime) -> list[str]:
-    t = casecli.timing(row, casecli.service(), now)
+    t = casetiming.timing(row, casetiming.service(), now)
     waited = "-" if t.waiting_minutes is None else \
         labels.duration(timedelta(minutes=t.waiting_minutes))
     state = labels.status(row.status) if t.state == "closed" else t.label
@@ -151,23 +151,19 @@ def _danger(events: list[dict[str, Any]], said: dict[datetime, list[str]]) -> li
 def show(db: Engine, number: str, now: datetime | None = None) -> int:
     now = now or utcnow()
     with reading(db) as conn:
-        row = conn.execute(casecli.select_cases().where(
-            CASES.c.number == number.strip().upper())).one_or_none()
+        row = caseviews.case_line(conn, number)
         if row is None:
             print(f"lk3: no case {number.strip()}; `lk3 cases list` shows the numbers.",
                   file=sys.stderr)
             return 1
         names = _Names(conn)
-        log = conn.execute(
-            select(LOG.c.direction, LOG.c.author, LOG.c.text, LOG.c.truncated,
-                   LOG.c.original_length, LOG.c.media, LOG.c.created_at)
-            .where(LOG.c.contact_id == row.contact_id).order_by(LOG.c.created_at, LOG.c.id)
-        ).all()
+        log = caseviews.transcript(conn, row.contact_id)
         speakers = [names.speaker(r.direction, r.author) for r in log]
         conv = conversations.load(conn, row.contact_id)
         events = [{**e, "actor": names.actor(str(e["actor"]))} for e in cases.history(
             conn, row.id, row.contact_id, cases.closed_at(conn, row.previous_case_id),
             maybe_utc(row.closed_at))]
+    access.record_view(db, [row.id], access.cli_actor(), "cases_show", now)  # who looked
     print("\n".join(_details(row, now)))
     said = [(r.direction, r.text or "") for r in log]
     mine = conv is not None and conv.case_id == row.id and row.status != "closed"

@@ -148,6 +148,10 @@ def _cases(args: argparse.Namespace, settings: Settings) -> int:
     from bot.dbcli import existing
     from bot.service import open_database
 
+    if args.action in ("hold", "audit"):
+        from bot.privacy.cli import cases
+
+        return cases(args, settings)
     if args.action == "show":
         if not args.number:
             print("lk3: `lk3 cases show` needs a case number, e.g. LK3-2026-00042.",
@@ -164,6 +168,12 @@ def _cases(args: argparse.Namespace, settings: Settings) -> int:
                       show_all=args.show_all, limit=args.limit)
 
 
+def _privacy(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.privacy.cli import run
+
+    return run(args, settings)
+
+
 def _counselor(args: argparse.Namespace, settings: Settings) -> int:
     from bot import counselorcli
     from bot.dbcli import existing
@@ -177,7 +187,10 @@ def _counselor(args: argparse.Namespace, settings: Settings) -> int:
             print("lk3: `lk3 counselor add` needs --name and --role.", file=sys.stderr)
             return 2
         return counselorcli.add(db, name=args.name, role=args.role, capacity=args.capacity,
-                                telegram_id=args.telegram_id, whatsapp=args.whatsapp)
+                                telegram_id=args.telegram_id, whatsapp=args.whatsapp,
+                                username=args.username)
+    if args.action == "passwd":
+        return counselorcli.passwd_command(db, args)
     if args.action == "list":
         return counselorcli.list_counselors(db, args.json)
     if args.action == "remove":
@@ -203,7 +216,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
 HANDLERS: dict[str, Handler] = {"serve": _serve, "process": _process, "chat": _chat,
                                 "db": _db, "flow": _flow, "cases": _cases,
-                                "counselor": _counselor, "bench": _bench}
+                                "counselor": _counselor, "privacy": _privacy, "bench": _bench}
 
 
 def settings_level(settings: Settings) -> int:

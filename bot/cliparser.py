@@ -59,6 +59,31 @@ def _db(sub: Any) -> None:
     rest.add_argument("file", nargs="?", metavar="FILE", help="the backup file")
 
 
+def _privacy(sub: Any) -> None:
+    p = _sub(sub, "privacy", "data rights: DATA/UBAH/HAPUS requests, retention",
+             "list: open data-rights requests (kind, contact, cases, due time in WIT, state; "
+             "--all: closed ones too). refuse: with a reason the family is told (UU PDP Pasal "
+             "33). erase: HAPUS done (the case skeleton stays; a legal hold defers it). "
+             "export: DATA, written for review (mode 600), then --send in the chat. correct: "
+             "UBAH, one answer. purge: the retention periods of flows/retention.yaml "
+             "(--dry-run: only count). Operator's guide: docs/operations.md, 'Data rights'.",
+             "lk3 privacy list\nlk3 privacy refuse P-3 --reason safety\n"
+             "lk3 privacy erase P-4\nlk3 privacy export P-5\nlk3 privacy export P-5 --send\n"
+             "lk3 privacy correct P-6 --field distrik --value wania\n"
+             "lk3 privacy purge --dry-run")
+    p.add_argument("action", choices=["list", "refuse", "erase", "export", "correct",
+                                      "purge"])
+    p.add_argument("request", nargs="?", metavar="REQUEST", help="the request, e.g. P-12")
+    p.add_argument("--reason", choices=["safety", "third_party"],
+                   help="refuse: endangers someone | would reveal another person's data")
+    p.add_argument("--send", action="store_true", help="export: send the reviewed copy")
+    p.add_argument("--field", help="correct: the answer's name (e.g. distrik)")
+    p.add_argument("--value", help="correct: its new value")
+    p.add_argument("--dry-run", action="store_true", help="purge: count, remove nothing")
+    p.add_argument("--all", action="store_true", dest="show_all", help="list: closed too")
+    p.add_argument("--json", action="store_true", help="list, purge: JSON with codes")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lk3", description="LK3 intake bot (Dinas Sosial Mimika). Settings come from the "
@@ -114,25 +139,41 @@ def parser() -> argparse.ArgumentParser:
              "lk3 cases list\nlk3 cases list --status waiting --json\n"
              "lk3 cases list --all --limit 0\n"
              "lk3 cases show LK3-2026-00042")
-    k.add_argument("action", choices=["list", "show"])
-    k.add_argument("number", nargs="?", metavar="NUMBER", help="case number (for show)")
+    k.add_argument("action", choices=["list", "show", "hold", "audit"])
+    k.add_argument("number", nargs="?", metavar="NUMBER",
+                   help="case number (for show, hold, audit)")
+    k.add_argument("--reason", help="hold: why (a legal process under UU TPKS, a "
+                                    "child-protection referral); erasure waits until released")
+    k.add_argument("--release", action="store_true", help="hold: release the case's hold")
     k.add_argument("--status", choices=["waiting", "claimed", "closed"])
     k.add_argument("--all", action="store_true", dest="show_all",
                    help="list: closed cases too (open ones first)")
     k.add_argument("--limit", type=int, default=50, metavar="N",
                    help="list: at most N rows (default 50; 0 = all)")
     k.add_argument("--json", action="store_true", help="print a JSON array")
-    n = _sub(sub, "counselor", "counselors: add, list, remove, invite codes",
+    _privacy(sub)
+    n = _sub(sub, "counselor", "counselors: add, list, remove, invite codes, console passwords",
              "add: a counselor with role and accounts. list: counselors with role, duty, "
              "capacity, open cases and accounts (only reads). remove: a counselor (history "
              "kept; their cases go back to the queue). invite: a one-time code (7 days) that "
-             "makes whoever sends `/daftar CODE` to the bot a counselor.",
+             "makes whoever sends `/daftar CODE` to the bot a counselor. passwd: set the "
+             "password for the web console (/console/; asked twice, or the first line of "
+             "stdin with --password-stdin; at least 10 characters); their console sessions "
+             "end. The console username is the name as added (any case) unless --username "
+             "was given at add; a counselor without a password cannot sign in.",
              "lk3 counselor add --name 'Maria K' --role supervisor --telegram-id 111222333\n"
+             "lk3 counselor add --name 'Yosep W' --role counselor --username yosep\n"
+             "lk3 counselor passwd 'Maria K'\n"
+             "printf '%s\\n' \"$PW\" | lk3 counselor passwd 3 --password-stdin\n"
              "lk3 counselor list --json\nlk3 counselor remove 'Maria K'\n"
              "lk3 counselor invite --role counselor --name Yosep")
-    n.add_argument("action", choices=["add", "list", "remove", "invite"])
-    n.add_argument("who", nargs="?", metavar="NAME_OR_ID", help="who to remove")
+    n.add_argument("action", choices=["add", "list", "remove", "invite", "passwd"])
+    n.add_argument("who", nargs="?", metavar="NAME_OR_ID", help="who to remove (remove) or "
+                   "whose console password to set (passwd)")
     n.add_argument("--name", help="the counselor's name (add; optional for invite)")
+    n.add_argument("--username", help="console sign-in name (add; default: the name)")
+    n.add_argument("--password-stdin", action="store_true",
+                   help="passwd: read the password from the first line of stdin")
     n.add_argument("--role", choices=["counselor", "supervisor", "admin"])
     n.add_argument("--telegram-id", metavar="ID", help="their Telegram user id (add)")
     n.add_argument("--whatsapp", metavar="+62...", help="their WhatsApp number (add)")

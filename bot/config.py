@@ -46,6 +46,7 @@ class Settings(BaseSettings):
                                            le=600)
     outbox_owner_timeout: float = Field(15.0, alias="OUTBOX_OWNER_TIMEOUT", ge=3, le=600)
     http_timeout: float = Field(10.0, alias="HTTP_TIMEOUT", gt=0, le=120)
+    lk3_export_dir: str = Field("", alias="LK3_EXPORT_DIR")  # DATA copies (bot.privacy)
 
     @field_validator("public_base_url", "telegram_bot_token", "telegram_webhook_secret",
                      "twilio_account_sid", "twilio_auth_token", "twilio_whatsapp_from",

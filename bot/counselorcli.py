@@ -1,21 +1,23 @@
-"""`lk3 counselor add|list|remove|invite`: the people who take cases, and invite codes."""
+"""`lk3 counselor add|list|remove|invite|passwd`: the people who take cases, invite codes, and
+console passwords."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
 import sys
-from typing import Any
+from typing import Any, TextIO
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot import alerts, handoff
+from bot import staffops
 from flows.catalog import Catalog, load_catalog
 from flows.loader import FLOWS_DIR
-from storage import cases, conversations, counselors, queue
+from storage import cases, counselors, staffauth
 from storage.clock import utcnow
-from storage.counselors import COUNSELORS, INVITE_VALID
+from storage.counselors import INVITE_VALID
 
 CLI = "cli"  # the actor in the audit trail for what an operator does from the terminal
 _PHONE = re.compile(r"\+\d{7,15}")
@@ -63,22 +65,31 @@ def _describe(channel: str, user: str) -> str:
     return f"{channel} account {user}"
 
 
+def _check_username(conn: Connection, name: str, username: str | None) -> None:
+    """The console sign-in name (the username, else the name) must name one person."""
+    if username is not None and not staffops.USERNAME.fullmatch(username):
+        raise Refused(f"--username {username!r} must be 2-40 letters, digits, '.', '_' or "
+                      "'-', starting with a letter or digit.")
+    login = username or name
+    if staffauth.username_taken(conn, login):
+        raise Refused(f"The console username {login.lower()!r} is already taken; give "
+                      "another with --username.")
+
+
 def _check_new(conn: Connection, name: str, accounts: list[tuple[str, str]]) -> None:
     taken = counselors.by_account(conn, accounts)
     for (channel, user), cid in taken.items():
         owner = counselors.get(conn, cid)
         who = f"{owner.name} (id {owner.id})" if owner else f"counselor {cid}"
         raise Refused(f"The {_describe(channel, user)} already belongs to {who}.")
-    same = conn.execute(select(COUNSELORS.c.id).where(
-        func.lower(COUNSELORS.c.name) == name.lower(),
-        COUNSELORS.c.removed_at.is_(None))).first()
-    if same is not None:
-        raise Refused(f"A counselor named {name!r} already exists (id {same.id}); names must "
+    same = counselors.ids_named(conn, name)
+    if same:
+        raise Refused(f"A counselor named {name!r} already exists (id {same[0]}); names must "
                       "be unique so that /alihkan NAME finds one person.")
 
 
 def add(db: Engine, *, name: str, role: str, capacity: int, telegram_id: str | None,
-        whatsapp: str | None) -> int:
+        whatsapp: str | None, username: str | None = None) -> int:
     name = " ".join(name.split())
     try:
         if not name:
@@ -89,8 +100,11 @@ def add(db: Engine, *, name: str, role: str, capacity: int, telegram_id: str | N
         try:
             with db.begin() as conn:
                 _check_new(conn, name, accounts)
+                _check_username(conn, name, username)
                 cid = counselors.add(conn, name=name, role=role, now=utcnow(),
                                      capacity=capacity, accounts=accounts)
+                if username is not None:
+                    staffauth.set_username(conn, cid, username)
         except IntegrityError:  # someone added the same account at the same moment
             raise Refused("That Telegram id or WhatsApp number already belongs to a "
                           "counselor.") from None
@@ -99,6 +113,8 @@ def add(db: Engine, *, name: str, role: str, capacity: int, telegram_id: str | N
         return exc.status
     reach = ", ".join(_describe(c, u) for c, u in accounts) or "no account yet"
     print(f"added counselor {cid}: {name} ({role}, capacity {capacity}; {reach})")
+    print(f"console username: {(username or name).lower()} (no console password yet: "
+          f"`lk3 counselor passwd {cid}`)")
     return 0
 
 
@@ -139,16 +155,13 @@ def _find(conn: Connection, who: str) -> counselors.CounselorRow:
     key = who.strip()
     if key.isdigit():
         found = counselors.get(conn, int(key))
-        if found is not None and conn.execute(select(COUNSELORS.c.removed_at).where(
-                COUNSELORS.c.id == found.id)).scalar_one() is None:
+        if found is not None and counselors.removed_at(conn, found.id) is None:
             return found
     else:
         found = counselors.by_name(conn, key)
         if found is not None:
             return found
-        many = conn.execute(select(func.count()).select_from(COUNSELORS).where(
-            func.lower(COUNSELORS.c.name) == key.lower(),
-            COUNSELORS.c.removed_at.is_(None))).scalar_one()
+        many = len(counselors.ids_named(conn, key))
         if many > 1:
             raise Refused(f"{many} counselors are named {key!r}; remove one by its id "
                           "(see `lk3 counselor list`).")
@@ -165,22 +178,7 @@ def remove(db: Engine, who: str) -> int:
     try:
         with db.begin() as conn:
             person = _find(conn, who)
-            held = queue.held_by(conn, person.id)
-            for case in held:  # back in line: staff alerted, the family told plainly
-                queue.release(conn, case.id, now)
-                conversations.set_flag(conn, case.contact_id, "with_person", False)
-                handoff.tell_family(conn, family_catalog(), case.id, "handoff.released", now,
-                                    case_number=case.number)
-                fresh = queue.by_id(conn, case.id)
-                if fresh is not None:
-                    alerts.announce(conn, fresh, now)
-            if held:
-                cases.add_events(conn, [{
-                    "case_id": case.id, "contact_id": case.contact_id, "actor": CLI,
-                    "kind": "release", "data": {"counselor_id": person.id,
-                                                 "reason": "counselor removed"},
-                    "created_at": now} for case in held])
-            counselors.remove(conn, person.id, now)
+            held = staffops.remove(conn, person.id, now, CLI, family_catalog())
     except Refused as exc:
         print(f"lk3: {exc}", file=sys.stderr)
         return exc.status
@@ -199,3 +197,47 @@ def invite(db: Engine, role: str, name: str | None) -> int:
     print(f"Send `/daftar {code}` (or `/register {code}`) to the bot from the counselor's own "
           f"Telegram or WhatsApp; the code works once, within {INVITE_VALID.days} days.")
     return 0
+
+
+def _read_password(stdin: TextIO | None) -> str:
+    """From the first line of stdin (--password-stdin), or asked twice at the terminal."""
+    if stdin is not None:
+        return stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("New console password: ")
+    if getpass.getpass("Again: ") != first:
+        raise Refused("The two passwords differ; nothing changed.", 1)
+    return first
+
+
+def passwd(db: Engine, who: str, stdin: TextIO | None = None) -> int:
+    """Set a counselor's console password; their console sessions end."""
+    from bot.console.passwords import default, weak
+
+    try:
+        with db.connect() as conn:
+            person = _find(conn, who)
+        password = _read_password(stdin)
+        problem = weak(password)
+        if problem:
+            raise Refused(f"Refused: {problem}; nothing changed.", 1)
+        hashed = default().hash(password)
+        with db.begin() as conn:
+            staffauth.set_password_hash(conn, person.id, hashed, utcnow())
+            cases.add_events(conn, [{"case_id": None, "contact_id": None, "actor": CLI,
+                                     "kind": "password_set", "data": {"counselor_id": person.id},
+                                     "created_at": utcnow()}])
+            login = staffauth.login_name(conn, person.id)
+    except Refused as exc:
+        print(f"lk3: {exc}", file=sys.stderr)
+        return exc.status
+    print(f"console password set for {person.name} (id {person.id}); username: {login}; "
+          "their console sessions were ended.")
+    return 0
+
+
+def passwd_command(db: Engine, args: Any) -> int:
+    """`lk3 counselor passwd NAME_OR_ID [--password-stdin]`."""
+    if not args.who:
+        print("lk3: `lk3 counselor passwd` needs a name or id.", file=sys.stderr)
+        return 2
+    return passwd(db, args.who, sys.stdin if args.password_stdin else None)

@@ -9,16 +9,13 @@ by the choice it meant (bot.intakeview).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import select
+from typing import Any
 
 from bot import intakeview, labels, staff
-from storage import cases, conversations, counselors, queue
+from bot.counselorctx import Ctx
+from bot.privacy import access
+from storage import cases, caseviews, conversations, counselors, queue
 from storage.queue import CaseView
-
-if TYPE_CHECKING:
-    from bot.counselor import Ctx
 
 HISTORY_MESSAGES = 40
 
@@ -70,10 +67,13 @@ def my_cases(ctx: Ctx, args: str) -> None:
         if case.assignee_id != ctx.me.id and not ctx.me.supervises:
             return ctx.say("not_yours", number=case.number)
         counselors.set_active_case(ctx.conn, ctx.me.id, case.id)
+        access.record(ctx.conn, [case.id], f"counselor:{ctx.me.id}", "kasus", ctx.now,
+                      None if case.assignee_id == ctx.me.id else "supervisor")  # break-glass
         return ctx.say("active_set", case_id=case.id, number=case.number)
     held = queue.held_by(ctx.conn, ctx.me.id)
     if not held:
         return ctx.say("my_cases_none")
+    access.record(ctx.conn, [c.id for c in held], f"counselor:{ctx.me.id}", "kasus", ctx.now)
     active = next((c.number for c in held if c.id == ctx.me.active_case_id), "-")
     lines = "\n".join(f"{c.number} · {c.priority} · {labels.reasons(c.reasons)}"
                       for c in held)
@@ -82,10 +82,8 @@ def my_cases(ctx: Ctx, args: str) -> None:
 
 def history(ctx: Ctx, case: CaseView, args: str) -> None:
     """The last messages with the family of the active case, oldest first, times in WIT."""
-    log = cases.LOG
-    rows = ctx.conn.execute(select(log.c.direction, log.c.author, log.c.text, log.c.created_at)
-                            .where(log.c.contact_id == case.contact_id)
-                            .order_by(log.c.id.desc()).limit(HISTORY_MESSAGES)).all()[::-1]
+    rows = caseviews.last_messages(ctx.conn, case.contact_id, HISTORY_MESSAGES)
+    access.record(ctx.conn, [case.id], f"counselor:{ctx.me.id}", "riwayat", ctx.now)
     if not rows:
         return ctx.say("history_empty")
     lines = [staff.text("history_head", number=case.number)]

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot import alerts, casehooks, quickexit
 from bot.apply import Batch, Conv, keeps_no_words
+from bot.privacy.intake import requested
 from flows.text import clean
 from storage import cases, conversations, inbox, queue
 from storage.rows import ConsentRow, OutboxRow, SavedTriage, write_rows
@@ -97,9 +98,18 @@ def quick_exit(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tupl
     return "quick_exit", {**data, "chat_cleared": clear is not None}
 
 
+def privacy_request(batch: Batch, msg: inbox.Pending, conv: Conv,
+                    data: Data) -> tuple[str, Data]:
+    """DATA, UBAH or HAPUS: a request due in 3x24 hours, supervisors told (bot.privacy)."""
+    language = conv.snapshot.language if conv.snapshot else conv.contact.language
+    return "privacy_request", {**data, **requested(batch.need(), conv.contact.id, language,
+                                                   str(data["right"]), batch.now)}
+
+
 EFFECTS: dict[str, Effect] = {
     "consent": consent, "stop": stop, "case_upsert": case_upsert,
     "message_while_resting": resting, "satisfaction": satisfaction, "quick_exit": quick_exit,
+    "privacy_request": privacy_request,
 }
 
 

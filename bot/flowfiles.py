@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from bot.privacy.policy import load_policy
 from bot.referrals import load_referrals
 from bot.textkeys import FAMILY, STAFF, used_keys
 from flows.actions import ACTIONS, FLAGS
@@ -122,6 +123,7 @@ SINGLE: list[tuple[str, Callable[[Path], str]]] = [
     ("directory.yaml", lambda p: _read(load_directory(p))),
     ("answers.yaml", lambda p: _read(load_answers(p))),
     ("service.yaml", lambda p: f"{len(load_hours(p).outcomes)} outcomes"),
+    ("retention.yaml", lambda p: f"{len(load_policy(p).keep)} retention rules"),
     ("catalog", lambda p: f"{len(load_catalog(p).texts['id'])} texts"),
 ]
 

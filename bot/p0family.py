@@ -13,12 +13,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from bot import handoff
 from flows.loader import Bundle
 from storage import conversations
-from storage.clock import maybe_utc
 from storage.queue import CaseView
 
 KIND = "p0_family_update"  # the case event, told or not
@@ -56,8 +55,7 @@ def why_not(conn: Connection, contact_id: int, conv: conversations.ConversationR
         return "contact_constraint"
     left = max((e["created_at"] for e in events if e["kind"] == "quick_exit"), default=None)
     if left is not None:
-        wrote = maybe_utc(conn.execute(select(conversations.CONTACTS.c.last_inbound_at).where(
-            conversations.CONTACTS.c.id == contact_id)).scalar_one())
+        wrote = conversations.last_inbound_at(conn, contact_id)
         if wrote is None or wrote <= left:
             return "quick_exit"  # someone may be looking at the phone: until they write again
     return None

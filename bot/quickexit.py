@@ -16,9 +16,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from storage import cases, inbox
+from storage import inbox
 from storage import outbox as outbox_rows
 
 CLEARS = ("telegram",)  # channels whose sender can delete a chat's messages
@@ -44,18 +44,11 @@ def to_delete(conn: Connection, row: outbox_rows.Outgoing, now: datetime) -> lis
     upto = int(row.payload[CLEAR]["inbox_id"])
     ids: set[int] = set()
     if row.contact_id is not None:
-        mine = select(cases.LOG.c.inbox_id).where(
-            cases.LOG.c.contact_id == row.contact_id, cases.LOG.c.direction == "in",
-            cases.LOG.c.inbox_id.is_not(None), cases.LOG.c.inbox_id <= upto)
-        for (payload,) in conn.execute(select(inbox.T.c.payload).where(
-                inbox.T.c.id.in_(mine), inbox.T.c.received_at >= since)):
+        for payload in inbox.payloads_up_to(conn, row.contact_id, upto, since):
             if isinstance(payload.get("message_id"), int):
                 ids.add(payload["message_id"])
-    t = outbox_rows.T
-    for (provider_id,) in conn.execute(select(t.c.provider_message_id).where(
-            t.c.channel == row.channel, t.c.recipient == row.recipient, t.c.id < row.id,
-            t.c.status == "sent", t.c.sent_at >= since, t.c.provider_message_id.is_not(None))):
-        _, _, number = str(provider_id).rpartition(":")  # "chat:message id"
+    for provider_id in outbox_rows.sent_ids(conn, row.channel, row.recipient, row.id, since):
+        _, _, number = provider_id.rpartition(":")  # "chat:message id"
         if number.isdigit():
             ids.add(int(number))
     return sorted(ids)

@@ -25,17 +25,18 @@ from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot import intakeview, labels, p0family, staff
 from bot.alerts import take_button
+from bot.privacy import deadlines
 from flows.actions import ACTIONS, FLAGS
 from flows.hours import PRIORITIES, ServiceHours, service_hours
 from flows.loader import Bundle, load_bundle
 from storage import cases, counselors, queue
 from storage.db import reading
-from storage.queue import CASES, CaseView
+from storage.queue import CaseView
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class Scheduler:
         if due:  # texts and the family's numbers read now, not under the write lock
             self.bundle = self.bundle or intake_bundle()
             intakeview.warm()
+        deadlines.run(self.db, now)  # data rights (bot.privacy.deadlines), counted apart
         return sum(self._act(case_id, now) for case_id in due)
 
     def bounds(self, now: datetime) -> queue.Due:
@@ -101,11 +103,12 @@ class Scheduler:
     def _act(self, case_id: int, now: datetime) -> int:
         try:
             with self.db.begin() as conn:
-                case = _locked(conn, case_id)
+                case = queue.locked(conn, case_id)
                 kind = None if case is None else self.due(case, now)
                 if case is None or kind is None:
                     return 0  # claimed, answered or handled by someone else meanwhile
-                key = f"sched:{case.id}:{_history(conn, case.id)}"
+                # the sequence number of this case's next scheduler action
+                key = f"sched:{case.id}:{cases.event_count(conn, case.id, ACTOR)}"
                 data = self._do(conn, kind, case, now, key)
                 done = [(kind, data)]
                 if kind == "p0_realert" and (family := self._family(conn, case, now, key)):
@@ -174,22 +177,6 @@ def latest(deadline: Callable[[datetime], datetime], now: datetime,
         else:
             hi = mid
     return hi
-
-
-def _locked(conn: Connection, case_id: int) -> CaseView | None:
-    """The case as committed now, its row held until this transaction ends."""
-    lock = select(CASES.c.id).where(CASES.c.id == case_id)
-    if conn.dialect.name == "postgresql":
-        lock = lock.with_for_update()
-    if conn.execute(lock).one_or_none() is None:
-        return None
-    return queue.by_id(conn, case_id)
-
-
-def _history(conn: Connection, case_id: int) -> int:
-    """How many scheduler actions this case has had: the sequence number of the next one."""
-    return int(conn.execute(select(func.count()).select_from(cases.EVENTS).where(
-        cases.EVENTS.c.case_id == case_id, cases.EVENTS.c.actor == ACTOR)).scalar_one())
 
 
 def _data(case: CaseView, deadline: datetime, told: list[int], **extra: int) -> dict[str, Any]:

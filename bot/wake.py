@@ -49,7 +49,8 @@ def inbound() -> None:
 def listen(db: Engine, bell: Bell, stop: threading.Event) -> threading.Thread | None:
     """PostgreSQL: a daemon thread that rings `bell` at every NOTIFY of a stored inbound
     message, until `stop` is set; None on other databases (one process stores and
-    processes there, or the poll finds it)."""
+    processes there, or the poll finds it). It also rings once each time it starts
+    listening, for messages stored before (at start-up, or while it was reconnecting)."""
     if db.dialect.name != "postgresql":
         return None
 
@@ -61,6 +62,7 @@ def listen(db: Engine, bell: Bell, stop: threading.Event) -> threading.Thread | 
             try:
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    bell.ring()  # what was stored before this LISTEN: look once now
                     while not stop.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
                             bell.ring()

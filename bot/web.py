@@ -18,6 +18,7 @@ from bot.beats import stalled
 from bot.channels.base import Channel
 from bot.channels.setup import build_channels
 from bot.config import Settings
+from bot.console.app import mount as console_mount
 from bot.service import Service, build
 from bot.supervisor import Supervisor
 from bot.workers import Workers, settle
@@ -78,6 +79,7 @@ def create_app(service: Service, run_workers: bool = True,
             log.info("workers stopped; unprocessed messages stay in the inbox and outbox")
 
     routes = [Route("/healthz", healthz), *(r for c in channels for r in c.routes)]
+    routes.append(console_mount(service))  # the staff console under /console/ (bot.console)
     if channels:  # signed media links, so each provider can fetch what the other holds
         telegram_bot = next((getattr(c, "bot", None) for c in channels
                              if c.name == "telegram"), None)

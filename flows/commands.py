@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
 
 from flows.actions import ACTIONS, CRISIS_FLAGS, FOCUS, StepModel
+from flows.steps import Stepper
 from flows.types import LANGUAGES, Event, Reply
-
-if TYPE_CHECKING:
-    from flows.engine import Engine
 
 WIT = timezone(timedelta(hours=9))
 # Commands the engine handles itself; the others are interrupt states named by the flow.
@@ -46,7 +43,7 @@ def daypart(now: datetime) -> str:
     return "daypart.night"
 
 
-def run(engine: Engine, m: StepModel, command: str) -> None:
+def run(engine: Stepper, m: StepModel, command: str) -> None:
     """Answer a keyword; most then ask the current question again."""
     m.events.append(Event("keyword", {"command": command, "state": m.state}))
     flow = engine.flow

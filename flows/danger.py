@@ -7,16 +7,13 @@ Which kind of danger a message is mostly about picks the texts (`emergency.<focu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from flows.actions import ACTIONS, CRISIS_GROUPS, FOCUS, StepModel
 from flows.crisis import Scan
 from flows.definition import StateSpec
+from flows.steps import Stepper
 from flows.text import clean
 from flows.types import Event, Inbound, Reply
-
-if TYPE_CHECKING:
-    from flows.engine import Engine
 
 # Which kind of danger a message is mostly about, when it is about several: its texts lead.
 # Help-now words ("tolong saya") get the violence texts.
@@ -37,7 +34,7 @@ def flags_seen(scan: Scan, flags: tuple[str, ...]) -> tuple[str, ...]:
     return (*flags, *(f"crisis_{g}" for g in scan.groups if f"crisis_{g}" not in flags))
 
 
-def answer(engine: Engine, m: StepModel, inbound: Inbound, state: StateSpec, scan: Scan,
+def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, scan: Scan,
            starting: bool) -> None:
     """Danger words, in any state: help in this same turn, the person's place kept.
 
@@ -79,11 +76,11 @@ def answer(engine: Engine, m: StepModel, inbound: Inbound, state: StateSpec, sca
     engine.prompt(m)
 
 
-def focus_on_reasons(engine: Engine, m: StepModel, reasons: frozenset[str]) -> None:
+def focus_on_reasons(m: StepModel, reasons: frozenset[str]) -> None:
     """An answer that made the case P0: the emergency text for what the answer was about
     (a P0 reason's `focus` in the triage file; the person who hurts others gets theirs);
     danger now or still in danger get the general message."""
-    kinds = {engine.bundle.triage.focus(r) for r in reasons}
+    kinds = {m.triage.focus(r) for r in reasons}
     if m.answers.get("category") == "harms_others":
         kinds = {"harms_others"}
     focus = next((f for f in FOCUS_ORDER if f in kinds), None)

@@ -270,7 +270,7 @@ class Engine:
         new = self._p0(m) - before if before is not None else frozenset()
         if not new:
             return False
-        danger.focus_on_reasons(self, m, new)
+        danger.focus_on_reasons(m, new)
         self.interrupt(m, self.flow.interrupts["emergency"])
         return True
 

@@ -278,5 +278,6 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:
-    skip = {"lists", "keywords", "crisis", "directory", "referrals", "service", "answers"}
+    skip = {"lists", "keywords", "crisis", "directory", "referrals", "service", "answers",
+            "retention"}
     return sorted(p.stem for p in folder.glob("*.yaml") if "." not in p.stem and p.stem not in skip)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql
 
 from storage import bulk
@@ -19,6 +19,7 @@ from storage.models import (
     ConsentRecord,
     InboxMessage,
     MessageLog,
+    Referral,
 )
 
 CASES = cast(Table, Case.__table__)
@@ -31,6 +32,7 @@ LOG = cast(Table, MessageLog.__table__)
 # the flow names them in `case_answers` (checked at start: bot.flowfiles).
 ANSWERS = tuple(c.name for c in CASES.columns if c.info.get("answer"))
 CONSENTS = cast(Table, ConsentRecord.__table__)
+REFERRALS = cast(Table, Referral.__table__)
 
 
 _COUNTER_PG = postgresql.insert(COUNTERS).values(year=bindparam("year"), last=1) \
@@ -195,3 +197,17 @@ def closed_at(conn: Connection, case_id: int | None) -> datetime | None:
         return None
     return maybe_utc(conn.execute(select(CASES.c.closed_at).where(CASES.c.id == case_id))
                      .scalar_one_or_none())
+
+
+def event_count(conn: Connection, case_id: int, actor: str) -> int:
+    """How many audit events of this case this actor wrote."""
+    return int(conn.execute(select(func.count()).select_from(EVENTS).where(
+        EVENTS.c.case_id == case_id, EVENTS.c.actor == actor)).scalar_one())
+
+
+def add_referral(conn: Connection, *, case_id: int, institution: str, reason: str,
+                 legal_basis: str, counselor_id: int, now: datetime) -> None:
+    """A case referred to an institution (flows/referrals.yaml), on this legal basis."""
+    conn.execute(insert(REFERRALS).values(
+        case_id=case_id, institution=institution, reason=reason, legal_basis=legal_basis,
+        counselor_id=counselor_id, created_at=now))

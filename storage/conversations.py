@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import bulk
 from storage.cases import TRIAGE_COLUMNS, Triage, triage_from
+from storage.clock import maybe_utc
 from storage.jsontext import dumps
 from storage.models import Case, Contact, Conversation
 
@@ -79,6 +80,20 @@ def contact(conn: Connection, contact_id: int) -> tuple[str, str, str]:
     row = conn.execute(select(CONTACTS.c.channel, CONTACTS.c.provider_user_id,
                               CONTACTS.c.status).where(CONTACTS.c.id == contact_id)).one()
     return row.channel, row.provider_user_id, row.status
+
+
+def last_inbound_at(conn: Connection, contact_id: int) -> datetime | None:
+    """When this contact last wrote to us (None: never, or no such contact)."""
+    return maybe_utc(conn.execute(select(CONTACTS.c.last_inbound_at).where(
+        CONTACTS.c.id == contact_id)).scalar_one_or_none())
+
+
+def last_inbound_from(conn: Connection, channel: str, provider_user_id: str) -> datetime | None:
+    """When the person this channel knows by `provider_user_id` last wrote to us (None:
+    never)."""
+    return maybe_utc(conn.execute(select(CONTACTS.c.last_inbound_at).where(
+        CONTACTS.c.channel == channel,
+        CONTACTS.c.provider_user_id == provider_user_id)).scalar_one_or_none())
 
 
 def start_over(conn: Connection, contact_id: int, state: str, now: datetime) -> None:

@@ -10,6 +10,7 @@ from typing import cast
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from storage import bulk
+from storage.clock import maybe_utc
 from storage.models import Case, Counselor, CounselorAccount, Invite
 
 COUNSELORS = cast(Table, Counselor.__table__)
@@ -70,6 +71,19 @@ def by_name(conn: Connection, name: str) -> CounselorRow | None:
         func.lower(COUNSELORS.c.name) == name.strip().lower(),
         COUNSELORS.c.removed_at.is_(None))).all()
     return CounselorRow(*rows[0]) if len(rows) == 1 else None
+
+
+def ids_named(conn: Connection, name: str) -> list[int]:
+    """The counselors not removed who are called `name` (letter case aside), by id."""
+    return [int(i) for i in conn.execute(select(COUNSELORS.c.id).where(
+        func.lower(COUNSELORS.c.name) == name.lower(), COUNSELORS.c.removed_at.is_(None))
+        .order_by(COUNSELORS.c.id)).scalars()]
+
+
+def removed_at(conn: Connection, counselor_id: int) -> datetime | None:
+    """When this counselor was removed (None: still a counselor, or no such id)."""
+    return maybe_utc(conn.execute(select(COUNSELORS.c.removed_at).where(
+        COUNSELORS.c.id == counselor_id)).scalar_one_or_none())
 
 
 def active(conn: Connection) -> list[CounselorRow]:

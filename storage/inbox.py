@@ -10,9 +10,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import bulk
 from storage.jsontext import dumps
-from storage.models import InboxMessage
+from storage.models import InboxMessage, MessageLog
 
 T = cast(Table, InboxMessage.__table__)
+LOG = cast(Table, MessageLog.__table__)
 
 
 class Pending(NamedTuple):  # a row: a tuple is the cheapest to make, and immutable
@@ -167,3 +168,14 @@ def hold_contacts(conn: Connection, keys: list[str], limit: int) -> list[str]:
     k = values(column("k", String), name="keys").data([(key,) for key in keys])
     return [r[0] for r in conn.execute(select(k.c.k).where(
         func.pg_try_advisory_xact_lock(func.hashtextextended(k.c.k, 0))).limit(limit))]
+
+
+def payloads_up_to(conn: Connection, contact_id: int, inbox_id: int,
+                   since: datetime) -> list[dict[str, Any]]:
+    """The payloads of this contact's messages received since `since`, up to inbox row
+    `inbox_id` (those the message log holds as theirs)."""
+    theirs = select(LOG.c.inbox_id).where(
+        LOG.c.contact_id == contact_id, LOG.c.direction == "in", LOG.c.inbox_id.is_not(None),
+        LOG.c.inbox_id <= inbox_id)
+    return [payload for (payload,) in conn.execute(select(T.c.payload).where(
+        T.c.id.in_(theirs), T.c.received_at >= since))]

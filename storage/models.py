@@ -287,6 +287,38 @@ class Counselor(Base):
         ForeignKey("cases.id", use_alter=True, name="fk_counselors_active_case_id_cases"))
     created_at: Mapped[datetime] = mapped_column(Time)
     removed_at: Mapped[datetime | None] = mapped_column(Time)
+    # The web console (migration 0010): the sign-in name (lower case; NULL: the name), an
+    # argon2 hash (NULL: no console sign-in), and the language of the console's texts.
+    username: Mapped[str | None] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None] = mapped_column(Time)
+    language: Mapped[str] = mapped_column(String(5), default="id", server_default="id")
+
+
+class ConsoleSession(Base):
+    """A staff member signed in to the web console: only a hash of the cookie's id is kept."""
+
+    __tablename__ = "console_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(Time)
+    last_seen_at: Mapped[datetime] = mapped_column(Time)
+    revoked_at: Mapped[datetime | None] = mapped_column(Time)
+    address: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(200))
+    flash: Mapped[str | None] = mapped_column(Text)  # a notice for the next page shown
+
+
+class LoginFailure(Base):
+    """A failed console sign-in: counted per username and per address for throttling."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_username", "username", "created_at"),
+                      Index("ix_login_failures_address", "address", "created_at"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Time)
 
 
 class CounselorAccount(Base):
@@ -325,3 +357,70 @@ class Referral(Base):
     legal_basis: Mapped[str] = mapped_column(String(30))
     counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"))
     created_at: Mapped[datetime] = mapped_column(Time)
+
+
+# -- data rights (UU PDP): requests, legal holds, who looked at a case, retention runs --------
+
+OPEN_REQUESTS = text("status = 'open'")  # privacy requests the scheduler still watches
+
+
+class PrivacyRequest(Base):
+    """A family's DATA, UBAH or HAPUS: work with a due time (3x24 hours), done or refused."""
+
+    __tablename__ = "privacy_requests"
+    __table_args__ = (
+        Index("ix_privacy_requests_open", "due_at", sqlite_where=OPEN_REQUESTS,
+              postgresql_where=OPEN_REQUESTS),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # data | correct | erase
+    status: Mapped[str] = mapped_column(String(12))  # open | done | refused | deferred
+    case_ids: Mapped[list[int]] = mapped_column(JSON)  # the contact's cases when asked
+    language: Mapped[str] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(Time)
+    due_at: Mapped[datetime] = mapped_column(Time)
+    closed_at: Mapped[datetime | None] = mapped_column(Time)
+    closed_by: Mapped[str | None] = mapped_column(String(60))
+    reason: Mapped[str | None] = mapped_column(String(30))  # refusal or deferral, a code
+    alerts: Mapped[int] = mapped_column(Integer, default=0)  # reminders sent after the first
+    last_alert_at: Mapped[datetime | None] = mapped_column(Time)
+    # Provider copies still to delete after an erasure (Twilio message sids); [] when none.
+    provider_pending: Mapped[list[str]] = mapped_column(JSON)
+
+
+class CaseHold(Base):
+    """A legal hold: the case is in a legal process (UU TPKS) or a child-protection referral,
+    so its data may not be erased until the hold is released."""
+
+    __tablename__ = "case_holds"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    held_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(Time)
+    released_at: Mapped[datetime | None] = mapped_column(Time)
+    released_by: Mapped[str | None] = mapped_column(String(60))
+
+
+class CaseAccess(Base):
+    """Someone looked at a case: who, when, through what, and why for a break-glass view.
+    Ids and codes only, never content."""
+
+    __tablename__ = "case_access"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(60))  # counselor:<id> | cli:<os user>
+    via: Mapped[str] = mapped_column(String(20))  # cases_show | riwayat | kasus | export
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Time)
+
+
+class RetentionRun(Base):
+    """A real run of the retention rules: when, and how much each rule removed."""
+
+    __tablename__ = "retention_runs"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ran_at: Mapped[datetime] = mapped_column(Time)
+    actor: Mapped[str] = mapped_column(String(60))
+    counts: Mapped[dict[str, int]] = mapped_column(JSON)

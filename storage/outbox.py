@@ -204,3 +204,26 @@ def backlog(conn: Connection) -> int:
 def open_for(conn: Connection, channel: str, recipient: str) -> int:
     return int(conn.execute(select(func.count()).select_from(T).where(
         T.c.channel == channel, T.c.recipient == recipient, T.c.status.in_(OPEN))).scalar_one())
+
+
+def sent_ids(conn: Connection, channel: str, recipient: str, before: int,
+             since: datetime) -> list[str]:
+    """The provider's ids of the messages sent to this recipient since `since`, from rows
+    made before row `before`."""
+    return [str(i) for (i,) in conn.execute(select(T.c.provider_message_id).where(
+        T.c.channel == channel, T.c.recipient == recipient, T.c.id < before,
+        T.c.status == "sent", T.c.sent_at >= since, T.c.provider_message_id.is_not(None)))]
+
+
+def hold_sent(conn: Connection, provider_message_id: str) -> None:
+    """Hold the rows sent under this provider id until the transaction ends (PostgreSQL), so
+    two workers taking repeats of one delivery callback record it once."""
+    conn.execute(select(T.c.id).where(T.c.provider_message_id == provider_message_id)
+                 .with_for_update())
+
+
+def sent_as(conn: Connection, provider_message_id: str) -> tuple[int, int | None, int | None]:
+    """(id, contact_id, case_id) of the row sent under this provider id."""
+    row = conn.execute(select(T.c.id, T.c.contact_id, T.c.case_id)
+                       .where(T.c.provider_message_id == provider_message_id)).one()
+    return int(row.id), row.contact_id, row.case_id

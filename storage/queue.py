@@ -99,6 +99,17 @@ def by_id(conn: Connection, case_id: int) -> CaseView | None:
     return _view(rows[0]) if rows else None
 
 
+def locked(conn: Connection, case_id: int) -> CaseView | None:
+    """The case as committed now, its row held until this transaction ends (PostgreSQL: FOR
+    UPDATE; SQLite: the write transaction, begun IMMEDIATE, holds the database)."""
+    lock = select(CASES.c.id).where(CASES.c.id == case_id)
+    if conn.dialect.name == "postgresql":
+        lock = lock.with_for_update()
+    if conn.execute(lock).one_or_none() is None:
+        return None
+    return by_id(conn, case_id)
+
+
 def held_by(conn: Connection, counselor_id: int) -> list[CaseView]:
     rows = conn.execute(select(*_VIEW).where(CASES.c.assignee_id == counselor_id,
                                              CASES.c.status == "claimed")

@@ -17,15 +17,9 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.base import SendError
 from bot.channels.setup import build_channels
-from bot.channels.whatsapp import (
-    EMPTY_TWIML,
-    INBOUND_PATH,
-    MAX_BODY,
-    STATUS_PATH,
-    WhatsAppChannel,
-    WhatsAppSender,
-    whatsapp_body,
-)
+from bot.channels.twilioform import MAX_BODY
+from bot.channels.twiliosend import WhatsAppSender, whatsapp_body, window_open
+from bot.channels.whatsapp import EMPTY_TWIML, INBOUND_PATH, STATUS_PATH, WhatsAppChannel
 from bot.config import Settings
 from bot.processor import Processor, process_all
 from bot.relay import Relay
@@ -40,7 +34,6 @@ from storage.models import (
     MessageLog,
     OutboxMessage,
 )
-from storage.window import whatsapp_window_open
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support import FrozenClock, flows
 
@@ -514,17 +507,20 @@ async def test_outside_the_24_hour_window_twilio_is_not_called(wa: WhatsApp,
 
 
 async def test_window_is_24_hours_from_the_last_inbound(wa: WhatsApp, clock: FrozenClock) -> None:
-    """whatsapp_window_open: open below 24 h since the last inbound, closed at 24 h or never."""
+    """The window (the WhatsApp channel's rule, over the stored last inbound time): open
+    below 24 h since the family's last message, closed at 24 h, and for someone who never
+    wrote."""
     family = phone()
     await wa.say(family, "halo")
-    contact_id = contact(wa.db, family).id
     start = clock()
     with wa.db.connect() as conn:
-        assert whatsapp_window_open(conn, contact_id, start)
-        assert whatsapp_window_open(conn, contact_id, start + timedelta(hours=24) -
-                                    timedelta(microseconds=1))
-        assert not whatsapp_window_open(conn, contact_id, start + timedelta(hours=24))
-        assert not whatsapp_window_open(conn, contact_id + 999, start)
+        last = conversations.last_inbound_from(conn, "whatsapp", family)
+        never = conversations.last_inbound_from(conn, "whatsapp", phone())
+    assert last == start and never is None
+    assert window_open(last, start)
+    assert window_open(last, start + timedelta(hours=24) - timedelta(microseconds=1))
+    assert not window_open(last, start + timedelta(hours=24))
+    assert not window_open(never, start)
 
 
 async def test_status_callbacks_move_forward_only_and_repeats_are_ignored(

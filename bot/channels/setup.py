@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from bot.channels.base import Channel
-from bot.service import Service
+from bot.channels.host import Host
 
 log = logging.getLogger(__name__)
 
 
-def build_channels(service: Service) -> list[Channel]:
+def build_channels(service: Host) -> list[Channel]:
     """The configured channels; each one that is off is said so in one line."""
     channels: list[Channel] = []
     # Each provider module adds itself here: `channels.append(module.build(service))` when

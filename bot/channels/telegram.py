@@ -51,12 +51,12 @@ from telegram.request import HTTPXRequest
 from bot import media as media_links
 from bot.channels import tgupdates
 from bot.channels.base import Sender, SendError
+from bot.channels.host import Host
 from bot.channels.inbound import Item, Unusable, brief, read_limited, safe
 from bot.channels.inbound import store as store_inbound
 from bot.channels.split import choice_lines
 from bot.config import ConfigError, Settings
 from bot.ratelimit import RateLimit
-from bot.service import Service
 from storage.rejects import Rejected
 
 log = logging.getLogger(__name__)
@@ -341,7 +341,7 @@ class TelegramChannel:
 
     name = CHANNEL
 
-    def __init__(self, service: Service, bot: Bot | None = None,
+    def __init__(self, service: Host, bot: Bot | None = None,
                  poll_timeout: int = POLL_TIMEOUT) -> None:
         settings = service.settings
         self.webhook_url = f"{settings.public_base_url}{WEBHOOK_PATH}" \
@@ -560,7 +560,7 @@ async def _run_all(follow_ups: list[Callable[[], Awaitable[None]]]) -> None:
         await follow_up()
 
 
-def build(service: Service) -> TelegramChannel:
+def build(service: Host) -> TelegramChannel:
     """The Telegram channel for `lk3 serve`; the sender joins the relay's senders."""
     # httpx logs every request URL at INFO, and Bot API URLs contain the token; PTB logs
     # every call's parameters (families' messages) at DEBUG.

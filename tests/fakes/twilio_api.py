@@ -1,7 +1,9 @@
 """A fake Twilio REST API on 127.0.0.1, for the real twilio client (via TWILIO_API_BASE_URL).
 
 It serves `POST /2010-04-01/Accounts/{sid}/Messages.json` and, for inbound media a test set
-with `add_media`, `GET .../Messages/{MM}/Media/{ME}` (basic auth checked); it answers in
+with `add_media`, `GET .../Messages/{MM}/Media/{ME}` (basic auth checked), and
+`DELETE .../Messages/{SM}.json` or `.../Messages/{MM}/Media/{ME}.json` (204 once, then 404;
+kept in `deleted`); it answers in
 Twilio's shapes
 (message JSON with an "SM..." sid; errors as {"code", "message", "more_info", "status"}),
 checks basic auth like Twilio does, and records every request. Any other path is answered
@@ -33,6 +35,9 @@ from starlette.routing import Route
 
 MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 MEDIA = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages/[^/]+/Media/[^/]+$")
+# DELETE of a message or of one of its media (bot.privacy.provider): 204 once, 404 after.
+DELETE_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages/(?P<message>(SM|MM)"
+                         r"[0-9a-f]{32})(/Media/(?P<media>ME[0-9a-f]{32}))?\.json$")
 MESSAGES_TEXT = {
     20003: "Authenticate",
     20429: "Too Many Requests",
@@ -76,6 +81,7 @@ class FakeTwilio:
     unknown: list[Recorded] = field(default_factory=list)
     created: list[dict[str, Any]] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (bytes, type)
+    deleted: list[str] = field(default_factory=list)  # "SM..." or "MM.../ME...", in order
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -119,6 +125,7 @@ class FakeTwilio:
             self.requests.clear()
             self.unknown.clear()
             self.created.clear()
+            self.deleted.clear()
             self._plan.clear()
         self._release.set()
         self._release = threading.Event()
@@ -188,6 +195,11 @@ class FakeTwilio:
             data, mime = self.media[request.url.path]
             record.status = 200
             return Response(data, media_type=mime)
+        gone = DELETE_PATH.match(request.url.path)
+        if request.method == "DELETE" and gone is not None:
+            record.status = self._delete(gone, record)
+            return Response(status_code=204) if record.status == 204 else \
+                _error(record.status, 20404 if record.status == 404 else 20003)
         match = MESSAGES.match(request.url.path)
         if request.method != "POST" or match is None:
             with self._lock:
@@ -199,6 +211,9 @@ class FakeTwilio:
         response = await self._create(match.group("sid"), record)
         record.status = response.status_code
         return response
+
+    def _delete(self, match: re.Match[str], record: Recorded) -> int:
+        return _delete_status(self, match, record)
 
     async def _create(self, sid: str, record: Recorded) -> Response:
         if record.auth != (self.account_sid, self.auth_token) or sid != self.account_sid:
@@ -237,6 +252,19 @@ class FakeTwilio:
         with self._lock:
             self.created.append(message)
         return JSONResponse(message, status_code=201)
+
+
+def _delete_status(fake: FakeTwilio, match: re.Match[str], record: Recorded) -> int:
+    if record.auth != (fake.account_sid, fake.auth_token) or \
+            match.group("sid") != fake.account_sid:
+        return 401
+    item = match.group("message") + (f"/{match.group('media')}" if match.group("media")
+                                     else "")
+    with fake._lock:
+        if item in fake.deleted:
+            return 404
+        fake.deleted.append(item)
+    return 204
 
 
 def _basic_auth(request: Request) -> tuple[str, str] | None:

@@ -1,0 +1,156 @@
+"""/console/cases/{NUMBER}: one case, its live transcript, and what staff do to it.
+
+A counselor reads the cases they hold (or held); a supervisor every case. Opening another's
+case gets 403, and the attempt is an audit event (`console_forbidden`). Every view is an
+audit event (`console_view`; the live transcript: `console_live_view`, when it brings new
+messages). Actions are bot.caseops, the chat commands' operations, with the same rule: the
+holder of a held case, or a supervisor. A reply reaches the family through the outbox
+exactly as a chat reply does, and the counselor's phone chat gets a copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot import caseops, staff
+from bot.console import caseview
+from bot.console.core import Console, Staff, outbox_written, to, to_login
+from bot.console.texts import text
+from storage import cases, consoleviews, queue
+from storage.queue import CaseView
+
+
+def _audit(conn: Connection, who: Staff, case_id: int | None, kind: str, now: Any,
+           **data: Any) -> None:
+    cases.add_events(conn, [{"case_id": case_id, "contact_id": None,
+                             "actor": f"counselor:{who.me.id}", "kind": kind, "data": data,
+                             "created_at": now}])
+
+
+def _forbidden(console: Console, conn: Connection, who: Staff, number: str,
+               case_id: int | None) -> Response:
+    _audit(conn, who, case_id, "console_forbidden", console.now(), number=number[:40])
+    return console.render("error.html", who, status=403, message=who.words.t("forbidden"))
+
+
+def _not_found(console: Console, who: Staff, number: str) -> Response:
+    return console.render("error.html", who, status=404,
+                          message=who.words.s("unknown_case", number=number[:40]))
+
+
+def _page(console: Console, request: Request, number: str) -> Response:
+    now = console.now()
+    with console.writing() as conn:
+        who = console.signed_in(conn, request)
+        if who is None:
+            return to_login()
+        row = caseview.find(conn, number)
+        if row is None:
+            return _not_found(console, who, number)
+        case = queue.by_id(conn, row.id)
+        assert case is not None
+        if not caseops.may_read(who.me, case):
+            return _forbidden(console, conn, who, number, row.id)
+        _audit(conn, who, row.id, "console_view", now)
+        shown = caseview.page(conn, row, who.words, console.service.settings, now)
+        notice = console.take_flash(conn, who)
+        people = [(i, n) for i, n, _ in consoleviews.staff_names(conn) if i != who.me.id]
+    return console.render(
+        "case.html", who, case=shown, notice=notice, may_act=caseops.may_act(who.me, case),
+        outcomes=[(o, who.words.s(f"outcome.{o}")) for o in caseops.outcomes()],
+        places=[(k, v["name"]) for k, v in caseops.institutions().items()], people=people)
+
+
+async def case_page(console: Console, request: Request) -> Response:
+    return await console.run(_page, console, request, request.path_params["number"])
+
+
+def _live(console: Console, request: Request, number: str, after: int) -> Response:
+    with console.writing() as conn:
+        who = console.signed_in(conn, request)
+        if who is None:
+            return Response(status_code=401)
+        row = caseview.find(conn, number)
+        case = None if row is None else queue.by_id(conn, row.id)
+        if row is None or case is None:
+            return _not_found(console, who, number)
+        if not caseops.may_read(who.me, case):
+            return _forbidden(console, conn, who, number, row.id)
+        newest = consoleviews.last_message_id(conn, row.contact_id)
+        if newest > after:
+            _audit(conn, who, row.id, "console_live_view", console.now(), after=after)
+        lines = caseview.transcript(conn, row, who.words, console.service.settings)
+    return console.render("transcript.html", who, lines=lines,
+                          last_id=max((ln.id for ln in lines), default=0))
+
+
+async def live(console: Console, request: Request) -> Response:
+    after = request.query_params.get("after", "0")
+    return await console.run(_live, console, request, request.path_params["number"],
+                             int(after) if after.isdigit() else 0)
+
+
+Action = Callable[[caseops.Act, CaseView, dict[str, str]], caseops.Done]
+
+
+def _reply(act: caseops.Act, case: CaseView, form: dict[str, str]) -> caseops.Done:
+    words = form.get("text", "").strip()
+    if not words:
+        return caseops.Done("reply_empty", ok=False)
+    done = caseops.to_family(act, case, words, [])
+    if done.ok:  # the counselor's phone chat shows it too
+        staff.send(act.conn, act.me.id, text("reply_copy", staff.STAFF_LANGUAGE,
+                                             number=case.number, text=words), act.now,
+                   case_id=case.id)
+        return caseops.Done("reply_sent", {"number": case.number}, case.id)
+    return done
+
+
+ACTIONS: dict[str, Action] = {
+    "reply": _reply,
+    "note": lambda act, case, f: caseops.note(act, case, f.get("text", "").strip()),
+    "refer": lambda act, case, f: caseops.refer(act, case, f.get("institution", ""),
+                                                f.get("reason", "")),
+    "transfer": lambda act, case, f: caseops.transfer(act, case, f.get("to", "").strip()),
+    "release": lambda act, case, f: caseops.release(act, case),
+    "close": lambda act, case, f: caseops.close(act, case, f.get("outcome", "")),
+}
+CONSOLE_KEYS = frozenset({"reply_sent", "reply_empty"})  # results the console words itself
+
+
+def _act(console: Console, request: Request, number: str, name: str,
+         form: dict[str, str]) -> Response:
+    with console.writing() as conn:
+        who = console.signed_in(conn, request)
+        if who is None:
+            return to_login()
+        row = caseview.find(conn, number)
+        case = None if row is None else queue.locked(conn, row.id)
+        if row is None or case is None:
+            return _not_found(console, who, number)
+        if not caseops.may_read(who.me, case):
+            return _forbidden(console, conn, who, number, row.id)
+        if not caseops.may_act(who.me, case):
+            console.flash(conn, who, who.words.t("not_held", number=case.number))
+            return to(f"/cases/{case.number}")
+        act = caseops.Act(conn, who.me, console.now(), console.service.flows.bundle.catalog)
+        done = ACTIONS[name](act, case, form)
+        said = who.words.t(done.key, **done.params) if done.key in CONSOLE_KEYS \
+            else who.words.s(done.key, **done.params)
+        console.flash(conn, who, said)
+    outbox_written()
+    return to(f"/cases/{case.number}")
+
+
+async def action(console: Console, request: Request) -> Response:
+    name = request.path_params["action"]
+    if name not in ACTIONS:
+        return Response(status_code=404)
+    form = {k: str(v)[:4000] for k, v in (await request.form()).items()}
+    return await console.run(_act, console, request, request.path_params["number"], name,
+                             form)

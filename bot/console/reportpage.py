@@ -1,0 +1,165 @@
+"""/console/reports and /console/reports/cases.csv: how the service did in a period (WIT
+days, `from` and `to` inclusive; default the last 30 days), for supervisors only. Charts are
+SVG drawn on the server. The CSV has one row per case with no identity (no contact, no name,
+no free text), and every cell a spreadsheet could run as a formula is escaped. Each view and
+each download is an audit event."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot import casetiming, labels
+from bot.console import charts, figures
+from bot.console.core import Console, Staff, to_login
+from storage import cases, reports
+
+DEFAULT_DAYS = 30
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
+WORK_KINDS = ("claim", "message", "note", "referral", "transfer", "release", "close")
+
+
+def safe(cell: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a `'`."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_START):
+        return "'" + cell
+    return cell
+
+
+def period(request: Request, today: date) -> tuple[date, date]:
+    """(first day, last day) in WIT from `from`/`to` (YYYY-MM-DD); the last 30 days else."""
+    try:
+        first = date.fromisoformat(request.query_params["from"])
+        last = date.fromisoformat(request.query_params["to"])
+    except (KeyError, ValueError):
+        return today - timedelta(days=DEFAULT_DAYS - 1), today
+    return (first, last) if first <= last else (last, first)
+
+
+def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    tz = casetiming.service().tz
+    return (datetime.combine(first, time(0), tz),
+            datetime.combine(last + timedelta(days=1), time(0), tz))
+
+
+def _allowed(console: Console, conn: Connection, request: Request) -> Staff | Response:
+    who = console.signed_in(conn, request)
+    if who is None:
+        return to_login()
+    if not who.me.supervises:
+        cases.add_events(conn, [{"case_id": None, "contact_id": None,
+                                 "actor": f"counselor:{who.me.id}", "kind": "console_forbidden",
+                                 "data": {"page": request.url.path}, "created_at": console.now()}])
+        return console.render("error.html", who, status=403,
+                              message=who.words.t("reports.forbidden"))
+    return who
+
+
+def _audit(conn: Connection, who: Staff, kind: str, now: datetime, **data: Any) -> None:
+    cases.add_events(conn, [{"case_id": None, "contact_id": None,
+                             "actor": f"counselor:{who.me.id}", "kind": kind, "data": data,
+                             "created_at": now}])
+
+
+def _minutes(value: float | None, lang: str) -> str:
+    return "-" if value is None else labels.duration(timedelta(minutes=value), lang)
+
+
+def _context(who: Staff, found: list[reports.CaseFacts], late: list[figures.Late],
+             work: list[reports.Workload], first: date, last: date,
+             now: datetime) -> dict[str, Any]:
+    w, lang, hours = who.words, who.words.lang, casetiming.service()
+    answers = figures.responses(found, hours, now)
+    by = {"priority": [(w.priority(p), n) for p, n in sorted(
+              figures.counts([c.priority for c in found]))],
+          "category": [(labels.category(k or None, lang), n)
+                       for k, n in figures.counts([c.category for c in found])],
+          "distrik": [(labels.distrik(k or None, lang), n)
+                      for k, n in figures.counts([c.distrik for c in found])]}
+    outcomes = [(labels.outcome(k or None, lang), n) for k, n in
+                figures.counts([c.outcome for c in found if c.status == "closed"])]
+    happy = figures.satisfaction(found)
+    days = figures.by_day(found, hours, first, last + timedelta(days=1))
+    sla = [(w.priority(r.priority), round(100 * r.attainment) if r.attainment is not None
+            else 0) for r in answers]
+    return {
+        "first": first.isoformat(), "last": last.isoformat(), "total": len(found),
+        "by": by, "answers": answers, "late": late, "outcomes": outcomes, "happy": happy,
+        "work": work, "minutes": lambda v: _minutes(v, lang),
+        "charts": {
+            "priority": charts.bars(w.t("reports.by_priority"), by["priority"]),
+            "category": charts.bars(w.t("reports.by_category"), by["category"]),
+            "distrik": charts.bars(w.t("reports.by_distrik"), by["distrik"]),
+            "sla": charts.bars(w.t("reports.sla_chart"), [(k, float(v)) for k, v in sla],
+                               [f"{v}%" for _, v in sla]),
+            "day": charts.bars(w.t("reports.by_day"),
+                               [(d.strftime("%d-%m"), n) for d, n in days]),
+            "hour": charts.bars(w.t("reports.by_hour"),
+                                [(f"{h:02d}.00", n) for h, n in figures.by_hour(found, hours)]),
+            "outcome": charts.bars(w.t("reports.outcomes"), outcomes),
+        },
+    }
+
+
+def _page(console: Console, request: Request) -> Response:
+    now = console.now()
+    with console.writing() as conn:
+        who = _allowed(console, conn, request)
+        if not isinstance(who, Staff):
+            return who
+        first, last = period(request, now.astimezone(casetiming.service().tz).date())
+        start, end = _bounds(first, last)
+        found = reports.cases_opened(conn, start, end)
+        late = figures.waiting_past_target(reports.open_cases(conn), casetiming.service(), now)
+        work = reports.workload(conn, start, end, WORK_KINDS)
+        _audit(conn, who, "console_report", now, first=first.isoformat(), last=last.isoformat())
+    return console.render("reports.html", who, **_context(who, found, late, work, first, last,
+                                                          now))
+
+
+async def report_page(console: Console, request: Request) -> Response:
+    return await console.run(_page, console, request)
+
+
+HEADER = ("case", "opened_wit", "priority", "reasons", "category", "distrik", "channel",
+          "status", "first_response_minutes", "met_target", "outcome", "satisfaction",
+          "closed_wit")
+
+
+def _row(c: reports.CaseFacts, lang: str, now: datetime) -> list[Any]:
+    hours = casetiming.service()
+    return [c.number, labels.wit(c.created_at), c.priority, labels.reasons(c.reasons, lang),
+            labels.category(c.category, lang), labels.distrik(c.distrik, lang), c.channel,
+            labels.status(c.status, lang), figures.first_response_minutes(c),
+            figures.met_target(c, hours, now), labels.outcome(c.outcome, lang),
+            "" if c.satisfaction is None else c.satisfaction, labels.wit(c.closed_at)]
+
+
+def _csv(console: Console, request: Request) -> Response:
+    now = console.now()
+    with console.writing() as conn:
+        who = _allowed(console, conn, request)
+        if not isinstance(who, Staff):
+            return who
+        first, last = period(request, now.astimezone(casetiming.service().tz).date())
+        found = reports.cases_opened(conn, *_bounds(first, last))
+        _audit(conn, who, "console_export", now, first=first.isoformat(), last=last.isoformat(),
+               rows=len(found))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for c in found:
+        writer.writerow([safe(cell) for cell in _row(c, who.lang, now)])
+    name = f"lk3-cases-{first.isoformat()}-{last.isoformat()}.csv"
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
+async def cases_csv(console: Console, request: Request) -> Response:
+    return await console.run(_csv, console, request)

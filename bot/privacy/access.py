@@ -1,0 +1,75 @@
+"""Who looked at a case: every view writes an access record (ids and codes, never content),
+and `lk3 cases audit NUMBER` lists them."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+
+from bot import labels, staff
+from storage import accesslog, queue
+from storage import privacy as store
+from storage.db import reading
+
+
+def cli_actor() -> str:
+    """Who runs the command: the operating-system user (`cli:maria`)."""
+    try:
+        return f"cli:{getpass.getuser()}"[:60]
+    except (KeyError, OSError):
+        return "cli:?"
+
+
+def record(conn: Connection, case_ids: Iterable[int], actor: str, via: str, now: datetime,
+           reason: str | None = None) -> None:
+    """Inside the viewer's own transaction (the counselor's chat commands)."""
+    store.record_access(conn, list(case_ids), actor, via, now, reason)
+
+
+def record_view(db: Engine, case_ids: Iterable[int], actor: str, via: str, now: datetime,
+                reason: str | None = None) -> None:
+    """For a view that only read: on SQLite appended to the access journal at once (never
+    waiting for the write lock; the scheduler moves it into the table), on PostgreSQL in a
+    short transaction of its own."""
+    journal = accesslog.path_of(db)
+    if journal is not None:
+        accesslog.append(journal, [{"case_id": c, "actor": actor, "via": via,
+                                    "reason": reason, "created_at": now} for c in case_ids])
+        return
+    with db.begin() as conn:
+        store.record_access(conn, list(case_ids), actor, via, now, reason)
+
+
+def drain(db: Engine) -> int:
+    """Journal lines into the access table (the scheduler's privacy job, `cases audit`)."""
+    return accesslog.drain(db)
+
+
+def audit(db: Engine, number: str, as_json: bool) -> int:
+    drain(db)
+    with reading(db) as conn:
+        case = queue.by_number(conn, number.strip().upper())
+        rows = [] if case is None else store.accesses(conn, case.id)
+    if case is None:
+        print(f"lk3: no case {number.strip()}; `lk3 cases list` shows the numbers.",
+              file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps([{**r, "created_at": r["created_at"].isoformat().replace(
+            "+00:00", "Z")} for r in rows], ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print(staff.text("audit.none", number=case.number))
+        return 0
+    print(staff.text("audit.head", number=case.number, count=len(rows)))
+    for r in rows:
+        via = staff.text(f"audit.via.{r['via']}") if staff.has(f"audit.via.{r['via']}") \
+            else r["via"]
+        why = f"  {staff.text('audit.break_glass', reason=r['reason'])}" if r["reason"] else ""
+        print(f"  {labels.wit(r['created_at'])}  {r['actor']:<20}  {via}{why}")
+    return 0

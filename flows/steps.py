@@ -1,0 +1,47 @@
+"""What the rules that run in every state (keyword commands: flows.commands; danger words:
+flows.danger) use of the engine that calls them: the flow, and the moves it makes.
+
+flows.engine imports those rules; they name this Protocol instead of the engine, so the
+imports go one way (the engine satisfies it by its shape).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from flows.actions import StepModel
+from flows.definition import Flow, StateSpec
+from flows.types import Inbound
+
+
+class Stepper(Protocol):
+    flow: Flow
+
+    def save_text(self, m: StepModel, state: StateSpec, inbound: Inbound, text: str) -> None:
+        """Keep a text answer (and its media) where the state saves it."""
+        ...
+
+    def fire(self, m: StepModel, trigger: str, before: frozenset[str] | None = None,
+             before_p1: frozenset[str] | None = None, quiet: bool = False) -> None:
+        """Fire a transition and say what follows (`quiet`: only move)."""
+        ...
+
+    def interrupt(self, m: StepModel, target: str) -> None:
+        """Enter an interrupt state, remembering where the person was."""
+        ...
+
+    def enter(self, m: StepModel, target: str) -> None:
+        """Enter a state and run its on_enter actions."""
+        ...
+
+    def prompt(self, m: StepModel, short: bool = False) -> None:
+        """Ask the current question."""
+        ...
+
+    def rest(self, m: StepModel, state: StateSpec, moved: bool = False) -> None:
+        """Answer a message in a resting state."""
+        ...
+
+    def params(self, m: StepModel, key: str | None = None) -> dict[str, Any]:
+        """What a text needs filled in."""
+        ...

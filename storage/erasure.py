@@ -1,0 +1,168 @@
+"""Erasing a person (UU PDP, HAPUS and retention): their words and addresses removed from
+every table, the case skeleton kept for statistics (category, distrik, priority, reasons,
+dates, outcome), with no way back to the person.
+
+Two steps. `erase` clears everything but the contact's address and the service's last
+notice to them (it still has to be sent); `finish` clears those once nothing for the contact
+is waiting in the outbox. Both return the provider's message ids they found (WhatsApp:
+Twilio message sids and `MM.../ME...` media), for the provider's copies to be deleted too.
+On SQLite the erasing transaction overwrites what it removes (`secure_delete`), and
+`compact` rewrites the file and empties the write-ahead log, so the old words are not left
+in free pages either.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Table, Text, delete, or_, select, update
+from sqlalchemy import cast as sql_cast
+
+from storage.clock import utc
+from storage.models import (
+    CaseEvent,
+    Contact,
+    Conversation,
+    InboxMessage,
+    MessageLog,
+    OutboxMessage,
+    Referral,
+    Reject,
+)
+from storage.outbox import OPEN
+from storage.turns import give_turn, take_turn
+
+INBOX = cast(Table, InboxMessage.__table__)
+LOG = cast(Table, MessageLog.__table__)
+OUTBOX = cast(Table, OutboxMessage.__table__)
+EVENTS = cast(Table, CaseEvent.__table__)
+CONVS = cast(Table, Conversation.__table__)
+CONTACTS = cast(Table, Contact.__table__)
+REFERRALS = cast(Table, Referral.__table__)
+REJECTS = cast(Table, Reject.__table__)
+ERASED = {"erased": True}
+GONE = "erased"
+MEDIA_PATH = re.compile(r"/Messages/(MM[0-9a-fA-F]{32})/Media/(ME[0-9a-fA-F]{32})")
+
+
+def _not_erased(column: Any) -> Any:
+    return sql_cast(column, Text) != '{"erased":true}'
+
+
+def _twilio_media(payload: Any) -> list[str]:
+    refs = [str(m.get("ref") or "") for m in (payload or {}).get("media") or []
+            if isinstance(m, dict)]
+    return [f"{m.group(1)}/{m.group(2)}" for r in refs if (m := MEDIA_PATH.search(r))]
+
+
+def provider_ids(conn: Connection, contact_id: int, channel: str, user: str,
+                 outbox_ids: list[int] | None = None) -> list[str]:
+    """The contact's messages at the provider (WhatsApp only: Telegram cannot delete a chat
+    for the other side): inbound sids and media, outbound sids."""
+    if channel != "whatsapp":
+        return []
+    found: list[str] = []
+    if outbox_ids is None:
+        for sid, payload in conn.execute(select(INBOX.c.provider_message_id, INBOX.c.payload)
+                                         .where(INBOX.c.contact_key == f"{channel}:{user}",
+                                                INBOX.c.processed_at.is_not(None))):
+            found += [*_twilio_media(payload), sid]
+    where = [OUTBOX.c.channel == channel, OUTBOX.c.recipient == user,
+             OUTBOX.c.provider_message_id.is_not(None)]
+    if outbox_ids is not None:
+        where.append(OUTBOX.c.id.in_(outbox_ids))
+    found += [s for (s,) in conn.execute(select(OUTBOX.c.provider_message_id).where(*where))]
+    return list(dict.fromkeys(found))
+
+
+def erase(conn: Connection, contact_id: int, case_ids: list[int]) -> dict[str, int]:
+    """Everything personal of the contact but its address and what is still to be sent to
+    it; how many rows each table had cleared."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA secure_delete = ON")
+    channel, user = conn.execute(select(CONTACTS.c.channel, CONTACTS.c.provider_user_id)
+                                 .where(CONTACTS.c.id == contact_id)).one()
+    theirs = or_(OUTBOX.c.contact_id == contact_id, OUTBOX.c.case_id.in_(case_ids))
+    counts = {
+        "inbox": conn.execute(update(INBOX).where(
+            INBOX.c.contact_key == f"{channel}:{user}", INBOX.c.processed_at.is_not(None))
+            .values(payload=ERASED, sender=GONE, contact_key=GONE, last_error=None)).rowcount,
+        "messages": conn.execute(update(LOG).where(
+            LOG.c.contact_id == contact_id, or_(LOG.c.text != "", LOG.c.media.is_not(None)))
+            .values(text="", media=None, original_length=0)).rowcount,
+        "outbox": conn.execute(update(OUTBOX).where(
+            theirs, OUTBOX.c.status.not_in(OPEN), _not_erased(OUTBOX.c.payload))
+            .values(payload=ERASED, last_error=None)).rowcount,
+        "unsent": conn.execute(update(OUTBOX).where(theirs, OUTBOX.c.status.in_(OPEN))
+                               .values(payload=ERASED, status="failed", last_error=GONE,
+                                       leased_by=None)).rowcount,
+        "events": conn.execute(update(EVENTS).where(
+            or_(EVENTS.c.contact_id == contact_id, EVENTS.c.case_id.in_(case_ids)),
+            _not_erased(EVENTS.c.data)).values(data=ERASED)).rowcount,
+        "referrals": conn.execute(update(REFERRALS).where(
+            REFERRALS.c.case_id.in_(case_ids), REFERRALS.c.reason != "")
+            .values(reason="")).rowcount,
+        "conversations": conn.execute(delete(CONVS).where(
+            CONVS.c.contact_id == contact_id)).rowcount,
+        "rejects": conn.execute(update(REJECTS).where(
+            REJECTS.c.channel == channel, REJECTS.c.sender == user)
+            .values(sender=None)).rowcount,
+    }
+    conn.execute(update(OUTBOX).where(theirs, OUTBOX.c.recipient == user,
+                                      OUTBOX.c.status.not_in(OPEN)).values(recipient=GONE))
+    return {k: int(v) for k, v in counts.items() if v}
+
+
+def waiting(conn: Connection, contact_id: int) -> list[int]:
+    """The contact's outbox rows not yet sent (or given up)."""
+    return [int(i) for (i,) in conn.execute(select(OUTBOX.c.id).where(
+        OUTBOX.c.contact_id == contact_id, OUTBOX.c.status.in_(OPEN)))]
+
+
+def finish(conn: Connection, contact_id: int, erased_at: datetime) -> list[str] | None:
+    """The last step, once nothing waits to be sent to the contact: the rows sent since the
+    erasure cleared, and the address removed (unless the person wrote again since: then it
+    is a new conversation of theirs). None when something still waits; else provider ids."""
+    if waiting(conn, contact_id):
+        return None
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA secure_delete = ON")
+    channel, user, wrote = conn.execute(select(
+        CONTACTS.c.channel, CONTACTS.c.provider_user_id, CONTACTS.c.last_inbound_at)
+        .where(CONTACTS.c.id == contact_id)).one()
+    if user.startswith(f"{GONE}:"):
+        return []
+    sent = [int(i) for (i,) in conn.execute(select(OUTBOX.c.id).where(
+        OUTBOX.c.contact_id == contact_id, OUTBOX.c.recipient == user,
+        OUTBOX.c.created_at >= erased_at))]
+    ids = provider_ids(conn, contact_id, channel, user, sent)
+    conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(sent)).values(
+        recipient=GONE, payload=ERASED, last_error=None))
+    if wrote is None or utc(wrote) <= erased_at:
+        conn.execute(update(CONTACTS).where(CONTACTS.c.id == contact_id).values(
+            provider_user_id=f"{GONE}:{contact_id}", status=GONE))
+    return ids
+
+
+def compact(engine: Engine, vacuum: bool = True) -> None:
+    """SQLite: rewrite the database file (`vacuum`: no free page keeps old words from
+    before) and empty its write-ahead log, in the writers' line; writers wait meanwhile, so
+    the scheduler's daily run only checkpoints. PostgreSQL: nothing (its VACUUM is the
+    operator's, docs/operations.md)."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        dbapi = raw.driver_connection
+        assert dbapi is not None
+        take_turn(dbapi)
+        try:
+            if vacuum:
+                dbapi.execute("VACUUM")
+            dbapi.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            give_turn(dbapi)
+    finally:
+        raw.close()

@@ -1,0 +1,113 @@
+"""What the retention rules would remove at a moment: the same queries for the dry run and
+the real one, so their counts agree; what was removed no longer matches, so a second run
+finds nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, Text, and_, exists, func, or_, select, update
+from sqlalchemy import cast as sql_cast
+
+from storage.clock import utc
+from storage.models import (
+    Case,
+    CaseHold,
+    ConsentRecord,
+    Contact,
+    CounselorAccount,
+    InboxMessage,
+    PrivacyRequest,
+    RetentionRun,
+)
+
+CONTACTS = cast(Table, Contact.__table__)
+CASES = cast(Table, Case.__table__)
+HOLDS = cast(Table, CaseHold.__table__)
+CONSENTS = cast(Table, ConsentRecord.__table__)
+ACCOUNTS = cast(Table, CounselorAccount.__table__)
+INBOX = cast(Table, InboxMessage.__table__)
+REQUESTS = cast(Table, PrivacyRequest.__table__)
+RUNS = cast(Table, RetentionRun.__table__)
+PURGED = '{"purged":true}'
+
+
+def _people(since: datetime) -> list[Any]:
+    """Contacts not erased, not staff, quiet since before `since`, with no request open."""
+    return [
+        CONTACTS.c.status != "erased",
+        or_(CONTACTS.c.last_inbound_at.is_(None), CONTACTS.c.last_inbound_at < since),
+        ~exists().where(ACCOUNTS.c.channel == CONTACTS.c.channel,
+                        ACCOUNTS.c.provider_user_id == CONTACTS.c.provider_user_id),
+        ~exists().where(REQUESTS.c.contact_id == CONTACTS.c.id,
+                        REQUESTS.c.status.in_(("open", "deferred", "erasing"))),
+    ]
+
+
+def _no_case() -> Any:
+    return ~exists().where(CASES.c.contact_id == CONTACTS.c.id)
+
+
+def _refused() -> Any:
+    later = CONSENTS.alias("later")
+    return exists().where(CONSENTS.c.contact_id == CONTACTS.c.id,
+                          CONSENTS.c.choice == "refuse",
+                          ~exists().where(later.c.contact_id == CONSENTS.c.contact_id,
+                                          later.c.id > CONSENTS.c.id))
+
+
+def refused(conn: Connection, since: datetime) -> list[int]:
+    """Contacts whose last word on consent was a refusal, with no case."""
+    return _ids(conn, [*_people(since), _no_case(), _refused()])
+
+
+def no_case(conn: Connection, since: datetime, skip: list[int]) -> list[int]:
+    """Contacts whose conversation never became a case (the refused ones aside)."""
+    return [i for i in _ids(conn, [*_people(since), _no_case()]) if i not in skip]
+
+
+def closed_cases(conn: Connection, since: datetime) -> list[int]:
+    """Contacts whose every case is closed since before `since`, none on a legal hold."""
+    open_or_recent = exists().where(CASES.c.contact_id == CONTACTS.c.id, or_(
+        CASES.c.status != "closed", CASES.c.closed_at.is_(None), CASES.c.closed_at >= since))
+    held = exists().where(CASES.c.contact_id == CONTACTS.c.id, exists().where(
+        HOLDS.c.case_id == CASES.c.id, HOLDS.c.released_at.is_(None)))
+    has_case = exists().where(CASES.c.contact_id == CONTACTS.c.id)
+    return _ids(conn, [*_people(since), has_case, ~open_or_recent, ~held])
+
+
+def _ids(conn: Connection, where: list[Any]) -> list[int]:
+    return [int(i) for (i,) in conn.execute(select(CONTACTS.c.id).where(and_(*where))
+                                            .order_by(CONTACTS.c.id))]
+
+
+def _old_inbox(since: datetime) -> Any:
+    return and_(INBOX.c.processed_at.is_not(None), INBOX.c.received_at < since,
+                sql_cast(INBOX.c.payload, Text) != PURGED,
+                sql_cast(INBOX.c.payload, Text) != '{"erased":true}')
+
+
+def old_inbox(conn: Connection, since: datetime) -> int:
+    return int(conn.execute(select(func.count()).select_from(INBOX)
+                            .where(_old_inbox(since))).scalar_one())
+
+
+def purge_inbox(conn: Connection, since: datetime) -> int:
+    """Raw payloads of processed messages received before `since` replaced by a marker."""
+    return int(conn.execute(update(INBOX).where(_old_inbox(since))
+                            .values(payload={"purged": True}, last_error=None)).rowcount)
+
+
+def case_ids(conn: Connection, contact_id: int) -> list[int]:
+    return [int(i) for (i,) in conn.execute(select(CASES.c.id).where(
+        CASES.c.contact_id == contact_id))]
+
+
+def last_run(conn: Connection) -> datetime | None:
+    value = conn.execute(select(func.max(RUNS.c.ran_at))).scalar_one()
+    return None if value is None else utc(value)
+
+
+def record_run(conn: Connection, now: datetime, actor: str, counts: dict[str, int]) -> None:
+    conn.execute(RUNS.insert().values(ran_at=now, actor=actor, counts=counts))

@@ -1,0 +1,113 @@
+"""Who looked at a case: every viewing path writes one access record, `lk3 cases audit`
+lists them; the commands as an operator runs them, exports kept private (mode 600)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from bot.caseshow import show
+from bot.privacy import access
+from bot.privacy.cli import family_texts
+from bot.privacy.export import export
+from bot.scheduler import Scheduler
+from bot.service import Service
+from storage import accesslog, cases
+from storage.models import CaseAccess
+from tests.support import FrozenClock
+from tests.test_cli import FAMILY, case_number, lk3
+from tests.test_handoff import Person
+from tests.test_scheduler import hire, open_case
+from tests.test_staff_growth import write_lock_held
+
+
+def records(db: Engine) -> list[tuple[str, str, str | None]]:
+    with db.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(  # type: ignore[misc]
+            CaseAccess.actor, CaseAccess.via, CaseAccess.reason).order_by(CaseAccess.id))]
+
+
+def test_each_viewing_path_writes_one_record(service: Service, clock: FrozenClock,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """`cases show`, `/riwayat`, `/kasus` and a DATA export: one record each, with who
+    and through what; a supervisor opening someone else's case says why (break-glass)."""
+    family = Person(service, "fam")
+    number = family.intake()
+    holder = hire(service.db, clock, "yos")
+    boss = hire(service.db, clock, "sup", role="supervisor", duty=False)
+    counselor, supervisor = Person(service, "yos"), Person(service, "sup")
+    counselor.say(f"/ambil {number}")
+    assert records(service.db) == []
+    assert show(service.db, number, now=clock()) == 0
+    access.drain(service.db)  # SQLite: from the journal, as the scheduler's next run does
+    assert records(service.db) == [(access.cli_actor(), "cases_show", None)]
+    counselor.say("/riwayat")
+    counselor.say("/kasus")
+    assert records(service.db)[1:] == [(f"counselor:{holder}", "riwayat", None),
+                                       (f"counselor:{holder}", "kasus", None)]
+    supervisor.say(f"/kasus {number}")
+    assert records(service.db)[3:] == [(f"counselor:{boss}", "kasus", "supervisor")]
+    capsys.readouterr()
+
+
+def test_cases_show_records_without_waiting_for_a_writer(sqlite_db: Engine,
+                                                        clock: FrozenClock) -> None:
+    """SQLite, a writer holding the lock: `cases show` still answers at once; its record
+    waits in the journal (mode 600) and reaches the table on the scheduler's next run."""
+    case_id = open_case(sqlite_db, clock, "P2")
+    with sqlite_db.connect() as conn:
+        number = cases.number_of(conn, case_id)
+    with write_lock_held(sqlite_db):
+        assert show(sqlite_db, number, now=clock()) == 0
+    journal = accesslog.path_of(sqlite_db)
+    assert journal is not None and stat.S_IMODE(journal.stat().st_mode) == 0o600
+    assert records(sqlite_db) == []
+    Scheduler(sqlite_db, clock).run_once()
+    assert [via for _, via, _ in records(sqlite_db)] == ["cases_show"]
+    assert access.drain(sqlite_db) == 0  # moved once
+
+
+def test_a_data_export_is_recorded_too(service: Service, clock: FrozenClock,
+                                       tmp_path: Path) -> None:
+    """An export reads the case: one record `export`."""
+    family = Person(service, "fam")
+    family.intake()
+    family.say("DATA")
+    out = export(service.db, 1, tmp_path, family_texts(), clock(), False, "cli:maria")
+    assert out.code == 0
+    access.drain(service.db)
+    assert records(service.db) == [("cli:maria", "export", None)]
+
+
+def test_the_commands_as_an_operator_runs_them(tmp_path: Path) -> None:
+    """`lk3 privacy list`, `lk3 cases hold`, `lk3 cases show` then `lk3 cases audit`, and
+    `lk3 privacy export` writing its copy beside the database, folder 700 and file 600."""
+    chat = lk3("chat", "--user", "u1", cwd=tmp_path,
+               stdin="\n".join([*FAMILY, "DATA"]) + "\n")
+    assert chat.returncode == 0, chat.stderr
+    listed = lk3("privacy", "list", "--json", cwd=tmp_path)
+    (req,) = json.loads(listed.stdout)
+    assert (req["request"], req["kind"], req["cases"]) == ("P-1", "data", [case_number()])
+    held = lk3("cases", "hold", case_number(), "--reason", "proses hukum UU TPKS",
+               cwd=tmp_path)
+    assert held.returncode == 0 and "ditahan" in held.stdout
+    assert lk3("cases", "show", case_number(), cwd=tmp_path).returncode == 0
+    audit = lk3("cases", "audit", case_number(), cwd=tmp_path)
+    assert audit.returncode == 0, audit.stderr
+    lines = audit.stdout.splitlines()
+    assert lines[0].startswith(f"Catatan akses kasus {case_number()} (1)")
+    assert f"cli:{getpass.getuser()}" in lines[1] and "lk3 cases show" in lines[1]
+    made = lk3("privacy", "export", "P-1", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "Salinan data Anda" in made.stdout
+    folder = tmp_path / "lk3-exports"
+    (copy,) = folder.iterdir()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    wrong = lk3("privacy", "erase", "P-1", cwd=tmp_path)
+    assert wrong.returncode == 1 and "hapus data (HAPUS)" in wrong.stderr

@@ -1,0 +1,203 @@
+"""HAPUS fulfilled: `lk3 privacy erase` removes the family's words and number everywhere
+(database files with their WAL, outbox, exports, logs, Twilio's copies), keeps the case
+skeleton, changes nothing the second time, and waits for a legal hold."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from bot.privacy import erase, export, provider
+from bot.privacy.cli import family_texts
+from bot.scheduler import Scheduler
+from bot.service import Service
+from storage import inbox
+from storage import privacy as store
+from storage.db import sqlite_file
+from storage.models import Base, Case, InboxMessage, PrivacyRequest
+from tests.fakes.twilio_api import FakeTwilio
+from tests.support import CollectingSender, FrozenClock, deliver
+from tests.test_handoff import Person
+from tests.test_scheduler import hire
+from tests.test_whatsapp import (
+    SID,
+    TOKEN,
+    WhatsApp,
+    _client,
+    make_wa_service,
+    media_url,
+    settings_for,
+)
+
+PHONE = "whatsapp:+6281277001234"
+DIGITS = "6281277001234"
+
+
+def everything(db: Engine) -> list[tuple[str, tuple[Any, ...]]]:
+    """Every row of every table, in id order: what "changes nothing" compares."""
+    out = []
+    with db.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            order = list(table.primary_key.columns)
+            out += [(table.name, tuple(r)) for r in conn.execute(select(table).order_by(*order))]
+    return out
+
+
+def found_in_rows(db: Engine, needle: str) -> list[str]:
+    return [name for name, row in everything(db) if needle in repr(row)]
+
+
+def found_in_files(db: Engine, needle: str) -> list[str]:
+    path = sqlite_file(db.url.render_as_string(False))
+    assert path is not None
+    files = [Path(f"{path}{s}") for s in ("", "-wal", "-shm")]
+    return [f.name for f in files if f.exists() and needle.encode() in f.read_bytes()]
+
+
+@pytest.fixture(scope="module")
+def twilio_api() -> Iterator[FakeTwilio]:
+    with FakeTwilio(SID, TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def wa(db: Engine, clock: FrozenClock, twilio_api: FakeTwilio) -> AsyncIterator[WhatsApp]:
+    twilio_api.reset()
+    service = make_wa_service(db, clock, settings_for(db, twilio_api.url))
+    service.senders["test"] = CollectingSender()  # the supervisor's chat
+    async with _client(service) as http:
+        yield WhatsApp(service, twilio_api, http)
+    assert twilio_api.unknown == [], "the client called a path the fake does not serve"
+
+
+def _request(db: Engine, kind: str) -> store.Request:
+    with db.connect() as conn:
+        (req,) = [r for r in store.listing(conn, ("open", "erasing", "done", "deferred"))
+                  if r.kind == kind]
+    return req
+
+
+async def test_erase_removes_the_sentence_and_number_everywhere_and_keeps_the_skeleton(
+        wa: WhatsApp, clock: FrozenClock, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """After HAPUS and `lk3 privacy erase`: the unique sentence and the phone number are in
+    no table, no database file (WAL included, after the checkpoint), no export and no log;
+    Twilio deleted every message and the photo; the family was told; the case skeleton is
+    left; a second erase changes nothing."""
+    caplog.set_level(logging.DEBUG)
+    sentence = f"Suami saya memukul dengan kayu di dapur {uuid.uuid4().hex[:10]}"
+    service, db = wa.service, wa.db
+    hire(db, clock, "sup", role="supervisor", duty=False)
+    await wa.walk_intake(PHONE, special={"account": {
+        "body": sentence, "NumMedia": "1", "MediaUrl0": media_url(7),
+        "MediaContentType0": "image/jpeg"}})
+    assert found_in_rows(db, sentence)
+    await wa.say(PHONE, "DATA")
+    exports = tmp_path / "exports"
+    data = _request(db, "data")
+    written = export.export(db, data.id, exports, family_texts(), clock(), False, "cli:test")
+    assert written.code == 0 and sentence in "\n".join(written.lines)
+    assert any(sentence in p.read_text() for p in exports.iterdir())
+    await wa.say(PHONE, "HAPUS")
+    req = _request(db, "erase")
+    delete = provider.twilio(service.settings)
+    with db.connect() as conn:
+        inbound = conn.execute(select(InboxMessage.provider_message_id)).scalars().all()
+
+    refused = erase.erase(db, req.id, "cli:test", clock(), family_texts(), delete, exports)
+    assert refused.code == 1 and "masih terbuka" in refused.lines[0]  # close it first
+    with db.connect() as conn:
+        number = conn.execute(select(Case.number)).scalar_one()
+    for command in (f"/ambil {number}", "/selesai selesai"):
+        with db.begin() as conn:
+            inbox.store(conn, channel="test", sender="sup", payload={"text": command},
+                        provider_message_id=f"sup-{command}", now=clock())
+        await wa.pump()
+
+    done = erase.erase(db, req.id, "cli:test", clock(), family_texts(), delete, exports)
+    assert done.code == 0, done.lines
+    await wa.drain(clock)
+    told = wa.fake.bodies(PHONE)[-1]
+    assert "sudah kami hapus" in told and "HP Anda" in told
+    Scheduler(db, clock).run_once()  # the notice sent: the address goes too
+    assert _request(db, "erase").status == "done"
+    again = erase.erase(db, req.id, "cli:test", clock(), family_texts(), delete, exports)
+    assert again.code == 0 and "tidak ada yang diubah" in again.lines[0]
+
+    sids = [m["sid"] for m in wa.fake.created if m["to"] == PHONE]
+    assert set(sids) <= set(wa.fake.deleted), "every reply deleted at Twilio"
+    assert set(inbound) <= set(wa.fake.deleted), "every message of theirs deleted at Twilio"
+    assert f"MM{7:032x}/ME{7:032x}" in wa.fake.deleted
+    for needle in (sentence, DIGITS):
+        assert found_in_rows(db, needle) == [], needle
+        if db.dialect.name == "sqlite":
+            assert found_in_files(db, needle) == [], needle
+        assert needle not in caplog.text
+        assert not any(needle in p.read_text() for p in exports.iterdir())
+    with db.connect() as conn:
+        case = conn.execute(select(Case)).one()
+    assert (case.status, case.priority, case.category, case.outcome) == (
+        "closed", case.priority, case.category, "selesai")
+    assert case.category is not None and case.distrik is not None
+
+    before = everything(db)
+    third = erase.erase(db, req.id, "cli:test", clock(), family_texts(), delete, exports)
+    assert third.code == 0
+    assert everything(db) == before
+
+
+def test_a_legal_hold_defers_erasure_and_the_family_is_told_why(
+        service: Service, clock: FrozenClock) -> None:
+    """A held case defers HAPUS (the words stay, the family hears why, the hold and the
+    deferral are audited); released, the erasure goes ahead."""
+    family = Person(service, "fam")
+    number = family.intake()
+    hire(service.db, clock, "sup", role="supervisor", duty=False)
+    sup = Person(service, "sup")
+    sup.say(f"/ambil {number}")
+    sup.say("/selesai dirujuk")
+    held = erase.hold(service.db, number, "proses hukum UU TPKS", "cli:test", clock())
+    assert held.code == 0 and "ditahan" in held.lines[0]
+    family.say("HAPUS")
+    req = _request(service.db, "erase")
+    out = erase.erase(service.db, req.id, "cli:test", clock(), family_texts(),
+                      provider.nothing)
+    assert out.code == 0 and "ditunda" in out.lines[0]
+    deliver(service)
+    (why,) = [p["text"] for p in family.unread()]
+    assert "proses hukum atau perlindungan anak" in why
+    assert _request(service.db, "erase").status == "deferred"
+    with service.db.connect() as conn:
+        assert conn.execute(select(PrivacyRequest.reason)).scalar_one() == "hold"
+        case = store.numbers(conn, req.case_ids)
+    assert number in case.values()
+    assert found_in_rows(service.db, "HAPUS"), "nothing erased while held"
+    assert erase.hold(service.db, number, None, "cli:test", clock(), release=True).code == 0
+    after = erase.erase(service.db, req.id, "cli:test", clock(), family_texts(),
+                        provider.nothing)
+    assert after.code == 0 and "dihapus" in after.lines[0]
+    assert _request(service.db, "erase").status == "erasing"
+
+
+def test_on_telegram_the_family_is_told_what_stays_on_their_phone(
+        service: Service, clock: FrozenClock) -> None:
+    """Telegram cannot delete the family's side of a chat: the last notice says so."""
+    service.senders["telegram"] = CollectingSender(channel="telegram")
+    family = Person(service, "4242", channel="telegram")
+    family.say("halo")
+    family.say("HAPUS")
+    req = _request(service.db, "erase")
+    out = erase.erase(service.db, req.id, "cli:test", clock(), family_texts(),
+                      provider.nothing)
+    assert out.code == 0
+    deliver(service)
+    told = [p["text"] for p in family.unread()][-1]
+    assert "Telegram tidak mengizinkan kami menghapus obrolan" in told
+    Scheduler(service.db, clock).run_once()
+    assert found_in_rows(service.db, "'4242'") == []
