@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from bot import casetiming, intakeview, labels, staff
 from bot.privacy import access
+from bot.staff import STAFF_LANGUAGE
 from storage import cases, caseviews, conversations, counselors
 from storage.clock import maybe_utc, utc, utcnow
 from storage.db import reading
@@ -73,19 +74,24 @@ _WORDS = {"status": labels.status, "category": labels.category, "distrik": label
 _LISTS = {"reasons": labels.reasons, "groups": labels.groups}
 
 
-def _value(key: str, v: Any) -> str:
+def _value(key: str, v: Any, language: str) -> str:
     if key in _WORDS and (v is None or isinstance(v, str)):
-        return _WORDS[key](v)
+        return _WORDS[key](v, language)
     if key in _LISTS and isinstance(v, list):
-        return _LISTS[key]([str(x) for x in v])
+        return _LISTS[key]([str(x) for x in v], language)
+    if isinstance(v, bool):
+        return labels.word("yesno", str(v).lower(), language)
     return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
 
 
-def _summary(data: Any, limit: int = 120) -> str:
+def summary(data: Any, language: str = STAFF_LANGUAGE, limit: int = 120) -> str:
+    """An audit event's data for staff: each key in words where the staff texts name it
+    (`data.KEY`), code values in words (status, category, reasons...)."""
     if not data:
         return ""
     if isinstance(data, dict):
-        text = ", ".join(f"{k}={_value(str(k), v)}" for k, v in data.items())
+        text = ", ".join(f"{labels.word('data', str(k), language)}: "
+                         f"{_value(str(k), v, language)}" for k, v in data.items())
     else:
         text = json.dumps(data, ensure_ascii=False)
     text = " ".join(text.split())
@@ -197,7 +203,7 @@ def show(db: Engine, number: str, now: datetime | None = None) -> int:
     kind = max([12, *(len(k) for k in kinds)])
     for e, k in zip(events, kinds, strict=True):
         print(f"{INDENT}{labels.wit(e['created_at'])}  {e['actor']:{actor}}  {k:{kind}}  "
-              f"{_summary(e['data'])}".rstrip())
+              f"{summary(e['data'])}".rstrip())
     if not events:
         print(INDENT + staff.text("show_none"))
     return 0

@@ -112,3 +112,37 @@ async def test_reports_are_for_supervisors_only(service: Service, clock: FrozenC
         assert (await http.get("/console/reports")).status_code == 403
         assert (await http.get("/console/reports/cases.csv")).status_code == 403
         assert "Laporan" not in (await http.get("/console/queue")).text
+
+
+async def test_each_table_downloads_as_its_own_csv(service: Service, clock: FrozenClock) -> None:
+    """Every table and chart of the page has its CSV: the figures as on the page, counts in
+    words, formula-like cells escaped, no family's id; an unknown table is 404; counselors
+    get 403."""
+    build(service, clock)
+    add_staff(service.db, "Yohana", clock(), role="supervisor")
+    add_staff(service.db, "Sari", clock())
+    got: dict[str, list[list[str]]] = {}
+    async with client(console_app(service)) as http:
+        await sign_in(http, "yohana")
+        page = (await http.get("/console/reports", params=PERIOD)).text
+        for name in ("response", "late", "priority", "category", "distrik", "day", "hour",
+                     "outcome", "workload"):
+            assert f'/console/reports/{name}.csv?from=2026-11-30&amp;to=2026-11-30' in page
+            r = await http.get(f"/console/reports/{name}.csv", params=PERIOD)
+            assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+            assert "fam-" not in r.text
+            got[name] = list(csv.reader(io.StringIO(r.text)))
+        assert (await http.get("/console/reports/nothing.csv")).status_code == 404
+    async with client(console_app(service)) as http:
+        await sign_in(http, "sari")
+        assert (await http.get("/console/reports/priority.csv")).status_code == 403
+    assert got["response"][0][0] == "Prioritas"
+    assert ["P1", "5", "5", "30.0", "90.0", "80"] in got["response"]
+    assert ["P2", "1", "0", "", "", ""] in got["response"]
+    assert ["KDRT", "8"] in got["category"] and ["'@SUM(1+1)", "1"] in got["category"]
+    assert ["Mimika Baru", "8"] in got["distrik"]
+    assert any(row[0].startswith("'=HYPERLINK") for row in got["distrik"])
+    assert got["day"][1:] == [["2026-11-30", "9"]]
+    assert ["09.00", "8"] in got["hour"] and ["10.00", "1"] in got["hour"]
+    assert len(got["late"]) == 2 and got["late"][1][1] == "P0"
+    assert ["Yohana", "0", "0", "0", "0"] in got["workload"]

@@ -244,7 +244,7 @@ def test_cases_show_prints_header_transcript_and_events(tmp_path: Path) -> None:
     assert re.search(r"Keluarga: halo$", transcript, re.M)
     assert number in transcript  # the closing message names the case
     assert events.startswith("Kejadian (")
-    assert re.search(r"^  \S+ \S+  bot\s+kasus dibuka\s+status=menunggu, priority=P1", events,
+    assert re.search(r"^  \S+ \S+  bot\s+kasus dibuka\s+status: menunggu, prioritas: P1", events,
                      re.M)
 
 
@@ -272,7 +272,7 @@ def test_cases_show_names_the_counselor_who_wrote(tmp_path: Path) -> None:
     out = lk3("cases", "show", number, cwd=tmp_path).stdout
     assert re.search(r"Keluarga: tolong\n.*Bot: Pesan diterima\.\n\n\s+Tunggu\.\n"
                      r".*Petugas Maria: Halo, saya Maria\n", out)
-    assert re.search(r"counselor:1 \(Maria\)\s+claimed\s+priority=P2$", out, re.M)
+    assert re.search(r"counselor:1 \(Maria\)\s+claimed\s+prioritas: P2$", out, re.M)
     assert re.search(r"^Kepuasan:\s+4$", out, re.M)
 
 

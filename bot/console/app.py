@@ -48,6 +48,7 @@ def mount(service: Service, passwords: Passwords | None = None) -> Mount:
         Route("/cases/{number}/{action}", bound(casepage.action), methods=["POST"]),
         Route("/reports", bound(reportpage.report_page), methods=["GET"]),
         Route("/reports/cases.csv", bound(reportpage.cases_csv), methods=["GET"]),
+        Route("/reports/{table}.csv", bound(reportpage.table_csv), methods=["GET"]),
         Route("/staff", bound(staffpage.staff_page), methods=["GET"]),
         Route("/staff", bound(staffpage.add), methods=["POST"]),
         Route("/staff/{person}/{what}", bound(staffpage.change), methods=["POST"]),

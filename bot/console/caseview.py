@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot import casetiming, intakeview, labels, media
-from bot.caseshow import _Names, _summary
+from bot.caseshow import _Names, summary
 from bot.config import Settings
 from bot.console.texts import Words
 from storage import cases, caseviews, consoleviews, conversations
@@ -111,7 +111,7 @@ def page(conn: Connection, row: Any, words: Words, settings: Settings,
              for e in history if e["kind"] == "note"]
     events = [(e["created_at"], names.actor(str(e["actor"])),
                labels.word("event", str(e["kind"]), words.lang),
-               "" if e["kind"] == "note" else _summary(e["data"]))
+               "" if e["kind"] == "note" else summary(e["data"], words.lang))
               for e in history if e["kind"] not in QUIET_KINDS]
     return CasePage(row, fields, state, answers, lines, notes, events,
                     max((ln.id for ln in lines), default=0))

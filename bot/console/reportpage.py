@@ -86,12 +86,13 @@ def _context(who: Staff, found: list[reports.CaseFacts], late: list[figures.Late
                 figures.counts([c.outcome for c in found if c.status == "closed"])]
     happy = figures.satisfaction(found)
     days = figures.by_day(found, hours, first, last + timedelta(days=1))
-    sla = [(w.priority(r.priority), round(100 * r.attainment) if r.attainment is not None
-            else 0) for r in answers]
+    sla = [(w.priority(r.priority), round(100 * r.attainment)) for r in answers
+           if r.attainment is not None]  # a priority with nothing due has no bar, not 0%
     return {
         "first": first.isoformat(), "last": last.isoformat(), "total": len(found),
         "by": by, "answers": answers, "late": late, "outcomes": outcomes, "happy": happy,
-        "work": work, "minutes": lambda v: _minutes(v, lang),
+        "work": work, "minutes": lambda v: _minutes(v, lang), "days": days,
+        "hours": figures.by_hour(found, hours),
         "charts": {
             "priority": charts.bars(w.t("reports.by_priority"), by["priority"]),
             "category": charts.bars(w.t("reports.by_category"), by["category"]),
@@ -107,20 +108,26 @@ def _context(who: Staff, found: list[reports.CaseFacts], late: list[figures.Late
     }
 
 
+def _read(conn: Connection, who: Staff, request: Request,
+          now: datetime) -> tuple[date, date, dict[str, Any]]:
+    """The period asked for and the page's figures for it."""
+    first, last = period(request, now.astimezone(casetiming.service().tz).date())
+    start, end = _bounds(first, last)
+    found = reports.cases_opened(conn, start, end)
+    late = figures.waiting_past_target(reports.open_cases(conn), casetiming.service(), now)
+    work = reports.workload(conn, start, end, WORK_KINDS)
+    return first, last, _context(who, found, late, work, first, last, now)
+
+
 def _page(console: Console, request: Request) -> Response:
     now = console.now()
     with console.writing() as conn:
         who = _allowed(console, conn, request)
         if not isinstance(who, Staff):
             return who
-        first, last = period(request, now.astimezone(casetiming.service().tz).date())
-        start, end = _bounds(first, last)
-        found = reports.cases_opened(conn, start, end)
-        late = figures.waiting_past_target(reports.open_cases(conn), casetiming.service(), now)
-        work = reports.workload(conn, start, end, WORK_KINDS)
+        first, last, ctx = _read(conn, who, request, now)
         _audit(conn, who, "console_report", now, first=first.isoformat(), last=last.isoformat())
-    return console.render("reports.html", who, **_context(who, found, late, work, first, last,
-                                                          now))
+    return console.render("reports.html", who, **ctx)
 
 
 async def report_page(console: Console, request: Request) -> Response:
@@ -151,15 +158,69 @@ def _csv(console: Console, request: Request) -> Response:
         found = reports.cases_opened(conn, *_bounds(first, last))
         _audit(conn, who, "console_export", now, first=first.isoformat(), last=last.isoformat(),
                rows=len(found))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    for c in found:
-        writer.writerow([safe(cell) for cell in _row(c, who.lang, now)])
     name = f"lk3-cases-{first.isoformat()}-{last.isoformat()}.csv"
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": f'attachment; filename="{name}"'})
+    return _csv_response(name, list(HEADER), [_row(c, who.lang, now) for c in found])
 
 
 async def cases_csv(console: Console, request: Request) -> Response:
     return await console.run(_csv, console, request)
+
+
+def tables(who: Staff, ctx: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """The page's tables and charts as (header, rows), each a CSV of its own; counts and
+    staff names only, no family's identity."""
+    t, s = who.words.t, who.words.s
+    count = t("reports.cases")
+    counted = {name: ([s(f"field.{name}"), count], [list(r) for r in ctx["by"][name]])
+               for name in ("priority", "category", "distrik")}
+    return {
+        **counted,
+        "response": ([s("field.priority"), count, t("reports.answered"),
+                      t("reports.median") + " (min)", t("reports.p90") + " (min)",
+                      t("reports.sla") + " (%)"],
+                     [[r.priority, r.cases, r.answered, r.median_minutes, r.p90_minutes,
+                       None if r.attainment is None else round(100 * r.attainment)]
+                      for r in ctx["answers"]]),
+        "late": ([s("field.number"), s("field.priority"), s("field.status"),
+                  s("field.deadline"), t("reports.late_by") + " (min)"],
+                 [[c.number, c.priority, c.status, labels.wit(c.deadline),
+                   int(c.late_by.total_seconds() // 60)] for c in ctx["late"]]),
+        "day": ([t("reports.day"), count], [[d.isoformat(), n] for d, n in ctx["days"]]),
+        "hour": ([t("reports.hour"), count], [[f"{h:02d}.00", n] for h, n in ctx["hours"]]),
+        "outcome": ([s("field.outcome"), count], [list(r) for r in ctx["outcomes"]]),
+        "workload": ([t("reports.person"), t("reports.holding"), t("reports.taken"),
+                      t("reports.messages"), t("reports.closed")],
+                     [[p.name, p.holding, p.done.get("claim", 0), p.done.get("message", 0),
+                       p.done.get("close", 0)] for p in ctx["work"]]),
+    }
+
+
+def _csv_response(name: str, header: list[str], rows: list[list[Any]]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([safe(h) for h in header])
+    writer.writerows([safe(cell) for cell in row] for row in rows)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
+def _table_csv(console: Console, request: Request) -> Response:
+    now = console.now()
+    name = request.path_params["table"]
+    with console.writing() as conn:
+        who = _allowed(console, conn, request)
+        if not isinstance(who, Staff):
+            return who
+        first, last, ctx = _read(conn, who, request, now)
+        found_tables = tables(who, ctx)
+        if name not in found_tables:
+            return console.render("error.html", who, status=404,
+                                  message=who.words.t("reports.no_table"))
+        _audit(conn, who, "console_export", now, table=name, first=first.isoformat(),
+               last=last.isoformat())
+    header, rows = found_tables[name]
+    return _csv_response(f"lk3-{name}-{first.isoformat()}-{last.isoformat()}.csv", header, rows)
+
+
+async def table_csv(console: Console, request: Request) -> Response:
+    return await console.run(_table_csv, console, request)
