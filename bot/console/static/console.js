@@ -17,13 +17,17 @@
         if (el.contains(document.activeElement) && document.activeElement !== document.body) {
           return;  // never swap a form someone is typing in
         }
+        var atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
         el.innerHTML = html;
+        if (atEnd) { el.scrollTop = el.scrollHeight; }  // follow new messages unless reading back
         var inner = el.querySelector("[data-last]");
         if (inner && seen !== null) { el.setAttribute("data-seen", inner.getAttribute("data-last")); }
       })
       .catch(function () { /* offline for a moment: try again at the next tick */ });
   }
   document.addEventListener("DOMContentLoaded", function () {
+    var transcript = document.getElementById("transcript");
+    if (transcript) { transcript.scrollTop = transcript.scrollHeight; }  // newest in view
     var parts = document.querySelectorAll("[data-live]");
     Array.prototype.forEach.call(parts, function (el) {
       var every = parseInt(el.getAttribute("data-every") || "10", 10) * 1000;
