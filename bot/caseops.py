@@ -21,6 +21,7 @@ from flows.loader import FLOWS_DIR
 from storage import cases, conversations, counselors, queue
 from storage.counselors import CounselorRow
 from storage.queue import CaseView
+from storage.rows import EventRow, write_rows
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,8 @@ class Act:
     family_texts: Catalog
 
     def audit(self, case_id: int | None, kind: str, **data: Any) -> None:
-        cases.add_events(self.conn, [{"case_id": case_id, "contact_id": None,
-                                      "actor": f"counselor:{self.me.id}", "kind": kind,
-                                      "data": data, "created_at": self.now}])
+        write_rows(self.conn, [EventRow(case_id, None, f"counselor:{self.me.id}", kind, data,
+                                        self.now)])
 
 
 def may_act(me: CounselorRow, case: CaseView) -> bool:

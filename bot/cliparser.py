@@ -131,14 +131,19 @@ def parser() -> argparse.ArgumentParser:
                    help="eval: the corpus YAML (`danger:` {text, group, imminent} items and "
                         "`ordinary:` texts; default: tests/data/crisis_corpus.yaml)")
     f.add_argument("--json", action="store_true", help="eval: print the result as JSON")
-    k = _sub(sub, "cases", "the case queue; one case with its transcript",
+    k = _sub(sub, "cases", "the case queue; one case with its transcript; holds; who looked",
              "list: the open cases, most urgent first, with assignee, waiting time and "
              "first-response deadline (--all: closed ones too). show: one case with its "
-             "details, transcript and audit events. Both only read: they refuse when the "
-             "database does not exist.",
+             "details, transcript and audit events (the view is recorded). Both only read "
+             "the case: they refuse when the database does not exist. hold: a legal hold "
+             "(--reason; --release lifts it): erasure of the family's data waits while it "
+             "lasts. audit: who viewed the case, when and how (WIT).",
              "lk3 cases list\nlk3 cases list --status waiting --json\n"
              "lk3 cases list --all --limit 0\n"
-             "lk3 cases show LK3-2026-00042")
+             "lk3 cases show LK3-2026-00042\n"
+             "lk3 cases hold LK3-2026-00042 --reason 'proses hukum UU TPKS'\n"
+             "lk3 cases hold LK3-2026-00042 --release\n"
+             "lk3 cases audit LK3-2026-00042 --json")
     k.add_argument("action", choices=["list", "show", "hold", "audit"])
     k.add_argument("number", nargs="?", metavar="NUMBER",
                    help="case number (for show, hold, audit)")

@@ -15,9 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from bot import staffops
 from flows.catalog import Catalog, load_catalog
 from flows.loader import FLOWS_DIR
-from storage import cases, counselors, staffauth
+from storage import counselors, staffauth
 from storage.clock import utcnow
 from storage.counselors import INVITE_VALID
+from storage.rows import EventRow, write_rows
 
 CLI = "cli"  # the actor in the audit trail for what an operator does from the terminal
 _PHONE = re.compile(r"\+\d{7,15}")
@@ -223,9 +224,8 @@ def passwd(db: Engine, who: str, stdin: TextIO | None = None) -> int:
         hashed = default().hash(password)
         with db.begin() as conn:
             staffauth.set_password_hash(conn, person.id, hashed, utcnow())
-            cases.add_events(conn, [{"case_id": None, "contact_id": None, "actor": CLI,
-                                     "kind": "password_set", "data": {"counselor_id": person.id},
-                                     "created_at": utcnow()}])
+            write_rows(conn, [EventRow(None, None, CLI, "password_set",
+                                       {"counselor_id": person.id}, utcnow())])
             login = staffauth.login_name(conn, person.id)
     except Refused as exc:
         print(f"lk3: {exc}", file=sys.stderr)

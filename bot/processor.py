@@ -29,8 +29,9 @@ from flows.danger import is_imminent
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
 from flows.types import Snapshot, Turn
-from storage import cases, conversations, counselors, inbox, rows
+from storage import conversations, counselors, inbox, rows
 from storage.db import reading, writing
+from storage.rows import EventRow, write_rows
 
 log = logging.getLogger(__name__)
 REGISTER = re.compile(r"^/(daftar|register)(?:@\w+)?\s+(\S+)", re.IGNORECASE)
@@ -278,9 +279,8 @@ class Processor:
             me = counselors.get(conn, cid)
             assert me is not None
             staff.say(conn, cid, "registered", now, name=me.name, role=labels.word("role", me.role))
-            cases.add_events(conn, [{"case_id": None, "contact_id": None,
-                                     "actor": f"counselor:{cid}", "kind": "registered",
-                                     "data": {"channel": msg.channel}, "created_at": now}])
+            write_rows(conn, [EventRow(None, None, f"counselor:{cid}", "registered",
+                                       {"channel": msg.channel}, now)])
         return cid
 
     def _one_at_a_time(self) -> int:

@@ -37,6 +37,7 @@ from bot.gate import Gate
 from bot.lease import Lease, Process
 from storage import cases, conversations, outbox
 from storage.clock import utc
+from storage.rows import EventRow, write_rows
 
 log = logging.getLogger(__name__)
 # Channels whose provider has delivered a message once its API accepted it.
@@ -301,12 +302,11 @@ class Relay:
         if counselor is not None and row.case_id is not None:  # the counselor hears at once
             staff.say(conn, int(counselor), "undeliverable", self.clock(), case_id=row.case_id,
                       number=cases.number_of(conn, row.case_id), reason=str(exc)[:200])
-        cases.add_events(conn, [{
-            "case_id": row.case_id, "contact_id": row.contact_id, "actor": "relay",
-            "kind": "delivery_failed", "created_at": self.clock(),
-            "data": {"outbox_id": row.id, "channel": row.channel, "code": exc.code,
-                     "reason": str(exc)[:500], "status": exc.final_status,
-                     "contact_status": exc.contact_status}}])
+        write_rows(conn, [EventRow(
+            row.case_id, row.contact_id, "relay", "delivery_failed",
+            {"outbox_id": row.id, "channel": row.channel, "code": exc.code,
+             "reason": str(exc)[:500], "status": exc.final_status,
+             "contact_status": exc.contact_status}, self.clock())])
 
 
 def expired(last: SendError | None, deadline: datetime) -> SendError:

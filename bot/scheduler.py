@@ -37,6 +37,7 @@ from flows.loader import Bundle, load_bundle
 from storage import cases, counselors, queue
 from storage.db import reading
 from storage.queue import CaseView
+from storage.rows import EventRow, write_rows
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,8 @@ class Scheduler:
                 done = [(kind, data)]
                 if kind == "p0_realert" and (family := self._family(conn, case, now, key)):
                     done.append((p0family.KIND, family))
-                cases.add_events(conn, [{
-                    "case_id": case.id, "contact_id": case.contact_id, "actor": ACTOR,
-                    "kind": k, "data": d, "created_at": now} for k, d in done])
+                write_rows(conn, [EventRow(case.id, case.contact_id, ACTOR, k, d, now)
+                                  for k, d in done])
         except IntegrityError:
             log.warning("case %s: another scheduler acted first; rolled back", case_id)
             return 0

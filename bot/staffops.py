@@ -11,8 +11,9 @@ from sqlalchemy import Connection
 
 from bot import alerts, handoff
 from flows.catalog import Catalog
-from storage import cases, conversations, counselors, queue, staffauth
+from storage import conversations, counselors, queue, staffauth
 from storage.queue import CaseView
+from storage.rows import EventRow, write_rows
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,39}")
 
@@ -45,11 +46,9 @@ def remove(conn: Connection, person_id: int, now: datetime, actor: str,
         if fresh is not None:
             alerts.announce(conn, fresh, now)
     if held:
-        cases.add_events(conn, [{
-            "case_id": case.id, "contact_id": case.contact_id, "actor": actor,
-            "kind": "release", "data": {"counselor_id": person_id,
-                                         "reason": "counselor removed"},
-            "created_at": now} for case in held])
+        write_rows(conn, [EventRow(case.id, case.contact_id, actor, "release",
+                                   {"counselor_id": person_id, "reason": "counselor removed"},
+                                   now) for case in held])
     counselors.remove(conn, person_id, now)
     staffauth.revoke_all(conn, person_id, now)
     return held

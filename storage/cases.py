@@ -122,11 +122,6 @@ def number_of(conn: Connection, case_id: int) -> str:
     return str(conn.execute(select(CASES.c.number).where(CASES.c.id == case_id)).scalar_one())
 
 
-def add_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Audit rows: case_id, contact_id, actor, kind, data, created_at."""
-    bulk.insert_rows(conn, EVENTS, rows)
-
-
 def redact_contact(conn: Connection, contact_id: int, contact_key: str) -> None:
     """Consent refused and no case: keep counts, drop the words (UU PDP data minimisation)."""
     conn.execute(update(LOG).where(LOG.c.contact_id == contact_id, LOG.c.case_id.is_(None),

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, update
 
 from storage import cases, conversations, counselors, queue
 from storage.db import make_engine
+from storage.rows import EventRow, write_rows
 from tests.test_cli import FAMILY, case_number, chat_to_case, lk3
 
 WIT_OFFSET = timedelta(hours=9)
@@ -264,9 +265,8 @@ def test_cases_show_names_the_counselor_who_wrote(tmp_path: Path) -> None:
             for i, (direction, author, text) in enumerate([
                 ("in", "family", "tolong"), ("out", "bot", "Pesan diterima.\n\nTunggu."),
                 ("out", "counselor:1", "Halo, saya Maria")])])
-        cases.add_events(conn, [{"case_id": case_id, "contact_id": contact.id,
-                                 "actor": "counselor:1", "kind": "claimed",
-                                 "data": {"priority": "P2"}, "created_at": now}])
+        write_rows(conn, [EventRow(case_id, contact.id, "counselor:1", "claimed",
+                                   {"priority": "P2"}, now)])
         conn.execute(update(cases.CASES).where(cases.CASES.c.id == case_id)
                      .values(satisfaction=4))
     out = lk3("cases", "show", number, cwd=tmp_path).stdout

@@ -28,7 +28,8 @@ from bot.channels.inbound import store as store_inbound
 from bot.channels.twilioform import Form, Rejected, normalise, public_url, read_form
 from bot.channels.twiliosend import CHANNEL, STATUS_PATH, WhatsAppSender, send_error
 from bot.channels.twiliosend import RewritingHttpClient as RewritingHttpClient  # bot.privacy
-from storage import cases, conversations, outbox
+from storage import conversations, outbox
+from storage.rows import EventRow, write_rows
 
 log = logging.getLogger(__name__)
 INBOUND_PATH = "/webhooks/twilio/whatsapp"
@@ -53,11 +54,10 @@ def record_status(conn: Connection, sid: str, status: str, error_code: str | Non
         shown = error.final_status
     if error.contact_status and contact_id is not None:
         conversations.set_status(conn, contact_id, error.contact_status)
-    cases.add_events(conn, [{
-        "case_id": case_id, "contact_id": contact_id, "actor": "twilio",
-        "kind": "delivery_failed", "created_at": now,
-        "data": {"outbox_id": row_id, "channel": CHANNEL, "code": error_code,
-                 "reason": str(error), "status": shown, "contact_status": error.contact_status}}])
+    write_rows(conn, [EventRow(
+        case_id, contact_id, "twilio", "delivery_failed",
+        {"outbox_id": row_id, "channel": CHANNEL, "code": error_code, "reason": str(error),
+         "status": shown, "contact_status": error.contact_status}, now)])
     return True
 
 

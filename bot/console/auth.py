@@ -9,23 +9,23 @@ session (a session id the browser had before is revoked: the id rotates at sign-
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.console.core import COOKIE, Console, client_address, to, to_login
 from bot.console.texts import Words
-from storage import cases, staffauth
+from storage import staffauth
+from storage.rows import EventRow, write_rows
 
 WINDOW = timedelta(minutes=15)
 MAX_PER_USERNAME = 5
 MAX_PER_ADDRESS = 20
 
 
-def _event(counselor_id: int, kind: str, **data: object) -> dict[str, object]:
-    return {"case_id": None, "contact_id": None, "actor": f"counselor:{counselor_id}",
-            "kind": kind, "data": data}
+def _event(counselor_id: int, kind: str, now: datetime, **data: object) -> EventRow:
+    return EventRow(None, None, f"counselor:{counselor_id}", kind, data, now)
 
 
 def attempt(console: Console, username: str, password: str, address: str, agent: str,
@@ -50,8 +50,7 @@ def attempt(console: Console, username: str, password: str, address: str, agent:
         if console.passwords.needs_rehash(stored):
             staffauth.set_password_hash(conn, login.counselor_id,
                                         console.passwords.hash(password), now, revoke=False)
-        cases.add_events(conn, [{**_event(login.counselor_id, "console_login",
-                                          address=address), "created_at": now}])
+        write_rows(conn, [_event(login.counselor_id, "console_login", now, address=address)])
     return token
 
 

@@ -11,7 +11,6 @@ exactly as a chat reply does, and the counselor's phone chat gets a copy.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import Connection
 from starlette.requests import Request
@@ -21,21 +20,13 @@ from bot import caseops, staff
 from bot.console import caseview
 from bot.console.core import Console, Staff, outbox_written, to, to_login
 from bot.console.texts import text
-from storage import cases, consoleviews, queue
+from storage import consoleviews, queue
 from storage.queue import CaseView
-
-
-def _audit(conn: Connection, who: Staff, case_id: int | None, kind: str, now: Any,
-           **data: Any) -> None:
-    cases.add_events(conn, [{"case_id": case_id, "contact_id": None,
-                             "actor": f"counselor:{who.me.id}", "kind": kind, "data": data,
-                             "created_at": now}])
 
 
 def _forbidden(console: Console, conn: Connection, who: Staff, number: str,
                case_id: int | None) -> Response:
-    _audit(conn, who, case_id, "console_forbidden", console.now(), number=number[:40])
-    return console.render("error.html", who, status=403, message=who.words.t("forbidden"))
+    return console.forbidden(conn, who, who.words.t("forbidden"), case_id, number=number[:40])
 
 
 def _not_found(console: Console, who: Staff, number: str) -> Response:
@@ -56,7 +47,7 @@ def _page(console: Console, request: Request, number: str) -> Response:
         assert case is not None
         if not caseops.may_read(who.me, case):
             return _forbidden(console, conn, who, number, row.id)
-        _audit(conn, who, row.id, "console_view", now)
+        console.audit(conn, who, "console_view", row.id)
         shown = caseview.page(conn, row, who.words, console.service.settings, now)
         notice = console.take_flash(conn, who)
         people = [(i, n) for i, n, _ in consoleviews.staff_names(conn) if i != who.me.id]
@@ -83,7 +74,7 @@ def _live(console: Console, request: Request, number: str, after: int) -> Respon
             return _forbidden(console, conn, who, number, row.id)
         newest = consoleviews.last_message_id(conn, row.contact_id)
         if newest > after:
-            _audit(conn, who, row.id, "console_live_view", console.now(), after=after)
+            console.audit(conn, who, "console_live_view", row.id, after=after)
         lines = caseview.transcript(conn, row, who.words, console.service.settings)
     return console.render("transcript.html", who, lines=lines,
                           last_id=max((ln.id for ln in lines), default=0))

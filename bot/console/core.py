@@ -27,6 +27,7 @@ from bot.console.texts import Words
 from bot.service import Service
 from storage import counselors, staffauth
 from storage.counselors import CounselorRow
+from storage.rows import EventRow, write_rows
 
 COOKIE = "lk3_console"
 PREFIX = "/console"
@@ -94,6 +95,18 @@ class Console:
         if who.session.flash is not None:
             staffauth.set_flash(conn, who.session.id_hash, None)
         return who.session.flash
+
+    def audit(self, conn: Connection, who: Staff, kind: str, case_id: int | None = None,
+              **data: Any) -> None:
+        """One audit row of what this person did or tried in the console."""
+        write_rows(conn, [EventRow(case_id, None, f"counselor:{who.me.id}", kind, data,
+                                   self.now())])
+
+    def forbidden(self, conn: Connection, who: Staff, message: str,
+                  case_id: int | None = None, **data: Any) -> HTMLResponse:
+        """403 in words, the attempt recorded."""
+        self.audit(conn, who, "console_forbidden", case_id, **data)
+        return self.render("error.html", who, status=403, message=message)
 
     def render(self, template: str, who: Staff | None, status: int = 200,
                **context: Any) -> HTMLResponse:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from bot import casetiming, labels
 from bot.console import charts, figures
 from bot.console.core import Console, Staff, to_login
-from storage import cases, reports
+from storage import reports
 
 DEFAULT_DAYS = 30
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -53,18 +53,9 @@ def _allowed(console: Console, conn: Connection, request: Request) -> Staff | Re
     if who is None:
         return to_login()
     if not who.me.supervises:
-        cases.add_events(conn, [{"case_id": None, "contact_id": None,
-                                 "actor": f"counselor:{who.me.id}", "kind": "console_forbidden",
-                                 "data": {"page": request.url.path}, "created_at": console.now()}])
-        return console.render("error.html", who, status=403,
-                              message=who.words.t("reports.forbidden"))
+        return console.forbidden(conn, who, who.words.t("reports.forbidden"),
+                                 page=request.url.path)
     return who
-
-
-def _audit(conn: Connection, who: Staff, kind: str, now: datetime, **data: Any) -> None:
-    cases.add_events(conn, [{"case_id": None, "contact_id": None,
-                             "actor": f"counselor:{who.me.id}", "kind": kind, "data": data,
-                             "created_at": now}])
 
 
 def _minutes(value: float | None, lang: str) -> str:
@@ -126,7 +117,7 @@ def _page(console: Console, request: Request) -> Response:
         if not isinstance(who, Staff):
             return who
         first, last, ctx = _read(conn, who, request, now)
-        _audit(conn, who, "console_report", now, first=first.isoformat(), last=last.isoformat())
+        console.audit(conn, who, "console_report", first=first.isoformat(), last=last.isoformat())
     return console.render("reports.html", who, **ctx)
 
 
@@ -156,7 +147,7 @@ def _csv(console: Console, request: Request) -> Response:
             return who
         first, last = period(request, now.astimezone(casetiming.service().tz).date())
         found = reports.cases_opened(conn, *_bounds(first, last))
-        _audit(conn, who, "console_export", now, first=first.isoformat(), last=last.isoformat(),
+        console.audit(conn, who, "console_export", first=first.isoformat(), last=last.isoformat(),
                rows=len(found))
     name = f"lk3-cases-{first.isoformat()}-{last.isoformat()}.csv"
     return _csv_response(name, list(HEADER), [_row(c, who.lang, now) for c in found])
@@ -216,7 +207,7 @@ def _table_csv(console: Console, request: Request) -> Response:
         if name not in found_tables:
             return console.render("error.html", who, status=404,
                                   message=who.words.t("reports.no_table"))
-        _audit(conn, who, "console_export", now, table=name, first=first.isoformat(),
+        console.audit(conn, who, "console_export", table=name, first=first.isoformat(),
                last=last.isoformat())
     header, rows = found_tables[name]
     return _csv_response(f"lk3-{name}-{first.isoformat()}-{last.isoformat()}.csv", header, rows)

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from bot import staffops
 from bot.console.core import Console, Staff, to, to_login
 from bot.console.passwords import weak
-from storage import cases, counselors, staffauth
+from storage import counselors, staffauth
 from storage.counselors import ROLES
 
 
@@ -23,18 +23,9 @@ def _admin(console: Console, conn: Connection, request: Request) -> Staff | Resp
     if who is None:
         return to_login()
     if who.me.role != "admin":
-        cases.add_events(conn, [{"case_id": None, "contact_id": None,
-                                 "actor": f"counselor:{who.me.id}", "kind": "console_forbidden",
-                                 "data": {"page": request.url.path}, "created_at": console.now()}])
-        return console.render("error.html", who, status=403,
-                              message=who.words.t("staff.forbidden"))
+        return console.forbidden(conn, who, who.words.t("staff.forbidden"),
+                                 page=request.url.path)
     return who
-
-
-def _audit(conn: Connection, who: Staff, kind: str, now: Any, **data: Any) -> None:
-    cases.add_events(conn, [{"case_id": None, "contact_id": None,
-                             "actor": f"counselor:{who.me.id}", "kind": kind, "data": data,
-                             "created_at": now}])
 
 
 def _page(console: Console, request: Request) -> Response:
@@ -78,7 +69,7 @@ def _add(console: Console, request: Request, form: dict[str, str]) -> Response:
             staffauth.set_username(conn, cid, username)
         if hashed:
             staffauth.set_password_hash(conn, cid, hashed, now)
-        _audit(conn, who, "staff_add", now, counselor_id=cid, role=role)
+        console.audit(conn, who, "staff_add", counselor_id=cid, role=role)
         console.flash(conn, who, who.words.t("staff.added", name=name,
                                              login=staffauth.login_name(conn, cid)))
     return to("/staff")
@@ -111,24 +102,24 @@ def _apply(console: Console, conn: Connection, who: Staff, person: counselors.Co
         if role not in ROLES:
             return t("staff.role_invalid")
         staffauth.set_role(conn, person.id, role, now)
-        _audit(conn, who, "staff_role", now, counselor_id=person.id, role=role)
+        console.audit(conn, who, "staff_role", counselor_id=person.id, role=role)
         return t("staff.role_set", name=person.name, role=t(f"role.{role}"))
     if what == "duty":
         on = form.get("on") == "1"
         counselors.set_duty(conn, person.id, on)
-        _audit(conn, who, "duty", now, counselor_id=person.id, on=on)
+        console.audit(conn, who, "duty", counselor_id=person.id, on=on)
         return t("staff.duty_set", name=person.name)
     if what == "password":
         if "hashed" not in form:
             return t("staff.password_weak")
         staffauth.set_password_hash(conn, person.id, form["hashed"], now)
-        _audit(conn, who, "password_set", now, counselor_id=person.id)
+        console.audit(conn, who, "password_set", counselor_id=person.id)
         return t("staff.password_set", name=person.name)
     if person.id == who.me.id:
         return t("staff.not_yourself")
     held = staffops.remove(conn, person.id, now, f"counselor:{who.me.id}",
                            console.service.flows.bundle.catalog)
-    _audit(conn, who, "staff_remove", now, counselor_id=person.id, released=len(held))
+    console.audit(conn, who, "staff_remove", counselor_id=person.id, released=len(held))
     return t("staff.removed", name=person.name, count=len(held))
 
 

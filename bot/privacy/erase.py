@@ -20,9 +20,10 @@ from bot import staff
 from bot.privacy import notify
 from bot.privacy.provider import Deleter
 from flows.catalog import Catalog
-from storage import cases, erasure, queue
+from storage import erasure, queue
 from storage import privacy as store
 from storage.db import reading
+from storage.rows import EventRow, write_rows
 
 
 @dataclass
@@ -160,5 +161,4 @@ def hold(db: Engine, number: str, reason: str | None, actor: str, now: datetime,
 
 def _event(conn: Connection, case: queue.CaseView, actor: str, kind: str,
            data: dict[str, object], now: datetime) -> None:
-    cases.add_events(conn, [{"case_id": case.id, "contact_id": case.contact_id,
-                             "actor": actor, "kind": kind, "data": data, "created_at": now}])
+    write_rows(conn, [EventRow(case.id, case.contact_id, actor, kind, data, now)])

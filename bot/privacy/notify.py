@@ -13,6 +13,7 @@ from bot.channels.split import split_reply
 from flows.catalog import Catalog
 from storage import cases, conversations, counselors, outbox
 from storage import privacy as store
+from storage.rows import EventRow, write_rows
 
 
 def kind_word(kind: str) -> str:
@@ -91,7 +92,5 @@ def family_text(catalog: Catalog, key: str, language: str, **params: Any) -> str
 def audit(conn: Connection, req: store.Request, actor: str, kind: str, data: dict[str, Any],
           now: datetime) -> None:
     """One audit row per case of the request (one without a case when it has none)."""
-    rows = [{"case_id": c, "contact_id": req.contact_id, "actor": actor, "kind": kind,
-             "data": {"request": req.id, **data}, "created_at": now}
-            for c in (list[int | None](req.case_ids) or [None])]
-    cases.add_events(conn, rows)
+    write_rows(conn, [EventRow(c, req.contact_id, actor, kind, {"request": req.id, **data}, now)
+                      for c in (list[int | None](req.case_ids) or [None])])
