@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from telegram import Bot
 
-from bot.channels.telegram import TelegramSender
+from bot.channels.telegramsend import TelegramSender
 from bot.relay import Relay
 from storage import migrate
 from storage.db import make_engine

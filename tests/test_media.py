@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from telegram import Bot
 
 from bot import media
-from bot.channels.telegram import NOT_FORWARDED, TelegramSender
+from bot.channels.telegramsend import NOT_FORWARDED, TelegramSender
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.test_day_of_work import (  # desk and the fakes: fixtures here too

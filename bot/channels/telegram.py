@@ -6,331 +6,45 @@ webhook mode stores the update and only then answers 200. A second delivery of t
 update_id is acknowledged and ignored by the inbox's unique key. Processing happens later,
 in the inbox processor.
 
-Only private chats are served: the intake asks about violence and must never run inside a
-group. Media are kept as Telegram file ids (the counselor fetches them); a location becomes
-"lat,lon". Update kinds we do not handle are acknowledged and ignored.
+What an update becomes is in bot.channels.telegramform (private chats only); how a reply is
+sent, in bot.channels.telegramsend.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dtm
 import hmac
 import logging
 import re
-import warnings
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from telegram import (
-    Bot,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-    Update,
-)
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
-from telegram.request import HTTPXRequest
+from telegram import Bot, CallbackQuery, LinkPreviewOptions, Message, Update
+from telegram.error import InvalidToken, TelegramError
 
-from bot import media as media_links
 from bot.channels import tgupdates
-from bot.channels.base import Sender, SendError
+from bot.channels.base import Sender
 from bot.channels.host import Host
 from bot.channels.inbound import Item, Unusable, brief, read_limited, safe
 from bot.channels.inbound import store as store_inbound
-from bot.channels.split import choice_lines
-from bot.config import ConfigError, Settings
-from bot.ratelimit import RateLimit
+from bot.channels.telegramform import CHANNEL, normalise
+from bot.channels.telegramsend import MAX_TEXT, TelegramSender, make_bot
+from bot.config import ConfigError
 from storage.rejects import Rejected
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 256 * 1024  # Telegram updates are a few KiB; anything this big is not one
 POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait for news
 ALLOWED_UPDATES = ("message", "callback_query")  # what we ask Telegram to send at all
-MAX_CALLBACK_DATA = 64  # bytes, a Bot API limit
-MAX_TEXT = 4096
-MAX_CAPTION = 1024
-MAX_DELETE = 100  # message ids per deleteMessages call, a Bot API limit
-NOT_FORWARDED = " (media tidak bisa diteruskan)"
 _SECRET_OK = re.compile(r"[A-Za-z0-9_-]{1,256}")
-
-
-# -- inbound: one Update -> one inbox row (or nothing) ------------------------------------------
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """An update worth storing: the inbox row, and the button press to answer, if any."""
-
-    provider_message_id: str
-    sender: str
-    payload: dict[str, Any]
-    callback: CallbackQuery | None = None
-
-
-def _media(kind: str, ref: str, mime: str | None) -> dict[str, str]:
-    return {"kind": kind, "ref": ref, "mime": mime or ""}
-
-
-def _message_payload(msg: Message) -> dict[str, Any]:
-    """Text (or caption), media references and message id of a message from a family."""
-    text = msg.text or msg.caption or ""
-    media: list[dict[str, str]] = []
-    if msg.photo:
-        media.append(_media("photo", msg.photo[-1].file_id, "image/jpeg"))  # the largest size
-    if msg.voice:
-        media.append(_media("voice", msg.voice.file_id, msg.voice.mime_type or "audio/ogg"))
-    if msg.audio:
-        media.append(_media("audio", msg.audio.file_id, msg.audio.mime_type))
-    if msg.video:
-        media.append(_media("video", msg.video.file_id, msg.video.mime_type))
-    if msg.video_note:
-        media.append(_media("video", msg.video_note.file_id, "video/mp4"))
-    if msg.animation:
-        media.append(_media("video", msg.animation.file_id, msg.animation.mime_type))
-    elif msg.document:  # an animation also comes as a document; keep one reference
-        media.append(_media("document", msg.document.file_id, msg.document.mime_type))
-    if msg.location:
-        loc = msg.location
-        media.append(_media("location", f"{loc.latitude},{loc.longitude}", None))
-        if msg.venue and not text:
-            text = ", ".join(p for p in (msg.venue.title, msg.venue.address) if p)
-    if msg.contact and not text:
-        text = msg.contact.phone_number  # a shared contact card: the number to call
-    # Anything else with content (a sticker, a dice, a poll) arrives as an empty message: the
-    # flow answers it politely by asking its current question again. The message id is kept
-    # for a quick exit (KELUAR), which deletes the person's messages too (bot.quickexit).
-    return {"text": text, "payload": "", "media": media, "message_id": msg.message_id}
-
-
-def normalise(update: Update) -> Incoming | None:
-    """The inbox row for an update, or None for kinds we acknowledge and ignore."""
-    uid = str(update.update_id)
-    if update.message is not None:
-        msg = update.message
-        if msg.chat is None:  # not something Telegram sends: kept as rejected, no traceback
-            raise Unusable("message without chat",
-                           str(msg.from_user.id) if msg.from_user is not None else None)
-        if msg.chat.type != "private":
-            return None
-        if not (msg.text or msg.caption or msg.effective_attachment is not None):
-            return None  # a service message (e.g. "pinned"), nothing a person wrote
-        return Incoming(uid, str(msg.chat.id), _message_payload(msg))
-    if update.callback_query is not None:
-        cq = update.callback_query
-        chat = cq.message.chat if cq.message is not None else None
-        if chat is None or chat.type != "private" or not cq.data:
-            # inline-mode or game buttons, or a button in a group: not ours; still answered
-            return Incoming(uid, "", {}, callback=cq)
-        # Text stays empty: a button carries its choice value only, never a typed number.
-        return Incoming(uid, str(chat.id), {"text": "", "payload": cq.data, "media": []},
-                        callback=cq
-                        if cq.message is not None else None)
-    return None  # edited messages, channel posts, member changes, reactions, ...
-
-
-# -- outbound -------------------------------------------------------------------------------
-
-
-def keyboard(choices: Sequence[dict[str, Any]], asked: str = "") -> InlineKeyboardMarkup | None:
-    """One button per choice, "number. label", carrying `value|question` as callback data.
-
-    The question lets the engine tell a press on an old keyboard from an answer to the
-    current question, from the database alone (no memory in this process).
-    """
-    rows = []
-    for c in choices:
-        data = f"{c.get('value', '')}|{asked}" if asked else str(c.get("value", ""))
-        if not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
-            return None  # cannot be a button; the numbered lines go into the text instead
-        rows.append([InlineKeyboardButton(f"{c['number']}. {c['label']}", callback_data=data)])
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-def _seconds(value: int | float | dtm.timedelta) -> float:
-    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
-
-
-def retry_after_of(exc: RetryAfter) -> float:
-    """The provider's wait in seconds, whether PTB gives an int or a timedelta."""
-    with warnings.catch_warnings():  # PTB 22.2+ warns about the int form; both are handled
-        warnings.simplefilter("ignore")
-        return _seconds(exc.retry_after)
-
-
-class TelegramSender:
-    """Sends one outbox row (sendMessage, and send_photo etc. for its media); errors become
-    transient or permanent SendErrors.
-
-    Media held by Telegram go by file id; media held by another provider go as our signed
-    link (bot.media), which Telegram fetches. Without PUBLIC_BASE_URL such an item stays a
-    text reference that says it could not be passed on.
-    """
-
-    channel = CHANNEL
-
-    def __init__(self, bot: Bot, settings: Settings | None = None,
-                 clock: Callable[[], dtm.datetime] | None = None) -> None:
-        self.bot = bot
-        self.settings = settings
-        self.clock = clock
-        # Telegram's flood limits: about 30 messages a second overall, one a second per chat.
-        self.limit: RateLimit | None = RateLimit(30, 1.0)
-
-    async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:
-        if "delete" in payload:  # quick exit (bot.quickexit): clear the chat, send nothing
-            await self._delete(recipient, [int(i) for i in payload["delete"]])
-            return None
-        text = str(payload.get("text") or "")
-        choices = list(payload.get("choices") or [])
-        markup = keyboard(choices, str(payload.get("asked") or ""))
-        if choices and markup is None:
-            text = f"{text}\n{choice_lines(choices)}"
-        items, notes = self._sources(list(payload.get("media") or []))
-        text = "\n".join(x for x in (text, *notes) if x)
-        try:
-            if not items:
-                return await self._text(recipient, text, markup)
-            first: str | None = None
-            caption = text if text and markup is None and len(text) <= MAX_CAPTION else ""
-            if text and not caption:
-                first = await self._text(recipient, text, markup)
-            for item, source in items:
-                sent = await self._media(recipient, item, source, caption)
-                caption = ""  # only on the first item
-                first = first or sent
-            return first
-        except TelegramError as exc:
-            raise self.error(exc) from None
-
-    async def _delete(self, recipient: str, ids: list[int]) -> None:
-        """deleteMessages, 100 ids a call. Ids Telegram will not delete (too old, already
-        gone) are skipped, or refused with a 400: never retried. Other errors are retried as
-        any send is (the ids deleted already are skipped then)."""
-        for start in range(0, len(ids), MAX_DELETE):
-            try:
-                await self.bot.delete_messages(recipient, ids[start:start + MAX_DELETE])
-            except BadRequest as exc:
-                log.info("telegram: some messages not deleted (%s)", self.redact(exc.message))
-            except TelegramError as exc:
-                raise self.error(exc) from None
-
-    async def _text(self, recipient: str, text: str,
-                    markup: InlineKeyboardMarkup | None) -> str:
-        msg = await self.bot.send_message(
-            chat_id=recipient, text=text, reply_markup=markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=True))  # weak connections
-        return f"{recipient}:{msg.message_id}"
-
-    def _sources(self, media: list[dict[str, Any]]
-                 ) -> tuple[list[tuple[dict[str, Any], str]], list[str]]:
-        """(item, file id or URL) for each item we can send; text notes for the others."""
-        items: list[tuple[dict[str, Any], str]] = []
-        notes: list[str] = []
-        for item in media:
-            ref = str(item.get("ref") or "")
-            if not ref:
-                continue
-            if item.get("kind") == "location":
-                if media_links.coordinates(ref) is None:
-                    notes.append(f"(location) {ref}")
-                else:
-                    items.append((item, ref))
-                continue
-            if media_links.origin(item) == CHANNEL:
-                items.append((item, ref))  # a file id of this bot
-                continue
-            url = media_links.link(self.settings, item, self.clock() if self.clock else None) \
-                if self.settings is not None else None
-            if url is None:
-                notes.append(f"({item.get('kind', '')}) {ref}{NOT_FORWARDED}")
-            else:
-                items.append((item, url))
-        return items, notes
-
-    async def _media(self, recipient: str, item: dict[str, Any], source: str,
-                     caption: str) -> str:
-        kind = str(item.get("kind") or "")
-        msg: Message
-        if kind == "location":
-            lat, lon = media_links.coordinates(source) or (0.0, 0.0)
-            msg = await self.bot.send_location(chat_id=recipient, latitude=lat, longitude=lon)
-            if caption:  # a location has no caption
-                await self._text(recipient, caption, None)
-            return f"{recipient}:{msg.message_id}"
-        extra: dict[str, Any] = {"chat_id": recipient, "caption": caption or None}
-        if kind == "photo":
-            msg = await self.bot.send_photo(photo=source, **extra)
-        elif kind == "voice":
-            msg = await self.bot.send_voice(voice=source, **extra)
-        elif kind == "audio":
-            msg = await self.bot.send_audio(audio=source, **extra)
-        elif kind == "video":
-            msg = await self.bot.send_video(video=source, **extra)
-        else:
-            msg = await self.bot.send_document(document=source, **extra)
-        return f"{recipient}:{msg.message_id}"
-
-    def redact(self, text: str) -> str:
-        return text.replace(self.bot.token, "<token>") if self.bot.token else text
-
-    def error(self, exc: TelegramError) -> SendError:
-        """Map python-telegram-bot's exceptions (order matters: BadRequest is a NetworkError)."""
-        reason = self.redact(f"{type(exc).__name__}: {exc.message}")
-        if isinstance(exc, RetryAfter):
-            wait = retry_after_of(exc)
-            return SendError(f"429 Too Many Requests: retry after {wait:g}s", transient=True,
-                             retry_after=wait, code="429")
-        if isinstance(exc, Forbidden):  # the person blocked the bot, or deleted the account
-            return SendError(reason, transient=False, code="403", contact_status="unreachable")
-        if isinstance(exc, BadRequest | ChatMigrated):
-            return SendError(reason, transient=False, code="400")
-        if isinstance(exc, InvalidToken):  # the channel pauses until the token works
-            log.error("Telegram refused TELEGRAM_BOT_TOKEN; replies wait and are retried")
-            return SendError(reason, transient=True, code="401", outage=True)
-        if isinstance(exc, TimedOut):
-            return SendError(reason, transient=True, code="timeout", outage=True)
-        return SendError(reason, transient=True, outage=True)  # 5xx, connection errors, 409
-
-
-def make_bot(settings: Settings) -> Bot:
-    """A Bot on settings.telegram_api_base_url whose every HTTP call has a timeout."""
-    if not settings.telegram_bot_token:
-        raise ConfigError("Setting TELEGRAM_BOT_TOKEN is missing.")
-    t = settings.http_timeout
-
-    def request(pool: int) -> HTTPXRequest:  # answers read without a RecursionError
-        return tgupdates.SafeJSONRequest(
-            connection_pool_size=pool, connect_timeout=t, read_timeout=t, write_timeout=t,
-            pool_timeout=t, media_write_timeout=t)
-
-    # getUpdates adds its long-poll timeout to the read timeout by itself
-    base = settings.telegram_api_base_url
-    # files download from "<api>/file/bot<token>/<path>": the same host as the API
-    files = base.removesuffix("/bot") + "/file/bot" if base.endswith("/bot") \
-        else "https://api.telegram.org/file/bot"
-    return Bot(settings.telegram_bot_token, base_url=base, base_file_url=files,
-               request=request(64), get_updates_request=request(2))
 
 
 # -- the channel: polling or webhook ------------------------------------------------------------
