@@ -205,6 +205,10 @@ def _counselor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    if args.http:
+        from bot import httpbench
+
+        return httpbench.run(args, settings)
     if args.relay:
         from bot import relaybench
 

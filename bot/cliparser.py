@@ -190,8 +190,11 @@ def parser() -> argparse.ArgumentParser:
              "the service's database) and print messages per second, latency and reference "
              "rates (the default configuration decides; the other mode is printed too). "
              "--relay measures the outbox relay instead, against a Bot API of its own that "
-             "answers after --rtt-ms.",
-             "lk3 bench\nlk3 bench --families 500 --workers 1\nlk3 bench --relay --rtt-ms 50")
+             "answers after --rtt-ms. --http measures what a family feels, from webhook POST "
+             "to the reply at a fake Bot API, against a python-telegram-bot webhook bot with "
+             "PicklePersistence in the same run.",
+             "lk3 bench\nlk3 bench --families 500 --workers 1\nlk3 bench --relay --rtt-ms 50\n"
+             "lk3 bench --http --http-families 200 --concurrency 50")
     b.add_argument("--families", type=int, default=2000)
     b.add_argument("--batch", type=int, default=None,
                    help="messages per processor transaction and per adapter commit "
@@ -202,4 +205,7 @@ def parser() -> argparse.ArgumentParser:
                    help="measure the outbox relay's send rate instead of the pipeline")
     b.add_argument("--rtt-ms", type=float, default=50.0,
                    help="the fake Bot API's round trip for --relay (default 50)")
+    from bot import httpbench  # --http, --http-families, --concurrency, --json
+
+    httpbench.add_arguments(b)
     return p
