@@ -31,9 +31,9 @@ from bot.channels import tgupdates
 from bot.channels.base import Sender
 from bot.channels.host import Host
 from bot.channels.inbound import Item, Unusable, brief, read_limited, safe
-from bot.channels.inbound import store as store_inbound
 from bot.channels.telegramform import CHANNEL, normalise
 from bot.channels.telegramsend import MAX_TEXT, TelegramSender, make_bot
+from bot.channels.together import GroupCommit
 from bot.config import ConfigError
 from storage.rejects import Rejected
 
@@ -70,6 +70,7 @@ class TelegramChannel:
         self.sender: Sender = self.telegram_sender
         self.poll_timeout = poll_timeout
         self.offset: int | None = None
+        self.stored = GroupCommit(service.db, CHANNEL, service.clock)
         self.routes: list[Any] = [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])] \
             if self.webhook_url else []
         self._task: asyncio.Task[None] | None = None
@@ -225,10 +226,9 @@ class TelegramChannel:
         database cannot be used."""
         items, refused = tgupdates.sort(updates, normalise, rejected)
         rows = [i for i in items if i.sender]
-        stored = await asyncio.to_thread(
-            store_inbound, self.service.db, CHANNEL,
-            [Item(r.provider_message_id, r.sender, safe(r.payload)) for r in rows], refused,
-            self.service.clock()) if rows or refused else []
+        stored = await self.stored.store(
+            [Item(r.provider_message_id, r.sender, safe(r.payload)) for r in rows],
+            refused) if rows or refused else []
         new = {id(item) for item, is_new in zip(rows, stored, strict=True) if is_new}
         follow_ups: list[Callable[[], Awaitable[None]]] = []
         for item in items:

@@ -24,7 +24,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels.base import Sender
 from bot.channels.host import Host
 from bot.channels.inbound import Item, brief, infrastructure, safe
-from bot.channels.inbound import store as store_inbound
+from bot.channels.together import GroupCommit
 from bot.channels.twilioform import Form, Rejected, normalise, public_url, read_form
 from bot.channels.twiliosend import CHANNEL, STATUS_PATH, WhatsAppSender, send_error
 from bot.channels.twiliosend import RewritingHttpClient as RewritingHttpClient  # bot.privacy
@@ -74,6 +74,7 @@ class WhatsAppChannel:
         self.service = service
         self.public_base = settings.public_base_url
         self.validator = RequestValidator(settings.twilio_auth_token)
+        self.stored = GroupCommit(service.db, CHANNEL, service.clock)
         self.sender: Sender = sender or WhatsAppSender(settings, service.db, service.clock)
         self.routes: list[Any] = [Route(INBOUND_PATH, self.inbound, methods=["POST"]),
                        Route(STATUS_PATH, self.status, methods=["POST"])]
@@ -109,9 +110,7 @@ class WhatsAppChannel:
                      sid, form.get("MessageType", "?")[:30])
         else:
             try:  # what cannot be stored is kept as rejected (storage.rejects), still a 200
-                (new,) = await asyncio.to_thread(
-                    store_inbound, self.service.db, CHANNEL, [Item(sid, sender, safe(payload))],
-                    (), self.service.clock())
+                (new,) = await self.stored.store([Item(sid, sender, safe(payload))])
             except Exception as exc:  # only a database that cannot be used gets here
                 log.error("whatsapp message %s could not be stored (%s); Twilio may retry",
                           sid, brief(exc))
