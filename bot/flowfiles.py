@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from bot.casework.referrals import load_referrals
+from bot.cli.textkeys import FAMILY, STAFF, used_keys
 from bot.privacy.policy import load_policy
-from bot.referrals import load_referrals
-from bot.textkeys import FAMILY, STAFF, used_keys
 from flows.actions import ACTIONS, FLAGS
 from flows.answers import load_answers
 from flows.catalog import Catalog, load_catalog

@@ -8,11 +8,11 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from bot import intakeview
+from bot.casework import intakeview
 from bot.channels.base import Sender
 from bot.config import ConfigError, Settings
-from bot.processor import Processor
-from bot.relay import Relay, RelayPolicy
+from bot.pipeline.processor import Processor
+from bot.pipeline.relay import Relay, RelayPolicy
 from flows.definition import FlowError
 from flows.engine import Engine as FlowEngine
 from storage import migrate

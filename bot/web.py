@@ -14,14 +14,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot import media
-from bot.beats import stalled
 from bot.channels.base import Channel
 from bot.channels.setup import build_channels
 from bot.config import Settings
 from bot.console.app import mount as console_mount
+from bot.pipeline.beats import stalled
+from bot.pipeline.supervisor import Supervisor
+from bot.pipeline.workers import Workers, settle
 from bot.service import Service, build
-from bot.supervisor import Supervisor
-from bot.workers import Workers, settle
 from storage import inbox, outbox
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def health(service: Service) -> tuple[int, dict[str, object]]:
     """200 when the database answers and every shard's messages are being taken; 503
-    naming a shard whose messages wait with no processor alive for it (bot.beats)."""
+    naming a shard whose messages wait with no processor alive for it (bot.pipeline.beats)."""
     try:
         with service.db.connect() as conn:
             body: dict[str, object] = {"status": "ok", "database": "ok",

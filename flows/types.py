@@ -71,7 +71,7 @@ class Inbound:
 
 class Choice(NamedTuple):
     """One numbered option shown with a reply: number, stored value, label. A tuple: it is
-    hashed each time a reply's payloads are looked up (`bot.apply`), in C."""
+    hashed each time a reply's payloads are looked up (`bot.pipeline.apply`), in C."""
 
     number: int
     value: str

@@ -159,7 +159,7 @@ class OutboxMessage(Base):
 
 class ProcessorBeat(Base):
     """An inbox processor that says it is alive: for which shard, and when it last said so
-    (bot.beats). A shard with old pending messages and no recent beat is stalled."""
+    (bot.pipeline.beats). A shard with old pending messages and no recent beat is stalled."""
 
     __tablename__ = "processor_beats"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -171,7 +171,7 @@ class ProcessorBeat(Base):
 
 
 class RelayOwner(Base):
-    """A running outbox relay: who it is, and when it last said it is alive (bot.lease)."""
+    """A running outbox relay: who it is, and when it last said it is alive (bot.pipeline.lease)."""
 
     __tablename__ = "relay_owners"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -3,7 +3,7 @@
 Each recipient's replies form a line: only its oldest open row is handed out, so they
 arrive in order. Among the heads, replies for a family with an open P0 case (and alerts
 about one) come first: the priority lane. A relay leases what it takes with its own id
-(`owner`, see bot.lease); rows leased without one (before migration 0006) are free again
+(`owner`, see bot.pipeline.lease); rows leased without one (before migration 0006) are free again
 when their time lease (available_at) has run out.
 """
 

@@ -125,7 +125,7 @@ def open_cases_of(conn: Connection, statuses: tuple[str, ...]) -> list[CaseView]
 
 @dataclass(frozen=True)
 class Due:
-    """Bounds the scheduler computes from the service hours for one moment (bot.scheduler).
+    """Bounds the scheduler computes from the service hours for one moment (bot.casework.scheduler).
 
     `opened[p]`: a case of priority p opened (waiting) or claimed at or before it may be past
     its target. `again[p]`: a waiting case of priority p last alerted at or before it may be

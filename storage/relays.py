@@ -1,4 +1,4 @@
-"""Running outbox relays, and the outbox rows each one is sending (see bot.lease).
+"""Running outbox relays, and the outbox rows each one is sending (see bot.pipeline.lease).
 
 A relay registers itself, says it is alive now and then (`beat`), and marks the rows it
 leases with its id (outbox.leased_by). Another relay that finds a holder dead hands that

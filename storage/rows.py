@@ -1,6 +1,6 @@
 """The rows the inbox processor writes: one type per table and kind of write, and one writer.
 
-A turn's writes are values of these types (built in `bot.decide`, each in one place). The
+A turn's writes are values of these types (built in `bot.pipeline.decide`, each in one place). The
 writer groups them by type and writes each group with one statement: on SQLite through the
 driver (`executemany`, values encoded as SQLAlchemy would store them, `storage.bulk`), on
 PostgreSQL through SQLAlchemy Core. Encoding is a separate step (`encode`), so a caller may
@@ -8,7 +8,7 @@ do it before it takes the write lock and write later (`write`); the values are t
 whenever it is done.
 
 Adding a column the processor fills: add the field to its row type here (named as the
-column) and give it its value where `bot.decide` builds that row.
+column) and give it its value where `bot.pipeline.decide` builds that row.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 
 from bot.channels.console import format_payload
 from bot.config import Settings
-from bot.processor import Processor, process_all
-from bot.relay import Relay
+from bot.pipeline.processor import Processor, process_all
+from bot.pipeline.relay import Relay
 from bot.service import Service
 from flows.engine import Engine as FlowEngine
 from storage import inbox

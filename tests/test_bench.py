@@ -51,7 +51,7 @@ def test_the_relay_bench_sends_every_reply_through_a_bot_api(
         capsys: pytest.CaptureFixture[str]) -> None:
     """`lk3 bench --relay` (small): every queued reply reaches its Bot API and is recorded
     sent, and the verdict says against what."""
-    from bot import relaybench
+    from bot.bench import relaybench
 
     status = relaybench.run(rows=40, chats=20, rtt_ms=5)
     out = capsys.readouterr().out

@@ -12,7 +12,7 @@ import time
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from bot import counselorcli
+from bot.cli import counselorcli
 from bot.console.core import COOKIE
 from bot.console.passwords import Passwords
 from bot.console.security import CSP

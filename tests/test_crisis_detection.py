@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.flowcli import MAX_FALSE_ALARMS, MIN_RECALL, corpus_path, evaluate, read_corpus
+from bot.cli.flowcli import MAX_FALSE_ALARMS, MIN_RECALL, corpus_path, evaluate, read_corpus
 from flows.crisis import GROUPS, CrisisWords, load_crisis_words
 from flows.definition import FlowError
 from flows.lexicon import stem

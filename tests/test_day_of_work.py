@@ -15,12 +15,12 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
-from bot import staff
+from bot.casework import staff
+from bot.casework.scheduler import Scheduler
 from bot.channels.telegram import SECRET_HEADER, TelegramChannel
 from bot.channels.whatsapp import EMPTY_TWIML, INBOUND_PATH, WhatsAppChannel
 from bot.config import Settings
-from bot.relay import Relay
-from bot.scheduler import Scheduler
+from bot.pipeline.relay import Relay
 from bot.service import Service
 from bot.web import create_app
 from flows.triage import describe

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from bot.bench import script
-from bot.processor import Processor
+from bot.pipeline.processor import Processor
 from storage import inbox
 from storage.db import make_engine
 from storage.models import Base, Counselor, OutboxMessage

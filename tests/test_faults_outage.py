@@ -14,8 +14,8 @@ from sqlalchemy import Engine, select
 
 from bot.channels import telegram
 from bot.channels.whatsapp import WhatsAppChannel
-from bot.processor import process_all
-from bot.relay import Relay
+from bot.pipeline.processor import process_all
+from bot.pipeline.relay import Relay
 from bot.service import Service
 from bot.web import create_app
 from storage import cases

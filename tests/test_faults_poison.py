@@ -18,7 +18,7 @@ from sqlalchemy.exc import DataError
 
 from bot.channels import telegram
 from bot.channels.whatsapp import EMPTY_TWIML, INBOUND_PATH, WhatsAppChannel
-from bot.processor import process_all
+from bot.pipeline.processor import process_all
 from bot.service import Service
 from bot.web import create_app
 from storage.models import InboxMessage, Reject

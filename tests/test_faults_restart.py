@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot.channels import telegram
-from bot.lease import Process, process_of
-from bot.processor import process_all
-from bot.relay import Relay
+from bot.pipeline.lease import Process, process_of
+from bot.pipeline.processor import process_all
+from bot.pipeline.relay import Relay
 from bot.service import Service
 from storage.clock import utc
 from storage.models import OutboxMessage

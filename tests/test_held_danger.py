@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import staff
+from bot.casework import staff
 from bot.service import Service
 from storage.models import CaseEvent
 from tests.support import flows

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from bot import httpbench
+from bot.bench import httpbench
 from bot.config import Settings
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.flowcli import check
+from bot.cli.flowcli import check
 from bot.flowfiles import first_error
 from flows.loader import FLOWS_DIR
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import p0family, staff
-from bot.scheduler import Scheduler
+from bot.casework import p0family, staff
+from bot.casework.scheduler import Scheduler
 from bot.service import Service
 from storage import cases, outbox
 from storage.models import MessageLog, OutboxMessage

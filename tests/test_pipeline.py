@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import OperationalError
 
-from bot.processor import Processor
+from bot.pipeline.processor import Processor
+from bot.pipeline.setaside import MAX_ATTEMPTS
 from bot.service import Service
-from bot.setaside import MAX_ATTEMPTS
 from flows.engine import Engine as FlowEngine
 from flows.types import Inbound, Snapshot, Turn
 from storage import cases, inbox

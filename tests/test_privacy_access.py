@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from bot.caseshow import show
+from bot.casework.scheduler import Scheduler
+from bot.cli.caseshow import show
 from bot.privacy import access
 from bot.privacy.cli import family_texts
 from bot.privacy.export import export
-from bot.scheduler import Scheduler
 from bot.service import Service
 from storage import accesslog, cases
 from storage.models import CaseAccess

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from bot.casework.scheduler import Scheduler
 from bot.privacy import erase, export, provider
 from bot.privacy.cli import family_texts
-from bot.scheduler import Scheduler
 from bot.service import Service
 from storage import inbox
 from storage import privacy as store

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, select
 
+from bot.casework.scheduler import Scheduler
 from bot.privacy import requests
 from bot.privacy.cli import family_texts
-from bot.scheduler import Scheduler
 from bot.service import Service
 from storage import privacy as store
 from storage.models import CaseEvent, PrivacyRequest

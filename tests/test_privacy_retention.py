@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
+from bot.casework.scheduler import Scheduler
 from bot.privacy import erase, retention
-from bot.scheduler import Scheduler
 from bot.service import Service
 from storage.models import Contact, InboxMessage, RetentionRun
 from tests.support import FrozenClock

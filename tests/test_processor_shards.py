@@ -15,7 +15,7 @@ from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from bot.bench import script
-from bot.processor import Processor, process_all
+from bot.pipeline.processor import Processor, process_all
 from bot.service import Service
 from storage import cases, conversations, queue
 from storage.db import shard_of

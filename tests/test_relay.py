@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from bot.channels.base import SendError
-from bot.processor import process_all
-from bot.relay import Relay, RelayPolicy
+from bot.pipeline.processor import process_all
+from bot.pipeline.relay import Relay, RelayPolicy
 from bot.service import Service
 from storage import outbox
 from storage.clock import utc

@@ -1,4 +1,4 @@
-"""Deadlines that act (bot/scheduler.py): re-alerts, overdue alerts, flags and returns."""
+"""Deadlines that act (bot/casework/scheduler.py): re-alerts, overdue alerts, flags and returns."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from bot import staff
-from bot.scheduler import Scheduler
+from bot.casework import staff
+from bot.casework.scheduler import Scheduler
+from bot.pipeline.workers import Workers
 from bot.service import Service
-from bot.workers import Workers
 from storage import cases, conversations, counselors, outbox, queue
 from storage.models import OutboxMessage
 from tests.support import CollectingSender, FrozenClock

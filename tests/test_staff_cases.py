@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from bot.casecli import list_cases, show_case
+from bot.cli.casecli import list_cases, show_case
 from bot.service import Service
 from storage import cases, conversations, counselors, queue
 from tests.support import FrozenClock

@@ -1,6 +1,6 @@
 """Flat as it grows (issue 15): the scheduler and `lk3 cases` read without the write lock, and
 the scheduler's index scan finds every case a full scan would act on. Timings are measured
-with `python -m bot.growthbench`, not here."""
+with `python -m bot.bench.growthbench`, not here."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, update
 
-from bot.casecli import list_cases, show_case
-from bot.scheduler import Scheduler
+from bot.casework.scheduler import Scheduler
+from bot.cli.casecli import list_cases, show_case
 from flows.hours import service_hours
 from storage import cases, conversations, queue
 from storage.db import sqlite_file

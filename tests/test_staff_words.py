@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from bot.scheduler import Scheduler
+from bot.casework.scheduler import Scheduler
 from bot.service import Service
 from storage import cases, conversations, counselors
 from tests.support import FrozenClock

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from bot.beats import Heart
 from bot.config import Settings
-from bot.processor import Processor
+from bot.pipeline.beats import Heart
+from bot.pipeline.processor import Processor
 from bot.service import Service
 from storage import inbox
 from storage.clock import utcnow

@@ -34,9 +34,9 @@ from telegram.error import BadRequest
 from bot.channels import telegram
 from bot.channels.setup import build_channels
 from bot.config import ConfigError, Settings
-from bot.processor import process_all
-from bot.ratelimit import RateLimit
-from bot.relay import Relay
+from bot.pipeline.processor import process_all
+from bot.pipeline.ratelimit import RateLimit
+from bot.pipeline.relay import Relay
 from bot.service import Service
 from bot.web import create_app
 from storage import cases, outbox

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select, text
 
-from bot import wake
 from bot.channels.inbound import Item, store
+from bot.pipeline import wake
+from bot.pipeline.workers import Workers
 from bot.service import Service
-from bot.workers import Workers
 from storage import inbox
 from storage.clock import utcnow
 from storage.db import make_engine, shard_of

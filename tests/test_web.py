@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from bot.processor import process_all
+from bot.pipeline.processor import process_all
 from bot.service import Service
 from bot.web import create_app
 from storage import inbox, outbox

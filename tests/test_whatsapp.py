@@ -21,8 +21,8 @@ from bot.channels.twilioform import MAX_BODY
 from bot.channels.twiliosend import WhatsAppSender, whatsapp_body, window_open
 from bot.channels.whatsapp import EMPTY_TWIML, INBOUND_PATH, STATUS_PATH, WhatsAppChannel
 from bot.config import Settings
-from bot.processor import Processor, process_all
-from bot.relay import Relay
+from bot.pipeline.processor import Processor, process_all
+from bot.pipeline.relay import Relay
 from bot.service import Service
 from storage import cases, conversations, outbox
 from storage.clock import utc

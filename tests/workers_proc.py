@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.processor import Processor
+from bot.pipeline.processor import Processor
 from storage import inbox
 from storage.db import make_engine
 from tests.support import FrozenClock, flows

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from bot.ratelimit import RateLimit
+from bot.pipeline.ratelimit import RateLimit
 
 
 class SendError(Exception):
     """A send failed.
 
-    `transient` ones are tried again until the row's deadline (bot.relay): `rate_limited`
+    `transient` ones are tried again until the row's deadline (bot.pipeline.relay): `rate_limited`
     ones (the provider said "too many"; `retry_after` is its own wait) hold the channel
     exactly that long and are no failure; `outage` ones (no answer, 5xx) pause the channel
-    and probe it with one row (bot.gate); others wait a backoff of their own.
+    and probe it with one row (bot.pipeline.gate); others wait a backoff of their own.
     Permanent ones end the row with `final_status` ("failed", or "needs_template" for a
     WhatsApp message outside the 24-hour window) and may change the contact's status
     (`contact_status`: "unreachable" when the person blocked the bot, "opted_out").

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from bot.channels.split import choice_lines
-from bot.ratelimit import RateLimit
+from bot.pipeline.ratelimit import RateLimit
 
 CHANNEL = "console"
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from starlette.requests import Request
 
-from bot import wake
+from bot.pipeline import wake
 from storage import inbox, rejects
 from storage.db import writing
 from storage.rejects import Rejected

@@ -58,7 +58,7 @@ def _message_payload(msg: Message) -> dict[str, Any]:
         text = msg.contact.phone_number  # a shared contact card: the number to call
     # Anything else with content (a sticker, a dice, a poll) arrives as an empty message: the
     # flow answers it politely by asking its current question again. The message id is kept
-    # for a quick exit (KELUAR), which deletes the person's messages too (bot.quickexit).
+    # for a quick exit (KELUAR), which deletes the person's messages too (bot.pipeline.quickexit).
     return {"text": text, "payload": "", "media": media, "message_id": msg.message_id}
 
 

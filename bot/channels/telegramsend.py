@@ -28,7 +28,7 @@ from bot.channels.base import SendError
 from bot.channels.split import choice_lines
 from bot.channels.telegramform import CHANNEL
 from bot.config import ConfigError, Settings
-from bot.ratelimit import RateLimit
+from bot.pipeline.ratelimit import RateLimit
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class TelegramSender:
         self.limit: RateLimit | None = RateLimit(30, 1.0)
 
     async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:
-        if "delete" in payload:  # quick exit (bot.quickexit): clear the chat, send nothing
+        if "delete" in payload:  # quick exit (bot.pipeline.quickexit): clear the chat, send nothing
             await self._delete(recipient, [int(i) for i in payload["delete"]])
             return None
         text = str(payload.get("text") or "")

@@ -25,7 +25,7 @@ from bot import media as media_links
 from bot.channels.base import SendError
 from bot.channels.split import choice_lines
 from bot.config import Settings
-from bot.ratelimit import RateLimit
+from bot.pipeline.ratelimit import RateLimit
 from storage import conversations
 from storage.clock import utc
 

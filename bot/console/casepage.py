@@ -3,7 +3,7 @@
 A counselor reads the cases they hold (or held); a supervisor every case. Opening another's
 case gets 403, and the attempt is an audit event (`console_forbidden`). Every view is an
 audit event (`console_view`; the live transcript: `console_live_view`, when it brings new
-messages). Actions are bot.caseops, the chat commands' operations, with the same rule: the
+messages). Actions are bot.casework.caseops, the chat commands' operations, with the same rule: the
 holder of a held case, or a supervisor. A reply reaches the family through the outbox
 exactly as a chat reply does, and the counselor's phone chat gets a copy.
 """
@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot import caseops, staff
+from bot.casework import caseops, staff
 from bot.console import caseview
 from bot.console.core import Console, Staff, outbox_written, to, to_login
 from bot.console.texts import text

@@ -1,6 +1,7 @@
 """A case as the console shows it: details in words, the intake answers under their questions,
 the transcript (family, bot, counselor) with media, notes, the audit trail, the deadline.
-The same readings as `lk3 cases show` (bot.caseshow, bot.intakeview, bot.labels)."""
+The same readings as `lk3 cases show` (bot.cli.caseshow, bot.casework.intakeview,
+bot.casework.labels)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot import casetiming, intakeview, labels, media
-from bot.caseshow import _Names, summary
+from bot import media
+from bot.casework import casetiming, intakeview, labels
+from bot.cli.caseshow import _Names, summary
 from bot.config import Settings
 from bot.console.texts import Words
 from storage import cases, caseviews, consoleviews, conversations

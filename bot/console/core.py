@@ -21,9 +21,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from bot import labels, wake
+from bot.casework import labels
 from bot.console.passwords import Passwords, default
 from bot.console.texts import Words
+from bot.pipeline import wake
 from bot.service import Service
 from storage import counselors, staffauth
 from storage.counselors import CounselorRow

@@ -1,6 +1,6 @@
 """The queue page (most urgent first, then longest waiting; it refreshes itself), taking a
 case ("Ambil berikutnya", "Ambil"), my cases, and duty on/off: the chat commands' operations
-(bot.caseops), the same rules."""
+(bot.casework.caseops), the same rules."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot import caseops, casetiming, labels
+from bot.casework import caseops, casetiming, labels
 from bot.console.core import Console, Staff, outbox_written, to, to_login
 from bot.console.texts import Words
 from storage import caseviews, queue

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot import casetiming, labels
+from bot.casework import casetiming, labels
 from bot.console import charts, figures
 from bot.console.core import Console, Staff, to_login
 from storage import reports

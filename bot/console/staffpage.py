@@ -1,7 +1,7 @@
 """/console/staff: staff accounts for admins: add, role, duty, reset password, remove. The
-same operations as `lk3 counselor` (bot.staffops, storage.staffauth): a new password or role
-ends the person's console sessions; removal puts their cases back in the queue. Each change
-is an audit event."""
+same operations as `lk3 counselor` (bot.casework.staffops, storage.staffauth): a new
+password or role ends the person's console sessions; removal puts their cases back in the
+queue. Each change is an audit event."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot import staffops
+from bot.casework import staffops
 from bot.console.core import Console, Staff, to, to_login
 from bot.console.passwords import weak
 from storage import counselors, staffauth

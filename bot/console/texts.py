@@ -1,12 +1,12 @@
 """The console's words: `console.*` texts of flows/catalog/<lang>.console.yaml (Indonesian
 first, English for staff whose language is en), and the staff catalog's for what the chat
-commands also say (bot.staff)."""
+commands also say (bot.casework.staff)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot import labels, staff
+from bot.casework import labels, staff
 from flows.types import LANGUAGES
 
 DEFAULT = "id"
@@ -22,7 +22,7 @@ def text(key: str, lang: str, /, **params: Any) -> str:
 
 
 def staff_text(key: str, lang: str, /, **params: Any) -> str:
-    """A text the chat commands say too (bot.staff's catalog)."""
+    """A text the chat commands say too (bot.casework.staff's catalog)."""
     return staff.text(key, language(lang), **params)
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from bot import labels, staff
+from bot.casework import labels, staff
 from storage import accesslog, queue
 from storage import privacy as store
 from storage.db import reading

@@ -12,7 +12,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from bot import labels, staff
+from bot.casework import labels, staff
 from bot.config import ConfigError, Settings
 from bot.privacy import access, correct, erase, export, provider, requests, retention
 from bot.privacy.erase import Outcome
@@ -53,7 +53,7 @@ def _print(out: Outcome) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.dbcli import existing
+    from bot.cli.dbcli import existing
     from bot.service import open_database
 
     existing(settings)
@@ -97,7 +97,7 @@ def _counts(done: dict[str, int], dry: bool, as_json: bool) -> int:
 
 def cases(args: argparse.Namespace, settings: Settings) -> int:
     """`lk3 cases hold NUMBER --reason ...` (or --release) and `lk3 cases audit NUMBER`."""
-    from bot.dbcli import existing
+    from bot.cli.dbcli import existing
     from bot.service import open_database
 
     if not args.number:

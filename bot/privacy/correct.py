@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from bot import intakeview, staff
+from bot.casework import intakeview, staff
 from bot.privacy import notify
 from bot.privacy.erase import Outcome, checked
 from flows.catalog import Catalog

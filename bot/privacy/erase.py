@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
-from bot import staff
+from bot.casework import staff
 from bot.privacy import notify
 from bot.privacy.provider import Deleter
 from flows.catalog import Catalog

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from bot import intakeview, labels, staff
+from bot.casework import intakeview, labels, staff
 from bot.privacy import access, notify
 from bot.privacy.erase import Outcome, checked
 from flows.catalog import Catalog

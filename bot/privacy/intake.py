@@ -1,8 +1,9 @@
 """DATA, UBAH or HAPUS from a family: a request with a due time, supervisors told at once.
 
-Runs as the `privacy_request` effect (bot.effects), under the processor's write lock, so the
-request row and the alerts commit with the family's reply or not at all. The same right asked
-again while its request is open adds nothing (the audit row says which request it is).
+Runs as the `privacy_request` effect (bot.pipeline.effects), under the processor's write
+lock, so the request row and the alerts commit with the family's reply or not at all. The
+same right asked again while its request is open adds nothing (the audit row says which
+request it is).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot import labels, p0family, staff
+from bot.casework import labels, p0family, staff
 from bot.channels.split import split_reply
 from flows.catalog import Catalog
 from storage import cases, conversations, counselors, outbox

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot import labels, staff
+from bot.casework import labels, staff
 from bot.privacy import notify
 from bot.privacy.erase import Outcome
 from flows.catalog import Catalog

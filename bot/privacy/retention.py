@@ -16,7 +16,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine
 
-from bot.labels import wit
+from bot.casework.labels import wit
 from bot.privacy.policy import policy
 from storage import erasure
 from storage import retention as rules

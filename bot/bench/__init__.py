@@ -1,0 +1,419 @@
+"""`lk3 bench`: synthetic families through the real pipeline on SQLite, against two references.
+
+Families act concurrently, each in a closed loop: it sends its next message once the answer
+to the last one is committed, as people wait for the bot before they reply. Storing is the
+adapter's job: `inbox.store_burst` inside a transaction, up to `batch` of the messages sent
+meanwhile per commit; a message counts as acknowledged only once that commit returned. The
+processors run alongside in other processes, each reporting its commits as they happen. A
+message's latency runs from its inbox commit to the commit of the processor transaction that
+wrote its outbox rows. What each family types is found beforehand by walking the (pure)
+flow engine in memory with a fixed answering policy, so the families follow the flow as it
+is; after the run every family must have its case waiting and sit in the state the engine
+predicted, or the run fails.
+
+References, measured in the same run: (a) raw stdlib sqlite3, one small INSERT transaction per
+commit, WAL, synchronous=NORMAL; (b) python-telegram-bot's ConversationHandler in memory.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import multiprocessing.connection
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Engine, text
+
+from bot.pipeline.processor import BATCH, Processor
+from bot.pipeline.workers import settle
+from flows.engine import Engine as FlowEngine
+from flows.types import Inbound
+from storage import inbox, migrate
+from storage.db import make_engine, writing
+
+CHANNEL = "bench"
+REFERENCE_TRANSACTIONS = 20_000
+REFERENCE_SLICES = 5  # before the pipeline, and again after it
+REQUIRED = 0.2  # x reference (a): the issue's bar
+GOAL_A, GOAL_B = 0.5, 1.0  # x reference (a), x reference (b): what to design toward
+STALL = 30.0  # seconds without any answer while families wait: the run stops there
+MAX_MESSAGES = 40  # a family still talking after this many is stuck: the setup fails
+SIM_NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # Monday 09:30 WIT
+
+# How a synthetic family answers, by state: `cycle` spreads families over every choice (so
+# some take the violence, child and self-harm branches), a tuple names values by preference,
+# and `(value, rare, every)` answers `rare` for one family in `every`. Risk questions default
+# to "no" with "yes" now and then, which also exercises the P0 emergency interrupt.
+CYCLE = "cycle"
+Answer = str | tuple[str, ...]
+POLICY: dict[str, Answer | tuple[str, str, int]] = {
+    "greeting": ("chat", "call", 10),
+    "danger": ("no", "afraid", 7),
+    "consent": ("agree",), "consent_call": ("agree",),
+    "age": ("adult", "under18", 6),
+    "child_intro": ("yes",),
+    "category": CYCLE, "who": CYCLE, "distrik": CYCLE, "child_age": CYCLE,
+    "contact_pref": CYCLE, "call_number": CYCLE,
+    "risk_safe_chat": ("yes",), "after_pause": ("yes",),
+    "emergency_check": ("safe",), "danger_emergency": ("safe",),
+    "crisis_check": ("mistyped",), "resume_check": ("continue",), "menu": ("consult",),
+}
+TEXT = {"kampung": "Kwamki Baru", "safe_times": "sore"}  # typed answers; other texts: LEWATI
+
+
+def _answer(flows: FlowEngine, state: str, family: int, turn: int) -> str:
+    """What `family` types in `state`: a choice by its number, as people do, or text."""
+    spec = flows.flow.states[state]
+    if spec.input:
+        typed = TEXT.get(state)
+        return typed if typed and family % 2 == 0 else "LEWATI" if spec.skippable else "ya"
+    values = [c.value for c in flows.flow.choices_of(spec)]
+    rule = POLICY.get(state)
+    if rule == CYCLE:
+        pick = values[family % len(values)]
+    elif isinstance(rule, tuple) and len(rule) == 3 and isinstance(rule[2], int):
+        pick = rule[1] if family % rule[2] == 0 else rule[0]
+    elif isinstance(rule, tuple):
+        pick = next((v for v in rule if v in values), values[0])
+    elif {"yes", "no"} <= set(values):
+        pick = "yes" if (family + turn) % 5 == 0 else "no"
+    else:
+        pick = values[0]
+    return str(values.index(pick) + 1) if pick in values else pick
+
+
+def script(flows: FlowEngine, family: int) -> tuple[list[str], str, int]:
+    """What `family` types from greeting to a case, the state it ends in, and how many
+    replies it gets (one outbox row each: the bench's channel splits nothing).
+
+    Walks the real flow engine in memory (it is pure), so the script follows the flow as
+    it is today; raises when the walk does not end in a resting state with a case.
+    """
+    says, snap, has_case, replies = ["halo"], None, False, 0
+    while len(says) <= MAX_MESSAGES:
+        turn = flows.step(snap, Inbound(CHANNEL, f"family-{family}", f"sim{len(says)}",
+                                        says[-1]), SIM_NOW)
+        snap, replies = turn.snapshot, replies + len(turn.replies)
+        if any(e.kind == "case_upsert" for e in turn.events) and snap.case_number is None:
+            has_case, snap = True, replace(snap, case_number="LK3-SIM")
+        if flows.flow.states[snap.state].end:
+            if not has_case:
+                break
+            return says, snap.state, replies
+        says.append(_answer(flows, snap.state, family, len(says)))
+    raise RuntimeError(f"bench: synthetic family {family} did not reach a case (stopped in "
+                       f"{snap.state if snap else '-'} after {len(says)} messages); "
+                       "update POLICY in bot/bench/__init__.py for the current flow")
+
+
+def ticking_clock(start: datetime = SIM_NOW,
+                  origin: float | None = None) -> Callable[[], datetime]:
+    """Time from a fixed Monday morning (in service hours), moving with the wall clock: the
+    run does the same work whatever the hour it is started, and time still passes.
+    `origin` (a `time.perf_counter` reading, the same in every process) shares one clock."""
+    at = time.perf_counter() if origin is None else origin
+    return lambda: start + timedelta(seconds=time.perf_counter() - at)
+
+
+def _percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, round(q / 100 * len(sorted_values) + 0.5 - 1e-9))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+Commit = tuple[float, list[int]]  # when a processor transaction committed, its inbox ids
+
+
+def _worker(url: str, shard: tuple[int, int] | None, batch: int, origin: float,
+            pipe: Any) -> None:
+    """A processor process (with `shard`, as `lk3 process --shard` runs): processes what is
+    pending and reports each commit (time, inbox ids) at once; with nothing pending it waits
+    for the adapter's word that more was stored. At "stop" it reports its CPU seconds."""
+    db = make_engine(url)
+    try:
+        processor = Processor(db, FlowEngine.load("intake"), ticking_clock(origin=origin),
+                              batch=batch, shard=shard)
+        settle()  # as `lk3 process` does
+        pipe.send("ready")
+        cpu = time.process_time()
+        while True:
+            if processor.run_once():
+                pipe.send((time.perf_counter(), processor.handled))
+            elif pipe.recv() == "stop":
+                break
+        pipe.send(time.process_time() - cpu)
+    finally:
+        db.dispose()
+
+
+class Run:
+    """One pipeline run: per message the time its inbox row and its outbox rows committed.
+
+    Closed loop, as families behave: each family sends its next message once the answer
+    to its last one is committed. The adapter (this process) stores what families have
+    sent, up to `batch` messages per commit, while the processors run in `workers` other
+    processes (each owning a shard of the contacts when there are several, as
+    `LK3_PROCESSORS` does in service).
+    """
+
+    def __init__(self, db: Engine, url: str, clock: Callable[[], datetime], origin: float,
+                 batch: int, workers: int) -> None:
+        self.db, self.clock, self.batch = db, clock, batch
+        self.acked: dict[int, float] = {}  # inbox id -> its insert committed
+        self.answered: dict[int, float] = {}  # inbox id -> its outbox rows committed
+        self.store_seconds = 0.0
+        self.cpu_seconds = 0.0
+        self.worker_cpu = 0.0
+        self.pipes: list[Any] = []
+        self.procs: list[Any] = []
+        context = multiprocessing.get_context("spawn")
+        for i in range(workers):
+            ours, theirs = context.Pipe()
+            shard = (i, workers) if workers > 1 else None
+            proc = context.Process(target=_worker, args=(url, shard, batch, origin, theirs),
+                                   daemon=True)
+            proc.start()
+            self.pipes.append(ours)
+            self.procs.append(proc)
+        for pipe in self.pipes:
+            if pipe.recv() != "ready":
+                raise RuntimeError("bench: a worker process did not start")
+
+    def store(self, sent: list[tuple[int, int, str]]) -> list[int]:
+        """The adapter: one commit for what families sent; acked after it. Inbox ids back."""
+        start = time.perf_counter()
+        ready = inbox.burst([  # as a getUpdates answer is stored: encoded before the lock
+            {"channel": CHANNEL, "provider_message_id": f"f{family}m{k}",
+             "sender": f"family-{family}", "payload": {"text": said}}
+            for family, k, said in sent], self.clock())
+        with writing(self.db) as conn:
+            ids = inbox.store_burst(conn, ready)
+        acked = time.perf_counter()  # the commit returned: now the provider may be told
+        if len(ids) != len(sent):
+            raise RuntimeError("bench: the inbox took a synthetic message for a duplicate")
+        for inbox_id in ids:
+            self.acked[inbox_id] = acked
+        for pipe in self.pipes:
+            pipe.send("more")
+        self.store_seconds += acked - start
+        return ids
+
+    def families(self, scripts: list[list[str]]) -> None:
+        """Every family through its script: send, wait for the answer, send the next."""
+        waiting = [(f, 0, s[0]) for f, s in enumerate(scripts)]  # sent, not yet stored
+        whose: dict[int, tuple[int, int]] = {}  # inbox id -> (family, message number)
+        while waiting or whose:
+            if waiting:
+                sent, waiting = waiting[:self.batch], waiting[self.batch:]
+                ids = self.store(sent)
+                # new rows get ascending ids in the order of the statement's VALUES
+                whose.update(zip(sorted(ids), ((f, k) for f, k, _ in sent), strict=True))
+            answered = multiprocessing.connection.wait(self.pipes, 0 if waiting else STALL)
+            if not answered and not waiting:
+                return  # a message nobody answers (set aside after failing): the checks say
+            for pipe in answered:
+                try:
+                    committed, handled = cast(Any, pipe).recv()
+                except EOFError:
+                    raise RuntimeError("bench: a processor process stopped") from None
+                for inbox_id in handled:
+                    self.answered.setdefault(inbox_id, committed)
+                    family, k = whose.pop(inbox_id)
+                    if k + 1 < len(scripts[family]):  # the answer came: the family replies
+                        waiting.append((family, k + 1, scripts[family][k + 1]))
+
+    def last_commit(self) -> float:
+        return max(self.answered.values(), default=time.perf_counter())
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            pipe.send("stop")
+        for pipe, proc in zip(self.pipes, self.procs, strict=True):
+            while not isinstance(cpu := pipe.recv(), float):
+                pass  # a last commit report, sent before it saw "stop"
+            self.worker_cpu += cpu
+            proc.join()
+
+
+def pipeline(families: int, batch: int, workers: int = 1,
+             before_checks: Callable[[Engine], None] | None = None,
+             ) -> tuple[Run, float, float, dict[str, int]]:
+    """Run every family through a fresh SQLite database; (run, start, end, checks).
+
+    `run.cpu_seconds` is the CPU time of the adapter and the processors over the run: on a
+    busy machine it shows how much of the wall time the pipeline actually ran.
+    """
+    flows = FlowEngine.load("intake")
+    walks = [script(flows, f) for f in range(families)]
+    scripts = [says for says, _, _ in walks]
+    expected = {f"family-{f}": end for f, (_, end, _) in enumerate(walks)}
+    with tempfile.TemporaryDirectory(prefix="lk3-bench-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        db = make_engine(url)
+        try:
+            migrate.upgrade(db)
+            origin = time.perf_counter()
+            run = Run(db, url, ticking_clock(origin=origin), origin, batch, workers)
+            thresholds = gc.get_threshold()
+            settle()  # this process is the adapter's, as `lk3 serve` is in service
+            try:
+                cpu, start = time.process_time(), time.perf_counter()
+                run.families(scripts)
+                end = run.last_commit()
+                run.cpu_seconds = time.process_time() - cpu
+            finally:
+                gc.unfreeze()  # the references after it run as they would on their own
+                gc.set_threshold(*thresholds)
+                run.close()
+            run.cpu_seconds += run.worker_cpu
+            if before_checks is not None:
+                before_checks(db)
+            checks = _checks(db, expected)
+            checks["outbox rows expected"] = sum(n for _, _, n in walks)
+        finally:
+            db.dispose()
+    return run, start, end, checks
+
+
+def _checks(db: Engine, expected: dict[str, str]) -> dict[str, int]:
+    """What the database holds after the run; `expected`: each family's final state."""
+    queries = {
+        "waiting cases": "SELECT count(*) FROM cases WHERE status = 'waiting'",
+        "families with a case": "SELECT count(DISTINCT contact_id) FROM cases",
+        "unprocessed": "SELECT count(*) FROM inbox WHERE processed_at IS NULL",
+        "failed attempts": "SELECT count(*) FROM inbox WHERE attempts > 0",
+        "outbox rows": "SELECT count(*) FROM outbox",
+        "messages without a reply": (
+            "SELECT count(*) FROM inbox WHERE NOT EXISTS (SELECT 1 FROM outbox "
+            "WHERE dedupe_key = 'in:' || inbox.id || ':' || '0')"),
+    }
+    with db.connect() as conn:
+        out = {name: int(conn.execute(text(sql)).scalar_one()) for name, sql in queries.items()}
+        states = conn.execute(text(
+            "SELECT contacts.provider_user_id, conversations.state FROM conversations "
+            "JOIN contacts ON contacts.id = conversations.contact_id "
+            "WHERE contacts.channel = :channel"), {"channel": CHANNEL}).all()
+    out["families where the engine said"] = sum(1 for user, state in states
+                                                if expected.get(user) == state)
+    return out
+
+
+def checks_pass(checks: dict[str, int], families: int) -> bool:
+    """Every family's case waiting where the engine said, nothing unprocessed or failed,
+    and every reply the engine gave in the outbox."""
+    return (checks["waiting cases"] == families and checks["families with a case"] == families
+            and checks["families where the engine said"] == families
+            and checks["unprocessed"] == 0 and checks["failed attempts"] == 0
+            and checks["messages without a reply"] == 0
+            and checks["outbox rows"] == checks["outbox rows expected"])
+
+
+def sqlite_reference(transactions: int = REFERENCE_TRANSACTIONS, slices: int = 1) -> list[float]:
+    """Raw sqlite3: one small INSERT per transaction, WAL, synchronous=NORMAL; tx/s per slice."""
+    rates = []
+    with tempfile.TemporaryDirectory(prefix="lk3-ref-") as tmp:
+        con = sqlite3.connect(Path(tmp) / "ref.db", isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute("CREATE TABLE inbox (id INTEGER PRIMARY KEY, sender TEXT NOT NULL, "
+                        "payload TEXT NOT NULL, received_at TEXT NOT NULL)")
+            per_slice = max(1, transactions // slices)
+            for _ in range(slices):
+                start = time.perf_counter()
+                for i in range(per_slice):
+                    con.execute("BEGIN")
+                    con.execute("INSERT INTO inbox (sender, payload, received_at) "
+                                "VALUES (?, ?, ?)",
+                                (f"family-{i}", '{"text": "1"}', "2026-11-30 00:30:00"))
+                    con.execute("COMMIT")
+                rates.append(per_slice / (time.perf_counter() - start))
+        finally:
+            con.close()
+    return rates
+
+
+def run(families: int = 2000, batch: int | None = None, workers: int = 2) -> int:
+    """Benchmark the pipeline and print the report; 0 when it meets 0.2x reference (a).
+    `workers` defaults to the deployment's default (LK3_PROCESSORS=2); the other mode is
+    measured after it and printed for information."""
+    from bot.bench.bench_ptb import ptb_reference  # imports telegram: only when benchmarking
+
+    batch = BATCH if batch is None else batch
+    if families < 1 or batch < 1 or workers < 1:
+        print("lk3 bench: --families, --batch and --workers must be at least 1")
+        return 2
+    print(f"lk3 bench: {families} families, batch {batch}, {workers} processor process"
+          f"{'es' if workers > 1 else ''}, SQLite (WAL, synchronous=NORMAL)")
+    # Half the reference before the pipeline, half after, in slices: the median is the rate
+    # under the same conditions as the pipeline, and a noisy moment does not move it.
+    slices = sqlite_reference(REFERENCE_TRANSACTIONS // 2, REFERENCE_SLICES)
+    try:
+        result, start, end, checks = pipeline(families, batch, workers)
+    except RuntimeError as exc:  # the synthetic families no longer fit the flow
+        print(f"requirement        FAIL: {exc}")
+        return 1
+    other = 1 if workers > 1 else 2  # the other mode, for information
+    try:
+        other_run, other_start, other_end, other_checks = pipeline(families, batch, other)
+    except RuntimeError:
+        other_run = None
+    slices += sqlite_reference(REFERENCE_TRANSACTIONS // 2, REFERENCE_SLICES)
+    ref_a = statistics.median(slices)
+    messages = len(result.acked)
+    answers = max(1, round(messages / families) - 1)  # PTB families say as much as ours
+    ref_b = ptb_reference(families, answers)
+    ref_b_parsed = ptb_reference(families, answers, parse=True)
+
+    seconds = end - start
+    rate = messages / seconds if seconds > 0 else 0.0
+    latencies = sorted((result.answered[i] - t) * 1000 for i, t in result.acked.items()
+                       if i in result.answered)
+    print(f"families           {families}")
+    print(f"messages           {messages} (acknowledged after their inbox commit)")
+    print(f"total              {seconds:.2f} s from first insert to last outbox commit "
+          f"(CPU {result.cpu_seconds:.2f} s, {messages / max(result.cpu_seconds, 1e-9):,.0f} "
+          "msg per CPU-second)")
+    print(f"  adapter commits  {result.store_seconds:.2f} s "
+          f"({messages / max(result.store_seconds, 1e-9):,.0f} msg/s while storing)")
+    print(f"pipeline           {rate:,.0f} msg/s end-to-end")
+    print(f"latency            p50 {_percentile(latencies, 50):.1f} ms, "
+          f"p99 {_percentile(latencies, 99):.1f} ms (inbox commit -> outbox commit)")
+    print(f"reference (a)      {ref_a:,.0f} tx/s raw sqlite3, one INSERT per transaction "
+          f"(median of {len(slices)} slices, {min(slices):,.0f}-{max(slices):,.0f}; "
+          f"{REFERENCE_TRANSACTIONS} transactions)")
+    print(f"reference (b)      {ref_b:,.0f} updates/s python-telegram-bot ConversationHandler, "
+          "in memory, no persistence")
+    print(f"  (b) with parsing {ref_b_parsed:,.0f} updates/s incl. Update.de_json per update "
+          f"(for information; pipeline {rate / ref_b_parsed:.2f}x)")
+    ratio_a, ratio_b = rate / ref_a, rate / ref_b
+    print(f"ratios             {ratio_a:.2f}x (a), {ratio_b:.2f}x (b)")
+    if other_run is not None:
+        other_rate = len(other_run.acked) / max(other_end - other_start, 1e-9)
+        print(f"other mode         {other} processor process{'es' if other > 1 else ''}: "
+              f"{other_rate:,.0f} msg/s, {other_rate / ref_a:.3f}x (a), checks "
+              f"{'ok' if checks_pass(other_checks, families) else 'FAILED'} "
+              "(for information; the verdict is on the line above)")
+
+    lost = messages - len(latencies)
+    ok = checks_pass(checks, families) and lost == 0
+    print("checks             " + ", ".join(f"{v} {k}" for k, v in checks.items())
+          + f", {lost} without outbox commit -> {'ok' if ok else 'LOST OR FAILED MESSAGES'}")
+    passed = ok and ratio_a >= REQUIRED
+    # three decimals: a run just under the bar reads 0.196x FAIL, never "0.20x FAIL"
+    print(f"requirement        {'PASS' if passed else 'FAIL'}: {ratio_a:.3f}x (a) "
+          f"(needs >= {REQUIRED}x, every family's case waiting)")
+    goal = ratio_a >= GOAL_A and ratio_b > GOAL_B
+    print(f"goal               {'reached' if goal else 'not reached'}: {ratio_a:.2f}x (a) of "
+          f"{GOAL_A}x, {ratio_b:.2f}x (b) of > {GOAL_B}x")
+    return 0 if passed else 1

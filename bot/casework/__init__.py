@@ -1,0 +1,1 @@
+"""Staff's side of a case: counselor commands, case operations, alerts, deadlines, labels."""

@@ -1,0 +1,185 @@
+"""What a counselor does to a case, for both front ends: chat commands (bot.casework.counselor)
+and the web console (bot.console). Each operation changes the case, audits it, tells the
+family and other staff what they must know, and returns what happened as a staff text key
+with its parameters (`Done`); each front end shows that in its own way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import yaml
+from sqlalchemy import Connection
+
+from bot.casework import alerts, labels, staff
+from bot.pipeline import handoff
+from flows.catalog import Catalog
+from flows.hours import service_hours
+from flows.loader import FLOWS_DIR
+from storage import cases, conversations, counselors, queue
+from storage.counselors import CounselorRow
+from storage.queue import CaseView
+from storage.rows import EventRow, write_rows
+
+
+@dataclass(frozen=True)
+class Done:
+    """The result: `key` of the staff catalog and its parameters; `ok` False: refused."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    case_id: int | None = None
+    ok: bool = True
+
+
+@dataclass
+class Act:
+    """Who acts, when, in which transaction, and the family texts for telling the family."""
+
+    conn: Connection
+    me: CounselorRow
+    now: datetime
+    family_texts: Catalog
+
+    def audit(self, case_id: int | None, kind: str, **data: Any) -> None:
+        write_rows(self.conn, [EventRow(case_id, None, f"counselor:{self.me.id}", kind, data,
+                                        self.now)])
+
+
+def may_act(me: CounselorRow, case: CaseView) -> bool:
+    """A held case may be acted on by its holder, and by any supervisor."""
+    return case.status == "claimed" and (case.assignee_id == me.id or me.supervises)
+
+
+def may_read(me: CounselorRow, case: CaseView) -> bool:
+    """A counselor reads the cases they hold or held; a supervisor every case."""
+    return me.supervises or case.assignee_id == me.id
+
+
+def _refused(key: str, **params: Any) -> Done:
+    return Done(key, params, ok=False)
+
+
+def take(act: Act, number: str | None) -> tuple[Done, CaseView | None]:
+    """Claim the most urgent waiting case, or the one named; it becomes the active case."""
+    outcome, case = queue.claim(act.conn, act.me.id, act.now, number)
+    if outcome == "full":
+        return _refused("full", capacity=act.me.capacity), None
+    if case is None:
+        return _refused("gone", suffix=f" ({number})" if number else ""), None
+    counselors.set_active_case(act.conn, act.me.id, case.id)
+    conversations.set_flag(act.conn, case.contact_id, "with_person", True)
+    act.audit(case.id, "claim", counselor=act.me.name,
+              waited_minutes=int((act.now - case.created_at).total_seconds() // 60))
+    handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.joined", act.now,
+                        name=act.me.name.split()[0])
+    return Done("claimed", {"number": case.number}, case.id), case
+
+
+def note(act: Act, case: CaseView, text: str) -> Done:
+    if not text:
+        return _refused("note_empty")
+    act.audit(case.id, "note", text=text)
+    return Done("note_saved", {"number": case.number}, case.id)
+
+
+@cache
+def institutions() -> dict[str, dict[str, str]]:
+    """The referral places by code (flows/referrals.yaml): name and what they are for."""
+    raw = yaml.safe_load((FLOWS_DIR / "referrals.yaml").read_text(encoding="utf-8"))
+    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in raw.items()}
+
+
+def refer(act: Act, case: CaseView, code: str, reason: str) -> Done:
+    places = institutions()
+    if code.lower() not in places:
+        return _refused("refer_unknown", code=code)
+    if not reason.strip():
+        return _refused("refer_no_reason")
+    conv = conversations.load(act.conn, case.contact_id)
+    agreed = bool(conv and conv.answers.get("consent") == "agree_refer")
+    basis = "consent" if agreed else "vital_interest" if case.priority == "P0" else None
+    if basis is None:
+        return _refused("refer_no_consent")
+    name = places[code.lower()]["name"]
+    cases.add_referral(act.conn, case_id=case.id, institution=code.lower(),
+                       reason=reason.strip(), legal_basis=basis, counselor_id=act.me.id,
+                       now=act.now)
+    act.audit(case.id, "referral", institution=code.lower(), reason=reason.strip(),
+              legal_basis=basis)
+    return Done("refer_saved", {"number": case.number, "institution": name,
+                                "basis": labels.basis(basis)}, case.id)
+
+
+def _leave(act: Act, case: CaseView) -> None:
+    """The acting person's active case is no longer this one."""
+    if act.me.active_case_id in (case.id, None):
+        counselors.set_active_case(act.conn, act.me.id, None)
+
+
+def transfer(act: Act, case: CaseView, name: str) -> Done:
+    target = counselors.by_name(act.conn, name) if name else None
+    if target is None or target.id == act.me.id:
+        return _refused("transfer_unknown", name=name)
+    if not queue.has_room(act.conn, target.id):
+        return _refused("transfer_full", name=target.name, capacity=target.capacity)
+    queue.transfer(act.conn, case.id, target.id, act.now)
+    counselors.set_active_case(act.conn, target.id, case.id)
+    _leave(act, case)
+    act.audit(case.id, "transfer", to=target.name, to_id=target.id)
+    staff.say(act.conn, target.id, "transferred_to_you", act.now, case_id=case.id,
+              number=case.number, priority=case.priority, by=act.me.name,
+              reasons=labels.reasons(case.reasons))
+    handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.transferred", act.now,
+                        name=target.name.split()[0])
+    return Done("transfer_done", {"number": case.number, "name": target.name}, case.id)
+
+
+def release(act: Act, case: CaseView) -> Done:
+    queue.release(act.conn, case.id, act.now)
+    _leave(act, case)
+    conversations.set_flag(act.conn, case.contact_id, "with_person", False)
+    act.audit(case.id, "release")
+    handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.released", act.now,
+                        case_number=case.number)
+    fresh = queue.by_id(act.conn, case.id)
+    if fresh is not None:
+        alerts.announce(act.conn, fresh, act.now)
+    return Done("released", {"number": case.number}, case.id)
+
+
+def outcomes() -> list[str]:
+    return list(service_hours().outcomes)
+
+
+def close(act: Act, case: CaseView, outcome: str) -> Done:
+    if outcome not in outcomes():
+        return _refused("close_outcome", outcomes=" | ".join(outcomes()))
+    queue.close(act.conn, case.id, outcome, act.now)
+    _leave(act, case)
+    act.audit(case.id, "close", outcome=outcome)
+    handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.closed", act.now,
+                        case_number=case.number)
+    conversations.start_over(act.conn, case.contact_id, "feedback", act.now)
+    handoff.tell_family(act.conn, act.family_texts, case.id, "feedback", act.now)
+    return Done("closed", {"number": case.number, "outcome": labels.outcome(outcome)}, case.id)
+
+
+def duty(act: Act, on: bool) -> Done:
+    counselors.set_duty(act.conn, act.me.id, on)
+    act.audit(None, "duty", on=on)
+    return Done("duty_on" if on else "duty_off")
+
+
+def to_family(act: Act, case: CaseView, text: str, media: list[dict[str, str]]) -> Done:
+    """A counselor's words to the family of a case they may act on, through the outbox."""
+    if not text and not media:
+        return _refused("note_empty")
+    if conversations.contact(act.conn, case.contact_id)[2] == "stopped":
+        return _refused("family_stopped", number=case.number)
+    handoff.counselor_to_family(act.conn, act.me.id, case.id, text, media, act.now)
+    act.audit(case.id, "message", length=len(text), media=len(media))
+    return Done("", {"number": case.number}, case.id)

@@ -1,0 +1,52 @@
+"""Where a case stands against its first-response target, as staff read it (`lk3 cases
+list|show`): how long it has waited, its deadline, and a label in the staff language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.casework import labels, staff
+from bot.config import ConfigError
+from flows.definition import FlowError
+from flows.hours import ServiceHours, service_hours
+from storage.clock import maybe_utc, utc
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long a case has waited, and where it stands against its first-response target."""
+
+    waiting_minutes: int | None  # waiting: since opened; claimed: since claimed; closed: None
+    deadline: datetime
+    state: str  # ok | overdue | met | closed
+    label: str  # for staff: jatuh tempo dalam X, lewat X, terpenuhi...; closed: -
+
+
+def timing(row: Any, hours: ServiceHours, now: datetime,
+           language: str = staff.STAFF_LANGUAGE) -> Timing:
+    created, claimed = utc(row.created_at), maybe_utc(row.claimed_at)
+    answered = maybe_utc(row.first_response_at)
+    deadline = hours.deadline(row.priority, created)
+    if row.status == "closed":
+        return Timing(None, deadline, "closed", "-")
+    since = claimed if row.status == "claimed" and claimed is not None else created
+    waited = max(0, int((now - since).total_seconds() // 60))
+    if answered is not None:
+        late = answered - deadline
+        label = staff.text("deadline.met", language) if late <= timedelta(0) else staff.text(
+            "deadline.met_late", language, duration=labels.duration(late, language))
+        return Timing(waited, deadline, "met", label)
+    if now > deadline:
+        return Timing(waited, deadline, "overdue", staff.text(
+            "deadline.overdue", language, duration=labels.duration(now - deadline, language)))
+    return Timing(waited, deadline, "ok", staff.text(
+        "deadline.due", language, duration=labels.duration(deadline - now, language)))
+
+
+def service() -> ServiceHours:
+    try:
+        return service_hours()
+    except FlowError as exc:
+        raise ConfigError(f"The service hours are invalid: {exc}") from None

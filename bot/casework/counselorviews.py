@@ -1,0 +1,96 @@
+"""What a counselor reads in the chat: the queue, the brief on a case just taken, my cases,
+and a case's history (`/antrian`, `/ambil`, `/kasus`, `/riwayat`).
+
+Words for staff, never codes (bot.casework.labels): categories, distrik, reasons, the
+family's answers (the choice's label, `(dilewati)`), waiting times (`12 menit`), and times
+in WIT on every database (SQLite hands back naive UTC). In the history, a family's plain
+number is followed by the choice it meant (bot.casework.intakeview).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.casework import intakeview, labels, staff
+from bot.casework.counselorctx import Ctx
+from bot.privacy import access
+from storage import cases, caseviews, conversations, counselors, queue
+from storage.queue import CaseView
+
+HISTORY_MESSAGES = 40
+
+
+def show_queue(ctx: Ctx, args: str) -> None:
+    waiting = queue.waiting(ctx.conn, limit=5)
+    if not waiting:
+        return ctx.say("queue_empty")
+    lines = [staff.text("queue_head", count=queue.count(ctx.conn, ("waiting",)))]
+    lines += [staff.text("queue_line", number=c.number, priority=c.priority,
+                         waited=labels.waited(c.created_at, ctx.now),
+                         reasons=labels.reasons(c.reasons))
+              for c in waiting]
+    buttons = [{"number": i, "value": f"take:{c.number}",
+                "label": staff.text("take_button", number=c.number)}
+               for i, c in enumerate(waiting, start=1)]
+    staff.send(ctx.conn, ctx.me.id, "\n".join(lines), ctx.now, choices=buttons)
+
+
+def brief(ctx: Ctx, case: CaseView) -> None:
+    """What the counselor needs at a glance, then what the family wrote while waiting."""
+    conv = conversations.load(ctx.conn, case.contact_id)
+    a = conv.answers if conv and conv.case_id == case.id else {}
+    ctx.say("claimed", case_id=case.id, number=case.number, priority=case.priority,
+            reasons=labels.reasons(case.reasons), category=labels.category(case.category),
+            distrik=labels.distrik(case.distrik), contact=intakeview.answer_of(a, "contact"),
+            safe_times=intakeview.answer_of(a, "safe_times"),
+            leave_message=intakeview.answer_of(a, "leave_message"),
+            codeword=intakeview.answer_of(a, "codeword"))
+    waiting = [_waiting_line(e["data"]) for e in cases.events_of(ctx.conn, case.id)
+               if e["kind"] == "message_while_resting"]
+    waiting = [w for w in waiting if w]
+    if waiting:
+        ctx.say("waiting_messages", case_id=case.id, lines="\n".join(f"• {t}" for t in waiting))
+
+
+def _waiting_line(data: dict[str, Any]) -> str:
+    media = " ".join(f"({m.get('kind')}) {m.get('ref')}" for m in data.get("media") or [])
+    return " ".join(x for x in (str(data.get("text") or ""), media) if x)
+
+
+def my_cases(ctx: Ctx, args: str) -> None:
+    if args:
+        case = queue.by_number(ctx.conn, args.split()[0])
+        if case is None:
+            return ctx.say("unknown_case", number=args.split()[0])
+        if case.status != "claimed":
+            return ctx.say("not_open", number=case.number, status=labels.status(case.status))
+        if case.assignee_id != ctx.me.id and not ctx.me.supervises:
+            return ctx.say("not_yours", number=case.number)
+        counselors.set_active_case(ctx.conn, ctx.me.id, case.id)
+        access.record(ctx.conn, [case.id], f"counselor:{ctx.me.id}", "kasus", ctx.now,
+                      None if case.assignee_id == ctx.me.id else "supervisor")  # break-glass
+        return ctx.say("active_set", case_id=case.id, number=case.number)
+    held = queue.held_by(ctx.conn, ctx.me.id)
+    if not held:
+        return ctx.say("my_cases_none")
+    access.record(ctx.conn, [c.id for c in held], f"counselor:{ctx.me.id}", "kasus", ctx.now)
+    active = next((c.number for c in held if c.id == ctx.me.active_case_id), "-")
+    lines = "\n".join(f"{c.number} · {c.priority} · {labels.reasons(c.reasons)}"
+                      for c in held)
+    ctx.say("my_cases", lines=lines, active=active)
+
+
+def history(ctx: Ctx, case: CaseView, args: str) -> None:
+    """The last messages with the family of the active case, oldest first, times in WIT."""
+    rows = caseviews.last_messages(ctx.conn, case.contact_id, HISTORY_MESSAGES)
+    access.record(ctx.conn, [case.id], f"counselor:{ctx.me.id}", "riwayat", ctx.now)
+    if not rows:
+        return ctx.say("history_empty")
+    lines = [staff.text("history_head", number=case.number)]
+    texts = intakeview.annotate((r.direction, r.text or "") for r in rows)
+    for r, text in zip(rows, texts, strict=True):
+        who = "speaker.family" if r.direction == "in" else "speaker.staff" \
+            if str(r.author or "").startswith("counselor") else "speaker.bot"
+        lines.append(f"{labels.wit(r.created_at, '%d-%m %H.%M')} {staff.text(who)}: "
+                     f"{text[:300]}")
+    staff.send(ctx.conn, ctx.me.id, "\n".join(lines), ctx.now, case_id=case.id)

@@ -1,0 +1,130 @@
+"""Codes stored on cases, as LK3 staff read them: words, durations and times in WIT.
+
+Cases keep codes (`premarital`, `mimika_baru`, `domestic_violence`, `waiting`); JSON output
+keeps them too. What a person reads says them in the staff language: categories (a short
+staff label from `flows/counselor/<lang>.yaml`, else the family catalog's), distrik (the list
+labels of `flows/lists.yaml`), reasons (`flows/intake.triage.yaml`), statuses, outcomes,
+legal bases and kinds of danger (`flows/counselor/<lang>.yaml`), durations (`lewat 5 menit`,
+`jatuh tempo dalam 4 hari`) and times (WIT, whatever the database hands back). There is no
+language per staff member yet: every function takes one, defaulting to `STAFF_LANGUAGE`.
+A code with no words (a value from an older version) is shown as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from bot.casework import staff
+from bot.casework.staff import STAFF_LANGUAGE
+from flows.catalog import Catalog, load_catalog
+from flows.definition import Flow, read_yaml
+from flows.hours import service_hours
+from flows.loader import FLOWS_DIR, _load_lists, parse_flow
+from flows.triage import TriageRules, describe, intake_rules
+from storage.clock import utc
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What staff output needs of the intake: its texts (with the list labels), its states
+    (the questions and their choices) and its reasons. The same files the engine loads (and
+    `lk3 flow check` validates), read without the crisis words and the rest of a bundle."""
+
+    catalog: Catalog
+    flow: Flow
+    triage: TriageRules
+
+
+@cache
+def intake() -> Intake:
+    """The intake as shipped, read once per process."""
+    lists, list_labels = _load_lists(FLOWS_DIR / "lists.yaml")
+    path = FLOWS_DIR / "intake.yaml"
+    return Intake(load_catalog(FLOWS_DIR / "catalog", extra=list_labels),
+                  parse_flow(read_yaml(path), str(path), lists), intake_rules())
+
+
+def family_texts() -> Catalog:
+    return intake().catalog
+
+
+def _staff_word(key: str, language: str) -> str | None:
+    return staff.text(key, language) if staff.has(key, language) else None
+
+
+def _family_word(key: str, language: str) -> str | None:
+    texts = family_texts().texts
+    table = texts.get(language) or texts[STAFF_LANGUAGE]
+    return table.get(key)
+
+
+def category(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    """`dv` -> `KDRT` (the staff's short label, else the family's words); None -> `-`."""
+    if not code:
+        return "-"
+    return _staff_word(f"category.{code}", language) or \
+        _family_word(f"category.{code}", language) or code
+
+
+def distrik(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    """`mimika_baru` -> `Mimika Baru` (flows/lists.yaml); None -> `-`."""
+    if not code:
+        return "-"
+    return _family_word(f"list.distrik.{code}", language) or code
+
+
+def reasons(codes: Iterable[str], language: str = STAFF_LANGUAGE) -> str:
+    return describe(codes, language)
+
+
+def word(kind: str, code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    """A code of a kind the staff texts name: status, outcome, basis, danger, event."""
+    if code is None or code == "":
+        return "-"
+    return _staff_word(f"{kind}.{code}", language) or code
+
+
+def status(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    return word("status", code, language)
+
+
+def outcome(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    return word("outcome", code, language)
+
+
+def basis(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    return word("basis", code, language)
+
+
+def groups(codes: Iterable[str], language: str = STAFF_LANGUAGE) -> str:
+    """Kinds of danger, e.g. `menyakiti diri / bunuh diri, kekerasan`."""
+    return ", ".join(word("danger", g, language) for g in codes) or "-"
+
+
+def duration(delta: timedelta, language: str = STAFF_LANGUAGE) -> str:
+    """`kurang dari 1 menit`, `45 menit`, `2 jam 5 menit`, `3 hari` (from two days)."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 1:
+        return staff.text("duration.moment", language)
+    if minutes < 60:
+        return staff.text("duration.minutes", language, n=minutes)
+    if minutes < 48 * 60:
+        hours = staff.text("duration.hours", language, n=minutes // 60)
+        if minutes % 60 == 0:
+            return hours
+        return f"{hours} {staff.text('duration.minutes', language, n=minutes % 60)}"
+    return staff.text("duration.days", language, n=minutes // (24 * 60))
+
+
+def waited(since: datetime, now: datetime, language: str = STAFF_LANGUAGE) -> str:
+    return duration(now - since, language)
+
+
+def wit(value: datetime | None, form: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time (UTC; naive from SQLite) in WIT; None -> `-`."""
+    if value is None:
+        return "-"
+    return utc(value).astimezone(service_hours().tz).strftime(form)

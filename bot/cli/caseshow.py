@@ -1,0 +1,210 @@
+"""`lk3 cases show NUMBER`: one case as staff read it.
+
+Its details in words (bot.casework.labels) with times in WIT; every answer the family gave,
+under the question the bot asked (bot.casework.intakeview); the conversation (Keluarga / Bot
+/ Petugas NAME), a plain number followed by the choice it meant; the danger words the bot
+recognised (and a
+`SALAH KETIK`); and the audit trail. Read in one read-only transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from bot.casework import casetiming, intakeview, labels, staff
+from bot.casework.staff import STAFF_LANGUAGE
+from bot.privacy import access
+from storage import cases, caseviews, conversations, counselors
+from storage.clock import maybe_utc, utc, utcnow
+from storage.db import reading
+
+INDENT = "  "
+
+
+def _counselor_id(author: str | None) -> int | None:
+    """`counselor:3` (the message log's author, the audit trail's actor) -> 3."""
+    kind, _, rest = str(author or "").partition(":")
+    return int(rest) if kind == "counselor" and rest.isdigit() else None
+
+
+class _Names:
+    """Counselor names by id, removed counselors included (their history stays theirs)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.known: dict[int, str | None] = {}
+
+    def of(self, counselor_id: int) -> str | None:
+        if counselor_id not in self.known:
+            person = counselors.get(self.conn, counselor_id)
+            self.known[counselor_id] = person.name if person else None
+        return self.known[counselor_id]
+
+    def speaker(self, direction: str, author: str | None) -> str:
+        """Keluarga, Bot, or Petugas NAME: from the log row's author where it says so."""
+        if direction == "in":
+            return staff.text("speaker.family")
+        cid = _counselor_id(author)
+        if cid is None:
+            return staff.text("speaker.bot")
+        name = self.of(cid)
+        return f"{staff.text('speaker.staff')} {name}" if name else staff.text("speaker.staff")
+
+    def actor(self, actor: str) -> str:
+        cid = _counselor_id(actor)
+        name = None if cid is None else self.of(cid)
+        return f"{actor} ({name})" if name else actor
+
+
+def _media(media: Any) -> str:
+    if not media:
+        return ""
+    kinds = [str(m.get("kind") or m.get("type") or "media") if isinstance(m, dict) else "media"
+             for m in media]
+    return " " + " ".join(f"[{k}]" for k in kinds)
+
+
+# Values in the audit trail's data that are codes, in words.
+_WORDS = {"status": labels.status, "category": labels.category, "distrik": labels.distrik,
+          "outcome": labels.outcome, "legal_basis": labels.basis}
+_LISTS = {"reasons": labels.reasons, "groups": labels.groups}
+
+
+def _value(key: str, v: Any, language: str) -> str:
+    if key in _WORDS and (v is None or isinstance(v, str)):
+        return _WORDS[key](v, language)
+    if key in _LISTS and isinstance(v, list):
+        return _LISTS[key]([str(x) for x in v], language)
+    if isinstance(v, bool):
+        return labels.word("yesno", str(v).lower(), language)
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+
+def summary(data: Any, language: str = STAFF_LANGUAGE, limit: int = 120) -> str:
+    """An audit event's data for staff: each key in words where the staff texts name it
+    (`data.KEY`), code values in words (status, category, reasons...)."""
+    if not data:
+        return ""
+    if isinstance(data, dict):
+        text = ", ".join(f"{labels.word('data', str(k), language)}: "
+                         f"{_value(str(k), v, language)}" for k, v in data.items())
+    else:
+        text = json.dumps(data, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _lines(head: str, text: str) -> list[str]:
+    """`head` then the text, its further lines under the first one's start."""
+    first, *rest = text.splitlines() or [""]
+    return [f"{head}{first}".rstrip(), *(f"{' ' * len(head)}{more}".rstrip() for more in rest)]
+
+
+def _details(row: Any, now: datetime) -> list[str]:
+    t = casetiming.timing(row, casetiming.service(), now)
+    waited = "-" if t.waiting_minutes is None else \
+        labels.duration(timedelta(minutes=t.waiting_minutes))
+    state = labels.status(row.status) if t.state == "closed" else t.label
+    named = [
+        (staff.text("field.number"), row.number),
+        (staff.text("field.status"), labels.status(row.status)),
+        (staff.text("field.priority"), row.priority),
+        (staff.text("field.reasons"), labels.reasons(row.reasons)),
+        (staff.text("field.category"), labels.category(row.category)),
+        (staff.text("field.distrik"), labels.distrik(row.distrik)),
+        (staff.text("field.channel"), row.channel),
+        (staff.text("field.basis"), labels.basis(row.legal_basis)),
+        (staff.text("field.assignee"), row.assignee or "-"),
+        (staff.text("field.created"), labels.wit(row.created_at)),
+        (staff.text("field.claimed"), labels.wit(row.claimed_at)),
+        (staff.text("field.first_response"), labels.wit(row.first_response_at)),
+        (staff.text("field.closed"), labels.wit(row.closed_at)),
+        (staff.text("field.waiting"), waited),
+        (staff.text("field.deadline"), f"{labels.wit(t.deadline)} ({state})"),
+        (staff.text("field.outcome"), labels.outcome(row.outcome)),
+        (staff.text("field.satisfaction"),
+         "-" if row.satisfaction is None else str(row.satisfaction)),
+    ]
+    width = max(len(k) for k, _ in named) + 2
+    return [*(f"{k + ':':{width}} {v}" for k, v in named), staff.text("show_times")]
+
+
+def _danger(events: list[dict[str, Any]], said: dict[datetime, list[str]]) -> list[str]:
+    """The danger words the bot recognised, with the family's message that carried them (the
+    one logged in the same turn; `said`: the family's texts by time), and a SALAH KETIK."""
+    out = []
+    for e in events:
+        data = e["data"] or {}
+        if e["kind"] == "crisis_words":
+            texts = [f'"{t}"' for t in said.get(e["created_at"], []) if t] or \
+                [f'"{w}"' for w in data.get("matched") or []]
+            text = staff.text("show_danger_line", groups=labels.groups(data.get("groups") or []),
+                              imminent=staff.text("show_danger_imminent")
+                              if data.get("imminent") else "", words=" / ".join(texts) or "-")
+        elif e["kind"] == "crisis_disputed":
+            hit = [str(f).removeprefix("crisis_") for f in data.get("flags") or []]
+            text = staff.text("show_disputed_line", groups=labels.groups(hit))
+        else:
+            continue
+        out.append(f"{INDENT}{labels.wit(e['created_at'])}  {text}")
+    return out
+
+
+def show(db: Engine, number: str, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    with reading(db) as conn:
+        row = caseviews.case_line(conn, number)
+        if row is None:
+            print(f"lk3: no case {number.strip()}; `lk3 cases list` shows the numbers.",
+                  file=sys.stderr)
+            return 1
+        names = _Names(conn)
+        log = caseviews.transcript(conn, row.contact_id)
+        speakers = [names.speaker(r.direction, r.author) for r in log]
+        conv = conversations.load(conn, row.contact_id)
+        events = [{**e, "actor": names.actor(str(e["actor"]))} for e in cases.history(
+            conn, row.id, row.contact_id, cases.closed_at(conn, row.previous_case_id),
+            maybe_utc(row.closed_at))]
+    access.record_view(db, [row.id], access.cli_actor(), "cases_show", now)  # who looked
+    print("\n".join(_details(row, now)))
+    said = [(r.direction, r.text or "") for r in log]
+    mine = conv is not None and conv.case_id == row.id and row.status != "closed"
+    answers = intakeview.answers(conv.answers, intakeview.asked_states(said)) \
+        if conv is not None and mine else []
+    print("\n" + staff.text("show_answers", count=len(answers)))
+    for question, answer in answers:
+        print("\n".join(_lines(f"{INDENT}{question} → ", answer)))
+    if not answers:
+        print(INDENT + staff.text("show_answers_gone"))
+    print("\n" + staff.text("show_transcript", count=len(log)))
+    for r, who, text in zip(log, speakers, intakeview.annotate(said), strict=True):
+        if not text and not r.media:
+            text = staff.text("show_no_text")
+        if r.truncated:
+            text += " " + staff.text("show_characters", count=r.original_length)
+        print("\n".join(_lines(f"{INDENT}{labels.wit(r.created_at)}  {who}: ",
+                               text + _media(r.media))))
+    if not log:
+        print(INDENT + staff.text("show_none"))
+    family: dict[datetime, list[str]] = {}
+    for r in log:
+        if r.direction == "in":
+            family.setdefault(utc(r.created_at), []).append(r.text or "")
+    danger = _danger(events, family)
+    print("\n" + staff.text("show_danger", count=len(danger)))
+    print("\n".join(danger or [INDENT + staff.text("show_none")]))
+    print("\n" + staff.text("show_events", count=len(events)))
+    kinds = [labels.word("event", str(e["kind"])) for e in events]
+    actor = max([10, *(len(e["actor"]) for e in events)])
+    kind = max([12, *(len(k) for k in kinds)])
+    for e, k in zip(events, kinds, strict=True):
+        print(f"{INDENT}{labels.wit(e['created_at'])}  {e['actor']:{actor}}  {k:{kind}}  "
+              f"{summary(e['data'])}".rstrip())
+    if not events:
+        print(INDENT + staff.text("show_none"))
+    return 0

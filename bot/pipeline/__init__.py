@@ -1,0 +1,1 @@
+"""The pipeline: inbox processor, decide step, effects, outbox relay, workers."""

@@ -1,0 +1,56 @@
+"""What the service does around a case as the intake changes it: tell staff, tell the family."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from bot.casework import alerts, staff
+from bot.pipeline import handoff
+from flows.catalog import Catalog
+from flows.text import clean
+from storage import cases, counselors, inbox, queue
+from storage.queue import CaseView
+
+URGENT = ("P0", "P1")
+# The flow's answers to safety words (DARURAT, BERHENTI, HAPUS, KELUAR): the counselor
+# holding the case hears of them at once.
+SAFETY_EVENTS = ("emergency", "stop", "privacy_request", "quick_exit")
+
+
+def opened(conn: Connection, catalog: Catalog, case: CaseView, language: str, now: datetime,
+           roster: counselors.Roster | None = None) -> str | None:
+    """A new case: on-duty staff are alerted at once (P0/P1: supervisors too), whatever the
+    hour. Returns the out-of-hours notice for the family, sent after this turn's replies."""
+    alerts.announce(conn, case, now, roster=roster)
+    return handoff.out_of_hours_notice(catalog, language, case.priority, now)
+
+
+def family_safety(conn: Connection, case_id: int | None, counselor_id: int,
+                  msg: inbox.Pending, kind: str, now: datetime) -> None:
+    """DARURAT, BERHENTI, HAPUS or KELUAR from a family a counselor holds: the counselor
+    hears."""
+    if case_id is None:
+        return
+    number = cases.number_of(conn, case_id)
+    word = clean(str(msg.payload.get("text") or ""))[:40]
+    key = {"emergency": "family_emergency", "quick_exit": "family_quick_exit"}.get(
+        kind, "family_safety")
+    staff.say(conn, counselor_id, key, now, case_id=case_id, number=number, word=word)
+    if kind == "emergency":  # P0 pages the supervisors too, whoever holds the case
+        for supervisor in counselors.roster(conn).supervisors:
+            if supervisor != counselor_id:
+                staff.say(conn, supervisor, key, now, case_id=case_id, number=number,
+                          word=word)
+
+
+def satisfaction(conn: Connection, case_id: int, score: int, now: datetime) -> None:
+    """The family's 1-5 rating goes on the case, and to the counselor who closed it."""
+    if not 1 <= score <= 5:
+        return
+    queue.set_satisfaction(conn, case_id, score)
+    case = queue.by_id(conn, case_id)
+    if case is not None and case.assignee_id is not None:
+        staff.say(conn, case.assignee_id, "satisfaction_note", now, case_id=case_id,
+                  number=case.number, score=score)

@@ -1,0 +1,41 @@
+"""The decide step: one engine turn of a family, as the rows and effects it makes.
+
+Runs in the inbox processor under the write lock, and (when several processors share a
+SQLite file) before it, on a copy of the conversation with no connection: a turn that needs
+the database then raises `bot.pipeline.apply.NeedsLock` and is decided again under the lock, by
+this same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.pipeline import effects
+from bot.pipeline.apply import Batch, Conv, event_row, send
+from flows.catalog import Rendered
+from flows.types import Turn
+from storage import conversations, inbox
+
+
+def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
+    """Record one turn: its events (with their effects), the conversation as it leaves
+    it, the transcript and the replies."""
+    now = batch.now
+    for ev in turn.events:
+        kind, data = effects.run(batch, msg, conv, ev.kind, ev.data)
+        batch.rows.append(event_row(conv, kind, data, now))
+    snap = turn.snapshot
+    if snap.language != conv.contact.language:
+        conversations.set_language(batch.need(), conv.contact.id, snap.language)
+        conv.contact = conversations.ContactRow(conv.contact.id, snap.language,
+                                                conv.contact.status)
+    conv.snapshot = snap if snap.case_number == conv.case_number else \
+        replace(snap, case_number=conv.case_number)
+    conv.changed = True
+    extra = {"case_number": conv.case_number or ""}
+    rendered = [batch.flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
+    if batch.notices:  # after the closing, but before a question (kept on a small screen)
+        at = len(rendered) - 1 if rendered and rendered[-1].choices else len(rendered)
+        rendered[at:at] = [Rendered(n) for n in batch.notices]
+        batch.notices.clear()
+    send(batch, msg, conv, rendered)

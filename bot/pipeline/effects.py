@@ -1,0 +1,127 @@
+"""What an event of the flow does beyond its audit row: effects, registered by event kind.
+
+An effect gets the batch, the message, the conversation and the event's data, and returns
+the kind and data its audit row records. Only what needs the database under the write lock
+asks for the connection (`Batch.need`): opening a case, alerting staff, a refusal's
+redaction, a stop. The rest (a consent given, a case's new answers at the same priority,
+a quick exit's clearing row) are rows, made the same way before the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.casework import alerts
+from bot.pipeline import casehooks, quickexit
+from bot.pipeline.apply import Batch, Conv, keeps_no_words
+from bot.privacy.intake import requested
+from flows.text import clean
+from storage import cases, conversations, inbox, queue
+from storage.rows import ConsentRow, OutboxRow, SavedTriage, write_rows
+
+Data = dict[str, Any]
+Effect = Callable[[Batch, inbox.Pending, Conv, Data], tuple[str, Data]]
+
+
+def consent(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str, Data]:
+    batch.rows.append(ConsentRow(conv.contact.id, data["version"], data["language"],
+                                 data["choice"], data["legal_basis"], batch.now))
+    if data["choice"] == "refuse" and conv.case_id is None:
+        cases.redact_contact(batch.need(), conv.contact.id, msg.contact_key)
+    return "consent", data
+
+
+def stop(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str, Data]:
+    conversations.set_status(batch.need(), conv.contact.id, "stopped")
+    return "stop", data
+
+
+def case_upsert(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str, Data]:
+    """A case opened (or, after a closed one, a new linked case), or what the intake learned
+    added to the open one: priority only goes up, reasons accumulate; a waiting case that
+    became more urgent is announced again."""
+    if conv.case_id is None or conv.case_status == "closed":
+        return _open(batch, msg, conv, data)
+    before = conv.triage or cases.triage_of(batch.need(), conv.case_id)
+    conv.triage = after = before.raised(data)
+    row = SavedTriage(**after.values(batch.now), id=conv.case_id)
+    if after.priority != before.priority and after.priority in casehooks.URGENT \
+            and conv.case_status == "waiting":
+        conn = batch.need()
+        write_rows(conn, [row])  # the alert shows it as saved
+        case = queue.by_id(conn, conv.case_id)
+        assert case is not None
+        alerts.announce(conn, case, batch.now, key="raised", roster=batch.roster())
+    batch.rows.append(row)  # also with the batch: written after any earlier one of it
+    return ("case_raised" if after.priority != before.priority else "case_upsert"), data
+
+
+def _open(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str, Data]:
+    conn, now = batch.need(), batch.now
+    previous = conv.case_id  # a family back after a closed case: a new, linked case
+    conv.case_id, conv.case_number = cases.create(
+        conn, contact_id=conv.contact.id, channel=msg.channel, data=data, now=now,
+        previous_case_id=previous)
+    conv.case_status, conv.assignee_id = "waiting", None
+    conv.triage = cases.Triage.of(data)
+    view = queue.new_view(conv.case_id, conv.case_number, conv.contact.id, msg.channel,
+                          data, now)
+    notice = casehooks.opened(conn, batch.flows.bundle.catalog, view, conv.contact.language,
+                              now, batch.roster())
+    if notice:
+        batch.notices.append(notice)
+    return "case_opened", data
+
+
+def resting(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str, Data]:
+    """Words written after the intake ended: kept on the event for staff (unless consent
+    was refused)."""
+    if not keeps_no_words(conv):
+        data = {**data, "text": clean(str(msg.payload.get("text") or ""))[:500],
+                "media": msg.payload.get("media") or []}
+    return "message_while_resting", data
+
+
+def satisfaction(batch: Batch, msg: inbox.Pending, conv: Conv,
+                 data: Data) -> tuple[str, Data]:
+    if conv.case_id is not None:
+        casehooks.satisfaction(batch.need(), conv.case_id, int(data["score"]), batch.now)
+    return "satisfaction", data
+
+
+def quick_exit(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str, Data]:
+    """KELUAR: the chat cleared where it can be, before the reply."""
+    clear = quickexit.row(msg.channel, msg.sender, conv.contact.id, conv.case_id, msg.id)
+    if clear is not None:
+        batch.rows.append(OutboxRow(**clear, status="pending", attempts=0,
+                                    available_at=batch.now, created_at=batch.now))
+    return "quick_exit", {**data, "chat_cleared": clear is not None}
+
+
+def privacy_request(batch: Batch, msg: inbox.Pending, conv: Conv,
+                    data: Data) -> tuple[str, Data]:
+    """DATA, UBAH or HAPUS: a request due in 3x24 hours, supervisors told (bot.privacy)."""
+    language = conv.snapshot.language if conv.snapshot else conv.contact.language
+    return "privacy_request", {**data, **requested(batch.need(), conv.contact.id, language,
+                                                   str(data["right"]), batch.now)}
+
+
+EFFECTS: dict[str, Effect] = {
+    "consent": consent, "stop": stop, "case_upsert": case_upsert,
+    "message_while_resting": resting, "satisfaction": satisfaction, "quick_exit": quick_exit,
+    "privacy_request": privacy_request,
+}
+
+
+def run(batch: Batch, msg: inbox.Pending, conv: Conv, kind: str,
+        data: Data) -> tuple[str, Data]:
+    """The event's effect, if it has one; the person holding the case hears of a safety
+    word at once."""
+    effect = EFFECTS.get(kind)
+    if effect is not None:
+        kind, data = effect(batch, msg, conv, data)
+    if kind in casehooks.SAFETY_EVENTS and conv.assignee_id and conv.case_status == "claimed":
+        casehooks.family_safety(batch.need(), conv.case_id, conv.assignee_id, msg, kind,
+                                batch.now)
+    return kind, data

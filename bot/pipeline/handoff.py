@@ -1,0 +1,79 @@
+"""Handoff: once a counselor holds a case, the family talks to a person, both ways.
+
+The bot stays silent for that family except for safety keywords (DARURAT, BERHENTI, HAPUS,
+KELUAR) and imminent danger, which it still answers, and it tells the counselor about them
+at once (bot.pipeline.routing).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from flows.catalog import Catalog
+from flows.hours import service_hours
+from storage import cases, conversations, outbox, queue
+
+
+def tell_family(conn: Connection, catalog: Catalog, case_id: int, key: str, now: datetime,
+                **params: Any) -> None:
+    """A notice from the service to the family of a case, in their language."""
+    contact_id, language = family_of(conn, case_id)
+    notice(conn, contact_id, case_id, catalog.text(key, language, params), now)
+
+
+def notice(conn: Connection, contact_id: int, case_id: int, body: str, now: datetime,
+           dedupe: str | None = None) -> None:
+    """Words of the service to a family, on their channel, logged as the bot's; `dedupe`:
+    the outbox key that makes it once only (default: a new one)."""
+    channel, user, _ = conversations.contact(conn, contact_id)
+    outbox.enqueue(conn, [{
+        "channel": channel, "recipient": user, "contact_id": contact_id, "case_id": case_id,
+        "payload": {"text": body, "choices": []},
+        "dedupe_key": dedupe or f"notice:{uuid.uuid4().hex}"}], now)
+    cases.log_messages(conn, [{
+        "contact_id": contact_id, "case_id": case_id, "inbox_id": None, "direction": "out",
+        "text": body, "truncated": False, "original_length": len(body), "media": None,
+        "created_at": now, "author": "bot"}])
+
+
+def counselor_to_family(conn: Connection, counselor_id: int, case_id: int, text: str,
+                        media: list[dict[str, str]], now: datetime) -> None:
+    """A counselor's words to the family, unchanged; the first one is the first response."""
+    contact_id, _ = family_of(conn, case_id)
+    channel, user, _ = conversations.contact(conn, contact_id)
+    payload: dict[str, Any] = {"text": text, "choices": [], "from_staff": counselor_id}
+    if media:
+        payload["media"] = media
+    outbox.enqueue(conn, [{
+        "channel": channel, "recipient": user, "contact_id": contact_id, "case_id": case_id,
+        "payload": payload, "dedupe_key": f"staff-msg:{uuid.uuid4().hex}"}], now)
+    cases.log_messages(conn, [{
+        "contact_id": contact_id, "case_id": case_id, "inbox_id": None, "direction": "out",
+        "text": text, "truncated": False, "original_length": len(text),
+        "media": media or None, "created_at": now, "author": f"counselor:{counselor_id}"}])
+    queue.first_response(conn, case_id, now)
+
+
+def family_of(conn: Connection, case_id: int) -> tuple[int, str]:
+    """The family's contact id and the language their conversation is in."""
+    case = queue.by_id(conn, case_id)
+    assert case is not None
+    conv = conversations.load(conn, case.contact_id)
+    return case.contact_id, conv.language if conv else "id"
+
+
+def out_of_hours_notice(catalog: Catalog, language: str, priority: str,
+                        now: datetime) -> str | None:
+    """Outside service hours the family learns when to expect an answer, and 24/7 numbers.
+
+    Not for P0: the emergency message already says staff answer at once, at any hour.
+    """
+    hours = service_hours()
+    if priority == "P0" or hours.is_open(now):
+        return None
+    opens = hours.next_open(now).astimezone(hours.tz)
+    return catalog.text("out_of_hours", language, {"next_open": opens.strftime("%d-%m-%Y %H.%M")})

@@ -1,0 +1,317 @@
+"""The outbox relay: hands committed replies to channel senders, in order, and records outcomes.
+
+A reply is tried until it is delivered or no longer worth sending: its deadline is its age
+by kind (`RelayPolicy`: replies to families, messages to staff), and a WhatsApp reply
+also ends with the family's 24-hour window (the sender refuses it then: needs_template).
+Rate limits are no failure and wait exactly as told; an outage pauses the channel and
+probes it with one row (bot.pipeline.gate), so a long outage costs a few probes, not every reply's
+chance. Giving up is recorded on the case (a `delivery_failed` audit event; the counselor
+is told when it was their message).
+
+Delivery is at least once. Leases belong to a live relay process (bot.pipeline.lease): a restarted
+service takes over its dead predecessor's rows at once (on the same machine; after
+OUTBOX_OWNER_TIMEOUT from another), and never a live relay's. A row the provider accepted
+just before the process died is sent again: neither the Telegram Bot API nor Twilio's
+Messages API takes an idempotency key, so this in-flight duplicate stays possible. Its
+window is one provider round trip plus one small commit: each row is marked sent on its
+own, right after the provider's answer (a row of several parts, text and media, widens it
+to all its parts). Measured in tests/test_faults_restart.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from bot.casework import staff
+from bot.channels.base import Sender, SendError
+from bot.pipeline import quickexit
+from bot.pipeline.gate import Gate
+from bot.pipeline.lease import Lease, Process
+from storage import cases, conversations, outbox
+from storage.clock import utc
+from storage.rows import EventRow, write_rows
+
+log = logging.getLogger(__name__)
+# Channels whose provider has delivered a message once its API accepted it.
+DELIVERED_ON_ACCEPT = {"telegram": "delivered"}
+EXPIRY_EVERY = timedelta(seconds=30)
+CLAIM = 50  # rows taken at most per batch
+IN_FLIGHT = 32  # requests to providers at once (one per recipient: the claim sees to it)
+NOT_SENT = object()
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class RelayPolicy:
+    """How long replies are worth trying, and how the relay waits (bot.config settings)."""
+
+    reply_deadline: timedelta = timedelta(hours=24)  # to families (OUTBOX_REPLY_DEADLINE_HOURS)
+    staff_deadline: timedelta = timedelta(hours=24)  # to counselors (OUTBOX_STAFF_DEADLINE_HOURS)
+    outage_pause_max: float = 15.0  # OUTBOX_OUTAGE_PAUSE_MAX
+    owner_timeout: float = 15.0  # OUTBOX_OWNER_TIMEOUT
+
+    @classmethod
+    def of(cls, settings: Any) -> RelayPolicy:
+        return cls(timedelta(hours=settings.outbox_reply_deadline_hours),
+                   timedelta(hours=settings.outbox_staff_deadline_hours),
+                   settings.outbox_outage_pause_max, settings.outbox_owner_timeout)
+
+    def deadline(self, row: outbox.Outgoing) -> datetime | None:
+        if row.created_at is None:
+            return None
+        age = self.staff_deadline if "to_staff" in row.payload else self.reply_deadline
+        return utc(row.created_at) + age
+
+
+class Relay:
+    """Leases due outbox rows (the head of each recipient's line) and sends them."""
+
+    def __init__(self, db: Engine, senders: dict[str, Sender], clock: Callable[[], datetime],
+                 base_delay: float = 1.0, max_delay: float = 300.0,
+                 rng: random.Random | None = None, recipient: str | None = None, *,
+                 policy: RelayPolicy | None = None, process: Process | None = None) -> None:
+        self.db, self.senders, self.clock = db, senders, clock
+        self.base_delay, self.max_delay = base_delay, max_delay
+        self.rng = rng or random.Random()
+        self.recipient = recipient  # the terminal chat relays only its own user's replies
+        self.policy = policy or RelayPolicy()
+        self.lease = Lease(self.policy.owner_timeout, process)
+        self.gates: dict[str, Gate] = {}
+        self.expired_at: datetime | None = None
+
+    def gate(self, channel: str) -> Gate:
+        if channel not in self.gates:
+            self.gates[channel] = Gate(pause_max=self.policy.outage_pause_max)
+        return self.gates[channel]
+
+    # -- taking rows
+
+    def _claim(self) -> list[outbox.Outgoing]:
+        now = self.clock()
+        for gate in self.gates.values():  # a probe of a batch cut short decided nothing
+            gate.undecided(now)
+        probes: dict[str, int] = {}
+        with self.db.begin() as conn:
+            self.lease.keep(conn, now)
+            self.lease.take_over(conn, now)
+            if self.expired_at is None or now - self.expired_at >= EXPIRY_EVERY:
+                self._expire(conn, now)
+                self.expired_at = now
+            owner = self.lease.id
+            free = [c for c in self.senders if self.gate(c).admits(now) is None]
+            rows = outbox.claim_due(conn, now, free, limit=self._room(free, now),
+                                    recipient=self.recipient, owner=owner) if free else []
+            for channel in self.senders:
+                if self.gate(channel).admits(now) == 1:
+                    probe = outbox.claim_due(conn, now, [channel], limit=1,
+                                             recipient=self.recipient, owner=owner)
+                    if probe:
+                        probes[channel] = probe[0].id
+                        rows += probe
+        for channel, row_id in probes.items():  # once the lease is committed
+            self.gate(channel).probing(row_id)
+        return sorted(rows, key=lambda r: (not r.urgent, r.id))
+
+    def _room(self, channels: list[str], now: datetime) -> int:
+        """Rows to take now: what the channels' rates let go (at least one, at most
+        CLAIM), so rows over the rate stay in line unclaimed rather than being taken and
+        put back."""
+        room = 0
+        for channel in channels:
+            limit = getattr(self.senders[channel], "limit", None)
+            room += CLAIM if limit is None else limit.room(now.timestamp())
+        return max(1, min(CLAIM, room))
+
+    async def run_once(self) -> int:
+        """Send what is due now; returns how many rows were taken.
+
+        A batch holds at most one row per recipient (the head of its line), so its rows go
+        out together, up to IN_FLIGHT requests at once: per-chat order is kept by the claim,
+        the provider's rates by each sender's limit, asked in turn before any request. The
+        rows the provider took are recorded together in one transaction."""
+        if not self.senders:
+            return 0
+        batch = await asyncio.to_thread(self._claim)
+        owner = self.lease.id
+        held: dict[datetime, list[int]] = defaultdict(list)
+        going: list[outbox.Outgoing] = []
+        later: list[tuple[outbox.Outgoing, float]] = []
+        for row in batch:
+            gate, now = self.gate(row.channel), self.clock()
+            if not gate.may_send(now, row.id):  # the channel paused during this batch
+                held[gate.reopens(now)].append(row.id)
+            elif (wait := self._wait(row)) > 0:  # over the rate: no attempt counted
+                gate.undecided(now)
+                later.append((row, wait))
+            else:
+                going.append(row)
+        if later:
+            await asyncio.to_thread(self._defer, later)
+        sent: list[tuple[outbox.Outgoing, str | None]] = []
+        room = asyncio.Semaphore(IN_FLIGHT)
+
+        async def one(row: outbox.Outgoing) -> None:
+            async with room:
+                if self.lease.id != owner:  # taken for dead meanwhile: the rest went to others
+                    return
+                provider_id = await self._deliver(row)
+                if provider_id is not NOT_SENT:
+                    sent.append((row, provider_id))  # type: ignore[arg-type]
+
+        try:
+            await asyncio.gather(*(one(row) for row in going))
+        except asyncio.CancelledError:  # stopped mid-batch: what the provider took is kept
+            if sent:
+                self._sent(sent)
+            raise
+        now = self.clock()
+        if now - (self.lease.last_beat or now) >= self.lease.beat_every:
+            await asyncio.to_thread(self.beat)
+        if sent:
+            await asyncio.to_thread(self._sent, sent)
+        if held:
+            await asyncio.to_thread(self._release, held, owner)
+        return len(batch)
+
+    def _wait(self, row: outbox.Outgoing) -> float:
+        """Seconds until the sender's rate lets this row go (0: now, and it is counted)."""
+        limit = getattr(self.senders[row.channel], "limit", None)  # may be omitted
+        return 0.0 if limit is None else limit.delay(row.recipient, self.clock().timestamp())
+
+    def beat(self) -> None:
+        """Say this relay is alive (when a beat is due); done by itself between and during
+        sends."""
+        with self.db.begin() as conn:
+            self.lease.keep(conn, self.clock())
+
+    def _release(self, held: dict[datetime, list[int]], owner: str) -> None:
+        with self.db.begin() as conn:
+            for when, ids in held.items():
+                outbox.release(conn, ids, when, owner)
+
+    # -- sending one row
+
+    async def _deliver(self, row: outbox.Outgoing) -> str | object | None:
+        """Send one row: the provider's message id (or None) when it was taken, NOT_SENT
+        when it was not (the failure already recorded)."""
+        sender, gate = self.senders[row.channel], self.gate(row.channel)
+        payload = row.payload
+        if quickexit.CLEAR in payload:  # KELUAR: the chat's ids, now that all before are out
+            payload = {"delete": await asyncio.to_thread(self._to_delete, row)}
+        try:
+            provider_id = await self._beating(sender.send(row.recipient, payload))
+        except SendError as exc:
+            await asyncio.to_thread(self._failed, row, exc)
+            return NOT_SENT
+        except Exception as exc:  # a bug in a sender must not stop the relay
+            log.exception("sender %s crashed on outbox row %s", row.channel, row.id)
+            await asyncio.to_thread(self._failed, row, SendError(repr(exc), transient=True))
+            return NOT_SENT
+        gate.delivered()
+        return provider_id
+
+    async def _beating(self, send: Awaitable[R]) -> R:
+        """Await a send, beating meanwhile (a slow provider must not look like a dead relay)."""
+        task = asyncio.ensure_future(send)
+        every = self.lease.beat_every.total_seconds()
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=every)
+                if done:
+                    return task.result()
+                await asyncio.to_thread(self.beat)
+        finally:
+            task.cancel()  # the relay stopped (or crashed) mid-send: so does the send
+
+    def _to_delete(self, row: outbox.Outgoing) -> list[int]:
+        with self.db.connect() as conn:
+            return quickexit.to_delete(conn, row, self.clock())
+
+    def _defer(self, rows: list[tuple[outbox.Outgoing, float]]) -> None:
+        """Rows over the rate back in line, due when the rate lets them go."""
+        with self.db.begin() as conn:
+            for row, wait in rows:
+                outbox.defer(conn, row.id, self.clock() + timedelta(seconds=wait),
+                             self.lease.id)
+
+    def _sent(self, sent: list[tuple[outbox.Outgoing, str | None]]) -> None:
+        """Rows the provider took, recorded in one transaction."""
+        with self.db.begin() as conn:
+            for row, provider_id in sent:
+                status = DELIVERED_ON_ACCEPT.get(row.channel)
+                if not outbox.mark_sent(conn, row.id, provider_id, self.clock(), status,
+                                        self.lease.id):
+                    log.warning("outbox row %s was handed to another relay while this one "
+                                "sent it; it may arrive twice", row.id)
+
+    def backoff(self, attempts: int, retry_after: float | None) -> float:
+        """Seconds to wait: the provider's wait if given, else exponential with full jitter."""
+        if retry_after is not None:
+            return float(retry_after)
+        ceiling = min(self.max_delay, self.base_delay * float(2 ** max(0, attempts - 1)))
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def _failed(self, row: outbox.Outgoing, exc: SendError) -> None:
+        now, gate = self.clock(), self.gate(row.channel)
+        if not exc.transient:
+            gate.answered()
+            with self.db.begin() as conn:
+                log.warning("outbox row %s failed for good: %s", row.id, exc)
+                self._give_up(conn, row, exc)
+            return
+        if exc.rate_limited:
+            when = gate.rate_limited(now, exc.retry_after)
+        elif exc.outage:
+            when = gate.outage(now)
+        else:
+            gate.undecided(now)
+            when = now + timedelta(seconds=self.backoff(row.attempts, None))
+        deadline = self.policy.deadline(row)
+        with self.db.begin() as conn:
+            if deadline is not None and when > deadline:
+                log.warning("outbox row %s given up: not delivered by %s (%s)", row.id,
+                            deadline.isoformat(timespec="seconds"), exc)
+                self._give_up(conn, row, expired(exc, deadline))
+            else:
+                outbox.retry_later(conn, row.id, when, str(exc), self.lease.id)
+
+    def _expire(self, conn: Connection, now: datetime) -> None:
+        """Rows waiting past their deadline (never tried, or waiting for their turn) end."""
+        shortest = min(self.policy.reply_deadline, self.policy.staff_deadline)
+        for row in outbox.waiting_since(conn, now - shortest, self.senders, self.recipient):
+            deadline = self.policy.deadline(row)
+            if deadline is not None and deadline <= now:
+                log.warning("outbox row %s given up: not delivered by %s", row.id,
+                            deadline.isoformat(timespec="seconds"))
+                self._give_up(conn, row, expired(None, deadline))
+
+    def _give_up(self, conn: Connection, row: outbox.Outgoing, exc: SendError) -> None:
+        """Record a permanent failure where the counselor and the case will see it."""
+        outbox.mark_failed(conn, row.id, str(exc), exc.final_status, exc.code)
+        if exc.contact_status and row.contact_id is not None:
+            conversations.set_status(conn, row.contact_id, exc.contact_status)
+        counselor = row.payload.get("from_staff")
+        if counselor is not None and row.case_id is not None:  # the counselor hears at once
+            staff.say(conn, int(counselor), "undeliverable", self.clock(), case_id=row.case_id,
+                      number=cases.number_of(conn, row.case_id), reason=str(exc)[:200])
+        write_rows(conn, [EventRow(
+            row.case_id, row.contact_id, "relay", "delivery_failed",
+            {"outbox_id": row.id, "channel": row.channel, "code": exc.code,
+             "reason": str(exc)[:500], "status": exc.final_status,
+             "contact_status": exc.contact_status}, self.clock())])
+
+
+def expired(last: SendError | None, deadline: datetime) -> SendError:
+    """The give-up of a reply past its deadline, with the last error it met."""
+    why = f"; last error: {last}" if last is not None else ""
+    return SendError(f"not delivered by its deadline {deadline.isoformat(timespec='seconds')}"
+                     f"{why}", transient=False, code="expired")

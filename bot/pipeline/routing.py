@@ -1,0 +1,103 @@
+"""Where an inbound message goes: a counselor's command, the family flow, or the counselor.
+
+Once a counselor holds a family's case the bot is silent for that family, except for the
+safety keywords, which the flow still answers and the counselor hears about at once. A
+message with danger words (flows.crisis) reaches the counselor marked as urgent; imminent
+danger is the flow's to answer too (the emergency message), and the supervisors are paged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from bot.casework import staff
+from bot.pipeline.apply import Batch, Conv, event_row, inbound_row
+from flows.crisis import CrisisWords, Scan
+from flows.danger import flags_seen
+from flows.text import clean, keyword
+from storage import counselors, inbox
+from storage.rows import Processed
+
+SAFETY_COMMANDS = ("emergency", "stop", "erase", "exit")
+
+
+def held_by_person(conv: Conv) -> bool:
+    return conv.case_status == "claimed" and conv.assignee_id is not None
+
+
+def safety_word(msg: inbox.Pending, keywords: dict[str, str]) -> str | None:
+    """The safety command a message names (DARURAT, BERHENTI, HAPUS...), if any."""
+    command = keyword(str(msg.payload.get("text") or ""), keywords)
+    return command if command in SAFETY_COMMANDS else None
+
+
+def danger(msg: inbox.Pending, crisis: CrisisWords) -> Scan:
+    """What a family's message says about danger (only messages of held cases are read here:
+    the flow reads every other one itself)."""
+    text = clean(str(msg.payload.get("text") or ""))
+    return crisis.scan(text) if text else Scan()
+
+
+def _groups(groups: tuple[str, ...]) -> str:
+    """Danger groups in the staff's words (an unknown group by its name)."""
+    return ", ".join(staff.text(f"danger.{g}") if staff.has(f"danger.{g}") else g
+                     for g in groups)
+
+
+def _body(msg: inbox.Pending, number: str,
+          scan: Scan | None = None) -> tuple[str, list[dict[str, str]]]:
+    text = clean(str(msg.payload.get("text") or ""))
+    # each item says which provider holds it, so the counselor's channel can fetch it
+    media = [{**m, "channel": msg.channel} for m in msg.payload.get("media") or []]
+    body = staff.text("relay_in", number=number, text=text) if text else ""
+    for m in media:
+        body = "\n".join(x for x in (body, staff.text(
+            "relay_media", number=number, kind=m.get("kind", ""), ref=m.get("ref", ""))) if x)
+    body = body or f"[{number}]"
+    if scan:  # urgent: the warning first, then the family's words as always
+        mark = staff.text("danger_now_mark" if scan.imminent else "danger_mark", number=number,
+                          groups=_groups(scan.imminent or scan.groups))
+        body = f"{mark}\n{body}"
+    return body, media
+
+
+def copy_to_counselor(conn: Connection, msg: inbox.Pending, conv: Conv, now: datetime,
+                      scan: Scan | None = None, paged: bool = False) -> None:
+    """Show the counselor what the family said to the bot (already logged by the flow);
+    imminent danger in it pages the supervisors too, unless the flow's emergency already
+    did (`paged`)."""
+    assert conv.case_id is not None and conv.assignee_id is not None
+    body, media = _body(msg, conv.case_number or "", scan)
+    staff.send(conn, conv.assignee_id, body, now, case_id=conv.case_id, media=media or None)
+    if scan is not None and scan.imminent and not paged:
+        holder = counselors.get(conn, conv.assignee_id)
+        page = staff.text("family_danger_now", number=conv.case_number or "",
+                          name=holder.name if holder else "?", groups=_groups(scan.imminent))
+        for supervisor in counselors.roster(conn).supervisors:
+            if supervisor != conv.assignee_id:
+                staff.send(conn, supervisor, page, now, case_id=conv.case_id)
+
+
+def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
+                       scan: Scan | None = None) -> None:
+    """A family's message goes to the counselor who holds the case, with its number (and
+    marked as urgent when it has danger words: `scan`)."""
+    assert conv.case_id is not None and conv.assignee_id is not None
+    now = batch.now
+    text = clean(str(msg.payload.get("text") or ""))
+    body, media = _body(msg, conv.case_number or "", scan)
+    staff.send(batch.need(), conv.assignee_id, body, now, case_id=conv.case_id,
+               media=media or None)
+    if scan:  # the case keeps what was seen, as when the flow reads the words itself
+        if conv.snapshot is not None:  # and the conversation: a second time is P0
+            conv.snapshot = replace(conv.snapshot,
+                                    flags=flags_seen(scan, conv.snapshot.flags))
+            conv.changed = True
+        batch.rows.append(event_row(conv, "crisis_words", {
+            "groups": list(scan.groups), "imminent": False, "matched": list(scan.matched),
+            "held_by": conv.assignee_id}, now))
+    batch.rows.append(inbound_row(msg, conv.contact.id, conv.case_id, text, media, now))
+    batch.rows.append(Processed(now, msg.id))
