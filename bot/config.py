@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     outbox_owner_timeout: float = Field(15.0, alias="OUTBOX_OWNER_TIMEOUT", ge=3, le=600)
     http_timeout: float = Field(10.0, alias="HTTP_TIMEOUT", gt=0, le=120)
     lk3_export_dir: str = Field("", alias="LK3_EXPORT_DIR")  # DATA copies (bot.privacy)
+    # information broadcasts (bot.broadcast): Telegram's bulk rate, quiet hours in WIT
+    # ("20:00-07:00", empty: none), WhatsApp's unique recipients per moving 24 hours
+    telegram_broadcast_mps: float = Field(25.0, alias="TELEGRAM_BROADCAST_MPS", gt=0, le=1000)
+    broadcast_quiet_hours: str = Field("20:00-07:00", alias="BROADCAST_QUIET_HOURS",
+                                       pattern=r"^$|^\d{2}:\d{2}-\d{2}:\d{2}$")
+    whatsapp_daily_limit: int = Field(250, alias="WHATSAPP_DAILY_LIMIT", ge=1)
+    telegram_bot_username: str = Field("", alias="TELEGRAM_BOT_USERNAME")  # poster links
 
     @field_validator("public_base_url", "telegram_bot_token", "telegram_webhook_secret",
                      "twilio_account_sid", "twilio_auth_token", "twilio_whatsapp_from",

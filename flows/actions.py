@@ -155,7 +155,20 @@ def human_requested(m: StepModel) -> None:
     m.events.append(Event("human_requested", {"state": m.state}))
 
 
+def subscribe(m: StepModel) -> None:
+    """Yes to broadcasts: a consent record per topic (written by the host, bot.broadcast)."""
+    m.events.append(Event("subscribe", {
+        "topic": str(m.answers.get("sub_topic")), "language": m.language,
+        "source": str(m.answers.pop("_sub_source", "keyword"))}))
+
+
+def subscribe_from_menu(m: StepModel) -> None:
+    m.answers["_sub_source"] = "menu"
+
+
 ACTIONS: dict[str, Callable[[StepModel], None]] = {
+    "subscribe": subscribe,
+    "subscribe_from_menu": subscribe_from_menu,
     "emergency": emergency,
     "still_in_danger": still_in_danger,
     "record_consent": record_consent,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 
 from flows.actions import ACTIONS, CRISIS_FLAGS, FOCUS, StepModel
@@ -11,10 +12,15 @@ from flows.types import LANGUAGES, Event, Reply
 WIT = timezone(timedelta(hours=9))
 # Commands the engine handles itself; the others are interrupt states named by the flow.
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
-                   "mistyped", "exit")
+                   "mistyped", "exit", "unsubscribe")
+# A button that works as a keyword ("cmd:unsubscribe": the "Berhenti" button under every
+# broadcast on Telegram), whatever question the conversation is at.
+COMMAND_BUTTON = "cmd:"
+# How a subscription to broadcasts was asked for, by the command that opened it.
+SUBSCRIBE_SOURCE = {"subscribe": "keyword", "subscribe_link": "link"}
 # Commands after which a resting conversation is reminded where it stands (the others' own
 # answer says enough: "your message was added to the case" after HAPUS would be wrong).
-RESTING_REMINDER = ("language", "info")
+RESTING_REMINDER = ("language", "info", "unsubscribe")
 PRIVACY = {"erase": "privacy.erase", "data": "privacy.data", "correct": "privacy.correct"}
 # Texts the engine itself says, whatever the flow: each must be in every catalog.
 ENGINE_KEYS = (
@@ -25,6 +31,7 @@ ENGINE_KEYS = (
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
     "human_requested.no_consent", "moved_on", "mistyped_ack",
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
+    "broadcast.unsubscribed",
     "response_time.P1.closed", "response_time.P2.closed", "response_time.P3.closed",
     *(f"weekday.{d}" for d in range(7)),
     *(f"crisis.p1.{g}" for g in ("selfharm", "child", "harms_others", "sexual", "injury",
@@ -43,11 +50,21 @@ def daypart(now: datetime) -> str:
     return "daypart.night"
 
 
+def of_button(payload: str, keywords: Mapping[str, str]) -> str | None:
+    """The command a command button carries (one the flow's keywords know), or None."""
+    if not payload.startswith(COMMAND_BUTTON):
+        return None
+    command = payload[len(COMMAND_BUTTON):]
+    return command if command in keywords.values() else None
+
+
 def run(engine: Stepper, m: StepModel, command: str) -> None:
     """Answer a keyword; most then ask the current question again."""
     m.events.append(Event("keyword", {"command": command, "state": m.state}))
     flow = engine.flow
     if command in flow.interrupts:
+        if command in SUBSCRIBE_SOURCE:
+            m.answers["_sub_source"] = SUBSCRIBE_SOURCE[command]
         if command == "emergency":
             m.flag("emergency_keyword")
             m.answers.pop(FOCUS, None)  # the general emergency message
@@ -67,6 +84,9 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
             m.replies.append(Reply("human_requested.no_consent"))
     elif command == "info":
         m.replies.append(Reply("consent.long"))
+    elif command == "unsubscribe":  # BERHENTI INFO: broadcasts only, every topic
+        m.events.append(Event("unsubscribe", {"reason": "keyword"}))
+        m.replies.append(Reply("broadcast.unsubscribed"))
     elif command in PRIVACY:
         m.events.append(Event("privacy_request", {"right": command}))
         m.replies.append(Reply(PRIVACY[command]))

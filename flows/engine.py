@@ -26,7 +26,7 @@ SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
 # Interrupt states the engine itself enters, whatever keywords the flow binds.
 REQUIRED_INTERRUPTS = ("emergency", "resume")
 ALL = frozenset({"daypart", "emergency_contacts", "crisis_contacts", "response_time",
-                 "staff_note", "office"})
+                 "staff_note", "office", "topic"})
 
 
 def _call(name: str) -> Any:
@@ -138,7 +138,8 @@ class Engine:
         return Turn(tuple(m.replies), tuple(m.events), new)
 
     def _handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta) -> None:
-        command = keyword(inbound.text, self.bundle.keywords) if not inbound.payload else None
+        command = keyword(inbound.text, self.bundle.keywords) if not inbound.payload else \
+            commands.of_button(inbound.payload, self.bundle.keywords)
         state = self.flow.states[m.state]
         scan = self.bundle.crisis.scan(clean(inbound.text)) \
             if command is None and not inbound.payload and inbound.text else None
@@ -332,6 +333,8 @@ class Engine:
             groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
             params["crisis_contacts"] = self.bundle.directory.contacts(
                 m.language, m.answers.get("distrik"), groups)
+        if "topic" in needs:  # the broadcast topic being subscribed to (flows/broadcast.yaml)
+            params["topic_key"] = f"list.broadcast_topics.{m.answers.get('sub_topic', 'all')}"
         if "office" in needs:
             params["office"] = self.bundle.directory.office_text(m.language)
         if "staff_note" in needs:

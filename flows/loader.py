@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from flows.answers import Answers, load_answers
+from flows.broadcast import ALL as ALL_TOPICS
+from flows.broadcast import LIST as TOPIC_LIST
+from flows.broadcast import load_topics
 from flows.catalog import Catalog, load_catalog
 from flows.commands import ENGINE_COMMANDS
 from flows.crisis import GROUPS, CrisisWords, load_crisis_words
@@ -230,6 +233,9 @@ def _load_lists(path: Path) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[
             per_lang = label if isinstance(label, Mapping) else {"*": label}
             labels[f"{name}.{value}"] = {str(k): str(v) for k, v in per_lang.items()}
         lists[str(name)] = tuple(values)
+    topics = load_topics(path.parent)  # broadcast topics: the subscription question's list
+    lists[TOPIC_LIST] = (*topics.values, ALL_TOPICS)
+    labels.update(topics.labels)
     return lists, labels
 
 
@@ -279,5 +285,5 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:
     skip = {"lists", "keywords", "crisis", "directory", "referrals", "service", "answers",
-            "retention"}
+            "retention", "broadcast"}
     return sorted(p.stem for p in folder.glob("*.yaml") if "." not in p.stem and p.stem not in skip)

@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Table, Text, delete, or_, select, update
 from sqlalchemy import cast as sql_cast
 
+from storage import subscriptions
 from storage.clock import utc
 from storage.models import (
     CaseEvent,
@@ -77,9 +78,11 @@ def provider_ids(conn: Connection, contact_id: int, channel: str, user: str,
     return list(dict.fromkeys(found))
 
 
-def erase(conn: Connection, contact_id: int, case_ids: list[int]) -> dict[str, int]:
+def erase(conn: Connection, contact_id: int, case_ids: list[int],
+          now: datetime) -> dict[str, int]:
     """Everything personal of the contact but its address and what is still to be sent to
-    it; how many rows each table had cleared."""
+    it; how many rows each table had cleared. Their broadcast topics end (`erased`): the
+    consent records stay, as the proof of what they had agreed to, and nothing goes."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA secure_delete = ON")
     channel, user = conn.execute(select(CONTACTS.c.channel, CONTACTS.c.provider_user_id)
@@ -106,6 +109,7 @@ def erase(conn: Connection, contact_id: int, case_ids: list[int]) -> dict[str, i
             .values(reason="")).rowcount,
         "conversations": conn.execute(delete(CONVS).where(
             CONVS.c.contact_id == contact_id)).rowcount,
+        "subscriptions": subscriptions.end_all(conn, contact_id, "erased", now),
         "rejects": conn.execute(update(REJECTS).where(
             REJECTS.c.channel == channel, REJECTS.c.sender == user)
             .values(sender=None)).rowcount,

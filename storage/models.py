@@ -424,3 +424,75 @@ class RetentionRun(Base):
     ran_at: Mapped[datetime] = mapped_column(Time)
     actor: Mapped[str] = mapped_column(String(60))
     counts: Mapped[dict[str, int]] = mapped_column(JSON)
+
+
+# -- information broadcasts (issue 18): topic subscriptions, broadcasts, their recipients ----
+
+OPEN_SUBSCRIPTIONS = text("status = 'active'")
+
+
+class Subscription(Base):
+    """A family's consent to receive one broadcast topic, kept apart from intake consent:
+    what they were shown (text version, language), when, and how they asked (keyword, link,
+    menu); ended by an opt-out (when, why). Never made by default."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        Index("ix_subscriptions_topic_active", "topic", "contact_id",
+              sqlite_where=OPEN_SUBSCRIPTIONS, postgresql_where=OPEN_SUBSCRIPTIONS),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12))  # active | ended
+    text_version: Mapped[str] = mapped_column(String(50))
+    language: Mapped[str] = mapped_column(String(5))
+    source: Mapped[str] = mapped_column(String(12))  # keyword | link | menu
+    opted_in_at: Mapped[datetime] = mapped_column(Time)
+    opted_out_at: Mapped[datetime | None] = mapped_column(Time)
+    opt_out_reason: Mapped[str | None] = mapped_column(String(30))
+
+
+class Broadcast(Base):
+    """An announcement to a topic's subscribers: its texts, audience filters, schedule (a UTC
+    instant, entered and shown in WIT) and where it stands."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status", "status", "scheduled_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    # draft | scheduled | starting | sending | done | cancelled
+    status: Mapped[str] = mapped_column(String(12))
+    texts: Mapped[dict[str, str]] = mapped_column(JSON)  # language -> text
+    template_sid: Mapped[str | None] = mapped_column(String(40))
+    distrik: Mapped[list[str]] = mapped_column(JSON)  # [] = every distrik
+    channels: Mapped[list[str]] = mapped_column(JSON)  # [] = every channel
+    scheduled_at: Mapped[datetime | None] = mapped_column(Time)
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(Time)
+    started_at: Mapped[datetime | None] = mapped_column(Time)
+    finished_at: Mapped[datetime | None] = mapped_column(Time)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # per channel, the next instant the broadcast may hand the relay a message (its pace)
+    paced_until: Mapped[dict[str, str]] = mapped_column(JSON)
+
+
+class BroadcastRecipient(Base):
+    """One person in a broadcast's snapshot: at most once per broadcast, and what became of
+    it (pending, queued with its outbox row, skipped with a reason, cancelled)."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "contact_id"),
+        Index("ix_broadcast_recipients_state", "broadcast_id", "status", "id"),
+        Index("ix_broadcast_recipients_queued", "channel", "queued_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(5))
+    status: Mapped[str] = mapped_column(String(12))  # pending | queued | skipped | cancelled
+    reason: Mapped[str | None] = mapped_column(String(30))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    queued_at: Mapped[datetime | None] = mapped_column(Time)

@@ -68,9 +68,10 @@ def _p0(*where: Any) -> Any:
     return exists().where(CASES.c.priority == "P0", CASES.c.status != "closed", *where)
 
 
-# 0: a family with an open P0 case, or a message about one; 1: the rest
+# 0: a family with an open P0 case, or a message about one; 1: the rest; 2: information
+# broadcasts (dedupe key `bc:`, bot.broadcast), so replies to families never wait behind them
 LANE = case((or_(_p0(CASES.c.id == T.c.case_id), _p0(CASES.c.contact_id == T.c.contact_id)),
-             0), else_=1)
+             0), (T.c.dedupe_key.like("bc:%"), 2), else_=1)
 
 
 def claim_due(conn: Connection, now: datetime, channels: Iterable[str],
@@ -139,6 +140,17 @@ def mark_failed(conn: Connection, outbox_id: int, error: str, status: str = "fai
     """End a row that will not be sent: failed, or needs_template (outside WhatsApp's window)."""
     conn.execute(update(T).where(T.c.id == outbox_id).values(
         status=status, last_error=error[:2000], error_code=code, leased_by=None))
+
+
+def reopen(conn: Connection, outbox_id: int, when: datetime, error: str, code: str) -> None:
+    """Send a message the provider gave up on again at `when`, as new: its old provider id
+    forgotten (late callbacks about that attempt find nothing), its delivery status cleared,
+    its delivery deadline counted from `when` (`created_at`)."""
+    conn.execute(update(T).where(T.c.id == outbox_id).values(
+        status="pending", available_at=when, created_at=when, provider_message_id=None,
+        sent_at=None,
+        delivery_status=None, delivery_updated_at=None, last_error=error[:2000],
+        error_code=code, leased_by=None))
 
 
 def defer(conn: Connection, outbox_id: int, when: datetime, owner: str | None = None) -> None:

@@ -8,11 +8,20 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, func, or_, select
 
 from storage.clock import utc
-from storage.models import Case, CaseEvent, ConsentRecord, MessageLog, OutboxMessage, Referral
+from storage.models import (
+    Case,
+    CaseEvent,
+    ConsentRecord,
+    MessageLog,
+    OutboxMessage,
+    Referral,
+    Subscription,
+)
 
 LOG = cast(Table, MessageLog.__table__)
 CASES = cast(Table, Case.__table__)
 CONSENTS = cast(Table, ConsentRecord.__table__)
+SUBS = cast(Table, Subscription.__table__)
 REFERRALS = cast(Table, Referral.__table__)
 EVENTS = cast(Table, CaseEvent.__table__)
 OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -39,6 +48,15 @@ def consents(conn: Connection, contact_id: int) -> list[dict[str, Any]]:
                         .order_by(CONSENTS.c.id))
     return [{"at": utc(r.created_at).isoformat(), "choice": r.choice,
              "version": r.text_version, "basis": r.legal_basis} for r in rows]
+
+
+def subscriptions(conn: Connection, contact_id: int) -> list[dict[str, Any]]:
+    """Their consents to information broadcasts, one per topic and time they subscribed."""
+    rows = conn.execute(select(SUBS).where(SUBS.c.contact_id == contact_id)
+                        .order_by(SUBS.c.id))
+    return [{"topic": r.topic, "at": utc(r.opted_in_at).isoformat(), "source": r.source,
+             "version": r.text_version, "ended": None if r.opted_out_at is None
+             else utc(r.opted_out_at).isoformat()} for r in rows]
 
 
 def referrals(conn: Connection, case_ids: list[int]) -> list[dict[str, Any]]:

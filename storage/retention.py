@@ -20,6 +20,7 @@ from storage.models import (
     InboxMessage,
     PrivacyRequest,
     RetentionRun,
+    Subscription,
 )
 
 CONTACTS = cast(Table, Contact.__table__)
@@ -30,6 +31,7 @@ ACCOUNTS = cast(Table, CounselorAccount.__table__)
 INBOX = cast(Table, InboxMessage.__table__)
 REQUESTS = cast(Table, PrivacyRequest.__table__)
 RUNS = cast(Table, RetentionRun.__table__)
+SUBS = cast(Table, Subscription.__table__)
 PURGED = '{"purged":true}'
 
 
@@ -43,6 +45,13 @@ def _people(since: datetime) -> list[Any]:
         ~exists().where(REQUESTS.c.contact_id == CONTACTS.c.id,
                         REQUESTS.c.status.in_(("open", "deferred", "erasing"))),
     ]
+
+
+def _not_subscribed() -> Any:
+    """A subscriber to information broadcasts asked to be kept to be written to: the rules
+    for people without a case pass them over, and their period runs again from the message
+    that ends the subscription (BERHENTI INFO). A closed case is anonymised all the same."""
+    return ~exists().where(SUBS.c.contact_id == CONTACTS.c.id, SUBS.c.status == "active")
 
 
 def _no_case() -> Any:
@@ -59,12 +68,13 @@ def _refused() -> Any:
 
 def refused(conn: Connection, since: datetime) -> list[int]:
     """Contacts whose last word on consent was a refusal, with no case."""
-    return _ids(conn, [*_people(since), _no_case(), _refused()])
+    return _ids(conn, [*_people(since), _no_case(), _refused(), _not_subscribed()])
 
 
 def no_case(conn: Connection, since: datetime, skip: list[int]) -> list[int]:
     """Contacts whose conversation never became a case (the refused ones aside)."""
-    return [i for i in _ids(conn, [*_people(since), _no_case()]) if i not in skip]
+    return [i for i in _ids(conn, [*_people(since), _no_case(), _not_subscribed()])
+            if i not in skip]
 
 
 def closed_cases(conn: Connection, since: datetime) -> list[int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import math
 import threading
@@ -32,6 +33,7 @@ from storage.clock import utc
 CHANNEL = "whatsapp"
 STATUS_PATH = "/webhooks/twilio/status"
 OPTED_OUT, OUTSIDE_WINDOW, RATE_LIMITED = "21610", "63016", "63018"
+BLOCKED, NOT_ON_WHATSAPP = "63014", "63024"  # the person blocked us; no WhatsApp on that number
 TOO_MANY_REQUESTS = "20429"
 MAX_RETRY_AFTER = 3600.0
 WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window
@@ -76,8 +78,10 @@ def send_error(status: int | None, code: str | None, message: str,
                wait: float | None = None) -> SendError:
     """A Twilio API error as the relay understands it: retry, or stop with its effect."""
     reason = f"twilio {status or '-'} {code or '-'}: {message}"[:500]
-    if code == OPTED_OUT:
+    if code in (OPTED_OUT, BLOCKED):
         return SendError(reason, transient=False, code=code, contact_status="opted_out")
+    if code == NOT_ON_WHATSAPP:
+        return SendError(reason, transient=False, code=code, contact_status="unreachable")
     if code == OUTSIDE_WINDOW:
         return SendError(reason, transient=False, code=code, final_status="needs_template")
     if status == 429 or code in (RATE_LIMITED, TOO_MANY_REQUESTS):
@@ -146,6 +150,9 @@ class WhatsAppSender:
         return window_open(last, self.clock())
 
     async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:
+        if payload.get("template"):  # an approved template (broadcasts): any time
+            return await asyncio.to_thread(self._create, recipient, "", None,
+                                           payload["template"])
         if not await asyncio.to_thread(self.window_open, recipient):
             raise SendError("outside WhatsApp's 24-hour window: only a template may be sent",
                             transient=False, code=OUTSIDE_WINDOW, final_status="needs_template")
@@ -180,12 +187,16 @@ class WhatsAppSender:
                 urls.append(url)
         return urls, notes
 
-    def _create(self, recipient: str, body: str, media_url: list[str] | None = None
-                ) -> str | None:
+    def _create(self, recipient: str, body: str, media_url: list[str] | None = None,
+                template: dict[str, Any] | None = None) -> str | None:
         extra: dict[str, Any] = {"media_url": media_url} if media_url else {}
+        if template:  # ContentSid + ContentVariables, never a Body (Twilio 63016)
+            extra = {"content_sid": template["sid"],
+                     "content_variables": json.dumps(template.get("variables") or {})}
+        else:
+            extra["body"] = body
         try:
             message = self.client.messages.create(to=recipient, from_=self.sender_id,
-                                                  body=body,
                                                   status_callback=self.status_callback,
                                                   **extra)
         except requests.RequestException as exc:  # timeouts and connection errors

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import Connection
@@ -21,6 +21,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from bot.broadcast import faults
+from bot.broadcast.wit import quiet_hours
 from bot.channels.base import Sender
 from bot.channels.host import Host
 from bot.channels.inbound import Item, brief, infrastructure, safe
@@ -39,8 +41,10 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 # -- delivery status -----------------------------------------------------------------------------
 
 def record_status(conn: Connection, sid: str, status: str, error_code: str | None,
-                  now: datetime) -> bool:
-    """Move the message's delivery status forward; a final failure shows on the case."""
+                  now: datetime, quiet: tuple[time, time] | None = None) -> bool:
+    """Move the message's delivery status forward; a final failure shows on the case, and a
+    broadcast message's is handled as WhatsApp's rules say (bot.broadcast.faults; `quiet`:
+    the broadcast quiet hours a retry must not fall in)."""
     outbox.hold_sent(conn, sid)  # two workers taking repeats of one callback record it once
     if not outbox.record_delivery(conn, sid, status, error_code, now):
         return False
@@ -54,10 +58,11 @@ def record_status(conn: Connection, sid: str, status: str, error_code: str | Non
         shown = error.final_status
     if error.contact_status and contact_id is not None:
         conversations.set_status(conn, contact_id, error.contact_status)
-    write_rows(conn, [EventRow(
-        case_id, contact_id, "twilio", "delivery_failed",
-        {"outbox_id": row_id, "channel": CHANNEL, "code": error_code, "reason": str(error),
-         "status": shown, "contact_status": error.contact_status}, now)])
+    data = {"outbox_id": row_id, "channel": CHANNEL, "code": error_code, "reason": str(error),
+            "status": shown, "contact_status": error.contact_status}
+    if (broadcast := faults.delivery_failed(conn, row_id, error_code, now, quiet)) is not None:
+        data["broadcast"] = broadcast
+    write_rows(conn, [EventRow(case_id, contact_id, "twilio", "delivery_failed", data, now)])
     return True
 
 
@@ -75,6 +80,7 @@ class WhatsAppChannel:
         self.public_base = settings.public_base_url
         self.validator = RequestValidator(settings.twilio_auth_token)
         self.stored = GroupCommit(service.db, CHANNEL, service.clock)
+        self.quiet = quiet_hours(settings.broadcast_quiet_hours)
         self.sender: Sender = sender or WhatsAppSender(settings, service.db, service.clock)
         self.routes: list[Any] = [Route(INBOUND_PATH, self.inbound, methods=["POST"]),
                        Route(STATUS_PATH, self.status, methods=["POST"])]
@@ -144,7 +150,7 @@ class WhatsAppChannel:
 
     def _record(self, sid: str, state: str, code: str | None) -> None:
         with self.service.db.begin() as conn:
-            if not record_status(conn, sid, state, code, self.service.clock()):
+            if not record_status(conn, sid, state, code, self.service.clock(), self.quiet):
                 log.debug("status %s of %s is old, repeated or unknown; ignored", state, sid)
 
 

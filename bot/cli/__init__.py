@@ -174,6 +174,12 @@ def _privacy(args: argparse.Namespace, settings: Settings) -> int:
     return run(args, settings)
 
 
+def _broadcast(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.broadcast.cli import run
+
+    return run(args, settings)
+
+
 def _counselor(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli import counselorcli
     from bot.cli.dbcli import existing
@@ -220,7 +226,8 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
 HANDLERS: dict[str, Handler] = {"serve": _serve, "process": _process, "chat": _chat,
                                 "db": _db, "flow": _flow, "cases": _cases,
-                                "counselor": _counselor, "privacy": _privacy, "bench": _bench}
+                                "counselor": _counselor, "privacy": _privacy,
+                                "broadcast": _broadcast, "bench": _bench}
 
 
 def settings_level(settings: Settings) -> int:

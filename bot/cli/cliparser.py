@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from bot.broadcast import cli as broadcast_cli
+
 FORMAT = argparse.RawDescriptionHelpFormatter
 
 
@@ -157,6 +159,7 @@ def parser() -> argparse.ArgumentParser:
                    help="list: at most N rows (default 50; 0 = all)")
     k.add_argument("--json", action="store_true", help="print a JSON array")
     _privacy(sub)
+    broadcast_cli.add_parser(sub)
     n = _sub(sub, "counselor", "counselors: add, list, remove, invite codes, console passwords",
              "add: a counselor with role and accounts. list: counselors with role, duty, "
              "capacity, open cases and accounts (only reads). remove: a counselor (history "

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bot.broadcast import consent as broadcast_consent
 from bot.casework import alerts
 from bot.pipeline import casehooks, quickexit
 from bot.pipeline.apply import Batch, Conv, keeps_no_words
@@ -34,6 +35,7 @@ def consent(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[s
 
 def stop(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str, Data]:
     conversations.set_status(batch.need(), conv.contact.id, "stopped")
+    broadcast_consent.stopped(batch, conv)  # broadcasts too: every topic ends
     return "stop", data
 
 
@@ -110,7 +112,7 @@ def privacy_request(batch: Batch, msg: inbox.Pending, conv: Conv,
 EFFECTS: dict[str, Effect] = {
     "consent": consent, "stop": stop, "case_upsert": case_upsert,
     "message_while_resting": resting, "satisfaction": satisfaction, "quick_exit": quick_exit,
-    "privacy_request": privacy_request,
+    "privacy_request": privacy_request, **broadcast_consent.EFFECTS,
 }
 
 

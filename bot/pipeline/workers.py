@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 import threading
@@ -19,6 +20,7 @@ from bot.service import Service
 
 log = logging.getLogger(__name__)
 SCHEDULER_EVERY = 30.0  # seconds of wall time between runs; decisions use the service clock
+BROADCAST_EVERY = 1.0  # the broadcast feeder queues a second's worth of rows at a time
 
 
 def settle() -> None:
@@ -52,6 +54,9 @@ def process_forever(service: Service, interval: float, nudged: bool = False) -> 
     """
     processor, beating = service.processor, heart(service)
     signal.signal(signal.SIGTERM, _interrupt)  # as `lk3 serve` stops its children
+    # Ctrl-C stops it even when started with SIGINT ignored (a background job of a shell
+    # inherits that, and Python then raises no KeyboardInterrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     quiet = threading.Event()
     wake.listen(service.db, wake.INBOX, quiet)
     if nudged:
@@ -78,9 +83,13 @@ def process_forever(service: Service, interval: float, nudged: bool = False) -> 
 
 
 def _nudges() -> None:
-    """A child of `lk3 serve`: each line on standard input is a new message somewhere."""
+    """A child of `lk3 serve`: each line on standard input is a new message somewhere. The
+    input ends when the serving process is gone, even killed with SIGKILL: the child stops
+    too (as on SIGTERM), rather than live on beside the next `lk3 serve`'s own child."""
     for _ in sys.stdin:
         wake.INBOX.ring()
+    log.warning("lk3 serve is gone (standard input closed); this processor stops")
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 class Workers:
@@ -110,12 +119,17 @@ class Workers:
         wake.listen(self.service.db, wake.INBOX, self.quiet)
         scheduler = Scheduler(self.service.db, self.service.clock,
                               bundle=self.service.flows.bundle)
+        from bot.broadcast.cli import feeder as broadcast_feeder
+
+        feeder = broadcast_feeder(self.service.db, self.service.settings, self.service.clock)
         self.tasks = [
             asyncio.create_task(self._loop("processor", lambda: asyncio.to_thread(process),
                                            bell=wake.INBOX)),
             asyncio.create_task(self._loop("relay", relay.run_once, bell=wake.OUTBOX)),
             asyncio.create_task(self._loop("scheduler", lambda: asyncio.to_thread(
                 scheduler.run_once), every=SCHEDULER_EVERY)),
+            asyncio.create_task(self._loop("broadcasts", lambda: asyncio.to_thread(
+                feeder.run_once), every=BROADCAST_EVERY)),
         ]
 
     async def _loop(self, name: str, once: object, every: float | None = None,

@@ -103,7 +103,7 @@ def _erase(conn: Connection, req: store.Request, actor: str, now: datetime,
                                       numbers=", ".join(h.number for h in holds))]), []
     channel, user, _ = store.address(conn, req.contact_id)
     found = erasure.provider_ids(conn, req.contact_id, channel, user)
-    counts = erasure.erase(conn, req.contact_id, case_ids)
+    counts = erasure.erase(conn, req.contact_id, case_ids, now)
     key = f"privacy.erased.{channel}" if channel in ("whatsapp", "telegram") \
         else "privacy.erased.other"
     notify.tell_family(conn, req, catalog.text(key, language, {}), now,

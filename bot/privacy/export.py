@@ -44,6 +44,7 @@ def build(conn: Connection, req: store.Request, catalog: Catalog, language: str,
                      for r in log if r["direction"] == "in" and r["text"]],
         "cases": views.cases(conn, case_ids),
         "consents": views.consents(conn, req.contact_id),
+        "subscriptions": views.subscriptions(conn, req.contact_id),
         "referrals": views.referrals(conn, case_ids),
         "history": [e for e in views.history(conn, req.contact_id, case_ids)
                     if e["kind"] not in LEFT_OUT],
@@ -75,6 +76,11 @@ def text(copy: dict[str, Any], catalog: Catalog) -> str:
     out += ["", t("consents")]
     out += [t("consent_line", when=when(c["at"]), choice=c["choice"], version=c["version"],
               basis=labels.basis(c["basis"], lang)) for c in copy["consents"]] or [none]
+    for sub in copy.get("subscriptions", []):
+        topic = catalog.text(f"list.broadcast_topics.{sub['topic']}", lang)
+        out.append(t("subscription_line", topic=topic, when=when(sub["at"]),
+                     version=sub["version"]) + (
+            " " + t("subscription_ended", when=when(sub["ended"])) if sub["ended"] else ""))
     out += ["", t("referrals")]
     out += [t("referral_line", when=when(r["at"]), institution=r["institution"],
               basis=labels.basis(r["basis"], lang)) for r in copy["referrals"]] or [none]

@@ -54,7 +54,7 @@ def purge(db: Engine, now: datetime, actor: str, vacuum: bool = True) -> dict[st
             ids = found[rule]
             assert isinstance(ids, list)
             for contact_id in ids:
-                erasure.erase(conn, contact_id, rules.case_ids(conn, contact_id))
+                erasure.erase(conn, contact_id, rules.case_ids(conn, contact_id), now)
                 erasure.finish(conn, contact_id, now)
         done = counts(found)
         done["inbox"] = inbox

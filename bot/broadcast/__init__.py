@@ -1,0 +1,1 @@
+"""Information broadcasts (issue 18): subscriptions, broadcasts, their sending and reports."""

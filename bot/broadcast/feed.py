@@ -1,0 +1,115 @@
+"""The broadcast job: starts due schedules (once, whatever the number of processes) and hands
+each running broadcast's recipients to the outbox at its pace, each checked again just before.
+
+Everything it knows is in the database: the start is a conditional UPDATE, a recipient is
+queued with its outbox row in one transaction (the row's dedupe key is its (broadcast,
+contact)), and the pace is the instant the next message may go, stored on the broadcast.
+Outbox rows are made at most AHEAD seconds before they are due, so a family that stops, or
+whose safety changes, is seen before their turn; BERHENTI also cancels what is queued.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import Connection, Engine
+
+from bot.broadcast import audience, message, plan
+from bot.broadcast.rates import Rates
+from bot.broadcast.wit import quiet_until
+from flows.catalog import Catalog
+from storage import broadcasts
+from storage.clock import utc
+from storage.subscriptions import PREFIX
+
+AHEAD = timedelta(seconds=2)  # outbox rows made at most this long before they are due
+RECHECK = timedelta(minutes=5)  # people in a conversation are looked at again after this
+DEFER_MAX = timedelta(hours=24)  # ...and skipped when still in one this long after the start
+CHANNELS = ("telegram", "whatsapp", "test")
+
+
+@dataclass
+class Feeder:
+    db: Engine
+    catalog: Catalog
+    resting: frozenset[str]
+    rates: Rates
+    clock: Callable[[], datetime]
+    quiet: tuple[time, time] | None = None
+
+    def run_once(self) -> int:
+        """Start what is due, feed what runs; outbox rows made."""
+        now = self.clock()
+        with self.db.begin() as conn:
+            for bid in broadcasts.due(conn, now):
+                if broadcasts.start(conn, bid, now, due_only=True):
+                    plan.audit(conn, bid, "scheduler", "broadcast_started", now)
+        if quiet_until(now, self.quiet) is not None:
+            return 0
+        made = 0
+        with self.db.connect() as conn:
+            running = broadcasts.running(conn)
+        for bid in running:
+            made += self.feed(bid, now)
+        return made
+
+    def feed(self, bid: int, now: datetime) -> int:
+        with self.db.begin() as conn:
+            row = broadcasts.get(conn, bid, lock=True)
+            if row is None or row.status != "sending":
+                return 0
+            pace = dict(row.paced_until)
+            made = sum(self._channel(conn, row, channel, pace, now) for channel in CHANNELS)
+            broadcasts.set_pace(conn, bid, pace)
+            if broadcasts.finish(conn, bid, now):
+                plan.audit(conn, bid, "scheduler", "broadcast_finished", now)
+            return made
+
+    def _channel(self, conn: Connection, row: broadcasts.Row, channel: str,
+                 pace: dict[str, str], now: datetime) -> int:
+        rate = self.rates.broadcast_mps(channel)
+        cursor = max(now, datetime.fromisoformat(pace[channel])) if channel in pace else now
+        slots = math.floor(((now + AHEAD) - cursor).total_seconds() * rate)
+        if channel == "whatsapp":
+            slots = min(slots, self.whatsapp_room(conn, now))
+        taken = broadcasts.take(conn, row.id, channel, slots)
+        if not taken and self._recheck_due(pace, channel, now):
+            taken = broadcasts.take(conn, row.id, channel, slots, ("deferred",))
+            pace[f"recheck:{channel}"] = (now + RECHECK).isoformat()
+        if not taken:
+            return 0
+        verdict = audience.check(conn, [t[1] for t in taken], row.topic, now, self.resting)
+        queued: list[tuple[int, dict[str, object]]] = []
+        for rid, cid, language, user in taken:
+            why = verdict[cid]
+            if why in audience.WAIT and now - utc(row.started_at or now) < DEFER_MAX:
+                broadcasts.mark(conn, [rid], "deferred", why)
+            elif why is not None:
+                broadcasts.mark(conn, [rid], "skipped", why)
+            else:
+                at = cursor + timedelta(seconds=len(queued) / rate)
+                queued.append((rid, self._outbox(row, channel, cid, user, language, at, now)))
+        broadcasts.queue(conn, queued, now)
+        pace[channel] = (cursor + timedelta(seconds=len(queued) / rate)).isoformat()
+        return len(queued)
+
+    @staticmethod
+    def _recheck_due(pace: dict[str, str], channel: str, now: datetime) -> bool:
+        at = pace.get(f"recheck:{channel}")
+        return at is None or datetime.fromisoformat(at) <= now
+
+    def whatsapp_room(self, conn: Connection, now: datetime) -> int:
+        """Recipients WhatsApp's daily limit still lets broadcasts reach (moving 24 hours)."""
+        reached, _ = broadcasts.reached_since(conn, "whatsapp", now - timedelta(hours=24))
+        return max(0, self.rates.whatsapp_daily() - reached)
+
+    def _outbox(self, row: broadcasts.Row, channel: str, contact_id: int, user: str,
+                language: str, at: datetime, now: datetime) -> dict[str, object]:
+        return {"channel": channel, "recipient": user, "contact_id": contact_id,
+                "case_id": None, "dedupe_key": f"{PREFIX}{row.id}:{contact_id}",
+                "payload": message.payload(channel, row.id, row.texts, language,
+                                           row.template_sid, self.catalog),
+                "status": "pending", "attempts": 0, "available_at": at, "created_at": now}

@@ -1,0 +1,111 @@
+"""What a broadcast must know about its possible recipients, read in bulk: who they are,
+their topic subscription, conversation, open cases and the safety events on their cases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, func, select
+
+from storage.models import (
+    Case,
+    CaseEvent,
+    Contact,
+    Conversation,
+    PrivacyRequest,
+    Subscription,
+)
+
+CONTACTS = cast(Table, Contact.__table__)
+CONVS = cast(Table, Conversation.__table__)
+CASES = cast(Table, Case.__table__)
+EVENTS = cast(Table, CaseEvent.__table__)
+PRIVACY = cast(Table, PrivacyRequest.__table__)
+SUBS = cast(Table, Subscription.__table__)
+CHUNK = 500
+SAFETY_KINDS = ("contact_constraint", "resumed", "quick_exit")
+
+
+@dataclass
+class Facts:
+    contact_id: int
+    channel: str
+    user: str
+    language: str
+    status: str
+    last_inbound_at: datetime | None
+    subscribed: bool = False
+    erased: bool = False
+    state: str | None = None
+    flags: list[str] = field(default_factory=list)
+    distrik: str | None = None
+    phone: str | None = None  # a number the family gave in the intake (to be called on)
+    updated_at: datetime | None = None
+    priorities: list[str] = field(default_factory=list)  # of open cases
+    claimed: bool = False  # a counselor holds an open case
+    constraint: bool = False  # the last of contact_constraint/resumed is a constraint
+    quick_exit_at: datetime | None = None
+
+
+def subscribers(conn: Connection, topic: str) -> list[int]:
+    """Contacts with `topic` active, oldest subscription first."""
+    return [i for (i,) in conn.execute(select(SUBS.c.contact_id).where(
+        SUBS.c.topic == topic, SUBS.c.status == "active").group_by(SUBS.c.contact_id)
+        .order_by(func.min(SUBS.c.id)))]
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    for n in range(0, len(ids), CHUNK):
+        yield list(ids[n:n + CHUNK])
+
+
+def facts(conn: Connection, ids: Sequence[int], topic: str) -> dict[int, Facts]:
+    out: dict[int, Facts] = {}
+    for part in _chunks(ids):
+        _read(conn, part, topic, out)
+    return out
+
+
+def _read(conn: Connection, ids: list[int], topic: str, out: dict[int, Facts]) -> None:
+    for r in conn.execute(select(CONTACTS.c.id, CONTACTS.c.channel,
+                                 CONTACTS.c.provider_user_id, CONTACTS.c.language,
+                                 CONTACTS.c.status, CONTACTS.c.last_inbound_at)
+                          .where(CONTACTS.c.id.in_(ids))):
+        out[r[0]] = Facts(*r)
+    for (cid,) in conn.execute(select(SUBS.c.contact_id).where(
+            SUBS.c.contact_id.in_(ids), SUBS.c.topic == topic, SUBS.c.status == "active")):
+        out[cid].subscribed = True
+    for (cid,) in conn.execute(select(PRIVACY.c.contact_id).where(
+            PRIVACY.c.contact_id.in_(ids), PRIVACY.c.kind == "erase",
+            PRIVACY.c.status == "done")):
+        out[cid].erased = True
+    for cid, state, flags, answers, updated in conn.execute(select(
+            CONVS.c.contact_id, CONVS.c.state, CONVS.c.flags, CONVS.c.answers,
+            CONVS.c.updated_at).where(CONVS.c.contact_id.in_(ids))):
+        f = out[cid]
+        f.state, f.flags, f.updated_at = state, list(flags or []), updated
+        f.distrik = (answers or {}).get("distrik")
+        f.phone = (answers or {}).get("other_number")
+    for cid, priority, status, distrik in conn.execute(select(
+            CASES.c.contact_id, CASES.c.priority, CASES.c.status, CASES.c.distrik).where(
+            CASES.c.contact_id.in_(ids), CASES.c.status != "closed")):
+        f = out[cid]
+        f.priorities.append(priority)
+        f.claimed = f.claimed or status == "claimed"
+        f.distrik = f.distrik or distrik
+    _safety_events(conn, ids, out)
+
+
+def _safety_events(conn: Connection, ids: list[int], out: dict[int, Facts]) -> None:
+    rows: list[Any] = list(conn.execute(select(
+        EVENTS.c.contact_id, EVENTS.c.kind, EVENTS.c.created_at).where(
+        EVENTS.c.contact_id.in_(ids), EVENTS.c.kind.in_(SAFETY_KINDS)).order_by(EVENTS.c.id)))
+    for cid, kind, at in rows:
+        f = out[cid]
+        if kind == "quick_exit":
+            f.quick_exit_at = at
+        else:
+            f.constraint = kind == "contact_constraint"
