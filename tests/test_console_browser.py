@@ -131,12 +131,16 @@ def test_a_counselors_day_in_the_browser(site: Site) -> None:
         page.wait_for_selector("text=Pesan terkirim ke keluarga")
         wait_for("the reply at the fake Telegram", lambda: "Selamat siang Mama, saya Sari dari "
                  "LK3." in site.telegram.texts_to(FAMILY_P1))
-        with site.service.db.connect() as conn:
-            rows_out = conn.execute(select(OutboxMessage.status).where(
-                OutboxMessage.recipient == str(FAMILY_P1),
-                OutboxMessage.payload["text"].as_string() ==
-                "Selamat siang Mama, saya Sari dari LK3.")).scalars().all()
-        assert rows_out == ["sent"]
+
+        def reply_rows() -> list[str]:
+            with site.service.db.connect() as conn:
+                return list(conn.execute(select(OutboxMessage.status).where(
+                    OutboxMessage.recipient == str(FAMILY_P1),
+                    OutboxMessage.payload["text"].as_string() ==
+                    "Selamat siang Mama, saya Sari dari LK3.")).scalars())
+        # Telegram has the message before the relay's commit marks it sent: wait for that commit.
+        wait_for("the reply marked sent", lambda: reply_rows() != ["sending"])
+        assert reply_rows() == ["sent"]
         assert any("Selamat siang Mama" in t for t in site.telegram.texts_to(SARI_CHAT))
 
         site.telegram.queue_update(text(FAMILY_P1, "Terima kasih kak, saya takut <b>sekali</b>"))
