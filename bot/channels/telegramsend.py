@@ -82,7 +82,11 @@ class TelegramSender:
         self.settings = settings
         self.clock = clock
         # Telegram's flood limits: about 30 messages a second overall, one a second per chat.
-        self.limit: RateLimit | None = RateLimit(30, 1.0)
+        # An account allowed more for broadcasts (TELEGRAM_BROADCAST_MPS; paid broadcasts go
+        # up to 1,000 a second) may send that much overall, or the broadcast job's pace (80%
+        # of the setting) would be cut to 30 here, with replies to families queued behind it.
+        overall = max(30.0, settings.telegram_broadcast_mps) if settings is not None else 30.0
+        self.limit: RateLimit | None = RateLimit(overall, 1.0)
 
     async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:
         if "delete" in payload:  # quick exit (bot.pipeline.quickexit): clear the chat, send nothing

@@ -211,6 +211,10 @@ def _counselor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    if args.broadcast:
+        from bot.bench import broadcastbench
+
+        return broadcastbench.run(args, settings)
     if args.http:
         from bot.bench import httpbench
 

@@ -195,9 +195,14 @@ def parser() -> argparse.ArgumentParser:
              "--relay measures the outbox relay instead, against a Bot API of its own that "
              "answers after --rtt-ms. --http measures what a family feels, from webhook POST "
              "to the reply at a fake Bot API, against a python-telegram-bot webhook bot with "
-             "PicklePersistence in the same run.",
+             "PicklePersistence in the same run. --broadcast sends a broadcast to --recipients "
+             "Telegram subscribers through lk3 serve against a fake Bot API and prints its "
+             "rate against the allowed one (80% of TELEGRAM_BROADCAST_MPS, 250 for the run), "
+             "the p50/p99 of replies to families idle and while it sends, and peak memory of "
+             "creating and feeding 1,000 and 100,000 recipients (--json: the figures as JSON).",
              "lk3 bench\nlk3 bench --families 500 --workers 1\nlk3 bench --relay --rtt-ms 50\n"
-             "lk3 bench --http --http-families 200 --concurrency 50")
+             "lk3 bench --http --http-families 200 --concurrency 50\n"
+             "lk3 bench --broadcast --recipients 10000 --json")
     b.add_argument("--families", type=int, default=2000)
     b.add_argument("--batch", type=int, default=None,
                    help="messages per processor transaction and per adapter commit "
@@ -208,7 +213,8 @@ def parser() -> argparse.ArgumentParser:
                    help="measure the outbox relay's send rate instead of the pipeline")
     b.add_argument("--rtt-ms", type=float, default=50.0,
                    help="the fake Bot API's round trip for --relay (default 50)")
-    from bot.bench import httpbench
+    from bot.bench import broadcastbench, httpbench
 
     httpbench.add_arguments(b)
+    broadcastbench.add_arguments(b)
     return p

@@ -129,11 +129,15 @@ class Workers:
             asyncio.create_task(self._loop("scheduler", lambda: asyncio.to_thread(
                 scheduler.run_once), every=SCHEDULER_EVERY)),
             asyncio.create_task(self._loop("broadcasts", lambda: asyncio.to_thread(
-                feeder.run_once), every=BROADCAST_EVERY)),
+                feeder.run_once), every=BROADCAST_EVERY, steady=True)),
         ]
 
     async def _loop(self, name: str, once: object, every: float | None = None,
-                    bell: wake.Bell | None = None) -> None:
+                    bell: wake.Bell | None = None, steady: bool = False) -> None:
+        """Run `once` again at once while it finds work, else after a pause; `steady`: after
+        `every` always. The broadcast job queues 2 s ahead: run back to back it would queue a
+        few rows a transaction, busy all the time, slowing the relay and replies (measured
+        with `lk3 bench --broadcast`)."""
         while not self.stopping.is_set():
             try:
                 done = await once()  # type: ignore[operator]
@@ -141,7 +145,7 @@ class Workers:
                 log.exception("%s failed; retrying in %.1fs", name, self.interval * 10)
                 done = 0
                 await self._pause(self.interval * 10)
-            if not done:
+            if not done or steady:
                 await self._pause(every or self.interval, bell)
 
     async def _pause(self, seconds: float, bell: wake.Bell | None = None) -> None:
