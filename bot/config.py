@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 SECRET_FIELDS = frozenset({"TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN",
-                           "DATABASE_URL"})
+                           "DATABASE_URL", "LK3_DATA_KEYS"})
 
 
 class ConfigError(Exception):
@@ -22,6 +22,9 @@ class Settings(BaseSettings):
                                       extra="ignore", case_sensitive=False)
 
     database_url: str = Field("sqlite:///lk3.db", alias="DATABASE_URL")
+    # the keys that seal personal fields (storage.keys): "ID:BASE64KEY,..." newest first;
+    # empty: SQLite keeps them in a key file beside the database, PostgreSQL refuses to start
+    lk3_data_keys: str = Field("", alias="LK3_DATA_KEYS", repr=False)
     lk3_host: str = Field("127.0.0.1", alias="LK3_HOST")
     lk3_port: int = Field(8000, alias="LK3_PORT", ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
@@ -97,6 +100,15 @@ class Settings(BaseSettings):
             raise ValueError("is not a database URL") from exc
         if backend not in ("sqlite", "postgresql"):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("lk3_data_keys")
+    @classmethod
+    def _keys(cls, value: str) -> str:
+        if value.strip():
+            from storage.keys import parse
+
+            parse(value)  # ValueError: one sentence, never quoting a key
         return value
 
     @field_validator("log_level", mode="before")

@@ -15,9 +15,9 @@ from bot.pipeline.processor import Processor
 from bot.pipeline.relay import Relay, RelayPolicy
 from flows.definition import FlowError
 from flows.engine import Engine as FlowEngine
-from storage import migrate
+from storage import crypto, keys, migrate
 from storage.clock import utcnow
-from storage.db import make_engine
+from storage.db import make_engine, sqlite_file
 
 
 @dataclass
@@ -34,15 +34,41 @@ class Service:
                      policy=RelayPolicy.of(self.settings))
 
 
+def install_keys(settings: Settings, db: Engine) -> crypto.Ring:
+    """The data keys for this database, installed for the process (storage.crypto): from
+    LK3_DATA_KEYS, or the SQLite database's key file (made on first start). Before any
+    sealed column is read or written, the migrations' included."""
+    try:
+        ring = keys.ring_for(settings.lk3_data_keys, db)
+    except keys.KeysError as exc:
+        raise ConfigError(str(exc)) from None
+    crypto.install(ring)
+    return ring
+
+
+def check_keys(settings: Settings, db: Engine, ring: crypto.Ring) -> None:
+    """ConfigError when the database holds data sealed with a key the ring lacks."""
+    path = sqlite_file(settings.database_url)
+    source = "LK3_DATA_KEYS" if settings.lk3_data_keys.strip() or path is None \
+        else f"the key file {keys.key_file(path)}"
+    try:
+        keys.check(db, ring, source)
+    except keys.KeysError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def open_database(settings: Settings, auto_migrate: bool) -> Engine:
-    """Connect; migrate the SQLite default by itself, insist on `lk3 db upgrade` elsewhere."""
+    """Connect and install the data keys; migrate the SQLite default by itself, insist on
+    `lk3 db upgrade` elsewhere."""
     db = make_engine(settings.database_url)
     try:
+        ring = install_keys(settings, db)
         if auto_migrate and db.dialect.name == "sqlite":
             migrate.upgrade(db)
         elif migrate.current(db) != migrate.head():
             raise ConfigError("The database at DATABASE_URL is not up to date; "
                               "run `lk3 db upgrade` first.")
+        check_keys(settings, db, ring)
     except ConfigError:
         raise
     except Exception as exc:

@@ -29,7 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 
-from storage.jsontext import dumps, loads
+from storage import crypto
+from storage.jsontext import JSONText, dumps, loads
 
 
 @lru_cache(maxsize=64)
@@ -37,8 +38,7 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-class Encoded(str):
-    """JSON text encoded ahead (outside a write lock): stored as it is on SQLite."""
+Encoded = JSONText  # JSON text encoded ahead (outside a write lock): stored as it is
 
 
 # Values go to the driver as exact str and int: for any other type (a str or int subclass,
@@ -81,12 +81,21 @@ def _same(value: Any) -> Any:
 
 @cache
 def _converters(table: Table, columns: tuple[str, ...]) -> tuple[Callable[[Any], Any], ...]:
-    """How SQLAlchemy would store each column's value in SQLite."""
+    """How SQLAlchemy would store each column's value in SQLite: a sealed column by its
+    own type (storage.crypto), the others as SQLAlchemy converts them."""
     def conv(column: str) -> Callable[[Any], Any]:
         kind = table.c[column].type
-        return _json if isinstance(kind, JSON) else _time if isinstance(kind, DateTime) \
+        sealed = crypto.writer_of(table.c[column])
+        return sealed if sealed is not None else _json if isinstance(kind, JSON) \
+            else _time if isinstance(kind, DateTime) \
             else _bool if isinstance(kind, Boolean) else _same
     return tuple(conv(c) for c in columns)
+
+
+def converters(table: Table, columns: tuple[str, ...]) -> tuple[Callable[[Any], Any], ...]:
+    """Per column, how its value is stored on SQLite (for statements written by hand, such
+    as `storage.inbox.burst`)."""
+    return _converters(table, columns)
 
 
 @cache
@@ -153,19 +162,30 @@ def _from_time(value: Any) -> Any:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def _reader(column: Any) -> Callable[[Any], Any] | None:
+    sealed = crypto.reader_of(column)
+    return sealed if sealed is not None else _from_json if isinstance(column.type, JSON) \
+        else _from_time if isinstance(column.type, DateTime) else None  # others as they are
+
+
+Readers = tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
 @cache
-def _compiled(stmt: Select[Any]) -> tuple[str, tuple[str, ...], dict[str, Any],
-                                          tuple[tuple[int, Callable[[Any], Any]], ...]]:
-    """SQLite SQL, bind names in order with their defaults, how to read each column."""
+def _compiled(stmt: Select[Any]) -> tuple[str, tuple[str, ...], dict[str, Any], Readers,
+                                          dict[str, Callable[[Any], Any]]]:
+    """SQLite SQL, bind names in order with their defaults, how to read each column, and
+    how to bind the values compared with sealed columns (their type's own writer)."""
     compiled = stmt.compile(dialect=sqlite.dialect())
-    readers = tuple((i, _from_json if isinstance(c.type, JSON) else _from_time)
-                    for i, c in enumerate(stmt.selected_columns)
-                    if isinstance(c.type, JSON | DateTime))  # the rest come as they are
-    return compiled.string, tuple(compiled.positiontup or ()), compiled.params, readers
+    readers = tuple((i, f) for i, c in enumerate(stmt.selected_columns)
+                    if (f := _reader(c)) is not None)
+    binders = {name: f for name, bind in compiled.binds.items()
+               if (f := crypto.writer_of(bind)) is not None}
+    return compiled.string, tuple(compiled.positiontup or ()), compiled.params, readers, \
+        binders
 
 
-def _read(readers: tuple[tuple[int, Callable[[Any], Any]], ...],
-          row: Sequence[Any]) -> tuple[Any, ...]:
+def _read(readers: Readers, row: Sequence[Any]) -> tuple[Any, ...]:
     if not readers:
         return tuple(row)
     values = list(row)
@@ -199,15 +219,16 @@ def select_rows(conn: Connection, stmt: Select[Any], params: dict[str, Any],
     """
     if conn.dialect.name != "sqlite":
         return [tuple(r) for r in conn.execute(stmt, params)]
-    sql, names, defaults, readers = _compiled(stmt)
+    sql, names, defaults, readers, binders = _compiled(stmt)
     args: list[Any] = []
     for name in names:
         value = params[name] if name in params else defaults[name]
+        bind = binders.get(name)
         if isinstance(value, list | tuple):
             sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * len(value)) or "NULL")
-            args += value
+            args += value if bind is None else [bind(v) for v in value]
         else:
-            args.append(value)
+            args.append(value if bind is None else bind(value))
     rows = execute(conn, sql, args)
     if not decode or not readers:
         return rows

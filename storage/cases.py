@@ -10,14 +10,13 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql
 
-from storage import bulk
+from storage import bulk, inbox
 from storage.clock import maybe_utc, utc
 from storage.models import (
     Case,
     CaseCounter,
     CaseEvent,
     ConsentRecord,
-    InboxMessage,
     MessageLog,
     Referral,
 )
@@ -33,6 +32,7 @@ LOG = cast(Table, MessageLog.__table__)
 ANSWERS = tuple(c.name for c in CASES.columns if c.info.get("answer"))
 CONSENTS = cast(Table, ConsentRecord.__table__)
 REFERRALS = cast(Table, Referral.__table__)
+INBOX = inbox.T
 
 
 _COUNTER_PG = postgresql.insert(COUNTERS).values(year=bindparam("year"), last=1) \
@@ -126,8 +126,7 @@ def redact_contact(conn: Connection, contact_id: int, contact_key: str) -> None:
     """Consent refused and no case: keep counts, drop the words (UU PDP data minimisation)."""
     conn.execute(update(LOG).where(LOG.c.contact_id == contact_id, LOG.c.case_id.is_(None),
                                    LOG.c.direction == "in").values(text="", media=None))
-    inbox_t = cast(Table, InboxMessage.__table__)
-    conn.execute(update(inbox_t).where(inbox_t.c.contact_key == contact_key)
+    conn.execute(update(INBOX).where(inbox.of_contact(contact_key))
                  .values(payload={"redacted": True}))
 
 

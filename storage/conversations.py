@@ -8,7 +8,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from storage import bulk
+from storage import bulk, crypto
 from storage.cases import TRIAGE_COLUMNS, Triage, triage_from
 from storage.clock import maybe_utc
 from storage.jsontext import dumps
@@ -58,6 +58,11 @@ def _conversation(r: tuple[Any, ...]) -> ConversationRow:
 
 def touch_contact(conn: Connection, channel: str, user: str, now: datetime) -> ContactRow:
     """The contact for this channel user, created on first contact; marks the inbound time."""
+    found = find_contacts(conn, [(channel, user)]).get((channel, user))
+    if found is not None:  # (sealed with an older key, the upsert would not see it)
+        conn.execute(update(CONTACTS).where(CONTACTS.c.id == found.id)
+                     .values(last_inbound_at=now))
+        return found
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(CONTACTS).values(
         channel=channel, provider_user_id=user, language="id", status="active",
@@ -92,8 +97,9 @@ def last_inbound_from(conn: Connection, channel: str, provider_user_id: str) -> 
     """When the person this channel knows by `provider_user_id` last wrote to us (None:
     never)."""
     return maybe_utc(conn.execute(select(CONTACTS.c.last_inbound_at).where(
-        CONTACTS.c.channel == channel,
-        CONTACTS.c.provider_user_id == provider_user_id)).scalar_one_or_none())
+        CONTACTS.c.channel == channel, CONTACTS.c.provider_user_id.in_(
+            crypto.any_key(CONTACTS.c.provider_user_id, [provider_user_id])))
+    ).scalar_one_or_none())
 
 
 def start_over(conn: Connection, contact_id: int, state: str, now: datetime) -> None:
@@ -167,8 +173,9 @@ def find_contacts(conn: Connection,
     for channel, user in users:
         by_channel.setdefault(channel, []).append(user)
     for channel, ids in by_channel.items():
+        sealed = crypto.any_key(CONTACTS.c.provider_user_id, ids)  # under every key
         for cid, user, language, status in bulk.select_rows(
-                conn, _FIND_CONTACTS, {"channel": channel, "users": ids}):
+                conn, _FIND_CONTACTS, {"channel": channel, "users": sealed}):
             out[(channel, user)] = ContactRow(int(cid), language, status)
     return out
 

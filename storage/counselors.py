@@ -9,7 +9,7 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
-from storage import bulk
+from storage import bulk, crypto
 from storage.clock import maybe_utc
 from storage.models import Case, Counselor, CounselorAccount, Invite
 
@@ -101,7 +101,7 @@ def by_account(conn: Connection, users: list[tuple[str, str]]) -> dict[tuple[str
     """Which of these (channel, user) pairs are counselors: pair -> counselor id."""
     out: dict[tuple[str, str], int] = {}
     for channel in {c for c, _ in users}:
-        ids = [u for c, u in users if c == channel]
+        ids = crypto.any_key(ACCOUNTS.c.provider_user_id, [u for c, u in users if c == channel])
         out.update({(channel, user): int(cid) for user, cid in bulk.select_rows(
             conn, _BY_ACCOUNT, {"channel": channel, "users": ids})})
     return out

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from storage import crypto
 from storage.jsontext import dumps, loads
 from storage.turns import Turn, TurnConnection, give_turn, make_private, private_file, take_turn
 
@@ -101,9 +102,14 @@ def _sqlite_setup(engine: Engine, path: Path | None) -> None:
             raise
 
 
+_CONTACT_KEY = crypto.Address("inbox.contact_key")  # the column SQL calls lk3_shard on
+
+
 def shard_of(key: str, shards: int) -> int:
-    """Which of `shards` worker processes owns this contact key (stable across processes)."""
-    return zlib.crc32(key.encode()) % shards
+    """Which of `shards` worker processes owns this contact key (stable across processes):
+    by the key itself, so the same whether SQL hands it over sealed (with whichever data
+    key) or Python as it is."""
+    return zlib.crc32(_CONTACT_KEY.read(key).encode()) % shards
 
 
 @contextmanager

@@ -21,7 +21,9 @@ from sqlalchemy import Connection, Engine, Table, Text, delete, or_, select, upd
 from sqlalchemy import cast as sql_cast
 
 from storage import subscriptions
+from storage import crypto
 from storage.clock import utc
+from storage.inbox import of_contact
 from storage.models import (
     CaseEvent,
     Contact,
@@ -32,7 +34,7 @@ from storage.models import (
     Referral,
     Reject,
 )
-from storage.outbox import OPEN
+from storage.outbox import OPEN, to
 from storage.turns import give_turn, take_turn
 
 INBOX = cast(Table, InboxMessage.__table__)
@@ -43,7 +45,7 @@ CONVS = cast(Table, Conversation.__table__)
 CONTACTS = cast(Table, Contact.__table__)
 REFERRALS = cast(Table, Referral.__table__)
 REJECTS = cast(Table, Reject.__table__)
-ERASED = {"erased": True}
+ERASED = {"erased": True}  # stays readable to SQL (storage.crypto.MARKERS)
 GONE = "erased"
 MEDIA_PATH = re.compile(r"/Messages/(MM[0-9a-fA-F]{32})/Media/(ME[0-9a-fA-F]{32})")
 
@@ -67,11 +69,10 @@ def provider_ids(conn: Connection, contact_id: int, channel: str, user: str,
     found: list[str] = []
     if outbox_ids is None:
         for sid, payload in conn.execute(select(INBOX.c.provider_message_id, INBOX.c.payload)
-                                         .where(INBOX.c.contact_key == f"{channel}:{user}",
+                                         .where(of_contact(f"{channel}:{user}"),
                                                 INBOX.c.processed_at.is_not(None))):
             found += [*_twilio_media(payload), sid]
-    where = [OUTBOX.c.channel == channel, OUTBOX.c.recipient == user,
-             OUTBOX.c.provider_message_id.is_not(None)]
+    where = [OUTBOX.c.channel == channel, to(user), OUTBOX.c.provider_message_id.is_not(None)]
     if outbox_ids is not None:
         where.append(OUTBOX.c.id.in_(outbox_ids))
     found += [s for (s,) in conn.execute(select(OUTBOX.c.provider_message_id).where(*where))]
@@ -90,7 +91,7 @@ def erase(conn: Connection, contact_id: int, case_ids: list[int],
     theirs = or_(OUTBOX.c.contact_id == contact_id, OUTBOX.c.case_id.in_(case_ids))
     counts = {
         "inbox": conn.execute(update(INBOX).where(
-            INBOX.c.contact_key == f"{channel}:{user}", INBOX.c.processed_at.is_not(None))
+            of_contact(f"{channel}:{user}"), INBOX.c.processed_at.is_not(None))
             .values(payload=ERASED, sender=GONE, contact_key=GONE, last_error=None)).rowcount,
         "messages": conn.execute(update(LOG).where(
             LOG.c.contact_id == contact_id, or_(LOG.c.text != "", LOG.c.media.is_not(None)))
@@ -111,11 +112,12 @@ def erase(conn: Connection, contact_id: int, case_ids: list[int],
             CONVS.c.contact_id == contact_id)).rowcount,
         "subscriptions": subscriptions.end_all(conn, contact_id, "erased", now),
         "rejects": conn.execute(update(REJECTS).where(
-            REJECTS.c.channel == channel, REJECTS.c.sender == user)
+            REJECTS.c.channel == channel,
+            REJECTS.c.sender.in_(crypto.any_key(REJECTS.c.sender, [user])))
             .values(sender=None)).rowcount,
     }
-    conn.execute(update(OUTBOX).where(theirs, OUTBOX.c.recipient == user,
-                                      OUTBOX.c.status.not_in(OPEN)).values(recipient=GONE))
+    conn.execute(update(OUTBOX).where(theirs, to(user), OUTBOX.c.status.not_in(OPEN))
+                 .values(recipient=GONE))
     return {k: int(v) for k, v in counts.items() if v}
 
 
@@ -139,8 +141,7 @@ def finish(conn: Connection, contact_id: int, erased_at: datetime) -> list[str] 
     if user.startswith(f"{GONE}:"):
         return []
     sent = [int(i) for (i,) in conn.execute(select(OUTBOX.c.id).where(
-        OUTBOX.c.contact_id == contact_id, OUTBOX.c.recipient == user,
-        OUTBOX.c.created_at >= erased_at))]
+        OUTBOX.c.contact_id == contact_id, to(user), OUTBOX.c.created_at >= erased_at))]
     ids = provider_ids(conn, contact_id, channel, user, sent)
     conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(sent)).values(
         recipient=GONE, payload=ERASED, last_error=None))

@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, String, Table, bindparam, column, func, select, update, values
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Table,
+    bindparam,
+    column,
+    func,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from storage import bulk
-from storage.jsontext import dumps
+from storage import bulk, crypto
 from storage.models import InboxMessage, MessageLog
 
 T = cast(Table, InboxMessage.__table__)
@@ -62,18 +71,22 @@ class Burst(NamedTuple):
     statements: list[tuple[str, tuple[Any, ...]]]  # SQLite: multi-row INSERTs, encoded
 
 
+_BURST = ("channel", "provider_message_id", "sender", "contact_key", "payload")
+
+
 def burst(rows: list[dict[str, Any]], now: datetime) -> Burst:
     """A burst (one getUpdates answer, a round of webhooks) made ready to store in one go:
     each row has channel, provider_message_id, sender and payload. The SQLite statements
     are encoded here, before the write lock is taken (`store_burst`)."""
     stamp = bulk.stored_time(now)
+    _, _, sender, key, payload = bulk.converters(T, _BURST)  # sealed as their types seal
     statements = []
     for start in range(0, len(rows), 100):  # SQLite caps the parameters of one statement
         chunk = rows[start:start + 100]
         marks = ", ".join("(?, ?, ?, ?, ?, ?, 0)" for _ in chunk)
         params = tuple(v for r in chunk for v in (
-            r["channel"], r["provider_message_id"], r["sender"],
-            f"{r['channel']}:{r['sender']}", dumps(r["payload"]), stamp))
+            r["channel"], r["provider_message_id"], sender(r["sender"]),
+            key(f"{r['channel']}:{r['sender']}"), payload(r["payload"]), stamp))
         statements.append((
             "INSERT INTO inbox (channel, provider_message_id, sender, contact_key, payload, "
             f"received_at, attempts) VALUES {marks} "
@@ -92,11 +105,12 @@ def store_burst(conn: Connection, ready: Burst) -> list[int]:
 
 
 def pending_contacts(conn: Connection, limit: int) -> list[str]:
-    """Contacts with unprocessed messages, oldest message first."""
+    """Contacts with unprocessed messages, oldest message first (a contact's key is sealed
+    with one key or, while a rotation runs, two: they group apart and are one here)."""
     oldest = (select(T.c.contact_key, func.min(T.c.id).label("first"))
               .where(T.c.processed_at.is_(None)).group_by(T.c.contact_key)
               .order_by(func.min(T.c.id)).limit(limit))
-    return [row.contact_key for row in conn.execute(oldest)]
+    return list(dict.fromkeys(row.contact_key for row in conn.execute(oldest)))
 
 
 _PENDING = select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider_message_id,
@@ -104,15 +118,19 @@ _PENDING = select(T.c.id, T.c.channel, T.c.sender, T.c.contact_key, T.c.provider
 
 
 def pending_for(conn: Connection, contact_key: str, limit: int = 50) -> list[Pending]:
-    rows = conn.execute(_PENDING.where(T.c.contact_key == contact_key)
-                        .order_by(T.c.id).limit(limit))
-    return [Pending(*row) for row in rows]
+    return pending_of(conn, [contact_key], limit)
 
 
 def pending_of(conn: Connection, keys: list[str], limit: int) -> list[Pending]:
     """Unprocessed messages of these contacts, in arrival order (a prefix of each one's line)."""
-    rows = conn.execute(_PENDING.where(T.c.contact_key.in_(keys)).order_by(T.c.id).limit(limit))
+    rows = conn.execute(_PENDING.where(T.c.contact_key.in_(crypto.any_key(T.c.contact_key, keys)))
+                        .order_by(T.c.id).limit(limit))
     return [Pending(*row) for row in rows]
+
+
+def of_contact(contact_key: str) -> Any:
+    """The condition for this contact's inbox rows, whichever data key sealed them."""
+    return T.c.contact_key.in_(crypto.any_key(T.c.contact_key, [contact_key]))
 
 
 _MINE = func.lk3_shard(T.c.contact_key, bindparam("shards")) == bindparam("shard")
@@ -165,9 +183,10 @@ def hold_contacts(conn: Connection, keys: list[str], limit: int) -> list[str]:
     advisory lock released at its end); those another transaction holds are passed over."""
     if not keys:
         return []
-    k = values(column("k", String), name="keys").data([(key,) for key in keys])
-    return [r[0] for r in conn.execute(select(k.c.k).where(
-        func.pg_try_advisory_xact_lock(func.hashtextextended(k.c.k, 0))).limit(limit))]
+    ids = {crypto.lock_id(key): key for key in keys}  # a keyed hash: no address to the server
+    k = values(column("k", BigInteger), name="keys").data([(i,) for i in ids])
+    return [ids[r[0]] for r in conn.execute(select(k.c.k).where(
+        func.pg_try_advisory_xact_lock(k.c.k)).limit(limit))]
 
 
 def payloads_up_to(conn: Connection, contact_id: int, inbox_id: int,

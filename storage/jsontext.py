@@ -16,3 +16,7 @@ loads = orjson.loads
 
 def dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+class JSONText(str):
+    """JSON text encoded ahead (outside a write lock): stored as it is, or sealed as it is."""

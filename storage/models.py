@@ -1,4 +1,8 @@
-"""The tables. Times are stored in UTC; read them with `storage.clock.utc`."""
+"""The tables. Times are stored in UTC; read them with `storage.clock.utc`.
+
+Personal fields (words, answers, notes, addresses) are sealed by their column type
+(`storage.crypto`): `Sealed`, `SealedJSON`, `Address`, each named "table.column".
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.crypto import Address, Sealed, SealedJSON
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -47,7 +53,8 @@ class Contact(Base):
     __table_args__ = (UniqueConstraint("channel", "provider_user_id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
-    provider_user_id: Mapped[str] = mapped_column(String(100))
+    provider_user_id: Mapped[str] = mapped_column(
+        Address("contacts.provider_user_id", String(100)))
     language: Mapped[str] = mapped_column(String(5), default="id")
     status: Mapped[str] = mapped_column(String(20), default="active")
     last_inbound_at: Mapped[datetime | None] = mapped_column(Time)
@@ -64,8 +71,11 @@ class Conversation(Base):
     flow_version: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(80))
     language: Mapped[str] = mapped_column(String(5))
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    flags: Mapped[list[str]] = mapped_column(JSON)
+    # read back by the processor that wrote them: it remembers what it sealed (storage.crypto)
+    answers: Mapped[dict[str, Any]] = mapped_column(
+        SealedJSON("conversations.answers", JSON(), remember=True))
+    flags: Mapped[list[str]] = mapped_column(
+        SealedJSON("conversations.flags", JSON(), remember=True))
     misses: Mapped[int] = mapped_column(Integer, default=0)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     created_at: Mapped[datetime] = mapped_column(Time)
@@ -87,9 +97,9 @@ class InboxMessage(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     provider_message_id: Mapped[str] = mapped_column(String(120))
-    contact_key: Mapped[str] = mapped_column(String(130))
-    sender: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    contact_key: Mapped[str] = mapped_column(Address("inbox.contact_key", String(130)))
+    sender: Mapped[str] = mapped_column(Address("inbox.sender", String(100)))
+    payload: Mapped[dict[str, Any]] = mapped_column(SealedJSON("inbox.payload", JSON()))
     received_at: Mapped[datetime] = mapped_column(Time)
     processed_at: Mapped[datetime | None] = mapped_column(Time)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -109,10 +119,11 @@ class MessageLog(Base):
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     # Who wrote it: "family", "bot", or "counselor:<id>" (NULL in rows from before 0003).
     author: Mapped[str | None] = mapped_column(String(40))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Sealed("messages.text", Text()))
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     original_length: Mapped[int] = mapped_column(Integer, default=0)
-    media: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    media: Mapped[list[dict[str, str]] | None] = mapped_column(
+        SealedJSON("messages.media", JSON()))
     created_at: Mapped[datetime] = mapped_column(Time)
 
 
@@ -135,10 +146,10 @@ class OutboxMessage(Base):
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
-    recipient: Mapped[str] = mapped_column(String(100))
+    recipient: Mapped[str] = mapped_column(Address("outbox.recipient", String(100)))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(SealedJSON("outbox.payload", JSON()))
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # ... needs_template
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -196,7 +207,7 @@ class Reject(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     provider_message_id: Mapped[str | None] = mapped_column(String(120))
-    sender: Mapped[str | None] = mapped_column(String(100))
+    sender: Mapped[str | None] = mapped_column(Address("rejects.sender", String(100)))
     reason: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(Time)
 
@@ -262,7 +273,7 @@ class CaseEvent(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
     actor: Mapped[str] = mapped_column(String(60))
     kind: Mapped[str] = mapped_column(String(40))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(SealedJSON("case_events.data", JSON()))
     created_at: Mapped[datetime] = mapped_column(Time)
 
 
@@ -329,7 +340,8 @@ class CounselorAccount(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
-    provider_user_id: Mapped[str] = mapped_column(String(100))
+    provider_user_id: Mapped[str] = mapped_column(
+        Address("counselor_accounts.provider_user_id", String(100)))
 
 
 class Invite(Base):
@@ -353,7 +365,7 @@ class Referral(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     institution: Mapped[str] = mapped_column(String(40))
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Sealed("referrals.reason", Text()))
     legal_basis: Mapped[str] = mapped_column(String(30))
     counselor_id: Mapped[int] = mapped_column(ForeignKey("counselors.id"))
     created_at: Mapped[datetime] = mapped_column(Time)
@@ -396,7 +408,7 @@ class CaseHold(Base):
     __tablename__ = "case_holds"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Sealed("case_holds.reason", Text()))
     held_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(Time)
     released_at: Mapped[datetime | None] = mapped_column(Time)

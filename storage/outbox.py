@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from storage import bulk
+from storage import bulk, crypto
 from storage.models import Case, OutboxMessage
 
 T = cast(Table, OutboxMessage.__table__)
@@ -51,6 +51,11 @@ class Outgoing:
     attempts: int
     created_at: datetime | None = None
     urgent: bool = False  # in the priority lane (an open P0 case)
+
+
+def to(recipient: str) -> Any:
+    """The condition for rows to this recipient, whichever data key sealed the address."""
+    return T.c.recipient.in_(crypto.any_key(T.c.recipient, [recipient]))
 
 
 def enqueue(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
@@ -90,7 +95,7 @@ def claim_due(conn: Connection, now: datetime, channels: Iterable[str],
         earlier.channel == T.c.channel, earlier.recipient == T.c.recipient,
         earlier.id < T.c.id, earlier.status.in_(OPEN_LITERAL)).exists()
     if recipient is not None:
-        due = and_(due, T.c.recipient == recipient)
+        due = and_(due, to(recipient))
     lane = LANE.label("lane")
     pick = select(T.c.id, lane).where(due, head).order_by(lane, T.c.id).limit(limit)
     if conn.dialect.name == "postgresql":
@@ -176,7 +181,7 @@ def waiting_since(conn: Connection, before: datetime, channels: Iterable[str],
         T.c.attempts, T.c.created_at).where(
         T.c.status == "pending", T.c.created_at < before, T.c.channel.in_(list(channels)))
     if recipient is not None:
-        query = query.where(T.c.recipient == recipient)
+        query = query.where(to(recipient))
     return [Outgoing(*r) for r in conn.execute(query.order_by(T.c.id).limit(limit))]
 
 
@@ -215,7 +220,7 @@ def backlog(conn: Connection) -> int:
 
 def open_for(conn: Connection, channel: str, recipient: str) -> int:
     return int(conn.execute(select(func.count()).select_from(T).where(
-        T.c.channel == channel, T.c.recipient == recipient, T.c.status.in_(OPEN))).scalar_one())
+        T.c.channel == channel, to(recipient), T.c.status.in_(OPEN))).scalar_one())
 
 
 def sent_ids(conn: Connection, channel: str, recipient: str, before: int,
@@ -223,7 +228,7 @@ def sent_ids(conn: Connection, channel: str, recipient: str, before: int,
     """The provider's ids of the messages sent to this recipient since `since`, from rows
     made before row `before`."""
     return [str(i) for (i,) in conn.execute(select(T.c.provider_message_id).where(
-        T.c.channel == channel, T.c.recipient == recipient, T.c.id < before,
+        T.c.channel == channel, to(recipient), T.c.id < before,
         T.c.status == "sent", T.c.sent_at >= since, T.c.provider_message_id.is_not(None)))]
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, Text, and_, exists, func, or_, select, update
+from sqlalchemy import Connection, Table, Text, and_, exists, false, func, or_, select, update
 from sqlalchemy import cast as sql_cast
 
+from storage import crypto
 from storage.clock import utc
 from storage.models import (
     Case,
@@ -32,16 +33,26 @@ INBOX = cast(Table, InboxMessage.__table__)
 REQUESTS = cast(Table, PrivacyRequest.__table__)
 RUNS = cast(Table, RetentionRun.__table__)
 SUBS = cast(Table, Subscription.__table__)
-PURGED = '{"purged":true}'
+PURGED = crypto.PURGED  # removal markers stay readable to SQL (storage.crypto.MARKERS)
 
 
-def _people(since: datetime) -> list[Any]:
+def _staff(conn: Connection) -> Any:
+    """Contacts that are also counselors' accounts. Each column seals an address its own
+    way (storage.crypto), so SQL cannot compare the two: the few accounts are read here and
+    looked up among the contacts."""
+    users: dict[str, list[str]] = {}
+    for channel, user in conn.execute(select(ACCOUNTS.c.channel, ACCOUNTS.c.provider_user_id)):
+        users.setdefault(channel, []).append(user)
+    return or_(false(), *(and_(CONTACTS.c.channel == channel, CONTACTS.c.provider_user_id.in_(
+        crypto.any_key(CONTACTS.c.provider_user_id, ids))) for channel, ids in users.items()))
+
+
+def _people(conn: Connection, since: datetime) -> list[Any]:
     """Contacts not erased, not staff, quiet since before `since`, with no request open."""
     return [
         CONTACTS.c.status != "erased",
         or_(CONTACTS.c.last_inbound_at.is_(None), CONTACTS.c.last_inbound_at < since),
-        ~exists().where(ACCOUNTS.c.channel == CONTACTS.c.channel,
-                        ACCOUNTS.c.provider_user_id == CONTACTS.c.provider_user_id),
+        ~_staff(conn),
         ~exists().where(REQUESTS.c.contact_id == CONTACTS.c.id,
                         REQUESTS.c.status.in_(("open", "deferred", "erasing"))),
     ]
@@ -68,12 +79,12 @@ def _refused() -> Any:
 
 def refused(conn: Connection, since: datetime) -> list[int]:
     """Contacts whose last word on consent was a refusal, with no case."""
-    return _ids(conn, [*_people(since), _no_case(), _refused(), _not_subscribed()])
+    return _ids(conn, [*_people(conn, since), _no_case(), _refused(), _not_subscribed()])
 
 
 def no_case(conn: Connection, since: datetime, skip: list[int]) -> list[int]:
     """Contacts whose conversation never became a case (the refused ones aside)."""
-    return [i for i in _ids(conn, [*_people(since), _no_case(), _not_subscribed()])
+    return [i for i in _ids(conn, [*_people(conn, since), _no_case(), _not_subscribed()])
             if i not in skip]
 
 
@@ -84,7 +95,7 @@ def closed_cases(conn: Connection, since: datetime) -> list[int]:
     held = exists().where(CASES.c.contact_id == CONTACTS.c.id, exists().where(
         HOLDS.c.case_id == CASES.c.id, HOLDS.c.released_at.is_(None)))
     has_case = exists().where(CASES.c.contact_id == CONTACTS.c.id)
-    return _ids(conn, [*_people(since), has_case, ~open_or_recent, ~held])
+    return _ids(conn, [*_people(conn, since), has_case, ~open_or_recent, ~held])
 
 
 def _ids(conn: Connection, where: list[Any]) -> list[int]:
@@ -95,7 +106,7 @@ def _ids(conn: Connection, where: list[Any]) -> list[int]:
 def _old_inbox(since: datetime) -> Any:
     return and_(INBOX.c.processed_at.is_not(None), INBOX.c.received_at < since,
                 sql_cast(INBOX.c.payload, Text) != PURGED,
-                sql_cast(INBOX.c.payload, Text) != '{"erased":true}')
+                sql_cast(INBOX.c.payload, Text) != crypto.ERASED)
 
 
 def old_inbox(conn: Connection, since: datetime) -> int:

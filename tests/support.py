@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 from bot.channels.console import format_payload
 from bot.config import Settings
@@ -16,7 +18,8 @@ from bot.pipeline.processor import Processor, process_all
 from bot.pipeline.relay import Relay
 from bot.service import Service
 from flows.engine import Engine as FlowEngine
-from storage import inbox
+from storage import crypto, inbox, keys
+from storage.models import Base
 
 CHANNEL = "test"
 _ids = itertools.count(1)
@@ -102,3 +105,40 @@ class Family:
         texts = sender.texts(self.user)
         new, self.seen = texts[self.seen:], len(texts)
         return new
+
+
+# Sealed columns by name (storage.crypto): a plain SELECT's columns are matched to them.
+SEALED: dict[str, list[Any]] = {}
+for _table in Base.metadata.sorted_tables:
+    for _column in _table.columns:
+        if crypto.sealed_type(_column) is not None:
+            SEALED.setdefault(_column.name, []).append(_column.type)
+
+
+def _opened(name: str, value: Any) -> Any:
+    """A value as its column's type reads it: the sealed column of that name whose
+    additional data opens it (a value moved between columns opens in none: an error)."""
+    kinds = SEALED.get(name, [])
+    if not kinds or value is None:
+        return value
+    for kind in kinds:
+        try:
+            return kind.read(value)
+        except (crypto.SealError, ValueError):
+            continue
+    raise AssertionError(f"no sealed column named {name} opens {value!r}")
+
+
+def read_sql(conn: Connection, sql: str, **params: Any) -> list[Any]:
+    """A plain SELECT, its sealed columns opened as the models' types open them (matched by
+    result column name): rows with attribute and index access, `_asdict()` for a dict."""
+    result = conn.execute(text(sql), params)
+    kind = namedtuple("Row", list(result.keys()), rename=True)  # type: ignore[misc]
+    names = list(result.keys())
+    return [kind(*(_opened(n, v) for n, v in zip(names, row, strict=True))) for row in result]
+
+
+def install_test_keys() -> None:
+    """In a helper process a test starts: the test session's data keys (conftest puts them
+    in LK3_DATA_KEYS, which the process inherits)."""
+    keys.install_line(os.environ["LK3_DATA_KEYS"])

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.service import Service
-from tests.support import Family, flows
+from tests.support import Family, flows, read_sql
 
 USER = "6281100000002"
 GREETING = "Selamat pagi. Ini layanan LK3"
@@ -38,7 +38,7 @@ ODD = {
 
 def rows(service: Service, sql: str, **params: Any) -> list[Any]:
     with service.db.connect() as conn:
-        return list(conn.execute(text(sql), params))
+        return read_sql(conn, sql, **params)
 
 
 def last_inbound(service: Service) -> Any:

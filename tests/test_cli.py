@@ -60,10 +60,10 @@ def fragment(key: str) -> str:
 
 
 def test_help_lists_every_command(tmp_path: Path) -> None:
-    """`lk3 --help` lists serve, process, chat, db, flow, cases and bench."""
+    """`lk3 --help` lists serve, process, chat, db, flow, cases, keys and bench."""
     done = lk3("--help", cwd=tmp_path)
     assert done.returncode == 0
-    for command in ("serve", "process", "chat", "db", "flow", "cases", "bench"):
+    for command in ("serve", "process", "chat", "db", "flow", "cases", "keys", "bench"):
         assert re.search(rf"^\s+{command}\s+\w", done.stdout, re.M), command
 
 

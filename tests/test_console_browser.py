@@ -134,10 +134,10 @@ def test_a_counselors_day_in_the_browser(site: Site) -> None:
 
         def reply_rows() -> list[str]:
             with site.service.db.connect() as conn:
-                return list(conn.execute(select(OutboxMessage.status).where(
-                    OutboxMessage.recipient == str(FAMILY_P1),
-                    OutboxMessage.payload["text"].as_string() ==
-                    "Selamat siang Mama, saya Sari dari LK3.")).scalars())
+                return [status for status, payload in conn.execute(  # sealed: opened here
+                    select(OutboxMessage.status, OutboxMessage.payload).where(
+                        OutboxMessage.recipient == str(FAMILY_P1)))
+                    if payload.get("text") == "Selamat siang Mama, saya Sari dari LK3."]
         # Telegram has the message before the relay's commit marks it sent: wait for that commit.
         wait_for("the reply marked sent", lambda: reply_rows() != ["sending"])
         assert reply_rows() == ["sent"]

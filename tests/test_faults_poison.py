@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ from bot.channels.whatsapp import EMPTY_TWIML, INBOUND_PATH, WhatsAppChannel
 from bot.pipeline.processor import process_all
 from bot.service import Service
 from bot.web import create_app
+from storage import crypto
 from storage.models import InboxMessage, Reject
 from tests.fakes.telegram_api import NOW, FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
@@ -108,6 +109,21 @@ def assert_no_error_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []  # no traceback
 
 
+def _opened(value: Any) -> Any:
+    """Statement parameters with the inbox payloads opened (they are sealed as stored)."""
+    if isinstance(value, dict):
+        return {k: _opened(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_opened(v) for v in value]
+    if crypto.is_sealed(value):
+        with suppress(crypto.SealError):
+            return PAYLOAD.read(value)
+    return value
+
+
+PAYLOAD = InboxMessage.__table__.c.payload.type  # type: ignore[attr-defined]
+
+
 @contextmanager
 def database_refuses(db: Engine, marker: str) -> Iterator[None]:
     """The database refuses to store an inbox row holding `marker`, as it refuses a value
@@ -115,7 +131,7 @@ def database_refuses(db: Engine, marker: str) -> Iterator[None]:
 
     def refuse(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO INBOX") and \
-                marker in repr(parameters):
+                marker in repr(_opened(parameters)):
             raise DataError(statement, parameters, Exception("injected: value not storable"))
 
     event.listen(db, "before_cursor_execute", refuse)

@@ -22,7 +22,7 @@ from flows.actions import RETURN_TO
 from flows.danger import FOCUS_ORDER
 from flows.types import LANGUAGES, Inbound, Reply, Snapshot, Turn
 from storage import cases
-from tests.support import Family, flows
+from tests.support import Family, flows, read_sql
 
 # A known gap: the test states the rule and must fail today, on an assertion.
 GAP = partial(pytest.mark.xfail, strict=True, raises=AssertionError)
@@ -437,7 +437,7 @@ def test_bot_writes_only_to_the_person_who_wrote(service: Service) -> None:
     for m in ["halo", "2", "3", "1", "2", "0812-9999-0000", "LEWATI", "2", "LEWATI"]:
         fam.say(m)
     with service.db.connect() as conn:
-        recipients = {r[0] for r in conn.execute(text("SELECT recipient FROM outbox"))}
+        recipients = {r[0] for r in read_sql(conn, "SELECT recipient FROM outbox")}
     assert recipients == {USER}
 
 
@@ -532,9 +532,8 @@ def test_every_outgoing_message_answers_an_inbound_one(service: Service) -> None
     b.say("halo")
     b.say("3")
     with service.db.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT o.recipient, o.dedupe_key, i.sender FROM outbox o "
-            "LEFT JOIN inbox i ON o.dedupe_key LIKE 'in:' || i.id || ':%'")).all()
+        rows = read_sql(conn, "SELECT o.recipient, o.dedupe_key, i.sender FROM outbox o "
+                              "LEFT JOIN inbox i ON o.dedupe_key LIKE 'in:' || i.id || ':%'")
     assert rows and all(r.sender == r.recipient for r in rows), rows
 
 

@@ -23,7 +23,7 @@ from tests.test_ops_writers import write_case
 LK3 = Path(sys.executable).with_name("lk3")
 REPO = Path(__file__).resolve().parent.parent
 COMMANDS = ["serve", "process", "chat", "db", "db upgrade", "db downgrade", "db current",
-            "db backup", "db restore", "flow", "cases", "counselor", "bench"]
+            "db backup", "db restore", "flow", "cases", "counselor", "keys", "bench"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, event
 
 from storage import cases, conversations, counselors, inbox, queue
 from storage.db import make_engine, writing
-from tests.support import FrozenClock
+from tests.support import FrozenClock, install_test_keys
 
 ROWS_PER_COMMIT = 100  # the adapters store a burst in one transaction
 BUSY_MS = 200  # the claimers' SQLite busy timeout here (10 s in service)
@@ -120,4 +120,5 @@ def test_twenty_claimers_during_a_burst_all_get_an_answer(sqlite_db: Engine,
 
 
 if __name__ == "__main__":
+    install_test_keys()
     writer(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]))

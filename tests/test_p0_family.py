@@ -112,8 +112,8 @@ def test_the_family_of_an_untaken_p0_hears_at_the_target_then_every_30_minutes(
     assert [(u["at"], u["told"]) for u in family_updates(service, "62811")] == [
         (SUNDAY_2AM + timedelta(minutes=5), True), (SUNDAY_2AM + timedelta(minutes=35), True)]
     with service.db.connect() as conn:  # in the transcript as the bot's words, sent once
-        logged = conn.execute(select(MessageLog.text).where(
-            MessageLog.author == "bot", MessageLog.text == no_answer_yet())).all()
+        logged = [t for t in conn.execute(select(MessageLog.text).where(  # sealed: compared
+            MessageLog.author == "bot")).scalars() if t == no_answer_yet()]  # when opened
         keys = conn.execute(select(OutboxMessage.dedupe_key).where(
             OutboxMessage.recipient == "62811", OutboxMessage.dedupe_key.like("sched:%"))
             ).scalars().all()

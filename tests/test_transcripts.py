@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from bot.service import Service
 from storage import cases, conversations
-from tests.support import CHANNEL, Family, FrozenClock, flows
+from tests.support import CHANNEL, Family, FrozenClock, flows, read_sql
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 FILES = sorted(TRANSCRIPTS.glob("*.yaml"))
@@ -141,7 +141,7 @@ def update(path: Path, script: dict[str, Any], said: list[list[str]]) -> None:
 
 def _rows(service: Service, sql: str) -> list[dict[str, Any]]:
     with service.db.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(text(sql))]
+        return [r._asdict() for r in read_sql(conn, sql)]
 
 
 def stored_case(service: Service) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.pipeline.processor import Processor
 from storage import inbox
 from storage.db import make_engine
-from tests.support import FrozenClock, flows
+from tests.support import FrozenClock, flows, install_test_keys
 
 IDLE_POLLS_TO_STOP = 3
 POLL_SECONDS = 0.005  # only a polling interval; nothing in the test depends on it
@@ -51,4 +51,5 @@ def main(url: str, batch: int, producer_done: Path, deadline_s: float) -> int:
 
 
 if __name__ == "__main__":
+    install_test_keys()
     sys.exit(main(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4])))

@@ -30,13 +30,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from bot.pipeline.processor import BATCH, Processor
 from bot.pipeline.workers import settle
 from flows.engine import Engine as FlowEngine
 from flows.types import Inbound
-from storage import inbox, migrate
+from storage import inbox, keys, migrate
+from storage.conversations import CONTACTS, CONVS
 from storage.db import make_engine, writing
 
 CHANNEL = "bench"
@@ -135,10 +136,12 @@ Commit = tuple[float, list[int]]  # when a processor transaction committed, its 
 
 
 def _worker(url: str, shard: tuple[int, int] | None, batch: int, origin: float,
-            pipe: Any) -> None:
+            pipe: Any, key: str) -> None:
     """A processor process (with `shard`, as `lk3 process --shard` runs): processes what is
     pending and reports each commit (time, inbox ids) at once; with nothing pending it waits
-    for the adapter's word that more was stored. At "stop" it reports its CPU seconds."""
+    for the adapter's word that more was stored. At "stop" it reports its CPU seconds.
+    `key`: the run's data key (encryption is on, as in service)."""
+    keys.install_line(key)
     db = make_engine(url)
     try:
         processor = Processor(db, FlowEngine.load("intake"), ticking_clock(origin=origin),
@@ -167,7 +170,7 @@ class Run:
     """
 
     def __init__(self, db: Engine, url: str, clock: Callable[[], datetime], origin: float,
-                 batch: int, workers: int) -> None:
+                 batch: int, workers: int, key: str) -> None:
         self.db, self.clock, self.batch = db, clock, batch
         self.acked: dict[int, float] = {}  # inbox id -> its insert committed
         self.answered: dict[int, float] = {}  # inbox id -> its outbox rows committed
@@ -180,8 +183,8 @@ class Run:
         for i in range(workers):
             ours, theirs = context.Pipe()
             shard = (i, workers) if workers > 1 else None
-            proc = context.Process(target=_worker, args=(url, shard, batch, origin, theirs),
-                                   daemon=True)
+            proc = context.Process(target=_worker, args=(url, shard, batch, origin, theirs,
+                                                         key), daemon=True)
             proc.start()
             self.pipes.append(ours)
             self.procs.append(proc)
@@ -257,13 +260,13 @@ def pipeline(families: int, batch: int, workers: int = 1,
     walks = [script(flows, f) for f in range(families)]
     scripts = [says for says, _, _ in walks]
     expected = {f"family-{f}": end for f, (_, end, _) in enumerate(walks)}
-    with tempfile.TemporaryDirectory(prefix="lk3-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lk3-bench-") as tmp, keys.throwaway() as key:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         db = make_engine(url)
         try:
             migrate.upgrade(db)
             origin = time.perf_counter()
-            run = Run(db, url, ticking_clock(origin=origin), origin, batch, workers)
+            run = Run(db, url, ticking_clock(origin=origin), origin, batch, workers, key)
             thresholds = gc.get_threshold()
             settle()  # this process is the adapter's, as `lk3 serve` is in service
             try:
@@ -299,10 +302,9 @@ def _checks(db: Engine, expected: dict[str, str]) -> dict[str, int]:
     }
     with db.connect() as conn:
         out = {name: int(conn.execute(text(sql)).scalar_one()) for name, sql in queries.items()}
-        states = conn.execute(text(
-            "SELECT contacts.provider_user_id, conversations.state FROM conversations "
-            "JOIN contacts ON contacts.id = conversations.contact_id "
-            "WHERE contacts.channel = :channel"), {"channel": CHANNEL}).all()
+        states = conn.execute(select(CONTACTS.c.provider_user_id, CONVS.c.state).join_from(
+            CONVS, CONTACTS, CONTACTS.c.id == CONVS.c.contact_id).where(
+            CONTACTS.c.channel == CHANNEL)).all()  # the address opened by its column type
     out["families where the engine said"] = sum(1 for user, state in states
                                                 if expected.get(user) == state)
     return out

@@ -37,7 +37,9 @@ from sqlalchemy import Engine, event
 
 from bot.casework.scheduler import Scheduler
 from flows.hours import service_hours
-from storage import migrate
+from storage import crypto, keys, migrate
+from storage.conversations import CONTACTS
+from storage.counselors import ACCOUNTS
 from storage.db import READ_ONLY, make_engine
 
 NOW = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # Wednesday 10:00 WIT, the service open
@@ -59,8 +61,12 @@ def _t(value: datetime | None) -> str | None:
 def seed(path: Path, open_cases: int, closed: int, index: bool) -> None:
     """The database file with counselors, contacts and the cases described above."""
     engine = make_engine(f"sqlite:///{path}")
+    crypto.install(keys.ring_for("", engine))  # the key file beside it, for `cases list` too
     migrate.upgrade(engine)
     engine.dispose()
+    staff, family = (crypto.writer_of(c) for c in (ACCOUNTS.c.provider_user_id,
+                                                   CONTACTS.c.provider_user_id))
+    assert staff is not None and family is not None
     hours, rng = service_hours(), random.Random(15)
     con = sqlite3.connect(path)
     con.executemany(
@@ -69,10 +75,10 @@ def seed(path: Path, open_cases: int, closed: int, index: bool) -> None:
         [(i, f"Petugas {i}", "supervisor" if i == 1 else "counselor", _t(NOW))
          for i in range(1, 21)])
     con.executemany("INSERT INTO counselor_accounts (counselor_id, channel, provider_user_id) "
-                    "VALUES (?, 'test', ?)", [(i, f"staff{i}") for i in range(1, 21)])
+                    "VALUES (?, 'test', ?)", [(i, staff(f"staff{i}")) for i in range(1, 21)])
     con.executemany("INSERT INTO contacts (id, channel, provider_user_id, language, status, "
                     "created_at) VALUES (?, 'test', ?, 'id', 'active', ?)",
-                    [(i, f"fam{i}", _t(NOW)) for i in range(1, 1001)])
+                    [(i, family(f"fam{i}"), _t(NOW)) for i in range(1, 1001)])
     weights = [w for _, w in PRIORITIES]
     rows: list[tuple[Any, ...]] = []
     for n in range(open_cases + 5 + closed):
@@ -147,7 +153,7 @@ def scheduler_runs(path: Path) -> list[str]:
 def cases_list(path: Path, *args: str) -> str:
     """The whole command in a child process, measured by /usr/bin/time (a child's own peak:
     Linux carries a process's peak across exec, so this process could not measure it)."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "LK3_DATA_KEYS": ""}
     lk3 = Path(sys.executable).with_name("lk3")
     done = subprocess.run(["/usr/bin/time", "-f", "%e %M", str(lk3), "cases", "list", *args],
                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -30,7 +30,7 @@ from telegram import Bot
 
 from bot.channels.telegramsend import TelegramSender
 from bot.pipeline.relay import Relay
-from storage import migrate
+from storage import keys, migrate
 from storage.db import make_engine
 from storage.models import OutboxMessage
 
@@ -74,7 +74,7 @@ async def _run(rows: int, chats: int, rtt: float) -> dict[str, Any]:
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
-    with tempfile.TemporaryDirectory(prefix="lk3-relay-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lk3-relay-") as tmp, keys.throwaway():
         db = make_engine(f"sqlite:///{Path(tmp) / 'relay.db'}")
         migrate.upgrade(db)
         now = datetime.now(UTC)

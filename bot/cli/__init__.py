@@ -1,4 +1,4 @@
-"""The `lk3` command: serve, process, chat, db, flow, cases, counselor, bench."""
+"""The `lk3` command: serve, process, chat, db, flow, cases, counselor, keys, bench."""
 
 from __future__ import annotations
 
@@ -174,6 +174,12 @@ def _privacy(args: argparse.Namespace, settings: Settings) -> int:
     return run(args, settings)
 
 
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.keyscli import run
+
+    return run(args, settings)
+
+
 def _broadcast(args: argparse.Namespace, settings: Settings) -> int:
     from bot.broadcast.cli import run
 
@@ -231,7 +237,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 HANDLERS: dict[str, Handler] = {"serve": _serve, "process": _process, "chat": _chat,
                                 "db": _db, "flow": _flow, "cases": _cases,
                                 "counselor": _counselor, "privacy": _privacy,
-                                "broadcast": _broadcast, "bench": _bench}
+                                "keys": _keys, "broadcast": _broadcast, "bench": _bench}
 
 
 def settings_level(settings: Settings) -> int:

@@ -42,7 +42,7 @@ async def run_chat(service: Service, user: str, lang: str, stdin: TextIO,
                    stdout: TextIO) -> int:
     interactive = stdin.isatty()
     service.senders[CHANNEL] = ConsoleSender(stdout)
-    session = uuid.uuid4().hex[:8]
+    session = uuid.uuid4().hex  # message ids name the session, never the user (stored plain)
     with service.db.begin() as conn:  # a first contact starts in the language asked for
         contact = conversations.touch_contact(conn, CHANNEL, user, service.clock())
         if conversations.load(conn, contact.id) is None:
@@ -57,7 +57,7 @@ async def run_chat(service: Service, user: str, lang: str, stdin: TextIO,
         line = await asyncio.to_thread(stdin.readline)
         if not line:
             break
-        submit(service, user, line.rstrip("\n"), f"{user}:{session}:{next(counter)}")
+        submit(service, user, line.rstrip("\n"), f"{session}:{next(counter)}")
         await deliver(service, user)
     await deliver(service, user)
     return 0

@@ -61,6 +61,24 @@ def _db(sub: Any) -> None:
     rest.add_argument("file", nargs="?", metavar="FILE", help="the backup file")
 
 
+def _keys(sub: Any) -> None:
+    k = _sub(sub, "keys", "the data keys: new key, values per key, rotation",
+             "Personal fields (words, answers, notes, addresses) are sealed with AES-256-GCM "
+             "under the data keys: LK3_DATA_KEYS (ID:BASE64KEY,..., newest first), or on "
+             "SQLite without it the key file beside the database (lk3.db.key), made on first "
+             "start. Backups need the keys. new: print a fresh key line. status: how many "
+             "values each key id seals. rotate: seal every value with the newest key, in "
+             "batches (--batch rows a transaction), safe while the service runs; stopped, it "
+             "continues where it was when run again. Rotation: put the new key first "
+             "(LK3_DATA_KEYS or the key file), keep the old one after it, restart the "
+             "service, run `lk3 keys rotate`, then remove the old key once status shows no "
+             "value under it.",
+             "lk3 keys new\nlk3 keys status\nlk3 keys rotate\nlk3 keys rotate --batch 200")
+    k.add_argument("action", choices=["new", "status", "rotate"])
+    k.add_argument("--batch", type=int, default=500, metavar="N",
+                   help="rotate: rows per transaction (default 500)")
+
+
 def _privacy(sub: Any) -> None:
     p = _sub(sub, "privacy", "data rights: DATA/UBAH/HAPUS requests, retention",
              "list: open data-rights requests (kind, contact, cases, due time in WIT, state; "
@@ -159,6 +177,7 @@ def parser() -> argparse.ArgumentParser:
                    help="list: at most N rows (default 50; 0 = all)")
     k.add_argument("--json", action="store_true", help="print a JSON array")
     _privacy(sub)
+    _keys(sub)
     broadcast_cli.add_parser(sub)
     n = _sub(sub, "counselor", "counselors: add, list, remove, invite codes, console passwords",
              "add: a counselor with role and accounts. list: counselors with role, duty, "

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.cli.backup import BackupError, Copy, backup, no_service, restore
 from bot.config import ConfigError, Settings
-from storage import migrate
+from storage import crypto, keys, migrate
 from storage.db import make_engine, sqlite_file
 
 PG_TOOLS = {"backup": "pg_dump, e.g. `pg_dump --format=custom --file=lk3.dump \"$DATABASE_URL\"`",
@@ -87,6 +87,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         new = path is not None and not path.exists()
         db = make_engine(settings.database_url)
         try:
+            if args.action in ("upgrade", "downgrade"):  # 0013 seals and opens the data
+                _keys(settings, db, create=args.action == "upgrade")
             if args.action == "upgrade":
                 migrate.upgrade(db, args.revision or "head")
                 if new:
@@ -103,6 +105,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"The database at {where(settings)} cannot be used: {reason}.") \
             from None
     return 0
+
+
+def _keys(settings: Settings, db: Engine, create: bool) -> None:
+    try:
+        crypto.install(keys.ring_for(settings.lk3_data_keys, db, create=create))
+    except keys.KeysError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _downgrade(args: argparse.Namespace, db: Engine, path: Path | None) -> None:
