@@ -20,8 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Table, Text, delete, or_, select, update
 from sqlalchemy import cast as sql_cast
 
-from storage import subscriptions
-from storage import crypto
+from storage import crypto, subscriptions
 from storage.clock import utc
 from storage.inbox import of_contact
 from storage.models import (

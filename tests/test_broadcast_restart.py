@@ -11,11 +11,14 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import insert
 from sqlalchemy import text as sql
 
 from storage import migrate
 from storage.db import make_engine
+from storage.models import Contact
 from tests.fakes.telegram_api import FakeTelegram
+from tests.support import read_sql
 from tests.test_cli import lk3
 from tests.test_telegram import _free_port, _serve, _stop, _until, fake
 
@@ -31,10 +34,9 @@ def subscribers(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     with db.begin() as conn:
         for chat in CHATS:
-            cid = conn.execute(sql(
-                "INSERT INTO contacts (channel, provider_user_id, language, status, created_at,"
-                " last_inbound_at) VALUES ('telegram', :u, 'id', 'active', :t, :t) RETURNING id"),
-                {"u": str(chat), "t": now}).scalar()
+            cid = conn.execute(insert(Contact).values(  # through the model: address sealed
+                channel="telegram", provider_user_id=str(chat), language="id", status="active",
+                created_at=now, last_inbound_at=now).returning(Contact.id)).scalar()
             conn.execute(sql(
                 "INSERT INTO subscriptions (contact_id, topic, status, text_version, language,"
                 " source, opted_in_at) VALUES (:c, 'layanan', 'active', 'v1', 'id', 'link', :t)"),
@@ -46,8 +48,9 @@ def sending(tmp_path: Path) -> set[str]:
     """Chats whose broadcast message the killed relay was sending (leased, not recorded)."""
     db = make_engine(f"sqlite:///{tmp_path / 'lk3.db'}")
     with db.connect() as conn:
-        chats = {str(r) for (r,) in conn.execute(sql(
-            "SELECT recipient FROM outbox WHERE status = 'sending' AND dedupe_key LIKE 'bc:%'"))}
+        chats = {str(r.recipient) for r in read_sql(  # recipients are sealed: opened here
+            conn, "SELECT recipient FROM outbox WHERE status = 'sending' "
+            "AND dedupe_key LIKE 'bc:%'")}
     db.dispose()
     return chats
 

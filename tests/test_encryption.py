@@ -4,9 +4,11 @@ lookups by address, key rotation, and the keys at start-up."""
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,10 @@ def test_no_plaintext_in_the_database_files(sqlite_db: Engine, clock: FrozenCloc
         notes = [e["data"] for e in cases.events_of(conn, queue_id(conn, number))
                  if e["kind"] == "note"]
     assert STORY in texts and notes == [{"text": NOTE}]
+    shown = lk3("cases", "show", number, cwd=database.parent,
+                DATABASE_URL=f"sqlite:///{database}", LK3_DATA_KEYS=TEST_KEYS)
+    assert shown.returncode == 0, shown.stderr
+    assert number in shown.stdout and KAMPUNG in shown.stdout, shown.stdout
 
 
 def test_a_value_moved_to_another_column_does_not_open(db: Engine, clock: FrozenClock) -> None:
@@ -143,6 +149,39 @@ def test_rotation_reseals_everything_resumably_and_once(db: Engine, clock: Froze
     people[0].say("2")
     with db.connect() as conn:
         assert len(conn.execute(select(Contact.id)).all()) == 4
+
+
+def test_rotation_killed_mid_way_leaves_every_row_readable_and_resumes(
+        sqlite_db: Engine, clock: FrozenClock) -> None:
+    """`lk3 keys rotate` killed (-9) half-way: every row reads as before, under either key;
+    run again, it finishes the rest and everything is under the newest key."""
+    service = make_service(sqlite_db, clock)
+    before = crypto.install(OLD_ONLY)
+    try:
+        _write_under_the_old_key(service, 60)
+    finally:
+        crypto.install(before)
+    was = dump(sqlite_db)
+    database = Path(str(sqlite_db.url.database))
+    env = {"DATABASE_URL": f"sqlite:///{database}", "LK3_DATA_KEYS": TEST_KEYS}
+    proc = subprocess.Popen([str(LK3), "keys", "rotate", "--batch", "1"], cwd=database.parent,
+                            env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while set(rekey.status(sqlite_db)) != {"ktest1", "ktest2"}:
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "the rotation never began"
+            time.sleep(0.01)
+        proc.kill()
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL  # killed mid-way, not finished
+    assert set(rekey.status(sqlite_db)) == {"ktest1", "ktest2"}
+    assert dump(sqlite_db) == was
+    again = lk3("keys", "rotate", cwd=database.parent, **env)
+    assert again.returncode == 0, again.stderr
+    assert set(rekey.status(sqlite_db)) == {"ktest2"} and dump(sqlite_db) == was
 
 
 # -- the keys at start-up, as an operator meets them ------------------------------------------

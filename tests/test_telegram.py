@@ -887,7 +887,8 @@ def _free_port() -> int:
 
 def _serve(tmp_path: Path, fake: FakeTelegram, port: int, **env: str) -> subprocess.Popen[str]:
     keep = {k: v for k, v in os.environ.items()
-            if not k.upper().startswith(("TELEGRAM_", "TWILIO_", "PUBLIC_", "DATABASE_", "LK3_"))}
+            if not k.upper().startswith(("TELEGRAM_", "TWILIO_", "PUBLIC_", "DATABASE_", "LK3_"))
+            or k == "LK3_DATA_KEYS"}  # the keys the test's own writes were sealed with
     return subprocess.Popen(
         [str(LK3), "serve"], cwd=tmp_path, text=True, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, env={**keep, "LK3_PORT": str(port), "LK3_POLL_INTERVAL": "0.05",
