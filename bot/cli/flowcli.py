@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from flows.loader import FLOWS_DIR
 
 MIN_RECALL = 0.95  # per group, and for imminence
 MAX_FALSE_ALARMS = 0.02  # of the ordinary messages
+SPEED_RUNS = 20  # scans of the longest message, timed for the `speed` line
 
 
 def check(folder: Path = FLOWS_DIR) -> int:
@@ -116,6 +118,12 @@ def evaluate(words: CrisisWords, corpus: Corpus) -> dict[str, Any]:
             alarms.append({"text": text, "got": list(scan.groups), "matched": list(scan.matched)})
     n = len(corpus.ordinary)
     rate = len(alarms) / n if n else 0.0
+    longest = max((t for t, _, _ in corpus.danger), key=len, default="") or "halo"
+    start = time.perf_counter()
+    for _ in range(SPEED_RUNS):
+        words.scan(longest)  # a long text is never cached: scanned each time
+    speed = {"longest_chars": len(longest),
+             "longest_ms": (time.perf_counter() - start) / SPEED_RUNS * 1000}
     recall = {g: {"found": f, "total": t, "recall": f / t if t else None}
               for g, (f, t) in groups.items()}
     failed = [g for g, r in recall.items() if r["recall"] is not None and r["recall"] < MIN_RECALL]
@@ -128,6 +136,7 @@ def evaluate(words: CrisisWords, corpus: Corpus) -> dict[str, Any]:
                          "recall": imminent[0] / imminent[1] if imminent[1] else None},
             "false_alarms": {"count": len(alarms), "total": n, "rate": rate},
             "danger": len(corpus.danger), "ordinary": n, "misses": misses, "alarms": alarms,
+            "speed": speed,
             "failed": failed, "passed": not failed}
 
 
@@ -144,6 +153,9 @@ def report(result: dict[str, Any]) -> str:
                  + f"; {im['over']} more marked imminent than the corpus says")
     lines.append(f"{'false alarms':<13} {fa['rate']:.1%} ({fa['count']}/{fa['total']})")
     lines.append(f"{'corpus':<13} {result['danger']} danger, {result['ordinary']} ordinary")
+    speed = result["speed"]
+    lines.append(f"{'speed':<13} {speed['longest_ms']:.1f} ms to scan the longest message "
+                 f"({speed['longest_chars']:,} characters; for information)")
     for m in result["misses"]:
         want = m["expected"] + (" (imminent)" if m["imminent"] else "")
         got = ", ".join(m["got"]) or "nothing"
