@@ -398,8 +398,10 @@ async def test_429_waits_exactly_the_retry_after(wa: WhatsApp, clock: FrozenCloc
 
 async def test_timeout_is_transient_and_retried(db: Engine, clock: FrozenClock,
                                                 fake: FakeTwilio) -> None:
-    """A Twilio call that does not answer within HTTP_TIMEOUT is retried later, then sent."""
-    service = make_wa_service(db, clock, settings_for(db, fake.url, HTTP_TIMEOUT=0.3))
+    """A Twilio call that does not answer within HTTP_TIMEOUT is retried later, then sent.
+    (The timeout leaves room for a loaded machine: a retry that timed out after Twilio took it
+    would be sent twice, as it would be with Twilio.)"""
+    service = make_wa_service(db, clock, settings_for(db, fake.url, HTTP_TIMEOUT=1.5))
     async with _client(service) as http:
         wa = WhatsApp(service, fake, http)
         family = phone()
