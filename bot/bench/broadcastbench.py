@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -140,14 +141,16 @@ def _delivery(api: Counting, recipients: int, chats: list[int]) -> dict[str, Any
 
 async def _serve_run(recipients: int, families: int, pace: float, settings: Settings,
                      tmp: Path) -> dict[str, Any]:
-    from storage import migrate
+    from storage import keys, migrate
     from storage.clock import utcnow
     from storage.db import make_engine
 
     script = Script(["halo"], httpbench.scripts(1)[0].replies[:1])
     ours = load.bench_settings(settings)
     db = make_engine(f"sqlite:///{tmp / 'lk3.db'}")  # the file httpbench._env names
-    try:
+    with contextlib.ExitStack() as stack:  # encryption on: this run's key, for lk3 serve too
+        key = stack.enter_context(keys.throwaway())
+        stack.callback(db.dispose)
         migrate.upgrade(db)
         load.subscribe(db, recipients, utcnow())
         made = load.create(db, ours, tmp)
@@ -157,7 +160,8 @@ async def _serve_run(recipients: int, families: int, pace: float, settings: Sett
         warm_chats = [httpbench.CHATS * 9 + i for i in range(httpbench.WARMUP)]
         async with api.serving() as api_port:
             env = {**httpbench._env(tmp, settings, port, f"http://127.0.0.1:{api_port}/bot"),
-                   "TELEGRAM_BROADCAST_MPS": f"{load.BENCH_MPS:g}", "BROADCAST_QUIET_HOURS": ""}
+                   "TELEGRAM_BROADCAST_MPS": f"{load.BENCH_MPS:g}", "BROADCAST_QUIET_HOURS": "",
+                   "LK3_DATA_KEYS": key}
             log = tmp / "serve.log"
             with httpbench._process(SERVE, env, log) as proc:
                 await httpbench._ready("lk3 serve", proc, port, log)
@@ -172,8 +176,6 @@ async def _serve_run(recipients: int, families: int, pace: float, settings: Sett
                 busy = await _paced(talk, busy_chats, script, pace)
                 await _all_sent(api, proc)
                 status = await asyncio.to_thread(_finished, db, int(made["id"]))
-    finally:
-        db.dispose()
     delivery = {**_delivery(api, recipients, [*warm_chats, *idle_chats, *busy_chats]),
                 "status": status}
     during = [t for t in busy[1] if api.arrivals and min(api.arrivals) <= t <= max(api.arrivals)]

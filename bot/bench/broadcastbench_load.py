@@ -25,7 +25,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, func, insert, select
 
 from bot.config import Settings
-from storage import migrate
+from storage import keys, migrate
 from storage.clock import utcnow
 from storage.db import make_engine
 from storage.models import BroadcastRecipient, Contact, Conversation, OutboxMessage, Subscription
@@ -142,7 +142,7 @@ def memory(recipients: int) -> dict[str, Any]:
     from bot.broadcast import cli
 
     settings = bench_settings(Settings())
-    with tempfile.TemporaryDirectory(prefix="lk3-broadcast-mem-") as name:
+    with tempfile.TemporaryDirectory(prefix="lk3-broadcast-mem-") as name, keys.throwaway():
         db = make_engine(f"sqlite:///{Path(name) / 'lk3.db'}")
         try:
             migrate.upgrade(db)
