@@ -132,11 +132,35 @@ async def test_63049_is_tried_again_later_then_given_up_still_subscribed(
     assert "dibatasi WhatsApp untuk pesan info (63049)" in lines
 
 
-async def test_a_refused_template_stops_the_broadcast(
+async def test_63032_a_meta_experiment_is_left_out_without_a_retry_still_subscribed(
         wa: WhatsApp, clock: FrozenClock, tmp_path: Path) -> None:
-    """63013 (policy: the template or its variable refused) on the first message: every
-    later one would fail alike, so the broadcast stops, what is not sent is cancelled, the
-    audit trail says who stopped it and the status says so in Indonesian."""
+    """63032: the number is in a Meta experiment that holds back marketing messages. Not
+    tried again, the broadcast goes on for the others, the person stays subscribed and
+    reachable, and the report says why in Indonesian."""
+    first, second = await subscribers(wa, 2)
+    bid = await broadcast(wa, clock, tmp_path)
+    await wa.status(sid_of(wa.db, first), "failed", "63032")
+    await wa.status(sid_of(wa.db, second), "delivered")
+    clock.advance(days=3)
+    await wa.pump()
+    assert len(templates_to(wa.fake, first)) == len(templates_to(wa.fake, second)) == 1
+    report = status(wa, clock, bid)
+    assert report["status"] == "done"
+    assert report["reasons"] == {"failed:meta_experiment": 1}
+    with wa.db.connect() as conn:
+        assert set(conn.execute(select(Contact.status))) == {("active",)}
+        assert set(conn.execute(select(Subscription.status))) == {("active",)}
+    assert "uji coba Meta yang menahan pesan info (63032)" in run(
+        wa.service, clock, "status", id=bid)[1]
+
+
+@pytest.mark.parametrize("code", ["63013", "63016"])
+async def test_a_refused_template_stops_the_broadcast(
+        wa: WhatsApp, clock: FrozenClock, tmp_path: Path, code: str) -> None:
+    """63013 (policy: the template or its variable refused), or 63016 (the message reached
+    WhatsApp without its template: a bug), on the first message: every later one would fail
+    alike, so the broadcast stops, what is not sent is cancelled, the audit trail says who
+    stopped it and the status says so in Indonesian."""
     people = await subscribers(wa, 3)
     clock.advance(hours=25)
     got = create(wa.service, clock, tmp_path, whatsapp_template="HX" + "2" * 32, text=TEXT)
@@ -146,7 +170,7 @@ async def test_a_refused_template_stops_the_broadcast(
     job.run_once()
     await wa.pump()
     (sent,) = [p for p in people if templates_to(wa.fake, p)]
-    await wa.status(sid_of(wa.db, sent), "undelivered", "63013")
+    await wa.status(sid_of(wa.db, sent), "undelivered", code)
     for _ in range(5):
         job.run_once()
         await wa.pump()
@@ -157,7 +181,7 @@ async def test_a_refused_template_stops_the_broadcast(
     with wa.db.connect() as conn:
         (stopped,) = conn.execute(select(CaseEvent.actor, CaseEvent.data).where(
             CaseEvent.kind == "broadcast_stopped")).all()
-    assert stopped.actor == "twilio" and stopped.data["code"] == "63013"
+    assert stopped.actor == "twilio" and stopped.data["code"] == code
     assert "dihentikan (ditolak WhatsApp)" in run(wa.service, clock, "status", id=got["id"])[1]
 
 
