@@ -3,6 +3,7 @@ their topic subscription, conversation, open cases and the safety events on thei
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,11 +51,11 @@ class Facts:
     quick_exit_at: datetime | None = None
 
 
-def subscribers(conn: Connection, topic: str) -> list[int]:
-    """Contacts with `topic` active, oldest subscription first."""
-    return [i for (i,) in conn.execute(select(SUBS.c.contact_id).where(
+def subscribers(conn: Connection, topic: str) -> array[int]:
+    """Contacts with `topic` active, oldest subscription first (8 bytes each)."""
+    return array("q", (i for (i,) in conn.execute(select(SUBS.c.contact_id).where(
         SUBS.c.topic == topic, SUBS.c.status == "active").group_by(SUBS.c.contact_id)
-        .order_by(func.min(SUBS.c.id)))]
+        .order_by(func.min(SUBS.c.id)))))
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:

@@ -43,7 +43,9 @@ from sqlalchemy.types import TypeEngine
 from storage.jsontext import JSONText, dumps, loads
 
 MARK = "lk3:1:"  # six characters: `unseal` counts on it
-CACHED = 100_000  # addresses remembered per process, each way, before starting afresh
+CACHED = 10_000  # addresses remembered per process, each way, before starting afresh (about
+# 3 MiB: a broadcast to 100,000 people reads 100,000 addresses once; families who write
+# again are the ones worth remembering)
 REMEMBERED = 20_000  # values a process sealed and may read back (`SealedJSON`), at most
 ERASED, PURGED, REDACTED = '{"erased":true}', '{"purged":true}', '{"redacted":true}'
 MARKERS = frozenset({ERASED, PURGED, REDACTED})  # a value removed: SQL looks for these

@@ -19,6 +19,8 @@ from bot.broadcast.rates import Rates
 from storage import audience, broadcasts
 from storage.rows import EventRow, write_rows
 
+CHUNK = 2_000  # subscribers whose facts are read and judged at a time
+
 
 @dataclass(frozen=True)
 class Request:
@@ -39,7 +41,7 @@ class Preview:
     seconds: dict[str, float] = field(default_factory=dict)  # channel -> estimated
     days: dict[str, int] = field(default_factory=dict)  # channel -> days the limit needs
     blockers: list[dict[str, str]] = field(default_factory=list)  # {"code": ..., params}
-    members: list[broadcasts.Member] = field(default_factory=list)
+    members: broadcasts.Snapshot = field(default_factory=broadcasts.Snapshot)
 
     def as_dict(self) -> dict[str, Any]:
         return {"recipients": [{"channel": c, "language": lang, "count": n}
@@ -68,28 +70,35 @@ def preview(conn: Connection, req: Request, now: datetime, resting: frozenset[st
     if not req.texts.get("id", "").strip():
         out.blockers.append({"code": "empty_text"})
     ids = audience.subscribers(conn, req.topic)
-    found = audience.facts(conn, ids, req.topic)
-    seen: set[str] = set()
-    for cid in ids:
-        f = found[cid]
-        if req.channels and f.channel not in req.channels:
-            continue
-        if req.distrik and f.distrik not in req.distrik:
-            continue
-        why = rules.reason(f, now, resting)
-        key = person_key(f.channel, f.user, f.phone)
-        if key in seen and why in (None, *rules.WAIT):
-            why = "same_person"
-        if why is not None and why not in rules.WAIT:
-            out.excluded[why] += 1
-            continue
-        seen.add(key)
-        out.deferred += why is not None
-        out.recipients[(f.channel, f.language)] += 1
-        out.members.append(broadcasts.Member(cid, f.channel, f.language))
+    seen: set[str] = set()  # phone numbers: a contact is one person on its own channel
+    for start in range(0, len(ids), CHUNK):  # the facts of CHUNK people held at a time
+        part = ids[start:start + CHUNK]
+        found = audience.facts(conn, part, req.topic)
+        for cid in part:
+            _consider(out, req, found[cid], rules.reason(found[cid], now, resting), seen)
     _estimate(out, rates)
     _check_template(out, req)
     return out
+
+
+def _consider(out: Preview, req: Request, f: audience.Facts, why: str | None,
+              seen: set[str]) -> None:
+    """One subscriber: in the snapshot, deferred, or left out with the reason."""
+    if req.channels and f.channel not in req.channels:
+        return
+    if req.distrik and f.distrik not in req.distrik:
+        return
+    key = person_key(f.channel, f.user, f.phone)
+    if key in seen and why in (None, *rules.WAIT):
+        why = "same_person"
+    if why is not None and why not in rules.WAIT:
+        out.excluded[why] += 1
+        return
+    if key.startswith("phone:"):  # other keys are the contact's own: never met twice
+        seen.add(key)
+    out.deferred += why is not None
+    out.recipients[(f.channel, f.language)] += 1
+    out.members.add(f.contact_id, f.channel, f.language)
 
 
 def _estimate(out: Preview, rates: Rates) -> None:
