@@ -18,6 +18,7 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -26,7 +27,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import aliased
 
 from storage import bulk, crypto
 from storage.models import Case, OutboxMessage
@@ -51,6 +51,7 @@ class Outgoing:
     attempts: int
     created_at: datetime | None = None
     urgent: bool = False  # in the priority lane (an open P0 case)
+    lane: int = 1  # LANE: 0 the priority lane, 1 the rest, 2 information broadcasts
 
 
 def to(recipient: str) -> Any:
@@ -79,6 +80,28 @@ LANE = case((or_(_p0(CASES.c.id == T.c.case_id), _p0(CASES.c.contact_id == T.c.c
              0), (T.c.dedupe_key.like("bc:%"), 2), else_=1)
 
 
+# The claim's statements, built once: built anew at every claim they cost the relay more
+# processor time than running them (lk3 bench --broadcast: a claim every few milliseconds
+# while a broadcast sends). The head of a recipient's line: no open row before it.
+_EARLIER = T.alias()
+_HEAD = ~select(_EARLIER.c.id).where(
+    _EARLIER.c.channel == T.c.channel, _EARLIER.c.recipient == T.c.recipient,
+    _EARLIER.c.id < T.c.id, _EARLIER.c.status.in_(OPEN_LITERAL)).exists()
+_DUE = and_(T.c.channel.in_(bindparam("channels", expanding=True)),
+            T.c.available_at <= bindparam("now", type_=T.c.available_at.type),
+            or_(T.c.status == "pending",
+                and_(T.c.status == "sending", T.c.leased_by.is_(None))))
+_LANE = LANE.label("lane")
+_PICK = select(T.c.id, _LANE).where(_DUE, _HEAD).order_by(_LANE, T.c.id).limit(
+    bindparam("limit"))
+_PICK_LOCKED = _PICK.with_for_update(skip_locked=True, of=T)  # PostgreSQL
+_TAKE = update(T).where(T.c.id.in_(bindparam("ids", expanding=True)), _DUE).values(
+    status="sending", available_at=bindparam("until", type_=T.c.available_at.type),
+    attempts=T.c.attempts + 1, leased_by=bindparam("owner", type_=T.c.leased_by.type)
+).returning(T.c.id, T.c.channel, T.c.recipient, T.c.contact_id, T.c.case_id, T.c.payload,
+            T.c.attempts, T.c.created_at)
+
+
 def claim_due(conn: Connection, now: datetime, channels: Iterable[str],
               limit: int = 50, recipient: str | None = None,
               owner: str | None = None) -> list[Outgoing]:
@@ -87,30 +110,31 @@ def claim_due(conn: Connection, now: datetime, channels: Iterable[str],
     chosen = list(channels)
     if not chosen or limit < 1:
         return []
-    earlier = aliased(OutboxMessage)
-    due = and_(T.c.channel.in_(chosen), T.c.available_at <= now,
-               or_(T.c.status == "pending",
-                   and_(T.c.status == "sending", T.c.leased_by.is_(None))))
-    head = ~select(earlier.id).where(
-        earlier.channel == T.c.channel, earlier.recipient == T.c.recipient,
-        earlier.id < T.c.id, earlier.status.in_(OPEN_LITERAL)).exists()
+    pick = _PICK_LOCKED if conn.dialect.name == "postgresql" else _PICK
+    take = _TAKE
     if recipient is not None:
-        due = and_(due, to(recipient))
-    lane = LANE.label("lane")
-    pick = select(T.c.id, lane).where(due, head).order_by(lane, T.c.id).limit(limit)
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True, of=T)
-    order = {r.id: (r.lane, n) for n, r in enumerate(conn.execute(pick))}
+        pick, take = pick.where(to(recipient)), take.where(to(recipient))
+    order = {r.id: (r.lane, n) for n, r in enumerate(conn.execute(
+        pick, {"channels": chosen, "now": now, "limit": limit}))}
     if not order:
         return []
-    rows = conn.execute(
-        update(T).where(T.c.id.in_(list(order)), due)
-        .values(status="sending", available_at=now + LEASE, attempts=T.c.attempts + 1,
-                leased_by=owner)
-        .returning(T.c.id, T.c.channel, T.c.recipient, T.c.contact_id, T.c.case_id,
-                   T.c.payload, T.c.attempts, T.c.created_at))
-    out = [Outgoing(**r._mapping, urgent=order[r.id][0] == 0) for r in rows]
+    rows = conn.execute(take, {"ids": list(order), "channels": chosen, "now": now,
+                               "until": now + LEASE, "owner": owner})
+    out = [Outgoing(**r._mapping, urgent=order[r.id][0] == 0, lane=order[r.id][0])
+           for r in rows]
     return sorted(out, key=lambda o: order[o.id][1])
+
+
+def next_due(conn: Connection, now: datetime, channels: Iterable[str]) -> datetime | None:
+    """When the next row waiting on these channels falls due after `now` (a broadcast's
+    next message, a retry), or None: a relay that found nothing due looks again then rather
+    than after its whole poll interval (ix_outbox_due answers it)."""
+    chosen = list(channels)
+    if not chosen:
+        return None
+    found: datetime | None = conn.execute(select(func.min(T.c.available_at)).where(
+        T.c.status == "pending", T.c.available_at > now, T.c.channel.in_(chosen))).scalar()
+    return found
 
 
 def _mine(outbox_id: int, owner: str | None) -> Any:
@@ -119,18 +143,27 @@ def _mine(outbox_id: int, owner: str | None) -> Any:
         else T.c.id == outbox_id
 
 
+# mark_sent's statements, built once (the relay records every send with one)
+_SENT = {"status": "sent", "last_error": None, "leased_by": None, **{
+    c: bindparam(c, type_=T.c[c].type)
+    for c in ("sent_at", "provider_message_id", "delivery_status", "delivery_updated_at")}}
+_SENT_MINE = update(T).where(
+    T.c.id == bindparam("row"), T.c.leased_by == bindparam("owner", type_=T.c.leased_by.type),
+    T.c.status == "sending").values(_SENT)
+_SENT_OPEN = update(T).where(T.c.id == bindparam("row"), T.c.status.in_(OPEN)).values(_SENT)
+
+
 def mark_sent(conn: Connection, outbox_id: int, provider_message_id: str | None,
               now: datetime, delivery_status: str | None = None,
               owner: str | None = None) -> bool:
     """Record a send; False when the row had been handed to another relay meanwhile (it was
     sent all the same: an open row is marked, one already sent is left as it is)."""
-    values = {"status": "sent", "sent_at": now, "provider_message_id": provider_message_id,
-              "last_error": None, "delivery_status": delivery_status,
-              "delivery_updated_at": now, "leased_by": None}
-    if owner is not None and conn.execute(update(T).where(
-            _mine(outbox_id, owner), T.c.status == "sending").values(**values)).rowcount == 1:
+    values = {"row": outbox_id, "sent_at": now, "provider_message_id": provider_message_id,
+              "delivery_status": delivery_status, "delivery_updated_at": now}
+    if owner is not None and conn.execute(
+            _SENT_MINE, {**values, "owner": owner}).rowcount == 1:
         return True
-    conn.execute(update(T).where(T.c.id == outbox_id, T.c.status.in_(OPEN)).values(**values))
+    conn.execute(_SENT_OPEN, values)
     return owner is None
 
 

@@ -273,7 +273,7 @@ def _print(r: dict[str, Any]) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`lk3 bench`'s options for --broadcast (--json is --http's, shared)."""
+    """`lk3 bench`'s options for --broadcast (--json, shared with --http, is added there)."""
     parser.add_argument("--broadcast", action="store_true",
                         help="measure a broadcast through lk3 serve: its sending rate, "
                              "replies to families meanwhile, and memory by size")

@@ -346,7 +346,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="families for --http (default 200)")
     parser.add_argument("--concurrency", type=int, default=50,
                         help="families talking at once for --http (default 50)")
-    parser.add_argument("--json", action="store_true", help="--http: print the figures as JSON")
+    parser.add_argument("--json", action="store_true",
+                        help="with --http or --broadcast: print every figure and verdict as "
+                             "one JSON object instead of the report (the pipeline bench and "
+                             "--relay ignore it)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

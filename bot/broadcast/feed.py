@@ -11,6 +11,7 @@ whose safety changes, is seen before their turn; BERHENTI also cancels what is q
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -21,7 +22,8 @@ from bot.broadcast import audience, message, plan
 from bot.broadcast.rates import Rates
 from bot.broadcast.wit import quiet_until
 from flows.catalog import Catalog
-from storage import broadcasts
+from storage import broadcasts, jsontext
+from storage.bulk import Encoded
 from storage.clock import utc
 from storage.subscriptions import PREFIX
 
@@ -83,15 +85,22 @@ class Feeder:
             return 0
         verdict = audience.check(conn, [t[1] for t in taken], row.topic, now, self.resting)
         queued: list[tuple[int, dict[str, object]]] = []
+        marks: dict[tuple[str, str], list[int]] = defaultdict(list)  # (status, why) -> ids
+        payloads: dict[str, Encoded] = {}  # language -> the message, the same for everyone
         for rid, cid, language, user in taken:
             why = verdict[cid]
             if why in audience.WAIT and now - utc(row.started_at or now) < DEFER_MAX:
-                broadcasts.mark(conn, [rid], "deferred", why)
+                marks[("deferred", why)].append(rid)
             elif why is not None:
-                broadcasts.mark(conn, [rid], "skipped", why)
+                marks[("skipped", why)].append(rid)
             else:
+                if language not in payloads:
+                    payloads[language] = self._payload(row, channel, language)
                 at = cursor + timedelta(seconds=len(queued) / rate)
-                queued.append((rid, self._outbox(row, channel, cid, user, language, at, now)))
+                queued.append((rid, self._outbox(row, channel, cid, user, payloads[language],
+                                                 at, now)))
+        for (status, why), ids in marks.items():  # one UPDATE a reason, not one a person
+            broadcasts.mark(conn, ids, status, why)
         broadcasts.queue(conn, queued, now)
         pace[channel] = (cursor + timedelta(seconds=len(queued) / rate)).isoformat()
         return len(queued)
@@ -106,10 +115,16 @@ class Feeder:
         reached, _ = broadcasts.reached_since(conn, "whatsapp", now - timedelta(hours=24))
         return max(0, self.rates.whatsapp_daily() - reached)
 
-    def _outbox(self, row: broadcasts.Row, channel: str, contact_id: int, user: str,
-                language: str, at: datetime, now: datetime) -> dict[str, object]:
+    def _payload(self, row: broadcasts.Row, channel: str, language: str) -> Encoded:
+        """The outbox payload of a language, as JSON text: encoded once for all of its
+        recipients, rather than once a row while the write lock is held."""
+        return Encoded(jsontext.dumps(message.payload(channel, row.id, row.texts, language,
+                                                      row.template_sid, self.catalog)))
+
+    @staticmethod
+    def _outbox(row: broadcasts.Row, channel: str, contact_id: int, user: str,
+                payload: Encoded, at: datetime, now: datetime) -> dict[str, object]:
         return {"channel": channel, "recipient": user, "contact_id": contact_id,
                 "case_id": None, "dedupe_key": f"{PREFIX}{row.id}:{contact_id}",
-                "payload": message.payload(channel, row.id, row.texts, language,
-                                           row.template_sid, self.catalog),
-                "status": "pending", "attempts": 0, "available_at": at, "created_at": now}
+                "payload": payload, "status": "pending", "attempts": 0, "available_at": at,
+                "created_at": now}

@@ -218,7 +218,8 @@ def parser() -> argparse.ArgumentParser:
              "Telegram subscribers through lk3 serve against a fake Bot API and prints its "
              "rate against the allowed one (80% of TELEGRAM_BROADCAST_MPS, 250 for the run), "
              "the p50/p99 of replies to families idle and while it sends, and peak memory of "
-             "creating and feeding 1,000 and 100,000 recipients (--json: the figures as JSON).",
+             "creating and feeding 1,000 and 100,000 recipients. --json, with --http or "
+             "--broadcast, prints the figures and verdicts as JSON instead of the report.",
              "lk3 bench\nlk3 bench --families 500 --workers 1\nlk3 bench --relay --rtt-ms 50\n"
              "lk3 bench --http --http-families 200 --concurrency 50\n"
              "lk3 bench --broadcast --recipients 10000 --json")

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 DELIVERED_ON_ACCEPT = {"telegram": "delivered"}
 EXPIRY_EVERY = timedelta(seconds=30)
 CLAIM = 50  # rows taken at most per batch
+SOONEST = 0.01  # seconds at least between runs while only broadcast messages are due
 IN_FLIGHT = 32  # requests to providers at once (one per recipient: the claim sees to it)
 NOT_SENT = object()
 R = TypeVar("R")
@@ -87,6 +88,9 @@ class Relay:
         self.lease = Lease(self.policy.owner_timeout, process)
         self.gates: dict[str, Gate] = {}
         self.expired_at: datetime | None = None
+        self.due_at: datetime | None = None  # the next row's time, when the last claim found none
+        self.found = False  # the last claim took rows
+        self.paced = False  # ...and only broadcast messages (lane 2)
 
     def gate(self, channel: str) -> Gate:
         if channel not in self.gates:
@@ -117,9 +121,30 @@ class Relay:
                     if probe:
                         probes[channel] = probe[0].id
                         rows += probe
+            self.due_at = None if rows else outbox.next_due(conn, now, free)
+            self.found, self.paced = bool(rows), bool(rows) and all(r.lane == 2 for r in rows)
         for channel, row_id in probes.items():  # once the lease is committed
             self.gate(channel).probing(row_id)
-        return sorted(rows, key=lambda r: (not r.urgent, r.id))
+        # lane by lane: a reply claimed with a broadcast's messages (made due ahead, so
+        # older) goes out first rather than after them (lk3 bench --broadcast)
+        return sorted(rows, key=lambda r: (r.lane, r.id))
+
+    def rest(self, longest: float) -> float:
+        """Seconds to wait before the next run (a ring of the bell ends it sooner): none
+        after a batch with replies in it (more may be waiting); SOONEST after one of
+        broadcast messages only; after finding nothing, until the next row falls due, at
+        least SOONEST and at most `longest` (the poll interval). A broadcast's messages fall
+        due one by one (200 a second at TELEGRAM_BROADCAST_MPS=250): claimed as they fell
+        due, one look each cost more processor time than the send; left for the whole
+        interval, they piled up into a batch a family's reply then waited behind (both
+        measured with lk3 bench --broadcast)."""
+        if self.paced:
+            return SOONEST
+        if self.found:
+            return 0.0
+        if self.due_at is None:
+            return longest
+        return max(SOONEST, min(longest, (utc(self.due_at) - self.clock()).total_seconds()))
 
     def _room(self, channels: list[str], now: datetime) -> int:
         """Rows to take now: what the channels' rates let go (at least one, at most

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from bot.casework.scheduler import Scheduler
@@ -125,7 +126,8 @@ class Workers:
         self.tasks = [
             asyncio.create_task(self._loop("processor", lambda: asyncio.to_thread(process),
                                            bell=wake.INBOX)),
-            asyncio.create_task(self._loop("relay", relay.run_once, bell=wake.OUTBOX)),
+            asyncio.create_task(self._loop("relay", relay.run_once, bell=wake.OUTBOX,
+                                           rest=relay.rest)),
             asyncio.create_task(self._loop("scheduler", lambda: asyncio.to_thread(
                 scheduler.run_once), every=SCHEDULER_EVERY)),
             asyncio.create_task(self._loop("broadcasts", lambda: asyncio.to_thread(
@@ -133,11 +135,12 @@ class Workers:
         ]
 
     async def _loop(self, name: str, once: object, every: float | None = None,
-                    bell: wake.Bell | None = None, steady: bool = False) -> None:
+                    bell: wake.Bell | None = None, steady: bool = False,
+                    rest: Callable[[float], float] | None = None) -> None:
         """Run `once` again at once while it finds work, else after a pause; `steady`: after
-        `every` always. The broadcast job queues 2 s ahead: run back to back it would queue a
-        few rows a transaction, busy all the time, slowing the relay and replies (measured
-        with `lk3 bench --broadcast`)."""
+        `every` always; `rest`: the worker says how long (0: at once). The broadcast job
+        queues 2 s ahead: run back to back it would queue a few rows a transaction, busy all
+        the time, slowing the relay and replies (measured with `lk3 bench --broadcast`)."""
         while not self.stopping.is_set():
             try:
                 done = await once()  # type: ignore[operator]
@@ -145,7 +148,10 @@ class Workers:
                 log.exception("%s failed; retrying in %.1fs", name, self.interval * 10)
                 done = 0
                 await self._pause(self.interval * 10)
-            if not done or steady:
+            if rest is not None:
+                if (seconds := rest(every or self.interval)) > 0:
+                    await self._pause(seconds, bell)
+            elif not done or steady:
                 await self._pause(every or self.interval, bell)
 
     async def _pause(self, seconds: float, bell: wake.Bell | None = None) -> None:
