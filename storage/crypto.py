@@ -140,12 +140,8 @@ def _pack(key: DataKey, nonce: bytes, text: str, aad: bytes) -> str:
 
 
 def seal(aad: bytes, text: str, key: DataKey | None = None) -> str:
-    """`text` sealed for column `aad` with a random nonce (the newest key by default).
-    Written out rather than through `_pack`: it runs for several values of every message."""
-    key = key or _newest or current().newest
-    nonce = _nonce()
-    return key.prefix + _b64(nonce + key.aead.encrypt(nonce, text.encode(), aad),
-                             newline=False).decode()
+    """`text` sealed for column `aad` with a random nonce (the newest key by default)."""
+    return _pack(key or _newest or current().newest, _nonce(), text, aad)
 
 
 def seal_fixed(aad: bytes, text: str, key: DataKey | None = None) -> str:

@@ -50,8 +50,7 @@ class Outgoing:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime | None = None
-    urgent: bool = False  # in the priority lane (an open P0 case)
-    lane: int = 1  # LANE: 0 the priority lane, 1 the rest, 2 information broadcasts
+    lane: int = 1  # LANE: 0 the priority lane (an open P0 case), 1 the rest, 2 broadcasts
 
 
 def to(recipient: str) -> Any:
@@ -120,8 +119,7 @@ def claim_due(conn: Connection, now: datetime, channels: Iterable[str],
         return []
     rows = conn.execute(take, {"ids": list(order), "channels": chosen, "now": now,
                                "until": now + LEASE, "owner": owner})
-    out = [Outgoing(**r._mapping, urgent=order[r.id][0] == 0, lane=order[r.id][0])
-           for r in rows]
+    out = [Outgoing(**r._mapping, lane=order[r.id][0]) for r in rows]
     return sorted(out, key=lambda o: order[o.id][1])
 
 
