@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table, func, null, select
 
 from storage.models import (
     Case,
@@ -63,14 +63,18 @@ def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
         yield list(ids[n:n + CHUNK])
 
 
-def facts(conn: Connection, ids: Sequence[int], topic: str) -> dict[int, Facts]:
+def facts(conn: Connection, ids: Sequence[int], topic: str, answers: bool = True
+          ) -> dict[int, Facts]:
+    """`answers`: also the distrik and the number the family gave (opened from their sealed
+    answers; a preview filters and dedupes by them, the check before each send does not)."""
     out: dict[int, Facts] = {}
     for part in _chunks(ids):
-        _read(conn, part, topic, out)
+        _read(conn, part, topic, out, answers)
     return out
 
 
-def _read(conn: Connection, ids: list[int], topic: str, out: dict[int, Facts]) -> None:
+def _read(conn: Connection, ids: list[int], topic: str, out: dict[int, Facts],
+          answers: bool) -> None:
     for r in conn.execute(select(CONTACTS.c.id, CONTACTS.c.channel,
                                  CONTACTS.c.provider_user_id, CONTACTS.c.language,
                                  CONTACTS.c.status, CONTACTS.c.last_inbound_at)
@@ -83,13 +87,14 @@ def _read(conn: Connection, ids: list[int], topic: str, out: dict[int, Facts]) -
             PRIVACY.c.contact_id.in_(ids), PRIVACY.c.kind == "erase",
             PRIVACY.c.status == "done")):
         out[cid].erased = True
-    for cid, state, flags, answers, updated in conn.execute(select(
-            CONVS.c.contact_id, CONVS.c.state, CONVS.c.flags, CONVS.c.answers,
+    told = CONVS.c.answers if answers else null()
+    for cid, state, flags, given, updated in conn.execute(select(
+            CONVS.c.contact_id, CONVS.c.state, CONVS.c.flags, told,
             CONVS.c.updated_at).where(CONVS.c.contact_id.in_(ids))):
         f = out[cid]
         f.state, f.flags, f.updated_at = state, list(flags or []), updated
-        f.distrik = (answers or {}).get("distrik")
-        f.phone = (answers or {}).get("other_number")
+        f.distrik = (given or {}).get("distrik")
+        f.phone = (given or {}).get("other_number")
     for cid, priority, status, distrik in conn.execute(select(
             CASES.c.contact_id, CASES.c.priority, CASES.c.status, CASES.c.distrik).where(
             CASES.c.contact_id.in_(ids), CASES.c.status != "closed")):

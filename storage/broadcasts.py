@@ -131,9 +131,9 @@ def set_pace(conn: Connection, bid: int, paced_until: dict[str, str]) -> None:
 def finish(conn: Connection, bid: int, now: datetime) -> bool:
     """Sending -> done once no recipient is left pending or deferred, and the relay has
     handed every queued message to its provider (or given up on it)."""
-    left = conn.execute(select(func.count()).select_from(R).where(
-        R.c.broadcast_id == bid, R.c.status.in_(("pending", "deferred")))).scalar_one()
-    if left:
+    left = select(R.c.id).where(R.c.broadcast_id == bid,
+                                R.c.status.in_(("pending", "deferred"))).limit(1)
+    if conn.execute(left).first() is not None:  # the first found, not all of them counted
         return False
     unsent = select(R.c.id).join(OUTBOX, OUTBOX.c.id == R.c.outbox_id).where(
         R.c.broadcast_id == bid, R.c.status == "queued",
@@ -158,6 +158,12 @@ def cancel(conn: Connection, bid: int, now: datetime, status: str = "cancelled")
     return int(conn.execute(update(R).where(
         R.c.broadcast_id == bid, R.c.status.in_(("pending", "deferred"))).values(
         status="cancelled")).rowcount or 0)
+
+
+def channels(conn: Connection, bid: int) -> list[str]:
+    """The channels the broadcast's recipients are on (its snapshot: they never change)."""
+    return sorted(c for (c,) in conn.execute(select(R.c.channel).where(
+        R.c.broadcast_id == bid).distinct()))
 
 
 def take(conn: Connection, bid: int, channel: str, limit: int,
