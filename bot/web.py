@@ -19,7 +19,7 @@ from bot.channels.setup import build_channels
 from bot.config import Settings
 from bot.console.app import mount as console_mount
 from bot.pipeline.beats import stalled
-from bot.pipeline.supervisor import Supervisor
+from bot.pipeline.supervisor import Supervisor, children
 from bot.pipeline.workers import Workers, settle
 from bot.service import Service, build
 from storage import inbox, outbox
@@ -51,7 +51,8 @@ def health(service: Service) -> tuple[int, dict[str, object]]:
 
 def create_app(service: Service, run_workers: bool = True,
                channels: list[Channel] | None = None, supervise: bool = False) -> Starlette:
-    """The app; with `supervise` (lk3 serve) it also runs the other shards' processors."""
+    """The app; with `supervise` (lk3 serve) it also runs the other shards' processors, and
+    the broadcast job in a process of its own (bot.pipeline.supervisor says why)."""
     async def healthz(request: Request) -> JSONResponse:
         code, body = await asyncio.to_thread(health, service)
         return JSONResponse(body, status_code=code)
@@ -62,11 +63,13 @@ def create_app(service: Service, run_workers: bool = True,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        workers = Workers(service, service.settings.lk3_poll_interval)
-        children = Supervisor(service.settings.lk3_processors if supervise else 1)
+        workers = Workers(service, service.settings.lk3_poll_interval,
+                          broadcasts=not supervise)
+        kids = Supervisor(children(service.settings.lk3_processors if supervise else 1,
+                                   broadcasts=supervise))
         if run_workers:
             workers.start()
-            children.start()
+            kids.start()
         for channel in channels:
             await channel.start()
         try:
@@ -74,7 +77,7 @@ def create_app(service: Service, run_workers: bool = True,
         finally:
             for channel in channels:
                 await channel.stop()
-            await children.stop()
+            await kids.stop()
             await workers.stop()
             log.info("workers stopped; unprocessed messages stay in the inbox and outbox")
 

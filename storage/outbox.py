@@ -94,6 +94,9 @@ _LANE = LANE.label("lane")
 _PICK = select(T.c.id, _LANE).where(_DUE, _HEAD).order_by(_LANE, T.c.id).limit(
     bindparam("limit"))
 _PICK_LOCKED = _PICK.with_for_update(skip_locked=True, of=T)  # PostgreSQL
+_NOT_BROADCAST = ~T.c.dedupe_key.like("bc:%")  # lanes 0 and 1
+_PICK_REPLIES = _PICK.where(_NOT_BROADCAST)
+_PICK_REPLIES_LOCKED = _PICK_LOCKED.where(_NOT_BROADCAST)
 _TAKE = update(T).where(T.c.id.in_(bindparam("ids", expanding=True)), _DUE).values(
     status="sending", available_at=bindparam("until", type_=T.c.available_at.type),
     attempts=T.c.attempts + 1, leased_by=bindparam("owner", type_=T.c.leased_by.type)
@@ -103,13 +106,17 @@ _TAKE = update(T).where(T.c.id.in_(bindparam("ids", expanding=True)), _DUE).valu
 
 def claim_due(conn: Connection, now: datetime, channels: Iterable[str],
               limit: int = 50, recipient: str | None = None,
-              owner: str | None = None) -> list[Outgoing]:
+              owner: str | None = None, replies_only: bool = False) -> list[Outgoing]:
     """Lease the head message of each recipient that is due, priority lane first, then
-    oldest first: one at a time per recipient keeps the order."""
+    oldest first: one at a time per recipient keeps the order. `replies_only`: heads that
+    are not information broadcasts (lanes 0 and 1)."""
     chosen = list(channels)
     if not chosen or limit < 1:
         return []
-    pick = _PICK_LOCKED if conn.dialect.name == "postgresql" else _PICK
+    if replies_only:
+        pick = _PICK_REPLIES_LOCKED if conn.dialect.name == "postgresql" else _PICK_REPLIES
+    else:
+        pick = _PICK_LOCKED if conn.dialect.name == "postgresql" else _PICK
     take = _TAKE
     if recipient is not None:
         pick, take = pick.where(to(recipient)), take.where(to(recipient))

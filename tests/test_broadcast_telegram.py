@@ -1,9 +1,13 @@
 """A broadcast on Telegram through python-telegram-bot and a fake Bot API on loopback: the
-flood limit's 429 with retry_after in the middle of a run, and the stop button under every
-message (issue 18, build items 3 and 6)."""
+flood limit's 429 with retry_after in the middle of a run, the stop button under every
+message (issue 18, build items 3 and 6), and a family's reply that does not wait for
+broadcast messages in flight."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,9 +18,10 @@ from bot.broadcast.feed import Feeder
 from bot.broadcast.rates import Rates
 from bot.channels import telegram
 from bot.pipeline.processor import process_all
+from bot.pipeline.workers import Workers
 from bot.service import Service
-from storage.models import Subscription
-from tests.fakes.telegram_api import FakeTelegram
+from storage.models import OutboxMessage, Subscription
+from tests.fakes.telegram_api import ACCEPT_THEN_HANG, FakeTelegram
 from tests.support import FrozenClock
 from tests.test_broadcast_send import create, run
 from tests.test_telegram import (  # the fixtures are shared
@@ -114,3 +119,46 @@ async def test_the_stop_button_under_a_broadcast_ends_every_topic(
             Subscription.status == "active")))) == 3 * (len(CHATS) - 1)
     again = create(tg, clock, tmp_path, text=TEXT)
     assert again["excluded"] == {"not_subscribed": 1} or again["recipients"][0]["count"] == 5
+
+
+async def _until(what: str, check: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait for the workers (other threads) to get there; bounded, never a measurement."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < seconds, f"not within {seconds:.0f} s: {what}"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_a_familys_reply_goes_while_broadcast_messages_hang(
+        tg: Service, clock: FrozenClock, fake: FakeTelegram,
+        polling: telegram.TelegramChannel, tmp_path: Path) -> None:
+    """The service's workers send six broadcast messages that Telegram takes and does not
+    answer; a family writes meanwhile: their reply goes out while those six are still in
+    flight (not after them), and every subscriber still gets the broadcast once."""
+    await subscribe_all(tg, fake, polling, clock)
+    clock.advance(hours=2)
+    got = create(tg, clock, tmp_path, text=TEXT)
+    run(tg, clock, "send", id=got["id"])
+    Feeder(tg.db, cli.bundle().catalog, cli.resting_states(), Rates(telegram_mps=25),
+           clock, None).run_once()
+    clock.advance(seconds=1)  # all six due
+    fake.fail_next("sendMessage", len(CHATS), status=ACCEPT_THEN_HANG)
+    workers = Workers(tg, 30.0, broadcasts=False)  # polls every 30 s: only a bell is quick
+    workers.start()
+    try:
+        await _until("the six broadcast messages in flight", lambda: sum(
+            len(broadcasts_to(fake, c)) for c in CHATS) == len(CHATS))
+        family = 7_299_000_001
+        fake.queue_update(text(family, "halo"))
+        await polling.run_polling(iterations=1)
+        await _until("the family's reply", lambda: bool(fake.texts_to(family)))
+        with tg.db.connect() as conn:
+            broadcast = conn.execute(select(OutboxMessage.status, OutboxMessage.last_error)
+                                     .where(OutboxMessage.dedupe_key.like("bc:%"))).all()
+        assert broadcast == [("sending", None)] * len(CHATS)  # still unanswered, not failed
+    finally:
+        fake.answer_hanging()
+        await workers.stop()
+    await settle(tg, relay_of(tg), clock)
+    assert [len(broadcasts_to(fake, c)) for c in CHATS] == [1] * len(CHATS)

@@ -85,6 +85,29 @@ def _store(db: Engine, user: str, message_id: str) -> None:
                     payload={"text": "halo"}, now=utcnow())
 
 
+def _serve(tmp_path: Path, **settings: str) -> tuple[subprocess.Popen[str], int]:
+    """`lk3 serve` on a free port, in `tmp_path`, with only these settings."""
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if k.upper() not in SETTINGS},
+           "LK3_PORT": str(port), **settings}
+    return subprocess.Popen([str(LK3), "serve"], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE), port
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM, and what it wrote on stderr; killed if it does not stop in 40 s (and once
+    stopped, nothing more)."""
+    if proc.poll() is not None:
+        return ""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.communicate(timeout=40)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -97,11 +120,7 @@ def test_serve_runs_restarts_and_stops_the_other_shards_processor(tmp_path: Path
     """`lk3 serve` with LK3_PROCESSORS=2 answers families of both shards without any `lk3
     process` started by hand; a killed shard-2 processor is started again and its families
     answered; SIGTERM stops the service and its child."""
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if k.upper() not in SETTINGS},
-           "LK3_PORT": str(port), "LK3_PROCESSORS": "2", "LK3_POLL_INTERVAL": "0.05"}
-    proc = subprocess.Popen([str(LK3), "serve"], cwd=tmp_path, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc, port = _serve(tmp_path, LK3_PROCESSORS="2", LK3_POLL_INTERVAL="0.05")
     db = make_engine(f"sqlite:///{tmp_path / 'lk3.db'}")
     first, second = _user_of_shard(1, 2, "test"), _user_of_shard(2, 2, "test")
     try:
@@ -117,13 +136,46 @@ def test_serve_runs_restarts_and_stops_the_other_shards_processor(tmp_path: Path
         _wait("shard 2 answered after the restart", lambda: _answered(db, "b2"))
         restarted = _pid_of_shard(db, 2)
         assert restarted is not None
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=40)
+        err = _stop(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _stop(proc)
         db.dispose()
     assert proc.returncode in (0, -signal.SIGTERM), err  # uvicorn ends by the signal it got
     assert "exited with -9; starting it again" in err
     _wait("the child stopped with the service", lambda: not _alive(restarted), 10)
+
+
+def _broadcast_job_of(parent: int) -> int | None:
+    """The pid of `parent`'s child running `lk3 broadcast run` (Linux: read from /proc)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"broadcast" in args and b"run" in args:
+            return int(entry.name)
+    return None
+
+
+def test_serve_runs_the_broadcast_job_in_a_child_it_restarts(tmp_path: Path) -> None:
+    """`lk3 serve` (even with one processor) runs the broadcast job as a child process of
+    its own; killed, it is started again; SIGTERM stops it with the service."""
+    proc, port = _serve(tmp_path, LK3_PROCESSORS="1")
+    try:
+        wait_healthy(proc, port)
+        _wait("the broadcast job started", lambda: _broadcast_job_of(proc.pid) is not None)
+        first = _broadcast_job_of(proc.pid)
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        _wait("the broadcast job started again",
+              lambda: _broadcast_job_of(proc.pid) not in (None, first))
+        again = _broadcast_job_of(proc.pid)
+        assert again is not None
+        err = _stop(proc)
+    finally:
+        _stop(proc)
+    assert f"broadcast job (pid {first}) exited with -9; starting it again" in err
+    _wait("the broadcast job stopped with the service", lambda: not _alive(again), 10)

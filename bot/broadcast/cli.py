@@ -1,6 +1,7 @@
-"""`lk3 broadcast topics|link|create|send|status|cancel|list`: information broadcasts.
+"""`lk3 broadcast topics|link|create|send|status|cancel|list|run`: information broadcasts.
 
-Wired in bot/cli: `add_parser(sub)` adds the subcommand, `run(args, settings)` handles it.
+Wired in bot/cli: `add_parser(sub)` adds the subcommand, `run(args, settings)` handles it
+(`run`, the job itself, is a serving process: bot/cli starts it).
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def add_parser(sub: Any) -> None:
     status.add_argument("--csv", type=Path, metavar="FILE",
                         help="also write one row per recipient (no phone numbers)")
     cmd.add_parser("list", help="the latest broadcasts")
+    job = cmd.add_parser("run", help="the broadcast job alone, until Ctrl-C (lk3 serve "
+                         "already runs it; another one anywhere is harmless)")
+    job.add_argument("--nudged", action="store_true", help=argparse.SUPPRESS)  # lk3 serve's
 
 
 @cache

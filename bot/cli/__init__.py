@@ -183,6 +183,14 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
 def _broadcast(args: argparse.Namespace, settings: Settings) -> int:
     from bot.broadcast.cli import run
 
+    if args.broadcast_command == "run":  # a serving process, as `lk3 process` is
+        from bot.pipeline.workers import broadcasts_forever
+        from bot.service import build
+
+        _start(settings)
+        service = build(settings)
+        print("lk3 broadcast run: the broadcast job; Ctrl-C stops", file=sys.stderr)
+        return broadcasts_forever(service, settings.lk3_poll_interval, nudged=args.nudged)
     return run(args, settings)
 
 

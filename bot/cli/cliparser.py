@@ -114,7 +114,8 @@ def parser() -> argparse.ArgumentParser:
     _sub(sub, "serve", "run the web app and the background workers",
          "Run the web app (webhooks, GET /healthz) on LK3_HOST:LK3_PORT with the inbox "
          "processors (LK3_PROCESSORS, default 2: the others as child processes it restarts "
-         "if they die), the outbox relay and the scheduler. Checks every file in flows/ first "
+         "if they die), the outbox relay, the scheduler and the broadcast job (a child process "
+         "too). Checks every file in flows/ first "
          "(as `lk3 flow check`) and stops with one sentence if one is wrong. Ctrl-C (or "
          "SIGTERM) stops cleanly; queued work stays in the database.",
          "lk3 serve\nLK3_PORT=8080 lk3 serve")

@@ -129,6 +129,23 @@ class Relay:
         # older) goes out first rather than after them (lk3 bench --broadcast)
         return sorted(rows, key=lambda r: (r.lane, r.id))
 
+    def _claim_replies(self) -> list[outbox.Outgoing]:
+        """The heads that are not broadcast messages, on channels open now: the claim of
+        `run_once(replies_only=True)`, which runs beside the relay's own loop. It leaves
+        the lease, take-overs, expiry and probes to that loop (it waits until that loop has
+        registered the lease)."""
+        now = self.clock()
+        if self.lease.last_beat is None:
+            return []
+        free = [c for c in self.senders if self.gate(c).admits(now) is None]
+        if not free:
+            return []
+        with self.db.begin() as conn:
+            rows = outbox.claim_due(conn, now, free, limit=self._room(free, now),
+                                    recipient=self.recipient, owner=self.lease.id,
+                                    replies_only=True)
+        return sorted(rows, key=lambda r: (r.lane, r.id))
+
     def rest(self, longest: float) -> float:
         """Seconds to wait before the next run (a ring of the bell ends it sooner): none
         after a batch with replies in it (more may be waiting); SOONEST after one of
@@ -156,16 +173,22 @@ class Relay:
             room += CLAIM if limit is None else limit.room(now.timestamp())
         return max(1, min(CLAIM, room))
 
-    async def run_once(self) -> int:
+    async def run_once(self, replies_only: bool = False) -> int:
         """Send what is due now; returns how many rows were taken.
 
         A batch holds at most one row per recipient (the head of its line), so its rows go
         out together, up to IN_FLIGHT requests at once: per-chat order is kept by the claim,
         the provider's rates by each sender's limit, asked in turn before any request. The
-        rows the provider took are recorded together in one transaction."""
+        rows the provider took are recorded together in one transaction.
+
+        `replies_only`: only what is not an information broadcast. `lk3 serve` runs that in
+        a second loop, rung by every reply committed, so a family's reply never waits for a
+        batch of broadcast messages to finish (lk3 bench --broadcast); a row stays in one
+        batch since the claim leases it, and per-recipient order holds since a head is the
+        recipient's oldest open row, leased or not."""
         if not self.senders:
             return 0
-        batch = await asyncio.to_thread(self._claim)
+        batch = await asyncio.to_thread(self._claim_replies if replies_only else self._claim)
         owner = self.lease.id
         held: dict[datetime, list[int]] = defaultdict(list)
         going: list[outbox.Outgoing] = []

@@ -1,11 +1,16 @@
-"""`lk3 serve` runs the processors of the other shards itself, and keeps them running.
+"""`lk3 serve` runs the processors of the other shards and the broadcast job itself, and
+keeps them running.
 
 With LK3_PROCESSORS=N > 1 the serving process takes shard 1 and starts `lk3 process --shard
-K` for K = 2..N as child processes (on PostgreSQL, N-1 more processors of any contact). A
-child that exits is started again after a pause that doubles while it keeps failing (1 s up
-to a minute; back to 1 s once it ran for a minute), and the log says so. At Ctrl-C or
-SIGTERM each child gets SIGTERM, finishes or rolls back its batch, and stops; one that does
-not within `STOP_WAIT` is killed (its transaction rolls back: nothing is lost).
+K` for K = 2..N as child processes (on PostgreSQL, N-1 more processors of any contact). The
+broadcast job (bot.broadcast.feed) runs in a child of its own, `lk3 broadcast run`: it writes
+a second's recipients in one transaction, and in the serving process that transaction waited
+for the interpreter lock behind the relay and the webhooks while it held SQLite's write lock,
+so families' replies waited for both (measured with `lk3 bench --broadcast`). A child that
+exits is started again after a pause that doubles while it keeps failing (1 s up to a minute;
+back to 1 s once it ran for a minute), and the log says so. At Ctrl-C or SIGTERM each child
+gets SIGTERM, finishes or rolls back its transaction, and stops; one that does not within
+`STOP_WAIT` is killed (its transaction rolls back: nothing is lost).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.pipeline import wake
 
@@ -27,26 +33,45 @@ STOP_WAIT = 10.0
 CHILD = "import sys; from bot.cli import main; sys.exit(main())"
 
 
-def command(shard: int) -> list[str]:
-    """The child process for one shard: `lk3 process --shard K`, same Python, same settings;
-    nudged through its standard input and output (bot.pipeline.wake)."""
-    return [sys.executable, "-c", CHILD, "process", "--shard", str(shard), "--nudged"]
+@dataclass(frozen=True)
+class Child:
+    """One child process: what the log calls it, its `lk3` arguments, and whether it hears
+    of each stored message (a line on its standard input; the processors). Every child
+    writes a line to its standard output when it wrote outbox rows, and stops when its
+    standard input ends (the serving process is gone)."""
+
+    name: str
+    args: tuple[str, ...]
+    inbound: bool = False
+
+    def command(self) -> list[str]:
+        """Same Python, same settings (bot.pipeline.wake says how they are nudged)."""
+        return [sys.executable, "-c", CHILD, *self.args]
+
+
+def children(shards: int, broadcasts: bool) -> list[Child]:
+    """A processor for each shard 2..shards, and the broadcast job if `broadcasts`."""
+    found = [Child(f"processor for shard {k}", ("process", "--shard", str(k), "--nudged"), True)
+             for k in range(2, shards + 1)]
+    if broadcasts:
+        found.append(Child("broadcast job", ("broadcast", "run", "--nudged")))
+    return found
 
 
 class Supervisor:
-    """Starts and restarts one child per shard 2..shards."""
+    """Starts and restarts each of its children."""
 
-    def __init__(self, shards: int) -> None:
-        self.shards = list(range(2, shards + 1))
-        self.children: dict[int, asyncio.subprocess.Process] = {}
-        self.restarts: dict[int, int] = dict.fromkeys(self.shards, 0)
+    def __init__(self, children: list[Child]) -> None:
+        self.wanted = children
+        self.children: dict[str, asyncio.subprocess.Process] = {}
+        self.restarts: dict[str, int] = {c.name: 0 for c in children}
         self.stopping = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
         self._tell: Callable[[], None] | None = None
 
     def start(self) -> None:
-        self.tasks = [asyncio.create_task(self._keep(shard)) for shard in self.shards]
-        if self.shards:
+        self.tasks = [asyncio.create_task(self._keep(child)) for child in self.wanted]
+        if any(child.inbound for child in self.wanted):
             loop = asyncio.get_running_loop()
 
             def tell() -> None:  # from any thread
@@ -56,37 +81,39 @@ class Supervisor:
             wake.ON_INBOUND.append(tell)
 
     def _nudge(self) -> None:
-        """A webhook stored a message: every child looks now (a line on its input)."""
-        for child in self.children.values():
-            if child.returncode is None and child.stdin is not None:
+        """A webhook stored a message: every processor looks now (a line on its input)."""
+        for child in self.wanted:
+            proc = self.children.get(child.name)
+            if child.inbound and proc is not None and proc.returncode is None \
+                    and proc.stdin is not None:
                 with contextlib.suppress(Exception):
-                    child.stdin.write(b"\n")
+                    proc.stdin.write(b"\n")
 
     @staticmethod
     async def _hear(child: asyncio.subprocess.Process) -> None:
-        """A line from a child: it wrote replies, the relay looks now."""
+        """A line from a child: it wrote outbox rows, the relay looks now."""
         assert child.stdout is not None
         async for _ in child.stdout:
             wake.OUTBOX.ring()
 
-    async def _keep(self, shard: int) -> None:
+    async def _keep(self, want: Child) -> None:
         pause = FIRST_PAUSE
         while not self.stopping.is_set():
             started = time.monotonic()
             child = await asyncio.create_subprocess_exec(
-                *command(shard), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-            self.children[shard] = child
+                *want.command(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            self.children[want.name] = child
             hearing = asyncio.create_task(self._hear(child))
-            log.info("processor for shard %d started (pid %d)", shard, child.pid)
+            log.info("%s started (pid %d)", want.name, child.pid)
             code = await child.wait()
             await hearing
             if self.stopping.is_set():
                 return
             if time.monotonic() - started >= HEALTHY_AFTER:
                 pause = FIRST_PAUSE
-            self.restarts[shard] += 1
-            log.error("processor for shard %d (pid %d) exited with %s; starting it again in "
-                      "%.0f s", shard, child.pid, code, pause)
+            self.restarts[want.name] += 1
+            log.error("%s (pid %d) exited with %s; starting it again in %.0f s", want.name,
+                      child.pid, code, pause)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), pause)
             pause = min(MAX_PAUSE, pause * 2)
@@ -99,12 +126,11 @@ class Supervisor:
             if child.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     child.send_signal(signal.SIGTERM)
-        for shard, child in self.children.items():
+        for name, child in self.children.items():
             try:
                 await asyncio.wait_for(child.wait(), STOP_WAIT)
             except TimeoutError:
-                log.warning("processor for shard %d did not stop in %.0f s; killed", shard,
-                            STOP_WAIT)
+                log.warning("%s did not stop in %.0f s; killed", name, STOP_WAIT)
                 with contextlib.suppress(ProcessLookupError):
                     child.kill()
                 await child.wait()

@@ -13,11 +13,17 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot.casework.scheduler import Scheduler
 from bot.pipeline import wake
 from bot.pipeline.beats import Heart, heart_of
 from bot.service import Service
+from storage.checkpoints import Checkpointer
+from storage.db import sqlite_file
+
+if TYPE_CHECKING:
+    from bot.broadcast.feed import Feeder
 
 log = logging.getLogger(__name__)
 SCHEDULER_EVERY = 30.0  # seconds of wall time between runs; decisions use the service clock
@@ -54,56 +60,91 @@ def process_forever(service: Service, interval: float, nudged: bool = False) -> 
     inbox for the next start. A database error is logged and the batch tried again later.
     """
     processor, beating = service.processor, heart(service)
-    signal.signal(signal.SIGTERM, _interrupt)  # as `lk3 serve` stops its children
-    # Ctrl-C stops it even when started with SIGINT ignored (a background job of a shell
-    # inherits that, and Python then raises no KeyboardInterrupt)
-    signal.signal(signal.SIGINT, _interrupt)
     quiet = threading.Event()
     wake.listen(service.db, wake.INBOX, quiet)
-    if nudged:
-        threading.Thread(target=_nudges, daemon=True, name="lk3-nudges").start()
-    settle()
+
+    def once() -> int:
+        beating.beat()
+        return processor.run_once()
+
     try:
-        while True:
-            try:
-                beating.beat()
-                done = processor.run_once()
-            except Exception:
-                log.exception("processor failed; retrying in %.1fs", interval * 10)
-                time.sleep(interval * 10)
-                continue
-            if done and nudged:
-                sys.stdout.write("\n")  # replies may be waiting: the relay looks now
-                sys.stdout.flush()
-            if not done:
-                wake.INBOX.wait(interval)
+        _forever("processor", once, lambda done: 0 if done else interval, wake.INBOX,
+                 interval, nudged)
     except KeyboardInterrupt:
         quiet.set()
         beating.stop()
-        return 0
+    return 0
+
+
+def broadcast_feeder(service: Service) -> Feeder:
+    from bot.broadcast.cli import feeder
+
+    return feeder(service.db, service.settings, service.clock)
+
+
+def broadcasts_forever(service: Service, interval: float, nudged: bool = False) -> int:
+    """`lk3 broadcast run`: only the broadcast job (bot.broadcast.feed), once a second,
+    until Ctrl-C or SIGTERM; `lk3 serve` runs it so, as a child (`nudged`: a line on
+    standard output after a run that queued messages, so its relay looks at once; it stops
+    when its standard input ends). A stop in the middle of a run rolls its transaction
+    back; a database error is logged and the run tried again later."""
+    feeder = broadcast_feeder(service)
+    with contextlib.suppress(KeyboardInterrupt):
+        _forever("broadcast job", feeder.run_once, lambda _: BROADCAST_EVERY, wake.Bell(),
+                 interval, nudged)
+    return 0
+
+
+def _forever(name: str, once: Callable[[], int], pause: Callable[[int], float],
+             bell: wake.Bell, interval: float, nudged: bool) -> None:
+    """A process of one job: `once` again and again, waiting `pause(what once did)` seconds
+    (or until `bell` rings) in between, until SIGTERM (as `lk3 serve` stops its children)
+    or Ctrl-C, even when started with SIGINT ignored (a background job of a shell inherits
+    that, and Python then raises no KeyboardInterrupt): both raise KeyboardInterrupt here."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    if nudged:
+        threading.Thread(target=_nudges, daemon=True, name="lk3-nudges").start()
+    settle()
+    while True:
+        try:
+            done = once()
+        except Exception:
+            log.exception("%s failed; retrying in %.1fs", name, interval * 10)
+            time.sleep(interval * 10)
+            continue
+        if done and nudged:
+            sys.stdout.write("\n")  # outbox rows may be waiting: the relay looks now
+            sys.stdout.flush()
+        if (seconds := pause(done)) > 0:
+            bell.wait(seconds)
 
 
 def _nudges() -> None:
-    """A child of `lk3 serve`: each line on standard input is a new message somewhere. The
-    input ends when the serving process is gone, even killed with SIGKILL: the child stops
-    too (as on SIGTERM), rather than live on beside the next `lk3 serve`'s own child."""
+    """A child of `lk3 serve`: each line on standard input is a new message somewhere (a
+    processor looks now; the broadcast job does not care). The input ends when the serving
+    process is gone, even killed with SIGKILL: the child stops too (as on SIGTERM), rather
+    than live on beside the next `lk3 serve`'s own child."""
     for _ in sys.stdin:
         wake.INBOX.ring()
-    log.warning("lk3 serve is gone (standard input closed); this processor stops")
+    log.warning("lk3 serve is gone (standard input closed); this process stops")
     os.kill(os.getpid(), signal.SIGTERM)
 
 
 class Workers:
     """The processor, relay and scheduler of the serving process; each looks again when
     rung (bot.pipeline.wake) or after its poll interval. A stop lets the current transaction finish
-    first."""
+    first. On a SQLite file, a thread copies the write-ahead log (storage.checkpoints).
+    `broadcasts`: the broadcast job runs here too (not where `lk3 serve` runs it in a child
+    process of its own, `broadcasts_forever`)."""
 
-    def __init__(self, service: Service, interval: float) -> None:
-        self.service, self.interval = service, interval
+    def __init__(self, service: Service, interval: float, broadcasts: bool = True) -> None:
+        self.service, self.interval, self.broadcasts = service, interval, broadcasts
         self.stopping = asyncio.Event()
         self.quiet = threading.Event()
         self.tasks: list[asyncio.Task[None]] = []
         self.heart: Heart | None = None
+        self.checkpoints: Checkpointer | None = None
 
     def start(self) -> None:
         relay = self.service.relay()
@@ -117,22 +158,26 @@ class Workers:
             return done
 
         self.heart = beating
+        if (path := sqlite_file(self.service.db.url.render_as_string())) is not None:
+            self.checkpoints = Checkpointer(path)  # the log copied off the writers' path
+            self.checkpoints.start()
         wake.listen(self.service.db, wake.INBOX, self.quiet)
         scheduler = Scheduler(self.service.db, self.service.clock,
                               bundle=self.service.flows.bundle)
-        from bot.broadcast.cli import feeder as broadcast_feeder
-
-        feeder = broadcast_feeder(self.service.db, self.service.settings, self.service.clock)
         self.tasks = [
             asyncio.create_task(self._loop("processor", lambda: asyncio.to_thread(process),
                                            bell=wake.INBOX)),
-            asyncio.create_task(self._loop("relay", relay.run_once, bell=wake.OUTBOX,
-                                           rest=relay.rest)),
+            asyncio.create_task(self._loop("relay", relay.run_once, rest=relay.rest)),
+            asyncio.create_task(self._loop("replies", lambda: relay.run_once(replies_only=True),
+                                           bell=wake.OUTBOX)),
             asyncio.create_task(self._loop("scheduler", lambda: asyncio.to_thread(
                 scheduler.run_once), every=SCHEDULER_EVERY)),
-            asyncio.create_task(self._loop("broadcasts", lambda: asyncio.to_thread(
-                feeder.run_once), every=BROADCAST_EVERY, steady=True)),
         ]
+        if self.broadcasts:
+            feeder = broadcast_feeder(self.service)
+            self.tasks.append(asyncio.create_task(self._loop(
+                "broadcasts", lambda: asyncio.to_thread(feeder.run_once),
+                every=BROADCAST_EVERY, steady=True)))
 
     async def _loop(self, name: str, once: object, every: float | None = None,
                     bell: wake.Bell | None = None, steady: bool = False,
@@ -169,3 +214,5 @@ class Workers:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         if self.heart is not None:
             await asyncio.to_thread(self.heart.stop)
+        if self.checkpoints is not None:
+            await asyncio.to_thread(self.checkpoints.stop)
