@@ -33,7 +33,7 @@ AHEAD = timedelta(seconds=2)  # outbox rows made at most this long before they a
 # run: the writers' turn (storage/turns.py) is not a queue, and without the pause the job
 # took it straight back from the webhooks and processors waiting for it. A second's 200
 # recipients in one transaction (12 ms) held a family's message that long; in chunks, about
-# 3 ms (`lk3 bench --broadcast`).
+# 5 ms (`lk3 bench --broadcast`).
 CHUNK = 50
 BETWEEN = 0.002  # seconds
 RECHECK = timedelta(minutes=5)  # people in a conversation are looked at again after this

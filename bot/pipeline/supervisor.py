@@ -3,10 +3,10 @@ keeps them running.
 
 With LK3_PROCESSORS=N > 1 the serving process takes shard 1 and starts `lk3 process --shard
 K` for K = 2..N as child processes (on PostgreSQL, N-1 more processors of any contact). The
-broadcast job (bot.broadcast.feed) runs in a child of its own, `lk3 broadcast run`: it writes
-a second's recipients in one transaction, and in the serving process that transaction waited
-for the interpreter lock behind the relay and the webhooks while it held SQLite's write lock,
-so families' replies waited for both (measured with `lk3 bench --broadcast`). A child that
+broadcast job (bot.broadcast.feed) runs in a child of its own, `lk3 broadcast run`: in the
+serving process its write transactions waited for the interpreter lock behind the relay and
+the webhooks while they held SQLite's write lock, so families' replies waited for both
+(measured with `lk3 bench --broadcast`). A child that
 exits is started again after a pause that doubles while it keeps failing (1 s up to a minute;
 back to 1 s once it ran for a minute), and the log says so. At Ctrl-C or SIGTERM each child
 gets SIGTERM, finishes or rolls back its transaction, and stops; one that does not within
@@ -36,8 +36,8 @@ CHILD = "import sys; from bot.cli import main; sys.exit(main())"
 @dataclass(frozen=True)
 class Child:
     """One child process: what the log calls it, its `lk3` arguments, and whether it hears
-    of each stored message (a line on its standard input; the processors). Every child
-    writes a line to its standard output when it wrote outbox rows, and stops when its
+    of each stored message (a line on its standard input; the processors, which write a
+    line to their standard output after a batch with replies). Every child stops when its
     standard input ends (the serving process is gone)."""
 
     name: str
@@ -91,7 +91,7 @@ class Supervisor:
 
     @staticmethod
     async def _hear(child: asyncio.subprocess.Process) -> None:
-        """A line from a child: it wrote outbox rows, the relay looks now."""
+        """A line from a child: it wrote replies, the relay looks now."""
         assert child.stdout is not None
         async for _ in child.stdout:
             wake.OUTBOX.ring()

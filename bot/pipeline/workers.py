@@ -84,23 +84,24 @@ def broadcast_feeder(service: Service) -> Feeder:
 
 def broadcasts_forever(service: Service, interval: float, nudged: bool = False) -> int:
     """`lk3 broadcast run`: only the broadcast job (bot.broadcast.feed), once a second,
-    until Ctrl-C or SIGTERM; `lk3 serve` runs it so, as a child (`nudged`: a line on
-    standard output after a run that queued messages, so its relay looks at once; it stops
-    when its standard input ends). A stop in the middle of a run rolls its transaction
-    back; a database error is logged and the run tried again later."""
+    until Ctrl-C or SIGTERM; `lk3 serve` runs it so, as a child (`nudged`: it stops when its
+    standard input ends; the relay needs no nudge, it looks again when the next row falls
+    due). A stop in the middle of a run rolls its transaction back; a database error is
+    logged and the run tried again later."""
     feeder = broadcast_feeder(service)
     with contextlib.suppress(KeyboardInterrupt):
         _forever("broadcast job", feeder.run_once, lambda _: BROADCAST_EVERY, wake.Bell(),
-                 interval, nudged)
+                 interval, nudged, tell=False)
     return 0
 
 
 def _forever(name: str, once: Callable[[], int], pause: Callable[[int], float],
-             bell: wake.Bell, interval: float, nudged: bool) -> None:
+             bell: wake.Bell, interval: float, nudged: bool, tell: bool = True) -> None:
     """A process of one job: `once` again and again, waiting `pause(what once did)` seconds
     (or until `bell` rings) in between, until SIGTERM (as `lk3 serve` stops its children)
     or Ctrl-C, even when started with SIGINT ignored (a background job of a shell inherits
-    that, and Python then raises no KeyboardInterrupt): both raise KeyboardInterrupt here."""
+    that, and Python then raises no KeyboardInterrupt): both raise KeyboardInterrupt here.
+    `nudged` and `tell`: a line on standard output after a run that did something."""
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     if nudged:
@@ -113,8 +114,8 @@ def _forever(name: str, once: Callable[[], int], pause: Callable[[int], float],
             log.exception("%s failed; retrying in %.1fs", name, interval * 10)
             time.sleep(interval * 10)
             continue
-        if done and nudged:
-            sys.stdout.write("\n")  # outbox rows may be waiting: the relay looks now
+        if done and nudged and tell:
+            sys.stdout.write("\n")  # replies may be waiting: the relay looks now
             sys.stdout.flush()
         if (seconds := pause(done)) > 0:
             bell.wait(seconds)
