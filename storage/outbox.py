@@ -30,6 +30,7 @@ from sqlalchemy import (
 
 from storage import bulk, crypto
 from storage.models import Case, OutboxMessage
+from storage.subscriptions import PREFIX
 
 T = cast(Table, OutboxMessage.__table__)
 CASES = cast(Table, Case.__table__)
@@ -73,10 +74,11 @@ def _p0(*where: Any) -> Any:
     return exists().where(CASES.c.priority == "P0", CASES.c.status != "closed", *where)
 
 
+BROADCAST = T.c.dedupe_key.like(f"{PREFIX}%")  # an information broadcast's row
 # 0: a family with an open P0 case, or a message about one; 1: the rest; 2: information
 # broadcasts (dedupe key `bc:`, bot.broadcast), so replies to families never wait behind them
 LANE = case((or_(_p0(CASES.c.id == T.c.case_id), _p0(CASES.c.contact_id == T.c.contact_id)),
-             0), (T.c.dedupe_key.like("bc:%"), 2), else_=1)
+             0), (BROADCAST, 2), else_=1)
 
 
 # The claim's statements, built once: built anew at every claim they cost the relay more
@@ -94,9 +96,8 @@ _LANE = LANE.label("lane")
 _PICK = select(T.c.id, _LANE).where(_DUE, _HEAD).order_by(_LANE, T.c.id).limit(
     bindparam("limit"))
 _PICK_LOCKED = _PICK.with_for_update(skip_locked=True, of=T)  # PostgreSQL
-_NOT_BROADCAST = ~T.c.dedupe_key.like("bc:%")  # lanes 0 and 1
-_PICK_REPLIES = _PICK.where(_NOT_BROADCAST)
-_PICK_REPLIES_LOCKED = _PICK_LOCKED.where(_NOT_BROADCAST)
+_PICK_REPLIES = _PICK.where(~BROADCAST)  # lanes 0 and 1
+_PICK_REPLIES_LOCKED = _PICK_LOCKED.where(~BROADCAST)
 _TAKE = update(T).where(T.c.id.in_(bindparam("ids", expanding=True)), _DUE).values(
     status="sending", available_at=bindparam("until", type_=T.c.available_at.type),
     attempts=T.c.attempts + 1, leased_by=bindparam("owner", type_=T.c.leased_by.type)

@@ -111,7 +111,7 @@ class Relay:
                 self._expire(conn, now)
                 self.expired_at = now
             owner = self.lease.id
-            free = [c for c in self.senders if self.gate(c).admits(now) is None]
+            free = self._open(now)
             rows = outbox.claim_due(conn, now, free, limit=self._room(free, now),
                                     recipient=self.recipient, owner=owner) if free else []
             for channel in self.senders:
@@ -125,9 +125,7 @@ class Relay:
             self.found, self.paced = bool(rows), bool(rows) and all(r.lane == 2 for r in rows)
         for channel, row_id in probes.items():  # once the lease is committed
             self.gate(channel).probing(row_id)
-        # lane by lane: a reply claimed with a broadcast's messages (made due ahead, so
-        # older) goes out first rather than after them (lk3 bench --broadcast)
-        return sorted(rows, key=lambda r: (r.lane, r.id))
+        return by_lane(rows)
 
     def _claim_replies(self) -> list[outbox.Outgoing]:
         """The heads that are not broadcast messages, on channels open now: the claim of
@@ -137,14 +135,17 @@ class Relay:
         now = self.clock()
         if self.lease.last_beat is None:
             return []
-        free = [c for c in self.senders if self.gate(c).admits(now) is None]
+        free = self._open(now)
         if not free:
             return []
         with self.db.begin() as conn:
-            rows = outbox.claim_due(conn, now, free, limit=self._room(free, now),
-                                    recipient=self.recipient, owner=self.lease.id,
-                                    replies_only=True)
-        return sorted(rows, key=lambda r: (r.lane, r.id))
+            return by_lane(outbox.claim_due(conn, now, free, limit=self._room(free, now),
+                                            recipient=self.recipient, owner=self.lease.id,
+                                            replies_only=True))
+
+    def _open(self, now: datetime) -> list[str]:
+        """The channels not paused by an outage now."""
+        return [c for c in self.senders if self.gate(c).admits(now) is None]
 
     def rest(self, longest: float) -> float:
         """Seconds to wait before the next run (a ring of the bell ends it sooner): none
@@ -356,6 +357,12 @@ class Relay:
             {"outbox_id": row.id, "channel": row.channel, "code": exc.code,
              "reason": str(exc)[:500], "status": exc.final_status,
              "contact_status": exc.contact_status}, self.clock())])
+
+
+def by_lane(rows: list[outbox.Outgoing]) -> list[outbox.Outgoing]:
+    """Lane by lane, oldest first: a reply claimed with a broadcast's messages (made due
+    ahead, so older) goes out first rather than after them (lk3 bench --broadcast)."""
+    return sorted(rows, key=lambda r: (r.lane, r.id))
 
 
 def expired(last: SendError | None, deadline: datetime) -> SendError:
