@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from bot.broadcast.rates import Rates
 from bot.casework import intakeview
 from bot.channels.base import Sender
 from bot.config import ConfigError, Settings
@@ -29,9 +30,16 @@ class Service:
     clock: Callable[[], datetime]
     senders: dict[str, Sender] = field(default_factory=dict)
 
-    def relay(self, recipient: str | None = None) -> Relay:
+    def relay(self, recipient: str | None = None, only: str | None = None) -> Relay:
+        """The outbox relay; `only` "replies" or "broadcasts" where `lk3 serve` and its
+        `lk3 broadcast run` child share the work (the replies' rate then leaves a
+        broadcast its share, bot.broadcast.rates)."""
+        shares = {}
+        if only == "replies":
+            rates = Rates.of(self.settings)
+            shares = {c: rates.broadcast_mps(c) for c in ("telegram", "whatsapp")}
         return Relay(self.db, self.senders, self.clock, recipient=recipient,
-                     policy=RelayPolicy.of(self.settings))
+                     policy=RelayPolicy.of(self.settings), only=only, shares=shares)
 
 
 def install_keys(settings: Settings, db: Engine) -> crypto.Ring:

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    Select,
     Table,
     and_,
     bindparam,
@@ -96,8 +97,12 @@ _LANE = LANE.label("lane")
 _PICK = select(T.c.id, _LANE).where(_DUE, _HEAD).order_by(_LANE, T.c.id).limit(
     bindparam("limit"))
 _PICK_LOCKED = _PICK.with_for_update(skip_locked=True, of=T)  # PostgreSQL
-_PICK_REPLIES = _PICK.where(~BROADCAST)  # lanes 0 and 1
-_PICK_REPLIES_LOCKED = _PICK_LOCKED.where(~BROADCAST)
+# the rows of one kind of relay: "replies" (lanes 0 and 1) or "broadcasts" (lane 2)
+ONLY = {"replies": ~BROADCAST, "broadcasts": BROADCAST}
+_PICKS: dict[tuple[str | None, bool], Select[Any]] = {
+    (None, False): _PICK, (None, True): _PICK_LOCKED, **{
+    (only, locked): (_PICK_LOCKED if locked else _PICK).where(rule)
+    for only, rule in ONLY.items() for locked in (False, True)}}
 _TAKE = update(T).where(T.c.id.in_(bindparam("ids", expanding=True)), _DUE).values(
     status="sending", available_at=bindparam("until", type_=T.c.available_at.type),
     attempts=T.c.attempts + 1, leased_by=bindparam("owner", type_=T.c.leased_by.type)
@@ -107,17 +112,15 @@ _TAKE = update(T).where(T.c.id.in_(bindparam("ids", expanding=True)), _DUE).valu
 
 def claim_due(conn: Connection, now: datetime, channels: Iterable[str],
               limit: int = 50, recipient: str | None = None,
-              owner: str | None = None, replies_only: bool = False) -> list[Outgoing]:
+              owner: str | None = None, only: str | None = None) -> list[Outgoing]:
     """Lease the head message of each recipient that is due, priority lane first, then
-    oldest first: one at a time per recipient keeps the order. `replies_only`: heads that
-    are not information broadcasts (lanes 0 and 1)."""
+    oldest first: one at a time per recipient keeps the order. `only`: heads of one kind,
+    "replies" (not information broadcasts: lanes 0 and 1) or "broadcasts" (lane 2); the
+    head is a recipient's oldest open row of any kind, so order holds between relays."""
     chosen = list(channels)
     if not chosen or limit < 1:
         return []
-    if replies_only:
-        pick = _PICK_REPLIES_LOCKED if conn.dialect.name == "postgresql" else _PICK_REPLIES
-    else:
-        pick = _PICK_LOCKED if conn.dialect.name == "postgresql" else _PICK
+    pick = _PICKS[only, conn.dialect.name == "postgresql"]
     take = _TAKE
     if recipient is not None:
         pick, take = pick.where(to(recipient)), take.where(to(recipient))
@@ -131,7 +134,8 @@ def claim_due(conn: Connection, now: datetime, channels: Iterable[str],
     return sorted(out, key=lambda o: order[o.id][1])
 
 
-def next_due(conn: Connection, now: datetime, channels: Iterable[str]) -> datetime | None:
+def next_due(conn: Connection, now: datetime, channels: Iterable[str],
+             only: str | None = None) -> datetime | None:
     """When the next row waiting on these channels falls due after `now` (a broadcast's
     next message, a retry), or None: a relay that found nothing due looks again then rather
     than after its whole poll interval (ix_outbox_due answers it)."""
@@ -139,8 +143,17 @@ def next_due(conn: Connection, now: datetime, channels: Iterable[str]) -> dateti
     if not chosen:
         return None
     found: datetime | None = conn.execute(select(func.min(T.c.available_at)).where(
-        T.c.status == "pending", T.c.available_at > now, T.c.channel.in_(chosen))).scalar()
+        T.c.status == "pending", T.c.available_at > now, T.c.channel.in_(chosen),
+        *([ONLY[only]] if only else []))).scalar()
     return found
+
+
+def broadcasting(conn: Connection, soon: datetime, channels: Iterable[str]) -> set[str]:
+    """The channels with an information broadcast's row open and due by `soon`: a
+    broadcast sending there now (ix_outbox_due answers it)."""
+    return set(conn.execute(select(T.c.channel).where(
+        T.c.status.in_(OPEN), T.c.available_at <= soon, T.c.channel.in_(list(channels)),
+        BROADCAST).distinct()).scalars())
 
 
 def _mine(outbox_id: int, owner: str | None) -> Any:

@@ -47,6 +47,18 @@ async def subscribe_all(tg: Service, fake: FakeTelegram, polling: telegram.Teleg
         await settle(tg, relay_of(tg), clock)
 
 
+async def six_due(tg: Service, fake: FakeTelegram, polling: telegram.TelegramChannel,
+                  clock: FrozenClock, tmp_path: Path) -> None:
+    """Six subscribers, a broadcast sent to them, its six outbox rows all due now."""
+    await subscribe_all(tg, fake, polling, clock)
+    clock.advance(hours=2)
+    got = create(tg, clock, tmp_path, text=TEXT)
+    run(tg, clock, "send", id=got["id"])
+    Feeder(tg.db, cli.bundle().catalog, cli.resting_states(), Rates(telegram_mps=25),
+           clock, None).run_once()
+    clock.advance(seconds=1)
+
+
 def broadcasts_to(fake: FakeTelegram, chat: int) -> list[str]:
     return [s.text for s in fake.messages_to(chat) if TEXT in s.text]
 
@@ -136,15 +148,9 @@ async def test_a_familys_reply_goes_while_broadcast_messages_hang(
     """The service's workers send six broadcast messages that Telegram takes and does not
     answer; a family writes meanwhile: their reply goes out while those six are still in
     flight (not after them), and every subscriber still gets the broadcast once."""
-    await subscribe_all(tg, fake, polling, clock)
-    clock.advance(hours=2)
-    got = create(tg, clock, tmp_path, text=TEXT)
-    run(tg, clock, "send", id=got["id"])
-    Feeder(tg.db, cli.bundle().catalog, cli.resting_states(), Rates(telegram_mps=25),
-           clock, None).run_once()
-    clock.advance(seconds=1)  # all six due
+    await six_due(tg, fake, polling, clock, tmp_path)
     fake.fail_next("sendMessage", len(CHATS), status=ACCEPT_THEN_HANG)
-    workers = Workers(tg, 30.0, broadcasts=False)  # polls every 30 s: only a bell is quick
+    workers = Workers(tg, 30.0)  # one process for all; polls every 30 s: only a bell is quick
     workers.start()
     try:
         await _until("the six broadcast messages in flight", lambda: sum(

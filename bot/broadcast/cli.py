@@ -61,8 +61,9 @@ def add_parser(sub: Any) -> None:
     status.add_argument("--csv", type=Path, metavar="FILE",
                         help="also write one row per recipient (no phone numbers)")
     cmd.add_parser("list", help="the latest broadcasts")
-    job = cmd.add_parser("run", help="the broadcast job alone, until Ctrl-C (lk3 serve "
-                         "already runs it; another one anywhere is harmless)")
+    job = cmd.add_parser("run", help="the broadcast job and the sending of broadcast "
+                         "messages, until Ctrl-C (lk3 serve already runs it; another one "
+                         "anywhere is harmless)")
     job.add_argument("--nudged", action="store_true", help=argparse.SUPPRESS)  # lk3 serve's
 
 

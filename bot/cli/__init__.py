@@ -189,7 +189,8 @@ def _broadcast(args: argparse.Namespace, settings: Settings) -> int:
 
         _start(settings)
         service = build(settings)
-        print("lk3 broadcast run: the broadcast job; Ctrl-C stops", file=sys.stderr)
+        print("lk3 broadcast run: the broadcast job and its messages' relay; Ctrl-C stops",
+              file=sys.stderr)
         return broadcasts_forever(service, settings.lk3_poll_interval, nudged=args.nudged)
     return run(args, settings)
 

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 class RateLimit:
     def __init__(self, per_second: float, per_recipient_gap: float = 0.0) -> None:
-        self.rate = per_second
+        self.rate = self.full = per_second
         self.gap = per_recipient_gap
         self.tokens = per_second
         self.updated: float | None = None
         self.last_sent: dict[str, float] = {}
+
+    def leave(self, share: float) -> None:
+        """Leave `share` a second of the full rate to another process (0: take it all)."""
+        self.rate = max(1.0, self.full - share)
+        self.tokens = min(self.tokens, self.rate)
 
     def room(self, now: float) -> int:
         """How many messages the channel's rate lets go now (counting nothing)."""

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 # Channels whose provider has delivered a message once its API accepted it.
 DELIVERED_ON_ACCEPT = {"telegram": "delivered"}
 EXPIRY_EVERY = timedelta(seconds=30)
+SHARES_EVERY = timedelta(seconds=1)  # how often a replies relay looks for a broadcast sending
+SOON = timedelta(seconds=5)  # a broadcast row due within this is a broadcast sending now
 CLAIM = 50  # rows taken at most per batch
 SOONEST = 0.01  # seconds at least between runs while only broadcast messages are due
 IN_FLIGHT = 32  # requests to providers at once (one per recipient: the claim sees to it)
@@ -79,7 +81,8 @@ class Relay:
     def __init__(self, db: Engine, senders: dict[str, Sender], clock: Callable[[], datetime],
                  base_delay: float = 1.0, max_delay: float = 300.0,
                  rng: random.Random | None = None, recipient: str | None = None, *,
-                 policy: RelayPolicy | None = None, process: Process | None = None) -> None:
+                 policy: RelayPolicy | None = None, process: Process | None = None,
+                 only: str | None = None, shares: dict[str, float] | None = None) -> None:
         self.db, self.senders, self.clock = db, senders, clock
         self.base_delay, self.max_delay = base_delay, max_delay
         self.rng = rng or random.Random()
@@ -91,6 +94,11 @@ class Relay:
         self.due_at: datetime | None = None  # the next row's time, when the last claim found none
         self.found = False  # the last claim took rows
         self.paced = False  # ...and only broadcast messages (lane 2)
+        # "replies" or "broadcasts": the rows of one kind (storage.outbox.ONLY), the other
+        # kind sent by another process (`lk3 serve` and its `lk3 broadcast run`)
+        self.only = only
+        self.shares = shares or {}  # per channel, the rate that process's broadcasts take
+        self.shared_at: datetime | None = None
 
     def gate(self, channel: str) -> Gate:
         if channel not in self.gates:
@@ -107,21 +115,26 @@ class Relay:
         with self.db.begin() as conn:
             self.lease.keep(conn, now)
             self.lease.take_over(conn, now)
-            if self.expired_at is None or now - self.expired_at >= EXPIRY_EVERY:
+            if self.only != "broadcasts" and (
+                    self.expired_at is None or now - self.expired_at >= EXPIRY_EVERY):
                 self._expire(conn, now)
                 self.expired_at = now
+            if self.shares and (self.shared_at is None or now - self.shared_at >= SHARES_EVERY):
+                self._share(conn, now)
             owner = self.lease.id
             free = self._open(now)
             rows = outbox.claim_due(conn, now, free, limit=self._room(free, now),
-                                    recipient=self.recipient, owner=owner) if free else []
+                                    recipient=self.recipient, owner=owner,
+                                    only=self.only) if free else []
             for channel in self.senders:
                 if self.gate(channel).admits(now) == 1:
                     probe = outbox.claim_due(conn, now, [channel], limit=1,
-                                             recipient=self.recipient, owner=owner)
+                                             recipient=self.recipient, owner=owner,
+                                             only=self.only)
                     if probe:
                         probes[channel] = probe[0].id
                         rows += probe
-            self.due_at = None if rows else outbox.next_due(conn, now, free)
+            self.due_at = None if rows else outbox.next_due(conn, now, free, self.only)
             self.found, self.paced = bool(rows), bool(rows) and all(r.lane == 2 for r in rows)
         for channel, row_id in probes.items():  # once the lease is committed
             self.gate(channel).probing(row_id)
@@ -141,7 +154,17 @@ class Relay:
         with self.db.begin() as conn:
             return by_lane(outbox.claim_due(conn, now, free, limit=self._room(free, now),
                                             recipient=self.recipient, owner=self.lease.id,
-                                            replies_only=True))
+                                            only="replies"))
+
+    def _share(self, conn: Connection, now: datetime) -> None:
+        """While another process sends a broadcast on a channel, this relay's rate there is
+        what the broadcast leaves (the provider's limit is the bot's, not a process's)."""
+        self.shared_at = now
+        sending = outbox.broadcasting(conn, now + SOON, self.shares)
+        for channel, share in self.shares.items():
+            limit = getattr(self.senders.get(channel), "limit", None)
+            if limit is not None:
+                limit.leave(share if channel in sending else 0.0)
 
     def _open(self, now: datetime) -> list[str]:
         """The channels not paused by an outage now."""
@@ -182,11 +205,13 @@ class Relay:
         the provider's rates by each sender's limit, asked in turn before any request. The
         rows the provider took are recorded together in one transaction.
 
-        `replies_only`: only what is not an information broadcast. `lk3 serve` runs that in
-        a second loop, rung by every reply committed, so a family's reply never waits for a
-        batch of broadcast messages to finish (lk3 bench --broadcast); a row stays in one
-        batch since the claim leases it, and per-recipient order holds since a head is the
-        recipient's oldest open row, leased or not."""
+        `replies_only`: only what is not an information broadcast, in a second loop rung by
+        every reply committed, so a family's reply never waits for a batch of broadcast
+        messages to finish (where one process relays both: tests, `lk3 chat`); a row stays
+        in one batch since the claim leases it, and per-recipient order holds since a head
+        is the recipient's oldest open row, leased or not. `lk3 serve` relays only replies
+        (`only`) and its `lk3 broadcast run` child only broadcast messages (lk3 bench
+        --broadcast: 200 sends a second held the serving process's interpreter)."""
         if not self.senders:
             return 0
         batch = await asyncio.to_thread(self._claim_replies if replies_only else self._claim)

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,8 @@ from storage.db import sqlite_file
 
 if TYPE_CHECKING:
     from bot.broadcast.feed import Feeder
+    from bot.channels.base import Channel
+    from bot.pipeline.relay import Relay
 
 log = logging.getLogger(__name__)
 SCHEDULER_EVERY = 30.0  # seconds of wall time between runs; decisions use the service clock
@@ -83,16 +85,51 @@ def broadcast_feeder(service: Service) -> Feeder:
 
 
 def broadcasts_forever(service: Service, interval: float, nudged: bool = False) -> int:
-    """`lk3 broadcast run`: only the broadcast job (bot.broadcast.feed), once a second,
-    until Ctrl-C or SIGTERM; `lk3 serve` runs it so, as a child (`nudged`: it stops when its
-    standard input ends; the relay needs no nudge, it looks again when the next row falls
-    due). A stop in the middle of a run rolls its transaction back; a database error is
-    logged and the run tried again later."""
-    feeder = broadcast_feeder(service)
+    """`lk3 broadcast run`: the broadcast job (bot.broadcast.feed), once a second, and a
+    relay of its own for the broadcast messages, until Ctrl-C or SIGTERM. `lk3 serve` runs
+    it so, as a child (`nudged`: it stops when its standard input ends), and relays the
+    rest itself: a family's reply never shares a process with 200 broadcast sends a second
+    (lk3 bench --broadcast). Only the channels' senders are built here; webhooks stay with
+    `lk3 serve`. A stop in the middle of a run rolls its transaction back (a message the
+    provider took is recorded first); a database error is logged and tried again later."""
+    from bot.channels.setup import build_channels
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    if nudged:
+        threading.Thread(target=_nudges, daemon=True, name="lk3-nudges").start()
+    feeder, channels = broadcast_feeder(service), build_channels(service)
+    relay = service.relay(only="broadcasts")
+    settle()
     with contextlib.suppress(KeyboardInterrupt):
-        _forever("broadcast job", feeder.run_once, lambda _: BROADCAST_EVERY, wake.Bell(),
-                 interval, nudged, tell=False)
+        asyncio.run(_broadcasting(feeder, relay, interval, channels))
     return 0
+
+
+async def _now(once: Callable[[], int]) -> int:
+    return once()
+
+
+async def _broadcasting(feeder: Feeder, relay: Relay, interval: float,
+                        channels: list[Channel]) -> None:
+    async def again(name: str, once: Callable[[], Awaitable[int]],
+                    pause: Callable[[], float]) -> None:
+        while True:
+            try:
+                await once()
+            except Exception:
+                log.exception("%s failed; retrying in %.1fs", name, interval * 10)
+                await asyncio.sleep(interval * 10)
+            await asyncio.sleep(pause())
+
+    try:
+        await asyncio.gather(
+            again("broadcast job", lambda: _now(feeder.run_once), lambda: BROADCAST_EVERY),
+            again("broadcast relay", relay.run_once, lambda: relay.rest(interval)))
+    finally:
+        for channel in channels:  # the HTTP clients released (never started: no webhook)
+            with contextlib.suppress(Exception):
+                await getattr(channel, "close", channel.stop)()
 
 
 def _forever(name: str, once: Callable[[], int], pause: Callable[[int], float],
@@ -148,7 +185,7 @@ class Workers:
         self.checkpoints: Checkpointer | None = None
 
     def start(self) -> None:
-        relay = self.service.relay()
+        relay = self.service.relay(only=None if self.broadcasts else "replies")
         beating = heart(self.service)
 
         def process() -> int:
