@@ -107,6 +107,10 @@ def broadcasts_forever(service: Service, interval: float, nudged: bool = False) 
 
 
 async def _now(once: Callable[[], int]) -> int:
+    """`once` in the event loop's own thread: the job's write transactions, run in a worker
+    thread beside the relay, held SQLite's write lock 15-40 ms while waiting for the
+    interpreter (5 ms alone), and families' messages waited for them (lk3 bench
+    --broadcast); the relay's sends wait for the job instead, which costs nobody."""
     return once()
 
 
@@ -133,12 +137,12 @@ async def _broadcasting(feeder: Feeder, relay: Relay, interval: float,
 
 
 def _forever(name: str, once: Callable[[], int], pause: Callable[[int], float],
-             bell: wake.Bell, interval: float, nudged: bool, tell: bool = True) -> None:
+             bell: wake.Bell, interval: float, nudged: bool) -> None:
     """A process of one job: `once` again and again, waiting `pause(what once did)` seconds
     (or until `bell` rings) in between, until SIGTERM (as `lk3 serve` stops its children)
     or Ctrl-C, even when started with SIGINT ignored (a background job of a shell inherits
     that, and Python then raises no KeyboardInterrupt): both raise KeyboardInterrupt here.
-    `nudged` and `tell`: a line on standard output after a run that did something."""
+    `nudged`: a line on standard output after a run that did something."""
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     if nudged:
@@ -151,7 +155,7 @@ def _forever(name: str, once: Callable[[], int], pause: Callable[[int], float],
             log.exception("%s failed; retrying in %.1fs", name, interval * 10)
             time.sleep(interval * 10)
             continue
-        if done and nudged and tell:
+        if done and nudged:
             sys.stdout.write("\n")  # replies may be waiting: the relay looks now
             sys.stdout.flush()
         if (seconds := pause(done)) > 0:
