@@ -32,9 +32,10 @@ AHEAD = timedelta(seconds=2)  # outbox rows made at most this long before they a
 # Recipients handled in one write transaction, and the pause before the next one of the same
 # run: the writers' turn (storage/turns.py) is not a queue, and without the pause the job
 # took it straight back from the webhooks and processors waiting for it. A second's 200
-# recipients in one transaction (12 ms) held a family's message that long; in chunks, about
-# 5 ms (`lk3 bench --broadcast`).
-CHUNK = 50
+# recipients in one transaction (12 ms) held a family's message that long; 50 at a time,
+# about 5 ms alone and 9-13 ms beside the broadcast relay; 20, 6-9 ms there (`lk3 bench
+# --broadcast`).
+CHUNK = 20
 BETWEEN = 0.002  # seconds
 RECHECK = timedelta(minutes=5)  # people in a conversation are looked at again after this
 DEFER_MAX = timedelta(hours=24)  # ...and skipped when still in one this long after the start
