@@ -94,10 +94,7 @@ def broadcasts_forever(service: Service, interval: float, nudged: bool = False) 
     provider took is recorded first); a database error is logged and tried again later."""
     from bot.channels.setup import build_channels
 
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
-    if nudged:
-        threading.Thread(target=_nudges, daemon=True, name="lk3-nudges").start()
+    _stoppable(nudged)
     feeder, channels = broadcast_feeder(service), build_channels(service)
     relay = service.relay(only="broadcasts")
     settle()
@@ -143,10 +140,7 @@ def _forever(name: str, once: Callable[[], int], pause: Callable[[int], float],
     or Ctrl-C, even when started with SIGINT ignored (a background job of a shell inherits
     that, and Python then raises no KeyboardInterrupt): both raise KeyboardInterrupt here.
     `nudged`: a line on standard output after a run that did something."""
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
-    if nudged:
-        threading.Thread(target=_nudges, daemon=True, name="lk3-nudges").start()
+    _stoppable(nudged)
     settle()
     while True:
         try:
@@ -160,6 +154,15 @@ def _forever(name: str, once: Callable[[], int], pause: Callable[[int], float],
             sys.stdout.flush()
         if (seconds := pause(done)) > 0:
             bell.wait(seconds)
+
+
+def _stoppable(nudged: bool) -> None:
+    """SIGTERM and Ctrl-C raise KeyboardInterrupt (see `_forever`); `nudged`: a child of
+    `lk3 serve`, which reads its standard input (`_nudges`)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    if nudged:
+        threading.Thread(target=_nudges, daemon=True, name="lk3-nudges").start()
 
 
 def _nudges() -> None:
