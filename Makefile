@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest on two worker processes (pytest-xdist); `make test PYTEST_ARGS=` runs it in one
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test check chat bench clean
 

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from bot.service import Service
 from storage import crypto, keys, migrate
@@ -19,7 +19,27 @@ from storage.db import make_engine
 from storage.models import Base
 from tests.support import FrozenClock, make_service
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+def _own_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own beside TEST_DATABASE_URL's
+    (`test_gw0`, `test_gw1`, ...), created when missing: tests empty theirs at will."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    given = make_url(url)
+    name = f"{given.database}_{worker}"
+    server = create_engine(given, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                {"n": name}).first():
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        server.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _own_database(os.environ.get("TEST_DATABASE_URL", ""))
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 # Every test runs with encryption on, with these keys (newest first): installed for this
 # process, and in the environment for the `lk3` processes tests start.
