@@ -31,11 +31,11 @@ from storage.subscriptions import PREFIX
 AHEAD = timedelta(seconds=2)  # outbox rows made at most this long before they are due
 # Recipients handled in one write transaction, and the pause before the next one of the same
 # run: the writers' turn (storage/turns.py) is not a queue, and without the pause the job
-# took it straight back from the webhooks and processors waiting for it. A second's 200
-# recipients in one transaction (12 ms) held a family's message that long; 50 at a time,
-# about 5 ms alone and 9-13 ms beside the broadcast relay; 20, 6-9 ms there (`lk3 bench
-# --broadcast`).
-CHUNK = 20
+# took it straight back from the webhooks and processors waiting for it. Its transactions
+# were what families' messages waited behind longest while a broadcast sent (holds logged per
+# transaction under `lk3 bench --broadcast`): a second's 200 recipients in one held the turn
+# 12 ms; 50, 9-13 ms; 20, a median of 4.4 ms and 9.9 at the 99th percentile; 10, 2.5 and 6.2.
+CHUNK = 10
 BETWEEN = 0.002  # seconds
 RECHECK = timedelta(minutes=5)  # people in a conversation are looked at again after this
 DEFER_MAX = timedelta(hours=24)  # ...and skipped when still in one this long after the start
