@@ -12,8 +12,9 @@ from bot.broadcast.rates import Rates
 from bot.casework import intakeview
 from bot.channels.base import Sender
 from bot.config import ConfigError, Settings
+from bot.pipeline.failures import RelayPolicy
 from bot.pipeline.processor import Processor
-from bot.pipeline.relay import Relay, RelayPolicy
+from bot.pipeline.relay import Relay
 from flows.definition import FlowError
 from flows.engine import Engine as FlowEngine
 from storage import crypto, keys, migrate

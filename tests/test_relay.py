@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from bot.channels.base import SendError
+from bot.pipeline.failures import RelayPolicy
 from bot.pipeline.processor import process_all
-from bot.pipeline.relay import Relay, RelayPolicy
+from bot.pipeline.relay import Relay
 from bot.service import Service
 from storage import outbox
 from storage.clock import utc
@@ -71,7 +72,7 @@ async def test_transient_failure_is_retried_after_backoff(db: Engine, clock: Fro
     assert (row.status, row.attempts, row.last_error, row.sent_at) == ("pending", 1, "timeout",
                                                                        None)
     wait = _available_at(db, "a1") - clock()
-    assert timedelta(seconds=0.5) <= wait <= timedelta(seconds=relay.base_delay)
+    assert timedelta(seconds=0.5) <= wait <= timedelta(seconds=relay.failures.base_delay)
     assert await relay.run_once() == 0
     clock.advance(seconds=wait.total_seconds() - 0.001)
     assert await relay.run_once() == 0
@@ -156,7 +157,7 @@ async def test_replies_to_one_recipient_keep_their_order_across_a_retry(
     assert await relay.run_once() == 0
     assert sender.to("b") == ["b1", "b2"]
     assert ("a", "a2") not in sender.attempts
-    clock.advance(seconds=relay.base_delay)
+    clock.advance(seconds=relay.failures.base_delay)
     while await relay.run_once():
         pass
     assert sender.to("a") == ["a1", "a2", "a3"]
@@ -173,7 +174,7 @@ async def test_a_crashing_sender_does_not_stop_the_relay(db: Engine, clock: Froz
     row = _row(db, "a1")
     assert row.status == "pending" and "RuntimeError('sender bug')" in row.last_error
     assert _available_at(db, "a1") > clock()
-    clock.advance(seconds=relay.base_delay)
+    clock.advance(seconds=relay.failures.base_delay)
     assert await relay.run_once() == 1
     assert sender.to("a") == ["a1"]
     assert _row(db, "a1").status == "sent"

@@ -1,12 +1,7 @@
 """The outbox relay: hands committed replies to channel senders, in order, and records outcomes.
 
-A reply is tried until it is delivered or no longer worth sending: its deadline is its age
-by kind (`RelayPolicy`: replies to families, messages to staff), and a WhatsApp reply
-also ends with the family's 24-hour window (the sender refuses it then: needs_template).
-Rate limits are no failure and wait exactly as told; an outage pauses the channel and
-probes it with one row (bot.pipeline.gate), so a long outage costs a few probes, not every reply's
-chance. Giving up is recorded on the case (a `delivery_failed` audit event; the counselor
-is told when it was their message).
+What a failed send leads to (a retry, a paused channel, giving up at the row's deadline) is
+in bot.pipeline.failures.
 
 Delivery is at least once. Leases belong to a live relay process (bot.pipeline.lease): a restarted
 service takes over its dead predecessor's rows at once (on the same machine; after
@@ -25,20 +20,18 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from bot.casework import staff
 from bot.channels.base import Sender, SendError
 from bot.pipeline import quickexit
+from bot.pipeline.failures import Failures, RelayPolicy
 from bot.pipeline.gate import Gate
 from bot.pipeline.lease import Lease, Process
-from storage import cases, conversations, outbox
+from storage import outbox
 from storage.clock import utc
-from storage.rows import EventRow, write_rows
 
 log = logging.getLogger(__name__)
 # Channels whose provider has delivered a message once its API accepted it.
@@ -53,28 +46,6 @@ NOT_SENT = object()
 R = TypeVar("R")
 
 
-@dataclass(frozen=True)
-class RelayPolicy:
-    """How long replies are worth trying, and how the relay waits (bot.config settings)."""
-
-    reply_deadline: timedelta = timedelta(hours=24)  # to families (OUTBOX_REPLY_DEADLINE_HOURS)
-    staff_deadline: timedelta = timedelta(hours=24)  # to counselors (OUTBOX_STAFF_DEADLINE_HOURS)
-    outage_pause_max: float = 15.0  # OUTBOX_OUTAGE_PAUSE_MAX
-    owner_timeout: float = 15.0  # OUTBOX_OWNER_TIMEOUT
-
-    @classmethod
-    def of(cls, settings: Any) -> RelayPolicy:
-        return cls(timedelta(hours=settings.outbox_reply_deadline_hours),
-                   timedelta(hours=settings.outbox_staff_deadline_hours),
-                   settings.outbox_outage_pause_max, settings.outbox_owner_timeout)
-
-    def deadline(self, row: outbox.Outgoing) -> datetime | None:
-        if row.created_at is None:
-            return None
-        age = self.staff_deadline if "to_staff" in row.payload else self.reply_deadline
-        return utc(row.created_at) + age
-
-
 class Relay:
     """Leases due outbox rows (the head of each recipient's line) and sends them."""
 
@@ -84,10 +55,9 @@ class Relay:
                  policy: RelayPolicy | None = None, process: Process | None = None,
                  only: str | None = None, shares: dict[str, float] | None = None) -> None:
         self.db, self.senders, self.clock = db, senders, clock
-        self.base_delay, self.max_delay = base_delay, max_delay
-        self.rng = rng or random.Random()
         self.recipient = recipient  # the terminal chat relays only its own user's replies
         self.policy = policy or RelayPolicy()
+        self.failures = Failures(db, clock, self.policy, base_delay, max_delay, rng)
         self.lease = Lease(self.policy.owner_timeout, process)
         self.gates: dict[str, Gate] = {}
         self.expired_at: datetime | None = None
@@ -117,7 +87,7 @@ class Relay:
             self.lease.take_over(conn, now)
             if self.only != "broadcasts" and (
                     self.expired_at is None or now - self.expired_at >= EXPIRY_EVERY):
-                self._expire(conn, now)
+                self.failures.expire(conn, now, self.senders, self.recipient)
                 self.expired_at = now
             if self.shares and (self.shared_at is None or now - self.shared_at >= SHARES_EVERY):
                 self._share(conn, now)
@@ -284,11 +254,12 @@ class Relay:
         try:
             provider_id = await self._beating(sender.send(row.recipient, payload))
         except SendError as exc:
-            await asyncio.to_thread(self._failed, row, exc)
+            await asyncio.to_thread(self.failures.failed, row, exc, gate, self.lease.id)
             return NOT_SENT
         except Exception as exc:  # a bug in a sender must not stop the relay
             log.exception("sender %s crashed on outbox row %s", row.channel, row.id)
-            await asyncio.to_thread(self._failed, row, SendError(repr(exc), transient=True))
+            await asyncio.to_thread(self.failures.failed, row,
+                                    SendError(repr(exc), transient=True), gate, self.lease.id)
             return NOT_SENT
         gate.delivered()
         return provider_id
@@ -327,71 +298,8 @@ class Relay:
                     log.warning("outbox row %s was handed to another relay while this one "
                                 "sent it; it may arrive twice", row.id)
 
-    def backoff(self, attempts: int, retry_after: float | None) -> float:
-        """Seconds to wait: the provider's wait if given, else exponential with full jitter."""
-        if retry_after is not None:
-            return float(retry_after)
-        ceiling = min(self.max_delay, self.base_delay * float(2 ** max(0, attempts - 1)))
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
-
-    def _failed(self, row: outbox.Outgoing, exc: SendError) -> None:
-        now, gate = self.clock(), self.gate(row.channel)
-        if not exc.transient:
-            gate.answered()
-            with self.db.begin() as conn:
-                log.warning("outbox row %s failed for good: %s", row.id, exc)
-                self._give_up(conn, row, exc)
-            return
-        if exc.rate_limited:
-            when = gate.rate_limited(now, exc.retry_after)
-        elif exc.outage:
-            when = gate.outage(now)
-        else:
-            gate.undecided(now)
-            when = now + timedelta(seconds=self.backoff(row.attempts, None))
-        deadline = self.policy.deadline(row)
-        with self.db.begin() as conn:
-            if deadline is not None and when > deadline:
-                log.warning("outbox row %s given up: not delivered by %s (%s)", row.id,
-                            deadline.isoformat(timespec="seconds"), exc)
-                self._give_up(conn, row, expired(exc, deadline))
-            else:
-                outbox.retry_later(conn, row.id, when, str(exc), self.lease.id)
-
-    def _expire(self, conn: Connection, now: datetime) -> None:
-        """Rows waiting past their deadline (never tried, or waiting for their turn) end."""
-        shortest = min(self.policy.reply_deadline, self.policy.staff_deadline)
-        for row in outbox.waiting_since(conn, now - shortest, self.senders, self.recipient):
-            deadline = self.policy.deadline(row)
-            if deadline is not None and deadline <= now:
-                log.warning("outbox row %s given up: not delivered by %s", row.id,
-                            deadline.isoformat(timespec="seconds"))
-                self._give_up(conn, row, expired(None, deadline))
-
-    def _give_up(self, conn: Connection, row: outbox.Outgoing, exc: SendError) -> None:
-        """Record a permanent failure where the counselor and the case will see it."""
-        outbox.mark_failed(conn, row.id, str(exc), exc.final_status, exc.code)
-        if exc.contact_status and row.contact_id is not None:
-            conversations.set_status(conn, row.contact_id, exc.contact_status)
-        counselor = row.payload.get("from_staff")
-        if counselor is not None and row.case_id is not None:  # the counselor hears at once
-            staff.say(conn, int(counselor), "undeliverable", self.clock(), case_id=row.case_id,
-                      number=cases.number_of(conn, row.case_id), reason=str(exc)[:200])
-        write_rows(conn, [EventRow(
-            row.case_id, row.contact_id, "relay", "delivery_failed",
-            {"outbox_id": row.id, "channel": row.channel, "code": exc.code,
-             "reason": str(exc)[:500], "status": exc.final_status,
-             "contact_status": exc.contact_status}, self.clock())])
-
 
 def by_lane(rows: list[outbox.Outgoing]) -> list[outbox.Outgoing]:
     """Lane by lane, oldest first: a reply claimed with a broadcast's messages (made due
     ahead, so older) goes out first rather than after them (lk3 bench --broadcast)."""
     return sorted(rows, key=lambda r: (r.lane, r.id))
-
-
-def expired(last: SendError | None, deadline: datetime) -> SendError:
-    """The give-up of a reply past its deadline, with the last error it met."""
-    why = f"; last error: {last}" if last is not None else ""
-    return SendError(f"not delivered by its deadline {deadline.isoformat(timespec='seconds')}"
-                     f"{why}", transient=False, code="expired")
