@@ -5,7 +5,7 @@ by kind (`RelayPolicy`: replies to families, messages to staff), and a WhatsApp 
 ends with the family's 24-hour window (the sender refuses it then: needs_template). Rate
 limits are no failure and wait exactly as told; an outage pauses the channel and probes it
 with one row (bot.pipeline.gate), so a long outage costs a few probes, not every reply's
-chance. Other transient errors wait exponentially, with full jitter. Giving up is recorded
+chance. Other transient errors wait exponentially longer, jittered. Giving up is recorded
 on the case (a `delivery_failed` audit event; the counselor is told when it was their
 message).
 """
@@ -64,7 +64,8 @@ class Failures:
         self.rng = rng or random.Random()
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
-        """Seconds to wait: the provider's wait if given, else exponential with full jitter."""
+        """Seconds to wait: the provider's wait if given, else half the exponential ceiling
+        plus a random part of the other half ("equal jitter": never all at once, never 0)."""
         if retry_after is not None:
             return float(retry_after)
         ceiling = min(self.max_delay, self.base_delay * float(2 ** max(0, attempts - 1)))
