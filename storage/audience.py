@@ -101,10 +101,10 @@ def _read(conn: Connection, ids: list[int], topic: str, out: dict[int, Facts],
     these = {"ids": ids}
     for (cid, channel, user, language, status, seen, subscribed, erased, state, flags, given,
          updated) in conn.execute(_PEOPLE[answers], {**these, "topic": topic}):
-        out[cid] = Facts(cid, channel, user, language, status, seen, bool(subscribed),
-                         bool(erased), state, list(flags or []),
-                         (given or {}).get("distrik"), (given or {}).get("other_number"),
-                         updated)
+        out[cid] = Facts(cid, channel, user, language, status, seen,
+                         subscribed=bool(subscribed), erased=bool(erased), state=state,
+                         flags=list(flags or []), distrik=(given or {}).get("distrik"),
+                         phone=(given or {}).get("other_number"), updated_at=updated)
     for cid, priority, status, distrik in conn.execute(_OPEN_CASES, these):
         f = out[cid]
         f.priorities.append(priority)
