@@ -79,6 +79,9 @@ def create_app(service: Service, run_workers: bool = True,
                 await channel.stop()
             await kids.stop()
             await workers.stop()
+            for channel in channels:  # the relay is done with the senders' HTTP clients
+                if (close := getattr(channel, "close", None)) is not None:
+                    await close()
             log.info("workers stopped; unprocessed messages stay in the inbox and outbox")
 
     routes = [Route("/healthz", healthz), *(r for c in channels for r in c.routes)]

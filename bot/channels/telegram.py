@@ -105,7 +105,7 @@ class TelegramChannel:
         """Release the HTTP clients (after the relay stopped using the sender)."""
         await self.stop()
         with contextlib.suppress(Exception):
-            await self.bot.shutdown()
+            await self.bot.request.shutdown()  # Bot.shutdown() only if PTB initialized it
 
     async def _hello_then(self, work: Callable[[], Awaitable[None]]) -> None:
         """Say which bot the token belongs to (a wrong token shows at once), then work."""

@@ -20,13 +20,12 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
 
 from bot import media as media_links
-from bot.channels import tgupdates
 from bot.channels.base import SendError
 from bot.channels.split import choice_lines
 from bot.channels.telegramform import CHANNEL
+from bot.channels.tgrequest import AiohttpRequest
 from bot.config import ConfigError, Settings
 from bot.pipeline.ratelimit import RateLimit
 
@@ -209,16 +208,13 @@ def make_bot(settings: Settings) -> Bot:
     if not settings.telegram_bot_token:
         raise ConfigError("Setting TELEGRAM_BOT_TOKEN is missing.")
     t = settings.http_timeout
-
-    def request(pool: int) -> HTTPXRequest:  # answers read without a RecursionError
-        return tgupdates.SafeJSONRequest(
-            connection_pool_size=pool, connect_timeout=t, read_timeout=t, write_timeout=t,
-            pool_timeout=t, media_write_timeout=t)
-
-    # getUpdates adds its long-poll timeout to the read timeout by itself
     base = settings.telegram_api_base_url
     # files download from "<api>/file/bot<token>/<path>": the same host as the API
     files = base.removesuffix("/bot") + "/file/bot" if base.endswith("/bot") \
         else "https://api.telegram.org/file/bot"
+    # aiohttp under PTB (bot.channels.tgrequest says why). One pool for getUpdates too: its
+    # long poll holds one connection of 64 (it adds the poll to the read timeout itself),
+    # and `bot.request.shutdown()` releases everything, initialized by PTB or not.
+    request = AiohttpRequest(64, t)
     return Bot(settings.telegram_bot_token, base_url=base, base_file_url=files,
-               request=request(64), get_updates_request=request(2))
+               request=request, get_updates_request=request)

@@ -19,8 +19,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from telegram import Bot, Update
-from telegram.error import TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.channels.inbound import Unusable
 from storage.rejects import Rejected
@@ -144,19 +142,3 @@ async def fetch(bot: Bot, offset: int | None, timeout: int, allowed: Sequence[st
         "timeout": timeout, "offset": offset, "allowed_updates": list(allowed)},
         read_timeout=read_timeout + timeout)
     return result if isinstance(result, list) else []
-
-
-class SafeJSONRequest(HTTPXRequest):
-    """HTTPXRequest whose answers are read with `loads`: no RecursionError, and an answer
-    that is not JSON is an error without its content in the log (PTB logs it whole)."""
-
-    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
-        try:
-            data = loads(payload, errors="replace")  # as PTB reads it
-        except ValueError:
-            log.error("telegram: an answer of the Bot API was not JSON (%d bytes)",
-                      len(payload))
-            raise TelegramError("Invalid server response") from None
-        if not isinstance(data, dict):
-            raise TelegramError("Invalid server response")
-        return data
