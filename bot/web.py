@@ -51,8 +51,8 @@ def health(service: Service) -> tuple[int, dict[str, object]]:
 
 def create_app(service: Service, run_workers: bool = True,
                channels: list[Channel] | None = None, supervise: bool = False) -> Starlette:
-    """The app; with `supervise` (lk3 serve) it also runs the other shards' processors, and
-    the broadcast job in a process of its own (bot.pipeline.supervisor says why)."""
+    """The app; with `supervise` (lk3 serve) the inbox processors and the broadcast job run
+    in processes of their own (bot.pipeline.supervisor says why), else in this one."""
     async def healthz(request: Request) -> JSONResponse:
         code, body = await asyncio.to_thread(health, service)
         return JSONResponse(body, status_code=code)
@@ -64,8 +64,8 @@ def create_app(service: Service, run_workers: bool = True,
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         workers = Workers(service, service.settings.lk3_poll_interval,
-                          broadcasts=not supervise)
-        kids = Supervisor(children(service.settings.lk3_processors if supervise else 1,
+                          broadcasts=not supervise, processes=not supervise)
+        kids = Supervisor(children(service.settings.lk3_processors if supervise else 0,
                                    broadcasts=supervise))
         if run_workers:
             workers.start()

@@ -1,5 +1,5 @@
-"""Processors an operator cannot get wrong: `lk3 serve` runs and restarts the other shards'
-processors itself, and /healthz names a shard whose families get no answer."""
+"""Processors an operator cannot get wrong: `lk3 serve` runs and restarts every shard's
+processor itself, and /healthz names a shard whose families get no answer."""
 
 from __future__ import annotations
 
@@ -116,10 +116,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_serve_runs_restarts_and_stops_the_other_shards_processor(tmp_path: Path) -> None:
+def test_serve_runs_restarts_and_stops_every_shards_processor(tmp_path: Path) -> None:
     """`lk3 serve` with LK3_PROCESSORS=2 answers families of both shards without any `lk3
-    process` started by hand; a killed shard-2 processor is started again and its families
-    answered; SIGTERM stops the service and its child."""
+    process` started by hand, each shard in a child process (the serving process processes
+    nothing); a killed shard-2 processor is started again and its families answered;
+    SIGTERM stops the service and its children."""
     proc, port = _serve(tmp_path, LK3_PROCESSORS="2", LK3_POLL_INTERVAL="0.05")
     db = make_engine(f"sqlite:///{tmp_path / 'lk3.db'}")
     first, second = _user_of_shard(1, 2, "test"), _user_of_shard(2, 2, "test")
@@ -128,8 +129,9 @@ def test_serve_runs_restarts_and_stops_the_other_shards_processor(tmp_path: Path
         _store(db, first, "a1")
         _store(db, second, "b1")
         _wait("both shards answered", lambda: _answered(db, "a1") and _answered(db, "b1"))
-        child = _pid_of_shard(db, 2)
-        assert child is not None and child != proc.pid
+        child, first_child = _pid_of_shard(db, 2), _pid_of_shard(db, 1)
+        assert child is not None and first_child is not None
+        assert len({child, first_child, proc.pid}) == 3
         os.kill(child, signal.SIGKILL)
         _wait("shard 2 started again", lambda: _pid_of_shard(db, 2) not in (None, child))
         _store(db, second, "b2")
@@ -142,7 +144,8 @@ def test_serve_runs_restarts_and_stops_the_other_shards_processor(tmp_path: Path
         db.dispose()
     assert proc.returncode in (0, -signal.SIGTERM), err  # uvicorn ends by the signal it got
     assert "exited with -9; starting it again" in err
-    _wait("the child stopped with the service", lambda: not _alive(restarted), 10)
+    _wait("the children stopped with the service",
+          lambda: not _alive(restarted) and not _alive(first_child), 10)
 
 
 def _broadcast_job_of(parent: int) -> int | None:

@@ -79,9 +79,8 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
 
     shards = settings.lk3_processors
     postgres = settings.database_url.startswith(("postgresql", "postgres"))
-    if not postgres and not 2 <= args.shard <= shards:
-        raise ConfigError(f"--shard must be between 2 and LK3_PROCESSORS ({shards}), since "
-                          "`lk3 serve` processes shard 1.")
+    if not postgres and not 1 <= args.shard <= shards:
+        raise ConfigError(f"--shard must be between 1 and LK3_PROCESSORS ({shards}).")
     _start(settings)
     service = build(settings, shard=args.shard if not postgres else 1)
     print(f"lk3 process: shard {args.shard} of {shards}; Ctrl-C stops", file=sys.stderr)

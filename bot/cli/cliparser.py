@@ -113,10 +113,10 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _sub(sub, "serve", "run the web app and the background workers",
          "Run the web app (webhooks, GET /healthz) on LK3_HOST:LK3_PORT with the inbox "
-         "processors (LK3_PROCESSORS, default 2: the others as child processes it restarts "
-         "if they die), the outbox relay, the scheduler and the broadcast job (a child process "
-         "too). Checks every file in flows/ first "
-         "(as `lk3 flow check`) and stops with one sentence if one is wrong. Ctrl-C (or "
+         "processors (LK3_PROCESSORS, default 2: child processes it restarts if they die), "
+         "the outbox relay, the scheduler and the broadcast job (a child process too). "
+         "Checks every file in flows/ first (as `lk3 flow check`) and stops with one "
+         "sentence if one is wrong. Ctrl-C (or "
          "SIGTERM) stops cleanly; queued work stays in the database.",
          "lk3 serve\nLK3_PORT=8080 lk3 serve")
     w = _sub(sub, "process", "one inbox processor (lk3 serve starts its own)",
@@ -126,8 +126,8 @@ def parser() -> argparse.ArgumentParser:
              "LK3_PROCESSORS=2 lk3 process --shard 2")
     w.add_argument("--nudged", action="store_true", help=argparse.SUPPRESS)  # lk3 serve's
     w.add_argument("--shard", type=int, required=True,
-                   help="which shard of the contacts this process handles (2..LK3_PROCESSORS; "
-                        "`lk3 serve` handles 1; ignored on PostgreSQL)")
+                   help="which shard of the contacts this process handles "
+                        "(1..LK3_PROCESSORS; ignored on PostgreSQL)")
     c = _sub(sub, "chat", "talk to the bot as a family, in this terminal",
              "A family's conversation through the real inbox, engine, database and outbox. "
              "Interactive: Ctrl-D or Ctrl-C ends it. From a pipe: one message per line, every "

@@ -1,16 +1,19 @@
-"""`lk3 serve` runs the processors of the other shards and the broadcast job itself, and
-keeps them running.
+"""`lk3 serve` runs the inbox processors and the broadcast job as child processes, and keeps
+them running.
 
-With LK3_PROCESSORS=N > 1 the serving process takes shard 1 and starts `lk3 process --shard
-K` for K = 2..N as child processes (on PostgreSQL, N-1 more processors of any contact). The
+With LK3_PROCESSORS=N the serving process starts `lk3 process --shard K` for K = 1..N (on
+PostgreSQL, N processors of any contact) and processes nothing itself: with shard 1 in a
+thread of the serving process, its work waited for the interpreter lock with the webhooks
+and the relay, and every family's reply waited for all three (`lk3 bench --http`: 499-588
+msg/s, against 606-699 with every shard in a child; three runs each, in turns). The
 broadcast job (bot.broadcast.feed) runs in a child of its own, `lk3 broadcast run`: in the
 serving process its write transactions waited for the interpreter lock behind the relay and
 the webhooks while they held SQLite's write lock, so families' replies waited for both
-(measured with `lk3 bench --broadcast`). A child that
-exits is started again after a pause that doubles while it keeps failing (1 s up to a minute;
-back to 1 s once it ran for a minute), and the log says so. At Ctrl-C or SIGTERM each child
-gets SIGTERM, finishes or rolls back its transaction, and stops; one that does not within
-`STOP_WAIT` is killed (its transaction rolls back: nothing is lost).
+(measured with `lk3 bench --broadcast`). A child that exits is started again after a pause
+that doubles while it keeps failing (1 s up to a minute; back to 1 s once it ran for a
+minute), and the log says so. At Ctrl-C or SIGTERM each child gets SIGTERM, finishes or
+rolls back its transaction, and stops; one that does not within `STOP_WAIT` is killed (its
+transaction rolls back: nothing is lost).
 """
 
 from __future__ import annotations
@@ -50,9 +53,9 @@ class Child:
 
 
 def children(shards: int, broadcasts: bool) -> list[Child]:
-    """A processor for each shard 2..shards, and the broadcast job if `broadcasts`."""
+    """A processor for each shard 1..shards, and the broadcast job if `broadcasts`."""
     found = [Child(f"processor for shard {k}", ("process", "--shard", str(k), "--nudged"), True)
-             for k in range(2, shards + 1)]
+             for k in range(1, shards + 1)]
     if broadcasts:
         found.append(Child("broadcast job", ("broadcast", "run", "--nudged")))
     return found

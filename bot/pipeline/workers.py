@@ -1,4 +1,5 @@
-"""Background workers in the serving process: inbox processor, outbox relay, scheduler."""
+"""Background workers: the outbox relay and scheduler of `lk3 serve`, and the inbox processor
+and broadcast job, in the serving process (tests, `lk3 chat`) or in processes of their own."""
 
 from __future__ import annotations
 
@@ -177,14 +178,17 @@ def _nudges() -> None:
 
 
 class Workers:
-    """The processor, relay and scheduler of the serving process; each looks again when
-    rung (bot.pipeline.wake) or after its poll interval. A stop lets the current transaction finish
-    first. On a SQLite file, a thread copies the write-ahead log (storage.checkpoints).
-    `broadcasts`: the broadcast job runs here too (not where `lk3 serve` runs it in a child
-    process of its own, `broadcasts_forever`)."""
+    """The relay and scheduler of the serving process, and its processor where `processes`;
+    each looks again when rung (bot.pipeline.wake) or after its poll interval. A stop lets
+    the current transaction finish first. On a SQLite file, a thread copies the write-ahead
+    log (storage.checkpoints). `processes` and `broadcasts`: the inbox processor and the
+    broadcast job run here too (in tests and `lk3 chat`; `lk3 serve` runs both in child
+    processes, bot.pipeline.supervisor)."""
 
-    def __init__(self, service: Service, interval: float, broadcasts: bool = True) -> None:
+    def __init__(self, service: Service, interval: float, broadcasts: bool = True,
+                 processes: bool = True) -> None:
         self.service, self.interval, self.broadcasts = service, interval, broadcasts
+        self.processes = processes
         self.stopping = asyncio.Event()
         self.quiet = threading.Event()
         self.tasks: list[asyncio.Task[None]] = []
@@ -193,16 +197,6 @@ class Workers:
 
     def start(self) -> None:
         relay = self.service.relay(only=None if self.broadcasts else "replies")
-        beating = heart(self.service)
-
-        def process() -> int:
-            beating.beat()
-            done = self.service.processor.run_once()
-            if done:
-                wake.OUTBOX.ring()
-            return done
-
-        self.heart = beating
         if (path := sqlite_file(self.service.db.url.render_as_string())) is not None:
             self.checkpoints = Checkpointer(path)  # the log copied off the writers' path
             self.checkpoints.start()
@@ -210,14 +204,24 @@ class Workers:
         scheduler = Scheduler(self.service.db, self.service.clock,
                               bundle=self.service.flows.bundle)
         self.tasks = [
-            asyncio.create_task(self._loop("processor", lambda: asyncio.to_thread(process),
-                                           bell=wake.INBOX)),
             asyncio.create_task(self._loop("relay", relay.run_once, rest=relay.rest)),
             asyncio.create_task(self._loop("replies", lambda: relay.run_once(replies_only=True),
                                            bell=wake.OUTBOX)),
             asyncio.create_task(self._loop("scheduler", lambda: asyncio.to_thread(
                 scheduler.run_once), every=SCHEDULER_EVERY)),
         ]
+        if self.processes:
+            beating = self.heart = heart(self.service)
+
+            def process() -> int:
+                beating.beat()
+                done = self.service.processor.run_once()
+                if done:
+                    wake.OUTBOX.ring()
+                return done
+
+            self.tasks.append(asyncio.create_task(self._loop(
+                "processor", lambda: asyncio.to_thread(process), bell=wake.INBOX)))
         if self.broadcasts:
             feeder = broadcast_feeder(self.service)
             self.tasks.append(asyncio.create_task(self._loop(
