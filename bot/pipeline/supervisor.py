@@ -71,6 +71,7 @@ class Supervisor:
         self.stopping = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
         self._tell: Callable[[], None] | None = None
+        self._nudging = False  # a nudge is on its way: the messages stored meanwhile share it
 
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self._keep(child)) for child in self.wanted]
@@ -78,13 +79,18 @@ class Supervisor:
             loop = asyncio.get_running_loop()
 
             def tell() -> None:  # from any thread
-                loop.call_soon_threadsafe(self._nudge)
+                if not self._nudging:
+                    self._nudging = True
+                    loop.call_soon_threadsafe(self._nudge)
 
             self._tell = tell
             wake.ON_INBOUND.append(tell)
 
     def _nudge(self) -> None:
-        """A webhook stored a message: every processor looks now (a line on its input)."""
+        """A webhook stored a message: every processor looks now (a line on its input).
+        One line covers every message stored before it is written; one stored after
+        schedules the next (the flag is down before the lines go)."""
+        self._nudging = False
         for child in self.wanted:
             proc = self.children.get(child.name)
             if child.inbound and proc is not None and proc.returncode is None \
