@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bot import bench
+from bot.bench.outcome import checks_pass
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -18,7 +19,7 @@ def test_every_family_reaches_its_case_and_every_message_is_answered(workers: in
     assert checks["families where the engine said"] == 6
     assert checks["unprocessed"] == 0 and checks["failed attempts"] == 0
     assert checks["outbox rows"] == checks["outbox rows expected"] > 6 * 10
-    assert bench.checks_pass(checks, 6)
+    assert checks_pass(checks, 6)
     assert run.acked and set(run.answered) == set(run.acked)
     assert all(run.answered[i] >= t for i, t in run.acked.items())  # answered after acked
     assert end >= start
@@ -44,7 +45,7 @@ def test_a_run_that_lost_one_reply_fails_its_checks() -> None:
 
     _, _, _, checks = bench.pipeline(families=3, batch=4, workers=1, before_checks=drop_one)
     assert checks["outbox rows"] == checks["outbox rows expected"] - 1
-    assert not bench.checks_pass(checks, 3)
+    assert not checks_pass(checks, 3)
 
 
 def test_the_relay_bench_sends_every_reply_through_a_bot_api(

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from bot.bench import broadcastbench
+from bot.bench.broadcastbench_report import verdict
 from bot.cli import parser
 from bot.config import Settings
 
@@ -40,7 +41,7 @@ def test_every_recipient_gets_one_message_and_every_family_its_reply() -> None:
     assert result["passed"] == (result["passed_rate"] and result["passed_replies"]
                                 and result["passed_memory"])
     d["exactly_once"] -= 1  # a recipient without its message: the rate line fails
-    assert broadcastbench.verdict(result)["passed_rate"] is False
+    assert verdict(result)["passed_rate"] is False
 
 
 def test_the_command_line_takes_the_option(capsys: pytest.CaptureFixture[str]) -> None:

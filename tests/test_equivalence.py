@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from bot.bench import script
+from bot.bench.families import script
 from bot.pipeline.processor import Processor
 from storage import inbox
 from storage.db import make_engine

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.exc import OperationalError
 
-from bot.bench import script
+from bot.bench.families import script
 from bot.pipeline.processor import Processor, process_all
 from bot.service import Service
 from storage import cases, conversations, queue

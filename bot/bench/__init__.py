@@ -20,109 +20,30 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import multiprocessing.connection
-import sqlite3
 import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine
 
+from bot.bench import outcome
+from bot.bench.families import CHANNEL, script, ticking_clock
+from bot.bench.outcome import checks_pass
+from bot.bench.sqliteref import REFERENCE_TRANSACTIONS, sqlite_reference
 from bot.pipeline.processor import BATCH, Processor
 from bot.pipeline.workers import settle
 from flows.engine import Engine as FlowEngine
-from flows.types import Inbound
 from storage import inbox, keys, migrate
-from storage.conversations import CONTACTS, CONVS
 from storage.db import make_engine, writing
 
-CHANNEL = "bench"
-REFERENCE_TRANSACTIONS = 20_000
 REFERENCE_SLICES = 5  # before the pipeline, and again after it
 REQUIRED = 0.2  # x reference (a): the issue's bar
 GOAL_A, GOAL_B = 0.5, 1.0  # x reference (a), x reference (b): what to design toward
 STALL = 30.0  # seconds without any answer while families wait: the run stops there
-MAX_MESSAGES = 40  # a family still talking after this many is stuck: the setup fails
-SIM_NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # Monday 09:30 WIT
-
-# How a synthetic family answers, by state: `cycle` spreads families over every choice (so
-# some take the violence, child and self-harm branches), a tuple names values by preference,
-# and `(value, rare, every)` answers `rare` for one family in `every`. Risk questions default
-# to "no" with "yes" now and then, which also exercises the P0 emergency interrupt.
-CYCLE = "cycle"
-Answer = str | tuple[str, ...]
-POLICY: dict[str, Answer | tuple[str, str, int]] = {
-    "greeting": ("chat", "call", 10),
-    "danger": ("no", "afraid", 7),
-    "consent": ("agree",), "consent_call": ("agree",),
-    "age": ("adult", "under18", 6),
-    "child_intro": ("yes",),
-    "category": CYCLE, "who": CYCLE, "distrik": CYCLE, "child_age": CYCLE,
-    "contact_pref": CYCLE, "call_number": CYCLE,
-    "risk_safe_chat": ("yes",), "after_pause": ("yes",),
-    "emergency_check": ("safe",), "danger_emergency": ("safe",),
-    "crisis_check": ("mistyped",), "resume_check": ("continue",), "menu": ("consult",),
-}
-TEXT = {"kampung": "Kwamki Baru", "safe_times": "sore"}  # typed answers; other texts: LEWATI
-
-
-def _answer(flows: FlowEngine, state: str, family: int, turn: int) -> str:
-    """What `family` types in `state`: a choice by its number, as people do, or text."""
-    spec = flows.flow.states[state]
-    if spec.input:
-        typed = TEXT.get(state)
-        return typed if typed and family % 2 == 0 else "LEWATI" if spec.skippable else "ya"
-    values = [c.value for c in flows.flow.choices_of(spec)]
-    rule = POLICY.get(state)
-    if rule == CYCLE:
-        pick = values[family % len(values)]
-    elif isinstance(rule, tuple) and len(rule) == 3 and isinstance(rule[2], int):
-        pick = rule[1] if family % rule[2] == 0 else rule[0]
-    elif isinstance(rule, tuple):
-        pick = next((v for v in rule if v in values), values[0])
-    elif {"yes", "no"} <= set(values):
-        pick = "yes" if (family + turn) % 5 == 0 else "no"
-    else:
-        pick = values[0]
-    return str(values.index(pick) + 1) if pick in values else pick
-
-
-def script(flows: FlowEngine, family: int) -> tuple[list[str], str, int]:
-    """What `family` types from greeting to a case, the state it ends in, and how many
-    replies it gets (one outbox row each: the bench's channel splits nothing).
-
-    Walks the real flow engine in memory (it is pure), so the script follows the flow as
-    it is today; raises when the walk does not end in a resting state with a case.
-    """
-    says, snap, has_case, replies = ["halo"], None, False, 0
-    while len(says) <= MAX_MESSAGES:
-        turn = flows.step(snap, Inbound(CHANNEL, f"family-{family}", f"sim{len(says)}",
-                                        says[-1]), SIM_NOW)
-        snap, replies = turn.snapshot, replies + len(turn.replies)
-        if any(e.kind == "case_upsert" for e in turn.events) and snap.case_number is None:
-            has_case, snap = True, replace(snap, case_number="LK3-SIM")
-        if flows.flow.states[snap.state].end:
-            if not has_case:
-                break
-            return says, snap.state, replies
-        says.append(_answer(flows, snap.state, family, len(says)))
-    raise RuntimeError(f"bench: synthetic family {family} did not reach a case (stopped in "
-                       f"{snap.state if snap else '-'} after {len(says)} messages); "
-                       "update POLICY in bot/bench/__init__.py for the current flow")
-
-
-def ticking_clock(start: datetime = SIM_NOW,
-                  origin: float | None = None) -> Callable[[], datetime]:
-    """Time from a fixed Monday morning (in service hours), moving with the wall clock: the
-    run does the same work whatever the hour it is started, and time still passes.
-    `origin` (a `time.perf_counter` reading, the same in every process) shares one clock."""
-    at = time.perf_counter() if origin is None else origin
-    return lambda: start + timedelta(seconds=time.perf_counter() - at)
-
 
 def _percentile(sorted_values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of already sorted values."""
@@ -281,68 +202,11 @@ def pipeline(families: int, batch: int, workers: int = 1,
             run.cpu_seconds += run.worker_cpu
             if before_checks is not None:
                 before_checks(db)
-            checks = _checks(db, expected)
+            checks = outcome.checks(db, expected)
             checks["outbox rows expected"] = sum(n for _, _, n in walks)
         finally:
             db.dispose()
     return run, start, end, checks
-
-
-def _checks(db: Engine, expected: dict[str, str]) -> dict[str, int]:
-    """What the database holds after the run; `expected`: each family's final state."""
-    queries = {
-        "waiting cases": "SELECT count(*) FROM cases WHERE status = 'waiting'",
-        "families with a case": "SELECT count(DISTINCT contact_id) FROM cases",
-        "unprocessed": "SELECT count(*) FROM inbox WHERE processed_at IS NULL",
-        "failed attempts": "SELECT count(*) FROM inbox WHERE attempts > 0",
-        "outbox rows": "SELECT count(*) FROM outbox",
-        "messages without a reply": (
-            "SELECT count(*) FROM inbox WHERE NOT EXISTS (SELECT 1 FROM outbox "
-            "WHERE dedupe_key = 'in:' || inbox.id || ':' || '0')"),
-    }
-    with db.connect() as conn:
-        out = {name: int(conn.execute(text(sql)).scalar_one()) for name, sql in queries.items()}
-        states = conn.execute(select(CONTACTS.c.provider_user_id, CONVS.c.state).join_from(
-            CONVS, CONTACTS, CONTACTS.c.id == CONVS.c.contact_id).where(
-            CONTACTS.c.channel == CHANNEL)).all()  # the address opened by its column type
-    out["families where the engine said"] = sum(1 for user, state in states
-                                                if expected.get(user) == state)
-    return out
-
-
-def checks_pass(checks: dict[str, int], families: int) -> bool:
-    """Every family's case waiting where the engine said, nothing unprocessed or failed,
-    and every reply the engine gave in the outbox."""
-    return (checks["waiting cases"] == families and checks["families with a case"] == families
-            and checks["families where the engine said"] == families
-            and checks["unprocessed"] == 0 and checks["failed attempts"] == 0
-            and checks["messages without a reply"] == 0
-            and checks["outbox rows"] == checks["outbox rows expected"])
-
-
-def sqlite_reference(transactions: int = REFERENCE_TRANSACTIONS, slices: int = 1) -> list[float]:
-    """Raw sqlite3: one small INSERT per transaction, WAL, synchronous=NORMAL; tx/s per slice."""
-    rates = []
-    with tempfile.TemporaryDirectory(prefix="lk3-ref-") as tmp:
-        con = sqlite3.connect(Path(tmp) / "ref.db", isolation_level=None)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.execute("CREATE TABLE inbox (id INTEGER PRIMARY KEY, sender TEXT NOT NULL, "
-                        "payload TEXT NOT NULL, received_at TEXT NOT NULL)")
-            per_slice = max(1, transactions // slices)
-            for _ in range(slices):
-                start = time.perf_counter()
-                for i in range(per_slice):
-                    con.execute("BEGIN")
-                    con.execute("INSERT INTO inbox (sender, payload, received_at) "
-                                "VALUES (?, ?, ?)",
-                                (f"family-{i}", '{"text": "1"}', "2026-11-30 00:30:00"))
-                    con.execute("COMMIT")
-                rates.append(per_slice / (time.perf_counter() - start))
-        finally:
-            con.close()
-    return rates
 
 
 def run(families: int = 2000, batch: int | None = None, workers: int = 2) -> int:

@@ -36,8 +36,19 @@ from typing import TYPE_CHECKING, Any
 
 from bot.bench import broadcastbench_load as load
 from bot.bench import httpbench
-from bot.bench.httpbench import HEADERS, Drive, Families, Script
+from bot.bench.broadcastbench_report import show, verdict
 from bot.bench.httpbench_api import Api, Poster
+from bot.bench.httpbench_families import (
+    CHATS,
+    HEADERS,
+    STALL,
+    Drive,
+    Families,
+    Script,
+    pct,
+    scripts,
+)
+from bot.bench.processes import START, free_port, ready, running, tail
 from bot.config import Settings
 
 if TYPE_CHECKING:
@@ -51,9 +62,6 @@ FAMILIES = 400
 PACE = 10.0
 LINES = 20  # connections the families post on
 MEMORY_SIZES = (1_000, 100_000)
-REQUIRED_RATE = 0.95  # x the allowed broadcast rate
-LATENCY_FACTOR = 2.0  # broadcast p99 at most this many times the idle p99
-MEMORY_RATIO = 1.2  # peak at the larger size at most this many times the smaller's
 IDLE_CHATS, BUSY_CHATS = 10_000, 20_000  # chat ids of the families of each phase
 SERVE = [sys.executable, "-m", "bot.cli", "serve"]
 MEMORY_TIMEOUT = 1_800.0  # seconds a memory process may take
@@ -87,7 +95,7 @@ async def _paced(families: Families, chats: list[int], script: Script, pace: flo
             await asyncio.sleep(max(0.0, start + n / pace - time.perf_counter()))
             posted.append(time.perf_counter())
             tasks.append(asyncio.create_task(families.talk(chat, script, lines,
-                                                           httpbench.STALL)))
+                                                           STALL)))
         await asyncio.gather(*tasks)
     finally:
         while not lines.empty():
@@ -101,7 +109,7 @@ async def _all_sent(api: Counting, proc: subprocess.Popen[bytes]) -> None:
     while len(api.arrivals) < api.count and proc.poll() is None:
         if len(api.arrivals) != seen:
             seen, since = len(api.arrivals), time.perf_counter()
-        elif time.perf_counter() - since > httpbench.STALL:
+        elif time.perf_counter() - since > STALL:
             return
         await asyncio.sleep(0.2)
     await asyncio.sleep(1.5)  # a message sent twice would arrive now
@@ -123,8 +131,8 @@ def _finished(db: Engine, bid: int, wait: float = 5.0) -> str:
 
 def _phase(drive: Drive, posted: list[float], script: Script) -> dict[str, Any]:
     return {"messages": len(posted), "answered": len(drive.latencies), "lost": drive.lost,
-            "replies_each": script.replies[0], "p50_ms": httpbench._pct(drive.latencies, 50),
-            "p99_ms": httpbench._pct(drive.latencies, 99)}
+            "replies_each": script.replies[0], "p50_ms": pct(drive.latencies, 50),
+            "p99_ms": pct(drive.latencies, 99)}
 
 
 def _delivery(api: Counting, recipients: int, chats: list[int]) -> dict[str, Any]:
@@ -148,32 +156,32 @@ async def _serve_run(recipients: int, families: int, pace: float, settings: Sett
     from storage.clock import utcnow
     from storage.db import make_engine
 
-    script = Script(["halo"], httpbench.scripts(1)[0].replies[:1])
+    script = Script(["halo"], scripts(1)[0].replies[:1])
     ours = load.bench_settings(settings)
-    db = make_engine(f"sqlite:///{tmp / 'lk3.db'}")  # the file httpbench._env names
+    db = make_engine(f"sqlite:///{tmp / 'lk3.db'}")  # the file httpbench.service_env names
     with contextlib.ExitStack() as stack:  # encryption on: this run's key, for lk3 serve too
         key = stack.enter_context(keys.throwaway())
         stack.callback(db.dispose)
         migrate.upgrade(db)
         load.subscribe(db, recipients, utcnow())
         made = load.create(db, ours, tmp)
-        api, port = Counting(httpbench.TOKEN, count=recipients), httpbench._port()
+        api, port = Counting(httpbench.TOKEN, count=recipients), free_port()
         idle_chats = [IDLE_CHATS + i for i in range(families)]
         busy_chats = [BUSY_CHATS + i for i in range(families)]
-        warm_chats = [httpbench.CHATS * 9 + i for i in range(httpbench.WARMUP)]
+        warm_chats = [CHATS * 9 + i for i in range(httpbench.WARMUP)]
         async with api.serving() as api_port:
-            env = {**httpbench._env(tmp, settings, port, f"http://127.0.0.1:{api_port}/bot"),
+            env = {**httpbench.service_env(tmp, settings, port, f"http://127.0.0.1:{api_port}/bot"),
                    "TELEGRAM_BROADCAST_MPS": f"{load.BENCH_MPS:g}", "BROADCAST_QUIET_HOURS": "",
                    "LK3_DATA_KEYS": key}
             log = tmp / "serve.log"
-            with httpbench._process(SERVE, env, log) as proc:
-                await httpbench._ready("lk3 serve", proc, port, log)
+            with running(SERVE, env, log) as proc:
+                await ready("lk3 serve", proc, port, log)
                 talk = Families(api, port)
                 warm = await talk.run(warm_chats, [script] * len(warm_chats),
-                                      len(warm_chats), httpbench.START)
+                                      len(warm_chats), START)
                 if warm.lost:
                     raise RuntimeError(f"lk3 serve did not answer its first greetings: "
-                                       f"{warm.lost[0]}\n{httpbench._tail(log)}")
+                                       f"{warm.lost[0]}\n{tail(log)}")
                 idle = await _paced(talk, idle_chats, script, pace)
                 await asyncio.to_thread(load.start, db, ours, int(made["id"]))
                 busy = await _paced(talk, busy_chats, script, pace)
@@ -207,28 +215,6 @@ def _memory(size: int) -> dict[str, Any]:
     return figures
 
 
-def verdict(r: dict[str, Any]) -> dict[str, Any]:
-    """Checks, ratios and the three verdicts added to `r`."""
-    d, idle, busy, mem = r["delivery"], r["idle"], r["broadcast"], r["memory"]
-    d["complete"] = (d["exactly_once"] == r["recipients"] == d["arrived"]
-                     and not d["other_chats"] and not d["unknown_api_calls"]
-                     and d["status"] == "done")
-    for phase in (idle, busy):
-        phase["complete"] = not phase["lost"] and phase["answered"] == phase["messages"]
-    r["rate_ratio"] = d["rate"] / r["allowed_rate"]
-    r["p99_ratio"] = busy["p99_ms"] / idle["p99_ms"] if idle["p99_ms"] else float("inf")
-    small, large = mem["sizes"]
-    mem["complete"] = all(m["queued"] == m["outbox_rows"] == m["recipients"]
-                          for m in (small, large))
-    mem["ratio"] = large["peak_kib"] / small["peak_kib"] if small["peak_kib"] else float("inf")
-    r["passed_rate"] = bool(d["complete"] and r["rate_ratio"] >= REQUIRED_RATE)
-    r["passed_replies"] = bool(idle["complete"] and busy["complete"]
-                               and r["p99_ratio"] <= LATENCY_FACTOR)
-    r["passed_memory"] = bool(mem["complete"] and mem["ratio"] <= MEMORY_RATIO)
-    r["passed"] = r["passed_rate"] and r["passed_replies"] and r["passed_memory"]
-    return r
-
-
 def measure(settings: Settings, recipients: int = RECIPIENTS, families: int = FAMILIES,
             pace: float = PACE, sizes: tuple[int, int] = MEMORY_SIZES) -> dict[str, Any]:
     """Every figure of `lk3 bench --broadcast`, with its verdicts."""
@@ -237,42 +223,6 @@ def measure(settings: Settings, recipients: int = RECIPIENTS, families: int = FA
     result["families"], result["pace"] = families, pace
     result["memory"] = {"sizes": [_memory(size) for size in sizes]}
     return verdict(result)
-
-
-def _ok(flag: bool) -> str:
-    return "PASS" if flag else "FAIL"
-
-
-def _print(r: dict[str, Any]) -> None:
-    d, idle, busy, mem = r["delivery"], r["idle"], r["broadcast"], r["memory"]
-    print(f"lk3 bench --broadcast: {r['recipients']:,} Telegram subscribers, lk3 serve "
-          f"(SQLite) against a fake Bot API on loopback, TELEGRAM_BROADCAST_MPS="
-          f"{r['telegram_broadcast_mps']:g}; {r['families']} family messages a phase at "
-          f"{r['pace']:g}/s")
-    print(f"sent               {d['arrived']:,} broadcast messages in {d['seconds']:.2f} s "
-          f"({d['rate']:.1f} msg/s); {d['exactly_once']:,} recipients got exactly one, "
-          f"{d['more_than_once']} more, {d['missing']} none; broadcast {d['status']}")
-    print(f"reference          {r['allowed_rate']:.1f} msg/s allowed (80% of "
-          f"TELEGRAM_BROADCAST_MPS)")
-    for name, p in (("replies idle", idle), ("replies sending", busy)):
-        print(f"{name:<18} p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms; {p['answered']} "
-              f"of {p['messages']} answered (webhook POST -> last reply at the fake API)")
-        for problem in p["lost"][:3]:
-            print(f"  {problem}")
-    print(f"  while sending    {busy['posted_while_sending']} of {busy['messages']} posted "
-          "between the first and the last broadcast message")
-    for m in mem["sizes"]:
-        print(f"memory {m['recipients']:>9,}   peak {m['peak_kib'] / 1024:.1f} MiB (before "
-              f"{m['baseline_kib'] / 1024:.1f} MiB, after creating "
-              f"{m['peak_after_create_kib'] / 1024:.1f} MiB); {m['queued']:,} queued in "
-              f"{m['feeder_runs']} runs of the job, {m['seconds']:.1f} s")
-    print(f"rate               {_ok(r['passed_rate'])}: {r['rate_ratio']:.3f}x the allowed rate "
-          f"(needs >= {REQUIRED_RATE}x, each recipient exactly one message)")
-    print(f"replies            {_ok(r['passed_replies'])}: p99 {r['p99_ratio']:.2f}x idle "
-          f"(needs <= {LATENCY_FACTOR:g}x, every message answered)")
-    print(f"memory             {_ok(r['passed_memory'])}: peak {mem['ratio']:.2f}x from "
-          f"{mem['sizes'][0]['recipients']:,} to {mem['sizes'][1]['recipients']:,} recipients "
-          f"(needs <= {MEMORY_RATIO:g}x)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -297,7 +247,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if getattr(args, "json", False):
         print(json.dumps(result, indent=2))
     else:
-        _print(result)
+        show(result)
     return 0 if result["passed"] else 1
 
 

@@ -20,195 +20,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.bench.httpbench_api import Api, Poster, WireError
+from bot.bench.httpbench_api import Api
+from bot.bench.httpbench_families import CHATS, SECRET, Drive, Families, Script, pct, scripts
+from bot.bench.processes import START, free_port, ready, running, tail
 from bot.config import Settings
 
 TOKEN = "123456:http-bench"
-SECRET = "lk3-http-bench"
-STORY = "sa pu suami pukul sa tadi malam"
-CHATS = 10_000  # chat id of family 0
 WARMUP = 8  # families saying "halo" before the clock starts (every processor warm)
-STALL = 30.0  # seconds a family waits for its replies before the run counts it lost
-START = 90.0  # seconds a system may take to answer its first webhook
 REQUIRED_RATE = 1.0  # x the reference's messages per second; p50 no higher than its
-WEBHOOK = "/webhooks/telegram"  # the service's (bot.channels.telegram), and the reference's
-HEADERS = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
 LK3 = "from bot.bench.httpbench_systems import serve_lk3; serve_lk3()"
 REFERENCE = "import sys; from bot.bench.httpbench_systems import reference; reference(sys.argv[1:])"
-
-
-@dataclass(frozen=True)
-class Script:
-    says: list[str]
-    replies: list[int]  # replies the service gives to each message
-
-
-def scripts(families: int, now: datetime | None = None) -> list[Script]:
-    """Each family's words (`lk3 bench`'s walk with STORY after "halo") and the service's
-    replies to each: the engine's, and the out-of-hours notice the processor adds when a
-    case opens (bot.pipeline.casehooks). Raises when the words no longer lead to the end."""
-    from bot import bench
-    from bot.pipeline.handoff import out_of_hours_notice
-    from flows.engine import Engine as FlowEngine
-    from flows.types import Inbound
-
-    flows, now = FlowEngine.load("intake"), now or datetime.now(UTC)
-    catalog = flows.bundle.catalog
-    out = []
-    for family in range(families):
-        says = bench.script(flows, family)[0]
-        says.insert(1, STORY)
-        snap, counts = None, list[int]()
-        for k, said in enumerate(says):
-            turn = flows.step(snap, Inbound("telegram", str(CHATS + family), f"w{k}", said),
-                              now)
-            opened = next((e for e in turn.events if e.kind == "case_upsert"), None)
-            notice = opened is not None and (snap is None or snap.case_number is None) and \
-                out_of_hours_notice(catalog, "id", opened.data["priority"], now) is not None
-            snap, counts = turn.snapshot, [*counts, len(turn.replies) + notice]
-            if opened is not None and snap.case_number is None:
-                snap = replace(snap, case_number="LK3-SIM")  # as the processor numbers it
-        if snap is None or not flows.flow.states[snap.state].end:
-            raise RuntimeError(f"bench --http: family {family} does not reach the end of the "
-                               "flow with STORY inserted; update bot/bench/httpbench.py")
-        out.append(Script(says, counts))
-    return out
-
-
-@dataclass
-class Drive:
-    """What one system did: per message latency, what arrived, what went wrong."""
-
-    latencies: list[float] = field(default_factory=list)
-    sent: int = 0
-    expected_replies: int = 0
-    lost: list[str] = field(default_factory=list)  # "chat: why", one per family stopped
-    first: float = 0.0
-    last: float = 0.0
-
-
-def _update(n: int, chat: int, text: str) -> bytes:
-    person = {"id": chat, "is_bot": False, "first_name": "Mama"}
-    return json.dumps({"update_id": n, "message": {
-        "message_id": n, "date": int(time.time()), "from": person, "text": text,
-        "chat": {"id": chat, "type": "private", "first_name": "Mama"}}}).encode()
-
-
-class Families:
-    """Families posting updates to one webhook, each waiting for all its replies."""
-
-    def __init__(self, api: Api, port: int) -> None:
-        self.api, self.port = api, port
-        self.update_id = 0
-        self.drive = Drive()
-
-    async def talk(self, chat: int, script: Script, lines: asyncio.Queue[Poster],
-                   stall: float) -> None:
-        """One family, on a connection of its own while it talks (at most `concurrency`)."""
-        line = await lines.get()
-        try:
-            await self._talk(chat, script, line, stall)
-        finally:
-            lines.put_nowait(line)
-
-    async def _talk(self, chat: int, script: Script, line: Poster, stall: float) -> None:
-        target, key = 0, str(chat)
-        for said, replies in zip(script.says, script.replies, strict=True):
-            target += replies
-            done = asyncio.get_running_loop().create_future()
-            self.api.waiting[key] = (target, done)
-            self.update_id += 1
-            body, start = _update(self.update_id, chat, said), time.perf_counter()
-            try:
-                status = await line.request("POST", WEBHOOK, body)
-            except (OSError, asyncio.IncompleteReadError, WireError) as exc:
-                self.drive.lost.append(f"{chat}: webhook failed ({type(exc).__name__})")
-                return
-            if status != 200:
-                self.drive.lost.append(f"{chat}: webhook answered {status}")
-                return
-            self.drive.sent += 1
-            self.drive.expected_replies += replies
-            if replies:
-                try:
-                    arrived = await asyncio.wait_for(done, stall)
-                except TimeoutError:
-                    self.drive.lost.append(f"{chat}: no reply to {said!r} in {stall:.0f} s")
-                    return
-                self.drive.latencies.append(arrived - start)
-                self.drive.last = max(self.drive.last, arrived)
-
-    async def run(self, chats: list[int], scripts: list[Script], concurrency: int,
-                  stall: float = STALL) -> Drive:
-        lines: asyncio.Queue[Poster] = asyncio.Queue()
-        for _ in range(concurrency):
-            lines.put_nowait(Poster(self.port, HEADERS))
-        self.drive = Drive(first=time.perf_counter())
-        try:
-            await asyncio.gather(*(self.talk(c, s, lines, stall)
-                                   for c, s in zip(chats, scripts, strict=True)))
-        finally:
-            while not lines.empty():
-                lines.get_nowait().close()
-        return self.drive
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A system under test in its own process; SIGTERM at the end (killed after 20 s)."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _tail(log: Path) -> str:
-    lines = log.read_text(errors="replace").strip().splitlines()
-    return "\n".join(lines[-15:]) or "(no output)"
-
-
-async def _ready(name: str, proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    """Until the system answers /healthz (any status below 500)."""
-    started, health = time.perf_counter(), Poster(port, {})
-    try:
-        while True:
-            with contextlib.suppress(OSError, asyncio.IncompleteReadError, WireError):
-                if await health.request("GET", "/healthz") < 500:
-                    return
-            if proc.poll() is not None or time.perf_counter() - started > START:
-                raise RuntimeError(f"{name} did not start:\n{_tail(log)}")
-            await asyncio.sleep(0.1)
-    finally:
-        health.close()
 
 
 async def _system(name: str, argv: list[str], env: dict[str, str], port: int, api: Api,
@@ -216,28 +45,19 @@ async def _system(name: str, argv: list[str], env: dict[str, str], port: int, ap
                   tmp: Path) -> dict[str, Any]:
     """Start one system, warm it with WARMUP greetings, then time the families."""
     log = tmp / f"{name}.log"
-    with _process(argv, env, log) as proc:
-        await _ready(name, proc, port, log)
+    with running(argv, env, log) as proc:
+        await ready(name, proc, port, log)
         families = Families(api, port)
         warm = [Script(["halo"], [runs[0].replies[0]])] * WARMUP
         warmed = await families.run([CHATS * 9 + i for i in range(WARMUP)], warm, WARMUP,
                                     START)
         if warmed.lost:
             raise RuntimeError(f"{name} did not answer its first greetings: "
-                               f"{warmed.lost[0]}\n{_tail(log)}")
+                               f"{warmed.lost[0]}\n{tail(log)}")
         cpu = time.process_time()
         drive = await families.run(chats, runs, concurrency)
         cpu = time.process_time() - cpu
     return _figures(drive, api, chats, cpu)
-
-
-def _pct(values: list[float], q: float) -> float:
-    """Nearest-rank percentile, in ms."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered), max(1, round(q / 100 * len(ordered) + 0.5 - 1e-9))) - 1] \
-        * 1000
 
 
 def _figures(drive: Drive, api: Api, chats: list[int], driver_cpu: float) -> dict[str, Any]:
@@ -247,11 +67,11 @@ def _figures(drive: Drive, api: Api, chats: list[int], driver_cpu: float) -> dic
             "replies": replies, "replies_expected": drive.expected_replies,
             "lost": drive.lost, "unknown_api_calls": list(api.unknown),
             "seconds": round(seconds, 3), "rate": len(drive.latencies) / seconds,
-            "p50_ms": _pct(drive.latencies, 50), "p99_ms": _pct(drive.latencies, 99),
+            "p50_ms": pct(drive.latencies, 50), "p99_ms": pct(drive.latencies, 99),
             "driver_cpu_seconds": round(driver_cpu, 3)}
 
 
-def _env(tmp: Path, settings: Settings, port: int, api: str) -> dict[str, str]:
+def service_env(tmp: Path, settings: Settings, port: int, api: str) -> dict[str, str]:
     """The service's settings for the run: the deployment's processors and poll interval,
     a fresh SQLite file and key file, Telegram at the fake API in webhook mode, no Twilio."""
     return {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'lk3.db'}", "LK3_DATA_KEYS": "",
@@ -273,11 +93,11 @@ async def _both(families: int, concurrency: int, settings: Settings) -> dict[str
     with tempfile.TemporaryDirectory(prefix="lk3-http-") as name:
         tmp = Path(name)
         for system in ("lk3", "reference"):
-            api, port = Api(TOKEN), _port()
+            api, port = Api(TOKEN), free_port()
             async with api.serving() as api_port:
                 base = f"http://127.0.0.1:{api_port}/bot"
                 if system == "lk3":
-                    argv, env = [sys.executable, "-c", LK3], _env(tmp, settings, port, base)
+                    argv, env = [sys.executable, "-c", LK3], service_env(tmp, settings, port, base)
                     measured = runs
                 else:  # as many questions as the longest script: it never runs out
                     argv = [sys.executable, "-c", REFERENCE, str(port), base,
