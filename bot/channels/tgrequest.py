@@ -83,6 +83,7 @@ class AiohttpRequest(BaseRequest):
         return self._proxies[key]
 
     def _seconds(self, value: Any) -> float:
+        """PTB's timeout for a call, or ours: None (to PTB, wait forever) is ours too."""
         return self.timeout if isinstance(value, type(BaseRequest.DEFAULT_NONE)) \
             or value is None else float(value)
 

@@ -200,7 +200,6 @@ class Workers:
         if (path := sqlite_file(self.service.db.url.render_as_string())) is not None:
             self.checkpoints = Checkpointer(path)  # the log copied off the writers' path
             self.checkpoints.start()
-        wake.listen(self.service.db, wake.INBOX, self.quiet)
         scheduler = Scheduler(self.service.db, self.service.clock,
                               bundle=self.service.flows.bundle)
         self.tasks = [
@@ -210,7 +209,8 @@ class Workers:
             asyncio.create_task(self._loop("scheduler", lambda: asyncio.to_thread(
                 scheduler.run_once), every=SCHEDULER_EVERY)),
         ]
-        if self.processes:
+        if self.processes:  # PostgreSQL: NOTIFY of a stored message rings INBOX
+            wake.listen(self.service.db, wake.INBOX, self.quiet)
             beating = self.heart = heart(self.service)
 
             def process() -> int:
