@@ -16,6 +16,8 @@ from telegram import Bot, InputFile
 from telegram.error import NetworkError, TelegramError, TimedOut
 
 from bot.bench.httpbench_api import read_message
+from bot.channels.base import SendError
+from bot.channels.telegramsend import TelegramSender
 from bot.channels.tgrequest import AiohttpRequest
 
 TOKEN = "123456:request-test-token"
@@ -187,3 +189,22 @@ def test_one_request_object_serves_event_loops_one_after_another() -> None:
 
     assert asyncio.run(once()) == 1
     assert asyncio.run(once()) == 1
+
+
+async def test_a_sent_message_without_its_id_in_the_answer_is_a_failed_send_to_retry() -> None:
+    """The relay keeps the message id of each reply (a quick exit deletes by it): an answer
+    of `ok` without one is a transient failure, retried, never an id made up."""
+    async def odd(start: bytes, headers: dict[str, str], body: bytes) -> bytes:
+        return ok(True)
+
+    request = AiohttpRequest(4, 5)
+    async with server(odd) as (port, seen):
+        sender = TelegramSender(Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
+                                    request=request))
+        with pytest.raises(SendError) as raised:
+            await sender.send("42", {"text": "Halo Mama", "choices": [
+                {"number": 1, "label": "Ya", "value": "yes"}], "asked": "consent"})
+        await request.shutdown()
+    assert raised.value.transient
+    ((_, _, body),) = seen  # the keyboard went as the Bot API's JSON
+    assert b"reply_markup=%7B%22inline_keyboard%22%3A+%5B%5B%7B%22text%22%3A+%221.+Ya%22" in body

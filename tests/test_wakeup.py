@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine, select, text
 
 from bot.channels.inbound import Item, store
@@ -28,8 +29,9 @@ from storage.clock import utcnow
 from storage.db import make_engine, shard_of
 from storage.inbox import NOTIFY_CHANNEL
 from storage.models import InboxMessage
+from tests.fakes.telegram_api import FakeTelegram
 from tests.support import CHANNEL, CollectingSender
-from tests.test_web import LK3, SETTINGS
+from tests.test_web import LK3, SETTINGS, free_port, wait_healthy
 
 LONG_POLL = 30.0
 SOON = 5.0
@@ -168,3 +170,40 @@ def test_postgresql_notify_wakes_a_processor_in_another_process(
         assert _soon(lambda: _listening(db), 30), "the processor never issued LISTEN"
         _store(db, "62811", "n1")  # no line on its input: only NOTIFY can wake it
         assert _soon(lambda: _processed(db, "n1")), "NOTIFY did not wake the processor"
+
+
+def test_lk3_serve_answers_webhook_messages_at_once_through_its_child_processors(
+        tmp_path: Path) -> None:
+    """`lk3 serve` (its processors children, a 30 s poll): a family's message posted to the
+    Telegram webhook is answered within seconds, the wake-up going from the webhook through
+    a child's input, its output and the relay; a burst from six families at once too (one
+    nudge may cover several messages, none is left for the poll)."""
+    port, secret = free_port(), "lk3-Wake_secret-0123456789"
+    with FakeTelegram.running() as fake:
+        env = _env(LK3_PROCESSORS="2", LK3_PORT=str(port), TELEGRAM_BOT_TOKEN=fake.token,
+                   TELEGRAM_API_BASE_URL=fake.base_url, TELEGRAM_WEBHOOK_SECRET=secret,
+                   PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", TWILIO_ACCOUNT_SID="")
+        proc = subprocess.Popen([str(LK3), "serve"], cwd=tmp_path, env=env, text=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_healthy(proc, port)
+            chats = [7_000 + n for n in range(7)]
+
+            def post(n: int, chat: int) -> None:
+                update = {"update_id": n, "message": {
+                    "message_id": n, "date": 0, "text": "halo",
+                    "from": {"id": chat, "is_bot": False, "first_name": "Mama"},
+                    "chat": {"id": chat, "type": "private"}}}
+                r = httpx.post(f"http://127.0.0.1:{port}/webhooks/telegram", json=update,
+                               headers={"X-Telegram-Bot-Api-Secret-Token": secret}, timeout=10)
+                assert r.status_code == 200
+
+            post(1, chats[0])  # the children may still be starting: answered when they look
+            assert _soon(lambda: bool(fake.texts_to(chats[0])), LONG_POLL / 2)
+            for n, chat in enumerate(chats[1:], start=2):
+                threading.Thread(target=post, args=(n, chat)).start()
+            assert _soon(lambda: all(fake.texts_to(c) for c in chats[1:])), \
+                [c for c in chats if not fake.texts_to(c)]
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=30)
