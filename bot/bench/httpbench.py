@@ -30,7 +30,7 @@ from typing import Any
 
 from bot.bench.httpbench_api import Api
 from bot.bench.httpbench_families import CHATS, SECRET, Drive, Families, Script, pct, scripts
-from bot.bench.processes import START, free_port, ready, running, tail
+from bot.bench.processes import START, free_port, ready, running, tail, tree_cpu
 from bot.config import Settings
 
 TOKEN = "123456:http-bench"
@@ -54,10 +54,11 @@ async def _system(name: str, argv: list[str], env: dict[str, str], port: int, ap
         if warmed.lost:
             raise RuntimeError(f"{name} did not answer its first greetings: "
                                f"{warmed.lost[0]}\n{tail(log)}")
-        cpu = time.process_time()
+        cpu, system = time.process_time(), tree_cpu(proc.pid)
         drive = await families.run(chats, runs, concurrency)
-        cpu = time.process_time() - cpu
-    return _figures(drive, api, chats, cpu)
+        cpu, system = time.process_time() - cpu, tree_cpu(proc.pid) - system
+    return _figures(drive, api, chats, cpu) | {
+        "system_cpu_ms_per_message": round(system / max(drive.sent, 1) * 1000, 3)}
 
 
 def _figures(drive: Drive, api: Api, chats: list[int], driver_cpu: float) -> dict[str, Any]:
@@ -143,7 +144,8 @@ def _print(r: dict[str, Any]) -> None:
         print(f"{name:<18} {s['rate']:,.0f} msg/s, p50 {s['p50_ms']:.1f} ms, p99 "
               f"{s['p99_ms']:.1f} ms; {s['answered']} of {s['messages']} messages answered, "
               f"{s['replies']} of {s['replies_expected']} replies ({s['seconds']:.2f} s, "
-              f"driver CPU {s['driver_cpu_seconds']:.2f} s; {label})")
+              f"driver CPU {s['driver_cpu_seconds']:.2f} s; its processes' CPU "
+              f"{s['system_cpu_ms_per_message']:.2f} ms a message; {label})")
         for problem in [*s["lost"][:3], *(f"unexpected Bot API call {m}"
                                          for m in s["unknown_api_calls"][:3])]:
             print(f"  {problem}")

@@ -1,11 +1,12 @@
 """A system under test in a process of its own, for `lk3 bench --http` and `--broadcast`: a
-free port, the process started with its output to a log (SIGTERM at the end), and waiting
-until it answers /healthz."""
+free port, the process started with its output to a log (SIGTERM at the end), waiting until
+it answers /healthz, and the CPU time of it and its children (Linux's /proc)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -59,3 +60,30 @@ async def ready(name: str, proc: subprocess.Popen[bytes], port: int, log: Path) 
             await asyncio.sleep(0.1)
     finally:
         health.close()
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user and system) used so far by process `pid` and its living
+    descendants, read from /proc; 0.0 for a process that is gone or where there is no
+    /proc. A child that ended before the reading is not counted."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            parents[int(entry.name)] = int(fields[1])  # ppid: the 4th field of stat
+            ticks[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime, stime
+    tree, found = {pid}, True
+    while found:
+        found = False
+        for child, parent in parents.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                found = True
+    return sum(ticks.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
