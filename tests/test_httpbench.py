@@ -15,9 +15,10 @@ from bot.config import Settings
 
 def test_every_message_gets_its_replies_from_both_systems(
         capsys: pytest.CaptureFixture[str]) -> None:
-    """Five families through both systems: every webhook accepted, every reply the engine
-    (and the out-of-hours notice) promises arrives at the fake Bot API, no unexpected Bot
-    API call, the verdict and exit status agree, and one reply missing fails the run."""
+    """Five families through both systems, twice each: every webhook accepted, every reply
+    the engine (and the out-of-hours notice) promises arrives at the fake Bot API, no
+    unexpected Bot API call, the verdict and exit status agree, and one reply missing fails
+    the run."""
     parser = argparse.ArgumentParser()
     httpbench.add_arguments(parser)
     args = parser.parse_args(["--http", "--http-families", "5", "--concurrency", "3", "--json"])
@@ -32,6 +33,7 @@ def test_every_message_gets_its_replies_from_both_systems(
         assert system["replies"] == system["replies_expected"] >= expected
         assert system["complete"] is True
         assert system["rate"] > 0 and 0 < system["p50_ms"] <= system["p99_ms"]
+        assert [r["rate"] > 0 for r in system["rounds"]] == [True] * result["rounds"] == [True] * 2
     assert result["reference"]["replies"] == expected  # one reply per message
     assert set(result) >= {"throughput_ratio", "p50_ratio", "passed"}
     assert (status == 0) == result["passed"]

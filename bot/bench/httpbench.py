@@ -14,6 +14,12 @@ next update once every reply to the last one has arrived. Their words are `lk3 b
 of the real flow to a case, with a Papuan-Malay sentence after "halo"; how many replies the
 service gives to each message comes from replaying that walk through the (pure) engine. Both
 systems get the same updates; a message without all its replies fails the run.
+
+Each system runs twice, in the order lk3, reference, reference, lk3, each time on a fresh
+process and database: a machine that speeds up or slows down during the run weighs on both
+alike. A system's rate is its messages over the time of both its rounds, its percentiles
+over all its messages; each round's rate is printed too. (Measured once each, the ratio
+moved 0.89x-1.28x between runs of the same code on a noisy 2-core machine.)
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +47,23 @@ LK3 = "from bot.bench.httpbench_systems import serve_lk3; serve_lk3()"
 REFERENCE = "import sys; from bot.bench.httpbench_systems import reference; reference(sys.argv[1:])"
 
 
+ROUNDS = (("lk3", "reference"), ("reference", "lk3"))
+
+
+@dataclass
+class Round:
+    """One system's timed run: the families' drive, what the fake API saw, CPU spent."""
+
+    drive: Drive
+    replies: int
+    unknown: list[str]
+    driver_cpu: float
+    system_cpu: float
+
+
 async def _system(name: str, argv: list[str], env: dict[str, str], port: int, api: Api,
                   chats: list[int], runs: list[Script], concurrency: int,
-                  tmp: Path) -> dict[str, Any]:
+                  tmp: Path) -> Round:
     """Start one system, warm it with WARMUP greetings, then time the families."""
     log = tmp / f"{name}.log"
     with running(argv, env, log) as proc:
@@ -57,19 +78,32 @@ async def _system(name: str, argv: list[str], env: dict[str, str], port: int, ap
         cpu, system = time.process_time(), tree_cpu(proc.pid)
         drive = await families.run(chats, runs, concurrency)
         cpu, system = time.process_time() - cpu, tree_cpu(proc.pid) - system
-    return _figures(drive, api, chats, cpu) | {
-        "system_cpu_ms_per_message": round(system / max(drive.sent, 1) * 1000, 3)}
+    return Round(drive, sum(api.got.get(str(c), 0) for c in chats), list(api.unknown), cpu,
+                 system)
 
 
-def _figures(drive: Drive, api: Api, chats: list[int], driver_cpu: float) -> dict[str, Any]:
-    seconds = max(drive.last - drive.first, 1e-9)
-    replies = sum(api.got.get(str(c), 0) for c in chats)
-    return {"messages": drive.sent, "answered": len(drive.latencies),
-            "replies": replies, "replies_expected": drive.expected_replies,
-            "lost": drive.lost, "unknown_api_calls": list(api.unknown),
-            "seconds": round(seconds, 3), "rate": len(drive.latencies) / seconds,
-            "p50_ms": pct(drive.latencies, 50), "p99_ms": pct(drive.latencies, 99),
-            "driver_cpu_seconds": round(driver_cpu, 3)}
+def _rate(drive: Drive) -> float:
+    return len(drive.latencies) / max(drive.last - drive.first, 1e-9)
+
+
+def _merged(rounds: list[Round]) -> dict[str, Any]:
+    """One system's rounds as one: its rate over the time of all of them, its percentiles
+    over every message."""
+    latencies = [x for r in rounds for x in r.drive.latencies]
+    seconds = sum(r.drive.last - r.drive.first for r in rounds)
+    messages = sum(r.drive.sent for r in rounds)
+    return {"messages": messages, "answered": len(latencies),
+            "replies": sum(r.replies for r in rounds),
+            "replies_expected": sum(r.drive.expected_replies for r in rounds),
+            "lost": [x for r in rounds for x in r.drive.lost],
+            "unknown_api_calls": [x for r in rounds for x in r.unknown],
+            "seconds": round(seconds, 3), "rate": len(latencies) / max(seconds, 1e-9),
+            "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99),
+            "rounds": [{"rate": _rate(r.drive), "p50_ms": pct(r.drive.latencies, 50)}
+                       for r in rounds],
+            "driver_cpu_seconds": round(sum(r.driver_cpu for r in rounds), 3),
+            "system_cpu_ms_per_message": round(sum(r.system_cpu for r in rounds)
+                                               / max(messages, 1) * 1000, 3)}
 
 
 def service_env(tmp: Path, settings: Settings, port: int, api: str) -> dict[str, str]:
@@ -89,26 +123,33 @@ async def _both(families: int, concurrency: int, settings: Settings) -> dict[str
     runs = scripts(families)
     chats = [CHATS + f for f in range(families)]
     result: dict[str, Any] = {"families": families, "concurrency": concurrency,
-                              "processors": settings.lk3_processors,
-                              "messages_expected": sum(len(s.says) for s in runs)}
+                              "processors": settings.lk3_processors, "rounds": len(ROUNDS),
+                              "messages_expected": sum(len(s.says) for s in runs) * len(ROUNDS)}
+    done: dict[str, list[Round]] = {"lk3": [], "reference": []}
     with tempfile.TemporaryDirectory(prefix="lk3-http-") as name:
-        tmp = Path(name)
-        for system in ("lk3", "reference"):
-            api, port = Api(TOKEN), free_port()
-            async with api.serving() as api_port:
-                base = f"http://127.0.0.1:{api_port}/bot"
-                if system == "lk3":
-                    argv, env = [sys.executable, "-c", LK3], service_env(tmp, settings, port, base)
-                    measured = runs
-                else:  # as many questions as the longest script: it never runs out
-                    argv = [sys.executable, "-c", REFERENCE, str(port), base,
-                            str(tmp / "ptb.pickle"), TOKEN, SECRET,
-                            str(max(len(s.says) for s in runs))]
-                    env, measured = dict(os.environ), [Script(s.says, [1] * len(s.says))
-                                                       for s in runs]
-                result[system] = await _system(system, argv, env, port, api, chats,
-                                               measured, concurrency, tmp)
-    return result
+        for k, order in enumerate(ROUNDS):
+            for system in order:
+                tmp = Path(name) / f"{system}-{k}"
+                tmp.mkdir()
+                done[system].append(await _one(system, tmp, runs, chats, concurrency,
+                                               settings))
+    return result | {system: _merged(rounds) for system, rounds in done.items()}
+
+
+async def _one(system: str, tmp: Path, runs: list[Script], chats: list[int], concurrency: int,
+               settings: Settings) -> Round:
+    """One round of one system, against a fake Bot API of its own."""
+    api, port = Api(TOKEN), free_port()
+    async with api.serving() as api_port:
+        base = f"http://127.0.0.1:{api_port}/bot"
+        if system == "lk3":
+            argv, env = [sys.executable, "-c", LK3], service_env(tmp, settings, port, base)
+            measured = runs
+        else:  # as many questions as the longest script: it never runs out
+            argv = [sys.executable, "-c", REFERENCE, str(port), base, str(tmp / "ptb.pickle"),
+                    TOKEN, SECRET, str(max(len(s.says) for s in runs))]
+            env, measured = dict(os.environ), [Script(s.says, [1] * len(s.says)) for s in runs]
+        return await _system(system, argv, env, port, api, chats, measured, concurrency, tmp)
 
 
 def verdict(result: dict[str, Any]) -> dict[str, Any]:
@@ -132,9 +173,10 @@ def measure(families: int, concurrency: int, settings: Settings) -> dict[str, An
 
 
 def _print(r: dict[str, Any]) -> None:
-    print(f"lk3 bench --http: {r['families']} families ({r['messages_expected']} "
-          f"messages), at most {r['concurrency']} talking at once, webhook POST -> reply "
-          f"at a fake Bot API on loopback; Telegram's send limits off in both")
+    print(f"lk3 bench --http: {r['families']} families ({r['messages_expected'] // r['rounds']}"
+          f" messages) a round, {r['rounds']} rounds a system, at most {r['concurrency']} "
+          "talking at once, webhook POST -> reply at a fake Bot API on loopback; Telegram's "
+          "send limits off in both")
     for name, label in (("lk3", f"lk3 serve ({r['processors']} processor"
                                 f"{'s' if r['processors'] > 1 else ''}, SQLite)"),
                         ("reference", "python-telegram-bot webhook, ConversationHandler, "
@@ -146,6 +188,8 @@ def _print(r: dict[str, Any]) -> None:
               f"{s['replies']} of {s['replies_expected']} replies ({s['seconds']:.2f} s, "
               f"driver CPU {s['driver_cpu_seconds']:.2f} s; its processes' CPU "
               f"{s['system_cpu_ms_per_message']:.2f} ms a message; {label})")
+        print(f"{'':<18} rounds: " + ", ".join(f"{x['rate']:,.0f} msg/s (p50 "
+                                                f"{x['p50_ms']:.1f} ms)" for x in s["rounds"]))
         for problem in [*s["lost"][:3], *(f"unexpected Bot API call {m}"
                                          for m in s["unknown_api_calls"][:3])]:
             print(f"  {problem}")
