@@ -23,7 +23,7 @@ import multiprocessing.connection
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -34,6 +34,7 @@ from bot.bench import outcome
 from bot.bench.families import CHANNEL, script, ticking_clock
 from bot.bench.outcome import checks_pass
 from bot.bench.sqliteref import REFERENCE_TRANSACTIONS, sqlite_reference
+from bot.bench.stats import percentile
 from bot.pipeline.processor import BATCH, Processor
 from bot.pipeline.workers import settle
 from flows.engine import Engine as FlowEngine
@@ -44,13 +45,6 @@ REFERENCE_SLICES = 5  # before the pipeline, and again after it
 REQUIRED = 0.2  # x reference (a): the issue's bar
 GOAL_A, GOAL_B = 0.5, 1.0  # x reference (a), x reference (b): what to design toward
 STALL = 30.0  # seconds without any answer while families wait: the run stops there
-
-def _percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, round(q / 100 * len(sorted_values) + 0.5 - 1e-9))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 Commit = tuple[float, list[int]]  # when a processor transaction committed, its inbox ids
@@ -253,8 +247,8 @@ def run(families: int = 2000, batch: int | None = None, workers: int = 2) -> int
     print(f"  adapter commits  {result.store_seconds:.2f} s "
           f"({messages / max(result.store_seconds, 1e-9):,.0f} msg/s while storing)")
     print(f"pipeline           {rate:,.0f} msg/s end-to-end")
-    print(f"latency            p50 {_percentile(latencies, 50):.1f} ms, "
-          f"p99 {_percentile(latencies, 99):.1f} ms (inbox commit -> outbox commit)")
+    print(f"latency            p50 {percentile(latencies, 50):.1f} ms, "
+          f"p99 {percentile(latencies, 99):.1f} ms (inbox commit -> outbox commit)")
     print(f"reference (a)      {ref_a:,.0f} tx/s raw sqlite3, one INSERT per transaction "
           f"(median of {len(slices)} slices, {min(slices):,.0f}-{max(slices):,.0f}; "
           f"{REFERENCE_TRANSACTIONS} transactions)")

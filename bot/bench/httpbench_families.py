@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.bench.httpbench_api import Api, Poster, WireError
+from bot.bench.stats import percentile
 
 SECRET = "lk3-http-bench"
 STORY = "sa pu suami pukul sa tadi malam"
@@ -139,9 +140,5 @@ class Families:
 
 
 def pct(values: list[float], q: float) -> float:
-    """Nearest-rank percentile, in ms."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered), max(1, round(q / 100 * len(ordered) + 0.5 - 1e-9))) - 1] \
-        * 1000
+    """Nearest-rank percentile of latencies in seconds, in ms."""
+    return percentile(values, q) * 1000
