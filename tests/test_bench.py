@@ -29,7 +29,12 @@ def test_the_verdict_shows_the_ratio_it_was_made_on(capsys: pytest.CaptureFixtur
     """The printed verdict carries enough digits that a run just under the bar never reads
     as "0.20x FAIL", and the exit status says the same as the verdict."""
     status = bench.run(families=6, batch=4, workers=1)
-    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("requirement"))
+    out = capsys.readouterr().out.splitlines()
+    line = next(x for x in out if x.startswith("requirement"))
+    # the verdict is on every round of the default configuration, each round's rate shown
+    rates = next(x for x in out if x.startswith("pipeline")).split("(")[1]
+    assert len(re.findall(r"[\d,]+", rates)) == bench.ROUNDS == 2, rates
+    assert f"6 a round, {bench.ROUNDS} rounds" in next(x for x in out if x.startswith("families"))
     found = re.search(r"(PASS|FAIL): (\d+\.\d{3})x \(a\)", line)
     assert found is not None, line
     verdict, ratio = found.group(1), float(found.group(2))

@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REFERENCE_TRANSACTIONS = 20_000
+REFERENCE_TRANSACTIONS = 24_000
 
 
 def sqlite_reference(transactions: int = REFERENCE_TRANSACTIONS, slices: int = 1) -> list[float]:
