@@ -14,51 +14,17 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from bot.casework import casetiming, intakeview, labels, staff
+from bot.casework.names import Names
 from bot.casework.staff import STAFF_LANGUAGE
 from bot.privacy import access
-from storage import cases, caseviews, conversations, counselors
+from storage import cases, caseviews, conversations
 from storage.clock import maybe_utc, utc, utcnow
 from storage.db import reading
 
 INDENT = "  "
-
-
-def _counselor_id(author: str | None) -> int | None:
-    """`counselor:3` (the message log's author, the audit trail's actor) -> 3."""
-    kind, _, rest = str(author or "").partition(":")
-    return int(rest) if kind == "counselor" and rest.isdigit() else None
-
-
-class _Names:
-    """Counselor names by id, removed counselors included (their history stays theirs)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.known: dict[int, str | None] = {}
-
-    def of(self, counselor_id: int) -> str | None:
-        if counselor_id not in self.known:
-            person = counselors.get(self.conn, counselor_id)
-            self.known[counselor_id] = person.name if person else None
-        return self.known[counselor_id]
-
-    def speaker(self, direction: str, author: str | None) -> str:
-        """Keluarga, Bot, or Petugas NAME: from the log row's author where it says so."""
-        if direction == "in":
-            return staff.text("speaker.family")
-        cid = _counselor_id(author)
-        if cid is None:
-            return staff.text("speaker.bot")
-        name = self.of(cid)
-        return f"{staff.text('speaker.staff')} {name}" if name else staff.text("speaker.staff")
-
-    def actor(self, actor: str) -> str:
-        cid = _counselor_id(actor)
-        name = None if cid is None else self.of(cid)
-        return f"{actor} ({name})" if name else actor
 
 
 def _media(media: Any) -> str:
@@ -163,7 +129,7 @@ def show(db: Engine, number: str, now: datetime | None = None) -> int:
             print(f"lk3: no case {number.strip()}; `lk3 cases list` shows the numbers.",
                   file=sys.stderr)
             return 1
-        names = _Names(conn)
+        names = Names(conn)
         log = caseviews.transcript(conn, row.contact_id)
         speakers = [names.speaker(r.direction, r.author) for r in log]
         conv = conversations.load(conn, row.contact_id)

@@ -13,7 +13,8 @@ from sqlalchemy import Connection
 
 from bot import media
 from bot.casework import casetiming, intakeview, labels
-from bot.cli.caseshow import _Names, summary
+from bot.casework.names import Names
+from bot.cli.caseshow import summary
 from bot.config import Settings
 from bot.console.texts import Words
 from storage import cases, caseviews, consoleviews, conversations
@@ -79,7 +80,7 @@ def transcript(conn: Connection, row: Any, words: Words, settings: Settings,
                after: int = 0) -> list[Line]:
     """The contact's messages (after message id `after`), oldest first."""
     log = consoleviews.messages(conn, row.contact_id)
-    names = _Names(conn)
+    names = Names(conn)
     texts = intakeview.annotate((r.direction, r.text or "") for r in log)
     out = []
     for r, text in zip(log, texts, strict=True):
@@ -106,7 +107,7 @@ def page(conn: Connection, row: Any, words: Words, settings: Settings,
     mine = conv is not None and conv.case_id == row.id and row.status != "closed"
     answers = intakeview.answers(conv.answers, intakeview.asked_states(said), words.lang) \
         if conv is not None and mine else []
-    names = _Names(conn)
+    names = Names(conn)
     history = cases.history(conn, row.id, row.contact_id,
                             cases.closed_at(conn, row.previous_case_id), maybe_utc(row.closed_at))
     notes = [(e["created_at"], names.actor(str(e["actor"])), str(e["data"].get("text", "")))

@@ -1,0 +1,44 @@
+"""Staff by name where the records say `counselor:<id>` (the message log's author, the audit
+trail's actor, an access record's actor)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from bot.casework import staff
+from storage import counselors
+
+
+def counselor_id(author: str | None) -> int | None:
+    """`counselor:3` -> 3; anything else (the bot, `cli:maria`) -> None."""
+    kind, _, rest = str(author or "").partition(":")
+    return int(rest) if kind == "counselor" and rest.isdigit() else None
+
+
+class Names:
+    """Counselor names by id, removed counselors included (their history stays theirs)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.known: dict[int, str | None] = {}
+
+    def of(self, counselor_id: int) -> str | None:
+        if counselor_id not in self.known:
+            person = counselors.get(self.conn, counselor_id)
+            self.known[counselor_id] = person.name if person else None
+        return self.known[counselor_id]
+
+    def speaker(self, direction: str, author: str | None) -> str:
+        """Keluarga, Bot, or Petugas NAME: from the log row's author where it says so."""
+        if direction == "in":
+            return staff.text("speaker.family")
+        cid = counselor_id(author)
+        if cid is None:
+            return staff.text("speaker.bot")
+        name = self.of(cid)
+        return f"{staff.text('speaker.staff')} {name}" if name else staff.text("speaker.staff")
+
+    def actor(self, actor: str) -> str:
+        cid = counselor_id(actor)
+        name = None if cid is None else self.of(cid)
+        return f"{actor} ({name})" if name else actor
