@@ -423,7 +423,8 @@ class CaseAccess(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     actor: Mapped[str] = mapped_column(String(60))  # counselor:<id> | cli:<os user>
-    via: Mapped[str] = mapped_column(String(20))  # cases_show | riwayat | kasus | export
+    via: Mapped[str] = mapped_column(String(20))  # cases_show | riwayat | kasus | export |
+    # console | console_live
     reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(Time)
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, insert, inspect, select
 
 from storage import migrate
-from storage.models import Base
+from storage.clock import utc
+from storage.models import Base, CaseAccess, CaseEvent
 from tests.conftest import fresh_engine
+from tests.support import FrozenClock
+from tests.test_scheduler import open_case
 
 TABLES = set(Base.metadata.tables)
 
@@ -58,5 +62,44 @@ def test_downgrade_to_base_removes_every_table_and_upgrade_works_again(backend: 
         with engine.connect() as conn:
             indexes = {ix["name"] for ix in inspect(conn).get_indexes("inbox")}
         assert {"ix_inbox_pending", "ix_inbox_contact_pending"} <= indexes
+    finally:
+        engine.dispose()
+
+
+def test_console_views_before_0014_become_access_records_and_back(backend: str,
+                                                                  tmp_path: Path) -> None:
+    """0014: the console's views, kept as audit events before it, move to the access records
+    `lk3 cases audit` lists (times and actors as they were; other events stay), and back."""
+    engine = fresh_engine(backend, tmp_path)
+    clock = FrozenClock()
+    try:
+        case_id = open_case(engine, clock, "P2")
+        migrate.downgrade(engine, "0013")
+        first, second = clock(), clock() + timedelta(minutes=5)
+        with engine.begin() as conn:
+            conn.execute(insert(CaseEvent), [
+                {"case_id": case_id, "contact_id": None, "actor": "counselor:7",
+                 "kind": kind, "data": {}, "created_at": at}
+                for kind, at in (("console_view", first), ("claim", first),
+                                 ("console_live_view", second))])
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            moved = conn.execute(select(CaseAccess.case_id, CaseAccess.actor, CaseAccess.via,
+                                        CaseAccess.reason, CaseAccess.created_at)
+                                 .order_by(CaseAccess.id)).all()
+            kinds = conn.execute(select(CaseEvent.kind).where(
+                CaseEvent.case_id == case_id)).scalars().all()
+        assert [tuple(r)[:4] for r in moved] == [(case_id, "counselor:7", "console", None),
+                                                 (case_id, "counselor:7", "console_live", None)]
+        assert [utc(r.created_at) for r in moved] == [first, second]
+        assert "console_view" not in kinds and "console_live_view" not in kinds
+        assert "claim" in kinds
+        migrate.downgrade(engine, "0013")
+        with engine.connect() as conn:
+            kinds = conn.execute(select(CaseEvent.kind).where(
+                CaseEvent.case_id == case_id)).scalars().all()
+            left = conn.execute(select(CaseAccess.__table__)).all()
+        assert sorted(kinds).count("console_view") == 1 and "console_live_view" in kinds
+        assert left == []
     finally:
         engine.dispose()

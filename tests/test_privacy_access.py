@@ -18,9 +18,10 @@ from bot.privacy.cli import family_texts
 from bot.privacy.export import export
 from bot.service import Service
 from storage import accesslog, cases
-from storage.models import CaseAccess
+from storage.models import CaseAccess, CaseEvent
 from tests.support import FrozenClock
 from tests.test_cli import FAMILY, case_number, lk3
+from tests.test_console_support import add_staff, client, console_app, family_case, sign_in
 from tests.test_handoff import Person
 from tests.test_scheduler import hire, open_case
 from tests.test_staff_growth import write_lock_held
@@ -111,3 +112,38 @@ def test_the_commands_as_an_operator_runs_them(tmp_path: Path) -> None:
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
     wrong = lk3("privacy", "erase", "P-1", cwd=tmp_path)
     assert wrong.returncode == 1 and "hapus data (HAPUS)" in wrong.stderr
+
+
+async def test_the_console_is_a_viewing_path_too(service: Service, clock: FrozenClock,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The console's case page: one access record a view; its live transcript one when it
+    brings new messages; a supervisor opening Sari's case is break-glass; `lk3 cases audit`
+    says who by name and how in words; the case's history does not fill with views."""
+    case = await family_case(service, "fam-look", "P2")
+    sari = add_staff(service.db, "Sari Wenda", clock())
+    boss = add_staff(service.db, "Yohana", clock(), role="supervisor")
+    async with client(console_app(service)) as http:
+        await sign_in(http, "sari wenda")
+        await http.post("/console/take", data={"number": case.number})
+        assert records(service.db) == []  # taking is an action, not a view
+        assert (await http.get(f"/console/cases/{case.number}")).status_code == 200
+        nothing_new = await http.get(f"/console/cases/{case.number}/live?after={10 ** 9}")
+        news = await http.get(f"/console/cases/{case.number}/live?after=0")
+        assert nothing_new.status_code == news.status_code == 200
+    async with client(console_app(service)) as http:
+        await sign_in(http, "yohana")
+        assert (await http.get(f"/console/cases/{case.number}")).status_code == 200
+    assert records(service.db) == [(f"counselor:{sari}", "console", None),
+                                   (f"counselor:{sari}", "console_live", None),
+                                   (f"counselor:{boss}", "console", "supervisor")]
+    with service.db.connect() as conn:
+        kinds = conn.execute(select(CaseEvent.kind)).scalars().all()
+    assert not [k for k in kinds if "view" in k]
+    capsys.readouterr()
+    assert access.audit(service.db, case.number, as_json=False) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"Catatan akses kasus {case.number} (3):"
+    assert "Sari Wenda" in out[1] and "konsol, halaman kasus" in out[1]
+    assert "konsol, percakapan berjalan" in out[2]
+    assert "Yohana" in out[3] and "alasan: supervisor, bukan pemegang kasus" in out[3]
+    assert "console" not in "\n".join(out)  # the codes are for --json

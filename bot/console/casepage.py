@@ -1,9 +1,11 @@
 """/console/cases/{NUMBER}: one case, its live transcript, and what staff do to it.
 
-A counselor reads the cases they hold (or held); a supervisor every case. Opening another's
-case gets 403, and the attempt is an audit event (`console_forbidden`). Every view is an
-audit event (`console_view`; the live transcript: `console_live_view`, when it brings new
-messages). Actions are bot.casework.caseops, the chat commands' operations, with the same rule: the
+A counselor reads the cases they hold; a supervisor every case. Opening another's case gets
+403, and the attempt is an audit event (`console_forbidden`). Every view writes an access
+record (bot.privacy.access, listed by `lk3 cases audit`): `console`, and for the live
+transcript `console_live` when it brings new messages; a supervisor reading a case someone
+else holds, or nobody does, is a break-glass view (reason `supervisor`), as with `/kasus`.
+Actions are bot.casework.caseops, the chat commands' operations, with the same rule: the
 holder of a held case, or a supervisor. A reply reaches the family through the outbox
 exactly as a chat reply does, and the counselor's phone chat gets a copy.
 """
@@ -11,6 +13,7 @@ exactly as a chat reply does, and the counselor's phone chat gets a copy.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import Connection
 from starlette.requests import Request
@@ -20,6 +23,7 @@ from bot.casework import caseops, staff
 from bot.console import caseview
 from bot.console.core import Console, Staff, outbox_written, to, to_login
 from bot.console.texts import text
+from bot.privacy import access
 from storage import consoleviews, queue
 from storage.queue import CaseView
 
@@ -32,6 +36,13 @@ def _forbidden(console: Console, conn: Connection, who: Staff, number: str,
 def _not_found(console: Console, who: Staff, number: str) -> Response:
     return console.render("error.html", who, status=404,
                           message=who.words.s("unknown_case", number=number[:40]))
+
+
+def _looked(conn: Connection, who: Staff, case: CaseView, via: str, now: datetime) -> None:
+    """Who read the case, as the chat's `/kasus` records it: a supervisor reading a case
+    they do not hold says so (break-glass)."""
+    access.record(conn, [case.id], f"counselor:{who.me.id}", via, now,
+                  None if case.assignee_id == who.me.id else "supervisor")
 
 
 def _page(console: Console, request: Request, number: str) -> Response:
@@ -47,7 +58,7 @@ def _page(console: Console, request: Request, number: str) -> Response:
         assert case is not None
         if not caseops.may_read(who.me, case):
             return _forbidden(console, conn, who, number, row.id)
-        console.audit(conn, who, "console_view", row.id)
+        _looked(conn, who, case, "console", now)
         shown = caseview.page(conn, row, who.words, console.service.settings, now)
         notice = console.take_flash(conn, who)
         people = [(i, n) for i, n, _ in consoleviews.staff_names(conn) if i != who.me.id]
@@ -74,7 +85,7 @@ def _live(console: Console, request: Request, number: str, after: int) -> Respon
             return _forbidden(console, conn, who, number, row.id)
         newest = consoleviews.last_message_id(conn, row.contact_id)
         if newest > after:
-            console.audit(conn, who, "console_live_view", row.id, after=after)
+            _looked(conn, who, case, "console_live", console.now())
         lines = caseview.transcript(conn, row, who.words, console.service.settings)
     return console.render("transcript.html", who, lines=lines,
                           last_id=max((ln.id for ln in lines), default=0))

@@ -20,8 +20,6 @@ from bot.console.texts import Words
 from storage import cases, caseviews, consoleviews, conversations
 from storage.clock import maybe_utc
 
-QUIET_KINDS = frozenset({"console_view", "console_live_view"})  # access, not case history
-
 
 @dataclass(frozen=True)
 class Line:
@@ -115,6 +113,6 @@ def page(conn: Connection, row: Any, words: Words, settings: Settings,
     events = [(e["created_at"], names.actor(str(e["actor"])),
                labels.word("event", str(e["kind"]), words.lang),
                "" if e["kind"] == "note" else summary(e["data"], words.lang))
-              for e in history if e["kind"] not in QUIET_KINDS]
+              for e in history]
     return CasePage(row, fields, state, answers, lines, notes, events,
                     max((ln.id for ln in lines), default=0))

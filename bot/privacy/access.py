@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from bot.casework import labels, staff
+from bot.casework.names import Names
 from storage import accesslog, queue
 from storage import privacy as store
 from storage.db import reading
@@ -50,11 +51,20 @@ def drain(db: Engine) -> int:
     return accesslog.drain(db)
 
 
+def _words(kind: str, code: str) -> str:
+    """A record's `via` or break-glass reason in the staff's words (a code nobody wrote
+    words for yet, as it is)."""
+    key = f"audit.{kind}.{code}"
+    return staff.text(key) if staff.has(key) else code
+
+
 def audit(db: Engine, number: str, as_json: bool) -> int:
     drain(db)
     with reading(db) as conn:
         case = queue.by_number(conn, number.strip().upper())
         rows = [] if case is None else store.accesses(conn, case.id)
+        names = Names(conn)
+        actors = {r["actor"]: names.actor(r["actor"]) for r in rows}  # counselor:3 (Sari)
     if case is None:
         print(f"lk3: no case {number.strip()}; `lk3 cases list` shows the numbers.",
               file=sys.stderr)
@@ -68,8 +78,8 @@ def audit(db: Engine, number: str, as_json: bool) -> int:
         return 0
     print(staff.text("audit.head", number=case.number, count=len(rows)))
     for r in rows:
-        via = staff.text(f"audit.via.{r['via']}") if staff.has(f"audit.via.{r['via']}") \
-            else r["via"]
-        why = f"  {staff.text('audit.break_glass', reason=r['reason'])}" if r["reason"] else ""
-        print(f"  {labels.wit(r['created_at'])}  {r['actor']:<20}  {via}{why}")
+        why = f"  {staff.text('audit.break_glass', reason=_words('reason', r['reason']))}" \
+            if r["reason"] else ""
+        print(f"  {labels.wit(r['created_at'])}  {actors[r['actor']]:<20}  "
+              f"{_words('via', r['via'])}{why}")
     return 0
