@@ -181,6 +181,13 @@ def record_access(conn: Connection, case_ids: Iterable[int], actor: str, via: st
                                      "reason": reason, "created_at": now} for c in case_ids])
 
 
+def last_reason(conn: Connection, case_id: int, actor: str, since: datetime) -> str | None:
+    """The reason `actor` gave last for viewing this case, if given at `since` or later."""
+    return conn.execute(select(ACCESS.c.reason).where(
+        ACCESS.c.case_id == case_id, ACCESS.c.actor == actor, ACCESS.c.reason.is_not(None),
+        ACCESS.c.created_at >= since).order_by(ACCESS.c.id.desc()).limit(1)).scalar()
+
+
 def accesses(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(select(ACCESS.c.actor, ACCESS.c.via, ACCESS.c.reason,
                                ACCESS.c.created_at).where(ACCESS.c.case_id == case_id)

@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.service import Service, build
 from bot.web import create_app
 from storage import queue
-from storage.models import OutboxMessage
+from storage.models import CaseAccess, OutboxMessage
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_console_support import PASSWORD, PATHS, add_staff
 from tests.test_telegram import text
@@ -105,7 +105,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
 def test_a_counselors_day_in_the_browser(site: Site) -> None:
     """Sign in, queue in order, take, reply to Telegram, live family message, note, close,
-    403 for another's case, sign out; nothing requested from another site."""
+    403 for another's case, a supervisor opening it after choosing why, sign out; nothing
+    requested from another site."""
     low = site.intake(FAMILY_P3, "P3")
     high = site.intake(FAMILY_P1, "P1")
     elsewhere: list[str] = []
@@ -165,6 +166,25 @@ def test_a_counselors_day_in_the_browser(site: Site) -> None:
         other.wait_for_url("**/console/queue")
         answer = other.goto(f"{site.url}/console/cases/{low}")
         assert answer is not None and answer.status == 403
+
+        boss = browser.new_context().new_page()  # a supervisor: Sari's case, with a reason
+        boss.goto(f"{site.url}/console/login")
+        boss.fill("input[name=username]", "yohana magal")
+        boss.fill("input[name=password]", PASSWORD)
+        boss.click("button[type=submit]")
+        boss.wait_for_url("**/console/queue")
+        boss.goto(f"{site.url}/console/cases/{low}")
+        assert "dipegang Sari" in boss.inner_text("main")
+        assert "Jawaban keluarga" not in boss.content()
+        boss.click("#why button[type=submit]")  # no reason chosen: the browser asks for one
+        assert "Jawaban keluarga" not in boss.content()
+        boss.check("text=pemeriksaan mutu")
+        boss.click("#why button[type=submit]")
+        boss.wait_for_selector("text=Jawaban keluarga")
+        with site.service.db.connect() as conn:
+            why = conn.execute(select(CaseAccess.reason).where(
+                CaseAccess.via == "console", CaseAccess.reason.is_not(None))).scalars().all()
+        assert why == ["quality"]
 
         page.click("text=Keluar")
         page.wait_for_url("**/console/login")

@@ -131,7 +131,7 @@ async def test_a_note_never_reaches_the_family(service: Service, clock: FrozenCl
 async def test_another_counselors_case_is_403_and_recorded(service: Service,
                                                            clock: FrozenClock) -> None:
     """Budi cannot open or act on Sari's case by its URL (403, recorded as an audit event);
-    a supervisor can open it."""
+    a supervisor can open it, once they said why."""
     case = await family_case(service, "fam-403", "P1")
     add_staff(service.db, "Sari", clock())
     budi = add_staff(service.db, "Budi", clock())
@@ -150,7 +150,8 @@ async def test_another_counselors_case_is_403_and_recorded(service: Service,
     assert "halo" not in outbox_to(service, "fam-403")
     async with client(console_app(service)) as sup:
         await sign_in(sup, "yohana")
-        page = await sup.get(f"/console/cases/{case.number}")
+        assert "Membuka kasus" in (await sup.get(f"/console/cases/{case.number}")).text
+        page = await sup.post(f"/console/cases/{case.number}/why", data={"reason": "quality"})
         assert page.status_code == 200 and "Kirim ke keluarga" in page.text
         assert case.number in (await sup.get("/console/queue")).text
 

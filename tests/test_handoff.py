@@ -273,7 +273,8 @@ def test_supervisor_can_act_on_another_counselors_case(service: Service) -> None
     number = family.intake()
     sari.say("/ambil")
     family.unread(), yohana.unread()  # nobody on duty: the supervisor was told of the case
-    assert yohana.say(f"/kasus {number}") == [f"Kasus aktif sekarang {number}."]
+    assert "Supervisor boleh membukanya dengan alasan" in yohana.say(f"/kasus {number}")[0]
+    assert yohana.say(f"/kasus {number} absen") == [f"Kasus aktif sekarang {number}."]
     yohana.say("Saya supervisor LK3, Yohana.")
     assert [p["text"] for p in family.unread()] == ["Saya supervisor LK3, Yohana."]
     assert yohana.say("/catatan dicek supervisor") == [f"Catatan disimpan di {number}."]

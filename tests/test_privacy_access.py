@@ -36,7 +36,8 @@ def records(db: Engine) -> list[tuple[str, str, str | None]]:
 def test_each_viewing_path_writes_one_record(service: Service, clock: FrozenClock,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     """`cases show`, `/riwayat`, `/kasus` and a DATA export: one record each, with who
-    and through what; a supervisor opening someone else's case says why (break-glass)."""
+    and through what; a supervisor opening someone else's case says why first, from the
+    reasons offered (break-glass), and the record keeps the reason's code."""
     family = Person(service, "fam")
     number = family.intake()
     holder = hire(service.db, clock, "yos")
@@ -51,8 +52,12 @@ def test_each_viewing_path_writes_one_record(service: Service, clock: FrozenCloc
     counselor.say("/kasus")
     assert records(service.db)[1:] == [(f"counselor:{holder}", "riwayat", None),
                                        (f"counselor:{holder}", "kasus", None)]
-    supervisor.say(f"/kasus {number}")
-    assert records(service.db)[3:] == [(f"counselor:{boss}", "kasus", "supervisor")]
+    asked = supervisor.say(f"/kasus {number}")  # someone else's case: why?
+    assert "dipegang yos" in asked[0] and "darurat (keluarga dalam bahaya)" in asked[0]
+    assert supervisor.say(f"/kasus {number} entah") == asked  # not one of the reasons
+    assert len(records(service.db)) == 3  # nothing opened, nothing recorded
+    assert supervisor.say(f"/kasus {number} Darurat") == [f"Kasus aktif sekarang {number}."]
+    assert records(service.db)[3:] == [(f"counselor:{boss}", "kasus", "emergency")]
     capsys.readouterr()
 
 
@@ -117,8 +122,10 @@ def test_the_commands_as_an_operator_runs_them(tmp_path: Path) -> None:
 async def test_the_console_is_a_viewing_path_too(service: Service, clock: FrozenClock,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     """The console's case page: one access record a view; its live transcript one when it
-    brings new messages; a supervisor opening Sari's case is break-glass; `lk3 cases audit`
-    says who by name and how in words; the case's history does not fill with views."""
+    brings new messages. A supervisor opening Sari's case is asked why first and sees
+    nothing of it until a reason is chosen; the reason covers a shift, then is asked again.
+    `lk3 cases audit` says who by name and how and why in words; the case's history does
+    not fill with views."""
     case = await family_case(service, "fam-look", "P2")
     sari = add_staff(service.db, "Sari Wenda", clock())
     boss = add_staff(service.db, "Yohana", clock(), role="supervisor")
@@ -130,20 +137,38 @@ async def test_the_console_is_a_viewing_path_too(service: Service, clock: Frozen
         nothing_new = await http.get(f"/console/cases/{case.number}/live?after={10 ** 9}")
         news = await http.get(f"/console/cases/{case.number}/live?after=0")
         assert nothing_new.status_code == news.status_code == 200
+    seen_by_sari = [(f"counselor:{sari}", "console", None),
+                    (f"counselor:{sari}", "console_live", None)]
+    assert records(service.db) == seen_by_sari
     async with client(console_app(service)) as http:
         await sign_in(http, "yohana")
-        assert (await http.get(f"/console/cases/{case.number}")).status_code == 200
-    assert records(service.db) == [(f"counselor:{sari}", "console", None),
-                                   (f"counselor:{sari}", "console_live", None),
-                                   (f"counselor:{boss}", "console", "supervisor")]
+        asked = await http.get(f"/console/cases/{case.number}")
+        assert asked.status_code == 200 and "dipegang Sari Wenda" in asked.text
+        assert "keluarga dalam bahaya" in asked.text and "Kirim ke keluarga" not in asked.text
+        assert (await http.get(f"/console/cases/{case.number}/live?after=0")).status_code == 403
+        unchosen = await http.post(f"/console/cases/{case.number}/why", data={"reason": "x"})
+        assert unchosen.status_code == 400 and "Pilih salah satu alasan" in unchosen.text
+        assert records(service.db) == seen_by_sari  # nothing shown, nothing recorded
+        opened = await http.post(f"/console/cases/{case.number}/why",
+                                 data={"reason": "holder_absent"})
+        assert opened.status_code == 200 and "Kirim ke keluarga" in opened.text
+        again = await http.get(f"/console/cases/{case.number}")  # same shift: not asked
+        assert "Kirim ke keluarga" in again.text
+        clock.advance(hours=9)
+        assert "Kirim ke keluarga" not in (await http.get(
+            f"/console/cases/{case.number}")).text  # a new shift: asked again
+    assert records(service.db) == [*seen_by_sari,
+                                   (f"counselor:{boss}", "console", "holder_absent"),
+                                   (f"counselor:{boss}", "console", "holder_absent")]
     with service.db.connect() as conn:
         kinds = conn.execute(select(CaseEvent.kind)).scalars().all()
     assert not [k for k in kinds if "view" in k]
     capsys.readouterr()
     assert access.audit(service.db, case.number, as_json=False) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"Catatan akses kasus {case.number} (3):"
+    assert out[0] == f"Catatan akses kasus {case.number} (4):"
     assert "Sari Wenda" in out[1] and "konsol, halaman kasus" in out[1]
     assert "konsol, percakapan berjalan" in out[2]
-    assert "Yohana" in out[3] and "alasan: supervisor, bukan pemegang kasus" in out[3]
-    assert "console" not in "\n".join(out)  # the codes are for --json
+    assert "Yohana" in out[3] and \
+        "alasan: pemegang kasus tidak membalas atau tidak bertugas" in out[3]
+    assert "console" not in "\n".join(out) and "holder_absent" not in "\n".join(out)

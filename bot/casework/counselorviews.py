@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.casework import intakeview, labels, staff
+from bot.casework import caseops, intakeview, labels, staff
 from bot.casework.counselorctx import Ctx
 from bot.privacy import access
 from storage import cases, caseviews, conversations, counselors, queue
@@ -66,9 +66,16 @@ def my_cases(ctx: Ctx, args: str) -> None:
             return ctx.say("not_open", number=case.number, status=labels.status(case.status))
         if case.assignee_id != ctx.me.id and not ctx.me.supervises:
             return ctx.say("not_yours", number=case.number)
+        why = None
+        if caseops.breaks_glass(ctx.me, case):  # another's case: the supervisor says why
+            why = access.reason_code(" ".join(args.split()[1:2]))
+            if why is None:
+                holder = counselors.get(ctx.conn, case.assignee_id or 0)
+                return ctx.say("break_glass_ask", number=case.number,
+                               holder=holder.name if holder else "-",
+                               reasons=access.reason_choices())
         counselors.set_active_case(ctx.conn, ctx.me.id, case.id)
-        access.record(ctx.conn, [case.id], f"counselor:{ctx.me.id}", "kasus", ctx.now,
-                      None if case.assignee_id == ctx.me.id else "supervisor")  # break-glass
+        access.record(ctx.conn, [case.id], f"counselor:{ctx.me.id}", "kasus", ctx.now, why)
         return ctx.say("active_set", case_id=case.id, number=case.number)
     held = queue.held_by(ctx.conn, ctx.me.id)
     if not held:

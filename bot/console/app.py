@@ -45,6 +45,7 @@ def mount(service: Service, passwords: Passwords | None = None) -> Mount:
         Route("/duty", bound(pages.duty), methods=["POST"]),
         Route("/cases/{number}", bound(casepage.case_page), methods=["GET"]),
         Route("/cases/{number}/live", bound(casepage.live), methods=["GET"]),
+        Route("/cases/{number}/why", bound(casepage.why), methods=["POST"]),
         Route("/cases/{number}/{action}", bound(casepage.action), methods=["POST"]),
         Route("/reports", bound(reportpage.report_page), methods=["GET"]),
         Route("/reports/cases.csv", bound(reportpage.cases_csv), methods=["GET"]),

@@ -4,7 +4,8 @@ A counselor reads the cases they hold; a supervisor every case. Opening another'
 403, and the attempt is an audit event (`console_forbidden`). Every view writes an access
 record (bot.privacy.access, listed by `lk3 cases audit`): `console`, and for the live
 transcript `console_live` when it brings new messages; a supervisor reading a case someone
-else holds, or nobody does, is a break-glass view (reason `supervisor`), as with `/kasus`.
+else holds first says why (a reason from `access.REASONS`, once a shift), as with `/kasus`:
+a break-glass view, its reason on the record.
 Actions are bot.casework.caseops, the chat commands' operations, with the same rule: the
 holder of a held case, or a supervisor. A reply reaches the family through the outbox
 exactly as a chat reply does, and the counselor's phone chat gets a copy.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 from starlette.requests import Request
@@ -24,7 +26,7 @@ from bot.console import caseview
 from bot.console.core import Console, Staff, outbox_written, to, to_login
 from bot.console.texts import text
 from bot.privacy import access
-from storage import consoleviews, queue
+from storage import consoleviews, counselors, queue
 from storage.queue import CaseView
 
 
@@ -38,27 +40,60 @@ def _not_found(console: Console, who: Staff, number: str) -> Response:
                           message=who.words.s("unknown_case", number=number[:40]))
 
 
-def _looked(conn: Connection, who: Staff, case: CaseView, via: str, now: datetime) -> None:
-    """Who read the case, as the chat's `/kasus` records it: a supervisor reading a case
-    they do not hold says so (break-glass)."""
-    access.record(conn, [case.id], f"counselor:{who.me.id}", via, now,
-                  None if case.assignee_id == who.me.id else "supervisor")
+class Opened(NamedTuple):
+    who: Staff
+    row: Any  # the case's line (caseview.find)
+    case: CaseView
 
 
-def _page(console: Console, request: Request, number: str) -> Response:
+def _open(console: Console, conn: Connection, request: Request, number: str, *,
+          lock: bool = False, unsigned: Callable[[], Response] = to_login) -> Opened | Response:
+    """Who asks and the case, when they may read it; otherwise the answer to give (sign in,
+    404, or 403 with the attempt recorded). `lock`: the case row locked for an action."""
+    who = console.signed_in(conn, request)
+    if who is None:
+        return unsigned()
+    row = caseview.find(conn, number)
+    case = None if row is None else (queue.locked if lock else queue.by_id)(conn, row.id)
+    if row is None or case is None:
+        return _not_found(console, who, number)
+    if not caseops.may_read(who.me, case):
+        return _forbidden(console, conn, who, number, row.id)
+    return Opened(who, row, case)
+
+
+def _glass(conn: Connection, who: Staff, case: CaseView, now: datetime,
+           given: str | None = None) -> tuple[bool, str | None]:
+    """(may the case be shown, the break-glass reason its access record keeps): a
+    supervisor opening a case another counselor holds gives a reason first, once a shift."""
+    if not caseops.breaks_glass(who.me, case):
+        return True, None
+    reason = given or access.reason_given(conn, case.id, f"counselor:{who.me.id}", now)
+    return reason is not None, reason
+
+
+def _why(console: Console, conn: Connection, who: Staff, case: CaseView,
+         error: str | None = None) -> Response:
+    """The question before a break-glass view: why open a case someone else holds."""
+    holder = counselors.get(conn, case.assignee_id or 0)
+    return console.render(
+        "why.html", who, status=400 if error else 200, number=case.number,
+        holder=holder.name if holder else "-", error=error,
+        reasons=[(c, who.words.s(f"audit.reason.{c}")) for c in access.REASONS])
+
+
+def _page(console: Console, request: Request, number: str,
+          given: str | None = None) -> Response:
     now = console.now()
     with console.writing() as conn:
-        who = console.signed_in(conn, request)
-        if who is None:
-            return to_login()
-        row = caseview.find(conn, number)
-        if row is None:
-            return _not_found(console, who, number)
-        case = queue.by_id(conn, row.id)
-        assert case is not None
-        if not caseops.may_read(who.me, case):
-            return _forbidden(console, conn, who, number, row.id)
-        _looked(conn, who, case, "console", now)
+        found = _open(console, conn, request, number)
+        if isinstance(found, Response):
+            return found
+        who, row, case = found
+        may_show, why = _glass(conn, who, case, now, given)
+        if not may_show:
+            return _why(console, conn, who, case)
+        access.record(conn, [case.id], f"counselor:{who.me.id}", "console", now, why)
         shown = caseview.page(conn, row, who.words, console.service.settings, now)
         notice = console.take_flash(conn, who)
         people = [(i, n) for i, n, _ in consoleviews.staff_names(conn) if i != who.me.id]
@@ -72,20 +107,36 @@ async def case_page(console: Console, request: Request) -> Response:
     return await console.run(_page, console, request, request.path_params["number"])
 
 
+async def why(console: Console, request: Request) -> Response:
+    """The break-glass reason chosen: the case page, its view recorded with it."""
+    reason = str((await request.form()).get("reason", ""))
+    if reason in access.REASONS:
+        return await console.run(_page, console, request, request.path_params["number"],
+                                 reason)
+    return await console.run(_not_chosen, console, request, request.path_params["number"])
+
+
+def _not_chosen(console: Console, request: Request, number: str) -> Response:
+    with console.writing() as conn:
+        found = _open(console, conn, request, number)
+        if isinstance(found, Response):
+            return found
+        return _why(console, conn, found.who, found.case, found.who.words.t("why.none"))
+
+
 def _live(console: Console, request: Request, number: str, after: int) -> Response:
     with console.writing() as conn:
-        who = console.signed_in(conn, request)
-        if who is None:
-            return Response(status_code=401)
-        row = caseview.find(conn, number)
-        case = None if row is None else queue.by_id(conn, row.id)
-        if row is None or case is None:
-            return _not_found(console, who, number)
-        if not caseops.may_read(who.me, case):
-            return _forbidden(console, conn, who, number, row.id)
+        found = _open(console, conn, request, number, unsigned=lambda: Response(status_code=401))
+        if isinstance(found, Response):
+            return found
+        who, row, case = found
+        may_show, why = _glass(conn, who, case, console.now())
+        if not may_show:  # the reason given has run out (a page left open past a shift)
+            return Response(status_code=403)
         newest = consoleviews.last_message_id(conn, row.contact_id)
         if newest > after:
-            _looked(conn, who, case, "console_live", console.now())
+            access.record(conn, [case.id], f"counselor:{who.me.id}", "console_live",
+                          console.now(), why)
         lines = caseview.transcript(conn, row, who.words, console.service.settings)
     return console.render("transcript.html", who, lines=lines,
                           last_id=max((ln.id for ln in lines), default=0))
@@ -128,15 +179,10 @@ CONSOLE_KEYS = frozenset({"reply_sent", "reply_empty"})  # results the console w
 def _act(console: Console, request: Request, number: str, name: str,
          form: dict[str, str]) -> Response:
     with console.writing() as conn:
-        who = console.signed_in(conn, request)
-        if who is None:
-            return to_login()
-        row = caseview.find(conn, number)
-        case = None if row is None else queue.locked(conn, row.id)
-        if row is None or case is None:
-            return _not_found(console, who, number)
-        if not caseops.may_read(who.me, case):
-            return _forbidden(console, conn, who, number, row.id)
+        found = _open(console, conn, request, number, lock=True)
+        if isinstance(found, Response):
+            return found
+        who, case = found.who, found.case
         if not caseops.may_act(who.me, case):
             console.flash(conn, who, who.words.t("not_held", number=case.number))
             return to(f"/cases/{case.number}")
