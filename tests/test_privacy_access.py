@@ -166,7 +166,7 @@ async def test_the_console_is_a_viewing_path_too(service: Service, clock: Frozen
     capsys.readouterr()
     assert access.audit(service.db, case.number, as_json=False) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"Catatan akses kasus {case.number} (4):"
+    assert out[0] == f"Catatan akses kasus {case.number} (4), waktu dalam WIT:"
     assert "Sari Wenda" in out[1] and "konsol, halaman kasus" in out[1]
     assert "konsol, percakapan berjalan" in out[2]
     assert "Yohana" in out[3] and \

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import Engine
 
+from bot.casework import labels
 from bot.casework.scheduler import Scheduler
 from bot.service import Service
 from storage import cases, conversations, counselors
@@ -109,3 +112,12 @@ def test_a_claimed_case_flag_says_how_long_in_words(db: Engine, clock: FrozenClo
     assert Scheduler(db, clock).run_once() == 1
     (text,) = texts(db, "budi")
     assert text.endswith("dipegang ani tetapi belum ada pesan ke keluarga 1 jam sejak diambil.")
+
+
+def test_a_deadline_a_minute_short_of_three_days_never_reads_two_days() -> None:
+    """From two days on, the hours are said too: a privacy request due in 71 h 59 min reads
+    `2 hari 23 jam`, not `2 hari` (the supervisors' alert said `3 hari` a minute earlier)."""
+    assert labels.duration(timedelta(hours=72) - timedelta(minutes=1)) == "2 hari 23 jam"
+    assert labels.duration(timedelta(hours=72)) == "3 hari"
+    assert labels.duration(timedelta(hours=47, minutes=5)) == "47 jam 5 menit"
+    assert labels.duration(timedelta(hours=49), "en") == "2 days 1 h"

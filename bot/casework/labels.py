@@ -105,7 +105,8 @@ def groups(codes: Iterable[str], language: str = STAFF_LANGUAGE) -> str:
 
 
 def duration(delta: timedelta, language: str = STAFF_LANGUAGE) -> str:
-    """`kurang dari 1 menit`, `45 menit`, `2 jam 5 menit`, `3 hari` (from two days)."""
+    """`kurang dari 1 menit`, `45 menit`, `2 jam 5 menit`, `2 hari 23 jam` (from two days;
+    the hours too, so a deadline a minute short of 3 days never reads `2 hari`)."""
     minutes = max(0, int(delta.total_seconds() // 60))
     if minutes < 1:
         return staff.text("duration.moment", language)
@@ -116,7 +117,9 @@ def duration(delta: timedelta, language: str = STAFF_LANGUAGE) -> str:
         if minutes % 60 == 0:
             return hours
         return f"{hours} {staff.text('duration.minutes', language, n=minutes % 60)}"
-    return staff.text("duration.days", language, n=minutes // (24 * 60))
+    days = staff.text("duration.days", language, n=minutes // (24 * 60))
+    hours = minutes % (24 * 60) // 60
+    return f"{days} {staff.text('duration.hours', language, n=hours)}" if hours else days
 
 
 def waited(since: datetime, now: datetime, language: str = STAFF_LANGUAGE) -> str:

@@ -42,8 +42,28 @@ def family_texts() -> Catalog:
 def _request_id(text: str | None) -> int:
     found = store.parse_label(text or "")
     if found is None:
-        raise ConfigError("Give the request's number, e.g. `P-12` (`lk3 privacy list`).")
+        raise ConfigError(staff.text("privacy.cli.request_needed"))
     return found
+
+
+# What each action takes: anything else given is refused before anything is done (an
+# `erase P-4 --dry-run` must never erase while its operator expects a preview).
+TAKES = {"list": {"show_all", "json"}, "refuse": {"request", "reason"},
+         "erase": {"request"}, "export": {"request", "send"},
+         "correct": {"request", "field", "value"}, "purge": {"dry_run", "json"}}
+SPELLED = {"request": "REQUEST", "reason": "--reason", "send": "--send", "field": "--field",
+           "value": "--value", "dry_run": "--dry-run", "show_all": "--all", "json": "--json"}
+
+
+def _only_what_it_takes(args: argparse.Namespace) -> None:
+    given = [name for name in SPELLED
+             if getattr(args, name, None) not in (None, False)]
+    extra = [SPELLED[name] for name in given if name not in TAKES[args.action]]
+    if not extra:
+        return
+    key = f"privacy.cli.not_taken.{args.action}"
+    raise ConfigError(staff.text(key if staff.has(key) else "privacy.cli.not_taken",
+                                 action=args.action, options=", ".join(extra)))
 
 
 def _print(out: Outcome) -> int:
@@ -56,6 +76,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.dbcli import existing
     from bot.service import open_database
 
+    _only_what_it_takes(args)
     existing(settings)
     db = open_database(settings, auto_migrate=True)
     now, actor = utcnow(), access.cli_actor()
@@ -69,7 +90,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     request_id = _request_id(args.request)
     if action == "refuse":
         if args.reason not in requests.REASONS:
-            raise ConfigError(f"--reason must be one of {', '.join(requests.REASONS)}.")
+            raise ConfigError(staff.text("privacy.cli.reason_needed",
+                                         reasons=", ".join(requests.REASONS)))
         return _print(requests.refuse(db, request_id, args.reason, actor, now,
                                       family_texts()))
     if action == "erase":
@@ -79,7 +101,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _print(export.export(db, request_id, export_dir(settings), family_texts(),
                                     now, args.send, actor))
     if not args.field or args.value is None:
-        raise ConfigError("`lk3 privacy correct` needs --field NAME and --value V.")
+        raise ConfigError(staff.text("privacy.cli.field_needed"))
     return _print(correct.correct(db, request_id, args.field, args.value, actor, now,
                                   family_texts()))
 
@@ -101,8 +123,7 @@ def cases(args: argparse.Namespace, settings: Settings) -> int:
     from bot.service import open_database
 
     if not args.number:
-        raise ConfigError(f"`lk3 cases {args.action}` needs a case number, e.g. "
-                          "LK3-2026-00042.")
+        raise ConfigError(staff.text("privacy.cli.number_needed", action=args.action))
     existing(settings)
     db = open_database(settings, auto_migrate=True)
     if args.action == "audit":

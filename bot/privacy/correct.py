@@ -33,7 +33,8 @@ def correct(db: Engine, request_id: int, field: str, value: str, actor: str,
         conv = conversations.load(conn, req.contact_id)
         if conv is None:
             return Outcome(1, [staff.text("privacy.correct_gone")])
-        known = [k for k in conv.answers if k not in FIXED and not k.endswith("_media")]
+        known = [k for k in conv.answers if k not in FIXED and not k.endswith("_media")
+                 and not k.startswith("_")]  # `_priority` and the like: the engine's own
         if field not in known:
             return Outcome(2, [staff.text("privacy.correct_unknown_field", field=field,
                                           fields=", ".join(known) or "-")])
@@ -49,10 +50,11 @@ def correct(db: Engine, request_id: int, field: str, value: str, actor: str,
         state = states[0] if states else None
         question = q.question(state, language) if state else field
         words = q.answer(state, value, None, language) if state else value
-        notify.tell_family(conn, req, catalog.text("privacy.corrected", language, {
+        why = notify.tell_family(conn, req, catalog.text("privacy.corrected", language, {
             "question": question, "value": words}), now, key=f"privacy:{req.id}:corrected")
         store.close(conn, req.id, "done", actor, now)
         notify.audit(conn, req, actor, "privacy_corrected",
                      {"field": field, "old": old, "new": value}, now)
     return Outcome(0, [staff.text("privacy.corrected", field=field, old=str(old), new=value,
-                                  label=req.label)])
+                                  label=req.label,
+                                  told=notify.told(why, "privacy.told_value"))])

@@ -25,6 +25,15 @@ def status_word(status: str) -> str:
     return staff.text(key) if staff.has(key) else status
 
 
+def told(why: str | None, yes: str = "privacy.told_yes") -> str:
+    """What staff read about telling the family: told (`yes`, a staff text), or not and
+    why, in words (`why`: bot.casework.p0family.why_not's code)."""
+    if why is None:
+        return staff.text(yes)
+    key = f"privacy.why_not.{why}"
+    return staff.text("privacy.told_no", why=staff.text(key) if staff.has(key) else why)
+
+
 def case_words(conn: Connection, req: store.Request) -> str:
     numbers = store.numbers(conn, req.case_ids)
     return ", ".join(numbers[i] for i in req.case_ids if i in numbers) or \
