@@ -118,8 +118,8 @@ def duration(delta: timedelta, language: str = STAFF_LANGUAGE) -> str:
             return hours
         return f"{hours} {staff.text('duration.minutes', language, n=minutes % 60)}"
     days = staff.text("duration.days", language, n=minutes // (24 * 60))
-    hours = minutes % (24 * 60) // 60
-    return f"{days} {staff.text('duration.hours', language, n=hours)}" if hours else days
+    extra = minutes % (24 * 60) // 60
+    return f"{days} {staff.text('duration.hours', language, n=extra)}" if extra else days
 
 
 def waited(since: datetime, now: datetime, language: str = STAFF_LANGUAGE) -> str:
