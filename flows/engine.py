@@ -16,7 +16,7 @@ from flows.danger import UNSAID
 from flows.definition import BACK, Branch, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
-from flows.text import MAX_ANSWER_CHARS, clean, fold, keyword
+from flows.text import MAX_ANSWER_CHARS, clean, command_of, fold, keyword
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
 
 MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
@@ -138,7 +138,8 @@ class Engine:
         return Turn(tuple(m.replies), tuple(m.events), new)
 
     def _handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta) -> None:
-        command = keyword(inbound.text, self.bundle.keywords) if not inbound.payload else \
+        command = command_of(inbound.text, self.bundle.keywords, self.bundle.phrases) \
+            if not inbound.payload else \
             commands.of_button(inbound.payload, self.bundle.keywords)
         state = self.flow.states[m.state]
         scan = self.bundle.crisis.scan(clean(inbound.text)) \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from flows.definition import (
 )
 from flows.directory import Directory, load_directory
 from flows.hours import ServiceHours, load_hours
-from flows.text import fold
+from flows.text import Phrases, fold
 from flows.triage import TriageRules, load_rules
 
 FLOWS_DIR = Path(__file__).resolve().parent
@@ -40,6 +41,7 @@ class Bundle:
     catalog: Catalog
     triage: TriageRules
     keywords: dict[str, str]  # normalised word -> command
+    phrases: Phrases  # sentences that ask for a command (flows/phrases.yaml)
     crisis: CrisisWords
     directory: Directory
     answers: Answers
@@ -258,6 +260,30 @@ def load_keywords(path: Path) -> dict[str, str]:
     return out
 
 
+def load_phrases(path: Path, commands: Iterable[str]) -> Phrases:
+    """Command -> whole-message patterns with `{part}`s (flows/phrases.yaml), compiled."""
+    raw = read_yaml(path) or {}
+    parts, by_command = raw.get("parts") or {}, raw.get("commands") or {}
+    if not isinstance(parts, Mapping) or not isinstance(by_command, Mapping):
+        raise FlowError(f"{path}: needs `parts` and `commands`, each a mapping")
+    known = set(commands)
+    out: list[tuple[re.Pattern[str], str]] = []
+    for command, patterns in by_command.items():
+        if command not in known:
+            raise FlowError(f"{path}: commands: unknown command '{command}'")
+        for pattern in patterns if isinstance(patterns, list) else [patterns]:
+            try:
+                compiled = re.compile(str(pattern).format_map(
+                    {k: str(v) for k, v in parts.items()}))
+            except (KeyError, ValueError, re.error) as exc:
+                raise FlowError(f"{path}: {command}: {pattern!r} is not a pattern "
+                                f"({exc})") from None
+            if compiled.fullmatch(""):
+                raise FlowError(f"{path}: {command}: {pattern!r} matches an empty message")
+            out.append((compiled, str(command)))
+    return tuple(out)
+
+
 def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
                 folder: Path = FLOWS_DIR) -> Bundle:
     """Load and validate the flow `name` with its catalogs, lists, rules and keywords."""
@@ -277,13 +303,15 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
     if unlisted:
         raise FlowError(f"{folder / 'directory.yaml'}: by_group.{unlisted[0]}: every kind of "
                         f"danger in crisis.yaml needs its numbers")
+    phrases = load_phrases(folder / "phrases.yaml", set(keywords.values())) \
+        if (folder / "phrases.yaml").exists() else ()
     answers = load_answers(folder / "answers.yaml")
     answers.check(flow)
     hours = load_hours(folder / "service.yaml")
-    return Bundle(flow, catalog, triage, keywords, crisis, directory, answers, hours)
+    return Bundle(flow, catalog, triage, keywords, phrases, crisis, directory, answers, hours)
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:
-    skip = {"lists", "keywords", "crisis", "directory", "referrals", "service", "answers",
-            "retention", "broadcast"}
+    skip = {"lists", "keywords", "phrases", "crisis", "directory", "referrals", "service",
+            "answers", "retention", "broadcast"}
     return sorted(p.stem for p in folder.glob("*.yaml") if "." not in p.stem and p.stem not in skip)

@@ -38,6 +38,21 @@ def keyword(text: str, keywords: dict[str, str]) -> str | None:
     return keywords.get(fold(text))
 
 
+Phrases = tuple[tuple[re.Pattern[str], str], ...]  # whole-message pattern, command
+PHRASE_CHARS = 120  # longer is a story, never a request in a sentence (flows/phrases.yaml)
+
+
+def command_of(text: str, keywords: dict[str, str], phrases: Phrases) -> str | None:
+    """The command a whole message names or asks for in a sentence ("tolong hapus sa pu
+    data"), or None."""
+    folded = fold(text)
+    found = keywords.get(folded)
+    if found is None and phrases and len(folded) <= PHRASE_CHARS:
+        found = next((command for pattern, command in phrases if pattern.fullmatch(folded)),
+                     None)
+    return found
+
+
 def match_choice(text: str, payload: str, choices: tuple[ChoiceSpec, ...],
                  folded_labels: list[str]) -> ChoiceSpec | None:
     """A choice by button payload, by its value or label typed out, or by its number.

@@ -14,8 +14,8 @@ from storage import cases, counselors, inbox, queue
 from storage.queue import CaseView
 
 URGENT = ("P0", "P1")
-# The flow's answers to safety words (DARURAT, BERHENTI, HAPUS, KELUAR): the counselor
-# holding the case hears of them at once.
+# The flow's answers to safety words and rights (DARURAT, BERHENTI, KELUAR, HAPUS, DATA,
+# UBAH): the counselor holding the case hears of them at once.
 SAFETY_EVENTS = ("emergency", "stop", "privacy_request", "quick_exit")
 
 
@@ -29,8 +29,8 @@ def opened(conn: Connection, catalog: Catalog, case: CaseView, language: str, no
 
 def family_safety(conn: Connection, case_id: int | None, counselor_id: int,
                   msg: inbox.Pending, kind: str, now: datetime) -> None:
-    """DARURAT, BERHENTI, HAPUS or KELUAR from a family a counselor holds: the counselor
-    hears."""
+    """DARURAT, BERHENTI, KELUAR or a data right from a family a counselor holds: the
+    counselor hears."""
     if case_id is None:
         return
     number = cases.number_of(conn, case_id)

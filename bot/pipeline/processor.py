@@ -251,7 +251,7 @@ class Processor:
         state = self.flows.flow.states.get(conv.snapshot.state) if conv.snapshot else None
         answering = state is not None and state.interrupt and not state.end  # a safety question
         danger = None
-        if held and routing.safety_word(msg, self.flows.bundle.keywords) is None:
+        if held and routing.safety_word(msg, self.flows.bundle) is None:
             danger = routing.danger(msg, self.flows.bundle.crisis)  # held cases only: a few
             flags = conv.snapshot.flags if conv.snapshot else ()
             if not answering and not is_imminent(danger, flags):

@@ -17,20 +17,24 @@ from bot.casework import staff
 from bot.pipeline.apply import Batch, Conv, event_row, inbound_row
 from flows.crisis import CrisisWords, Scan
 from flows.danger import flags_seen
-from flows.text import clean, keyword
+from flows.loader import Bundle
+from flows.text import clean, command_of
 from storage import counselors, inbox
 from storage.rows import Processed
 
-SAFETY_COMMANDS = ("emergency", "stop", "erase", "exit")
+# What the flow still answers while a person holds the case: safety words and the family's
+# data rights (each right a request with a deadline, bot.privacy), the counselor told at once.
+SAFETY_COMMANDS = ("emergency", "stop", "erase", "exit", "data", "correct")
 
 
 def held_by_person(conv: Conv) -> bool:
     return conv.case_status == "claimed" and conv.assignee_id is not None
 
 
-def safety_word(msg: inbox.Pending, keywords: dict[str, str]) -> str | None:
-    """The safety command a message names (DARURAT, BERHENTI, HAPUS...), if any."""
-    command = keyword(str(msg.payload.get("text") or ""), keywords)
+def safety_word(msg: inbox.Pending, bundle: Bundle) -> str | None:
+    """The safety or rights command a message names or asks for (DARURAT, BERHENTI, HAPUS,
+    "tolong hapus sa pu data", DATA...), if any."""
+    command = command_of(str(msg.payload.get("text") or ""), bundle.keywords, bundle.phrases)
     return command if command in SAFETY_COMMANDS else None
 
 

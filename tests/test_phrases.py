@@ -1,0 +1,103 @@
+"""Rights asked for in a sentence (flows/phrases.yaml): recall on what families write, in
+Papuan Malay, Indonesian and English, and no false alarm on ordinary messages and stories
+that mention deleting, data or changing. A miss is a right ignored; a false alarm tells a
+family we will erase what they never asked to erase."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.service import Service
+from flows.engine import Engine
+from flows.text import command_of
+from storage import privacy as store
+from tests.support import deliver
+from tests.test_handoff import Person, add_staff
+
+ASKED = {
+    "erase": [
+        "tolong hapus sa pu data", "Hapus data saya.", "hapus data saya", "hps data sy",
+        "sa mau hapus semua sa pu data", "kaka tolong hapus sa pu data e",
+        "Mohon hapus data saya", "saya ingin data saya dihapus", "sa pu data hapus sudah",
+        "bisa hapus sa pu nomor ka", "Tolong hapus percakapan ini", "hapus semua pesan",
+        "tolong hapus", "please delete my data", "delete my data", "Erase my data please",
+        "sa mau data dihapus saja",
+    ],
+    "data": [
+        "sa mau liat sa pu data", "minta data saya", "kirim sa pu data",
+        "saya mau lihat data saya", "boleh minta salinan data saya", "tolong kirim data saya",
+        "data apa yang kam simpan", "data apa yg kalian simpan tentang saya",
+        "send me a copy of my data", "I want to see my data", "cek sa pu data",
+    ],
+    "correct": [
+        "sa mau ubah sa pu data", "tolong ganti sa pu nomor", "perbaiki data saya",
+        "sa pu alamat salah", "nama saya salah tolong perbaiki", "data saya salah",
+        "ganti alamat", "please correct my data", "I want to change my address",
+        "sa pu distrik salah", "ubah jawaban saya", "koreksi data sa",
+    ],
+}
+ORDINARY = [
+    # answers and greetings from the intake
+    "1", "2", "3", "iya", "tra", "ya", "tidak", "LEWATI", "halo", "selamat pagi", "mama",
+    "sa di kwamki narama", "wania", "sore saja", "iya boleh", "tra usah", "ok kaka",
+    # stories that mention deleting, data or changing
+    "dia hapus sa pu foto", "sa su hapus pesan tadi", "sa pu hp dia hapus semua",
+    "de hapus sa pu nomor dari hp", "sa su kirim data", "data sudah sa kirim kemarin",
+    "sa pu suami ganti nomor", "dia ganti sa pu nomor hp", "jangan hapus sa pu cerita",
+    "tra usah hapus", "ubah sa pu hidup", "sa minta informasi", "minta informasi",
+    "sa mau tau kapan petugas datang", "kirim nomor polisi", "sa ganti nomor baru ini",
+    "suami pukul sa, tolong", "mama minta tolong", "sa mau lapor", "sa takut suami tau",
+    "anak sa pu data sekolah hilang", "de hapus sa pu chat dengan mama, sa takut",
+    "bapa ganti kunci rumah", "sa pu nama Yosefina", "sa salah kirim",
+    "dia minta sa pu data KTP", "petugas bisa datang ka",
+]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load("intake")
+
+
+def test_recall_on_rights_asked_in_a_sentence(engine: Engine) -> None:
+    """Every phrase families were seen or expected to write is the right they ask for;
+    before flows/phrases.yaml only the bare words (HAPUS, DATA, UBAH) were."""
+    b = engine.bundle
+    missed = {right: [t for t in said if command_of(t, b.keywords, b.phrases) != right]
+              for right, said in ASKED.items()}
+    assert missed == {"erase": [], "data": [], "correct": []}
+    asked = sum(len(v) for v in ASKED.values())
+    assert asked >= 40
+    bare = sum(command_of(t, b.keywords, ()) == r for r, said in ASKED.items() for t in said)
+    assert bare <= 1  # the keywords alone: only "tolong hapus"-like bare words, if any
+
+
+def test_no_false_alarm_on_ordinary_messages_and_stories(engine: Engine) -> None:
+    """Ordinary answers and stories that mention deleting, data or changing are no request
+    (the story is read for danger like any message)."""
+    b = engine.bundle
+    alarms = [t for t in ORDINARY
+              if command_of(t, b.keywords, b.phrases) in ("erase", "data", "correct")]
+    assert alarms == []
+
+
+def test_a_right_in_a_sentence_is_a_request_even_while_a_counselor_holds_the_case(
+        service: Service) -> None:
+    """A family whose case Sari holds writes "tolong hapus sa pu data" and later "sa mau
+    liat sa pu data": each is a request due in 3x24 hours, the family is answered by the
+    bot, and Sari hears of each at once (before, DATA and UBAH reached only her, with no
+    request and no deadline)."""
+    family = Person(service, "fam")
+    number = family.intake()
+    _, sari = add_staff(service, "Sari", "sari")
+    sari.say(f"/ambil {number}")
+    family.unread(), sari.unread()
+    erase = family.say("tolong hapus sa pu data")
+    data = family.say("sa mau liat sa pu data")
+    fix = family.say("UBAH")
+    assert erase and data and fix  # the bot answered each
+    deliver(service)
+    heard = [p["text"] for p in sari.unread()]
+    assert len([t for t in heard if number in t]) >= 3, heard
+    with service.db.connect() as conn:
+        kinds = sorted(r.kind for r in store.listing(conn, ["open"]))
+    assert kinds == ["correct", "data", "erase"]
