@@ -4,8 +4,9 @@ and on demand (`lk3 privacy purge [--dry-run]`).
 Rules, each counted on its own: contacts who refused consent (`refused`), conversations that
 never became a case (`no_case`), closed cases past their period (`closed_case`: the contact
 anonymised as on HAPUS, the case skeleton kept), and raw inbox payloads once processed
-(`inbox`). Open cases and cases under a legal hold are never touched; neither is anyone with
-a data-rights request still open. The dry run reads with the same queries the real run
+(`inbox`). Open cases and cases under a legal hold are never anonymised; neither is anyone
+with a data-rights request still open. The inbox rule is everyone's: a raw payload is the
+provider's copy of a message whose words the message log keeps (held cases' logs included). The dry run reads with the same queries the real run
 uses, at the same `now`, so its counts are the real run's; removed rows no longer match.
 """
 
