@@ -81,8 +81,9 @@ def provider_ids(conn: Connection, contact_id: int, channel: str, user: str,
 def erase(conn: Connection, contact_id: int, case_ids: list[int],
           now: datetime) -> dict[str, int]:
     """Everything personal of the contact but its address and what is still to be sent to
-    it; how many rows each table had cleared. Their broadcast topics end (`erased`): the
-    consent records stay, as the proof of what they had agreed to, and nothing goes."""
+    it, staff messages that acted on their cases included (`staff_inbox`); how many rows
+    each table had cleared. Their broadcast topics end (`erased`): the consent records
+    stay, as the proof of what they had agreed to, and nothing goes."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA secure_delete = ON")
     channel, user = conn.execute(select(CONTACTS.c.channel, CONTACTS.c.provider_user_id)
@@ -92,6 +93,9 @@ def erase(conn: Connection, contact_id: int, case_ids: list[int],
         "inbox": conn.execute(update(INBOX).where(
             of_contact(f"{channel}:{user}"), INBOX.c.processed_at.is_not(None))
             .values(payload=ERASED, sender=GONE, contact_key=GONE, last_error=None)).rowcount,
+        "staff_inbox": conn.execute(update(INBOX).where(
+            INBOX.c.case_id.in_(case_ids), _not_erased(INBOX.c.payload))
+            .values(payload=ERASED, last_error=None)).rowcount,
         "messages": conn.execute(update(LOG).where(
             LOG.c.contact_id == contact_id, or_(LOG.c.text != "", LOG.c.media.is_not(None)))
             .values(text="", media=None, original_length=0)).rowcount,
@@ -118,6 +122,12 @@ def erase(conn: Connection, contact_id: int, case_ids: list[int],
     conn.execute(update(OUTBOX).where(theirs, to(user), OUTBOX.c.status.not_in(OPEN))
                  .values(recipient=GONE))
     return {k: int(v) for k, v in counts.items() if v}
+
+
+def link_staff_message(conn: Connection, inbox_id: int, case_id: int) -> None:
+    """A staff member's inbox row marked with the case it acted on: `erase` clears its
+    payload with the family's (a note, a referral reason or a message quotes them)."""
+    conn.execute(update(INBOX).where(INBOX.c.id == inbox_id).values(case_id=case_id))
 
 
 def waiting(conn: Connection, contact_id: int) -> list[int]:

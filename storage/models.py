@@ -93,6 +93,8 @@ class InboxMessage(Base):
         Index("ix_inbox_contact_pending", "contact_key", "id",
               postgresql_where=text("processed_at IS NULL"),
               sqlite_where=text("processed_at IS NULL")),
+        Index("ix_inbox_case", "case_id", postgresql_where=text("case_id IS NOT NULL"),
+              sqlite_where=text("case_id IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -104,6 +106,9 @@ class InboxMessage(Base):
     processed_at: Mapped[datetime | None] = mapped_column(Time)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A staff member's message: the case it acted on (their active case), where an erasure
+    # finds their words about a family. No foreign key (migration 0015 adds it in place).
+    case_id: Mapped[int | None] = mapped_column(Id)
 
 
 class MessageLog(Base):

@@ -217,3 +217,19 @@ def set_answer(conn: Connection, contact_id: int, key: str, value: str,
 def requests_of(conn: Connection, contact_id: int) -> list[int]:
     return [int(i) for i in conn.execute(select(REQUESTS.c.id).where(
         REQUESTS.c.contact_id == contact_id)).scalars()]
+
+
+def of_contact(conn: Connection, contact_id: int, statuses: Iterable[str]) -> list[Request]:
+    """The contact's requests in these states, oldest first."""
+    rows = conn.execute(select(REQUESTS).where(
+        REQUESTS.c.contact_id == contact_id, REQUESTS.c.status.in_(list(statuses)))
+        .order_by(REQUESTS.c.id))
+    return [_request(r) for r in rows]
+
+
+def reopen(conn: Connection, request_id: int, due_at: datetime) -> None:
+    """A deferred request open again, due at `due_at`: its reminders start over (their
+    count goes on, so each reminder's outbox key stays new)."""
+    conn.execute(update(REQUESTS).where(REQUESTS.c.id == request_id).values(
+        status="open", due_at=due_at, closed_at=None, closed_by=None, reason=None,
+        last_alert_at=None))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from storage.models import Base, Case, InboxMessage, PrivacyRequest
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support import CollectingSender, FrozenClock, deliver
 from tests.test_handoff import Person
-from tests.test_scheduler import hire
+from tests.test_scheduler import hire, texts
 from tests.test_whatsapp import (
     SID,
     TOKEN,
@@ -201,3 +202,88 @@ def test_on_telegram_the_family_is_told_what_stays_on_their_phone(
     assert "Telegram tidak mengizinkan kami menghapus obrolan" in told
     Scheduler(service.db, clock).run_once()
     assert found_in_rows(service.db, "'4242'") == []
+
+
+def _held_and_asked(service: Service, clock: FrozenClock) -> tuple[Person, str, store.Request]:
+    """A family's case closed and put on a legal hold, then the family's HAPUS."""
+    family = Person(service, "fam")
+    number = family.intake()
+    hire(service.db, clock, "sup", role="supervisor", duty=False)
+    sup = Person(service, "sup")
+    sup.say(f"/ambil {number}")
+    sup.say("/selesai dirujuk")
+    assert erase.hold(service.db, number, "proses hukum", "cli:test", clock()).code == 0
+    family.say("HAPUS")
+    family.unread()
+    return family, number, _request(service.db, "erase")
+
+
+def test_erase_clears_a_counselors_note_referral_and_message_from_their_inbox(
+        service: Service, clock: FrozenClock) -> None:
+    """A counselor's note, referral reason and message to the family, each quoting the
+    family's sentence, are in no table after the erasure (the counselor's raw inbox rows
+    included); another family's note stays."""
+    sentence = f"ibu Yosefina bilang suami punya senjata api {uuid.uuid4().hex[:10]}"
+    other = f"catatan keluarga lain {uuid.uuid4().hex[:10]}"
+    hire(service.db, clock, "kons")
+    kons = Person(service, "kons")
+    for user, words in (("fam2", other), ("fam", sentence)):
+        number = Person(service, user).intake()
+        kons.say(f"/ambil {number}")
+        kons.say(f"/catatan RAHASIA-NOTE {words}")
+        if user == "fam":
+            kons.say(f"/rujuk uptd_ppa {words}")
+            kons.say(f"Ibu, kami sudah catat: {words}")
+        kons.say("/selesai dirujuk")
+    Person(service, "fam").say("HAPUS")
+    assert "inbox" in found_in_rows(service.db, sentence)
+    out = erase.erase(service.db, _request(service.db, "erase").id, "cli:test", clock(),
+                      family_texts(), provider.nothing)
+    assert out.code == 0, out.lines
+    deliver(service)
+    Scheduler(service.db, clock).run_once()
+    assert found_in_rows(service.db, sentence) == []
+    if service.db.dialect.name == "sqlite":
+        assert found_in_files(service.db, sentence) == []
+    assert "inbox" in found_in_rows(service.db, other), "only this family's words go"
+
+
+def test_releasing_a_hold_reopens_the_deferred_erasure_with_a_new_deadline(
+        service: Service, clock: FrozenClock) -> None:
+    """Released, a deferred erasure is open again, due 3x24 hours from the release: the
+    release names it and the command to run, supervisors hear of it at once and again
+    when it is overdue."""
+    _, number, req = _held_and_asked(service, clock)
+    deferred = erase.erase(service.db, req.id, "cli:test", clock(), family_texts(),
+                           provider.nothing)
+    assert deferred.code == 0 and "ditunda" in deferred.lines[0]
+    clock.advance(days=20)
+    before = len(texts(service.db, "sup"))
+    released = erase.hold(service.db, number, None, "cli:test", clock(), release=True)
+    said = "\n".join(released.lines)
+    assert released.code == 0 and f"lk3 privacy erase {req.label}" in said
+    again = _request(service.db, "erase")
+    assert (again.status, again.due_at) == ("open", clock() + timedelta(hours=72))
+    (alert,) = texts(service.db, "sup")[before:]
+    assert alert.startswith(f"Permintaan hak data {req.label}") and "3 hari" in alert
+    clock.now = again.due_at + timedelta(minutes=1)
+    Scheduler(service.db, clock).run_once()
+    assert any(t.startswith(f"TERLAMBAT: permintaan {req.label}")
+               for t in texts(service.db, "sup")[before:])
+
+
+def test_the_family_hears_of_a_deferral_once(service: Service, clock: FrozenClock) -> None:
+    """Erasing a held case again and again tells the family once (someone else may read a
+    shared phone); staff read that the family was told before."""
+    family, _, req = _held_and_asked(service, clock)
+    outs = [erase.erase(service.db, req.id, "cli:test", clock(), family_texts(),
+                        provider.nothing) for _ in range(3)]
+    clock.advance(hours=1)
+    outs.append(erase.erase(service.db, req.id, "cli:test", clock(), family_texts(),
+                            provider.nothing))
+    deliver(service)
+    told = [p["text"] for p in family.unread()]
+    assert len(told) == 1 and "proses hukum atau perlindungan anak" in told[0]
+    assert all(o.code == 0 and "ditunda" in o.lines[0] for o in outs)
+    assert "sudah diberi tahu" in outs[0].lines[0]
+    assert all("sudah diberi tahu sebelumnya" in o.lines[0] for o in outs[1:])

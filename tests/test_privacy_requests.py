@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
 from bot.casework.scheduler import Scheduler
-from bot.privacy import requests
+from bot.privacy import erase, export, provider, requests
 from bot.privacy.cli import family_texts
 from bot.service import Service
 from storage import privacy as store
@@ -156,3 +157,39 @@ def test_the_privacy_request_event_has_its_effect(service: Service,
         assert conn.execute(select(PrivacyRequest.id)).scalars().all() == [1]
         assert len(conn.execute(select(CaseEvent.id).where(
             CaseEvent.kind == "privacy_request")).all()) == 1
+
+
+def test_erasing_a_family_closes_their_other_open_requests(
+        service: Service, clock: FrozenClock, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """After HAPUS is done, the family's DATA request is closed as erased, in the audit
+    trail too: the erase output names it, it leaves the open list, its overdue alerts stop
+    and it writes no (empty) copy."""
+    hire(service.db, clock, "sup", role="supervisor", duty=False)
+    family = Person(service, "fam")
+    family.say("halo")
+    family.say("DATA")
+    family.say("HAPUS")
+    data, hapus = sorted(all_requests(service.db), key=lambda r: r.id)
+    out = erase.erase(service.db, hapus.id, "cli:test", clock(), family_texts(),
+                      provider.nothing)
+    assert out.code == 0
+    assert any(data.label in line and "ditutup" in line for line in out.lines), out.lines
+    closed = {r.id: r for r in all_requests(service.db)}[data.id]
+    assert (closed.status, closed.closed_by) == ("erased", "cli:test")
+    with service.db.connect() as conn:
+        (audit,) = conn.execute(select(CaseEvent.data).where(
+            CaseEvent.kind == "privacy_closed_by_erasure")).scalars().all()
+    assert audit == {"request": data.id, "erased_by": hapus.id}
+    assert requests.list_requests(service.db, False, False, clock()) == 0
+    assert data.label not in capsys.readouterr().out
+    before = len(texts(service.db, "sup"))
+    for hours in (1, 30):
+        clock.now = data.due_at + timedelta(hours=hours)
+        Scheduler(service.db, clock).run_once()
+    assert not any(data.label in t for t in texts(service.db, "sup")[before:])
+    exports = tmp_path / "exports"
+    copy = export.export(service.db, data.id, exports, family_texts(), clock(), False,
+                         "cli:test")
+    assert copy.code == 1 and "ditutup (datanya sudah dihapus)" in copy.lines[0]
+    assert not exports.exists() or list(exports.iterdir()) == []

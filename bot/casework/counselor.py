@@ -17,7 +17,7 @@ from bot.casework import counselorviews as views
 from bot.casework.counselorctx import Ctx
 from flows.catalog import Catalog
 from flows.text import clean
-from storage import counselors, inbox, queue
+from storage import counselors, erasure, inbox, queue
 from storage.queue import CaseView
 
 ALIASES = {
@@ -35,6 +35,8 @@ def handle(conn: Connection, counselor_id: int, msg: inbox.Pending, family_texts
     """One message from a counselor: a command, a button, or words for the family."""
     me = counselors.get(conn, counselor_id)
     assert me is not None
+    if me.active_case_id is not None:  # their words may quote that family: erased with it
+        erasure.link_staff_message(conn, msg.id, me.active_case_id)
     ctx = Ctx(conn, me, now, family_texts)
     text = clean(str(msg.payload.get("text") or ""))
     button = str(msg.payload.get("payload") or "")

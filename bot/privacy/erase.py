@@ -3,9 +3,10 @@
 An erasure clears the family's words and addresses everywhere (storage.erasure), keeps the
 case skeleton, tells the family what is gone and what remains on their phone, and asks the
 provider to delete its copies. A case still open must be closed first; a case under a legal
-hold defers the erasure, and the family is told why. Each step is a case event. The
-address goes last, once the family's last notice has left the outbox (`finish`, run by the
-scheduler's privacy job); a request already erased is left as it is.
+hold defers the erasure, and the family is told why (once); the hold's release opens the
+erasure again with a new due time. Erasing closes the person's other requests. Each step is
+a case event. The address goes last, once the family's last notice has left the outbox
+(`finish`, run by the scheduler's privacy job); a request already erased is left as it is.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
-from bot.casework import staff
+from bot.casework import labels, staff
 from bot.privacy import notify
+from bot.privacy.policy import policy
 from bot.privacy.provider import Deleter
 from flows.catalog import Catalog
-from storage import erasure, queue
+from storage import cases, erasure, queue
 from storage import privacy as store
 from storage.db import reading
 from storage.rows import EventRow, write_rows
@@ -92,15 +94,8 @@ def _erase(conn: Connection, req: store.Request, actor: str, now: datetime,
     language = notify.language_of(conn, req)
     holds = store.holds_on(conn, case_ids)
     if holds:
-        why = notify.tell_family(conn, req, catalog.text("privacy.deferred", language, {}),
-                                 now, key=f"privacy:{req.id}:deferred:{now.isoformat()}")
-        store.close(conn, req.id, "deferred", actor, now, reason="hold")
-        notify.audit(conn, req, actor, "privacy_erase_deferred",
-                     {"holds": [h.case_id for h in holds], "told": why is None}, now)
-        told = staff.text("privacy.told_yes") if why is None else \
-            staff.text("privacy.told_no", why=why)
-        return Outcome(0, [staff.text("privacy.deferred", label=req.label, told=told,
-                                      numbers=", ".join(h.number for h in holds))]), []
+        return _defer(conn, req, holds, actor, now,
+                      catalog.text("privacy.deferred", language, {})), []
     channel, user, _ = store.address(conn, req.contact_id)
     found = erasure.provider_ids(conn, req.contact_id, channel, user)
     counts = erasure.erase(conn, req.contact_id, case_ids, now)
@@ -112,8 +107,50 @@ def _erase(conn: Connection, req: store.Request, actor: str, now: datetime,
     store.set_pending(conn, req.id, found)
     notify.audit(conn, req, actor, "privacy_erased", {"counts": counts}, now)
     words = ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
-    return Outcome(0, [staff.text("privacy.erased", label=req.label, counts=words,
-                                  numbers=", ".join(numbers.values()) or "-")]), found
+    out = Outcome(0, [staff.text("privacy.erased", label=req.label, counts=words,
+                                 numbers=", ".join(numbers.values()) or "-")])
+    closed = _close_others(conn, req, actor, now)
+    if closed:
+        out.lines.append(staff.text("privacy.closed_by_erasure", requests=", ".join(
+            f"{r.label} {notify.kind_word(r.kind)}" for r in closed)))
+    return out, found
+
+
+def _defer(conn: Connection, req: store.Request, holds: list[store.Hold], actor: str,
+           now: datetime, body: str) -> Outcome:
+    """The erasure waits for the hold; the family hears why once for the request (a
+    shared phone may be read by the perpetrator: each repeat is another risk)."""
+    before = _told_of_deferral(conn, req)
+    why = None if before else notify.tell_family(conn, req, body, now,
+                                                 key=f"privacy:{req.id}:deferred")
+    store.close(conn, req.id, "deferred", actor, now, reason="hold")
+    notify.audit(conn, req, actor, "privacy_erase_deferred",
+                 {"holds": [h.case_id for h in holds], "told": not before and why is None,
+                  "told_before": before}, now)
+    told = staff.text("privacy.told_before") if before else notify.told(why)
+    return Outcome(0, [staff.text("privacy.deferred", label=req.label, told=told,
+                                  numbers=", ".join(h.number for h in holds))])
+
+
+def _told_of_deferral(conn: Connection, req: store.Request) -> bool:
+    """Whether the family heard of this request's deferral before (its audit rows say)."""
+    return any(e["kind"] == "privacy_erase_deferred" and e["data"].get("request") == req.id
+               and e["data"].get("told") for c in req.case_ids
+               for e in cases.events_of(conn, c))
+
+
+def _close_others(conn: Connection, req: store.Request, actor: str,
+                  now: datetime) -> list[store.Request]:
+    """The person's other requests still to do (a DATA copy, a correction, an erasure
+    deferred before) closed as `erased`: nothing of theirs is left to copy, correct or
+    erase, and no reminder about them should reach supervisors any more."""
+    others = [r for r in store.of_contact(conn, req.contact_id, ("open", "deferred"))
+              if r.id != req.id]
+    for other in others:
+        store.close(conn, other.id, "erased", actor, now, reason="erasure")
+        notify.audit(conn, other, actor, "privacy_closed_by_erasure",
+                     {"erased_by": req.id}, now)
+    return others
 
 
 def finish_all(db: Engine, now: datetime) -> int:
@@ -151,12 +188,39 @@ def hold(db: Engine, number: str, reason: str | None, actor: str, now: datetime,
             if not store.release(conn, case.id, actor, now):
                 return Outcome(1, [staff.text("hold.none", number=case.number)])
             _event(conn, case, actor, "legal_hold_released", {}, now)
-            return Outcome(0, [staff.text("hold.released", number=case.number)])
+            return Outcome(0, [staff.text("hold.released", number=case.number),
+                               *_reopen(conn, case, actor, now)])
         if not reason or not reason.strip():
             return Outcome(2, [staff.text("hold.needs_reason")])
         store.hold(conn, case.id, reason.strip(), actor, now)
         _event(conn, case, actor, "legal_hold", {"reason": reason.strip()[:200]}, now)
         return Outcome(0, [staff.text("hold.set", number=case.number, reason=reason.strip())])
+
+
+def _reopen(conn: Connection, case: queue.CaseView, actor: str, now: datetime) -> list[str]:
+    """The family's erasures deferred for holds, open again once none of their cases is
+    held: due a whole period (3x24 hours) from the release, as the family was promised
+    erasure when the process ends and staff could do nothing before; supervisors hear as
+    of a new request. Staff read which, and the command to run."""
+    deferred = [r for r in store.of_contact(conn, case.contact_id, ("deferred",))
+                if r.kind == "erase"]
+    if not deferred:
+        return []
+    still = store.holds_on(conn, store.case_ids_of(conn, case.contact_id))
+    if still:
+        return [staff.text("hold.still_deferred", labels=", ".join(r.label for r in deferred),
+                           numbers=", ".join(h.number for h in still))]
+    due, lines = now + policy().due, []
+    for old in deferred:
+        store.reopen(conn, old.id, due)
+        req = replace(old, status="open", due_at=due, reason=None)
+        told = notify.alert(conn, req, "privacy.new", now,
+                            key=f"privacy:{req.id}:reopened:{now.isoformat()}")
+        notify.audit(conn, req, actor, "privacy_reopened",
+                     {"due_at": due.isoformat(), "told": told}, now)
+        lines.append(staff.text("hold.reopened", label=req.label, due=labels.wit(due),
+                                left=labels.duration(due - now)))
+    return lines
 
 
 def _event(conn: Connection, case: queue.CaseView, actor: str, kind: str,

@@ -18,7 +18,7 @@ from storage.db import reading
 
 REASONS = ("safety", "third_party")
 OPEN = ("open", "deferred", "erasing")
-ALL = (*OPEN, "done", "refused")
+ALL = (*OPEN, "done", "refused", "erased")  # erased: closed by the person's erasure
 
 
 def _iso(value: datetime) -> str:

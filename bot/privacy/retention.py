@@ -6,8 +6,9 @@ never became a case (`no_case`), closed cases past their period (`closed_case`: 
 anonymised as on HAPUS, the case skeleton kept), and raw inbox payloads once processed
 (`inbox`). Open cases and cases under a legal hold are never anonymised; neither is anyone
 with a data-rights request still open. The inbox rule is everyone's: a raw payload is the
-provider's copy of a message whose words the message log keeps (held cases' logs included). The dry run reads with the same queries the real run
-uses, at the same `now`, so its counts are the real run's; removed rows no longer match.
+provider's copy of a message whose words the message log keeps (held cases' logs included).
+The dry run reads with the same queries the real run uses, at the same `now`, so its counts
+are the real run's; removed rows no longer match.
 """
 
 from __future__ import annotations
