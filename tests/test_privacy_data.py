@@ -5,18 +5,22 @@ applied with old and new values audited, and the family told."""
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.casework import caseops
+from bot.cli.cliparser import parser
 from bot.privacy import correct, export
 from bot.privacy.cli import family_texts
 from bot.service import Service
 from storage import privacy as store
 from storage.models import Case, CaseEvent
+from storage.rows import EventRow, write_rows
 from tests.support import FrozenClock, deliver
-from tests.test_handoff import Person
+from tests.test_handoff import Person, case_of
 from tests.test_scheduler import hire
 
 NOTE = "Catatan internal: suami terlihat di pasar kemarin"
@@ -99,3 +103,91 @@ def test_ubah_applies_the_correction_audits_old_and_new_and_tells_the_family(
     (told,) = [p["text"] for p in family.unread()]
     assert told.startswith("Data Anda sudah kami perbaiki") and "Wania" in told
     assert _request(service, "correct").status == "done"
+
+
+def test_data_copy_says_in_the_familys_words_what_each_code_meant(
+        service: Service, clock: FrozenClock, tmp_path: Path) -> None:
+    """The copy names the consent choice, the place referred to and the priority in words,
+    each number the family typed with the option it chose (`3 (Tidak)`) and each skip word
+    as skipped; no choice, institution, priority or event code, nor the staff's reason."""
+    hire(service.db, clock, "sari")
+    family = Person(service, "fam")
+    number = family.intake()  # 1 chat, 3 not in danger, 2 consent with referral, ... LEWATI
+    family.say("DATA")
+    sari = Person(service, "sari")
+    sari.say(f"/ambil {number}")
+    sari.say("/rujuk lbh sidang minggu depan")  # referrals.yaml names it in English
+    case = case_of(service.db, "fam")
+    with service.db.begin() as conn:  # a kind of event with no words for the family
+        write_rows(conn, [EventRow(case.id, case.contact_id, "counselor:1", "console_forbidden",
+                                   {}, clock())])
+    req = _request(service, "data")
+    shown = export.export(service.db, req.id, tmp_path, family_texts(), clock(), False, "cli:t")
+    assert shown.code == 0, shown.lines
+    copy = shown.lines[-1]
+    said = [line.split(": ", 1)[1] for line in copy.splitlines()
+            if re.match(r"• \d{4}-\d\d-\d\d \d\d:\d\d: ", line)]
+    assert said[:4] == ["halo", "1 (Lanjut chat)", "3 (Tidak)", "2 (Setuju, dan boleh dirujuk "
+                        "ke lembaga lain bila perlu (kami tetap tanya dulu))"], said
+    assert "LEWATI (dilewati)" in said and "DATA" in said
+    assert ": Setuju, dan boleh dirujuk ke lembaga lain bila perlu (kami tetap tanya dulu) " \
+        "(teks persetujuan versi consent-" in copy
+    assert "dirujuk ke Bantuan hukum (LBH / Posbakum) (dasar hukum: persetujuan keluarga)" \
+        in copy
+    assert f"{number}: prioritas tinggi," in copy
+    assert "catatan lain tentang kasus Anda (petugas)" in copy
+    for code in ("agree", "lbh", "Legal aid", "P1", "sidang minggu depan"):
+        assert code not in copy, code
+    assert re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", copy) == []  # agree_refer, case_opened
+
+
+def test_every_referral_place_has_a_name_in_each_family_language() -> None:
+    """A place added to flows/referrals.yaml needs its name for the family's copy too (else
+    the copy falls back to that file's name, which may be English)."""
+    texts = family_texts().texts
+    missing = [(lang, code) for code in caseops.institutions() for lang in texts
+               if f"privacy.export.institution.{code}" not in texts[lang]]
+    assert missing == []
+
+
+def test_after_keluar_the_copy_is_not_sent_and_staff_close_it_as_handed_over(
+        service: Service, clock: FrozenClock, tmp_path: Path) -> None:
+    """A family that left with KELUAR is not written to: `--send` says why in words and
+    what to do (give it in person, then `--handed-over`) and keeps the request open;
+    `--handed-over` closes it sending nothing, and the next copy says so in words."""
+    family = Person(service, "fam")
+    family.intake()
+    family.say("DATA")
+    family.say("KELUAR")
+    family.unread()
+    req = _request(service, "data")
+    assert export.export(service.db, req.id, tmp_path, family_texts(), clock(), False,
+                         "cli:t").code == 0
+    refused = export.export(service.db, req.id, tmp_path, family_texts(), clock(), True,
+                            "cli:t")
+    assert refused.code == 1
+    told = "\n".join(refused.lines)
+    assert "tidak dikirim: keluarga keluar dengan KELUAR" in told and "quick_exit" not in told
+    assert f"lk3 privacy export {req.label} --handed-over" in told
+    assert _request(service, "data").status == "open"
+    both = export.export(service.db, req.id, tmp_path, family_texts(), clock(), True, "cli:t",
+                         handed_over=True)
+    assert both.code == 2 and _request(service, "data").status == "open"
+    assert parser().parse_args(["privacy", "export", req.label, "--handed-over"]).handed_over
+    done = export.export(service.db, req.id, tmp_path, family_texts(), clock(), False, "cli:t",
+                         handed_over=True)
+    assert done.code == 0 and "diserahkan langsung" in done.lines[0], done.lines
+    assert _request(service, "data").status == "done"
+    deliver(service)
+    assert family.unread() == []  # nothing reached the phone someone else may hold
+    again = export.export(service.db, req.id, tmp_path, family_texts(), clock(), False,
+                          "cli:t", handed_over=True)
+    assert again.code == 1 and "sudah selesai" in again.lines[0]
+
+    family.say("DATA")  # written again: a new request, whose copy tells the handover
+    with service.db.connect() as conn:
+        (new,) = store.listing(conn, ("open",))
+    later = export.export(service.db, new.id, tmp_path, family_texts(), clock(), False,
+                          "cli:t")
+    assert "salinan data diserahkan langsung kepada Anda (petugas)" in later.lines[-1]
+    assert "handed_over" not in later.lines[-1]

@@ -84,11 +84,13 @@ def _privacy(sub: Any) -> None:
              "list: open data-rights requests (kind, contact, cases, due time in WIT, state; "
              "--all: closed ones too). refuse: with a reason the family is told (UU PDP Pasal "
              "33). erase: HAPUS done (the case skeleton stays; a legal hold defers it). "
-             "export: DATA, written for review (mode 600), then --send in the chat. correct: "
+             "export: DATA, written for review (mode 600), then --send in the chat, or "
+             "--handed-over once given in person (a family that used KELUAR). correct: "
              "UBAH, one answer. purge: the retention periods of flows/retention.yaml "
              "(--dry-run: only count). Operator's guide: docs/operations.md, 'Data rights'.",
              "lk3 privacy list\nlk3 privacy refuse P-3 --reason safety\n"
              "lk3 privacy erase P-4\nlk3 privacy export P-5\nlk3 privacy export P-5 --send\n"
+             "lk3 privacy export P-5 --handed-over\n"
              "lk3 privacy correct P-6 --field distrik --value wania\n"
              "lk3 privacy purge --dry-run")
     p.add_argument("action", choices=["list", "refuse", "erase", "export", "correct",
@@ -97,6 +99,8 @@ def _privacy(sub: Any) -> None:
     p.add_argument("--reason", choices=["safety", "third_party"],
                    help="refuse: endangers someone | would reveal another person's data")
     p.add_argument("--send", action="store_true", help="export: send the reviewed copy")
+    p.add_argument("--handed-over", action="store_true",
+                   help="export: the reviewed copy was given in person; close, send nothing")
     p.add_argument("--field", help="correct: the answer's name (e.g. distrik)")
     p.add_argument("--value", help="correct: its new value")
     p.add_argument("--dry-run", action="store_true", help="purge: count, remove nothing")

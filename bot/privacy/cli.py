@@ -49,9 +49,10 @@ def _request_id(text: str | None) -> int:
 # What each action takes: anything else given is refused before anything is done (an
 # `erase P-4 --dry-run` must never erase while its operator expects a preview).
 TAKES = {"list": {"show_all", "json"}, "refuse": {"request", "reason"},
-         "erase": {"request"}, "export": {"request", "send"},
+         "erase": {"request"}, "export": {"request", "send", "handed_over"},
          "correct": {"request", "field", "value"}, "purge": {"dry_run", "json"}}
-SPELLED = {"request": "REQUEST", "reason": "--reason", "send": "--send", "field": "--field",
+SPELLED = {"request": "REQUEST", "reason": "--reason", "send": "--send",
+           "handed_over": "--handed-over", "field": "--field",
            "value": "--value", "dry_run": "--dry-run", "show_all": "--all", "json": "--json"}
 
 
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                                   provider.twilio(settings), export_dir(settings)))
     if action == "export":
         return _print(export.export(db, request_id, export_dir(settings), family_texts(),
-                                    now, args.send, actor))
+                                    now, args.send, actor, handed_over=args.handed_over))
     if not args.field or args.value is None:
         raise ConfigError(staff.text("privacy.cli.field_needed"))
     return _print(correct.correct(db, request_id, args.field, args.value, actor, now,

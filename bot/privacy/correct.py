@@ -24,12 +24,9 @@ FIXED = ("consent", "mode")  # changed by the family's own answers, never by sta
 def correct(db: Engine, request_id: int, field: str, value: str, actor: str,
             now: datetime, catalog: Catalog) -> Outcome:
     with db.begin() as conn:
-        req = checked(conn, request_id, "correct")
+        req = checked(conn, request_id, "correct", open_only=True)
         if isinstance(req, Outcome):
             return req
-        if req.status != "open":
-            return Outcome(1, [staff.text("privacy.not_open", label=req.label,
-                                          status=notify.status_word(req.status))])
         conv = conversations.load(conn, req.contact_id)
         if conv is None:
             return Outcome(1, [staff.text("privacy.correct_gone")])

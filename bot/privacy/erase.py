@@ -36,7 +36,9 @@ class Outcome:
     lines: list[str] = field(default_factory=list)
 
 
-def checked(conn: Connection, request_id: int, kind: str) -> store.Request | Outcome:
+def checked(conn: Connection, request_id: int, kind: str,
+            open_only: bool = False) -> store.Request | Outcome:
+    """The request, if it is one of `kind` (and, `open_only`, still open); else why not."""
     label = f"P-{request_id}"
     req = store.get(conn, request_id, lock=True)
     if req is None:
@@ -45,6 +47,9 @@ def checked(conn: Connection, request_id: int, kind: str) -> store.Request | Out
         return Outcome(1, [staff.text("privacy.wrong_kind", label=label,
                                       kind=notify.kind_word(req.kind),
                                       wanted=notify.kind_word(kind))])
+    if open_only and req.status != "open":
+        return Outcome(1, [staff.text("privacy.not_open", label=req.label,
+                                      status=notify.status_word(req.status))])
     return req
 
 

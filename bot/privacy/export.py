@@ -2,7 +2,10 @@
 
 `lk3 privacy export REQUEST` builds it, keeps a JSON copy for the office (mode 600, in the
 exports folder) and prints the text for staff to review; `--send` sends that reviewed copy
-in the chat through the outbox (split as the channel needs, in order) and closes the request.
+in the chat through the outbox (split as the channel needs, in order) and closes the request;
+`--handed-over` closes it without sending, when staff gave the copy in person (a family that
+left with KELUAR or stopped is never written to). The family reads words, not codes: their
+consent choices, the places they were referred to, what each number they typed chose.
 Left out: counselors' internal notes, referral reasons staff wrote, other people's data.
 Each export writes an access record on the family's cases.
 """
@@ -17,10 +20,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from bot.casework import intakeview, labels, staff
+from bot.casework import caseops, intakeview, labels, staff
 from bot.privacy import access, notify
 from bot.privacy.erase import Outcome, checked
 from flows.catalog import Catalog
+from flows.definition import StateSpec
+from flows.engine import SKIP_WORDS
+from flows.text import keyword
+from flows.types import DEFAULT_LANGUAGE
 from storage import conversations
 from storage import privacy as store
 from storage import privacy_views as views
@@ -40,8 +47,7 @@ def build(conn: Connection, req: store.Request, catalog: Catalog, language: str,
     return {
         "request": req.label, "made_at": now.isoformat(), "language": language,
         "answers": [{"question": q, "answer": a} for q, a in answers],
-        "messages": [{"at": r["created_at"].isoformat(), "text": r["text"]}
-                     for r in log if r["direction"] == "in" and r["text"]],
+        "messages": _messages(log, catalog, language),
         "cases": views.cases(conn, case_ids),
         "consents": views.consents(conn, req.contact_id),
         "subscriptions": views.subscriptions(conn, req.contact_id),
@@ -51,44 +57,109 @@ def build(conn: Connection, req: store.Request, catalog: Catalog, language: str,
     }
 
 
+def _messages(log: list[dict[str, Any]], catalog: Catalog,
+              language: str) -> list[dict[str, Any]]:
+    """The family's own texts; a number or skip word that answered a question keeps what it
+    meant in their language (`2`: `Tidak`, `LEWATI`: `dilewati`), as staff views do."""
+    q, asked, out = intakeview.questions(), None, []
+    for r in log:
+        if r["direction"] == "out":
+            asked = q.asked(r["text"]) or asked
+        elif r["text"]:
+            said = {"at": r["created_at"].isoformat(), "text": r["text"]}
+            meant = _meant(q, asked, r["text"], catalog, language)
+            out.append({**said, "meant": meant} if meant else said)
+    return out
+
+
+def _meant(q: intakeview.Questions, asked: StateSpec | None, said: str, catalog: Catalog,
+           language: str) -> str | None:
+    if asked is None:
+        return None
+    if asked.skippable and keyword(said, SKIP_WORDS):
+        return catalog.text("privacy.export.skipped", language)
+    return q.choice(asked, said, language)
+
+
+def _wit(iso: str) -> str:
+    return labels.wit(datetime.fromisoformat(iso))
+
+
+class _Words:
+    """The copy's words in the family's language for what is stored as a code: the copy's
+    own text first, then the words the family saw or staff read; a code with none (a value
+    from an older version) is shown as it is."""
+
+    def __init__(self, catalog: Catalog, lang: str) -> None:
+        self.catalog, self.lang = catalog, lang
+        self.none = self.t("none")
+
+    def t(self, key: str, **params: Any) -> str:
+        return self.catalog.text(f"privacy.export.{key}", self.lang, params)
+
+    def own(self, key: str) -> str | None:
+        table = self.catalog.texts.get(self.lang) or self.catalog.texts[DEFAULT_LANGUAGE]
+        return table.get(key)
+
+    def consent(self, choice: str) -> str:  # agree_refer: the choice's label as they saw it
+        return self.own(f"privacy.export.consent.{choice}") or \
+            self.own(f"consent.{choice}") or choice
+
+    def basis(self, code: str) -> str:
+        return self.own(f"privacy.export.basis.{code}") or labels.basis(code, self.lang)
+
+    def institution(self, code: str) -> str:
+        return self.own(f"privacy.export.institution.{code}") or \
+            caseops.institutions().get(code, {}).get("name", code)
+
+    def event(self, kind: str) -> str:
+        key = f"event.{kind}"
+        return self.own(f"privacy.export.{key}") or \
+            (staff.text(key, self.lang) if staff.has(key, self.lang) else self.t("event_other"))
+
+    def message(self, m: dict[str, Any]) -> str:
+        meant = f" ({m['meant']})" if m.get("meant") else ""
+        return f"• {_wit(m['at'])}: {m['text']}{meant}"
+
+
 def text(copy: dict[str, Any], catalog: Catalog) -> str:
-    """The copy as the family reads it on a phone: short sections, times in WIT."""
-    lang = copy["language"]
+    """The copy as the family reads it on a phone: short sections, times in WIT, words for
+    every code."""
+    w = _Words(catalog, copy["language"])
+    out = [w.t("head", when=_wit(copy["made_at"])), "", w.t("answers")]
+    out += [f"• {a['question']} → {a['answer']}" for a in copy["answers"]] or [w.none]
+    out += ["", w.t("messages"), *([w.message(m) for m in copy["messages"]] or [w.none])]
+    out += ["", w.t("cases"), *_cases(copy["cases"], w), "", w.t("consents"), *_consents(copy, w)]
+    out += ["", w.t("referrals")]
+    out += [w.t("referral_line", when=_wit(r["at"]), institution=w.institution(r["institution"]),
+                basis=w.basis(r["basis"])) for r in copy["referrals"]] or [w.none]
+    out += ["", w.t("history")]
+    out += [w.t("history_line", when=_wit(e["at"]), what=w.event(e["kind"]),
+                who=w.t("who.staff" if e["by"] == "staff" else "who.bot"))
+            for e in copy["history"]] or [w.none]
+    return "\n".join([*out, "", w.t("end")])
 
-    def t(key: str, **params: Any) -> str:
-        return catalog.text(f"privacy.export.{key}", lang, params)
 
-    def when(iso: str) -> str:
-        return labels.wit(datetime.fromisoformat(iso))
+def _cases(cases: list[dict[str, Any]], w: _Words) -> list[str]:
+    out = []
+    for c in cases:
+        out.append(w.t("case_line", number=c["number"], opened=_wit(c["opened"]),
+                       priority=w.own(f"privacy.export.priority.{c['priority']}") or c["priority"],
+                       status=w.t("status.closed" if c["status"] == "closed" else "status.open")))
+        out.append(w.t("case_reasons", reasons=labels.reasons(c["reasons"], w.lang)))
+    return out or [w.none]
 
-    none = t("none")
-    out = [t("head", when=when(copy["made_at"])), "", t("answers")]
-    out += [f"• {a['question']} → {a['answer']}" for a in copy["answers"]] or [none]
-    out += ["", t("messages")]
-    out += [f"• {when(m['at'])}: {m['text']}" for m in copy["messages"]] or [none]
-    out += ["", t("cases")]
-    for c in copy["cases"]:
-        out.append(t("case_line", number=c["number"], priority=c["priority"],
-                     opened=when(c["opened"]),
-                     status=t("status.closed" if c["status"] == "closed" else "status.open")))
-        out.append(t("case_reasons", reasons=labels.reasons(c["reasons"], lang)))
-    out += [none] if not copy["cases"] else []
-    out += ["", t("consents")]
-    out += [t("consent_line", when=when(c["at"]), choice=c["choice"], version=c["version"],
-              basis=labels.basis(c["basis"], lang)) for c in copy["consents"]] or [none]
+
+def _consents(copy: dict[str, Any], w: _Words) -> list[str]:
+    out = [w.t("consent_line", when=_wit(c["at"]), choice=w.consent(c["choice"]),
+               version=c["version"], basis=w.basis(c["basis"]))
+           for c in copy["consents"]] or [w.none]
     for sub in copy.get("subscriptions", []):
-        topic = catalog.text(f"list.broadcast_topics.{sub['topic']}", lang)
-        out.append(t("subscription_line", topic=topic, when=when(sub["at"]),
-                     version=sub["version"]) + (
-            " " + t("subscription_ended", when=when(sub["ended"])) if sub["ended"] else ""))
-    out += ["", t("referrals")]
-    out += [t("referral_line", when=when(r["at"]), institution=r["institution"],
-              basis=labels.basis(r["basis"], lang)) for r in copy["referrals"]] or [none]
-    out += ["", t("history")]
-    out += [t("history_line", when=when(e["at"]), what=labels.word("event", e["kind"], lang),
-              who=t("who.staff" if e["by"] == "staff" else "who.bot"))
-            for e in copy["history"]] or [none]
-    return "\n".join([*out, "", t("end")])
+        topic = w.catalog.text(f"list.broadcast_topics.{sub['topic']}", w.lang)
+        ended = " " + w.t("subscription_ended", when=_wit(sub["ended"])) if sub["ended"] else ""
+        out.append(w.t("subscription_line", topic=topic, when=_wit(sub["at"]),
+                       version=sub["version"]) + ended)
+    return out
 
 
 def _write(folder: Path, req: store.Request, copy: dict[str, Any], now: datetime) -> Path:
@@ -106,16 +177,17 @@ def copies(folder: Path, label: str) -> list[Path]:
 
 
 def export(db: Engine, request_id: int, folder: Path, catalog: Catalog, now: datetime,
-           send: bool, actor: str) -> Outcome:
-    if send:
-        return _send(db, request_id, folder, catalog, now, actor)
+           send: bool, actor: str, handed_over: bool = False) -> Outcome:
+    """The copy written for review; `send`: the reviewed copy sent in the chat;
+    `handed_over`: staff gave it in person, the request closes and nothing is sent."""
+    if send and handed_over:
+        return Outcome(2, [staff.text("privacy.export_send_or_handed_over")])
+    if send or handed_over:
+        return _deliver(db, request_id, folder, catalog, now, actor, handed_over)
     with reading(db) as conn:
-        req = checked(conn, request_id, "data")
+        req = checked(conn, request_id, "data", open_only=True)
         if isinstance(req, Outcome):
             return req
-        if req.status != "open":
-            return Outcome(1, [staff.text("privacy.not_open", label=req.label,
-                                          status=notify.status_word(req.status))])
         copy = build(conn, req, catalog, notify.language_of(conn, req), now)
         case_ids = store.case_ids_of(conn, req.contact_id)
     path = _write(folder, req, copy, now)
@@ -124,24 +196,43 @@ def export(db: Engine, request_id: int, folder: Path, catalog: Catalog, now: dat
                        "", text(copy, catalog)])
 
 
-def _send(db: Engine, request_id: int, folder: Path, catalog: Catalog, now: datetime,
-          actor: str) -> Outcome:
+def _reviewed(conn: Connection, request_id: int,
+              folder: Path) -> tuple[store.Request, Path] | Outcome:
+    """The open DATA request and its latest reviewed copy, or why there is none."""
+    req = checked(conn, request_id, "data", open_only=True)
+    if isinstance(req, Outcome):
+        return req
+    kept = copies(folder, req.label)
+    if not kept:
+        return Outcome(1, [staff.text("privacy.export_first", label=req.label)])
+    return req, kept[-1]
+
+
+def _deliver(db: Engine, request_id: int, folder: Path, catalog: Catalog, now: datetime,
+             actor: str, handed_over: bool) -> Outcome:
     with db.begin() as conn:
-        req = checked(conn, request_id, "data")
-        if isinstance(req, Outcome):
-            return req
-        if req.status != "open":
-            return Outcome(1, [staff.text("privacy.not_open", label=req.label,
-                                          status=notify.status_word(req.status))])
-        kept = copies(folder, req.label)
-        if not kept:
-            return Outcome(1, [staff.text("privacy.export_first", label=req.label)])
-        copy = json.loads(kept[-1].read_text(encoding="utf-8"))
-        body = text(copy, catalog)
+        found = _reviewed(conn, request_id, folder)
+        if isinstance(found, Outcome):
+            return found
+        req, path = found
+        if handed_over:
+            store.close(conn, req.id, "done", actor, now)
+            notify.audit(conn, req, actor, "privacy_export_handed_over", {"copy": path.name},
+                         now)
+            return Outcome(0, [staff.text("privacy.export_handed_over", label=req.label)])
+        body = text(json.loads(path.read_text(encoding="utf-8")), catalog)
         why = notify.tell_family(conn, req, body, now, key=f"privacy:{req.id}:export")
         if why is not None:
-            return Outcome(1, [staff.text("privacy.told_no", why=why)])
+            return Outcome(1, [_not_sent(req.label, why)])
         parts = views.outbox_parts(conn, f"privacy:{req.id}:export")
         store.close(conn, req.id, "done", actor, now)
         notify.audit(conn, req, actor, "privacy_export_sent", {"parts": parts}, now)
     return Outcome(0, [staff.text("privacy.export_sent", label=req.label, parts=parts)])
+
+
+def _not_sent(label: str, why: str) -> str:
+    """For staff: why the family cannot be written to (KELUAR, BERHENTI...), in words, and
+    what to do instead (give the copy in person, then `--handed-over`)."""
+    key = f"privacy.why_not.{why}"
+    return staff.text("privacy.export_not_sent", label=label,
+                      why=staff.text(key) if staff.has(key) else why)

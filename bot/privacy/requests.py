@@ -88,7 +88,6 @@ def refuse(db: Engine, request_id: int, reason: str, actor: str, now: datetime,
         store.close(conn, req.id, "refused", actor, now, reason=reason)
         notify.audit(conn, req, actor, "privacy_refused", {"reason": reason,
                                                            "told": why is None}, now)
-    told = staff.text("privacy.told_yes") if why is None else \
-        staff.text("privacy.told_no", why=why)
+    told = notify.told(why)
     return Outcome(0, [staff.text("privacy.refused", label=req.label, told=told,
                                   reason=staff.text(f"privacy_reason.{reason}"))])
