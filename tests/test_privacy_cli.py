@@ -51,6 +51,11 @@ def test_missing_parts_are_asked_for_in_indonesian(tmp_path: Path) -> None:
         assert done.returncode == 2 and words in done.stderr, (args, done.stderr)
     hold = lk3("cases", "hold", cwd=tmp_path)
     assert hold.returncode == 2 and "butuh nomor kasus" in hold.stderr
+    for action in ("show", "audit", "hold"):
+        nothing = lk3("cases", action, "LK3-2099-00099", "--reason", "x", cwd=tmp_path) \
+            if action == "hold" else lk3("cases", action, "LK3-2099-00099", cwd=tmp_path)
+        assert nothing.returncode == 1, (action, nothing.stderr)
+        assert "Kasus LK3-2099-00099 tidak ada" in nothing.stderr, (action, nothing.stderr)
 
 
 def test_ubah_after_keluar_says_the_family_was_not_told_and_why(service: Service,

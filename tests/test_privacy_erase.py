@@ -123,6 +123,7 @@ async def test_erase_removes_the_sentence_and_number_everywhere_and_keeps_the_sk
 
     done = erase.erase(db, req.id, "cli:test", clock(), family_texts(), delete, exports)
     assert done.code == 0, done.lines
+    assert "percakapan" in done.lines[0] and "messages" not in done.lines[0]  # in words
     await wa.drain(clock)
     told = wa.fake.bodies(PHONE)[-1]
     assert "sudah kami hapus" in told and "HP Anda" in told

@@ -126,8 +126,7 @@ def show(db: Engine, number: str, now: datetime | None = None) -> int:
     with reading(db) as conn:
         row = caseviews.case_line(conn, number)
         if row is None:
-            print(f"lk3: no case {number.strip()}; `lk3 cases list` shows the numbers.",
-                  file=sys.stderr)
+            print("lk3: " + staff.text("no_such_case", number=number.strip()), file=sys.stderr)
             return 1
         names = Names(conn)
         log = caseviews.transcript(conn, row.contact_id)

@@ -93,8 +93,7 @@ def audit(db: Engine, number: str, as_json: bool) -> int:
         names = Names(conn)
         actors = {r["actor"]: names.actor(r["actor"]) for r in rows}  # counselor:3 (Sari)
     if case is None:
-        print(f"lk3: no case {number.strip()}; `lk3 cases list` shows the numbers.",
-              file=sys.stderr)
+        print("lk3: " + staff.text("no_such_case", number=number.strip()), file=sys.stderr)
         return 1
     if as_json:
         print(json.dumps([{**r, "created_at": r["created_at"].isoformat().replace(

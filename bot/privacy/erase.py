@@ -111,7 +111,7 @@ def _erase(conn: Connection, req: store.Request, actor: str, now: datetime,
     store.close(conn, req.id, "erasing", actor, now)
     store.set_pending(conn, req.id, found)
     notify.audit(conn, req, actor, "privacy_erased", {"counts": counts}, now)
-    words = ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+    words = ", ".join(f"{_count_word(k)} {v}" for k, v in counts.items()) or "-"
     out = Outcome(0, [staff.text("privacy.erased", label=req.label, counts=words,
                                  numbers=", ".join(numbers.values()) or "-")])
     closed = _close_others(conn, req, actor, now)
@@ -119,6 +119,12 @@ def _erase(conn: Connection, req: store.Request, actor: str, now: datetime,
         out.lines.append(staff.text("privacy.closed_by_erasure", requests=", ".join(
             f"{r.label} {notify.kind_word(r.kind)}" for r in closed)))
     return out, found
+
+
+def _count_word(table: str) -> str:
+    """What an erasure count is of, in the staff's words (`messages` -> `percakapan`)."""
+    key = f"privacy.count.{table}"
+    return staff.text(key) if staff.has(key) else table
 
 
 def _defer(conn: Connection, req: store.Request, holds: list[store.Hold], actor: str,
@@ -187,8 +193,7 @@ def hold(db: Engine, number: str, reason: str | None, actor: str, now: datetime,
     with db.begin() as conn:
         case = queue.by_number(conn, number.strip().upper())
         if case is None:
-            return Outcome(1, [f"lk3: no case {number.strip()}; `lk3 cases list` shows the "
-                               "numbers."])
+            return Outcome(1, ["lk3: " + staff.text("no_such_case", number=number.strip())])
         if release:
             if not store.release(conn, case.id, actor, now):
                 return Outcome(1, [staff.text("hold.none", number=case.number)])
