@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +14,7 @@ from sqlalchemy.exc import ArgumentError
 
 SECRET_FIELDS = frozenset({"TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN",
                            "DATABASE_URL", "LK3_DATA_KEYS"})
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 
 
 class ConfigError(Exception):
@@ -102,6 +106,17 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
+    @field_validator("broadcast_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        from bot.broadcast.wit import TimeError, quiet_hours
+
+        try:
+            quiet_hours(value)  # the broadcast job's own reading: real times of day
+        except TimeError:
+            raise ValueError("must be two times of day, like 20:00-07:00") from None
+        return value
+
     @field_validator("lk3_data_keys")
     @classmethod
     def _keys(cls, value: str) -> str:
@@ -122,6 +137,11 @@ def check_channels(s: Settings) -> None:
     if s.telegram_on and s.public_base_url and not s.telegram_webhook_secret:
         raise ConfigError("Setting TELEGRAM_WEBHOOK_SECRET is missing: Telegram runs in webhook "
                           "mode because PUBLIC_BASE_URL is set, and webhooks need a secret.")
+    if s.telegram_on and s.public_base_url and not s.public_base_url.startswith("https://") \
+            and urlsplit(s.telegram_api_base_url).hostname == "api.telegram.org":
+        raise ConfigError("Setting PUBLIC_BASE_URL is wrong: Telegram runs in webhook mode "
+                          "because it is set, and Telegram only calls https:// addresses; give "
+                          "the public https address, or leave it empty to poll.")
     if s.telegram_webhook_secret and not s.telegram_on:
         raise ConfigError("Setting TELEGRAM_BOT_TOKEN is missing: TELEGRAM_WEBHOOK_SECRET is "
                           "set, so Telegram is half-configured.")
@@ -133,6 +153,50 @@ def check_channels(s: Settings) -> None:
             if not value:
                 raise ConfigError(f"Setting {name} is missing: WhatsApp (Twilio) is "
                                   "half-configured.")
+
+
+def check_database(s: Settings, serving: bool) -> None:
+    """The SQLite file of DATABASE_URL, before anything touches the file system (the file
+    is made private, lock files are made beside it): ConfigError naming the path when it is
+    a folder or another kind of file, a file that is not a SQLite database, or in a folder
+    that is not there. `serving` (serve, process, chat, broadcast run): a database in memory
+    too, since each process would have one of its own, empty."""
+    if make_url(s.database_url).get_backend_name() != "sqlite":
+        return
+    from storage.db import sqlite_file
+
+    path = sqlite_file(s.database_url)
+    if path is None:
+        if serving:
+            raise ConfigError("Setting DATABASE_URL is wrong: it names no database file, and a "
+                              "database in memory would be each process's own, empty; give a "
+                              "file, e.g. sqlite:///lk3.db.")
+        return
+    if not path.parent.is_dir():
+        raise ConfigError(f"The database at {path} cannot be used: its folder {path.parent} "
+                          "does not exist; create the folder or change DATABASE_URL.")
+    problem = _not_sqlite(path)
+    if problem is not None:
+        raise ConfigError(f"Setting DATABASE_URL is wrong: {path} {problem}; lk3 changed "
+                          "nothing.")
+
+
+def _not_sqlite(path: Path) -> str | None:
+    """Why an existing `path` cannot be a SQLite database (None: it can, or is not there)."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return "is a folder, not a database file" if stat.S_ISDIR(info.st_mode) \
+                else "is not a regular file"
+        if info.st_size == 0:  # an empty file is an empty database
+            return None
+        with path.open("rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    return None if head == SQLITE_HEADER else "is not a SQLite database"
 
 
 def load_settings() -> Settings:

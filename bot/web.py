@@ -23,15 +23,18 @@ from bot.pipeline.supervisor import Supervisor, children
 from bot.pipeline.workers import Workers, settle
 from bot.service import Service, build
 from storage import inbox, outbox
+from storage.db import reading
 
 log = logging.getLogger(__name__)
 
 
 def health(service: Service) -> tuple[int, dict[str, object]]:
     """200 when the database answers and every shard's messages are being taken; 503
-    naming a shard whose messages wait with no processor alive for it (bot.pipeline.beats)."""
+    naming a shard whose messages wait with no processor alive for it (bot.pipeline.beats).
+    It only reads, on a read-only connection: a writer stopped while it holds SQLite's write
+    lock (or the writers' turn) never makes it wait."""
     try:
-        with service.db.connect() as conn:
+        with reading(service.db) as conn:
             body: dict[str, object] = {"status": "ok", "database": "ok",
                                        "inbox_backlog": inbox.backlog(conn),
                                        "outbox_backlog": outbox.backlog(conn)}

@@ -51,10 +51,11 @@ def make_private(database: Path) -> None:
     for suffix in SUFFIXES:
         path = Path(f"{database}{suffix}")
         try:
-            mode = stat.S_IMODE(path.stat().st_mode)
+            info = path.stat()
         except OSError:  # not there (or not ours to look at): SQLite will say if it matters
             continue
-        if not mode & 0o077:
+        mode = stat.S_IMODE(info.st_mode)
+        if not mode & 0o077 or not stat.S_ISREG(info.st_mode):  # never a folder's mode
             continue
         try:
             path.chmod(PRIVATE)

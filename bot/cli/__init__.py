@@ -15,7 +15,7 @@ from types import FrameType
 from typing import TextIO
 
 from bot.cli.cliparser import parser
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, check_database, load_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 log = logging.getLogger("lk3")
@@ -260,10 +260,23 @@ def _pipe_closed() -> int:
     return 128 + signal.SIGPIPE
 
 
+def _serving(args: argparse.Namespace) -> bool:
+    """A process that runs the service's work (and holds the service lock)."""
+    return args.command in ("serve", "process", "chat") or \
+        (args.command == "broadcast" and args.broadcast_command == "run")
+
+
+def _opens_database(args: argparse.Namespace) -> bool:
+    return args.command not in ("flow", "bench") and \
+        not (args.command == "keys" and args.action == "new")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
+        if _opens_database(args):  # before any file beside the database is made or changed
+            check_database(settings, serving=_serving(args))
         logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         for noisy in ("transitions", "alembic"):  # their INFO lines are per step / per run

@@ -109,10 +109,15 @@ def _describe(conn: sqlite3.Connection, path: Path) -> tuple[int, str | None]:
     return int(cases), row[0] if row else None
 
 
-def backup(database: Path, target: Path, now: datetime | None = None) -> Copy:
-    """Copy `database` to `target` (a new file, or a folder to put `lk3-<time>.db` in)."""
+def backup(database: Path, target: Path | str, now: datetime | None = None) -> Copy:
+    """Copy `database` to `target` (a new file, or a folder to put `lk3-<time>.db` in; a
+    name ending in `/` is a folder, which must exist)."""
     if not database.is_file():
         raise BackupError(f"There is no database at {database}.")
+    folder = isinstance(target, str) and target.endswith(("/", os.sep))
+    target = Path(target)
+    if folder and not target.is_dir():
+        raise BackupError(f"There is no folder {target.absolute()} to write the backup in.")
     if target.is_dir():
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
         target = target / f"{database.stem}-{stamp}.db"

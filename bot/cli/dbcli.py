@@ -51,7 +51,7 @@ def _size(copy: Copy) -> str:
 
 def _copies(args: argparse.Namespace, path: Path) -> int:
     if args.action == "backup":
-        made = backup(path, Path(args.file))
+        made = backup(path, args.file)  # the text: a trailing `/` means a folder
         print(f"backup of {path} written to {made.path}: {_cases(made.cases)}, revision "
               f"{made.revision or 'base'}, {_size(made)}")
         return 0

@@ -13,7 +13,10 @@ the webhooks while they held SQLite's write lock, so families' replies waited fo
 that doubles while it keeps failing (1 s up to a minute; back to 1 s once it ran for a
 minute), and the log says so. At Ctrl-C or SIGTERM each child gets SIGTERM, finishes or
 rolls back its transaction, and stops; one that does not within `STOP_WAIT` is killed (its
-transaction rolls back: nothing is lost).
+transaction rolls back: nothing is lost). Ctrl-C in a terminal, and systemd's
+`KillSignal=SIGINT`, reach the whole process group: the children stop at the moment the
+serving process hears it, before it has begun its own stop (it may wait for a request in
+flight), so from that signal on a child's exit is the stop, neither restarted nor an error.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ import contextlib
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 
 from bot.pipeline import wake
 
@@ -69,11 +74,15 @@ class Supervisor:
         self.children: dict[str, asyncio.subprocess.Process] = {}
         self.restarts: dict[str, int] = {c.name: 0 for c in children}
         self.stopping = asyncio.Event()
+        self.interrupted = False  # this process got SIGINT or SIGTERM: the service stops
         self.tasks: list[asyncio.Task[None]] = []
         self._tell: Callable[[], None] | None = None
         self._nudging = False  # a nudge is on its way: the messages stored meanwhile share it
+        self._handlers: dict[int, object] = {}  # the signal handlers before ours
 
     def start(self) -> None:
+        if self.wanted:
+            self._hear_stop()
         self.tasks = [asyncio.create_task(self._keep(child)) for child in self.wanted]
         if any(child.inbound for child in self.wanted):
             loop = asyncio.get_running_loop()
@@ -85,6 +94,27 @@ class Supervisor:
 
             self._tell = tell
             wake.ON_INBOUND.append(tell)
+
+    def _hear_stop(self) -> None:
+        """Note SIGINT and SIGTERM as they arrive (module docstring), then hand them on to
+        the handler before ours (uvicorn's, which begins the stop)."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set handlers; its owner stops us by `stop`
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            before = self._handlers[sig] = signal.getsignal(sig)
+
+            def heard(signum: int, frame: FrameType | None, before: object = before) -> None:
+                self.interrupted = True
+                with contextlib.suppress(RuntimeError):  # the loop is gone: nothing waits
+                    loop.call_soon_threadsafe(self.stopping.set)  # ends a pause to restart
+                if callable(before):
+                    before(signum, frame)
+                elif before == signal.SIG_DFL:  # what would have happened without us
+                    signal.signal(signum, signal.SIG_DFL)
+                    signal.raise_signal(signum)
+
+            signal.signal(sig, heard)
 
     def _nudge(self) -> None:
         """A webhook stored a message: every processor looks now (a line on its input).
@@ -116,7 +146,7 @@ class Supervisor:
             log.info("%s started (pid %d)", want.name, child.pid)
             code = await child.wait()
             await hearing
-            if self.stopping.is_set():
+            if self.stopping.is_set() or self.interrupted:  # stopped with the service
                 return
             if time.monotonic() - started >= HEALTHY_AFTER:
                 pause = FIRST_PAUSE
@@ -129,6 +159,10 @@ class Supervisor:
 
     async def stop(self) -> None:
         self.stopping.set()
+        for sig, before in self._handlers.items():
+            if before is not None:  # None: a handler not set from Python, left alone
+                signal.signal(sig, before)  # type: ignore[arg-type]
+        self._handlers.clear()
         if self._tell in wake.ON_INBOUND:
             wake.ON_INBOUND.remove(self._tell)
         for child in self.children.values():
