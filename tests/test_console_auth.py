@@ -74,8 +74,8 @@ class CountingHasher(PasswordHasher):
     """argon2-cffi's own hasher, noting the parameters of every hash it verifies against:
     argon2's work is fixed by them, so equal parameters are equal time, with no clock."""
 
-    def __init__(self, **kw: int) -> None:
-        super().__init__(**kw)
+    def __init__(self, time_cost: int, memory_cost: int, parallelism: int) -> None:
+        super().__init__(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
         self.verified: list[Parameters] = []
 
     def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
