@@ -193,3 +193,17 @@ def test_erasing_a_family_closes_their_other_open_requests(
                          "cli:test")
     assert copy.code == 1 and "ditutup (datanya sudah dihapus)" in copy.lines[0]
     assert not exports.exists() or list(exports.iterdir()) == []
+
+
+def test_with_no_supervisor_and_nobody_on_duty_every_counselor_hears(
+        service: Service, clock: FrozenClock) -> None:
+    """A small office: no supervisor, nobody on duty. A new request still reaches someone,
+    every counselor, rather than nobody (it would miss its 3x24 hours unseen)."""
+    hire(service.db, clock, "ana", duty=False)
+    hire(service.db, clock, "yos", duty=False)
+    family = Person(service, "fam")
+    family.say("halo")
+    family.say("HAPUS")
+    for who in ("ana", "yos"):
+        (alert,) = texts(service.db, who)
+        assert "P-1" in alert and "hapus data (HAPUS)" in alert

@@ -41,9 +41,11 @@ def case_words(conn: Connection, req: store.Request) -> str:
 
 
 def recipients(conn: Connection) -> list[int]:
-    """Every supervisor; with none, whoever is on duty."""
+    """Every supervisor; with none, whoever is on duty; with nobody on duty either, every
+    staff member (a request nobody hears of misses its deadline unseen)."""
     roster = counselors.roster(conn)
-    return list(roster.supervisors) or list(roster.on_duty)
+    return list(roster.supervisors) or list(roster.on_duty) or \
+        [c.id for c in counselors.active(conn)]
 
 
 def alert(conn: Connection, req: store.Request, text_key: str, now: datetime,
