@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 import stat
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -199,9 +202,23 @@ def _not_sqlite(path: Path) -> str | None:
     return None if head == SQLITE_HEADER else "is not a SQLite database"
 
 
+def check_names(env_file: Path = Path(".env")) -> None:
+    """A name in .env, or an LK3_ name in the environment, that is no setting: a misspelt
+    one (TELEGRAM_TOKEN) would otherwise be ignored in silence, its channel left off."""
+    known = {str(f.alias) for f in Settings.model_fields.values() if f.alias}
+    names = [(k, ".env") for k in dotenv_values(env_file)] if env_file.is_file() else []
+    names += [(k, "the environment") for k in os.environ if k.upper().startswith("LK3_")]
+    for name, where in names:
+        if name.upper() not in known:
+            near = difflib.get_close_matches(name.upper(), sorted(known), n=1)
+            hint = f"did you mean {near[0]}?" if near else ".env.example lists every setting."
+            raise ConfigError(f"Setting {name} (in {where}) is not one lk3 reads; {hint}")
+
+
 def load_settings() -> Settings:
     """Read the settings; raise ConfigError with one sentence naming the first bad one."""
     try:
+        check_names()
         settings = Settings()
         check_channels(settings)
         return settings

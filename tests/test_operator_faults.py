@@ -288,3 +288,30 @@ def test_a_backup_to_a_folder_that_is_not_there_is_one_sentence(
     done = lk3("db", "backup", f"{target}/", cwd=tmp_path, DATABASE_URL=url)
     assert done.returncode == 0, done.stderr
     assert [p.suffix for p in target.iterdir()] == [".db"]
+
+
+def test_a_misspelt_setting_in_env_stops_start_up_and_names_the_right_one(
+        tmp_path: Path) -> None:
+    """TELEGRAM_TOKEN in .env (for TELEGRAM_BOT_TOKEN) used to be ignored, the channel left
+    off in silence; an unknown LK3_ name in the environment likewise. Both stop every
+    command with one sentence that names it and the setting meant."""
+    (tmp_path / ".env").write_text("TELEGRAM_TOKEN=123:AA\n", encoding="utf-8")
+    done = subprocess.run([str(LK3), "flow", "check"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={**_clean_env(), "HOME": str(tmp_path)})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == ("lk3: Setting TELEGRAM_TOKEN (in .env) is not one lk3 "
+                                   "reads; did you mean TELEGRAM_BOT_TOKEN?")
+    (tmp_path / ".env").unlink()
+    typo = subprocess.run([str(LK3), "flow", "check"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={**_clean_env(), "LK3_PROCESORS": "2"})
+    assert typo.returncode == 2 and "LK3_PROCESORS (in the environment)" in typo.stderr
+    assert "did you mean LK3_PROCESSORS?" in typo.stderr
+    fine = subprocess.run([str(LK3), "flow", "check"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env=_clean_env())
+    assert fine.returncode == 0 and "is not one lk3 reads" not in fine.stderr
+
+
+def _clean_env() -> dict[str, str]:
+    """This process's environment without lk3's settings (the tests' own may be set)."""
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith(
+        ("LK3_", "TELEGRAM_", "TWILIO_", "DATABASE_URL"))}
