@@ -27,7 +27,15 @@ from flows.definition import FlowError, read_yaml
 from flows.directory import load_directory
 from flows.engine import Engine
 from flows.hours import load_hours
-from flows.loader import FLOWS_DIR, _load_lists, flow_names, load_bundle, load_keywords
+from flows.loader import (
+    FLOWS_DIR,
+    _load_lists,
+    flow_names,
+    load_bundle,
+    load_keywords,
+    load_phrases,
+)
+from flows.text import Phrases
 from flows.triage import load_rules
 from flows.types import LANGUAGES
 from storage import cases
@@ -112,6 +120,11 @@ def _referrals(path: Path, warnings: list[str]) -> str:
     return f"{len(load_referrals(path, warnings))} institutions"
 
 
+def _phrases(path: Path) -> Phrases:
+    """The sentence patterns, their commands checked against the keywords' beside them."""
+    return load_phrases(path, set(load_keywords(path.with_name("keywords.yaml")).values()))
+
+
 def _read(_: object) -> str:
     return "read"
 
@@ -119,6 +132,7 @@ def _read(_: object) -> str:
 SINGLE: list[tuple[str, Callable[[Path], str]]] = [
     ("lists.yaml", lambda p: f"{len(_load_lists(p)[0])} lists"),
     ("keywords.yaml", lambda p: f"{len(load_keywords(p))} keywords"),
+    ("phrases.yaml", lambda p: f"{len(_phrases(p))} patterns"),
     ("crisis.yaml", lambda p: _read(load_crisis_words(p))),
     ("directory.yaml", lambda p: _read(load_directory(p))),
     ("answers.yaml", lambda p: _read(load_answers(p))),
