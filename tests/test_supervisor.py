@@ -132,6 +132,10 @@ def test_serve_runs_restarts_and_stops_every_shards_processor(tmp_path: Path) ->
         child, first_child = _pid_of_shard(db, 2), _pid_of_shard(db, 1)
         assert child is not None and first_child is not None
         assert len({child, first_child, proc.pid}) == 3
+        # `ps` / `pgrep -f "lk3 process"` show it as what it is (not `python -c ...`)
+        argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        shown = b" ".join(argv)
+        assert b"/lk3 process --shard 2" in shown, shown
         os.kill(child, signal.SIGKILL)
         _wait("shard 2 started again", lambda: _pid_of_shard(db, 2) not in (None, child))
         _store(db, second, "b2")

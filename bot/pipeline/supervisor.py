@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 from bot.pipeline import wake
@@ -53,7 +54,12 @@ class Child:
     inbound: bool = False
 
     def command(self) -> list[str]:
-        """Same Python, same settings (bot.pipeline.wake says how they are nudged)."""
+        """Same Python, same settings (bot.pipeline.wake says how they are nudged); through
+        the installed `lk3` beside that Python when there is one, so `ps` and
+        `pgrep -f "lk3 process"` show the children as what they are."""
+        script = Path(sys.executable).with_name("lk3")
+        if script.is_file():
+            return [sys.executable, str(script), *self.args]
         return [sys.executable, "-c", CHILD, *self.args]
 
 
