@@ -68,8 +68,9 @@ def my_cases(ctx: Ctx, args: str) -> None:
             return ctx.say("not_yours", number=case.number)
         why = None
         if caseops.breaks_glass(ctx.me, case):  # another's case: the supervisor says why
-            why = access.reason_code(" ".join(args.split()[1:2]))
-            if why is None:
+            why = access.reason_code(" ".join(args.split()[1:2]))  # (once a shift)
+            if why is None and access.reason_given(ctx.conn, case.id,
+                                                   f"counselor:{ctx.me.id}", ctx.now) is None:
                 holder = counselors.get(ctx.conn, case.assignee_id or 0)
                 return ctx.say("break_glass_ask", number=case.number,
                                holder=holder.name if holder else "-",

@@ -65,11 +65,14 @@ def _open(console: Console, conn: Connection, request: Request, number: str, *,
 def _glass(conn: Connection, who: Staff, case: CaseView, now: datetime,
            given: str | None = None) -> tuple[bool, str | None]:
     """(may the case be shown, the break-glass reason its access record keeps): a
-    supervisor opening a case another counselor holds gives a reason first, once a shift."""
+    supervisor opening a case another counselor holds gives a reason first; the record of
+    that view keeps it, and it covers their views of the case for a shift from then (those
+    records need none: the grant says why)."""
     if not caseops.breaks_glass(who.me, case):
         return True, None
-    reason = given or access.reason_given(conn, case.id, f"counselor:{who.me.id}", now)
-    return reason is not None, reason
+    if given:
+        return True, given
+    return access.reason_given(conn, case.id, f"counselor:{who.me.id}", now) is not None, None
 
 
 def _why(console: Console, conn: Connection, who: Staff, case: CaseView,
