@@ -49,7 +49,8 @@ ORDINARY = [
     "suami pukul sa, tolong", "mama minta tolong", "sa mau lapor", "sa takut suami tau",
     "anak sa pu data sekolah hilang", "de hapus sa pu chat dengan mama, sa takut",
     "bapa ganti kunci rumah", "sa pu nama Yosefina", "sa salah kirim",
-    "dia minta sa pu data KTP", "petugas bisa datang ka",
+    "dia minta sa pu data KTP", "petugas bisa datang ka", "informasi apa yang ko punya",
+    "remove the bruise", "ganti baju anak",
 ]
 
 
