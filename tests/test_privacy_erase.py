@@ -273,6 +273,29 @@ def test_releasing_a_hold_reopens_the_deferred_erasure_with_a_new_deadline(
                for t in texts(service.db, "sup")[before:])
 
 
+def test_a_deferred_erasure_whose_hold_ended_otherwise_is_opened_by_the_scheduler(
+        service: Service, clock: FrozenClock) -> None:
+    """A hold released without `cases hold --release` reopening the erasure (released
+    before that existed): the scheduler's privacy job opens it, due 3x24 hours later,
+    supervisors alerted; while a hold stands, and once open, it does nothing more."""
+    _, _, req = _held_and_asked(service, clock)
+    erase.erase(service.db, req.id, "cli:test", clock(), family_texts(), provider.nothing)
+    Scheduler(service.db, clock).run_once()
+    assert _request(service.db, "erase").status == "deferred"  # still held: untouched
+    with service.db.begin() as conn:
+        (case_id,) = store.case_ids_of(conn, req.contact_id)
+        store.release(conn, case_id, "cli:old", clock())
+    clock.advance(hours=1)
+    before = len(texts(service.db, "sup"))
+    Scheduler(service.db, clock).run_once()
+    again = _request(service.db, "erase")
+    assert (again.status, again.due_at) == ("open", clock() + timedelta(hours=72))
+    (alert,) = texts(service.db, "sup")[before:]
+    assert alert.startswith(f"Permintaan hak data {req.label}")
+    Scheduler(service.db, clock).run_once()
+    assert len(texts(service.db, "sup")) == before + 1
+
+
 def test_the_family_hears_of_a_deferral_once(service: Service, clock: FrozenClock) -> None:
     """Erasing a held case again and again tells the family once (someone else may read a
     shared phone); staff read that the family was told before."""

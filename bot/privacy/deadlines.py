@@ -1,5 +1,6 @@
 """The scheduler's privacy job: requests re-announced before and after their due time,
-erasures finished once their last notice is sent, and the retention rules once a day.
+erasures finished once their last notice is sent, erasures a released hold left deferred
+opened again, and the retention rules once a day.
 
 Each reminder is its own short transaction with the request row locked (PostgreSQL: FOR
 UPDATE; SQLite: every write transaction holds the lock) and the decision taken again on it;
@@ -67,5 +68,5 @@ def _remind_one(db: Engine, request_id: int, now: datetime, rules: Policy) -> in
 
 def run(db: Engine, now: datetime) -> int:
     """Everything the privacy job has to do at `now`; how many things it did."""
-    return remind(db, now) + erase.finish_all(db, now) + retention.daily(db, now) + \
-        access.drain(db)
+    return remind(db, now) + erase.finish_all(db, now) + erase.reopen_released(db, now) + \
+        retention.daily(db, now) + access.drain(db)

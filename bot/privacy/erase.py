@@ -199,7 +199,7 @@ def hold(db: Engine, number: str, reason: str | None, actor: str, now: datetime,
                 return Outcome(1, [staff.text("hold.none", number=case.number)])
             _event(conn, case, actor, "legal_hold_released", {}, now)
             return Outcome(0, [staff.text("hold.released", number=case.number),
-                               *_reopen(conn, case, actor, now)])
+                               *_reopen(conn, case.contact_id, actor, now)])
         if not reason or not reason.strip():
             return Outcome(2, [staff.text("hold.needs_reason")])
         store.hold(conn, case.id, reason.strip(), actor, now)
@@ -207,16 +207,31 @@ def hold(db: Engine, number: str, reason: str | None, actor: str, now: datetime,
         return Outcome(0, [staff.text("hold.set", number=case.number, reason=reason.strip())])
 
 
-def _reopen(conn: Connection, case: queue.CaseView, actor: str, now: datetime) -> list[str]:
+def reopen_released(db: Engine, now: datetime) -> int:
+    """The scheduler's sweep: erasures still deferred though none of the family's cases is
+    held any more (a hold released before its release reopened them), open again as a
+    release does; how many."""
+    with reading(db) as conn:
+        contacts = {r.contact_id for r in store.listing(conn, ["deferred"])
+                    if r.kind == "erase"}
+    opened = 0
+    for contact_id in sorted(contacts):
+        with db.begin() as conn:
+            if not store.holds_on(conn, store.case_ids_of(conn, contact_id)):
+                opened += len(_reopen(conn, contact_id, "scheduler", now))
+    return opened
+
+
+def _reopen(conn: Connection, contact_id: int, actor: str, now: datetime) -> list[str]:
     """The family's erasures deferred for holds, open again once none of their cases is
     held: due a whole period (3x24 hours) from the release, as the family was promised
     erasure when the process ends and staff could do nothing before; supervisors hear as
     of a new request. Staff read which, and the command to run."""
-    deferred = [r for r in store.of_contact(conn, case.contact_id, ("deferred",))
+    deferred = [r for r in store.of_contact(conn, contact_id, ("deferred",))
                 if r.kind == "erase"]
     if not deferred:
         return []
-    still = store.holds_on(conn, store.case_ids_of(conn, case.contact_id))
+    still = store.holds_on(conn, store.case_ids_of(conn, contact_id))
     if still:
         return [staff.text("hold.still_deferred", labels=", ".join(r.label for r in deferred),
                            numbers=", ".join(h.number for h in still))]
