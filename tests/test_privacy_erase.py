@@ -154,10 +154,8 @@ async def test_erase_removes_the_sentence_and_number_everywhere_and_keeps_the_sk
     assert everything(db) == before
 
 
-def test_a_legal_hold_defers_erasure_and_the_family_is_told_why(
-        service: Service, clock: FrozenClock) -> None:
-    """A held case defers HAPUS (the words stay, the family hears why, the hold and the
-    deferral are audited); released, the erasure goes ahead."""
+def _held_and_asked(service: Service, clock: FrozenClock) -> tuple[Person, str, store.Request]:
+    """A family's case closed and put on a legal hold, then the family's HAPUS."""
     family = Person(service, "fam")
     number = family.intake()
     hire(service.db, clock, "sup", role="supervisor", duty=False)
@@ -167,7 +165,15 @@ def test_a_legal_hold_defers_erasure_and_the_family_is_told_why(
     held = erase.hold(service.db, number, "proses hukum UU TPKS", "cli:test", clock())
     assert held.code == 0 and "ditahan" in held.lines[0]
     family.say("HAPUS")
-    req = _request(service.db, "erase")
+    family.unread()
+    return family, number, _request(service.db, "erase")
+
+
+def test_a_legal_hold_defers_erasure_and_the_family_is_told_why(
+        service: Service, clock: FrozenClock) -> None:
+    """A held case defers HAPUS (the words stay, the family hears why, the hold and the
+    deferral are audited); released, the erasure goes ahead."""
+    family, number, req = _held_and_asked(service, clock)
     out = erase.erase(service.db, req.id, "cli:test", clock(), family_texts(),
                       provider.nothing)
     assert out.code == 0 and "ditunda" in out.lines[0]
@@ -203,20 +209,6 @@ def test_on_telegram_the_family_is_told_what_stays_on_their_phone(
     assert "Telegram tidak mengizinkan kami menghapus obrolan" in told
     Scheduler(service.db, clock).run_once()
     assert found_in_rows(service.db, "'4242'") == []
-
-
-def _held_and_asked(service: Service, clock: FrozenClock) -> tuple[Person, str, store.Request]:
-    """A family's case closed and put on a legal hold, then the family's HAPUS."""
-    family = Person(service, "fam")
-    number = family.intake()
-    hire(service.db, clock, "sup", role="supervisor", duty=False)
-    sup = Person(service, "sup")
-    sup.say(f"/ambil {number}")
-    sup.say("/selesai dirujuk")
-    assert erase.hold(service.db, number, "proses hukum", "cli:test", clock()).code == 0
-    family.say("HAPUS")
-    family.unread()
-    return family, number, _request(service.db, "erase")
 
 
 def test_erase_clears_a_counselors_note_referral_and_message_from_their_inbox(

@@ -78,13 +78,6 @@ def drain(db: Engine) -> int:
     return accesslog.drain(db)
 
 
-def _words(kind: str, code: str) -> str:
-    """A record's `via` or break-glass reason in the staff's words (a code nobody wrote
-    words for yet, as it is)."""
-    key = f"audit.{kind}.{code}"
-    return staff.text(key) if staff.has(key) else code
-
-
 def audit(db: Engine, number: str, as_json: bool) -> int:
     drain(db)
     with reading(db) as conn:
@@ -104,8 +97,8 @@ def audit(db: Engine, number: str, as_json: bool) -> int:
         return 0
     print(staff.text("audit.head", number=case.number, count=len(rows)))
     for r in rows:
-        why = f"  {staff.text('audit.break_glass', reason=_words('reason', r['reason']))}" \
-            if r["reason"] else ""
+        why = "  " + staff.text("audit.break_glass", reason=labels.word(
+            "audit.reason", r["reason"])) if r["reason"] else ""
         print(f"  {labels.wit(r['created_at'])}  {actors[r['actor']]:<20}  "
-              f"{_words('via', r['via'])}{why}")
+              f"{labels.word('audit.via', r['via'])}{why}")
     return 0

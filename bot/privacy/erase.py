@@ -111,7 +111,8 @@ def _erase(conn: Connection, req: store.Request, actor: str, now: datetime,
     store.close(conn, req.id, "erasing", actor, now)
     store.set_pending(conn, req.id, found)
     notify.audit(conn, req, actor, "privacy_erased", {"counts": counts}, now)
-    words = ", ".join(f"{_count_word(k)} {v}" for k, v in counts.items()) or "-"
+    words = ", ".join(f"{labels.word('privacy.count', k)} {v}"  # messages: percakapan
+                      for k, v in counts.items()) or "-"
     out = Outcome(0, [staff.text("privacy.erased", label=req.label, counts=words,
                                  numbers=", ".join(numbers.values()) or "-")])
     closed = _close_others(conn, req, actor, now)
@@ -119,12 +120,6 @@ def _erase(conn: Connection, req: store.Request, actor: str, now: datetime,
         out.lines.append(staff.text("privacy.closed_by_erasure", requests=", ".join(
             f"{r.label} {notify.kind_word(r.kind)}" for r in closed)))
     return out, found
-
-
-def _count_word(table: str) -> str:
-    """What an erasure count is of, in the staff's words (`messages` -> `percakapan`)."""
-    key = f"privacy.count.{table}"
-    return staff.text(key) if staff.has(key) else table
 
 
 def _defer(conn: Connection, req: store.Request, holds: list[store.Hold], actor: str,

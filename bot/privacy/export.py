@@ -233,6 +233,5 @@ def _deliver(db: Engine, request_id: int, folder: Path, catalog: Catalog, now: d
 def _not_sent(label: str, why: str) -> str:
     """For staff: why the family cannot be written to (KELUAR, BERHENTI...), in words, and
     what to do instead (give the copy in person, then `--handed-over`)."""
-    key = f"privacy.why_not.{why}"
     return staff.text("privacy.export_not_sent", label=label,
-                      why=staff.text(key) if staff.has(key) else why)
+                      why=labels.word("privacy.why_not", why))

@@ -30,8 +30,7 @@ def told(why: str | None, yes: str = "privacy.told_yes") -> str:
     why, in words (`why`: bot.casework.p0family.why_not's code)."""
     if why is None:
         return staff.text(yes)
-    key = f"privacy.why_not.{why}"
-    return staff.text("privacy.told_no", why=staff.text(key) if staff.has(key) else why)
+    return staff.text("privacy.told_no", why=labels.word("privacy.why_not", why))
 
 
 def case_words(conn: Connection, req: store.Request) -> str:
