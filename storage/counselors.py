@@ -107,6 +107,23 @@ def by_account(conn: Connection, users: list[tuple[str, str]]) -> dict[tuple[str
     return out
 
 
+def wrote(conn: Connection, channel: str, user: str, now: datetime) -> None:
+    """A counselor wrote to the bot from this account (WhatsApp opens its 24-hour window)."""
+    conn.execute(update(ACCOUNTS).where(
+        ACCOUNTS.c.channel == channel,
+        ACCOUNTS.c.provider_user_id.in_(crypto.any_key(ACCOUNTS.c.provider_user_id, [user])))
+        .values(last_inbound_at=now))
+
+
+def last_inbound_from(conn: Connection, channel: str, user: str) -> datetime | None:
+    """When the counselor with this account last wrote from it (None: never, or no such
+    counselor)."""
+    return maybe_utc(conn.execute(select(ACCOUNTS.c.last_inbound_at).where(
+        ACCOUNTS.c.channel == channel,
+        ACCOUNTS.c.provider_user_id.in_(crypto.any_key(ACCOUNTS.c.provider_user_id, [user])))
+    ).scalar_one_or_none())
+
+
 def accounts_of(conn: Connection, counselor_id: int) -> list[tuple[str, str]]:
     rows = conn.execute(select(ACCOUNTS.c.channel, ACCOUNTS.c.provider_user_id)
                         .where(ACCOUNTS.c.counselor_id == counselor_id))

@@ -347,6 +347,8 @@ class CounselorAccount(Base):
     channel: Mapped[str] = mapped_column(String(20))
     provider_user_id: Mapped[str] = mapped_column(
         Address("counselor_accounts.provider_user_id", String(100)))
+    # When they last wrote to the bot from here: WhatsApp's 24-hour window is theirs too.
+    last_inbound_at: Mapped[datetime | None] = mapped_column(Time)
 
 
 class Invite(Base):

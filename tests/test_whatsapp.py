@@ -24,9 +24,10 @@ from bot.config import Settings
 from bot.pipeline.processor import Processor, process_all
 from bot.pipeline.relay import Relay
 from bot.service import Service
-from storage import cases, conversations, outbox
+from storage import cases, conversations, counselors, outbox
 from storage.clock import utc
 from storage.models import (
+    Case,
     CaseEvent,
     Contact,
     Conversation,
@@ -523,6 +524,27 @@ async def test_window_is_24_hours_from_the_last_inbound(wa: WhatsApp, clock: Fro
     assert window_open(last, start + timedelta(hours=24) - timedelta(microseconds=1))
     assert not window_open(last, start + timedelta(hours=24))
     assert not window_open(never, start)
+
+
+async def test_a_counselor_on_whatsapp_gets_alerts_within_their_own_window(
+        wa: WhatsApp, clock: FrozenClock) -> None:
+    """WhatsApp's 24-hour window is a counselor's too: after they write to the bot (here
+    /siaga, going on duty) a new case's alert reaches them; 24 hours after their last word
+    it is not sent (only a template could be), until they write again."""
+    kons = phone()
+    with wa.db.begin() as conn:
+        counselors.add(conn, name="Sari", role="counselor", now=clock(),
+                       accounts=[("whatsapp", kons)])
+    await wa.say(kons, "/siaga")
+    await wa.walk_intake(phone())
+    first = wa.fake.bodies(kons)
+    with wa.db.connect() as conn:
+        number = conn.execute(select(Case.number)).scalar_one()
+    assert any(number in body for body in first), first
+    clock.advance(hours=24)
+    await wa.walk_intake(phone())
+    assert wa.fake.bodies(kons) == first, "outside their window: nothing sent"
+    assert await wa.say(kons, "/antrian"), "their own message opens it again"
 
 
 async def test_status_callbacks_move_forward_only_and_repeats_are_ignored(

@@ -35,6 +35,7 @@ def handle(conn: Connection, counselor_id: int, msg: inbox.Pending, family_texts
     """One message from a counselor: a command, a button, or words for the family."""
     me = counselors.get(conn, counselor_id)
     assert me is not None
+    counselors.wrote(conn, msg.channel, msg.sender, now)
     if me.active_case_id is not None:  # their words may quote that family: erased with it
         erasure.link_staff_message(conn, msg.id, me.active_case_id)
     ctx = Ctx(conn, me, now, family_texts)

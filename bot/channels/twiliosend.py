@@ -27,7 +27,7 @@ from bot.channels.base import SendError
 from bot.channels.split import choice_lines
 from bot.config import Settings
 from bot.pipeline.ratelimit import RateLimit
-from storage import conversations
+from storage import conversations, counselors
 from storage.clock import utc
 
 CHANNEL = "whatsapp"
@@ -145,9 +145,11 @@ class WhatsAppSender:
                              http_client=self.http)
 
     def window_open(self, recipient: str) -> bool:
-        with self.db.connect() as conn:
-            last = conversations.last_inbound_from(conn, CHANNEL, recipient)
-        return window_open(last, self.clock())
+        with self.db.connect() as conn:  # a family's, or a counselor's on WhatsApp
+            wrote = [conversations.last_inbound_from(conn, CHANNEL, recipient),
+                     counselors.last_inbound_from(conn, CHANNEL, recipient)]
+        return window_open(max((t for t in wrote if t is not None), default=None),
+                           self.clock())
 
     async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:
         if payload.get("template"):  # an approved template (broadcasts): any time

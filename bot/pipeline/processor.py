@@ -277,6 +277,7 @@ class Processor:
             return None
         cid = counselors.redeem(conn, code, msg.channel, msg.sender, now)
         if cid is not None:
+            counselors.wrote(conn, msg.channel, msg.sender, now)
             me = counselors.get(conn, cid)
             assert me is not None
             staff.say(conn, cid, "registered", now, name=me.name, role=labels.word("role", me.role))
