@@ -4,8 +4,9 @@ dates, outcome), with no way back to the person.
 
 Two steps. `erase` clears everything but the contact's address and the service's last
 notice to them (it still has to be sent); `finish` clears those once nothing for the contact
-is waiting in the outbox. Both return the provider's message ids they found (WhatsApp:
-Twilio message sids and `MM.../ME...` media), for the provider's copies to be deleted too.
+is waiting in the outbox. Both add the provider's copies of what they clear (WhatsApp:
+Twilio message sids and `MM.../ME...` media) to `provider_copies`, in the same transaction,
+for the scheduler to delete at the provider.
 On SQLite the erasing transaction overwrites what it removes (`secure_delete`), and
 `compact` rewrites the file and empties the write-ahead log, so the old words are not left
 in free pages either.
@@ -20,7 +21,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Table, Text, delete, or_, select, update
 from sqlalchemy import cast as sql_cast
 
-from storage import crypto, subscriptions
+from storage import crypto, provider_copies, subscriptions
 from storage.clock import utc
 from storage.inbox import of_contact
 from storage.models import (
@@ -59,22 +60,34 @@ def _twilio_media(payload: Any) -> list[str]:
     return [f"{m.group(1)}/{m.group(2)}" for r in refs if (m := MEDIA_PATH.search(r))]
 
 
-def provider_ids(conn: Connection, contact_id: int, channel: str, user: str,
-                 outbox_ids: list[int] | None = None) -> list[str]:
-    """The contact's messages at the provider (WhatsApp only: Telegram cannot delete a chat
-    for the other side): inbound sids and media, outbound sids."""
-    if channel != "whatsapp":
-        return []
+def _provider_ids(conn: Connection, channel: str, user: str,
+                  outbox_ids: list[int] | None = None,
+                  case_ids: list[int] | None = None) -> list[str]:
+    """The provider's copies of what `erase` clears (WhatsApp only: Telegram cannot delete a
+    chat for the other side): the contact's inbound sids and media and outbound sids, and
+    for `case_ids` the staff's side on WhatsApp, whatever the family's channel: the family's
+    words relayed to a counselor and what counselors wrote while on the case. With
+    `outbox_ids`, only those rows of the contact's."""
     found: list[str] = []
-    if outbox_ids is None:
+    if outbox_ids is None and case_ids:  # not yet erased: `erase` clears these very rows
         for sid, payload in conn.execute(select(INBOX.c.provider_message_id, INBOX.c.payload)
-                                         .where(of_contact(f"{channel}:{user}"),
-                                                INBOX.c.processed_at.is_not(None))):
+                                         .where(INBOX.c.case_id.in_(case_ids),
+                                                INBOX.c.channel == "whatsapp",
+                                                _not_erased(INBOX.c.payload))):
             found += [*_twilio_media(payload), sid]
-    where = [OUTBOX.c.channel == channel, to(user), OUTBOX.c.provider_message_id.is_not(None)]
-    if outbox_ids is not None:
-        where.append(OUTBOX.c.id.in_(outbox_ids))
-    found += [s for (s,) in conn.execute(select(OUTBOX.c.provider_message_id).where(*where))]
+        found += [s for (s,) in conn.execute(select(OUTBOX.c.provider_message_id).where(
+            OUTBOX.c.case_id.in_(case_ids), OUTBOX.c.channel == "whatsapp",
+            OUTBOX.c.provider_message_id.is_not(None), _not_erased(OUTBOX.c.payload)))]
+    if channel == "whatsapp":
+        if outbox_ids is None:
+            for sid, payload in conn.execute(
+                    select(INBOX.c.provider_message_id, INBOX.c.payload)
+                    .where(of_contact(f"{channel}:{user}"), INBOX.c.processed_at.is_not(None))):
+                found += [*_twilio_media(payload), sid]
+        where = [OUTBOX.c.channel == channel, to(user), OUTBOX.c.provider_message_id.is_not(None)]
+        if outbox_ids is not None:
+            where.append(OUTBOX.c.id.in_(outbox_ids))
+        found += [s for (s,) in conn.execute(select(OUTBOX.c.provider_message_id).where(*where))]
     return list(dict.fromkeys(found))
 
 
@@ -88,6 +101,8 @@ def erase(conn: Connection, contact_id: int, case_ids: list[int],
         conn.exec_driver_sql("PRAGMA secure_delete = ON")
     channel, user = conn.execute(select(CONTACTS.c.channel, CONTACTS.c.provider_user_id)
                                  .where(CONTACTS.c.id == contact_id)).one()
+    provider_copies.add(conn, contact_id, "whatsapp",
+                        _provider_ids(conn, channel, user, case_ids=case_ids), now)
     theirs = or_(OUTBOX.c.contact_id == contact_id, OUTBOX.c.case_id.in_(case_ids))
     counts = {
         "inbox": conn.execute(update(INBOX).where(
@@ -136,28 +151,30 @@ def waiting(conn: Connection, contact_id: int) -> list[int]:
         OUTBOX.c.contact_id == contact_id, OUTBOX.c.status.in_(OPEN)))]
 
 
-def finish(conn: Connection, contact_id: int, erased_at: datetime) -> list[str] | None:
+def finish(conn: Connection, contact_id: int, erased_at: datetime, now: datetime) -> bool:
     """The last step, once nothing waits to be sent to the contact: the rows sent since the
-    erasure cleared, and the address removed (unless the person wrote again since: then it
-    is a new conversation of theirs). None when something still waits; else provider ids."""
+    erasure cleared (their provider copies to delete), and the address removed (unless the
+    person wrote again since: then it is a new conversation of theirs). False when
+    something still waits."""
     if waiting(conn, contact_id):
-        return None
+        return False
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA secure_delete = ON")
     channel, user, wrote = conn.execute(select(
         CONTACTS.c.channel, CONTACTS.c.provider_user_id, CONTACTS.c.last_inbound_at)
         .where(CONTACTS.c.id == contact_id)).one()
     if user.startswith(f"{GONE}:"):
-        return []
+        return True
     sent = [int(i) for (i,) in conn.execute(select(OUTBOX.c.id).where(
         OUTBOX.c.contact_id == contact_id, to(user), OUTBOX.c.created_at >= erased_at))]
-    ids = provider_ids(conn, contact_id, channel, user, sent)
+    provider_copies.add(conn, contact_id, "whatsapp",
+                        _provider_ids(conn, channel, user, sent), now)
     conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(sent)).values(
         recipient=GONE, payload=ERASED, last_error=None))
     if wrote is None or utc(wrote) <= erased_at:
         conn.execute(update(CONTACTS).where(CONTACTS.c.id == contact_id).values(
             provider_user_id=f"{GONE}:{contact_id}", status=GONE))
-    return ids
+    return True
 
 
 def compact(engine: Engine, vacuum: bool = True) -> None:

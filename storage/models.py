@@ -404,8 +404,23 @@ class PrivacyRequest(Base):
     reason: Mapped[str | None] = mapped_column(String(30))  # refusal or deferral, a code
     alerts: Mapped[int] = mapped_column(Integer, default=0)  # reminders sent after the first
     last_alert_at: Mapped[datetime | None] = mapped_column(Time)
-    # Provider copies still to delete after an erasure (Twilio message sids); [] when none.
-    provider_pending: Mapped[list[str]] = mapped_column(JSON)
+
+
+class ProviderCopy(Base):
+    """A message (or its media) the provider still keeps after an erasure cleared ours
+    (Twilio: `SM...`, `MM.../ME...`): deleted through the provider's API by the scheduler,
+    tried again later until it is gone. A provider id names no one."""
+
+    __tablename__ = "provider_copies"
+    __table_args__ = (UniqueConstraint("channel", "item"),
+                      Index("ix_provider_copies_next_at", "next_at"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    item: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(Time)
+    next_at: Mapped[datetime] = mapped_column(Time)  # the next try
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CaseHold(Base):

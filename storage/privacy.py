@@ -38,7 +38,6 @@ class Request:
     reason: str | None
     alerts: int
     last_alert_at: datetime | None
-    provider_pending: list[str]
 
     @property
     def label(self) -> str:
@@ -49,8 +48,7 @@ class Request:
 def _request(r: Any) -> Request:
     return Request(int(r.id), int(r.contact_id), r.kind, r.status, list(r.case_ids or []),
                    r.language, utc(r.created_at), utc(r.due_at), maybe_utc(r.closed_at),
-                   r.closed_by, r.reason, int(r.alerts), maybe_utc(r.last_alert_at),
-                   list(r.provider_pending or []))
+                   r.closed_by, r.reason, int(r.alerts), maybe_utc(r.last_alert_at))
 
 
 def parse_label(text: str) -> int | None:
@@ -78,7 +76,7 @@ def create(conn: Connection, *, contact_id: int, kind: str, language: str, now: 
         "contact_id": contact_id, "kind": kind, "status": "open",
         "case_ids": case_ids_of(conn, contact_id), "language": language, "created_at": now,
         "due_at": due_at, "closed_at": None, "closed_by": None, "reason": None, "alerts": 0,
-        "last_alert_at": None, "provider_pending": []})
+        "last_alert_at": None})
 
 
 def get(conn: Connection, request_id: int, lock: bool = False) -> Request | None:
@@ -112,11 +110,6 @@ def close(conn: Connection, request_id: int, status: str, by: str, now: datetime
           reason: str | None = None) -> None:
     conn.execute(update(REQUESTS).where(REQUESTS.c.id == request_id).values(
         status=status, closed_by=by, closed_at=now, reason=reason))
-
-
-def set_pending(conn: Connection, request_id: int, sids: list[str]) -> None:
-    conn.execute(update(REQUESTS).where(REQUESTS.c.id == request_id)
-                 .values(provider_pending=sids))
 
 
 def numbers(conn: Connection, case_ids: list[int]) -> dict[int, str]:

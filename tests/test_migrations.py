@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, insert, inspect, select
 
 from storage import migrate
 from storage.clock import utc
-from storage.models import Base, CaseAccess, CaseEvent
+from storage.models import Base, CaseAccess, CaseEvent, Contact, ProviderCopy
 from tests.conftest import fresh_engine
 from tests.support import FrozenClock
 from tests.test_scheduler import open_case
@@ -101,5 +102,42 @@ def test_console_views_before_0014_become_access_records_and_back(backend: str,
             left = conn.execute(select(CaseAccess.__table__)).all()
         assert sorted(kinds).count("console_view") == 1 and "console_live_view" in kinds
         assert left == []
+    finally:
+        engine.dispose()
+
+
+def test_copies_pending_at_the_provider_before_0017_move_to_their_table_and_back(
+        backend: str, tmp_path: Path) -> None:
+    """0017: the Twilio ids an erasure request kept to delete become `provider_copies`
+    rows of its contact, due at once (each once), and go back to the erasure on downgrade."""
+    engine = fresh_engine(backend, tmp_path)
+    clock = FrozenClock()
+    requests = sa.table("privacy_requests", *(sa.column(c) for c in (
+        "id", "contact_id", "kind", "status", "language", "created_at", "due_at", "closed_at",
+        "alerts")), sa.column("case_ids", sa.JSON()), sa.column("provider_pending", sa.JSON()))
+    try:
+        open_case(engine, clock, "P2")
+        migrate.downgrade(engine, "0016")
+        with engine.begin() as conn:
+            contact_id = conn.execute(select(Contact.id)).scalar_one()
+            conn.execute(insert(requests), [
+                {"id": n, "contact_id": contact_id, "kind": kind, "status": "done",
+                 "case_ids": [], "language": "id", "created_at": clock(), "due_at": clock(),
+                 "closed_at": clock(), "alerts": 0, "provider_pending": pending}
+                for n, kind, pending in ((1, "data", []), (2, "erase", ["SM1", "MM2/ME2"]),
+                                         (3, "erase", ["SM1"]))])
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            copies = conn.execute(select(ProviderCopy.contact_id, ProviderCopy.channel,
+                                         ProviderCopy.item, ProviderCopy.attempts)
+                                  .order_by(ProviderCopy.id)).all()
+            due = conn.execute(select(ProviderCopy.next_at)).scalars().all()
+        assert [tuple(r) for r in copies] == [(contact_id, "whatsapp", "SM1", 0),
+                                              (contact_id, "whatsapp", "MM2/ME2", 0)]
+        assert {utc(t) for t in due} == {clock()}
+        migrate.downgrade(engine, "0016")
+        with engine.connect() as conn:
+            back = dict(conn.execute(select(requests.c.id, requests.c.provider_pending)).all())
+        assert back == {1: [], 2: [], 3: ["SM1", "MM2/ME2"]}
     finally:
         engine.dispose()

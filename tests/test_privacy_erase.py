@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from bot.casework.scheduler import Scheduler
 from bot.privacy import erase, export, provider
 from bot.privacy.cli import family_texts
 from bot.service import Service
-from storage import inbox
+from storage import counselors, inbox
 from storage import privacy as store
 from storage.db import sqlite_file
-from storage.models import Base, Case, InboxMessage, PrivacyRequest
+from storage.models import Base, Case, InboxMessage, PrivacyRequest, ProviderCopy
 from tests.fakes.twilio_api import FakeTwilio
 from tests.support import CollectingSender, FrozenClock, deliver
 from tests.test_handoff import Person
@@ -303,3 +303,96 @@ def test_the_family_hears_of_a_deferral_once(service: Service, clock: FrozenCloc
     assert all(o.code == 0 and "ditunda" in o.lines[0] for o in outs)
     assert "sudah diberi tahu" in outs[0].lines[0]
     assert all("sudah diberi tahu sebelumnya" in o.lines[0] for o in outs[1:])
+
+
+KONS = "whatsapp:+6281277009999"
+OTHER = "whatsapp:+6281277005555"
+
+
+def _number_of(db: Engine) -> str:
+    with db.connect() as conn:
+        return str(conn.execute(select(Case.number).order_by(Case.id.desc())).scalars().first())
+
+
+async def _staff(wa: WhatsApp, words: str) -> str:
+    """A counselor's WhatsApp message; its Twilio sid."""
+    sid = f"SM{uuid.uuid4().hex}"
+    await wa.inbound(KONS, words, MessageSid=sid)
+    await wa.pump()
+    return sid
+
+
+async def test_erase_deletes_a_whatsapp_counselors_side_at_twilio_too(
+        wa: WhatsApp, clock: FrozenClock) -> None:
+    """A counselor on WhatsApp: the family's words relayed to them and what they wrote on the
+    case are deleted at Twilio with the family's erasure; another family's stay."""
+    sentence = f"bapak dia pukul sa deng kabel {uuid.uuid4().hex[:10]}"
+    other = f"keluarga lain pu cerita {uuid.uuid4().hex[:10]}"
+    db = wa.db
+    with db.begin() as conn:
+        cid = counselors.add(conn, name="Sari", role="counselor", now=clock(),
+                             accounts=[("whatsapp", KONS)])
+        counselors.set_duty(conn, cid, True)
+    await _staff(wa, "/bantuan")  # opens WhatsApp's 24-hour window to the counselor
+    staff_sids: dict[str, list[str]] = {}
+    for phone, words in ((OTHER, other), (PHONE, sentence)):
+        await wa.walk_intake(phone)
+        await _staff(wa, f"/ambil {_number_of(db)}")
+        await wa.say(phone, words)  # relayed to the counselor's WhatsApp
+        staff_sids[phone] = [await _staff(wa, f"Ibu, kami sudah catat: {words}"),
+                             await _staff(wa, "/selesai selesai")]
+    await wa.drain(clock)
+    relayed = {m["body"]: m["sid"] for m in wa.fake.created if m["to"] == KONS}
+    to_kons = [sid for body, sid in relayed.items() if sentence in body]
+    kept = [sid for body, sid in relayed.items() if other in body]
+    assert to_kons and kept, "both families' words reached the counselor"
+    await wa.say(PHONE, "HAPUS")
+
+    done = erase.erase(db, _request(db, "erase").id, "cli:test", clock(), family_texts(),
+                       provider.twilio(wa.service.settings))
+    assert done.code == 0, done.lines
+    assert set(to_kons) <= set(wa.fake.deleted), "the relays to the counselor"
+    assert set(staff_sids[PHONE]) <= set(wa.fake.deleted), "what the counselor wrote"
+    assert not {*kept, *staff_sids[OTHER]} & set(wa.fake.deleted), "the other family's"
+    assert found_in_rows(db, sentence) == []
+
+
+async def test_retention_deletes_twilio_copies_and_tries_again_while_twilio_is_down(
+        wa: WhatsApp, clock: FrozenClock) -> None:
+    """A closed WhatsApp case past its retention period: the scheduler anonymises it and
+    deletes its messages at Twilio; while Twilio fails, none is lost: the next try waits 15
+    minutes, and then every copy goes."""
+    db = wa.db
+    await wa.walk_intake(PHONE)
+    hire(db, clock, "sup", role="supervisor", duty=False)
+    for command in (f"/ambil {_number_of(db)}", "/selesai selesai"):
+        with db.begin() as conn:
+            inbox.store(conn, channel="test", sender="sup", payload={"text": command},
+                        provider_message_id=f"sup-{command}", now=clock())
+        await wa.pump()
+    await wa.drain(clock)
+    with db.connect() as conn:
+        theirs = set(conn.execute(select(InboxMessage.provider_message_id).where(
+            InboxMessage.channel == "whatsapp")).scalars())
+    theirs |= {m["sid"] for m in wa.fake.created if m["to"] == PHONE}
+    clock.advance(days=5 * 365 + 2)
+    scheduler = Scheduler(db, clock, deleter=provider.twilio(wa.service.settings))
+
+    wa.fake.fail_next_deletes(len(theirs))
+    scheduler.run_once()  # anonymised; Twilio answers 500 to each
+    assert found_in_rows(db, DIGITS) == []
+    assert wa.fake.deleted == []
+    with db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ProviderCopy)).scalar() == \
+            len(theirs)
+    tries = len(wa.fake.requests)
+    clock.advance(minutes=14)
+    scheduler.run_once()
+    assert len(wa.fake.requests) == tries, "not before its time"
+    clock.advance(minutes=2)
+    scheduler.run_once()
+    assert set(wa.fake.deleted) == theirs
+    with db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ProviderCopy)).scalar() == 0
+    scheduler.run_once()
+    assert len(wa.fake.deleted) == len(theirs), "nothing asked twice"

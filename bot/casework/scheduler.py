@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.casework import intakeview, labels, p0family, staff
 from bot.casework.alerts import take_button
 from bot.privacy import deadlines
+from bot.privacy.provider import Deleter
 from flows.actions import ACTIONS, FLAGS
 from flows.hours import PRIORITIES, ServiceHours, service_hours
 from flows.loader import Bundle, load_bundle
@@ -49,10 +50,12 @@ class Scheduler:
     """Escalate waiting and unanswered cases by the deadlines in flows/service.yaml."""
 
     def __init__(self, db: Engine, clock: Callable[[], datetime],
-                 hours: ServiceHours | None = None, bundle: Bundle | None = None) -> None:
+                 hours: ServiceHours | None = None, bundle: Bundle | None = None,
+                 deleter: Deleter | None = None) -> None:
         self.db, self.clock = db, clock
         self.hours = hours or service_hours()
         self.bundle = bundle  # the family's texts and numbers (default: the intake's)
+        self.deleter = deleter  # the provider's copies of erased messages (None: kept)
 
     def run_once(self) -> int:
         """Act on every case that is due now; returns how many actions were taken."""
@@ -64,7 +67,7 @@ class Scheduler:
         if due:  # texts and the family's numbers read now, not under the write lock
             self.bundle = self.bundle or intake_bundle()
             intakeview.warm()
-        deadlines.run(self.db, now)  # data rights (bot.privacy.deadlines), counted apart
+        deadlines.run(self.db, now, self.deleter)  # data rights (bot.privacy.deadlines), apart
         return sum(self._act(case_id, now) for case_id in due)
 
     def bounds(self, now: datetime) -> queue.Due:

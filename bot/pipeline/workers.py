@@ -198,13 +198,15 @@ class Workers:
         # here, not at the top: the scheduler brings the privacy jobs and through them both
         # channels' clients, which `lk3 process` never uses (138 -> 117 MiB resident each)
         from bot.casework.scheduler import Scheduler
+        from bot.privacy import provider
 
         relay = self.service.relay(only=None if self.broadcasts else "replies")
         if (path := sqlite_file(self.service.db.url.render_as_string())) is not None:
             self.checkpoints = Checkpointer(path)  # the log copied off the writers' path
             self.checkpoints.start()
         scheduler = Scheduler(self.service.db, self.service.clock,
-                              bundle=self.service.flows.bundle)
+                              bundle=self.service.flows.bundle,
+                              deleter=provider.twilio(self.service.settings))
         self.tasks = [
             asyncio.create_task(self._loop("relay", relay.run_once, rest=relay.rest)),
             asyncio.create_task(self._loop("replies", lambda: relay.run_once(replies_only=True),

@@ -1,6 +1,7 @@
 """The scheduler's privacy job: requests re-announced before and after their due time,
 erasures finished once their last notice is sent, erasures a released hold left deferred
-opened again, and the retention rules once a day.
+opened again, the retention rules once a day, and the provider's copies of what was erased
+deleted (where the service has the provider's credentials: `lk3 serve`).
 
 Each reminder is its own short transaction with the request row locked (PostgreSQL: FOR
 UPDATE; SQLite: every write transaction holds the lock) and the decision taken again on it;
@@ -16,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.privacy import access, erase, notify, retention
+from bot.privacy import access, erase, notify, provider, retention
 from bot.privacy.policy import Policy, policy
 from storage import privacy as store
 from storage.db import reading
@@ -66,7 +67,13 @@ def _remind_one(db: Engine, request_id: int, now: datetime, rules: Policy) -> in
     return 1
 
 
-def run(db: Engine, now: datetime) -> int:
+def run(db: Engine, now: datetime, deleter: provider.Deleter | None = None) -> int:
     """Everything the privacy job has to do at `now`; how many things it did."""
-    return remind(db, now) + erase.finish_all(db, now) + erase.reopen_released(db, now) + \
+    done = remind(db, now) + erase.finish_all(db, now) + erase.reopen_released(db, now) + \
         retention.daily(db, now) + access.drain(db)
+    if deleter is not None:
+        deleted, left = provider.sweep(db, deleter, now)
+        if left:
+            log.warning("provider copies: %d deleted, %d to try again later", deleted, left)
+        done += deleted
+    return done

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from bot.casework import labels, staff
 from bot.privacy import notify
 from bot.privacy.policy import policy
-from bot.privacy.provider import Deleter
+from bot.privacy.provider import Deleter, sweep
 from flows.catalog import Catalog
 from storage import cases, erasure, queue
 from storage import privacy as store
@@ -64,52 +64,46 @@ def erase(db: Engine, request_id: int, actor: str, now: datetime, catalog: Catal
             return req
         if req.status in ("done", "erasing"):
             out = Outcome(0, [staff.text("privacy.erase_done", label=req.label)])
-            pending = req.provider_pending
         elif req.status == "refused":
             return Outcome(1, [staff.text("privacy.not_open", label=req.label,
                                           status=notify.status_word(req.status))])
         else:
-            out, pending = _erase(conn, req, actor, now, catalog)
+            out = _erase(conn, req, actor, now, catalog)
             after = store.get(conn, req.id)
             erased = after is not None and after.status == "erasing"
             theirs = store.requests_of(conn, req.contact_id) if erased else []
     for other in theirs:
         for path in (exports.glob(f"privacy-P-{other}-*.json") if exports else []):
             path.unlink(missing_ok=True)
-    if pending:
-        left = provider(pending)
-        with db.begin() as conn:
-            store.set_pending(conn, request_id, left)
-        out.lines.append(staff.text("privacy.provider_deleted",
-                                    deleted=len(pending) - len(left), left=len(left)))
+    deleted, left = sweep(db, provider, now, contact_id=req.contact_id)
+    if deleted or left:
+        out.lines.append(staff.text("privacy.provider_deleted", deleted=deleted, left=left))
     if theirs:  # something was erased now: no free page of the file keeps it
         erasure.compact(db)
     return out
 
 
 def _erase(conn: Connection, req: store.Request, actor: str, now: datetime,
-           catalog: Catalog) -> tuple[Outcome, list[str]]:
+           catalog: Catalog) -> Outcome:
     case_ids = store.case_ids_of(conn, req.contact_id)
     req = replace(req, case_ids=case_ids)
     numbers = store.numbers(conn, case_ids)
     still = [numbers[c] for c in case_ids
              if (v := queue.by_id(conn, c)) is not None and v.status != "closed"]
     if still:
-        return Outcome(1, [staff.text("privacy.open_cases", numbers=", ".join(still))]), []
+        return Outcome(1, [staff.text("privacy.open_cases", numbers=", ".join(still))])
     language = notify.language_of(conn, req)
     holds = store.holds_on(conn, case_ids)
     if holds:
         return _defer(conn, req, holds, actor, now,
-                      catalog.text("privacy.deferred", language, {})), []
-    channel, user, _ = store.address(conn, req.contact_id)
-    found = erasure.provider_ids(conn, req.contact_id, channel, user)
+                      catalog.text("privacy.deferred", language, {}))
+    channel, _, _ = store.address(conn, req.contact_id)
     counts = erasure.erase(conn, req.contact_id, case_ids, now)
     key = f"privacy.erased.{channel}" if channel in ("whatsapp", "telegram") \
         else "privacy.erased.other"
     notify.tell_family(conn, req, catalog.text(key, language, {}), now,
                        key=f"privacy:{req.id}:erased", force=True)
     store.close(conn, req.id, "erasing", actor, now)
-    store.set_pending(conn, req.id, found)
     notify.audit(conn, req, actor, "privacy_erased", {"counts": counts}, now)
     words = ", ".join(f"{labels.word('privacy.count', k)} {v}"  # messages: percakapan
                       for k, v in counts.items()) or "-"
@@ -119,7 +113,7 @@ def _erase(conn: Connection, req: store.Request, actor: str, now: datetime,
     if closed:
         out.lines.append(staff.text("privacy.closed_by_erasure", requests=", ".join(
             f"{r.label} {notify.kind_word(r.kind)}" for r in closed)))
-    return out, found
+    return out
 
 
 def _defer(conn: Connection, req: store.Request, holds: list[store.Hold], actor: str,
@@ -170,10 +164,8 @@ def finish_all(db: Engine, now: datetime) -> int:
             req = store.get(conn, request_id, lock=True)
             if req is None or req.status != "erasing" or req.closed_at is None:
                 continue
-            ids = erasure.finish(conn, req.contact_id, req.closed_at)
-            if ids is None:
+            if not erasure.finish(conn, req.contact_id, req.closed_at, now):
                 continue
-            store.set_pending(conn, req.id, [*req.provider_pending, *ids])
             store.close(conn, req.id, "done", req.closed_by or "scheduler", req.closed_at)
             done += 1
     if done:

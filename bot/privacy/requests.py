@@ -14,6 +14,7 @@ from bot.privacy import notify
 from bot.privacy.erase import Outcome
 from flows.catalog import Catalog
 from storage import privacy as store
+from storage import provider_copies
 from storage.db import reading
 
 REASONS = ("safety", "third_party")
@@ -36,7 +37,8 @@ def rows(db: Engine, show_all: bool) -> list[dict[str, Any]]:
                         "contact_id": r.contact_id, "channel": channel,
                         "cases": [numbers[c] for c in r.case_ids if c in numbers],
                         "created_at": r.created_at, "due_at": r.due_at,
-                        "reason": r.reason, "provider_pending": len(r.provider_pending)})
+                        "reason": r.reason,
+                        "provider_pending": provider_copies.waiting(conn, r.contact_id)})
     return out
 
 

@@ -57,7 +57,7 @@ def purge(db: Engine, now: datetime, actor: str, vacuum: bool = True) -> dict[st
             assert isinstance(ids, list)
             for contact_id in ids:
                 erasure.erase(conn, contact_id, rules.case_ids(conn, contact_id), now)
-                erasure.finish(conn, contact_id, now)
+                erasure.finish(conn, contact_id, now, now)
         done = counts(found)
         done["inbox"] = inbox
         rules.record_run(conn, now, actor, done)

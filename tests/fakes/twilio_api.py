@@ -8,8 +8,8 @@ Twilio's shapes
 (message JSON with an "SM..." sid; errors as {"code", "message", "more_info", "status"}),
 checks basic auth like Twilio does, and records every request. Any other path is answered
 400 and kept in `unknown`, so a test can fail loudly on it. Knobs: `fail_next` (5xx, 429 with
-Retry-After, or a Twilio error code such as 21610 or 63016) and `hang_next` (no answer until
-released or the client gives up: a timeout).
+Retry-After, or a Twilio error code such as 21610 or 63016), `hang_next` (no answer until
+released or the client gives up: a timeout) and `fail_next_deletes` (5xx to DELETEs).
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ class FakeTwilio:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._plan: list[Failure] = []
+        self._failing_deletes = 0
         self._release = threading.Event()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -99,6 +100,11 @@ class FakeTwilio:
         with self._lock:
             self._plan += [Failure(status, code, None if retry_after is None
                                    else str(retry_after), body) for _ in range(times)]
+
+    def fail_next_deletes(self, times: int = 1) -> None:
+        """The next `times` DELETEs answer 500 (Twilio's side is down); nothing is deleted."""
+        with self._lock:
+            self._failing_deletes += times
 
     def hang_next(self, times: int = 1) -> None:
         """The next `times` creates get no answer (until `release`), so the client times out."""
@@ -127,6 +133,7 @@ class FakeTwilio:
             self.created.clear()
             self.deleted.clear()
             self._plan.clear()
+            self._failing_deletes = 0
         self._release.set()
         self._release = threading.Event()
 
@@ -197,6 +204,12 @@ class FakeTwilio:
             return Response(data, media_type=mime)
         gone = DELETE_PATH.match(request.url.path)
         if request.method == "DELETE" and gone is not None:
+            with self._lock:
+                failing, self._failing_deletes = self._failing_deletes > 0, \
+                    max(self._failing_deletes - 1, 0)
+            if failing:
+                record.status = 500
+                return _error(500, 20500)
             record.status = self._delete(gone, record)
             return Response(status_code=204) if record.status == 204 else \
                 _error(record.status, 20404 if record.status == 404 else 20003)
