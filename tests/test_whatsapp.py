@@ -18,8 +18,9 @@ from twilio.request_validator import RequestValidator
 from bot.channels.base import SendError
 from bot.channels.setup import build_channels
 from bot.channels.twilioform import MAX_BODY
-from bot.channels.twiliosend import WhatsAppSender, whatsapp_body, window_open
+from bot.channels.twiliosend import WhatsAppSender, whatsapp_body
 from bot.channels.whatsapp import EMPTY_TWIML, INBOUND_PATH, STATUS_PATH, WhatsAppChannel
+from bot.channels.window import window_open
 from bot.config import Settings
 from bot.pipeline.processor import Processor, process_all
 from bot.pipeline.relay import Relay
@@ -527,10 +528,11 @@ async def test_window_is_24_hours_from_the_last_inbound(wa: WhatsApp, clock: Fro
 
 
 async def test_a_counselor_on_whatsapp_gets_alerts_within_their_own_window(
-        wa: WhatsApp, clock: FrozenClock) -> None:
+        wa: WhatsApp, clock: FrozenClock, caplog: pytest.LogCaptureFixture) -> None:
     """WhatsApp's 24-hour window is a counselor's too: after they write to the bot (here
     /siaga, going on duty) a new case's alert reaches them; 24 hours after their last word
-    it is not sent (only a template could be), until they write again."""
+    it cannot (only a template could), so it is not queued for them and the log says the
+    alert reached nobody; their own next message opens the window again."""
     kons = phone()
     with wa.db.begin() as conn:
         counselors.add(conn, name="Sari", role="counselor", now=clock(),
@@ -544,6 +546,10 @@ async def test_a_counselor_on_whatsapp_gets_alerts_within_their_own_window(
     clock.advance(hours=24)
     await wa.walk_intake(phone())
     assert wa.fake.bodies(kons) == first, "outside their window: nothing sent"
+    with wa.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == "needs_template")).scalar() == 0, "nor queued to fail"
+    assert "new-case alert reached nobody" in caplog.text
     assert await wa.say(kons, "/antrian"), "their own message opens it again"
 
 

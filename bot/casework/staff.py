@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.channels import window
 from bot.channels.split import split_reply
 from flows.catalog import Catalog, load_catalog
 from flows.loader import FLOWS_DIR
@@ -36,8 +37,10 @@ def has(key: str, language: str = STAFF_LANGUAGE) -> bool:
 def send(conn: Connection, counselor_id: int, body: str, now: datetime, *,
          case_id: int | None = None, choices: list[dict[str, Any]] | None = None,
          media: list[dict[str, str]] | None = None, key: str | None = None) -> bool:
-    """Queue a message to a counselor on their preferred channel; False if unreachable."""
-    accounts = counselors.accounts_of(conn, counselor_id)
+    """Queue a message to a counselor on their preferred channel that can take it now;
+    False if none can (no account, or only WhatsApp, 24 hours after they last wrote)."""
+    accounts = [(channel, user) for channel, user in counselors.accounts_of(conn, counselor_id)
+                if channel != window.CHANNEL or window.open_for(conn, user, now)]
     if not accounts:
         return False
     channel, user = accounts[0]

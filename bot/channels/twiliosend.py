@@ -11,7 +11,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,12 +23,11 @@ from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
 from bot import media as media_links
+from bot.channels import window
 from bot.channels.base import SendError
 from bot.channels.split import choice_lines
 from bot.config import Settings
 from bot.pipeline.ratelimit import RateLimit
-from storage import conversations, counselors
-from storage.clock import utc
 
 CHANNEL = "whatsapp"
 STATUS_PATH = "/webhooks/twilio/status"
@@ -36,7 +35,6 @@ OPTED_OUT, OUTSIDE_WINDOW, RATE_LIMITED = "21610", "63016", "63018"
 BLOCKED, NOT_ON_WHATSAPP = "63014", "63024"  # the person blocked us; no WhatsApp on that number
 TOO_MANY_REQUESTS = "20429"
 MAX_RETRY_AFTER = 3600.0
-WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window
 
 # The twilio HTTP client logs every request at INFO; keep its chatter out of the service log.
 _http_log = logging.getLogger("bot.channels.whatsapp.http")
@@ -119,14 +117,6 @@ class RewritingHttpClient(TwilioHttpClient):  # type: ignore[misc]
         return None if response is None else response.headers
 
 
-def window_open(last_inbound: datetime | None, now: datetime) -> bool:
-    """WhatsApp's 24-hour customer-service window: free text only while the person's last
-    message to us is less than 24 hours old (`last_inbound`; None: they never wrote). Outside
-    it WhatsApp accepts only approved templates (Twilio error 63016), so the sender checks
-    before it calls Twilio, and the case shows the message as needing a template."""
-    return last_inbound is not None and utc(now) - utc(last_inbound) < WINDOW
-
-
 class WhatsAppSender:
     """Sends one outbox row through Twilio's REST API, within WhatsApp's 24-hour window."""
 
@@ -145,11 +135,10 @@ class WhatsAppSender:
                              http_client=self.http)
 
     def window_open(self, recipient: str) -> bool:
-        with self.db.connect() as conn:  # a family's, or a counselor's on WhatsApp
-            wrote = [conversations.last_inbound_from(conn, CHANNEL, recipient),
-                     counselors.last_inbound_from(conn, CHANNEL, recipient)]
-        return window_open(max((t for t in wrote if t is not None), default=None),
-                           self.clock())
+        """Checked before Twilio is called (bot.channels.window); outside it the case shows
+        the message as needing a template."""
+        with self.db.connect() as conn:
+            return window.open_for(conn, recipient, self.clock())
 
     async def send(self, recipient: str, payload: dict[str, Any]) -> str | None:
         if payload.get("template"):  # an approved template (broadcasts): any time

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -13,6 +14,7 @@ from flows.text import clean
 from storage import cases, counselors, inbox, queue
 from storage.queue import CaseView
 
+log = logging.getLogger(__name__)
 URGENT = ("P0", "P1")
 # The flow's answers to safety words and rights (DARURAT, BERHENTI, KELUAR, HAPUS, DATA,
 # UBAH): the counselor holding the case hears of them at once.
@@ -23,7 +25,9 @@ def opened(conn: Connection, catalog: Catalog, case: CaseView, language: str, no
            roster: counselors.Roster | None = None) -> str | None:
     """A new case: on-duty staff are alerted at once (P0/P1: supervisors too), whatever the
     hour. Returns the out-of-hours notice for the family, sent after this turn's replies."""
-    alerts.announce(conn, case, now, roster=roster)
+    if not alerts.announce(conn, case, now, roster=roster):  # the scheduler's alerts follow
+        log.warning("case %s: the new-case alert reached nobody (no staff on duty or "
+                    "reachable)", case.number)
     return handoff.out_of_hours_notice(catalog, language, case.priority, now)
 
 
