@@ -553,6 +553,33 @@ async def test_a_counselor_on_whatsapp_gets_alerts_within_their_own_window(
     assert await wa.say(kons, "/antrian"), "their own message opens it again"
 
 
+async def test_a_whatsapp_counselor_is_shown_commands_and_a_bare_number_reaches_no_family(
+        wa: WhatsApp, clock: FrozenClock) -> None:
+    """WhatsApp has no buttons for staff: an alert shows the command to type, not a numbered
+    choice; a counselor who answers "1" anyway (holding another family's case) is told it
+    was not sent, and that family gets nothing."""
+    kons, first, second = phone(), phone(), phone()
+    with wa.db.begin() as conn:
+        counselors.add(conn, name="Sari", role="counselor", now=clock(),
+                       accounts=[("whatsapp", kons)])
+    await wa.say(kons, "/siaga")
+    await wa.walk_intake(first)
+    with wa.db.connect() as conn:
+        held = conn.execute(select(Case.number)).scalar_one()
+    await wa.say(kons, f"/ambil {held}")
+    await wa.walk_intake(second)
+    with wa.db.connect() as conn:
+        waiting = conn.execute(select(Case.number).where(Case.number != held)).scalar_one()
+    alert = wa.fake.bodies(kons)[-1]
+    assert f"Ketik /ambil {waiting}" in alert and "1. " not in alert, alert
+    before = len(wa.fake.bodies(first))
+    answer = await wa.say(kons, "1")
+    assert "tidak dikirim ke keluarga" in answer[-1]
+    assert len(wa.fake.bodies(first)) == before, "the family of the held case got nothing"
+    await wa.say(kons, "Ibu, sa dengar.")
+    assert "Ibu, sa dengar." in wa.fake.bodies(first)[-1], "a sentence still reaches them"
+
+
 async def test_status_callbacks_move_forward_only_and_repeats_are_ignored(
         wa: WhatsApp, clock: FrozenClock) -> None:
     """Status callbacks move a reply's status forward only; repeats and stale ones change

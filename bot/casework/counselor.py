@@ -122,6 +122,8 @@ def to_family(ctx: Ctx, text: str, media: list[dict[str, str]]) -> None:
         return ctx.say("no_active")
     if not text and not media:
         return
+    if not media and text.isdigit() and len(text) <= 2:  # a choice answered, not words
+        return ctx.say("bare_number", word=text)
     done = caseops.to_family(ctx, case, text, media)
     if not done.ok:
         ctx.tell(done)

@@ -16,6 +16,7 @@ from flows.loader import FLOWS_DIR
 from storage import counselors, outbox
 
 STAFF_LANGUAGE = "id"
+TYPED = {"take": "/ambil"}  # a staff button's value -> the command that does the same
 
 
 @cache
@@ -44,6 +45,9 @@ def send(conn: Connection, counselor_id: int, body: str, now: datetime, *,
     if not accounts:
         return False
     channel, user = accounts[0]
+    if channel == window.CHANNEL and choices:  # no buttons there: the command to type
+        body = "\n".join([body, *(typed(c) for c in choices)])
+        choices = []
     base = key or f"staff:{uuid.uuid4().hex}"
     rows = []
     for n, (part, part_choices) in enumerate(split_reply(channel, body, choices or [])):
@@ -56,6 +60,13 @@ def send(conn: Connection, counselor_id: int, body: str, now: datetime, *,
                      "dedupe_key": base if n == 0 else f"{base}:{n}"})
     outbox.enqueue(conn, rows, now)
     return True
+
+
+def typed(choice: dict[str, Any]) -> str:
+    """A staff button as the command that does the same (`take:NUMBER`: /ambil NUMBER), for
+    WhatsApp: a numbered choice answered "1" there would be words for a family."""
+    action, _, arg = str(choice["value"]).partition(":")
+    return text("typed_choice", command=f"{TYPED[action]} {arg}")
 
 
 def say(conn: Connection, counselor_id: int, key: str, now: datetime, *,
