@@ -61,7 +61,7 @@ BREAKS: dict[str, tuple[str, Callable[[Path], None], tuple[str, ...]]] = {
     "target not a number": ("service.yaml", lambda f: sub(
         f / "service.yaml", "P0: {minutes: 5}", "P0: {minutes: lima}"), ("'lima'",)),
     "referral without for": ("referrals.yaml", lambda f: sub(
-        f / "referrals.yaml", "tepsa: {name: TePSA 1500-771 Kemensos, for: children in danger}",
+        f / "referrals.yaml", "tepsa: {name: TePSA 1500-771 Kemensos, for: anak dalam bahaya}",
         "tepsa: {name: TePSA 1500-771 Kemensos}"), ("tepsa", "`for:`")),
     "referrals a list": ("referrals.yaml", lambda f: (f / "referrals.yaml").write_text(
         "- uptd_ppa\n"), ("mapping",)),
@@ -134,9 +134,9 @@ def test_an_untouched_copy_passes_with_a_line_per_file(
 def test_a_referral_field_cut_by_a_comma_is_a_warning(
         folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`for: a, b` in {...} loses `b`: the check warns naming the entry, and still passes."""
-    sub(folder / "referrals.yaml", "for: children in danger}", "for: children, danger}")
+    sub(folder / "referrals.yaml", "for: anak dalam bahaya}", "for: anak, bahaya}")
     assert check(folder) == 0
-    assert f"WARN {folder / 'referrals.yaml'}: tepsa: `danger` has no value" in \
+    assert f"WARN {folder / 'referrals.yaml'}: tepsa: `bahaya` has no value" in \
         capsys.readouterr().err
 
 

@@ -121,3 +121,15 @@ def test_a_deadline_a_minute_short_of_three_days_never_reads_two_days() -> None:
     assert labels.duration(timedelta(hours=72)) == "3 hari"
     assert labels.duration(timedelta(hours=47, minutes=5)) == "47 jam 5 menit"
     assert labels.duration(timedelta(hours=49), "en") == "2 days 1 h"
+
+
+def test_the_referral_list_is_in_indonesian(service: Service) -> None:
+    """/rujuk lists the places and what each is for in Indonesian: none of the English the
+    list was first written in."""
+    _, sari, _ = _held(service)
+    (listing,) = sari.say("/rujuk")
+    assert "Bantuan hukum (LBH / Posbakum)" in listing
+    assert "kekerasan terhadap perempuan dan anak" in listing
+    english = ("violence", "health", "children", "legal", "help", "nearest", "injuries",
+               "emergency", "crisis", "social", "Psychologist")
+    assert [w for w in english if w.lower() in listing.lower()] == [], listing
