@@ -47,8 +47,9 @@ def transcript(conn: Connection, contact_id: int) -> list[Any]:
 
 def last_messages(conn: Connection, contact_id: int, limit: int) -> list[Any]:
     """The last `limit` messages with this contact, oldest first: direction, author, text,
-    created_at."""
-    rows = conn.execute(select(LOG.c.direction, LOG.c.author, LOG.c.text, LOG.c.created_at)
+    media, created_at."""
+    rows = conn.execute(select(LOG.c.direction, LOG.c.author, LOG.c.text, LOG.c.media,
+                               LOG.c.created_at)
                         .where(LOG.c.contact_id == contact_id)
                         .order_by(LOG.c.id.desc()).limit(limit)).all()
     return list(rows[::-1])

@@ -321,7 +321,7 @@ async def test_whatsapp_family_to_a_person_and_back_end_to_end(desk: Desk) -> No
     photo = media_url(41)
     assert await family.say("ini fotonya", MessageType="image", NumMedia="1",
                             MediaUrl0=photo, MediaContentType0="image/jpeg") == []
-    assert sari.unread() == [f"[{number}] ini fotonya\n[{number}] (photo) {photo}"]
+    assert sari.unread() == [f"[{number}] ini fotonya\n[{number}] (foto) {photo}"]
     await desk.later(minutes=1)
     hello = "Halo, saya Sari dari LK3. Anda aman sekarang?"
     assert await sari.say(hello) == []

@@ -346,7 +346,7 @@ def test_counselor_with_several_cases_sees_each_case_number(service: Service) ->
     ben.say("dari ben")
     ben.say(payload={"text": "", "media": [{"kind": "voice", "ref": "vn-1"}]})
     texts = [p["text"] for p in sari.unread()]
-    assert texts == [f"[{n_ana}] dari ana", f"[{n_ben}] dari ben", f"[{n_ben}] (voice) vn-1"]
+    assert texts == [f"[{n_ana}] dari ana", f"[{n_ben}] dari ben", f"[{n_ben}] (pesan suara) vn-1"]
     assert f"Kasus aktif: {n_ben}" in sari.say("/kasus")[0]
     sari.say("untuk ben")
     assert [p["text"] for p in ben.unread()] == ["untuk ben"] and ana.unread() == []

@@ -86,7 +86,7 @@ async def test_a_whatsapp_familys_voice_note_reaches_a_telegram_counselor(desk: 
 
     (voice,) = desk.telegram.messages_to(SARI)[before:]
     assert voice.kind == "voice"
-    assert voice.text == f"[{number}] (voice) {twilio_url}"  # the caption: the reference
+    assert voice.text == f"[{number}] (pesan suara) {twilio_url}"  # the caption: the reference
     assert desk.twilio.media_fetches() == []
     got = await fetch(desk, voice.media)
     assert got.status_code == 200
@@ -106,7 +106,7 @@ async def test_telegram_to_telegram_photo_goes_by_file_id(desk: Desk) -> None:
 
     (photo,) = [c for c in desk.telegram.calls_of("sendPhoto") if c["chat_id"] == str(SARI)]
     assert photo["photo"] == file_id
-    assert photo["caption"] == f"[{number}] ini fotonya\n[{number}] (photo) {file_id}"
+    assert photo["caption"] == f"[{number}] ini fotonya\n[{number}] (foto) {file_id}"
     assert desk.telegram.calls_of("getFile") == []
 
 

@@ -133,3 +133,20 @@ def test_the_referral_list_is_in_indonesian(service: Service) -> None:
     english = ("violence", "health", "children", "legal", "help", "nearest", "injuries",
                "emergency", "crisis", "social", "Psychologist")
     assert [w for w in english if w.lower() in listing.lower()] == [], listing
+
+
+def test_a_photo_or_voice_note_reads_in_words_in_the_relay_and_the_history(
+        service: Service) -> None:
+    """What a family sent besides words is named in Indonesian: `(foto)`, `(pesan suara)`,
+    in the message the counselor gets and in /riwayat (where it showed as nothing)."""
+    family, sari, number = _held(service)
+    sari.unread()
+    family.say_raw(payload={"text": "ini fotonya", "media": [
+        {"kind": "photo", "ref": "AgAC-1", "mime": "image/jpeg"}]})
+    family.say_raw(payload={"text": "", "media": [
+        {"kind": "voice", "ref": "AwAC-2", "mime": "audio/ogg"}]})
+    assert [m["text"] for m in sari.unread()] == [
+        f"[{number}] ini fotonya\n[{number}] (foto) AgAC-1", f"[{number}] (pesan suara) AwAC-2"]
+    history = sari.say("/riwayat")[0].splitlines()
+    assert history[-2].endswith("Keluarga: ini fotonya (foto)"), history[-2]
+    assert history[-1].endswith("Keluarga: (pesan suara)"), history[-1]

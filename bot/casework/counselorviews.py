@@ -99,6 +99,7 @@ def history(ctx: Ctx, case: CaseView, args: str) -> None:
     for r, text in zip(rows, texts, strict=True):
         who = "speaker.family" if r.direction == "in" else "speaker.staff" \
             if str(r.author or "").startswith("counselor") else "speaker.bot"
-        lines.append(f"{labels.wit(r.created_at, '%d-%m %H.%M')} {staff.text(who)}: "
-                     f"{text[:300]}")
+        sent = ", ".join(labels.word("media", m.get("kind")) for m in r.media or [])
+        said = " ".join(x for x in (text[:300], f"({sent})" if sent else "") if x)
+        lines.append(f"{labels.wit(r.created_at, '%d-%m %H.%M')} {staff.text(who)}: {said}")
     staff.send(ctx.conn, ctx.me.id, "\n".join(lines), ctx.now, case_id=case.id)

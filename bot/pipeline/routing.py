@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot.casework import staff
+from bot.casework import labels, staff
 from bot.pipeline.apply import Batch, Conv, event_row, inbound_row
 from flows.crisis import CrisisWords, Scan
 from flows.danger import flags_seen
@@ -59,7 +59,8 @@ def _body(msg: inbox.Pending, number: str,
     body = staff.text("relay_in", number=number, text=text) if text else ""
     for m in media:
         body = "\n".join(x for x in (body, staff.text(
-            "relay_media", number=number, kind=m.get("kind", ""), ref=m.get("ref", ""))) if x)
+            "relay_media", number=number, kind=labels.word("media", m.get("kind")),
+            ref=m.get("ref", ""))) if x)
     body = body or f"[{number}]"
     if scan:  # urgent: the warning first, then the family's words as always
         mark = staff.text("danger_now_mark" if scan.imminent else "danger_mark", number=number,
