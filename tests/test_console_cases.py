@@ -216,3 +216,20 @@ async def test_family_text_stays_inert_on_every_page(service: Service,
             "&lt;img src=x onerror=alert(2)&gt;", "")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0].text
     assert "&lt;div hx-get=" in pages[1].text
+
+
+async def test_a_photo_in_the_transcript_is_named_in_indonesian(
+        service: Service, clock: FrozenClock) -> None:
+    """A family's photo and voice note show as [foto] and [pesan suara] in the case page's
+    transcript, never the provider's code ([photo])."""
+    case = await family_case(service, "fam-foto", "P2")
+    family = Person(service, "fam-foto")
+    for kind, mime in (("photo", "image/jpeg"), ("voice", "audio/ogg")):
+        await asyncio.to_thread(family.say_raw, payload={"text": "", "media": [
+            {"kind": kind, "ref": f"ref-{kind}", "mime": mime}]})
+    add_staff(service.db, "Yohana", clock(), telegram="tg-yohana", role="supervisor")
+    async with client(console_app(service)) as http:
+        await sign_in(http, "yohana")
+        page = visible_text((await http.get(f"/console/cases/{case.number}")).text)
+    assert "[foto]" in page and "[pesan suara]" in page
+    assert "[photo]" not in page and "[voice]" not in page

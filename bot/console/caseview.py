@@ -88,7 +88,7 @@ def transcript(conn: Connection, row: Any, words: Words, settings: Settings,
             "staff" if str(r.author or "").startswith("counselor") else "bot"
         if r.truncated:
             text += " " + words.s("show_characters", count=r.original_length)
-        items = [{"kind": str(m.get("kind") or "media"),
+        items = [{"kind": labels.word("media", m.get("kind"), words.lang),
                   "url": media.link(settings, m) or ""}
                  for m in r.media or [] if isinstance(m, dict)]
         out.append(Line(int(r.id), maybe_utc(r.created_at) or r.created_at,
