@@ -221,7 +221,8 @@ async def test_family_text_stays_inert_on_every_page(service: Service,
 async def test_a_photo_in_the_transcript_is_named_in_indonesian(
         service: Service, clock: FrozenClock) -> None:
     """A family's photo and voice note show as [foto] and [pesan suara] in the case page's
-    transcript, never the provider's code ([photo])."""
+    transcript, never the provider's code ([photo]); the events name them, the consent
+    choice and the conversation's step in words too, not as codes or JSON."""
     case = await family_case(service, "fam-foto", "P2")
     family = Person(service, "fam-foto")
     for kind, mime in (("photo", "image/jpeg"), ("voice", "audio/ogg")):
@@ -233,3 +234,6 @@ async def test_a_photo_in_the_transcript_is_named_in_indonesian(
         page = visible_text((await http.get(f"/console/cases/{case.number}")).text)
     assert "[foto]" in page and "[pesan suara]" in page
     assert "[photo]" not in page and "[voice]" not in page
+    assert "media: foto" in page and "media: pesan suara" in page
+    assert "pilihan: setuju" in page and "tahap: penutup (kasus sudah dibuat)" in page
+    assert "kind" not in page and "closing" not in page and ": agree" not in page

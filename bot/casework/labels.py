@@ -95,6 +95,16 @@ def outcome(code: str | None, language: str = STAFF_LANGUAGE) -> str:
     return word("outcome", code, language)
 
 
+def state(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    """A conversation's step (flows/intake.yaml) as staff name it: `closing` -> penutup."""
+    return word("state", code, language)
+
+
+def choice(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    """A consent choice: `agree_refer` -> setuju, boleh dirujuk."""
+    return word("choice", code, language)
+
+
 def basis(code: str | None, language: str = STAFF_LANGUAGE) -> str:
     return word("basis", code, language)
 

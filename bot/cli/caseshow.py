@@ -27,23 +27,28 @@ from storage.db import reading
 INDENT = "  "
 
 
+def _kinds(media: list[Any], language: str = STAFF_LANGUAGE) -> list[str]:
+    """What a message carried besides words, in words (`foto`, `pesan suara`)."""
+    return [labels.word("media", str(m.get("kind") or m.get("type") or ""), language)
+            if isinstance(m, dict) else "-" for m in media]
+
+
 def _media(media: Any) -> str:
-    if not media:
-        return ""
-    kinds = [str(m.get("kind") or m.get("type") or "media") if isinstance(m, dict) else "media"
-             for m in media]
-    return " " + " ".join(f"[{k}]" for k in kinds)
+    return " " + " ".join(f"[{k}]" for k in _kinds(media)) if media else ""
 
 
 # Values in the audit trail's data that are codes, in words.
 _WORDS = {"status": labels.status, "category": labels.category, "distrik": labels.distrik,
-          "outcome": labels.outcome, "legal_basis": labels.basis}
+          "outcome": labels.outcome, "legal_basis": labels.basis,
+          "state": labels.state, "choice": labels.choice}
 _LISTS = {"reasons": labels.reasons, "groups": labels.groups}
 
 
 def _value(key: str, v: Any, language: str) -> str:
     if key in _WORDS and (v is None or isinstance(v, str)):
         return _WORDS[key](v, language)
+    if key == "media" and isinstance(v, list):
+        return ", ".join(_kinds(v, language)) or "-"
     if key in _LISTS and isinstance(v, list):
         return _LISTS[key]([str(x) for x in v], language)
     if isinstance(v, bool):
