@@ -155,8 +155,8 @@ class Vocabulary:
     def _join(self, tokens: list[str]) -> list[str]:
         out: list[str] = []
         for t in tokens:
-            if out and out[-1] in self.joins and t.isalpha():
-                out[-1] += t
+            if out and out[-1] in self.joins and t.isalpha():  # squeezed as one word is:
+                out[-1] = _REPEATS.sub(r"\1", out[-1] + t)  # `di ikat` = `diikat` = `dikat`
             else:
                 out.append(t)
         return out

@@ -101,9 +101,11 @@ def test_over_stemming_does_not_raise_alarms(text: str) -> None:
 @pytest.mark.parametrize(("text", "group"), [
     ("sa di pukul suami", "violence"), ("paitua baku pukul deng sa", "violence"),
     ("sa mo bu nuh di ri", "selfharm"), ("anak di tinggal sendiri", "child"),
+    ("tetangga pu anak di ikat di tiang", "child"),  # joined, then squeezed as `diikat` is
 ])
 def test_spacing_inside_words(text: str, group: str) -> None:
-    """Spacing: `di pukul` = dipukul, `baku pukul`, and a word typed in pieces (`bu nuh di ri`)."""
+    """Spacing: `di pukul` = dipukul, `baku pukul`, and a word typed in pieces (`bu nuh di ri`);
+    a joined word with a doubled letter (`di ikat`) reads as the word typed whole."""
     assert group in groups(text)
 
 
@@ -179,6 +181,10 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
     ("suami saya pukul anak", "harms_others", False),
     ("sa pu paitua pukul sa", "harms_others", False),
     ("sa pukul sa pu anak", "violence", False),
+    ("sa dapa pukul trus dari sa pu laki", "harms_others", False),  # `dapa`: got hit
+    ("sa dapa pukul trus dari sa pu laki", "violence", True),
+    ("sa pu istri sa tampar tadi, sa menyesal", "harms_others", True),  # "my wife I slapped"
+    ("bapak saya sering mukul ibu pakai selang", "violence", True),  # spoken `mukul`
 ])
 def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     """`saya pukul` is the writer hurting someone (harms_others); `dipukul`, `kena tampar` and
