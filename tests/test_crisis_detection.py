@@ -165,6 +165,9 @@ def test_phrases_with_their_own_negation_still_match(text: str, group: str) -> N
     "tolong bantu urus KIP", "tolong kirim info", "tolong saya mau tanya soal PKH",
     "sakit kepala", "anak sakit demam", "sa banting tulang cari uang", "patah hati",
     "suami ancam cerai", "kami pukul tifa di gereja", "anak sa tra mau makan sayur",
+    "anak sa mau lompat dari kursi, sa larang", "sa bangun kesiangan lagi hari ini",
+    "anak sa dibawa orang tua ke pesta adat", "de ngamuk minta hp",
+    "sa sembunyi hadiah ulang tahun untuk sa pu anak", "anak sa diikat rambutnya",
 ])
 def test_figures_of_speech_and_everyday_words(text: str) -> None:
     """Everyday uses of danger words (pukul 8 = eight o'clock, mati lampu, tolong = please)
@@ -210,6 +213,11 @@ def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     ("sa diperkosa, dia masih di rumah", "sexual", True),  # happening / there now
     ("anak dipukul", "child", False),
     ("anak dipukul skarang", "child", True),
+    ("dia cekek sa", "violence", False),  # strangled, not now: P1 (DOMAIN.md's P0 is now)
+    ("sa pu mama dicekik bapa skarang, tolong", "violence", True),  # now
+    ("suami kasi masuk sa pu kepala ke air", "violence", True),  # an attempt on life
+    ("sa pu laki bakar rumah waktu sa deng anak2 di dalam", "violence", True),
+    ("sa lihat sa pu teman mo lompat dari lantai atas", "selfharm", True),  # a method
 ])
 def test_imminence_rules(text: str, group: str, imminent: bool) -> None:
     """Imminence by the rules in crisis.yaml: self-harm with a method or time, violence with a
