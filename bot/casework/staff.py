@@ -66,7 +66,8 @@ def typed(choice: dict[str, Any]) -> str:
     """A staff button as the command that does the same (`take:NUMBER`: /ambil NUMBER), for
     WhatsApp: a numbered choice answered "1" there would be words for a family."""
     action, _, arg = str(choice["value"]).partition(":")
-    return text("typed_choice", command=f"{TYPED[action]} {arg}")
+    command = TYPED.get(action)
+    return text("typed_choice", command=f"{command} {arg}") if command else str(choice["label"])
 
 
 def say(conn: Connection, counselor_id: int, key: str, now: datetime, *,
