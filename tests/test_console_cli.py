@@ -31,7 +31,7 @@ def test_passwd_from_stdin_sets_a_password_that_signs_in(tmp_path: Path) -> None
     done = lk3("counselor", "passwd", "Maria Kogoya", "--password-stdin", cwd=tmp_path,
                stdin=GOOD + "\n")
     assert done.returncode == 0, done.stderr
-    assert "username: maria kogoya" in done.stdout and GOOD not in done.stdout
+    assert "nama pengguna: maria kogoya" in done.stdout and GOOD not in done.stdout
     login = login_of(tmp_path, "MARIA KOGOYA")
     assert login is not None and login.password_hash is not None
     assert login.password_hash.startswith("$argon2id$") and GOOD not in login.password_hash
@@ -44,13 +44,13 @@ def test_username_at_add_replaces_the_name_for_signing_in(tmp_path: Path) -> Non
     username already taken is refused in one sentence."""
     done = lk3("counselor", "add", "--name", "Yosep Wanma", "--role", "counselor",
                "--username", "Yosep", cwd=tmp_path)
-    assert done.returncode == 0 and "console username: yosep" in done.stdout
+    assert done.returncode == 0 and "Nama pengguna konsol: yosep" in done.stdout
     assert login_of(tmp_path, "yosep") is not None
     assert login_of(tmp_path, "yosep wanma") is None
     taken = lk3("counselor", "add", "--name", "Yosep", "--role", "counselor", cwd=tmp_path)
     assert taken.returncode == 2
-    assert taken.stderr.strip() == ("lk3: The console username 'yosep' is already taken; "
-                                    "give another with --username.")
+    assert taken.stderr.strip() == ("lk3: Nama pengguna konsol 'yosep' sudah dipakai; beri "
+                                    "nama lain dengan --username.")
 
 
 def test_passwd_refuses_short_passwords_and_unknown_people(tmp_path: Path) -> None:
@@ -59,8 +59,8 @@ def test_passwd_refuses_short_passwords_and_unknown_people(tmp_path: Path) -> No
                cwd=tmp_path).returncode == 0
     short = lk3("counselor", "passwd", "Sari", "--password-stdin", cwd=tmp_path,
                 stdin="pendek\n")
-    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    assert short.returncode == 1 and "paling sedikit 10 karakter" in short.stderr
     assert login_of(tmp_path, "sari").password_hash is None  # type: ignore[union-attr]
     nobody = lk3("counselor", "passwd", "Nobody", "--password-stdin", cwd=tmp_path,
                  stdin=GOOD + "\n")
-    assert nobody.returncode == 1 and "No counselor 'Nobody'" in nobody.stderr
+    assert nobody.returncode == 1 and "Tidak ada petugas 'Nobody'" in nobody.stderr

@@ -79,16 +79,16 @@ def test_add_then_list_as_json(tmp_path: Path) -> None:
 
 
 def test_list_prints_a_table(tmp_path: Path) -> None:
-    """`counselor list` prints a header and one row per counselor; none says so."""
+    """`counselor list` prints a header and one row per counselor, in Indonesian (the role
+    and duty in words); none says so."""
     assert lk3("db", "upgrade", cwd=tmp_path).returncode == 0  # read-only commands need a DB
-    assert lk3("counselor", "list", cwd=tmp_path).stdout.strip() == "no counselors"
+    assert lk3("counselor", "list", cwd=tmp_path).stdout.strip() == "Belum ada petugas."
     assert json.loads(lk3("counselor", "list", "--json", cwd=tmp_path).stdout) == []
     lk3("counselor", "add", "--name", "Maria", "--role", "admin", "--whatsapp",
         "whatsapp:+628111222333", cwd=tmp_path)
     header, row = lk3("counselor", "list", cwd=tmp_path).stdout.strip().splitlines()
-    assert header.split() == ["ID", "NAME", "ROLE", "ON", "DUTY", "CAPACITY", "OPEN",
-                              "ACCOUNTS"]
-    assert row.split() == ["1", "Maria", "admin", "no", "5", "0", "whatsapp:+628111222333"]
+    assert header.split() == ["ID", "NAMA", "PERAN", "SIAGA", "KAPASITAS", "TERBUKA", "AKUN"]
+    assert row.split() == ["1", "Maria", "admin", "tidak", "5", "0", "whatsapp:+628111222333"]
 
 
 def test_duplicate_accounts_are_refused_in_one_sentence(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_duplicate_accounts_are_refused_in_one_sentence(tmp_path: Path) -> None:
         done = lk3("counselor", "add", "--name", "B", "--role", "counselor", option, value,
                    cwd=tmp_path)
         assert done.returncode == 2
-        assert "already belongs to A" in one_sentence(done.stderr)
+        assert "sudah milik A (id 1)" in one_sentence(done.stderr)
     assert [c["name"] for c in counselor_list(tmp_path)] == ["A"]
 
 

@@ -195,6 +195,7 @@ def _broadcast(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _counselor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.casework import staff
     from bot.cli import counselorcli
     from bot.cli.dbcli import existing
     from bot.service import open_database
@@ -204,7 +205,7 @@ def _counselor(args: argparse.Namespace, settings: Settings) -> int:
     db = open_database(settings, auto_migrate=True)
     if args.action == "add":
         if not args.name or not args.role:
-            print("lk3: `lk3 counselor add` needs --name and --role.", file=sys.stderr)
+            print("lk3: " + staff.text("staffcli.needs_name_role"), file=sys.stderr)
             return 2
         return counselorcli.add(db, name=args.name, role=args.role, capacity=args.capacity,
                                 telegram_id=args.telegram_id, whatsapp=args.whatsapp,
@@ -215,11 +216,11 @@ def _counselor(args: argparse.Namespace, settings: Settings) -> int:
         return counselorcli.list_counselors(db, args.json)
     if args.action == "remove":
         if not args.who:
-            print("lk3: `lk3 counselor remove` needs a name or id.", file=sys.stderr)
+            print("lk3: " + staff.text("staffcli.needs_who", command="remove"), file=sys.stderr)
             return 2
         return counselorcli.remove(db, args.who)
     if not args.role:
-        print("lk3: `lk3 counselor invite` needs --role.", file=sys.stderr)
+        print("lk3: " + staff.text("staffcli.needs_role"), file=sys.stderr)
         return 2
     return counselorcli.invite(db, args.role, args.name)
 

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.casework import staffops
+from bot.casework import labels, staff, staffops
 from flows.catalog import Catalog, load_catalog
 from flows.loader import FLOWS_DIR
 from storage import counselors, staffauth
@@ -40,8 +40,7 @@ def whatsapp_account(number: str) -> str:
         raw = raw[len("whatsapp:"):]
     raw = re.sub(r"[\s\-().]", "", raw)
     if not _PHONE.fullmatch(raw):
-        raise Refused(f"--whatsapp {number!r} is not a phone number in international form, "
-                      "e.g. +6281234567890.")
+        raise Refused(staff.text("staffcli.bad_whatsapp", number=repr(number)))
     return f"whatsapp:{raw}"
 
 
@@ -50,8 +49,7 @@ def _accounts(telegram_id: str | None, whatsapp: str | None) -> list[tuple[str, 
     if telegram_id is not None:
         tid = telegram_id.strip()
         if not _TELEGRAM_ID.fullmatch(tid):
-            raise Refused(f"--telegram-id {telegram_id!r} is not a Telegram user id "
-                          "(a number, e.g. 123456789).")
+            raise Refused(staff.text("staffcli.bad_telegram", value=repr(telegram_id)))
         out.append(("telegram", tid))
     if whatsapp is not None:
         out.append(("whatsapp", whatsapp_account(whatsapp)))
@@ -59,34 +57,30 @@ def _accounts(telegram_id: str | None, whatsapp: str | None) -> list[tuple[str, 
 
 
 def _describe(channel: str, user: str) -> str:
-    if channel == "telegram":
-        return f"Telegram id {user}"
-    if channel == "whatsapp":
-        return f"WhatsApp number {user.removeprefix('whatsapp:')}"
-    return f"{channel} account {user}"
+    kind = channel if channel in ("telegram", "whatsapp") else "other"
+    return staff.text(f"staffcli.account.{kind}", channel=channel,
+                      user=user.removeprefix("whatsapp:"))
 
 
 def _check_username(conn: Connection, name: str, username: str | None) -> None:
     """The console sign-in name (the username, else the name) must name one person."""
     if username is not None and not staffops.USERNAME.fullmatch(username):
-        raise Refused(f"--username {username!r} must be 2-40 letters, digits, '.', '_' or "
-                      "'-', starting with a letter or digit.")
+        raise Refused(staff.text("staffcli.bad_username", username=repr(username)))
     login = username or name
     if staffauth.username_taken(conn, login):
-        raise Refused(f"The console username {login.lower()!r} is already taken; give "
-                      "another with --username.")
+        raise Refused(staff.text("staffcli.username_taken", login=repr(login.lower())))
 
 
 def _check_new(conn: Connection, name: str, accounts: list[tuple[str, str]]) -> None:
     taken = counselors.by_account(conn, accounts)
     for (channel, user), cid in taken.items():
         owner = counselors.get(conn, cid)
-        who = f"{owner.name} (id {owner.id})" if owner else f"counselor {cid}"
-        raise Refused(f"The {_describe(channel, user)} already belongs to {who}.")
+        who = f"{owner.name} (id {owner.id})" if owner else f"id {cid}"
+        raise Refused(staff.text("staffcli.account_taken", account=_describe(channel, user),
+                                 who=who))
     same = counselors.ids_named(conn, name)
     if same:
-        raise Refused(f"A counselor named {name!r} already exists (id {same[0]}); names must "
-                      "be unique so that /alihkan NAME finds one person.")
+        raise Refused(staff.text("staffcli.name_taken", name=repr(name), id=same[0]))
 
 
 def add(db: Engine, *, name: str, role: str, capacity: int, telegram_id: str | None,
@@ -94,9 +88,9 @@ def add(db: Engine, *, name: str, role: str, capacity: int, telegram_id: str | N
     name = " ".join(name.split())
     try:
         if not name:
-            raise Refused("--name must not be empty.")
+            raise Refused(staff.text("staffcli.name_empty"))
         if capacity < 1:
-            raise Refused("--capacity must be at least 1.")
+            raise Refused(staff.text("staffcli.capacity_low"))
         accounts = _accounts(telegram_id, whatsapp)
         try:
             with db.begin() as conn:
@@ -107,15 +101,14 @@ def add(db: Engine, *, name: str, role: str, capacity: int, telegram_id: str | N
                 if username is not None:
                     staffauth.set_username(conn, cid, username)
         except IntegrityError:  # someone added the same account at the same moment
-            raise Refused("That Telegram id or WhatsApp number already belongs to a "
-                          "counselor.") from None
+            raise Refused(staff.text("staffcli.account_race")) from None
     except Refused as exc:
         print(f"lk3: {exc}", file=sys.stderr)
         return exc.status
-    reach = ", ".join(_describe(c, u) for c, u in accounts) or "no account yet"
-    print(f"added counselor {cid}: {name} ({role}, capacity {capacity}; {reach})")
-    print(f"console username: {(username or name).lower()} (no console password yet: "
-          f"`lk3 counselor passwd {cid}`)")
+    reach = ", ".join(_describe(c, u) for c, u in accounts) or staff.text("staffcli.no_account")
+    print(staff.text("staffcli.added", id=cid, name=name, role=labels.word("role", role),
+                     capacity=capacity, reach=reach))
+    print(staff.text("staffcli.console_login", login=(username or name).lower(), id=cid))
     return 0
 
 
@@ -138,17 +131,18 @@ def list_counselors(db: Engine, as_json: bool) -> int:
         print(json.dumps(found, ensure_ascii=False, indent=2))
         return 0
     if not found:
-        print("no counselors")
+        print(staff.text("staffcli.none"))
         return 0
-    width = max(4, *(len(c["name"]) for c in found))
-    print(f"{'ID':>4} {'NAME':{width}} {'ROLE':10} {'ON DUTY':7} {'CAPACITY':8} "
-          f"{'OPEN':4} ACCOUNTS")
-    for c in found:
-        reach = ", ".join(f"{a['channel']}:{a['id'].removeprefix('whatsapp:')}"
-                          for a in c["accounts"]) or "-"
-        print(f"{c['id']:>4} {c['name']:{width}} {c['role']:10} "
-              f"{'yes' if c['on_duty'] else 'no':7} {c['capacity']:>8} {c['open_cases']:>4} "
-              f"{reach}")
+    head = [staff.text(f"staffcli.column.{k}")
+            for k in ("id", "name", "role", "duty", "capacity", "open", "accounts")]
+    cells = [[str(c["id"]), c["name"], labels.word("role", c["role"]),
+              labels.word("yesno", "true" if c["on_duty"] else "false"), str(c["capacity"]),
+              str(c["open_cases"]),
+              ", ".join(f"{a['channel']}:{a['id'].removeprefix('whatsapp:')}"
+                        for a in c["accounts"]) or "-"] for c in found]
+    widths = [max(len(row[i]) for row in (head, *cells)) for i in range(len(head))]
+    for row in (head, *cells):
+        print(" ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     return 0
 
 
@@ -164,9 +158,8 @@ def _find(conn: Connection, who: str) -> counselors.CounselorRow:
             return found
         many = len(counselors.ids_named(conn, key))
         if many > 1:
-            raise Refused(f"{many} counselors are named {key!r}; remove one by its id "
-                          "(see `lk3 counselor list`).")
-    raise Refused(f"No counselor {key!r}; `lk3 counselor list` shows names and ids.", 1)
+            raise Refused(staff.text("staffcli.many_named", many=many, name=repr(key)))
+    raise Refused(staff.text("staffcli.not_found", name=repr(key)), 1)
 
 
 def family_catalog() -> Catalog:
@@ -183,9 +176,9 @@ def remove(db: Engine, who: str) -> int:
     except Refused as exc:
         print(f"lk3: {exc}", file=sys.stderr)
         return exc.status
-    print(f"removed counselor {person.id}: {person.name}")
+    print(staff.text("staffcli.removed", id=person.id, name=person.name))
     if held:
-        print(f"back in the queue: {', '.join(c.number for c in held)}")
+        print(staff.text("staffcli.back_in_queue", numbers=", ".join(c.number for c in held)))
     return 0
 
 
@@ -193,10 +186,10 @@ def invite(db: Engine, role: str, name: str | None) -> int:
     name = " ".join(name.split()) if name else None
     with db.begin() as conn:
         code = counselors.create_invite(conn, role, utcnow(), name or None)
-    who = f" for {name}" if name else ""
-    print(f"invite code{who} ({role}): {code}")
-    print(f"Send `/daftar {code}` (or `/register {code}`) to the bot from the counselor's own "
-          f"Telegram or WhatsApp; the code works once, within {INVITE_VALID.days} days.")
+    word = labels.word("role", role)
+    print(staff.text("staffcli.invite_for", name=name, role=word, code=code) if name
+          else staff.text("staffcli.invite", role=word, code=code))
+    print(staff.text("staffcli.invite_how", code=code, days=INVITE_VALID.days))
     return 0
 
 
@@ -204,23 +197,22 @@ def _read_password(stdin: TextIO | None) -> str:
     """From the first line of stdin (--password-stdin), or asked twice at the terminal."""
     if stdin is not None:
         return stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("New console password: ")
-    if getpass.getpass("Again: ") != first:
-        raise Refused("The two passwords differ; nothing changed.", 1)
+    first = getpass.getpass(staff.text("staffcli.password_prompt"))
+    if getpass.getpass(staff.text("staffcli.password_again")) != first:
+        raise Refused(staff.text("staffcli.passwords_differ"), 1)
     return first
 
 
 def passwd(db: Engine, who: str, stdin: TextIO | None = None) -> int:
     """Set a counselor's console password; their console sessions end."""
-    from bot.console.passwords import default, weak
+    from bot.console.passwords import MIN_LENGTH, default, weak
 
     try:
         with db.connect() as conn:
             person = _find(conn, who)
         password = _read_password(stdin)
-        problem = weak(password)
-        if problem:
-            raise Refused(f"Refused: {problem}; nothing changed.", 1)
+        if weak(password):
+            raise Refused(staff.text("staffcli.password_weak", length=MIN_LENGTH), 1)
         hashed = default().hash(password)
         with db.begin() as conn:
             staffauth.set_password_hash(conn, person.id, hashed, utcnow())
@@ -230,14 +222,13 @@ def passwd(db: Engine, who: str, stdin: TextIO | None = None) -> int:
     except Refused as exc:
         print(f"lk3: {exc}", file=sys.stderr)
         return exc.status
-    print(f"console password set for {person.name} (id {person.id}); username: {login}; "
-          "their console sessions were ended.")
+    print(staff.text("staffcli.password_set", name=person.name, id=person.id, login=login))
     return 0
 
 
 def passwd_command(db: Engine, args: Any) -> int:
     """`lk3 counselor passwd NAME_OR_ID [--password-stdin]`."""
     if not args.who:
-        print("lk3: `lk3 counselor passwd` needs a name or id.", file=sys.stderr)
+        print("lk3: " + staff.text("staffcli.needs_who", command="passwd"), file=sys.stderr)
         return 2
     return passwd(db, args.who, sys.stdin if args.password_stdin else None)
