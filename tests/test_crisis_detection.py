@@ -188,6 +188,9 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
     ("sa dapa pukul trus dari sa pu laki", "violence", True),
     ("sa pu istri sa tampar tadi, sa menyesal", "harms_others", True),  # "my wife I slapped"
     ("bapak saya sering mukul ibu pakai selang", "violence", True),  # spoken `mukul`
+    ("dia bilang kalo sa pergi dia bunuh anak-anak", "harms_others", False),  # his threat
+    ("dia bilang kalo sa pergi dia bunuh anak-anak", "violence", True),
+    ("kalau sa pulang, sa bunuh dia", "harms_others", True),
 ])
 def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     """`saya pukul` is the writer hurting someone (harms_others); `dipukul`, `kena tampar` and
