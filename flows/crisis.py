@@ -20,7 +20,8 @@ from flows.lexicon import END, START, Pattern, Vocabulary, find
 
 GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harms_others")
 ALWAYS = "always"
-SETTINGS = ("spellings", "joins", "sets", "gap", "negations", "negation_stops", "ignore",
+SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
+            "ignore",
             "skip", "markers", "imminent")
 _FIXED = ("ignore", "skip", "negation")  # matched word after word, before the groups
 _LETTER = re.compile(r"[^\W\d_]")
@@ -45,8 +46,10 @@ class CrisisWords:
     not depend on the message is done here, once."""
 
     def __init__(self, vocab: Vocabulary, patterns: Iterable[Pattern],
-                 rules: Mapping[str, frozenset[str]], gap: int, stops: frozenset[int]) -> None:
+                 rules: Mapping[str, frozenset[str]], gap: int, stops: frozenset[int],
+                 gap_stops: Mapping[str, frozenset[int]] | None = None) -> None:
         self.vocab, self.rules, self.gap, self.stops = vocab, dict(rules), gap, stops
+        self.gap_stops = dict(gap_stops or {})  # group -> words its gaps may not pass over
         self.patterns = list(patterns)
         self._index: dict[str, dict[int, list[int]]] = {k: {} for k in (*_FIXED, "")}
         for n, p in enumerate(self.patterns):
@@ -70,7 +73,8 @@ class CrisisWords:
             if n in done or any(ws.isdisjoint(present) for ws in words[1:]):
                 continue
             for i in sorted({i for w in words[0] if w in where for i in where[w]}):
-                at = find(self.patterns[n], hits, i, gap)
+                at = find(self.patterns[n], hits, i, gap,
+                          self.gap_stops.get(self.patterns[n].kind, frozenset()))
                 if at is not None:
                     yield n, at
                     if n in done:
@@ -203,7 +207,15 @@ def load_crisis_words(path: Path) -> CrisisWords:
     for kind, items in markers.items():
         patterns += compile_all(kind, f"markers.{kind}", items, negative)
     stop_ids = frozenset(w for p in stops for w in p.words[0])
-    return CrisisWords(vocab, patterns, rules, gap, stop_ids)
+    gap_stops = {}
+    for group, items in _mapping(path, "gap_stops", raw.get("gap_stops")).items():
+        if group not in GROUPS:
+            raise _fail(path, f"gap_stops.{group}",
+                        f"unknown group '{group}' (groups: {', '.join(GROUPS)})")
+        words = compile_all("gap_stops", f"gap_stops.{group}",
+                            _strings(path, f"gap_stops.{group}", items))
+        gap_stops[str(group)] = frozenset(w for p in words for w in p.words[0])
+    return CrisisWords(vocab, patterns, rules, gap, stop_ids, gap_stops)
 
 
 def _rules(path: Path, value: Any, markers: Mapping[str, list[str]]) -> dict[str, frozenset[str]]:

@@ -95,6 +95,7 @@ class Pattern:
     text: str  # as written in the lists file
     words: tuple[frozenset[int], ...]  # the ids each position accepts
     negative: bool = False  # it says a negation itself (`tidak mau hidup`): never cancelled
+    tight: frozenset[int] = frozenset()  # positions written `+word`: right after the one before
 
 
 class Vocabulary:
@@ -129,15 +130,20 @@ class Vocabulary:
 
     # -- normalising -------------------------------------------------------------------------
     def tokens(self, text: str, pattern: bool = True) -> list[str]:
-        """One segment's tokens (pattern text may hold `@set`, `=word`, `#`, `^`, `$`)."""
+        """One segment's tokens (pattern text may hold `@set`, `=word`, `#`, `^`, `$`, and
+        `+` before a word that must follow the one before it with nothing between)."""
         out: list[str] = []
         for raw in text.split() if pattern else [text]:
+            tight = pattern and raw.startswith("+") and len(raw) > 1
+            raw, first = (raw[1:] if tight else raw), len(out)
             if pattern and raw[0] in _SPECIAL:
                 rest = "".join(words_of(raw[1:])) if raw[0] == "=" else raw[1:].lower()
                 out.append(raw[0] + rest)
-                continue
-            for w in words_of(raw):
-                out.extend(self.spellings.get(w, [w]))
+            else:
+                for w in words_of(raw):
+                    out.extend(self.spellings.get(w, [w]))
+            if tight and len(out) > first:
+                out[first] = "+" + out[first]
         return self._join(self._respell(out))
 
     def segments(self, text: str) -> Iterator[list[str]]:
@@ -187,7 +193,7 @@ class Vocabulary:
         ids = []
         for i, member in enumerate(members):
             tokens = self.tokens(member)
-            if len(tokens) != 1 or tokens[0][0] in "@#$^":
+            if len(tokens) != 1 or tokens[0][0] in "@#$^+":
                 raise ValueError(f"[{i}]: '{member}' is not one word")
             ids.append(self._word_id(tokens[0]))
         self.sets[name] = frozenset(ids)
@@ -195,7 +201,13 @@ class Vocabulary:
     def compile(self, kind: str, text: str, negations: frozenset[int] = frozenset()) -> Pattern:
         """A pattern from its text; ValueError names what is wrong with it."""
         positions: list[frozenset[int]] = []
+        tight: set[int] = set()
         for token in self.tokens(text):
+            if token.startswith("+"):
+                if not positions:
+                    raise ValueError(f"'{text}': `+` joins a word to the one before it")
+                tight.add(len(positions))
+                token = token[1:]
             if token in ANCHORS:
                 positions.append(frozenset({ANCHORS[token]}))
             elif token.startswith("@"):
@@ -210,7 +222,7 @@ class Vocabulary:
             self._in_phrases.update(i for p in positions for i in p)  # only literal words
             positions = [p | {i + WEAK for i in p} for p in positions]
         negative = any(not p.isdisjoint(negations) for p in positions)
-        return Pattern(kind, text, tuple(positions), negative)
+        return Pattern(kind, text, tuple(positions), negative, frozenset(tight))
 
     def freeze(self) -> None:
         """Index the pattern words once they are all known (before any `hits`)."""
@@ -249,15 +261,18 @@ class Vocabulary:
 
 
 def find(pattern: Pattern, hits: Sequence[frozenset[int]], start: int,
-         gap: int) -> tuple[int, ...] | None:
-    """The positions of `pattern` in a segment starting at `start`, or None."""
+         gap: int, stops: frozenset[int] = frozenset()) -> tuple[int, ...] | None:
+    """The positions of `pattern` in a segment starting at `start`, or None. A gap never
+    passes over a word of `stops` (its group's `gap_stops`)."""
     words = pattern.words
 
     def extend(k: int, last: int) -> tuple[int, ...] | None:
         if k == len(words):
             return ()
-        reach = 0 if END in words[k] or START in words[k - 1] else gap
-        for j in range(last + 1, min(last + 2 + reach, len(hits))):
+        tight = END in words[k] or START in words[k - 1] or k in pattern.tight
+        for j in range(last + 1, min(last + 2 + (0 if tight else gap), len(hits))):
+            if j > last + 1 and not stops.isdisjoint(hits[j - 1]):
+                break  # "saya tanya dia cekik": `saya ... cekik` may not skip `dia`
             if not words[k].isdisjoint(hits[j]):
                 rest = extend(k + 1, j)
                 if rest is not None:

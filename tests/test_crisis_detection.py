@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from bot.cli.flowcli import MAX_FALSE_ALARMS, MIN_RECALL, corpus_path, evaluate, read_corpus
 from flows.crisis import GROUPS, CrisisWords, load_crisis_words
+from flows.danger import FOCUS_ORDER
 from flows.definition import FlowError
 from flows.lexicon import stem
 from flows.loader import FLOWS_DIR
@@ -191,6 +192,10 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
     ("dia bilang kalo sa pergi dia bunuh anak-anak", "harms_others", False),  # his threat
     ("dia bilang kalo sa pergi dia bunuh anak-anak", "violence", True),
     ("kalau sa pulang, sa bunuh dia", "harms_others", True),
+    ("suami sa selingkuh trus kalo sa tanya dia cekik sa", "harms_others", False),  # gap_stops
+    ("sa dengar tetangga pukul istrinya tiap malam", "harms_others", False),
+    ("sa pu suami bakar sa pu baju dan pukul sa", "harms_others", False),  # `+` in the phrase
+    ("saya ayah yang kasar, saya mau berubah", "harms_others", True),
 ])
 def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     """`saya pukul` is the writer hurting someone (harms_others); `dipukul`, `kena tampar` and
@@ -325,11 +330,28 @@ def broken(tmp_path: Path, change: dict[str, object]) -> str:
     ({"imminent": {"selfharm": ["metod"]}}, "imminent.selfharm[0]"),  # no such marker
     ({"imminent": {"selfharn": "always"}}, "imminent.selfharn"),  # no such group
     ({"markers": {"violence": ["parang"]}}, "markers.violence"),  # a marker named like a group
+    ({"gap_stops": {"harms_other": ["@perp"]}}, "gap_stops.harms_other"),  # no such group
+    ({"gap_stops": {"harms_others": ["@nobody"]}}, "gap_stops.harms_others[0]"),
+    ({"harms_others": ["+saya pukul"]}, "harms_others[0]"),  # `+` with nothing before it
 ])
 def test_bad_lists_are_refused_naming_file_and_key(
         tmp_path: Path, change: dict[str, object], place: str) -> None:
     """load_crisis_words refuses bad data with a FlowError naming the file and the key."""
     assert place in broken(tmp_path, change)
+
+
+def test_no_victim_in_the_corpus_is_answered_as_someone_who_hurts_others() -> None:
+    """The texts of the first kind of danger in FOCUS_ORDER lead, and harms_others comes
+    early: a danger message of any other kind must never have harms_others as its focus
+    (a threatened mother would be told how to stop hurting her children)."""
+    wrong = []
+    for text, group, _ in CORPUS.danger:
+        scan = WORDS.scan(text)
+        pool = scan.imminent or scan.groups
+        focus = next((g for g in FOCUS_ORDER if g in pool), None)
+        if group != "harms_others" and focus == "harms_others":
+            wrong.append(text)
+    assert wrong == []
 
 
 def test_the_real_lists_load_with_every_group() -> None:
