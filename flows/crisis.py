@@ -209,9 +209,9 @@ def load_crisis_words(path: Path) -> CrisisWords:
     stop_ids = frozenset(w for p in stops for w in p.words[0])
     gap_stops = {}
     for group, items in _mapping(path, "gap_stops", raw.get("gap_stops")).items():
-        if group not in GROUPS:
-            raise _fail(path, f"gap_stops.{group}",
-                        f"unknown group '{group}' (groups: {', '.join(GROUPS)})")
+        if group not in GROUPS and group not in markers:
+            raise _fail(path, f"gap_stops.{group}", f"unknown group or marker kind '{group}' "
+                        f"(groups: {', '.join(GROUPS)}; markers: {', '.join(markers)})")
         words = compile_all("gap_stops", f"gap_stops.{group}",
                             _strings(path, f"gap_stops.{group}", items))
         gap_stops[str(group)] = frozenset(w for p in words for w in p.words[0])

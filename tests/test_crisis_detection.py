@@ -330,7 +330,7 @@ def broken(tmp_path: Path, change: dict[str, object]) -> str:
     ({"imminent": {"selfharm": ["metod"]}}, "imminent.selfharm[0]"),  # no such marker
     ({"imminent": {"selfharn": "always"}}, "imminent.selfharn"),  # no such group
     ({"markers": {"violence": ["parang"]}}, "markers.violence"),  # a marker named like a group
-    ({"gap_stops": {"harms_other": ["@perp"]}}, "gap_stops.harms_other"),  # no such group
+    ({"gap_stops": {"harms_other": ["@perp"]}}, "gap_stops.harms_other"),  # no such kind
     ({"gap_stops": {"harms_others": ["@nobody"]}}, "gap_stops.harms_others[0]"),
     ({"harms_others": ["+saya pukul"]}, "harms_others[0]"),  # `+` with nothing before it
 ])
@@ -350,6 +350,20 @@ def test_no_victim_in_the_corpus_is_answered_as_someone_who_hurts_others() -> No
         pool = scan.imminent or scan.groups
         focus = next((g for g in FOCUS_ORDER if g in pool), None)
         if group != "harms_others" and focus == "harms_others":
+            wrong.append(text)
+    assert wrong == []
+
+
+def test_every_self_harm_message_in_the_corpus_gets_the_self_harm_texts() -> None:
+    """A person who writes of ending their life hears the self-harm texts (healing119, do not
+    stay alone), never the violence texts ("find a safe place"), even where violence words
+    made the message imminent ("sa mo habisi sa pu nyawa sendiri" matched `habisi ku`)."""
+    wrong = []
+    for text, group, _ in CORPUS.danger:
+        scan = WORDS.scan(text)
+        pool = scan.imminent or scan.groups
+        if group == "selfharm" and scan.groups and \
+                next(g for g in FOCUS_ORDER if g in pool) != group:  # a miss: recall's
             wrong.append(text)
     assert wrong == []
 
