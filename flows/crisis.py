@@ -21,8 +21,7 @@ from flows.lexicon import END, START, Pattern, Vocabulary, find
 GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harms_others")
 ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
-            "ignore",
-            "skip", "markers", "imminent")
+            "ignore", "skip", "markers", "imminent")
 _FIXED = ("ignore", "skip", "negation")  # matched word after word, before the groups
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -49,7 +48,8 @@ class CrisisWords:
                  rules: Mapping[str, frozenset[str]], gap: int, stops: frozenset[int],
                  gap_stops: Mapping[str, frozenset[int]] | None = None) -> None:
         self.vocab, self.rules, self.gap, self.stops = vocab, dict(rules), gap, stops
-        self.gap_stops = dict(gap_stops or {})  # group -> words its gaps may not pass over
+        self.gap_stops = dict(gap_stops or {})  # group or marker kind -> words its gaps
+        # may not pass over (crisis.yaml `gap_stops`)
         self.patterns = list(patterns)
         self._index: dict[str, dict[int, list[int]]] = {k: {} for k in (*_FIXED, "")}
         for n, p in enumerate(self.patterns):
