@@ -368,6 +368,23 @@ def test_every_self_harm_message_in_the_corpus_gets_the_self_harm_texts() -> Non
     assert wrong == []
 
 
+def test_poison_given_by_someone_else_is_violence_not_self_harm() -> None:
+    """"kasi sa minum racun" (made me drink poison) is violence and P0, never the writer's
+    own "minum racun"; a glass of water or medicine given is nothing."""
+    forced = WORDS.scan("sa pu laki kasi sa minum racun rumput tadi paksa")
+    assert forced.groups == ("violence",) and forced.imminent == ("violence",), forced
+    assert WORDS.scan("sa mau minum racun").imminent == ("selfharm",)
+    assert not WORDS.scan("tolong kasi sa minum, sa haus skali")
+    assert not WORDS.scan("mama kasi sa minum obat tadi")
+
+
+def test_a_parent_who_would_take_the_children_along_is_p0() -> None:
+    """Self-harm words with the children ("bunuh diri sama anak-anaknya") are P0."""
+    scan = WORDS.scan("dia bilang mau bunuh diri sama anak-anaknya")
+    assert scan.imminent == ("selfharm",), scan
+    assert WORDS.scan("dia bilang mau bunuh diri").imminent == ()
+
+
 def test_the_real_lists_load_with_every_group() -> None:
     """The shipped lists have every group, and scan returns the engine's shapes."""
     assert isinstance(WORDS, CrisisWords)
