@@ -186,3 +186,43 @@ def test_serve_runs_the_broadcast_job_in_a_child_it_restarts(tmp_path: Path) -> 
         _stop(proc)
     assert f"broadcast job (pid {first}) exited with -9; starting it again" in err
     _wait("the broadcast job stopped with the service", lambda: not _alive(again), 10)
+
+
+def _has_event_loop(pid: int) -> bool:
+    try:
+        return any("eventpoll" in os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether the process has its own SIGTERM handler yet (Linux: /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("SigCgt")),
+                 16)
+    return bool(caught & (1 << (signal.SIGTERM - 1)))
+
+
+def test_the_broadcast_job_stops_quietly_on_two_signals_at_any_moment(tmp_path: Path) -> None:
+    """`lk3 broadcast run` (as `lk3 serve`'s child is, which may get Ctrl-C and SIGTERM at
+    once) stops with exit 0 and no traceback, whether the signals come while it starts or
+    while its event loop runs (a relay thread exists): before, one raised in a task's code
+    left "Task exception was never retrieved" and a traceback in the service's log."""
+    env = {**{k: v for k, v in os.environ.items() if k.upper() not in SETTINGS},
+           "LK3_POLL_INTERVAL": "0.05"}
+    assert subprocess.run([str(LK3), "db", "upgrade"], cwd=tmp_path, env=env,
+                          capture_output=True).returncode == 0
+    for running in (False, True):
+        proc = subprocess.Popen([str(LK3), "broadcast", "run"], cwd=tmp_path, env=env,
+                                text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _wait("its stop handlers are set", lambda pid=proc.pid: _catches_sigterm(pid))
+        if running:  # the event loop exists (its epoll descriptor)
+            _wait("its event loop started", lambda pid=proc.pid: _has_event_loop(pid))
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=40)
+        assert proc.returncode == 0, (running, proc.returncode, err)
+        assert "Traceback" not in err and "never retrieved" not in err, err

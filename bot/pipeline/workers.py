@@ -95,10 +95,10 @@ def broadcasts_forever(service: Service, interval: float, nudged: bool = False) 
     from bot.channels.setup import build_channels
 
     _stoppable(nudged)
-    feeder, channels = broadcast_feeder(service), build_channels(service)
-    relay = service.relay(only="broadcasts")
-    settle()
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt):  # stopped while it starts, too
+        feeder, channels = broadcast_feeder(service), build_channels(service)
+        relay = service.relay(only="broadcasts")
+        settle()
         asyncio.run(_broadcasting(feeder, relay, interval, channels))
     return 0
 
@@ -113,6 +113,14 @@ async def _now(once: Callable[[], int]) -> int:
 
 async def _broadcasting(feeder: Feeder, relay: Relay, interval: float,
                         channels: list[Channel]) -> None:
+    """The job and its relay until SIGINT or SIGTERM, which the event loop takes from here
+    on and turns into a cancellation: raised as KeyboardInterrupt in whatever code ran (a
+    task's, asyncio's own), a stop left "Task exception was never retrieved" tracebacks."""
+    loop, main = asyncio.get_running_loop(), asyncio.current_task()
+    assert main is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main.cancel)
+
     async def again(name: str, once: Callable[[], Awaitable[int]],
                     pause: Callable[[], float]) -> None:
         while True:
@@ -127,6 +135,9 @@ async def _broadcasting(feeder: Feeder, relay: Relay, interval: float,
         await asyncio.gather(
             again("broadcast job", lambda: _now(feeder.run_once), lambda: BROADCAST_EVERY),
             again("broadcast relay", relay.run_once, lambda: relay.rest(interval)))
+    except asyncio.CancelledError:  # stopped; a second signal now cancels nothing more
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: None)
     finally:
         for channel in channels:  # the HTTP clients released (never started: no webhook)
             with contextlib.suppress(Exception):
