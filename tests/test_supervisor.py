@@ -206,6 +206,25 @@ def _catches_sigterm(pid: int) -> bool:
     return bool(caught & (1 << (signal.SIGTERM - 1)))
 
 
+def test_a_processor_stops_quietly_on_two_signals(tmp_path: Path) -> None:
+    """`lk3 process` given SIGINT and SIGTERM at once (its handlers set) exits 0 with no
+    traceback: the second signal does not interrupt the first one's clean-up."""
+    env = {**{k: v for k, v in os.environ.items() if k.upper() not in SETTINGS},
+           "LK3_POLL_INTERVAL": "0.05"}
+    assert subprocess.run([str(LK3), "db", "upgrade"], cwd=tmp_path, env=env,
+                          capture_output=True).returncode == 0
+    for _ in range(3):
+        proc = subprocess.Popen([str(LK3), "process", "--shard", "1"], cwd=tmp_path, env=env,
+                                text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _wait("its stop handlers are set", lambda pid=proc.pid: _catches_sigterm(pid))
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=40)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err, err
+
+
 def test_the_broadcast_job_stops_quietly_on_two_signals_at_any_moment(tmp_path: Path) -> None:
     """`lk3 broadcast run` (as `lk3 serve`'s child is, which may get Ctrl-C and SIGTERM at
     once) stops with exit 0 and no traceback, whether the signals come while it starts or

@@ -47,7 +47,17 @@ def heart(service: Service) -> Heart:
     return heart_of(service.db, service.clock, p.shard, p.postgres)
 
 
+_STOPPING = threading.Event()  # this process was told to stop (a process of its own)
+
+
 def _interrupt(_signal: int, _frame: FrameType | None) -> None:
+    """The first SIGINT or SIGTERM stops the process (KeyboardInterrupt); a second one, as
+    when Ctrl-C and `lk3 serve`'s SIGTERM come together, does nothing: raised while the
+    first unwound through `threading` it broke a lock ("release unlocked lock") and left a
+    traceback."""
+    if _STOPPING.is_set():
+        return
+    _STOPPING.set()
     raise KeyboardInterrupt
 
 
