@@ -47,17 +47,26 @@ def heart(service: Service) -> Heart:
     return heart_of(service.db, service.clock, p.shard, p.postgres)
 
 
-_STOPPING = threading.Event()  # this process was told to stop (a process of its own)
+class _Stop:
+    """How this process (`lk3 process`, `lk3 broadcast run`: a process of its own) stops on
+    SIGINT or SIGTERM. The first signal stops it: KeyboardInterrupt, or, while an event loop
+    runs, its main task cancelled (raised inside a task, KeyboardInterrupt left "Task
+    exception was never retrieved"; the loop's own `add_signal_handler` resets SIGTERM to
+    its default when the loop closes, so a second signal then killed the process). Any
+    later signal does nothing: raised while the first unwound through `threading` it broke
+    a lock ("release unlocked lock")."""
+
+    stopping = False
+    cancel: Callable[[], object] | None = None
 
 
 def _interrupt(_signal: int, _frame: FrameType | None) -> None:
-    """The first SIGINT or SIGTERM stops the process (KeyboardInterrupt); a second one, as
-    when Ctrl-C and `lk3 serve`'s SIGTERM come together, does nothing: raised while the
-    first unwound through `threading` it broke a lock ("release unlocked lock") and left a
-    traceback."""
-    if _STOPPING.is_set():
+    if _Stop.stopping:
         return
-    _STOPPING.set()
+    _Stop.stopping = True
+    if _Stop.cancel is not None:
+        _Stop.cancel()
+        return
     raise KeyboardInterrupt
 
 
@@ -123,13 +132,11 @@ async def _now(once: Callable[[], int]) -> int:
 
 async def _broadcasting(feeder: Feeder, relay: Relay, interval: float,
                         channels: list[Channel]) -> None:
-    """The job and its relay until SIGINT or SIGTERM, which the event loop takes from here
-    on and turns into a cancellation: raised as KeyboardInterrupt in whatever code ran (a
-    task's, asyncio's own), a stop left "Task exception was never retrieved" tracebacks."""
+    """The job and its relay until SIGINT or SIGTERM, which from here on cancel the main
+    task (`_Stop`) instead of raising KeyboardInterrupt in whatever code ran."""
     loop, main = asyncio.get_running_loop(), asyncio.current_task()
     assert main is not None
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, main.cancel)
+    _Stop.cancel = lambda: loop.call_soon_threadsafe(main.cancel)
 
     async def again(name: str, once: Callable[[], Awaitable[int]],
                     pause: Callable[[], float]) -> None:
@@ -145,10 +152,10 @@ async def _broadcasting(feeder: Feeder, relay: Relay, interval: float,
         await asyncio.gather(
             again("broadcast job", lambda: _now(feeder.run_once), lambda: BROADCAST_EVERY),
             again("broadcast relay", relay.run_once, lambda: relay.rest(interval)))
-    except asyncio.CancelledError:  # stopped; a second signal now cancels nothing more
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda: None)
+    except asyncio.CancelledError:
+        pass  # stopped (any further signal does nothing: _interrupt)
     finally:
+        _Stop.cancel = None
         for channel in channels:  # the HTTP clients released (never started: no webhook)
             with contextlib.suppress(Exception):
                 await getattr(channel, "close", channel.stop)()
