@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
@@ -21,6 +21,14 @@ ROLES = ("counselor", "supervisor", "admin")
 INVITE_VALID = timedelta(days=7)
 # Channels in the order we prefer to reach a counselor on.
 PREFERRED = ("telegram", "whatsapp")
+
+
+class Account(NamedTuple):
+    """Where a counselor is reachable, and when they last wrote from there."""
+
+    channel: str
+    user: str
+    last_inbound_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -107,28 +115,32 @@ def by_account(conn: Connection, users: list[tuple[str, str]]) -> dict[tuple[str
     return out
 
 
+def _account(channel: str, user: str) -> Any:
+    """The condition for the account of `user` on `channel`, whichever key sealed it."""
+    return (ACCOUNTS.c.channel == channel) & ACCOUNTS.c.provider_user_id.in_(
+        crypto.any_key(ACCOUNTS.c.provider_user_id, [user]))
+
+
 def wrote(conn: Connection, channel: str, user: str, now: datetime) -> None:
     """A counselor wrote to the bot from this account (WhatsApp opens its 24-hour window)."""
-    conn.execute(update(ACCOUNTS).where(
-        ACCOUNTS.c.channel == channel,
-        ACCOUNTS.c.provider_user_id.in_(crypto.any_key(ACCOUNTS.c.provider_user_id, [user])))
-        .values(last_inbound_at=now))
+    conn.execute(update(ACCOUNTS).where(_account(channel, user)).values(last_inbound_at=now))
 
 
 def last_inbound_from(conn: Connection, channel: str, user: str) -> datetime | None:
     """When the counselor with this account last wrote from it (None: never, or no such
     counselor)."""
-    return maybe_utc(conn.execute(select(ACCOUNTS.c.last_inbound_at).where(
-        ACCOUNTS.c.channel == channel,
-        ACCOUNTS.c.provider_user_id.in_(crypto.any_key(ACCOUNTS.c.provider_user_id, [user])))
-    ).scalar_one_or_none())
+    return maybe_utc(conn.execute(select(ACCOUNTS.c.last_inbound_at)
+                                  .where(_account(channel, user))).scalar_one_or_none())
 
 
-def accounts_of(conn: Connection, counselor_id: int) -> list[tuple[str, str]]:
-    rows = conn.execute(select(ACCOUNTS.c.channel, ACCOUNTS.c.provider_user_id)
+def accounts_of(conn: Connection, counselor_id: int) -> list[Account]:
+    """The counselor's accounts, the preferred channel first."""
+    rows = conn.execute(select(ACCOUNTS.c.channel, ACCOUNTS.c.provider_user_id,
+                               ACCOUNTS.c.last_inbound_at)
                         .where(ACCOUNTS.c.counselor_id == counselor_id))
-    found = [(r.channel, r.provider_user_id) for r in rows]
-    return sorted(found, key=lambda a: PREFERRED.index(a[0]) if a[0] in PREFERRED else 9)
+    found = [Account(r.channel, r.provider_user_id, maybe_utc(r.last_inbound_at)) for r in rows]
+    return sorted(found, key=lambda a: PREFERRED.index(a.channel)
+                  if a.channel in PREFERRED else 9)
 
 
 def set_duty(conn: Connection, counselor_id: int, on: bool) -> None:

@@ -60,35 +60,19 @@ def _twilio_media(payload: Any) -> list[str]:
     return [f"{m.group(1)}/{m.group(2)}" for r in refs if (m := MEDIA_PATH.search(r))]
 
 
-def _provider_ids(conn: Connection, channel: str, user: str,
-                  outbox_ids: list[int] | None = None,
-                  case_ids: list[int] | None = None) -> list[str]:
-    """The provider's copies of what `erase` clears (WhatsApp only: Telegram cannot delete a
-    chat for the other side): the contact's inbound sids and media and outbound sids, and
-    for `case_ids` the staff's side on WhatsApp, whatever the family's channel: the family's
-    words relayed to a counselor and what counselors wrote while on the case. With
-    `outbox_ids`, only those rows of the contact's."""
+def _inbound_ids(conn: Connection, *where: Any) -> list[str]:
+    """Twilio's ids of inbound messages (and their media) matching `where`."""
     found: list[str] = []
-    if outbox_ids is None and case_ids:  # not yet erased: `erase` clears these very rows
-        for sid, payload in conn.execute(select(INBOX.c.provider_message_id, INBOX.c.payload)
-                                         .where(INBOX.c.case_id.in_(case_ids),
-                                                INBOX.c.channel == "whatsapp",
-                                                _not_erased(INBOX.c.payload))):
-            found += [*_twilio_media(payload), sid]
-        found += [s for (s,) in conn.execute(select(OUTBOX.c.provider_message_id).where(
-            OUTBOX.c.case_id.in_(case_ids), OUTBOX.c.channel == "whatsapp",
-            OUTBOX.c.provider_message_id.is_not(None), _not_erased(OUTBOX.c.payload)))]
-    if channel == "whatsapp":
-        if outbox_ids is None:
-            for sid, payload in conn.execute(
-                    select(INBOX.c.provider_message_id, INBOX.c.payload)
-                    .where(of_contact(f"{channel}:{user}"), INBOX.c.processed_at.is_not(None))):
-                found += [*_twilio_media(payload), sid]
-        where = [OUTBOX.c.channel == channel, to(user), OUTBOX.c.provider_message_id.is_not(None)]
-        if outbox_ids is not None:
-            where.append(OUTBOX.c.id.in_(outbox_ids))
-        found += [s for (s,) in conn.execute(select(OUTBOX.c.provider_message_id).where(*where))]
-    return list(dict.fromkeys(found))
+    for sid, payload in conn.execute(select(INBOX.c.provider_message_id, INBOX.c.payload)
+                                     .where(INBOX.c.channel == "whatsapp", *where)):
+        found += [*_twilio_media(payload), sid]
+    return found
+
+
+def _outbound_ids(conn: Connection, *where: Any) -> list[str]:
+    """Twilio's ids of sent messages matching `where`."""
+    return [s for (s,) in conn.execute(select(OUTBOX.c.provider_message_id).where(
+        OUTBOX.c.channel == "whatsapp", OUTBOX.c.provider_message_id.is_not(None), *where))]
 
 
 def erase(conn: Connection, contact_id: int, case_ids: list[int],
@@ -101,8 +85,16 @@ def erase(conn: Connection, contact_id: int, case_ids: list[int],
         conn.exec_driver_sql("PRAGMA secure_delete = ON")
     channel, user = conn.execute(select(CONTACTS.c.channel, CONTACTS.c.provider_user_id)
                                  .where(CONTACTS.c.id == contact_id)).one()
-    provider_copies.add(conn, contact_id, "whatsapp",
-                        _provider_ids(conn, channel, user, case_ids=case_ids), now)
+    # the provider's copies of what is cleared below (WhatsApp only: Telegram cannot delete
+    # a chat for the other side): the staff's side of the cases whatever the family's
+    # channel (their words relayed to a counselor, what counselors wrote on the case), and
+    # the contact's own messages
+    ids = _inbound_ids(conn, INBOX.c.case_id.in_(case_ids), _not_erased(INBOX.c.payload)) + \
+        _outbound_ids(conn, OUTBOX.c.case_id.in_(case_ids), _not_erased(OUTBOX.c.payload))
+    if channel == "whatsapp":
+        ids += _inbound_ids(conn, of_contact(f"{channel}:{user}"),
+                            INBOX.c.processed_at.is_not(None)) + _outbound_ids(conn, to(user))
+    provider_copies.add(conn, contact_id, "whatsapp", ids, now)
     theirs = or_(OUTBOX.c.contact_id == contact_id, OUTBOX.c.case_id.in_(case_ids))
     counts = {
         "inbox": conn.execute(update(INBOX).where(
@@ -167,8 +159,9 @@ def finish(conn: Connection, contact_id: int, erased_at: datetime, now: datetime
         return True
     sent = [int(i) for (i,) in conn.execute(select(OUTBOX.c.id).where(
         OUTBOX.c.contact_id == contact_id, to(user), OUTBOX.c.created_at >= erased_at))]
-    provider_copies.add(conn, contact_id, "whatsapp",
-                        _provider_ids(conn, channel, user, sent), now)
+    if channel == "whatsapp":
+        provider_copies.add(conn, contact_id, "whatsapp",
+                            _outbound_ids(conn, to(user), OUTBOX.c.id.in_(sent)), now)
     conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(sent)).values(
         recipient=GONE, payload=ERASED, last_error=None))
     if wrote is None or utc(wrote) <= erased_at:

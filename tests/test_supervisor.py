@@ -206,13 +206,19 @@ def _catches_sigterm(pid: int) -> bool:
     return bool(caught & (1 << (signal.SIGTERM - 1)))
 
 
-def test_a_processor_stops_quietly_on_two_signals(tmp_path: Path) -> None:
-    """`lk3 process` given SIGINT and SIGTERM at once (its handlers set) exits 0 with no
-    traceback: the second signal does not interrupt the first one's clean-up."""
+def _migrated(tmp_path: Path) -> dict[str, str]:
+    """The environment for a command run in `tmp_path`, whose database is upgraded."""
     env = {**{k: v for k, v in os.environ.items() if k.upper() not in SETTINGS},
            "LK3_POLL_INTERVAL": "0.05"}
     assert subprocess.run([str(LK3), "db", "upgrade"], cwd=tmp_path, env=env,
                           capture_output=True).returncode == 0
+    return env
+
+
+def test_a_processor_stops_quietly_on_two_signals(tmp_path: Path) -> None:
+    """`lk3 process` given SIGINT and SIGTERM at once (its handlers set) exits 0 with no
+    traceback: the second signal does not interrupt the first one's clean-up."""
+    env = _migrated(tmp_path)
     for _ in range(3):
         proc = subprocess.Popen([str(LK3), "process", "--shard", "1"], cwd=tmp_path, env=env,
                                 text=True,
@@ -230,10 +236,7 @@ def test_the_broadcast_job_stops_quietly_on_two_signals_at_any_moment(tmp_path: 
     once) stops with exit 0 and no traceback, whether the signals come while it starts or
     while its event loop runs (a relay thread exists): before, one raised in a task's code
     left "Task exception was never retrieved" and a traceback in the service's log."""
-    env = {**{k: v for k, v in os.environ.items() if k.upper() not in SETTINGS},
-           "LK3_POLL_INTERVAL": "0.05"}
-    assert subprocess.run([str(LK3), "db", "upgrade"], cwd=tmp_path, env=env,
-                          capture_output=True).returncode == 0
+    env = _migrated(tmp_path)
     for running in (False, True):
         proc = subprocess.Popen([str(LK3), "broadcast", "run"], cwd=tmp_path, env=env,
                                 text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -40,11 +40,11 @@ def send(conn: Connection, counselor_id: int, body: str, now: datetime, *,
          media: list[dict[str, str]] | None = None, key: str | None = None) -> bool:
     """Queue a message to a counselor on their preferred channel that can take it now;
     False if none can (no account, or only WhatsApp, 24 hours after they last wrote)."""
-    accounts = [(channel, user) for channel, user in counselors.accounts_of(conn, counselor_id)
-                if channel != window.CHANNEL or window.open_for(conn, user, now)]
+    accounts = [a for a in counselors.accounts_of(conn, counselor_id)  # their own last word
+                if a.channel != window.CHANNEL or window.window_open(a.last_inbound_at, now)]
     if not accounts:
         return False
-    channel, user = accounts[0]
+    channel, user = accounts[0].channel, accounts[0].user
     if channel == window.CHANNEL and choices:  # no buttons there: the command to type
         body = "\n".join([body, *(typed(c) for c in choices)])
         choices = []

@@ -118,8 +118,8 @@ def rows(conn: Connection) -> list[dict[str, Any]]:
         out.append({
             "id": c.id, "name": c.name, "role": c.role, "on_duty": bool(c.on_duty),
             "capacity": c.capacity, "open_cases": counselors.open_cases(conn, c.id),
-            "accounts": [{"channel": ch, "id": user}
-                         for ch, user in counselors.accounts_of(conn, c.id)],
+            "accounts": [{"channel": a.channel, "id": a.user}
+                         for a in counselors.accounts_of(conn, c.id)],
         })
     return out
 
