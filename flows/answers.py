@@ -51,6 +51,7 @@ _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as type
 
 Phrase = tuple[str, ...]
 
+_CLAUSE = re.compile(r"\s*[,.;!?]+\s*")  # "iya, malam ini": a comma ends the answer part
 _CONFLICT = object()  # two choices named
 _UNCOVERED = object()  # a word that is neither listed nor a filler
 
@@ -136,7 +137,20 @@ class Answers:
         lead = LEAD_NUMBER.fullmatch(cleaned.translate(KEYCAP))
         if lead:
             return self._numbered(t, lead.group(1), lead.group(2))
-        return self._words(t, words)
+        return self._words(t, words) or self._first_clause(t, cleaned)
+
+    def _first_clause(self, t: _Table, cleaned: str) -> ChoiceSpec | None:
+        """An answer, a comma, then more words that name no other choice here: "iya, malam
+        ini" is yes, "tra, dia su tidur" is no; "iya, tapi sa takut" at the danger question
+        names two choices and is no answer."""
+        first, *rest = _CLAUSE.split(cleaned, maxsplit=1)
+        if not rest or not rest[0]:
+            return None
+        chosen = self._words(t, self.normalise(fold(first)))
+        if chosen is None:
+            return None
+        named, _ = _named(self.normalise(fold(rest[0])), t.phrases, t.longest, t.fillers)
+        return chosen if named <= {chosen.value} else None
 
     def _numbered(self, t: _Table, digits: str, rest: str) -> ChoiceSpec | None:
         """A message that starts with a number: the option, an age, or no answer."""
@@ -330,6 +344,17 @@ def _scan(words: Phrase, phrases: Mapping[Phrase, str], longest: int,
     Left to right, the longest listed phrase at each word. A single listed word that is also
     a filler ("saya", "ada") does not decide anything inside a sentence.
     """
+    hits, uncovered = _named(words, phrases, longest, fillers)
+    if len(hits) > 1:
+        return _CONFLICT
+    if uncovered:
+        return _UNCOVERED
+    return hits.pop() if hits else None
+
+
+def _named(words: Phrase, phrases: Mapping[Phrase, str], longest: int,
+           fillers: frozenset[str]) -> tuple[set[str], bool]:
+    """The values the words name, and whether a word is neither listed nor a filler."""
     hits: set[str] = set()
     i, n = 0, len(words)
     uncovered = False
@@ -344,11 +369,7 @@ def _scan(words: Phrase, phrases: Mapping[Phrase, str], longest: int,
             if words[i] not in fillers:
                 uncovered = True
             i += 1
-    if len(hits) > 1:
-        return _CONFLICT
-    if uncovered:
-        return _UNCOVERED
-    return hits.pop() if hits else None
+    return hits, uncovered
 
 
 @lru_cache(maxsize=1)

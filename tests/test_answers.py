@@ -95,6 +95,15 @@ TABLE = [
     ("danger", "yes now", "en", "now"),
     ("danger", "not now, but I am afraid", "en", "afraid"),
     ("danger", "safe", "en", "no"),
+    # an answer, a comma, then more: the answer when the rest names no other choice
+    ("asq_now", "iya, malam ini", "id", "yes"),
+    ("asq_now", "tra, sa cuma capek kerja", "id", "no"),
+    ("asq_now", "Iya. Sa su lama pikir begitu", "id", "yes"),
+    ("asq_now", "iya. tra tahan", "id", None),  # "tra" names no too: asked again
+    ("danger", "iya, tapi sa takut", "id", None),  # now and afraid: asked again
+    ("danger", "tra, tapi sa takut", "id", None),
+    ("danger", "ok", "id", None),  # a nod to the greeting, never "danger now"
+    ("danger", "oke", "id", None),
     # numbers: the message is the number, or the number and its label or words
     ("danger", "2", "id", "afraid"),
     ("danger", "2.", "id", "afraid"),
