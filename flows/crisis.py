@@ -15,15 +15,29 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from flows.crisis_model import CrisisModel
 from flows.definition import FlowError, read_yaml
 from flows.lexicon import END, START, Pattern, Vocabulary, find
 
 GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harms_others")
 ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
-            "ignore", "skip", "markers", "imminent")
-_FIXED = ("ignore", "skip", "negation")  # matched word after word, before the groups
+            "ignore", "skip", "minor", "if_minor", "markers", "imminent", "model")
+_FIXED = ("ignore", "skip", "negation", "minor")  # matched word after word, before the groups
 _LETTER = re.compile(r"[^\W\d_]")
+# A list item whose `#` YAML reads as a comment: `- ditinggal # hari` is "ditinggal" (a comment
+# after an item needs two spaces before it).
+_CUT = re.compile(r"^\s*-\s+[^\s\"'#][^#]*\S #")
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The second reading (flows/crisis_model.py) and when it is asked: a message of at least
+    `min_words` words the lists find no danger in is danger from `threshold` on."""
+
+    model: CrisisModel
+    threshold: float
+    min_words: int
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,7 @@ class Scan:
     groups: tuple[str, ...] = ()
     imminent: tuple[str, ...] = ()
     matched: tuple[str, ...] = ()
+    model: float | None = None  # the group is the model's reading, this likely (never P0)
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -46,8 +61,11 @@ class CrisisWords:
 
     def __init__(self, vocab: Vocabulary, patterns: Iterable[Pattern],
                  rules: Mapping[str, frozenset[str]], gap: int, stops: frozenset[int],
-                 gap_stops: Mapping[str, frozenset[int]] | None = None) -> None:
+                 gap_stops: Mapping[str, frozenset[int]] | None = None,
+                 if_minor: Container[int] = (), reader: Reader | None = None) -> None:
         self.vocab, self.rules, self.gap, self.stops = vocab, dict(rules), gap, stops
+        self.reader = reader
+        self.if_minor = if_minor  # pattern numbers that count only beside a child's age
         self.gap_stops = dict(gap_stops or {})  # group or marker kind -> words its gaps
         # may not pass over (crisis.yaml `gap_stops`)
         self.patterns = list(patterns)
@@ -80,19 +98,26 @@ class CrisisWords:
                     if n in done:
                         break
 
-    def scan(self, text: str) -> Scan:
-        """The groups `text` names, the imminent ones and the entries matched."""
-        return self._scan(text) if len(text) > 200 else self._cached(text)
+    def scan(self, text: str, model: bool = True) -> Scan:
+        """The groups `text` names, the imminent ones and the entries matched; where the
+        lists find no danger, the model's reading (`model=False`: the lists alone)."""
+        return self._scan(text, model) if len(text) > 200 else self._cached(text, model)
 
-    def _scan(self, text: str) -> Scan:
+    def _scan(self, text: str, model: bool) -> Scan:
         if not _LETTER.search(text):
             return Scan()  # a number or an emoji: no words to look at
         found: dict[int, None] = {}  # pattern numbers, in the order first found
+        words = 0
+        denied = False  # a phrase cancelled by a negation, or an everyday use: understood
         for tokens in self.vocab.segments(text):
+            words += len(tokens)
             hits = [frozenset({START}), *map(self.vocab.hits, tokens), frozenset({END})]
             for _, at in list(self._occurrences("ignore", hits, 0)):
+                denied = True  # an everyday use (`pukul gendang`): not for the model either
                 for j in at:
                     hits[j] = frozenset()  # still there, but matches nothing
+            # the sentence gives someone's age under 18: its `if_minor` phrases count
+            minor = next(self._occurrences("minor", hits, 0), None) is not None
             skipped = {j for _, at in self._occurrences("skip", hits, 0) for j in at}
             if skipped:  # gone: `anak umur 5 tahun dipukul` = `anak dipukul`
                 hits = [h for j, h in enumerate(hits) if j not in skipped]
@@ -102,9 +127,26 @@ class CrisisWords:
                 covered.update(range(at[0], at[-1] + 1))
                 ends.add(at[-1])
             for n, at in self._occurrences("", hits, self.gap, found):
+                if n in self.if_minor and not minor:
+                    continue
                 if self.patterns[n].negative or not self._negated(at, covered, ends, hits):
                     found[n] = None
-        return self._verdict([self.patterns[n] for n in found])
+                else:
+                    denied = True
+        seen = [self.patterns[n] for n in found]
+        scan = self._verdict(seen)
+        r = self.reader
+        if scan or denied or not model or r is None or words < r.min_words:
+            return scan
+        reading = r.model.read(text)
+        if reading.danger < r.threshold:
+            return scan
+        # imminent only by a marker word (a weapon, a method, a time...): never `always`
+        rule = self.rules.get(reading.group, frozenset()) - {ALWAYS}
+        markers = tuple(dict.fromkeys(p.text for p in seen if p.kind in rule))
+        return Scan((reading.group,), (reading.group,) if markers else (),
+                    (f"model: {reading.group} {reading.danger:.2f}", *markers),
+                    round(reading.danger, 2))
 
     def _negated(self, at: tuple[int, ...], covered: set[int], ends: set[int],
                  hits: list[frozenset[int]]) -> bool:
@@ -155,6 +197,10 @@ def _mapping(path: Path, where: str, value: Any) -> Mapping[str, Any]:
 def load_crisis_words(path: Path) -> CrisisWords:
     """Read and check the lists file; FlowError names the file and the key on bad data."""
     raw = read_yaml(path, "crisis word list") or {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if _CUT.match(line):
+            raise FlowError(f"{path}: line {number}: a phrase with `#` must be in quotes "
+                            f"(without them, YAML reads ` #` as the start of a comment)")
     if not isinstance(raw, Mapping):
         raise FlowError(f"{path}: needs a mapping: settings ({', '.join(SETTINGS)}) and one "
                         f"list per group ({', '.join(GROUPS)})")
@@ -182,6 +228,7 @@ def load_crisis_words(path: Path) -> CrisisWords:
         if kind in GROUPS or kind in (*_FIXED, ALWAYS):
             raise _fail(path, f"markers.{kind}", "a marker kind may not be named like a group")
     rules = _rules(path, raw.get("imminent"), markers)
+    reader = _reader(path, raw.get("model"))
 
     def compile_all(kind: str, where: str, items: list[str],
                     negations: frozenset[int] = frozenset()) -> list[Pattern]:
@@ -202,8 +249,19 @@ def load_crisis_words(path: Path) -> CrisisWords:
     patterns = negations
     for kind in ("ignore", "skip"):
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
+    patterns += compile_all("minor", "minor", _strings(path, "minor", raw.get("minor"),
+                                                       required=False))
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)
+    if_minor: set[int] = set()
+    for group, items in _mapping(path, "if_minor", raw.get("if_minor")).items():
+        if group not in GROUPS:
+            raise _fail(path, f"if_minor.{group}",
+                        f"unknown group '{group}' (groups: {', '.join(GROUPS)})")
+        more = compile_all(str(group), f"if_minor.{group}",
+                           _strings(path, f"if_minor.{group}", items), negative)
+        if_minor.update(range(len(patterns), len(patterns) + len(more)))
+        patterns += more
     for kind, items in markers.items():
         patterns += compile_all(kind, f"markers.{kind}", items, negative)
     stop_ids = frozenset(w for p in stops for w in p.words[0])
@@ -215,7 +273,29 @@ def load_crisis_words(path: Path) -> CrisisWords:
         words = compile_all("gap_stops", f"gap_stops.{group}",
                             _strings(path, f"gap_stops.{group}", items))
         gap_stops[str(group)] = frozenset(w for p in words for w in p.words[0])
-    return CrisisWords(vocab, patterns, rules, gap, stop_ids, gap_stops)
+    return CrisisWords(vocab, patterns, rules, gap, stop_ids, gap_stops, frozenset(if_minor),
+                       reader)
+
+
+def _reader(path: Path, value: Any) -> Reader | None:
+    """The `model` setting: its file (next to the lists), threshold and minimum words."""
+    if value is None:
+        return None
+    setting = _mapping(path, "model", value)
+    threshold, min_words = setting.get("threshold"), setting.get("min_words", 1)
+    if not isinstance(threshold, float | int) or isinstance(threshold, bool) \
+            or not 0 < threshold < 1:
+        raise _fail(path, "model.threshold", f"needs a number between 0 and 1, not {threshold!r}")
+    if not isinstance(min_words, int) or isinstance(min_words, bool) or min_words < 1:
+        raise _fail(path, "model.min_words", f"needs a whole number from 1, not {min_words!r}")
+    file = setting.get("file")
+    if not isinstance(file, str) or not file.strip():
+        raise _fail(path, "model.file", "needs the model's file name")
+    try:
+        model = CrisisModel.load(path.parent / file)
+    except ValueError as exc:
+        raise _fail(path, "model.file", f"{file}: {exc}") from exc
+    return Reader(model, float(threshold), min_words)
 
 
 def _rules(path: Path, value: Any, markers: Mapping[str, list[str]]) -> dict[str, frozenset[str]]:

@@ -20,18 +20,24 @@ from flows.types import Event, Inbound, Reply
 FOCUS_ORDER = ("selfharm", "harms_others", "child", "sexual", "violence", "injury", "help_now")
 FOCUS_TEXTS = {"help_now": "violence"}
 UNSAID = "_unsaid"  # a resting state reached under an interrupt: its text is still to say
+MODEL = "crisis_model"  # the flag of danger the model read where the lists found none
+MAYBE = "crisis.p1.maybe"  # its text: it may be wrong, so it says "if" and asks nothing
 
 
 def is_imminent(scan: Scan, flags: Iterable[str]) -> bool:
     """P0 now: imminent words (a method, a time, a weapon...), or self-harm words a second
-    time in one conversation. The one rule, for the engine and for a case a person holds."""
-    return bool(scan.imminent) or ("selfharm" in scan.groups and "crisis_selfharm" in flags)
+    time in one conversation (words of the lists, not the model's reading). The one rule,
+    for the engine and for a case a person holds."""
+    return bool(scan.imminent) or (scan.model is None and "selfharm" in scan.groups
+                                   and "crisis_selfharm" in flags)
 
 
 def flags_seen(scan: Scan, flags: tuple[str, ...]) -> tuple[str, ...]:
     """A conversation's flags once `scan`'s words are known (as the engine sets them), for a
-    message the engine does not answer (a person holds the case): the rules stay one."""
-    return (*flags, *(f"crisis_{g}" for g in scan.groups if f"crisis_{g}" not in flags))
+    message the engine does not answer (a person holds the case): the rules stay one. The
+    model's reading is its own flag (staff read "possible danger, read automatically")."""
+    new = [MODEL] if scan.model is not None else [f"crisis_{g}" for g in scan.groups]
+    return (*flags, *(f for f in new if f not in flags))
 
 
 def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, scan: Scan,
@@ -54,7 +60,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         m.flag("crisis_now")
     m.events.append(Event("crisis_words", {
         "groups": list(scan.groups), "imminent": imminent, "matched": list(scan.matched),
-        "state": m.state}))
+        "model": scan.model, "state": m.state}))
     if state.end and not state.interrupt:
         m.events.append(Event("message_while_resting", {"state": m.state}))
     answered = not starting and state.input is not None and not state.end
@@ -68,7 +74,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         return engine.prompt(m)
     if m.consented() or m.has_case:
         ACTIONS["open_case_now"](m)  # staff see it now, whatever the family does next
-    key = f"crisis.p1.{m.answers[FOCUS]}"
+    key = MAYBE if scan.model is not None else f"crisis.p1.{m.answers[FOCUS]}"
     m.replies.append(Reply(key, engine.params(m, key)))
     now = engine.flow.states[m.state]
     if now.end and not answered:

@@ -11,9 +11,10 @@ A token matches a pattern word when
   `dipukuli`, `memukul`, `pukulan`), or the pattern word is affixed and the token is an affixed
   form with the same first two letters (`dipukul` matches `dipukuli`, not `pukul`/`memukul`);
 - the pattern word is written `=mati`: that exact word only (not `kematian`, `mematikan`);
-- `#`: a number; `@name`: any word of the set `name`; `^` and `$`: the start and the end of
-  the sentence, next to the word after / before (`tolong saya $` is not `tolong saya mau
-  tanya`; `^ help $` is a sentence of one word);
+- `#`: a number; `#young`: a number from 1 to 17 (a child's age); `@name`: any word of the
+  set `name`; `^` and `$`: the start and the end of the sentence, next to the word after /
+  before (`tolong saya $` is not `tolong saya mau tanya`; `^ help $` is a sentence of one
+  word);
 - the token is no known word (not in Sastrawi's dictionary nor in the lists) of 5+ letters,
   one edit from an Indonesian pattern word (its stem in the dictionary) of 5+ letters with the
   same first letter (`gantug`, `dipkul`); a 4-letter token only counts inside a phrase of
@@ -36,7 +37,9 @@ from rapidfuzz.distance import Levenshtein
 NUMBER = -1  # the id `#` stands for
 END = -2  # the id `$` stands for: the end of a sentence
 START = -3  # the id `^` stands for: the start of a sentence
-ANCHORS = {"#": NUMBER, "$": END, "^": START}
+YOUNG = -4  # the id `#young` stands for: a number from 1 to 17 (a child's age)
+ANCHORS = {"#": NUMBER, "$": END, "^": START, "#young": YOUNG}
+CHILD_AGES = range(1, 18)
 WEAK = 1 << 20  # id + WEAK: a 4-letter typo of the word `id`, good only inside a phrase
 _SEGMENT = re.compile(r"[.,!?;\n]+")
 _NOT_WORD = re.compile(r"[^\w\s]|_")
@@ -240,7 +243,7 @@ class Vocabulary:
 
     def _hits(self, token: str) -> frozenset[int]:
         if token.isdigit():
-            return frozenset({NUMBER})
+            return frozenset({NUMBER, YOUNG} if int(token) in CHILD_AGES else {NUMBER})
         s = stem(token)
         ids = [*self._exact.get(token, ()), *self._roots.get(s, ())]
         if s != token:

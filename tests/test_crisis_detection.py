@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -245,7 +246,7 @@ def test_matched_names_the_entries() -> None:
     assert WORDS.scan("halo").matched == ()
 
 
-DETECTED = [(t, g) for t, g, _ in CORPUS.danger if g in groups(t)]
+DETECTED = [(t, g) for t, g, _ in CORPUS.danger if g in WORDS.scan(t, model=False).groups]
 PIECES = [t for t in CORPUS.ordinary if len(t) < 400]
 
 
@@ -255,11 +256,13 @@ PIECES = [t for t in CORPUS.ordinary if len(t) < 400]
        st.lists(st.sampled_from(PIECES), max_size=3), st.sampled_from([". ", "\n", "! ", ", "]))
 def test_danger_inside_ordinary_text_is_still_found(
         item: tuple[str, str], before: list[str], after: list[str], sep: str) -> None:
-    """A danger phrase with ordinary sentences before and after it is still found, with the
-    same groups and imminence at least."""
+    """A danger phrase with ordinary sentences before and after it is still found by the
+    lists, with the same groups and imminence at least. (The model reads a message as a
+    whole: ordinary sentences around a hint may outweigh it. That is why the lists come
+    first and the model only reads what they find nothing in.)"""
     text, group = item
-    alone = WORDS.scan(text)
-    embedded = WORDS.scan(sep.join([*before, text, *after]))
+    alone = WORDS.scan(text, model=False)
+    embedded = WORDS.scan(sep.join([*before, text, *after]), model=False)
     assert group in embedded.groups
     assert set(alone.groups) <= set(embedded.groups)
     assert set(alone.imminent) <= set(embedded.imminent)
@@ -291,7 +294,7 @@ def test_eval_fails_on_a_missed_phrase(tmp_path: Path) -> None:
     done = lk3("--corpus", str(corpus))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "violence      recall 0.50 (1/2)" in done.stdout
-    assert "false alarms  50.0% (1/2)" in done.stdout
+    assert "false alarms  50.0% (1/2; lists and model)" in done.stdout
     assert "langit biru hari ini" in done.stdout and "dia tampar sa" in done.stdout
     result = json.loads(lk3("--corpus", str(corpus), "--json").stdout)
     assert result["groups"]["violence"]["found"] == 1 and not result["passed"]
@@ -311,6 +314,7 @@ def broken(tmp_path: Path, change: dict[str, object]) -> str:
     raw.update(change)
     path = tmp_path / "crisis.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    shutil.copy(FLOWS_DIR / "crisis_model.json", tmp_path)
     with pytest.raises(FlowError) as err:
         load_crisis_words(path)
     message = str(err.value)
@@ -333,11 +337,45 @@ def broken(tmp_path: Path, change: dict[str, object]) -> str:
     ({"gap_stops": {"harms_other": ["@perp"]}}, "gap_stops.harms_other"),  # no such kind
     ({"gap_stops": {"harms_others": ["@nobody"]}}, "gap_stops.harms_others[0]"),
     ({"harms_others": ["+saya pukul"]}, "harms_others[0]"),  # `+` with nothing before it
+    ({"if_minor": {"sexal": ["dia hamil"]}}, "if_minor.sexal"),  # no such group
+    ({"if_minor": {"sexual": "dia hamil"}}, "if_minor.sexual"),  # not a list
 ])
 def test_bad_lists_are_refused_naming_file_and_key(
         tmp_path: Path, change: dict[str, object], place: str) -> None:
     """load_crisis_words refuses bad data with a FlowError naming the file and the key."""
     assert place in broken(tmp_path, change)
+
+
+def test_a_hash_that_yaml_would_read_as_a_comment_is_refused(tmp_path: Path) -> None:
+    """`- ditinggal # hari` is "ditinggal" to YAML: every child left at the office would be a
+    danger. The file is refused, naming the line, rather than read as something else."""
+    text = (FLOWS_DIR / "crisis.yaml").read_text(encoding="utf-8")
+    assert '"ditinggal # hari"' in text
+    path = tmp_path / "crisis.yaml"
+    shutil.copy(FLOWS_DIR / "crisis_model.json", tmp_path)
+    path.write_text(text.replace('"ditinggal # hari"', "ditinggal # hari", 1), encoding="utf-8")
+    with pytest.raises(FlowError, match=r"line \d+: a phrase with `#` must be in quotes"):
+        load_crisis_words(path)
+    path.write_text(text.replace('"ditinggal # hari"', '"ditinggal # hari"  # a comment', 1),
+                    encoding="utf-8")
+    assert load_crisis_words(path).scan("anak ditinggal 4 hari").groups == ("child",)
+
+
+@pytest.mark.parametrize(("text", "groups"), [
+    ("sa pu ade prempuan umur 13 su hamil 4 bulan", ("sexual",)),
+    ("anak sa yg prempuan 12 thn hamil", ("sexual",)),
+    ("om itu su tidur sama sa dari sa kelas 6", ("sexual",)),
+    ("dorang mo kasih kawin sa pu ade umur 14 thn deng laki2 dari kampung", ("child",)),
+    # the same words without a child's age, or with the age in another sentence
+    ("sa pu ade prempuan su hamil 4 bulan, sa senang", ()),
+    ("sa pu istri hamil, anak pertama umur 3 tahun", ()),
+    ("anak sa umur 20 tahun su hamil, kami senang", ()),
+    ("dorang mo kasih kawin sa pu kaka bulan depan", ()),
+])
+def test_some_phrases_count_only_beside_a_childs_age(text: str, groups: tuple[str, ...]) -> None:
+    """`if_minor` phrases (a pregnancy, a marriage) are danger only in a sentence that gives an
+    age under 18 (`#young`, `kelas 6`)."""
+    assert WORDS.scan(text).groups == groups
 
 
 def test_no_victim_in_the_corpus_is_answered_as_someone_who_hurts_others() -> None:

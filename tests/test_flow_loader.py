@@ -25,8 +25,8 @@ def folder(tmp_path: Path) -> Path:
     """A copy of the real flows folder, to break one thing in."""
     out = tmp_path / "flows"
     out.mkdir()
-    for path in FLOWS_DIR.glob("*.yaml"):
-        shutil.copy(path, out)
+    for path in [*FLOWS_DIR.glob("*.yaml"), *FLOWS_DIR.glob("*.json")]:
+        shutil.copy(path, out)  # the lists, and the crisis model beside them
     shutil.copytree(FLOWS_DIR / "catalog", out / "catalog")
     return out
 

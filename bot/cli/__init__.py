@@ -134,11 +134,15 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _flow(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli.flowcli import check, draw
+    from bot.cli.flowcli import check, corpus_path, draw
     from bot.cli.flowcli import eval as evaluate
 
     if args.action == "eval":
         return evaluate(args.corpus, args.json, args.flow)
+    if args.action == "train":
+        from bot.cli.flowtrain import train
+
+        return train(args.corpus or corpus_path())
     return check() if args.action == "check" else draw(args.flow)
 
 

@@ -117,6 +117,8 @@ def _danger(events: list[dict[str, Any]], said: dict[datetime, list[str]]) -> li
             text = staff.text("show_danger_line", groups=labels.groups(data.get("groups") or []),
                               imminent=staff.text("show_danger_imminent")
                               if data.get("imminent") else "", words=" / ".join(texts) or "-")
+            if data.get("model") is not None:  # the model's reading, not words of the lists
+                text += staff.text("show_danger_model", percent=round(100 * data["model"]))
         elif e["kind"] == "crisis_disputed":
             hit = [str(f).removeprefix("crisis_") for f in data.get("flags") or []]
             text = staff.text("show_disputed_line", groups=labels.groups(hit))

@@ -148,13 +148,16 @@ def parser() -> argparse.ArgumentParser:
              "(flows/crisis.yaml) over a corpus of danger and ordinary messages; print recall "
              "per group, imminent recall and the false-alarm rate, with every miss and false "
              "alarm; exit 1 when a group's or the imminent recall is below 0.95 or false "
-             "alarms are above 2%.",
-             "lk3 flow check\nlk3 flow draw intake > intake.mmd\nlk3 flow eval --json")
-    f.add_argument("action", choices=["check", "draw", "eval"])
+             "alarms are above 2%. train: learn the crisis model (flows/crisis_model.json, "
+             "the second reading of messages the lists find no danger in) from the corpus; "
+             "needs scikit-learn (the dev extra); run it after every change to the corpus.",
+             "lk3 flow check\nlk3 flow draw intake > intake.mmd\nlk3 flow eval --json\n"
+             "lk3 flow train")
+    f.add_argument("action", choices=["check", "draw", "eval", "train"])
     f.add_argument("flow", nargs="?", default="intake", help="flow name (default: intake)")
     f.add_argument("--corpus", type=Path, metavar="PATH",
-                   help="eval: the corpus YAML (`danger:` {text, group, imminent} items and "
-                        "`ordinary:` texts; default: tests/data/crisis_corpus.yaml)")
+                   help="eval, train: the corpus YAML (`danger:` {text, group, imminent} items "
+                        "and `ordinary:` texts; default: tests/data/crisis_corpus.yaml)")
     f.add_argument("--json", action="store_true", help="eval: print the result as JSON")
     k = _sub(sub, "cases", "the case queue; one case with its transcript; holds; who looked",
              "list: the open cases, most urgent first, with assignee, waiting time and "
