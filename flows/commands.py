@@ -11,8 +11,11 @@ from flows.types import LANGUAGES, Event, Reply
 
 WIT = timezone(timedelta(hours=9))
 # Commands the engine handles itself; the others are interrupt states named by the flow.
+# Questions about the service, asked in any state ("ini rahasia kah?", "jam brapa buka?"):
+# answered, then the current question again, the family's place kept.
+QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost"}
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
-                   "mistyped", "exit", "unsubscribe")
+                   "mistyped", "exit", "unsubscribe", *QUESTIONS)
 # A button that works as a keyword ("cmd:unsubscribe": the "Berhenti" button under every
 # broadcast on Telegram), whatever question the conversation is at.
 COMMAND_BUTTON = "cmd:"
@@ -20,12 +23,12 @@ COMMAND_BUTTON = "cmd:"
 SUBSCRIBE_SOURCE = {"subscribe": "keyword", "subscribe_link": "link"}
 # Commands after which a resting conversation is reminded where it stands (the others' own
 # answer says enough: "your message was added to the case" after HAPUS would be wrong).
-RESTING_REMINDER = ("language", "info", "unsubscribe")
+RESTING_REMINDER = ("language", "info", "unsubscribe", *QUESTIONS)
 PRIVACY = {"erase": "privacy.erase", "data": "privacy.data", "correct": "privacy.correct"}
 # Texts the engine itself says, whatever the flow: each must be in every catalog.
 ENGINE_KEYS = (
     "state_lost", "language_switched", "human_requested", "offer_human", "reprompt",
-    "reprompt_text", "internal_error", "consent.long", *PRIVACY.values(),
+    "reprompt_text", "internal_error", "consent.long", *PRIVACY.values(), *QUESTIONS.values(),
     "daypart.morning", "daypart.noon", "daypart.afternoon", "daypart.night",
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
@@ -84,6 +87,9 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
             m.replies.append(Reply("human_requested.no_consent"))
     elif command == "info":
         m.replies.append(Reply("consent.long"))
+    elif command in QUESTIONS:
+        key = QUESTIONS[command]
+        m.replies.append(Reply(key, engine.params(m, key)))
     elif command == "unsubscribe":  # BERHENTI INFO: broadcasts only, every topic
         m.events.append(Event("unsubscribe", {"reason": "keyword"}))
         m.replies.append(Reply("broadcast.unsubscribed"))

@@ -103,6 +103,8 @@ TABLE = [
     ("danger", "iya, tapi sa takut", "id", None),  # now and afraid: asked again
     ("danger", "tra, tapi sa takut", "id", None),
     ("danger", "ok", "id", None),  # a nod to the greeting, never "danger now"
+    ("emergency_check", "sa aman skarang, dia su tidur", "id", "safe"),
+    ("emergency_check", "kami aman", "id", "safe"),
     ("danger", "oke", "id", None),
     # numbers: the message is the number, or the number and its label or words
     ("danger", "2", "id", "afraid"),

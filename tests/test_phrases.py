@@ -102,3 +102,63 @@ def test_a_right_in_a_sentence_is_a_request_even_while_a_counselor_holds_the_cas
     with service.db.connect() as conn:
         kinds = sorted(r.kind for r in store.listing(conn, ["open"]))
     assert kinds == ["correct", "data", "erase"]
+
+
+# -- questions about the service, asked in any state -----------------------------------------
+
+QUESTIONS = {
+    "ask_secret": [
+        "ini rahasia kah?", "rahasia", "halo kak, ini rahasia kah?", "cerita sa rahasia to",
+        "jangan kasih tau mama", "jgn kasih tau sa pu mama e", "tolong jangan bilang ke bapa",
+        "apakah data saya dirahasiakan?", "is this confidential?",
+        "do you tell my parents",
+    ],
+    "ask_hours": [
+        "jam brapa buka?", "kantor LK3 dimana?", "selamat pagi, kantor LK3 dimana?",
+        "alamat kantor dimana", "lk3 buka jam berapa", "jam berapa kantor buka", "jam buka",
+        "where is the office", "what time do you open",
+    ],
+    "ask_cost": [
+        "bayar kah atau gratis?", "gratis kah", "ini gratis kah?", "biaya berapa",
+        "konsultasi bayar kah", "is it free", "do i have to pay",
+    ],
+}
+NOT_QUESTIONS = [
+    "sa takut dia kasih tau mama", "sa mau bayar utang", "dia rahasiakan uang dari sa",
+    "rahasia keluarga", "sa simpan rahasia", "jam berapa petugas telepon", "kantor sa jauh",
+    "sa mau ke kantor", "gratis sekolah ka", "sa pu suami tra kasih tau gaji",
+    "dia bilang ini rahasia kami berdua", "om bilang jangan kasih tau siapa-siapa",
+    "selamat malam", "sa aman", "ini aman kah", "sa tra aman di rumah",
+]
+
+
+def test_questions_about_the_service_are_recognised(engine: Engine) -> None:
+    """A family that asks whether it is secret, when the office opens or whether it costs
+    anything gets an answer, not "Maaf, saya belum mengerti"; ordinary messages and stories
+    with those words (a perpetrator's "jangan kasih tau siapa-siapa") are not taken for one."""
+    b = engine.bundle
+    missed = {q: [t for t in said if command_of(t, b.keywords, b.phrases) != q]
+              for q, said in QUESTIONS.items()}
+    assert missed == {q: [] for q in QUESTIONS}
+    taken = [t for t in NOT_QUESTIONS if command_of(t, b.keywords, b.phrases) is not None]
+    assert taken == []
+
+
+def test_a_question_mid_intake_is_answered_and_the_place_kept(engine: Engine) -> None:
+    """A teenager at the "who is affected" question asks "ini rahasia kah?": the limits of
+    confidentiality (never a promise of total secrecy), then the same question again."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "under18",
+               "category": "sexual"}
+    snap = Snapshot(engine.flow.name, "who", "id", answers, (), 0, engine.flow.version, None,
+                    now - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="ini rahasia kah?"), now, "id")
+    keys = [r.key for r in turn.replies]
+    assert keys[0] == "faq.secret" and turn.snapshot.state == "who", keys
+    said = engine.bundle.catalog.render(turn.replies[0], "id", {}).text
+    assert "wajib bertindak" in said  # the limits, as the consent text says them
+    assert engine.flow.states["who"].prompt in keys
