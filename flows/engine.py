@@ -16,7 +16,7 @@ from flows.danger import UNSAID
 from flows.definition import BACK, Branch, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
-from flows.text import MAX_ANSWER_CHARS, clean, command_of, fold, keyword
+from flows.text import MAX_ANSWER_CHARS, clean, command_of, fold, keyword, written_in
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
 
 MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
@@ -116,10 +116,12 @@ class Engine:
              language: str = "id") -> Turn:
         """Answer one inbound message. Pure: the same arguments give the same Turn.
 
-        With no snapshot this is a first contact: the greeting, in `language`.
+        With no snapshot this is a first contact: the greeting, in `language` (in English
+        when the first message is plainly English, whatever the channel said).
         """
         fresh = snap is None
-        snap = snap or self.start(language)
+        snap = snap or self.start(written_in(inbound.text, language) if language == "id"
+                                  else language)
         lost = snap.state not in self.flow.states
         m = StepModel(
             state=self.flow.initial if lost else snap.state, language=snap.language,

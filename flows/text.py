@@ -81,3 +81,30 @@ def match_choice(text: str, payload: str, choices: tuple[ChoiceSpec, ...],
         return None
     rest = fold(lead.group(2))
     return choices[n - 1] if folded_labels[n - 1].startswith(rest) else None
+
+
+# A first message in English ("hello, my husband beats me when he is drunk") gets the greeting
+# in English: words that are plainly English, and few that are Indonesian or Papuan Malay.
+def _set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_ENGLISH = _set(
+    "i my me he she his her they we you your the a an is am are was were when and to of for "
+    "with this that it not do don please help what where how can hello hi good morning "
+    "evening scared afraid want need husband wife kids children child son daughter mother "
+    "father boyfriend beats hits hurt kill someone there here now")
+_MALAY = _set(
+    "saya sa sy aku dia de tra tidak tdk yang yg dan di ke mau mo su sudah pu punya ini itu "
+    "ada apa bisa tolong kak kaka kakak bapa bapak mama ibu anak suami istri halo selamat "
+    "pagi siang sore malam dengan deng sama dari untuk kami kita dorang ko kamu")
+
+
+def written_in(text: str, default: str) -> str:
+    """`en` when a message of three words or more reads as English, else `default`."""
+    words = fold(text).split()
+    if len(words) < 3:
+        return default
+    english = sum(w in _ENGLISH for w in words)
+    malay = sum(w in _MALAY for w in words)
+    return "en" if english >= 3 and english > 2 * malay else default
