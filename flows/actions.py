@@ -20,6 +20,7 @@ FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted"
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified")
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
+UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
 CRISIS_GROUPS = "_crisis_groups"  # every group the last danger words hit
 
 CONSENT_CHOICES = {"agree": "consent", "agree_refer": "consent", "refuse": None}

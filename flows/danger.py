@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flows.actions import ACTIONS, CRISIS_GROUPS, FOCUS, StepModel
+from flows.actions import ACTIONS, CRISIS_GROUPS, FOCUS, UNDER_18, StepModel
 from flows.crisis import Scan
 from flows.definition import StateSpec
 from flows.steps import Stepper
@@ -75,6 +75,8 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     if m.consented() or m.has_case:
         ACTIONS["open_case_now"](m)  # staff see it now, whatever the family does next
     key = MAYBE if scan.model is not None else f"crisis.p1.{m.answers[FOCUS]}"
+    if m.answers.get("age") == UNDER_18 and engine.has_text(m, f"{key}.child"):
+        key = f"{key}.child"  # a child writing: "kamu", and an adult they trust
     m.replies.append(Reply(key, engine.params(m, key)))
     now = engine.flow.states[m.state]
     if now.end and not answered:

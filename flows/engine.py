@@ -11,7 +11,7 @@ from typing import Any, cast
 from transitions import EventData, State
 
 from flows import commands, danger
-from flows.actions import ACTIONS, CRISIS_GROUPS, FLAGS, FOCUS, RETURN_TO, StepModel
+from flows.actions import ACTIONS, CRISIS_GROUPS, FLAGS, FOCUS, RETURN_TO, UNDER_18, StepModel
 from flows.danger import UNSAID
 from flows.definition import BACK, Branch, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
@@ -334,6 +334,8 @@ class Engine:
                 m.language, m.answers.get("distrik"))
         if "crisis_contacts" in needs:
             groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
+            if m.answers.get("age") == UNDER_18 and groups[0] in ("sexual", "violence"):
+                groups.append("child")  # a child hurt by someone: the child lines too
             params["crisis_contacts"] = self.bundle.directory.contacts(
                 m.language, m.answers.get("distrik"), groups)
         if "topic" in needs:  # the broadcast topic being subscribed to (flows/broadcast.yaml)
@@ -384,6 +386,9 @@ class Engine:
                 out.setdefault(key, set()).update(
                     name for _, name, _, _ in Formatter().parse(text) if name)
         return {k: frozenset(v) for k, v in out.items()}
+
+    def has_text(self, m: StepModel, key: str) -> bool:
+        return key in self.bundle.catalog.texts[m.language]
 
     def prompt(self, m: StepModel, short: bool = False) -> None:
         """Ask the current question: its text for the kind of danger where it has one

@@ -45,3 +45,7 @@ class Stepper(Protocol):
     def params(self, m: StepModel, key: str | None = None) -> dict[str, Any]:
         """What a text needs filled in."""
         ...
+
+    def has_text(self, m: StepModel, key: str) -> bool:
+        """Whether the catalog of the person's language has the text `key`."""
+        ...
