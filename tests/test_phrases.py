@@ -111,7 +111,8 @@ QUESTIONS = {
         "ini rahasia kah?", "rahasia", "halo kak, ini rahasia kah?", "cerita sa rahasia to",
         "jangan kasih tau mama", "jgn kasih tau sa pu mama e", "tolong jangan bilang ke bapa",
         "apakah data saya dirahasiakan?", "is this confidential?",
-        "do you tell my parents",
+        "do you tell my parents", "ini rahasia kah? jangan kasih tau mama",
+        "jangan kasih tau bapa tiri, ini rahasia to",
     ],
     "ask_hours": [
         "jam brapa buka?", "kantor LK3 dimana?", "selamat pagi, kantor LK3 dimana?",
