@@ -302,3 +302,19 @@ def test_the_safety_question_never_loops_and_the_case_stays_p0() -> None:
     assert snap.state == "category" and priority(snap) == "P0"
     assert say(hit.snapshot, "tra").snapshot.answers["still_in_danger_answer"] == "danger"
     assert say(hit.snapshot, "iyo").snapshot.answers["still_in_danger_answer"] == "safe"
+
+
+@pytest.mark.parametrize(("age", "key", "tepsa"), [
+    ("under18", "crisis.p1.sexual.child", True),
+    ("adult", "crisis.p1.sexual", False),
+])
+def test_a_child_who_writes_of_abuse_is_answered_as_a_child(age: str, key: str,
+                                                            tepsa: bool) -> None:
+    """A 14-year-old telling of her stepfather (found in a walk-through as families write):
+    "kamu", an adult she trusts, and the child protection line, not the adult text about a
+    visum at the IGD; an adult keeps the adult text."""
+    snap = snapshot_at("category", age=age)
+    turn = say(snap, "bapa tiri suka pegang-pegang sa pu badan kalo mama kerja")
+    assert turn.replies[0].key == key, [r.key for r in turn.replies]
+    said = words(turn)
+    assert ("TePSA" in said) is tepsa and ("kamu" in said) is tepsa, said
