@@ -105,6 +105,9 @@ TABLE = [
     ("danger", "ok", "id", None),  # a nod to the greeting, never "danger now"
     ("emergency_check", "sa aman skarang, dia su tidur", "id", "safe"),
     ("emergency_check", "kami aman", "id", "safe"),
+    # "Mau melanjutkan dari pertanyaan terakhir atau mulai dari awal?": "iya" goes on
+    ("resume_check", "iya", "id", "continue"),
+    ("resume_check", "mulai dari awal", "id", "restart"),
     ("danger", "oke", "id", None),
     # numbers: the message is the number, or the number and its label or words
     ("danger", "2", "id", "afraid"),
