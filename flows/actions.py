@@ -15,7 +15,8 @@ from flows.types import Event, Reply
 # Danger words set `crisis_<group>` for each group hit (flows/crisis.py), `crisis_now` when
 # the hit is imminent, and `crisis_disputed` when the person then says it was a typo: flags
 # are never taken back, so the case never falls below what the words set.
-CRISIS_FLAGS = (*(f"crisis_{g}" for g in GROUPS), "crisis_model")  # model: flows/danger.py
+MODEL_FLAG = "crisis_model"  # danger the model read where the lists found none (flows/danger.py)
+CRISIS_FLAGS = (*(f"crisis_{g}" for g in GROUPS), MODEL_FLAG)
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified")
 RETURN_TO = "_return_to"  # the state an interrupt returns to

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flows.actions import ACTIONS, CRISIS_GROUPS, FOCUS, UNDER_18, StepModel
+from flows.actions import ACTIONS, CRISIS_GROUPS, FOCUS, MODEL_FLAG, UNDER_18, StepModel
 from flows.crisis import Scan
 from flows.definition import StateSpec
 from flows.steps import Stepper
@@ -20,7 +20,6 @@ from flows.types import Event, Inbound, Reply
 FOCUS_ORDER = ("selfharm", "harms_others", "child", "sexual", "violence", "injury", "help_now")
 FOCUS_TEXTS = {"help_now": "violence"}
 UNSAID = "_unsaid"  # a resting state reached under an interrupt: its text is still to say
-MODEL = "crisis_model"  # the flag of danger the model read where the lists found none
 MAYBE = "crisis.p1.maybe"  # its text: it may be wrong, so it says "if" and asks nothing
 
 
@@ -36,7 +35,7 @@ def flags_seen(scan: Scan, flags: tuple[str, ...]) -> tuple[str, ...]:
     """A conversation's flags once `scan`'s words are known (as the engine sets them), for a
     message the engine does not answer (a person holds the case): the rules stay one. The
     model's reading is its own flag (staff read "possible danger, read automatically")."""
-    new = [MODEL] if scan.model is not None else [f"crisis_{g}" for g in scan.groups]
+    new = [MODEL_FLAG] if scan.model is not None else [f"crisis_{g}" for g in scan.groups]
     return (*flags, *(f for f in new if f not in flags))
 
 

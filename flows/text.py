@@ -83,12 +83,12 @@ def match_choice(text: str, payload: str, choices: tuple[ChoiceSpec, ...],
     return choices[n - 1] if folded_labels[n - 1].startswith(rest) else None
 
 
-# A first message in English ("hello, my husband beats me when he is drunk") gets the greeting
-# in English: words that are plainly English, and few that are Indonesian or Papuan Malay.
 def _set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
+# A first message in English ("hello, my husband beats me when he is drunk") gets the greeting
+# in English: words that are plainly English, and few that are Indonesian or Papuan Malay.
 _ENGLISH = _set(
     "i my me he she his her they we you your the a an is am are was were when and to of for "
     "with this that it not do don please help what where how can hello hi good morning "
