@@ -144,8 +144,7 @@ class CrisisWords:
         # imminent only by a marker word (a weapon, a method, a time...): never `always`
         rule = self.rules.get(reading.group, frozenset()) - {ALWAYS}
         markers = tuple(dict.fromkeys(p.text for p in seen if p.kind in rule))
-        return Scan((reading.group,), (reading.group,) if markers else (),
-                    (f"model: {reading.group} {reading.danger:.2f}", *markers),
+        return Scan((reading.group,), (reading.group,) if markers else (), markers,
                     round(reading.danger, 2))
 
     def _negated(self, at: tuple[int, ...], covered: set[int], ends: set[int],

@@ -59,7 +59,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         m.flag("crisis_now")
     m.events.append(Event("crisis_words", {
         "groups": list(scan.groups), "imminent": imminent, "matched": list(scan.matched),
-        "model": scan.model, "state": m.state}))
+        **({"model": scan.model} if scan.model is not None else {}), "state": m.state}))
     if state.end and not state.interrupt:
         m.events.append(Event("message_while_resting", {"state": m.state}))
     answered = not starting and state.input is not None and not state.end

@@ -108,6 +108,13 @@ def test_a_hint_the_lists_miss_gets_help_and_reaches_staff_as_a_possibility() ->
     triage = ENGINE.bundle.triage.assess(facts)
     assert triage.priority == "P1" and "model_words" in triage.reasons
     assert any(e.kind == "crisis_words" and e.data["model"] for e in turn.events)
+    from bot.cli.caseshow import summary  # the console's and `cases show`'s event line
+    line = summary(next(e.data for e in turn.events if e.kind == "crisis_words"))
+    assert "dibaca otomatis" in line and "model" not in line, line
+    lists_only = ENGINE.step(snap, Inbound("test", "u1", "m2", text="sa pu paitua pukul sa"),
+                             NOW, "id")
+    data = next(e.data for e in lists_only.events if e.kind == "crisis_words")
+    assert "model" not in data  # words of the lists: nothing about a model, not even "null"
 
 
 @pytest.mark.parametrize("text", [

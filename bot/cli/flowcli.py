@@ -122,7 +122,8 @@ def evaluate(words: CrisisWords, corpus: Corpus) -> dict[str, Any]:
     for text in corpus.ordinary:
         scan = words.scan(text)
         if scan:
-            alarms.append({"text": text, "got": list(scan.groups), "matched": list(scan.matched)})
+            alarms.append({"text": text, "got": list(scan.groups), "matched": [
+                *scan.matched, *([f"model {scan.model:.2f}"] if scan.model is not None else [])]})
     n = len(corpus.ordinary)
     rate = len(alarms) / n if n else 0.0
     longest = max((t for t, _, _ in corpus.danger), key=len, default="") or "halo"

@@ -103,6 +103,7 @@ def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
             conv.changed = True
         batch.rows.append(event_row(conv, "crisis_words", {
             "groups": list(scan.groups), "imminent": False, "matched": list(scan.matched),
-            "model": scan.model, "held_by": conv.assignee_id}, now))
+            **({"model": scan.model} if scan.model is not None else {}),
+            "held_by": conv.assignee_id}, now))
     batch.rows.append(inbound_row(msg, conv.contact.id, conv.case_id, text, media, now))
     batch.rows.append(Processed(now, msg.id))
