@@ -146,6 +146,8 @@ class Engine:
         state = self.flow.states[m.state]
         scan = self.bundle.crisis.scan(clean(inbound.text)) \
             if command is None and not inbound.payload and inbound.text else None
+        if scan and scan.model is not None and self._is_choice(m, state, inbound.text):
+            scan = None  # "sa aman skarang, dia su tidur" answers; the model's guess gives way
         if command is not None:
             commands.run(self, m, command)
         elif scan:  # every text, in every state, is read for danger before anything else
@@ -159,6 +161,13 @@ class Engine:
             self.prompt(m)
         else:
             self._answer(m, inbound, state)
+
+    def _is_choice(self, m: StepModel, state: StateSpec, text: str) -> bool:
+        """Whether `text` answers the choice question `state` asks."""
+        choices = self.flow.choices_of(state)
+        return bool(choices) and not state.input and not state.end and self.bundle.answers.match(
+            state, clean(text), "", choices, self._labels(state.name, m.language),
+            m.language) is not None
 
     def _answer(self, m: StepModel, inbound: Inbound, state: StateSpec) -> None:
         value, _, asked = inbound.payload.partition("|")

@@ -185,3 +185,19 @@ def test_train_without_scikit_learn_says_how_to_get_it(tmp_path: Path) -> None:
                           timeout=60, check=False)
     assert done.returncode == 2 and "needs scikit-learn" in done.stderr, done.stderr
     assert not out.exists()
+
+
+def test_an_answer_to_the_question_is_not_taken_for_the_models_danger() -> None:
+    """At the emergency's "Apakah Anda aman sekarang?", "sa aman skarang, dia su tidur" is
+    the answer "safe". The model alone reads it as help-now danger; before, the family got
+    the crisis text and the whole emergency message again (found in the walk-through)."""
+    text = "sa aman skarang, dia su tidur"
+    assert WORDS.scan(text).model is not None  # the model's guess, which gives way
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
+               "_return_to": "category"}
+    snap = Snapshot(ENGINE.flow.name, "emergency_check", "id", answers, ("crisis_now",), 0,
+                    ENGINE.flow.version, None, NOW - timedelta(minutes=1))
+    turn = ENGINE.step(snap, Inbound("test", "u1", "m1", text=text), NOW, "id")
+    assert turn.snapshot.answers.get("still_in_danger_answer") == "safe"
+    assert turn.snapshot.state == "category"
+    assert not [r.key for r in turn.replies if r.key.startswith(("crisis.", "emergency"))]
