@@ -39,6 +39,16 @@ def flags_seen(scan: Scan, flags: tuple[str, ...]) -> tuple[str, ...]:
     return (*flags, *(f for f in new if f not in flags))
 
 
+def words_event(scan: Scan, imminent: bool, **more: object) -> dict[str, object]:
+    """The `crisis_words` event's data, the one shape for the engine and for a case a
+    person holds; `model` only where the model read the message."""
+    data: dict[str, object] = {"groups": list(scan.groups), "imminent": imminent,
+                               "matched": list(scan.matched)}
+    if scan.model is not None:
+        data["model"] = scan.model
+    return {**data, **more}
+
+
 def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, scan: Scan,
            starting: bool) -> None:
     """Danger words, in any state: help in this same turn, the person's place kept.
@@ -57,9 +67,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     m.flags = list(flags_seen(scan, tuple(m.flags)))
     if imminent:
         m.flag("crisis_now")
-    m.events.append(Event("crisis_words", {
-        "groups": list(scan.groups), "imminent": imminent, "matched": list(scan.matched),
-        **({"model": scan.model} if scan.model is not None else {}), "state": m.state}))
+    m.events.append(Event("crisis_words", words_event(scan, imminent, state=m.state)))
     if state.end and not state.interrupt:
         m.events.append(Event("message_while_resting", {"state": m.state}))
     answered = not starting and state.input is not None and not state.end

@@ -13,7 +13,7 @@ from transitions import EventData, State
 from flows import commands, danger
 from flows.actions import ACTIONS, CRISIS_GROUPS, FLAGS, FOCUS, RETURN_TO, UNDER_18, StepModel
 from flows.danger import UNSAID
-from flows.definition import BACK, Branch, FlowError, StateSpec
+from flows.definition import BACK, Branch, ChoiceSpec, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
 from flows.text import MAX_ANSWER_CHARS, clean, command_of, fold, keyword, written_in
@@ -164,10 +164,16 @@ class Engine:
 
     def _is_choice(self, m: StepModel, state: StateSpec, text: str) -> bool:
         """Whether `text` answers the choice question `state` asks."""
+        return not state.input and not state.end and self._pick(m, state, clean(text)) is not None
+
+    def _pick(self, m: StepModel, state: StateSpec, text: str,
+              payload: str = "") -> ChoiceSpec | None:
+        """The choice of `state` a message (or a button's `payload`) answers, or None."""
         choices = self.flow.choices_of(state)
-        return bool(choices) and not state.input and not state.end and self.bundle.answers.match(
-            state, clean(text), "", choices, self._labels(state.name, m.language),
-            m.language) is not None
+        if not choices:
+            return None
+        return self.bundle.answers.match(state, text, payload, choices,
+                                         self._labels(state.name, m.language), m.language)
 
     def _answer(self, m: StepModel, inbound: Inbound, state: StateSpec) -> None:
         value, _, asked = inbound.payload.partition("|")
@@ -193,9 +199,7 @@ class Engine:
                 return self._miss(m, state)
             self.save_text(m, state, inbound, text)
             return self.fire(m, "answer", before, before_p1)
-        choices = self.flow.choices_of(state)
-        picked = self.bundle.answers.match(state, text, inbound.payload, choices,
-                                           self._labels(state.name, m.language), m.language)
+        picked = self._pick(m, state, text, inbound.payload)
         if picked is None:
             return self._miss(m, state)
         if state.save:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from bot.casework import labels, staff
 from bot.pipeline.apply import Batch, Conv, event_row, inbound_row
 from flows.crisis import CrisisWords, Scan
-from flows.danger import flags_seen
+from flows.danger import flags_seen, words_event
 from flows.loader import Bundle
 from flows.text import clean, command_of
 from storage import counselors, inbox
@@ -101,9 +101,7 @@ def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
             conv.snapshot = replace(conv.snapshot,
                                     flags=flags_seen(scan, conv.snapshot.flags))
             conv.changed = True
-        batch.rows.append(event_row(conv, "crisis_words", {
-            "groups": list(scan.groups), "imminent": False, "matched": list(scan.matched),
-            **({"model": scan.model} if scan.model is not None else {}),
-            "held_by": conv.assignee_id}, now))
+        batch.rows.append(event_row(conv, "crisis_words",
+                                    words_event(scan, False, held_by=conv.assignee_id), now))
     batch.rows.append(inbound_row(msg, conv.contact.id, conv.case_id, text, media, now))
     batch.rows.append(Processed(now, msg.id))
