@@ -23,6 +23,10 @@ RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
 CRISIS_GROUPS = "_crisis_groups"  # every group the last danger words hit
+TOLD = "_told"  # the kind of danger the family's own words (the lists) last named
+# [question, state after]: a question answered from danger words; "salah ketik" while still
+# at the state after takes that answer back and asks the question again
+WORDS_ANSWERED = "_words_answered"
 
 CONSENT_CHOICES = {"agree": "consent", "agree_refer": "consent", "refuse": None}
 

@@ -139,6 +139,17 @@ class Answers:
             return self._numbered(t, lead.group(1), lead.group(2))
         return self._words(t, words) or self._first_clause(t, cleaned)
 
+    def shared_value(self, text: str) -> str | None:
+        """The shared value ("yes", "no", "unknown") a message says and nothing else, as a
+        reply to an offer ("iya kak" -> "yes"), or None."""
+        cleaned = clean(text)
+        if not cleaned or len(cleaned) > MAX_CHARS:
+            return None
+        words = self.normalise(fold(cleaned))
+        longest = max(map(len, self.shared), default=0)
+        named, uncovered = _named(words, self.shared, longest, self.fillers)
+        return next(iter(named)) if len(named) == 1 and not uncovered else None
+
     def _first_clause(self, t: _Table, cleaned: str) -> ChoiceSpec | None:
         """An answer, a comma, then more words that name no other choice here: "iya, malam
         ini" is yes, "tra, dia su tidur" is no; "iya, tapi sa takut" at the danger question

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 
-from flows.actions import ACTIONS, CRISIS_FLAGS, FOCUS, StepModel
+from flows.actions import ACTIONS, CRISIS_FLAGS, FOCUS, TOLD, WORDS_ANSWERED, StepModel
 from flows.steps import Stepper
 from flows.types import LANGUAGES, Event, Reply
 
@@ -102,6 +102,11 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
             m.flag("crisis_disputed")
             m.events.append(Event("crisis_disputed", {"flags": hit}))
             m.replies.append(Reply("mistyped_ack"))
+        asked, after = m.answers.pop(WORDS_ANSWERED, None) or (None, None)
+        if asked in flow.states and after == m.state:  # "sa mo mati, hp rusak" was no answer
+            m.answers.pop(flow.states[asked].save or "", None)
+            m.answers.pop(TOLD, None)
+            engine.enter(m, asked)
     elif command == "exit":  # quick exit: one neutral line, no question after it
         m.events.append(Event("quick_exit", {"channel": m.channel}))
         key = "quick_exit.telegram" if m.channel == "telegram" else "quick_exit.other"

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flows.actions import ACTIONS, CRISIS_GROUPS, FOCUS, MODEL_FLAG, UNDER_18, StepModel
+from flows.actions import (
+    ACTIONS,
+    CRISIS_GROUPS,
+    FOCUS,
+    MODEL_FLAG,
+    TOLD,
+    UNDER_18,
+    WORDS_ANSWERED,
+    StepModel,
+)
 from flows.crisis import Scan
-from flows.definition import StateSpec
+from flows.definition import ChoiceSpec, StateSpec
 from flows.steps import Stepper
 from flows.text import clean
 from flows.types import Event, Inbound, Reply
@@ -21,6 +30,7 @@ FOCUS_ORDER = ("selfharm", "harms_others", "child", "sexual", "violence", "injur
 FOCUS_TEXTS = {"help_now": "violence"}
 UNSAID = "_unsaid"  # a resting state reached under an interrupt: its text is still to say
 MAYBE = "crisis.p1.maybe"  # its text: it may be wrong, so it says "if" and asks nothing
+NOTED = "answer_noted"  # "Saya catat: <the choice>", after an answer read from danger words
 
 
 def is_imminent(scan: Scan, flags: Iterable[str]) -> bool:
@@ -49,29 +59,42 @@ def words_event(scan: Scan, imminent: bool, **more: object) -> dict[str, object]
     return {**data, **more}
 
 
+def focus_of(scan: Scan) -> str:
+    """The kind of danger a message is mostly about: what is imminent leads (a machete
+    over sadness), then FOCUS_ORDER."""
+    pool = scan.imminent or scan.groups
+    return next(g for g in FOCUS_ORDER if g in pool)
+
+
 def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, scan: Scan,
-           starting: bool) -> None:
+           starting: bool, choice: ChoiceSpec | None = None) -> None:
     """Danger words, in any state: help in this same turn, the person's place kept.
 
     Imminent danger (or self-harm words a second time) is P0: the emergency message for
     that kind of danger and one question about safety. Other danger words are P1: that
     kind's 24-hour numbers, staff told where there is consent or a case, then the
-    conversation goes on. A message with danger words is an answer only to a question
-    that asks for text (a story, a place); at a choice question it is asked again.
+    conversation goes on. A message with danger words answers a question that asks for
+    text (a story, a place), and the `choice` it answers at a question whose choices name
+    kinds of danger (the engine finds it); at any other choice question it is asked again.
+    The kind the lists found is remembered (TOLD): that question offers it later.
     """
     imminent = is_imminent(scan, m.flags)
-    pool = scan.imminent or scan.groups  # what is imminent leads (a machete over sadness)
-    focus = next(g for g in FOCUS_ORDER if g in pool)
+    focus = focus_of(scan)
     m.answers[FOCUS] = FOCUS_TEXTS.get(focus, focus)
     m.answers[CRISIS_GROUPS] = list(scan.groups)
+    if scan.model is None:
+        m.answers[TOLD] = focus
     m.flags = list(flags_seen(scan, tuple(m.flags)))
     if imminent:
         m.flag("crisis_now")
     m.events.append(Event("crisis_words", words_event(scan, imminent, state=m.state)))
     if state.end and not state.interrupt:
         m.events.append(Event("message_while_resting", {"state": m.state}))
-    answered = not starting and state.input is not None and not state.end
-    if answered:
+    answered = not starting and (state.input is not None or choice is not None) \
+        and not state.end
+    if answered and choice is not None:
+        imminent = engine.choose(m, state, choice) or imminent  # its answer may be P0 too
+    elif answered:
         engine.save_text(m, state, inbound, clean(inbound.text))
         engine.fire(m, "answer", quiet=True)
     if imminent:
@@ -85,7 +108,11 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     if m.answers.get("age") == UNDER_18 and engine.has_text(m, f"{key}.child"):
         key = f"{key}.child"  # a child writing: "kamu", and an adult they trust
     m.replies.append(Reply(key, engine.params(m, key)))
+    if choice is not None:  # what was understood, so a wrong reading can be seen
+        m.replies.append(Reply(NOTED, {"chosen_key": choice.label}))
     now = engine.flow.states[m.state]
+    if choice is not None:
+        m.answers[WORDS_ANSWERED] = [state.name, m.state]
     if now.end and not answered:
         return engine.rest(m, now)
     engine.prompt(m)

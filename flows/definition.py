@@ -75,6 +75,13 @@ class StateSpec:
     idle_goto: tuple[Branch, ...] = ()  # resting state: a message moves on instead of `idle`
     lenient: bool = False  # an optional question: any other message skips it, not re-asks
     variant: str | None = None  # an answer key: `<prompt>.<its value>` is asked where it exists
+    # kind of danger -> the choice it answers ("suami pukul sa" at the category question is
+    # domestic violence); the kind a story told earlier is offered as `<prompt>.suggest`
+    from_danger: tuple[tuple[str, str], ...] = ()
+
+    def danger_choice(self, kind: object) -> str | None:
+        """The choice value the kind of danger `kind` answers here, or None."""
+        return next((value for k, value in self.from_danger if k == kind), None)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from typing import Any, cast
 from transitions import EventData, State
 
 from flows import commands, danger
-from flows.actions import ACTIONS, CRISIS_GROUPS, FLAGS, FOCUS, RETURN_TO, UNDER_18, StepModel
+from flows.actions import ACTIONS, CRISIS_GROUPS, FLAGS, FOCUS, RETURN_TO, TOLD, UNDER_18, StepModel
+from flows.crisis import Scan
 from flows.danger import UNSAID
 from flows.definition import BACK, Branch, ChoiceSpec, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
@@ -151,7 +152,8 @@ class Engine:
         if command is not None:
             commands.run(self, m, command)
         elif scan:  # every text, in every state, is read for danger before anything else
-            danger.answer(self, m, inbound, state, scan, starting)
+            choice = None if starting else self._danger_choice(m, state, inbound.text, scan)
+            danger.answer(self, m, inbound, state, scan, starting, choice)
         elif starting:
             self.prompt(m)
         elif away > RESUME_AFTER and not state.end and not state.interrupt:
@@ -165,6 +167,25 @@ class Engine:
     def _is_choice(self, m: StepModel, state: StateSpec, text: str) -> bool:
         """Whether `text` answers the choice question `state` asks."""
         return not state.input and not state.end and self._pick(m, state, clean(text)) is not None
+
+    def _danger_choice(self, m: StepModel, state: StateSpec, text: str,
+                       scan: Scan) -> ChoiceSpec | None:
+        """The choice a message with danger words answers, at a question whose choices name
+        kinds of danger (`from_danger`): the one it picks itself ("kdrt"), else the one its
+        kind of danger names ("suami pukul sa tiap malam" is domestic violence). Elsewhere
+        a message with danger words answers no choice question: it is asked again."""
+        if not state.from_danger or state.end or state.interrupt or scan.model is not None:
+            return None
+        return self._pick(m, state, clean(text)) or self._choice(
+            state, state.danger_choice(danger.focus_of(scan)))
+
+    def _choice(self, state: StateSpec, value: str | None) -> ChoiceSpec | None:
+        return next((c for c in self.flow.choices_of(state) if c.value == value), None)
+
+    def suggested(self, m: StepModel, state: StateSpec) -> ChoiceSpec | None:
+        """The choice a story told earlier named (its danger words' kind), offered when this
+        question is asked: "iya" takes it."""
+        return self._choice(state, state.danger_choice(m.answers.get(TOLD)))
 
     def _pick(self, m: StepModel, state: StateSpec, text: str,
               payload: str = "") -> ChoiceSpec | None:
@@ -200,11 +221,24 @@ class Engine:
             self.save_text(m, state, inbound, text)
             return self.fire(m, "answer", before, before_p1)
         picked = self._pick(m, state, text, inbound.payload)
+        if picked is None and (offered := self.suggested(m, state)) is not None:
+            said = self.bundle.answers.shared_value(text)
+            if said == "no":  # not what the story was about: the question as it is
+                m.answers.pop(TOLD)
+                return self.prompt(m)
+            picked = offered if said == "yes" else None
         if picked is None:
             return self._miss(m, state)
         if state.save:
             m.answers[state.save] = picked.value
         self.fire(m, f"choose_{picked.value}", before, before_p1)
+
+    def choose(self, m: StepModel, state: StateSpec, choice: ChoiceSpec) -> bool:
+        before = self._p0(m)
+        if state.save:
+            m.answers[state.save] = choice.value
+        self.fire(m, f"choose_{choice.value}", quiet=True)
+        return bool(self._p0(m) - before)
 
     def save_text(self, m: StepModel, state: StateSpec, inbound: Inbound, text: str) -> None:
         if state.save:
@@ -413,4 +447,8 @@ class Engine:
             key = f"{key}.{m.answers[state.variant]}"
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
-        m.replies.append(Reply(key, self.params(m, key), self._choices(state)))
+        params = self.params(m, key)
+        if (offered := self.suggested(m, state)) is not None and f"{key}.suggest" in texts:
+            key = f"{key}.suggest"  # "from what you told us: domestic violence? reply YES"
+            params = {**self.params(m, key), "suggested_key": offered.label}
+        m.replies.append(Reply(key, params, self._choices(state)))

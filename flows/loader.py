@@ -79,7 +79,8 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
     if not isinstance(raw, Mapping):
         raise FlowError(f"{where}: a state must be a mapping")
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
-             "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant"}
+             "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant",
+             "from_danger"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -103,7 +104,16 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         idle_goto=_branches(raw.get("idle_goto"), f"{where}.idle_goto"),
         lenient=bool(raw.get("lenient", False)),
         variant=None if raw.get("variant") is None else str(raw["variant"]),
+        from_danger=_pairs(raw.get("from_danger"), f"{where}.from_danger"),
     )
+
+
+def _pairs(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        raise FlowError(f"{where}: expected a mapping of kind of danger to choice value")
+    return tuple((str(k), str(v)) for k, v in raw.items())
 
 
 def parse_flow(raw: Any, source: str, lists: dict[str, tuple[str, ...]]) -> Flow:
@@ -201,6 +211,13 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
     for a in s.on_enter:
         if a not in actions:
             raise FlowError(f"{where}.on_enter: unknown action '{a}'")
+    values = {c.value for c in choices}
+    for kind, value in s.from_danger:
+        if kind not in GROUPS:
+            raise FlowError(f"{where}.from_danger: unknown kind of danger '{kind}' "
+                            f"(one of {', '.join(GROUPS)})")
+        if value not in values:
+            raise FlowError(f"{where}.from_danger.{kind}: '{value}' is not a choice here")
     if s.lenient and not s.skippable:
         raise FlowError(f"{where}.lenient: a lenient question must be skippable")
     if s.input and not s.goto:

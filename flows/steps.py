@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from flows.actions import StepModel
-from flows.definition import Flow, StateSpec
+from flows.definition import ChoiceSpec, Flow, StateSpec
 from flows.types import Inbound
 
 
@@ -24,6 +24,11 @@ class Stepper(Protocol):
     def fire(self, m: StepModel, trigger: str, before: frozenset[str] | None = None,
              before_p1: frozenset[str] | None = None, quiet: bool = False) -> None:
         """Fire a transition and say what follows (`quiet`: only move)."""
+        ...
+
+    def choose(self, m: StepModel, state: StateSpec, choice: ChoiceSpec) -> bool:
+        """Take `choice` as the answer and move, saying nothing; whether the answer made the
+        conversation P0."""
         ...
 
     def interrupt(self, m: StepModel, target: str) -> None:

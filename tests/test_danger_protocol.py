@@ -129,23 +129,23 @@ def test_first_message_is_read_before_the_greeting(lang: str) -> None:
 
 def test_a_second_self_harm_statement_is_p0() -> None:
     """Self-harm words a second time in one conversation are P0, even without a method."""
-    first = say(snapshot_at("category"), "sa mau mati saja")
+    first = say(snapshot_at("who"), "sa mau mati saja")
     assert priority(first.snapshot) == "P1"
-    assert first.snapshot.state == "category"  # the question is asked again
-    second = say(replace(first.snapshot, state="who"), "sa su cape hidup")
+    assert first.snapshot.state == "who"  # the question is asked again
+    second = say(replace(first.snapshot, state="distrik"), "sa su cape hidup")
     assert f"{EMERGENCY}.selfharm" in [r.key for r in second.replies]
     assert priority(second.snapshot) == "P0"
 
 
 def test_mistyped_is_recorded_and_never_lowers_the_priority() -> None:
     """'salah ketik' records the dispute; the words' flag and P1 stay for staff to see."""
-    hit = say(snapshot_at("category"), "sa mau mati saja")
+    hit = say(snapshot_at("who"), "sa mau mati saja")
     turn = say(hit.snapshot, "salah ketik")
     assert "crisis_selfharm" in turn.snapshot.flags
     assert "crisis_disputed" in turn.snapshot.flags
     assert any(e.kind == "crisis_disputed" for e in turn.events)
     assert priority(turn.snapshot) == "P1"
-    assert turn.snapshot.state == "category"
+    assert turn.snapshot.state == "who"
 
 
 def test_emergency_word_after_danger_words_gives_the_general_message() -> None:
@@ -178,12 +178,20 @@ def test_someone_who_hurts_family_gets_their_own_answer() -> None:
     assert "Anda tidak salah" not in said
 
 
-@pytest.mark.parametrize("state", ["danger", "consent", "age", "category", "risk_injured"])
+@pytest.mark.parametrize("state", ["danger", "consent", "age", "who", "risk_injured"])
 def test_number_followed_by_danger_words_is_not_that_choice(state: str) -> None:
     """'3 tra, tapi sa mo bunuh diri' is read as words: help, and the question again."""
     turn = say(snapshot_at(state), "3 tra, tapi sa mo bunuh diri")
     assert turn.snapshot.state in (state, FLOW.interrupts["emergency"])
     assert FLOW.states[state].save not in turn.snapshot.answers or state in CONSENTED
+    assert "crisis_selfharm" in turn.snapshot.flags
+
+
+def test_at_the_category_question_the_words_say_the_category() -> None:
+    """At "what is the problem", '3 tra, tapi sa mo bunuh diri' is not option 3 (children):
+    its words are the answer, self-harm."""
+    turn = say(snapshot_at("category"), "3 tra, tapi sa mo bunuh diri")
+    assert turn.snapshot.answers["category"] == "selfharm"
     assert "crisis_selfharm" in turn.snapshot.flags
 
 
@@ -294,12 +302,12 @@ def test_a_danger_phrase_inside_any_message_in_any_state_brings_its_numbers(
 def test_the_safety_question_never_loops_and_the_case_stays_p0() -> None:
     """'Are you safe now?' answered with words it cannot read, again and again: after the
     fourth the person is back where they were, the P0 kept; yes/no words are understood."""
-    hit = say(snapshot_at("category"), IMMINENT["violence"])
+    hit = say(snapshot_at("who"), IMMINENT["violence"])
     snap = hit.snapshot
     for _ in range(MISSES_BEFORE_MOVING_ON):
         turn = say(snap, "hmm apa ini")
         snap = turn.snapshot
-    assert snap.state == "category" and priority(snap) == "P0"
+    assert snap.state == "who" and priority(snap) == "P0"
     assert say(hit.snapshot, "tra").snapshot.answers["still_in_danger_answer"] == "danger"
     assert say(hit.snapshot, "iyo").snapshot.answers["still_in_danger_answer"] == "safe"
 

@@ -83,6 +83,17 @@ def test_unknown_goto_target(folder: Path) -> None:
     refusal(folder, "intake.yaml", "states.greeting.choices[2].goto", "'hotline'")
 
 
+@pytest.mark.parametrize(("old", "new", "named"), [
+    ("from_danger: {violence: dv,", "from_danger: {violent: dv,", "'violent'"),
+    ("from_danger: {violence: dv,", "from_danger: {violence: kdrt,", "'kdrt'"),
+])
+def test_from_danger_names_kinds_and_choices(folder: Path, old: str, new: str,
+                                             named: str) -> None:
+    """`from_danger` maps a kind of danger of the crisis words to a choice of the state."""
+    edit(folder / "intake.yaml", old, new)
+    refusal(folder, "intake.yaml", "states.category.from_danger", named)
+
+
 def test_unknown_initial(folder: Path) -> None:
     """An initial state that does not exist is refused."""
     edit(folder / "intake.yaml", "initial: greeting", "initial: welcome")

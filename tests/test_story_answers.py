@@ -1,0 +1,127 @@
+"""What a family's story answers: danger words at "what is the problem?" are the answer, and
+a story told earlier is offered there ("iya" takes it), found in a walk-through as families
+write ("suami pukul sa" at the category question was asked again, and after a story the
+intake asked what the story had said).
+
+The engine is stepped directly (it is pure), and the replies are read as the family reads them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.types import Turn
+from tests.test_danger_protocol import CATALOG, EMERGENCY_KEYS, P1_KEYS, say, snapshot_at, words
+
+
+def keys(turn: Turn) -> list[str]:
+    return [r.key for r in turn.replies]
+
+
+def asked(turn: Turn) -> str:
+    """The question the turn ends on, as the family reads it (its first line)."""
+    last = turn.replies[-1]
+    return CATALOG.render(last, "id").text.splitlines()[0]
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("sa pu suami de pukul sa trus tiap malam kalo de mabuk", "dv"),
+    ("bapa tiri suka pegang-pegang sa pu badan kalo mama kerja", "sexual"),
+    ("sa rasa mo mati saja, cape hidup", "selfharm"),
+    ("anak-anak ditinggal sendiri di rumah su 3 hari tra ada makan", "dv"),
+    ("suami pukul sa", "dv"),
+])
+def test_a_story_at_the_category_question_is_its_answer(text: str, category: str) -> None:
+    """The 24-hour numbers for that danger, what was understood said back, the next question."""
+    turn = say(snapshot_at("category"), text)
+    assert turn.snapshot.answers["category"] == category
+    assert P1_KEYS & set(keys(turn)), keys(turn)
+    label = CATALOG.text(f"category.{category}", "id")
+    assert f"Saya catat: {label}" in words(turn)
+    assert turn.snapshot.state == "who"
+    assert asked(turn) == CATALOG.text("who", "id")
+
+
+def test_the_family_own_choice_wins_over_the_kind_of_danger() -> None:
+    """"1, suami pukul sa" names choice 1 itself: kept as the family said it."""
+    turn = say(snapshot_at("category"), "hubungan suami istri, suami pukul")
+    assert turn.snapshot.answers["category"] in ("couple", "dv")
+    turn = say(snapshot_at("category"), "kdrt, suami pukul sa")
+    assert turn.snapshot.answers["category"] == "dv"
+
+
+def test_imminent_danger_at_the_category_question_answers_it_after_the_emergency() -> None:
+    """"sa mo gantung diri malam ini": the emergency message first; the category is kept, and
+    once safe the family goes on to the next question, not the same one again."""
+    turn = say(snapshot_at("category"), "sa mo gantung diri malam ini")
+    assert keys(turn)[0] in EMERGENCY_KEYS
+    assert turn.snapshot.answers["category"] == "selfharm"
+    back = say(turn.snapshot, "sa aman skarang")
+    assert back.snapshot.state == "who", keys(back)
+
+
+def test_words_that_name_no_category_ask_again() -> None:
+    """"tolong saya" is danger (help now) but names no problem: the question again."""
+    turn = say(snapshot_at("category"), "tolong saya")
+    assert "category" not in turn.snapshot.answers
+    assert turn.snapshot.state in ("category", "emergency_check")
+
+
+def test_other_choice_questions_are_asked_again() -> None:
+    """At "who needs help", danger words answer nothing: help, and the same question."""
+    turn = say(snapshot_at("who"), "sa pu suami de pukul sa trus tiap malam kalo de mabuk")
+    assert "who" not in turn.snapshot.answers and turn.snapshot.state == "who"
+    assert "Saya catat" not in words(turn)
+
+
+def story_then_category() -> Turn:
+    """A story at the danger question (asked again), then on to the category question."""
+    snap = snapshot_at("danger", consent=None)
+    snap = say(snap, "sa pu suami de pukul sa tiap malam").snapshot
+    assert snap.state == "danger"
+    for answer in ("3", "1", "2"):  # not now; agree; an adult
+        turn = say(snap, answer)
+        snap = turn.snapshot
+    assert snap.state == "category"
+    return turn
+
+
+def test_a_story_told_earlier_is_offered_at_the_category_question() -> None:
+    turn = story_then_category()
+    label = CATALOG.text("category.dv", "id")
+    assert f"Dari cerita Anda tadi, masalahnya mungkin: {label}" in words(turn)
+    assert len(turn.replies[-1].choices) == 11  # every choice still there
+    assert say(turn.snapshot, "iya kak").snapshot.answers["category"] == "dv"
+    assert say(turn.snapshot, "iyo").snapshot.state == "who"
+    assert say(turn.snapshot, "6").snapshot.answers["category"] == "economy"
+
+
+def test_no_to_the_offer_asks_the_question_as_it_is() -> None:
+    turn = story_then_category()
+    no = say(turn.snapshot, "bukan")
+    assert no.snapshot.state == "category" and "category" not in no.snapshot.answers
+    assert asked(no) == CATALOG.text("category", "id")
+    assert "Maaf" not in words(no)
+    assert say(no.snapshot, "iya").snapshot.state == "category"  # nothing offered now
+
+
+def test_mistyped_right_after_takes_the_answer_back() -> None:
+    """"aduh sa mo mati, sa pu hp rusak" read as self-harm and as the category; "salah ketik"
+    at the next question takes that answer back and asks the category again. The words'
+    flag stays (never below P1)."""
+    turn = say(snapshot_at("category"), "aduh sa mo mati, sa pu hp rusak")
+    assert turn.snapshot.answers["category"] == "selfharm"
+    undo = say(turn.snapshot, "salah ketik")
+    assert undo.snapshot.state == "category" and "category" not in undo.snapshot.answers
+    assert "crisis_selfharm" in undo.snapshot.flags
+    assert asked(undo) == CATALOG.text("category", "id")  # nothing offered from those words
+    assert say(undo.snapshot, "6").snapshot.answers["category"] == "economy"
+
+
+def test_mistyped_later_takes_nothing_back() -> None:
+    """Once the family has answered the next question, "salah ketik" only records."""
+    turn = say(snapshot_at("category"), "sa rasa mo mati saja, cape hidup")
+    later = say(turn.snapshot, "1")  # who: myself
+    undo = say(later.snapshot, "salah ketik")
+    assert undo.snapshot.answers["category"] == "selfharm"
+    assert undo.snapshot.state == later.snapshot.state
