@@ -437,14 +437,22 @@ class Engine:
     def has_text(self, m: StepModel, key: str) -> bool:
         return key in self.bundle.catalog.texts[m.language]
 
+    def _variant(self, m: StepModel, variant: str) -> object:
+        """A condition's name where it holds (`someone_else`), else the answer's value."""
+        cond = self.flow.conditions.get(variant)
+        if cond is None:
+            return m.answers.get(variant)
+        return variant if cond.holds(m.facts()) else None
+
     def prompt(self, m: StepModel, short: bool = False) -> None:
         """Ask the current question: its text for the kind of danger where it has one
-        (`variant`), or with `short` its simpler form where it has one."""
+        (`variant`: an answer's value, or a condition's name where it holds), or with `short`
+        its simpler form where it has one."""
         state = self.flow.states[m.state]
         key = state.prompt
         texts = self.bundle.catalog.texts[m.language]
-        if state.variant and f"{key}.{m.answers.get(state.variant)}" in texts:
-            key = f"{key}.{m.answers[state.variant]}"
+        if state.variant and f"{key}.{self._variant(m, state.variant)}" in texts:
+            key = f"{key}.{self._variant(m, state.variant)}"
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
         params = self.params(m, key)

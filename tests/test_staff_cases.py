@@ -196,6 +196,20 @@ def test_show_lists_the_danger_words_and_a_salah_ketik(
         "dihitung."]
 
 
+def test_show_says_what_a_number_meant_after_a_story_was_offered(
+        service: Service, capsys: pytest.CaptureFixture[str]) -> None:
+    """After a story, the category question offers what it said ("Dari cerita Anda tadi..."):
+    a number typed there is still shown with what it meant."""
+    family = Person(service, "fam")
+    for answer in ["sa pu paitua pukul sa", "1", "3", "1", "2", "4"]:
+        family.say(answer)
+    number = case_number(service)
+    said = [line for line in _section(_shown(service, number, capsys), "Percakapan")
+            if "  Keluarga: " in line]
+    assert said[-1] == ("  2026-11-30 09:30  Keluarga: 4 (Kekerasan atau pelecehan seksual "
+                        "(termasuk pada anak))")
+
+
 def case_number(service: Service) -> str:
     with service.db.connect() as conn:
         (case,) = cases.list_cases(conn)

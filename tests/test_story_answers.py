@@ -125,3 +125,22 @@ def test_mistyped_later_takes_nothing_back() -> None:
     undo = say(later.snapshot, "salah ketik")
     assert undo.snapshot.answers["category"] == "selfharm"
     assert undo.snapshot.state == later.snapshot.state
+
+
+@pytest.mark.parametrize(("who", "near", "tonight"), [
+    ("self", "ada di dekat Anda sekarang", "Apakah Anda punya tempat aman"),
+    ("other", "ada di dekat orang yang Anda ceritakan", "Apakah orang yang Anda ceritakan punya"),
+    ("child", "ada di dekat orang yang Anda ceritakan", "Apakah orang yang Anda ceritakan punya"),
+])
+def test_safety_questions_ask_about_the_person_told_about(who: str, near: str,
+                                                          tonight: str) -> None:
+    """A neighbour writing about a woman next door is not asked whether the one who hurts is
+    near *them*, or whether *they* have a safe place tonight (found in a walk-through)."""
+    snap = snapshot_at("risk_injured", category="dv", who=who, distrik="wania")
+    turn = say(snap, "2")  # nobody injured
+    assert turn.snapshot.state == "risk_perpetrator"
+    assert near in words(turn)
+    for answer in ("2", "2", "2", "2"):  # not near, no weapon, not worse, no children
+        turn = say(turn.snapshot, answer)
+    assert turn.snapshot.state == "risk_safe_place", turn.snapshot.state
+    assert tonight in words(turn)

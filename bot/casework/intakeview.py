@@ -53,6 +53,10 @@ class Questions:
         for state in bundle.flow.states.values():
             keys = [state.prompt, *(f"{state.prompt}.{v}" for v in (*GROUPS, *foci)
                                     if state.variant)]
+            if state.variant in bundle.flow.conditions:  # asked of someone else, say
+                keys.append(f"{state.prompt}.{state.variant}")
+            if state.from_danger:  # "Dari cerita Anda tadi, masalahnya mungkin: ..."
+                keys.append(f"{state.prompt}.suggest")
             keys += [f"{k}.short" for k in keys]
             for lang in LANGUAGES:
                 for key in keys:
