@@ -27,6 +27,7 @@ TOLD = "_told"  # the kind of danger the family's own words (the lists) last nam
 # [question, state after]: a question answered from danger words; "salah ketik" while still
 # at the state after takes that answer back and asks the question again
 WORDS_ANSWERED = "_words_answered"
+OFFER = "_offer"  # [question, choice value]: offered there ("Maksud Anda: ...? Balas IYA")
 
 CONSENT_CHOICES = {"agree": "consent", "agree_refer": "consent", "refuse": None}
 

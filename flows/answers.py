@@ -45,8 +45,8 @@ MAX_YEARS = 120
 FUZZY_MIN_CHARS = 5  # shorter words are not fuzzy-matched ("amar", "jila", "hoya", "jita")
 FUZZY_CUTOFF = 85.0  # fuzz.ratio: "kuala kencan" 96, "tembagapra" 95, "mimka baru" 95
 FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
-_TOP_KEYS = {"spellings", "fillers", "units", "shared", "questions"}
-_QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem"}
+_TOP_KEYS = {"spellings", "fillers", "address", "units", "shared", "questions"}
+_QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem", "offer"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
 Phrase = tuple[str, ...]
@@ -67,6 +67,7 @@ class Question:
     ages: tuple[tuple[int, int, str], ...] = ()
     fuzzy: bool = False
     stem: bool = False
+    offer: bool = False  # a sentence that names one choice among other words is offered
 
 
 @dataclass
@@ -87,6 +88,7 @@ class _Table:
     stem_longest: int
     fuzzy_names: list[str]
     fuzzy_values: list[str]
+    offer: bool = False
 
 
 class Answers:
@@ -95,8 +97,10 @@ class Answers:
     def __init__(self, source: str = "", spellings: Mapping[str, Phrase] | None = None,
                  fillers: Iterable[str] = (), years: Iterable[str] = (),
                  months: Iterable[str] = (), shared: Mapping[Phrase, str] | None = None,
-                 questions: Mapping[str, Question] | None = None) -> None:
+                 questions: Mapping[str, Question] | None = None,
+                 address: Iterable[str] = ()) -> None:
         self.source = source
+        self.address = frozenset(address)
         self.spellings = dict(spellings or {})
         self.fillers = frozenset(fillers)
         self.years = frozenset(years)
@@ -137,7 +141,40 @@ class Answers:
         lead = LEAD_NUMBER.fullmatch(cleaned.translate(KEYCAP))
         if lead:
             return self._numbered(t, lead.group(1), lead.group(2))
-        return self._words(t, words) or self._first_clause(t, cleaned)
+        found = self._words(t, words) or self._first_clause(t, cleaned)
+        bare = self._unaddressed(words)
+        if found is None and bare:  # "setuju kaka", "pak, telpon saja": the answer without
+            return t.exact.get(" ".join(bare)) or self._words(t, bare)  # whom it is said to
+        return found
+
+    def _unaddressed(self, words: Phrase) -> Phrase:
+        """The words without a form of address at their start or end ("kaka", "pak"), or ()
+        where there is none."""
+        i, j = 0, len(words)
+        while i < j and words[i] in self.address:
+            i += 1
+        while j > i and words[j - 1] in self.address:
+            j -= 1
+        return words[i:j] if 0 < j - i < len(words) else ()
+
+    def guess(self, state: StateSpec, text: str, choices: tuple[ChoiceSpec, ...],
+              folded_labels: list[str], language: str) -> ChoiceSpec | None:
+        """At a question with `offer`, the one choice a sentence that is no answer names
+        among other words ("anak sa tra mo sekolah": children), to offer, not to take."""
+        t = self._table(state, choices, folded_labels, language)
+        cleaned = clean(text)
+        if not t.offer or not cleaned or len(cleaned) > MAX_CHARS:
+            return None
+        words = self.normalise(fold(cleaned))
+        hits, _ = _named(words, t.phrases, t.longest, t.fillers)
+        if not hits and t.stems is not None and self._stem is not None:
+            stem = self._stem
+            stemmed = tuple(w if w in t.fillers else stem(w) for w in words)
+            hits, _ = _named(stemmed, t.stems, t.stem_longest, t.fillers)
+        named = {h for h in hits if h in t.by_value or h == UNCLEAR}  # "tra": not offered
+        if len(named) != 1 or UNCLEAR in named:
+            return None
+        return t.by_value[named.pop()]
 
     def shared_value(self, text: str) -> str | None:
         """The shared value ("yes", "no", "unknown") a message says and nothing else, as a
@@ -146,6 +183,7 @@ class Answers:
         if not cleaned or len(cleaned) > MAX_CHARS:
             return None
         words = self.normalise(fold(cleaned))
+        words = self._unaddressed(words) or words
         longest = max(map(len, self.shared), default=0)
         named, uncovered = _named(words, self.shared, longest, self.fillers)
         return next(iter(named)) if len(named) == 1 and not uncovered else None
@@ -314,7 +352,7 @@ class Answers:
             phrases=phrases, longest=max(map(len, phrases), default=1), fillers=fillers,
             years=self.years, months=self.months, ages=ages, stems=stems,
             stem_longest=max(map(len, stems), default=1) if stems else 1,
-            fuzzy_names=names, fuzzy_values=name_values)
+            fuzzy_names=names, fuzzy_values=name_values, offer=bool(q and q.offer))
 
     # -- checking against a flow ------------------------------------------------------------
 
@@ -440,6 +478,7 @@ class _Loader:
                 raise self.fail(str(key), f"unknown section (known: {known})")
         self.spellings = self.read_spellings(raw.get("spellings") or {})
         fillers = self.words(raw.get("fillers") or [], "fillers", single=True)
+        address = self.words(raw.get("address") or [], "address", single=True)
         units = self.mapping(raw.get("units") or {}, "units")
         for key in units:
             if key not in ("years", "months"):
@@ -454,7 +493,8 @@ class _Loader:
         for key, body in self.mapping(raw.get("questions") or {}, "questions").items():
             questions[key] = self.read_question(key, body, by_value)
         return Answers(self.source, self.spellings, {w[0] for w in fillers},
-                       {w[0] for w in years}, {w[0] for w in months}, shared, questions)
+                       {w[0] for w in years}, {w[0] for w in months}, shared, questions,
+                       {w[0] for w in address})
 
     def mapping(self, raw: Any, where: str) -> dict[str, Any]:
         if not isinstance(raw, Mapping):
@@ -562,12 +602,12 @@ class _Loader:
         fillers = self.words(body.get("fillers") or [], f"questions.{key}.fillers", single=True)
         ages = self.read_ages(body.get("ages") or {}, f"questions.{key}.ages")
         flags = {}
-        for flag in ("fuzzy", "stem"):
+        for flag in ("fuzzy", "stem", "offer"):
             if not isinstance(body.get(flag, False), bool):
                 raise self.fail(f"questions.{key}.{flag}", "must be true or false")
             flags[flag] = bool(body.get(flag, False))
         return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
-                        flags["fuzzy"], flags["stem"])
+                        flags["fuzzy"], flags["stem"], flags["offer"])
 
     def read_ages(self, raw: Any, where: str) -> tuple[tuple[int, int, str], ...]:
         out: list[tuple[int, int, str]] = []

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 BACK = "back"  # special goto target: return to the state an interrupt left
+IMMINENT = "imminent"  # in `from_danger`: danger words of any kind that are P0 now
 
 
 class FlowError(ValueError):
@@ -75,8 +76,9 @@ class StateSpec:
     idle_goto: tuple[Branch, ...] = ()  # resting state: a message moves on instead of `idle`
     lenient: bool = False  # an optional question: any other message skips it, not re-asks
     variant: str | None = None  # an answer key: `<prompt>.<its value>` is asked where it exists
-    # kind of danger -> the choice it answers ("suami pukul sa" at the category question is
-    # domestic violence); the kind a story told earlier is offered as `<prompt>.suggest`
+    # kind of danger (or `imminent`) -> the choice it answers ("suami pukul sa" at the
+    # category question is domestic violence); a story told earlier is offered as
+    # `<prompt>.suggest`
     from_danger: tuple[tuple[str, str], ...] = ()
 
     def danger_choice(self, kind: object) -> str | None:

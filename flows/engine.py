@@ -11,10 +11,21 @@ from typing import Any, cast
 from transitions import EventData, State
 
 from flows import commands, danger
-from flows.actions import ACTIONS, CRISIS_GROUPS, FLAGS, FOCUS, RETURN_TO, TOLD, UNDER_18, StepModel
+from flows.actions import (
+    ACTIONS,
+    CRISIS_GROUPS,
+    FLAGS,
+    FOCUS,
+    OFFER,
+    RETURN_TO,
+    TOLD,
+    UNDER_18,
+    StepModel,
+)
+from flows.commands import DID_YOU_MEAN
 from flows.crisis import Scan
 from flows.danger import UNSAID
-from flows.definition import BACK, Branch, ChoiceSpec, FlowError, StateSpec
+from flows.definition import BACK, IMMINENT, Branch, ChoiceSpec, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
 from flows.text import MAX_ANSWER_CHARS, clean, command_of, fold, keyword, written_in
@@ -176,16 +187,29 @@ class Engine:
         a message with danger words answers no choice question: it is asked again."""
         if not state.from_danger or state.end or state.interrupt or scan.model is not None:
             return None
-        return self._pick(m, state, clean(text)) or self._choice(
-            state, state.danger_choice(danger.focus_of(scan)))
+        value = state.danger_choice(danger.focus_of(scan))
+        if value is None and scan.imminent:  # "sa pu paitua pegang parang di luar ini"
+            value = state.danger_choice(IMMINENT)  # at "in danger now?" is "now"
+        return self._pick(m, state, clean(text)) or self._choice(state, value)
 
     def _choice(self, state: StateSpec, value: str | None) -> ChoiceSpec | None:
         return next((c for c in self.flow.choices_of(state) if c.value == value), None)
 
     def suggested(self, m: StepModel, state: StateSpec) -> ChoiceSpec | None:
-        """The choice a story told earlier named (its danger words' kind), offered when this
-        question is asked: "iya" takes it."""
+        """The choice offered at this question ("iya" takes it): the one a sentence named
+        among other words ("anak sa tra mo sekolah"), else the one a story told earlier
+        named (its danger words' kind)."""
+        asked, value = m.answers.get(OFFER) or (None, None)
+        if asked == state.name:
+            return self._choice(state, value)
         return self._choice(state, state.danger_choice(m.answers.get(TOLD)))
+
+    def _guess(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
+        choices = self.flow.choices_of(state)
+        if not choices:
+            return None
+        return self.bundle.answers.guess(state, text, choices,
+                                         self._labels(state.name, m.language), m.language)
 
     def _pick(self, m: StepModel, state: StateSpec, text: str,
               payload: str = "") -> ChoiceSpec | None:
@@ -223,12 +247,17 @@ class Engine:
         picked = self._pick(m, state, text, inbound.payload)
         if picked is None and (offered := self.suggested(m, state)) is not None:
             said = self.bundle.answers.shared_value(text)
-            if said == "no":  # not what the story was about: the question as it is
-                m.answers.pop(TOLD)
+            if said == "no":  # not what was offered: the question as it is
+                m.answers.pop(OFFER, None)
+                m.answers.pop(TOLD, None)
                 return self.prompt(m)
             picked = offered if said == "yes" else None
+        if picked is None and (guess := self._guess(m, state, text)) is not None:
+            m.answers[OFFER] = [state.name, guess.value]  # "Maksud Anda: ...? Balas IYA"
+            return self.prompt(m)
         if picked is None:
             return self._miss(m, state)
+        m.answers.pop(OFFER, None)
         if state.save:
             m.answers[state.save] = picked.value
         self.fire(m, f"choose_{picked.value}", before, before_p1)
@@ -456,7 +485,11 @@ class Engine:
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
         params = self.params(m, key)
-        if (offered := self.suggested(m, state)) is not None and f"{key}.suggest" in texts:
+        offered = self.suggested(m, state)
+        if offered is not None and (m.answers.get(OFFER) or ("",))[0] == state.name:
+            key = DID_YOU_MEAN  # "Maksud Anda: Anak: pengasuhan...? Balas IYA"
+            params = {"suggested_key": offered.label}
+        elif offered is not None and f"{key}.suggest" in texts:
             key = f"{key}.suggest"  # "from what you told us: domestic violence? reply YES"
             params = {**self.params(m, key), "suggested_key": offered.label}
         m.replies.append(Reply(key, params, self._choices(state)))

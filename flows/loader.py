@@ -17,6 +17,7 @@ from flows.commands import ENGINE_COMMANDS
 from flows.crisis import GROUPS, CrisisWords, load_crisis_words
 from flows.definition import (
     BACK,
+    IMMINENT,
     Branch,
     ChoiceSpec,
     Condition,
@@ -213,9 +214,9 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
             raise FlowError(f"{where}.on_enter: unknown action '{a}'")
     values = {c.value for c in choices}
     for kind, value in s.from_danger:
-        if kind not in GROUPS:
+        if kind not in (*GROUPS, IMMINENT):
             raise FlowError(f"{where}.from_danger: unknown kind of danger '{kind}' "
-                            f"(one of {', '.join(GROUPS)})")
+                            f"(one of {', '.join(GROUPS)}, or {IMMINENT})")
         if value not in values:
             raise FlowError(f"{where}.from_danger.{kind}: '{value}' is not a choice here")
     if s.lenient and not s.skippable:

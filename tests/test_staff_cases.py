@@ -210,6 +210,19 @@ def test_show_says_what_a_number_meant_after_a_story_was_offered(
                         "(termasuk pada anak))")
 
 
+def test_show_says_what_a_number_meant_after_an_offer(
+        service: Service, capsys: pytest.CaptureFixture[str]) -> None:
+    """"Maksud Anda: ...? Balas IYA" keeps the category question standing: a number typed
+    after it is shown with what it meant there."""
+    family = Person(service, "fam")
+    for answer in ["halo", "1", "3", "1", "2", "anak sa tra mo sekolah", "5", "PETUGAS"]:
+        family.say(answer)  # PETUGAS: the case opens now
+    number = case_number(service)
+    said = [line for line in _section(_shown(service, number, capsys), "Percakapan")
+            if "  Keluarga: " in line]
+    assert said[-2] == "  2026-11-30 09:30  Keluarga: 5 (Remaja: pergaulan, miras/narkoba, lem)"
+
+
 def case_number(service: Service) -> str:
     with service.db.connect() as conn:
         (case,) = cases.list_cases(conn)

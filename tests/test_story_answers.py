@@ -144,3 +144,61 @@ def test_safety_questions_ask_about_the_person_told_about(who: str, near: str,
         turn = say(turn.snapshot, answer)
     assert turn.snapshot.state == "risk_safe_place", turn.snapshot.state
     assert tonight in words(turn)
+
+
+def test_a_sentence_that_names_one_category_is_offered_not_taken() -> None:
+    """"anak sa tra mo sekolah" is no answer as written, but names one choice (children):
+    it is offered ("Maksud Anda: ...? Balas IYA"), and taken only on "iya"."""
+    turn = say(snapshot_at("category"), "anak sa tra mo sekolah")
+    label = CATALOG.text("category.child", "id")
+    assert asked(turn) == f"Maksud Anda: {label}? Balas IYA, atau pilih nomor:"
+    assert len(turn.replies[-1].choices) == 11 and "Maaf" not in words(turn)
+    assert turn.snapshot.state == "category" and "category" not in turn.snapshot.answers
+    assert say(turn.snapshot, "iya").snapshot.answers["category"] == "child"
+    assert say(turn.snapshot, "5").snapshot.answers["category"] == "teen"
+    no = say(turn.snapshot, "bukan kaka")
+    assert asked(no) == CATALOG.text("category", "id") and no.snapshot.state == "category"
+
+
+def test_the_greeting_offers_a_call_from_a_sentence() -> None:
+    turn = say(snapshot_at("greeting", mode=None), "Saya lebih nyaman ditelepon petugas, Pak.")
+    assert asked(turn).startswith("Maksud Anda: " + CATALOG.text("greeting.call", "id"))
+    assert say(turn.snapshot, "iya").snapshot.answers["mode"] == "call"
+
+
+@pytest.mark.parametrize(("state", "text"), [
+    ("danger", "tra skarang tapi nanti malam de pulang mabuk lagi"),
+    ("danger", "sa tra tau"),
+    ("category", "anak sa sakit tapi sa tra ada uang"),
+])
+def test_nothing_is_offered_where_the_words_name_two_things_or_the_danger_question(
+        state: str, text: str) -> None:
+    """The danger question offers nothing (a guess there could say "not in danger"), and a
+    sentence naming two categories is asked again as it is."""
+    turn = say(snapshot_at(state), text)
+    assert "Maksud Anda" not in words(turn), words(turn)
+    assert turn.snapshot.state == state
+
+
+def test_imminent_words_at_the_danger_question_answer_it() -> None:
+    """"sa pu paitua pegang parang di luar ini" at "are you in danger now?": the emergency
+    message at once, the answer is "now", and once safe the family is not asked again."""
+    snap = snapshot_at("danger", consent=None, danger=None)
+    turn = say(snap, "sa pu paitua pegang parang di luar ini")
+    assert keys(turn)[0] in EMERGENCY_KEYS
+    assert turn.snapshot.answers["danger"] == "now"
+    back = say(turn.snapshot, "sa aman skarang")
+    assert back.snapshot.state == "consent", keys(back)
+
+
+def test_danger_words_that_are_not_now_leave_the_danger_question_open() -> None:
+    """"suami pukul sa tiap malam" is danger, but says nothing of now: asked again."""
+    turn = say(snapshot_at("danger", consent=None, danger=None), "suami pukul sa tiap malam")
+    assert turn.snapshot.answers.get("danger") is None and turn.snapshot.state == "danger"
+
+
+def test_an_injury_told_at_the_injury_question_answers_it() -> None:
+    turn = say(snapshot_at("risk_injured", category="dv", who="self"),
+               "ya de pu kepala berdarah")
+    assert turn.snapshot.answers["injured"] == "yes"
+    assert keys(turn)[0] in EMERGENCY_KEYS
