@@ -46,12 +46,14 @@ FUZZY_MIN_CHARS = 5  # shorter words are not fuzzy-matched ("amar", "jila", "hoy
 FUZZY_CUTOFF = 85.0  # fuzz.ratio: "kuala kencan" 96, "tembagapra" 95, "mimka baru" 95
 FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
 _TOP_KEYS = {"spellings", "fillers", "address", "units", "shared", "questions"}
-_QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem", "offer"}
+_QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem", "offer", "gives_way"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
 Phrase = tuple[str, ...]
 
-_CLAUSE = re.compile(r"\s*[,.;!?]+\s*")  # "iya, malam ini": a comma ends the answer part
+# "iya, malam ini", "tra skarang tapi nanti malam de pulang": a comma or "tapi" ends the
+# answer part
+_CLAUSE = re.compile(r"\s*[,.;!?]+\s*|\s+(?:tapi|tetapi|tp|but)\s+", re.IGNORECASE)
 _CONFLICT = object()  # two choices named
 _UNCOVERED = object()  # a word that is neither listed nor a filler
 
@@ -68,6 +70,7 @@ class Question:
     fuzzy: bool = False
     stem: bool = False
     offer: bool = False  # a sentence that names one choice among other words is offered
+    gives_way: frozenset[str] = frozenset()  # ...and these values give way to another named
 
 
 @dataclass
@@ -89,6 +92,7 @@ class _Table:
     fuzzy_names: list[str]
     fuzzy_values: list[str]
     offer: bool = False
+    gives_way: frozenset[str] = frozenset()
 
 
 class Answers:
@@ -172,9 +176,17 @@ class Answers:
             stemmed = tuple(w if w in t.fillers else stem(w) for w in words)
             hits, _ = _named(stemmed, t.stems, t.stem_longest, t.fillers)
         named = {h for h in hits if h in t.by_value or h == UNCLEAR}  # "tra": not offered
+        if len(named) > 1:  # "anak sa cacat": the child gives way to the disability
+            named -= t.gives_way
         if len(named) != 1 or UNCLEAR in named:
             return None
-        return t.by_value[named.pop()]
+        value = named.pop()
+        for i, word in enumerate(words[:-1]):  # "jangan ke rumah" is no home visit
+            if self.shared.get((word,)) == "no" and any(
+                    t.phrases.get(words[i + 1:i + 1 + k]) == value
+                    for k in range(1, t.longest + 1)):
+                return None
+        return t.by_value[value]
 
     def shared_value(self, text: str) -> str | None:
         """The shared value ("yes", "no", "unknown") a message says and nothing else, as a
@@ -189,9 +201,10 @@ class Answers:
         return next(iter(named)) if len(named) == 1 and not uncovered else None
 
     def _first_clause(self, t: _Table, cleaned: str) -> ChoiceSpec | None:
-        """An answer, a comma, then more words that name no other choice here: "iya, malam
-        ini" is yes, "tra, dia su tidur" is no; "iya, tapi sa takut" at the danger question
-        names two choices and is no answer."""
+        """An answer, a comma (or "tapi"), then more words that name no other choice here:
+        "iya, malam ini" is yes, "tra, dia su tidur" is no, "tra skarang tapi nanti malam de
+        pulang" is not now but afraid; "iya, tapi sa takut" at the danger question names two
+        choices and is no answer."""
         first, *rest = _CLAUSE.split(cleaned, maxsplit=1)
         if not rest or not rest[0]:
             return None
@@ -298,6 +311,9 @@ class Answers:
         out: list[str] = []
         for word in folded.split():
             word = _REPEATS.sub(r"\1", word)
+            if len(word) > 2 and word.endswith("2") and word[:-1].isalpha():
+                word = word[:-1]  # "kadang2", "anak2": the word said twice
+                out.extend(self.spellings.get(word, (word,)))
             out.extend(self.spellings.get(word, (word,)))
         return tuple(out)
 
@@ -352,7 +368,8 @@ class Answers:
             phrases=phrases, longest=max(map(len, phrases), default=1), fillers=fillers,
             years=self.years, months=self.months, ages=ages, stems=stems,
             stem_longest=max(map(len, stems), default=1) if stems else 1,
-            fuzzy_names=names, fuzzy_values=name_values, offer=bool(q and q.offer))
+            fuzzy_names=names, fuzzy_values=name_values, offer=bool(q and q.offer),
+            gives_way=q.gives_way if q else frozenset())
 
     # -- checking against a flow ------------------------------------------------------------
 
@@ -606,8 +623,11 @@ class _Loader:
             if not isinstance(body.get(flag, False), bool):
                 raise self.fail(f"questions.{key}.{flag}", "must be true or false")
             flags[flag] = bool(body.get(flag, False))
+        gives_way = body.get("gives_way") or []
+        if not isinstance(gives_way, list) or not all(v in own.values() for v in gives_way):
+            raise self.fail(f"questions.{key}.gives_way", "must list values of its words")
         return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
-                        flags["fuzzy"], flags["stem"], flags["offer"])
+                        flags["fuzzy"], flags["stem"], flags["offer"], frozenset(gives_way))
 
     def read_ages(self, raw: Any, where: str) -> tuple[tuple[int, int, str], ...]:
         out: list[tuple[int, int, str]] = []

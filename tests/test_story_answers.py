@@ -167,14 +167,15 @@ def test_the_greeting_offers_a_call_from_a_sentence() -> None:
 
 
 @pytest.mark.parametrize(("state", "text"), [
-    ("danger", "tra skarang tapi nanti malam de pulang mabuk lagi"),
-    ("danger", "sa tra tau"),
+    ("danger", "nanti malam de pulang mabuk lagi"),
+    ("danger", "sa mo tanya dulu"),
     ("category", "anak sa sakit tapi sa tra ada uang"),
 ])
 def test_nothing_is_offered_where_the_words_name_two_things_or_the_danger_question(
         state: str, text: str) -> None:
     """The danger question offers nothing (a guess there could say "not in danger"), and a
-    sentence naming two categories is asked again as it is."""
+    sentence naming two categories is asked again as it is. ("tra skarang tapi nanti malam
+    de pulang mabuk lagi" is an answer there: not now, but afraid.)"""
     turn = say(snapshot_at(state), text)
     assert "Maksud Anda" not in words(turn), words(turn)
     assert turn.snapshot.state == state
@@ -202,3 +203,17 @@ def test_an_injury_told_at_the_injury_question_answers_it() -> None:
                "ya de pu kepala berdarah")
     assert turn.snapshot.answers["injured"] == "yes"
     assert keys(turn)[0] in EMERGENCY_KEYS
+
+
+def test_not_now_but_later_is_afraid() -> None:
+    turn = say(snapshot_at("danger", consent=None, danger=None),
+               "tra skarang tapi nanti malam de pulang mabuk lagi")
+    assert turn.snapshot.answers["danger"] == "afraid"
+
+
+def test_a_negated_choice_is_not_offered() -> None:
+    """"jangan ke rumah!!" at "how should staff contact you?" is no home visit."""
+    turn = say(snapshot_at("contact_pref", category="dv", who="self"), "jangan ke rumah!!")
+    assert "Maksud Anda" not in words(turn)
+    turn = say(snapshot_at("contact_pref", category="dv", who="self"), "ke rumah sa saja")
+    assert "Maksud Anda" in words(turn) or turn.snapshot.answers.get("contact") == "visit"
