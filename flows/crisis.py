@@ -22,8 +22,9 @@ from flows.lexicon import END, START, Pattern, Vocabulary, find
 GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harms_others")
 ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
-            "ignore", "skip", "minor", "if_minor", "markers", "imminent", "model")
-_FIXED = ("ignore", "skip", "negation", "minor")  # matched word after word, before the groups
+            "ignore", "skip", "minor", "if_minor", "not_when", "markers", "imminent", "model")
+# matched word after word, before the groups
+_FIXED = ("ignore", "skip", "negation", "minor", "not_when")
 _LETTER = re.compile(r"[^\W\d_]")
 # A list item whose `#` YAML reads as a comment: `- ditinggal # hari` is "ditinggal" (a comment
 # after an item needs two spaces before it).
@@ -62,10 +63,12 @@ class CrisisWords:
     def __init__(self, vocab: Vocabulary, patterns: Iterable[Pattern],
                  rules: Mapping[str, frozenset[str]], gap: int, stops: frozenset[int],
                  gap_stops: Mapping[str, frozenset[int]] | None = None,
-                 if_minor: Container[int] = (), reader: Reader | None = None) -> None:
+                 if_minor: Container[int] = (), reader: Reader | None = None,
+                 not_when: Mapping[int, str] | None = None) -> None:
         self.vocab, self.rules, self.gap, self.stops = vocab, dict(rules), gap, stops
         self.reader = reader
         self.if_minor = if_minor  # pattern numbers that count only beside a child's age
+        self.not_when = dict(not_when or {})  # `not_when` pattern number -> the group it stops
         self.gap_stops = dict(gap_stops or {})  # group or marker kind -> words its gaps
         # may not pass over (crisis.yaml `gap_stops`)
         self.patterns = list(patterns)
@@ -126,8 +129,15 @@ class CrisisWords:
             for _, at in self._occurrences("negation", hits, 0):
                 covered.update(range(at[0], at[-1] + 1))
                 ends.add(at[-1])
+            # "suami marah sama sa trus pukul sa": `pukul sa` says the writer was hit, so
+            # the same `pukul` is no `saya ... pukul` of the writer hurting others
+            stopped: dict[str, set[int]] = {}
+            for n, at in self._occurrences("not_when", hits, 0):
+                stopped.setdefault(self.not_when[n], set()).update(at)
             for n, at in self._occurrences("", hits, self.gap, found):
                 if n in self.if_minor and not minor:
+                    continue
+                if not stopped.get(self.patterns[n].kind, set()).isdisjoint(at):
                     continue
                 if self.patterns[n].negative or not self._negated(at, covered, ends, hits):
                     found[n] = None
@@ -261,6 +271,15 @@ def load_crisis_words(path: Path) -> CrisisWords:
                            _strings(path, f"if_minor.{group}", items), negative)
         if_minor.update(range(len(patterns), len(patterns) + len(more)))
         patterns += more
+    not_when: dict[int, str] = {}
+    for group, items in _mapping(path, "not_when", raw.get("not_when")).items():
+        if group not in GROUPS:
+            raise _fail(path, f"not_when.{group}",
+                        f"unknown group '{group}' (groups: {', '.join(GROUPS)})")
+        more = compile_all("not_when", f"not_when.{group}",
+                           _strings(path, f"not_when.{group}", items))
+        not_when.update({n: str(group) for n in range(len(patterns), len(patterns) + len(more))})
+        patterns += more
     for kind, items in markers.items():
         patterns += compile_all(kind, f"markers.{kind}", items, negative)
     stop_ids = frozenset(w for p in stops for w in p.words[0])
@@ -273,7 +292,7 @@ def load_crisis_words(path: Path) -> CrisisWords:
                             _strings(path, f"gap_stops.{group}", items))
         gap_stops[str(group)] = frozenset(w for p in words for w in p.words[0])
     return CrisisWords(vocab, patterns, rules, gap, stop_ids, gap_stops, frozenset(if_minor),
-                       reader)
+                       reader, not_when)
 
 
 def _reader(path: Path, value: Any) -> Reader | None:

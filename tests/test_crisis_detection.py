@@ -429,3 +429,25 @@ def test_the_real_lists_load_with_every_group() -> None:
     scan = WORDS.scan("sa pu paitua pukul sa tiap malam")
     assert scan and scan.groups == ("violence",) and WORDS.groups_in("halo") == []
     assert not WORDS.scan("🙏") and not WORDS.scan("12345")
+
+
+@pytest.mark.parametrize("text", [
+    "suami marah sama sa trus pukul sa", "de marah sama sa trus tampar sa",
+    "sa pu suami marah sama sa sampe pukul sa", "sa takut nanti pukul sa lagi",
+    "suami marah sa langsung pukul sa",
+])
+def test_a_writer_who_was_hit_is_not_read_as_hurting_others(text: str) -> None:
+    """`saya ... pukul` inside "X marah sama sa trus pukul sa": the `pukul` is `pukul sa`, the
+    writer was hit (`not_when`). Read as hurting others, a victim got the text for someone
+    who hurts their family (found by replies written as families write, 2026-12-06)."""
+    assert groups(text) == ("violence",)
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("dia marah, sa lalu pukul dia", ("harms_others",)),
+    ("sa pukul de karena de pukul sa duluan", ("violence", "harms_others")),
+    ("sa marah2 trus sama sa pu istri sampe tampar, sa mo ubah", ("violence", "harms_others")),
+])
+def test_a_writer_who_hits_is_still_read_as_hurting_others(text: str,
+                                                           found: tuple[str, ...]) -> None:
+    assert groups(text) == found

@@ -217,3 +217,12 @@ def test_a_negated_choice_is_not_offered() -> None:
     assert "Maksud Anda" not in words(turn)
     turn = say(snapshot_at("contact_pref", category="dv", who="self"), "ke rumah sa saja")
     assert "Maksud Anda" in words(turn) or turn.snapshot.answers.get("contact") == "visit"
+
+
+@pytest.mark.parametrize(("text", "who"), [
+    ("sa pu bapa tua", "family"), ("mama ade", "family"),  # uncle, aunt in Papuan Malay
+    ("sa pu bapa su tua", "elder"), ("sa pu mama", "elder"),
+])
+def test_papuan_kinship_words_at_who_needs_help(text: str, who: str) -> None:
+    turn = say(snapshot_at("who", category="dv"), text)
+    assert turn.snapshot.answers["who"] == who
