@@ -434,7 +434,7 @@ def test_the_real_lists_load_with_every_group() -> None:
 @pytest.mark.parametrize("text", [
     "suami marah sama sa trus pukul sa", "de marah sama sa trus tampar sa",
     "sa pu suami marah sama sa sampe pukul sa", "sa takut nanti pukul sa lagi",
-    "suami marah sa langsung pukul sa",
+    "suami marah sa langsung pukul sa", "suami suka lempar barang ke saya dan cekik leher saya",
 ])
 def test_a_writer_who_was_hit_is_not_read_as_hurting_others(text: str) -> None:
     """`saya ... pukul` inside "X marah sama sa trus pukul sa": the `pukul` is `pukul sa`, the
