@@ -80,6 +80,9 @@ class StateSpec:
     # category question is domestic violence); a story told earlier is offered as
     # `<prompt>.suggest`
     from_danger: tuple[tuple[str, str], ...] = ()
+    # answers here are facts (who, an age, a place): the lists read them for danger, the
+    # model does not ("sa di rumah tanta skarang" read as help now, 0.94)
+    facts: bool = False
 
     def danger_choice(self, kind: object) -> str | None:
         """The choice value the kind of danger `kind` answers here, or None."""

@@ -156,7 +156,7 @@ class Engine:
             if not inbound.payload else \
             commands.of_button(inbound.payload, self.bundle.keywords)
         state = self.flow.states[m.state]
-        scan = self.bundle.crisis.scan(clean(inbound.text)) \
+        scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None
         if scan and scan.model is not None and self._is_choice(m, state, inbound.text):
             scan = None  # "sa aman skarang, dia su tidur" answers; the model's guess gives way

@@ -81,7 +81,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         raise FlowError(f"{where}: a state must be a mapping")
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
              "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant",
-             "from_danger"}
+             "from_danger", "facts"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -106,6 +106,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         lenient=bool(raw.get("lenient", False)),
         variant=None if raw.get("variant") is None else str(raw["variant"]),
         from_danger=_pairs(raw.get("from_danger"), f"{where}.from_danger"),
+        facts=bool(raw.get("facts", False)),
     )
 
 
