@@ -145,11 +145,29 @@ class Answers:
         lead = LEAD_NUMBER.fullmatch(cleaned.translate(KEYCAP))
         if lead:
             return self._numbered(t, lead.group(1), lead.group(2))
-        found = self._words(t, words) or self._first_clause(t, cleaned)
+        found = self._words(t, words) or self._first_clause(t, cleaned) or \
+            self._leading_yes(t, words)
         bare = self._unaddressed(words)
         if found is None and bare:  # "setuju kaka", "pak, telpon saja": the answer without
             return t.exact.get(" ".join(bare)) or self._words(t, bare)  # whom it is said to
         return found
+
+    def _leading_yes(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
+        """At a yes/no question, "iya" then words that name nothing here: "iya de di ruang
+        tamu" is yes. (Not "tidak", which may say no to the words after it: "tidak bisa
+        jalan" is hurt; nor "ya ampun", listed as unclear.)"""
+        if "yes" not in t.by_value or not set(t.by_value) <= {"yes", "no", "unknown"}:
+            return None
+        for size in range(min(t.longest, len(words) - 1), 0, -1):
+            lead = t.phrases.get(words[:size])
+            if lead is None:
+                continue
+            if lead != "yes":
+                return None  # the longest phrase it starts with: "ya ampun" is no yes
+            rest = words[size:]
+            named, _ = _named(rest, t.phrases, t.longest, t.fillers)
+            return t.by_value["yes"] if named <= {"yes"} and len(rest) <= MAX_WORDS else None
+        return None
 
     def _unaddressed(self, words: Phrase) -> Phrase:
         """The words without a form of address at their start or end ("kaka", "pak"), or ()
@@ -386,7 +404,7 @@ class Answers:
                 if key:
                     offered.setdefault(key, set()).update(values)
         everywhere = set().union(*offered.values()) if offered else set()
-        for value in sorted(set(self.shared.values())):
+        for value in sorted(set(self.shared.values()) - {UNCLEAR}):  # unclear: everywhere
             if value not in everywhere:
                 raise FlowError(f"{self.source}: shared.{value}: no question offers "
                                 f"the value '{value}'")

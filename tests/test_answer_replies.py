@@ -1,11 +1,14 @@
 """How the engine reads realistic replies to its questions (tests/answer_replies.py): the
 share a careful person would understand that the engine takes (or offers for one "iya") as
-they would, and the replies it takes as another choice, the costly error.
+they would, the replies it takes as another choice (the costly error), and those it takes
+where a person would have asked again.
 
-Bars, measured 2026-12-06 (README "Answers as families write them"):
-- answers_replies.yaml (the words were tuned on it: a floor against going back): 0.73
-  understood, 2 taken wrongly;
-- answers_heldout.yaml (never tuned on): see HELDOUT below.
+Figures of 2026-12-06 (README "Answers as families write them"), before this session's
+changes -> after:
+- answers_replies.yaml (round B, the words were tuned on it: a floor against going back):
+  0.45 -> 0.76 understood (0.67 in the turn, the rest offered for one "iya"), 2 wrong;
+- answers_heldout.yaml (rounds A and C, never tuned on): 0.45 -> 0.68 (0.58 in the turn),
+  wrong 2 -> 3, taken where a person would ask 21 -> 38 of 180.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from tests.answer_replies import load, score
 ENGINE = Engine.load()
 
 
-@pytest.mark.parametrize(("name", "recall", "wrong"), [
-    ("answers_replies.yaml", 0.72, 2),
+@pytest.mark.parametrize(("name", "recall", "wrong", "guessed"), [
+    ("answers_replies.yaml", 0.74, 2, 20),
+    ("answers_heldout.yaml", 0.65, 3, 40),
 ])
-def test_replies_are_understood_as_a_person_would(name: str, recall: float,
-                                                  wrong: int) -> None:
+def test_replies_are_understood_as_a_person_would(name: str, recall: float, wrong: int,
+                                                  guessed: int) -> None:
     total, _, errors = score(ENGINE, load(name))
-    taken_wrongly = [(r.question, r.text, got) for r, got in errors
-                     if r.want != "unclear" and got not in ("unclear",)
-                     and not got.startswith("offered:")]
+    seen = [(r.question, r.text, got) for r, got in errors]
     assert total.recall >= recall, f"{total.recall:.2f} of {total.understood}"
-    assert total.wrong <= wrong, taken_wrongly
+    assert total.wrong <= wrong, [e for e, (r, _) in zip(seen, errors, strict=True)
+                                  if r.want != "unclear"]
+    assert total.guessed <= guessed, [e for e, (r, _) in zip(seen, errors, strict=True)
+                                      if r.want == "unclear"]

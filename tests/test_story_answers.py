@@ -239,3 +239,26 @@ def test_the_model_does_not_read_facts(state: str, text: str) -> None:
     assert not [e for e in say(snap, text).events if e.kind == "crisis_words"]
     greeting = say(snapshot_at("greeting", mode=None), text)
     assert [e.data.get("model") for e in greeting.events if e.kind == "crisis_words"] != []
+
+
+@pytest.mark.parametrize(("state", "text", "value"), [
+    ("risk_perpetrator", "iya de di ruang tamu", "yes"),
+    ("risk_safe_chat", "iya aman kk lanjut", "yes"),
+    ("risk_perpetrator", "ya ampun sa takut skali", None),  # an exclamation, not a yes
+    ("risk_injured", "tidak bisa jalan", None),  # "tidak" may say no to what follows
+    ("risk_perpetrator", "iya tapi de su pigi", None),  # yes and no
+])
+def test_a_yes_then_words_that_name_nothing(state: str, text: str, value: str | None) -> None:
+    turn = say(snapshot_at(state, category="dv", who="self"), text)
+    assert turn.snapshot.answers.get(FLOW_SAVE[state]) == value
+
+
+FLOW_SAVE = {"risk_perpetrator": "perpetrator_near", "risk_safe_chat": "safe_to_chat",
+             "risk_injured": "injured"}
+
+
+def test_who_needs_help_offers_what_a_sentence_names() -> None:
+    turn = say(snapshot_at("who", category="dv"), "tetangga sebelah")
+    label = CATALOG.text("who.other", "id")
+    assert asked(turn) == f"Maksud Anda: {label}? Balas IYA, atau pilih nomor:"
+    assert say(turn.snapshot, "iyo").snapshot.answers["who"] == "other"
