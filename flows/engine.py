@@ -195,7 +195,7 @@ class Engine:
     def _choice(self, state: StateSpec, value: str | None) -> ChoiceSpec | None:
         return next((c for c in self.flow.choices_of(state) if c.value == value), None)
 
-    def suggested(self, m: StepModel, state: StateSpec) -> ChoiceSpec | None:
+    def _suggested(self, m: StepModel, state: StateSpec) -> ChoiceSpec | None:
         """The choice offered at this question ("iya" takes it): the one a sentence named
         among other words ("anak sa tra mo sekolah"), else the one a story told earlier
         named (its danger words' kind)."""
@@ -245,7 +245,7 @@ class Engine:
             self.save_text(m, state, inbound, text)
             return self.fire(m, "answer", before, before_p1)
         picked = self._pick(m, state, text, inbound.payload)
-        if picked is None and (offered := self.suggested(m, state)) is not None:
+        if picked is None and (offered := self._suggested(m, state)) is not None:
             said = self.bundle.answers.shared_value(text)
             if said == "no":  # not what was offered: the question as it is
                 m.answers.pop(OFFER, None)
@@ -484,12 +484,14 @@ class Engine:
             key = f"{key}.{self._variant(m, state.variant)}"
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
-        params = self.params(m, key)
-        offered = self.suggested(m, state)
+        offered = self._suggested(m, state)
         if offered is not None and (m.answers.get(OFFER) or ("",))[0] == state.name:
             key = DID_YOU_MEAN  # "Maksud Anda: Anak: pengasuhan...? Balas IYA"
-            params = {"suggested_key": offered.label}
         elif offered is not None and f"{key}.suggest" in texts:
             key = f"{key}.suggest"  # "from what you told us: domestic violence? reply YES"
-            params = {**self.params(m, key), "suggested_key": offered.label}
+        else:
+            offered = None
+        params = self.params(m, key)
+        if offered is not None:
+            params["suggested_key"] = offered.label
         m.replies.append(Reply(key, params, self._choices(state)))
