@@ -134,6 +134,13 @@ class Answers:
         if not cleaned or len(cleaned) > MAX_CHARS:
             return None
         t = self._table(state, choices, folded_labels, language)
+        found = self._read(t, cleaned)
+        bare = self._unaddressed(self.normalise(fold(cleaned)))
+        if found is None and bare:  # "setuju kaka", "2 kk", "pak, telpon saja": the answer
+            return self._read(t, " ".join(bare))  # without whom it is said to
+        return found
+
+    def _read(self, t: _Table, cleaned: str) -> ChoiceSpec | None:
         folded = fold(cleaned)
         exact = t.exact.get(folded)  # the label or the value, typed out
         if exact is not None:
@@ -145,12 +152,8 @@ class Answers:
         lead = LEAD_NUMBER.fullmatch(cleaned.translate(KEYCAP))
         if lead:
             return self._numbered(t, lead.group(1), lead.group(2))
-        found = self._words(t, words) or self._first_clause(t, cleaned) or \
+        return self._words(t, words) or self._first_clause(t, cleaned) or \
             self._leading_yes(t, words)
-        bare = self._unaddressed(words)
-        if found is None and bare:  # "setuju kaka", "pak, telpon saja": the answer without
-            return t.exact.get(" ".join(bare)) or self._words(t, bare)  # whom it is said to
-        return found
 
     def _leading_yes(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
         """At a yes/no question, "iya" then words that name nothing here: "iya de di ruang

@@ -262,3 +262,15 @@ def test_who_needs_help_offers_what_a_sentence_names() -> None:
     label = CATALOG.text("who.other", "id")
     assert asked(turn) == f"Maksud Anda: {label}? Balas IYA, atau pilih nomor:"
     assert say(turn.snapshot, "iyo").snapshot.answers["who"] == "other"
+
+
+@pytest.mark.parametrize(("state", "text", "value"), [
+    ("consent", "setuju kaka", "agree"), ("consent", "2 kk", "agree_refer"),
+    ("risk_injured", "tidak bapa", "no"), ("who", "kaka", "family"),  # "kaka" is the answer
+    ("who", "sa pu kaka", "family"),
+])
+def test_forms_of_address_are_read_past(state: str, text: str, value: str) -> None:
+    snap = snapshot_at(state, category="dv", **({"consent": None} if state == "consent" else {}))
+    turn = say(snap, text)
+    key = {"consent": "consent", "risk_injured": "injured", "who": "who"}[state]
+    assert turn.snapshot.answers.get(key) == value
