@@ -274,3 +274,14 @@ def test_forms_of_address_are_read_past(state: str, text: str, value: str) -> No
     turn = say(snap, text)
     key = {"consent": "consent", "risk_injured": "injured", "who": "who"}[state]
     assert turn.snapshot.answers.get(key) == value
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("sa takut", "no"),  # nobody is contacted
+    ("ada tapi sa takut de marah", None),  # asked again
+    ("ada sa pu tanta", "yes"), ("kaka perempuan", "yes"),
+])
+def test_a_child_afraid_to_tell_anyone(text: str, value: str | None) -> None:
+    """At "is there an adult you trust...?", a child's fear is never read as yes."""
+    turn = say(snapshot_at("child_intro", age="under18"), text)
+    assert turn.snapshot.answers.get("trusted_adult") == value
