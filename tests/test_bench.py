@@ -21,7 +21,9 @@ def test_every_family_reaches_its_case_and_every_message_is_answered(workers: in
     assert checks["outbox rows"] == checks["outbox rows expected"] > 6 * 10
     assert checks_pass(checks, 6)
     assert run.acked and set(run.answered) == set(run.acked)
-    assert all(run.answered[i] >= t for i, t in run.acked.items())  # answered after acked
+    # answered after it was stored (not after `acked`: on a busy machine a processor may
+    # commit the answer before the adapter, back from its own commit, reads the clock)
+    assert all(run.answered[i] >= t for i, t in run.storing.items())
     assert end >= start
 
 

@@ -92,6 +92,9 @@ class Run:
                  batch: int, workers: int, key: str) -> None:
         self.db, self.clock, self.batch = db, clock, batch
         self.acked: dict[int, float] = {}  # inbox id -> its insert committed
+        # inbox id -> its insert began (a processor may commit the answer before the adapter
+        # process, back from its commit, reads the clock for `acked`)
+        self.storing: dict[int, float] = {}
         self.answered: dict[int, float] = {}  # inbox id -> its outbox rows committed
         self.store_seconds = 0.0
         self.cpu_seconds = 0.0
@@ -125,6 +128,7 @@ class Run:
             raise RuntimeError("bench: the inbox took a synthetic message for a duplicate")
         for inbox_id in ids:
             self.acked[inbox_id] = acked
+            self.storing[inbox_id] = start
         for pipe in self.pipes:
             pipe.send("more")
         self.store_seconds += acked - start
