@@ -45,7 +45,7 @@ MAX_YEARS = 120
 FUZZY_MIN_CHARS = 5  # shorter words are not fuzzy-matched ("amar", "jila", "hoya", "jita")
 FUZZY_CUTOFF = 85.0  # fuzz.ratio: "kuala kencan" 96, "tembagapra" 95, "mimka baru" 95
 FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
-_TOP_KEYS = {"spellings", "fillers", "address", "units", "shared", "questions"}
+_TOP_KEYS = {"spellings", "fillers", "address", "affirm", "units", "shared", "questions"}
 _QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem", "offer", "gives_way"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
@@ -102,9 +102,10 @@ class Answers:
                  fillers: Iterable[str] = (), years: Iterable[str] = (),
                  months: Iterable[str] = (), shared: Mapping[Phrase, str] | None = None,
                  questions: Mapping[str, Question] | None = None,
-                 address: Iterable[str] = ()) -> None:
+                 address: Iterable[str] = (), affirm: Iterable[str] = ()) -> None:
         self.source = source
         self.address = frozenset(address)
+        self.affirm = frozenset(affirm)
         self.spellings = dict(spellings or {})
         self.fillers = frozenset(fillers)
         self.years = frozenset(years)
@@ -156,17 +157,18 @@ class Answers:
             self._leading_yes(t, words)
 
     def _leading_yes(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
-        """At a yes/no question, "iya" then words that name nothing here: "iya de di ruang
-        tamu" is yes. (Not "tidak", which may say no to the words after it: "tidak bisa
-        jalan" is hurt; nor "ya ampun", listed as unclear.)"""
+        """At a yes/no question, an `affirm` word ("iya") then words that name nothing here:
+        "iya de di ruang tamu" is yes. (Not "tidak", which may say no to the words after it:
+        "tidak bisa jalan" is hurt; not "ada": "ada anak 2 masih kecil" is no yes to "are
+        children threatened?"; nor "ya ampun", listed as unclear.)"""
         if "yes" not in t.by_value or not set(t.by_value) <= {"yes", "no", "unknown"}:
             return None
         for size in range(min(t.longest, len(words) - 1), 0, -1):
             lead = t.phrases.get(words[:size])
             if lead is None:
                 continue
-            if lead != "yes":
-                return None  # the longest phrase it starts with: "ya ampun" is no yes
+            if lead != "yes" or words[0] not in self.affirm:
+                return None  # "ya ampun" is no yes, nor "ada anak 2 masih kecil"
             rest = words[size:]
             named, _ = _named(rest, t.phrases, t.longest, t.fillers)
             return t.by_value["yes"] if named <= {"yes"} and len(rest) <= MAX_WORDS else None
@@ -209,6 +211,14 @@ class Answers:
                 return None
         return t.by_value[value]
 
+    def named(self, state: StateSpec, text: str, choices: tuple[ChoiceSpec, ...],
+              folded_labels: list[str], language: str) -> set[str]:
+        """The choices whose words appear anywhere in `text` ("muka bengkak, tra perlu ke
+        rumah sakit" names "no" at the injury question)."""
+        t = self._table(state, choices, folded_labels, language)
+        hits, _ = _named(self.normalise(fold(clean(text))), t.phrases, t.longest, t.fillers)
+        return {h for h in hits if h in t.by_value}
+
     def shared_value(self, text: str) -> str | None:
         """The shared value ("yes", "no", "unknown") a message says and nothing else, as a
         reply to an offer ("iya kak" -> "yes"), or None."""
@@ -224,16 +234,19 @@ class Answers:
     def _first_clause(self, t: _Table, cleaned: str) -> ChoiceSpec | None:
         """An answer, a comma (or "tapi"), then more words that name no other choice here:
         "iya, malam ini" is yes, "tra, dia su tidur" is no, "tra skarang tapi nanti malam de
-        pulang" is not now but afraid; "iya, tapi sa takut" at the danger question names two
-        choices and is no answer."""
+        pulang" is not now but afraid; the other way round too: "skarang de su tidur, sa
+        aman", "Sudah saya bilang, 16 tahun". "iya, tapi sa takut" at the danger question
+        names two choices and is no answer."""
         first, *rest = _CLAUSE.split(cleaned, maxsplit=1)
         if not rest or not rest[0]:
             return None
-        chosen = self._words(t, self.normalise(fold(first)))
-        if chosen is None:
-            return None
-        named, _ = _named(self.normalise(fold(rest[0])), t.phrases, t.longest, t.fillers)
-        return chosen if named <= {chosen.value} else None
+        for answer, other in ((first, rest[0]), (rest[0], first)):
+            words = self.normalise(fold(answer))
+            chosen = self._words(t, self._unaddressed(words) or words)
+            if chosen is not None:
+                named, _ = _named(self.normalise(fold(other)), t.phrases, t.longest, t.fillers)
+                return chosen if named <= {chosen.value} else None
+        return None
 
     def _numbered(self, t: _Table, digits: str, rest: str) -> ChoiceSpec | None:
         """A message that starts with a number: the option, an age, or no answer."""
@@ -517,6 +530,7 @@ class _Loader:
         self.spellings = self.read_spellings(raw.get("spellings") or {})
         fillers = self.words(raw.get("fillers") or [], "fillers", single=True)
         address = self.words(raw.get("address") or [], "address", single=True)
+        affirm = self.words(raw.get("affirm") or [], "affirm", single=True)
         units = self.mapping(raw.get("units") or {}, "units")
         for key in units:
             if key not in ("years", "months"):
@@ -532,7 +546,7 @@ class _Loader:
             questions[key] = self.read_question(key, body, by_value)
         return Answers(self.source, self.spellings, {w[0] for w in fillers},
                        {w[0] for w in years}, {w[0] for w in months}, shared, questions,
-                       {w[0] for w in address})
+                       {w[0] for w in address}, {w[0] for w in affirm})
 
     def mapping(self, raw: Any, where: str) -> dict[str, Any]:
         if not isinstance(raw, Mapping):

@@ -187,10 +187,17 @@ class Engine:
         a message with danger words answers no choice question: it is asked again."""
         if not state.from_danger or state.end or state.interrupt or scan.model is not None:
             return None
+        picked = self._pick(m, state, clean(text))
+        if picked is not None:  # its own answer; never "no" beside imminent danger words
+            return None if scan.imminent and picked.value in ("no", "unknown") else picked
         value = state.danger_choice(danger.focus_of(scan))
         if value is None and scan.imminent:  # "sa pu paitua pegang parang di luar ini"
             value = state.danger_choice(IMMINENT)  # at "in danger now?" is "now"
-        return self._pick(m, state, clean(text)) or self._choice(state, value)
+        named = self.bundle.answers.named(state, text, self.flow.choices_of(state),
+                                          self._labels(state.name, m.language), m.language)
+        if named & {"no", "unknown"} - {value}:  # "muka bengkak tra perlu ke rumah sakit"
+            return None  # says no: asked again
+        return self._choice(state, value)
 
     def _choice(self, state: StateSpec, value: str | None) -> ChoiceSpec | None:
         return next((c for c in self.flow.choices_of(state) if c.value == value), None)

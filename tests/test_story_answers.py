@@ -285,3 +285,20 @@ def test_a_child_afraid_to_tell_anyone(text: str, value: str | None) -> None:
     """At "is there an adult you trust...?", a child's fear is never read as yes."""
     turn = say(snapshot_at("child_intro", age="under18"), text)
     assert turn.snapshot.answers.get("trusted_adult") == value
+
+
+@pytest.mark.parametrize(("state", "text", "key", "value"), [
+    ("emergency_check", "sa tra tau", "still_in_danger_answer", "danger"),  # not sure: not safe
+    ("emergency_check", "skarang de su tidur, sa aman", "still_in_danger_answer", "safe"),
+    ("age", "Sudah saya bilang, 16 tahun.", "age", "under18"),
+    ("risk_children", "ada anak 2 masih kecil", "children_at_risk", None),  # "there are"
+    ("risk_injured", "muka bengkak tra perlu ke rumah sakit", "injured", None),
+    ("danger", "tra ada bahaya, de pegang parang di luar", "danger", None),
+])
+def test_what_a_walk_through_as_families_found(state: str, text: str, key: str,
+                                               value: str | None) -> None:
+    """Found by a helper playing 13 families (2026-12-06): a "don't know" at "are you safe
+    now?" was asked again, an answer after a comma was missed, "ada anak 2 masih kecil" was
+    saved as children threatened, "tra perlu ke rumah sakit" as needing medical help."""
+    snap = snapshot_at(state, category="dv", who="self", age=None, danger=None)
+    assert say(snap, text).snapshot.answers.get(key) == value
