@@ -22,9 +22,10 @@ from flows.lexicon import END, START, Pattern, Vocabulary, find
 GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harms_others")
 ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
-            "ignore", "skip", "minor", "if_minor", "not_when", "markers", "imminent", "model")
+            "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "markers",
+            "imminent", "model")
 # matched word after word, before the groups
-_FIXED = ("ignore", "skip", "negation", "minor", "not_when")
+_FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named")
 _LETTER = re.compile(r"[^\W\d_]")
 # A list item whose `#` YAML reads as a comment: `- ditinggal # hari` is "ditinggal" (a comment
 # after an item needs two spaces before it).
@@ -51,6 +52,7 @@ class Scan:
     imminent: tuple[str, ...] = ()
     matched: tuple[str, ...] = ()
     model: float | None = None  # the group is the model's reading, this likely (never P0)
+    child: bool = False  # a sentence with danger words names a child ("sa pu anak 12 tahun")
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -111,6 +113,7 @@ class CrisisWords:
             return Scan()  # a number or an emoji: no words to look at
         found: dict[int, None] = {}  # pattern numbers, in the order first found
         words = 0
+        child = False  # a sentence with danger words names a child
         denied = False  # a phrase cancelled by a negation, or an everyday use: understood
         for tokens in self.vocab.segments(text):
             words += len(tokens)
@@ -121,6 +124,8 @@ class CrisisWords:
                     hits[j] = frozenset()  # still there, but matches nothing
             # the sentence gives someone's age under 18: its `if_minor` phrases count
             minor = next(self._occurrences("minor", hits, 0), None) is not None
+            named = minor or next(self._occurrences("child_named", hits, 0), None) is not None
+            before = len(found)
             skipped = {j for _, at in self._occurrences("skip", hits, 0) for j in at}
             if skipped:  # gone: `anak umur 5 tahun dipukul` = `anak dipukul`
                 hits = [h for j, h in enumerate(hits) if j not in skipped]
@@ -143,8 +148,9 @@ class CrisisWords:
                     found[n] = None
                 else:
                     denied = True
+            child = child or (named and len(found) > before)
         seen = [self.patterns[n] for n in found]
-        scan = self._verdict(seen)
+        scan = self._verdict(seen, child)
         r = self.reader
         if scan or denied or not model or r is None or words < r.min_words:
             return scan
@@ -166,14 +172,14 @@ class CrisisWords:
             return True
         return start - 1 in ends or (start - 2 in ends and hits[start - 1].isdisjoint(self.stops))
 
-    def _verdict(self, found: list[Pattern]) -> Scan:
+    def _verdict(self, found: list[Pattern], child: bool = False) -> Scan:
         kinds = {p.kind for p in found}
         groups = tuple(g for g in GROUPS if g in kinds)
         imminent = tuple(g for g in groups
                          if ALWAYS in self.rules.get(g, ()) or kinds & self.rules.get(g, set()))
         used = {k for g in imminent for k in self.rules[g]}
         matched = dict.fromkeys(p.text for p in found if p.kind in groups or p.kind in used)
-        return Scan(groups, imminent, tuple(matched))
+        return Scan(groups, imminent, tuple(matched), child=child and bool(groups))
 
     def groups_in(self, text: str) -> list[str]:
         """The groups whose phrases appear in `text`, in GROUPS order."""
@@ -260,6 +266,9 @@ def load_crisis_words(path: Path) -> CrisisWords:
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     patterns += compile_all("minor", "minor", _strings(path, "minor", raw.get("minor"),
                                                        required=False))
+    patterns += compile_all("child_named", "child_named",
+                            _strings(path, "child_named", raw.get("child_named"),
+                                     required=False))
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)
     if_minor: set[int] = set()

@@ -81,7 +81,8 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     imminent = is_imminent(scan, m.flags)
     focus = focus_of(scan)
     m.answers[FOCUS] = FOCUS_TEXTS.get(focus, focus)
-    m.answers[CRISIS_GROUPS] = list(scan.groups)
+    about_child = scan.child and m.answers.get("age") != UNDER_18
+    m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]
     if scan.model is None:
         m.answers[TOLD] = focus
     m.flags = list(flags_seen(scan, tuple(m.flags)))
@@ -107,6 +108,8 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     key = MAYBE if scan.model is not None else f"crisis.p1.{m.answers[FOCUS]}"
     if m.answers.get("age") == UNDER_18 and engine.has_text(m, f"{key}.child"):
         key = f"{key}.child"  # a child writing: "kamu", and an adult they trust
+    elif about_child and engine.has_text(m, f"{key}.about_child"):
+        key = f"{key}.about_child"  # "sa pu anak 12 tahun dipegang om": the victim, a child
     m.replies.append(Reply(key, engine.params(m, key)))
     if choice is not None:  # what was understood, so a wrong reading can be seen
         m.replies.append(Reply(NOTED, {"chosen_key": choice.label}))

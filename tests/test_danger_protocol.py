@@ -326,3 +326,28 @@ def test_a_child_who_writes_of_abuse_is_answered_as_a_child(age: str, key: str,
     assert turn.replies[0].key == key, [r.key for r in turn.replies]
     said = words(turn)
     assert ("TePSA" in said) is tepsa and ("kamu" in said) is tepsa, said
+
+
+@pytest.mark.parametrize("text", [
+    "sa pu anak prempuan 12 tahun dipegang-pegang de pu om",
+    "om de raba sa pu anak nona",
+    "anak sa umur 12 diperkosa tetangga",
+])
+def test_a_parent_telling_of_a_child_abused_is_not_told_to_get_themselves_examined(
+        text: str) -> None:
+    """Found in a walk-through as families write: a mother telling of her 12-year-old touched
+    by an uncle got "Anda tidak salah... periksakan diri" and no child line. A child named
+    with the danger words: the victim's text ("korban") and TePSA."""
+    turn = say(snapshot_at("category"), text)
+    said = words(turn)
+    assert turn.replies[0].key == "crisis.p1.sexual.about_child", [r.key for r in turn.replies]
+    assert "Korban tidak pernah salah" in said and "periksakan diri" not in said
+    assert "TePSA" in said
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("bapa tiri suka pegang-pegang sa pu badan", "crisis.p1.sexual"),  # the writer
+    ("suami paksa sa berhubungan", "crisis.p1.sexual"),
+])
+def test_the_writer_abused_keeps_the_text_for_themselves(text: str, key: str) -> None:
+    assert say(snapshot_at("category"), text).replies[0].key == key
