@@ -28,6 +28,7 @@ TOLD = "_told"  # the kind of danger the family's own words (the lists) last nam
 # at the state after takes that answer back and asks the question again
 WORDS_ANSWERED = "_words_answered"
 OFFER = "_offer"  # [question, choice value]: offered there ("Maksud Anda: ...? Balas IYA")
+STORY = "_story"  # question -> the choice a story named for it, offered when it is asked
 
 CONSENT_CHOICES = {"agree": "consent", "agree_refer": "consent", "refuse": None}
 

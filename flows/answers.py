@@ -46,7 +46,8 @@ FUZZY_MIN_CHARS = 5  # shorter words are not fuzzy-matched ("amar", "jila", "hoy
 FUZZY_CUTOFF = 85.0  # fuzz.ratio: "kuala kencan" 96, "tembagapra" 95, "mimka baru" 95
 FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
 _TOP_KEYS = {"spellings", "fillers", "address", "affirm", "units", "shared", "questions"}
-_QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem", "offer", "gives_way"}
+_QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem", "offer", "gives_way",
+                  "from_story"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
 Phrase = tuple[str, ...]
@@ -71,6 +72,7 @@ class Question:
     stem: bool = False
     offer: bool = False  # a sentence that names one choice among other words is offered
     gives_way: frozenset[str] = frozenset()  # ...and these values give way to another named
+    from_story: bool = False  # an earlier story's words for it are offered when it is asked
 
 
 @dataclass
@@ -654,7 +656,7 @@ class _Loader:
         fillers = self.words(body.get("fillers") or [], f"questions.{key}.fillers", single=True)
         ages = self.read_ages(body.get("ages") or {}, f"questions.{key}.ages")
         flags = {}
-        for flag in ("fuzzy", "stem", "offer"):
+        for flag in ("fuzzy", "stem", "offer", "from_story"):
             if not isinstance(body.get(flag, False), bool):
                 raise self.fail(f"questions.{key}.{flag}", "must be true or false")
             flags[flag] = bool(body.get(flag, False))
@@ -662,7 +664,8 @@ class _Loader:
         if not isinstance(gives_way, list) or not all(v in own.values() for v in gives_way):
             raise self.fail(f"questions.{key}.gives_way", "must list values of its words")
         return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
-                        flags["fuzzy"], flags["stem"], flags["offer"], frozenset(gives_way))
+                        flags["fuzzy"], flags["stem"], flags["offer"], frozenset(gives_way),
+                        flags["from_story"])
 
     def read_ages(self, raw: Any, where: str) -> tuple[tuple[int, int, str], ...]:
         out: list[tuple[int, int, str]] = []

@@ -25,6 +25,7 @@ SUBSCRIBE_SOURCE = {"subscribe": "keyword", "subscribe_link": "link"}
 # answer says enough: "your message was added to the case" after HAPUS would be wrong).
 RESTING_REMINDER = ("language", "info", "unsubscribe", *QUESTIONS)
 DID_YOU_MEAN = "did_you_mean"  # the choice a sentence named, offered: "iya" takes it
+FROM_STORY = "from_story"  # a question, and the choice an earlier story named for it
 PRIVACY = {"erase": "privacy.erase", "data": "privacy.data", "correct": "privacy.correct"}
 # Texts the engine itself says, whatever the flow: each must be in every catalog.
 ENGINE_KEYS = (
@@ -33,7 +34,7 @@ ENGINE_KEYS = (
     "daypart.morning", "daypart.noon", "daypart.afternoon", "daypart.night",
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
-    "human_requested.no_consent", "moved_on", "mistyped_ack", DID_YOU_MEAN,
+    "human_requested.no_consent", "moved_on", "mistyped_ack", DID_YOU_MEAN, FROM_STORY,
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
     "broadcast.unsubscribed",
     "response_time.P1.closed", "response_time.P2.closed", "response_time.P3.closed",

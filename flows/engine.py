@@ -18,11 +18,12 @@ from flows.actions import (
     FOCUS,
     OFFER,
     RETURN_TO,
+    STORY,
     TOLD,
     UNDER_18,
     StepModel,
 )
-from flows.commands import DID_YOU_MEAN
+from flows.commands import DID_YOU_MEAN, FROM_STORY
 from flows.crisis import Scan
 from flows.danger import UNSAID
 from flows.definition import BACK, IMMINENT, Branch, ChoiceSpec, FlowError, StateSpec
@@ -34,6 +35,9 @@ from flows.types import Event, Inbound, Reply, Snapshot, Turn
 MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
 MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
 RESUME_AFTER = timedelta(hours=24)
+STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
+# a story's "tidak tahu harus bagaimana" or "lain kali" is no answer about anything
+NOT_FROM_STORY = frozenset({"unknown", "other"})
 SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
 # Interrupt states the engine itself enters, whatever keywords the flow binds.
 REQUIRED_INTERRUPTS = ("emergency", "resume")
@@ -164,8 +168,11 @@ class Engine:
             commands.run(self, m, command)
         elif scan:  # every text, in every state, is read for danger before anything else
             choice = None if starting else self._danger_choice(m, state, inbound.text, scan)
+            if choice is None:
+                self._remember(m, inbound.text)
             danger.answer(self, m, inbound, state, scan, starting, choice)
         elif starting:
+            self._remember(m, inbound.text)
             self.prompt(m)
         elif away > RESUME_AFTER and not state.end and not state.interrupt:
             hours = away // timedelta(hours=1)  # an int: the event is stored as JSON
@@ -209,7 +216,23 @@ class Engine:
         asked, value = m.answers.get(OFFER) or (None, None)
         if asked == state.name:
             return self._choice(state, value)
-        return self._choice(state, state.danger_choice(m.answers.get(TOLD)))
+        return self._choice(state, state.danger_choice(m.answers.get(TOLD))) or \
+            self._choice(state, m.answers.get(STORY, {}).get(state.name))
+
+    def _remember(self, m: StepModel, text: str) -> None:
+        """A message that answered nothing (a story, often the first message): what it names
+        for questions still to come that offer ("sa tinggal di kuala kencana" for the
+        distrik), kept as choice values only, offered when each is asked."""
+        if len(text.split()) < STORY_WORDS:
+            return
+        story = dict(m.answers.get(STORY) or {})
+        for state in self._offering:
+            if state.name != m.state and state.save not in m.answers:
+                guess = self._guess(m, state, text)
+                if guess is not None and guess.value not in NOT_FROM_STORY:
+                    story[state.name] = guess.value
+        if story:
+            m.answers[STORY] = story
 
     def _guess(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
         choices = self.flow.choices_of(state)
@@ -257,12 +280,14 @@ class Engine:
             if said == "no":  # not what was offered: the question as it is
                 m.answers.pop(OFFER, None)
                 m.answers.pop(TOLD, None)
+                m.answers.get(STORY, {}).pop(state.name, None)
                 return self.prompt(m)
             picked = offered if said == "yes" else None
         if picked is None and (guess := self._guess(m, state, text)) is not None:
             m.answers[OFFER] = [state.name, guess.value]  # "Maksud Anda: ...? Balas IYA"
             return self.prompt(m)
         if picked is None:
+            self._remember(m, text)
             return self._miss(m, state)
         m.answers.pop(OFFER, None)
         if state.save:
@@ -446,6 +471,16 @@ class Engine:
                 for c in self.flow.choices_of(self.flow.states[state])]
 
     @cached_property
+    def _offering(self) -> tuple[StateSpec, ...]:
+        """The questions a story may answer for later (`offer` and `from_story` in
+        answers.yaml: the distrik, the category; not "who needs help": in "sa pu paitua
+        pukul sa" the husband is named, and the writer needs the help)."""
+        return tuple(s for s in self.flow.states.values()
+                     if s.save and not s.end and self.flow.choices_of(s)
+                     and (q := self.bundle.answers.question(s)) is not None
+                     and q.offer and q.from_story)
+
+    @cached_property
     def _p0_states(self) -> frozenset[str]:
         """States whose answer could add a P0 reason: they save an answer a P0 rule reads,
         or a choice runs an action (actions set flags). Elsewhere the check is skipped."""
@@ -492,13 +527,16 @@ class Engine:
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
         offered = self._suggested(m, state)
+        asked = key
         if offered is not None and (m.answers.get(OFFER) or ("",))[0] == state.name:
             key = DID_YOU_MEAN  # "Maksud Anda: Anak: pengasuhan...? Balas IYA"
         elif offered is not None and f"{key}.suggest" in texts:
             key = f"{key}.suggest"  # "from what you told us: domestic violence? reply YES"
-        else:
-            offered = None
+        elif offered is not None:
+            key = FROM_STORY  # the question, then "Dari cerita Anda tadi: Kuala Kencana?"
         params = self.params(m, key)
         if offered is not None:
             params["suggested_key"] = offered.label
+        if key == FROM_STORY:
+            params |= {**self.params(m, asked), "question_key": asked}
         m.replies.append(Reply(key, params, self._choices(state)))

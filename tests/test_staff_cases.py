@@ -223,6 +223,20 @@ def test_show_says_what_a_number_meant_after_an_offer(
     assert said[-2] == "  2026-11-30 09:30  Keluarga: 5 (Remaja: pergaulan, miras/narkoba, lem)"
 
 
+def test_show_says_what_a_number_meant_after_a_place_from_the_story(
+        service: Service, capsys: pytest.CaptureFixture[str]) -> None:
+    """The distrik question with "Dari cerita Anda tadi: Kuala Kencana? Balas IYA" under it is
+    still the distrik question: "2" is shown as Wania."""
+    family = Person(service, "fam")
+    for answer in ["sa pendeta di kuala kencana, sa mo bantu ibu jemaat yang ditinggal suami",
+                   "1", "3", "1", "2", "6", "5", "2", "PETUGAS"]:
+        family.say(answer)
+    number = case_number(service)
+    said = [line for line in _section(_shown(service, number, capsys), "Percakapan")
+            if "  Keluarga: " in line]
+    assert said[-2] == "  2026-11-30 09:30  Keluarga: 2 (Wania)"
+
+
 def case_number(service: Service) -> str:
     with service.db.connect() as conn:
         (case,) = cases.list_cases(conn)

@@ -302,3 +302,37 @@ def test_what_a_walk_through_as_families_found(state: str, text: str, key: str,
     saved as children threatened, "tra perlu ke rumah sakit" as needing medical help."""
     snap = snapshot_at(state, category="dv", who="self", age=None, danger=None)
     assert say(snap, text).snapshot.answers.get(key) == value
+
+
+def walk(first: str, *answers: str) -> Turn:
+    """A family that starts with `first`, then answers in turn."""
+    turn = say(None, first)
+    for answer in answers:
+        turn = say(turn.snapshot, answer)
+    return turn
+
+
+PASTOR = ("selamat malam, sa pendeta di kuala kencana, sa mo bantu ibu jemaat, de pu suami su "
+          "tinggalkan de deng anak 4")
+
+
+def test_a_place_told_in_the_first_message_is_offered_at_the_distrik_question() -> None:
+    """Found in a walk-through: the pastor's "Kuala Kencana" was asked for again."""
+    turn = walk(PASTOR, "1", "3", "1", "2", "6", "5")  # chat, no danger, agree, adult...
+    assert turn.snapshot.state == "distrik"
+    said = words(turn)
+    assert said.startswith(CATALOG.text("distrik", "id"))
+    assert "Dari cerita Anda tadi: Kuala Kencana? Balas IYA" in said
+    assert say(turn.snapshot, "iya").snapshot.answers["distrik"] == "kuala_kencana"
+    assert say(turn.snapshot, "1").snapshot.answers["distrik"] == "mimika_baru"
+
+
+@pytest.mark.parametrize("first", [
+    "saya dipukul suami, tidak tahu harus bagaimana",  # "tidak tahu" is no place
+    "sa pu paitua pukul sa tiap malam",  # the husband is named; who needs help is not offered
+])
+def test_a_story_offers_nothing_it_did_not_say(first: str) -> None:
+    turn = walk(first, "1", "3", "1", "2", "2")
+    assert turn.snapshot.state == "who" and "Dari cerita" not in words(turn)
+    turn = say(turn.snapshot, "1")
+    assert turn.snapshot.state == "distrik" and "Dari cerita" not in words(turn)

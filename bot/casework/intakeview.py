@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.casework import labels, staff
 from bot.casework.staff import STAFF_LANGUAGE
+from flows.commands import FROM_STORY
 from flows.crisis import GROUPS
 from flows.definition import StateSpec
 from flows.types import LANGUAGES
@@ -62,6 +63,10 @@ class Questions:
                 for key in keys:
                     if key in texts[lang]:
                         self._add(texts[lang][key], state.name)
+                if bundle.flow.choices_of(state) and state.prompt in texts[lang]:
+                    # the question, then "Dari cerita Anda tadi: <a choice>? Balas IYA"
+                    self._add(texts[lang][FROM_STORY].replace(
+                        "{question}", texts[lang][state.prompt]), state.name)
 
     def _add(self, template: str, state: str) -> None:
         if "{" not in template:
