@@ -28,6 +28,9 @@ from flows.types import Event, Inbound, Reply
 # Help-now words ("tolong saya") get the violence texts.
 FOCUS_ORDER = ("selfharm", "harms_others", "child", "sexual", "violence", "injury", "help_now")
 FOCUS_TEXTS = {"help_now": "violence"}
+# ...unless the conversation's earlier danger words were of one of these kinds: help now then
+# gets that kind's texts
+HELP_FOLLOWS = ("selfharm", "sexual", "child")
 UNSAID = "_unsaid"  # a resting state reached under an interrupt: its text is still to say
 MAYBE = "crisis.p1.maybe"  # its text: it may be wrong, so it says "if" and asks nothing
 NOTED = "answer_noted"  # "Saya catat: <the choice>", after an answer read from danger words
@@ -80,7 +83,9 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     """
     imminent = is_imminent(scan, m.flags)
     focus = focus_of(scan)
-    m.answers[FOCUS] = FOCUS_TEXTS.get(focus, focus)
+    earlier = m.answers.get(TOLD)  # "tolong telpon sa skarang" after self-harm words: its
+    m.answers[FOCUS] = earlier if focus == "help_now" and earlier in HELP_FOLLOWS else \
+        FOCUS_TEXTS.get(focus, focus)  # texts, not the violence ones (a walk-through)
     about_child = scan.child and m.answers.get("age") != UNDER_18
     m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]
     if scan.model is None:

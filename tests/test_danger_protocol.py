@@ -351,3 +351,14 @@ def test_a_parent_telling_of_a_child_abused_is_not_told_to_get_themselves_examin
 ])
 def test_the_writer_abused_keeps_the_text_for_themselves(text: str, key: str) -> None:
     assert say(snapshot_at("category"), text).replies[0].key == key
+
+
+def test_help_now_after_self_harm_words_gets_the_self_harm_texts() -> None:
+    """Found in a walk-through: after "sa mau mati saja", "tolong telpon sa skarang" got the
+    violence texts (go to a neighbour's house, SAPA). It follows the earlier kind now."""
+    first = say(snapshot_at("who"), "sa mau mati saja")
+    turn = say(first.snapshot, "tolong telpon sa skarang")
+    assert turn.replies[0].key == f"{EMERGENCY}.selfharm"
+    assert "healing119" in words(turn)
+    alone = say(snapshot_at("who"), "tolong telpon sa skarang")  # nothing before: violence
+    assert alone.replies[0].key == f"{EMERGENCY}.violence"
