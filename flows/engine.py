@@ -211,8 +211,8 @@ class Engine:
 
     def _suggested(self, m: StepModel, state: StateSpec) -> ChoiceSpec | None:
         """The choice offered at this question ("iya" takes it): the one a sentence named
-        among other words ("anak sa tra mo sekolah"), else the one a story told earlier
-        named (its danger words' kind)."""
+        among other words ("anak sa tra mo sekolah"), else the one an earlier story's
+        danger words named (their kind), else the one its other words named (a place)."""
         asked, value = m.answers.get(OFFER) or (None, None)
         if asked == state.name:
             return self._choice(state, value)
@@ -280,7 +280,8 @@ class Engine:
             if said == "no":  # not what was offered: the question as it is
                 m.answers.pop(OFFER, None)
                 m.answers.pop(TOLD, None)
-                m.answers.get(STORY, {}).pop(state.name, None)
+                m.answers[STORY] = {k: v for k, v in (m.answers.get(STORY) or {}).items()
+                                    if k != state.name}  # a new dict: the step stays pure
                 return self.prompt(m)
             picked = offered if said == "yes" else None
         if picked is None and (guess := self._guess(m, state, text)) is not None:

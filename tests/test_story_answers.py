@@ -336,3 +336,14 @@ def test_a_story_offers_nothing_it_did_not_say(first: str) -> None:
     assert turn.snapshot.state == "who" and "Dari cerita" not in words(turn)
     turn = say(turn.snapshot, "1")
     assert turn.snapshot.state == "distrik" and "Dari cerita" not in words(turn)
+
+
+def test_saying_no_to_a_story_offer_leaves_the_snapshot_as_it_was() -> None:
+    """The engine is pure: "bukan" to "Dari cerita Anda tadi: Kuala Kencana?" builds a new
+    conversation and leaves the one it was given untouched (the same step twice, the same
+    turn)."""
+    at = walk(PASTOR, "1", "3", "1", "2", "6", "5").snapshot
+    kept = repr(at)
+    first, second = say(at, "bukan"), say(at, "bukan")
+    assert first == second and repr(at) == kept
+    assert "Dari cerita" not in words(first) and first.snapshot.state == "distrik"
