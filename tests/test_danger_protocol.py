@@ -362,3 +362,16 @@ def test_help_now_after_self_harm_words_gets_the_self_harm_texts() -> None:
     assert "healing119" in words(turn)
     alone = say(snapshot_at("who"), "tolong telpon sa skarang")  # nothing before: violence
     assert alone.replies[0].key == f"{EMERGENCY}.violence"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_after_a_story_the_greeting_does_not_start_over(lang: str) -> None:
+    """Found in a walk-through: right after the numbers for a family's story came the generic
+    "Selamat malam... Pilih cara bicara". It still says it is a bot, without greeting again."""
+    turn = say(None, "sa pu suami pukul sa tiap malam", lang)
+    keys = [r.key for r in turn.replies]
+    assert keys[-1] == "greeting.told_danger", keys
+    said = words(turn, lang)
+    assert {"id": "bukan manusia", "en": "not a human"}[lang] in said
+    assert {"id": "Selamat", "en": "Good "}[lang] not in said
+    assert say(None, "halo", lang).replies[0].key == "greeting"
