@@ -48,7 +48,13 @@ class Reply:
 
 def load(name: str) -> list[Reply]:
     raw = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
-    return [Reply(str(r["q"]), str(r["text"]), str(r["want"])) for r in raw["replies"]]
+    return [Reply(str(r["q"]), str(r["text"]), _value(r["want"])) for r in raw["replies"]]
+
+
+def _value(want: Any) -> str:
+    """`want: yes` unquoted is YAML's true: the choice value "yes" was meant."""
+    return {True: "yes", False: "no"}.get(want, str(want)) if isinstance(want, bool) \
+        else str(want)
 
 
 def before(engine: Engine, question: str) -> Snapshot:

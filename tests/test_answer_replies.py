@@ -7,9 +7,10 @@ Figures of 2026-12-06 (README "Answers as families write them"), understood in t
 (and with offers for one "iya"):
 - answers_replies.yaml (round B, the words were tuned on it: a floor against going back):
   0.45 -> 0.67 (0.77), 1 taken wrongly;
-- answers_heldout.yaml (rounds A and C): 0.45 before; unseen, the day they came, A 0.56
-  (0.62) and C 0.54 (0.63); after a few fixes drawn from their misses 0.57 (0.68), 2 taken
-  wrongly (2 before), 38 of 180 taken where a person would ask (21 before).
+- answers_heldout.yaml (rounds A, C and D): 0.45 before; unseen, the day each came, A 0.56
+  (0.62), C 0.54 (0.63), D (written after everything else) 0.57 (0.66); after a few fixes
+  drawn from their misses 0.57 (0.67), 4 taken wrongly (3 before), 51 of 238 taken where a
+  person would ask (31 before).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ ENGINE = Engine.load()
 
 @pytest.mark.parametrize(("name", "recall", "wrong", "guessed"), [
     ("answers_replies.yaml", 0.75, 1, 20),
-    ("answers_heldout.yaml", 0.66, 2, 40),
+    ("answers_heldout.yaml", 0.65, 4, 53),
 ])
 def test_replies_are_understood_as_a_person_would(name: str, recall: float, wrong: int,
                                                   guessed: int) -> None:

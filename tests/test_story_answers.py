@@ -220,12 +220,13 @@ def test_a_negated_choice_is_not_offered() -> None:
 
 
 @pytest.mark.parametrize(("text", "who"), [
-    ("sa pu bapa tua", "family"), ("mama ade", "family"),  # uncle, aunt in Papuan Malay
+    ("mama ade", "family"),  # an aunt in Papuan Malay
+    ("sa pu bapa tua", None),  # an uncle, or an old father: two writers read it each way
     ("sa pu bapa su tua", "elder"), ("sa pu mama", "elder"),
 ])
-def test_papuan_kinship_words_at_who_needs_help(text: str, who: str) -> None:
+def test_papuan_kinship_words_at_who_needs_help(text: str, who: str | None) -> None:
     turn = say(snapshot_at("who", category="dv"), text)
-    assert turn.snapshot.answers["who"] == who
+    assert turn.snapshot.answers.get("who") == who
 
 
 @pytest.mark.parametrize(("state", "text"), [
