@@ -75,7 +75,9 @@ class StateSpec:
     interrupt: bool = False  # entered from a keyword; `back` returns to where it was
     idle_goto: tuple[Branch, ...] = ()  # resting state: a message moves on instead of `idle`
     lenient: bool = False  # an optional question: any other message skips it, not re-asks
-    variant: str | None = None  # an answer key: `<prompt>.<its value>` is asked where it exists
+    # an answer key (`<prompt>.<its value>` is asked where it exists), or a condition of the
+    # flow (`<prompt>.<condition>` where it holds: `someone_else`)
+    variant: str | None = None
     # kind of danger (or `imminent`) -> the choice it answers ("suami pukul sa" at the
     # category question is domestic violence); a story told earlier is offered as
     # `<prompt>.suggest`
