@@ -196,9 +196,7 @@ class Answers:
             return None
         words = self.normalise(fold(cleaned))
         hits, _ = _named(words, t.phrases, t.longest, t.fillers)
-        if not hits and t.stems is not None and self._stem is not None:
-            stem = self._stem
-            stemmed = tuple(w if w in t.fillers else stem(w) for w in words)
+        if not hits and t.stems is not None and (stemmed := self._stemmed(t, words)):
             hits, _ = _named(stemmed, t.stems, t.stem_longest, t.fillers)
         named = {h for h in hits if h in t.by_value or h == UNCLEAR}  # "tra": not offered
         if len(named) > 1:  # "anak sa cacat": the child gives way to the disability
@@ -287,9 +285,7 @@ class Answers:
             aged = self._age_in(t, words)
             if aged is not None:
                 return aged
-        if t.stems is not None and self._stem is not None:
-            stem = self._stem
-            stemmed = tuple(w if w in t.fillers else stem(w) for w in words)
+        if t.stems is not None and (stemmed := self._stemmed(t, words)):
             again = _scan(stemmed, t.stems, t.stem_longest, t.fillers)
             if isinstance(again, str):
                 return t.by_value.get(again)
@@ -298,6 +294,12 @@ class Answers:
         if t.fuzzy_names and found is _UNCOVERED:
             return self._fuzzy(t, words)
         return None
+
+    def _stemmed(self, t: _Table, words: Phrase) -> Phrase:
+        """The words with Indonesian affixes taken off (fillers kept), or () without a
+        stemmer."""
+        stem = self._stem
+        return () if stem is None else tuple(w if w in t.fillers else stem(w) for w in words)
 
     def _age_in(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
         """ "sa 32 tahun", "umur 15", "anak sa 7 tahun": one number, the rest fillers or units."""
