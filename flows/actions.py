@@ -21,9 +21,11 @@ FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted"
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified")
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
+STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack
 UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
 CRISIS_GROUPS = "_crisis_groups"  # every group the last danger words hit
 TOLD = "_told"  # the kind of danger the family's own words (the lists) last named
+YOUNG = "_young"  # danger words came with the writer's own age under 18 ("sa umur 15")
 # [question, state after]: a question answered from danger words; "salah ketik" while still
 # at the state after takes that answer back and asks the question again
 WORDS_ANSWERED = "_words_answered"
@@ -73,6 +75,12 @@ def _case_event(m: StepModel, status: str) -> Event:
     })
 
 
+def writes_as_child(answers: dict[str, Any]) -> bool:
+    """A child writing: the age question answered so, or, until it is answered, danger
+    words with the writer's own age under 18 (texts with "kamu", the child lines)."""
+    return answers.get("age") == UNDER_18 or ("age" not in answers and bool(answers.get(YOUNG)))
+
+
 def emergency(m: StepModel) -> None:
     """Danger now: make sure a P0 case exists at once, consent or not, and alert staff."""
     m.flag("p0_alerted")
@@ -84,8 +92,9 @@ def emergency(m: StepModel) -> None:
 
 def still_in_danger(m: StepModel) -> None:
     m.flag("still_in_danger")
-    selfharm = m.answers.get(FOCUS) == "selfharm"
-    m.replies.append(Reply("emergency.still_ack.selfharm" if selfharm else "emergency.still_ack"))
+    focus = m.answers.get(FOCUS)  # self-harm: not "go somewhere crowded"; a child: the child
+    m.replies.append(Reply(f"emergency.still_ack.{focus}" if focus in STILL_ACK_FOCUS
+                           else "emergency.still_ack"))
     m.events.append(Event("still_in_danger", {}))
     m.events.append(_case_event(m, "waiting"))
 

@@ -22,10 +22,13 @@ from flows.lexicon import END, START, Pattern, Vocabulary, find
 GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harms_others")
 ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
-            "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "markers",
+            "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
+            "young_not", "markers",
             "imminent", "model")
 # matched word after word, before the groups
-_FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named")
+_FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
+          "young_not")
+YOUNG_GAP = 2  # words that may come between those of a `young_writer` phrase ("sa nona umur")
 _LETTER = re.compile(r"[^\W\d_]")
 # A list item whose `#` YAML reads as a comment: `- ditinggal # hari` is "ditinggal" (a comment
 # after an item needs two spaces before it).
@@ -53,6 +56,7 @@ class Scan:
     matched: tuple[str, ...] = ()
     model: float | None = None  # the group is the model's reading, this likely (never P0)
     child: bool = False  # a sentence with danger words names a child ("sa pu anak 12 tahun")
+    young: bool = False  # the message gives the writer's own age under 18 ("sa umur 15")
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -115,6 +119,7 @@ class CrisisWords:
         words = 0
         child = False  # a sentence with danger words names a child
         denied = False  # a phrase cancelled by a negation, or an everyday use: understood
+        sentences = []
         for tokens in self.vocab.segments(text):
             words += len(tokens)
             hits = [frozenset({START}), *map(self.vocab.hits, tokens), frozenset({END})]
@@ -122,9 +127,17 @@ class CrisisWords:
                 denied = True  # an everyday use (`pukul gendang`): not for the model either
                 for j in at:
                     hits[j] = frozenset()  # still there, but matches nothing
+            sentences.append(hits)
+        # the writer's own age under 18 in any sentence, not of a past time ("sa umur 15.
+        # bapa su terima maskawin"): the whole message is a child's
+        young = any(next(self._occurrences("young_writer", hits, YOUNG_GAP), None) is not None
+                    and next(self._occurrences("young_not", hits, 0), None) is None
+                    for hits in sentences)
+        for hits in sentences:
             # the sentence gives someone's age under 18: its `if_minor` phrases count
-            minor = next(self._occurrences("minor", hits, 0), None) is not None
-            named = minor or next(self._occurrences("child_named", hits, 0), None) is not None
+            minor = young or next(self._occurrences("minor", hits, 0), None) is not None
+            named = next(self._occurrences("child_named", hits, 0), None) is not None or \
+                (minor and not young)
             before = len(found)
             skipped = {j for _, at in self._occurrences("skip", hits, 0) for j in at}
             if skipped:  # gone: `anak umur 5 tahun dipukul` = `anak dipukul`
@@ -150,7 +163,7 @@ class CrisisWords:
                     denied = True
             child = child or (named and len(found) > before)
         seen = [self.patterns[n] for n in found]
-        scan = self._verdict(seen, child)
+        scan = self._verdict(seen, child, young)
         r = self.reader
         if scan or denied or not model or r is None or words < r.min_words:
             return scan
@@ -161,7 +174,7 @@ class CrisisWords:
         rule = self.rules.get(reading.group, frozenset()) - {ALWAYS}
         markers = tuple(dict.fromkeys(p.text for p in seen if p.kind in rule))
         return Scan((reading.group,), (reading.group,) if markers else (), markers,
-                    round(reading.danger, 2))
+                    round(reading.danger, 2), young=young)
 
     def _negated(self, at: tuple[int, ...], covered: set[int], ends: set[int],
                  hits: list[frozenset[int]]) -> bool:
@@ -172,14 +185,16 @@ class CrisisWords:
             return True
         return start - 1 in ends or (start - 2 in ends and hits[start - 1].isdisjoint(self.stops))
 
-    def _verdict(self, found: list[Pattern], child: bool = False) -> Scan:
+    def _verdict(self, found: list[Pattern], child: bool = False,
+                 young: bool = False) -> Scan:
         kinds = {p.kind for p in found}
         groups = tuple(g for g in GROUPS if g in kinds)
         imminent = tuple(g for g in groups
                          if ALWAYS in self.rules.get(g, ()) or kinds & self.rules.get(g, set()))
         used = {k for g in imminent for k in self.rules[g]}
         matched = dict.fromkeys(p.text for p in found if p.kind in groups or p.kind in used)
-        return Scan(groups, imminent, tuple(matched), child=child and bool(groups))
+        return Scan(groups, imminent, tuple(matched), child=child and bool(groups),
+                    young=young and bool(groups))
 
     def groups_in(self, text: str) -> list[str]:
         """The groups whose phrases appear in `text`, in GROUPS order."""
@@ -266,9 +281,8 @@ def load_crisis_words(path: Path) -> CrisisWords:
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     patterns += compile_all("minor", "minor", _strings(path, "minor", raw.get("minor"),
                                                        required=False))
-    patterns += compile_all("child_named", "child_named",
-                            _strings(path, "child_named", raw.get("child_named"),
-                                     required=False))
+    for kind in ("child_named", "young_writer", "young_not"):
+        patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)
     if_minor: set[int] = set()

@@ -14,9 +14,10 @@ from flows.actions import (
     FOCUS,
     MODEL_FLAG,
     TOLD,
-    UNDER_18,
     WORDS_ANSWERED,
+    YOUNG,
     StepModel,
+    writes_as_child,
 )
 from flows.crisis import Scan
 from flows.definition import ChoiceSpec, StateSpec
@@ -86,7 +87,10 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     earlier = m.answers.get(TOLD)  # "tolong telpon sa skarang" after self-harm words: its
     m.answers[FOCUS] = earlier if focus == "help_now" and earlier in HELP_FOLLOWS else \
         FOCUS_TEXTS.get(focus, focus)  # texts, not the violence ones (a walk-through)
-    about_child = scan.child and m.answers.get("age") != UNDER_18
+    if scan.young and "age" not in m.answers:
+        m.answers[YOUNG] = True  # "sa umur 15, bapa pukul sa": a child writing
+    young = writes_as_child(m.answers)
+    about_child = scan.child and not young
     m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]
     if scan.model is None:
         m.answers[TOLD] = focus
@@ -111,7 +115,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     if m.consented() or m.has_case:
         ACTIONS["open_case_now"](m)  # staff see it now, whatever the family does next
     key = MAYBE if scan.model is not None else f"crisis.p1.{m.answers[FOCUS]}"
-    if m.answers.get("age") == UNDER_18 and engine.has_text(m, f"{key}.child"):
+    if young and engine.has_text(m, f"{key}.child"):
         key = f"{key}.child"  # a child writing: "kamu", and an adult they trust
     elif about_child and engine.has_text(m, f"{key}.about_child"):
         key = f"{key}.about_child"  # "sa pu anak 12 tahun dipegang om": the victim, a child

@@ -32,13 +32,17 @@ def read_yaml(path: Path, what: str = "file") -> Any:
 
 @dataclass(frozen=True)
 class Condition:
-    """True when the answer saved under `answer` is one of `values`."""
+    """True when the answer saved under `answer` is one of `values`; with `negate`, when
+    there is an answer and it is none of them (`not_in: [skipped]`: a text was given)."""
 
     name: str
     answer: str
     values: tuple[str, ...]
+    negate: bool = False
 
     def holds(self, answers: dict[str, object]) -> bool:
+        if self.negate:
+            return self.answer in answers and str(answers[self.answer]) not in self.values
         return str(answers.get(self.answer)) in self.values
 
 

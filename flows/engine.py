@@ -20,8 +20,8 @@ from flows.actions import (
     RETURN_TO,
     STORY,
     TOLD,
-    UNDER_18,
     StepModel,
+    writes_as_child,
 )
 from flows.commands import DID_YOU_MEAN, FROM_STORY
 from flows.crisis import Scan
@@ -42,7 +42,7 @@ SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
 # Interrupt states the engine itself enters, whatever keywords the flow binds.
 REQUIRED_INTERRUPTS = ("emergency", "resume")
 ALL = frozenset({"daypart", "emergency_contacts", "crisis_contacts", "response_time",
-                 "staff_note", "office", "topic"})
+                 "staff_note", "office", "topic", "safe_times"})
 
 
 def _call(name: str) -> Any:
@@ -166,6 +166,11 @@ class Engine:
             scan = None  # "sa aman skarang, dia su tidur" answers; the model's guess gives way
         if command is not None:
             commands.run(self, m, command)
+        elif scan and state.save and \
+                (still := self._still_in_danger(m, state, inbound.text, scan)):
+            m.flags = list(danger.flags_seen(scan, tuple(m.flags)))
+            m.answers[state.save] = still.value  # "masih dalam bahaya": the answer, once
+            self.fire(m, f"choose_{still.value}", self._p0(m))
         elif scan:  # every text, in every state, is read for danger before anything else
             choice = None if starting else self._danger_choice(m, state, inbound.text, scan)
             if choice is None:
@@ -185,6 +190,24 @@ class Engine:
     def _is_choice(self, m: StepModel, state: StateSpec, text: str) -> bool:
         """Whether `text` answers the choice question `state` asks."""
         return not state.input and not state.end and self._pick(m, state, clean(text)) is not None
+
+    def _still_in_danger(self, m: StepModel, state: StateSpec, text: str,
+                         scan: Scan) -> ChoiceSpec | None:
+        """At the emergency question ("are you safe now?", an interrupt with `from_danger`),
+        words of danger now answer it, still in danger, when they pick it themselves (its
+        button label says "masih dalam bahaya": read as new danger it brought the whole
+        message back, again and again) or are about the danger the message was for ("de
+        masih pukul anak2"). Another kind of danger gets its own message; beside another
+        answer of its own ("aman") the message comes again."""
+        if not (state.interrupt and state.from_danger and scan.imminent):
+            return None
+        value = state.danger_choice(IMMINENT)
+        picked = self._pick(m, state, clean(text))
+        if picked is not None:
+            return picked if picked.value == value else None
+        same = danger.FOCUS_TEXTS.get(focus := danger.focus_of(scan), focus) == \
+            m.answers.get(FOCUS)
+        return self._choice(state, value) if same else None
 
     def _danger_choice(self, m: StepModel, state: StateSpec, text: str,
                        scan: Scan) -> ChoiceSpec | None:
@@ -443,12 +466,14 @@ class Engine:
                 m.language, m.answers.get("distrik"))
         if "crisis_contacts" in needs:
             groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
-            if m.answers.get("age") == UNDER_18 and groups[0] in ("sexual", "violence"):
-                groups.append("child")  # a child hurt by someone: the child lines too
+            if writes_as_child(m.answers) and groups[0] in ("sexual", "violence"):
+                groups.insert(0, "child")  # a child hurt by someone: the child lines first
             params["crisis_contacts"] = self.bundle.directory.contacts(
                 m.language, m.answers.get("distrik"), groups)
         if "topic" in needs:  # the broadcast topic being subscribed to (flows/broadcast.yaml)
             params["topic_key"] = f"list.broadcast_topics.{m.answers.get('sub_topic', 'all')}"
+        if "safe_times" in needs:  # the family's own words, said back in the closing
+            params["safe_times"] = str(m.answers.get("safe_times", ""))
         if "office" in needs:
             params["office"] = self.bundle.directory.office_text(m.language)
         if "staff_note" in needs:
@@ -525,6 +550,8 @@ class Engine:
         texts = self.bundle.catalog.texts[m.language]
         if state.variant and f"{key}.{self._variant(m, state.variant)}" in texts:
             key = f"{key}.{self._variant(m, state.variant)}"
+            if writes_as_child(m.answers) and f"{key}.child" in texts:
+                key = f"{key}.child"  # a child writing: "kamu" (emergency.violence.child)
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
         offered = self._suggested(m, state)

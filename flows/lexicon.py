@@ -44,6 +44,7 @@ WEAK = 1 << 20  # id + WEAK: a 4-letter typo of the word `id`, good only inside 
 _SEGMENT = re.compile(r"[.,!?;\n]+")
 _NOT_WORD = re.compile(r"[^\w\s]|_")
 _DOUBLED = re.compile(r"\b([^\W\d_]{2,})2\b")  # anak2 = anak anak
+_GLUED = re.compile(r"\b(\d+)(thn|th|taun|tahun|bln|bulan|thun)\b")  # a number and its unit
 _REPEATS = re.compile(r"([^\W\d_])\1+")
 _SPECIAL = "@=#$^"
 
@@ -78,6 +79,7 @@ def stem(word: str) -> str:
 def words_of(text: str) -> list[str]:
     """Lower case, no punctuation or emoji, `anak2` doubled, repeated letters squeezed."""
     folded = _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", text).lower())
+    folded = _GLUED.sub(r"\1 \2", folded)  # "15thn" = "15 thn"
     return _REPEATS.sub(r"\1", _DOUBLED.sub(r"\1 \1", folded)).split()
 
 

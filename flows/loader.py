@@ -134,9 +134,16 @@ def parse_flow(raw: Any, source: str, lists: dict[str, tuple[str, ...]]) -> Flow
     states = {str(n): _state(str(n), s, f"{source}: states.{n}") for n, s in raw["states"].items()}
     conditions = {}
     for n, c in (raw.get("conditions") or {}).items():
-        if not isinstance(c, Mapping) or "answer" not in c or "in" not in c:
-            raise FlowError(f"{source}: conditions.{n}: needs `answer` and `in`")
-        conditions[str(n)] = Condition(str(n), str(c["answer"]), tuple(str(v) for v in c["in"]))
+        if not isinstance(c, Mapping) or "answer" not in c or ("in" in c) == ("not_in" in c):
+            raise FlowError(f"{source}: conditions.{n}: needs `answer` and one of `in` or "
+                            "`not_in`")
+        negate = "not_in" in c
+        values = c["not_in"] if negate else c["in"]
+        if not isinstance(values, list):
+            raise FlowError(f"{source}: conditions.{n}: `{'not_in' if negate else 'in'}` "
+                            "needs a list of values")
+        conditions[str(n)] = Condition(str(n), str(c["answer"]), tuple(str(v) for v in values),
+                                       negate)
     interrupts = {str(k): str(v) for k, v in (raw.get("interrupts") or {}).items()}
     on_case = tuple(str(a) for a in raw.get("case_answers") or ())
     for name in on_case:

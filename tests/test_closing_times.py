@@ -1,0 +1,63 @@
+"""The closing keeps to the safe times a family gave.
+
+Found in a walk-through: a family who said to call only in the afternoon ("sore jam 4-6,
+waktu de pigi kerja") was told at the close that staff would call "secepatnya, juga di luar
+jam layanan". A call at the wrong hour can reach the phone while the person who hurts them
+holds it. Staff see the safe times with the case; the family now hears them said back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from flows.types import Inbound, Snapshot, Turn
+from tests.support import flows
+
+ENGINE = flows()
+CATALOG = ENGINE.bundle.catalog
+NOW = datetime(2026, 11, 30, 1, 30, tzinfo=UTC)  # 10:30 WIT, a Monday: service hours
+SAFE = "sore jam 4-6, waktu de pigi kerja"
+# chat, no danger now, agree, adult, domestic violence, myself, Mimika Baru, skip the
+# kampung; then the risk questions: injured (yes makes it P0) or not, and the rest no; a
+# safe place and safe to chat; contact by this chat; the safe times; no message left; no
+# codeword; no account
+BEFORE_RISK = ["halo", "1", "3", "1", "2", "2", "1", "1", "LEWATI"]
+AFTER_RISK = ["2", "2", "2", "2", "1", "1", "1"]
+
+
+def intake(injured: str, safe_times: str) -> tuple[Turn, Snapshot]:
+    snap: Snapshot | None = None
+    turn = None
+    script = [*BEFORE_RISK, injured, *AFTER_RISK, safe_times, "2", "LEWATI", "LEWATI"]
+    for i, text in enumerate(script):
+        turn = ENGINE.step(snap, Inbound("test", "u1", f"m{i}", text=text), NOW, "id")
+        snap = turn.snapshot
+        if snap.state == "emergency_check":  # an injury is P0: "safe now" and on
+            turn = ENGINE.step(snap, Inbound("test", "u1", f"s{i}", text="1"), NOW, "id")
+            snap = turn.snapshot
+    assert turn is not None and snap is not None
+    assert snap.state == "closing", (snap.state, script)
+    return turn, snap
+
+
+def closing(turn: Turn) -> str:
+    return "\n".join(CATALOG.render(r, "id", {"case_number": "LK3-2026-00001"}).text
+                     for r in turn.replies)
+
+
+@pytest.mark.parametrize("injured", ["1", "2"], ids=["P0", "P1-or-lower"])
+def test_the_closing_says_the_safe_times_back(injured: str) -> None:
+    turn, snap = intake(injured, SAFE)
+    text = closing(turn)
+    assert snap.answers["safe_times"] == SAFE
+    assert "Nomor kasus Anda: LK3-2026-00001" in text
+    assert f"Petugas akan memilih waktu aman yang Anda sebut: {SAFE}." in text
+
+
+def test_without_safe_times_the_closing_says_nothing_of_them() -> None:
+    turn, snap = intake("2", "LEWATI")
+    assert snap.answers["safe_times"] == "skipped"
+    text = closing(turn)
+    assert "Nomor kasus Anda" in text and "waktu aman" not in text and "skipped" not in text

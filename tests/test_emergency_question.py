@@ -1,0 +1,76 @@
+"""The emergency message's question ("are you safe now?") as people answer it.
+
+Found in a walk-through as families write: a neighbour telling of children beaten next door
+was asked "Apakah Anda aman sekarang?" with "Saya sekarang sudah aman" as an answer; and the
+answer "Masih dalam bahaya" (the button's own label, typed) was read as new danger words, so
+the whole emergency message came back instead of the answer being taken, every time.
+The engine is stepped directly (it is pure).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flows.types import Inbound, Snapshot, Turn
+from tests.support import flows
+from tests.test_danger_protocol import words as said
+
+ENGINE = flows()
+NOW = datetime(2026, 11, 30, 12, 30, tzinfo=UTC)  # 21:30 WIT, a Monday night
+NEIGHBOUR = ("selamat malam, sa tetangga. anak2 di rumah sebelah dipukul bapanya tiap malam, "
+             "skarang de pukul lagi")
+
+
+def talk(*messages: str, lang: str = "id") -> list[Turn]:
+    snap: Snapshot | None = None
+    turns = []
+    for i, text in enumerate(messages):
+        turn = ENGINE.step(snap, Inbound("test", "u1", f"m{i}", text=text), NOW, lang)
+        turns.append(turn)
+        snap = turn.snapshot
+    return turns
+
+
+def test_a_neighbour_telling_of_children_is_asked_whether_the_child_is_safe() -> None:
+    first = said(talk(NEIGHBOUR)[0])
+    assert "Apakah anak itu aman sekarang?" in first
+    assert "Apakah Anda aman sekarang?" not in first
+    assert "Saya sekarang sudah aman" not in first  # the answers fit whoever is in danger
+    assert "Sudah aman sekarang" in first and "Masih dalam bahaya" in first
+    english = said(talk(NEIGHBOUR, lang="en")[0], "en")
+    assert "Is the child safe now?" in english and "Are you safe now?" not in english
+
+
+def test_still_in_danger_typed_as_families_type_it_is_taken_once() -> None:
+    """The label typed, and Papuan Malay danger words about the same children: the answer,
+    noted (the child's numbers again), and the conversation goes on; not the whole
+    emergency message again."""
+    for answer in ("Masih dalam bahaya", "masih dalam bahaya kaka", "de masi pukul anak2 skarang"):
+        _, second = talk(NEIGHBOUR, answer)
+        keys = [r.key for r in second.replies]
+        assert keys[0] == "emergency.still_ack.child", (answer, keys)
+        assert "emergency.child" not in keys, answer
+        assert "anak itu masih dalam bahaya" in said(second), answer
+        assert "still_in_danger" in second.snapshot.flags
+        assert second.snapshot.answers["still_in_danger_answer"] == "danger"
+        assert second.snapshot.state == "greeting", answer  # back where it was
+
+
+def test_safe_beside_danger_now_is_not_taken_as_safe() -> None:
+    _, second = talk(NEIGHBOUR, "aman tapi de masih pegang parang di luar")
+    assert second.snapshot.state == "emergency_check"
+    assert "still_in_danger_answer" not in second.snapshot.answers
+    assert "hubungi" in said(second)  # the numbers again, with the question
+
+
+def test_another_kind_of_danger_gets_its_own_numbers() -> None:
+    _, second = talk(NEIGHBOUR, "sa juga mo gantung diri malam ini")
+    assert any(r.key == "emergency.selfharm" for r in second.replies)
+    assert "119" in said(second)
+
+
+def test_the_person_told_about_safe_now_in_papuan_malay() -> None:
+    for answer in ("de su aman, mama de bawa lari", "dong su aman skarang", "1"):
+        _, second = talk(NEIGHBOUR, answer)
+        assert second.snapshot.answers["still_in_danger_answer"] == "safe", answer
+        assert second.snapshot.state == "greeting", answer

@@ -1,0 +1,107 @@
+"""A child writing about harm, known from their own words before the age question.
+
+Found in a walk-through as families write: "sa umur 15 tahun, bapa pukul sa tiap malam"
+got the adult text ("Anda tidak salah") and no child line, because the age question comes
+after consent. The writer's own age under 18 (or school) in the message, in any sentence,
+now brings the texts for a child ("kamu") and TePSA first, in the same turn; an adult naming
+a child's age or class ("sa pu anak umur 12", "murid saya kelas 5") does not, nor an adult
+telling of their childhood ("waktu sa umur 10"). Once the age question is answered, its
+answer decides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from flows.types import Turn
+from tests.support import flows
+from tests.test_emergency_question import talk
+
+ENGINE = flows()
+CRISIS = ENGINE.bundle.crisis
+CATALOG = ENGINE.bundle.catalog
+DATA = Path(__file__).parent / "data"
+TEEN = "sa umur 15 tahun, bapa pukul sa tiap malam kalo de mabuk"
+# the texts written to a child about themselves ("kamu"); emergency.child and crisis.p1.child
+# are about a child (a parent or neighbour may be writing)
+FOR_A_CHILD = {f"{k}.child" for k in ("crisis.p1.violence", "crisis.p1.sexual", "crisis.p1.maybe",
+                                      "emergency.violence", "emergency.sexual")}
+
+
+def first_reply(turn: Turn) -> tuple[str, str]:
+    reply = turn.replies[0]
+    return reply.key, CATALOG.render(reply, "id").text
+
+
+@pytest.mark.parametrize("text", [
+    TEEN,
+    "sa masih SMP kelas 2, bapa tiri pukul sa trus",
+    "Kak aku umur 15, aku diusir dari rumah karena hamil, aku gak punya tempat tinggal",
+    "sa 13thn sa di asrama dipukul kaka kelas pake kayu sampe biru2",
+])
+def test_a_teen_who_gives_their_age_gets_the_texts_for_a_child(text: str) -> None:
+    key, said = first_reply(talk(text)[0])
+    assert key in FOR_A_CHILD, (key, said)
+    assert "kamu" in said
+    numbers = [line for line in said.splitlines() if line.startswith("•")]
+    assert numbers[0].startswith("• Anak dalam bahaya (TePSA)"), numbers
+
+
+@pytest.mark.parametrize("text", [
+    "sa pu anak umur 12 dipukul bapa tirinya",
+    "saya guru SD. murid saya kelas 5 sering datang dengan luka di lengan, katanya dipukul",
+    "waktu sa umur 10 bapa pukul sa, skarang sa su 30 thn dan suami juga pukul sa",
+    "sa umur 35, suami pukul sa tiap malam",
+])
+def test_an_adult_naming_a_child_or_their_childhood_is_not_written_to_as_a_child(
+        text: str) -> None:
+    key, said = first_reply(talk(text)[0])
+    assert key not in FOR_A_CHILD, (key, said)
+
+
+def test_a_child_marriage_counts_when_the_age_is_in_another_sentence() -> None:
+    """`if_minor` phrases (married off, bride price) count for a writer under 18 wherever
+    the age stands in the message."""
+    scan = CRISIS.scan("Halo, saya 15 tahun. Saya mau dikawinkan paksa karena bapa su terima "
+                       "maskawin. Saya tidak mau.")
+    assert "child" in scan.groups and scan.young
+    assert not CRISIS.scan("Saya mau dikawinkan bulan depan, sudah terima maskawin.")
+
+
+def test_the_age_question_decides_once_answered() -> None:
+    """A teen's words make the texts a child's until the age question says otherwise."""
+    turns = talk(TEEN, "1", "3", "1", "2")  # chat, no danger now, agree, age: an adult
+    assert turns[-1].snapshot.answers["age"] == "adult", turns[-1].snapshot.state
+    again = talk(TEEN, "1", "3", "1", "2", "bapa pukul sa lagi tadi")[-1]
+    key, said = first_reply(again)
+    assert key == "crisis.p1.violence", (key, said)
+
+
+def _rows(name: str) -> list[dict[str, Any]]:
+    raw = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
+    return [m for part in raw.values() for m in part]
+
+
+def _measure(rows: list[dict[str, Any]]) -> tuple[int, int, int]:
+    """(teens who gave their age, of them read as a child, adults read as a child)."""
+    teens = [m for m in rows if m["writer"] == "teen" and m["says_age"]]
+    read = sum(CRISIS.scan(m["text"]).young for m in teens)
+    adults = sum(CRISIS.scan(m["text"]).young for m in rows if m["writer"] == "adult")
+    return len(teens), read, adults
+
+
+def test_teens_are_known_by_their_own_words_on_the_tuning_set() -> None:
+    teens, read, adults = _measure(_rows("young_writers.yaml"))
+    assert read / teens >= 0.85, (read, teens)
+    assert adults == 0
+
+
+def test_teens_are_known_by_their_own_words_in_messages_nobody_tuned_for() -> None:
+    """The held-out round: 38 of 62 and 1 adult the day it came (its header)."""
+    teens, read, adults = _measure(_rows("young_writers_heldout.yaml"))
+    assert read / teens >= 0.6, (read, teens)
+    assert adults <= 1
