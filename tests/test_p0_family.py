@@ -95,6 +95,22 @@ def test_a_case_raised_to_p0_reaches_an_off_duty_supervisor(service: Service) ->
     assert raised.endswith("\n" + staff.text("nobody_on_duty"))
 
 
+def test_a_family_whose_alert_reached_nobody_is_told_so_with_the_numbers(
+        service: Service) -> None:
+    """The danger texts say "Petugas LK3 sudah diberi tahu". With no staff registered at all,
+    the alert reaches nobody: the family hears that it did not, and the 24-hour numbers,
+    after the emergency message. With a supervisor, it is not said."""
+    unsent = flows().bundle.catalog.text("alert_unsent", "id")
+    alone = Person(service, "62811")
+    heard = [p["text"] for p in alone.say_raw("sa mo gantung diri malam ini")]
+    assert heard[0].startswith("Terima kasih sudah memberi tahu kami. Nyawa Anda berharga.")
+    assert heard[-1] == unsent
+    assert "Polisi 110" in unsent and "belum sampai" in unsent
+    add_staff(service, "Yohana", "s1", role="supervisor")
+    other = Person(service, "62812")
+    assert unsent not in [p["text"] for p in other.say_raw("sa mo gantung diri malam ini")]
+
+
 # -- nobody left waiting silently -------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ import yaml
 from sqlalchemy import text
 
 from bot.service import Service
-from storage import cases, conversations
+from storage import cases, conversations, counselors
 from tests.support import CHANNEL, Family, FrozenClock, flows, read_sql
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
@@ -206,7 +206,12 @@ def check_events(service: Service, wanted: list[str | dict[str, Any]]) -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_transcript(path: Path, service: Service, clock: FrozenClock) -> None:
-    """The bot says exactly the golden words at every turn and stores what `expect` says."""
+    """The bot says exactly the golden words at every turn and stores what `expect` says.
+    As in service, a supervisor is registered (she gets the alerts; without anyone, an
+    urgent case's family is told the alert reached nobody: tests/test_p0_family.py)."""
+    with service.db.begin() as conn:
+        counselors.add(conn, name="Yohana", role="supervisor", now=clock(),
+                       accounts=[(CHANNEL, "supervisor-1")])
     script = load(path)
     if script.get("lang"):
         start_language(service, script["lang"])

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from bot.pipeline.casehooks import opening_notice
 from flows.engine import Engine as FlowEngine
 from flows.types import Inbound
 
@@ -70,8 +71,12 @@ def script(flows: FlowEngine, family: int) -> tuple[list[str], str, int]:
         turn = flows.step(snap, Inbound(CHANNEL, f"family-{family}", f"sim{len(says)}",
                                         says[-1]), SIM_NOW)
         snap, replies = turn.snapshot, replies + len(turn.replies)
-        if any(e.kind == "case_upsert" for e in turn.events) and snap.case_number is None:
+        opened = next((e for e in turn.events if e.kind == "case_upsert"), None)
+        if opened is not None and snap.case_number is None:
             has_case, snap = True, replace(snap, case_number="LK3-SIM")
+            # the processor's notice as the case opens (the bench has no staff to alert)
+            replies += opening_notice(flows.bundle.catalog, "id", opened.data["priority"],
+                                      SIM_NOW, 0) is not None
         if flows.flow.states[snap.state].end:
             if not has_case:
                 break

@@ -31,10 +31,11 @@ class Script:
 
 def scripts(families: int, now: datetime | None = None) -> list[Script]:
     """Each family's words (`lk3 bench`'s walk with STORY after "halo") and the service's
-    replies to each: the engine's, and the out-of-hours notice the processor adds when a
-    case opens (bot.pipeline.casehooks). Raises when the words no longer lead to the end."""
+    replies to each: the engine's, and the notice the processor adds when a case opens
+    (bot.pipeline.casehooks: the bench has no staff, so an urgent case's alert reaches
+    nobody). Raises when the words no longer lead to the end."""
     from bot.bench.families import script
-    from bot.pipeline.handoff import out_of_hours_notice
+    from bot.pipeline.casehooks import opening_notice
     from flows.engine import Engine as FlowEngine
     from flows.types import Inbound
 
@@ -50,7 +51,7 @@ def scripts(families: int, now: datetime | None = None) -> list[Script]:
                               now)
             opened = next((e for e in turn.events if e.kind == "case_upsert"), None)
             notice = opened is not None and (snap is None or snap.case_number is None) and \
-                out_of_hours_notice(catalog, "id", opened.data["priority"], now) is not None
+                opening_notice(catalog, "id", opened.data["priority"], now, 0) is not None
             snap, counts = turn.snapshot, [*counts, len(turn.replies) + notice]
             if opened is not None and snap.case_number is None:
                 snap = replace(snap, case_number="LK3-SIM")  # as the processor numbers it

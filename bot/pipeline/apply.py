@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -89,6 +89,14 @@ class Conv:
         return out
 
 
+class Notice(NamedTuple):
+    """A service notice for the family in this turn (bot.pipeline.casehooks); `last`: after
+    every reply, the turn's question too (else after a closing, before a question)."""
+
+    text: str
+    last: bool = False
+
+
 @dataclass
 class Batch:
     """The rows of one batch (or, before the lock, of one contact's part of it)."""
@@ -97,7 +105,7 @@ class Batch:
     flows: FlowEngine
     now: datetime
     rows: list[Row] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)  # service notices for the current turn
+    notices: list[Notice] = field(default_factory=list)  # service notices for the turn
     _roster: counselors.Roster | None = None
 
     def need(self) -> Connection:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from bot.casework import alerts, staff
 from bot.pipeline import handoff
+from bot.pipeline.apply import Notice
 from flows.catalog import Catalog
 from flows.text import clean
 from storage import cases, counselors, inbox, queue
@@ -22,13 +23,26 @@ SAFETY_EVENTS = ("emergency", "stop", "privacy_request", "quick_exit")
 
 
 def opened(conn: Connection, catalog: Catalog, case: CaseView, language: str, now: datetime,
-           roster: counselors.Roster | None = None) -> str | None:
+           roster: counselors.Roster | None = None) -> Notice | None:
     """A new case: on-duty staff are alerted at once (P0/P1: supervisors too), whatever the
-    hour. Returns the out-of-hours notice for the family, sent after this turn's replies."""
-    if not alerts.announce(conn, case, now, roster=roster):  # the scheduler's alerts follow
+    hour. Returns the notice for the family (`opening_notice`)."""
+    told = alerts.announce(conn, case, now, roster=roster)  # the scheduler's alerts follow
+    if not told:
         log.warning("case %s: the new-case alert reached nobody (no staff on duty or "
                     "reachable)", case.number)
-    return handoff.out_of_hours_notice(catalog, language, case.priority, now)
+    return opening_notice(catalog, language, case.priority, now, told)
+
+
+def opening_notice(catalog: Catalog, language: str, priority: str, now: datetime,
+                   told: int) -> Notice | None:
+    """What the family hears in the turn that opened their case: an urgent case whose alert
+    reached nobody (`told` staff), that it did not and the 24-hour numbers, last (the danger
+    texts before it said staff were told); else, outside service hours, when to expect an
+    answer."""
+    if not told and priority in URGENT:
+        return Notice(catalog.text("alert_unsent", language), last=True)
+    later = handoff.out_of_hours_notice(catalog, language, priority, now)
+    return Notice(later) if later else None
 
 
 def family_safety(conn: Connection, case_id: int | None, counselor_id: int,

@@ -34,8 +34,9 @@ def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     conv.changed = True
     extra = {"case_number": conv.case_number or ""}
     rendered = [batch.flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
-    if batch.notices:  # after the closing, but before a question (kept on a small screen)
-        at = len(rendered) - 1 if rendered and rendered[-1].choices else len(rendered)
-        rendered[at:at] = [Rendered(n) for n in batch.notices]
-        batch.notices.clear()
+    for notice in batch.notices:  # after the closing, before a question (on a small screen)
+        at = len(rendered) - 1 if rendered and rendered[-1].choices and not notice.last \
+            else len(rendered)
+        rendered.insert(at, Rendered(notice.text))
+    batch.notices.clear()
     send(batch, msg, conv, rendered)
