@@ -179,6 +179,13 @@ def subscribe(m: StepModel) -> None:
         "source": str(m.answers.pop("_sub_source", "keyword"))}))
 
 
+def chat_instead(m: StepModel) -> None:
+    """At the phone consent, the family would rather chat: the chat path's consent next."""
+    m.answers["mode"] = "chat"
+    m.answers.pop("consent", None)  # not a consent: the next question asks for it
+    m.events.append(Event("mode_changed", {"mode": "chat"}))
+
+
 def subscribe_from_menu(m: StepModel) -> None:
     m.answers["_sub_source"] = "menu"
 
@@ -195,6 +202,7 @@ ACTIONS: dict[str, Callable[[StepModel], None]] = {
     "withdraw_consent": withdraw_consent,
     "pause": pause,
     "resumed": resumed,
+    "chat_instead": chat_instead,
     "switch_language": switch_language,
     "satisfaction": satisfaction,
     "open_case_now": open_case_now,
