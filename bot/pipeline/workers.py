@@ -187,8 +187,11 @@ def _forever(name: str, once: Callable[[], int], pause: Callable[[int], float],
 def _stoppable(nudged: bool) -> None:
     """SIGTERM and Ctrl-C raise KeyboardInterrupt (see `_forever`); `nudged`: a child of
     `lk3 serve`, which reads its standard input (`_nudges`)."""
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGINT first: one who sees SIGTERM caught (tests read /proc) may send both at once,
+    # and a SIGINT before its handler raised out of here, so the process ended while
+    # SIGTERM came, by then back to its default at Python's exit (-15, seen under load)
     signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     if nudged:
         threading.Thread(target=_nudges, daemon=True, name="lk3-nudges").start()
 
