@@ -22,10 +22,12 @@ FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted"
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack
+OTHER_FOCUS = ("violence", "sexual", "injury")  # their texts for someone telling of another
 UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
 CRISIS_GROUPS = "_crisis_groups"  # every group the last danger words hit
 TOLD = "_told"  # the kind of danger the family's own words (the lists) last named
 YOUNG = "_young"  # danger words came with the writer's own age under 18 ("sa umur 15")
+ABOUT_OTHER = "_about_other"  # danger words told of someone else hurt ("tetangga pukul istri")
 # [question, state after]: a question answered from danger words; "salah ketik" while still
 # at the state after takes that answer back and asks the question again
 WORDS_ANSWERED = "_words_answered"
@@ -81,6 +83,14 @@ def writes_as_child(answers: dict[str, Any]) -> bool:
     return answers.get("age") == UNDER_18 or ("age" not in answers and bool(answers.get(YOUNG)))
 
 
+def about_someone_else(answers: dict[str, Any]) -> bool:
+    """Someone else is in danger, not the writer: the words said so, until "who needs
+    help?" is answered (then its answer: anyone but the writer)."""
+    if "who" in answers:
+        return answers["who"] not in ("self", "skipped", "unknown")
+    return bool(answers.get(ABOUT_OTHER))
+
+
 def emergency(m: StepModel) -> None:
     """Danger now: make sure a P0 case exists at once, consent or not, and alert staff."""
     m.flag("p0_alerted")
@@ -93,8 +103,10 @@ def emergency(m: StepModel) -> None:
 def still_in_danger(m: StepModel) -> None:
     m.flag("still_in_danger")
     focus = m.answers.get(FOCUS)  # self-harm: not "go somewhere crowded"; a child: the child
-    m.replies.append(Reply(f"emergency.still_ack.{focus}" if focus in STILL_ACK_FOCUS
-                           else "emergency.still_ack"))
+    key = f"emergency.still_ack.{focus}" if focus in STILL_ACK_FOCUS else "emergency.still_ack"
+    if focus in OTHER_FOCUS and about_someone_else(m.answers):
+        key = "emergency.still_ack.other"  # the person told about: "do not go in alone"
+    m.replies.append(Reply(key))
     m.events.append(Event("still_in_danger", {}))
     m.events.append(_case_event(m, "waiting"))
 

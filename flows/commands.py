@@ -36,7 +36,7 @@ ENGINE_KEYS = (
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
     "human_requested.no_consent", "moved_on", "mistyped_ack", DID_YOU_MEAN, FROM_STORY,
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
-    "emergency.still_ack.child",
+    "emergency.still_ack.child", "emergency.still_ack.other",
     "broadcast.unsubscribed",
     "response_time.P1.closed", "response_time.P2.closed", "response_time.P3.closed",
     *(f"weekday.{d}" for d in range(7)),

@@ -23,12 +23,13 @@ GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harm
 ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
             "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
-            "young_not", "markers",
+            "young_not", "self_victim", "other_victim", "markers",
             "imminent", "model")
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
-          "young_not")
+          "young_not", "self_victim", "other_victim")
 YOUNG_GAP = 2  # words that may come between those of a `young_writer` phrase ("sa nona umur")
+OTHER_GAP = 2  # ... of an `other_victim` phrase ("sa pu anak nona dipukul")
 _LETTER = re.compile(r"[^\W\d_]")
 # A list item whose `#` YAML reads as a comment: `- ditinggal # hari` is "ditinggal" (a comment
 # after an item needs two spaces before it).
@@ -57,6 +58,7 @@ class Scan:
     model: float | None = None  # the group is the model's reading, this likely (never P0)
     child: bool = False  # a sentence with danger words names a child ("sa pu anak 12 tahun")
     young: bool = False  # the message gives the writer's own age under 18 ("sa umur 15")
+    other: bool = False  # someone else is hurt, not the writer ("tetangga pukul istrinya")
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -133,6 +135,11 @@ class CrisisWords:
         young = any(next(self._occurrences("young_writer", hits, YOUNG_GAP), None) is not None
                     and next(self._occurrences("young_not", hits, 0), None) is None
                     for hits in sentences)
+        # someone else hurt, told by the writer, who is not hurt too (in any sentence)
+        other = not any(next(self._occurrences("self_victim", hits, 0), None) is not None
+                        for hits in sentences) and \
+            any(next(self._occurrences("other_victim", hits, OTHER_GAP), None) is not None
+                for hits in sentences)
         for hits in sentences:
             # the sentence gives someone's age under 18: its `if_minor` phrases count
             minor = young or next(self._occurrences("minor", hits, 0), None) is not None
@@ -163,7 +170,7 @@ class CrisisWords:
                     denied = True
             child = child or (named and len(found) > before)
         seen = [self.patterns[n] for n in found]
-        scan = self._verdict(seen, child, young)
+        scan = self._verdict(seen, child, young, other)
         r = self.reader
         if scan or denied or not model or r is None or words < r.min_words:
             return scan
@@ -174,7 +181,7 @@ class CrisisWords:
         rule = self.rules.get(reading.group, frozenset()) - {ALWAYS}
         markers = tuple(dict.fromkeys(p.text for p in seen if p.kind in rule))
         return Scan((reading.group,), (reading.group,) if markers else (), markers,
-                    round(reading.danger, 2), young=young)
+                    round(reading.danger, 2), young=young, other=other)
 
     def _negated(self, at: tuple[int, ...], covered: set[int], ends: set[int],
                  hits: list[frozenset[int]]) -> bool:
@@ -185,8 +192,8 @@ class CrisisWords:
             return True
         return start - 1 in ends or (start - 2 in ends and hits[start - 1].isdisjoint(self.stops))
 
-    def _verdict(self, found: list[Pattern], child: bool = False,
-                 young: bool = False) -> Scan:
+    def _verdict(self, found: list[Pattern], child: bool = False, young: bool = False,
+                 other: bool = False) -> Scan:
         kinds = {p.kind for p in found}
         groups = tuple(g for g in GROUPS if g in kinds)
         imminent = tuple(g for g in groups
@@ -194,7 +201,7 @@ class CrisisWords:
         used = {k for g in imminent for k in self.rules[g]}
         matched = dict.fromkeys(p.text for p in found if p.kind in groups or p.kind in used)
         return Scan(groups, imminent, tuple(matched), child=child and bool(groups),
-                    young=young and bool(groups))
+                    young=young and bool(groups), other=other and bool(groups))
 
     def groups_in(self, text: str) -> list[str]:
         """The groups whose phrases appear in `text`, in GROUPS order."""
@@ -281,7 +288,7 @@ def load_crisis_words(path: Path) -> CrisisWords:
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     patterns += compile_all("minor", "minor", _strings(path, "minor", raw.get("minor"),
                                                        required=False))
-    for kind in ("child_named", "young_writer", "young_not"):
+    for kind in ("child_named", "young_writer", "young_not", "self_victim", "other_victim"):
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)

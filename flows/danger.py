@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flows.actions import (
+    ABOUT_OTHER,
     ACTIONS,
     CRISIS_GROUPS,
     FOCUS,
     MODEL_FLAG,
+    OTHER_FOCUS,
     TOLD,
     WORDS_ANSWERED,
     YOUNG,
     StepModel,
+    about_someone_else,
     writes_as_child,
 )
 from flows.crisis import Scan
@@ -89,6 +92,10 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         FOCUS_TEXTS.get(focus, focus)  # texts, not the violence ones (a walk-through)
     if scan.young and "age" not in m.answers:
         m.answers[YOUNG] = True  # "sa umur 15, bapa pukul sa": a child writing
+    if scan.other and focus != "selfharm":  # never for self-harm: the writer may be at risk
+        m.answers[ABOUT_OTHER] = True  # "tetangga pukul de pu maitua skarang"
+    elif scan.groups:
+        m.answers.pop(ABOUT_OTHER, None)  # the writer's own danger now
     young = writes_as_child(m.answers)
     about_child = scan.child and not young
     m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]
@@ -119,6 +126,9 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         key = f"{key}.child"  # a child writing: "kamu", and an adult they trust
     elif about_child and engine.has_text(m, f"{key}.about_child"):
         key = f"{key}.about_child"  # "sa pu anak 12 tahun dipegang om": the victim, a child
+    elif m.answers[FOCUS] in OTHER_FOCUS and about_someone_else(m.answers) and \
+            engine.has_text(m, f"{key}.other"):
+        key = f"{key}.other"  # someone telling of another: "the person hurt is not to blame"
     m.replies.append(Reply(key, engine.params(m, key)))
     if choice is not None:  # what was understood, so a wrong reading can be seen
         m.replies.append(Reply(NOTED, {"chosen_key": choice.label}))

@@ -21,6 +21,7 @@ from flows.actions import (
     STORY,
     TOLD,
     StepModel,
+    about_someone_else,
     writes_as_child,
 )
 from flows.commands import DID_YOU_MEAN, FROM_STORY
@@ -550,7 +551,9 @@ class Engine:
         texts = self.bundle.catalog.texts[m.language]
         if state.variant and f"{key}.{self._variant(m, state.variant)}" in texts:
             key = f"{key}.{self._variant(m, state.variant)}"
-            if writes_as_child(m.answers) and f"{key}.child" in texts:
+            if about_someone_else(m.answers) and f"{key}.other" in texts:
+                key = f"{key}.other"  # someone telling of another (emergency.violence.other)
+            elif writes_as_child(m.answers) and f"{key}.child" in texts:
                 key = f"{key}.child"  # a child writing: "kamu" (emergency.violence.child)
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)

@@ -31,7 +31,8 @@ NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # 09:30 WIT, a Monday
 CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "crisis_corpus.yaml").read_text(
     encoding="utf-8"))
 EMERGENCY = FLOW.states[FLOW.interrupts["emergency"]].prompt
-EMERGENCY_KEYS = {EMERGENCY, *(f"{EMERGENCY}.{g}" for g in FOCUS_ORDER)}
+EMERGENCY_KEYS = {EMERGENCY, *(f"{EMERGENCY}.{g}{form}" for g in FOCUS_ORDER
+                               for form in ("", ".child", ".other"))}  # as in engine_properties
 P1_KEYS = {f"crisis.p1.{g}" for g in FOCUS_ORDER}
 CONSENTED = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult"}
 

@@ -28,7 +28,10 @@ START = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # 09:30 WIT, a Monday
 CASE_NUMBER = "LK3-2026-00001"
 EMERGENCY_KEY = FLOW.states["emergency_check"].prompt  # "emergency"
 # the emergency message, and its texts for each kind of danger ("emergency.selfharm"...)
-EMERGENCY_KEYS = {EMERGENCY_KEY, *(f"{EMERGENCY_KEY}.{g}" for g in FOCUS_ORDER)}
+# the emergency message for each kind of danger, and its forms for a child writing and for
+# someone telling of another (`emergency.violence.child`, `emergency.injury.other`)
+EMERGENCY_KEYS = {EMERGENCY_KEY, *(f"{EMERGENCY_KEY}.{g}{form}" for g in FOCUS_ORDER
+                                   for form in ("", ".child", ".other"))}
 STOP_KEY = FLOW.states[FLOW.interrupts["stop"]].prompt  # "stopped"
 GREETING_KEY = FLOW.states[FLOW.initial].prompt
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")

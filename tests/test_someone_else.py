@@ -1,0 +1,100 @@
+"""Danger told by someone who is not the one in danger: a neighbour, a sister, a pastor.
+
+Found in a walk-through as families write: a neighbour telling of a woman beaten next door
+got "Keselamatan Anda yang utama. Jika bisa, pergi sekarang ke tempat aman" and "Apakah Anda
+aman sekarang?", written to the person hurt. The words now tell who is hurt
+(`other_victim` and `self_victim` in flows/crisis.yaml): someone telling of another gets the
+texts for them ("jangan masuk sendiri ke tempat yang berbahaya", "Apakah semua orang aman
+sekarang?"); a writer hurt too, or self-harm words, never. Once "who needs help?" is
+answered, its answer decides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from flows.danger import focus_of
+from tests.support import flows
+from tests.test_danger_protocol import words as said
+from tests.test_emergency_question import talk
+
+CRISIS = flows().bundle.crisis
+DATA = Path(__file__).parent / "data"
+NEIGHBOUR = "tetangga ada pukul de pu maitua pake parang skarang"
+
+
+def keys(text: str, *before: str) -> list[str]:
+    return [r.key for r in talk(*before, text)[-1].replies]
+
+
+def test_a_neighbour_telling_of_violence_now_gets_the_texts_for_a_witness() -> None:
+    turn = talk(NEIGHBOUR)[0]
+    assert turn.replies[0].key == "emergency.violence.other"
+    text = said(turn)
+    assert "jangan masuk sendiri ke tempat yang berbahaya" in text
+    assert "Apakah semua orang aman sekarang?" in text and "Apakah Anda aman" not in text
+    _, still = talk(NEIGHBOUR, "masih dalam bahaya")
+    assert still.replies[0].key == "emergency.still_ack.other"
+
+
+@pytest.mark.parametrize("text", [
+    "suami pukul sa skarang tolong",
+    "bapa pukul mama deng sa skarang, de pegang parang",  # the writer hurt too
+    "SUAMI MABUK LAGI, DE BANTING PIRING, LEMPAR SA, TOLONG DATANG",
+])
+def test_a_writer_in_danger_is_still_written_to_as_the_one_in_danger(text: str) -> None:
+    assert keys(text)[0] in ("emergency.violence", "crisis.p1.violence"), text
+
+
+def test_self_harm_words_are_never_read_as_someone_elses() -> None:
+    """The cost of the mistake is too high: a writer at risk told to watch over another."""
+    text = "Syalom. Sa majelis di jemaat, orang kira sa kuat. Sa kumpul obat tidur banyak"
+    assert "other" not in keys(text)[0]
+    assert keys("sa pu ade laki su ikat tali di pohon, de mo gantung diri malam ini")[0] == \
+        "emergency.selfharm"
+
+
+def test_a_sister_telling_of_violence_not_now_gets_the_p1_text_for_the_person_hurt() -> None:
+    turn = talk("sa pu kaka perempuan dipukul de pu suami tiap minggu")[0]
+    assert turn.replies[0].key == "crisis.p1.violence.other"
+    assert "Orang yang mengalami kekerasan tidak salah" in said(turn)
+
+
+def test_the_answer_to_who_needs_help_decides_once_given() -> None:
+    """Words read as someone else's, then "who needs help?" answered "myself": the texts
+    for the writer from then on."""
+    intake = [NEIGHBOUR, "1", "1", "3", "1", "2", "2", "1"]  # safe now, chat, ..., who: myself
+    turns = talk(*intake)
+    assert turns[-1].snapshot.answers.get("who") == "self", turns[-1].snapshot.state
+    assert keys("dia pukul sa lagi skarang pake parang", *intake)[0] == "emergency.violence"
+
+
+def _rows(name: str) -> list[dict[str, Any]]:
+    raw = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
+    return [m for part in raw.values() for m in part]
+
+
+def _measure(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per kind (self, other, both): (messages read as danger, of them read as another's)."""
+    out = {}
+    for kind in ("self", "other", "both"):
+        scans = [s for m in rows if m["about"] == kind and (s := CRISIS.scan(m["text"]))]
+        out[kind] = (len(scans), sum(s.other and focus_of(s) != "selfharm" for s in scans))
+    return out
+
+
+def test_who_is_in_danger_is_read_on_the_tuning_set() -> None:
+    got = _measure(_rows("someone_else.yaml"))
+    assert got["other"][1] / got["other"][0] >= 0.85, got
+    assert got["self"][1] <= 1 and got["both"][1] <= 2, got
+
+
+def test_who_is_in_danger_is_read_in_messages_nobody_tuned_for() -> None:
+    """The held-out round: 43 of 57 the day it came, no writer in danger misread, 4 of 20
+    where both were (its header)."""
+    got = _measure(_rows("someone_else_heldout.yaml"))
+    assert got["other"][1] >= 43 and got["self"][1] == 0 and got["both"][1] <= 4, got
