@@ -135,11 +135,6 @@ class CrisisWords:
         young = any(next(self._occurrences("young_writer", hits, YOUNG_GAP), None) is not None
                     and next(self._occurrences("young_not", hits, 0), None) is None
                     for hits in sentences)
-        # someone else hurt, told by the writer, who is not hurt too (in any sentence)
-        other = not any(next(self._occurrences("self_victim", hits, 0), None) is not None
-                        for hits in sentences) and \
-            any(next(self._occurrences("other_victim", hits, OTHER_GAP), None) is not None
-                for hits in sentences)
         for hits in sentences:
             # the sentence gives someone's age under 18: its `if_minor` phrases count
             minor = young or next(self._occurrences("minor", hits, 0), None) is not None
@@ -170,7 +165,7 @@ class CrisisWords:
                     denied = True
             child = child or (named and len(found) > before)
         seen = [self.patterns[n] for n in found]
-        scan = self._verdict(seen, child, young, other)
+        scan = self._verdict(seen, child, young, bool(found) and self._other(sentences))
         r = self.reader
         if scan or denied or not model or r is None or words < r.min_words:
             return scan
@@ -181,7 +176,15 @@ class CrisisWords:
         rule = self.rules.get(reading.group, frozenset()) - {ALWAYS}
         markers = tuple(dict.fromkeys(p.text for p in seen if p.kind in rule))
         return Scan((reading.group,), (reading.group,) if markers else (), markers,
-                    round(reading.danger, 2), young=young, other=other)
+                    round(reading.danger, 2), young=young, other=self._other(sentences))
+
+    def _other(self, sentences: list[list[frozenset[int]]]) -> bool:
+        """Someone else hurt, told by the writer, who is not hurt too (in any sentence).
+        Asked only of a message with danger in it."""
+        return not any(next(self._occurrences("self_victim", hits, 0), None) is not None
+                       for hits in sentences) and \
+            any(next(self._occurrences("other_victim", hits, OTHER_GAP), None) is not None
+                for hits in sentences)
 
     def _negated(self, at: tuple[int, ...], covered: set[int], ends: set[int],
                  hits: list[frozenset[int]]) -> bool:
