@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -20,6 +21,7 @@ from sqlalchemy import text
 from bot.service import Service
 from flows.actions import RETURN_TO
 from flows.danger import FOCUS_ORDER
+from flows.engine import SKIP_WORDS
 from flows.types import LANGUAGES, Inbound, Reply, Snapshot, Turn
 from storage import cases
 from tests.support import Family, flows, read_sql
@@ -293,10 +295,35 @@ def test_danger_now_before_consent_gets_emergency_in_that_turn() -> None:
     assert (case.data["priority"], case.data["legal_basis"]) == ("P0", "vital_interest")
 
 
+# the emergency word each language's texts tell people to type; it must be a keyword
+EMERGENCY_WORD = {"id": "DARURAT", "en": "EMERGENCY"}
+
+
+def test_the_announced_emergency_words_work() -> None:
+    assert all(ENGINE.bundle.keywords.get(w.lower()) == "emergency"
+               for w in EMERGENCY_WORD.values())
+
+
+def test_every_word_the_texts_tell_people_to_type_works() -> None:
+    """"Ketik HAPUS", "type EMERGENCY": each word a text tells families to type is a keyword
+    (or LEWATI/SKIP), in the language of that text; English texts name English words."""
+    told: dict[str, set[str]] = {}
+    for path in (Path(__file__).parents[1] / "flows" / "catalog").glob("*.yaml"):
+        for m in re.finditer(r"\b(?:[Tt]ype|[Kk]etik)\s+([A-Z][A-Z]+(?: [A-Z]{2,})*)\b",
+                             path.read_text(encoding="utf-8")):
+            told.setdefault(m.group(1), set()).add(path.name)
+    assert {"DARURAT", "EMERGENCY", "HAPUS", "DELETE", "UBAH", "CHANGE"} <= told.keys()
+    broken = {w: sorted(f) for w, f in told.items()
+              if w.lower() not in ENGINE.bundle.keywords and w.lower() not in SKIP_WORDS}
+    assert not broken, broken
+    indonesian = {"DARURAT", "HAPUS", "UBAH", "BERHENTI", "KELUAR", "PETUGAS", "ULANG", "LEWATI"}
+    assert not [w for w in indonesian if any(f.startswith("en") for f in told.get(w, ()))]
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_greeting_announces_the_emergency_word(lang: str) -> None:
     """Never 1: the first thing the bot says tells how to get emergency help (DARURAT)."""
-    assert "DARURAT" in CATALOG.text(FLOW.states[FLOW.initial].prompt, lang)
+    assert EMERGENCY_WORD[lang] in CATALOG.text(FLOW.states[FLOW.initial].prompt, lang)
 
 
 def test_danger_now_after_an_earlier_emergency_and_restart_gets_emergency() -> None:
@@ -358,7 +385,7 @@ def test_emergency_message_has_24_7_numbers_and_the_safe_word(lang: str) -> None
     turn = ENGINE.step(None, inbound("DARURAT"), NOW, lang)
     (message,) = [render(r, lang) for r in turn.replies
                   if r.key == FLOW.states["emergency_check"].prompt]
-    for needed in ("110", "129", "08111-129-129", "1500-771", "119", "DARURAT"):
+    for needed in ("110", "129", "08111-129-129", "1500-771", "119", EMERGENCY_WORD[lang]):
         assert needed in message, needed
 
 
