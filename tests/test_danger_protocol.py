@@ -295,6 +295,8 @@ def test_a_danger_phrase_inside_any_message_in_any_state_brings_its_numbers(
     turn = say(snapshot_at(state, lang), message, lang)
     if group not in scan.groups:  # a recall miss: counted by `lk3 flow eval`, not here
         return
+    if scan.model is not None and not any(e.kind == "crisis_words" for e in turn.events):
+        return  # only the model read danger, and "iya" answered the question: it gives way
     said = words(turn, lang)
     for line in numbers_of(group, lang):
         assert line in said, (message, state, line)
