@@ -84,11 +84,11 @@ def writes_as_child(answers: dict[str, Any]) -> bool:
 
 
 def about_someone_else(answers: dict[str, Any]) -> bool:
-    """Someone else is in danger, not the writer: the words said so, until "who needs
-    help?" is answered (then its answer: anyone but the writer)."""
-    if "who" in answers:
-        return answers["who"] not in ("self", "skipped", "unknown")
-    return bool(answers.get(ABOUT_OTHER))
+    """Someone else is in danger, not the writer: the words of the last danger message said
+    so, and "who needs help?" did not say "myself". Another answer there never makes it so:
+    "sa deng anak2" (children, family) is a mother in danger with her children (found in a
+    walk-through: she was told "jangan masuk sendiri ke tempat yang berbahaya")."""
+    return answers.get("who") != "self" and bool(answers.get(ABOUT_OTHER))
 
 
 def emergency(m: StepModel) -> None:
@@ -104,6 +104,8 @@ def still_in_danger(m: StepModel) -> None:
     m.flag("still_in_danger")
     focus = m.answers.get(FOCUS)  # self-harm: not "go somewhere crowded"; a child: the child
     key = f"emergency.still_ack.{focus}" if focus in STILL_ACK_FOCUS else "emergency.still_ack"
+    if focus == "child" and writes_as_child(m.answers):
+        key = "emergency.still_ack"  # the child is the writer: not "bawa anak ke ..."
     if focus in OTHER_FOCUS and about_someone_else(m.answers):
         key = "emergency.still_ack.other"  # the person told about: "do not go in alone"
     m.replies.append(Reply(key))

@@ -56,8 +56,18 @@ def test_the_closing_says_the_safe_times_back(injured: str) -> None:
     assert f"Petugas akan memilih waktu aman yang Anda sebut: {SAFE}." in text
 
 
-def test_without_safe_times_the_closing_says_nothing_of_them() -> None:
-    turn, snap = intake("2", "LEWATI")
+def test_a_p0_closing_does_not_promise_any_hour_beside_the_safe_times() -> None:
+    """A walk-through read "secepatnya, juga di luar jam layanan" next to "sore jam 4-6
+    waktu de pigi kerja": the P0 promise now keeps to the safe times."""
+    text = closing(intake("1", SAFE)[0])
+    assert "secepatnya, pada waktu aman yang Anda sebut" in text
+    assert "di luar jam layanan" not in text
+
+
+@pytest.mark.parametrize("none", ["LEWATI", "tra", "kapan saja", "Tidak."])
+def test_without_safe_times_the_closing_says_nothing_of_them(none: str) -> None:
+    """LEWATI, or a no ("tra" was saved as the safe times and said back at the close)."""
+    turn, snap = intake("2", none)
     assert snap.answers["safe_times"] == "skipped"
     text = closing(turn)
     assert "Nomor kasus Anda" in text and "waktu aman" not in text and "skipped" not in text

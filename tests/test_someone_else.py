@@ -64,13 +64,24 @@ def test_a_sister_telling_of_violence_not_now_gets_the_p1_text_for_the_person_hu
     assert "Orang yang mengalami kekerasan tidak salah" in said(turn)
 
 
-def test_the_answer_to_who_needs_help_decides_once_given() -> None:
+def test_who_needs_help_myself_ends_the_reading() -> None:
     """Words read as someone else's, then "who needs help?" answered "myself": the texts
-    for the writer from then on."""
+    for the writer from then on (danger words that name no victim, as most later do)."""
     intake = [NEIGHBOUR, "1", "1", "3", "1", "2", "2", "1"]  # safe now, chat, ..., who: myself
     turns = talk(*intake)
     assert turns[-1].snapshot.answers.get("who") == "self", turns[-1].snapshot.state
-    assert keys("dia pukul sa lagi skarang pake parang", *intake)[0] == "emergency.violence"
+    assert keys("de bawa parang skarang", *intake)[0] == "emergency.violence"
+
+
+def test_who_needs_help_another_does_not_make_the_writer_a_witness() -> None:
+    """A mother in danger with her children answers "children" (or "family") at who needs
+    help: she is still written to as one in danger (a walk-through found her told "jangan
+    masuk sendiri ke tempat yang berbahaya")."""
+    intake = ["halo", "1", "3", "1", "2", "2", "2"]  # chat, no danger, agree, adult, dv, child
+    turns = talk(*intake)
+    assert turns[-1].snapshot.answers.get("who") == "child", turns[-1].snapshot.state
+    key = keys("iya de pegang parang skarang", *intake)[0]
+    assert key == "emergency.violence", key
 
 
 def _rows(name: str) -> list[dict[str, Any]]:

@@ -29,7 +29,8 @@ TEEN = "sa umur 15 tahun, bapa pukul sa tiap malam kalo de mabuk"
 # the texts written to a child about themselves ("kamu"); emergency.child and crisis.p1.child
 # are about a child (a parent or neighbour may be writing)
 FOR_A_CHILD = {f"{k}.child" for k in ("crisis.p1.violence", "crisis.p1.sexual", "crisis.p1.maybe",
-                                      "emergency.violence", "emergency.sexual")}
+                                      "emergency.violence", "emergency.sexual",
+                                      "emergency.child")}
 
 
 def first_reply(turn: Turn) -> tuple[str, str]:
@@ -61,6 +62,18 @@ def test_an_adult_naming_a_child_or_their_childhood_is_not_written_to_as_a_child
         text: str) -> None:
     key, said = first_reply(talk(text)[0])
     assert key not in FOR_A_CHILD, (key, said)
+
+
+def test_a_child_in_danger_who_writes_is_asked_about_themselves() -> None:
+    """A walk-through found a child writing get "Keselamatan anak yang utama. Jika bisa,
+    bawa anak ke tempat aman" and "Apakah anak itu aman sekarang?", then "Kami tandai bahwa
+    anak itu masih dalam bahaya... bawa anak": words for a parent or a neighbour."""
+    first, second = talk("sa umur 14 sa ditinggal sendiri di rumah su 3 hari tra ada makan, "
+                         "skarang sa sakit", "masih dalam bahaya")
+    assert first.replies[0].key == "emergency.child.child"
+    text = CATALOG.render(first.replies[0], "id").text
+    assert "Apakah kamu aman sekarang?" in text and "bawa anak" not in text
+    assert second.replies[0].key == "emergency.still_ack"
 
 
 def test_a_child_marriage_counts_when_the_age_is_in_another_sentence() -> None:
