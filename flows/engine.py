@@ -176,9 +176,12 @@ class Engine:
             commands.run(self, m, command)
         elif scan and state.save and \
                 (still := self._still_in_danger(m, state, inbound.text, scan)):
+            before = self._p0(m)
             m.flags = list(danger.flags_seen(scan, tuple(m.flags)))
+            m.events.append(Event("crisis_words", danger.words_event(
+                scan, bool(scan.imminent), state=m.state)))  # staff see the words, as ever
             m.answers[state.save] = still.value  # "masih dalam bahaya": the answer, once
-            self.fire(m, f"choose_{still.value}", self._p0(m))
+            self.fire(m, f"choose_{still.value}", before)
         elif scan:  # every text, in every state, is read for danger before anything else
             choice = None if starting else self._danger_choice(m, state, inbound.text, scan)
             if choice is None:
@@ -562,10 +565,10 @@ class Engine:
         texts = self.bundle.catalog.texts[m.language]
         if state.variant and f"{key}.{self._variant(m, state.variant)}" in texts:
             key = f"{key}.{self._variant(m, state.variant)}"
-            if about_someone_else(m.answers) and f"{key}.other" in texts:
-                key = f"{key}.other"  # someone telling of another (emergency.violence.other)
-            elif writes_as_child(m.answers) and f"{key}.child" in texts:
+            if writes_as_child(m.answers) and f"{key}.child" in texts:
                 key = f"{key}.child"  # a child writing: "kamu" (emergency.violence.child)
+            elif about_someone_else(m.answers) and f"{key}.other" in texts:
+                key = f"{key}.other"  # someone telling of another (as danger.answer orders)
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
         offered = self._suggested(m, state)

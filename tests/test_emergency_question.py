@@ -54,6 +54,8 @@ def test_still_in_danger_typed_as_families_type_it_is_taken_once() -> None:
         assert "still_in_danger" in second.snapshot.flags
         assert second.snapshot.answers["still_in_danger_answer"] == "danger"
         assert second.snapshot.state == "greeting", answer  # back where it was
+        kinds = [e.kind for e in second.events]  # staff see the words and the answer
+        assert kinds[0] == "crisis_words" and "still_in_danger" in kinds, kinds
 
 
 def test_safe_beside_danger_now_is_not_taken_as_safe() -> None:
