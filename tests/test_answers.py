@@ -169,7 +169,8 @@ TABLE = [
     ("child_age", "2", "id", "6-12"),  # option 2
     ("child_age", "15", "id", "13-17"),
     ("child_age", "6-12", "id", "6-12"),
-    ("child_age", "18", "id", None),
+    ("child_age", "18", "id", "adult"),  # a son or daughter who is grown
+    ("child_age", "de su 27 tahun", "id", "adult"),
     # the category
     ("category", "kdrt", "id", "dv"),
     ("category", "KDRT!", "id", "dv"),

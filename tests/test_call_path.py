@@ -1,4 +1,5 @@
-"""The "call me" path: a family that changes its mind about being phoned.
+"""The "call me" path: a family that changes its mind about being phoned; and the child-age
+question for a son or daughter who is grown.
 
 Found in a walk-through: at the short consent for a phone call, "bukan, sa mau chat" was
 read as a refusal, and the family was sent away with the helpline numbers and its answers
@@ -38,3 +39,21 @@ def test_a_mixed_answer_is_asked_again_not_taken_as_a_refusal() -> None:
 def test_a_refusal_is_still_a_refusal(words: str) -> None:
     *_, turn = talk(*TO_CALL, words)
     assert turn.snapshot.state == "refused"
+
+
+# -- the child's age, when the "child" is grown -----------------------------------------------
+
+CHILD_AGE = ("halo", "1", "3", "1", "2", "2", "2")  # ... domestic violence, who: a child
+
+
+@pytest.mark.parametrize(("words", "band"), [
+    ("de su 27 tahun", "adult"), ("sa pu anak perempuan, de su 27 tahun", "adult"),
+    ("su dewasa, su kawin", "adult"), ("4", "adult"), ("de 10 tahun", "6-12"),
+    ("dia umur 3", "0-5")])
+def test_a_grown_son_or_daughter_is_not_asked_the_childs_age_again_and_again(
+        words: str, band: str) -> None:
+    """A walk-through: a mother telling of her daughter (27) was asked "Berapa usia anak
+    itu?" five times, its choices ending at 17, and the case recorded a minor."""
+    *_, turn = talk(*CHILD_AGE, words)
+    assert turn.snapshot.answers.get("child_age") == band, words
+    assert turn.snapshot.state == "distrik"
