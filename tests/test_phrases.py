@@ -113,15 +113,18 @@ QUESTIONS = {
         "apakah data saya dirahasiakan?", "is this confidential?",
         "do you tell my parents", "ini rahasia kah? jangan kasih tau mama",
         "jangan kasih tau bapa tiri, ini rahasia to",
+        "ini rahasia kah? nanti orang lain tau?",  # a walk-through, as the next three
     ],
     "ask_hours": [
         "jam brapa buka?", "kantor LK3 dimana?", "selamat pagi, kantor LK3 dimana?",
         "alamat kantor dimana", "lk3 buka jam berapa", "jam berapa kantor buka", "jam buka",
         "where is the office", "what time do you open",
+        "permisi, sa mau tanya dulu. LK3 ini buka jam brapa?", "sa cuma mau tanya jam buka",
+        "kantornya dimana?",
     ],
     "ask_cost": [
         "bayar kah atau gratis?", "gratis kah", "ini gratis kah?", "biaya berapa",
-        "konsultasi bayar kah", "is it free", "do i have to pay",
+        "konsultasi bayar kah", "is it free", "do i have to pay", "bayar ka tra?",
     ],
 }
 NOT_QUESTIONS = [
@@ -130,6 +133,8 @@ NOT_QUESTIONS = [
     "sa mau ke kantor", "gratis sekolah ka", "sa pu suami tra kasih tau gaji",
     "dia bilang ini rahasia kami berdua", "om bilang jangan kasih tau siapa-siapa",
     "selamat malam", "sa aman", "ini aman kah", "sa tra aman di rumah",
+    "sa mau tanya dulu", "jam kerja suami tra tentu", "sa tanya dulu ke mama",
+    "bayar sekolah anak", "dia tanya sa pu nomor",
 ]
 
 
