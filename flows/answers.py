@@ -45,7 +45,8 @@ MAX_YEARS = 120
 FUZZY_MIN_CHARS = 5  # shorter words are not fuzzy-matched ("amar", "jila", "hoya", "jita")
 FUZZY_CUTOFF = 85.0  # fuzz.ratio: "kuala kencan" 96, "tembagapra" 95, "mimka baru" 95
 FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
-_TOP_KEYS = {"spellings", "fillers", "address", "affirm", "units", "shared", "questions"}
+_TOP_KEYS = {"spellings", "fillers", "address", "affirm", "declines", "units", "shared",
+             "questions"}
 _QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem", "offer", "gives_way",
                   "from_story"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
@@ -104,10 +105,12 @@ class Answers:
                  fillers: Iterable[str] = (), years: Iterable[str] = (),
                  months: Iterable[str] = (), shared: Mapping[Phrase, str] | None = None,
                  questions: Mapping[str, Question] | None = None,
-                 address: Iterable[str] = (), affirm: Iterable[str] = ()) -> None:
+                 address: Iterable[str] = (), affirm: Iterable[str] = (),
+                 declines: Iterable[Phrase] = ()) -> None:
         self.source = source
         self.address = frozenset(address)
         self.affirm = frozenset(affirm)
+        self.declines = frozenset(declines)
         self.spellings = dict(spellings or {})
         self.fillers = frozenset(fillers)
         self.years = frozenset(years)
@@ -230,6 +233,14 @@ class Answers:
         longest = max(map(len, self.shared), default=0)
         named, uncovered = _named(words, self.shared, longest, self.fillers)
         return next(iter(named)) if len(named) == 1 and not uncovered else None
+
+    def declined(self, text: str) -> bool:
+        """A whole message that gives no text where one is optional: a plain no ("tra",
+        "tidak ada") or a `declines` phrase ("tidak usah", "kapan saja")."""
+        if self.shared_value(text) == "no":
+            return True
+        words = self.normalise(fold(clean(text)))
+        return (self._unaddressed(words) or words) in self.declines
 
     def _first_clause(self, t: _Table, cleaned: str) -> ChoiceSpec | None:
         """An answer, a comma (or "tapi"), then more words that name no other choice here:
@@ -535,6 +546,7 @@ class _Loader:
         fillers = self.words(raw.get("fillers") or [], "fillers", single=True)
         address = self.words(raw.get("address") or [], "address", single=True)
         affirm = self.words(raw.get("affirm") or [], "affirm", single=True)
+        declines = self.words(raw.get("declines") or [], "declines")
         units = self.mapping(raw.get("units") or {}, "units")
         for key in units:
             if key not in ("years", "months"):
@@ -550,7 +562,7 @@ class _Loader:
             questions[key] = self.read_question(key, body, by_value)
         return Answers(self.source, self.spellings, {w[0] for w in fillers},
                        {w[0] for w in years}, {w[0] for w in months}, shared, questions,
-                       {w[0] for w in address}, {w[0] for w in affirm})
+                       {w[0] for w in address}, {w[0] for w in affirm}, declines)
 
     def mapping(self, raw: Any, where: str) -> dict[str, Any]:
         if not isinstance(raw, Mapping):

@@ -33,7 +33,6 @@ ENGINE_KEYS = (
     "reprompt_text", "internal_error", "consent.long", *PRIVACY.values(), *QUESTIONS.values(),
     "daypart.morning", "daypart.noon", "daypart.afternoon", "daypart.night",
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
-    "response_time.P0.safe_times",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
     "human_requested.no_consent", "moved_on", "mistyped_ack", DID_YOU_MEAN, FROM_STORY,
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",

@@ -40,13 +40,6 @@ STORY_WORDS = 4  # a shorter message that answers nothing is no story to remembe
 # a story's "tidak tahu harus bagaimana" or "lain kali" is no answer about anything
 NOT_FROM_STORY = frozenset({"unknown", "other"})
 SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
-# At an optional question that asks for a text (safe times, a codeword, the account), a
-# whole reply that says no or "any time" is the skip, not the answer: "tra" was saved as
-# the safe times and said back at the close ("waktu aman yang Anda sebut: tra").
-NONE_WORDS = dict.fromkeys(
-    ("tidak", "tra", "tda", "nggak", "gak", "ga", "no", "none", "tidak usah", "tra usah",
-     "tidak ada", "tra ada", "tidak perlu", "tra perlu", "kapan saja", "kapan saja boleh",
-     "bebas", "terserah", "any time", "anytime", "no thanks"), "skip")
 # Interrupt states the engine itself enters, whatever keywords the flow binds.
 REQUIRED_INTERRUPTS = ("emergency", "resume")
 ALL = frozenset({"daypart", "emergency_contacts", "crisis_contacts", "response_time",
@@ -300,7 +293,7 @@ class Engine:
             m.events.append(Event("message_while_resting", {"state": m.state}))
             return self.rest(m, state)
         if state.skippable and (keyword(text, SKIP_WORDS) or
-                                (state.input and keyword(text, NONE_WORDS))):
+                                (state.input and self.bundle.answers.declined(text))):
             if state.save:
                 m.answers[state.save] = "skipped"
             return self.fire(m, "skip", before, before_p1)
@@ -497,9 +490,12 @@ class Engine:
             closed = priority != "P0" and not hours.is_open(m.now)
             params["response_time_key"] = f"response_time.{priority}" + (
                 ".closed" if closed else "")
-            if priority == "P0" and m.answers.get("safe_times") not in (None, "skipped"):
-                # not "also outside service hours" beside "at the safe times you gave"
-                params["response_time_key"] = "response_time.P0.safe_times"
+            # the form for the text's own variant where there is one: beside the safe times
+            # (closing.gave_safe_times), response_time.P0.gave_safe_times, not "juga di luar
+            # jam layanan"
+            form = f"{params['response_time_key']}.{key.rpartition('.')[2]}" if key else ""
+            if form in self.bundle.catalog.texts[m.language]:
+                params["response_time_key"] = form
             opens = hours.next_open(m.now).astimezone(hours.tz)
             params["opens"] = opens.strftime("%d-%m-%Y %H.%M")
             params["opens_day_key"] = f"weekday.{opens.weekday()}"

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from flows.danger import focus_of
 from tests.support import flows
 from tests.test_danger_protocol import words as said
 from tests.test_emergency_question import talk
+from tests.test_young_writers import rows as _rows
 
 CRISIS = flows().bundle.crisis
 DATA = Path(__file__).parent / "data"
@@ -82,11 +82,6 @@ def test_who_needs_help_another_does_not_make_the_writer_a_witness() -> None:
     assert turns[-1].snapshot.answers.get("who") == "child", turns[-1].snapshot.state
     key = keys("iya de pegang parang skarang", *intake)[0]
     assert key == "emergency.violence", key
-
-
-def _rows(name: str) -> list[dict[str, Any]]:
-    raw = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
-    return [m for part in raw.values() for m in part]
 
 
 def _measure(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:

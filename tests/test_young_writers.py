@@ -94,7 +94,8 @@ def test_the_age_question_decides_once_answered() -> None:
     assert key == "crisis.p1.violence", (key, said)
 
 
-def _rows(name: str) -> list[dict[str, Any]]:
+def rows(name: str) -> list[dict[str, Any]]:
+    """The messages of a data file's rounds (also tests/test_someone_else.py's)."""
     raw = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
     return [m for part in raw.values() for m in part]
 
@@ -108,13 +109,13 @@ def _measure(rows: list[dict[str, Any]]) -> tuple[int, int, int]:
 
 
 def test_teens_are_known_by_their_own_words_on_the_tuning_set() -> None:
-    teens, read, adults = _measure(_rows("young_writers.yaml"))
+    teens, read, adults = _measure(rows("young_writers.yaml"))
     assert read / teens >= 0.85, (read, teens)
     assert adults == 0
 
 
 def test_teens_are_known_by_their_own_words_in_messages_nobody_tuned_for() -> None:
     """The held-out round: 38 of 62 and 1 adult the day it came (its header)."""
-    teens, read, adults = _measure(_rows("young_writers_heldout.yaml"))
+    teens, read, adults = _measure(rows("young_writers_heldout.yaml"))
     assert read / teens >= 0.6, (read, teens)
     assert adults <= 1
