@@ -37,6 +37,13 @@ MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
 MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
 RESUME_AFTER = timedelta(hours=24)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
+# A reply that answers a choice question and that only the crisis model reads as danger: under
+# this many words the answer is all it is (the model misreads short replies: "sa aman skarang,
+# dia su tidur"); from it on, a story told with the answer ("iya. sa pu anak perempuan hamil,
+# ternyata pelakunya om sendiri. iya"), the answer is taken and the model's text said too.
+# On the 1,304 replies of the answer files no reply of 9 or more words both answers and is read
+# by the model alone.
+MODEL_HEARD_WORDS = 10
 # a story's "tidak tahu harus bagaimana" or "lain kali" is no answer about anything
 NOT_FROM_STORY = frozenset({"unknown", "other"})
 SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
@@ -163,7 +170,10 @@ class Engine:
         state = self.flow.states[m.state]
         scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None
-        if scan and scan.model is not None and self._is_choice(m, state, inbound.text):
+        also = None  # the choice a story the model reads as danger answers as well
+        if scan and scan.model is not None and \
+                (also := self._choice_of(m, state, inbound.text)) is not None and \
+                len(clean(inbound.text).split()) < MODEL_HEARD_WORDS:
             scan = None  # "sa aman skarang, dia su tidur" answers; the model's guess gives way
         if command is not None:
             commands.run(self, m, command)
@@ -176,7 +186,8 @@ class Engine:
             m.answers[state.save] = still.value  # "masih dalam bahaya": the answer, once
             self.fire(m, f"choose_{still.value}", before)
         elif scan:  # every text, in every state, is read for danger before anything else
-            choice = None if starting else self._danger_choice(m, state, inbound.text, scan)
+            choice = None if starting else \
+                also or self._danger_choice(m, state, inbound.text, scan)
             if choice is None:
                 self._remember(m, inbound.text)
             danger.answer(self, m, inbound, state, scan, starting, choice)
@@ -191,9 +202,9 @@ class Engine:
         else:
             self._answer(m, inbound, state)
 
-    def _is_choice(self, m: StepModel, state: StateSpec, text: str) -> bool:
-        """Whether `text` answers the choice question `state` asks."""
-        return not state.input and not state.end and self._pick(m, state, clean(text)) is not None
+    def _choice_of(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
+        """The choice `text` answers at the choice question `state` asks, if any."""
+        return None if state.input or state.end else self._pick(m, state, clean(text))
 
     def _still_in_danger(self, m: StepModel, state: StateSpec, text: str,
                          scan: Scan) -> ChoiceSpec | None:
@@ -324,10 +335,15 @@ class Engine:
         self.fire(m, f"choose_{picked.value}", before, before_p1)
 
     def choose(self, m: StepModel, state: StateSpec, choice: ChoiceSpec) -> bool:
+        """Take `choice` and move on without speaking (the caller does); whether it made
+        the case P0. An interrupt answered goes back where it came from, as `fire` does."""
         before = self._p0(m)
         if state.save:
             m.answers[state.save] = choice.value
-        self.fire(m, f"choose_{choice.value}", quiet=True)
+        trigger = f"choose_{choice.value}"
+        self.fire(m, trigger, quiet=True)
+        if state.interrupt and m.state == state.name and not self._stays(state, trigger):
+            self._back(m)
         return bool(self._p0(m) - before)
 
     def save_text(self, m: StepModel, state: StateSpec, inbound: Inbound, text: str) -> None:

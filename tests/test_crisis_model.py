@@ -201,3 +201,31 @@ def test_an_answer_to_the_question_is_not_taken_for_the_models_danger() -> None:
     assert turn.snapshot.answers.get("still_in_danger_answer") == "safe"
     assert turn.snapshot.state == "category"
     assert not [r.key for r in turn.replies if r.key.startswith(("crisis.", "emergency"))]
+
+
+@pytest.mark.parametrize("state, answer, then", [("resume_check", None, "category"),
+                                                 ("emergency_check", "safe", "category"),
+                                                 ("risk_escalation", "yes", "risk_children")])
+def test_a_story_told_with_an_answer_is_answered_and_heard(state: str, answer: str | None,
+                                                            then: str) -> None:
+    """A long message that answers the question and tells of danger only the model reads:
+    before, the answer was taken and the story dropped (a property-test run found it at
+    "shall we go on?"). Now both: the answer, said back, and the model's 24-hour numbers."""
+    text = "iya. sa pu anak perempuan hamil, ternyata pelakunya om sendiri. iya"
+    scan = WORDS.scan(text)
+    assert not scan.matched and scan.model is not None  # the model's reading alone
+    saves = ENGINE.flow.states[state].save
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
+               "category": "dv", "who": "self", "_return_to": "category"}
+    snap = Snapshot(ENGINE.flow.name, state, "id", answers, (), 0, ENGINE.flow.version, None,
+                    NOW - timedelta(minutes=1))
+    turn = ENGINE.step(snap, Inbound("test", "u1", "m1", text=text), NOW, "id")
+    if saves:
+        assert turn.snapshot.answers.get(saves) == answer
+    assert turn.snapshot.state == then  # the conversation went on ("continue", "safe", "yes")
+    keys = [r.key for r in turn.replies]
+    assert keys[:2] == ["crisis.p1.maybe", "answer_noted"], keys
+    assert any(e.kind == "crisis_words" and e.data.get("model") for e in turn.events)
+    said = "\n".join(ENGINE.bundle.catalog.render(r, "id", {}).text for r in turn.replies)
+    assert "129" in said  # SAPA, for the sexual violence the model read
+

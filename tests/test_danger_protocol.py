@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from flows.actions import RETURN_TO
 from flows.danger import FOCUS_ORDER
-from flows.engine import MISSES_BEFORE_HUMAN, MISSES_BEFORE_MOVING_ON
+from flows.engine import MISSES_BEFORE_HUMAN, MISSES_BEFORE_MOVING_ON, MODEL_HEARD_WORDS
+from flows.text import clean
 from flows.triage import PRIORITIES
 from flows.types import LANGUAGES, Inbound, Snapshot, Turn
 from tests.support import flows
@@ -295,8 +296,9 @@ def test_a_danger_phrase_inside_any_message_in_any_state_brings_its_numbers(
     turn = say(snapshot_at(state, lang), message, lang)
     if group not in scan.groups:  # a recall miss: counted by `lk3 flow eval`, not here
         return
-    if scan.model is not None and not any(e.kind == "crisis_words" for e in turn.events):
-        return  # only the model read danger, and "iya" answered the question: it gives way
+    if scan.model is not None and len(clean(message).split()) < MODEL_HEARD_WORDS and \
+            not any(e.kind == "crisis_words" for e in turn.events):
+        return  # only the model read a short reply that answered the question: it gives way
     said = words(turn, lang)
     for line in numbers_of(group, lang):
         assert line in said, (message, state, line)
