@@ -300,6 +300,26 @@ def test_eval_fails_on_a_missed_phrase(tmp_path: Path) -> None:
     assert result["groups"]["violence"]["found"] == 1 and not result["passed"]
 
 
+def test_eval_counts_what_the_family_is_answered_with(tmp_path: Path) -> None:
+    """A child named beside violence words is answered with the child's numbers too, and a
+    message is P0 whichever kind made it so: the eval counts them so ("anak tetangga dari
+    tadi dipukul" is the violence the lists found, about a child; a beating told with a call for
+    help now is P0 by its help-now words)."""
+    corpus = tmp_path / "corpus.yaml"
+    corpus.write_text(yaml.safe_dump({
+        "danger": [{"text": "anak tetangga di SP3 dari tadi dipukul pake kabel", "group": "child"},
+                   {"text": "paitua pukul sa kemarin. tolong sa skarang",
+                    "group": "violence", "imminent": True}],
+        "ordinary": ["selamat pagi"]}), encoding="utf-8")
+    scan = WORDS.scan("anak tetangga di SP3 dari tadi dipukul pake kabel", model=False)
+    assert "child" not in scan.groups and scan.child  # found as violence, a child named
+    scan = WORDS.scan("paitua pukul sa kemarin. tolong sa skarang", model=False)
+    assert scan.imminent == ("help_now",)  # the beating is not P0 itself
+    result = json.loads(lk3("--corpus", str(corpus), "--json").stdout)
+    assert result["groups"]["child"]["found"] == 1, result["misses"]
+    assert result["imminent"]["found"] == 1, result["misses"]
+
+
 def test_eval_without_a_corpus(tmp_path: Path) -> None:
     """A missing corpus is a one-line error and exit 2."""
     done = lk3("--corpus", str(tmp_path / "none.yaml"))

@@ -14,7 +14,7 @@ from transitions.extensions import GraphMachine
 
 import flows
 from bot.flowfiles import results
-from flows.crisis import GROUPS, CrisisWords
+from flows.crisis import GROUPS, CrisisWords, Scan
 from flows.definition import FlowError
 from flows.engine import Engine
 from flows.loader import FLOWS_DIR
@@ -95,10 +95,21 @@ def read_corpus(path: Path) -> Corpus:
     return Corpus(danger, raw["ordinary"])
 
 
+def answered_as(scan: Scan) -> tuple[str, ...]:
+    """The kinds of danger a message is answered as: its groups, and a child's where a
+    sentence with danger words names a child or a child writes (the engine then gives the
+    child's numbers and texts: "anak tetangga dari td dipukul" is violence the lists found,
+    answered with TePSA too)."""
+    child = "child" not in scan.groups and (scan.child or scan.young)
+    return (*scan.groups, "child") if child else scan.groups
+
+
 def evaluate(words: CrisisWords, corpus: Corpus) -> dict[str, Any]:
     """Recall per group and for imminence of the lists alone (the model is trained on the
     corpus: with it, recall here says little), the same with the model as the bot reads,
-    false alarms as the bot reads (lists and model); the misses and the alarms."""
+    false alarms as the bot reads (lists and model); the misses and the alarms. A group is
+    found as the family is answered (`answered_as`); a message is imminent when any of its
+    groups is (the emergency message is the same: its texts follow the focus)."""
     groups: dict[str, list[int]] = {g: [0, 0] for g in GROUPS}  # found, total
     imminent = [0, 0]
     over = 0  # marked imminent though the corpus does not say so (shown, not a threshold)
@@ -107,17 +118,18 @@ def evaluate(words: CrisisWords, corpus: Corpus) -> dict[str, Any]:
     for text, group, urgent in corpus.danger:
         full = words.scan(text)
         both[0] += bool(full)
-        both[1] += group in full.groups
+        both[1] += group in answered_as(full)
         both[2] += urgent and bool(full.imminent)
         scan = words.scan(text, model=False)
+        got = answered_as(scan)
         groups[group][1] += 1
-        groups[group][0] += group in scan.groups
+        groups[group][0] += group in got
         imminent[1] += urgent
-        imminent[0] += urgent and group in scan.imminent
-        over += not urgent and group in scan.imminent
-        if group not in scan.groups or (urgent and group not in scan.imminent):
+        imminent[0] += urgent and bool(scan.imminent)
+        over += not urgent and bool(scan.imminent)
+        if group not in got or (urgent and not scan.imminent):
             misses.append({"text": text, "expected": group, "imminent": urgent,
-                           "got": list(scan.groups), "got_imminent": list(scan.imminent)})
+                           "got": list(got), "got_imminent": list(scan.imminent)})
     alarms = []
     for text in corpus.ordinary:
         scan = words.scan(text)
