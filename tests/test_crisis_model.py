@@ -76,7 +76,8 @@ def test_the_shipped_model_is_trained_on_the_shipped_corpus(fitted: tuple[Crisis
 def test_messages_nobody_tuned_for() -> None:
     """On the held-out messages: the lists and the model together find at least 85% of the
     danger (the lists alone about two thirds), with at most 5% false alarms on ordinary
-    messages chosen to share danger's words, and never fewer P0s than the lists alone."""
+    messages chosen to share danger's words, never fewer P0s than the lists alone, and
+    at least 65% of the messages of danger now read as danger now."""
     raw = yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))
     danger = [(d["text"], bool(d.get("imminent"))) for d in raw["danger"]]
     lists = [WORDS.scan(t, model=False) for t, _ in danger]
@@ -86,6 +87,9 @@ def test_messages_nobody_tuned_for() -> None:
     assert found - alone >= 0.15 * len(danger), (found, alone)  # the model's own share
     now = [i for i, (_, urgent) in enumerate(danger) if urgent]
     assert sum(bool(both[i].imminent) for i in now) >= sum(bool(lists[i].imminent) for i in now)
+    # danger now answered as now (the emergency message), whatever kind leads: about half
+    # before the fourteenth session (103 of 206), 144 after it
+    assert sum(bool(both[i].imminent) for i in now) >= 0.65 * len(now), len(now)
     alarms = [t for t in raw["ordinary"] if WORDS.scan(t)]
     assert len(alarms) <= 0.05 * len(raw["ordinary"]), alarms
 

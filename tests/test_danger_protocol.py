@@ -292,7 +292,8 @@ def test_a_danger_phrase_inside_any_message_in_any_state_brings_its_numbers(
     group's numbers in the same turn (or the emergency message with them)."""
     text, group = phrase
     message = f"{before}. {text}. {after}"
-    scan = ENGINE.bundle.crisis.scan(message)
+    # the model is not asked at questions of fact (an age, a place): their answers are short
+    scan = ENGINE.bundle.crisis.scan(clean(message), model=not FLOW.states[state].facts)
     turn = say(snapshot_at(state, lang), message, lang)
     if group not in scan.groups:  # a recall miss: counted by `lk3 flow eval`, not here
         return
