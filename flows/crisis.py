@@ -23,11 +23,13 @@ GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harm
 ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
             "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
-            "young_not", "self_victim", "other_victim", "markers",
+            "young_not", "self_victim", "other_victim", "healed", "fresh", "markers",
             "imminent", "model")
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
-          "young_not", "self_victim", "other_victim")
+          "young_not", "self_victim", "other_victim", "healed", "fresh")
+HEALS = "injury"  # the kind a `healed` message takes P0 from (crisis.yaml `healed`)
+HEALED_AFTER = 4  # words at most of a sentence that says an injury before it has healed
 YOUNG_GAP = 2  # words that may come between those of a `young_writer` phrase ("sa nona umur")
 OTHER_GAP = 2  # ... of an `other_victim` phrase ("sa pu anak nona dipukul")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -59,6 +61,7 @@ class Scan:
     child: bool = False  # a sentence with danger words names a child ("sa pu anak 12 tahun")
     young: bool = False  # the message gives the writer's own age under 18 ("sa umur 15")
     other: bool = False  # someone else is hurt, not the writer ("tetangga pukul istrinya")
+    healed: bool = False  # an injury told of has healed ("bekas luka", "luka su sembuh")
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -120,6 +123,8 @@ class CrisisWords:
         found: dict[int, None] = {}  # pattern numbers, in the order first found
         words = 0
         child = False  # a sentence with danger words names a child
+        hurt: list[int] = []  # the sentences that tell of an injury
+        fresh = False  # ...one of them with a word of now ("td", "masih")
         denied = False  # a phrase cancelled by a negation, or an everyday use: understood
         sentences = []
         for tokens in self.vocab.segments(text):
@@ -135,7 +140,7 @@ class CrisisWords:
         young = any(next(self._occurrences("young_writer", hits, YOUNG_GAP), None) is not None
                     and next(self._occurrences("young_not", hits, 0), None) is None
                     for hits in sentences)
-        for hits in sentences:
+        for i, hits in enumerate(sentences):
             # the sentence gives someone's age under 18: its `if_minor` phrases count
             minor = young or next(self._occurrences("minor", hits, 0), None) is not None
             named = next(self._occurrences("child_named", hits, 0), None) is not None or \
@@ -164,8 +169,14 @@ class CrisisWords:
                 else:
                     denied = True
             child = child or (named and len(found) > before)
+            if any(self.patterns[n].kind == HEALS for n in list(found)[before:]):
+                hurt.append(i)
+                fresh = fresh or next(self._occurrences("fresh", hits, 0), None) is not None
         seen = [self.patterns[n] for n in found]
-        scan = self._verdict(seen, child, young, bool(found) and self._other(sentences))
+        # every injury told of has healed, none with a word of now: no P0 by it
+        healed = bool(hurt) and not fresh and all(self._healed(sentences, i) for i in hurt)
+        scan = self._verdict(seen, child, young, bool(found) and self._other(sentences),
+                             healed)
         r = self.reader
         if scan or denied or not model or r is None or words < r.min_words:
             return scan
@@ -177,6 +188,14 @@ class CrisisWords:
         markers = tuple(dict.fromkeys(p.text for p in seen if p.kind in rule))
         return Scan((reading.group,), (reading.group,) if markers else (), markers,
                     round(reading.danger, 2), young=young, other=self._other(sentences))
+
+    def _healed(self, sentences: list[list[frozenset[int]]], i: int) -> bool:
+        """Sentence `i`'s injury has healed: a `healed` phrase in it, or in a short sentence
+        right after it ("dulu de pukul sa sampe luka, skarang su sembuh"); not in another
+        story ("anak sa su sembuh dari malaria. paitua pukul sa sampe berdarah")."""
+        return any(next(self._occurrences("healed", sentences[j], 0), None) is not None
+                   for j in (i, i + 1) if j < len(sentences) and
+                   (j == i or len(sentences[j]) - 2 <= HEALED_AFTER))  # less START and END
 
     def _other(self, sentences: list[list[frozenset[int]]]) -> bool:
         """Someone else hurt, told by the writer, who is not hurt too (in any sentence).
@@ -196,15 +215,17 @@ class CrisisWords:
         return start - 1 in ends or (start - 2 in ends and hits[start - 1].isdisjoint(self.stops))
 
     def _verdict(self, found: list[Pattern], child: bool = False, young: bool = False,
-                 other: bool = False) -> Scan:
+                 other: bool = False, healed: bool = False) -> Scan:
         kinds = {p.kind for p in found}
         groups = tuple(g for g in GROUPS if g in kinds)
-        imminent = tuple(g for g in groups
-                         if ALWAYS in self.rules.get(g, ()) or kinds & self.rules.get(g, set()))
+        live = kinds - {HEALS} if healed else kinds  # a healed injury makes nothing P0
+        imminent = tuple(g for g in groups if not (healed and g == HEALS) and
+                         (ALWAYS in self.rules.get(g, ()) or live & self.rules.get(g, set())))
         used = {k for g in imminent for k in self.rules[g]}
         matched = dict.fromkeys(p.text for p in found if p.kind in groups or p.kind in used)
         return Scan(groups, imminent, tuple(matched), child=child and bool(groups),
-                    young=young and bool(groups), other=other and bool(groups))
+                    young=young and bool(groups), other=other and bool(groups),
+                    healed=healed)
 
     def groups_in(self, text: str) -> list[str]:
         """The groups whose phrases appear in `text`, in GROUPS order."""
@@ -291,7 +312,8 @@ def load_crisis_words(path: Path) -> CrisisWords:
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     patterns += compile_all("minor", "minor", _strings(path, "minor", raw.get("minor"),
                                                        required=False))
-    for kind in ("child_named", "young_writer", "young_not", "self_victim", "other_victim"):
+    for kind in ("child_named", "young_writer", "young_not", "self_victim", "other_victim",
+                 "healed", "fresh"):
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)

@@ -10,6 +10,7 @@ import yaml
 
 BACK = "back"  # special goto target: return to the state an interrupt left
 IMMINENT = "imminent"  # in `from_danger`: danger words of any kind that are P0 now
+HEALED = "healed"  # in `from_danger`: an injury told of that has healed ("bekas luka")
 
 
 class FlowError(ValueError):

@@ -27,7 +27,7 @@ from flows.actions import (
 from flows.commands import DID_YOU_MEAN, FROM_STORY
 from flows.crisis import Scan
 from flows.danger import UNSAID
-from flows.definition import BACK, IMMINENT, Branch, ChoiceSpec, FlowError, StateSpec
+from flows.definition import BACK, HEALED, IMMINENT, Branch, ChoiceSpec, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
 from flows.text import MAX_ANSWER_CHARS, clean, command_of, fold, keyword, written_in
@@ -235,7 +235,9 @@ class Engine:
         picked = self._pick(m, state, clean(text))
         if picked is not None:  # its own answer; never "no" beside imminent danger words
             return None if scan.imminent and picked.value in ("no", "unknown") else picked
-        value = state.danger_choice(danger.focus_of(scan))
+        # "dulu de pukul sa sampe luka, skarang su sembuh" at "anyone hurt?": a healed injury
+        value = state.danger_choice(HEALED) if scan.healed else None
+        value = value or state.danger_choice(danger.focus_of(scan))
         if value is None and scan.imminent:  # "sa pu paitua pegang parang di luar ini"
             value = state.danger_choice(IMMINENT)  # at "in danger now?" is "now"
         named = self.bundle.answers.named(state, text, self.flow.choices_of(state),

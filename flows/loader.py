@@ -18,6 +18,7 @@ from flows.commands import ENGINE_COMMANDS
 from flows.crisis import GROUPS, CrisisWords, load_crisis_words
 from flows.definition import (
     BACK,
+    HEALED,
     IMMINENT,
     Branch,
     ChoiceSpec,
@@ -224,9 +225,9 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
             raise FlowError(f"{where}.on_enter: unknown action '{a}'")
     values = {c.value for c in choices}
     for kind, value in s.from_danger:
-        if kind not in (*GROUPS, IMMINENT):
+        if kind not in (*GROUPS, IMMINENT, HEALED):
             raise FlowError(f"{where}.from_danger: unknown kind of danger '{kind}' "
-                            f"(one of {', '.join(GROUPS)}, or {IMMINENT})")
+                            f"(one of {', '.join(GROUPS)}, {IMMINENT} or {HEALED})")
         if value not in values:
             raise FlowError(f"{where}.from_danger.{kind}: '{value}' is not a choice here")
     if s.lenient and not s.skippable:

@@ -227,13 +227,30 @@ def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     ("suami kasi masuk sa pu kepala ke air", "violence", True),  # an attempt on life
     ("sa pu laki bakar rumah waktu sa deng anak2 di dalam", "violence", True),
     ("sa lihat sa pu teman mo lompat dari lantai atas", "selfharm", True),  # a method
+    ("bapa masih keliling cari mama deng kayu, td de pukul mama", "violence", True),  # present
+    ("de ada pukul sa pu mama sa tra bisa tahan de", "violence", True),  # "ada": at it now
+    ("suami pukul sa, skarang sa di rumah mama", "violence", False),  # got away: not now
+    ("sa mo akhiri hidup. pisau su di sa pu kamar", "selfharm", True),  # a knife to hand
+    ("ada bekas luka di tangan tapi su sembuh", "injury", False),  # healed: danger that was
+    ("dulu de pukul sa sampe luka, skarang su sembuh", "violence", False),
+    ("luka lama su sembuh, tapi td malam de pukul sa lagi sampe berdarah", "injury", True),
+    ("anak sa su sembuh dari malaria. paitua pukul sa sampe berdarah", "injury", True),
 ])
 def test_imminence_rules(text: str, group: str, imminent: bool) -> None:
     """Imminence by the rules in crisis.yaml: self-harm with a method or time, violence with a
-    weapon/threat/injury, injury and help_now always, sexual and child when it is now."""
+    weapon/threat/injury or the one who hurts there now, injury and help_now always unless
+    the injury has healed, sexual and child when it is now."""
     scan = WORDS.scan(text)
     assert group in scan.groups, scan
     assert (group in scan.imminent) is imminent, scan
+
+
+@pytest.mark.parametrize("text", ["de lagi di jalan ke sini bawa teman2 nya",
+                                  "sa di depan rumah tunggu ojek dari tadi",
+                                  "paitua su pulang dari tambang tadi"])
+def test_words_of_now_alone_are_no_danger(text: str) -> None:
+    """The words that make violence P0 now (`present`) are no danger on their own."""
+    assert not WORDS.scan(text, model=False)
 
 
 def test_matched_names_the_entries() -> None:

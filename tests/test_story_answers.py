@@ -205,6 +205,19 @@ def test_an_injury_told_at_the_injury_question_answers_it() -> None:
     assert keys(turn)[0] in EMERGENCY_KEYS
 
 
+@pytest.mark.parametrize("text", ["ada bekas luka di tangan tapi su sembuh",
+                                  "dulu de pukul sa sampe luka, skarang su sembuh",
+                                  "lebam2 su hilang"])
+def test_a_healed_injury_at_the_injury_question_is_no(text: str) -> None:
+    """"Is anyone hurt and in need of medical help?" answered with an injury that has healed:
+    no, said back ("Saya catat"), with the injury's 24-hour numbers and no emergency. Before,
+    the injury words answered "yes" and brought the emergency message (a walk-through)."""
+    turn = say(snapshot_at("risk_injured", category="dv", who="self"), text)
+    assert turn.snapshot.answers["injured"] == "no"
+    assert not EMERGENCY_KEYS & set(keys(turn)) and "answer_noted" in keys(turn)
+    assert "IGD RSUD Mimika" in words(turn)  # the numbers still come
+
+
 def test_not_now_but_later_is_afraid() -> None:
     turn = say(snapshot_at("danger", consent=None, danger=None),
                "tra skarang tapi nanti malam de pulang mabuk lagi")
