@@ -15,7 +15,7 @@ WIT = timezone(timedelta(hours=9))
 # answered, then the current question again, the family's place kept.
 QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost"}
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
-                   "mistyped", "exit", "unsubscribe", *QUESTIONS)
+                   "mistyped", "exit", "unsubscribe", "thanks", *QUESTIONS)
 # A button that works as a keyword ("cmd:unsubscribe": the "Berhenti" button under every
 # broadcast on Telegram), whatever question the conversation is at.
 COMMAND_BUTTON = "cmd:"
@@ -93,6 +93,8 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
     elif command in QUESTIONS:
         key = QUESTIONS[command]
         m.replies.append(Reply(key, engine.params(m, key)))
+    elif command == "thanks":  # "ok trima kasih kaka": welcome; a question is asked again,
+        m.replies.append(Reply("thanks"))  # at rest nothing more (it was the end)
     elif command == "unsubscribe":  # BERHENTI INFO: broadcasts only, every topic
         m.events.append(Event("unsubscribe", {"reason": "keyword"}))
         m.replies.append(Reply("broadcast.unsubscribed"))

@@ -150,6 +150,43 @@ def test_questions_about_the_service_are_recognised(engine: Engine) -> None:
     assert taken == []
 
 
+THANKS = ["makasih", "ok trima kasih kaka", "terima kasih banyak ibu, Tuhan berkati",
+          "Terima kasih atas bantuannya 🙏", "oke makasih e", "thank you so much", "tq kak",
+          "trimakasih banyak lk3"]
+NOT_THANKS = ["makasih kaka, tapi de masih pukul sa skarang", "iya makasih",
+              "sa mau bilang terima kasih ke dia", "terima kasih tapi sa masih takut",
+              "makasih, sa su tra kuat hidup"]
+
+
+def test_a_thank_you_is_welcomed_and_nothing_else(engine: Engine) -> None:
+    """"ok trima kasih kaka" after the closing was added to the case as a new message, and
+    after the end of a conversation it started the greeting over (a walk-through). Now it
+    is welcomed; at rest nothing more is said, at a question the question comes again. A
+    thank-you with more in it ("makasih kaka, tapi de masih pukul sa") is read as ever, and
+    "iya makasih" answers the question."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    b = engine.bundle
+    assert [t for t in THANKS if command_of(t, b.keywords, b.phrases) != "thanks"] == []
+    assert [t for t in NOT_THANKS if command_of(t, b.keywords, b.phrases) is not None] == []
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult"}
+
+    def say(state: str, text: str) -> list[str]:
+        snap = Snapshot(engine.flow.name, state, "id", answers, (), 0, engine.flow.version,
+                        "LK3-2026-00001" if state == "closing" else None,
+                        now - timedelta(minutes=1))
+        return [r.key for r in engine.step(snap, Inbound("test", "u1", "m1", text=text), now,
+                                           "id").replies]
+
+    assert say("closing", "ok trima kasih kaka") == ["thanks"]
+    assert say("done", "makasih") == ["thanks"]  # was the greeting, from the start
+    assert say("category", "makasih") == ["thanks", "category"]
+    assert "emergency.violence" in say("category", NOT_THANKS[0])
+
+
 def test_a_question_mid_intake_is_answered_and_the_place_kept(engine: Engine) -> None:
     """A teenager at the "who is affected" question asks "ini rahasia kah?": the limits of
     confidentiality (never a promise of total secrecy), then the same question again."""
