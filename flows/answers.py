@@ -56,6 +56,7 @@ Phrase = tuple[str, ...]
 # "iya, malam ini", "tra skarang tapi nanti malam de pulang": a comma or "tapi" ends the
 # answer part
 _CLAUSE = re.compile(r"\s*[,.;!?]+\s*|\s+(?:tapi|tetapi|tp|but)\s+", re.IGNORECASE)
+_BUT = re.compile(r"\b(?:tapi|tetapi|tp|namun|but)\b", re.IGNORECASE)
 _CONFLICT = object()  # two choices named
 _UNCOVERED = object()  # a word that is neither listed nor a filler
 
@@ -233,6 +234,12 @@ class Answers:
         longest = max(map(len, self.shared), default=0)
         named, uncovered = _named(words, self.shared, longest, self.fillers)
         return next(iter(named)) if len(named) == 1 and not uncovered else None
+
+    @staticmethod
+    def says_but(text: str) -> bool:
+        """Whether a message says "but" ("aman, tapi ..."): what follows qualifies the
+        answer before it."""
+        return _BUT.search(text) is not None
 
     def declined(self, text: str) -> bool:
         """A whole message that gives no text where one is optional: a plain no ("tra",

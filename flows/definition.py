@@ -90,6 +90,9 @@ class StateSpec:
     # answers here are facts (who, an age, a place): the lists read them for danger, the
     # model does not ("sa di rumah tanta skarang" read as help now, 0.94)
     facts: bool = False
+    # choices a "tapi" (but) in the message takes back: at "are you safe now?", "sa aman,
+    # tapi anak2 masih di dalam rumah deng de" is not safe (asked again)
+    not_with_but: tuple[str, ...] = ()
 
     def danger_choice(self, kind: object) -> str | None:
         """The choice value the kind of danger `kind` answers here, or None."""

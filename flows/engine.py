@@ -212,16 +212,23 @@ class Engine:
         words of danger now answer it, still in danger, when they pick it themselves (its
         button label says "masih dalam bahaya": read as new danger it brought the whole
         message back, again and again) or are about the danger the message was for ("de
-        masih pukul anak2"). Another kind of danger gets its own message; beside another
-        answer of its own ("aman") the message comes again."""
+        masih pukul anak2"; "dalam bahaya", which names no kind). Another kind of danger gets
+        its own message. "aman" beside another's danger ("Saya aman, yang dalam bahaya anak
+        itu") is still in danger: theirs."""
         if not (state.interrupt and state.from_danger and scan.imminent):
             return None
         value = state.danger_choice(IMMINENT)
         picked = self._pick(m, state, clean(text))
-        if picked is not None:
-            return picked if picked.value == value else None
-        same = danger.FOCUS_TEXTS.get(focus := danger.focus_of(scan), focus) == \
-            m.answers.get(FOCUS)
+        if picked is not None and picked.value == value:
+            return picked
+        if picked is not None and not (scan.child or scan.other):
+            return None  # "aman" beside danger now: the message again
+        # the same danger ("de masih pukul anak2"; "Saya aman, yang dalam bahaya anak itu":
+        # the writer is safe, the child is not); "dalam bahaya", "tolong" name no new kind
+        # (after DARURAT, with no kind named yet, they bring the message and its numbers)
+        focus, before = danger.focus_of(scan), m.answers.get(FOCUS)
+        same = danger.FOCUS_TEXTS.get(focus, focus) == before or \
+            (focus == "help_now" and before is not None)
         return self._choice(state, value) if same else None
 
     def _danger_choice(self, m: StepModel, state: StateSpec, text: str,
@@ -287,8 +294,12 @@ class Engine:
         choices = self.flow.choices_of(state)
         if not choices:
             return None
-        return self.bundle.answers.match(state, text, payload, choices,
-                                         self._labels(state.name, m.language), m.language)
+        picked = self.bundle.answers.match(state, text, payload, choices,
+                                           self._labels(state.name, m.language), m.language)
+        if picked is not None and picked.value in state.not_with_but and not payload and \
+                self.bundle.answers.says_but(text):
+            return None  # "sa aman, tapi anak2 masih di dalam rumah deng de": asked again
+        return picked
 
     def _answer(self, m: StepModel, inbound: Inbound, state: StateSpec) -> None:
         value, _, asked = inbound.payload.partition("|")

@@ -83,7 +83,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         raise FlowError(f"{where}: a state must be a mapping")
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
              "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant",
-             "from_danger", "facts"}
+             "from_danger", "facts", "not_with_but"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -109,6 +109,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         variant=None if raw.get("variant") is None else str(raw["variant"]),
         from_danger=_pairs(raw.get("from_danger"), f"{where}.from_danger"),
         facts=bool(raw.get("facts", False)),
+        not_with_but=_names(raw.get("not_with_but"), f"{where}.not_with_but"),
     )
 
 
@@ -230,6 +231,9 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
                             f"(one of {', '.join(GROUPS)}, {IMMINENT} or {HEALED})")
         if value not in values:
             raise FlowError(f"{where}.from_danger.{kind}: '{value}' is not a choice here")
+    for value in s.not_with_but:
+        if value not in values:
+            raise FlowError(f"{where}.not_with_but: '{value}' is not a choice here")
     if s.lenient and not s.skippable:
         raise FlowError(f"{where}.lenient: a lenient question must be skippable")
     if s.input and not s.goto:

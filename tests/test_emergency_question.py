@@ -76,3 +76,26 @@ def test_the_person_told_about_safe_now_in_papuan_malay() -> None:
         _, second = talk(NEIGHBOUR, answer)
         assert second.snapshot.answers["still_in_danger_answer"] == "safe", answer
         assert second.snapshot.state == "greeting", answer
+
+
+def test_the_writer_safe_and_the_child_not_is_still_in_danger() -> None:
+    """"Saya aman, yang dalam bahaya anak itu" after a child's emergency: the writer is safe,
+    the child is not. Before, "dalam bahaya" brought the whole emergency message again."""
+    _, second = talk("tolong paitua pukul anak sa pake kayu skarang",
+                     "Saya aman, yang dalam bahaya anak itu")
+    assert second.replies[0].key == "emergency.still_ack.child"
+    assert second.snapshot.answers["still_in_danger_answer"] == "danger"
+
+
+def test_safe_but_is_asked_again_and_safe_somewhere_is_safe() -> None:
+    """"sa aman, tapi anak2 masih di dalam rumah deng de" was taken as safe and the
+    conversation went on with the children inside with a man holding a machete (a
+    walk-through): a "tapi" takes "safe" back, and the question comes again.
+    "sa su aman di rumah tetangga" was asked again: it is safe."""
+    _, second = talk("paitua pegang parang di luar",
+                     "sa aman, tapi anak2 masih di dalam rumah deng de")
+    assert second.snapshot.state == "emergency_check"
+    assert "still_in_danger_answer" not in second.snapshot.answers
+    _, second = talk("sa dipukul suami skarang", "sa su aman di rumah tetangga")
+    assert second.snapshot.answers["still_in_danger_answer"] == "safe"
+    assert second.snapshot.state != "emergency_check"
