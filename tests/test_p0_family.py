@@ -97,7 +97,7 @@ def test_a_case_raised_to_p0_reaches_an_off_duty_supervisor(service: Service) ->
 
 def test_a_family_whose_alert_reached_nobody_is_told_so_with_the_numbers(
         service: Service) -> None:
-    """The danger texts say "Petugas LK3 sudah diberi tahu". With no staff registered at all,
+    """The danger texts say "Pesan ini kami teruskan ke petugas LK3". With no staff registered,
     the alert reaches nobody: the family hears that it did not, and the 24-hour numbers,
     after the emergency message. With a supervisor, it is not said."""
     unsent = flows().bundle.catalog.text("alert_unsent", "id")
