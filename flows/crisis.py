@@ -23,11 +23,11 @@ GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harm
 ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
             "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
-            "young_not", "self_victim", "other_victim", "healed", "fresh", "markers",
+            "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "markers",
             "imminent", "model")
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
-          "young_not", "self_victim", "other_victim", "healed", "fresh")
+          "young_not", "self_victim", "other_victim", "healed", "fresh", "past")
 HEALS = "injury"  # the kind a `healed` message takes P0 from (crisis.yaml `healed`)
 HEALED_AFTER = 4  # words at most of a sentence that says an injury before it has healed
 YOUNG_GAP = 2  # words that may come between those of a `young_writer` phrase ("sa nona umur")
@@ -173,7 +173,7 @@ class CrisisWords:
                 hurt.append(i)
                 fresh = fresh or next(self._occurrences("fresh", hits, 0), None) is not None
         seen = [self.patterns[n] for n in found]
-        # every injury told of has healed, none with a word of now: no P0 by it
+        # every injury told of has healed, or was long ago, none with a word of now: no P0 by it
         healed = bool(hurt) and not fresh and all(self._healed(sentences, i) for i in hurt)
         scan = self._verdict(seen, child, young, bool(found) and self._other(sentences),
                              healed)
@@ -191,11 +191,13 @@ class CrisisWords:
 
     def _healed(self, sentences: list[list[frozenset[int]]], i: int) -> bool:
         """Sentence `i`'s injury has healed: a `healed` phrase in it, or in a short sentence
-        right after it ("dulu de pukul sa sampe luka, skarang su sembuh"); not in another
-        story ("anak sa su sembuh dari malaria. paitua pukul sa sampe berdarah")."""
-        return any(next(self._occurrences("healed", sentences[j], 0), None) is not None
-                   for j in (i, i + 1) if j < len(sentences) and
-                   (j == i or len(sentences[j]) - 2 <= HEALED_AFTER))  # less START and END
+        right after it ("dulu de pukul sa sampe luka, skarang su sembuh"), or a time long
+        ago in it (`past`: "de tampar sa sampe biru bulan lalu"); not in another story
+        ("anak sa su sembuh dari malaria. paitua pukul sa sampe berdarah")."""
+        return next(self._occurrences("past", sentences[i], 0), None) is not None or \
+            any(next(self._occurrences("healed", sentences[j], 0), None) is not None
+                for j in (i, i + 1) if j < len(sentences) and
+                (j == i or len(sentences[j]) - 2 <= HEALED_AFTER))  # less START and END
 
     def _other(self, sentences: list[list[frozenset[int]]]) -> bool:
         """Someone else hurt, told by the writer, who is not hurt too (in any sentence).
@@ -313,7 +315,7 @@ def load_crisis_words(path: Path) -> CrisisWords:
     patterns += compile_all("minor", "minor", _strings(path, "minor", raw.get("minor"),
                                                        required=False))
     for kind in ("child_named", "young_writer", "young_not", "self_victim", "other_victim",
-                 "healed", "fresh"):
+                 "healed", "fresh", "past"):
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)

@@ -13,6 +13,7 @@ from transitions import EventData, State
 from flows import commands, danger
 from flows.actions import (
     ACTIONS,
+    CRISIS_FLAGS,
     CRISIS_GROUPS,
     FLAGS,
     FOCUS,
@@ -41,8 +42,8 @@ STORY_WORDS = 4  # a shorter message that answers nothing is no story to remembe
 # this many words the answer is all it is (the model misreads short replies: "sa aman skarang,
 # dia su tidur"); from it on, a story told with the answer ("iya. sa pu anak perempuan hamil,
 # ternyata pelakunya om sendiri. iya"), the answer is taken and the model's text said too.
-# On the 1,304 replies of the answer files no reply of 9 or more words both answers and is read
-# by the model alone.
+# On the 1,304 replies of the answer files no reply of 9 or more words both answers and is
+# read by the model alone. (Once a case is urgent, the model is not heard at all: `_urgent`.)
 MODEL_HEARD_WORDS = 10
 # a story's "tidak tahu harus bagaimana" or "lain kali" is no answer about anything
 NOT_FROM_STORY = frozenset({"unknown", "other"})
@@ -171,7 +172,9 @@ class Engine:
         scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None
         also = None  # the choice a story the model reads as danger answers as well
-        if scan and scan.model is not None and \
+        if scan and scan.model is not None and self._urgent(m):
+            scan = None  # staff know of danger already: the model's guess only adds noise
+        elif scan and scan.model is not None and \
                 (also := self._choice_of(m, state, inbound.text)) is not None and \
                 len(clean(inbound.text).split()) < MODEL_HEARD_WORDS:
             scan = None  # "sa aman skarang, dia su tidur" answers; the model's guess gives way
@@ -201,6 +204,16 @@ class Engine:
             self.prompt(m)
         else:
             self._answer(m, inbound, state)
+
+    def _urgent(self, m: StepModel) -> bool:
+        """Whether the case is urgent already (danger words, or answers that make it P1 or
+        P0): the model's guess then tells staff nothing new, and its misreadings of replies
+        are noise ("iya kami tinggal serumah, tapi de su baik skarang, de su tra minum lagi"
+        at "is he near?", after a story of violence, was read as self-harm, and P0 by its
+        "skarang": the suicide emergency message to a woman who never hinted at it, a
+        walk-through). The lists still read every message."""
+        return any(f in CRISIS_FLAGS for f in m.flags) or \
+            bool(self._p0(m) or self._reasons(m, "P1"))
 
     def _choice_of(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
         """The choice `text` answers at the choice question `state` asks, if any."""

@@ -144,6 +144,7 @@ def test_real_words_do_not_fuzz_into_danger(text: str) -> None:
     "tra ada yang pukul sa", "sa tidak pernah dipukul", "bukan kekerasan, kami cuma baku marah",
     "no one hurts me", "he never hits me", "sa tra pernah pikir bunuh diri",
     "sa tidak dalam bahaya", "tidak ada yang terluka", "saya tidak mau bunuh diri",
+    "sa aman ibu. sa tra ada pikir bunuh diri, sa cuma mau konseling deng suami",  # walk
 ])
 def test_negation_cancels(text: str) -> None:
     """Negation: a negation just before a phrase (or inside it) cancels it."""
@@ -235,6 +236,8 @@ def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     ("dulu de pukul sa sampe luka, skarang su sembuh", "violence", False),
     ("luka lama su sembuh, tapi td malam de pukul sa lagi sampe berdarah", "injury", True),
     ("anak sa su sembuh dari malaria. paitua pukul sa sampe berdarah", "injury", True),
+    ("de tampar sa sampe biru bulan lalu", "violence", False),  # long ago, in its sentence
+    ("minggu lalu sa capek kerja. dia cekik sa sampe sa tra bisa napas", "violence", True),
 ])
 def test_imminence_rules(text: str, group: str, imminent: bool) -> None:
     """Imminence by the rules in crisis.yaml: self-harm with a method or time, violence with a

@@ -207,26 +207,42 @@ def test_an_answer_to_the_question_is_not_taken_for_the_models_danger() -> None:
     assert not [r.key for r in turn.replies if r.key.startswith(("crisis.", "emergency"))]
 
 
-@pytest.mark.parametrize("state, answer, then", [("resume_check", None, "category"),
-                                                 ("emergency_check", "safe", "category"),
-                                                 ("risk_escalation", "yes", "risk_children")])
-def test_a_story_told_with_an_answer_is_answered_and_heard(state: str, answer: str | None,
-                                                            then: str) -> None:
+def test_the_model_is_not_heard_once_the_case_is_urgent() -> None:
+    """In a conversation that already told of violence (its flags), a reply the model alone
+    reads as self-harm, and P0 by its "skarang", brought the suicide emergency message to a
+    woman who never hinted at it (a walk-through). Once staff know of danger, the model's
+    guess is not heard; the lists still read every message."""
+    text = "iya kami tinggal serumah, tapi de su baik skarang, de su tra minum lagi"
+    scan = WORDS.scan(text)
+    assert not scan.matched[1:] and scan.model is not None and scan.imminent  # the guess
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
+               "category": "dv", "who": "self"}
+    snap = Snapshot(ENGINE.flow.name, "risk_perpetrator", "id", answers, ("crisis_violence",),
+                    0, ENGINE.flow.version, None, NOW - timedelta(minutes=1))
+    turn = ENGINE.step(snap, Inbound("test", "u1", "m1", text=text), NOW, "id")
+    keys = [r.key for r in turn.replies]
+    assert not [k for k in keys if k.startswith(("emergency", "crisis."))], keys
+    assert "crisis_now" not in turn.snapshot.flags
+    lists = "de su baik skarang, tapi td de pukul sa lagi pake parang"  # the lists: heard
+    turn = ENGINE.step(snap, Inbound("test", "u1", "m2", text=lists), NOW, "id")
+    assert turn.replies[0].key.startswith("emergency")
+
+
+@pytest.mark.parametrize("category", [None, "parenting"])
+def test_a_story_told_with_an_answer_is_answered_and_heard(category: str | None) -> None:
     """A long message that answers the question and tells of danger only the model reads:
     before, the answer was taken and the story dropped (a property-test run found it at
-    "shall we go on?"). Now both: the answer, said back, and the model's 24-hour numbers."""
+    "shall we go on?", an interrupt). Now both: the answer, said back, the conversation back
+    where it was, and the model's 24-hour numbers. (Not once the case is urgent: above.)"""
     text = "iya. sa pu anak perempuan hamil, ternyata pelakunya om sendiri. iya"
     scan = WORDS.scan(text)
     assert not scan.matched and scan.model is not None  # the model's reading alone
-    saves = ENGINE.flow.states[state].save
     answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
-               "category": "dv", "who": "self", "_return_to": "category"}
-    snap = Snapshot(ENGINE.flow.name, state, "id", answers, (), 0, ENGINE.flow.version, None,
-                    NOW - timedelta(minutes=1))
+               "_return_to": "category", **({"category": category} if category else {})}
+    snap = Snapshot(ENGINE.flow.name, "resume_check", "id", answers, (), 0,
+                    ENGINE.flow.version, None, NOW - timedelta(minutes=1))
     turn = ENGINE.step(snap, Inbound("test", "u1", "m1", text=text), NOW, "id")
-    if saves:
-        assert turn.snapshot.answers.get(saves) == answer
-    assert turn.snapshot.state == then  # the conversation went on ("continue", "safe", "yes")
+    assert turn.snapshot.state == "category"  # "continue": back where it was
     keys = [r.key for r in turn.replies]
     assert keys[:2] == ["crisis.p1.maybe", "answer_noted"], keys
     assert any(e.kind == "crisis_words" and e.data.get("model") for e in turn.events)

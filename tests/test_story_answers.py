@@ -218,6 +218,13 @@ def test_a_healed_injury_at_the_injury_question_is_no(text: str) -> None:
     assert "IGD RSUD Mimika" in words(turn)  # the numbers still come
 
 
+def test_now_safe_at_the_danger_question_is_no() -> None:
+    """"tra ibu, skarang aman" was read as danger now ("sekarang") and asked again (a
+    walk-through): "now safe" is no."""
+    turn = say(snapshot_at("danger", consent=None, danger=None), "tra ibu, skarang aman")
+    assert turn.snapshot.answers["danger"] == "no"
+
+
 def test_not_now_but_later_is_afraid() -> None:
     turn = say(snapshot_at("danger", consent=None, danger=None),
                "tra skarang tapi nanti malam de pulang mabuk lagi")
