@@ -38,6 +38,7 @@ MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
 MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
 RESUME_AFTER = timedelta(hours=24)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
+HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
 # A reply that answers a choice question and that only the crisis model reads as danger: under
 # this many words the answer is all it is (the model misreads short replies: "sa aman skarang,
 # dia su tidur"); from it on, a story told with the answer ("iya. sa pu anak perempuan hamil,
@@ -441,6 +442,8 @@ class Engine:
         if m.consented() or m.has_case:
             ACTIONS["open_case_now"](m)
             key = "safety_p1"
+        if HARMS in (m.answers.get(TOLD), m.answers.get("category")):
+            key = f"{key}.harms_others"  # afraid he will hurt his child: not "your safety"
         if "p1_notified" not in m.flags:
             m.flag("p1_notified")
             m.replies.append(Reply(key, self.params(m, key)))

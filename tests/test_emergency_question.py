@@ -99,3 +99,15 @@ def test_safe_but_is_asked_again_and_safe_somewhere_is_safe() -> None:
     _, second = talk("sa dipukul suami skarang", "sa su aman di rumah tetangga")
     assert second.snapshot.answers["still_in_danger_answer"] == "safe"
     assert second.snapshot.state != "emergency_check"
+
+
+def test_a_father_afraid_he_will_hurt_his_child_is_not_told_his_safety_matters() -> None:
+    """A father who fears he will hurt his son, asked "in danger now?", answers "2" (not now,
+    but afraid): he heard "Keselamatan Anda penting" and the victims' numbers (a
+    walk-through). Now what to do when he feels he might hurt the child."""
+    *_, third = talk("malam. sa laki2, sa mau jujur. sa pu anak laki2 umur 4 thn menangis "
+                     "terus tiap malam. td sa hampir banting de. sa takut sa nanti pukul de "
+                     "sampe parah", "1", "2")
+    assert third.replies[0].key == "safety_p1.no_case.harms_others"
+    text = said(third)
+    assert "letakkan anak di tempat aman" in text and "Keselamatan Anda penting" not in text
