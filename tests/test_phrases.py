@@ -114,6 +114,9 @@ QUESTIONS = {
         "do you tell my parents", "ini rahasia kah? jangan kasih tau mama",
         "jangan kasih tau bapa tiri, ini rahasia to",
         "ini rahasia kah? nanti orang lain tau?",  # a walk-through, as the next three
+        # a girl of 15 (a walk-through)
+        "kaka sa mo tanya tapi jang kasi tau sa pu mama e", "nanti mama tau ka? sa takut",
+        "kalo sa setuju nanti mama deng bapa tiri tau ka?", "apa dorang tau?",
     ],
     "ask_hours": [
         "jam brapa buka?", "kantor LK3 dimana?", "selamat pagi, kantor LK3 dimana?",
@@ -135,6 +138,7 @@ NOT_QUESTIONS = [
     "selamat malam", "sa aman", "ini aman kah", "sa tra aman di rumah",
     "sa mau tanya dulu", "jam kerja suami tra tentu", "sa tanya dulu ke mama",
     "bayar sekolah anak", "dia tanya sa pu nomor",
+    "dia tau", "nanti dia tau sa pu nomor", "sa takut nanti mama tau sa hamil",
 ]
 
 
