@@ -27,6 +27,7 @@ UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers f
 CRISIS_GROUPS = "_crisis_groups"  # every group the last danger words hit
 TOLD = "_told"  # the kind of danger the family's own words (the lists) last named
 YOUNG = "_young"  # danger words came with the writer's own age under 18 ("sa umur 15")
+SHOWN = "_emergency_shown"  # the emergency message last shown (its text's key)
 ABOUT_OTHER = "_about_other"  # danger words told of someone else hurt ("tetangga pukul istri")
 # [question, state after]: a question answered from danger words; "salah ketik" while still
 # at the state after takes that answer back and asks the question again
@@ -52,6 +53,7 @@ class StepModel:
     has_case: bool
     channel: str = ""
     case_answers: tuple[str, ...] = ()  # answers the case keeps (the flow's `case_answers`)
+    again: bool = False  # this step: danger words again after an emergency message
     replies: list[Reply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 

@@ -87,9 +87,10 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     """
     imminent = is_imminent(scan, m.flags)
     focus = focus_of(scan)
-    earlier = m.answers.get(TOLD)  # "tolong telpon sa skarang" after self-harm words: its
+    earlier = m.answers.get(TOLD)
     m.answers[FOCUS] = earlier if focus == "help_now" and earlier in HELP_FOLLOWS else \
-        FOCUS_TEXTS.get(focus, focus)  # texts, not the violence ones (a walk-through)
+        FOCUS_TEXTS.get(focus, focus)  # "tolong telpon sa skarang" after self-harm words: its
+    # texts, not the violence ones (a walk-through)
     if scan.young and "age" not in m.answers:
         m.answers[YOUNG] = True  # "sa umur 15, bapa pukul sa": a child writing
     if scan.other and focus != "selfharm":  # never for self-harm: the writer may be at risk
@@ -115,6 +116,9 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         engine.save_text(m, state, inbound, clean(inbound.text))
         engine.fire(m, "answer", quiet=True)
     if imminent:
+        # danger words again after an emergency message: if it is the same message, its
+        # short form (`emergency.<focus>.again`, Engine.prompt), not the whole once more
+        m.again = "p0_alerted" in m.flags
         if answered and engine.flow.states[m.state].end:
             m.answers[UNSAID] = True  # the closing is said after the safety question
         engine.interrupt(m, engine.flow.interrupts["emergency"])

@@ -19,6 +19,7 @@ from flows.actions import (
     FOCUS,
     OFFER,
     RETURN_TO,
+    SHOWN,
     STORY,
     TOLD,
     StepModel,
@@ -610,6 +611,11 @@ class Engine:
                 key = f"{key}.child"  # a child writing: "kamu" (emergency.violence.child)
             elif about_someone_else(m.answers) and f"{key}.other" in texts:
                 key = f"{key}.other"  # someone telling of another (as danger.answer orders)
+            if state.name == self.flow.interrupts["emergency"]:
+                if m.again and m.answers.get(SHOWN) == key and f"{key}.again" in texts:
+                    key = f"{key}.again"  # the same message again: "we have it as urgent"
+                else:
+                    m.answers[SHOWN] = key
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
         offered = self._suggested(m, state)

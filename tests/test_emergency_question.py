@@ -111,3 +111,21 @@ def test_a_father_afraid_he_will_hurt_his_child_is_not_told_his_safety_matters()
     assert third.replies[0].key == "safety_p1.no_case.harms_others"
     text = said(third)
     assert "letakkan anak di tempat aman" in text and "Keselamatan Anda penting" not in text
+
+
+def test_the_same_danger_again_gets_the_short_form_and_darurat_the_whole_message() -> None:
+    """A woman hiding in the bathroom writes again that she cannot phone: before, the whole
+    emergency message came again, telling her to phone (a walk-through). The same danger
+    after its emergency message: the short form (marked urgent, staff will write in this
+    chat, a WhatsApp number or someone near to call 110) with the numbers and the question.
+    Another kind of danger gets its own whole message; DARURAT always the whole message."""
+    turns = talk("kaka tolong sa pu paitua ada pukul sa skarang, sa sembunyi di kamar mandi",
+                 "2",
+                 "sa tra bisa telpon nanti de dengar. tolong kirim orang ka polisi ke rumah",
+                 "2", "sa juga mo gantung diri malam ini", "2", "DARURAT")
+    keys = [[r.key for r in t.replies] for t in turns]
+    assert keys[0][0] == "emergency.violence" and keys[2] == ["emergency.violence.again"]
+    again = said(turns[2])
+    assert "lewat chat ini" in again and "WA 08111-129-129" in again
+    assert again.endswith("Apakah Anda aman sekarang?\nSudah aman sekarang\nMasih dalam bahaya")
+    assert keys[4][0] == "emergency.selfharm" and keys[6][0] == "emergency"
