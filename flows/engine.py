@@ -17,6 +17,7 @@ from flows.actions import (
     CRISIS_GROUPS,
     FLAGS,
     FOCUS,
+    GREETED,
     OFFER,
     RETURN_TO,
     SHOWN,
@@ -616,6 +617,12 @@ class Engine:
                     key = f"{key}.again"  # the same message again: "we have it as urgent"
                 else:
                     m.answers[SHOWN] = key
+        if state.name == self.flow.initial and f"{state.prompt}.again" in texts:
+            # the welcome once; asked again (after "jam buka", "makasih", a danger message):
+            # only the question (a walk-through heard the whole welcome five times)
+            if m.answers.get(GREETED):
+                key = f"{state.prompt}.again"
+            m.answers[GREETED] = True
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
         offered = self._suggested(m, state)

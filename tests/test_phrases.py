@@ -188,6 +188,11 @@ def test_a_thank_you_is_welcomed_and_nothing_else(engine: Engine) -> None:
     assert say("closing", "ok trima kasih kaka") == ["thanks"]
     assert say("done", "makasih") == ["thanks"]  # was the greeting, from the start
     assert say("category", "makasih") == ["thanks", "category"]
+    # at the greeting, after the welcome: only its question again, never the whole welcome
+    # (a father asking hours and cost heard it five times, a walk-through)
+    first = engine.step(None, Inbound("test", "u1", "m1", text="halo"), now, "id")
+    again = engine.step(first.snapshot, Inbound("test", "u1", "m2", text="jam buka"), now, "id")
+    assert [r.key for r in again.replies] == ["menu.hours_text", "greeting.again"]
     assert "emergency.violence" in say("category", NOT_THANKS[0])
 
 
