@@ -129,3 +129,17 @@ def test_the_same_danger_again_gets_the_short_form_and_darurat_the_whole_message
     assert "lewat chat ini" in again and "WA 08111-129-129" in again
     assert again.endswith("Apakah Anda aman sekarang?\nSudah aman sekarang\nMasih dalam bahaya")
     assert keys[4][0] == "emergency.selfharm" and keys[6][0] == "emergency"
+
+
+def test_a_young_man_saying_goodbye_is_heard_and_not_told_the_same_block_five_times() -> None:
+    """A walk-through: "titip mama e" was the welcome, "sa pu tali su di belakang rumah" not
+    understood, and the self-harm emergency message came whole five times. Now the goodbye
+    is self-harm, the rope is danger now, and the same danger again gets the short form:
+    someone with you, the rope and pills put away, staff will write here."""
+    turns = talk("kaka sa cuma mo bilang trima kasih untuk smua. titip mama e",
+                 "sa mo gantung diri malam ini", "2",
+                 "nomor apa lagi. sa pu tali su di belakang rumah")
+    assert turns[0].replies[0].key == "crisis.p1.selfharm"
+    assert turns[1].replies[0].key == "emergency.selfharm"
+    assert turns[3].replies[0].key == "emergency.selfharm.again"
+    assert "minta satu orang menemani Anda" in said(turns[3])
