@@ -12,6 +12,7 @@ from transitions import EventData, State
 
 from flows import commands, danger
 from flows.actions import (
+    ABOUT_OTHER,
     ACTIONS,
     CRISIS_FLAGS,
     CRISIS_GROUPS,
@@ -189,6 +190,8 @@ class Engine:
             m.flags = list(danger.flags_seen(scan, tuple(m.flags)))
             m.events.append(Event("crisis_words", danger.words_event(
                 scan, bool(scan.imminent), state=m.state)))  # staff see the words, as ever
+            if scan.other and danger.focus_of(scan) != "selfharm":
+                m.answers[ABOUT_OTHER] = True  # "bukan sa, sa pu kaka yang dalam bahaya"
             m.answers[state.save] = still.value  # "masih dalam bahaya": the answer, once
             self.fire(m, f"choose_{still.value}", before)
         elif scan:  # every text, in every state, is read for danger before anything else

@@ -143,3 +143,15 @@ def test_a_young_man_saying_goodbye_is_heard_and_not_told_the_same_block_five_ti
     assert turns[1].replies[0].key == "emergency.selfharm"
     assert turns[3].replies[0].key == "emergency.selfharm.again"
     assert "minta satu orang menemani Anda" in said(turns[3])
+
+
+def test_the_writer_telling_of_a_sister_is_not_told_they_are_in_danger() -> None:
+    """A walk-through: a woman whose sister's husband threatens the sister with a machete
+    was told "Keselamatan Anda yang utama", and "bukan sa, sa pu kaka yang dalam bahaya" was
+    noted as "Anda masih dalam bahaya". Now the texts for someone telling of another."""
+    first, second = talk("kaka tolong cepat, sa pu kaka perempuan de pu suami pegang parang "
+                         "ancam mo potong de malam ini. dorang di SP3",
+                         "bukan sa, sa pu kaka yang dalam bahaya")
+    assert first.replies[0].key == "emergency.violence.other"
+    assert second.replies[0].key == "emergency.still_ack.other"
+    assert "Anda masih dalam bahaya" not in said(second)
