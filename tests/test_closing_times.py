@@ -53,7 +53,7 @@ def test_the_closing_says_the_safe_times_back(injured: str) -> None:
     text = closing(turn)
     assert snap.answers["safe_times"] == SAFE
     assert "Nomor kasus Anda: LK3-2026-00001" in text
-    assert f"Petugas akan memilih waktu aman yang Anda sebut: {SAFE}." in text
+    assert f"Petugas akan berusaha memakai waktu aman yang Anda sebut: {SAFE}." in text
 
 
 def test_a_p0_closing_does_not_promise_any_hour_beside_the_safe_times() -> None:
