@@ -33,6 +33,7 @@ ABOUT_OTHER = "_about_other"  # danger words told of someone else hurt ("tetangg
 # [question, state after]: a question answered from danger words; "salah ketik" while still
 # at the state after takes that answer back and asks the question again
 WORDS_ANSWERED = "_words_answered"
+CHOSEN = "_chosen"  # the last choice taken and where it led: "salah ketik" takes it back
 OFFER = "_offer"  # [question, choice value]: offered there ("Maksud Anda: ...? Balas IYA")
 STORY = "_story"  # question -> the choice a story named for it, offered when it is asked
 

@@ -14,6 +14,7 @@ from flows import commands, danger
 from flows.actions import (
     ABOUT_OTHER,
     ACTIONS,
+    CHOSEN,
     CRISIS_FLAGS,
     CRISIS_GROUPS,
     FLAGS,
@@ -365,6 +366,8 @@ class Engine:
         if state.save:
             m.answers[state.save] = picked.value
         self.fire(m, f"choose_{picked.value}", before, before_p1)
+        if state.save and not state.interrupt:  # "salah ketik" next takes it back
+            m.answers[CHOSEN] = [state.name, m.state]
 
     def choose(self, m: StepModel, state: StateSpec, choice: ChoiceSpec) -> bool:
         """Take `choice` and move on without speaking (the caller does); whether it made

@@ -118,6 +118,22 @@ def test_mistyped_right_after_takes_the_answer_back() -> None:
     assert say(undo.snapshot, "6").snapshot.answers["category"] == "economy"
 
 
+@pytest.mark.parametrize("typo", ["salah ketik", "eh salah pencet kaka",
+                                  "aduh salah ketik, maksudnya 3"])
+def test_a_choice_typed_by_mistake_is_taken_back(typo: str) -> None:
+    """A number typed by mistake stuck (danger "1" marked the case urgent, category "4" made
+    it sexual violence), and "salah ketik, maksudnya 3" was taken as the answer to the next
+    question (a walk-through). Right after a choice, "salah ketik" takes it back and asks it
+    again (what it set off, such as the urgent alert, stays on record)."""
+    wrong = say(snapshot_at("category"), "4")
+    assert wrong.snapshot.answers["category"] == "sexual"
+    undo = say(wrong.snapshot, typo)
+    assert undo.snapshot.state == "category" and "category" not in undo.snapshot.answers
+    assert any(e.kind == "answer_taken_back" for e in undo.events)
+    assert asked(undo) == CATALOG.text("category", "id")
+    assert say(undo.snapshot, "1").snapshot.answers["category"] == "couple"
+
+
 def test_mistyped_later_takes_nothing_back() -> None:
     """Once the family has answered the next question, "salah ketik" only records."""
     turn = say(snapshot_at("category"), "sa rasa mo mati saja, cape hidup")
