@@ -163,6 +163,7 @@ class Engine:
         if lost:
             m.events.append(Event("state_lost", {"state": snap.state}))
             m.replies.append(Reply("state_lost"))
+            m.answers.pop(GREETED, None)  # "dimulai lagi dari awal": the whole welcome
         away = now - snap.updated_at if snap.updated_at else timedelta(0)
         self._handle(m, inbound, fresh or lost, away)
         new = Snapshot(snap.flow, m.state, m.language, m.answers, tuple(m.flags), m.misses,
