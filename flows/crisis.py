@@ -123,8 +123,6 @@ class CrisisWords:
         found: dict[int, None] = {}  # pattern numbers, in the order first found
         words = 0
         child = False  # a sentence with danger words names a child
-        hurt: list[int] = []  # the sentences that tell of an injury
-        fresh = False  # ...one of them with a word of now ("td", "masih")
         denied = False  # a phrase cancelled by a negation, or an everyday use: understood
         sentences = []
         for tokens in self.vocab.segments(text):
@@ -140,7 +138,7 @@ class CrisisWords:
         young = any(next(self._occurrences("young_writer", hits, YOUNG_GAP), None) is not None
                     and next(self._occurrences("young_not", hits, 0), None) is None
                     for hits in sentences)
-        for i, hits in enumerate(sentences):
+        for hits in sentences:
             # the sentence gives someone's age under 18: its `if_minor` phrases count
             minor = young or next(self._occurrences("minor", hits, 0), None) is not None
             named = next(self._occurrences("child_named", hits, 0), None) is not None or \
@@ -169,12 +167,8 @@ class CrisisWords:
                 else:
                     denied = True
             child = child or (named and len(found) > before)
-            if any(self.patterns[n].kind == HEALS for n in list(found)[before:]):
-                hurt.append(i)
-                fresh = fresh or next(self._occurrences("fresh", hits, 0), None) is not None
         seen = [self.patterns[n] for n in found]
-        # every injury told of has healed, or was long ago, none with a word of now: no P0 by it
-        healed = bool(hurt) and not fresh and all(self._healed(sentences, i) for i in hurt)
+        healed = any(p.kind == HEALS for p in seen) and self._all_healed(sentences)
         scan = self._verdict(seen, child, young, bool(found) and self._other(sentences),
                              healed)
         r = self.reader
@@ -188,6 +182,20 @@ class CrisisWords:
         markers = tuple(dict.fromkeys(p.text for p in seen if p.kind in rule))
         return Scan((reading.group,), (reading.group,) if markers else (), markers,
                     round(reading.danger, 2), young=young, other=self._other(sentences))
+
+    def _all_healed(self, sentences: list[list[frozenset[int]]]) -> bool:
+        """Every sentence that tells of an injury (each read on its own: a word found in
+        an earlier sentence counts here again) has healed, and none says it with a word of
+        now ("luka lama su sembuh. td de pukul sa sampe luka lagi" is P0)."""
+        if not any(next(self._occurrences(kind, hits, 0), None) is not None
+                   for hits in sentences for kind in ("healed", "past")):
+            return False  # the common case: nothing said of healing or of long ago
+        hurt = [i for i, hits in enumerate(sentences)
+                if any(self.patterns[n].kind == HEALS
+                       for n, _ in self._occurrences("", hits, self.gap))]
+        return bool(hurt) and all(
+            next(self._occurrences("fresh", sentences[i], 0), None) is None and
+            self._healed(sentences, i) for i in hurt)
 
     def _healed(self, sentences: list[list[frozenset[int]]], i: int) -> bool:
         """Sentence `i`'s injury has healed: a `healed` phrase in it, or in a short sentence

@@ -87,10 +87,9 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     """
     imminent = is_imminent(scan, m.flags)
     focus = focus_of(scan)
-    earlier = m.answers.get(TOLD)
+    earlier = m.answers.get(TOLD)  # "tolong telpon sa skarang" after self-harm words: its
     m.answers[FOCUS] = earlier if focus == "help_now" and earlier in HELP_FOLLOWS else \
-        FOCUS_TEXTS.get(focus, focus)  # "tolong telpon sa skarang" after self-harm words: its
-    # texts, not the violence ones (a walk-through)
+        FOCUS_TEXTS.get(focus, focus)  # texts, not the violence ones (a walk-through)
     if scan.young and "age" not in m.answers:
         m.answers[YOUNG] = True  # "sa umur 15, bapa pukul sa": a child writing
     if scan.other and focus != "selfharm":  # never for self-harm: the writer may be at risk

@@ -236,6 +236,8 @@ def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     ("dulu de pukul sa sampe luka, skarang su sembuh", "violence", False),
     ("luka lama su sembuh, tapi td malam de pukul sa lagi sampe berdarah", "injury", True),
     ("anak sa su sembuh dari malaria. paitua pukul sa sampe berdarah", "injury", True),
+    ("luka lama su sembuh. td de pukul sa sampe luka lagi", "injury", True),  # the same word
+    ("bekas luka lama di tangan. de pukul sa sampe luka lagi", "injury", True),  # again, fresh
     ("de tampar sa sampe biru bulan lalu", "violence", False),  # long ago, in its sentence
     ("minggu lalu sa capek kerja. dia cekik sa sampe sa tra bisa napas", "violence", True),
 ])
