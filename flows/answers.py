@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -48,7 +48,7 @@ FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
 _TOP_KEYS = {"spellings", "fillers", "address", "affirm", "declines", "units", "shared",
              "questions"}
 _QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem", "offer", "gives_way",
-                  "from_story"}
+                  "from_story", "but_turns"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
 Phrase = tuple[str, ...]
@@ -75,6 +75,9 @@ class Question:
     offer: bool = False  # a sentence that names one choice among other words is offered
     gives_way: frozenset[str] = frozenset()  # ...and these values give way to another named
     from_story: bool = False  # an earlier story's words for it are offered when it is asked
+    # value -> value: an answer, "tapi", then words naming the second ("skarang aman tapi
+    # nanti malam sa takut" at the danger question: not in danger now, but afraid)
+    but_turns: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -97,6 +100,7 @@ class _Table:
     fuzzy_values: list[str]
     offer: bool = False
     gives_way: frozenset[str] = frozenset()
+    but_turns: dict[str, str] = field(default_factory=dict)
 
 
 class Answers:
@@ -263,6 +267,10 @@ class Answers:
             chosen = self._words(t, self._unaddressed(words) or words)
             if chosen is not None:
                 named, _ = _named(self.normalise(fold(other)), t.phrases, t.longest, t.fillers)
+                turned = t.but_turns.get(chosen.value)
+                if turned is not None and named == {turned} and answer is first and \
+                        self.says_but(cleaned):  # "aman tapi ... takut": afraid
+                    return t.by_value.get(turned)
                 return chosen if named <= {chosen.value} else None
         return None
 
@@ -425,7 +433,8 @@ class Answers:
             years=self.years, months=self.months, ages=ages, stems=stems,
             stem_longest=max(map(len, stems), default=1) if stems else 1,
             fuzzy_names=names, fuzzy_values=name_values, offer=bool(q and q.offer),
-            gives_way=q.gives_way if q else frozenset())
+            gives_way=q.gives_way if q else frozenset(),
+            but_turns=dict(q.but_turns) if q else {})
 
     # -- checking against a flow ------------------------------------------------------------
 
@@ -684,9 +693,12 @@ class _Loader:
         gives_way = body.get("gives_way") or []
         if not isinstance(gives_way, list) or not all(v in own.values() for v in gives_way):
             raise self.fail(f"questions.{key}.gives_way", "must list values of its words")
+        turns = self.mapping(body.get("but_turns") or {}, f"questions.{key}.but_turns")
+        if not all(str(a) in own.values() and str(b) in own.values() for a, b in turns.items()):
+            raise self.fail(f"questions.{key}.but_turns", "must map values of its words")
         return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
                         flags["fuzzy"], flags["stem"], flags["offer"], frozenset(gives_way),
-                        flags["from_story"])
+                        flags["from_story"], tuple((str(a), str(b)) for a, b in turns.items()))
 
     def read_ages(self, raw: Any, where: str) -> tuple[tuple[int, int, str], ...]:
         out: list[tuple[int, int, str]] = []

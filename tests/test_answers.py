@@ -101,7 +101,7 @@ TABLE = [
     ("asq_now", "Iya. Sa su lama pikir begitu", "id", "yes"),
     ("asq_now", "iya. tra tahan", "id", None),  # "tra" names no too: asked again
     ("danger", "iya, tapi sa takut", "id", None),  # now and afraid: asked again
-    ("danger", "tra, tapi sa takut", "id", None),
+    ("danger", "tra, tapi sa takut", "id", "afraid"),  # the choice says it: "Tidak ..., tapi takut"
     ("danger", "ok", "id", None),  # a nod to the greeting, never "danger now"
     ("emergency_check", "sa aman skarang, dia su tidur", "id", "safe"),
     ("emergency_check", "kami aman", "id", "safe"),

@@ -332,6 +332,8 @@ def test_a_child_afraid_to_tell_anyone(text: str, value: str | None) -> None:
     ("risk_injured", "muka bengkak tra perlu ke rumah sakit", "injured", None),
     ("danger", "tra ada bahaya, de pegang parang di luar", "danger", None),
     ("child_intro", "ada sa pu tanta di SP5", "trusted_adult", "yes"),  # the next walk-through
+    ("danger", "skarang aman tapi nanti malam sa takut", "danger", "afraid"),
+    ("danger", "iya, tapi sa takut", "danger", None),  # "yes" and afraid: asked again
     ("emergency_check", "sa su aman di rumah tetangga", "still_in_danger_answer", "safe"),
 ])
 def test_what_a_walk_through_as_families_found(state: str, text: str, key: str,
