@@ -262,13 +262,13 @@ class Answers:
         first, *rest = _CLAUSE.split(cleaned, maxsplit=1)
         if not rest or not rest[0]:
             return None
-        for answer, other in ((first, rest[0]), (rest[0], first)):
+        for n, (answer, other) in enumerate(((first, rest[0]), (rest[0], first))):
             words = self.normalise(fold(answer))
             chosen = self._words(t, self._unaddressed(words) or words)
             if chosen is not None:
                 named, _ = _named(self.normalise(fold(other)), t.phrases, t.longest, t.fillers)
                 turned = t.but_turns.get(chosen.value)
-                if turned is not None and named == {turned} and answer is first and \
+                if turned is not None and named == {turned} and n == 0 and \
                         self.says_but(cleaned):  # "aman tapi ... takut": afraid
                     return t.by_value.get(turned)
                 return chosen if named <= {chosen.value} else None
