@@ -30,10 +30,10 @@ YOUNG = "_young"  # danger words came with the writer's own age under 18 ("sa um
 SHOWN = "_emergency_shown"  # the emergency message last shown (its text's key)
 GREETED = "_greeted"  # the welcome was said: asked again, the greeting is only its question
 ABOUT_OTHER = "_about_other"  # danger words told of someone else hurt ("tetangga pukul istri")
-# [question, state after]: a question answered from danger words; "salah ketik" while still
-# at the state after takes that answer back and asks the question again
-WORDS_ANSWERED = "_words_answered"
-CHOSEN = "_chosen"  # the last choice taken and where it led: "salah ketik" takes it back
+# [question, state after, from danger words]: the last choice taken ("1", or "suami pukul sa"
+# at the category question); "salah ketik" while still at the state after takes it back and
+# asks the question again
+ANSWERED = "_answered"
 OFFER = "_offer"  # [question, choice value]: offered there ("Maksud Anda: ...? Balas IYA")
 STORY = "_story"  # question -> the choice a story named for it, offered when it is asked
 
@@ -55,7 +55,6 @@ class StepModel:
     has_case: bool
     channel: str = ""
     case_answers: tuple[str, ...] = ()  # answers the case keeps (the flow's `case_answers`)
-    again: bool = False  # this step: danger words again after an emergency message
     replies: list[Reply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 
-from flows.actions import ACTIONS, CHOSEN, CRISIS_FLAGS, FOCUS, TOLD, WORDS_ANSWERED, StepModel
+from flows.actions import ACTIONS, ANSWERED, CRISIS_FLAGS, FOCUS, TOLD, StepModel
 from flows.steps import Stepper
 from flows.types import LANGUAGES, Event, Reply
 
@@ -110,12 +110,11 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         # the answer just given, read from danger words ("sa mo mati, hp rusak" was none) or
         # chosen ("1" meant "3"), if nothing came after it: taken back, the question again
         # (what it set off stays: a P0 alert once sent, danger words' flags)
-        asked, after = m.answers.pop(WORDS_ANSWERED, None) or m.answers.pop(CHOSEN, None) \
-            or (None, None)
-        m.answers.pop(CHOSEN, None)
+        asked, after, words = m.answers.pop(ANSWERED, None) or (None, None, False)
         if asked in flow.states and after == m.state:
             m.answers.pop(flow.states[asked].save or "", None)
-            m.answers.pop(TOLD, None)
+            if words:
+                m.answers.pop(TOLD, None)  # the kind those words named is offered no more
             m.events.append(Event("answer_taken_back", {"state": asked}))
             engine.enter(m, asked)
     elif command == "exit":  # quick exit: one neutral line, no question after it

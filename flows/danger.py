@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from flows.actions import (
     ABOUT_OTHER,
     ACTIONS,
+    ANSWERED,
     CRISIS_GROUPS,
     FOCUS,
     MODEL_FLAG,
     OTHER_FOCUS,
     TOLD,
-    WORDS_ANSWERED,
     YOUNG,
     StepModel,
     about_someone_else,
@@ -66,6 +66,12 @@ def words_event(scan: Scan, imminent: bool, **more: object) -> dict[str, object]
     return {**data, **more}
 
 
+def of_another(scan: Scan) -> bool:
+    """The words tell of someone else in danger, not the writer. Never for self-harm: the
+    writer may be the one at risk (the engine and danger.answer read it alike)."""
+    return scan.other and focus_of(scan) != "selfharm"
+
+
 def focus_of(scan: Scan) -> str:
     """The kind of danger a message is mostly about: what is imminent leads (a machete
     over sadness), then FOCUS_ORDER."""
@@ -92,7 +98,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         FOCUS_TEXTS.get(focus, focus)  # texts, not the violence ones (a walk-through)
     if scan.young and "age" not in m.answers:
         m.answers[YOUNG] = True  # "sa umur 15, bapa pukul sa": a child writing
-    if scan.other and focus != "selfharm":  # never for self-harm: the writer may be at risk
+    if of_another(scan):
         m.answers[ABOUT_OTHER] = True  # "tetangga pukul de pu maitua skarang"
     elif scan.groups:
         m.answers.pop(ABOUT_OTHER, None)  # the writer's own danger now
@@ -115,9 +121,6 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         engine.save_text(m, state, inbound, clean(inbound.text))
         engine.fire(m, "answer", quiet=True)
     if imminent:
-        # danger words again after an emergency message: if it is the same message, its
-        # short form (`emergency.<focus>.again`, Engine.prompt), not the whole once more
-        m.again = "p0_alerted" in m.flags
         if answered and engine.flow.states[m.state].end:
             m.answers[UNSAID] = True  # the closing is said after the safety question
         engine.interrupt(m, engine.flow.interrupts["emergency"])
@@ -137,7 +140,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         m.replies.append(Reply(NOTED, {"chosen_key": choice.label}))
     now = engine.flow.states[m.state]
     if choice is not None:
-        m.answers[WORDS_ANSWERED] = [state.name, m.state]
+        m.answers[ANSWERED] = [state.name, m.state, True]
     if now.end and not answered:
         return engine.rest(m, now)
     engine.prompt(m)

@@ -14,7 +14,7 @@ from flows import commands, danger
 from flows.actions import (
     ABOUT_OTHER,
     ACTIONS,
-    CHOSEN,
+    ANSWERED,
     CRISIS_FLAGS,
     CRISIS_GROUPS,
     FLAGS,
@@ -192,7 +192,7 @@ class Engine:
             m.flags = list(danger.flags_seen(scan, tuple(m.flags)))
             m.events.append(Event("crisis_words", danger.words_event(
                 scan, bool(scan.imminent), state=m.state)))  # staff see the words, as ever
-            if scan.other and danger.focus_of(scan) != "selfharm":
+            if danger.of_another(scan):
                 m.answers[ABOUT_OTHER] = True  # "bukan sa, sa pu kaka yang dalam bahaya"
             m.answers[state.save] = still.value  # "masih dalam bahaya": the answer, once
             self.fire(m, f"choose_{still.value}", before)
@@ -368,7 +368,7 @@ class Engine:
             m.answers[state.save] = picked.value
         self.fire(m, f"choose_{picked.value}", before, before_p1)
         if state.save and not state.interrupt:  # "salah ketik" next takes it back
-            m.answers[CHOSEN] = [state.name, m.state]
+            m.answers[ANSWERED] = [state.name, m.state, False]
 
     def choose(self, m: StepModel, state: StateSpec, choice: ChoiceSpec) -> bool:
         """Take `choice` and move on without speaking (the caller does); whether it made
@@ -620,7 +620,7 @@ class Engine:
             elif about_someone_else(m.answers) and f"{key}.other" in texts:
                 key = f"{key}.other"  # someone telling of another (as danger.answer orders)
             if state.name == self.flow.interrupts["emergency"]:
-                if m.again and m.answers.get(SHOWN) == key and f"{key}.again" in texts:
+                if m.answers.get(SHOWN) == key and f"{key}.again" in texts:
                     key = f"{key}.again"  # the same message again: "we have it as urgent"
                 else:
                     m.answers[SHOWN] = key

@@ -134,13 +134,18 @@ def test_a_choice_typed_by_mistake_is_taken_back(typo: str) -> None:
     assert say(undo.snapshot, "1").snapshot.answers["category"] == "couple"
 
 
-def test_mistyped_later_takes_nothing_back() -> None:
-    """Once the family has answered the next question, "salah ketik" only records."""
+def test_mistyped_later_takes_back_only_the_last_answer() -> None:
+    """Once the family has answered the next question, "salah ketik" takes back that answer
+    (the last one), never the earlier one read from danger words."""
     turn = say(snapshot_at("category"), "sa rasa mo mati saja, cape hidup")
     later = say(turn.snapshot, "1")  # who: myself
+    assert later.snapshot.answers["who"] == "self"
     undo = say(later.snapshot, "salah ketik")
     assert undo.snapshot.answers["category"] == "selfharm"
-    assert undo.snapshot.state == later.snapshot.state
+    assert undo.snapshot.state == "who" and "who" not in undo.snapshot.answers
+    again = say(undo.snapshot, "salah ketik")  # nothing more to take back: only recorded
+    assert again.snapshot.answers["category"] == "selfharm"
+    assert again.snapshot.state == "who"
 
 
 @pytest.mark.parametrize(("who", "near", "tonight"), [
