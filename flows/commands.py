@@ -101,22 +101,23 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
     elif command in PRIVACY:
         m.events.append(Event("privacy_request", {"right": command}))
         m.replies.append(Reply(PRIVACY[command]))
-    elif command == "mistyped":  # recorded; the words still count (never below P1)
-        hit = [f for f in m.flags if f in CRISIS_FLAGS]
-        if hit:
-            m.flag("crisis_disputed")
-            m.events.append(Event("crisis_disputed", {"flags": hit}))
-            m.replies.append(Reply("mistyped_ack"))
-        # the answer just given, read from danger words ("sa mo mati, hp rusak" was none) or
-        # chosen ("1" meant "3"), if nothing came after it: taken back, the question again
+    elif command == "mistyped":
+        # the answer the message before gave, read from danger words ("sa mo mati, hp rusak"
+        # was none) or chosen ("1" meant "3"): taken back, the question again
         # (what it set off stays: a P0 alert once sent, danger words' flags)
         asked, after, words = m.answers.pop(ANSWERED, None) or (None, None, False)
-        if asked in flow.states and after == m.state:
-            m.answers.pop(flow.states[asked].save or "", None)
+        back_to: str | None = asked if asked in flow.states and after == m.state else None
+        hit = [f for f in m.flags if f in CRISIS_FLAGS]
+        if hit and (words or back_to is None):  # the danger words disputed: recorded, they still
+            m.flag("crisis_disputed")  # count (never below P1); not for a mistyped "1"
+            m.events.append(Event("crisis_disputed", {"flags": hit}))
+            m.replies.append(Reply("mistyped_ack"))
+        if back_to is not None:
+            m.answers.pop(flow.states[back_to].save or "", None)
             if words:
                 m.answers.pop(TOLD, None)  # the kind those words named is offered no more
-            m.events.append(Event("answer_taken_back", {"state": asked}))
-            engine.enter(m, asked)
+            m.events.append(Event("answer_taken_back", {"state": back_to}))
+            engine.enter(m, back_to)
     elif command == "exit":  # quick exit: one neutral line, no question after it
         m.events.append(Event("quick_exit", {"channel": m.channel}))
         key = "quick_exit.telegram" if m.channel == "telegram" else "quick_exit.other"

@@ -174,6 +174,8 @@ class Engine:
         command = command_of(inbound.text, self.bundle.keywords, self.bundle.phrases) \
             if not inbound.payload else \
             commands.of_button(inbound.payload, self.bundle.keywords)
+        if command != "mistyped":
+            m.answers.pop(ANSWERED, None)  # "salah ketik" takes back only what came just before
         state = self.flow.states[m.state]
         scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None

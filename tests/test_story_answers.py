@@ -132,6 +132,23 @@ def test_a_choice_typed_by_mistake_is_taken_back(typo: str) -> None:
     assert any(e.kind == "answer_taken_back" for e in undo.events)
     assert asked(undo) == CATALOG.text("category", "id")
     assert say(undo.snapshot, "1").snapshot.answers["category"] == "couple"
+    # after danger words earlier, a mistyped choice is no dispute of those words
+    told = say(snapshot_at("who", category="dv"), "suami pukul sa tiap malam")
+    wrong = say(told.snapshot, "4")
+    undo = say(wrong.snapshot, typo)
+    assert "crisis_disputed" not in undo.snapshot.flags and "crisis_violence" in undo.snapshot.flags
+    assert "mistyped_ack" not in [r.key for r in undo.replies]
+
+
+def test_mistyped_after_danger_words_disputes_them_and_keeps_the_choice_before() -> None:
+    """A choice, then a message of danger words, then "salah ketik": it is the words that are
+    disputed (recorded; they still count), not the choice two messages back."""
+    chose = say(snapshot_at("category"), "2")  # domestic violence
+    told = say(chose.snapshot, "saya dipukul suami")
+    undo = say(told.snapshot, "salah ketik")
+    assert undo.snapshot.answers["category"] == "dv"
+    assert "crisis_disputed" in undo.snapshot.flags
+    assert "answer_taken_back" not in [e.kind for e in undo.events]
 
 
 def test_mistyped_later_takes_back_only_the_last_answer() -> None:
