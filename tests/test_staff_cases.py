@@ -180,19 +180,24 @@ def test_show_says_what_a_number_meant_in_wit(
 
 def test_show_lists_the_danger_words_and_a_salah_ketik(
         service: Service, clock: FrozenClock, capsys: pytest.CaptureFixture[str]) -> None:
-    """Danger words (written before consent, too) with the family's message, in Indonesian."""
+    """Danger words (written before consent, too) with the family's message, in Indonesian,
+    and a SALAH KETIK typed right after danger words (right after a choice it would take
+    the choice back instead)."""
     family = Person(service, "fam")
     family.say("sa pu paitua pukul sa")  # the first message, before any consent
     clock.advance(minutes=1)
     for answer in ["1", "3", "1", "2", "2", "1", "1"]:
         family.say(answer)
     clock.advance(minutes=1)
+    family.say("de pukul sa lagi")
+    clock.advance(minutes=1)
     family.say("SALAH KETIK")
     number = case_number(service)
     assert _section(_shown(service, number, capsys), "Kata bahaya") == [
-        "Kata bahaya (2)",
+        "Kata bahaya (3)",
         '  2026-11-30 09:30  kekerasan; pesan keluarga: "sa pu paitua pukul sa"',
-        "  2026-11-30 09:32  Keluarga mengetik SALAH KETIK (kekerasan); kata-kata itu tetap "
+        '  2026-11-30 09:32  kekerasan; pesan keluarga: "de pukul sa lagi"',
+        "  2026-11-30 09:33  Keluarga mengetik SALAH KETIK (kekerasan); kata-kata itu tetap "
         "dihitung."]
 
 
