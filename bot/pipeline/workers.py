@@ -60,6 +60,9 @@ class _Stop:
     cancel: Callable[[], object] | None = None
 
 
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGINT first: see _stoppable
+
+
 def _interrupt(_signal: int, _frame: FrameType | None) -> None:
     if _Stop.stopping:
         return
@@ -94,6 +97,7 @@ def process_forever(service: Service, interval: float, nudged: bool = False) -> 
     except KeyboardInterrupt:
         quiet.set()
         beating.stop()
+    _stopped()
     return 0
 
 
@@ -119,6 +123,7 @@ def broadcasts_forever(service: Service, interval: float, nudged: bool = False) 
         relay = service.relay(only="broadcasts")
         settle()
         asyncio.run(_broadcasting(feeder, relay, interval, channels))
+    _stopped()
     return 0
 
 
@@ -190,10 +195,22 @@ def _stoppable(nudged: bool) -> None:
     # SIGINT first: one who sees SIGTERM caught (tests read /proc) may send both at once,
     # and a SIGINT before its handler raised out of here, so the process ended while
     # SIGTERM came, by then back to its default at Python's exit (-15, seen under load)
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    for signum in _SIGNALS:
+        signal.signal(signum, _interrupt)
     if nudged:
         threading.Thread(target=_nudges, daemon=True, name="lk3-nudges").start()
+
+
+def _stopped() -> None:
+    """Stopped cleanly: from here on SIGINT and SIGTERM are ignored by the system itself.
+    Python puts its own handlers (`_interrupt`) back to the default at interpreter exit, so
+    a SIGTERM sent together with a SIGINT but delivered that late killed a process that had
+    already stopped (-15, seen under load). Not done in `_interrupt`: there, a signal
+    already caught but not yet handled found SIG_IGN and Python printed "Signal 15 ignored
+    due to race condition"; here both were handled by `_interrupt` before."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    for signum in _SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _nudges() -> None:
