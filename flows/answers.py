@@ -42,10 +42,12 @@ UNCLEAR = "unclear"  # the pseudo-value whose words make a message no answer at 
 MAX_CHARS = 300  # a longer message is a story, not an answer to a choice
 MAX_WORDS = 10  # a longer one is read as the whole message only
 MAX_YEARS = 120
+ADULT_YEARS = 18
 FUZZY_MIN_CHARS = 5  # shorter words are not fuzzy-matched ("amar", "jila", "hoya", "jita")
 FUZZY_CUTOFF = 85.0  # fuzz.ratio: "kuala kencan" 96, "tembagapra" 95, "mimka baru" 95
 FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
-_TOP_KEYS = {"spellings", "fillers", "address", "affirm", "declines", "units", "shared",
+_TOP_KEYS = {"spellings", "fillers", "address", "affirm", "pointers", "ordinals", "declines",
+             "units", "shared",
              "questions"}
 _QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem", "offer", "gives_way",
                   "from_story", "but_turns"}
@@ -55,6 +57,7 @@ Phrase = tuple[str, ...]
 
 # "iya, malam ini", "tra skarang tapi nanti malam de pulang": a comma or "tapi" ends the
 # answer part
+_SELF = frozenset({"saya", "i"})  # before `pointers`: "saya pilih 2", "i choose 2"
 _CLAUSE = re.compile(r"\s*[,.;!?]+\s*|\s+(?:tapi|tetapi|tp|but)\s+", re.IGNORECASE)
 _BUT = re.compile(r"\b(?:tapi|tetapi|tp|namun|but)\b", re.IGNORECASE)
 _CONFLICT = object()  # two choices named
@@ -111,10 +114,13 @@ class Answers:
                  months: Iterable[str] = (), shared: Mapping[Phrase, str] | None = None,
                  questions: Mapping[str, Question] | None = None,
                  address: Iterable[str] = (), affirm: Iterable[str] = (),
-                 declines: Iterable[Phrase] = ()) -> None:
+                 declines: Iterable[Phrase] = (), pointers: Iterable[str] = (),
+                 ordinals: Mapping[str, int] | None = None) -> None:
         self.source = source
         self.address = frozenset(address)
         self.affirm = frozenset(affirm)
+        self.pointers = frozenset(pointers)
+        self.ordinals = dict(ordinals or {})
         self.declines = frozenset(declines)
         self.spellings = dict(spellings or {})
         self.fillers = frozenset(fillers)
@@ -163,6 +169,9 @@ class Answers:
         lead = LEAD_NUMBER.fullmatch(cleaned.translate(KEYCAP))
         if lead:
             return self._numbered(t, lead.group(1), lead.group(2))
+        pointed = LEAD_NUMBER.fullmatch(" ".join(self._pointing_at(words)))
+        if pointed and (chosen := self._numbered(t, pointed.group(1), pointed.group(2))):
+            return chosen
         return self._words(t, words) or self._first_clause(t, cleaned) or \
             self._leading_yes(t, words)
 
@@ -183,6 +192,19 @@ class Answers:
             named, _ = _named(rest, t.phrases, t.longest, t.fillers)
             return t.by_value["yes"] if named <= {"yes"} and len(rest) <= MAX_WORDS else None
         return None
+
+    def _pointing_at(self, words: Phrase) -> Phrase:
+        """The number and what follows it, where only `pointers` come before it ("yang
+        nomor 2", "sa pilih 3", "option 1", "yang kedua": `ordinals`); () otherwise. "saya"
+        alone points at nothing: "saya 32" is an age, read as before."""
+        i = 0
+        while i < len(words) and (words[i] in self.pointers or words[i] in _SELF):
+            i += 1
+        if i == len(words) or set(words[:i]) <= _SELF:
+            return ()
+        if words[i] in self.ordinals:  # "yang kedua", "nomor dua"
+            return (str(self.ordinals[words[i]]), *words[i + 1:])
+        return words[i:] if words[i].isdigit() else ()
 
     def _unaddressed(self, words: Phrase) -> Phrase:
         """The words without a form of address at their start or end ("kaka", "pak"), or ()
@@ -328,16 +350,22 @@ class Answers:
         return () if stem is None else tuple(w if w in t.fillers else stem(w) for w in words)
 
     def _age_in(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
-        """ "sa 32 tahun", "umur 15", "anak sa 7 tahun": one number, the rest fillers or units."""
+        """ "sa 32 tahun", "umur 15", "anak sa 7 tahun": one number, the rest fillers or units,
+        or, for a grown-up's age, words of the same choice ("nenek su 67": adult; not
+        "nenek 15"; not a child's age: "anak sa 12" at "how old are you?" is the child's)."""
         numbers = [w for w in words if w.isdecimal()]
         if len(numbers) != 1 or len(numbers[0]) > MAX_OPTION_DIGITS:
             return None
-        if not all(w.isdecimal() or w in t.fillers for w in words):
-            return None
+        said = tuple(w for w in words if not w.isdecimal() and w not in t.fillers)
         n = int(numbers[0])
         if not any(w in t.years or w in t.months for w in words) and n <= len(t.choices):
             return None  # "saya 2": neither clearly an age nor an option
-        return self._age(t, n, words)
+        aged = self._age(t, n, tuple(w for w in words if w not in said))
+        if not said or aged is None:
+            return aged
+        if n < ADULT_YEARS:
+            return None
+        return aged if _scan(said, t.phrases, t.longest, t.fillers) == aged.value else None
 
     def _age(self, t: _Table, n: int, words: Phrase) -> ChoiceSpec | None:
         if not all(w.isdecimal() or w in t.fillers for w in words):
@@ -562,6 +590,8 @@ class _Loader:
         fillers = self.words(raw.get("fillers") or [], "fillers", single=True)
         address = self.words(raw.get("address") or [], "address", single=True)
         affirm = self.words(raw.get("affirm") or [], "affirm", single=True)
+        pointers = self.words(raw.get("pointers") or [], "pointers", single=True)
+        ordinals = self.read_ordinals(raw.get("ordinals") or {})
         declines = self.words(raw.get("declines") or [], "declines")
         units = self.mapping(raw.get("units") or {}, "units")
         for key in units:
@@ -578,7 +608,17 @@ class _Loader:
             questions[key] = self.read_question(key, body, by_value)
         return Answers(self.source, self.spellings, {w[0] for w in fillers},
                        {w[0] for w in years}, {w[0] for w in months}, shared, questions,
-                       {w[0] for w in address}, {w[0] for w in affirm}, declines)
+                       {w[0] for w in address}, {w[0] for w in affirm}, declines,
+                       {w[0] for w in pointers}, ordinals)
+
+    def read_ordinals(self, raw: Any) -> dict[str, int]:
+        ordinals = {}
+        for word, n in self.mapping(raw, "ordinals").items():
+            if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 99:
+                raise self.fail(f"ordinals.{word}", "must be a choice number, 1 to 99")
+            (folded,) = self.words([word], "ordinals", single=True)
+            ordinals[folded[0]] = n
+        return ordinals
 
     def mapping(self, raw: Any, where: str) -> dict[str, Any]:
         if not isinstance(raw, Mapping):

@@ -140,6 +140,25 @@ TABLE = [
     ("consent", "I agree", "en", "agree"),
     # age: words, and numbers inside a sentence
     ("age", "sa 32 tahun", "id", "adult"),
+    # a grown-up's age beside a grown-up's word; a child's age beside "anak" is a child's
+    ("age", "nenek su 67", "id", "adult"),
+    ("age", "umur 70 sa su nenek", "id", "adult"),
+    ("age", "bapa su pu cucu", "id", "adult"),
+    ("age", "anak sa 12", "id", None),  # the child's age, not the writer's
+    ("age", "nenek 15", "id", None),
+    # a number pointed at: "yang nomor 2 kaka", "sa pilih 1", "yang kedua"
+    ("age", "yang nomor 2 kaka", "id", "adult"),
+    ("age", "sa pilih 1", "id", "under18"),
+    ("age", "nomor 17", "id", "under18"),  # above the options: an age, as "17" alone
+    ("age", "no 2", "id", None),  # "no" may be English
+    ("age", "saya 2", "id", None),
+    ("age", "dua", "id", None),  # a number word only after a pointer
+    ("danger", "nomor 1", "id", "now"),
+    ("danger", "yang ketiga kaka", "id", "no"),
+    ("greeting", "nomor dua", "id", "call"),  # not "nomor" = the numbers only
+    ("consent", "i choose 2", "en", "agree_refer"),
+    ("who", "yang pertama", "id", "self"),
+    ("category", "yang 2 tu", "id", None),
     ("age", "umur 15", "id", "under18"),
     ("age", "15 thn", "id", "under18"),
     ("age", "32", "id", "adult"),  # above the 3 options: years
@@ -452,6 +471,8 @@ def write(tmp_path: Path, text: str) -> Path:
     ("spellings:\n  sa: saya\n  saya: aku\n", ["spellings.sa", "'saya' is itself"]),
     ("synonyms: {}\n", ["synonyms", "unknown section"]),
     ("fillers: [saya, terima kasih]\n", ["fillers[1]", "one word"]),
+    ("ordinals: {kedua: two}\n", ["ordinals.kedua", "choice number"]),
+    ("pointers: [yang nomor]\n", ["pointers[0]", "one word"]),
 ])
 def test_bad_answers_file_is_refused(tmp_path: Path, text: str, places: list[str]) -> None:
     """A wrong shape in answers.yaml is a FlowError naming the file and the key."""
