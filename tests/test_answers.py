@@ -154,6 +154,13 @@ TABLE = [
     ("age", "saya 2", "id", None),
     ("age", "dua", "id", None),  # a number word only after a pointer
     ("danger", "nomor 1", "id", "now"),
+    ("danger", "no, nobody is in danger", "en", "no"),
+    ("danger", "we are safe", "en", "no"),
+    ("danger", "semua aman", "id", "no"),
+    ("danger", "sa baik2 saja", "id", "no"),
+    ("danger", "tra ada yang bahaya", "id", "no"),
+    ("risk_injured", "no injuries", "en", "no"),
+    ("risk_injured", "tra ada luka", "id", "no"),
     ("danger", "yang ketiga kaka", "id", "no"),
     ("greeting", "nomor dua", "id", "call"),  # not "nomor" = the numbers only
     ("consent", "i choose 2", "en", "agree_refer"),
