@@ -240,6 +240,10 @@ def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     ("bekas luka lama di tangan. de pukul sa sampe luka lagi", "injury", True),  # again, fresh
     ("de tampar sa sampe biru bulan lalu", "violence", False),  # long ago, in its sentence
     ("minggu lalu sa capek kerja. dia cekik sa sampe sa tra bisa napas", "violence", True),
+    # a working day is no "since this morning": children left alone while parents work
+    ("anak dong ditinggal sendiri tiap hari dari pagi sampe malam, orang tua kerja", "child",
+     False),
+    ("anak2 ditinggal sendiri dari pagi, skarang su malam dong belum makan", "child", True),
 ])
 def test_imminence_rules(text: str, group: str, imminent: bool) -> None:
     """Imminence by the rules in crisis.yaml: self-harm with a method or time, violence with a
