@@ -23,11 +23,12 @@ GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harm
 ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
             "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
-            "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "markers",
-            "imminent", "model")
+            "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then",
+            "today", "markers", "imminent", "model")
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
-          "young_not", "self_victim", "other_victim", "healed", "fresh", "past")
+          "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then", "today")
+BACK_THEN = ("present", "now")  # marker kinds a sentence of back then (`then`) does not count
 HEALS = "injury"  # the kind a `healed` message takes P0 from (crisis.yaml `healed`)
 HEALED_AFTER = 4  # words at most of a sentence that says an injury before it has healed
 YOUNG_GAP = 2  # words that may come between those of a `young_writer` phrase ("sa nona umur")
@@ -140,10 +141,11 @@ class CrisisWords:
                     for hits in sentences)
         for hits in sentences:
             # the sentence gives someone's age under 18: its `if_minor` phrases count
-            minor = young or next(self._occurrences("minor", hits, 0), None) is not None
+            minor = young or self._aged(hits)
             named = next(self._occurrences("child_named", hits, 0), None) is not None or \
                 (minor and not young)
             before = len(found)
+            back_then = self._back_then(hits)  # before `skip` takes "5 tahun" of "5 tahun lalu"
             skipped = {j for _, at in self._occurrences("skip", hits, 0) for j in at}
             if skipped:  # gone: `anak umur 5 tahun dipukul` = `anak dipukul`
                 hits = [h for j, h in enumerate(hits) if j not in skipped]
@@ -157,6 +159,9 @@ class CrisisWords:
             stopped: dict[str, set[int]] = {}
             for n, at in self._occurrences("not_when", hits, 0):
                 stopped.setdefault(self.not_when[n], set()).update(at)
+            if back_then:  # "dulu ... waktu de masih mabuk": no word of now
+                for kind in BACK_THEN:
+                    stopped[kind] = set(range(len(hits)))
             for n, at in self._occurrences("", hits, self.gap, found):
                 if n in self.if_minor and not minor:
                     continue
@@ -182,6 +187,19 @@ class CrisisWords:
         markers = tuple(dict.fromkeys(p.text for p in seen if p.kind in rule))
         return Scan((reading.group,), (reading.group,) if markers else (), markers,
                     round(reading.danger, 2), young=young, other=self._other(sentences))
+
+    def _aged(self, hits: list[frozenset[int]]) -> bool:
+        """The sentence gives someone's age under 18 (`minor`), not a time ago (`past`:
+        "5 tahun lalu de kunci sa di kamar" is no child of 5)."""
+        ago = [range(at[0], at[-1] + 1) for _, at in self._occurrences("past", hits, 0)]
+        return any(not any(at[0] in span and at[-1] in span for span in ago)
+                   for _, at in self._occurrences("minor", hits, 0))
+
+    def _back_then(self, hits: list[frozenset[int]]) -> bool:
+        """A sentence telling of back then (`then`: "dulu", "5 tahun lalu") with no word of
+        today (`today`) in it: its words of now (`BACK_THEN` markers) do not count."""
+        return next(self._occurrences("then", hits, 0), None) is not None and \
+            next(self._occurrences("today", hits, 0), None) is None
 
     def _all_healed(self, sentences: list[list[frozenset[int]]]) -> bool:
         """Every sentence that tells of an injury (each read on its own: a word found in
@@ -323,7 +341,7 @@ def load_crisis_words(path: Path) -> CrisisWords:
     patterns += compile_all("minor", "minor", _strings(path, "minor", raw.get("minor"),
                                                        required=False))
     for kind in ("child_named", "young_writer", "young_not", "self_victim", "other_victim",
-                 "healed", "fresh", "past"):
+                 "healed", "fresh", "past", "then", "today"):
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)

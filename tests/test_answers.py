@@ -105,6 +105,7 @@ TABLE = [
     ("danger", "ok", "id", None),  # a nod to the greeting, never "danger now"
     ("emergency_check", "sa aman skarang, dia su tidur", "id", "safe"),
     ("emergency_check", "kami aman", "id", "safe"),
+    ("emergency_check", "aduh sa aman ibu, itu dulu, skarang tra ada apa2", "id", "safe"),
     # "Mau melanjutkan dari pertanyaan terakhir atau mulai dari awal?": "iya" goes on
     ("resume_check", "iya", "id", "continue"),
     ("resume_check", "mulai dari awal", "id", "restart"),
@@ -305,6 +306,9 @@ ENGINE_TABLE = [
     ("distrik", "tembagapra", "en", "distrik", "tembagapura", "kampung"),
     ("risk_escalation", "sa tra tau", "id", "escalation", "unknown", "risk_children"),
     ("risk_escalation", "not sure", "en", "escalation", "unknown", "risk_children"),
+    # danger words that tell the yes (a walk-through: the question came again, and again);
+    # a child harmed or alone now is P0: the emergency question follows
+    ("risk_child_now", "ya, ditinggal sendiri", "id", "child_now", "yes", "emergency_check"),
 ]
 
 
