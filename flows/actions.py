@@ -28,6 +28,7 @@ CRISIS_GROUPS = "_crisis_groups"  # every group the last danger words hit
 TOLD = "_told"  # the kind of danger the family's own words (the lists) last named
 YOUNG = "_young"  # danger words came with the writer's own age under 18 ("sa umur 15")
 SHOWN = "_emergency_shown"  # the emergency message last shown (its text's key)
+NOTICED = "_noticed"  # the notices said (flows/phrases.yaml `notices`): each once
 GREETED = "_greeted"  # the welcome was said: asked again, the greeting is only its question
 ABOUT_OTHER = "_about_other"  # danger words told of someone else hurt ("tetangga pukul istri")
 # [question, state after, from danger words]: the last choice taken ("1", or "suami pukul sa"

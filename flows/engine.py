@@ -20,6 +20,7 @@ from flows.actions import (
     FLAGS,
     FOCUS,
     GREETED,
+    NOTICED,
     OFFER,
     RETURN_TO,
     SHOWN,
@@ -186,6 +187,8 @@ class Engine:
                 (also := self._choice_of(m, state, inbound.text)) is not None and \
                 len(clean(inbound.text).split()) < MODEL_HEARD_WORDS:
             scan = None  # "sa aman skarang, dia su tidur" answers; the model's guess gives way
+        if command is None and not inbound.payload and not scan:
+            self._notice(m, inbound.text)  # "anak panas tinggi, bawa kemana": IGD first
         if command is not None:
             commands.run(self, m, command)
         elif scan and state.save and \
@@ -214,6 +217,19 @@ class Engine:
             self.prompt(m)
         else:
             self._answer(m, inbound, state)
+
+    def _notice(self, m: StepModel, text: str) -> None:
+        """A short word of help where LK3 is not the help (flows/phrases.yaml `notices`: a
+        child with a high fever at night is told of the IGD first; a walk-through's mother
+        got three "Maaf, saya belum mengerti"), once a conversation, before the rest of the
+        answer: the message is still read as an answer or a story. Not beside danger words,
+        whose own texts say where to go."""
+        folded, said = fold(text), m.answers.get(NOTICED) or []
+        for pattern, name in self.bundle.notices:
+            if name not in said and pattern.search(folded):
+                m.replies.append(Reply(f"notice.{name}"))
+                m.answers[NOTICED] = [*said, name]
+                return
 
     def _urgent(self, m: StepModel) -> bool:
         """Whether the case is urgent already (danger words, or answers that make it P1 or

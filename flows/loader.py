@@ -49,6 +49,7 @@ class Bundle:
     directory: Directory
     answers: Answers
     hours: ServiceHours
+    notices: Phrases = ()  # words a short word of help answers anywhere (flows/phrases.yaml)
 
 
 def _branches(raw: Any, where: str) -> tuple[Branch, ...]:
@@ -300,10 +301,27 @@ def load_phrases(path: Path, commands: Iterable[str]) -> Phrases:
     if not isinstance(parts, Mapping) or not isinstance(by_command, Mapping):
         raise FlowError(f"{path}: needs `parts` and `commands`, each a mapping")
     known = set(commands)
-    out: list[tuple[re.Pattern[str], str]] = []
-    for command, patterns in by_command.items():
+    for command in by_command:
         if command not in known:
             raise FlowError(f"{path}: commands: unknown command '{command}'")
+    return _compiled(path, parts, by_command)
+
+
+def load_notices(path: Path, catalog: Catalog) -> Phrases:
+    """Notice -> patterns looked for anywhere in a message (flows/phrases.yaml `notices`),
+    compiled; each notice's text (`notice.NAME`) must be in every catalog."""
+    raw = read_yaml(path) or {}
+    parts, notices = raw.get("parts") or {}, raw.get("notices") or {}
+    if not isinstance(parts, Mapping) or not isinstance(notices, Mapping):
+        raise FlowError(f"{path}: `parts` and `notices` must each be a mapping")
+    for name in notices:
+        catalog.require(f"notice.{name}", f"{path}: notices.{name}")
+    return _compiled(path, parts, notices)
+
+
+def _compiled(path: Path, parts: Mapping[str, Any], by_name: Mapping[str, Any]) -> Phrases:
+    out: list[tuple[re.Pattern[str], str]] = []
+    for command, patterns in by_name.items():
         for pattern in patterns if isinstance(patterns, list) else [patterns]:
             try:
                 compiled = re.compile(str(pattern).format_map(
@@ -341,7 +359,10 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
     answers = load_answers(folder / "answers.yaml")
     answers.check(flow)
     hours = load_hours(folder / "service.yaml")
-    return Bundle(flow, catalog, triage, keywords, phrases, crisis, directory, answers, hours)
+    notices = load_notices(folder / "phrases.yaml", catalog) \
+        if (folder / "phrases.yaml").exists() else ()
+    return Bundle(flow, catalog, triage, keywords, phrases, crisis, directory, answers, hours,
+                  notices)
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:

@@ -1,0 +1,99 @@
+"""Notices (flows/phrases.yaml `notices`): a short word of help where LK3 is not the help,
+said once, first, wherever a family writes it, and the conversation goes on. Measured on
+what mothers of sick children write, and on ordinary messages and danger, which must not
+get it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from flows.definition import FlowError
+from flows.engine import Engine
+from flows.loader import FLOWS_DIR, load_notices
+from flows.types import Inbound, Snapshot
+
+NOW = datetime(2026, 12, 7, 13, 30, tzinfo=UTC)  # 22:30 WIT, a Monday night
+
+SICK = [
+    "mlm ibu, sa pu anak umur 2 thn panas tinggi skali dari sore tra mau makan, malam begini "
+    "sa bawa kemana kah",
+    "tolong ibu sa pu anak sakit panas",
+    "bayi sa demam dan muntah terus",
+    "sa pu cucu diare dari pagi",
+    "ade kecil sesak napas",
+    "anak sa malaria lagi, puskesmas buka malam ka",
+    "de sakit panas, sa harus bawa ke rumah sakit ka",
+    "my child has a high fever, which hospital is open",
+    "anak2 batuk dan panas",
+    "sa pu anak demam, sa bawa kemana",
+]
+ORDINARY = [
+    "halo", "1", "iya", "panas skali hari ini", "anak sa tra mau sekolah",
+    "sa mau konseling pra nikah", "paitua mabuk tiap sabtu", "sa sakit hati deng paitua",
+    "sa pu mama su tua, perlu bantuan", "cucu tra sekolah karena tra ada uang",
+    "kantor dinsos di mana", "sa mau ke rumah sakit jenguk tanta",
+]
+DANGER = ["de pukul anak sa sampe pingsan", "paitua pukul sa, sa pu kepala berdarah"]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load("intake")
+
+
+def _first(engine: Engine, text: str, state: str = "greeting") -> list[str]:
+    snap = Snapshot(engine.flow.name, state, "id", {"mode": "chat"} if state != "greeting"
+                    else {}, (), 0, engine.flow.version, None, NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), NOW, "id")
+    return [r.key for r in turn.replies]
+
+
+def test_a_sick_child_is_told_of_the_igd_first(engine: Engine) -> None:
+    """Each message of a worried mother gets the health notice before anything else."""
+    missed = [text for text in SICK if _first(engine, text)[:1] != ["notice.health"]]
+    assert not missed, missed
+    said = engine.bundle.catalog.render(
+        engine.step(Snapshot(engine.flow.name, "greeting", "id", {}, (), 0,
+                             engine.flow.version, None, NOW),
+                    Inbound("test", "u1", "m1", text=SICK[0]), NOW, "id").replies[0],
+        "id", {}).text
+    assert "IGD RSUD Mimika" in said and "24 jam" in said
+
+
+def test_no_notice_on_ordinary_messages_or_beside_danger(engine: Engine) -> None:
+    """Ordinary words ("panas skali hari ini", "sakit hati") get no notice; danger words get
+    their own texts (which say where to go), not the notice as well."""
+    noticed = [text for text in ORDINARY + DANGER if "notice.health" in _first(engine, text)]
+    assert not noticed, noticed
+
+
+def test_the_notice_is_said_once_and_the_question_goes_on(engine: Engine) -> None:
+    """At the danger question, the notice, then the question again; a second sick message
+    in the same conversation gets no second notice."""
+    snap = Snapshot(engine.flow.name, "danger", "id", {"mode": "chat"}, (), 0,
+                    engine.flow.version, None, NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="tolong ibu sa pu anak sakit "
+                                                               "panas"), NOW, "id")
+    keys = [r.key for r in turn.replies]
+    assert keys[0] == "notice.health" and turn.snapshot.state == "danger", keys
+    again = engine.step(turn.snapshot, Inbound("test", "u1", "m2", text="de masih panas "
+                                                                         "tinggi"), NOW, "id")
+    assert "notice.health" not in [r.key for r in again.replies]
+    done = engine.step(again.snapshot, Inbound("test", "u1", "m3", text="3"), NOW, "id")
+    assert done.snapshot.answers.get("danger") == "no"
+
+
+def test_a_notice_without_its_text_is_refused(tmp_path: Path) -> None:
+    """A notice whose `notice.NAME` text is missing from a catalog stops loading, naming it."""
+    from flows.catalog import load_catalog
+    from flows.loader import _load_lists
+
+    _, labels = _load_lists(FLOWS_DIR / "lists.yaml")
+    catalog = load_catalog(FLOWS_DIR / "catalog", extra=labels)
+    path = tmp_path / "phrases.yaml"
+    path.write_text("notices:\n  weather:\n    - 'hujan'\n", encoding="utf-8")
+    with pytest.raises(FlowError, match=r"notices\.weather.*notice\.weather"):
+        load_notices(path, catalog)
