@@ -36,6 +36,15 @@ ORDINARY = [
     "sa pu mama su tua, perlu bantuan", "cucu tra sekolah karena tra ada uang",
     "kantor dinsos di mana", "sa mau ke rumah sakit jenguk tanta",
 ]
+LOCATE = [
+    "sa pu maitua su bawa lari anak2 pulang ke de pu kampung di agimuga, sa mau ketemu sa pu "
+    "anak. sa bapa dong, sa punya hak. bisa bantu cari tau de tinggal di mana ka",
+    "jadi petugas bisa kasih sa de pu alamat ka tra",
+    "sa minta petugas kasih sa de pu nomor hp baru",
+    "istri sembunyi di mana, tolong kasih tau", "I want her new number", "I need her address",
+]
+NOT_LOCATE = ["sa minta alamat kantor", "kantor lk3 alamatnya di mana", "paitua ganti nomor",
+              "sa pu anak lari dari rumah, sa tra tau de di mana", "alamat sa di sp2"]
 DANGER = ["de pukul anak sa sampe pingsan", "paitua pukul sa, sa pu kepala berdarah"]
 
 
@@ -84,6 +93,18 @@ def test_the_notice_is_said_once_and_the_question_goes_on(engine: Engine) -> Non
     assert "notice.health" not in [r.key for r in again.replies]
     done = engine.step(again.snapshot, Inbound("test", "u1", "m3", text="3"), NOW, "id")
     assert done.snapshot.answers.get("danger") == "no"
+
+
+def test_no_one_is_helped_to_find_where_someone_lives(engine: Engine) -> None:
+    """Asked for a partner's address or new number (Never 5: a woman who fled may be the one
+    looked for), the family hears plainly that LK3 gives no one's whereabouts; the office's
+    own address and a missing child are no such request."""
+    missed = [text for text in LOCATE if "notice.locate" not in _first(engine, text)]
+    assert not missed, missed
+    wrong = [text for text in NOT_LOCATE if "notice.locate" in _first(engine, text)]
+    assert not wrong, wrong
+    said = engine.bundle.catalog.texts["id"]["notice.locate"]
+    assert "tidak memberi tahu alamat" in said
 
 
 def test_a_notice_without_its_text_is_refused(tmp_path: Path) -> None:
