@@ -22,18 +22,29 @@ ASKED = {
         "bisa hapus sa pu nomor ka", "Tolong hapus percakapan ini", "hapus semua pesan",
         "tolong hapus", "please delete my data", "delete my data", "Erase my data please",
         "sa mau data dihapus saja",
+        # a walk-through's families (each had been added to the case as a message)
+        "tolong hapus semua yang sa kirim",
+        "iya kaka. tapi tolong hapus semua yang sa kirim, nanti paitua baca",
     ],
     "data": [
         "sa mau liat sa pu data", "minta data saya", "kirim sa pu data",
         "saya mau lihat data saya", "boleh minta salinan data saya", "tolong kirim data saya",
         "data apa yang kam simpan", "data apa yg kalian simpan tentang saya",
         "send me a copy of my data", "I want to see my data", "cek sa pu data",
+        "sa mau liat data apa yang kam simpan",
     ],
     "correct": [
         "sa mau ubah sa pu data", "tolong ganti sa pu nomor", "perbaiki data saya",
         "sa pu alamat salah", "nama saya salah tolong perbaiki", "data saya salah",
         "ganti alamat", "please correct my data", "I want to change my address",
         "sa pu distrik salah", "ubah jawaban saya", "koreksi data sa",
+        "nomor hp sa salah, tolong ganti", "sa mau ubah sa pu nomor hp",
+    ],
+    # BERHENTI in a sentence: the consent text promises it stops everything
+    "stop": [
+        "stop kirim", "jangan kirim pesan lagi", "sa tra mau lagi dapat pesan",
+        "sa tra mau lagi dapat pesan dari kam", "tolong berhenti kirim pesan",
+        "please stop sending me messages", "tra usah kirim sms lagi",
     ],
 }
 ORDINARY = [
@@ -51,6 +62,10 @@ ORDINARY = [
     "bapa ganti kunci rumah", "sa pu nama Yosefina", "sa salah kirim",
     "dia minta sa pu data KTP", "petugas bisa datang ka", "informasi apa yang ko punya",
     "remove the bruise", "ganti baju anak",
+    # a complaint that nothing came, and no-contact wishes about others, are no BERHENTI
+    "sa tra dapat pesan dari petugas", "petugas belum kirim pesan", "jangan kirim polisi ke rumah",
+    "de tra mau kirim uang", "jangan hubungi sa pu suami", "tra usah hubungi paitua",
+    "jangan hubungi sa di nomor ini, hubungi di nomor lain",
 ]
 
 
@@ -65,7 +80,7 @@ def test_recall_on_rights_asked_in_a_sentence(engine: Engine) -> None:
     b = engine.bundle
     missed = {right: [t for t in said if command_of(t, b.keywords, b.phrases) != right]
               for right, said in ASKED.items()}
-    assert missed == {"erase": [], "data": [], "correct": []}
+    assert missed == {"erase": [], "data": [], "correct": [], "stop": []}
     asked = sum(len(v) for v in ASKED.values())
     assert asked >= 40
     bare = sum(command_of(t, b.keywords, ()) == r for r, said in ASKED.items() for t in said)
@@ -77,7 +92,7 @@ def test_no_false_alarm_on_ordinary_messages_and_stories(engine: Engine) -> None
     (the story is read for danger like any message)."""
     b = engine.bundle
     alarms = [t for t in ORDINARY
-              if command_of(t, b.keywords, b.phrases) in ("erase", "data", "correct")]
+              if command_of(t, b.keywords, b.phrases) in ("erase", "data", "correct", "stop")]
     assert alarms == []
 
 
