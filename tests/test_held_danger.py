@@ -81,6 +81,17 @@ def test_imminent_danger_is_answered_by_the_flow_and_pages_the_supervisors(
     assert paged and all(number in t for t in paged)
 
 
+def test_supervisors_paged_for_danger_read_the_familys_whole_words(service: Service) -> None:
+    """A story whose danger words come late (a walk-through: the page was cut at 40
+    characters, "...trus paitua pula", and the blow and the bleeding head were lost)."""
+    family, _, yohana, number = held(service)
+    story = ("de bilang sa tra becus. trus paitua pulang mabuk, de pukul sa pake kayu, sa pu "
+             "kepala berdarah")
+    assert family.say(story)
+    paged = texts(yohana)
+    assert paged and any(story in t for t in paged), paged
+
+
 def test_berhenti_and_keluar_from_a_held_family_reach_the_counselor(service: Service) -> None:
     """BERHENTI and KELUAR are the flow's to answer while a counselor holds the case, and the
     counselor hears of each at once (KELUAR: do not write until they write again)."""

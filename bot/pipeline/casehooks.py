@@ -17,6 +17,7 @@ from storage.queue import CaseView
 
 log = logging.getLogger(__name__)
 URGENT = ("P0", "P1")
+PAGE_CHARS = 500  # a family's words on a page to staff: a whole story, not a whole chat
 # The flow's answers to safety words and rights (DARURAT, BERHENTI, KELUAR, HAPUS, DATA,
 # UBAH): the counselor holding the case hears of them at once.
 SAFETY_EVENTS = ("emergency", "stop", "privacy_request", "quick_exit")
@@ -52,7 +53,7 @@ def family_safety(conn: Connection, case_id: int | None, counselor_id: int,
     if case_id is None:
         return
     number = cases.number_of(conn, case_id)
-    word = clean(str(msg.payload.get("text") or ""))[:40]
+    word = _quoted(clean(str(msg.payload.get("text") or "")))
     key = {"emergency": "family_emergency", "quick_exit": "family_quick_exit"}.get(
         kind, "family_safety")
     staff.say(conn, counselor_id, key, now, case_id=case_id, number=number, word=word)
@@ -61,6 +62,15 @@ def family_safety(conn: Connection, case_id: int | None, counselor_id: int,
             if supervisor != counselor_id:
                 staff.say(conn, supervisor, key, now, case_id=case_id, number=number,
                           word=word)
+
+
+def _quoted(text: str) -> str:
+    """The family's words for a page, whole up to PAGE_CHARS (a walk-through: cut at 40
+    characters, "de bilang sa tra becus. trus paitua pula" left out the blow and the
+    bleeding head the supervisor was paged for), else cut at a word."""
+    if len(text) <= PAGE_CHARS:
+        return text
+    return text[:PAGE_CHARS].rsplit(" ", 1)[0] + " …"
 
 
 def satisfaction(conn: Connection, case_id: int, score: int, now: datetime) -> None:
