@@ -84,7 +84,7 @@ def test_imminent_danger_is_answered_by_the_flow_and_pages_the_supervisors(
 def test_supervisors_paged_for_danger_read_the_familys_whole_words(service: Service) -> None:
     """A story whose danger words come late (a walk-through: the page was cut at 40
     characters, "...trus paitua pula", and the blow and the bleeding head were lost)."""
-    family, _, yohana, number = held(service)
+    family, _, yohana, _ = held(service)
     story = ("de bilang sa tra becus. trus paitua pulang mabuk, de pukul sa pake kayu, sa pu "
              "kepala berdarah")
     assert family.say(story)
