@@ -16,6 +16,12 @@ WIT = timezone(timedelta(hours=9))
 QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost"}
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
                    "mistyped", "exit", "unsubscribe", "thanks", *QUESTIONS)
+# PETUGAS opens a case without consent at these priorities (a walk-through: "tra skarang,
+# tapi nanti malam de pulang mabuk sa takut", then PETUGAS, was told to answer consent first)
+URGENT = ("P0", "P1")
+# The flow's states after consent was refused: PETUGAS there says how to be put through (it
+# had said "after you answer the consent question", which they had).
+REFUSED = ("refused", "refused_after_emergency")
 # A button that works as a keyword ("cmd:unsubscribe": the "Berhenti" button under every
 # broadcast on Telegram), whatever question the conversation is at.
 COMMAND_BUTTON = "cmd:"
@@ -34,7 +40,8 @@ ENGINE_KEYS = (
     "daypart.morning", "daypart.noon", "daypart.afternoon", "daypart.night",
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
-    "human_requested.no_consent", "moved_on", "mistyped_ack", DID_YOU_MEAN, FROM_STORY,
+    "human_requested.no_consent", "human_requested.refused", "moved_on", "mistyped_ack",
+    DID_YOU_MEAN, FROM_STORY,
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
     "emergency.still_ack.child", "emergency.still_ack.other",
     "broadcast.unsubscribed",
@@ -82,10 +89,13 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         m.language = LANGUAGES[(LANGUAGES.index(m.language) + 1) % len(LANGUAGES)]
         m.replies.append(Reply("language_switched"))
     elif command == "human":  # a request a person can see: on a case, after consent, or
-        ACTIONS["human_requested"](m)  # after danger words (they asked: vital interest)
-        if m.consented() or m.has_case or any(f in CRISIS_FLAGS for f in m.flags):
+        ACTIONS["human_requested"](m)  # after danger words or answers that make it P0/P1
+        if m.consented() or m.has_case or any(f in CRISIS_FLAGS for f in m.flags) or \
+                m.triage.assess(m.facts()).priority in URGENT:  # they asked: vital interest
             ACTIONS["open_case_now"](m)
             m.replies.append(Reply("human_requested"))
+        elif m.state in REFUSED:  # they did answer: say how to be put through after all
+            m.replies.append(Reply("human_requested.refused"))
         else:
             m.replies.append(Reply("human_requested.no_consent"))
     elif command == "info":

@@ -410,6 +410,24 @@ def test_asking_for_a_person_at_rest_reaches_the_queue(before: list[str]) -> Non
     assert any(e.kind == "case_upsert" for t in turns for e in t.events)
 
 
+def test_asking_for_a_person_when_afraid_of_tonight_reaches_the_queue() -> None:
+    """Never 2/10: "afraid" at the danger question (P1), then PETUGAS before consent, puts a
+    case in the queue (a walk-through: she was told to answer the consent question first)."""
+    snap, turns = run(["halo", "1", "tra skarang tapi sa takut", "PETUGAS"])
+    assert snap.answers.get("danger") == "afraid"
+    assert not [f for f in snap.flags if f.startswith("crisis")]  # no danger words: answers
+    assert any(e.kind == "case_upsert" for t in turns for e in t.events)
+    assert next(r.key for r in turns[-1].replies) == "human_requested"
+
+
+def test_asking_for_a_person_after_refusing_says_how_not_what_is_done() -> None:
+    """After consent was refused (no danger told), PETUGAS is told how to be put through
+    (ULANG, then agree), not "after you answer the consent question", which they had."""
+    _, turns = run(["halo", "1", "3", "3", "PETUGAS"])
+    assert [r.key for r in turns[-1].replies] == ["human_requested.refused"]
+    assert not any(e.kind == "case_upsert" for t in turns for e in t.events)
+
+
 # -- 3. Never promise total confidentiality -------------------------------------------------
 
 def test_no_text_promises_total_confidentiality() -> None:
