@@ -463,17 +463,39 @@ class Engine:
     def _safety(self, m: StepModel, before: frozenset[str] | None) -> None:
         """An answer that adds a P1 reason: the case goes to staff now (a family who stops
         here still reaches a person), with the safety message and helplines once."""
-        if before is None or not self._reasons(m, "P1") - before:
+        new = self._reasons(m, "P1") - before if before is not None else frozenset()
+        if not new:
             return
         key = "safety_p1.no_case"  # before consent: helplines only, no case yet
         if m.consented() or m.has_case:
             ACTIONS["open_case_now"](m)
             key = "safety_p1"
+        if self._focused_safety(m, new):
+            return
         if HARMS in (m.answers.get(TOLD), m.answers.get("category")):
             key = f"{key}.harms_others"  # afraid he will hurt his child: not "your safety"
         if "p1_notified" not in m.flags:
             m.flag("p1_notified")
             m.replies.append(Reply(key, self.params(m, key)))
+
+    def _focused_safety(self, m: StepModel, new: frozenset[str]) -> bool:
+        """New P1 reasons of a kind with its own safety text (`safety_p1.<focus>`: a "yes" in
+        the self-harm screen) bring it once, even after another P1's safety message (a
+        walk-through: a girl of 16 who had wished she were dead got the next question, and
+        no word or number for it until the closing)."""
+        said = m.answers.get(NOTICED) or []
+        for reason in sorted(new):
+            focus = m.triage.focus(reason)
+            key = f"safety_p1.{focus}"
+            if focus is None or key in said or not self.has_text(m, key):
+                continue
+            m.answers[NOTICED] = [*said, key]
+            m.flag("p1_notified")
+            if writes_as_child(m.answers) and self.has_text(m, f"{key}.child"):
+                key = f"{key}.child"
+            m.replies.append(Reply(key, self.params(m, key)))
+            return True
+        return False
 
     def _alert(self, m: StepModel, before: frozenset[str] | None) -> bool:
         """An answer that adds a P0 reason brings the emergency message in the same turn.
@@ -546,6 +568,10 @@ class Engine:
             if writes_as_child(m.answers) and groups[0] in ("sexual", "violence"):
                 groups.insert(0, "child")  # a child hurt by someone: the child lines first
             params["crisis_contacts"] = self.bundle.directory.contacts(
+                m.language, m.answers.get("distrik"), groups)
+        if "selfharm_contacts" in needs:  # the self-harm lines (a child's too, for a child)
+            groups = ["selfharm", "child"] if writes_as_child(m.answers) else ["selfharm"]
+            params["selfharm_contacts"] = self.bundle.directory.contacts(
                 m.language, m.answers.get("distrik"), groups)
         if "topic" in needs:  # the broadcast topic being subscribed to (flows/broadcast.yaml)
             params["topic_key"] = f"list.broadcast_topics.{m.answers.get('sub_topic', 'all')}"
@@ -642,6 +668,10 @@ class Engine:
                     key = f"{key}.again"  # the same message again: "we have it as urgent"
                 else:
                     m.answers[SHOWN] = key
+        elif not state.variant and writes_as_child(m.answers) and f"{key}.young" in texts:
+            # "apakah kamu pernah..." (a walk-through: "Anda" to a girl of 16). `.young`, not
+            # `.child`: that is a choice's label ("category.child") or a child's danger
+            key = f"{key}.young"
         if state.name == self.flow.initial and f"{state.prompt}.again" in texts:
             # the welcome once; asked again (after "jam buka", "makasih", a danger message):
             # only the question (a walk-through heard the whole welcome five times)

@@ -428,6 +428,20 @@ def test_asking_for_a_person_after_refusing_says_how_not_what_is_done() -> None:
     assert not any(e.kind == "case_upsert" for t in turns for e in t.events)
 
 
+def test_a_yes_in_the_self_harm_screen_gets_care_and_the_lines_at_once() -> None:
+    """A girl of 16 ("kadang" at "better off dead?") hears a word of care and the self-harm
+    and child lines before the next question, in "kamu", once: a second yes brings none."""
+    snap, _ = run(["halo", "1", "3", "1", "1", "1", "8", "1", "6", "LEWATI", "2", "2"])
+    assert snap.state == "asq_better_off", snap.state
+    turn = step(snap, "kadang")
+    said = [render(r, "id") for r in turn.replies]
+    assert next(r.key for r in turn.replies) == "safety_p1.selfharm.child", said
+    assert "kamu" in said[0] and "119" in said[0] and "1500-771" in said[0]
+    assert turn.snapshot.state == "asq_thoughts"
+    again = step(turn.snapshot, "iya")
+    assert not [r for r in again.replies if r.key.startswith("safety_p1")]
+
+
 # -- 3. Never promise total confidentiality -------------------------------------------------
 
 def test_no_text_promises_total_confidentiality() -> None:
