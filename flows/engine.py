@@ -295,6 +295,15 @@ class Engine:
     def _choice(self, state: StateSpec, value: str | None) -> ChoiceSpec | None:
         return next((c for c in self.flow.choices_of(state) if c.value == value), None)
 
+    def _offer_taken(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
+        """ "iya" to "Maksud Anda: ...? Balas IYA" is what was offered, even where "iya" is also
+        a choice's own word ("iya" = keep chatting, at the greeting). Not at a question whose
+        choices are yes and no: there "iya" is its own answer."""
+        offered = self._suggested(m, state)
+        if offered is None or any(c.value == "yes" for c in self.flow.choices_of(state)):
+            return None
+        return offered if self.bundle.answers.shared_value(text) == "yes" else None
+
     def _suggested(self, m: StepModel, state: StateSpec) -> ChoiceSpec | None:
         """The choice offered at this question ("iya" takes it): the one a sentence named
         among other words ("anak sa tra mo sekolah"), else the one an earlier story's
@@ -365,7 +374,8 @@ class Engine:
                 return self._miss(m, state)
             self.save_text(m, state, inbound, text)
             return self.fire(m, "answer", before, before_p1)
-        picked = self._pick(m, state, text, inbound.payload)
+        picked = self._offer_taken(m, state, text) if not inbound.payload else None
+        picked = picked or self._pick(m, state, text, inbound.payload)
         if picked is None and (offered := self._suggested(m, state)) is not None:
             said = self.bundle.answers.shared_value(text)
             if said == "no":  # not what was offered: the question as it is

@@ -167,6 +167,15 @@ TABLE = [
     ("consent", "i choose 2", "en", "agree_refer"),
     ("who", "yang pertama", "id", "self"),
     ("category", "yang 2 tu", "id", None),
+    # a walk-through's families
+    ("greeting", "iya", "id", "chat"),
+    ("greeting", "ya", "id", None),  # "ya" decides nothing (it ends many sentences)
+    ("category", "tra tau", "id", "other"),
+    ("category", "sa bingung", "id", "other"),
+    ("who", "kami berdua", "id", "partner"),
+    ("who", "cucu masih kecil", "id", "child"),
+    ("who", "cucu", "id", "family"),  # a grandchild may be grown up
+    ("who", "neighbours", "en", "other"),
     ("age", "umur 15", "id", "under18"),
     ("age", "15 thn", "id", "under18"),
     ("age", "32", "id", "adult"),  # above the 3 options: years
@@ -306,6 +315,12 @@ ENGINE_TABLE = [
     ("distrik", "tembagapra", "en", "distrik", "tembagapura", "kampung"),
     ("risk_escalation", "sa tra tau", "id", "escalation", "unknown", "risk_children"),
     ("risk_escalation", "not sure", "en", "escalation", "unknown", "risk_children"),
+    # not understood is no codeword (a walk-through: "sa tra mengerti" was kept as one)
+    ("codeword", "sa tra mengerti", "id", "codeword", "skipped", "account"),
+    ("codeword", "kasuari", "id", "codeword", "kasuari", "account"),
+    # LEWATI where DOMAIN says any question may be skipped (a walk-through: a loop)
+    ("category", "LEWATI", "id", "category", "skipped", "who"),
+    ("who", "LEWATI", "id", "who", "skipped", "distrik"),
     # danger words that tell the yes (a walk-through: the question came again, and again);
     # a child harmed or alone now is P0: the emergency question follows
     ("risk_child_now", "ya, ditinggal sendiri", "id", "child_now", "yes", "emergency_check"),
