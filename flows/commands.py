@@ -13,7 +13,8 @@ WIT = timezone(timedelta(hours=9))
 # Commands the engine handles itself; the others are interrupt states named by the flow.
 # Questions about the service, asked in any state ("ini rahasia kah?", "jam brapa buka?"):
 # answered, then the current question again, the family's place kept.
-QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost"}
+QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost",
+             "ask_when": "faq.when"}
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
                    "mistyped", "exit", "unsubscribe", "thanks", *QUESTIONS)
 # PETUGAS opens a case without consent at these priorities (a walk-through: "tra skarang,
@@ -29,7 +30,7 @@ COMMAND_BUTTON = "cmd:"
 SUBSCRIBE_SOURCE = {"subscribe": "keyword", "subscribe_link": "link"}
 # Commands after which a resting conversation is reminded where it stands (the others' own
 # answer says enough: "your message was added to the case" after HAPUS would be wrong).
-RESTING_REMINDER = ("language", "info", "unsubscribe", *QUESTIONS)
+RESTING_REMINDER = ("language", "info", "unsubscribe", *(q for q in QUESTIONS if q != "ask_when"))
 DID_YOU_MEAN = "did_you_mean"  # the choice a sentence named, offered: "iya" takes it
 FROM_STORY = "from_story"  # a question, and the choice an earlier story named for it
 PRIVACY = {"erase": "privacy.erase", "data": "privacy.data", "correct": "privacy.correct"}
@@ -40,7 +41,8 @@ ENGINE_KEYS = (
     "daypart.morning", "daypart.noon", "daypart.afternoon", "daypart.night",
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
-    "human_requested.no_consent", "human_requested.refused", "moved_on", "mistyped_ack",
+    "human_requested.no_consent", "human_requested.refused", "faq.when.no_case", "moved_on",
+    "mistyped_ack",
     DID_YOU_MEAN, FROM_STORY,
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
     "emergency.still_ack.child", "emergency.still_ack.other",
@@ -102,6 +104,8 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         m.replies.append(Reply("consent.long"))
     elif command in QUESTIONS:
         key = QUESTIONS[command]
+        if command == "ask_when" and not m.has_case:
+            key = f"{key}.no_case"  # "kapan petugas hubungi?" mid-intake: after the questions
         m.replies.append(Reply(key, engine.params(m, key)))
     elif command == "thanks":  # "ok trima kasih kaka": welcome; a question is asked again,
         m.replies.append(Reply("thanks"))  # at rest nothing more (it was the end)

@@ -132,6 +132,7 @@ QUESTIONS = {
         # a girl of 15 (a walk-through)
         "kaka sa mo tanya tapi jang kasi tau sa pu mama e", "nanti mama tau ka? sa takut",
         "kalo sa setuju nanti mama deng bapa tiri tau ka?", "apa dorang tau?",
+        "nanti sa pu mama bapa tau ka",  # a pregnant girl of 16 at consent (a walk-through)
     ],
     "ask_hours": [
         "jam brapa buka?", "kantor LK3 dimana?", "selamat pagi, kantor LK3 dimana?",
@@ -139,6 +140,13 @@ QUESTIONS = {
         "where is the office", "what time do you open",
         "permisi, sa mau tanya dulu. LK3 ini buka jam brapa?", "sa cuma mau tanya jam buka",
         "kantornya dimana?",
+        # a walk-through's mother who only wanted to know
+        "sa mau tanya kantor LK3 itu dimana kah, buka jam brapa", "alamat kantor",
+    ],
+    "ask_when": [
+        "kapan petugas hubungi sa?", "masih lama ka?", "petugas blm hubungi sa",
+        "kapan kam telpon sa", "when will someone contact me", "masih lama kah kaka",
+        "jam berapa petugas telepon",
     ],
     "ask_cost": [
         "bayar kah atau gratis?", "gratis kah", "ini gratis kah?", "biaya berapa",
@@ -147,7 +155,8 @@ QUESTIONS = {
 }
 NOT_QUESTIONS = [
     "sa takut dia kasih tau mama", "sa mau bayar utang", "dia rahasiakan uang dari sa",
-    "rahasia keluarga", "sa simpan rahasia", "jam berapa petugas telepon", "kantor sa jauh",
+    "rahasia keluarga", "sa simpan rahasia", "kantor sa jauh",
+    "kapan de pulang", "kapan sa bisa datang ke kantor", "sa tra tau kapan de datang",
     "sa mau ke kantor", "gratis sekolah ka", "sa pu suami tra kasih tau gaji",
     "dia bilang ini rahasia kami berdua", "om bilang jangan kasih tau siapa-siapa",
     "selamat malam", "sa aman", "ini aman kah", "sa tra aman di rumah",
@@ -229,3 +238,29 @@ def test_a_question_mid_intake_is_answered_and_the_place_kept(engine: Engine) ->
     said = engine.bundle.catalog.render(turn.replies[0], "id", {}).text
     assert "wajib bertindak" in said  # the limits, as the consent text says them
     assert engine.flow.states["who"].prompt in keys
+
+
+def test_when_a_person_will_come_is_answered(engine: Engine) -> None:
+    """"kapan petugas hubungi sa?" while the case waits: when to expect a person, by the
+    case's priority and the service hours (a walk-through: "added to your case" three times,
+    no time); mid-intake: after the questions, and the question again."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # a Monday, 09:30 WIT: open
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
+               "category": "economy", "who": "self"}
+    waiting = Snapshot(engine.flow.name, "closing", "id", answers, (), 0, engine.flow.version,
+                       "LK3-2026-00009", now - timedelta(hours=2))
+    turn = engine.step(waiting, Inbound("test", "u1", "m1", text="kapan petugas hubungi sa?"),
+                       now, "id")
+    assert [r.key for r in turn.replies] == ["faq.when"]
+    said = engine.bundle.catalog.render(turn.replies[0], "id",
+                                        {"case_number": "LK3-2026-00009"}).text
+    assert "LK3-2026-00009" in said and "1 hari kerja" in said, said
+    asking = Snapshot(engine.flow.name, "who", "id", {**answers, "who": None}, (), 0,
+                      engine.flow.version, None, now - timedelta(minutes=1))
+    turn = engine.step(asking, Inbound("test", "u1", "m2", text="masih lama ka?"), now, "id")
+    keys = [r.key for r in turn.replies]
+    assert keys[0] == "faq.when.no_case" and turn.snapshot.state == "who", keys
