@@ -16,7 +16,11 @@ WIT = timezone(timedelta(hours=9))
 QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost",
              "ask_when": "faq.when"}
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
-                   "mistyped", "exit", "unsubscribe", "thanks", *QUESTIONS)
+                   "mistyped", "exit", "unsubscribe", "thanks", "later", "go_on", *QUESTIONS)
+# "nanti dulu", "tra jadi" mid-intake: a pause, the answers kept (a walk-through: only
+# BERHENTI worked, and it withdrew consent: "mau lanjut" an hour later began from zero);
+# "lanjut" after it asks the question again. LATER marks the pause.
+LATER = "_later"
 # PETUGAS opens a case without consent at these priorities (a walk-through: "tra skarang,
 # tapi nanti malam de pulang mabuk sa takut", then PETUGAS, was told to answer consent first)
 URGENT = ("P0", "P1")
@@ -42,6 +46,7 @@ ENGINE_KEYS = (
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
     "human_requested.no_consent", "human_requested.refused", "faq.when.no_case", "moved_on",
+    "later", "resumed",
     "mistyped_ack",
     DID_YOU_MEAN, FROM_STORY,
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
@@ -132,6 +137,13 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
                 m.answers.pop(TOLD, None)  # the kind those words named is offered no more
             m.events.append(Event("answer_taken_back", {"state": back_to}))
             engine.enter(m, back_to)
+    elif command == "later":  # a pause, no question after it
+        m.answers[LATER] = m.state
+        m.events.append(Event("paused_by_family", {"state": m.state}))
+        return m.replies.append(Reply("later"))
+    elif command == "go_on":  # "lanjut" after a pause: the question again
+        m.answers.pop(LATER, None)
+        m.replies.append(Reply("resumed"))
     elif command == "exit":  # quick exit: one neutral line, no question after it
         m.events.append(Event("quick_exit", {"channel": m.channel}))
         key = "quick_exit.telegram" if m.channel == "telegram" else "quick_exit.other"

@@ -175,6 +175,10 @@ class Engine:
         command = command_of(inbound.text, self.bundle.keywords, self.bundle.phrases) \
             if not inbound.payload else \
             commands.of_button(inbound.payload, self.bundle.keywords)
+        if command == "go_on" and m.answers.get(commands.LATER) != m.state:
+            command = None  # "lanjut" is an answer ("Lanjut chat") but after a pause
+        elif command == "later" and self.flow.states[m.state].end:
+            command = None  # at rest there is nothing to pause: a message to the case
         if command != "mistyped":
             m.answers.pop(ANSWERED, None)  # "salah ketik" takes back only what came just before
         state = self.flow.states[m.state]

@@ -264,3 +264,30 @@ def test_when_a_person_will_come_is_answered(engine: Engine) -> None:
     turn = engine.step(asking, Inbound("test", "u1", "m2", text="masih lama ka?"), now, "id")
     keys = [r.key for r in turn.replies]
     assert keys[0] == "faq.when.no_case" and turn.snapshot.state == "who", keys
+
+
+def test_a_pause_keeps_the_answers_and_lanjut_goes_on(engine: Engine) -> None:
+    """"tra jadi" mid-intake is a pause (answers kept, no question after it), and "mau lanjut"
+    asks the same question again (a walk-through: only BERHENTI stopped, withdrawing consent,
+    and coming back began from zero). "lanjut" at the greeting stays its answer."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
+               "category": "economy", "who": "self"}
+    snap = Snapshot(engine.flow.name, "distrik", "id", answers, (), 0, engine.flow.version,
+                    None, now - timedelta(minutes=1))
+    paused = engine.step(snap, Inbound("test", "u1", "m1", text="tra jadi"), now, "id")
+    assert [r.key for r in paused.replies] == ["later"]
+    assert paused.snapshot.state == "distrik"
+    assert paused.snapshot.answers["consent"] == "agree"  # nothing withdrawn
+    back = engine.step(paused.snapshot, Inbound("test", "u1", "m2", text="mau lanjut"),
+                       now + timedelta(hours=1), "id")
+    keys = [r.key for r in back.replies]
+    assert keys[0] == "resumed" and back.snapshot.state == "distrik", keys
+    greeting = Snapshot(engine.flow.name, "greeting", "id", {}, (), 0, engine.flow.version,
+                        None, now - timedelta(minutes=1))
+    chat = engine.step(greeting, Inbound("test", "u1", "m3", text="lanjut"), now, "id")
+    assert chat.snapshot.answers.get("mode") == "chat"
