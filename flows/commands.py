@@ -14,7 +14,7 @@ WIT = timezone(timedelta(hours=9))
 # Questions about the service, asked in any state ("ini rahasia kah?", "jam brapa buka?"):
 # answered, then the current question again, the family's place kept.
 QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost",
-             "ask_when": "faq.when"}
+             "ask_when": "faq.when", "ask_documents": "faq.documents"}
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
                    "mistyped", "exit", "unsubscribe", "thanks", "later", "go_on", *QUESTIONS)
 # "nanti dulu", "tra jadi" mid-intake: a pause, the answers kept (a walk-through: only

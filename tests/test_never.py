@@ -560,11 +560,25 @@ def test_no_text_claims_to_be_human() -> None:
 
 # -- 8. Never ask for NIK/KTP, full names or photos at first contact -----------------------
 
+NOT_NEEDED = re.compile(r"(tidak perlu|tanpa|do not need|don't need|no need for)\s(\w+\s){0,2}$",
+                        re.IGNORECASE)
+
+
+def asks_identity(text: str) -> str | None:
+    """The identity request in `text`, if any; "Tidak perlu KTP" (not needed, the answer to
+    "harus bawa ktp ka?") is none."""
+    return next((m.group(0) for m in IDENTITY_REQUEST.finditer(text)
+                 if not NOT_NEEDED.search(text[:m.start()])), None)
+
+
 def test_no_text_asks_for_identity_documents_names_or_photos() -> None:
     """Never 8: no text asks for NIK/KTP, a full name or a photo."""
-    bad = [(lang, key, m.group(0)) for lang, key, t in all_texts()
-           if (m := IDENTITY_REQUEST.search(t))]
+    bad = [(lang, key, found) for lang, key, t in all_texts()
+           if (found := asks_identity(t))]
     assert not bad, bad
+    assert asks_identity("Kirim foto KTP Anda") and asks_identity("Tulis nama lengkap Anda")
+    assert asks_identity("Tidak perlu KTP. Tulis NIK Anda")  # each mention on its own
+    assert not asks_identity("Tidak perlu KTP atau dokumen apa pun")
 
 
 def test_no_state_saves_identity_data() -> None:
