@@ -106,6 +106,7 @@ TABLE = [
     ("emergency_check", "sa aman skarang, dia su tidur", "id", "safe"),
     ("emergency_check", "kami aman", "id", "safe"),
     ("emergency_check", "aduh sa aman ibu, itu dulu, skarang tra ada apa2", "id", "safe"),
+    ("emergency_check", "sa su aman skarang", "id", "safe"),  # a walk-through: asked again
     # "Mau melanjutkan dari pertanyaan terakhir atau mulai dari awal?": "iya" goes on
     ("resume_check", "iya", "id", "continue"),
     ("resume_check", "mulai dari awal", "id", "restart"),

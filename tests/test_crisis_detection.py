@@ -174,7 +174,7 @@ def test_phrases_with_their_own_negation_still_match(text: str, group: str) -> N
     # a walk-through's families, read by the lists and the model as the bot reads them
     "sa tra tau dong aman ka tra, makanya sa mau petugas cari tau dong di mana",
     "tra ada yg sakiti de, de cuma mabuk", "paitua ada di rumah tidur, tapi de tra menyakiti sa",
-    "masalah deng paitua, de mabuk",
+    "masalah deng paitua, de mabuk", "sa su aman skarang",
 ])
 def test_figures_of_speech_and_everyday_words(text: str) -> None:
     """Everyday uses of danger words (pukul 8 = eight o'clock, mati lampu, tolong = please)

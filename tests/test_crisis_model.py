@@ -192,10 +192,11 @@ def test_train_without_scikit_learn_says_how_to_get_it(tmp_path: Path) -> None:
 
 
 def test_an_answer_to_the_question_is_not_taken_for_the_models_danger() -> None:
-    """At the emergency's "Apakah Anda aman sekarang?", "sa aman skarang, dia su tidur" is
+    """At the emergency's "Apakah Anda aman sekarang?", "aman skarang, de su keluar rumah" is
     the answer "safe". The model alone reads it as help-now danger; before, the family got
-    the crisis text and the whole emergency message again (found in the walk-through)."""
-    text = "sa aman skarang, dia su tidur"
+    the crisis text and the whole emergency message again (found in the walk-through with
+    "sa aman skarang, dia su tidur", which the model has since learned is no danger)."""
+    text = "aman skarang, de su keluar rumah"
     assert WORDS.scan(text).model is not None  # the model's guess, which gives way
     answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
                "_return_to": "category"}
