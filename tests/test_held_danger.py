@@ -92,6 +92,19 @@ def test_supervisors_paged_for_danger_read_the_familys_whole_words(service: Serv
     assert paged and any(story in t for t in paged), paged
 
 
+def test_a_number_answering_the_bots_safety_question_reaches_the_counselor_in_words(
+        service: Service) -> None:
+    """After DARURAT, the family answers "Apakah Anda aman sekarang?" with "2": the counselor
+    reads what it chose (a walk-through's counselor read a bare "2", which said "still in
+    danger")."""
+    family, sari, _, number = held(service)
+    assert family.say("DARURAT")
+    texts(sari)
+    family.say("2")
+    label = flows().bundle.catalog.text("emergency.danger", "id")
+    assert staff.text("relay_in", number=number, text=f"2 ({label})") in texts(sari)
+
+
 def test_berhenti_and_keluar_from_a_held_family_reach_the_counselor(service: Service) -> None:
     """BERHENTI and KELUAR are the flow's to answer while a counselor holds the case, and the
     counselor hears of each at once (KELUAR: do not write until they write again)."""

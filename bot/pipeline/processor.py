@@ -256,11 +256,13 @@ class Processor:
             flags = conv.snapshot.flags if conv.snapshot else ()
             if not answering and not is_imminent(danger, flags):
                 return routing.relay_to_counselor(batch, msg, conv, danger)
+        asked = conv.snapshot.state if conv.snapshot else None
         turn = self._turn(msg, conv, batch.now)
         record(batch, msg, conv, turn)
         if held and (answering or danger):  # what the bot answered: the person sees it too
             routing.copy_to_counselor(batch.need(), msg, conv, batch.now, danger,
-                                      paged=any(e.kind == "emergency" for e in turn.events))
+                                      paged=any(e.kind == "emergency" for e in turn.events),
+                                      said=routing.answered(self.flows.bundle, asked, msg))
 
     def _turn(self, msg: inbox.Pending, conv: Conv, now: datetime) -> Turn:
         """The engine's answer to `msg` from where `conv` is now: planned, or stepped now."""

@@ -51,9 +51,23 @@ def _groups(groups: tuple[str, ...]) -> str:
                      for g in groups)
 
 
-def _body(msg: inbox.Pending, number: str,
-          scan: Scan | None = None) -> tuple[str, list[dict[str, str]]]:
+def answered(bundle: Bundle, state: str | None, msg: inbox.Pending) -> str | None:
+    """A bare number the family sent to the bot's question at `state`, in words: the choice's
+    label in the staff's language (a walk-through's counselor read only "2", which had said
+    "still in danger")."""
     text = clean(str(msg.payload.get("text") or ""))
+    spec = bundle.flow.states.get(state or "")
+    choices = bundle.flow.choices_of(spec) if spec is not None else ()
+    if not text.isdigit() or not 1 <= int(text) <= len(choices):
+        return None
+    return bundle.catalog.text(choices[int(text) - 1].label, staff.STAFF_LANGUAGE)
+
+
+def _body(msg: inbox.Pending, number: str, scan: Scan | None = None,
+          said: str | None = None) -> tuple[str, list[dict[str, str]]]:
+    text = clean(str(msg.payload.get("text") or ""))
+    if said:
+        text = f"{text} ({said})"  # "2 (Masih dalam bahaya)"
     # each item says which provider holds it, so the counselor's channel can fetch it
     media = [{**m, "channel": msg.channel} for m in msg.payload.get("media") or []]
     body = staff.text("relay_in", number=number, text=text) if text else ""
@@ -70,12 +84,13 @@ def _body(msg: inbox.Pending, number: str,
 
 
 def copy_to_counselor(conn: Connection, msg: inbox.Pending, conv: Conv, now: datetime,
-                      scan: Scan | None = None, paged: bool = False) -> None:
-    """Show the counselor what the family said to the bot (already logged by the flow);
-    imminent danger in it pages the supervisors too, unless the flow's emergency already
-    did (`paged`)."""
+                      scan: Scan | None = None, paged: bool = False,
+                      said: str | None = None) -> None:
+    """Show the counselor what the family said to the bot (already logged by the flow; `said`:
+    the choice a bare number picked); imminent danger in it pages the supervisors too, unless
+    the flow's emergency already did (`paged`)."""
     assert conv.case_id is not None and conv.assignee_id is not None
-    body, media = _body(msg, conv.case_number or "", scan)
+    body, media = _body(msg, conv.case_number or "", scan, said)
     staff.send(conn, conv.assignee_id, body, now, case_id=conv.case_id, media=media or None)
     if scan is not None and scan.imminent and not paged:
         holder = counselors.get(conn, conv.assignee_id)
