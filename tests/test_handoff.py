@@ -171,7 +171,7 @@ def test_end_to_end_handoff(service: Service, clock: FrozenClock) -> None:
     assert EMERGENCY in sos[0] and "110" in sos[0]
     assert sari.unread()[0]["text"].startswith(f"DARURAT dari keluarga {number}")
     family.say("1")  # safe now: the answer to the bot's question, copied to the counselor
-    assert sari.unread()[0]["text"] == f"[{number}] 1"
+    assert sari.unread()[0]["text"] == f"[{number}] 1 (Sudah aman sekarang)"  # in words
     assert family.say("terima kasih bu") == []
     assert sari.unread()[0]["text"] == f"[{number}] terima kasih bu"
 
