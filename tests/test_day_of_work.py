@@ -333,7 +333,7 @@ async def test_whatsapp_family_to_a_person_and_back_end_to_end(desk: Desk) -> No
     # P0 pages the supervisor too, whoever holds the case
     assert yohana.unread()[-1].startswith(f"DARURAT dari keluarga {number}")
     after_sos = await family.say("1")  # the answer to the bot's safety question
-    assert sari.unread() == [f"[{number}] 1"]
+    assert sari.unread() == [f"[{number}] 1 (Sudah aman sekarang)"]  # what it chose
     assert await family.say("terima kasih bu") == []
     assert sari.unread() == [f"[{number}] terima kasih bu"]
 
