@@ -396,8 +396,9 @@ async def test_a_day_of_work_in_priority_order(desk: Desk) -> None:
     await desk.later(minutes=10)
     number["dodi"] = await intake(dodi, P2)
     await desk.later(minutes=3)
-    assert (await beni.say("masih lama kah?"))[0].startswith(
-        f"Pesan Anda sudah kami tambahkan ke kasus {number['beni']}")
+    assert (await beni.say("masih lama kah?"))[0].startswith(  # when, not "added" again
+        f"Kasus Anda {number['beni']} sudah ada di antrean petugas LK3. Petugas akan "
+        "menghubungi Anda dalam 1 hari kerja")
     assert [desk.case(n).priority for n in number.values()] == ["P3", "P2", "P1", "P2"]
     # the supervisor heard of the P1 only; the counselors on duty of every case
     assert [t.split(" · ")[:2] for t in yohana.unread()] == [[f"Kasus baru {number['cici']}",
