@@ -352,8 +352,10 @@ P0_PATHS = {
                       "LEWATI"), 9),
     "perpetrator_with_weapon": (_upto("2", "1", "1", "LEWATI", "2", "1", "1", "1", "2", "2",
                                       "1", "1", "1", "LEWATI", "2", "LEWATI", "LEWATI"), 11),
-    "child_now": (_upto("3", "2", "1", "1", "LEWATI", "2", "2", "1", "1", "1", "1", "LEWATI",
-                        "2", "LEWATI", "LEWATI"), 12),
+    # a child (parenting): no "is the person who hurts near?", straight to "is a child hurt
+    # or alone now?"
+    "child_now": (_upto("3", "2", "1", "1", "LEWATI", "2", "1", "1", "1", "1", "LEWATI",
+                        "2", "LEWATI", "LEWATI"), 11),
     "suicide_thoughts_now": (_upto("8", "1", "1", "LEWATI", "2", "1", "2", "2", "2", "1", "1",
                                    "1", "1", "LEWATI", "2", "LEWATI", "LEWATI"), 14),
     "injured_then_not_safe_to_chat": (_upto("2", "1", "1", "LEWATI", "1", "1", "2", "2", "2",
