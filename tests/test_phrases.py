@@ -65,7 +65,7 @@ ORDINARY = [
     # a complaint that nothing came, and no-contact wishes about others, are no BERHENTI
     "sa tra dapat pesan dari petugas", "petugas belum kirim pesan", "jangan kirim polisi ke rumah",
     "de tra mau kirim uang", "jangan hubungi sa pu suami", "tra usah hubungi paitua",
-    "jangan hubungi sa di nomor ini, hubungi di nomor lain",
+    "jangan hubungi sa di nomor ini, hubungi di nomor lain", "jangan hubungi sa",
 ]
 
 
