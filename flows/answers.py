@@ -172,6 +172,9 @@ class Answers:
         pointed = LEAD_NUMBER.fullmatch(" ".join(self._pointing_at(words)))
         if pointed and (chosen := self._numbered(t, pointed.group(1), pointed.group(2))):
             return chosen
+        spelled = _in_digits(words) if t.ages else words
+        if spelled != words and (aged := self._words(t, spelled)) is not None:
+            return aged  # "lima belas", "dua puluh lima tahun": an age (never an option)
         return self._words(t, words) or self._first_clause(t, cleaned) or \
             self._leading_yes(t, words)
 
@@ -494,6 +497,35 @@ class Answers:
                 raise FlowError(f"{self.source}: questions.{key}.words.{value}: "
                                 f"'{value}' is not a choice of '{key}' "
                                 f"(choices: {', '.join(sorted(offered[key]))})")
+
+
+# Indonesian numbers in words, for ages ("lima belas" = 15, "dua puluh lima" = 25): the
+# language's own numerals, not words to tune (a walk-through: "lima belas" was asked again)
+_UNITS = {"satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7,
+          "delapan": 8, "sembilan": 9, "sepuluh": 10, "sebelas": 11, "seratus": 100}
+_TEENS, _TENS = {"belas"}, {"puluh", "pulu"}
+
+
+def _in_digits(words: Phrase) -> Phrase:
+    """`words` with each run of number words as its number in digits, or as they are."""
+    out: list[str] = []
+    value: int | None = None
+    for w in (*words, ""):
+        if w in _UNITS:
+            value = (value or 0) + _UNITS[w] if value is None or value % 10 == 0 else None
+            if value is None:
+                return words  # "dua tiga": no number
+        elif w in _TEENS and value is not None and value < 10:
+            value += 10
+        elif w in _TENS and value is not None and value < 10:
+            value *= 10
+        else:
+            if value is not None:
+                out.append(str(value))
+                value = None
+            if w:
+                out.append(w)
+    return tuple(out)
 
 
 def _scan(words: Phrase, phrases: Mapping[Phrase, str], longest: int,

@@ -148,6 +148,14 @@ TABLE = [
     ("age", "bapa su pu cucu", "id", "adult"),
     ("age", "anak sa 12", "id", None),  # the child's age, not the writer's
     ("age", "nenek 15", "id", None),
+    # an age in words (a walk-through: "lima belas" was asked again); never an option
+    ("age", "lima belas", "id", "under18"),
+    ("age", "sa dua puluh lima tahun", "id", "adult"),
+    ("child_age", "lima belas", "id", "13-17"),
+    ("child_age", "dua tahun", "id", "0-5"),
+    ("child_age", "de su tujuh", "id", "6-12"),
+    ("child_age", "dua", "id", None),  # option 2, or two years old: asked again
+    ("age", "dua tiga", "id", None),
     # a number pointed at: "yang nomor 2 kaka", "sa pilih 1", "yang kedua"
     ("age", "yang nomor 2 kaka", "id", "adult"),
     ("age", "sa pilih 1", "id", "under18"),
