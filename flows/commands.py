@@ -14,7 +14,7 @@ WIT = timezone(timedelta(hours=9))
 # Questions about the service, asked in any state ("ini rahasia kah?", "jam brapa buka?"):
 # answered, then the current question again, the family's place kept.
 QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost",
-             "ask_when": "faq.when", "ask_documents": "faq.documents"}
+             "ask_when": "faq.when", "ask_documents": "faq.documents", "ask_bot": "faq.bot"}
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
                    "mistyped", "exit", "unsubscribe", "thanks", "later", "go_on", *QUESTIONS)
 # "nanti dulu", "tra jadi" mid-intake: a pause, the answers kept (a walk-through: only
@@ -46,7 +46,7 @@ ENGINE_KEYS = (
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
     "human_requested.no_consent", "human_requested.refused", "faq.when.no_case", "moved_on",
-    "later", "resumed",
+    "later", "resumed", "human_requested.rest", "faq.bot",
     "mistyped_ack",
     DID_YOU_MEAN, FROM_STORY,
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
@@ -100,7 +100,10 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         if m.consented() or m.has_case or any(f in CRISIS_FLAGS for f in m.flags) or \
                 m.triage.assess(m.facts()).priority in URGENT:  # they asked: vital interest
             ACTIONS["open_case_now"](m)
-            m.replies.append(Reply("human_requested"))
+            # at rest (refused, closing) there is nothing to go on with (a re-check of a
+            # walk-through: "Sambil menunggu, mari kita lanjutkan", and no question)
+            rest = flow.states[m.state].end
+            m.replies.append(Reply("human_requested.rest" if rest else "human_requested"))
         elif m.state in REFUSED:  # they did answer: say how to be put through after all
             m.replies.append(Reply("human_requested.refused"))
         else:

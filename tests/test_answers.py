@@ -177,6 +177,9 @@ TABLE = [
     ("who", "yang pertama", "id", "self"),
     ("category", "yang 2 tu", "id", None),
     # a walk-through's families
+    ("risk_perpetrator", "tra ada yg sakiti de, de cuma mabuk", "id", "no"),
+    ("risk_perpetrator", "tra ada kekerasan", "id", "no"),
+    ("risk_weapon", "tra ada kekerasan", "id", "no"),
     ("greeting", "iya", "id", "chat"),
     ("greeting", "ya", "id", None),  # "ya" decides nothing (it ends many sentences)
     ("category", "tra tau", "id", "other"),

@@ -410,6 +410,8 @@ def test_asking_for_a_person_at_rest_reaches_the_queue(before: list[str]) -> Non
     snap, turns = run([*before, "sa pu paitua pukul sa", "PETUGAS"])
     assert "human_requested" in snap.flags and "crisis_violence" in snap.flags
     assert any(e.kind == "case_upsert" for t in turns for e in t.events)
+    # at rest there is nothing to go on with: not "Sambil menunggu, mari kita lanjutkan"
+    assert [r.key for r in turns[-1].replies] == ["human_requested.rest"]
 
 
 def test_asking_for_a_person_when_afraid_of_tonight_reaches_the_queue() -> None:
@@ -442,6 +444,15 @@ def test_a_yes_in_the_self_harm_screen_gets_care_and_the_lines_at_once() -> None
     assert turn.snapshot.state == "asq_thoughts"
     again = step(turn.snapshot, "iya")
     assert not [r for r in again.replies if r.key.startswith("safety_p1")]
+
+
+def test_asked_whether_it_is_a_person_the_bot_says_it_is_not() -> None:
+    """Never 7: "kam ini manusia ka robot?" (a walk-through: not understood) is answered
+    plainly, and the question asked before it comes again."""
+    _, turns = run(["halo", "1", "kam ini manusia ka robot?"])
+    said = rendered(turns[-1], "id")
+    assert "bukan manusia" in said[0], said
+    assert [r.key for r in turns[-1].replies][-1] == FLOW.states["danger"].prompt
 
 
 # -- 3. Never promise total confidentiality -------------------------------------------------

@@ -143,6 +143,10 @@ QUESTIONS = {
         # a walk-through's mother who only wanted to know
         "sa mau tanya kantor LK3 itu dimana kah, buka jam brapa", "alamat kantor",
     ],
+    "ask_bot": [
+        "kam ini manusia ka robot?", "ini robot ka", "kamu manusia kah", "are you a bot",
+        "ko orang asli ka", "ini bot atau manusia",
+    ],
     "ask_documents": [
         "harus bawa ktp ka", "sa perlu bawa apa2 kah", "perlu ktp kah", "harus bawa kk ka tra",
         "do i need to bring my id",
@@ -161,6 +165,7 @@ NOT_QUESTIONS = [
     "sa takut dia kasih tau mama", "sa mau bayar utang", "dia rahasiakan uang dari sa",
     "rahasia keluarga", "sa simpan rahasia", "kantor sa jauh",
     "kapan de pulang", "kapan sa bisa datang ke kantor", "sa tra tau kapan de datang",
+    "sa orang mimika", "bapa orang baik", "kam orang lk3 ka", "anak sa main robot",
     "sa pu ktp hilang", "ktp sa ditahan suami", "dia bawa sa pu ktp", "sa mau urus akta anak",
     "sa mau ke kantor", "gratis sekolah ka", "sa pu suami tra kasih tau gaji",
     "dia bilang ini rahasia kami berdua", "om bilang jangan kasih tau siapa-siapa",
