@@ -181,6 +181,8 @@ async def test_refer_transfer_release_close_and_duty(service: Service,
         await sign_in(http, "budi")
         await http.post(f"/console/cases/{case.number}/release")
         await http.post("/console/take", data={"number": case.number})
+        # a P1 is closed only once someone has written to the family (or by a supervisor)
+        await http.post(f"/console/cases/{case.number}/reply", data={"text": "Halo ibu"})
         await http.post(f"/console/cases/{case.number}/close", data={"outcome": "dirujuk"})
         page = await http.get(f"/console/cases/{case.number}")
     with service.db.connect() as conn:

@@ -80,7 +80,24 @@ def test_outcome_and_status_in_words(service: Service) -> None:
     assert sari.say(f"/kasus {waiting}") == [
         f"Kasus {waiting} berstatus menunggu, bukan kasus yang sedang dipegang. Untuk kasus "
         f"menunggu, ketik /ambil {waiting}."]
+    sari.say("Halo ibu, saya Sari dari LK3.")  # a P1: closed once someone has written
     assert sari.say("/selesai tidak_bisa_dihubungi")[0] == (
+        f"Kasus {number} ditutup dengan hasil tidak bisa dihubungi.")
+
+
+def test_an_urgent_case_nobody_wrote_to_is_not_closed_by_its_counselor(
+        service: Service) -> None:
+    """Never 2 and 10: a P1 case taken and closed "tidak bisa dihubungi" in the same minute,
+    with no word to the family (a walk-through did it with a P0), is refused in words; a
+    supervisor may close it."""
+    _, sari, number = _held(service)
+    assert sari.say("/selesai tidak_bisa_dihubungi") == [
+        f"Kasus {number} (P1) belum pernah dibalas petugas. Tulis dulu ke keluarga; bila "
+        "mereka memang tidak bisa dihubungi, minta supervisor menutupnya."]
+    _, yohana = add_staff(service, "Yohana", "yohana", role="supervisor")
+    assert yohana.say(f"/kasus {number} absen") == [
+        f"Kasus aktif sekarang {number}."]
+    assert yohana.say("/selesai tidak_bisa_dihubungi")[0] == (
         f"Kasus {number} ditutup dengan hasil tidak bisa dihubungi.")
 
 

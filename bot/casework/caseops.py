@@ -24,6 +24,8 @@ from storage.counselors import CounselorRow
 from storage.queue import CaseView
 from storage.rows import EventRow, write_rows
 
+URGENT = ("P0", "P1")  # closed only once someone has written to the family, or by a supervisor
+
 
 @dataclass(frozen=True)
 class Done:
@@ -164,6 +166,10 @@ def outcomes() -> list[str]:
 def close(act: Act, case: CaseView, outcome: str) -> Done:
     if outcome not in outcomes():
         return _refused("close_outcome", outcomes=" | ".join(outcomes()))
+    if case.priority in URGENT and case.first_response_at is None and not act.me.supervises:
+        # Never 2 and 10 by hand: a walk-through took a P0 (a machete threat) and closed it
+        # "tidak bisa dihubungi" in the same minute, with no word to the family
+        return _refused("close_unanswered", number=case.number, priority=case.priority)
     queue.close(act.conn, case.id, outcome, act.now)
     _leave(act, case)
     act.audit(case.id, "close", outcome=outcome)
