@@ -126,3 +126,19 @@ def test_self_harm_words_a_second_time_are_answered_while_held(service: Service)
     assert replies and "119 ext. 8" in replies[0], replies
     assert any(t.startswith("⚠️") for t in texts(sari))
 
+
+
+def test_a_number_for_the_question_on_screen_reaches_a_counselor_who_took_over_in_words(
+        service: Service) -> None:
+    """A P0 family back at the bot's question when Sari takes the case answers it with a
+    number: Sari reads what it chose (a walk-through's counselor got a bare "1" meant for the
+    consent question, and could not know)."""
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62812")
+    family.say("tolong sa pu paitua ancam mo bunuh sa deng parang")
+    family.say("1")  # safe now: back to the question it was at (how to talk)
+    sari.say("/ambil")
+    texts(sari)
+    family.say("2")
+    label = flows().bundle.catalog.text("greeting.call", "id")
+    assert texts(sari) == [staff.text("relay_in", number="LK3-2026-00001", text=f"2 ({label})")]

@@ -250,13 +250,16 @@ class Processor:
         held = routing.held_by_person(conv)
         state = self.flows.flow.states.get(conv.snapshot.state) if conv.snapshot else None
         answering = state is not None and state.interrupt and not state.end  # a safety question
+        asked = conv.snapshot.state if conv.snapshot else None
         danger = None
         if held and routing.safety_word(msg, self.flows.bundle) is None:
             danger = routing.danger(msg, self.flows.bundle.crisis)  # held cases only: a few
             flags = conv.snapshot.flags if conv.snapshot else ()
             if not answering and not is_imminent(danger, flags):
-                return routing.relay_to_counselor(batch, msg, conv, danger)
-        asked = conv.snapshot.state if conv.snapshot else None
+                # "1" to the question on the family's screen when a person took over: the
+                # counselor reads what it chose (a walk-through's counselor got a bare "1")
+                return routing.relay_to_counselor(
+                    batch, msg, conv, danger, routing.answered(self.flows.bundle, asked, msg))
         turn = self._turn(msg, conv, batch.now)
         record(batch, msg, conv, turn)
         if held and (answering or danger):  # what the bot answered: the person sees it too

@@ -102,13 +102,14 @@ def copy_to_counselor(conn: Connection, msg: inbox.Pending, conv: Conv, now: dat
 
 
 def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
-                       scan: Scan | None = None) -> None:
+                       scan: Scan | None = None, said: str | None = None) -> None:
     """A family's message goes to the counselor who holds the case, with its number (and
-    marked as urgent when it has danger words: `scan`)."""
+    marked as urgent when it has danger words: `scan`; `said`: the choice a bare number
+    picks at the question the family was last shown, which no longer takes it)."""
     assert conv.case_id is not None and conv.assignee_id is not None
     now = batch.now
     text = clean(str(msg.payload.get("text") or ""))
-    body, media = _body(msg, conv.case_number or "", scan)
+    body, media = _body(msg, conv.case_number or "", scan, said)
     staff.send(batch.need(), conv.assignee_id, body, now, case_id=conv.case_id,
                media=media or None)
     if scan:  # the case keeps what was seen, as when the flow reads the words itself
