@@ -27,6 +27,9 @@ URGENT = ("P0", "P1")
 # The flow's states after consent was refused: PETUGAS there says how to be put through (it
 # had said "after you answer the consent question", which they had).
 REFUSED = ("refused", "refused_after_emergency")
+# After a refusal, words of consent ("ok sa setuju") go back to RECONSIDERED, the danger
+# question, and on to the consent question CONSENT.
+CONSENT, RECONSIDERED = "consent", "danger"
 # A button that works as a keyword ("cmd:unsubscribe": the "Berhenti" button under every
 # broadcast on Telegram), whatever question the conversation is at.
 COMMAND_BUTTON = "cmd:"

@@ -15,6 +15,7 @@ from flows.actions import (
     ABOUT_OTHER,
     ACTIONS,
     ANSWERED,
+    CONSENT_CHOICES,
     CRISIS_FLAGS,
     CRISIS_GROUPS,
     FLAGS,
@@ -299,6 +300,13 @@ class Engine:
     def _choice(self, state: StateSpec, value: str | None) -> ChoiceSpec | None:
         return next((c for c in self.flow.choices_of(state) if c.value == value), None)
 
+    def _agrees(self, m: StepModel, text: str) -> bool:
+        """`text` says yes to the consent question ("ok sa setuju", "iya setuju"), as its
+        first two choices are read."""
+        consent = self.flow.states.get(commands.CONSENT)
+        picked = self._pick(m, consent, text) if consent is not None else None
+        return picked is not None and CONSENT_CHOICES.get(picked.value) == "consent"
+
     def _offer_taken(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
         """ "iya" to "Maksud Anda: ...? Balas IYA" is what was offered, even where "iya" is also
         a choice's own word ("iya" = keep chatting, at the greeting). Not at a question whose
@@ -365,6 +373,13 @@ class Engine:
         text = clean(inbound.text)
         before = self._p0(m) if state.name in self._p0_states else None
         before_p1 = self._reasons(m, "P1") if state.name in self._p1_states else None
+        if state.end and m.state in commands.REFUSED and self._agrees(m, text):
+            # "ok sa setuju" after refusing (a walk-through: "Ketik ULANG" three times): the
+            # consultation from the danger question, consent asked as it comes
+            m.events.append(Event("consent_reconsidered", {"state": m.state}))
+            m.replies.append(Reply("resumed"))
+            self.enter(m, commands.RECONSIDERED)
+            return self.prompt(m)
         if state.end:
             m.events.append(Event("message_while_resting", {"state": m.state}))
             return self.rest(m, state)

@@ -455,6 +455,18 @@ def test_asked_whether_it_is_a_person_the_bot_says_it_is_not() -> None:
     assert [r.key for r in turns[-1].replies][-1] == FLOW.states["danger"].prompt
 
 
+def test_consent_after_a_refusal_goes_on_instead_of_looping() -> None:
+    """"ok sa setuju" after refusing (a walk-through: "Ketik ULANG..." three times) goes back
+    to the danger question, then consent is asked as usual; other words at rest do not."""
+    _, turns = run(["halo", "1", "3", "3", "ok sa setuju"])
+    keys = [r.key for r in turns[-1].replies]
+    assert keys == ["resumed", FLOW.states["danger"].prompt], keys
+    snap, turns = run(["halo", "1", "3", "3", "ok sa setuju", "3"])
+    assert snap.state == "consent"
+    snap, _ = run(["halo", "1", "3", "3", "halo"])
+    assert snap.state == "refused"
+
+
 # -- 3. Never promise total confidentiality -------------------------------------------------
 
 def test_no_text_promises_total_confidentiality() -> None:
