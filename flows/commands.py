@@ -30,6 +30,7 @@ REFUSED = ("refused", "refused_after_emergency")
 # After a refusal, words of consent ("ok sa setuju") go back to RECONSIDERED, the danger
 # question, and on to the consent question CONSENT.
 CONSENT, RECONSIDERED = "consent", "danger"
+AGREE_WORDS = frozenset({"setuju", "agree", "consent"})  # "oke" after a refusal is no consent
 # A button that works as a keyword ("cmd:unsubscribe": the "Berhenti" button under every
 # broadcast on Telegram), whatever question the conversation is at.
 COMMAND_BUTTON = "cmd:"

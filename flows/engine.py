@@ -301,10 +301,12 @@ class Engine:
         return next((c for c in self.flow.choices_of(state) if c.value == value), None)
 
     def _agrees(self, m: StepModel, text: str) -> bool:
-        """`text` says yes to the consent question ("ok sa setuju", "iya setuju"), as its
-        first two choices are read."""
+        """`text` consents in so many words ("ok sa setuju", "iya setuju"), as the consent
+        question's first two choices are read; a plain "oke" after a refusal is no consent."""
         consent = self.flow.states.get(commands.CONSENT)
-        picked = self._pick(m, consent, text) if consent is not None else None
+        if consent is None or not commands.AGREE_WORDS.intersection(fold(text).split()):
+            return False
+        picked = self._pick(m, consent, text)
         return picked is not None and CONSENT_CHOICES.get(picked.value) == "consent"
 
     def _offer_taken(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
