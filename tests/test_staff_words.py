@@ -167,3 +167,21 @@ def test_a_photo_or_voice_note_reads_in_words_in_the_relay_and_the_history(
     history = sari.say("/riwayat")[0].splitlines()
     assert history[-2].endswith("Keluarga: ini fotonya (foto)"), history[-2]
     assert history[-1].endswith("Keluarga: (pesan suara)"), history[-1]
+
+
+def test_event_details_are_in_words_and_wit() -> None:
+    """`cases show` and the console's event lines: a walk-through's supervisor read UTC
+    stamps ("2026-12-09T21:31:41+00:00"), English keys and values ("hak: erase", "again",
+    "none"), ids ("diberi tahu: [1, 2]") and the lists' tokens ("@perp @hit")."""
+    from bot.cli.caseshow import summary
+
+    line = summary({"right": "erase", "request": 1, "due_at": "2026-12-09T21:31:41.003543+00:00",
+                    "told": [1, 2], "again": True}, limit=400)
+    assert line == ("hak: HAPUS (hapus data), permintaan: 1, jatuh tempo: 2026-12-10 06:31 WIT, "
+                    "diberi tahu: 2 petugas, lagi: ya"), line
+    assert summary({"legal_basis": "none"}) == "dasar hukum: tidak ada (persetujuan ditarik)"
+    words = summary({"matched": ["@perp @hit", "@hit @me", "berdarah"]})
+    assert "@" not in words and "3 frasa" in words, words
+    assert summary({"counts": {"inbox": 2, "messages": 9}}) == "yang dihapus: 11 baris"
+    assert summary({"erased": True}) == "isinya dihapus: ya"
+    assert summary({"text": "sa tanya 2026-12-09 pagi"}) == "teks: sa tanya 2026-12-09 pagi"

@@ -40,8 +40,13 @@ def _media(media: Any) -> str:
 # Values in the audit trail's data that are codes, in words.
 _WORDS = {"status": labels.status, "category": labels.category, "distrik": labels.distrik,
           "outcome": labels.outcome, "legal_basis": labels.basis,
-          "state": labels.state, "choice": labels.choice}
+          "state": labels.state, "choice": labels.choice,
+          "right": lambda v, lang: labels.word("right", v, lang)}
 _LISTS = {"reasons": labels.reasons, "groups": labels.groups}
+# Counted rather than listed (a walk-through's supervisor read "diberi tahu: [1, 2]" and the
+# lists' own tokens, "@perp @hit"): staff ids, the phrases matched, the rows erased.
+_COUNTED = {"told": "show_count_staff", "matched": "show_count_phrases",
+            "counts": "show_count_rows"}
 
 
 def _value(key: str, v: Any, language: str) -> str:
@@ -51,9 +56,25 @@ def _value(key: str, v: Any, language: str) -> str:
         return ", ".join(_kinds(v, language)) or "-"
     if key in _LISTS and isinstance(v, list):
         return _LISTS[key]([str(x) for x in v], language)
+    if key in _COUNTED and isinstance(v, list | dict):
+        n = sum(x for x in v.values() if isinstance(x, int)) if isinstance(v, dict) else len(v)
+        return staff.text(_COUNTED[key], language, n=n)
     if isinstance(v, bool):
         return labels.word("yesno", str(v).lower(), language)
+    if isinstance(v, str) and (when := _stamp(v)) is not None:
+        return f"{labels.wit(when)} WIT"  # "2026-12-09T21:31:41+00:00" was a UTC stamp
     return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+
+def _stamp(text: str) -> datetime | None:
+    """An ISO time with its offset (how event data keeps times), else None."""
+    if len(text) < 20 or text[4:5] != "-" or "T" not in text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
 
 
 def summary(data: Any, language: str = STAFF_LANGUAGE, limit: int = 120) -> str:
