@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flows.crisis import GROUPS
-from flows.triage import TriageRules
+from flows.triage import URGENT, TriageRules
 from flows.types import Event, Reply
 
 # Flags that actions set; triage rules may name them like answers (value "yes").
@@ -174,7 +174,7 @@ def record_consent(m: StepModel) -> None:
         "choice": choice, "version": m.consent_version, "language": m.language,
         "legal_basis": CONSENT_CHOICES.get(choice) or "none",
     }))
-    if m.consented() and m.triage.assess(m.facts()).priority in ("P0", "P1"):
+    if m.consented() and m.triage.assess(m.facts()).priority in URGENT:
         m.events.append(_case_event(m, "waiting"))  # a risk told before consent: to staff now
 
 

@@ -205,9 +205,10 @@ class Answers:
             i += 1
         if i == len(words) or set(words[:i]) <= _SELF:
             return ()
-        if words[i] in self.ordinals:  # "yang kedua", "nomor dua"
-            return (str(self.ordinals[words[i]]), *words[i + 1:])
-        return words[i:] if words[i].isdigit() else ()
+        rest = _in_digits(words[i:])  # "nomor dua": 2
+        if rest[0] in self.ordinals:  # "yang kedua"
+            return (str(self.ordinals[rest[0]]), *rest[1:])
+        return rest if rest[0].isdigit() else ()
 
     def _unaddressed(self, words: Phrase) -> Phrase:
         """The words without a form of address at their start or end ("kaka", "pak"), or ()

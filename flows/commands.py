@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from flows.actions import ACTIONS, ANSWERED, CRISIS_FLAGS, FOCUS, TOLD, StepModel
 from flows.steps import Stepper
+from flows.triage import URGENT
 from flows.types import LANGUAGES, Event, Reply
 
 WIT = timezone(timedelta(hours=9))
@@ -21,9 +22,6 @@ ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "cor
 # BERHENTI worked, and it withdrew consent: "mau lanjut" an hour later began from zero);
 # "lanjut" after it asks the question again. LATER marks the pause.
 LATER = "_later"
-# PETUGAS opens a case without consent at these priorities (a walk-through: "tra skarang,
-# tapi nanti malam de pulang mabuk sa takut", then PETUGAS, was told to answer consent first)
-URGENT = ("P0", "P1")
 # The flow's states after consent was refused: PETUGAS there says how to be put through (it
 # had said "after you answer the consent question", which they had).
 REFUSED = ("refused", "refused_after_emergency")
@@ -101,6 +99,8 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         m.replies.append(Reply("language_switched"))
     elif command == "human":  # a request a person can see: on a case, after consent, or
         ACTIONS["human_requested"](m)  # after danger words or answers that make it P0/P1
+        # (a walk-through: "afraid" at the danger question, then PETUGAS, was told to answer
+        # the consent question first)
         if m.consented() or m.has_case or any(f in CRISIS_FLAGS for f in m.flags) or \
                 m.triage.assess(m.facts()).priority in URGENT:  # they asked: vital interest
             ACTIONS["open_case_now"](m)

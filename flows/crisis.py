@@ -191,9 +191,11 @@ class CrisisWords:
     def _aged(self, hits: list[frozenset[int]]) -> bool:
         """The sentence gives someone's age under 18 (`minor`), not a time ago (`past`:
         "5 tahun lalu de kunci sa di kamar" is no child of 5)."""
+        aged = [at for _, at in self._occurrences("minor", hits, 0)]
+        if not aged:
+            return False  # the common case: no age, and no need to look for a time ago
         ago = [range(at[0], at[-1] + 1) for _, at in self._occurrences("past", hits, 0)]
-        return any(not any(at[0] in span and at[-1] in span for span in ago)
-                   for _, at in self._occurrences("minor", hits, 0))
+        return any(not any(at[0] in span and at[-1] in span for span in ago) for at in aged)
 
     def _back_then(self, hits: list[frozenset[int]]) -> bool:
         """A sentence telling of back then (`then`: "dulu", "5 tahun lalu") with no word of

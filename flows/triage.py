@@ -12,6 +12,7 @@ from flows.definition import FlowError, read_yaml
 from flows.types import LANGUAGES
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
+URGENT = ("P0", "P1")  # danger now and high risk: never left waiting (DOMAIN.md)
 LOWEST = "P3"
 
 

@@ -185,3 +185,15 @@ def test_event_details_are_in_words_and_wit() -> None:
     assert summary({"counts": {"inbox": 2, "messages": 9}}) == "yang dihapus: 11 baris"
     assert summary({"erased": True}) == "isinya dihapus: ya"
     assert summary({"text": "sa tanya 2026-12-09 pagi"}) == "teks: sa tanya 2026-12-09 pagi"
+
+
+def test_a_childs_answer_to_a_question_asked_in_kamu_reads_in_words() -> None:
+    """The history knows the questions asked of a child writing (`<prompt>.young`): the
+    child's "1" after "apakah kamu pernah berharap kamu sudah mati?" reads `1 (Ya)`, as an
+    adult's does after the "Anda" form."""
+    from bot.casework.intakeview import annotate
+    from tests.support import flows
+
+    texts = flows().bundle.catalog.texts["id"]
+    for key in ("asq.wish", "asq.wish.young", "risk.child_now.young"):
+        assert annotate([("out", texts[key]), ("in", "1")])[-1] == "1 (Ya)", key

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from flows.triage import URGENT
 from storage import audience
 from storage.clock import utc
 
-URGENT = ("P0", "P1")
 ACTIVE_FOR = timedelta(hours=24)  # an intake left this long is no longer in progress (engine)
 WAIT = ("in_conversation",)  # reasons that defer rather than skip
 

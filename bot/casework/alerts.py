@@ -7,10 +7,9 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from bot.casework import labels, staff
+from flows.triage import URGENT
 from storage import counselors
 from storage.queue import CaseView
-
-URGENT = ("P0", "P1")
 
 
 def take_button(number: str) -> list[dict[str, object]]:

@@ -19,12 +19,11 @@ from bot.pipeline import handoff
 from flows.catalog import Catalog
 from flows.hours import service_hours
 from flows.loader import FLOWS_DIR
+from flows.triage import URGENT
 from storage import cases, conversations, counselors, queue
 from storage.counselors import CounselorRow
 from storage.queue import CaseView
 from storage.rows import EventRow, write_rows
-
-URGENT = ("P0", "P1")  # closed only once someone has written to the family, or by a supervisor
 
 
 @dataclass(frozen=True)
@@ -166,6 +165,7 @@ def outcomes() -> list[str]:
 def close(act: Act, case: CaseView, outcome: str) -> Done:
     if outcome not in outcomes():
         return _refused("close_outcome", outcomes=" | ".join(outcomes()))
+    # an urgent case is closed only once someone has written to the family, or by a supervisor
     if case.priority in URGENT and case.first_response_at is None and not act.me.supervises:
         # Never 2 and 10 by hand: a walk-through took a P0 (a machete threat) and closed it
         # "tidak bisa dihubungi" in the same minute, with no word to the family

@@ -58,6 +58,8 @@ class Questions:
                 keys.append(f"{state.prompt}.{state.variant}")
             if state.from_danger:  # "Dari cerita Anda tadi, masalahnya mungkin: ..."
                 keys.append(f"{state.prompt}.suggest")
+            if not state.variant:  # asked of a child writing ("apakah kamu pernah...")
+                keys.append(f"{state.prompt}.young")
             keys += [f"{k}.short" for k in keys]
             for lang in LANGUAGES:
                 for key in keys:

@@ -12,11 +12,11 @@ from bot.pipeline import handoff
 from bot.pipeline.apply import Notice
 from flows.catalog import Catalog
 from flows.text import clean
+from flows.triage import URGENT
 from storage import cases, counselors, inbox, queue
 from storage.queue import CaseView
 
 log = logging.getLogger(__name__)
-URGENT = ("P0", "P1")
 PAGE_CHARS = 500  # a family's words on a page to staff: a whole story, not a whole chat
 # The flow's answers to safety words and rights (DARURAT, BERHENTI, KELUAR, HAPUS, DATA,
 # UBAH): the counselor holding the case hears of them at once.

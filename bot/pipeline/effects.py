@@ -18,6 +18,7 @@ from bot.pipeline import casehooks, quickexit
 from bot.pipeline.apply import Batch, Conv, keeps_no_words
 from bot.privacy.intake import requested
 from flows.text import clean
+from flows.triage import URGENT
 from storage import cases, conversations, inbox, queue
 from storage.rows import ConsentRow, OutboxRow, SavedTriage, write_rows
 
@@ -48,7 +49,7 @@ def case_upsert(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tup
     before = conv.triage or cases.triage_of(batch.need(), conv.case_id)
     conv.triage = after = before.raised(data)
     row = SavedTriage(**after.values(batch.now), id=conv.case_id)
-    if after.priority != before.priority and after.priority in casehooks.URGENT \
+    if after.priority != before.priority and after.priority in URGENT \
             and conv.case_status == "waiting":
         conn = batch.need()
         write_rows(conn, [row])  # the alert shows it as saved

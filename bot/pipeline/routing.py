@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot.casework import labels, staff
+from bot.casework import intakeview, labels, staff
 from bot.pipeline.apply import Batch, Conv, event_row, inbound_row
 from flows.crisis import CrisisWords, Scan
 from flows.danger import flags_seen, words_event
@@ -52,15 +52,12 @@ def _groups(groups: tuple[str, ...]) -> str:
 
 
 def answered(bundle: Bundle, state: str | None, msg: inbox.Pending) -> str | None:
-    """A bare number the family sent to the bot's question at `state`, in words: the choice's
-    label in the staff's language (a walk-through's counselor read only "2", which had said
-    "still in danger")."""
-    text = clean(str(msg.payload.get("text") or ""))
+    """A bare number the family sent to the bot's question at `state`, in words, as the
+    transcript reads it (bot.casework.intakeview; a walk-through's counselor read only "2",
+    which had said "still in danger")."""
     spec = bundle.flow.states.get(state or "")
-    choices = bundle.flow.choices_of(spec) if spec is not None else ()
-    if not text.isdigit() or not 1 <= int(text) <= len(choices):
-        return None
-    return bundle.catalog.text(choices[int(text) - 1].label, staff.STAFF_LANGUAGE)
+    text = clean(str(msg.payload.get("text") or ""))
+    return intakeview.questions().choice(spec, text) if spec is not None and text else None
 
 
 def _body(msg: inbox.Pending, number: str, scan: Scan | None = None,
