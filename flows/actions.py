@@ -31,6 +31,10 @@ SHOWN = "_emergency_shown"  # the emergency message last shown (its text's key)
 NOTICED = "_noticed"  # the notices said (flows/phrases.yaml `notices`): each once
 GREETED = "_greeted"  # the welcome was said: asked again, the greeting is only its question
 ABOUT_OTHER = "_about_other"  # danger words told of someone else hurt ("tetangga pukul istri")
+# someone other than the phone's owner writes now (flows/phrases.yaml `writers`): "child"
+# (the owner's child: "sa anaknya") or "other"; their messages are logged as OTHER_AUTHOR
+WRITER = "_writer"
+OTHER_AUTHOR = "family:other"
 # [question, state after, from danger words]: the last choice taken ("1", or "suami pukul sa"
 # at the category question); "salah ketik" while still at the state after takes it back and
 # asks the question again
@@ -83,7 +87,11 @@ def _case_event(m: StepModel, status: str) -> Event:
 
 def writes_as_child(answers: dict[str, Any]) -> bool:
     """A child writing: the age question answered so, or, until it is answered, danger
-    words with the writer's own age under 18 (texts with "kamu", the child lines)."""
+    words with the writer's own age under 18 (texts with "kamu", the child lines); when
+    someone else writes on the phone (WRITER), the owner's child, or their own age."""
+    writer = answers.get(WRITER)
+    if writer is not None:  # someone else on the phone: not the owner's age, their own words
+        return writer == "child" or bool(answers.get(YOUNG))
     return answers.get("age") == UNDER_18 or ("age" not in answers and bool(answers.get(YOUNG)))
 
 
@@ -136,8 +144,7 @@ def pause(m: StepModel) -> None:
     """Not safe to keep chatting: the case notes to contact only when they write again."""
     m.flag("paused")
     m.events.append(_case_event(m, "waiting"))
-    m.events.append(Event("contact_constraint", {
-        "constraint": "contact only when the person writes again"}))
+    m.events.append(Event("contact_constraint", {"constraint": "wait_for_writer"}))
 
 
 def resumed(m: StepModel) -> None:

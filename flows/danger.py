@@ -17,6 +17,7 @@ from flows.actions import (
     MODEL_FLAG,
     OTHER_FOCUS,
     TOLD,
+    WRITER,
     YOUNG,
     StepModel,
     about_someone_else,
@@ -96,7 +97,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     earlier = m.answers.get(TOLD)  # "tolong telpon sa skarang" after self-harm words: its
     m.answers[FOCUS] = earlier if focus == "help_now" and earlier in HELP_FOLLOWS else \
         FOCUS_TEXTS.get(focus, focus)  # texts, not the violence ones (a walk-through)
-    if scan.young and "age" not in m.answers:
+    if scan.young and ("age" not in m.answers or WRITER in m.answers):
         m.answers[YOUNG] = True  # "sa umur 15, bapa pukul sa": a child writing
     if of_another(scan):
         m.answers[ABOUT_OTHER] = True  # "tetangga pukul de pu maitua skarang"

@@ -37,8 +37,16 @@ from flows.danger import UNSAID
 from flows.definition import BACK, HEALED, IMMINENT, Branch, ChoiceSpec, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
-from flows.text import MAX_ANSWER_CHARS, clean, command_of, fold, keyword, written_in
+from flows.text import (
+    MAX_ANSWER_CHARS,
+    clean,
+    command_of,
+    fold,
+    keyword,
+    written_in,
+)
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
+from flows.writers import who_writes
 
 MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
 MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
@@ -183,6 +191,11 @@ class Engine:
         if command != "mistyped":
             m.answers.pop(ANSWERED, None)  # "salah ketik" takes back only what came just before
         state = self.flow.states[m.state]
+        wrote, events = who_writes(
+            m.answers, inbound.text if command is None and not inbound.payload else "",
+            self.bundle.writers, away, m.state)  # "ini sa anaknya, sa pake hp mama"
+        m.events += events
+        at = len(m.replies)
         scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None
         also = None  # the choice a story the model reads as danger answers as well
@@ -222,6 +235,8 @@ class Engine:
             self.prompt(m)
         else:
             self._answer(m, inbound, state)
+        if wrote is not None:  # after the danger text, if any; before everything else
+            m.replies.insert(at + 1 if scan and len(m.replies) > at else at, Reply(wrote))
 
     def _notice(self, m: StepModel, text: str) -> None:
         """A short word of help where LK3 is not the help (flows/phrases.yaml `notices`: a

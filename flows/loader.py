@@ -50,6 +50,7 @@ class Bundle:
     answers: Answers
     hours: ServiceHours
     notices: Phrases = ()  # words a short word of help answers anywhere (flows/phrases.yaml)
+    writers: Phrases = ()  # someone else writing on the family's phone (flows/phrases.yaml)
 
 
 def _branches(raw: Any, where: str) -> tuple[Branch, ...]:
@@ -307,16 +308,18 @@ def load_phrases(path: Path, commands: Iterable[str]) -> Phrases:
     return _compiled(path, parts, by_command)
 
 
-def load_notices(path: Path, catalog: Catalog) -> Phrases:
-    """Notice -> patterns looked for anywhere in a message (flows/phrases.yaml `notices`),
-    compiled; each notice's text (`notice.NAME`) must be in every catalog."""
+def load_notices(path: Path, catalog: Catalog, section: str = "notices",
+                 texts: str = "notice") -> Phrases:
+    """Notice -> patterns looked for anywhere in a message (flows/phrases.yaml `notices`,
+    or `writers`: who writes when it is not the phone's owner), compiled; each name's text
+    (`notice.NAME`, `writer.NAME`) must be in every catalog."""
     raw = read_yaml(path) or {}
-    parts, notices = raw.get("parts") or {}, raw.get("notices") or {}
-    if not isinstance(parts, Mapping) or not isinstance(notices, Mapping):
-        raise FlowError(f"{path}: `parts` and `notices` must each be a mapping")
-    for name in notices:
-        catalog.require(f"notice.{name}", f"{path}: notices.{name}")
-    return _compiled(path, parts, notices)
+    parts, named = raw.get("parts") or {}, raw.get(section) or {}
+    if not isinstance(parts, Mapping) or not isinstance(named, Mapping):
+        raise FlowError(f"{path}: `parts` and `{section}` must each be a mapping")
+    for name in named:
+        catalog.require(f"{texts}.{name}", f"{path}: {section}.{name}")
+    return _compiled(path, parts, named)
 
 
 def _compiled(path: Path, parts: Mapping[str, Any], by_name: Mapping[str, Any]) -> Phrases:
@@ -359,10 +362,11 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
     answers = load_answers(folder / "answers.yaml")
     answers.check(flow)
     hours = load_hours(folder / "service.yaml")
-    notices = load_notices(folder / "phrases.yaml", catalog) \
-        if (folder / "phrases.yaml").exists() else ()
+    said = folder / "phrases.yaml"
+    notices = load_notices(said, catalog) if said.exists() else ()
+    writers = load_notices(said, catalog, "writers", "writer") if said.exists() else ()
     return Bundle(flow, catalog, triage, keywords, phrases, crisis, directory, answers, hours,
-                  notices)
+                  notices, writers)
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:

@@ -53,6 +53,13 @@ def command_of(text: str, keywords: dict[str, str], phrases: Phrases) -> str | N
     return found
 
 
+def named_in(text: str, phrases: Phrases) -> str | None:
+    """The name of the first phrase found anywhere in `text`, folded (flows/phrases.yaml
+    `notices` and `writers`), or None."""
+    folded = fold(text)
+    return next((name for pattern, name in phrases if pattern.search(folded)), None)
+
+
 def match_choice(text: str, payload: str, choices: tuple[ChoiceSpec, ...],
                  folded_labels: list[str]) -> ChoiceSpec | None:
     """A choice by button payload, by its value or label typed out, or by its number.

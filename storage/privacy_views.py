@@ -28,11 +28,11 @@ OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
 def messages(conn: Connection, contact_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(select(LOG.c.direction, LOG.c.text, LOG.c.created_at)
+    rows = conn.execute(select(LOG.c.direction, LOG.c.author, LOG.c.text, LOG.c.created_at)
                         .where(LOG.c.contact_id == contact_id)
                         .order_by(LOG.c.created_at, LOG.c.id))
-    return [{"direction": r.direction, "text": r.text or "", "created_at": utc(r.created_at)}
-            for r in rows]
+    return [{"direction": r.direction, "author": r.author, "text": r.text or "",
+             "created_at": utc(r.created_at)} for r in rows]
 
 
 def cases(conn: Connection, case_ids: list[int]) -> list[dict[str, Any]]:

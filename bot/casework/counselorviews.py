@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.casework import caseops, intakeview, labels, staff
 from bot.casework.counselorctx import Ctx
+from bot.casework.names import speaker_key
 from bot.privacy import access
 from storage import cases, caseviews, conversations, counselors, queue
 from storage.queue import CaseView
@@ -97,8 +98,7 @@ def history(ctx: Ctx, case: CaseView, args: str) -> None:
     lines = [staff.text("history_head", number=case.number)]
     texts = intakeview.annotate((r.direction, r.text or "") for r in rows)
     for r, text in zip(rows, texts, strict=True):
-        who = "speaker.family" if r.direction == "in" else "speaker.staff" \
-            if str(r.author or "").startswith("counselor") else "speaker.bot"
+        who = speaker_key(r.direction, r.author)
         sent = ", ".join(labels.word("media", m.get("kind")) for m in r.media or [])
         said = " ".join(x for x in (text[:300], f"({sent})" if sent else "") if x)
         lines.append(f"{labels.wit(r.created_at, '%d-%m %H.%M')} {staff.text(who)}: {said}")

@@ -6,7 +6,16 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from bot.casework import staff
+from flows.actions import OTHER_AUTHOR
 from storage import counselors
+
+
+def speaker_key(direction: str, author: str | None) -> str:
+    """The staff text naming who wrote a log row: the family, someone else on the family's
+    phone (flows/phrases.yaml `writers`), a counselor, or the bot."""
+    if direction == "in":
+        return "speaker.other" if author == OTHER_AUTHOR else "speaker.family"
+    return "speaker.staff" if str(author or "").startswith("counselor") else "speaker.bot"
 
 
 def counselor_id(author: str | None) -> int | None:
@@ -31,7 +40,7 @@ class Names:
     def speaker(self, direction: str, author: str | None) -> str:
         """Keluarga, Bot, or Petugas NAME: from the log row's author where it says so."""
         if direction == "in":
-            return staff.text("speaker.family")
+            return staff.text(speaker_key(direction, author))
         cid = counselor_id(author)
         if cid is None:
             return staff.text("speaker.bot")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -38,10 +40,11 @@ def _media(media: Any) -> str:
 
 
 # Values in the audit trail's data that are codes, in words.
-_WORDS = {"status": labels.status, "category": labels.category, "distrik": labels.distrik,
-          "outcome": labels.outcome, "legal_basis": labels.basis,
-          "state": labels.state, "choice": labels.choice,
-          "right": lambda v, lang: labels.word("right", v, lang)}
+_WORDS: dict[str, Callable[[str | None, str], str]] = {
+    "status": labels.status, "category": labels.category, "distrik": labels.distrik,
+    "outcome": labels.outcome, "legal_basis": labels.basis, "state": labels.state,
+    "choice": labels.choice, "right": partial(labels.word, "right"),
+    "constraint": partial(labels.word, "constraint")}
 _LISTS = {"reasons": labels.reasons, "groups": labels.groups}
 # Counted rather than listed (a walk-through's supervisor read "diberi tahu: [1, 2]" and the
 # lists' own tokens, "@perp @hit"): staff ids, the phrases matched, the rows erased.

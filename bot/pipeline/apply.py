@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from bot.channels.split import split_reply
+from flows.actions import OTHER_AUTHOR, WRITER
 from flows.catalog import Rendered
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
@@ -41,6 +42,7 @@ from storage.rows import (
 
 MAX_LOG_CHARS = 4096
 BOT = "bot"
+FAMILY = "family"
 
 
 class NeedsLock(Exception):
@@ -130,9 +132,10 @@ def event_row(conv: Conv, kind: str, data: dict[str, Any], now: datetime) -> Eve
 
 
 def inbound_row(msg: inbox.Pending, contact_id: int, case_id: int | None, text: str,
-                media: Any, now: datetime) -> LogRow:
-    """A family's message in the transcript (long ones cut, the fact recorded)."""
-    return LogRow(contact_id, case_id, msg.id, "in", "family", text[:MAX_LOG_CHARS],
+                media: Any, now: datetime, author: str = FAMILY) -> LogRow:
+    """A family's message in the transcript (long ones cut, the fact recorded); `author`
+    OTHER_AUTHOR when someone other than the phone's owner writes (flows/phrases.yaml)."""
+    return LogRow(contact_id, case_id, msg.id, "in", author, text[:MAX_LOG_CHARS],
                   len(text) > MAX_LOG_CHARS, len(text), media or None, now)
 
 
@@ -177,7 +180,9 @@ def send(batch: Batch, msg: inbox.Pending, conv: Conv, rendered: list[Rendered])
         batch.rows.append(Redacted({"redacted": True}, msg.id))
     asked = snap.state if snap is not None else None
     rows = batch.rows
-    rows.append(inbound_row(msg, contact_id, case_id, text, msg.payload.get("media"), now))
+    author = OTHER_AUTHOR if snap is not None and WRITER in snap.answers else FAMILY
+    rows.append(inbound_row(msg, contact_id, case_id, text, msg.payload.get("media"), now,
+                            author))
     n = 0
     for r in rendered:
         for payload in _encoded_payloads(msg.channel, r.text, r.choices, asked):

@@ -9,16 +9,18 @@ danger is the flow's to answer too (the emergency message), and the supervisors 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
 from bot.casework import intakeview, labels, staff
-from bot.pipeline.apply import Batch, Conv, event_row, inbound_row
+from bot.pipeline.apply import FAMILY, Batch, Conv, event_row, inbound_row
+from flows.actions import OTHER_AUTHOR, WRITER
 from flows.crisis import CrisisWords, Scan
 from flows.danger import flags_seen, words_event
 from flows.loader import Bundle
 from flows.text import clean, command_of
+from flows.writers import who_writes
 from storage import counselors, inbox
 from storage.rows import Processed
 
@@ -107,6 +109,8 @@ def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
     now = batch.now
     text = clean(str(msg.payload.get("text") or ""))
     body, media = _body(msg, conv.case_number or "", scan, said)
+    if mark := other_writer(batch, conv, text):  # "ini sa anaknya": said first
+        body = staff.text(mark, number=conv.case_number or "") + "\n" + body
     staff.send(batch.need(), conv.assignee_id, body, now, case_id=conv.case_id,
                media=media or None)
     if scan:  # the case keeps what was seen, as when the flow reads the words itself
@@ -116,5 +120,25 @@ def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
             conv.changed = True
         batch.rows.append(event_row(conv, "crisis_words",
                                     words_event(scan, False, held_by=conv.assignee_id), now))
-    batch.rows.append(inbound_row(msg, conv.contact.id, conv.case_id, text, media, now))
+    author = OTHER_AUTHOR if conv.snapshot is not None and WRITER in conv.snapshot.answers \
+        else FAMILY
+    batch.rows.append(inbound_row(msg, conv.contact.id, conv.case_id, text, media, now, author))
     batch.rows.append(Processed(now, msg.id))
+
+
+def other_writer(batch: Batch, conv: Conv, text: str) -> str | None:
+    """Who writes to a counselor's case (flows.writers; the flow asks it itself otherwise):
+    kept on the conversation, so someone else's messages are logged as theirs and left out
+    of the owner's DATA copy, and recorded on the case. The key of the counselor's mark when
+    it changed (`other_writer_mark.child`, `.other`, `.owner`), else None."""
+    snap = conv.snapshot
+    if snap is None:
+        return None
+    answers = dict(snap.answers)  # the time since the last message is not kept here
+    said, events = who_writes(answers, text, batch.flows.bundle.writers, timedelta(0), None)
+    if not events:
+        return None
+    conv.snapshot = replace(snap, answers=answers)
+    conv.changed = True
+    batch.rows += [event_row(conv, e.kind, e.data, batch.now) for e in events]
+    return said and f"other_writer_mark.{said.removeprefix('writer.')}"

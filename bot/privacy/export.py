@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine
 from bot.casework import caseops, intakeview, labels, staff
 from bot.privacy import access, notify
 from bot.privacy.erase import Outcome, checked
+from flows.actions import OTHER_AUTHOR
 from flows.catalog import Catalog
 from flows.definition import StateSpec
 from flows.engine import SKIP_WORDS
@@ -33,7 +34,9 @@ from storage import privacy as store
 from storage import privacy_views as views
 from storage.db import reading
 
-LEFT_OUT = ("note",)  # event kinds that are staff's own working notes
+# event kinds left out: staff's own working notes; that someone else wrote on the phone
+# (it would tell the owner what that person may need kept from them)
+LEFT_OUT = ("note", "other_writer")
 
 
 def build(conn: Connection, req: store.Request, catalog: Catalog, language: str,
@@ -44,6 +47,7 @@ def build(conn: Connection, req: store.Request, catalog: Catalog, language: str,
     answers = intakeview.answers(conv.answers, intakeview.asked_states(said), language) \
         if conv is not None else []
     case_ids = store.case_ids_of(conn, req.contact_id)
+    others = sum(1 for r in log if r["direction"] == "in" and r["author"] == OTHER_AUTHOR)
     return {
         "request": req.label, "made_at": now.isoformat(), "language": language,
         "answers": [{"question": q, "answer": a} for q, a in answers],
@@ -54,18 +58,21 @@ def build(conn: Connection, req: store.Request, catalog: Catalog, language: str,
         "referrals": views.referrals(conn, case_ids),
         "history": [e for e in views.history(conn, req.contact_id, case_ids)
                     if e["kind"] not in LEFT_OUT],
+        "left_out": {"other_writer_messages": others},  # for staff, never in the text
     }
 
 
 def _messages(log: list[dict[str, Any]], catalog: Catalog,
               language: str) -> list[dict[str, Any]]:
     """The family's own texts; a number or skip word that answered a question keeps what it
-    meant in their language (`2`: `Tidak`, `LEWATI`: `dilewati`), as staff views do."""
+    meant in their language (`2`: `Tidak`, `LEWATI`: `dilewati`), as staff views do. Not
+    the messages of someone else who said they wrote on this phone (another person's data:
+    a walk-through's girl of 16 told of sexual violence on her mother's phone)."""
     q, asked, out = intakeview.questions(), None, []
     for r in log:
         if r["direction"] == "out":
             asked = q.asked(r["text"]) or asked
-        elif r["text"]:
+        elif r["text"] and r["author"] != OTHER_AUTHOR:
             said = {"at": r["created_at"].isoformat(), "text": r["text"]}
             meant = _meant(q, asked, r["text"], catalog, language)
             out.append({**said, "meant": meant} if meant else said)
@@ -192,8 +199,10 @@ def export(db: Engine, request_id: int, folder: Path, catalog: Catalog, now: dat
         case_ids = store.case_ids_of(conn, req.contact_id)
     path = _write(folder, req, copy, now)
     access.record_view(db, case_ids, actor, "export", now)
+    others = copy["left_out"]["other_writer_messages"]
+    warning = [staff.text("privacy.export_other_writer", n=others)] if others else []
     return Outcome(0, [staff.text("privacy.export_written", label=req.label, path=str(path)),
-                       "", text(copy, catalog)])
+                       *warning, "", text(copy, catalog)])
 
 
 def _reviewed(conn: Connection, request_id: int,
