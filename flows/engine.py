@@ -43,6 +43,7 @@ from flows.text import (
     command_of,
     fold,
     keyword,
+    named_in,
     written_in,
 )
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
@@ -205,6 +206,9 @@ class Engine:
                 (also := self._choice_of(m, state, inbound.text)) is not None and \
                 len(clean(inbound.text).split()) < MODEL_HEARD_WORDS:
             scan = None  # "sa aman skarang, dia su tidur" answers; the model's guess gives way
+        elif scan and scan.model is not None and \
+                named_in(inbound.text, self.bundle.notices) is not None:
+            scan = None  # "where does my wife live now" asks a notice's question, not danger
         if command is None and not inbound.payload and not scan:
             self._notice(m, inbound.text)  # "anak panas tinggi, bawa kemana": IGD first
         if command is not None:
@@ -249,6 +253,9 @@ class Engine:
             if name not in said and pattern.search(folded):
                 m.replies.append(Reply(f"notice.{name}"))
                 m.answers[NOTICED] = [*said, name]
+                m.events.append(Event("noticed", {"notice": name, "state": m.state}))
+                if name == "locate":  # Never 5: staff see it among the case's reasons
+                    m.flag("asked_whereabouts")
                 return
 
     def _urgent(self, m: StepModel) -> bool:
@@ -641,8 +648,12 @@ class Engine:
             if form in self.bundle.catalog.texts[m.language]:
                 params["response_time_key"] = form
             opens = hours.next_open(m.now).astimezone(hours.tz)
-            params["opens"] = opens.strftime("%d-%m-%Y %H.%M")
-            params["opens_day_key"] = f"weekday.{opens.weekday()}"
+            days = (opens.date() - m.now.astimezone(hours.tz).date()).days
+            # "mulai hari ini, 08.00 WIT" at 05.00 (a walk-through read "mulai Senin,
+            # 07-12-2026 08.00" on that Monday's morning); a later day with its date
+            params["opens"] = opens.strftime("%H.%M" if days < 2 else "%d-%m-%Y %H.%M")
+            params["opens_day_key"] = ("day.today", "day.tomorrow")[days] if days < 2 \
+                else f"weekday.{opens.weekday()}"
         return params
 
     @lru_cache(maxsize=512)  # noqa: B019 - one engine per flow, kept for the process

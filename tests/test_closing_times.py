@@ -27,15 +27,15 @@ BEFORE_RISK = ["halo", "1", "3", "1", "2", "2", "1", "1", "LEWATI"]
 AFTER_RISK = ["2", "2", "2", "2", "1", "1", "1"]
 
 
-def intake(injured: str, safe_times: str) -> tuple[Turn, Snapshot]:
+def intake(injured: str, safe_times: str, now: datetime = NOW) -> tuple[Turn, Snapshot]:
     snap: Snapshot | None = None
     turn = None
     script = [*BEFORE_RISK, injured, *AFTER_RISK, safe_times, "2", "LEWATI", "LEWATI"]
     for i, text in enumerate(script):
-        turn = ENGINE.step(snap, Inbound("test", "u1", f"m{i}", text=text), NOW, "id")
+        turn = ENGINE.step(snap, Inbound("test", "u1", f"m{i}", text=text), now, "id")
         snap = turn.snapshot
         if snap.state == "emergency_check":  # an injury is P0: "safe now" and on
-            turn = ENGINE.step(snap, Inbound("test", "u1", f"s{i}", text="1"), NOW, "id")
+            turn = ENGINE.step(snap, Inbound("test", "u1", f"s{i}", text="1"), now, "id")
             snap = turn.snapshot
     assert turn is not None and snap is not None
     assert snap.state == "closing", (snap.state, script)
@@ -71,3 +71,16 @@ def test_without_safe_times_the_closing_says_nothing_of_them(none: str) -> None:
     assert snap.answers["safe_times"] == "skipped"
     text = closing(turn)
     assert "Nomor kasus Anda" in text and "waktu aman" not in text and "skipped" not in text
+
+
+@pytest.mark.parametrize(("now", "said"), [
+    (datetime(2026, 12, 6, 20, 0, tzinfo=UTC), "mulai hari ini, 08.00 WIT"),  # Mon 05.00
+    (datetime(2026, 12, 7, 11, 0, tzinfo=UTC), "mulai besok, 08.00 WIT"),  # Mon 20.00
+    (datetime(2026, 12, 4, 11, 0, tzinfo=UTC), "mulai Senin, 07-12-2026 08.00 WIT"),  # Fri
+], ids=["early-morning", "evening", "weekend"])
+def test_out_of_hours_the_closing_says_when_staff_start_plainly(now: datetime,
+                                                                said: str) -> None:
+    """A walk-through read "mulai Senin, 07-12-2026 08.00 WIT" early that Monday morning:
+    today and tomorrow are said as such, a later day with its name and date."""
+    turn, _ = intake("2", "LEWATI", now)
+    assert said in closing(turn)

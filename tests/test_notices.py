@@ -42,6 +42,8 @@ LOCATE = [
     "jadi petugas bisa kasih sa de pu alamat ka tra",
     "sa minta petugas kasih sa de pu nomor hp baru",
     "istri sembunyi di mana, tolong kasih tau", "I want her new number", "I need her address",
+    # the model alone read this as harming others, and its P1 text came instead (a re-check)
+    "where does my wife live now",
 ]
 NOT_LOCATE = ["sa minta alamat kantor", "kantor lk3 alamatnya di mana", "paitua ganti nomor",
               "sa pu anak lari dari rumah, sa tra tau de di mana", "alamat sa di sp2"]
@@ -105,6 +107,24 @@ def test_no_one_is_helped_to_find_where_someone_lives(engine: Engine) -> None:
     assert not wrong, wrong
     said = engine.bundle.catalog.texts["id"]["notice.locate"]
     assert "tidak memberi tahu alamat" in said
+
+
+def test_a_request_for_someones_whereabouts_is_among_the_cases_reasons(engine: Engine) -> None:
+    """Staff see on the case that the family asked where someone lives (a walk-through's
+    father got a P0 case with no mark of it): a reason beside the others, which raises no
+    priority by itself, and an event that says what was asked, in words."""
+    snap = Snapshot(engine.flow.name, "greeting", "id", {}, (), 0, engine.flow.version, None,
+                    NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text=LOCATE[0]), NOW, "id")
+    assert "asked_whereabouts" in turn.snapshot.flags
+    assert [e.data for e in turn.events if e.kind == "noticed"] == [
+        {"notice": "locate", "state": "greeting"}]
+    triage = engine.bundle.triage
+    alone = triage.assess({"asked_whereabouts": "yes"})
+    assert (alone.priority, alone.reasons) == ("P3", ("asked_whereabouts",))
+    beside = triage.assess({"asked_whereabouts": "yes", "danger": "now"})
+    assert beside.priority == "P0" and "asked_whereabouts" in beside.reasons
+    assert "tidak diberikan" in triage.label("asked_whereabouts", "id")
 
 
 def test_a_notice_without_its_text_is_refused(tmp_path: Path) -> None:

@@ -105,6 +105,18 @@ def test_ubah_applies_the_correction_audits_old_and_new_and_tells_the_family(
     assert _request(service, "correct").status == "done"
 
 
+def test_data_copy_says_a_case_no_one_has_taken_yet_is_waiting(
+        service: Service, clock: FrozenClock, tmp_path: Path) -> None:
+    """A walk-through's family read "sedang ditangani" for a case still in the queue."""
+    family = Person(service, "fam")
+    number = family.intake()
+    family.say("DATA")
+    shown = export.export(service.db, _request(service, "data").id, tmp_path, family_texts(),
+                          clock(), False, "cli:t")
+    (line,) = [x for x in shown.lines[-1].splitlines() if x.startswith(f"{number}:")]
+    assert "menunggu petugas" in line and "sedang ditangani" not in line, line
+
+
 def test_data_copy_says_in_the_familys_words_what_each_code_meant(
         service: Service, clock: FrozenClock, tmp_path: Path) -> None:
     """The copy names the consent choice, the place referred to and the priority in words,

@@ -147,12 +147,17 @@ def text(copy: dict[str, Any], catalog: Catalog) -> str:
     return "\n".join([*out, "", w.t("end")])
 
 
+# a waiting case is not yet "sedang ditangani" (a walk-through's family read that while no
+# one had taken it)
+_STATUS = {"waiting": "status.waiting", "closed": "status.closed"}
+
+
 def _cases(cases: list[dict[str, Any]], w: _Words) -> list[str]:
     out = []
     for c in cases:
         out.append(w.t("case_line", number=c["number"], opened=_wit(c["opened"]),
                        priority=w.own(f"privacy.export.priority.{c['priority']}") or c["priority"],
-                       status=w.t("status.closed" if c["status"] == "closed" else "status.open")))
+                       status=w.t(_STATUS.get(c["status"], "status.open"))))
         out.append(w.t("case_reasons", reasons=labels.reasons(c["reasons"], w.lang)))
     return out or [w.none]
 
