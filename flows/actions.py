@@ -42,6 +42,9 @@ OTHER_AUTHOR = "family:other"
 ANSWERED = "_answered"
 OFFER = "_offer"  # [question, choice value]: offered there ("Maksud Anda: ...? Balas IYA")
 STORY = "_story"  # question -> the choice a story named for it, offered when it is asked
+# {"case": number, "answers": {...}}: the answers an open case's family had given when
+# BERHENTI or ULANG started the conversation over; staff still read them with the case
+KEPT = "_kept"
 
 CONSENT_CHOICES = {"agree": "consent", "agree_refer": "consent", "refuse": None}
 
@@ -60,6 +63,7 @@ class StepModel:
     consent_version: str
     has_case: bool
     channel: str = ""
+    case_number: str | None = None
     case_answers: tuple[str, ...] = ()  # answers the case keeps (the flow's `case_answers`)
     replies: list[Reply] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
@@ -127,9 +131,20 @@ def still_in_danger(m: StepModel) -> None:
 
 
 def forget(m: StepModel) -> None:
-    """Start over: answers go; safety flags stay, so a risk is never forgotten."""
-    m.answers = {}
+    """Start over: answers go; safety flags stay, so a risk is never forgotten. An open
+    case keeps its family's answers for staff (KEPT: a walk-through's BERHENTI emptied the
+    case view of the safe times, "may we leave a message" and the codeword)."""
+    kept = case_answers(m.answers, m.case_number) if m.case_number else {}
+    m.answers = {KEPT: {"case": m.case_number, "answers": kept}} if kept else {}
     m.misses = 0
+
+
+def case_answers(answers: dict[str, Any], case_number: str | None) -> dict[str, Any]:
+    """The family's answers for the case `case_number`: those given since a restart over
+    those kept at it (KEPT, when it was this case's)."""
+    kept = answers.get(KEPT) or {}
+    earlier = (kept.get("answers") or {}) if kept.get("case") == case_number else {}
+    return {**earlier, **{k: v for k, v in answers.items() if not k.startswith("_")}}
 
 
 def withdraw_consent(m: StepModel) -> None:

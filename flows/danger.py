@@ -73,6 +73,15 @@ def of_another(scan: Scan) -> bool:
     return scan.other and focus_of(scan) != "selfharm"
 
 
+def set_focus(m: StepModel, scan: Scan) -> None:
+    """The kind of danger the texts that follow are about: the words' own kind; "tolong
+    telpon sa skarang" after self-harm words keeps the self-harm texts, not the violence
+    ones (a walk-through)."""
+    focus, earlier = focus_of(scan), m.answers.get(TOLD)
+    m.answers[FOCUS] = earlier if focus == "help_now" and earlier in HELP_FOLLOWS else \
+        FOCUS_TEXTS.get(focus, focus)
+
+
 def focus_of(scan: Scan) -> str:
     """The kind of danger a message is mostly about: what is imminent leads (a machete
     over sadness), then FOCUS_ORDER."""
@@ -93,10 +102,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     The kind the lists found is remembered (TOLD): that question offers it later.
     """
     imminent = is_imminent(scan, m.flags)
-    focus = focus_of(scan)
-    earlier = m.answers.get(TOLD)  # "tolong telpon sa skarang" after self-harm words: its
-    m.answers[FOCUS] = earlier if focus == "help_now" and earlier in HELP_FOLLOWS else \
-        FOCUS_TEXTS.get(focus, focus)  # texts, not the violence ones (a walk-through)
+    set_focus(m, scan)
     if scan.young and ("age" not in m.answers or WRITER in m.answers):
         m.answers[YOUNG] = True  # "sa umur 15, bapa pukul sa": a child writing
     if of_another(scan):
@@ -107,7 +113,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     about_child = scan.child and not young
     m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]
     if scan.model is None:
-        m.answers[TOLD] = focus
+        m.answers[TOLD] = focus_of(scan)
     m.flags = list(flags_seen(scan, tuple(m.flags)))
     if imminent:
         m.flag("crisis_now")

@@ -169,6 +169,7 @@ class Engine:
             answers=dict(snap.answers), flags=list(snap.flags), misses=snap.misses, now=now,
             triage=self.bundle.triage, consent_version=self.flow.consent_version,
             has_case=snap.case_number is not None, channel=inbound.channel,
+            case_number=snap.case_number,
             case_answers=self.flow.case_answers,
         )
         if lost:
@@ -221,8 +222,15 @@ class Engine:
                 scan, bool(scan.imminent), state=m.state)))  # staff see the words, as ever
             if danger.of_another(scan):
                 m.answers[ABOUT_OTHER] = True  # "bukan sa, sa pu kaka yang dalam bahaya"
+            danger.set_focus(m, scan)  # "tra. sa mo gantung diri malam ini": self-harm texts
+            m.answers[CRISIS_GROUPS] = list(scan.groups)  # and the numbers for what it says
             m.answers[state.save] = still.value  # "masih dalam bahaya": the answer, once
+            said = len(m.replies)
             self.fire(m, f"choose_{still.value}", before)
+            acked = next((i for i, r in enumerate(m.replies[said:], said)
+                          if r.key.startswith("emergency.still_ack")), len(m.replies) - 1)
+            m.replies.insert(acked + 1, Reply("emergency.still_numbers",
+                                              self.params(m, "emergency.still_numbers")))
         elif scan:  # every text, in every state, is read for danger before anything else
             choice = None if starting else \
                 also or self._danger_choice(m, state, inbound.text, scan)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from flows.actions import RETURN_TO
@@ -286,6 +286,9 @@ ORDINARY = list(CORPUS["ordinary"])
 @settings(max_examples=300, deadline=None, database=None)
 @given(st.sampled_from(DANGER), st.sampled_from(STATES), st.sampled_from(ORDINARY),
        st.sampled_from(ORDINARY), st.sampled_from(LANGUAGES))
+# found by this property on 2026-12-07: self-harm words at "are you safe now?" had the
+# general "still in danger" text, without the self-harm line
+@example(("sa mo gantung diri malam ini", "selfharm"), "emergency_check", "tra", "tra", "id")
 def test_a_danger_phrase_inside_any_message_in_any_state_brings_its_numbers(
         phrase: tuple[str, str], state: str, before: str, after: str, lang: str) -> None:
     """Property: a corpus danger phrase inside any message, in any state, brings its

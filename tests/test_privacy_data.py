@@ -88,6 +88,11 @@ def test_ubah_applies_the_correction_audits_old_and_new_and_tells_the_family(
     bad = correct.correct(service.db, req.id, "distrik", "atlantis", "cli:t", clock(),
                           family_texts())
     assert bad.code == 2 and "tidak ada dalam pilihan" in bad.lines[0]
+    assert "kwamki_narama (Kwamki Narama)" in bad.lines[0]  # each code with its words
+    unknown = correct.correct(service.db, req.id, "nama", "Maria", "cli:t", clock(),
+                              family_texts())
+    assert unknown.code == 2 and "distrik (Di distrik mana orang yang butuh bantuan " \
+        "tinggal sekarang?)" in unknown.lines[0], unknown.lines
     with service.db.connect() as conn:
         old = conn.execute(select(Case.distrik)).scalar_one()
     new = "wania" if old != "wania" else "kuala_kencana"

@@ -246,3 +246,36 @@ def case_number(service: Service) -> str:
     with service.db.connect() as conn:
         (case,) = cases.list_cases(conn)
     return case.number
+
+
+def test_berhenti_and_ulang_leave_an_open_cases_answers_with_the_case(
+        service: Service, capsys: pytest.CaptureFixture[str]) -> None:
+    """A walk-through's BERHENTI emptied the case view of the safe times, "may we leave a
+    message" (no) and the codeword: a counselor could have left a voicemail the person who
+    hurts them hears. The case keeps them; answers given after ULANG replace them one by
+    one; a counselor taking the case reads them too."""
+    from tests.test_handoff import AGREE, INTAKE, add_staff, case_of
+
+    family = Person(service, "fam")
+    script = list(INTAKE)
+    script[3], script[17], script[18], script[19] = AGREE, "sore jam 4-6", "2", "mawar"
+    for text in script:
+        family.say(text)
+    number = case_of(service.db, "fam").number
+    family.say("BERHENTI")
+    out = _shown(service, number, capsys)
+    shown = _section(out, "Jawaban keluarga")
+    for line in ("  Kapan waktu yang aman untuk menghubungi Anda? → sore jam 4-6",
+                 "  Boleh kami meninggalkan pesan atau telepon tak terjawab? → Tidak",
+                 "  Buat kata sandi singkat agar Anda tahu itu petugas kami. → mawar"):
+        assert line in shown, shown
+    family.say("ULANG")
+    for text in ["1", "3", AGREE, "1"]:  # chat, no danger now, consent, "under 18" now
+        family.say(text)
+    shown = _section(_shown(service, number, capsys), "Jawaban keluarga")
+    assert "  Berapa usia Anda? → Di bawah 18 tahun" in shown, shown
+    assert "  Kapan waktu yang aman untuk menghubungi Anda? → sore jam 4-6" in shown
+    _, sari = add_staff(service, "Sari", "c1")
+    told = "\n".join(sari.say(f"/ambil {number}"))
+    assert "Waktu aman: sore jam 4-6" in told and "Boleh tinggalkan pesan: Tidak" in told
+    assert "Kata sandi: mawar" in told

@@ -39,7 +39,7 @@ def show_queue(ctx: Ctx, args: str) -> None:
 def brief(ctx: Ctx, case: CaseView) -> None:
     """What the counselor needs at a glance, then what the family wrote while waiting."""
     conv = conversations.load(ctx.conn, case.contact_id)
-    a = conv.answers if conv and conv.case_id == case.id else {}
+    a = intakeview.of_case(conv, case.id)
     ctx.say("claimed", case_id=case.id, number=case.number, priority=case.priority,
             reasons=labels.reasons(case.reasons), category=labels.category(case.category),
             distrik=labels.distrik(case.distrik), contact=intakeview.answer_of(a, "contact"),

@@ -17,10 +17,12 @@ from typing import Any
 
 from bot.casework import labels, staff
 from bot.casework.staff import STAFF_LANGUAGE
+from flows.actions import case_answers
 from flows.commands import FROM_STORY
 from flows.crisis import GROUPS
 from flows.definition import StateSpec
 from flows.types import LANGUAGES
+from storage import conversations
 
 _NUMBER = re.compile(r"\s*(\d{1,3})\.?\s*")
 _FIELD = re.compile(r"\{[^{}]*\}")
@@ -153,6 +155,15 @@ def _state_for(key: str, value: Any, asked: set[str]) -> StateSpec | None:
         s for s in states if any(c.value == str(value) for c in q.bundle.flow.choices_of(s))]
     found = fits or states
     return found[0] if found else None
+
+
+def of_case(conv: conversations.ConversationRow | None, case_id: int) -> dict[str, Any]:
+    """The answers staff read with case `case_id`: its conversation's, with those kept when
+    BERHENTI or ULANG started it over (flows.actions `case_answers`); none when the
+    conversation has moved on to another case."""
+    if conv is None or conv.case_id != case_id:
+        return {}
+    return case_answers(conv.answers, conv.case_number)
 
 
 def answer_of(stored: Mapping[str, Any], key: str, language: str = STAFF_LANGUAGE) -> str:

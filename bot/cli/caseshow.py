@@ -169,9 +169,8 @@ def show(db: Engine, number: str, now: datetime | None = None) -> int:
     access.record_view(db, [row.id], access.cli_actor(), "cases_show", now)  # who looked
     print("\n".join(_details(row, now)))
     said = [(r.direction, r.text or "") for r in log]
-    mine = conv is not None and conv.case_id == row.id and row.status != "closed"
-    answers = intakeview.answers(conv.answers, intakeview.asked_states(said)) \
-        if conv is not None and mine else []
+    answers = intakeview.answers(intakeview.of_case(conv, row.id),
+                                 intakeview.asked_states(said)) if row.status != "closed" else []
     print("\n" + staff.text("show_answers", count=len(answers)))
     for question, answer in answers:
         print("\n".join(_lines(f"{INDENT}{question} → ", answer)))

@@ -102,9 +102,9 @@ def page(conn: Connection, row: Any, words: Words, settings: Settings,
     conv = conversations.load(conn, row.contact_id)
     lines = transcript(conn, row, words, settings)
     said = [("in" if ln.side == "family" else "out", ln.text) for ln in lines]
-    mine = conv is not None and conv.case_id == row.id and row.status != "closed"
-    answers = intakeview.answers(conv.answers, intakeview.asked_states(said), words.lang) \
-        if conv is not None and mine else []
+    answers = intakeview.answers(intakeview.of_case(conv, row.id),
+                                 intakeview.asked_states(said), words.lang) \
+        if row.status != "closed" else []
     names = Names(conn)
     history = cases.history(conn, row.id, row.contact_id,
                             cases.closed_at(conn, row.previous_case_id), maybe_utc(row.closed_at))

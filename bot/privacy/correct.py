@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from bot.casework import intakeview, staff
 from bot.privacy import notify
 from bot.privacy.erase import Outcome, checked
+from flows.actions import case_answers
 from flows.catalog import Catalog
 from storage import cases, conversations
 from storage import privacy as store
@@ -30,18 +31,20 @@ def correct(db: Engine, request_id: int, field: str, value: str, actor: str,
         conv = conversations.load(conn, req.contact_id)
         if conv is None:
             return Outcome(1, [staff.text("privacy.correct_gone")])
-        known = [k for k in conv.answers if k not in FIXED and not k.endswith("_media")
-                 and not k.startswith("_")]  # `_priority` and the like: the engine's own
-        if field not in known:
-            return Outcome(2, [staff.text("privacy.correct_unknown_field", field=field,
-                                          fields=", ".join(known) or "-")])
+        given = case_answers(conv.answers, conv.case_number)  # kept at a restart too
+        known = [k for k in given if k not in FIXED and not k.endswith("_media")]
         q = intakeview.questions()
+        if field not in known:  # each code with its question: staff read Indonesian
+            return Outcome(2, [staff.text("privacy.correct_unknown_field", field=field,
+                                          fields=", ".join(_named(q, k) for k in known) or "-")])
         states = [s for s in q.bundle.flow.states.values() if s.save == field]
-        choices = [c.value for s in states for c in q.bundle.flow.choices_of(s)]
-        if choices and value not in choices:
+        offered = {c.value: q.answer(s, c.value) for s in states
+                   for c in q.bundle.flow.choices_of(s)}
+        if offered and value not in offered:
             return Outcome(2, [staff.text("privacy.correct_bad_value", field=field,
-                                          value=value, choices=", ".join(choices))])
-        old = conv.answers.get(field)
+                                          value=value, choices=", ".join(
+                                              f"{v} ({said})" for v, said in offered.items()))])
+        old = given.get(field)
         store.set_answer(conn, req.contact_id, field, value, field in cases.ANSWERS)
         language = notify.language_of(conn, req)
         state = states[0] if states else None
@@ -55,3 +58,9 @@ def correct(db: Engine, request_id: int, field: str, value: str, actor: str,
     return Outcome(0, [staff.text("privacy.corrected", field=field, old=str(old), new=value,
                                   label=req.label,
                                   told=notify.told(why, "privacy.told_value"))])
+
+
+def _named(q: intakeview.Questions, field: str) -> str:
+    """`distrik (Di distrik mana ...?)`: the code to type, with the question it answers."""
+    state = next((s for s in q.bundle.flow.states.values() if s.save == field), None)
+    return f"{field} ({q.question(state)})" if state is not None else field

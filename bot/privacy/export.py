@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine
 from bot.casework import caseops, intakeview, labels, staff
 from bot.privacy import access, notify
 from bot.privacy.erase import Outcome, checked
-from flows.actions import OTHER_AUTHOR
+from flows.actions import OTHER_AUTHOR, case_answers
 from flows.catalog import Catalog
 from flows.definition import StateSpec
 from flows.engine import SKIP_WORDS
@@ -44,7 +44,8 @@ def build(conn: Connection, req: store.Request, catalog: Catalog, language: str,
     conv = conversations.load(conn, req.contact_id)
     log = views.messages(conn, req.contact_id)
     said = [(r["direction"], r["text"]) for r in log]
-    answers = intakeview.answers(conv.answers, intakeview.asked_states(said), language) \
+    answers = intakeview.answers(case_answers(conv.answers, conv.case_number),
+                                 intakeview.asked_states(said), language) \
         if conv is not None else []
     case_ids = store.case_ids_of(conn, req.contact_id)
     others = sum(1 for r in log if r["direction"] == "in" and r["author"] == OTHER_AUTHOR)
