@@ -147,7 +147,7 @@ class Answers:
             for c in choices:
                 if c.value == payload:
                     return c
-        cleaned = clean(text)
+        cleaned = _said(text)
         if not cleaned or len(cleaned) > MAX_CHARS:
             return None
         t = self._table(state, choices, folded_labels, language)
@@ -225,7 +225,7 @@ class Answers:
         """At a question with `offer`, the one choice a sentence that is no answer names
         among other words ("anak sa tra mo sekolah": children), to offer, not to take."""
         t = self._table(state, choices, folded_labels, language)
-        cleaned = clean(text)
+        cleaned = _said(text)
         if not t.offer or not cleaned or len(cleaned) > MAX_CHARS:
             return None
         words = self.normalise(fold(cleaned))
@@ -250,13 +250,13 @@ class Answers:
         """The choices whose words appear anywhere in `text` ("muka bengkak, tra perlu ke
         rumah sakit" names "no" at the injury question)."""
         t = self._table(state, choices, folded_labels, language)
-        hits, _ = _named(self.normalise(fold(clean(text))), t.phrases, t.longest, t.fillers)
+        hits, _ = _named(self.normalise(fold(_said(text))), t.phrases, t.longest, t.fillers)
         return {h for h in hits if h in t.by_value}
 
     def shared_value(self, text: str) -> str | None:
         """The shared value ("yes", "no", "unknown") a message says and nothing else, as a
         reply to an offer ("iya kak" -> "yes"), or None."""
-        cleaned = clean(text)
+        cleaned = _said(text)
         if not cleaned or len(cleaned) > MAX_CHARS:
             return None
         words = self.normalise(fold(cleaned))
@@ -542,6 +542,15 @@ def _scan(words: Phrase, phrases: Mapping[Phrase, str], longest: int,
     if uncovered:
         return _UNCOVERED
     return hits.pop() if hits else None
+
+
+# a thumbs-up is a yes (a walk-through's 👍 at the greeting was "Maaf, saya belum mengerti")
+_YES_SIGNS = str.maketrans({"👍": " iya ", "👌": " iya "})
+
+
+def _said(text: str) -> str:
+    """The message as answers read it: cleaned, a thumbs-up as "iya"."""
+    return clean(text.translate(_YES_SIGNS))
 
 
 def _named(words: Phrase, phrases: Mapping[Phrase, str], longest: int,

@@ -16,8 +16,12 @@ WIT = timezone(timedelta(hours=9))
 # answered, then the current question again, the family's place kept.
 QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost",
              "ask_when": "faq.when", "ask_documents": "faq.documents", "ask_bot": "faq.bot"}
+# "english please", "pake bahasa indonesia": that language, whichever is on (LANGUAGE /
+# BAHASA goes to the next one: a walk-through's English speaker had no plain way there)
+TO_LANGUAGE = {"to_english": "en", "to_indonesian": "id"}
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
-                   "mistyped", "exit", "unsubscribe", "thanks", "later", "go_on", *QUESTIONS)
+                   "mistyped", "exit", "unsubscribe", "thanks", "later", "go_on", *QUESTIONS,
+                   *TO_LANGUAGE)
 # "nanti dulu", "tra jadi" mid-intake: a pause, the answers kept (a walk-through: only
 # BERHENTI worked, and it withdrew consent: "mau lanjut" an hour later began from zero);
 # "lanjut" after it asks the question again. LATER marks the pause.
@@ -36,7 +40,8 @@ COMMAND_BUTTON = "cmd:"
 SUBSCRIBE_SOURCE = {"subscribe": "keyword", "subscribe_link": "link"}
 # Commands after which a resting conversation is reminded where it stands (the others' own
 # answer says enough: "your message was added to the case" after HAPUS would be wrong).
-RESTING_REMINDER = ("language", "info", "unsubscribe", *(q for q in QUESTIONS if q != "ask_when"))
+RESTING_REMINDER = ("language", *TO_LANGUAGE, "info", "unsubscribe",
+                    *(q for q in QUESTIONS if q != "ask_when"))
 DID_YOU_MEAN = "did_you_mean"  # the choice a sentence named, offered: "iya" takes it
 FROM_STORY = "from_story"  # a question, and the choice an earlier story named for it
 PRIVACY = {"erase": "privacy.erase", "data": "privacy.data", "correct": "privacy.correct"}
@@ -96,6 +101,9 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         engine.enter(m, flow.initial)
     elif command == "language":
         m.language = LANGUAGES[(LANGUAGES.index(m.language) + 1) % len(LANGUAGES)]
+        m.replies.append(Reply("language_switched"))
+    elif command in TO_LANGUAGE:
+        m.language = TO_LANGUAGE[command]
         m.replies.append(Reply("language_switched"))
     elif command == "human":  # a request a person can see: on a case, after consent, or
         ACTIONS["human_requested"](m)  # after danger words or answers that make it P0/P1

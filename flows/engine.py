@@ -53,6 +53,7 @@ MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
 MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
 RESUME_AFTER = timedelta(hours=24)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
+STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
 # A reply that answers a choice question and that only the crisis model reads as danger: under
 # this many words the answer is all it is (the model misreads short replies: "sa aman skarang,
@@ -68,6 +69,13 @@ SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
 REQUIRED_INTERRUPTS = ("emergency", "resume")
 ALL = frozenset({"daypart", "emergency_contacts", "crisis_contacts", "response_time",
                  "staff_note", "office", "topic", "safe_times"})
+
+
+def _story(text: str) -> bool:
+    """A story told, thanked before the question is asked again: STORY_THANKED words in
+    letters we read ("pagi jam 9-11" is a time; a message in a script we do not read is not
+    thanked for what it said)."""
+    return sum(1 for w in fold(text).split() if w.isascii() and w.isalpha()) >= STORY_THANKED
 
 
 def _call(name: str) -> Any:
@@ -441,7 +449,8 @@ class Engine:
             return self.prompt(m)
         if picked is None:
             self._remember(m, text)
-            return self._miss(m, state)
+            return self._miss(m, state, story=_story(text),
+                              media=bool(inbound.media) and not text)
         m.answers.pop(OFFER, None)
         if state.save:
             m.answers[state.save] = picked.value
@@ -581,7 +590,13 @@ class Engine:
         for a in self.flow.states[target].on_enter:
             ACTIONS[a](m)
 
-    def _miss(self, m: StepModel, state: StateSpec) -> None:
+    def _miss(self, m: StepModel, state: StateSpec, story: bool = False,
+              media: bool = False) -> None:
+        """Not an answer: asked again (a story gets thanks first: a walk-through's mother
+        told why she wrote at the consent question and read "Maaf, saya belum mengerti"; a
+        voice note or photo is said to be kept for staff, since the bot cannot hear it),
+        more simply and with a person offered every second time, and an optional question
+        left after the fourth."""
         if state.lenient:  # optional: the message was not an answer; move on without it
             if state.save:
                 m.answers[state.save] = "skipped"
@@ -605,7 +620,8 @@ class Engine:
             m.events.append(Event("offered_human", {"state": m.state}))
             m.replies.append(Reply("offer_human"))
             return self.prompt(m, short=True)
-        key = "reprompt_text" if state.input else "reprompt"
+        key = "reprompt_text" if state.input else "reprompt_story" if story else \
+            "reprompt_media" if media else "reprompt"  # a voice note: kept, not heard
         m.replies.append(Reply(key, choices=self._choices(state)))
 
     def _choices(self, state: StateSpec) -> tuple[tuple[str, str], ...]:

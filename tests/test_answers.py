@@ -266,6 +266,12 @@ TABLE = [
     ("who", "tetangga", "id", "other"),
     ("greeting", "chat", "id", "chat"),
     ("greeting", "telepon", "id", "call"),
+    ("greeting", "👍", "id", "chat"),  # a thumbs-up is "iya" (a walk-through: not understood)
+    ("risk_child_now", "👍", "id", "yes"),
+    # "I can't write (long messages), call me" (a walk-through: "tulis" had named chat too)
+    ("greeting", "sa tra tau tulis2 panjang, telpon sa saja", "id", "call"),
+    ("greeting", "telpon sa saja kaka, sa tra tau ketik", "id", "call"),
+    ("greeting", "sa tra bisa tulis", "id", "call"),
     ("greeting", "nomor", "id", "numbers"),
     ("greeting", "halo", "id", None),
     ("contact_pref", "telepon", "id", "phone_this"),

@@ -108,6 +108,37 @@ def test_odd_answer_to_choice_reprompts(service: Service, at_danger: Family, odd
     assert nothing_pending(service)
 
 
+def test_a_story_at_a_choice_question_is_thanked_and_the_question_asked_again(
+        service: Service, at_danger: Family) -> None:
+    """A mother told why she wrote at the consent question and read "Maaf, saya belum
+    mengerti" (a walk-through): now thanks, then the question with its numbers; her words
+    are kept, the question stays."""
+    at_danger.say("3")
+    story = "sa pu anak susah diatur, tra mau sekolah lagi, sa bingung"
+    (reply,) = at_danger.say(story)
+    assert reply.startswith("Terima kasih sudah bercerita. Mohon jawab dulu pertanyaan ini")
+    assert "\n1. Setuju, data dipakai untuk konsultasi" in reply
+    assert state(service) == "consent" and last_inbound(service).text == story
+
+
+def test_a_voice_note_at_a_choice_question_is_said_to_be_kept(service: Service) -> None:
+    """A voice note at the greeting (a walk-through: "Maaf, saya belum mengerti"): the bot
+    says it cannot hear it here and that it is kept for staff (the message log keeps its
+    media: test_media.py), then the choices, at the same question."""
+    from flows.types import Inbound, Media, Snapshot
+
+    engine = flows()
+    now = service.clock()
+    snap = Snapshot(engine.flow.name, "greeting", "id", {}, (), 0, engine.flow.version, None,
+                    now)
+    voice = Inbound("test", "u1", "m1", text="",
+                    media=(Media("voice", "tg:abc", "audio/ogg"),))
+    turn = engine.step(snap, voice, now, "id")
+    said = engine.bundle.catalog.render(turn.replies[0], "id", {}).text
+    assert said.startswith("Maaf, pesan suara, foto, atau file belum bisa saya baca di sini")
+    assert turn.snapshot.state == "greeting" and turn.replies[0].choices
+
+
 @pytest.mark.parametrize("blank", ["", "   ", "\x00\x07"], ids=["empty", "spaces", "control"])
 def test_blank_free_text_asks_again(service: Service, at_account: Family, blank: str) -> None:
     """An empty account is not taken as the answer: the bot asks again and mentions LEWATI."""

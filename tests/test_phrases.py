@@ -301,3 +301,43 @@ def test_a_pause_keeps_the_answers_and_lanjut_goes_on(engine: Engine) -> None:
                         None, now - timedelta(minutes=1))
     chat = engine.step(greeting, Inbound("test", "u1", "m3", text="lanjut"), now, "id")
     assert chat.snapshot.answers.get("mode") == "chat"
+
+
+TO_LANGUAGE = {
+    "to_english": ["english please", "can we talk in english", "English", "in english please",
+                   "i speak english", "bisa pake bahasa inggris ka", "english only please"],
+    "to_indonesian": ["bahasa indonesia", "pake bahasa indonesia saja", "Bahasa Indonesia please",
+                      "indonesian please", "ganti ke bahasa indonesia"],
+}
+NOT_LANGUAGE = ["sa tra bisa bahasa inggris", "guru bahasa inggris sa pukul sa",
+                "anak sa les bahasa inggris", "sa orang indonesia", "sa tinggal di indonesia"]
+
+
+def test_a_language_asked_for_by_name_is_that_language(engine: Engine) -> None:
+    """"english please" (a walk-through: LANGUAGE/BAHASA goes to the next language, so it
+    could not be asked for plainly): that language, from either, and the question again in
+    it; a sentence that only mentions a language is no such request."""
+    bundle = engine.bundle
+    for command, texts in TO_LANGUAGE.items():
+        missed = [t for t in texts if command_of(t, bundle.keywords, bundle.phrases) != command]
+        assert not missed, (command, missed)
+    wrong = [t for t in NOT_LANGUAGE
+             if command_of(t, bundle.keywords, bundle.phrases) in TO_LANGUAGE]
+    assert not wrong, wrong
+    for text, lang, to in (("english please", "id", "en"), ("english please", "en", "en"),
+                           ("pake bahasa indonesia saja", "en", "id")):
+        turn = _say(engine, "category", text, lang)
+        assert turn.snapshot.language == to and [r.key for r in turn.replies] == [
+            "language_switched", "category"], (text, lang)
+
+
+def _say(engine: Engine, state: str, text: str, lang: str):
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    snap = Snapshot(engine.flow.name, state, lang, {"mode": "chat", "danger": "no",
+                                                    "consent": "agree", "age": "adult"},
+                    (), 0, engine.flow.version, None, now - timedelta(minutes=1))
+    return engine.step(snap, Inbound("test", "u1", "m1", text=text), now, lang)
