@@ -27,6 +27,7 @@ from flows.actions import (
     SHOWN,
     STORY,
     TOLD,
+    WRITER,
     StepModel,
     about_someone_else,
     writes_as_child,
@@ -517,6 +518,8 @@ class Engine:
         key = state.idle or state.prompt
         if moved and "with_person" in m.flags:  # back from a safety question to a person
             key = "handoff.resume"
+        elif WRITER in m.answers and self.has_text(m, f"{key}.other_writer"):
+            key = f"{key}.other_writer"  # not the owner: no case number (Never 5)
         m.replies.append(Reply(key, self.params(m, key)))
 
     def _back(self, m: StepModel) -> None:

@@ -113,6 +113,22 @@ def test_the_owner_writes_again_when_they_say_so_or_after_a_silence(engine: Engi
     assert [e.kind for e in alone.events].count("owner_writes") == 0
 
 
+def test_someone_else_is_never_told_of_the_owners_case(engine: Engine) -> None:
+    """Never 5: a husband writing on his wife's phone ("ini sa suaminya, dia lapor apa?",
+    perhaps after she cleared the chat with KELUAR) hears no case number and nothing of
+    her case; the owner, back, hears her case number again."""
+    turn = _at_rest(engine, "ini sa suaminya. sa pu maitua lapor apa ke kam?")
+    said = "\n".join(engine.bundle.catalog.render(r, "id", {"case_number": "LK3-2026-00001"})
+                     .text for r in turn.replies)
+    assert turn.snapshot.answers.get(WRITER) == "other" and "LK3-2026" not in said, said
+    later = engine.step(turn.snapshot, Inbound("test", "u1", "m2", text="kasih tau sa"),
+                        NOW + timedelta(minutes=2), "id")
+    assert [r.key for r in later.replies] == ["closing.idle.other_writer"]
+    back = engine.step(later.snapshot, Inbound("test", "u1", "m3", text="ini mama lagi"),
+                       NOW + timedelta(minutes=3), "id")
+    assert "closing.idle" in [r.key for r in back.replies]
+
+
 def test_ordinary_messages_about_phones_and_children_are_not_taken_for_it(
         engine: Engine) -> None:
     """A mother whose child uses her phone, a child telling a story on their own phone, a

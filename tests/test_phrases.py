@@ -142,6 +142,16 @@ QUESTIONS = {
         "kantornya dimana?",
         # a walk-through's mother who only wanted to know
         "sa mau tanya kantor LK3 itu dimana kah, buka jam brapa", "alamat kantor",
+        "kantor buka hari sabtu ka", "lk3 buka hari minggu ka",  # a walk-through, as below
+        "is the office open on saturday",
+    ],
+    "ask_aid": [
+        "sa mau tanya soal PKH", "BPJS sa mati, bisa bantu ka", "kenapa pkh sa belum cair",
+        "bansos", "tolong bantu urus bpjs", "how do i apply for pkh",
+    ],
+    "ask_appointment": [
+        "bisa buat janji ketemu petugas ka", "sa mau datang ke kantor bisa ka",
+        "can I make an appointment", "bisa atur jadwal konsultasi ka",
     ],
     "ask_bot": [
         "kam ini manusia ka robot?", "ini robot ka", "kamu manusia kah", "are you a bot",
@@ -173,6 +183,8 @@ NOT_QUESTIONS = [
     "sa mau tanya dulu", "jam kerja suami tra tentu", "sa tanya dulu ke mama",
     "bayar sekolah anak", "dia tanya sa pu nomor",
     "dia tau", "nanti dia tau sa pu nomor", "sa takut nanti mama tau sa hamil",
+    "sa kerja hari sabtu", "janji dia tra pukul lagi", "dia janji mau berubah",
+    "paitua pukul sa waktu sa tanya uang pkh", "sa pu anak dapat pkh tapi paitua ambil semua",
 ]
 
 
