@@ -135,7 +135,10 @@ def forget(m: StepModel) -> None:
     case keeps its family's answers for staff (KEPT: a walk-through's BERHENTI emptied the
     case view of the safe times, "may we leave a message" and the codeword)."""
     kept = case_answers(m.answers, m.case_number) if m.case_number else {}
+    writer = m.answers.get(WRITER)  # who writes does not change with a new start (ULANG
     m.answers = {KEPT: {"case": m.case_number, "answers": kept}} if kept else {}
+    if writer is not None:  # by someone else on the phone: still not the owner)
+        m.answers[WRITER] = writer
     m.misses = 0
 
 

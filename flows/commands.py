@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 
-from flows.actions import ACTIONS, ANSWERED, CRISIS_FLAGS, FOCUS, TOLD, StepModel
+from flows.actions import ACTIONS, ANSWERED, CRISIS_FLAGS, FOCUS, TOLD, WRITER, StepModel
 from flows.steps import Stepper
 from flows.triage import URGENT
 from flows.types import LANGUAGES, Event, Reply
@@ -125,7 +125,9 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         m.replies.append(Reply("consent.long"))
     elif command in QUESTIONS:
         key = QUESTIONS[command]
-        if command == "ask_when" and not m.has_case:
+        if command == "ask_when" and WRITER in m.answers:
+            key = f"{key}.other_writer"  # someone else on the phone: no case (Never 5)
+        elif command == "ask_when" and not m.has_case:
             key = f"{key}.no_case"  # "kapan petugas hubungi?" mid-intake: after the questions
         m.replies.append(Reply(key, engine.params(m, key)))
     elif command == "thanks":  # "ok trima kasih kaka": welcome; a question is asked again,

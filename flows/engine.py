@@ -762,6 +762,8 @@ class Engine:
             if m.answers.get(GREETED):
                 key = f"{state.prompt}.again"
             m.answers[GREETED] = True
+        if state.end and WRITER in m.answers and f"{state.prompt}.other_writer" in texts:
+            key = f"{state.prompt}.other_writer"  # someone else: no case number (Never 5)
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
         offered = self._suggested(m, state)

@@ -132,13 +132,18 @@ def test_a_number_for_the_question_on_screen_reaches_a_counselor_who_took_over_i
         service: Service) -> None:
     """A P0 family back at the bot's question when Sari takes the case answers it with a
     number: Sari reads what it chose (a walk-through's counselor got a bare "1" meant for the
-    consent question, and could not know)."""
+    consent question, and could not know); at the takeover the family heard that the
+    question no longer needs an answer."""
     _, sari = add_staff(service, "Sari", "c1")
     family = Person(service, "62812")
     family.say("tolong sa pu paitua ancam mo bunuh sa deng parang")
     family.say("1")  # safe now: back to the question it was at (how to talk)
+    family.unread()
     sari.say("/ambil")
     texts(sari)
+    # the family is told the bot's question no longer needs an answer
+    assert texts(family) == [flows().bundle.catalog.text(
+        "handoff.joined.mid_intake", "id", {"name": "Sari"})]
     family.say("2")
     label = flows().bundle.catalog.text("greeting.call", "id")
     assert texts(sari) == [staff.text("relay_in", number="LK3-2026-00001", text=f"2 ({label})")]

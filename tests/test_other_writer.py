@@ -124,6 +124,12 @@ def test_someone_else_is_never_told_of_the_owners_case(engine: Engine) -> None:
     later = engine.step(turn.snapshot, Inbound("test", "u1", "m2", text="kasih tau sa"),
                         NOW + timedelta(minutes=2), "id")
     assert [r.key for r in later.replies] == ["closing.idle.other_writer"]
+    when = engine.step(later.snapshot, Inbound("test", "u1", "m4", text="masih lama ka?"),
+                       NOW + timedelta(minutes=2), "id")
+    assert [r.key for r in when.replies][0] == "faq.when.other_writer"
+    again = engine.step(later.snapshot, Inbound("test", "u1", "m5", text="ULANG"),
+                        NOW + timedelta(minutes=2), "id")  # a new start is still his
+    assert again.snapshot.answers.get(WRITER) == "other"
     back = engine.step(later.snapshot, Inbound("test", "u1", "m3", text="ini mama lagi"),
                        NOW + timedelta(minutes=3), "id")
     assert "closing.idle" in [r.key for r in back.replies]

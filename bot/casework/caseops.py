@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Connection
 
-from bot.casework import alerts, labels, staff
+from bot.casework import alerts, intakeview, labels, staff
 from bot.pipeline import handoff
 from flows.catalog import Catalog
 from flows.hours import service_hours
@@ -81,7 +81,13 @@ def take(act: Act, number: str | None) -> tuple[Done, CaseView | None]:
     conversations.set_flag(act.conn, case.contact_id, "with_person", True)
     act.audit(case.id, "claim", counselor=act.me.name,
               waited_minutes=int((act.now - case.created_at).total_seconds() // 60))
-    handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.joined", act.now,
+    conv = conversations.load(act.conn, case.contact_id)
+    state = intakeview.questions().bundle.flow.states.get(conv.state) if conv else None
+    # mid-intake, the bot's question on their screen is answered by no one now (a
+    # walk-through's "1" to it reached the counselor, and the family waited for the bot)
+    key = "handoff.joined.mid_intake" if state is not None and not state.end \
+        else "handoff.joined"
+    handoff.tell_family(act.conn, act.family_texts, case.id, key, act.now,
                         name=act.me.name.split()[0])
     return Done("claimed", {"number": case.number}, case.id), case
 
