@@ -547,6 +547,8 @@ class Engine:
             return
         if HARMS in (m.answers.get(TOLD), m.answers.get("category")):
             key = f"{key}.harms_others"  # afraid he will hurt his child: not "your safety"
+        elif writes_as_child(m.answers) and self.has_text(m, f"{key}.young"):
+            key = f"{key}.young"  # "keselamatanmu": a child writing (a walk-through: "Anda")
         if "p1_notified" not in m.flags:
             m.flag("p1_notified")
             m.replies.append(Reply(key, self.params(m, key)))
@@ -671,9 +673,13 @@ class Engine:
             # the form for the text's own variant where there is one: beside the safe times
             # (closing.gave_safe_times), response_time.P0.gave_safe_times, not "juga di luar
             # jam layanan"
-            form = f"{params['response_time_key']}.{key.rpartition('.')[2]}" if key else ""
+            form = f"{params['response_time_key']}." \
+                f"{key.removesuffix('.young').rpartition('.')[2]}" if key else ""
             if form in self.bundle.catalog.texts[m.language]:
                 params["response_time_key"] = form
+            if writes_as_child(m.answers) and self.has_text(
+                    m, young := f"{params['response_time_key']}.young"):
+                params["response_time_key"] = young  # "pada waktu aman yang kamu sebut"
             opens = hours.next_open(m.now).astimezone(hours.tz)
             days = (opens.date() - m.now.astimezone(hours.tz).date()).days
             # "mulai hari ini, 08.00 WIT" at 05.00 (a walk-through read "mulai Senin,
@@ -747,12 +753,14 @@ class Engine:
                 key = f"{key}.child"  # a child writing: "kamu" (emergency.violence.child)
             elif about_someone_else(m.answers) and f"{key}.other" in texts:
                 key = f"{key}.other"  # someone telling of another (as danger.answer orders)
+            elif writes_as_child(m.answers) and f"{key}.young" in texts:
+                key = f"{key}.young"  # a question's own variant, in "kamu" (the closing)
             if state.name == self.flow.interrupts["emergency"]:
                 if m.answers.get(SHOWN) == key and f"{key}.again" in texts:
                     key = f"{key}.again"  # the same message again: "we have it as urgent"
                 else:
                     m.answers[SHOWN] = key
-        elif not state.variant and writes_as_child(m.answers) and f"{key}.young" in texts:
+        elif writes_as_child(m.answers) and f"{key}.young" in texts:
             # "apakah kamu pernah..." (a walk-through: "Anda" to a girl of 16). `.young`, not
             # `.child`: that is a choice's label ("category.child") or a child's danger
             key = f"{key}.young"
@@ -770,8 +778,10 @@ class Engine:
         asked = key
         if offered is not None and (m.answers.get(OFFER) or ("",))[0] == state.name:
             key = DID_YOU_MEAN  # "Maksud Anda: Anak: pengasuhan...? Balas IYA"
-        elif offered is not None and f"{key}.suggest" in texts:
-            key = f"{key}.suggest"  # "from what you told us: domestic violence? reply YES"
+        elif offered is not None and (suggest := next((
+                k for k in (f"{state.prompt}.suggest.young" if key.endswith(".young") else "",
+                            f"{state.prompt}.suggest") if k in texts), None)):
+            key = suggest  # "from what you told us: domestic violence? reply YES"
         elif offered is not None:
             key = FROM_STORY  # the question, then "Dari cerita Anda tadi: Kuala Kencana?"
         params = self.params(m, key)

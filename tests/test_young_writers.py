@@ -119,3 +119,23 @@ def test_teens_are_known_by_their_own_words_in_messages_nobody_tuned_for() -> No
     teens, read, adults = _measure(rows("young_writers_heldout.yaml"))
     assert read / teens >= 0.6, (read, teens)
     assert adults <= 1
+
+
+def test_a_child_who_says_so_at_the_age_question_is_written_to_as_kamu_to_the_end() -> None:
+    """A girl of 15 through the whole intake (a walk-through read "Keselamatan Anda penting",
+    "di dekat Anda" and "Nomor kasus Anda" after answering "under 18"): from the age answer
+    on, no text the bot writes her says "Anda"; the closing keeps her safe times."""
+    script = ["halo", "1", "3", "1", "1",  # chat, no danger now, consent, under 18
+              "1", "4", "1", "1", "LEWATI",  # a trusted adult, sexual violence, me, distrik
+              "2", "2", "2", "1", "1", "2",  # the risk questions
+              "2", "2", "2", "2", "2",  # a child hurt now, the self-harm screen
+              "1", "1", "pagi", "2", "LEWATI", "LEWATI"]  # safe to chat, by chat, safe times
+    turns = talk(*script)
+    after = turns[script.index("1", 4):]  # from the age answer
+    said = [(r.key, CATALOG.render(r, "id", {"case_number": "LK3-2026-00001"}).text)
+            for t in after for r in t.replies]
+    formal = [(k, t) for k, t in said if "Anda" in t]
+    assert not formal, formal
+    assert turns[-1].snapshot.state == "closing" and "waktu aman yang kamu sebut: pagi" in \
+        said[-1][1]
+    assert any(k == "safety_p1.young" for k, _ in said)

@@ -60,17 +60,17 @@ class Questions:
                 keys.append(f"{state.prompt}.{state.variant}")
             if state.from_danger:  # "Dari cerita Anda tadi, masalahnya mungkin: ..."
                 keys.append(f"{state.prompt}.suggest")
-            if not state.variant:  # asked of a child writing ("apakah kamu pernah...")
-                keys.append(f"{state.prompt}.young")
+            keys += [f"{k}.young" for k in keys]  # asked of a child ("apakah kamu ...")
             keys += [f"{k}.short" for k in keys]
             for lang in LANGUAGES:
                 for key in keys:
                     if key in texts[lang]:
                         self._add(texts[lang][key], state.name)
-                if bundle.flow.choices_of(state) and state.prompt in texts[lang]:
-                    # the question, then "Dari cerita Anda tadi: <a choice>? Balas IYA"
-                    self._add(texts[lang][FROM_STORY].replace(
-                        "{question}", texts[lang][state.prompt]), state.name)
+                for prompt in (state.prompt, f"{state.prompt}.young"):
+                    if bundle.flow.choices_of(state) and prompt in texts[lang]:
+                        # the question, then "Dari cerita Anda tadi: <a choice>? Balas IYA"
+                        self._add(texts[lang][FROM_STORY].replace(
+                            "{question}", texts[lang][prompt]), state.name)
 
     def _add(self, template: str, state: str) -> None:
         if "{" not in template:
