@@ -36,6 +36,7 @@ ABOUT_OTHER = "_about_other"  # danger words told of someone else hurt ("tetangg
 # (the owner's child: "sa anaknya") or "other"; their messages are logged as OTHER_AUTHOR
 WRITER = "_writer"
 OTHER_AUTHOR = "family:other"
+BY_OTHER = "_by_other"  # the answers someone else on the phone gave (not in the owner's copy)
 # [question, state after, from danger words]: the last choice taken ("1", or "suami pukul sa"
 # at the category question); "salah ketik" while still at the state after takes it back and
 # asks the question again
@@ -135,10 +136,9 @@ def forget(m: StepModel) -> None:
     case keeps its family's answers for staff (KEPT: a walk-through's BERHENTI emptied the
     case view of the safe times, "may we leave a message" and the codeword)."""
     kept = case_answers(m.answers, m.case_number) if m.case_number else {}
-    writer = m.answers.get(WRITER)  # who writes does not change with a new start (ULANG
+    who = {k: m.answers[k] for k in (WRITER, BY_OTHER) if k in m.answers}  # who writes, and
     m.answers = {KEPT: {"case": m.case_number, "answers": kept}} if kept else {}
-    if writer is not None:  # by someone else on the phone: still not the owner)
-        m.answers[WRITER] = writer
+    m.answers.update(who)  # who gave which answer, do not change with a new start (ULANG)
     m.misses = 0
 
 

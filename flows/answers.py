@@ -544,12 +544,14 @@ def _scan(words: Phrase, phrases: Mapping[Phrase, str], longest: int,
     return hits.pop() if hits else None
 
 
-# a thumbs-up is a yes (a walk-through's 👍 at the greeting was "Maaf, saya belum mengerti")
-_YES_SIGNS = str.maketrans({"👍": " iya ", "👌": " iya "})
+# a thumbs-up is an "ok" (a walk-through's 👍 at the greeting was "Maaf, saya belum
+# mengerti"); not "iya": at the danger question that is "yes, danger now" (a re-check's
+# grandmother got the emergency text and a P0 case for it)
+_YES_SIGNS = str.maketrans({"👍": " ok ", "👌": " ok "})
 
 
 def _said(text: str) -> str:
-    """The message as answers read it: cleaned, a thumbs-up as "iya"."""
+    """The message as answers read it: cleaned, a thumbs-up as "ok"."""
     return clean(text.translate(_YES_SIGNS))
 
 

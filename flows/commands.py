@@ -136,8 +136,12 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         m.events.append(Event("unsubscribe", {"reason": "keyword"}))
         m.replies.append(Reply("broadcast.unsubscribed"))
     elif command in PRIVACY:
-        m.events.append(Event("privacy_request", {"right": command}))
-        m.replies.append(Reply(PRIVACY[command]))
+        other = WRITER in m.answers  # someone else on the owner's phone (a husband: H1)
+        m.events.append(Event("privacy_request", {"right": command, "other_writer": True}
+                              if other else {"right": command}))
+        key = PRIVACY[command]
+        m.replies.append(Reply(f"{key}.other_writer" if other and engine.has_text(
+            m, f"{key}.other_writer") else key))
     elif command == "mistyped":
         # the answer the message before gave, read from danger words ("sa mo mati, hp rusak"
         # was none) or chosen ("1" meant "3"): taken back, the question again

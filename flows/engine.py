@@ -15,6 +15,7 @@ from flows.actions import (
     ABOUT_OTHER,
     ACTIONS,
     ANSWERED,
+    BY_OTHER,
     CONSENT_CHOICES,
     CRISIS_FLAGS,
     CRISIS_GROUPS,
@@ -55,6 +56,9 @@ MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, nev
 RESUME_AFTER = timedelta(hours=24)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
+# A thumbs-up (any skin tone) is an "ok" (flows/answers.py), never an answer that raises the
+# priority: a re-check's grandmother's 👍 at "in danger now?" had brought the P0 text
+SIGNS = "👍👌🏻🏼🏽🏾🏿 "
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
 # A reply that answers a choice question and that only the crisis model reads as danger: under
 # this many words the answer is all it is (the model misreads short replies: "sa aman skarang,
@@ -77,6 +81,21 @@ def _story(text: str) -> bool:
     letters we read ("pagi jam 9-11" is a time; a message in a script we do not read is not
     thanked for what it said)."""
     return sum(1 for w in fold(text).split() if w.isascii() and w.isalpha()) >= STORY_THANKED
+
+
+def _whose(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Note which answers someone else on the phone gave this turn (BY_OTHER; a walk-through's
+    mother's DATA copy held her daughter's answers: sexual violence, "wished to be dead");
+    an answer the owner gives again is theirs."""
+    given = {k for k, v in after.items() if not k.startswith("_") and before.get(k) != v}
+    if not given and BY_OTHER not in after:
+        return
+    theirs = set(after.get(BY_OTHER) or ())
+    theirs = theirs | given if WRITER in after else theirs - given
+    if theirs:
+        after[BY_OTHER] = sorted(theirs)
+    else:
+        after.pop(BY_OTHER, None)
 
 
 def _call(name: str) -> Any:
@@ -187,6 +206,7 @@ class Engine:
             m.answers.pop(GREETED, None)  # "dimulai lagi dari awal": the whole welcome
         away = now - snap.updated_at if snap.updated_at else timedelta(0)
         self._handle(m, inbound, fresh or lost, away)
+        _whose(snap.answers, m.answers)
         new = Snapshot(snap.flow, m.state, m.language, m.answers, tuple(m.flags), m.misses,
                        self.flow.version, snap.case_number, now)
         return Turn(tuple(m.replies), tuple(m.events), new)
@@ -434,6 +454,9 @@ class Engine:
                 return self._miss(m, state)
             self.save_text(m, state, inbound, text)
             return self.fire(m, "answer", before, before_p1)
+        if text and not text.strip(SIGNS) and (state.name in self._p0_states or
+                                               state.name in self._p1_states):
+            return self._miss(m, state)  # a 👍 is never "yes, a child is hurt now" (H7)
         picked = self._offer_taken(m, state, text) if not inbound.payload else None
         picked = picked or self._pick(m, state, text, inbound.payload)
         if picked is None and (offered := self._suggested(m, state)) is not None:

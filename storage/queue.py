@@ -188,6 +188,12 @@ def count(conn: Connection, statuses: Sequence[str]) -> int:
                                 .where(CASES.c.status == s)).scalar_one()) for s in statuses)
 
 
+def waiting_at(conn: Connection, priority: str) -> int:
+    """How many waiting cases have this priority (by the waiting-queue index)."""
+    return int(conn.execute(select(func.count()).select_from(CASES).where(
+        CASES.c.status == "waiting", CASES.c.priority == priority)).scalar_one())
+
+
 def has_room(conn: Connection, counselor_id: int) -> bool:
     """Lock the counselor's row, then count: two claims by one person cannot both pass."""
     stmt = select(COUNSELORS.c.capacity).where(COUNSELORS.c.id == counselor_id)

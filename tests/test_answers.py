@@ -266,8 +266,10 @@ TABLE = [
     ("who", "tetangga", "id", "other"),
     ("greeting", "chat", "id", "chat"),
     ("greeting", "telepon", "id", "call"),
-    ("greeting", "👍", "id", "chat"),  # a thumbs-up is "iya" (a walk-through: not understood)
-    ("risk_child_now", "👍", "id", "yes"),
+    ("consent", "👍", "id", "agree"),  # a thumbs-up is "ok" (a walk-through: not understood)
+    ("greeting", "👍", "id", None),  # ... which chooses nothing at the greeting
+    # "jangan telpon", "sa tra bisa telpon nanti de dengar": chat, never a call (hiding)
+    ("greeting", "jangan telpon. chat saja", "id", "chat"),
     # "I can't write (long messages), call me" (a walk-through: "tulis" had named chat too)
     ("greeting", "sa tra tau tulis2 panjang, telpon sa saja", "id", "call"),
     ("greeting", "telpon sa saja kaka, sa tra tau ketik", "id", "call"),
@@ -278,6 +280,7 @@ TABLE = [
     ("contact_pref", "wa", "id", "chat"),
     ("contact_pref", "chat", "id", "chat"),
     ("contact_pref", "kantor", "id", "office"),
+    ("contact_pref", "sa mo datang ke kantor saja", "id", "office"),  # a re-check: an FAQ
     ("contact_pref", "rumah", "id", "visit"),
     ("contact_pref", "nomor lain", "id", "phone_other"),
     ("leave_message", "tidak apa-apa", "id", "yes"),  # the longest phrase wins over "tidak"

@@ -547,3 +547,24 @@ def test_release_puts_the_case_back_and_the_bot_answers_again(service: Service) 
     brief = budi.say(payload={"payload": f"take:{number}"})
     assert brief[0].startswith(f"Anda memegang kasus {number}")
     assert brief[1] == "Pesan keluarga selama menunggu:\n• halo?"
+
+
+def test_the_queue_shows_every_p0_however_many(service: Service) -> None:
+    """`/antrian` lists five cases, and every waiting P0 beyond them: a re-check's woman
+    whose attacker was at the door was the seventh P0, and the counselor never saw her."""
+    from datetime import timedelta
+
+    _, sari = add_staff(service, "Sari", "c1")
+    now = service.clock()
+    with service.db.begin() as conn:
+        for i, priority in enumerate(["P1", "P1"] + ["P0"] * 7):
+            contact = conversations.touch_contact(conn, CHANNEL, f"f{i}", now)
+            cases.create(conn, contact_id=contact.id, channel=CHANNEL,
+                         now=now - timedelta(minutes=60 - i),
+                         data={"priority": priority, "reasons": ["danger_now"],
+                               "legal_basis": "vital_interest", "status": "waiting"})
+    (shown,) = sari.say("/antrian")
+    lines = shown.splitlines()
+    assert lines[0].startswith("Antrean (9 menunggu)")
+    assert sum(" · P0 · " in line for line in lines) == 7  # all of them, newest last
+    assert not any(" · P1 · " in line for line in lines)  # five shown, and the P0s beyond

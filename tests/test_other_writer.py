@@ -8,6 +8,7 @@ such writers say, false alarms on ordinary messages that mention phones and chil
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from bot.cli.casecli import show_case
 from bot.privacy import export
 from bot.privacy.cli import family_texts
 from bot.service import Service
-from flows.actions import OTHER_AUTHOR, WRITER
+from flows.actions import BY_OTHER, OTHER_AUTHOR, WRITER
 from flows.engine import Engine
 from flows.types import Inbound, Snapshot
 from storage import privacy as store
@@ -135,6 +136,41 @@ def test_someone_else_is_never_told_of_the_owners_case(engine: Engine) -> None:
     assert "closing.idle" in [r.key for r in back.replies]
 
 
+def test_answers_someone_else_gives_are_known_as_theirs(engine: Engine) -> None:
+    """A girl answers her mother's intake question on the mother's phone (a walk-through's
+    mother's DATA copy held her daughter's answers): the answer is marked as someone else's
+    (BY_OTHER), kept through ULANG, and becomes the owner's again when she answers it."""
+    snap = Snapshot(engine.flow.name, "risk_child_now", "id",
+                    {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
+                     "category": "child"}, (), 0, engine.flow.version, "LK3-2026-00001",
+                    NOW - timedelta(minutes=1))
+    said = engine.step(snap, Inbound("test", "u1", "m1", text="ini sa anaknya, sa pake hp mama"),
+                       NOW, "id")
+    theirs = engine.step(said.snapshot, Inbound("test", "u1", "m2", text="2"),
+                         NOW + timedelta(minutes=1), "id")
+    assert theirs.snapshot.answers.get("child_now") == "no"
+    assert theirs.snapshot.answers.get(BY_OTHER) == ["child_now"]
+    back = engine.step(theirs.snapshot, Inbound("test", "u1", "m3", text="ini mama lagi"),
+                       NOW + timedelta(minutes=2), "id")
+    assert back.snapshot.answers.get(BY_OTHER) == ["child_now"]  # still hers
+    mine = engine.step(replace(back.snapshot, state="risk_child_now"),
+                       Inbound("test", "u1", "m4", text="1"), NOW + timedelta(minutes=3), "id")
+    assert BY_OTHER not in mine.snapshot.answers  # the owner answered it herself
+
+
+def test_someone_else_asking_for_the_owners_data_is_promised_nothing(engine: Engine) -> None:
+    """DATA from a husband on his wife's phone (a walk-through: "Petugas akan mengirimkannya
+    paling lambat 3x24 jam"): noted for staff as asked by someone else, no copy promised."""
+    turn = _at_rest(engine, "ini sa suaminya")
+    data = engine.step(turn.snapshot, Inbound("test", "u1", "m2", text="DATA"),
+                       NOW + timedelta(minutes=1), "id")
+    assert [r.key for r in data.replies] == ["privacy.data.other_writer"]
+    assert [e.data for e in data.events if e.kind == "privacy_request"] == [
+        {"right": "data", "other_writer": True}]
+    said = engine.bundle.catalog.render(data.replies[0], "id", {}).text
+    assert "hanya diberikan kepada pemilik nomor ini" in said
+
+
 def test_ordinary_messages_about_phones_and_children_are_not_taken_for_it(
         engine: Engine) -> None:
     """A mother whose child uses her phone, a child telling a story on their own phone, a
@@ -189,7 +225,7 @@ def test_the_owners_child_is_recorded_for_staff_and_left_out_of_the_owners_copy(
     folder = tmp_path / "exports"
     review = export.export(service.db, req.id, folder, family_texts(), clock(), False, "cli:t")
     assert review.code == 0
-    assert review.lines[1] == staff.text("privacy.export_other_writer", n=2)
+    assert review.lines[1] == staff.text("privacy.export_other_writer", n=2, answers=0)
     assert "ini mama lagi" in "\n".join(review.lines)  # the owner's own words are hers
     (kept,) = folder.iterdir()
     flat = json.dumps(json.loads(kept.read_text()), ensure_ascii=False)

@@ -152,6 +152,7 @@ QUESTIONS = {
     "ask_appointment": [
         "bisa buat janji ketemu petugas ka", "sa mau datang ke kantor bisa ka",
         "can I make an appointment", "bisa atur jadwal konsultasi ka",
+        "bisa sa datang ke kantor?", "kapan sa bisa datang ke kantor",
     ],
     "ask_bot": [
         "kam ini manusia ka robot?", "ini robot ka", "kamu manusia kah", "are you a bot",
@@ -174,7 +175,7 @@ QUESTIONS = {
 NOT_QUESTIONS = [
     "sa takut dia kasih tau mama", "sa mau bayar utang", "dia rahasiakan uang dari sa",
     "rahasia keluarga", "sa simpan rahasia", "kantor sa jauh",
-    "kapan de pulang", "kapan sa bisa datang ke kantor", "sa tra tau kapan de datang",
+    "kapan de pulang", "sa tra tau kapan de datang",
     "sa orang mimika", "bapa orang baik", "kam orang lk3 ka", "anak sa main robot",
     "sa pu ktp hilang", "ktp sa ditahan suami", "dia bawa sa pu ktp", "sa mau urus akta anak",
     "sa mau ke kantor", "gratis sekolah ka", "sa pu suami tra kasih tau gaji",
@@ -184,6 +185,8 @@ NOT_QUESTIONS = [
     "bayar sekolah anak", "dia tanya sa pu nomor",
     "dia tau", "nanti dia tau sa pu nomor", "sa takut nanti mama tau sa hamil",
     "sa kerja hari sabtu", "janji dia tra pukul lagi", "dia janji mau berubah",
+    # an answer to "how may staff contact you?", not a question (a re-check)
+    "sa datang ke kantor", "sa mo datang ke kantor saja", "sa mau ketemu petugas",
     "paitua pukul sa waktu sa tanya uang pkh", "sa pu anak dapat pkh tapi paitua ambil semua",
 ]
 

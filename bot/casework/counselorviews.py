@@ -21,8 +21,15 @@ from storage.queue import CaseView
 HISTORY_MESSAGES = 40
 
 
+QUEUE_SHOWN = 5  # cases `/antrian` lists, and every P0 beyond them (up to QUEUE_P0_SHOWN)
+QUEUE_P0_SHOWN = 30
+
+
 def show_queue(ctx: Ctx, args: str) -> None:
-    waiting = queue.waiting(ctx.conn, limit=5)
+    """The waiting cases, most urgent first: five, and every P0 however many (a re-check:
+    the P0 of a woman whose attacker was at the door was seventh, behind six others)."""
+    p0 = min(queue.waiting_at(ctx.conn, "P0"), QUEUE_P0_SHOWN)
+    waiting = queue.waiting(ctx.conn, limit=max(QUEUE_SHOWN, p0))
     if not waiting:
         return ctx.say("queue_empty")
     lines = [staff.text("queue_head", count=queue.count(ctx.conn, ("waiting",)))]

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine
 from bot.casework import caseops, intakeview, labels, staff
 from bot.privacy import access, notify
 from bot.privacy.erase import Outcome, checked
-from flows.actions import OTHER_AUTHOR, case_answers
+from flows.actions import BY_OTHER, OTHER_AUTHOR, case_answers
 from flows.catalog import Catalog
 from flows.definition import StateSpec
 from flows.engine import SKIP_WORDS
@@ -44,9 +44,10 @@ def build(conn: Connection, req: store.Request, catalog: Catalog, language: str,
     conv = conversations.load(conn, req.contact_id)
     log = views.messages(conn, req.contact_id)
     said = [(r["direction"], r["text"]) for r in log]
-    answers = intakeview.answers(case_answers(conv.answers, conv.case_number),
-                                 intakeview.asked_states(said), language) \
-        if conv is not None else []
+    given = case_answers(conv.answers, conv.case_number) if conv is not None else {}
+    theirs = set(conv.answers.get(BY_OTHER) or ()) if conv is not None else set()
+    answers = intakeview.answers({k: v for k, v in given.items() if k not in theirs},
+                                 intakeview.asked_states(said), language)
     case_ids = store.case_ids_of(conn, req.contact_id)
     others = sum(1 for r in log if r["direction"] == "in" and r["author"] == OTHER_AUTHOR)
     return {
@@ -59,7 +60,8 @@ def build(conn: Connection, req: store.Request, catalog: Catalog, language: str,
         "referrals": views.referrals(conn, case_ids),
         "history": [e for e in views.history(conn, req.contact_id, case_ids)
                     if e["kind"] not in LEFT_OUT],
-        "left_out": {"other_writer_messages": others},  # for staff, never in the text
+        "left_out": {"other_writer_messages": others,  # for staff, never in the text
+                     "other_writer_answers": len(theirs & set(given))},
     }
 
 
@@ -205,8 +207,10 @@ def export(db: Engine, request_id: int, folder: Path, catalog: Catalog, now: dat
         case_ids = store.case_ids_of(conn, req.contact_id)
     path = _write(folder, req, copy, now)
     access.record_view(db, case_ids, actor, "export", now)
-    others = copy["left_out"]["other_writer_messages"]
-    warning = [staff.text("privacy.export_other_writer", n=others)] if others else []
+    left = copy["left_out"]
+    others, answered = left["other_writer_messages"], left.get("other_writer_answers", 0)
+    warning = [staff.text("privacy.export_other_writer", n=others, answers=answered)] \
+        if others or answered else []
     return Outcome(0, [staff.text("privacy.export_written", label=req.label, path=str(path)),
                        *warning, "", text(copy, catalog)])
 
