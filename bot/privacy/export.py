@@ -34,9 +34,10 @@ from storage import privacy as store
 from storage import privacy_views as views
 from storage.db import reading
 
-# event kinds left out: staff's own working notes; that someone else wrote on the phone
-# (it would tell the owner what that person may need kept from them)
-LEFT_OUT = ("note", "other_writer")
+# event kinds left out: staff's own working notes; that someone else wrote on the phone, and
+# that the owner wrote again after them (it would tell the owner what that person may need
+# kept from them)
+LEFT_OUT = ("note", "other_writer", "owner_writes")
 
 
 def build(conn: Connection, req: store.Request, catalog: Catalog, language: str,
