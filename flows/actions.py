@@ -131,6 +131,14 @@ def still_in_danger(m: StepModel) -> None:
     m.events.append(_case_event(m, "waiting"))
 
 
+def resting_message(m: StepModel) -> Event:
+    """A message after the intake ended, for staff: marked when someone other than the
+    phone's owner wrote it (a re-check's counselor read a husband's six messages, written on
+    his wife's phone, as hers)."""
+    return Event("message_while_resting", {"state": m.state, "other_writer": True}
+                 if WRITER in m.answers else {"state": m.state})
+
+
 def forget(m: StepModel) -> None:
     """Start over: answers go; safety flags stay, so a risk is never forgotten. An open
     case keeps its family's answers for staff (KEPT: a walk-through's BERHENTI emptied the

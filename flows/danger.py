@@ -21,6 +21,7 @@ from flows.actions import (
     YOUNG,
     StepModel,
     about_someone_else,
+    resting_message,
     writes_as_child,
 )
 from flows.crisis import Scan
@@ -119,7 +120,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         m.flag("crisis_now")
     m.events.append(Event("crisis_words", words_event(scan, imminent, state=m.state)))
     if state.end and not state.interrupt:
-        m.events.append(Event("message_while_resting", {"state": m.state}))
+        m.events.append(resting_message(m))
     answered = not starting and (state.input is not None or choice is not None) \
         and not state.end
     if answered and choice is not None:

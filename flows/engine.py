@@ -31,6 +31,7 @@ from flows.actions import (
     WRITER,
     StepModel,
     about_someone_else,
+    resting_message,
     writes_as_child,
 )
 from flows.commands import DID_YOU_MEAN, FROM_STORY
@@ -442,7 +443,7 @@ class Engine:
             self.enter(m, commands.RECONSIDERED)
             return self.prompt(m)
         if state.end:
-            m.events.append(Event("message_while_resting", {"state": m.state}))
+            m.events.append(resting_message(m))
             return self.rest(m, state)
         if state.skippable and (keyword(text, SKIP_WORDS) or
                                 (state.input and self.bundle.answers.declined(text))):

@@ -254,3 +254,21 @@ def test_a_counselor_holding_the_case_is_told_who_writes_now(service: Service) -
         authors = list(conn.execute(select(MessageLog.author).where(
             MessageLog.direction == "in").order_by(MessageLog.id.desc()).limit(2)).scalars())
     assert authors == [OTHER_AUTHOR, OTHER_AUTHOR]
+
+
+def test_a_counselor_taking_the_case_reads_who_wrote_while_it_waited(service: Service) -> None:
+    """A husband wrote on his wife's phone while her case waited (a re-check's counselor
+    read his six messages as hers, and her first reply went to the phone he held): at
+    `/ambil` each of his messages is marked as someone else's, hers are not."""
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "mama")
+    family.intake()
+    family.say("sa su aman, terima kasih")
+    family.say("ini sa suaminya. sa pu maitua lapor apa ke kam?")
+    family.say("kasih tau sa")
+    sari.unread()
+    told = "\n".join(sari.say("/ambil"))
+    other = staff.text("speaker.other")
+    assert f"• {other}: ini sa suaminya. sa pu maitua lapor apa ke kam?" in told, told
+    assert f"• {other}: kasih tau sa" in told
+    assert "• sa su aman, terima kasih" in told  # hers, unmarked

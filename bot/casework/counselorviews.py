@@ -62,7 +62,9 @@ def brief(ctx: Ctx, case: CaseView) -> None:
 
 def _waiting_line(data: dict[str, Any]) -> str:
     media = " ".join(f"({m.get('kind')}) {m.get('ref')}" for m in data.get("media") or [])
-    return " ".join(x for x in (str(data.get("text") or ""), media) if x)
+    said = " ".join(x for x in (str(data.get("text") or ""), media) if x)
+    return f"{staff.text('speaker.other')}: {said}" if said and data.get("other_writer") \
+        else said
 
 
 def my_cases(ctx: Ctx, args: str) -> None:
