@@ -547,12 +547,20 @@ def _scan(words: Phrase, phrases: Mapping[Phrase, str], longest: int,
 # a thumbs-up is an "ok" (a walk-through's 👍 at the greeting was "Maaf, saya belum
 # mengerti"); not "iya": at the danger question that is "yes, danger now" (a re-check's
 # grandmother got the emergency text and a P0 case for it)
-_YES_SIGNS = str.maketrans({"👍": " ok ", "👌": " ok "})
+OK_SIGNS = "👍👌"
+_AS_OK = str.maketrans({sign: " ok " for sign in OK_SIGNS})
+_SIGN_ONLY = OK_SIGNS + "🏻🏼🏽🏾🏿 "  # with any skin tone
 
 
 def _said(text: str) -> str:
     """The message as answers read it: cleaned, a thumbs-up as "ok"."""
-    return clean(text.translate(_YES_SIGNS))
+    return clean(text.translate(_AS_OK))
+
+
+def only_signs(text: str) -> bool:
+    """Whether a message is a thumbs-up and nothing else (the engine never lets one answer
+    a question that raises the priority)."""
+    return bool(text.strip()) and not text.strip(_SIGN_ONLY)
 
 
 def _named(words: Phrase, phrases: Mapping[Phrase, str], longest: int,

@@ -124,10 +124,8 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
     elif command == "info":
         m.replies.append(Reply("consent.long"))
     elif command in QUESTIONS:
-        key = QUESTIONS[command]
-        if command == "ask_when" and WRITER in m.answers:
-            key = f"{key}.other_writer"  # someone else on the phone: no case (Never 5)
-        elif command == "ask_when" and not m.has_case:
+        key = engine.form(m, QUESTIONS[command])  # someone else on the phone: no case
+        if command == "ask_when" and not m.has_case and key == QUESTIONS[command]:
             key = f"{key}.no_case"  # "kapan petugas hubungi?" mid-intake: after the questions
         m.replies.append(Reply(key, engine.params(m, key)))
     elif command == "thanks":  # "ok trima kasih kaka": welcome; a question is asked again,
@@ -139,9 +137,7 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         other = WRITER in m.answers  # someone else on the owner's phone (a husband: H1)
         m.events.append(Event("privacy_request", {"right": command, "other_writer": True}
                               if other else {"right": command}))
-        key = PRIVACY[command]
-        m.replies.append(Reply(f"{key}.other_writer" if other and engine.has_text(
-            m, f"{key}.other_writer") else key))
+        m.replies.append(Reply(engine.form(m, PRIVACY[command])))  # no copy promised them
     elif command == "mistyped":
         # the answer the message before gave, read from danger words ("sa mo mati, hp rusak"
         # was none) or chosen ("1" meant "3"): taken back, the question again

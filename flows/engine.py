@@ -15,7 +15,6 @@ from flows.actions import (
     ABOUT_OTHER,
     ACTIONS,
     ANSWERED,
-    BY_OTHER,
     CONSENT_CHOICES,
     CRISIS_FLAGS,
     CRISIS_GROUPS,
@@ -34,6 +33,7 @@ from flows.actions import (
     resting_message,
     writes_as_child,
 )
+from flows.answers import only_signs
 from flows.commands import DID_YOU_MEAN, FROM_STORY
 from flows.crisis import Scan
 from flows.danger import UNSAID
@@ -50,16 +50,14 @@ from flows.text import (
     written_in,
 )
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
-from flows.writers import who_writes
+from flows.writers import who_writes, whose_answers
 
 MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
 MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
 RESUME_AFTER = timedelta(hours=24)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
-# A thumbs-up (any skin tone) is an "ok" (flows/answers.py), never an answer that raises the
-# priority: a re-check's grandmother's 👍 at "in danger now?" had brought the P0 text
-SIGNS = "👍👌🏻🏼🏽🏾🏿 "
+OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's phone
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
 # A reply that answers a choice question and that only the crisis model reads as danger: under
 # this many words the answer is all it is (the model misreads short replies: "sa aman skarang,
@@ -82,21 +80,6 @@ def _story(text: str) -> bool:
     letters we read ("pagi jam 9-11" is a time; a message in a script we do not read is not
     thanked for what it said)."""
     return sum(1 for w in fold(text).split() if w.isascii() and w.isalpha()) >= STORY_THANKED
-
-
-def _whose(before: dict[str, Any], after: dict[str, Any]) -> None:
-    """Note which answers someone else on the phone gave this turn (BY_OTHER; a walk-through's
-    mother's DATA copy held her daughter's answers: sexual violence, "wished to be dead");
-    an answer the owner gives again is theirs."""
-    given = {k for k, v in after.items() if not k.startswith("_") and before.get(k) != v}
-    if not given and BY_OTHER not in after:
-        return
-    theirs = set(after.get(BY_OTHER) or ())
-    theirs = theirs | given if WRITER in after else theirs - given
-    if theirs:
-        after[BY_OTHER] = sorted(theirs)
-    else:
-        after.pop(BY_OTHER, None)
 
 
 def _call(name: str) -> Any:
@@ -207,7 +190,7 @@ class Engine:
             m.answers.pop(GREETED, None)  # "dimulai lagi dari awal": the whole welcome
         away = now - snap.updated_at if snap.updated_at else timedelta(0)
         self._handle(m, inbound, fresh or lost, away)
-        _whose(snap.answers, m.answers)
+        whose_answers(snap.answers, m.answers)
         new = Snapshot(snap.flow, m.state, m.language, m.answers, tuple(m.flags), m.misses,
                        self.flow.version, snap.case_number, now)
         return Turn(tuple(m.replies), tuple(m.events), new)
@@ -455,8 +438,8 @@ class Engine:
                 return self._miss(m, state)
             self.save_text(m, state, inbound, text)
             return self.fire(m, "answer", before, before_p1)
-        if text and not text.strip(SIGNS) and (state.name in self._p0_states or
-                                               state.name in self._p1_states):
+        if only_signs(text) and (state.name in self._p0_states or
+                                 state.name in self._p1_states):
             return self._miss(m, state)  # a 👍 is never "yes, a child is hurt now" (H7)
         picked = self._offer_taken(m, state, text) if not inbound.payload else None
         picked = picked or self._pick(m, state, text, inbound.payload)
@@ -540,10 +523,8 @@ class Engine:
                 self.enter(m, target)
             return self.prompt(m)
         key = state.idle or state.prompt
-        if moved and "with_person" in m.flags:  # back from a safety question to a person
-            key = "handoff.resume"
-        elif WRITER in m.answers and self.has_text(m, f"{key}.other_writer"):
-            key = f"{key}.other_writer"  # not the owner: no case number (Never 5)
+        # back from a safety question to a person; else someone else hears no case number
+        key = "handoff.resume" if moved and "with_person" in m.flags else self.form(m, key)
         m.replies.append(Reply(key, self.params(m, key)))
 
     def _back(self, m: StepModel) -> None:
@@ -571,8 +552,8 @@ class Engine:
             return
         if HARMS in (m.answers.get(TOLD), m.answers.get("category")):
             key = f"{key}.harms_others"  # afraid he will hurt his child: not "your safety"
-        elif writes_as_child(m.answers) and self.has_text(m, f"{key}.young"):
-            key = f"{key}.young"  # "keselamatanmu": a child writing (a walk-through: "Anda")
+        else:
+            key = self.form(m, key)  # "keselamatanmu": a child writing (a walk-through: "Anda")
         if "p1_notified" not in m.flags:
             m.flag("p1_notified")
             m.replies.append(Reply(key, self.params(m, key)))
@@ -701,9 +682,8 @@ class Engine:
                 f"{key.removesuffix('.young').rpartition('.')[2]}" if key else ""
             if form in self.bundle.catalog.texts[m.language]:
                 params["response_time_key"] = form
-            if writes_as_child(m.answers) and self.has_text(
-                    m, young := f"{params['response_time_key']}.young"):
-                params["response_time_key"] = young  # "pada waktu aman yang kamu sebut"
+            params["response_time_key"] = self.form(  # "pada waktu aman yang kamu sebut"
+                m, params["response_time_key"])
             opens = hours.next_open(m.now).astimezone(hours.tz)
             days = (opens.date() - m.now.astimezone(hours.tz).date()).days
             # "mulai hari ini, 08.00 WIT" at 05.00 (a walk-through read "mulai Senin,
@@ -757,6 +737,16 @@ class Engine:
     def has_text(self, m: StepModel, key: str) -> bool:
         return key in self.bundle.catalog.texts[m.language]
 
+    def form(self, m: StepModel, key: str) -> str:
+        """`key`'s text for who writes, where the catalogs have it: `.other_writer` when
+        someone other than the phone's owner writes (no case number: Never 5), `.young` when
+        a child writes ("kamu"), else `key`."""
+        if WRITER in m.answers and self.has_text(m, key + OTHER_WRITER):
+            return key + OTHER_WRITER
+        if writes_as_child(m.answers) and self.has_text(m, f"{key}.young"):
+            return f"{key}.young"
+        return key
+
     def _variant(self, m: StepModel, variant: str) -> object:
         """A condition's name where it holds (`someone_else`), else the answer's value."""
         cond = self.flow.conditions.get(variant)
@@ -777,25 +767,25 @@ class Engine:
                 key = f"{key}.child"  # a child writing: "kamu" (emergency.violence.child)
             elif about_someone_else(m.answers) and f"{key}.other" in texts:
                 key = f"{key}.other"  # someone telling of another (as danger.answer orders)
-            elif writes_as_child(m.answers) and f"{key}.young" in texts:
-                key = f"{key}.young"  # a question's own variant, in "kamu" (the closing)
+            else:
+                key = self.form(m, key)  # a question's own variant, in "kamu" (the closing)
             if state.name == self.flow.interrupts["emergency"]:
                 if m.answers.get(SHOWN) == key and f"{key}.again" in texts:
                     key = f"{key}.again"  # the same message again: "we have it as urgent"
                 else:
                     m.answers[SHOWN] = key
-        elif writes_as_child(m.answers) and f"{key}.young" in texts:
+        else:
             # "apakah kamu pernah..." (a walk-through: "Anda" to a girl of 16). `.young`, not
             # `.child`: that is a choice's label ("category.child") or a child's danger
-            key = f"{key}.young"
+            key = self.form(m, key)
         if state.name == self.flow.initial and f"{state.prompt}.again" in texts:
             # the welcome once; asked again (after "jam buka", "makasih", a danger message):
             # only the question (a walk-through heard the whole welcome five times)
             if m.answers.get(GREETED):
                 key = f"{state.prompt}.again"
             m.answers[GREETED] = True
-        if state.end and WRITER in m.answers and f"{state.prompt}.other_writer" in texts:
-            key = f"{state.prompt}.other_writer"  # someone else: no case number (Never 5)
+        if state.end and (whose := self.form(m, state.prompt)).endswith(OTHER_WRITER):
+            key = whose  # someone else: no case number (Never 5)
         if short:
             key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
         offered = self._suggested(m, state)

@@ -54,3 +54,7 @@ class Stepper(Protocol):
     def has_text(self, m: StepModel, key: str) -> bool:
         """Whether the catalog of the person's language has the text `key`."""
         ...
+
+    def form(self, m: StepModel, key: str) -> str:
+        """`key`'s text for who writes: someone else on the phone, a child, or as it is."""
+        ...

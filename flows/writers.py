@@ -5,14 +5,15 @@ and her mother's DATA copy would have held her words. While someone else writes 
 the answers), their texts are a child's where they are the owner's child or give their own
 age, their messages are logged as OTHER_AUTHOR ("penulis lain" for staff), and the owner's
 DATA copy leaves them out. The owner writes again when they say so ("ini mama lagi") or after
-WRITER_LASTS of silence. Pure: the engine and the counselor's relay both ask it."""
+WRITER_LASTS of silence; the answers someone else gave are marked as theirs (BY_OTHER). Pure:
+the engine and the counselor's relay both ask it."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from flows.actions import WRITER, YOUNG
+from flows.actions import BY_OTHER, WRITER, YOUNG
 from flows.text import Phrases, named_in
 from flows.types import Event
 
@@ -45,3 +46,19 @@ def _owner(answers: dict[str, Any], events: list[Event], state: str | None,
     answers.pop(YOUNG, None)
     events.append(Event("owner_writes", {"state": state, "said": said}))
     return True
+
+
+def whose_answers(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Note in `after` which answers someone else on the phone gave this turn (BY_OTHER; a
+    walk-through's mother's DATA copy held her daughter's answers: sexual violence, "wished
+    to be dead"); an answer the owner gives again is theirs. Nothing to do, and nothing
+    compared, while only the owner has written."""
+    if WRITER not in after and BY_OTHER not in after:
+        return
+    given = {k for k, v in after.items() if not k.startswith("_") and before.get(k) != v}
+    theirs = set(after.get(BY_OTHER) or ())
+    theirs = theirs | given if WRITER in after else theirs - given
+    if theirs:
+        after[BY_OTHER] = sorted(theirs)
+    else:
+        after.pop(BY_OTHER, None)

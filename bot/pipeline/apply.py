@@ -139,6 +139,12 @@ def inbound_row(msg: inbox.Pending, contact_id: int, case_id: int | None, text: 
                   len(text) > MAX_LOG_CHARS, len(text), media or None, now)
 
 
+def author_of(snap: Snapshot | None) -> str:
+    """Who wrote a family's message, for the transcript: OTHER_AUTHOR while someone other
+    than the phone's owner writes (flows.writers), else the family."""
+    return OTHER_AUTHOR if snap is not None and WRITER in snap.answers else FAMILY
+
+
 def keeps_no_words(conv: Conv) -> bool:
     """Consent refused and no case: the service keeps counts, never the person's words."""
     snap = conv.snapshot
@@ -180,9 +186,8 @@ def send(batch: Batch, msg: inbox.Pending, conv: Conv, rendered: list[Rendered])
         batch.rows.append(Redacted({"redacted": True}, msg.id))
     asked = snap.state if snap is not None else None
     rows = batch.rows
-    author = OTHER_AUTHOR if snap is not None and WRITER in snap.answers else FAMILY
     rows.append(inbound_row(msg, contact_id, case_id, text, msg.payload.get("media"), now,
-                            author))
+                            author_of(snap)))
     n = 0
     for r in rendered:
         for payload in _encoded_payloads(msg.channel, r.text, r.choices, asked):

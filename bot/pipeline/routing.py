@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from bot.casework import intakeview, labels, staff
-from bot.pipeline.apply import FAMILY, Batch, Conv, event_row, inbound_row
-from flows.actions import OTHER_AUTHOR, WRITER
+from bot.pipeline.apply import Batch, Conv, author_of, event_row, inbound_row
 from flows.crisis import CrisisWords, Scan
 from flows.danger import flags_seen, words_event
 from flows.loader import Bundle
@@ -120,9 +119,8 @@ def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
             conv.changed = True
         batch.rows.append(event_row(conv, "crisis_words",
                                     words_event(scan, False, held_by=conv.assignee_id), now))
-    author = OTHER_AUTHOR if conv.snapshot is not None and WRITER in conv.snapshot.answers \
-        else FAMILY
-    batch.rows.append(inbound_row(msg, conv.contact.id, conv.case_id, text, media, now, author))
+    batch.rows.append(inbound_row(msg, conv.contact.id, conv.case_id, text, media, now,
+                                  author_of(conv.snapshot)))
     batch.rows.append(Processed(now, msg.id))
 
 
