@@ -42,6 +42,7 @@ from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
 from flows.text import (
     MAX_ANSWER_CHARS,
+    Phrases,
     clean,
     command_of,
     fold,
@@ -111,6 +112,7 @@ class Engine:
     def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
         self.flow = bundle.flow
+        self._notices = bundle.notices + bundle.beside_danger  # without danger words: all
         for key in commands.ENGINE_KEYS:
             bundle.catalog.require(key, f"{self.flow.source}: (texts the engine uses)")
         for name in REQUIRED_INTERRUPTS:
@@ -224,7 +226,7 @@ class Engine:
                 named_in(inbound.text, self.bundle.notices) is not None:
             scan = None  # "where does my wife live now" asks a notice's question, not danger
         if command is None and not inbound.payload and not scan:
-            self._notice(m, inbound.text)  # "anak panas tinggi, bawa kemana": IGD first
+            self._notice(m, inbound.text, self._notices)  # "anak panas tinggi": IGD first
         if command is not None:
             commands.run(self, m, command)
         elif scan and state.save and \
@@ -260,19 +262,24 @@ class Engine:
             self.prompt(m)
         else:
             self._answer(m, inbound, state)
+        if scan and command is None and not inbound.payload:  # what danger texts do not
+            # answer: "kam bisa telpon polisi ka?" (no: call 110), "bisa selesai adat ka?"
+            self._notice(m, inbound.text, self.bundle.beside_danger, at + 1)
         if wrote is not None:  # after the danger text, if any; before everything else
             m.replies.insert(at + 1 if scan and len(m.replies) > at else at, Reply(wrote))
 
-    def _notice(self, m: StepModel, text: str) -> None:
+    def _notice(self, m: StepModel, text: str, phrases: Phrases, at: int | None = None) -> None:
         """A short word of help where LK3 is not the help (flows/phrases.yaml `notices`: a
         child with a high fever at night is told of the IGD first; a walk-through's mother
         got three "Maaf, saya belum mengerti"), once a conversation, before the rest of the
-        answer: the message is still read as an answer or a story. Not beside danger words,
-        whose own texts say where to go."""
+        answer (or at `at`: after a danger text): the message is still read as an answer or
+        a story. `notices` are not said beside danger words, whose own texts say where to
+        go; `beside_danger` are ("can you call the police?": this assistant cannot)."""
         folded, said = fold(text), m.answers.get(NOTICED) or []
-        for pattern, name in self.bundle.notices:
+        for pattern, name in phrases:
             if name not in said and pattern.search(folded):
-                m.replies.append(Reply(f"notice.{name}"))
+                m.replies.insert(len(m.replies) if at is None else min(at, len(m.replies)),
+                                 Reply(f"notice.{name}"))
                 m.answers[NOTICED] = [*said, name]
                 m.events.append(Event("noticed", {"notice": name, "state": m.state}))
                 if name == "locate":  # Never 5: staff see it among the case's reasons
@@ -455,6 +462,8 @@ class Engine:
         if picked is None and (guess := self._guess(m, state, text)) is not None:
             m.answers[OFFER] = [state.name, guess.value]  # "Maksud Anda: ...? Balas IYA"
             return self.prompt(m)
+        if picked is None and any(e.kind == "noticed" for e in m.events):
+            return self.prompt(m)  # a question answered ("sa harus pi mana?"): not a miss
         if picked is None:
             self._remember(m, text)
             return self._miss(m, state, story=_story(text),

@@ -51,6 +51,7 @@ class Bundle:
     hours: ServiceHours
     notices: Phrases = ()  # words a short word of help answers anywhere (flows/phrases.yaml)
     writers: Phrases = ()  # someone else writing on the family's phone (flows/phrases.yaml)
+    beside_danger: Phrases = ()  # notices said beside danger words too (flows/phrases.yaml)
 
 
 def _branches(raw: Any, where: str) -> tuple[Branch, ...]:
@@ -365,8 +366,9 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
     said = folder / "phrases.yaml"
     notices = load_notices(said, catalog) if said.exists() else ()
     writers = load_notices(said, catalog, "writers", "writer") if said.exists() else ()
+    beside = load_notices(said, catalog, "beside_danger") if said.exists() else ()
     return Bundle(flow, catalog, triage, keywords, phrases, crisis, directory, answers, hours,
-                  notices, writers)
+                  notices, writers, beside)
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:

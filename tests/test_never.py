@@ -495,11 +495,22 @@ def test_consent_texts_state_the_limits_of_confidentiality(key: str, lang: str) 
 
 # -- 4. Never suggest family or customary settlement ----------------------------------------
 
+# The one text that names a settlement: the answer to "bisa selesai adat ka?", which says no.
+SAYS_NO_TO_SETTLEMENT = {"notice.adat"}
+REFUSAL = re.compile(r"\b(tidak|bukan|not|cannot|never)\b", re.IGNORECASE)
+
+
 def test_no_text_suggests_settlement() -> None:
-    """Never 4: no text in either language mentions kekeluargaan, damai, adat or reconciling."""
+    """Never 4: no text in either language mentions kekeluargaan, damai, adat or reconciling,
+    except the answer to a family's question about it, each of whose sentences that names a
+    settlement says it is not to be."""
     bad = [(lang, key, m.group(0)) for lang, key, t in all_texts()
-           if (m := SETTLEMENT.search(t))]
+           if key not in SAYS_NO_TO_SETTLEMENT and (m := SETTLEMENT.search(t))]
     assert not bad, bad
+    for lang in ("id", "en"):
+        text = CATALOG.text("notice.adat", lang)
+        named = [s for s in re.split(r"(?<=[.!?])\s+", text) if SETTLEMENT.search(s)]
+        assert len(named) >= 2 and all(REFUSAL.search(s) for s in named), (lang, named)
 
 
 @pytest.mark.parametrize("category", ["sexual", "dv", "child"])

@@ -138,3 +138,102 @@ def test_a_notice_without_its_text_is_refused(tmp_path: Path) -> None:
     path.write_text("notices:\n  weather:\n    - 'hujan'\n", encoding="utf-8")
     with pytest.raises(FlowError, match=r"notices\.weather.*notice\.weather"):
         load_notices(path, catalog)
+
+
+# -- questions a danger text does not answer (flows/phrases.yaml `beside_danger`) ----------
+
+POLICE = [
+    "kam bisa telpon polisi ka?", "kam bisa kirim polisi ka", "ibu tolong panggil polisi",
+    "tolong telponkan polisi", "kaka bisa hubungi polisi ka sa tra bisa bicara",
+    "lk3 bisa lapor ke polisi ka", "can you call the police for me",
+    # beside danger words: the emergency text says "call 110", not that the bot cannot
+    "tolong panggil polisi, de pukul sa skarang", "kam bisa kirim polisi ke rumah ka, de mo "
+    "bunuh sa",
+]
+NOT_POLICE = [
+    "sa su telpon polisi tadi", "tolong jangan panggil polisi, sa cuma mau konseling",
+    "jgn lapor polisi e kaka", "polisi su datang tadi", "sa pu bapa polisi",
+    "kam jangan kasih tau polisi",
+]
+WHERE_GO = [
+    "sa harus pi mana skarang", "sa harus pergi kemana", "kemana sa harus lari",
+    "sa bisa tinggal di mana malam ini", "ada rumah aman ka di timika",
+    "sa tra ada tempat tinggal malam ini", "where should i go now",
+]
+NOT_WHERE_GO = [
+    "anak sa lari ke mana sa tra tau", "kantor lk3 di mana", "sa mau pi kantor",
+    "sa tinggal di kwamki", "de pi mana sa tra tau",
+]
+ADAT = [
+    "de perkosa sa, keluarganya mo selesaikan secara adat, bisa ka?",
+    "keluarga laki2 mo bayar babi deng uang, bisa selesai adat ka",
+    "dong minta damai saja, sa harus terima ka",
+    "bapa tiri su bayar denda adat, jadi kasus su selesai ka",
+    "apa bisa diselesaikan secara kekeluargaan", "nanti ada sidang adat di kampung",
+    "his family wants to settle it with pigs and money",
+]
+NOT_ADAT = [
+    "acara adat di kampung minggu depan", "sa mau hidup damai deng suami", "pesta adat",
+    "mas kawin adat su lunas", "sa kasih makan babi dulu baru chat", "rumah adat",
+    "sa orang adat, tinggal di kampung",
+]
+
+
+def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
+    return [k for k in _first(engine, text, state) if k.startswith("notice.")]
+
+
+@pytest.mark.parametrize(("name", "said", "unsaid"), [
+    ("police", POLICE, NOT_POLICE), ("where_go", WHERE_GO, NOT_WHERE_GO),
+    ("adat", ADAT, NOT_ADAT)])
+def test_questions_a_family_asks_in_danger_are_answered(
+        engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
+    """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
+    mana" and got "Maaf, saya belum mengerti" (a walk-through); a young woman asked whether
+    her rape could be settled by adat. Each is answered, on what families write, and not on
+    ordinary messages that share a word."""
+    missed = [t for t in said if f"notice.{name}" not in _said(engine, t)]
+    assert not missed, missed
+    wrong = [t for t in unsaid if f"notice.{name}" in _said(engine, t)]
+    assert not wrong, wrong
+
+
+def test_the_bot_says_it_cannot_call_the_police_after_the_danger_text(engine: Engine) -> None:
+    """A plea for the police is danger (the emergency text first, a P0 case) and is told
+    that the bot itself calls no one, with the WhatsApp line for someone who cannot speak."""
+    turn = engine.step(None, Inbound("test", "u1", "m1", text="tolong panggil polisi"), NOW)
+    keys = [r.key for r in turn.replies]
+    assert keys[0].startswith("emergency") and keys[1] == "notice.police", keys
+    assert turn.snapshot.state == "emergency_check"
+    said = engine.bundle.catalog.texts["id"]["notice.police"]
+    assert "tidak bisa menelepon atau mengirim polisi" in said and "08111-129-129" in said
+
+
+def test_an_adat_question_beside_sexual_violence_is_answered_no(engine: Engine) -> None:
+    """Never 4: told of a rape and asked about an adat settlement, the family gets the
+    sexual-violence text and the plain answer that it cannot be settled so, after it."""
+    turn = engine.step(None, Inbound("test", "u1", "m1", text=ADAT[0]), NOW)
+    keys = [r.key for r in turn.replies]
+    assert "notice.adat" in keys and keys.index("notice.adat") > 0, keys
+    assert [e.data["notice"] for e in turn.events if e.kind == "noticed"] == ["adat"]
+    for lang in ("id", "en"):
+        said = engine.bundle.catalog.texts[lang]["notice.adat"]
+        assert ("tidak bisa diselesaikan secara adat" if lang == "id"
+                else "cannot be settled through adat") in said
+
+
+def test_a_question_answered_is_not_misunderstood(engine: Engine) -> None:
+    """At "are you safe now?", "kam bisa telpon polisi ka?" gets its answer and the question
+    again, without "Maaf, saya belum mengerti" (it was understood) and without counting as
+    a miss (two misses bring the simpler question)."""
+    snap = Snapshot(engine.flow.name, "emergency_check", "id", {"mode": "chat"}, (), 0,
+                    engine.flow.version, None, NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="kam bisa telpon polisi ka?"),
+                       NOW, "id")
+    keys = [r.key for r in turn.replies]
+    assert keys[0] == "notice.police" and not any(k.startswith("reprompt") for k in keys), keys
+    assert turn.snapshot.state == "emergency_check" and turn.snapshot.misses == 0
+    again = engine.step(turn.snapshot, Inbound("test", "u1", "m2", text="sa harus pi mana"),
+                        NOW, "id")
+    assert again.replies[0].key == "notice.where_go"
+    assert again.snapshot.misses == 0
