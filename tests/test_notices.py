@@ -237,3 +237,15 @@ def test_a_question_answered_is_not_misunderstood(engine: Engine) -> None:
                         NOW, "id")
     assert again.replies[0].key == "notice.where_go"
     assert again.snapshot.misses == 0
+
+
+def test_staff_read_every_notice_in_words(engine: Engine) -> None:
+    """The case history names each automatic word of help in words, in both staff languages
+    ("minta bot memanggil polisi ..."), never its code."""
+    from bot.casework import labels
+
+    names = {name for _, name in engine.bundle.notices + engine.bundle.beside_danger}
+    assert {"health", "locate", "where_go", "police", "adat"} <= names
+    for lang in ("id", "en"):
+        unnamed = [n for n in names if labels.word("noticed", n, lang) == n]
+        assert not unnamed, (lang, unnamed)
