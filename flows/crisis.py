@@ -28,7 +28,9 @@ SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "nega
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
           "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then", "today")
-BACK_THEN = ("present", "now")  # marker kinds a sentence of back then (`then`) does not count
+# marker kinds a sentence of back then (`then`) does not count: "de pernah ancam pake pisau"
+# is a threat that was (P1), "de pegang parang skarang" one now (P0)
+BACK_THEN = ("present", "now", "weapon", "threat")
 HEALS = "injury"  # the kind a `healed` message takes P0 from (crisis.yaml `healed`)
 HEALED_AFTER = 4  # words at most of a sentence that says an injury before it has healed
 YOUNG_GAP = 2  # words that may come between those of a `young_writer` phrase ("sa nona umur")

@@ -251,6 +251,12 @@ def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     ("5 tahun lalu sa dikurung di kamar, skarang sa aman", "violence", False),
     ("dulu de pukul sa dan skarang de masih di rumah", "violence", True),  # today too
     ("dulu de pukul sa, skarang de masih cari sa", "violence", True),  # another sentence
+    # a weapon or a threat that was ("pernah": has ever) is not danger now (a re-check: at
+    # "has he ever threatened you with a weapon?" the answer brought the emergency message)
+    ("de pernah ancam pake pisau", "violence", False),
+    ("dulu de ancam sa pake parang", "violence", False),
+    ("de pernah ancam sa pake parang, skarang de pegang parang lagi", "violence", True),
+    ("sa pernah mo bunuh diri, malam ini sa mo gantung diri", "selfharm", True),
     # a working day is no "since this morning": children left alone while parents work
     ("anak dong ditinggal sendiri tiap hari dari pagi sampe malam, orang tua kerja", "child",
      False),
