@@ -16,13 +16,14 @@ WIT = timezone(timedelta(hours=9))
 # answered, then the current question again, the family's place kept.
 QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost",
              "ask_when": "faq.when", "ask_documents": "faq.documents", "ask_bot": "faq.bot",
-             "ask_aid": "faq.aid", "ask_appointment": "faq.appointment"}
+             "ask_aid": "faq.aid", "ask_appointment": "faq.appointment",
+             "ask_arrest": "faq.arrest"}
 # "english please", "pake bahasa indonesia": that language, whichever is on (LANGUAGE /
 # BAHASA goes to the next one: a walk-through's English speaker had no plain way there)
 TO_LANGUAGE = {"to_english": "en", "to_indonesian": "id"}
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
                    "mistyped", "exit", "unsubscribe", "thanks", "later", "go_on", *QUESTIONS,
-                   *TO_LANGUAGE)
+                   *TO_LANGUAGE, "not_understood")
 # "nanti dulu", "tra jadi" mid-intake: a pause, the answers kept (a walk-through: only
 # BERHENTI worked, and it withdrew consent: "mau lanjut" an hour later began from zero);
 # "lanjut" after it asks the question again. LATER marks the pause.
@@ -41,7 +42,7 @@ COMMAND_BUTTON = "cmd:"
 SUBSCRIBE_SOURCE = {"subscribe": "keyword", "subscribe_link": "link"}
 # Commands after which a resting conversation is reminded where it stands (the others' own
 # answer says enough: "your message was added to the case" after HAPUS would be wrong).
-RESTING_REMINDER = ("language", *TO_LANGUAGE, "info", "unsubscribe",
+RESTING_REMINDER = ("language", *TO_LANGUAGE, "info", "unsubscribe", "not_understood",
                     *(q for q in QUESTIONS if q != "ask_when"))
 DID_YOU_MEAN = "did_you_mean"  # the choice a sentence named, offered: "iya" takes it
 FROM_STORY = "from_story"  # a question, and the choice an earlier story named for it
@@ -54,7 +55,7 @@ ENGINE_KEYS = (
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
     "human_requested.no_consent", "human_requested.refused", "faq.when.no_case", "moved_on",
-    "later", "resumed", "human_requested.rest", "faq.bot",
+    "later", "resumed", "human_requested.rest", "faq.bot", "explain",
     "mistyped_ack",
     DID_YOU_MEAN, FROM_STORY,
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
@@ -166,6 +167,21 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         m.events.append(Event("quick_exit", {"channel": m.channel}))
         key = "quick_exit.telegram" if m.channel == "telegram" else "quick_exit.other"
         return m.replies.append(Reply(key))
+    elif command == "not_understood":  # "sa tra mengerti", "maksudnya apa": the question in
+        # plainer words now (a re-check: at the consent question a grandmother was told
+        # "Maaf, saya belum mengerti" herself), not after two misses; at rest, where it stands
+        asked = flow.states[m.state]
+        plain = f"{asked.prompt}.plain"
+        if not asked.end and engine.has_text(m, plain):  # the codeword: what it is for
+            key = engine.form(m, plain)
+            m.replies.append(Reply(key, engine.params(m, key)))
+            return engine.prompt(m, short=True)
+        if asked.skippable and asked.input and asked.save:  # an optional text: not kept as
+            m.answers[asked.save] = "skipped"  # the answer (a walk-through: "sa tra
+            return engine.fire(m, "skip")  # mengerti" was a safe time), the next question
+        if not asked.end:
+            m.replies.append(Reply("explain"))
+            return engine.prompt(m, short=True)
     state = flow.states[m.state]
     if not state.end or command in flow.interrupts or command == "restart":
         engine.prompt(m)

@@ -336,8 +336,9 @@ ENGINE_TABLE = [
     ("distrik", "tembagapra", "en", "distrik", "tembagapura", "kampung"),
     ("risk_escalation", "sa tra tau", "id", "escalation", "unknown", "risk_children"),
     ("risk_escalation", "not sure", "en", "escalation", "unknown", "risk_children"),
-    # not understood is no codeword (a walk-through: "sa tra mengerti" was kept as one)
-    ("codeword", "sa tra mengerti", "id", "codeword", "skipped", "account"),
+    # not understood is no answer to an optional text (a walk-through: "sa tra mengerti" was
+    # kept as a codeword; the codeword itself is now explained: tests/test_phrases.py)
+    ("safe_times", "sa tra mengerti", "id", "safe_times", "skipped", "leave_message"),
     ("codeword", "kasuari", "id", "codeword", "kasuari", "account"),
     # LEWATI where DOMAIN says any question may be skipped (a walk-through: a loop)
     ("category", "LEWATI", "id", "category", "skipped", "who"),

@@ -478,9 +478,10 @@ def test_no_text_promises_total_confidentiality() -> None:
 
 LIMITS = {"id": ("Batas kerahasiaan", "bahaya bagi nyawa", "anak", "kekerasan seksual"),
           "en": ("Limits of confidentiality", "danger to life", "child", "sexual violence")}
-CONSENT_PROMPTS = sorted({s.prompt for s in FLOW.states.values()
-                          if any("record_consent" in c.actions for c in FLOW.choices_of(s))}
-                         | {"consent.long"})
+_CONSENTS = {s.prompt for s in FLOW.states.values()
+             if any("record_consent" in c.actions for c in FLOW.choices_of(s))}
+# with their plain forms ("sa tra mengerti" at the question)
+CONSENT_PROMPTS = sorted(_CONSENTS | {f"{p}.plain" for p in _CONSENTS} | {"consent.long"})
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -133,6 +133,19 @@ QUESTIONS = {
         "kaka sa mo tanya tapi jang kasi tau sa pu mama e", "nanti mama tau ka? sa takut",
         "kalo sa setuju nanti mama deng bapa tiri tau ka?", "apa dorang tau?",
         "nanti sa pu mama bapa tau ka",  # a pregnant girl of 16 at consent (a walk-through)
+        "kam janji rahasia ka", "dijamin rahasia kah",  # at consent (a re-check)
+    ],
+    # afraid that telling means an arrest (a re-check: at consent, asked again)
+    "ask_arrest": [
+        "nanti paitua ditangkap polisi ka?", "kalo sa setuju nanti de ditangkap ka",
+        "sa pu suami nanti dipenjara ka", "kam langsung lapor polisi ka",
+        "apakah petugas akan lapor ke polisi", "nanti bapa masuk penjara kah, sa takut",
+        "will you report this to the police", "will my husband be arrested",
+    ],
+    "not_understood": [
+        "sa tra mengerti", "maksudnya apa kaka", "sa bingung", "tra paham maksudnya",
+        "i don't understand", "apa artinya", "kaka sa kurang paham", "sa tra ngerti ini apa",
+        "what does this mean",
     ],
     "ask_hours": [
         "jam brapa buka?", "kantor LK3 dimana?", "selamat pagi, kantor LK3 dimana?",
@@ -188,6 +201,10 @@ NOT_QUESTIONS = [
     # an answer to "how may staff contact you?", not a question (a re-check)
     "sa datang ke kantor", "sa mo datang ke kantor saja", "sa mau ketemu petugas",
     "paitua pukul sa waktu sa tanya uang pkh", "sa pu anak dapat pkh tapi paitua ambil semua",
+    # a story, a wish to report, an arrest told of: not a question about LK3
+    "sa tra mengerti kenapa de pukul sa", "sa mau lapor polisi", "paitua su ditangkap polisi",
+    "de pernah dipenjara", "sa bingung mau cerita dari mana, de pukul sa tiap malam",
+    "anak sa tra paham pelajaran", "sa mau de ditangkap",
 ]
 
 
@@ -356,3 +373,51 @@ def _say(engine: Engine, state: str, text: str, lang: str):
                                                     "consent": "agree", "age": "adult"},
                     (), 0, engine.flow.version, None, now - timedelta(minutes=1))
     return engine.step(snap, Inbound("test", "u1", "m1", text=text), now, lang)
+
+
+def test_a_family_that_does_not_understand_hears_it_more_simply(engine: Engine) -> None:
+    """"sa tra mengerti" at the consent question (a re-check: a grandmother was told "Maaf,
+    saya belum mengerti" herself) brings the consent in plain words, with its limits, then
+    the short question and its choices, at once and without counting a miss; at another
+    question, a word that it was unclear and the short question; at rest, where it stands."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+
+    def turn(state: str, text: str, answers: dict[str, str]) -> tuple[list[str], int]:
+        snap = Snapshot(engine.flow.name, state, "id", answers, (), 0, engine.flow.version,
+                        None, now - timedelta(minutes=1))
+        out = engine.step(snap, Inbound("test", "u1", "m1", text=text), now, "id")
+        return [r.key for r in out.replies], out.snapshot.misses
+
+    base = {"mode": "chat", "danger": "no"}
+    assert turn("consent", "sa tra mengerti", base) == (["consent.plain", "consent.short"], 0)
+    plain = engine.bundle.catalog.texts["id"]["consent.plain"]
+    assert "Batas kerahasiaan" in plain and "HAPUS" in plain
+    assert turn("category", "maksudnya apa kaka", {**base, "consent": "agree",
+                                                   "age": "adult"})[0] == ["explain",
+                                                                           "category"]
+    rested, _ = turn("helplines", "sa bingung", {"mode": "numbers"})
+    assert rested == ["helplines.idle"], rested
+    # a story that says it does not understand something is a story, read as ever
+    keys, _ = turn("consent", "sa tra mengerti kenapa de pukul sa", base)
+    assert "consent.plain" not in keys and any(k.startswith("crisis") for k in keys), keys
+
+
+def test_the_codeword_is_explained_to_whoever_asks_what_it_is(engine: Engine) -> None:
+    """"maksudnya apa" at the codeword question: what a codeword is for, then the question
+    again; a child writing reads it in "kamu"."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.actions import YOUNG
+    from flows.types import Inbound, Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    for answers, key in [({}, "codeword.plain"), ({YOUNG: True}, "codeword.plain.young")]:
+        snap = Snapshot(engine.flow.name, "codeword", "id", {"mode": "chat", **answers}, (),
+                        0, engine.flow.version, None, now - timedelta(minutes=1))
+        out = engine.step(snap, Inbound("test", "u1", "m1", text="maksudnya apa"), now, "id")
+        assert out.replies[0].key == key
+        assert out.snapshot.state == "codeword" and "codeword" not in out.snapshot.answers

@@ -197,3 +197,18 @@ def test_a_childs_answer_to_a_question_asked_in_kamu_reads_in_words() -> None:
     texts = flows().bundle.catalog.texts["id"]
     for key in ("asq.wish", "asq.wish.young", "risk.child_now.young"):
         assert annotate([("out", texts[key]), ("in", "1")])[-1] == "1 (Ya)", key
+
+
+def test_every_command_a_family_can_use_reads_in_words() -> None:
+    """The case history's "kata kunci" events name the command in words ("perintah: tanya
+    kerahasiaan"), never its code ("ask_secret"), in both staff languages."""
+    import yaml
+
+    from flows.commands import ENGINE_COMMANDS
+    from flows.loader import FLOWS_DIR
+
+    keywords = yaml.safe_load((FLOWS_DIR / "keywords.yaml").read_text(encoding="utf-8"))
+    for lang in ("id", "en"):
+        unnamed = [c for c in {*ENGINE_COMMANDS, *keywords}
+                   if labels.word("command", c, lang) == c]
+        assert not unnamed, (lang, sorted(unnamed))

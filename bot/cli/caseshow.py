@@ -44,7 +44,8 @@ _WORDS: dict[str, Callable[[str | None, str], str]] = {
     "status": labels.status, "category": labels.category, "distrik": labels.distrik,
     "outcome": labels.outcome, "legal_basis": labels.basis, "state": labels.state,
     "choice": labels.choice, "right": partial(labels.word, "right"),
-    "constraint": partial(labels.word, "constraint"), "notice": partial(labels.word, "noticed")}
+    "constraint": partial(labels.word, "constraint"), "notice": partial(labels.word, "noticed"),
+    "command": partial(labels.word, "command")}
 _LISTS = {"reasons": labels.reasons, "groups": labels.groups}
 # Counted rather than listed (a walk-through's supervisor read "diberi tahu: [1, 2]" and the
 # lists' own tokens, "@perp @hit"): staff ids, the phrases matched, the rows erased.
