@@ -463,7 +463,8 @@ class Engine:
             m.answers[OFFER] = [state.name, guess.value]  # "Maksud Anda: ...? Balas IYA"
             return self.prompt(m)
         if picked is None and any(e.kind == "noticed" for e in m.events):
-            return self.prompt(m)  # a question answered ("sa harus pi mana?"): not a miss
+            return self.prompt(m, short=True)  # a question answered ("sa harus pi mana?"):
+            # not a miss; the question again, short where it has a short form
         if picked is None:
             self._remember(m, text)
             return self._miss(m, state, story=_story(text),

@@ -155,3 +155,18 @@ def test_the_writer_telling_of_a_sister_is_not_told_they_are_in_danger() -> None
     assert first.replies[0].key == "emergency.violence.other"
     assert second.replies[0].key == "emergency.still_ack.other"
     assert "Anda masih dalam bahaya" not in said(second)
+
+
+def test_the_question_asked_again_is_the_one_asked_first() -> None:
+    """Asked again in short ("Maaf..." twice, or "sa tra mengerti"), each emergency text's
+    question is the same question: a man who had hurt his wife was asked "is everyone safe
+    now?", then "are you safe now?" (a re-check); a child writing was asked in "Anda"."""
+    for lang in ("id", "en"):
+        texts = ENGINE.bundle.catalog.texts[lang]
+        for key, text in texts.items():
+            if not key.startswith("emergency") or key.endswith(".short") or \
+                    "still_" in key or not text.rstrip().endswith("?"):
+                continue
+            asked = text.rstrip().splitlines()[-1].strip()
+            short = texts.get(f"{key}.short", texts["emergency.short"])
+            assert short.startswith(asked), (lang, key, asked, short)

@@ -164,6 +164,15 @@ NOT_WHERE_GO = [
     "anak sa lari ke mana sa tra tau", "kantor lk3 di mana", "sa mau pi kantor",
     "sa tinggal di kwamki", "de pi mana sa tra tau",
 ]
+FETCH = [
+    "sa bole pi jemput de?", "sa mau pi jemput sa pu maitua di rumah de pu kaka",
+    "bagaimana supaya de mau pulang", "tolong suruh de pulang", "gimana biar istri balik",
+    "can i go get her back", "how can i get my wife to come back",
+]
+NOT_FETCH = [
+    "sa mau jemput anak di sekolah", "sa bole jemput de di bandara", "suami mau jemput sa",
+    "de jemput sa tadi", "sa mau pulang ke kampung", "anak sa belum pulang dari kemarin",
+]
 ADAT = [
     "de perkosa sa, keluarganya mo selesaikan secara adat, bisa ka?",
     "keluarga laki2 mo bayar babi deng uang, bisa selesai adat ka",
@@ -185,6 +194,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
 
 @pytest.mark.parametrize(("name", "said", "unsaid"), [
     ("police", POLICE, NOT_POLICE), ("where_go", WHERE_GO, NOT_WHERE_GO),
+    ("fetch", FETCH, NOT_FETCH),
     ("adat", ADAT, NOT_ADAT)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
@@ -245,7 +255,7 @@ def test_staff_read_every_notice_in_words(engine: Engine) -> None:
     from bot.casework import labels
 
     names = {name for _, name in engine.bundle.notices + engine.bundle.beside_danger}
-    assert {"health", "locate", "where_go", "police", "adat"} <= names
+    assert {"health", "locate", "where_go", "fetch", "police", "adat"} <= names
     for lang in ("id", "en"):
         unnamed = [n for n in names if labels.word("noticed", n, lang) == n]
         assert not unnamed, (lang, unnamed)
