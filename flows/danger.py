@@ -16,6 +16,7 @@ from flows.actions import (
     FOCUS,
     MODEL_FLAG,
     OTHER_FOCUS,
+    OTHER_WRITER_DANGER,
     TOLD,
     WRITER,
     YOUNG,
@@ -50,11 +51,17 @@ def is_imminent(scan: Scan, flags: Iterable[str]) -> bool:
                                    and "crisis_selfharm" in flags)
 
 
-def flags_seen(scan: Scan, flags: tuple[str, ...]) -> tuple[str, ...]:
+def flags_seen(scan: Scan, flags: tuple[str, ...], other: bool = False) -> tuple[str, ...]:
     """A conversation's flags once `scan`'s words are known (as the engine sets them), for a
     message the engine does not answer (a person holds the case): the rules stay one. The
-    model's reading is its own flag (staff read "possible danger, read automatically")."""
+    model's reading is its own flag (staff read "possible danger, read automatically").
+    `other`: someone else on the phone wrote them (flows/writers.py): they still count for
+    the case (a sister's "kaka dipukul skarang" is the owner's danger), and staff read that
+    they are not the owner's words (a re-check: a husband's question was read as his wife
+    confessing)."""
     new = [MODEL_FLAG] if scan.model is not None else [f"crisis_{g}" for g in scan.groups]
+    if other:
+        new.append(OTHER_WRITER_DANGER)
     return (*flags, *(f for f in new if f not in flags))
 
 
@@ -115,7 +122,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]
     if scan.model is None:
         m.answers[TOLD] = focus_of(scan)
-    m.flags = list(flags_seen(scan, tuple(m.flags)))
+    m.flags = list(flags_seen(scan, tuple(m.flags), WRITER in m.answers))
     if imminent:
         m.flag("crisis_now")
     m.events.append(Event("crisis_words", words_event(scan, imminent, state=m.state)))

@@ -57,6 +57,9 @@ MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
 MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
 RESUME_AFTER = timedelta(hours=24)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
+# Notices that staff see among the case's reasons (Never 5): a partner's whereabouts asked
+# for; what someone told LK3 asked about, on this phone
+NOTICE_FLAGS = {"locate": "asked_whereabouts", "disclose": "asked_disclosure"}
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's phone
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
@@ -232,7 +235,7 @@ class Engine:
         elif scan and state.save and \
                 (still := self._still_in_danger(m, state, inbound.text, scan)):
             before = self._p0(m)
-            m.flags = list(danger.flags_seen(scan, tuple(m.flags)))
+            m.flags = list(danger.flags_seen(scan, tuple(m.flags), WRITER in m.answers))
             m.events.append(Event("crisis_words", danger.words_event(
                 scan, bool(scan.imminent), state=m.state)))  # staff see the words, as ever
             if danger.of_another(scan):
@@ -282,8 +285,8 @@ class Engine:
                                  Reply(f"notice.{name}"))
                 m.answers[NOTICED] = [*said, name]
                 m.events.append(Event("noticed", {"notice": name, "state": m.state}))
-                if name == "locate":  # Never 5: staff see it among the case's reasons
-                    m.flag("asked_whereabouts")
+                if name in NOTICE_FLAGS:  # Never 5: staff see it among the case's reasons
+                    m.flag(NOTICE_FLAGS[name])
                 return
 
     def _urgent(self, m: StepModel) -> bool:

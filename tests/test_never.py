@@ -551,7 +551,9 @@ def test_someone_claiming_to_be_family_learns_nothing(service: Service) -> None:
     assert CASE_NUMBER not in joined
     for private in ("marah", "tujuh", "rumah tangga", "Mimika Baru", "P1"):
         assert private not in joined
-    assert replies[0].startswith("Selamat pagi. Ini layanan LK3")
+    # told plainly that no one learns what another told LK3, then the greeting
+    assert replies[0].startswith("Kami tidak memberi tahu siapa pun apa yang diceritakan")
+    assert replies[1].startswith("Selamat pagi. Ini layanan LK3")
     with service.db.connect() as conn:
         assert len(cases.list_cases(conn)) == 1
 

@@ -173,6 +173,15 @@ NOT_FETCH = [
     "sa mau jemput anak di sekolah", "sa bole jemput de di bandara", "suami mau jemput sa",
     "de jemput sa tadi", "sa mau pulang ke kampung", "anak sa belum pulang dari kemarin",
 ]
+DISCLOSE = [
+    "de bilang sa pukul de ka?", "maitua ada lapor apa ke kam", "de bilang apa ke kam?",
+    "apa yang de ceritakan ke petugas", "de ada lapor ke kam ka", "suami ada chat kalian ka",
+    "what did she tell you", "did my wife contact you",
+]
+NOT_DISCLOSE = [
+    "sa tra tau de bilang apa", "de bilang de mau bunuh sa", "de bilang sa jelek, sa sedih",
+    "dia cerita ke teman2 soal sa", "sa mau lapor ke kam", "suami bilang sa harus pulang",
+]
 ADAT = [
     "de perkosa sa, keluarganya mo selesaikan secara adat, bisa ka?",
     "keluarga laki2 mo bayar babi deng uang, bisa selesai adat ka",
@@ -194,7 +203,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
 
 @pytest.mark.parametrize(("name", "said", "unsaid"), [
     ("police", POLICE, NOT_POLICE), ("where_go", WHERE_GO, NOT_WHERE_GO),
-    ("fetch", FETCH, NOT_FETCH),
+    ("fetch", FETCH, NOT_FETCH), ("disclose", DISCLOSE, NOT_DISCLOSE),
     ("adat", ADAT, NOT_ADAT)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
@@ -255,7 +264,8 @@ def test_staff_read_every_notice_in_words(engine: Engine) -> None:
     from bot.casework import labels
 
     names = {name for _, name in engine.bundle.notices + engine.bundle.beside_danger}
-    assert {"health", "locate", "where_go", "fetch", "police", "adat"} <= names
+    assert {"health", "locate", "where_go", "fetch", "police", "adat",
+            "disclose"} <= names
     for lang in ("id", "en"):
         unnamed = [n for n in names if labels.word("noticed", n, lang) == n]
         assert not unnamed, (lang, unnamed)

@@ -272,3 +272,38 @@ def test_a_counselor_taking_the_case_reads_who_wrote_while_it_waited(service: Se
     assert f"• {other}: ini sa suaminya. sa pu maitua lapor apa ke kam?" in told, told
     assert f"• {other}: kasih tau sa" in told
     assert "• sa su aman, terima kasih" in told  # hers, unmarked
+
+
+def test_a_husband_asking_what_his_wife_told_learns_nothing_and_staff_know(
+        engine: Engine) -> None:
+    """Never 5 (a re-check: a husband on his wife's phone asked "de bilang sa pukul de ka?",
+    was read as confessing, and "says they hurt family members" went onto her case): he is
+    told that no one learns what another told LK3, with no danger text, and her case says
+    that someone on her phone asked, in words; her own reasons are not his."""
+    first = _at_rest(engine, "ini sa suaminya")
+    asked = engine.step(first.snapshot, Inbound("test", "u1", "m2",
+                                                text="de bilang sa pukul de ka?"),
+                        NOW + timedelta(minutes=1), "id")
+    keys = [r.key for r in asked.replies]
+    assert keys[0] == "notice.disclose" and not any(
+        k.startswith(("crisis", "emergency", "safety")) for k in keys), keys
+    flags = asked.snapshot.flags
+    assert "asked_disclosure" in flags and "crisis_harms_others" not in flags
+    reasons = engine.bundle.triage.assess({"asked_disclosure": "yes"}).reasons
+    assert reasons == ("asked_disclosure",)
+    assert "HP ini mungkin tidak aman" in engine.bundle.triage.label("asked_disclosure", "id")
+
+
+def test_danger_someone_else_writes_counts_and_staff_read_whose_it_is(engine: Engine) -> None:
+    """A sister on the owner's phone: "kaka sa dipukul suami skarang" is the owner's danger
+    (P0, the emergency text), and the case says the words came from someone else on the
+    phone; the owner's own danger words carry no such mark."""
+    first = _at_rest(engine, "ini sa adiknya")
+    told = engine.step(first.snapshot, Inbound("test", "u1", "m2", text="kaka sa dipukul "
+                                                "suami skarang, de masih pegang parang"),
+                       NOW + timedelta(minutes=1), "id")
+    assert told.replies[0].key.startswith("emergency")
+    assert {"crisis_violence", "other_writer_danger"} <= set(told.snapshot.flags)
+    own = _at_rest(engine, "suami pukul sa skarang, de masih pegang parang")
+    assert "crisis_violence" in own.snapshot.flags
+    assert "other_writer_danger" not in own.snapshot.flags
