@@ -55,7 +55,7 @@ ENGINE_KEYS = (
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
     "human_requested.no_consent", "human_requested.refused", "faq.when.no_case", "moved_on",
-    "later", "resumed", "human_requested.rest", "faq.bot", "explain",
+    "later", "resumed", "human_requested.rest", "faq.bot", "explain", "writer.owner.mid_intake",
     "mistyped_ack",
     DID_YOU_MEAN, FROM_STORY,
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",

@@ -15,6 +15,7 @@ from flows.actions import (
     ABOUT_OTHER,
     ACTIONS,
     ANSWERED,
+    BY_OTHER,
     CONSENT_CHOICES,
     CRISIS_FLAGS,
     CRISIS_GROUPS,
@@ -268,6 +269,8 @@ class Engine:
         if scan and command is None and not inbound.payload:  # what danger texts do not
             # answer: "kam bisa telpon polisi ka?" (no: call 110), "bisa selesai adat ka?"
             self._notice(m, inbound.text, self.bundle.beside_danger, at + 1)
+        if wrote == "writer.owner" and BY_OTHER in m.answers and not state.end:
+            wrote = "writer.owner.mid_intake"  # the questions were someone else's (H3)
         if wrote is not None:  # after the danger text, if any; before everything else
             m.replies.insert(at + 1 if scan and len(m.replies) > at else at, Reply(wrote))
 

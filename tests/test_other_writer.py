@@ -153,6 +153,12 @@ def test_answers_someone_else_gives_are_known_as_theirs(engine: Engine) -> None:
     back = engine.step(theirs.snapshot, Inbound("test", "u1", "m3", text="ini mama lagi"),
                        NOW + timedelta(minutes=2), "id")
     assert back.snapshot.answers.get(BY_OTHER) == ["child_now"]  # still hers
+    # the mother, back mid-intake, hears that the questions so far were her daughter's, and
+    # how to tell of herself (a re-check: she went on answering her daughter's intake)
+    keys = [r.key for r in back.replies]
+    assert keys[0] == "writer.owner.mid_intake" and len(keys) > 1, keys
+    said = engine.bundle.catalog.texts["id"]["writer.owner.mid_intake"]
+    assert "dijawab oleh orang lain" in said and "ULANG" in said
     mine = engine.step(replace(back.snapshot, state="risk_child_now"),
                        Inbound("test", "u1", "m4", text="1"), NOW + timedelta(minutes=3), "id")
     assert BY_OTHER not in mine.snapshot.answers  # the owner answered it herself
