@@ -147,3 +147,26 @@ def test_a_number_for_the_question_on_screen_reaches_a_counselor_who_took_over_i
     family.say("2")
     label = flows().bundle.catalog.text("greeting.call", "id")
     assert texts(sari) == [staff.text("relay_in", number="LK3-2026-00001", text=f"2 ({label})")]
+
+
+def test_words_at_the_safety_question_go_to_the_counselor_only(service: Service) -> None:
+    """A family at "Apakah Anda aman sekarang?" when Sari takes the case writes to Sari in
+    sentences: Sari reads them, and the bot says nothing (a walk-through: "Maaf, saya belum
+    mengerti. Ketik PETUGAS..." to a woman talking to a counselor); a "2" there is still
+    the bot's to answer, and Sari reads what it chose."""
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62813")
+    family.say("tolong sa pu paitua ancam mo bunuh sa deng parang")  # at the safety question
+    family.unread()
+    sari.say("/ambil")
+    texts(sari)
+    family.unread()
+    words = "sa di rumah tetangga, anak2 su lari ikut sa. de tidur di dalam"
+    assert family.say(words) == []
+    assert staff.text("relay_in", number="LK3-2026-00001", text=words) in texts(sari)
+    assert family.say("kaka Yosep sa su aman skali") == []
+    texts(sari)
+    still = family.say("2")
+    assert still and "masih dalam bahaya" in still[0], still
+    label = flows().bundle.catalog.text("emergency.danger", "id")
+    assert any(f"2 ({label})" in t for t in texts(sari))

@@ -253,14 +253,19 @@ class Processor:
         asked = conv.snapshot.state if conv.snapshot else None
         danger = None
         if held and routing.safety_word(msg, self.flows.bundle) is None:
-            danger = routing.danger(msg, self.flows.bundle.crisis)  # held cases only: a few
             flags = conv.snapshot.flags if conv.snapshot else ()
+            danger = routing.danger(msg, self.flows.bundle.crisis, flags)  # held cases only
             if not answering and not is_imminent(danger, flags):
                 # "1" to the question on the family's screen when a person took over: the
                 # counselor reads what it chose (a walk-through's counselor got a bare "1")
                 return routing.relay_to_counselor(
                     batch, msg, conv, danger, routing.answered(self.flows.bundle, asked, msg))
         turn = self._turn(msg, conv, batch.now)
+        if held and routing.not_an_answer(turn):
+            # at the safety question, words that answer nothing go to the person only, marked
+            # where they read as danger (a walk-through: "Maaf, saya belum mengerti" to a
+            # family talking to a counselor)
+            return routing.relay_to_counselor(batch, msg, conv, danger)
         record(batch, msg, conv, turn)
         if held and (answering or danger):  # what the bot answered: the person sees it too
             routing.copy_to_counselor(batch.need(), msg, conv, batch.now, danger,

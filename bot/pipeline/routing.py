@@ -15,10 +15,12 @@ from sqlalchemy import Connection
 
 from bot.casework import intakeview, labels, staff
 from bot.pipeline.apply import Batch, Conv, author_of, event_row, inbound_row
+from flows.actions import CRISIS_FLAGS, WRITER
 from flows.crisis import CrisisWords, Scan
 from flows.danger import flags_seen, words_event
 from flows.loader import Bundle
 from flows.text import clean, command_of
+from flows.types import Turn
 from flows.writers import who_writes
 from storage import counselors, inbox
 from storage.rows import Processed
@@ -26,6 +28,10 @@ from storage.rows import Processed
 # What the flow still answers while a person holds the case: safety words and the family's
 # data rights (each right a request with a deadline, bot.privacy), the counselor told at once.
 SAFETY_COMMANDS = ("emergency", "stop", "erase", "exit", "data", "correct")
+# The flow's words for a message that answered nothing: while a person holds the case, such a
+# message is the person's to read, and the flow says nothing
+NOT_UNDERSTOOD = frozenset({"reprompt", "reprompt_story", "reprompt_media", "reprompt_text",
+                            "offer_human", "moved_on", "explain"})
 
 
 def held_by_person(conv: Conv) -> bool:
@@ -39,11 +45,15 @@ def safety_word(msg: inbox.Pending, bundle: Bundle) -> str | None:
     return command if command in SAFETY_COMMANDS else None
 
 
-def danger(msg: inbox.Pending, crisis: CrisisWords) -> Scan:
+def danger(msg: inbox.Pending, crisis: CrisisWords, flags: tuple[str, ...] = ()) -> Scan:
     """What a family's message says about danger (only messages of held cases are read here:
-    the flow reads every other one itself)."""
+    the flow reads every other one itself). Where danger words were seen already (`flags`),
+    the model's guess is not asked, as the flow does not ask it then: it tells the counselor
+    nothing new, and its misreadings are noise (a walk-through: "sa su di rumah mama
+    skarang kaka" reached the counselor marked as danger)."""
     text = clean(str(msg.payload.get("text") or ""))
-    return crisis.scan(text) if text else Scan()
+    return crisis.scan(text, model=not any(f in CRISIS_FLAGS for f in flags)) if text \
+        else Scan()
 
 
 def _groups(groups: tuple[str, ...]) -> str:
@@ -99,6 +109,12 @@ def copy_to_counselor(conn: Connection, msg: inbox.Pending, conv: Conv, now: dat
                 staff.send(conn, supervisor, page, now, case_id=conv.case_id)
 
 
+def not_an_answer(turn: Turn) -> bool:
+    """The flow's turn says it did not understand (its question asked again, simpler, or
+    left): the message answered nothing the flow asked."""
+    return any(r.key in NOT_UNDERSTOOD for r in turn.replies)
+
+
 def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
                        scan: Scan | None = None, said: str | None = None) -> None:
     """A family's message goes to the counselor who holds the case, with its number (and
@@ -115,7 +131,8 @@ def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
     if scan:  # the case keeps what was seen, as when the flow reads the words itself
         if conv.snapshot is not None:  # and the conversation: a second time is P0
             conv.snapshot = replace(conv.snapshot,
-                                    flags=flags_seen(scan, conv.snapshot.flags))
+                                    flags=flags_seen(scan, conv.snapshot.flags,
+                                                     WRITER in conv.snapshot.answers))
             conv.changed = True
         batch.rows.append(event_row(conv, "crisis_words",
                                     words_event(scan, False, held_by=conv.assignee_id), now))
