@@ -539,6 +539,9 @@ class Engine:
                 self.enter(m, target)
             return self.prompt(m)
         key = state.idle or state.prompt
+        if m.has_case and self.has_text(m, f"{key}.case"):  # no consent, but a case for
+            key = f"{key}.case"  # danger (a walk-through: "Ketik ULANG untuk mulai
+            # konsultasi" to a woman whose children were inside with an armed man)
         # back from a safety question to a person; else someone else hears no case number
         key = "handoff.resume" if moved and "with_person" in m.flags else self.form(m, key)
         m.replies.append(Reply(key, self.params(m, key)))

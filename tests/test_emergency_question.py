@@ -170,3 +170,25 @@ def test_the_question_asked_again_is_the_one_asked_first() -> None:
             asked = text.rstrip().splitlines()[-1].strip()
             short = texts.get(f"{key}.short", texts["emergency.short"])
             assert short.startswith(asked), (lang, key, asked, short)
+
+
+def test_after_a_refusal_a_family_in_danger_is_told_staff_read_its_messages() -> None:
+    """Consent refused, then danger words (a P0 case for vital interest): her next messages
+    are recorded for staff and she is told so, with the numbers, not "Ketik ULANG untuk
+    mulai konsultasi" (a walk-through: her children were inside with an armed man)."""
+    from dataclasses import replace
+
+    turns = talk("halo", "1", "3", "3",
+                 "kaka tolong paitua mabuk pegang parang de bilang mo bunuh sa deng anak2",
+                 "2")
+    assert "case_upsert" in [e.kind for t in turns for e in t.events]
+    opened = replace(turns[-1].snapshot, case_number="LK3-2026-00001")  # as the service does
+    turn = ENGINE.step(opened, Inbound("test", "u1", "m9", text="anak2 masih di dalam rumah"),
+                       NOW, "id")
+    assert [r.key for r in turn.replies] == ["refused.idle.case"]
+    assert [e.kind for e in turn.events] == ["message_while_resting"]
+    without = ENGINE.step(replace(opened, case_number=None),
+                          Inbound("test", "u1", "m9", text="halo"), NOW, "id")
+    assert [r.key for r in without.replies] == ["refused.idle"]  # no case: as before
+    said = ENGINE.bundle.catalog.text("refused.idle.case", "id")
+    assert "petugas LK3" in said and "110" in said

@@ -145,7 +145,7 @@ def test_a_notice_without_its_text_is_refused(tmp_path: Path) -> None:
 POLICE = [
     "kam bisa telpon polisi ka?", "kam bisa kirim polisi ka", "ibu tolong panggil polisi",
     "tolong telponkan polisi", "kaka bisa hubungi polisi ka sa tra bisa bicara",
-    "lk3 bisa lapor ke polisi ka", "can you call the police for me",
+    "lk3 bisa lapor ke polisi ka", "can you call the police for me", "kam kirim orang ka",
     # beside danger words: the emergency text says "call 110", not that the bot cannot
     "tolong panggil polisi, de pukul sa skarang", "kam bisa kirim polisi ke rumah ka, de mo "
     "bunuh sa",
@@ -225,7 +225,7 @@ def test_the_bot_says_it_cannot_call_the_police_after_the_danger_text(engine: En
     assert keys[0].startswith("emergency") and keys[1] == "notice.police", keys
     assert turn.snapshot.state == "emergency_check"
     said = engine.bundle.catalog.texts["id"]["notice.police"]
-    assert "tidak bisa menelepon atau mengirim polisi" in said and "08111-129-129" in said
+    assert "tidak bisa menelepon polisi atau mengirim orang" in said and "08111-129-129" in said
 
 
 def test_an_adat_question_beside_sexual_violence_is_answered_no(engine: Engine) -> None:
