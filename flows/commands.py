@@ -23,7 +23,7 @@ QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_co
 TO_LANGUAGE = {"to_english": "en", "to_indonesian": "id"}
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
                    "mistyped", "exit", "unsubscribe", "thanks", "later", "go_on", *QUESTIONS,
-                   *TO_LANGUAGE, "not_understood")
+                   *TO_LANGUAGE, "not_understood", "joking")
 # "nanti dulu", "tra jadi" mid-intake: a pause, the answers kept (a walk-through: only
 # BERHENTI worked, and it withdrew consent: "mau lanjut" an hour later began from zero);
 # "lanjut" after it asks the question again. LATER marks the pause.
@@ -56,6 +56,7 @@ ENGINE_KEYS = (
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
     "human_requested.no_consent", "human_requested.refused", "faq.when.no_case", "moved_on",
     "later", "resumed", "human_requested.rest", "faq.bot", "explain", "writer.owner.mid_intake",
+    "joking_ack", "joking_ack.selfharm", "joking_ack.no_case",
     "mistyped_ack",
     DID_YOU_MEAN, FROM_STORY,
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
@@ -167,6 +168,17 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         m.events.append(Event("quick_exit", {"channel": m.channel}))
         key = "quick_exit.telegram" if m.channel == "telegram" else "quick_exit.other"
         return m.replies.append(Reply(key))
+    elif command == "joking":  # "sa bercanda saja" after words of danger (a walk-through:
+        # after "lebih baik sa tra ada", "Maaf, saya belum mengerti"): the words still count
+        # (never below what they set), staff read that they were called a joke, and the
+        # person hears where to turn if it was not one
+        hit = [f for f in m.flags if f in CRISIS_FLAGS]
+        if hit:
+            m.flag("crisis_disputed")
+            m.events.append(Event("crisis_disputed", {"flags": hit, "said": "joking"}))
+            key = "joking_ack.no_case" if not m.has_case else \
+                "joking_ack.selfharm" if "crisis_selfharm" in hit else "joking_ack"
+            m.replies.append(Reply(key))
     elif command == "not_understood":  # "sa tra mengerti", "maksudnya apa": the question in
         # plainer words now (a re-check: at the consent question a grandmother was told
         # "Maaf, saya belum mengerti" herself), not after two misses; at rest, where it stands

@@ -140,8 +140,11 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
             m.answers[UNSAID] = True  # the closing is said after the safety question
         engine.interrupt(m, engine.flow.interrupts["emergency"])
         return engine.prompt(m)
-    if m.consented() or m.has_case:
-        ACTIONS["open_case_now"](m)  # staff see it now, whatever the family does next
+    if m.consented() or m.has_case or (scan.model is None and m.answers[FOCUS] == "selfharm"):
+        # staff see it now, whatever the family does next; words of wanting to die, before
+        # consent too (vital interest; Never 2: a walk-through's "sa cape hidup, lebih baik sa
+        # tra ada", then "sa bercanda saja", and no person would ever have seen it)
+        ACTIONS["open_case_now"](m)
     key = MAYBE if scan.model is not None else f"crisis.p1.{m.answers[FOCUS]}"
     if young and engine.has_text(m, f"{key}.child"):
         key = f"{key}.child"  # a child writing: "kamu", and an adult they trust

@@ -384,3 +384,30 @@ def test_after_a_story_the_greeting_does_not_start_over(lang: str) -> None:
     assert {"id": "bukan manusia", "en": "not a human"}[lang] in said
     assert {"id": "Selamat", "en": "Good "}[lang] not in said
     assert say(None, "halo", lang).replies[0].key == "greeting"
+
+
+JOKES = ["sa bercanda saja", "hahaha sa bercanda saja kaka jang serius", "cuma bercanda",
+         "bercanda", "just kidding", "haha i was joking"]
+
+
+def test_words_of_wanting_to_die_reach_a_person_even_before_consent() -> None:
+    """Never 2 (a walk-through: "sa cape hidup, lebih baik sa tra ada" as a first message had
+    its numbers and no case; "sa bercanda saja" then got "Maaf, saya belum mengerti", and
+    no person would ever have seen it): a case for staff now, for vital interest, told so;
+    "bercanda" after it is heard, the words still count, and staff read that it was called
+    a joke; BERHENTI then ends with the self-harm lines, not only the police."""
+    first = say(None, "sa cape hidup, lebih baik sa tra ada")
+    opened = [e.data for e in first.events if e.kind == "case_upsert"]
+    assert opened and opened[0]["legal_basis"] == "vital_interest", first.events
+    told = words(first)
+    assert "sudah kami teruskan ke petugas LK3" in told, told
+    snap = replace(first.snapshot, case_number="LK3-2026-00001")  # as the service does
+    for joke in JOKES:
+        joked = say(snap, joke)
+        assert joked.replies[0].key == "joking_ack.selfharm", (joke, joked.replies)
+        assert {"crisis_selfharm", "crisis_disputed"} <= set(joked.snapshot.flags)
+        assert joked.snapshot.state == snap.state  # the question again, the place kept
+    assert "healing119.id" in words(say(snap, "BERHENTI"))
+    plain = say(snapshot_at("category", **CONSENTED), "bercanda")  # no danger words: no ack
+    assert [r.key for r in plain.replies] == ["category"]
+    assert "crisis_disputed" not in plain.snapshot.flags
