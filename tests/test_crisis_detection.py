@@ -133,6 +133,9 @@ def test_typos_match_by_edit_distance(text: str, group: str) -> None:
 @pytest.mark.parametrize("text", [
     "sa pu mata sakit", "pukat ikan di Pomako", "sa mau pisah deng suami", "barang sa hilang",
     "my back hurts", "tenang saja", "panas skali hari ini", "dia marah tapi su baik",
+    # things, not people (a walk-through: a tired father who would smash his son's phone was
+    # told of the duty to report)
+    "rasanya sa mau banting de pu hp", "sa banting pintu trus keluar", "de banting piring",
 ])
 def test_real_words_do_not_fuzz_into_danger(text: str) -> None:
     """Fuzz stays tight: real words (mata, pukat, pisah, barang, panas, marah) and short or
@@ -145,6 +148,8 @@ def test_real_words_do_not_fuzz_into_danger(text: str) -> None:
     "no one hurts me", "he never hits me", "sa tra pernah pikir bunuh diri",
     "sa tidak dalam bahaya", "tidak ada yang terluka", "saya tidak mau bunuh diri",
     "sa aman ibu. sa tra ada pikir bunuh diri, sa cuma mau konseling deng suami",  # walk
+    # "not yet": the injury emergency came for it (a walk-through)
+    "sampe skarang blum ada yang luka tapi kami takut kalo de ngamuk", "belum ada yang terluka",
 ])
 def test_negation_cancels(text: str) -> None:
     """Negation: a negation just before a phrase (or inside it) cancels it."""

@@ -43,13 +43,21 @@ def first_reply(turn: Turn) -> tuple[str, str]:
     "sa masih SMP kelas 2, bapa tiri pukul sa trus",
     "Kak aku umur 15, aku diusir dari rumah karena hamil, aku gak punya tempat tinggal",
     "sa 13thn sa di asrama dipukul kaka kelas pake kayu sampe biru2",
+    # a greeting first: "kaka" is the one greeted, not a sibling (a walk-through: a boy of
+    # 14 was answered as an adult, the police first)
+    "halo kaka sa anak smp kls 2, kaka2 kls 3 pukul sa di sekolah",
+    "selamat malam kaka sa umur 15, bapa pukul sa",
 ])
 def test_a_teen_who_gives_their_age_gets_the_texts_for_a_child(text: str) -> None:
-    key, said = first_reply(talk(text)[0])
+    turns = talk(text, "1", "1")  # safe now (where it was P0), then chat
+    key, said = first_reply(turns[0])
     assert key in FOR_A_CHILD, (key, said)
     assert "kamu" in said
     numbers = [line for line in said.splitlines() if line.startswith("•")]
     assert numbers[0].startswith("• Anak dalam bahaya (TePSA)"), numbers
+    # and the questions before consent are asked in "kamu" too
+    asked = [r.key for t in turns for r in t.replies][1:]
+    assert {"greeting.told_danger.young", "danger.young"} <= set(asked), asked
 
 
 @pytest.mark.parametrize("text", [
