@@ -526,3 +526,15 @@ def test_a_writer_who_was_hit_is_not_read_as_hurting_others(text: str) -> None:
 def test_a_writer_who_hits_is_still_read_as_hurting_others(text: str,
                                                            found: tuple[str, ...]) -> None:
     assert groups(text) == found
+
+
+def test_a_child_gone_for_days_is_danger_now_and_a_husband_is_not() -> None:
+    """A girl of 17 gone four days with a man of 25 is a child in danger now (a walk-through:
+    not read as danger at all); a husband three days away is no child, and an adult who ran
+    off with a partner is no danger."""
+    gone = WORDS.scan("sa pu anak prempuan umur 17 lari ikut de pu pacar su 4 hari tra pulang",
+                      model=False)
+    assert gone.groups == ("child",) and gone.imminent == ("child",), gone
+    assert WORDS.scan("sa pu nona umur 16 kabur ikut laki2", model=False).groups == ("child",)
+    for text in ("paitua su 3 hari tra pulang", "sa umur 30 lari ikut pacar ke jayapura"):
+        assert not WORDS.scan(text, model=False), text

@@ -173,6 +173,15 @@ NOT_FETCH = [
     "sa mau jemput anak di sekolah", "sa bole jemput de di bandara", "suami mau jemput sa",
     "de jemput sa tadi", "sa mau pulang ke kampung", "anak sa belum pulang dari kemarin",
 ]
+SEARCH = [
+    "kam bisa cari de ka?", "kam bisa cari sa pu anak ka", "tolong cari sa pu anak",
+    "kaka tolong sa pu anak prempuan umur 17 lari ikut de pu pacar su 4 hari tra pulang, hp "
+    "tra aktif. kam bisa cari de ka? sa tra tau de di mana", "can you help me find my daughter",
+]
+NOT_SEARCH = [
+    "sa cari kerja", "sa sudah cari de kemana2", "de cari sa terus", "dong cari uang di kota",
+    "sa cari kantor lk3",
+]
 DISCLOSE = [
     "de bilang sa pukul de ka?", "maitua ada lapor apa ke kam", "de bilang apa ke kam?",
     "apa yang de ceritakan ke petugas", "de ada lapor ke kam ka", "suami ada chat kalian ka",
@@ -204,6 +213,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
 @pytest.mark.parametrize(("name", "said", "unsaid"), [
     ("police", POLICE, NOT_POLICE), ("where_go", WHERE_GO, NOT_WHERE_GO),
     ("fetch", FETCH, NOT_FETCH), ("disclose", DISCLOSE, NOT_DISCLOSE),
+    ("search", SEARCH, NOT_SEARCH),
     ("adat", ADAT, NOT_ADAT)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
@@ -265,7 +275,7 @@ def test_staff_read_every_notice_in_words(engine: Engine) -> None:
 
     names = {name for _, name in engine.bundle.notices + engine.bundle.beside_danger}
     assert {"health", "locate", "where_go", "fetch", "police", "adat",
-            "disclose"} <= names
+            "disclose", "search"} <= names
     for lang in ("id", "en"):
         unnamed = [n for n in names if labels.word("noticed", n, lang) == n]
         assert not unnamed, (lang, unnamed)
