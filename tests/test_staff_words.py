@@ -199,6 +199,25 @@ def test_a_childs_answer_to_a_question_asked_in_kamu_reads_in_words() -> None:
         assert annotate([("out", texts[key]), ("in", "1")])[-1] == "1 (Ya)", key
 
 
+def test_a_number_after_the_emergency_question_asked_again_reads_as_its_answer() -> None:
+    """Each form of the emergency message (per danger, of a child, of someone else, asked
+    again) is a question: the "1" after it reads "Sudah aman sekarang", not the choice of the
+    question before it (a walk-through: the transcript read "1 (Lanjut chat)" where the
+    answers said "safe now")."""
+    from bot.casework.intakeview import annotate
+    from tests.support import flows
+
+    bundle = flows().bundle
+    texts, params = bundle.catalog.texts["id"], {"crisis_contacts": "• Polisi: 110"}
+    safe = bundle.catalog.text("emergency.safe", "id")
+    greeting = texts["greeting.again"] + "\n1. " + bundle.catalog.text("greeting.chat", "id")
+    for key in ("emergency.violence.again", "emergency.violence.child",
+                "emergency.violence.other", "emergency.selfharm"):
+        asked = texts[key].replace("{crisis_contacts}", params["crisis_contacts"])
+        said = annotate([("out", greeting), ("out", asked), ("in", "1")])[-1]
+        assert said == f"1 ({safe})", (key, said)
+
+
 def test_every_command_a_family_can_use_reads_in_words() -> None:
     """The case history's "kata kunci" events name the command in words ("perintah: tanya
     kerahasiaan"), never its code ("ask_secret"), in both staff languages."""

@@ -60,6 +60,10 @@ class Questions:
                 keys.append(f"{state.prompt}.{state.variant}")
             if state.from_danger:  # "Dari cerita Anda tadi, masalahnya mungkin: ..."
                 keys.append(f"{state.prompt}.suggest")
+            if state.variant:  # of a child writing, of someone else, and asked again ("Kami
+                # sudah menandai keadaan Anda darurat...": a walk-through's "1" to it read as
+                # the greeting's "Lanjut chat" in the transcript, "safe now" in the answers)
+                keys += [f"{k}{form}" for k in keys for form in (".child", ".other", ".again")]
             keys += [f"{k}.young" for k in keys]  # asked of a child ("apakah kamu ...")
             keys += [f"{k}.short" for k in keys]
             for lang in LANGUAGES:
