@@ -58,6 +58,7 @@ Phrase = tuple[str, ...]
 # "iya, malam ini", "tra skarang tapi nanti malam de pulang": a comma or "tapi" ends the
 # answer part
 _SELF = frozenset({"saya", "i"})  # before `pointers`: "saya pilih 2", "i choose 2"
+_POINTED_TAIL = frozenset({"itu", "tadi", "saja", "sudah", "ya", "e"})  # "yang nomor 1 itu"
 _CLAUSE = re.compile(r"\s*[,.;!?]+\s*|\s+(?:tapi|tetapi|tp|but)\s+", re.IGNORECASE)
 _BUT = re.compile(r"\b(?:tapi|tetapi|tp|namun|but)\b", re.IGNORECASE)
 _CONFLICT = object()  # two choices named
@@ -206,6 +207,8 @@ class Answers:
         if i == len(words) or set(words[:i]) <= _SELF:
             return ()
         rest = _in_digits(words[i:])  # "nomor dua": 2
+        while len(rest) > 1 and rest[-1] in _POINTED_TAIL:  # "yang nomor satu itu" (a
+            rest = rest[:-1]  # walk-through: "nomor" alone offered the numbers-only choice)
         if rest[0] in self.ordinals:  # "yang kedua"
             return (str(self.ordinals[rest[0]]), *rest[1:])
         return rest if rest[0].isdigit() else ()

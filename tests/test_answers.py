@@ -557,3 +557,21 @@ def test_missing_answers_file_is_refused(tmp_path: Path) -> None:
     """No answers.yaml is a FlowError naming it (the loader needs the file)."""
     with pytest.raises(FlowError, match=r"answers\.yaml: file not found"):
         load_answers(tmp_path / "answers.yaml")
+
+
+def test_a_number_pointed_at_with_words_after_it_is_that_choice() -> None:
+    """"yang nomor satu itu" is choice 1 (a walk-through: "nomor" alone offered "Saya hanya
+    mau nomor bantuan", so "iya" would have sent the family to the numbers only)."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.engine import Engine
+    from flows.types import Inbound, Snapshot
+
+    engine = Engine.load("intake")
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    for text, value in (("yang nomor satu itu", "chat"), ("yg nomor 1 itu", "chat"),
+                        ("yang nomor 3 saja", "numbers")):
+        snap = Snapshot(engine.flow.name, "greeting", "id", {"_greeted": True}, (), 0,
+                        engine.flow.version, None, now - timedelta(minutes=1))
+        turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), now, "id")
+        assert turn.snapshot.answers.get("mode") == value, (text, turn.snapshot.answers)

@@ -141,6 +141,7 @@ QUESTIONS = {
         "sa pu suami nanti dipenjara ka", "kam langsung lapor polisi ka",
         "apakah petugas akan lapor ke polisi", "nanti bapa masuk penjara kah, sa takut",
         "will you report this to the police", "will my husband be arrested",
+        "kalo sa cerita nanti sa ditangkap polisi ka?",  # a father who hits his children
     ],
     "not_understood": [
         "sa tra mengerti", "maksudnya apa kaka", "sa bingung", "tra paham maksudnya",
@@ -157,9 +158,12 @@ QUESTIONS = {
         "sa mau tanya kantor LK3 itu dimana kah, buka jam brapa", "alamat kantor",
         "kantor buka hari sabtu ka", "lk3 buka hari minggu ka",  # a walk-through, as below
         "is the office open on saturday",
+        # a walk-through's questions, not understood before
+        "sabtu buka ka", "alamatnya di jalan apa? dekat mana", "alamat kantor di jalan apa",
     ],
     "ask_aid": [
         "sa mau tanya soal PKH", "BPJS sa mati, bisa bantu ka", "kenapa pkh sa belum cair",
+        "ada PKH ka anak?", "bantuan sembako ada ka",
         "bansos", "tolong bantu urus bpjs", "how do i apply for pkh",
     ],
     "ask_appointment": [
@@ -183,6 +187,7 @@ QUESTIONS = {
     "ask_cost": [
         "bayar kah atau gratis?", "gratis kah", "ini gratis kah?", "biaya berapa",
         "konsultasi bayar kah", "is it free", "do i have to pay", "bayar ka tra?",
+        "ini harus bayar ka anak",
     ],
 }
 NOT_QUESTIONS = [
@@ -204,7 +209,7 @@ NOT_QUESTIONS = [
     # a story, a wish to report, an arrest told of: not a question about LK3
     "sa tra mengerti kenapa de pukul sa", "sa mau lapor polisi", "paitua su ditangkap polisi",
     "de pernah dipenjara", "sa bingung mau cerita dari mana, de pukul sa tiap malam",
-    "anak sa tra paham pelajaran", "sa mau de ditangkap",
+    "anak sa tra paham pelajaran", "sa mau de ditangkap", "sa ditangkap polisi kemarin",
 ]
 
 
@@ -222,7 +227,9 @@ def test_questions_about_the_service_are_recognised(engine: Engine) -> None:
 
 THANKS = ["makasih", "ok trima kasih kaka", "terima kasih banyak ibu, Tuhan berkati",
           "Terima kasih atas bantuannya 🙏", "oke makasih e", "thank you so much", "tq kak",
-          "trimakasih banyak lk3"]
+          "trimakasih banyak lk3",
+          # a goodbye after information (a walk-through: "Mohon jawab dulu")
+          "ok makasih nanti sa datang langsung saja", "makasih kaka, nanti sa datang ke kantor"]
 NOT_THANKS = ["makasih kaka, tapi de masih pukul sa skarang", "iya makasih",
               "sa mau bilang terima kasih ke dia", "terima kasih tapi sa masih takut",
               "makasih, sa su tra kuat hidup"]
