@@ -90,6 +90,11 @@ def set_focus(m: StepModel, scan: Scan) -> None:
         FOCUS_TEXTS.get(focus, focus)
 
 
+# Kinds of danger that say how urgent, not what the problem is: they do not replace a kind
+# the family named before as what they told (TOLD: the category offered later)
+HOW_URGENT = ("injury", "help_now")
+
+
 def focus_of(scan: Scan) -> str:
     """The kind of danger a message is mostly about: what is imminent leads (a machete
     over sadness), then FOCUS_ORDER."""
@@ -120,8 +125,11 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     young = writes_as_child(m.answers)
     about_child = scan.child and not young
     m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]
-    if scan.model is None:
-        m.answers[TOLD] = focus_of(scan)
+    told = focus_of(scan) if scan.model is None else None
+    if told is not None and (told not in HOW_URGENT or TOLD not in m.answers):
+        m.answers[TOLD] = told  # what the problem is; "de masih di luar de cari sa" after
+        # "paitua pukul sa" says how urgent, not what (a walk-through: the category then
+        # offered was "Hubungan suami-istri", from the story's other words)
     m.flags = list(flags_seen(scan, tuple(m.flags), WRITER in m.answers))
     if imminent:
         m.flag("crisis_now")

@@ -16,7 +16,7 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from flows.actions import RETURN_TO
+from flows.actions import RETURN_TO, TOLD
 from flows.danger import FOCUS_ORDER
 from flows.engine import MISSES_BEFORE_HUMAN, MISSES_BEFORE_MOVING_ON, MODEL_HEARD_WORDS
 from flows.text import clean
@@ -411,3 +411,18 @@ def test_words_of_wanting_to_die_reach_a_person_even_before_consent() -> None:
     plain = say(snapshot_at("category", **CONSENTED), "bercanda")  # no danger words: no ack
     assert [r.key for r in plain.replies] == ["category"]
     assert "crisis_disputed" not in plain.snapshot.flags
+
+
+def test_how_urgent_does_not_replace_what_the_problem_is() -> None:
+    """"paitua pukul sa" then "kam bisa kirim polisi ka?" (help now): the category offered
+    later is still domestic violence (a walk-through: "Hubungan suami-istri" was offered,
+    from the story's other words, and taken with "iya")."""
+    first = say(None, "tolong sa pu paitua baru pukul sa skarang sa sembunyi di kamar mandi")
+    assert first.snapshot.answers.get(TOLD) == "violence"
+    back = say(first.snapshot, "1")  # safe now: back at the greeting
+    later = say(back.snapshot, "kam bisa kirim polisi ka?")
+    assert "help_now" in [e.data["groups"][0] for e in later.events if e.kind == "crisis_words"]
+    assert later.snapshot.answers.get(TOLD) == "violence", later.snapshot.answers
+    asked = say(snapshot_at("age", **{TOLD: later.snapshot.answers[TOLD]}), "2")
+    assert [(r.key, r.params) for r in asked.replies] == [
+        ("category.suggest", {"suggested_key": "category.dv"})]
