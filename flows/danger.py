@@ -175,11 +175,16 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
 def focus_on_reasons(m: StepModel, reasons: frozenset[str]) -> None:
     """An answer that made the case P0: the emergency text for what the answer was about
     (a P0 reason's `focus` in the triage file; the person who hurts others gets theirs);
-    danger now or still in danger get the general message."""
+    danger now or still in danger get the text for the kind of danger the family told of
+    before (a walk-through: a worker reporting a girl of 6 left alone answered "yes, now" and
+    read "Your safety comes first... Are you safe now?"), else the general message."""
     kinds = {m.triage.focus(r) for r in reasons}
     if m.answers.get("category") == "harms_others":
         kinds = {"harms_others"}
     focus = next((f for f in FOCUS_ORDER if f in kinds), None)
+    told = m.answers.get(TOLD)
+    if focus is None and isinstance(told, str) and told in FOCUS_ORDER:
+        focus = FOCUS_TEXTS.get(told, told)
     if focus is None:
         m.answers.pop(FOCUS, None)
     else:

@@ -192,3 +192,23 @@ def test_after_a_refusal_a_family_in_danger_is_told_staff_read_its_messages() ->
     assert [r.key for r in without.replies] == ["refused.idle"]  # no case: as before
     said = ENGINE.bundle.catalog.text("refused.idle.case", "id")
     assert "petugas LK3" in said and "110" in said
+
+
+NGO = ("Hi, I work for an NGO in Timika. A girl about 6 years old has been left alone at my "
+       "neighbours house since yesterday, the parents went to the highlands and nobody is "
+       "looking after her. What should I do?")
+
+
+def test_a_worker_reporting_a_child_alone_is_asked_about_the_child() -> None:
+    """A worker reporting a girl of 6 left alone since yesterday (a walk-through: P1, then
+    after "yes, now" at the danger question "Your safety comes first... Are you safe now?",
+    and "I am safe, the child is not" not understood): the child's emergency text at once,
+    asked about the child, and that answer is "still in danger"."""
+    first = talk(NGO, lang="en")[0]
+    assert first.replies[0].key == "emergency.child", [r.key for r in first.replies]
+    assert "Is the child safe now?" in said(first, "en")
+    turns = talk(NGO, "I am safe, the child is not", lang="en")
+    assert turns[-1].snapshot.answers.get("still_in_danger_answer") == "danger"
+    # told of a child, then "yes, now" at the danger question: the child's text, not "yours"
+    told = talk("anak tetangga dipukul bapanya tiap hari", "1", "1")
+    assert told[-1].replies[0].key.startswith("emergency.child"), told[-1].replies
