@@ -132,6 +132,10 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         m.replies.append(Reply(key, engine.params(m, key)))
     elif command == "thanks":  # "ok trima kasih kaka": welcome; a question is asked again,
         m.replies.append(Reply("thanks"))  # at rest nothing more (it was the end)
+        asked = flow.states[m.state]
+        if asked.lenient and asked.save:  # the optional rating after a close: left (a
+            m.answers[asked.save] = "skipped"  # walk-through's family was asked it twice)
+            return engine.fire(m, "skip", quiet=True)
     elif command == "unsubscribe":  # BERHENTI INFO: broadcasts only, every topic
         m.events.append(Event("unsubscribe", {"reason": "keyword"}))
         m.replies.append(Reply("broadcast.unsubscribed"))

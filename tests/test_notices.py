@@ -35,6 +35,9 @@ ORDINARY = [
     "sa mau konseling pra nikah", "paitua mabuk tiap sabtu", "sa sakit hati deng paitua",
     "sa pu mama su tua, perlu bantuan", "cucu tra sekolah karena tra ada uang",
     "kantor dinsos di mana", "sa mau ke rumah sakit jenguk tanta",
+    # the child and the illness far apart, or not an illness of the body (a walk-through)
+    "slamat siang anak, sa mama tua, cucu tiga, yang besar 12 thn, uang su habis, sa sakit kaki",
+    "sa pu adik laki2 su 2 bulan tra mau makan, bicara sendiri, sa rasa de sakit jiwa",
 ]
 LOCATE = [
     "sa pu maitua su bawa lari anak2 pulang ke de pu kampung di agimuga, sa mau ketemu sa pu "

@@ -428,3 +428,18 @@ def test_the_codeword_is_explained_to_whoever_asks_what_it_is(engine: Engine) ->
         out = engine.step(snap, Inbound("test", "u1", "m1", text="maksudnya apa"), now, "id")
         assert out.replies[0].key == key
         assert out.snapshot.state == "codeword" and "codeword" not in out.snapshot.answers
+
+
+def test_thanks_at_the_rating_after_a_close_leaves_it(engine: Engine) -> None:
+    """"makasih" at the optional 1-5 rating after a counselor closed the case: welcome, and
+    the rating is left, not asked again (a walk-through's family was asked it twice)."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    snap = Snapshot(engine.flow.name, "feedback", "id", {"mode": "chat"}, (), 0,
+                    engine.flow.version, "LK3-2026-00001", now - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="makasih kaka"), now, "id")
+    assert [r.key for r in turn.replies] == ["thanks"]
+    assert turn.snapshot.state == "done"  # the rating left, the conversation at its end
