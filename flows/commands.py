@@ -132,9 +132,9 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         m.replies.append(Reply(key, engine.params(m, key)))
     elif command == "thanks":  # "ok trima kasih kaka": welcome; a question is asked again,
         m.replies.append(Reply("thanks"))  # at rest nothing more (it was the end)
-        asked = flow.states[m.state]
-        if asked.lenient and asked.save:  # the optional rating after a close: left (a
-            m.answers[asked.save] = "skipped"  # walk-through's family was asked it twice)
+        here = flow.states[m.state]
+        if here.lenient and here.save:  # the optional rating after a close: left (a
+            m.answers[here.save] = "skipped"  # walk-through's family was asked it twice)
             return engine.fire(m, "skip", quiet=True)
     elif command == "unsubscribe":  # BERHENTI INFO: broadcasts only, every topic
         m.events.append(Event("unsubscribe", {"reason": "keyword"}))
@@ -186,16 +186,16 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
     elif command == "not_understood":  # "sa tra mengerti", "maksudnya apa": the question in
         # plainer words now (a re-check: at the consent question a grandmother was told
         # "Maaf, saya belum mengerti" herself), not after two misses; at rest, where it stands
-        asked = flow.states[m.state]
-        plain = f"{asked.prompt}.plain"
-        if not asked.end and engine.has_text(m, plain):  # the codeword: what it is for
+        here = flow.states[m.state]
+        plain = f"{here.prompt}.plain"
+        if not here.end and engine.has_text(m, plain):  # the codeword: what it is for
             key = engine.form(m, plain)
             m.replies.append(Reply(key, engine.params(m, key)))
             return engine.prompt(m, short=True)
-        if asked.skippable and asked.input and asked.save:  # an optional text: not kept as
-            m.answers[asked.save] = "skipped"  # the answer (a walk-through: "sa tra
+        if here.skippable and here.input and here.save:  # an optional text: not kept as
+            m.answers[here.save] = "skipped"  # the answer (a walk-through: "sa tra
             return engine.fire(m, "skip")  # mengerti" was a safe time), the next question
-        if not asked.end:
+        if not here.end:
             m.replies.append(Reply("explain"))
             return engine.prompt(m, short=True)
     state = flow.states[m.state]
