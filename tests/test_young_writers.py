@@ -147,3 +147,16 @@ def test_a_child_who_says_so_at_the_age_question_is_written_to_as_kamu_to_the_en
     assert turns[-1].snapshot.state == "closing" and "waktu aman yang kamu sebut: pagi" in \
         said[-1][1]
     assert any(k == "safety_p1.young" for k, _ in said)
+
+
+def test_an_adult_is_not_asked_whether_they_are_a_child() -> None:
+    """A man of 45 who gave his age was asked "Apakah ada anak (termasuk Anda sendiri, bila
+    Anda di bawah 18 tahun)..." (a walk-through); one who gave no age still is, and a child
+    is asked in "kamu"."""
+    from tests.test_danger_protocol import say, snapshot_at
+
+    for age, key in (("adult", "risk.child_now.adult"), ("unknown", "risk.child_now")):
+        asked = say(snapshot_at("risk_injured", age=age, category="child", who="child"), "2")
+        assert [r.key for r in asked.replies] == [key], age
+    said = CATALOG.text("risk.child_now.adult", "id")
+    assert "termasuk Anda" not in said and said.endswith("saat ini?")
