@@ -104,3 +104,13 @@ def test_who_is_in_danger_is_read_in_messages_nobody_tuned_for() -> None:
     where both were (its header)."""
     got = _measure(_rows("someone_else_heldout.yaml"))
     assert got["other"][1] >= 43 and got["self"][1] == 0 and got["both"][1] <= 4, got
+
+
+@pytest.mark.parametrize("text", [
+    # a man "dari kampung sebelah" (a walk-through: a woman who was raped read the witness's
+    # "bawa korban ke tempat aman"), a husband "di kamar sebelah"
+    "bulan lalu sa diperkosa sama laki2 dari kampung sebelah, skarang de pu keluarga datang",
+    "paitua pukul sa tadi, skarang de tidur di kamar sebelah",
+])
+def test_a_place_next_door_does_not_make_the_writer_a_witness(text: str) -> None:
+    assert not keys(text)[0].endswith(".other"), (text, keys(text))
