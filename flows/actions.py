@@ -17,10 +17,10 @@ from flows.types import Event, Reply
 # are never taken back, so the case never falls below what the words set.
 MODEL_FLAG = "crisis_model"  # danger the model read where the lists found none (flows/danger.py)
 CRISIS_FLAGS = (*(f"crisis_{g}" for g in GROUPS), MODEL_FLAG)
+OTHER_WRITER_DANGER = "other_writer_danger"  # danger words by someone else on the phone
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
-         "asked_whereabouts", "asked_disclosure", "other_writer_danger")
-OTHER_WRITER_DANGER = "other_writer_danger"  # danger words by someone else on the phone
+         "asked_whereabouts", "asked_disclosure", OTHER_WRITER_DANGER)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack

@@ -127,7 +127,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]
     told = focus_of(scan) if scan.model is None else None
     if told is not None and (told not in HOW_URGENT or TOLD not in m.answers):
-        m.answers[TOLD] = told  # what the problem is; "de masih di luar de cari sa" after
+        m.answers[TOLD] = told  # what the problem is; "kam bisa kirim polisi ka?" after
         # "paitua pukul sa" says how urgent, not what (a walk-through: the category then
         # offered was "Hubungan suami-istri", from the story's other words)
     m.flags = list(flags_seen(scan, tuple(m.flags), WRITER in m.answers))

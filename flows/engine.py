@@ -270,7 +270,8 @@ class Engine:
             # answer: "kam bisa telpon polisi ka?" (no: call 110), "bisa selesai adat ka?"
             self._notice(m, inbound.text, self.bundle.beside_danger, at + 1)
         if wrote == "writer.owner" and BY_OTHER in m.answers and not state.end:
-            wrote = "writer.owner.mid_intake"  # the questions were someone else's (H3)
+            wrote = "writer.owner.mid_intake"  # the questions so far were someone else's
+            # (a re-check: a mother went on answering her daughter's intake)
         if wrote is not None:  # after the danger text, if any; before everything else
             m.replies.insert(at + 1 if scan and len(m.replies) > at else at, Reply(wrote))
 
