@@ -59,7 +59,10 @@ Phrase = tuple[str, ...]
 # answer part
 _SELF = frozenset({"saya", "i"})  # before `pointers`: "saya pilih 2", "i choose 2"
 _POINTED_TAIL = frozenset({"itu", "tadi", "saja", "sudah", "ya", "e"})  # "yang nomor 1 itu"
-_CLAUSE = re.compile(r"\s*[,.;!?]+\s*|\s+(?:tapi|tetapi|tp|but)\s+", re.IGNORECASE)
+# "sa setuju saja asal cucu dapat bantuan" (a walk-through: asked again): a condition after
+# the answer is a clause of its own too (not "sa asal dari wamena": where one comes from)
+_CLAUSE = re.compile(r"\s*[,.;!?]+\s*|\s+(?:tapi|tetapi|tp|but|asal(?:kan)?(?!\s+dari\b)|"
+                     r"yang penting|yg penting)\s+", re.IGNORECASE)
 _BUT = re.compile(r"\b(?:tapi|tetapi|tp|namun|but)\b", re.IGNORECASE)
 _CONFLICT = object()  # two choices named
 _UNCOVERED = object()  # a word that is neither listed nor a filler
