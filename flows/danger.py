@@ -90,6 +90,9 @@ def set_focus(m: StepModel, scan: Scan) -> None:
         FOCUS_TEXTS.get(focus, focus)
 
 
+# Kinds of danger whose words reach a person before consent too (vital interest), besides a
+# child's own danger words
+BEFORE_CONSENT = ("selfharm", "sexual")
 # Kinds of danger that say how urgent, not what the problem is: they do not replace a kind
 # the family named before as what they told (TOLD: the category offered later)
 HOW_URGENT = ("injury", "help_now")
@@ -148,10 +151,12 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
             m.answers[UNSAID] = True  # the closing is said after the safety question
         engine.interrupt(m, engine.flow.interrupts["emergency"])
         return engine.prompt(m)
-    if m.consented() or m.has_case or (scan.model is None and m.answers[FOCUS] == "selfharm"):
-        # staff see it now, whatever the family does next; words of wanting to die, before
-        # consent too (vital interest; Never 2: a walk-through's "sa cape hidup, lebih baik sa
-        # tra ada", then "sa bercanda saja", and no person would ever have seen it)
+    if m.consented() or m.has_case or (scan.model is None and (
+            m.answers[FOCUS] in BEFORE_CONSENT or young)):
+        # staff see it now, whatever the family does next; words of wanting to die, sexual
+        # violence, and a child's own danger, before consent too (vital interest; Never 2:
+        # a walk-through's "sa cape hidup, lebih baik sa tra ada", then "sa bercanda saja";
+        # a girl of 16 pregnant by her teacher: no person would ever have seen either)
         ACTIONS["open_case_now"](m)
     key = MAYBE if scan.model is not None else f"crisis.p1.{m.answers[FOCUS]}"
     if young and engine.has_text(m, f"{key}.child"):

@@ -226,9 +226,9 @@ class Engine:
                 (also := self._choice_of(m, state, inbound.text)) is not None and \
                 len(clean(inbound.text).split()) < MODEL_HEARD_WORDS:
             scan = None  # "sa aman skarang, dia su tidur" answers; the model's guess gives way
-        elif scan and scan.model is not None and \
-                named_in(inbound.text, self.bundle.notices) is not None:
-            scan = None  # "where does my wife live now" asks a notice's question, not danger
+        elif scan and scan.model is not None and named_in(inbound.text, self._notices):
+            scan = None  # "where does my wife live now", "de bilang apa sama kam?" ask a
+            # notice's question, not danger
         if command is None and not inbound.payload and not scan:
             self._notice(m, inbound.text, self._notices)  # "anak panas tinggi": IGD first
         if command is not None:

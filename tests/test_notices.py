@@ -148,7 +148,7 @@ def test_a_notice_without_its_text_is_refused(tmp_path: Path) -> None:
 POLICE = [
     "kam bisa telpon polisi ka?", "kam bisa kirim polisi ka", "ibu tolong panggil polisi",
     "tolong telponkan polisi", "kaka bisa hubungi polisi ka sa tra bisa bicara",
-    "lk3 bisa lapor ke polisi ka", "can you call the police for me", "kam kirim orang ka",
+    "can you call the police for me", "kam kirim orang ka",
     # beside danger words: the emergency text says "call 110", not that the bot cannot
     "tolong panggil polisi, de pukul sa skarang", "kam bisa kirim polisi ke rumah ka, de mo "
     "bunuh sa",
@@ -175,6 +175,20 @@ FETCH = [
 NOT_FETCH = [
     "sa mau jemput anak di sekolah", "sa bole jemput de di bandara", "suami mau jemput sa",
     "de jemput sa tadi", "sa mau pulang ke kampung", "anak sa belum pulang dari kemarin",
+]
+# afraid that telling means an arrest or a report (re-checks: a woman at consent, a girl of
+# 16 pregnant by her teacher, a drunk man who had gone out to calm down)
+ARREST = [
+    "nanti paitua ditangkap polisi ka?", "kalo sa setuju nanti de ditangkap ka",
+    "sa pu suami nanti dipenjara ka", "kam langsung lapor polisi ka",
+    "apakah petugas akan lapor ke polisi", "nanti bapa masuk penjara kah, sa takut",
+    "will you report this to the police", "will my husband be arrested",
+    "kalo sa cerita nanti sa ditangkap polisi ka?", "guru itu nanti ditangkap ka? sa takut",
+    "kam mo lapor polisi ka? sa tra pukul de", "lk3 bisa lapor ke polisi ka",
+]
+NOT_ARREST = [
+    "sa mau de ditangkap", "sa ditangkap polisi kemarin", "paitua su ditangkap polisi",
+    "sa mau lapor polisi", "de pernah dipenjara", "kam bisa telpon polisi ka?",
 ]
 SEARCH = [
     "kam bisa cari de ka?", "kam bisa cari sa pu anak ka", "tolong cari sa pu anak",
@@ -216,7 +230,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
 @pytest.mark.parametrize(("name", "said", "unsaid"), [
     ("police", POLICE, NOT_POLICE), ("where_go", WHERE_GO, NOT_WHERE_GO),
     ("fetch", FETCH, NOT_FETCH), ("disclose", DISCLOSE, NOT_DISCLOSE),
-    ("search", SEARCH, NOT_SEARCH),
+    ("search", SEARCH, NOT_SEARCH), ("arrest", ARREST, NOT_ARREST),
     ("adat", ADAT, NOT_ADAT)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
@@ -278,7 +292,7 @@ def test_staff_read_every_notice_in_words(engine: Engine) -> None:
 
     names = {name for _, name in engine.bundle.notices + engine.bundle.beside_danger}
     assert {"health", "locate", "where_go", "fetch", "police", "adat",
-            "disclose", "search"} <= names
+            "disclose", "search", "arrest"} <= names
     for lang in ("id", "en"):
         unnamed = [n for n in names if labels.word("noticed", n, lang) == n]
         assert not unnamed, (lang, unnamed)

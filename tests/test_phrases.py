@@ -134,14 +134,8 @@ QUESTIONS = {
         "kalo sa setuju nanti mama deng bapa tiri tau ka?", "apa dorang tau?",
         "nanti sa pu mama bapa tau ka",  # a pregnant girl of 16 at consent (a walk-through)
         "kam janji rahasia ka", "dijamin rahasia kah",  # at consent (a re-check)
-    ],
-    # afraid that telling means an arrest (a re-check: at consent, asked again)
-    "ask_arrest": [
-        "nanti paitua ditangkap polisi ka?", "kalo sa setuju nanti de ditangkap ka",
-        "sa pu suami nanti dipenjara ka", "kam langsung lapor polisi ka",
-        "apakah petugas akan lapor ke polisi", "nanti bapa masuk penjara kah, sa takut",
-        "will you report this to the police", "will my husband be arrested",
-        "kalo sa cerita nanti sa ditangkap polisi ka?",  # a father who hits his children
+        # a girl of 16 pregnant by her teacher (a re-check: asked again, four times)
+        "nanti sa pu mama bapa dikasi tau ka?", "kalo sa setuju dong dikasi tau ka?",
     ],
     "not_understood": [
         "sa tra mengerti", "maksudnya apa kaka", "sa bingung", "tra paham maksudnya",
@@ -209,7 +203,7 @@ NOT_QUESTIONS = [
     # a story, a wish to report, an arrest told of: not a question about LK3
     "sa tra mengerti kenapa de pukul sa", "sa mau lapor polisi", "paitua su ditangkap polisi",
     "de pernah dipenjara", "sa bingung mau cerita dari mana, de pukul sa tiap malam",
-    "anak sa tra paham pelajaran", "sa mau de ditangkap", "sa ditangkap polisi kemarin",
+    "anak sa tra paham pelajaran",
 ]
 
 

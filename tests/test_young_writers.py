@@ -160,3 +160,23 @@ def test_an_adult_is_not_asked_whether_they_are_a_child() -> None:
         assert [r.key for r in asked.replies] == [key], age
     said = CATALOG.text("risk.child_now.adult", "id")
     assert "termasuk Anda" not in said and said.endswith("saat ini?")
+
+
+def test_a_pregnant_girl_of_16_reaches_a_person_and_her_questions_are_answered() -> None:
+    """"sa umur 16 sa hamil, yg buat itu sa pu guru" (a re-check: read by the model only, a
+    general text, no case; "will my parents be told?" and "will the teacher be arrested?"
+    asked four times, unanswered): sexual violence against a child, in "kamu", a case for
+    staff before consent (vital interest), and both questions answered with the limits."""
+    first = talk("sa umur 16 sa hamil, yg buat itu sa pu guru di sekolah. sa blum kasi tau "
+                 "siapa2")[0]
+    assert first.replies[0].key == "crisis.p1.sexual.child", first.replies
+    opened = [e.data for e in first.events if e.kind == "case_upsert"]
+    assert opened and opened[0]["legal_basis"] == "vital_interest"
+    from tests.test_danger_protocol import say
+
+    told = say(first.snapshot, "nanti sa pu mama bapa dikasi tau ka?")
+    assert told.replies[0].key == "faq.secret", told.replies
+    asked = say(told.snapshot, "guru itu nanti ditangkap ka? sa takut nanti sa dikeluarkan")
+    assert asked.replies[0].key == "notice.arrest", asked.replies
+    said = CATALOG.text("notice.arrest", "id")
+    assert "kekerasan seksual" in said and "wajib" in said
