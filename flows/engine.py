@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
@@ -58,6 +59,7 @@ MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
 MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
 RESUME_AFTER = timedelta(hours=24)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
+QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not understand
 # Notices that staff see among the case's reasons (Never 5): a partner's whereabouts asked
 # for; what someone told LK3 asked about, on this phone
 NOTICE_FLAGS = {"locate": "asked_whereabouts", "disclose": "asked_disclosure"}
@@ -205,6 +207,8 @@ class Engine:
         command = command_of(inbound.text, self.bundle.keywords, self.bundle.phrases) \
             if not inbound.payload else \
             commands.of_button(inbound.payload, self.bundle.keywords)
+        if command is None and not inbound.payload and QUESTION_MARKS.fullmatch(inbound.text):
+            command = "not_understood"  # a bare "?" (a re-check: "Maaf, saya belum mengerti")
         if command == "go_on" and m.answers.get(commands.LATER) != m.state:
             command = None  # "lanjut" is an answer ("Lanjut chat") but after a pause
         elif command == "later" and self.flow.states[m.state].end:

@@ -437,3 +437,18 @@ def test_thanks_at_the_rating_after_a_close_leaves_it(engine: Engine) -> None:
     turn = engine.step(snap, Inbound("test", "u1", "m1", text="makasih kaka"), now, "id")
     assert [r.key for r in turn.replies] == ["thanks"]
     assert turn.snapshot.state == "done"  # the rating left, the conversation at its end
+
+
+def test_a_bare_question_mark_is_a_family_that_did_not_understand(engine: Engine) -> None:
+    """"?" or "apa" at the greeting (a re-check: "Maaf, saya belum mengerti. Balas dengan
+    nomor pilihan") brings the question in plain words, not a miss."""
+    from datetime import UTC, datetime
+
+    from flows.types import Inbound
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    first = engine.step(None, Inbound("test", "u1", "m1", text="halo"), now, "id")
+    for text in ("?", "??", "apa"):
+        turn = engine.step(first.snapshot, Inbound("test", "u1", "m2", text=text), now, "id")
+        assert [r.key for r in turn.replies] == ["greeting.plain", "greeting.short"], text
+        assert turn.snapshot.misses == 0
