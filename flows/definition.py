@@ -93,6 +93,10 @@ class StateSpec:
     # choices a "tapi" (but) in the message takes back: at "are you safe now?", "sa aman,
     # tapi anak2 masih di dalam rumah deng de" is not safe (asked again)
     not_with_but: tuple[str, ...] = ()
+    # a message with danger words answers this question where its own words pick a choice
+    # ("io de pernah ancam pake parang" at "ever threatened with a weapon?": yes), as at the
+    # questions with `from_danger`, but no kind of danger names a choice here by itself
+    own_words: bool = False
 
     def danger_choice(self, kind: object) -> str | None:
         """The choice value the kind of danger `kind` answers here, or None."""

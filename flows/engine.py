@@ -342,11 +342,14 @@ class Engine:
         kinds of danger (`from_danger`): the one it picks itself ("kdrt"), else the one its
         kind of danger names ("suami pukul sa tiap malam" is domestic violence). Elsewhere
         a message with danger words answers no choice question: it is asked again."""
-        if not state.from_danger or state.end or state.interrupt or scan.model is not None:
+        if not (state.from_danger or state.own_words) or state.end or state.interrupt or \
+                scan.model is not None:
             return None
         picked = self._pick(m, state, clean(text))
         if picked is not None:  # its own answer; never "no" beside imminent danger words
             return None if scan.imminent and picked.value in ("no", "unknown") else picked
+        if not state.from_danger:
+            return None  # only its own words answer here
         # "dulu de pukul sa sampe luka, skarang su sembuh" at "anyone hurt?": a healed injury
         value = state.danger_choice(HEALED) if scan.healed else None
         value = value or state.danger_choice(danger.focus_of(scan))

@@ -86,7 +86,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         raise FlowError(f"{where}: a state must be a mapping")
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
              "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant",
-             "from_danger", "facts", "not_with_but"}
+             "from_danger", "facts", "not_with_but", "own_words"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -113,6 +113,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         from_danger=_pairs(raw.get("from_danger"), f"{where}.from_danger"),
         facts=bool(raw.get("facts", False)),
         not_with_but=_names(raw.get("not_with_but"), f"{where}.not_with_but"),
+        own_words=bool(raw.get("own_words", False)),
     )
 
 

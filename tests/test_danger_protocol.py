@@ -426,3 +426,21 @@ def test_how_urgent_does_not_replace_what_the_problem_is() -> None:
     asked = say(snapshot_at("age", **{TOLD: later.snapshot.answers[TOLD]}), "2")
     assert [(r.key, r.params) for r in asked.replies] == [
         ("category.suggest", {"suggested_key": "category.dv"})]
+
+
+@pytest.mark.parametrize(("state", "text", "value"), [
+    ("risk_weapon", "io de pernah ancam pake parang", "yes"),
+    ("asq_wish", "iya sa pernah mau mati", "yes"),
+])
+def test_a_risk_answer_with_danger_words_is_taken_by_its_own_words(
+        state: str, text: str, value: str) -> None:
+    """"io de pernah ancam pake parang" at "has he ever threatened you with a weapon?" is
+    yes (a walk-through: the numbers, then the same question, three times); words of
+    danger that pick no answer of their own leave the question to be asked again."""
+    category = "selfharm" if state.startswith("asq") else "dv"
+    turn = say(snapshot_at(state, category=category, who="self"), text)
+    save = FLOW.states[state].save
+    assert turn.snapshot.answers.get(save) == value, (turn.snapshot.answers, turn.replies)
+    other = say(snapshot_at(state, category=category, who="self"),
+                "dulu de pukul sa sampe pingsan")
+    assert save not in other.snapshot.answers
