@@ -212,3 +212,19 @@ def test_a_worker_reporting_a_child_alone_is_asked_about_the_child() -> None:
     # told of a child, then "yes, now" at the danger question: the child's text, not "yours"
     told = talk("anak tetangga dipukul bapanya tiap hari", "1", "1")
     assert told[-1].replies[0].key.startswith("emergency.child"), told[-1].replies
+
+
+def test_an_injury_answered_after_its_emergency_message_is_not_told_again_whole() -> None:
+    """"sa pu bibir berdarah tapi tra parah" brought the injury emergency message; the "iya"
+    to the injury question after it brought the whole message again (a walk-through: the
+    emergency block six times in one conversation). The second time is the short form."""
+
+    from tests.test_danger_protocol import say, snapshot_at
+
+    first = say(snapshot_at("risk_injured", category="dv", who="self"),
+                "sa pu bibir berdarah tapi tra parah")
+    assert first.replies[0].key == "emergency.injury"
+    back = say(first.snapshot, "2")  # still in danger: back to the injury question
+    assert back.snapshot.state == "risk_injured", back.snapshot.state
+    again = say(back.snapshot, "iya")
+    assert again.replies[0].key == "emergency.injury.again", [r.key for r in again.replies]
