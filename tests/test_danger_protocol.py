@@ -163,7 +163,7 @@ def test_a_story_about_a_child_and_a_weapon_leads_with_the_child_numbers() -> No
     """Several kinds of danger in one message: the child's emergency text, with the child
     lines and the police."""
     turn = say(None, "dia ancam bunuh sa pake parang, anak sa dipukul sampai berdarah, tolong")
-    assert f"{EMERGENCY}.child" in [r.key for r in turn.replies]
+    assert any(r.key.startswith(f"{EMERGENCY}.child") for r in turn.replies)
     said = words(turn)
     for line in [*numbers_of("child", "id"), *numbers_of("violence", "id")]:
         assert line in said
