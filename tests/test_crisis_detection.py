@@ -538,3 +538,11 @@ def test_a_child_gone_for_days_is_danger_now_and_a_husband_is_not() -> None:
     assert WORDS.scan("sa pu nona umur 16 kabur ikut laki2", model=False).groups == ("child",)
     for text in ("paitua su 3 hari tra pulang", "sa umur 30 lari ikut pacar ke jayapura"):
         assert not WORDS.scan(text, model=False), text
+
+
+def test_children_left_with_the_one_who_hurts_are_in_danger() -> None:
+    """"anak2 masih di dalam rumah deng de" from a woman who fled a man with a machete (a
+    walk-through: not read as danger); "deng de pu nenek" (their grandmother) is not."""
+    for text in ("anak2 masih di dalam rumah deng de", "io anak2 ada di rumah deng de"):
+        assert WORDS.scan(text, model=False).groups == ("child",), text
+    assert not WORDS.scan("anak2 ada di rumah deng de pu nenek", model=False)
