@@ -180,7 +180,7 @@ class Answers:
         if spelled != words and (aged := self._words(t, spelled)) is not None:
             return aged  # "lima belas", "dua puluh lima tahun": an age (never an option)
         return self._words(t, words) or self._first_clause(t, cleaned) or \
-            self._leading_yes(t, words)
+            self._leading_yes(t, words) or self._affirmed(t, words)
 
     def _leading_yes(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
         """At a yes/no question, an `affirm` word ("iya") then words that name nothing here:
@@ -199,6 +199,16 @@ class Answers:
             named, _ = _named(rest, t.phrases, t.longest, t.fillers)
             return t.by_value["yes"] if named <= {"yes"} and len(rest) <= MAX_WORDS else None
         return None
+
+    def _affirmed(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
+        """At a question that is not yes/no, `affirm` words before a choice's own words:
+        "io chat" is chat (a walk-through: "Maksud Anda: Lanjut chat? Balas IYA" to it)."""
+        if "yes" in t.by_value:
+            return None
+        i = 0
+        while i < len(words) and words[i] in self.affirm:
+            i += 1
+        return self._words(t, words[i:]) if 0 < i < len(words) else None
 
     def _pointing_at(self, words: Phrase) -> Phrase:
         """The number and what follows it, where only `pointers` come before it ("yang
