@@ -340,8 +340,9 @@ class Engine:
                        scan: Scan) -> ChoiceSpec | None:
         """The choice a message with danger words answers, at a question whose choices name
         kinds of danger (`from_danger`): the one it picks itself ("kdrt"), else the one its
-        kind of danger names ("suami pukul sa tiap malam" is domestic violence). Elsewhere
-        a message with danger words answers no choice question: it is asked again."""
+        kind of danger names ("suami pukul sa tiap malam" is domestic violence); at a risk
+        question (`own_words`) only the one it picks itself. Elsewhere a message with
+        danger words answers no choice question: it is asked again."""
         if not (state.from_danger or state.own_words) or state.end or state.interrupt or \
                 scan.model is not None:
             return None
