@@ -43,18 +43,23 @@ SUBSCRIBE_SOURCE = {"subscribe": "keyword", "subscribe_link": "link"}
 # answer says enough: "your message was added to the case" after HAPUS would be wrong).
 RESTING_REMINDER = ("language", *TO_LANGUAGE, "info", "unsubscribe", "not_understood",
                     *(q for q in QUESTIONS if q != "ask_when"))
+# The engine's texts for a message that answered nothing (asked again, more simply, or left):
+# while a person holds the case, such a message is the person's to read (bot.pipeline.routing);
+# among ENGINE_KEYS below, so each is in every catalog
+NOT_UNDERSTOOD = frozenset({"reprompt", "reprompt_story", "reprompt_media", "reprompt_text",
+                            "offer_human", "moved_on", "explain"})
 DID_YOU_MEAN = "did_you_mean"  # the choice a sentence named, offered: "iya" takes it
 FROM_STORY = "from_story"  # a question, and the choice an earlier story named for it
 PRIVACY = {"erase": "privacy.erase", "data": "privacy.data", "correct": "privacy.correct"}
 # Texts the engine itself says, whatever the flow: each must be in every catalog.
 ENGINE_KEYS = (
-    "state_lost", "language_switched", "human_requested", "offer_human", "reprompt",
-    "reprompt_text", "internal_error", "consent.long", *PRIVACY.values(), *QUESTIONS.values(),
+    "state_lost", "language_switched", "human_requested", *sorted(NOT_UNDERSTOOD),
+    "internal_error", "consent.long", *PRIVACY.values(), *QUESTIONS.values(),
     "daypart.morning", "daypart.noon", "daypart.afternoon", "daypart.night",
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
-    "human_requested.no_consent", "human_requested.refused", "faq.when.no_case", "moved_on",
-    "later", "resumed", "human_requested.rest", "faq.bot", "explain", "writer.owner.mid_intake",
+    "human_requested.no_consent", "human_requested.refused", "faq.when.no_case",
+    "later", "resumed", "human_requested.rest", "faq.bot", "writer.owner.mid_intake",
     "joking_ack", "joking_ack.selfharm", "joking_ack.no_case",
     "mistyped_ack",
     DID_YOU_MEAN, FROM_STORY,

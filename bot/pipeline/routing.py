@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from bot.casework import intakeview, labels, staff
 from bot.pipeline.apply import Batch, Conv, author_of, event_row, inbound_row
 from flows.actions import CRISIS_FLAGS, WRITER
+from flows.commands import NOT_UNDERSTOOD
 from flows.crisis import CrisisWords, Scan
 from flows.danger import flags_seen, words_event
 from flows.loader import Bundle
@@ -28,10 +29,6 @@ from storage.rows import Processed
 # What the flow still answers while a person holds the case: safety words and the family's
 # data rights (each right a request with a deadline, bot.privacy), the counselor told at once.
 SAFETY_COMMANDS = ("emergency", "stop", "erase", "exit", "data", "correct")
-# The flow's words for a message that answered nothing: while a person holds the case, such a
-# message is the person's to read, and the flow says nothing
-NOT_UNDERSTOOD = frozenset({"reprompt", "reprompt_story", "reprompt_media", "reprompt_text",
-                            "offer_human", "moved_on", "explain"})
 
 
 def held_by_person(conv: Conv) -> bool:
