@@ -82,7 +82,8 @@ class CrisisWords:
         self.vocab, self.rules, self.gap, self.stops = vocab, dict(rules), gap, stops
         self.reader = reader
         self.if_minor = if_minor  # pattern numbers that count only beside a child's age
-        self.not_when = dict(not_when or {})  # `not_when` pattern number -> the group it stops
+        # `not_when` pattern number -> the group (or marker kind) it stops
+        self.not_when = dict(not_when or {})
         self.gap_stops = dict(gap_stops or {})  # group or marker kind -> words its gaps
         # may not pass over (crisis.yaml `gap_stops`)
         self.patterns = list(patterns)
@@ -360,9 +361,9 @@ def load_crisis_words(path: Path) -> CrisisWords:
         patterns += more
     not_when: dict[int, str] = {}
     for group, items in _mapping(path, "not_when", raw.get("not_when")).items():
-        if group not in GROUPS:
-            raise _fail(path, f"not_when.{group}",
-                        f"unknown group '{group}' (groups: {', '.join(GROUPS)})")
+        if group not in GROUPS and group not in markers:  # a group, or a marker kind
+            raise _fail(path, f"not_when.{group}", f"unknown group or marker kind '{group}' "
+                        f"(groups: {', '.join(GROUPS)}; markers: {', '.join(markers)})")
         more = compile_all("not_when", f"not_when.{group}",
                            _strings(path, f"not_when.{group}", items))
         not_when.update({n: str(group) for n in range(len(patterns), len(patterns) + len(more))})

@@ -546,3 +546,30 @@ def test_children_left_with_the_one_who_hurts_are_in_danger() -> None:
     for text in ("anak2 masih di dalam rumah deng de", "io anak2 ada di rumah deng de"):
         assert WORDS.scan(text, model=False).groups == ("child",), text
     assert not WORDS.scan("anak2 ada di rumah deng de pu nenek", model=False)
+
+
+def test_children_still_inside_after_a_blow_is_danger_now() -> None:
+    """A mother who fled and left the children inside, without "deng de" (a walk-through:
+    P1, not danger now); a child still in the womb, or children at home while she is at the
+    market, are not."""
+    for text in ("paitua pukul sa. sa lari ke tetangga, anak2 masih di dalam rumah",
+                 "paitua pukul sa, anak2 masih di dalam rumah deng de",
+                 "de pukul sa trus sa lari, anak2 masih di dalam"):
+        assert "violence" in WORDS.scan(text, model=False).imminent, text
+    assert not WORDS.scan("paitua pukul sa waktu sa hamil, anak masih di dalam kandungan",
+                          model=False).imminent
+    assert not WORDS.scan("anak2 masih di dalam rumah, sa di pasar", model=False)
+
+
+def test_how_the_writer_is_since_is_not_sexual_abuse_now() -> None:
+    """"bulan lalu sa diperkosa. skarang sa takut keluar rumah" was P0 by its `sekarang` (a
+    walk-through); how she is since (afraid, pregnant, sleepless) is not abuse now. The one
+    who abused still in the house, or abuse now, still is."""
+    for text in ("bulan lalu sa diperkosa sa pu om. skarang sa takut keluar rumah",
+                 "sa diperkosa sebulan yang lalu. skrg sa hamil",
+                 "satu bulan lalu om perkosa sa. sekarang sa tra bisa tidur"):
+        scan = WORDS.scan(text, model=False)
+        assert scan.groups == ("sexual",) and not scan.imminent, text
+    for text in ("om perkosa sa. skarang de masih tinggal di rumah", "om perkosa sa sekarang",
+                 "om perkosa sa, skarang sa takut de datang malam ini"):
+        assert WORDS.scan(text, model=False).imminent == ("sexual",), text
