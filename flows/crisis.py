@@ -145,8 +145,6 @@ class CrisisWords:
         for hits in sentences:
             # the sentence gives someone's age under 18: its `if_minor` phrases count
             minor = young or self._aged(hits)
-            named = next(self._occurrences("child_named", hits, 0), None) is not None or \
-                (minor and not young)
             before = len(found)
             back_then = self._back_then(hits)  # before `skip` takes "5 tahun" of "5 tahun lalu"
             skipped = {j for _, at in self._occurrences("skip", hits, 0) for j in at}
@@ -165,6 +163,12 @@ class CrisisWords:
             if back_then:  # "dulu ... waktu de masih mabuk": no word of now
                 for kind in BACK_THEN:
                     stopped[kind] = set(range(len(hits)))
+            # a child named, but not one the `not_when` child phrases stop ("sa sendiri yang
+            # kena pukul anak": an old man calling the bot "anak")
+            unnamed = stopped.get("child", set())
+            named = any(not unnamed.issuperset(at)
+                        for _, at in self._occurrences("child_named", hits, 0)) or \
+                (minor and not young)
             for n, at in self._occurrences("", hits, self.gap, found):
                 if n in self.if_minor and not minor:
                     continue

@@ -573,3 +573,16 @@ def test_how_the_writer_is_since_is_not_sexual_abuse_now() -> None:
     for text in ("om perkosa sa. skarang de masih tinggal di rumah", "om perkosa sa sekarang",
                  "om perkosa sa, skarang sa takut de datang malam ini"):
         assert WORDS.scan(text, model=False).imminent == ("sexual",), text
+
+
+def test_the_writer_hit_by_a_child_or_calling_the_bot_anak_is_no_child_hurt() -> None:
+    """An old man who calls the bot "anak" ("sa sendiri yang kena pukul anak", a
+    walk-through) was read as telling of a child hurt, and got the child lines; so was "sa
+    kena pukul sa pu anak" (hit by his son). A child hit, or hit before the children, still is."""
+    for text in ("sa ini su tua anak, sa sendiri yang kena pukul anak",
+                 "sa kena pukul sa pu anak", "saya dipukul anak saya"):
+        scan = WORDS.scan(text, model=False)
+        assert scan.groups == ("violence",) and not scan.child, text
+    for text in ("bapa pukul anak", "sa dipukul depan anak2", "ade dipukul anak tetangga"):
+        scan = WORDS.scan(text, model=False)
+        assert "child" in scan.groups and scan.child, text
