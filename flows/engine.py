@@ -480,6 +480,8 @@ class Engine:
         if picked is None and any(e.kind == "noticed" for e in m.events):
             return self.prompt(m, short=True)  # a question answered ("sa harus pi mana?"):
             # not a miss; the question again, short where it has a short form
+        if picked is None and not m.misses and self._unsure(m, state, text):
+            return None  # "sa tra tau" where "don't know" is no choice: the question, plainer
         if picked is None:
             self._remember(m, text)
             return self._miss(m, state, story=_story(text),
@@ -661,6 +663,22 @@ class Engine:
         key = "reprompt_text" if state.input else "reprompt_story" if story else \
             "reprompt_media" if media else "reprompt"  # a voice note: kept, not heard
         m.replies.append(Reply(key, choices=self._choices(state)))
+
+    def _unsure(self, m: StepModel, state: StateSpec, text: str) -> bool:
+        """"sa tra tau" at a question with no "don't know" choice but with a plainer form
+        (`<prompt>.plain`): that text and the question again, short, as for "maksudnya apa?"
+        (a walk-through: "tra tau" at the danger question got "Maaf, saya belum mengerti").
+        Counted as a miss, so a second one is asked again as any other."""
+        plain = f"{state.prompt}.plain"
+        if not self.has_text(m, plain) or \
+                self.bundle.answers.shared_value(text) != "unknown" or \
+                "unknown" in (value for value, _ in self._choices(state)):
+            return False
+        m.misses += 1
+        key = self.form(m, plain)
+        m.replies.append(Reply(key, self.params(m, key)))
+        self.prompt(m, short=True)
+        return True
 
     def _choices(self, state: StateSpec) -> tuple[tuple[str, str], ...]:
         return self._choices_of(state.name)

@@ -407,6 +407,30 @@ def test_a_family_that_does_not_understand_hears_it_more_simply(engine: Engine) 
     assert "consent.plain" not in keys and any(k.startswith("crisis") for k in keys), keys
 
 
+def test_dont_know_where_it_is_no_choice_brings_the_question_plainer(engine: Engine) -> None:
+    """"sa tra tau" at the danger question, which has no "don't know" choice (a
+    walk-through: "Maaf, saya belum mengerti. Balas dengan nomor pilihan"): what the question
+    means and which choice fits someone unsure, then the question again; a second "tra tau"
+    is asked again as any miss. Where "don't know" is a choice it is still the answer."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    snap = Snapshot(engine.flow.name, "danger", "id", {"mode": "chat"}, (), 0,
+                    engine.flow.version, None, now - timedelta(minutes=1))
+    first = engine.step(snap, Inbound("test", "u1", "m1", text="sa tra tau kaka"), now, "id")
+    assert [r.key for r in first.replies] == ["danger.plain", "danger.short"]
+    assert first.replies[1].choices and first.snapshot.state == "danger"
+    plain = engine.bundle.catalog.texts["id"]["danger.plain"]
+    assert "pilih 2" in plain and "ragu" in plain
+    second = engine.step(first.snapshot, Inbound("test", "u1", "m2", text="tra tau"), now, "id")
+    assert [r.key for r in second.replies] != ["danger.plain", "danger.short"]
+    assert second.snapshot.state == "danger"
+    picked = engine.step(first.snapshot, Inbound("test", "u1", "m3", text="2"), now, "id")
+    assert picked.snapshot.answers["danger"] == "afraid"
+
+
 def test_the_codeword_is_explained_to_whoever_asks_what_it_is(engine: Engine) -> None:
     """"maksudnya apa" at the codeword question: what a codeword is for, then the question
     again; a child writing reads it in "kamu"."""
