@@ -59,7 +59,8 @@ ENGINE_KEYS = (
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
     "human_requested.no_consent", "human_requested.refused", "faq.when.no_case",
-    "later", "resumed", "human_requested.rest", "faq.bot", "writer.owner.mid_intake",
+    "later", "later.start", "resumed", "human_requested.rest", "faq.bot",
+    "writer.owner.mid_intake",
     "joking_ack", "joking_ack.selfharm", "joking_ack.no_case",
     "mistyped_ack",
     DID_YOU_MEAN, FROM_STORY,
@@ -168,7 +169,8 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
     elif command == "later":  # a pause, no question after it
         m.answers[LATER] = m.state
         m.events.append(Event("paused_by_family", {"state": m.state}))
-        return m.replies.append(Reply("later"))
+        # before any answer ("tra usah sudah, sa su baik" at the greeting): nothing is kept
+        return m.replies.append(Reply("later.start" if m.state == flow.initial else "later"))
     elif command == "go_on":  # "lanjut" after a pause: the question again
         m.answers.pop(LATER, None)
         m.replies.append(Reply("resumed"))

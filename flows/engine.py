@@ -211,7 +211,8 @@ class Engine:
             command = "not_understood"  # a bare "?" (a re-check: "Maaf, saya belum mengerti")
         if command == "go_on" and m.answers.get(commands.LATER) != m.state:
             command = None  # "lanjut" is an answer ("Lanjut chat") but after a pause
-        elif command == "later" and self.flow.states[m.state].end:
+        elif command == "later" and (self.flow.states[m.state].end or
+                                     self._answers_safety(m, inbound.text)):
             command = None  # at rest there is nothing to pause: a message to the case
         if command != "mistyped":
             m.answers.pop(ANSWERED, None)  # "salah ketik" takes back only what came just before
@@ -414,6 +415,18 @@ class Engine:
             return None
         return self.bundle.answers.guess(state, text, choices,
                                          self._labels(state.name, m.language), m.language)
+
+    def _answers_safety(self, m: StepModel, text: str) -> bool:
+        """A message that picks a choice is that choice, not a pause; at a safety question
+        (an interrupt: "are you safe now?"), one that names any of its choices is read as
+        an answer or asked again: "sa su aman, tra usah" there is no "later"."""
+        state = self.flow.states[m.state]
+        text = clean(text)
+        if self._pick(m, state, text) is not None:
+            return True
+        return state.interrupt and bool(self.bundle.answers.named(
+            state, text, self.flow.choices_of(state), self._labels(state.name, m.language),
+            m.language))
 
     def _pick(self, m: StepModel, state: StateSpec, text: str,
               payload: str = "") -> ChoiceSpec | None:

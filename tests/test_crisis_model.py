@@ -212,8 +212,10 @@ def test_the_model_is_not_heard_once_the_case_is_urgent() -> None:
     """In a conversation that already told of violence (its flags), a reply the model alone
     reads as self-harm, and P0 by its "skarang", brought the suicide emergency message to a
     woman who never hinted at it (a walk-through). Once staff know of danger, the model's
-    guess is not heard; the lists still read every message."""
-    text = "iya kami tinggal serumah, tapi de su baik skarang, de su tra minum lagi"
+    guess is not heard; the lists still read every message. (The walk-through's own reply,
+    "iya kami tinggal serumah, tapi de su baik skarang, de su tra minum lagi", the model
+    since learned from the corpus; this one it still misreads.)"""
+    text = "skarang de su tra kasar lagi, sa su tra takut"
     scan = WORDS.scan(text)
     assert not scan.matched[1:] and scan.model is not None and scan.imminent  # the guess
     answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",

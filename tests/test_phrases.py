@@ -229,6 +229,46 @@ NOT_THANKS = ["makasih kaka, tapi de masih pukul sa skarang", "iya makasih",
               "makasih, sa su tra kuat hidup"]
 
 
+NO_NEED = ["tra usah sudah, sa su baik", "tra usah sudah kaka, sa su baik skarang. makasih",
+           "sa su baik kaka, tra usah", "tidak usah, saya sudah aman terima kasih",
+           "sa su aman jadi tra usah", "tra usah e, sa su tenang"]
+NOT_NO_NEED = ["tidak usah", "tra usah", "sa su aman", "sa su baik", "anak sa su baik",
+               "tra usah kasih tau sa pu mama", "sa su baik tapi paitua masih pukul sa",
+               "tra usah telpon, sa su aman di rumah tetangga"]
+
+
+def test_no_need_i_am_fine_is_a_pause_and_never_a_safety_answer(engine: Engine) -> None:
+    """"tra usah sudah, sa su baik" at the greeting (a walk-through: the crisis model read it
+    as self-harm, then "Maaf, saya belum mengerti"): a kind word that they can write any
+    time, nothing more asked. Mid-intake it pauses, answers kept. At the safety question "sa
+    su aman, tra usah" is the answer safe, never a pause; a bare "tidak usah" answers yes/no
+    questions as before."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    b = engine.bundle
+    assert [t for t in NO_NEED if command_of(t, b.keywords, b.phrases) != "later"] == []
+    assert [t for t in NOT_NO_NEED if command_of(t, b.keywords, b.phrases) == "later"] == []
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+
+    def step(state: str, text: str, answers: dict[str, str]) -> tuple[list[str], Snapshot]:
+        snap = Snapshot(engine.flow.name, state, "id", answers, (), 0, engine.flow.version,
+                        None, now - timedelta(minutes=1))
+        turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), now, "id")
+        return [r.key for r in turn.replies], turn.snapshot
+
+    keys, snap = step("greeting", "tra usah sudah, sa su baik", {})
+    assert keys == ["later.start"] and not any(f.startswith("crisis") for f in snap.flags)
+    base = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult"}
+    keys, snap = step("category", "sa su baik kaka, tra usah", base)
+    assert keys == ["later"] and snap.answers["consent"] == "agree"
+    at_risk = {**base, "category": "dv", "who": "self", "_return_to": "who",
+               "_focus": "violence"}
+    keys, snap = step("emergency_check", "sa su aman, tra usah", at_risk)
+    assert "later" not in keys and snap.answers.get("still_in_danger_answer") == "safe"
+
+
 def test_a_thank_you_is_welcomed_and_nothing_else(engine: Engine) -> None:
     """"ok trima kasih kaka" after the closing was added to the case as a new message, and
     after the end of a conversation it started the greeting over (a walk-through). Now it
