@@ -64,6 +64,9 @@ _POINTED_TAIL = frozenset({"itu", "tadi", "saja", "sudah", "ya", "e"})  # "yang 
 _CLAUSE = re.compile(r"\s*[,.;!?]+\s*|\s+(?:tapi|tetapi|tp|but|asal(?:kan)?(?!\s+dari\b)|"
                      r"yang penting|yg penting)\s+", re.IGNORECASE)
 _BUT = re.compile(r"\b(?:tapi|tetapi|tp|namun|but)\b", re.IGNORECASE)
+# before a person at the end, words that make them the one spoken of, not to: "... tapi
+# jangan bapak" (not my father's) is no "jangan" said to a "bapak"
+_ABOUT = frozenset({"jangan", "bukan", "selain", "kecuali", "tanpa", "sama", "dengan"})
 _CONFLICT = object()  # two choices named
 _UNCOVERED = object()  # a word that is neither listed nor a filler
 
@@ -232,7 +235,8 @@ class Answers:
         i, j = 0, len(words)
         while i < j and words[i] in self.address:
             i += 1
-        while j > i and words[j - 1] in self.address:
+        while j > i and words[j - 1] in self.address and \
+                (j < 2 or words[j - 2] not in _ABOUT):
             j -= 1
         return words[i:j] if 0 < j - i < len(words) else ()
 
@@ -309,6 +313,9 @@ class Answers:
             chosen = self._words(t, self._unaddressed(words) or words)
             if chosen is not None:
                 named, _ = _named(self.normalise(fold(other)), t.phrases, t.longest, t.fillers)
+                # a "no" where no is no choice ("bukan, uang yang habis" at the category
+                # question: not what was thought, then the answer) names nothing here
+                named = {v for v in named if v in t.by_value or v == UNCLEAR}
                 turned = t.but_turns.get(chosen.value)
                 if turned is not None and named == {turned} and n == 0 and \
                         self.says_but(cleaned):  # "aman tapi ... takut": afraid
