@@ -62,7 +62,13 @@ STORY_WORDS = 4  # a shorter message that answers nothing is no story to remembe
 QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not understand
 # Notices that staff see among the case's reasons (Never 5): a partner's whereabouts asked
 # for; what someone told LK3 asked about, on this phone
-NOTICE_FLAGS = {"locate": "asked_whereabouts", "disclose": "asked_disclosure"}
+NOTICE_FLAGS = {"locate": "asked_whereabouts", "disclose": "asked_disclosure",
+                "secret": "asked_secrecy"}
+# what is left at either end once a notice's words are taken out ("sa setuju, tapi")
+_JOINED_AT_ENDS = re.compile(r"^(?:\s*\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|"
+                             r"yang penting|yg penting|kalau|kalo|klo|cuma|hanya)\b)+|"
+                             r"(?:\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|yang penting|"
+                             r"yg penting|kalau|kalo|klo|cuma|hanya)\b\s*)+$")
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's phone
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
@@ -234,8 +240,13 @@ class Engine:
         elif scan and scan.model is not None and named_in(inbound.text, self._notices):
             scan = None  # "where does my wife live now", "de bilang apa sama kam?" ask a
             # notice's question, not danger
+        rest = None  # the message without what a notice answered
         if command is None and not inbound.payload and not scan:
-            self._notice(m, inbound.text, self._notices)  # "anak panas tinggi": IGD first
+            rest = self._notice(m, inbound.text, self._notices)  # "anak panas tinggi": IGD
+        if command == "ask_secret" and \
+                named_in(inbound.text, self.bundle.beside_danger) == "secret":
+            m.flag(NOTICE_FLAGS["secret"])  # "jang kasi tau sa pu mama" alone: staff see
+            m.answers[NOTICED] = [*(m.answers.get(NOTICED) or []), "secret"]  # the condition
         if command is not None:
             commands.run(self, m, command)
         elif scan and state.save and \
@@ -270,7 +281,9 @@ class Engine:
             self.interrupt(m, self.flow.interrupts["resume"])
             self.prompt(m)
         else:
-            self._answer(m, inbound, state)
+            # a choice is read without the notice's words; a text answer keeps them all
+            self._answer(m, replace(inbound, text=rest) if rest and not state.input
+                         else inbound, state)
         if scan and command is None and not inbound.payload:  # what danger texts do not
             # answer: "kam bisa telpon polisi ka?" (no: call 110), "bisa selesai adat ka?"
             self._notice(m, inbound.text, self.bundle.beside_danger, at + 1)
@@ -280,23 +293,28 @@ class Engine:
         if wrote is not None:  # after the danger text, if any; before everything else
             m.replies.insert(at + 1 if scan and len(m.replies) > at else at, Reply(wrote))
 
-    def _notice(self, m: StepModel, text: str, phrases: Phrases, at: int | None = None) -> None:
+    def _notice(self, m: StepModel, text: str, phrases: Phrases,
+                at: int | None = None) -> str | None:
         """A short word of help where LK3 is not the help (flows/phrases.yaml `notices`: a
         child with a high fever at night is told of the IGD first; a walk-through's mother
         got three "Maaf, saya belum mengerti"), once a conversation, before the rest of the
         answer (or at `at`: after a danger text): the message is still read as an answer or
         a story. `notices` are not said beside danger words, whose own texts say where to
-        go; `beside_danger` are ("can you call the police?": this assistant cannot)."""
+        go; `beside_danger` are ("can you call the police?": this assistant cannot).
+        Returns the message without the words the notice answered, folded, or None (no
+        notice): "sa setuju, tapi jang kasi tau sa pu anak" then answers by "sa setuju"."""
         folded, said = fold(text), m.answers.get(NOTICED) or []
         for pattern, name in phrases:
-            if name not in said and pattern.search(folded):
+            if name not in said and (found := pattern.search(folded)):
                 m.replies.insert(len(m.replies) if at is None else min(at, len(m.replies)),
-                                 Reply(f"notice.{name}"))
+                                 Reply(self.form(m, f"notice.{name}")))
                 m.answers[NOTICED] = [*said, name]
                 m.events.append(Event("noticed", {"notice": name, "state": m.state}))
                 if name in NOTICE_FLAGS:  # Never 5: staff see it among the case's reasons
                     m.flag(NOTICE_FLAGS[name])
-                return
+                rest = f"{folded[:found.start()]} {folded[found.end():]}"
+                return _JOINED_AT_ENDS.sub("", rest).strip()
+        return None
 
     def _urgent(self, m: StepModel) -> bool:
         """Whether the case is urgent already (danger words, or answers that make it P1 or

@@ -222,6 +222,18 @@ NOT_ADAT = [
     "sa orang adat, tinggal di kampung",
 ]
 
+SECRET = [
+    "sa setuju, tapi jang kasi tau sa pu anak", "iya setuju asal jangan kasih tau sa pu anak",
+    "bapa tiri masuk sa pu kamar tiap malam. jang kasi tau mama",
+    "sa mau cerita tapi tra usah kasih tau sa pu suami e",
+    "paitua pukul sa, jang bilang ke de pu keluarga",
+]
+NOT_SECRET = [
+    "sa su kasih tau sa pu mama", "tolong kasih tau sa jam buka kantor",
+    "jangan lupa kasih makan anak", "anak sa tra mau kasih tau nama pacarnya",
+    "guru bilang sa pu anak nakal",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     return [k for k in _first(engine, text, state) if k.startswith("notice.")]
@@ -231,7 +243,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("police", POLICE, NOT_POLICE), ("where_go", WHERE_GO, NOT_WHERE_GO),
     ("fetch", FETCH, NOT_FETCH), ("disclose", DISCLOSE, NOT_DISCLOSE),
     ("search", SEARCH, NOT_SEARCH), ("arrest", ARREST, NOT_ARREST),
-    ("adat", ADAT, NOT_ADAT)])
+    ("adat", ADAT, NOT_ADAT), ("secret", SECRET, NOT_SECRET)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
@@ -285,6 +297,30 @@ def test_a_question_answered_is_not_misunderstood(engine: Engine) -> None:
     assert again.snapshot.misses == 0
 
 
+def test_a_condition_set_at_consent_is_answered_and_kept_for_staff(engine: Engine) -> None:
+    """An old man beaten by his son agreed "tapi jang kasi tau sa pu anak" (a walk-through:
+    asked again, the condition unanswered). He hears what stays secret and its limits, his
+    agreement is taken, and staff see the condition among the case's reasons; said alone,
+    the condition is the secrecy question's answer and staff see it as well."""
+    snap = Snapshot(engine.flow.name, "consent", "id", {"mode": "chat", "danger": "no"}, (),
+                    0, engine.flow.version, None, NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1",
+                                     text="sa setuju, tapi jang kasi tau sa pu anak"), NOW, "id")
+    assert [r.key for r in turn.replies] == ["notice.secret", "age"]
+    assert turn.snapshot.answers["consent"] == "agree"
+    assert "asked_secrecy" in turn.snapshot.flags
+    alone = engine.step(snap, Inbound("test", "u1", "m1", text="jang kasi tau sa pu anak e"),
+                        NOW, "id")
+    assert alone.replies[0].key == "faq.secret"
+    assert "asked_secrecy" in alone.snapshot.flags
+    said = engine.bundle.catalog.texts["id"]["notice.secret"]
+    assert "tanpa izin Anda" in said and "wajib bertindak" in said
+    triage = engine.bundle.triage
+    beside = triage.assess({"asked_secrecy": "yes", "danger": "now"})
+    assert beside.priority == "P0" and "asked_secrecy" in beside.reasons
+    assert "tidak diberitahukan" in triage.label("asked_secrecy", "id")
+
+
 def test_staff_read_every_notice_in_words(engine: Engine) -> None:
     """The case history names each automatic word of help in words, in both staff languages
     ("minta bot memanggil polisi ..."), never its code."""
@@ -292,7 +328,7 @@ def test_staff_read_every_notice_in_words(engine: Engine) -> None:
 
     names = {name for _, name in engine.bundle.notices + engine.bundle.beside_danger}
     assert {"health", "locate", "where_go", "fetch", "police", "adat",
-            "disclose", "search", "arrest"} <= names
+            "disclose", "search", "arrest", "secret"} <= names
     for lang in ("id", "en"):
         unnamed = [n for n in names if labels.word("noticed", n, lang) == n]
         assert not unnamed, (lang, unnamed)
