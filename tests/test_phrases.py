@@ -159,9 +159,13 @@ QUESTIONS = {
         "sa mau tanya soal PKH", "BPJS sa mati, bisa bantu ka", "kenapa pkh sa belum cair",
         "ada PKH ka anak?", "bantuan sembako ada ka",
         "bansos", "tolong bantu urus bpjs", "how do i apply for pkh",
+        # first messages (a walk-through: only the greeting came back)
+        "selamat pagi, sa mau tanya bantuan PKH untuk anak yatim",
+        "sa mau daftar pkh buat sa pu mama",
     ],
     "ask_appointment": [
         "bisa buat janji ketemu petugas ka", "sa mau datang ke kantor bisa ka",
+        "sa mau buat janji hari sabtu bisa ka", "bisa buat janji besok pagi ka",
         "can I make an appointment", "bisa atur jadwal konsultasi ka",
         "bisa sa datang ke kantor?", "kapan sa bisa datang ke kantor",
     ],
