@@ -64,9 +64,6 @@ _POINTED_TAIL = frozenset({"itu", "tadi", "saja", "sudah", "ya", "e"})  # "yang 
 _CLAUSE = re.compile(r"\s*[,.;!?]+\s*|\s+(?:tapi|tetapi|tp|but|asal(?:kan)?(?!\s+dari\b)|"
                      r"yang penting|yg penting)\s+", re.IGNORECASE)
 _BUT = re.compile(r"\b(?:tapi|tetapi|tp|namun|but)\b", re.IGNORECASE)
-# before a person at the end, words that make them the one spoken of, not to: "... tapi
-# jangan bapak" (not my father's) is no "jangan" said to a "bapak"
-_ABOUT = frozenset({"jangan", "bukan", "selain", "kecuali", "tanpa", "sama", "dengan"})
 _CONFLICT = object()  # two choices named
 _UNCOVERED = object()  # a word that is neither listed nor a filler
 
@@ -159,7 +156,7 @@ class Answers:
             return None
         t = self._table(state, choices, folded_labels, language)
         found = self._read(t, cleaned)
-        bare = self._unaddressed(self.normalise(fold(cleaned)))
+        bare = self._bare(t, self.normalise(fold(cleaned)))
         if found is None and bare:  # "setuju kaka", "2 kk", "pak, telpon saja": the answer
             return self._read(t, " ".join(bare))  # without whom it is said to
         return found
@@ -229,14 +226,21 @@ class Answers:
             return (str(self.ordinals[rest[0]]), *rest[1:])
         return rest if rest[0].isdigit() else ()
 
+    def _bare(self, t: _Table, words: Phrase) -> Phrase:
+        """`_unaddressed` at a question, unless the words with the person are no answer
+        there: "... tapi jang bapa" (not my father's) is no "jangan" said to a "bapak"."""
+        bare = self._unaddressed(words)
+        if bare and UNCLEAR in _named(words, t.phrases, t.longest, t.fillers)[0]:
+            return ()
+        return bare
+
     def _unaddressed(self, words: Phrase) -> Phrase:
         """The words without a form of address at their start or end ("kaka", "pak"), or ()
         where there is none."""
         i, j = 0, len(words)
         while i < j and words[i] in self.address:
             i += 1
-        while j > i and words[j - 1] in self.address and \
-                (j < 2 or words[j - 2] not in _ABOUT):
+        while j > i and words[j - 1] in self.address:
             j -= 1
         return words[i:j] if 0 < j - i < len(words) else ()
 
@@ -310,7 +314,7 @@ class Answers:
             return None
         for n, (answer, other) in enumerate(((first, rest[0]), (rest[0], first))):
             words = self.normalise(fold(answer))
-            chosen = self._words(t, self._unaddressed(words) or words)
+            chosen = self._words(t, self._bare(t, words) or words)
             if chosen is not None:
                 named, _ = _named(self.normalise(fold(other)), t.phrases, t.longest, t.fillers)
                 # a "no" where no is no choice ("bukan, uang yang habis" at the category

@@ -64,6 +64,9 @@ QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not
 # for; what someone told LK3 asked about, on this phone
 NOTICE_FLAGS = {"locate": "asked_whereabouts", "disclose": "asked_disclosure",
                 "secret": "asked_secrecy"}
+# notices whose words tell of the problem itself ("anak sa sakit tapi sa tra ada uang"): an
+# answer is read with them; the others ask or set a condition, answered by the notice
+TELLS_THE_PROBLEM = frozenset({"health"})
 # what is left at either end once a notice's words are taken out ("sa setuju, tapi")
 _JOINED_AT_ENDS = re.compile(r"^(?:\s*\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|"
                              r"yang penting|yg penting|kalau|kalo|klo|cuma|hanya)\b)+|"
@@ -312,6 +315,8 @@ class Engine:
                 m.events.append(Event("noticed", {"notice": name, "state": m.state}))
                 if name in NOTICE_FLAGS:  # Never 5: staff see it among the case's reasons
                     m.flag(NOTICE_FLAGS[name])
+                if name in TELLS_THE_PROBLEM:
+                    return None
                 rest = f"{folded[:found.start()]} {folded[found.end():]}"
                 return _JOINED_AT_ENDS.sub("", rest).strip()
         return None
