@@ -91,8 +91,11 @@ def set_focus(m: StepModel, scan: Scan) -> None:
 
 
 # Kinds of danger whose words reach a person before consent too (vital interest), besides a
-# child's own danger words
-BEFORE_CONSENT = ("selfharm", "sexual")
+# child's own danger words; sexual violence before consent only against a child (an adult
+# told of a threat to spread her video, chose "numbers only, no data", and her story had
+# become a case: a walk-through; UU PDP)
+BEFORE_CONSENT = ("selfharm",)
+BEFORE_CONSENT_IF_CHILD = ("sexual",)
 # Kinds of danger that say how urgent, not what the problem is: they do not replace a kind
 # the family named before as what they told (TOLD: the category offered later)
 HOW_URGENT = ("injury", "help_now")
@@ -139,8 +142,11 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     m.events.append(Event("crisis_words", words_event(scan, imminent, state=m.state)))
     if state.end and not state.interrupt:
         m.events.append(resting_message(m))
-    answered = not starting and (state.input is not None or choice is not None) \
-        and not state.end
+    # a text question takes a message with danger words as its answer only where it asks
+    # for the story (`own_words`): a threat with a machete is no codeword, nor a safe time
+    # (a walk-through: it was saved as the codeword a counselor would say back)
+    answered = not starting and not state.end and \
+        ((state.input is not None and state.own_words) or choice is not None)
     if answered and choice is not None:
         imminent = engine.choose(m, state, choice) or imminent  # its answer may be P0 too
     elif answered:
@@ -151,12 +157,15 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
             m.answers[UNSAID] = True  # the closing is said after the safety question
         engine.interrupt(m, engine.flow.interrupts["emergency"])
         return engine.prompt(m)
-    if m.consented() or m.has_case or (scan.model is None and (
-            m.answers[FOCUS] in BEFORE_CONSENT or young)):
-        # staff see it now, whatever the family does next; words of wanting to die, sexual
-        # violence, and a child's own danger, before consent too (vital interest; Never 2:
-        # a walk-through's "sa cape hidup, lebih baik sa tra ada", then "sa bercanda saja";
-        # a girl of 16 pregnant by her teacher: no person would ever have seen either)
+    if m.consented() or m.has_case or m.answers[FOCUS] in BEFORE_CONSENT or \
+            (scan.model is None and (
+                young or (about_child and m.answers[FOCUS] in BEFORE_CONSENT_IF_CHILD))):
+        # staff see it now, whatever the family does next; words of wanting to die (read by
+        # the lists or the model), sexual violence against a child, and a child's own
+        # danger, before consent too (vital interest; Never 2: a walk-through's "sa cape
+        # hidup, lebih baik sa tra ada", then "sa bercanda saja"; a girl of 16 pregnant by
+        # her teacher; a boy's "kalo sa tra ada lagi sa pu mama pasti lebih tenang", read
+        # by the model alone: no person would ever have seen any of them)
         ACTIONS["open_case_now"](m)
     key = MAYBE if scan.model is not None else f"crisis.p1.{m.answers[FOCUS]}"
     if young and engine.has_text(m, f"{key}.child"):

@@ -95,7 +95,8 @@ class StateSpec:
     not_with_but: tuple[str, ...] = ()
     # a message with danger words answers this question where its own words pick a choice
     # ("io de pernah ancam pake parang" at "ever threatened with a weapon?": yes), as at the
-    # questions with `from_danger`, but no kind of danger names a choice here by itself
+    # questions with `from_danger`, but no kind of danger names a choice here by itself; at
+    # a text question, a message with danger words is its answer (the story) only with it
     own_words: bool = False
 
     def danger_choice(self, kind: object) -> str | None:

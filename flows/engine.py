@@ -23,6 +23,7 @@ from flows.actions import (
     FLAGS,
     FOCUS,
     GREETED,
+    MODEL_FLAG,
     NOTICED,
     OFFER,
     RETURN_TO,
@@ -234,8 +235,11 @@ class Engine:
         scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None
         also = None  # the choice a story the model reads as danger answers as well
-        if scan and scan.model is not None and self._urgent(m):
-            scan = None  # staff know of danger already: the model's guess only adds noise
+        if scan and scan.model is not None and self._urgent(m) and \
+                not (scan.imminent and self._told_before(m, scan)):
+            scan = None  # staff know of danger already: the model's guess only adds noise,
+            # unless it reads the same kind again with a time or a method, which makes it P0
+            # ("malam ini sa mo pigi saja" after "kalo sa tra ada lagi...", a walk-through)
         elif scan and scan.model is not None and \
                 (also := self._choice_of(m, state, inbound.text)) is not None and \
                 len(clean(inbound.text).split()) < MODEL_HEARD_WORDS:
@@ -320,6 +324,14 @@ class Engine:
                 rest = f"{folded[:found.start()]} {folded[found.end():]}"
                 return _JOINED_AT_ENDS.sub("", rest).strip()
         return None
+
+    @staticmethod
+    def _told_before(m: StepModel, scan: Scan) -> bool:
+        """Whether the kind of danger the model reads is one this conversation already
+        told of, by the lists or by the model."""
+        group = scan.groups[0]
+        return f"crisis_{group}" in m.flags or \
+            (MODEL_FLAG in m.flags and group in m.answers.get(CRISIS_GROUPS, ()))
 
     def _urgent(self, m: StepModel) -> bool:
         """Whether the case is urgent already (danger words, or answers that make it P1 or

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -252,3 +253,22 @@ def test_a_story_told_with_an_answer_is_answered_and_heard(category: str | None)
     said = "\n".join(ENGINE.bundle.catalog.render(r, "id", {}).text for r in turn.replies)
     assert "129" in said  # SAPA, for the sexual violence the model read
 
+
+
+def test_a_goodbye_read_by_the_model_reaches_staff_and_its_time_makes_it_p0() -> None:
+    """A boy wrote what the model alone reads as wanting to die, then "sa su tulis surat buat
+    mama. malam ini sa mo pigi saja" (a walk-through): no case was opened, since the model's
+    reading did not count before consent, and the second message was not heard at all, since
+    the conversation was urgent already. Words of wanting to die reach staff before consent,
+    by the model too; the same kind of danger read again is heard, and its time makes it P0."""
+    first_text = "sa su tra kuat lagi kaka, sa mau pigi jauh saja"
+    scan = WORDS.scan(first_text)
+    assert scan.groups == ("selfharm",) and scan.model is not None and not scan.matched
+    first = ENGINE.step(None, Inbound("test", "u1", "m1", text=first_text), NOW, "id")
+    assert [e.data["priority"] for e in first.events if e.kind == "case_upsert"] == ["P1"]
+    opened = replace(first.snapshot, case_number="LK3-2026-00001")  # as the service does
+    second = ENGINE.step(opened, Inbound("test", "u1", "m2", text="sa su tulis surat buat "
+                                         "mama. malam ini sa mo pigi saja"),
+                         NOW + timedelta(minutes=1), "id")
+    assert second.replies[0].key == "emergency.selfharm"
+    assert [e.data["priority"] for e in second.events if e.kind == "case_upsert"] == ["P0"]

@@ -444,3 +444,33 @@ def test_a_risk_answer_with_danger_words_is_taken_by_its_own_words(
     other = say(snapshot_at(state, category=category, who="self"),
                 "dulu de pukul sa sampe pingsan")
     assert save not in other.snapshot.answers
+
+
+def test_a_threat_with_a_weapon_is_no_codeword_nor_a_safe_time() -> None:
+    """A father's "sa pu parang su sa simpan di motor, kalo besok dong usir sa lagi, dong
+    liat saja" at the codeword question was saved as his codeword, which a counselor would
+    have said back to him (a walk-through). A text question other than the story keeps no
+    message with danger words: it is asked again after the danger text. The story keeps it."""
+    threat = ("kemarin de pu kaka usir sa. sa pu parang su sa simpan di motor, "
+              "kalo besok dong usir sa lagi, dong liat saja")
+    for state in ("codeword", "safe_times"):
+        turn = say(snapshot_at(state, category="other", who="self"), threat)
+        assert state not in turn.snapshot.answers, state
+        assert any(e.kind == "crisis_words" for e in turn.events)
+    story = say(snapshot_at("account", category="dv", who="self"), threat)
+    assert "parang" in str(story.snapshot.answers.get("account"))
+
+
+def test_sexual_violence_to_an_adult_opens_no_case_before_consent() -> None:
+    """A woman asked about an ex who threatens to spread her video, then chose "numbers only,
+    no personal data": a case had been opened with her story before any consent (a
+    walk-through; UU PDP). Not imminent, an adult: the numbers, and no case until she
+    agrees. A child's sexual abuse, or words of wanting to die, still open one at once."""
+    first = say(None, "sa mo tanya, sa pu mantan ancam sebar sa pu video di grup wa kalo "
+                      "sa tra balikan")
+    assert "crisis_sexual" in first.snapshot.flags
+    assert not [e for e in first.events if e.kind == "case_upsert"]
+    numbers = say(first.snapshot, "3")
+    assert not [e for e in numbers.events if e.kind == "case_upsert"]
+    child = say(None, "sa pu anak umur 12 dipegang-pegang om di kamar")
+    assert [e.data["priority"] for e in child.events if e.kind == "case_upsert"] == ["P1"]
