@@ -586,3 +586,16 @@ def test_the_writer_hit_by_a_child_or_calling_the_bot_anak_is_no_child_hurt() ->
     for text in ("bapa pukul anak", "sa dipukul depan anak2", "ade dipukul anak tetangga"):
         scan = WORDS.scan(text, model=False)
         assert "child" in scan.groups and scan.child, text
+
+
+def test_a_father_who_may_lose_control_or_keeps_a_machete_ready_harms_others() -> None:
+    """A father in a custody fight: "sa takut sa gelap mata" went unnoticed, and "sa pu parang
+    su sa simpan di motor, kalo besok dong usir sa lagi, dong liat saja" got the victim's
+    "hide" text (a walk-through). He is one who may hurt others, the machete makes it now;
+    his wife's words that her husband says "ko liat saja" are not his."""
+    assert WORDS.scan("sa su sabar, tapi kalo de pu keluarga tahan trus, sa takut sa gelap "
+                      "mata", model=False).groups == ("harms_others",)
+    scan = WORDS.scan("de pu kaka laki2 usir sa. sa pu parang su sa simpan di motor, kalo "
+                      "besok dorang usir sa lagi, dorang liat saja", model=False)
+    assert "harms_others" in scan.imminent
+    assert "harms_others" not in WORDS.scan("paitua bilang: ko liat saja", model=False).groups
