@@ -142,6 +142,11 @@ class CrisisWords:
         young = any(next(self._occurrences("young_writer", hits, YOUNG_GAP), None) is not None
                     and next(self._occurrences("young_not", hits, 0), None) is None
                     for hits in sentences)
+        # an age under 18 anywhere: the child group's `if_minor` phrases count in every
+        # sentence ("sa pu ade umur 16 ... tapi ternyata de kerja di tempat karaoke", a
+        # walk-through); the others only in the sentence with the age ("sa pu anak umur 5.
+        # sa hamil lagi" is no girl pregnant)
+        aged = young or any(self._aged(hits) for hits in sentences) if self.if_minor else False
         for hits in sentences:
             # the sentence gives someone's age under 18: its `if_minor` phrases count
             minor = young or self._aged(hits)
@@ -170,7 +175,8 @@ class CrisisWords:
                         for _, at in self._occurrences("child_named", hits, 0)) or \
                 (minor and not young)
             for n, at in self._occurrences("", hits, self.gap, found):
-                if n in self.if_minor and not minor:
+                if n in self.if_minor and not (minor or
+                                               (aged and self.patterns[n].kind == "child")):
                     continue
                 if not stopped.get(self.patterns[n].kind, set()).isdisjoint(at):
                     continue

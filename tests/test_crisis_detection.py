@@ -599,3 +599,20 @@ def test_a_father_who_may_lose_control_or_keeps_a_machete_ready_harms_others() -
                       "besok dorang usir sa lagi, dorang liat saja", model=False)
     assert "harms_others" in scan.imminent
     assert "harms_others" not in WORDS.scan("paitua bilang: ko liat saja", model=False).groups
+
+
+KARAOKE = ("kaka sa mo tanya. sa pu ade prempuan umur 16 dibawa tanta dari nabire ke timika, "
+           "katanya kerja jaga toko. tapi ternyata de kerja di tempat karaoke, malam2 de harus "
+           "temani om2 minum. de sms sa diam2, bilang de mo pulang tapi bos tahan de pu hp deng "
+           "ktp, bilang de masih ada utang tiket")
+
+
+def test_a_girl_held_in_a_karaoke_bar_is_a_child_in_danger_told_by_her_sister() -> None:
+    """Her sister told of a girl of 16 made to sit with men drinking, her phone and ID held
+    (a walk-through: read by the model alone as the sister's own sexual violence, with
+    "mencegah kehamilan" advice to her). A child in danger now, someone else's; an adult
+    who works at a karaoke bar, or a child's age in a story with no danger, is not."""
+    scan = WORDS.scan(KARAOKE, model=False)
+    assert scan.imminent == ("child",) and scan.other
+    assert not WORDS.scan("sa kerja di tempat karaoke, sa 24 tahun", model=False)
+    assert not WORDS.scan("sa pu ade umur 15 su tra sekolah. de kerja di toko", model=False)
