@@ -616,3 +616,14 @@ def test_a_girl_held_in_a_karaoke_bar_is_a_child_in_danger_told_by_her_sister() 
     assert scan.imminent == ("child",) and scan.other
     assert not WORDS.scan("sa kerja di tempat karaoke, sa 24 tahun", model=False)
     assert not WORDS.scan("sa pu ade umur 15 su tra sekolah. de kerja di toko", model=False)
+
+
+def test_a_neighbour_writing_in_english_of_toddlers_left_alone_for_days() -> None:
+    """"Parents went to town 2 days ago and have not come back ... I dont think they ate since
+    yesterday" (a walk-through: read by the model alone, P1, the emergency two turns late):
+    a child in danger now, someone else's."""
+    scan = WORDS.scan("Next door there are 3 small kids, the youngest maybe 2. Parents went "
+                      "to town 2 days ago and have not come back, the kids have been crying "
+                      "all night and I dont think they ate since yesterday.", model=False)
+    assert scan.imminent == ("child",) and scan.other
+    assert not WORDS.scan("my son has had a fever since yesterday", model=False)
