@@ -20,7 +20,8 @@ CRISIS_FLAGS = (*(f"crisis_{g}" for g in GROUPS), MODEL_FLAG)
 OTHER_WRITER_DANGER = "other_writer_danger"  # danger words by someone else on the phone
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
-         "asked_whereabouts", "asked_disclosure", "asked_secrecy", OTHER_WRITER_DANGER)
+         "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
+         OTHER_WRITER_DANGER)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack

@@ -64,7 +64,7 @@ QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not
 # Notices that staff see among the case's reasons (Never 5): a partner's whereabouts asked
 # for; what someone told LK3 asked about, on this phone
 NOTICE_FLAGS = {"locate": "asked_whereabouts", "disclose": "asked_disclosure",
-                "secret": "asked_secrecy"}
+                "secret": "asked_secrecy", "welfare": "unreachable_alone"}
 # notices whose words tell of the problem itself ("anak sa sakit tapi sa tra ada uang"): an
 # answer is read with them; the others ask or set a condition, answered by the notice
 TELLS_THE_PROBLEM = frozenset({"health"})

@@ -234,6 +234,19 @@ NOT_SECRET = [
     "guru bilang sa pu anak nakal",
 ]
 
+WELFARE = [
+    "Tetangga bilang mama su 2 hari tra keluar rumah, pintu tutup trus, mama tra angkat telpon",
+    "nene tinggal sendiri, dari kemarin tra angkat hp",
+    "kam bisa kirim orang pigi liat mama skarang ka? sa jauh",
+    "sa tra tau, mungkin mama jatuh di dalam rumah",
+    "my father lives alone and has not answered his phone for two days",
+]
+NOT_WELFARE = [
+    "sa pu anak tra mau keluar rumah, de malas sekolah", "sa tinggal sendiri di kos",
+    "mama sakit gula, su kontrol di rsud", "sa su 2 hari tra tidur pikir anak",
+    "paitua tra angkat telpon dari tadi, de marah",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     return [k for k in _first(engine, text, state) if k.startswith("notice.")]
@@ -243,7 +256,8 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("police", POLICE, NOT_POLICE), ("where_go", WHERE_GO, NOT_WHERE_GO),
     ("fetch", FETCH, NOT_FETCH), ("disclose", DISCLOSE, NOT_DISCLOSE),
     ("search", SEARCH, NOT_SEARCH), ("arrest", ARREST, NOT_ARREST),
-    ("adat", ADAT, NOT_ADAT), ("secret", SECRET, NOT_SECRET)])
+    ("adat", ADAT, NOT_ADAT), ("secret", SECRET, NOT_SECRET),
+    ("welfare", WELFARE, NOT_WELFARE)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
@@ -328,7 +342,7 @@ def test_staff_read_every_notice_in_words(engine: Engine) -> None:
 
     names = {name for _, name in engine.bundle.notices + engine.bundle.beside_danger}
     assert {"health", "locate", "where_go", "fetch", "police", "adat",
-            "disclose", "search", "arrest", "secret"} <= names
+            "disclose", "search", "arrest", "secret", "welfare"} <= names
     for lang in ("id", "en"):
         unnamed = [n for n in names if labels.word("noticed", n, lang) == n]
         assert not unnamed, (lang, unnamed)
