@@ -213,6 +213,28 @@ def test_end_to_end_handoff(service: Service, clock: FrozenClock) -> None:
     assert tuple(referral) == ("uptd_ppa", "consent", sari_id)
 
 
+def test_the_history_keeps_the_story_the_family_began_with(service: Service) -> None:
+    """`/riwayat` showed the last 40 messages only: after a long intake and a talk with the
+    counselor, the family's first message (a walk-through: a mob with bows and machetes at a
+    grandmother's house) was gone from it. The family's own earlier messages come first."""
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62819")
+    story = "sa pu nene dituduh suanggi, orang2 kumpul di depan rumah bawa panah deng parang"
+    family.say(story)
+    for answer in INTAKE[1:]:
+        family.say(answer.format(consent=AGREE))
+    number = case_of(service.db, "62819").number
+    sari.say(f"/ambil {number}")
+    for n in range(25):  # a long talk with the counselor
+        family.say(f"pesan keluarga {n}")
+        sari.say(f"balasan {n}")
+    sari.unread()
+    shown = joined(sari.say("/riwayat"))
+    assert f"Keluarga: {story}" in shown
+    assert shown.index("Pesan keluarga sebelumnya") < shown.index(story) < \
+        shown.index("Percakapan terakhir") < shown.index("pesan keluarga 24")
+
+
 def test_unregistered_people_using_counselor_commands_get_the_family_flow(
         service: Service) -> None:
     """Counselor commands and "take" buttons from someone who is not staff are family

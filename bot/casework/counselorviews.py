@@ -19,6 +19,9 @@ from storage import cases, caseviews, conversations, counselors, queue
 from storage.queue import CaseView
 
 HISTORY_MESSAGES = 40
+# the family's own messages before those, from the first (a walk-through: a counselor never
+# read the story with the mob's machetes, told 60 messages before the last 40)
+EARLIER_FAMILY = 15
 
 
 QUEUE_SHOWN = 5  # cases `/antrian` lists, and every P0 beyond them (up to QUEUE_P0_SHOWN)
@@ -99,16 +102,28 @@ def my_cases(ctx: Ctx, args: str) -> None:
 
 
 def history(ctx: Ctx, case: CaseView, args: str) -> None:
-    """The last messages with the family of the active case, oldest first, times in WIT."""
+    """The last messages with the family of the active case, oldest first, times in WIT;
+    before them, the family's own earlier messages (the story they began with)."""
     rows = caseviews.last_messages(ctx.conn, case.contact_id, HISTORY_MESSAGES)
     access.record(ctx.conn, [case.id], f"counselor:{ctx.me.id}", "riwayat", ctx.now)
     if not rows:
         return ctx.say("history_empty")
     lines = [staff.text("history_head", number=case.number)]
-    texts = intakeview.annotate((r.direction, r.text or "") for r in rows)
+    earlier = caseviews.family_before(ctx.conn, case.contact_id, rows[0].id, EARLIER_FAMILY)
+    if earlier:
+        lines.append(staff.text("history_earlier"))
+        lines += _lines(earlier, [r.text or "" for r in earlier])
+        lines.append(staff.text("history_recent"))
+    lines += _lines(rows, intakeview.annotate((r.direction, r.text or "") for r in rows))
+    staff.send(ctx.conn, ctx.me.id, "\n".join(lines), ctx.now, case_id=case.id)
+
+
+def _lines(rows: list[Any], texts: list[str]) -> list[str]:
+    """One line per message: time in WIT, who, what (cut at 300 characters), media."""
+    out = []
     for r, text in zip(rows, texts, strict=True):
         who = speaker_key(r.direction, r.author)
         sent = ", ".join(labels.word("media", m.get("kind")) for m in r.media or [])
         said = " ".join(x for x in (text[:300], f"({sent})" if sent else "") if x)
-        lines.append(f"{labels.wit(r.created_at, '%d-%m %H.%M')} {staff.text(who)}: {said}")
-    staff.send(ctx.conn, ctx.me.id, "\n".join(lines), ctx.now, case_id=case.id)
+        out.append(f"{labels.wit(r.created_at, '%d-%m %H.%M')} {staff.text(who)}: {said}")
+    return out
