@@ -185,6 +185,9 @@ ARREST = [
     "will you report this to the police", "will my husband be arrested",
     "kalo sa cerita nanti sa ditangkap polisi ka?", "guru itu nanti ditangkap ka? sa takut",
     "kam mo lapor polisi ka? sa tra pukul de", "lk3 bisa lapor ke polisi ka",
+    # a sister afraid for a girl held at a karaoke bar (a walk-through: unanswered)
+    "kalo sa lapor nanti bos itu ditangkap ka? sa takut dong marah trus ade yg kena",
+    "bos itu nanti ditangkap polisi ka?",
 ]
 NOT_ARREST = [
     "sa mau de ditangkap", "sa ditangkap polisi kemarin", "paitua su ditangkap polisi",
@@ -227,11 +230,14 @@ SECRET = [
     "bapa tiri masuk sa pu kamar tiap malam. jang kasi tau mama",
     "sa mau cerita tapi tra usah kasih tau sa pu suami e",
     "paitua pukul sa, jang bilang ke de pu keluarga",
+    # a walk-through's questions, thanked as a story before
+    "ini rahasia to? sa tra mau sa pu mama tau", "data sa nanti paitua bisa liat ka?",
+    "nanti guru itu tau sa yg lapor ka?", "sa tanya, guru itu bisa tau ka kalo sa yg lapor?",
 ]
 NOT_SECRET = [
     "sa su kasih tau sa pu mama", "tolong kasih tau sa jam buka kantor",
     "jangan lupa kasih makan anak", "anak sa tra mau kasih tau nama pacarnya",
-    "guru bilang sa pu anak nakal",
+    "guru bilang sa pu anak nakal", "sa pu suami punya rahasia", "sa mau tau sa pu data",
 ]
 
 WELFARE = [

@@ -154,6 +154,7 @@ QUESTIONS = {
         "is the office open on saturday",
         # a walk-through's questions, not understood before
         "sabtu buka ka", "alamatnya di jalan apa? dekat mana", "alamat kantor di jalan apa",
+        "hari apa sa bisa datang? sabtu buka ka?",
     ],
     "ask_aid": [
         "sa mau tanya soal PKH", "BPJS sa mati, bisa bantu ka", "kenapa pkh sa belum cair",
@@ -231,6 +232,21 @@ THANKS = ["makasih", "ok trima kasih kaka", "terima kasih banyak ibu, Tuhan berk
 NOT_THANKS = ["makasih kaka, tapi de masih pukul sa skarang", "iya makasih",
               "sa mau bilang terima kasih ke dia", "terima kasih tapi sa masih takut",
               "makasih, sa su tra kuat hidup"]
+
+
+HUMAN = ["sa mo bicara deng orang langsung, bukan mesin", "sa mau bicara dengan petugas",
+         "bukan mesin, sa mau manusia", "i want to talk to a real person",
+         "can i speak with a counsellor"]
+NOT_HUMAN = ["sa bicara dengan petugas kemarin", "de bicara sama orang lain",
+             "petugas su telpon sa tadi"]
+
+
+def test_asking_for_a_person_in_words_is_petugas(engine: Engine) -> None:
+    """"sa mo bicara deng orang langsung, bukan mesin" got "Maaf, saya belum mengerti" (a
+    walk-through); it asks for a person, as PETUGAS does."""
+    b = engine.bundle
+    assert [t for t in HUMAN if command_of(t, b.keywords, b.phrases) != "human"] == []
+    assert [t for t in NOT_HUMAN if command_of(t, b.keywords, b.phrases) is not None] == []
 
 
 NO_NEED = ["tra usah sudah, sa su baik", "tra usah sudah kaka, sa su baik skarang. makasih",
