@@ -384,6 +384,8 @@ class Answers:
         """ "sa 32 tahun", "umur 15", "anak sa 7 tahun": one number, the rest fillers or units,
         or, for a grown-up's age, words of the same choice ("nenek su 67": adult; not
         "nenek 15"; not a child's age: "anak sa 12" at "how old are you?" is the child's)."""
+        # "40an" (in his forties, a walk-through: asked again): the decade's number
+        words = tuple(w[:-2] if w.endswith("an") and w[:-2].isdecimal() else w for w in words)
         numbers = [w for w in words if w.isdecimal()]
         if len(numbers) != 1 or len(numbers[0]) > MAX_OPTION_DIGITS:
             return None
