@@ -65,6 +65,7 @@ QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not
 # for; what someone told LK3 asked about, on this phone
 NOTICE_FLAGS = {"locate": "asked_whereabouts", "disclose": "asked_disclosure",
                 "secret": "asked_secrecy", "welfare": "unreachable_alone"}
+_SENTENCES = re.compile(r"[.,;!?\n]+")
 # notices whose words tell of the problem itself ("anak sa sakit tapi sa tra ada uang"): an
 # answer is read with them; the others ask or set a condition, answered by the notice
 TELLS_THE_PROBLEM = frozenset({"health"})
@@ -408,7 +409,13 @@ class Engine:
         if consent is None or not commands.AGREE_WORDS.intersection(fold(text).split()):
             return False
         picked = self._pick(m, consent, text)
-        return picked is not None and CONSENT_CHOICES.get(picked.value) == "consent"
+        if picked is None:  # "eh tunggu kaka, sa salah pilih. sa mau setuju saja, sa butuh
+            # dibantu" (a walk-through: "Ketik ULANG"): one sentence agrees, none refuses
+            said = {c.value for part in _SENTENCES.split(text) if part.strip()
+                    if (c := self._pick(m, consent, part)) is not None}
+            picked = next(iter(said)) if len(said) == 1 else None
+            return picked is not None and CONSENT_CHOICES.get(picked) == "consent"
+        return CONSENT_CHOICES.get(picked.value) == "consent"
 
     def _offer_taken(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
         """ "iya" to "Maksud Anda: ...? Balas IYA" is what was offered, even where "iya" is also

@@ -466,6 +466,12 @@ def test_consent_after_a_refusal_goes_on_instead_of_looping() -> None:
     for other in ("halo", "oke"):  # "oke" acknowledges the refusal: no consent
         snap, _ = run(["halo", "1", "3", "3", other])
         assert snap.state == "refused", other
+    # in sentences (a walk-through: a wife who pressed the wrong number had to start over)
+    _, turns = run(["halo", "1", "3", "3", "eh tunggu kaka, sa salah pilih. sa mau setuju "
+                                            "saja, sa butuh dibantu"])
+    assert turns[-1].replies[0].key == "resumed"
+    snap, _ = run(["halo", "1", "3", "3", "sa setuju? tra, sa tra setuju"])
+    assert snap.state == "refused"
 
 
 # -- 3. Never promise total confidentiality -------------------------------------------------
