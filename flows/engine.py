@@ -413,8 +413,7 @@ class Engine:
             # dibantu" (a walk-through: "Ketik ULANG"): one sentence agrees, none refuses
             said = {c.value for part in _SENTENCES.split(text) if part.strip()
                     if (c := self._pick(m, consent, part)) is not None}
-            picked = next(iter(said)) if len(said) == 1 else None
-            return picked is not None and CONSENT_CHOICES.get(picked) == "consent"
+            return len(said) == 1 and CONSENT_CHOICES.get(said.pop()) == "consent"
         return CONSENT_CHOICES.get(picked.value) == "consent"
 
     def _offer_taken(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
