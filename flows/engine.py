@@ -85,7 +85,9 @@ HARMS = "harms_others"  # the writer fears they will hurt someone: their own tex
 # read by the model alone. (Once a case is urgent, the model is not heard at all: `_urgent`.)
 MODEL_HEARD_WORDS = 10
 # a story's "tidak tahu harus bagaimana" or "lain kali" is no answer about anything
-NOT_FROM_STORY = frozenset({"unknown", "other"})
+# "outside Mimika" neither: a story names where the writer is as often as where the one who
+# needs help is ("sa kerja di Jayapura", a daughter about her mother in SP3, a walk-through)
+NOT_FROM_STORY = frozenset({"unknown", "other", "outside"})
 SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
 # Interrupt states the engine itself enters, whatever keywords the flow binds.
 REQUIRED_INTERRUPTS = ("emergency", "resume")

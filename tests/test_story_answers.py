@@ -411,3 +411,15 @@ def test_saying_no_to_a_story_offer_leaves_the_snapshot_as_it_was() -> None:
     first, second = say(at, "bukan"), say(at, "bukan")
     assert first == second and repr(at) == kept
     assert "Dari cerita" not in words(first) and first.snapshot.state == "distrik"
+
+
+def test_a_place_outside_mimika_in_the_story_is_not_offered_for_the_distrik() -> None:
+    """A daughter in Jayapura told of her mother alone in SP3, and a sister in Nabire of a girl
+    held in Timika: both were offered "Di luar Mimika?" at the distrik question, where a
+    hurried "iya" sends the case out of Mimika (a walk-through). Where the writer is says
+    nothing of where the one who needs help is: the question is asked as it is."""
+    turn = say(snapshot_at("greeting", mode=None),
+               "Permisi, sa anak perempuan dari mama yg tinggal di SP3. Sa kerja di Jayapura, "
+               "mama tinggal sendiri")
+    from_story = turn.snapshot.answers.get("_story") or {}
+    assert from_story.get("distrik") != "outside", from_story
