@@ -352,3 +352,14 @@ def test_staff_read_every_notice_in_words(engine: Engine) -> None:
     for lang in ("id", "en"):
         unnamed = [n for n in names if labels.word("noticed", n, lang) == n]
         assert not unnamed, (lang, unnamed)
+
+
+def test_an_adat_question_about_custody_is_not_left_with_violence_only(engine: Engine) -> None:
+    """A divorced father asked whether custody could be settled by adat and read only of
+    sexual violence and its victims (a walk-through). The answer still says no to settling
+    violence, and says what LK3 does for a family matter without violence."""
+    text = "bisa diselesaikan secara adat saja ka? sa pu keluarga siap bayar denda adat biar " \
+           "anak2 ikut sa"
+    assert "notice.adat" in _said(engine, text)
+    for lang, words in (("id", "hak asuh anak"), ("en", "custody of children")):
+        assert words in engine.bundle.catalog.texts[lang]["notice.adat"]
