@@ -58,7 +58,8 @@ ENGINE_KEYS = (
     "daypart.morning", "daypart.noon", "daypart.afternoon", "daypart.night",
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
-    "human_requested.no_consent", "human_requested.refused", "faq.when.no_case",
+    "human_requested.no_consent", "human_requested.no_consent.start",
+    "human_requested.refused", "faq.when.no_case",
     "later", "later.start", "resumed", "human_requested.rest", "faq.bot",
     "writer.owner.mid_intake",
     "joking_ack", "joking_ack.selfharm", "joking_ack.no_case",
@@ -126,8 +127,9 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
             m.replies.append(Reply("human_requested.rest" if rest else "human_requested"))
         elif m.state in REFUSED:  # they did answer: say how to be put through after all
             m.replies.append(Reply("human_requested.refused"))
-        else:
-            m.replies.append(Reply("human_requested.no_consent"))
+        else:  # at the greeting no consent question has been shown yet (a walk-through)
+            m.replies.append(Reply("human_requested.no_consent.start"
+                                   if m.state == flow.initial else "human_requested.no_consent"))
     elif command == "info":
         m.replies.append(Reply("consent.long"))
     elif command in QUESTIONS:

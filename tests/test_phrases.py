@@ -536,3 +536,17 @@ def test_a_bare_question_mark_is_a_family_that_did_not_understand(engine: Engine
         turn = engine.step(first.snapshot, Inbound("test", "u1", "m2", text=text), now, "id")
         assert [r.key for r in turn.replies] == ["greeting.plain", "greeting.short"], text
         assert turn.snapshot.misses == 0
+
+
+def test_petugas_at_the_greeting_says_what_comes_first(engine: Engine) -> None:
+    """PETUGAS at the greeting was told to answer "the consent question", which had not been
+    shown (a walk-through): it says to pick how to talk, then consent."""
+    from flows.types import Inbound
+
+    from tests.answer_replies import NOW
+
+    first = engine.step(None, Inbound("test", "u1", "m1", text="halo"), NOW, "id")
+    turn = engine.step(first.snapshot, Inbound("test", "u1", "m2", text="petugas"), NOW, "id")
+    assert turn.replies[0].key == "human_requested.no_consent.start"
+    said = engine.bundle.catalog.texts["id"]["human_requested.no_consent.start"]
+    assert "Pilih 1" in said and "persetujuan" in said
