@@ -542,7 +542,6 @@ def test_petugas_at_the_greeting_says_what_comes_first(engine: Engine) -> None:
     """PETUGAS at the greeting was told to answer "the consent question", which had not been
     shown (a walk-through): it says to pick how to talk, then consent."""
     from flows.types import Inbound
-
     from tests.answer_replies import NOW
 
     first = engine.step(None, Inbound("test", "u1", "m1", text="halo"), NOW, "id")
