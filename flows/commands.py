@@ -22,7 +22,7 @@ QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_co
 TO_LANGUAGE = {"to_english": "en", "to_indonesian": "id"}
 ENGINE_COMMANDS = ("restart", "language", "human", "info", "erase", "data", "correct",
                    "mistyped", "exit", "unsubscribe", "thanks", "later", "go_on", *QUESTIONS,
-                   *TO_LANGUAGE, "not_understood", "joking")
+                   *TO_LANGUAGE, "not_understood", "joking", "hello")
 # "nanti dulu", "tra jadi" mid-intake: a pause, the answers kept (a walk-through: only
 # BERHENTI worked, and it withdrew consent: "mau lanjut" an hour later began from zero);
 # "lanjut" after it asks the question again. LATER marks the pause.
@@ -47,7 +47,8 @@ RESTING_REMINDER = ("language", *TO_LANGUAGE, "info", "unsubscribe", "not_unders
 # while a person holds the case, such a message is the person's to read (bot.pipeline.routing);
 # among ENGINE_KEYS below, so each is in every catalog
 NOT_UNDERSTOOD = frozenset({"reprompt", "reprompt_story", "reprompt_media", "reprompt_text",
-                            "offer_human", "moved_on", "explain"})
+                            "offer_human", "moved_on", "explain",
+                            "hello"})  # "halo kaka" to a counselor holding the case: theirs
 DID_YOU_MEAN = "did_you_mean"  # the choice a sentence named, offered: "iya" takes it
 FROM_STORY = "from_story"  # a question, and the choice an earlier story named for it
 PRIVACY = {"erase": "privacy.erase", "data": "privacy.data", "correct": "privacy.correct"}
@@ -143,6 +144,8 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         if here.lenient and here.save:  # the optional rating after a close: left (a
             m.answers[here.save] = "skipped"  # walk-through's family was asked it twice)
             return engine.fire(m, "skip", quiet=True)
+    elif command == "hello":  # "halo kaka" mid-intake: greeted back, the question again
+        m.replies.append(Reply("hello"))
     elif command == "unsubscribe":  # BERHENTI INFO: broadcasts only, every topic
         m.events.append(Event("unsubscribe", {"reason": "keyword"}))
         m.replies.append(Reply("broadcast.unsubscribed"))

@@ -224,6 +224,10 @@ class Engine:
             command = "not_understood"  # a bare "?" (a re-check: "Maaf, saya belum mengerti")
         if command == "go_on" and m.answers.get(commands.LATER) != m.state:
             command = None  # "lanjut" is an answer ("Lanjut chat") but after a pause
+        elif command == "hello" and (starting or self.flow.states[m.state].end or
+                                     self.flow.states[m.state].input):
+            command = None  # the first message is welcomed; at rest, a message for the case;
+            # at a question asking for text, its answer ("tes" may be a codeword)
         elif command == "later" and (self.flow.states[m.state].end or
                                      self._answers_safety(m, inbound.text)):
             command = None  # at rest there is nothing to pause: a message to the case

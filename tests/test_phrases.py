@@ -220,7 +220,8 @@ def test_questions_about_the_service_are_recognised(engine: Engine) -> None:
     missed = {q: [t for t in said if command_of(t, b.keywords, b.phrases) != q]
               for q, said in QUESTIONS.items()}
     assert missed == {q: [] for q in QUESTIONS}
-    taken = [t for t in NOT_QUESTIONS if command_of(t, b.keywords, b.phrases) is not None]
+    taken = [t for t in NOT_QUESTIONS
+             if command_of(t, b.keywords, b.phrases) not in (None, "hello")]  # a greeting
     assert taken == []
 
 
@@ -549,3 +550,22 @@ def test_petugas_at_the_greeting_says_what_comes_first(engine: Engine) -> None:
     assert turn.replies[0].key == "human_requested.no_consent.start"
     said = engine.bundle.catalog.texts["id"]["human_requested.no_consent.start"]
     assert "Pilih 1" in said and "persetujuan" in said
+
+
+def test_a_greeting_after_the_greeting_is_greeted_back(engine: Engine) -> None:
+    """"halo kaka" or "p" after the welcome got "Maaf, saya belum mengerti" (a walk-through):
+    a greeting back and the question. The first message gets the whole welcome, a text
+    question takes it as its answer, and at rest it is a message for the case."""
+    from flows.types import Inbound
+    from tests.answer_replies import NOW
+
+    first = engine.step(None, Inbound("test", "u1", "m1", text="halo kaka"), NOW, "id")
+    assert first.replies[-1].key == "greeting"
+    for text in ("halo kaka", "p", "selamat pagi ibu"):
+        again = engine.step(first.snapshot, Inbound("test", "u1", "m2", text=text), NOW, "id")
+        assert [r.key for r in again.replies] == ["hello", "greeting.again"], text
+    from dataclasses import replace
+    at_codeword = replace(first.snapshot, state="codeword",
+                          answers={"mode": "chat", "consent": "agree"})
+    kept = engine.step(at_codeword, Inbound("test", "u1", "m3", text="halo"), NOW, "id")
+    assert kept.snapshot.answers.get("codeword") == "halo"
