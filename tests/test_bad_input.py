@@ -29,7 +29,8 @@ ODD = {
     "control": ("\x00\x07abc", "abc"),
     "arabic": ("مرحبا، أحتاج مساعدة", "مرحبا، أحتاج مساعدة"),
     "hebrew": ("\u200fשלום, אני צריכה עזרה", "שלום, אני צריכה עזרה"),
-    "halo_keyword_like": ("HALO???", "HALO???"),
+    # (not "HALO???", a greeting now: greeted back with the question)
+    "shout_keyword_like": ("WOI???", "WOI???"),
     "slash_start": ("/start", "/start"),
     "superscript_digit": ("²", "²"),  # isdigit() but not a number int() reads (hypothesis)
     "circled_digit": ("①", "①"),

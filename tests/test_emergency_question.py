@@ -204,8 +204,8 @@ def test_a_worker_reporting_a_child_alone_is_asked_about_the_child() -> None:
     after "yes, now" at the danger question "Your safety comes first... Are you safe now?",
     and "I am safe, the child is not" not understood): the child's emergency text at once,
     asked about the child, and that answer is "still in danger"."""
-    first = talk(NGO, lang="en")[0]
-    assert first.replies[0].key == "emergency.child", [r.key for r in first.replies]
+    first = talk(NGO, lang="en")[0]  # someone else's child: the text for one who tells
+    assert first.replies[0].key == "emergency.child.other", [r.key for r in first.replies]
     assert "Is the child safe now?" in said(first, "en")
     turns = talk(NGO, "I am safe, the child is not", lang="en")
     assert turns[-1].snapshot.answers.get("still_in_danger_answer") == "danger"
