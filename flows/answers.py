@@ -119,8 +119,10 @@ class Answers:
                  questions: Mapping[str, Question] | None = None,
                  address: Iterable[str] = (), affirm: Iterable[str] = (),
                  declines: Iterable[Phrase] = (), pointers: Iterable[str] = (),
-                 ordinals: Mapping[str, int] | None = None) -> None:
+                 ordinals: Mapping[str, int] | None = None,
+                 times: Iterable[str] = ()) -> None:
         self.source = source
+        self.times = frozenset(times)
         self.address = frozenset(address)
         self.affirm = frozenset(affirm)
         self.pointers = frozenset(pointers)
@@ -276,6 +278,12 @@ class Answers:
         t = self._table(state, choices, folded_labels, language)
         hits, _ = _named(self.normalise(fold(_said(text))), t.phrases, t.longest, t.fillers)
         return {h for h in hits if h in t.by_value}
+
+    def names_time(self, text: str) -> bool:
+        """Whether a text answer names a time: a `units.times` word ("pagi", "sore",
+        "senin", "kerja") or a number ("jam 4", "10.00")."""
+        words = self.normalise(fold(text))
+        return any(w in self.times or any(c.isdigit() for c in w) for w in words)
 
     def shared_value(self, text: str) -> str | None:
         """The shared value ("yes", "no", "unknown") a message says and nothing else, as a
@@ -676,10 +684,11 @@ class _Loader:
         declines = self.words(raw.get("declines") or [], "declines")
         units = self.mapping(raw.get("units") or {}, "units")
         for key in units:
-            if key not in ("years", "months"):
-                raise self.fail(f"units.{key}", "must be `years` or `months`")
+            if key not in ("years", "months", "times"):
+                raise self.fail(f"units.{key}", "must be `years`, `months` or `times`")
         years = self.words(units.get("years") or [], "units.years", single=True)
         months = self.words(units.get("months") or [], "units.months", single=True)
+        times = self.words(units.get("times") or [], "units.times", single=True)
         shared = self.read_shared(raw.get("shared") or {})
         by_value: dict[str, dict[Phrase, str]] = {}
         for phrase, value in shared.items():
@@ -690,7 +699,7 @@ class _Loader:
         return Answers(self.source, self.spellings, {w[0] for w in fillers},
                        {w[0] for w in years}, {w[0] for w in months}, shared, questions,
                        {w[0] for w in address}, {w[0] for w in affirm}, declines,
-                       {w[0] for w in pointers}, ordinals)
+                       {w[0] for w in pointers}, ordinals, {w[0] for w in times})
 
     def read_ordinals(self, raw: Any) -> dict[str, int]:
         ordinals = {}

@@ -71,6 +71,10 @@ class StateSpec:
     choices: tuple[ChoiceSpec, ...] = ()
     choices_from: str | None = None  # a named list (e.g. distrik) instead of literal choices
     input: str | None = None  # "text": free text answer
+    # "time": the text answer must name a time ("pagi", "jam 4", "sesudah kerja"); a first
+    # answer without one is asked again, once (a walk-through: "ya", or a story, was read
+    # back as the safe time)
+    expects: str | None = None
     save: str | None = None  # answer key
     skippable: bool = False
     goto: tuple[Branch, ...] = ()

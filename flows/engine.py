@@ -224,6 +224,9 @@ class Engine:
             command = "not_understood"  # a bare "?" (a re-check: "Maaf, saya belum mengerti")
         if command == "go_on" and m.answers.get(commands.LATER) != m.state:
             command = None  # "lanjut" is an answer ("Lanjut chat") but after a pause
+        elif command in commands.QUESTIONS and self.flow.states[m.state].expects == "time" \
+                and "?" not in inbound.text and self.bundle.answers.names_time(inbound.text):
+            command = None  # "jam kerja saja" when asked when it is safe: a time, no question
         elif command == "hello" and (starting or self.flow.states[m.state].end or
                                      self.flow.states[m.state].input):
             command = None  # the first message is welcomed; at rest, a message for the case;
@@ -518,6 +521,11 @@ class Engine:
         if state.input:
             if not text and not inbound.media:
                 return self._miss(m, state)
+            if state.expects == "time" and not m.misses and \
+                    not self.bundle.answers.names_time(text):
+                m.misses += 1  # "ya", a story: asked once more, then taken as it comes
+                key = self.form(m, f"{state.prompt}.not_time")
+                return m.replies.append(Reply(key if self.has_text(m, key) else state.prompt))
             self.save_text(m, state, inbound, text)
             return self.fire(m, "answer", before, before_p1)
         if only_signs(text) and (state.name in self._p0_states or

@@ -86,12 +86,14 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         raise FlowError(f"{where}: a state must be a mapping")
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
              "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant",
-             "from_danger", "facts", "not_with_but", "own_words"}
+             "from_danger", "facts", "not_with_but", "own_words", "expects"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
     if "prompt" not in raw:
         raise FlowError(f"{where}: missing prompt")
+    if raw.get("expects") not in (None, "time") or (raw.get("expects") and not raw.get("input")):
+        raise FlowError(f"{where}: expects: only `time`, on a text question")
     choices = []
     for i, c in enumerate(raw.get("choices") or []):
         cw = f"{where}.choices[{i}]"
@@ -114,6 +116,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         facts=bool(raw.get("facts", False)),
         not_with_but=_names(raw.get("not_with_but"), f"{where}.not_with_but"),
         own_words=bool(raw.get("own_words", False)),
+        expects=raw.get("expects"),
     )
 
 
