@@ -69,6 +69,8 @@ _SENTENCES = re.compile(r"[.,;!?\n]+")
 # notices whose words tell of the problem itself ("anak sa sakit tapi sa tra ada uang"): an
 # answer is read with them; the others ask or set a condition, answered by the notice
 TELLS_THE_PROBLEM = frozenset({"health"})
+# notices not said once danger words were told in the conversation
+QUIET_AFTER_DANGER = frozenset({"health"})
 # what is left at either end once a notice's words are taken out ("sa setuju, tapi")
 _JOINED_AT_ENDS = re.compile(r"^(?:\s*\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|"
                              r"yang penting|yg penting|kalau|kalo|klo|cuma|hanya)\b)+|"
@@ -321,7 +323,12 @@ class Engine:
         Returns the message without the words the notice answered, folded, or None (no
         notice): "sa setuju, tapi jang kasi tau sa pu anak" then answers by "sa setuju"."""
         folded, said = fold(text), m.answers.get(NOTICED) or []
+        told = any(f in CRISIS_FLAGS for f in m.flags)
         for pattern, name in phrases:
+            if name in QUIET_AFTER_DANGER and told:
+                continue  # the danger texts named the IGD (a walk-through: "anak itu sakit
+                # malaria" in a story of a witchcraft accusation, a P0 case, got "LK3 is no
+                # clinic, we can go on if you also need us")
             if name not in said and (found := pattern.search(folded)):
                 m.replies.insert(len(m.replies) if at is None else min(at, len(m.replies)),
                                  Reply(self.form(m, f"notice.{name}")))

@@ -363,3 +363,18 @@ def test_an_adat_question_about_custody_is_not_left_with_violence_only(engine: E
     assert "notice.adat" in _said(engine, text)
     for lang, words in (("id", "hak asuh anak"), ("en", "custody of children")):
         assert words in engine.bundle.catalog.texts[lang]["notice.adat"]
+
+
+def test_no_clinic_notice_once_danger_was_told(engine: Engine) -> None:
+    """A grandson told of a mob at his grandmother's house (P0), then that the child she is
+    accused of harming had malaria: he got "LK3 melayani konsultasi keluarga, bukan
+    pengobatan ... kita bisa lanjut" (a walk-through). Once danger was told, the danger texts
+    have named the IGD already; the notice is for families with no danger."""
+    snap = Snapshot(engine.flow.name, "category", "id",
+                    {"mode": "chat", "danger": "now", "consent": "agree", "age": "adult"},
+                    ("crisis_violence", "crisis_now"), 0, engine.flow.version,
+                    "LK3-2026-00001", NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="dong bilang nene makan anak itu "
+                                     "pu jantung, padahal anak itu sakit malaria"), NOW, "id")
+    assert "notice.health" not in [r.key for r in turn.replies]
+    assert "notice.health" in _said(engine, "anak sa sakit malaria, demam tinggi")
