@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
             "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
             "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then",
-            "today", "markers", "imminent", "model")
+            "today", "markers", "imminent", "model", "images")
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
           "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then", "today")
@@ -65,6 +65,7 @@ class Scan:
     young: bool = False  # the message gives the writer's own age under 18 ("sa umur 15")
     other: bool = False  # someone else is hurt, not the writer ("tetangga pukul istrinya")
     healed: bool = False  # an injury told of has healed ("bekas luka", "luka su sembuh")
+    images: bool = False  # its sexual words are all of images ("ancam sebar video")
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -78,10 +79,12 @@ class CrisisWords:
                  rules: Mapping[str, frozenset[str]], gap: int, stops: frozenset[int],
                  gap_stops: Mapping[str, frozenset[int]] | None = None,
                  if_minor: Container[int] = (), reader: Reader | None = None,
-                 not_when: Mapping[int, str] | None = None) -> None:
+                 not_when: Mapping[int, str] | None = None,
+                 images: Container[int] = ()) -> None:
         self.vocab, self.rules, self.gap, self.stops = vocab, dict(rules), gap, stops
         self.reader = reader
         self.if_minor = if_minor  # pattern numbers that count only beside a child's age
+        self.images = images  # pattern numbers of sexual violence by images (`images`)
         # `not_when` pattern number -> the group (or marker kind) it stops
         self.not_when = dict(not_when or {})
         self.gap_stops = dict(gap_stops or {})  # group or marker kind -> words its gaps
@@ -189,6 +192,9 @@ class CrisisWords:
         healed = any(p.kind == HEALS for p in seen) and self._all_healed(sentences)
         scan = self._verdict(seen, child, young, bool(found) and self._other(sentences),
                              healed)
+        sexual = [n for n in found if self.patterns[n].kind == "sexual"]
+        if sexual and all(n in self.images for n in sexual):
+            scan = replace(scan, images=True)  # photos or videos, and no other sexual words
         r = self.reader
         if scan or denied or not model or r is None or words < r.min_words:
             return scan
@@ -360,6 +366,10 @@ def load_crisis_words(path: Path) -> CrisisWords:
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)
+    images = compile_all("sexual", "images", _strings(path, "images", raw.get("images"),
+                                                      required=False), negative)
+    image_ids = frozenset(range(len(patterns), len(patterns) + len(images)))
+    patterns += images
     if_minor: set[int] = set()
     for group, items in _mapping(path, "if_minor", raw.get("if_minor")).items():
         if group not in GROUPS:
@@ -390,7 +400,7 @@ def load_crisis_words(path: Path) -> CrisisWords:
                             _strings(path, f"gap_stops.{group}", items))
         gap_stops[str(group)] = frozenset(w for p in words for w in p.words[0])
     return CrisisWords(vocab, patterns, rules, gap, stop_ids, gap_stops, frozenset(if_minor),
-                       reader, not_when)
+                       reader, not_when, image_ids)
 
 
 def _reader(path: Path, value: Any) -> Reader | None:

@@ -168,6 +168,8 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         # by the model alone: no person would ever have seen any of them)
         ACTIONS["open_case_now"](m)
     key = MAYBE if scan.model is not None else f"crisis.p1.{m.answers[FOCUS]}"
+    if scan.images and engine.has_text(m, f"{key}.images"):
+        key = f"{key}.images"  # a video threatened: evidence and reporting, not a visum
     if young and engine.has_text(m, f"{key}.child"):
         key = f"{key}.child"  # a child writing: "kamu", and an adult they trust
     elif about_child and engine.has_text(m, f"{key}.about_child"):

@@ -474,3 +474,18 @@ def test_sexual_violence_to_an_adult_opens_no_case_before_consent() -> None:
     assert not [e for e in numbers.events if e.kind == "case_upsert"]
     child = say(None, "sa pu anak umur 12 dipegang-pegang om di kamar")
     assert [e.data["priority"] for e in child.events if e.kind == "case_upsert"] == ["P1"]
+
+
+def test_a_threat_to_spread_a_video_is_told_of_evidence_not_a_visum() -> None:
+    """A woman whose ex threatened to spread her video, and a girl of 17 threatened with her
+    photos, were told to get a visum within 72 hours, again and again (a walk-through). Where
+    the sexual words are all of images: keep the evidence, send nothing, it can be reported.
+    A rape told with such a threat still gets the medical text."""
+    turn = say(None, "sa pu mantan ancam sebar sa pu video di grup wa kalo sa tra balikan")
+    assert turn.replies[0].key == "crisis.p1.sexual.images"
+    text = words(turn)
+    assert "Simpan buktinya" in text and "72 jam" not in text and "visum" not in text
+    young = say(None, "sa umur 17, de ancam sebar sa pu foto")
+    assert young.replies[0].key == "crisis.p1.sexual.images.child"
+    both = say(None, "de perkosa sa trus ancam sebar video")
+    assert both.replies[0].key == "crisis.p1.sexual"
