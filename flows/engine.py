@@ -69,6 +69,10 @@ _SENTENCES = re.compile(r"[.,;!?\n]+")
 # notices whose words tell of the problem itself ("anak sa sakit tapi sa tra ada uang"): an
 # answer is read with them; the others ask or set a condition, answered by the notice
 TELLS_THE_PROBLEM = frozenset({"health"})
+# notices whose questions the model misreads as danger: where they are asked, its guess
+# gives way
+MODEL_GIVES_WAY = frozenset({"locate", "disclose", "fetch", "search", "arrest", "police",
+                             "where_go", "adat"})
 # notices not said once danger words were told in the conversation
 QUIET_AFTER_DANGER = frozenset({"health"})
 # what is left at either end once a notice's words are taken out ("sa setuju, tapi")
@@ -256,9 +260,12 @@ class Engine:
                 (also := self._choice_of(m, state, inbound.text)) is not None and \
                 len(clean(inbound.text).split()) < MODEL_HEARD_WORDS:
             scan = None  # "sa aman skarang, dia su tidur" answers; the model's guess gives way
-        elif scan and scan.model is not None and named_in(inbound.text, self._notices):
+        elif scan and scan.model is not None and \
+                len(clean(inbound.text).split()) < MODEL_HEARD_WORDS and \
+                named_in(inbound.text, self._notices) in MODEL_GIVES_WAY:
             scan = None  # "where does my wife live now", "de bilang apa sama kam?" ask a
-            # notice's question, not danger
+            # notice's question, not danger (not in a story, not a sick child, nor "jangan
+            # cerita ke orang": those come beside danger, whose words are heard)
         rest = None  # the message without what a notice answered
         if command is None and not inbound.payload and not scan:
             rest = self._notice(m, inbound.text, self._notices)  # "anak panas tinggi": IGD
@@ -891,8 +898,17 @@ class Engine:
             else:
                 key = self.form(m, key)  # a question's own variant, in "kamu" (the closing)
             if state.name == self.flow.interrupts["emergency"]:
-                if m.answers.get(SHOWN) == key and f"{key}.again" in texts:
-                    key = f"{key}.again"  # the same message again: "we have it as urgent"
+                # an emergency message again: the same, or an injury after another kind (a
+                # walk-through: four whole blocks for one boy's bruised legs): "we have it as
+                # urgent" and the numbers. A new kind of danger gets its whole message (the
+                # self-harm advice), and a child's own texts stay whole.
+                base = ".".join(key.split(".")[:2])  # emergency.<kind>
+                shown = m.answers.get(SHOWN)
+                again = f"{key}.again" if shown == key else \
+                    f"{base}.again" if shown and base.split(".")[1] in danger.HOW_URGENT \
+                    and not key.endswith(".child") else ""
+                if again in texts:
+                    key = again
                 else:
                     m.answers[SHOWN] = key
         else:

@@ -289,6 +289,12 @@ ORDINARY = list(CORPUS["ordinary"])
 # found by this property on 2026-12-07: self-harm words at "are you safe now?" had the
 # general "still in danger" text, without the self-harm line
 @example(("sa mo gantung diri malam ini", "selfharm"), "emergency_check", "tra", "tra", "id")
+# ...and on 2026-12-07 (eighteenth session): danger only the model reads, beside a sick child
+# or "jangan cerita ke orang", was dropped for the notice
+@example(("sa pu istri pergi, sa su tra tahan, sa pikir mo ikut dia pu mama yang su meninggal",
+          "selfharm"), "consent_call", "sa pu anak demam tinggi, sa bawa ke rsud", "jarang", "id")
+@example(("sa pu anak perempuan hamil, ternyata pelakunya om sendiri", "sexual"),
+         "risk_safe_chat", "tutup mulut, jangan cerita ke orang", "obat nyamuk bakar habis", "id")
 def test_a_danger_phrase_inside_any_message_in_any_state_brings_its_numbers(
         phrase: tuple[str, str], state: str, before: str, after: str, lang: str) -> None:
     """Property: a corpus danger phrase inside any message, in any state, brings its

@@ -228,3 +228,17 @@ def test_an_injury_answered_after_its_emergency_message_is_not_told_again_whole(
     assert back.snapshot.state == "risk_injured", back.snapshot.state
     again = say(back.snapshot, "iya")
     assert again.replies[0].key == "emergency.injury.again", [r.key for r in again.replies]
+
+
+def test_an_injury_told_after_another_emergency_gets_the_short_form() -> None:
+    """A mother told of a teacher who beat her son (the emergency message), then "de pu betis
+    biru2" at a later question: the whole injury block came again, four blocks in one
+    conversation (a walk-through). An injury after an emergency message is the short form
+    with the injury numbers; a new kind of danger (self-harm) still gets its whole message."""
+    turns = talk("tolong paitua pukul sa skarang", "1", "sa pu kaki berdarah banyak",
+                 "sa juga mo gantung diri malam ini")
+    keys = [[r.key for r in t.replies] for t in turns]
+    assert keys[0][0] == "emergency.violence"
+    assert "emergency.injury.again" in keys[2], keys[2]
+    assert "IGD" in said(turns[2])
+    assert "emergency.selfharm" in keys[3], keys[3]
