@@ -231,3 +231,21 @@ def test_every_command_a_family_can_use_reads_in_words() -> None:
         unnamed = [c for c in {*ENGINE_COMMANDS, *keywords}
                    if labels.word("command", c, lang) == c]
         assert not unnamed, (lang, sorted(unnamed))
+
+
+def test_a_deadline_answered_late_reads_as_one_thing() -> None:
+    """"terpenuhi, terlambat 1 menit" read as both met and late (a walk-through): an answer
+    after the deadline says when it came."""
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from bot.casework import casetiming
+
+    hours = casetiming.service()
+    created = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # a Monday, 10:00 WIT
+    deadline = hours.deadline("P0", created)
+    row = SimpleNamespace(created_at=created, claimed_at=created, status="claimed",
+                          priority="P0", first_response_at=deadline + timedelta(minutes=1))
+    t = casetiming.timing(row, hours, deadline + timedelta(hours=1))
+    assert t.label == "dijawab 1 menit setelah tenggat"
+    assert casetiming.waited(t) == "-"

@@ -45,6 +45,14 @@ def timing(row: Any, hours: ServiceHours, now: datetime,
         "deadline.due", language, duration=labels.duration(deadline - now, language)))
 
 
+def waited(t: Timing, language: str = staff.STAFF_LANGUAGE) -> str:
+    """How long the family has waited, in words: "-" once answered or closed (a
+    walk-through: a case a counselor had answered read "Menunggu: 15 menit")."""
+    if t.waiting_minutes is None or t.state == "met":
+        return "-"
+    return labels.duration(timedelta(minutes=t.waiting_minutes), language)
+
+
 def service() -> ServiceHours:
     try:
         return service_hours()

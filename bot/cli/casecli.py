@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
 from bot.casework import labels, staff
-from bot.casework.casetiming import Timing, service, timing
+from bot.casework.casetiming import Timing, service, timing, waited
 from bot.cli import caseshow
 from storage import caseviews, queue
 from storage.clock import utc, utcnow
@@ -78,8 +78,7 @@ def table(rows: list[Any], timings: list[Timing], now: datetime) -> str:
     cells = [[
         r.number, labels.status(r.status), r.priority, labels.category(r.category),
         labels.distrik(r.distrik), labels.wit(r.created_at), r.assignee or "-",
-        "-" if t.waiting_minutes is None else labels.duration(
-            timedelta(minutes=t.waiting_minutes)),
+        waited(t),
         t.label, labels.reasons(r.reasons)] for r, t in zip(rows, timings, strict=True)]
     widths = [max(len(line[i]) for line in (header, *cells)) for i in range(len(header) - 1)]
     return "\n".join("  ".join([*(c.ljust(w) for c, w in zip(line, widths, strict=False)),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -103,8 +103,7 @@ def _lines(head: str, text: str) -> list[str]:
 
 def _details(row: Any, now: datetime) -> list[str]:
     t = casetiming.timing(row, casetiming.service(), now)
-    waited = "-" if t.waiting_minutes is None else \
-        labels.duration(timedelta(minutes=t.waiting_minutes))
+    waited = casetiming.waited(t)
     state = labels.status(row.status) if t.state == "closed" else t.label
     named = [
         (staff.text("field.number"), row.number),

@@ -6,7 +6,7 @@ bot.casework.labels)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -50,8 +50,7 @@ def find(conn: Connection, number: str) -> Any:
 def _fields(row: Any, words: Words, now: datetime) -> tuple[list[tuple[str, str]], str]:
     lang = words.lang
     t = casetiming.timing(row, casetiming.service(), now, lang)
-    waited = "-" if t.waiting_minutes is None else \
-        labels.duration(timedelta(minutes=t.waiting_minutes), lang)
+    waited = casetiming.waited(t, lang)
     state = labels.status(row.status, lang) if t.state == "closed" else t.label
     s = words.s
     return [
