@@ -73,6 +73,8 @@ def test_an_off_duty_supervisor_gets_the_p0_alert_and_every_re_alert(
     assert case.priority == "P0"
     (alert,) = yohana.unread()
     assert alert["text"].startswith(f"Kasus baru {case.number} · P0")
+    # no distrik yet (DARURAT as the first message): said in words, not "-"
+    assert " · distrik belum diketahui" in alert["text"]
     assert alert["text"].endswith("\n" + staff.text("nobody_on_duty"))
     assert alert["choices"][0]["value"] == f"take:{case.number}"
     minutes_heard(service, clock, family, t0, 11)

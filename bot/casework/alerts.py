@@ -35,8 +35,10 @@ def announce(conn: Connection, case: CaseView, now: datetime, key: str = "new_ca
     told = 0
     roster = roster or counselors.roster(conn)
     body = staff.text(key, number=case.number, priority=case.priority,
-                      reasons=labels.reasons(case.reasons), distrik=labels.distrik(case.distrik),
-                          **extra)
+                      reasons=labels.reasons(case.reasons),
+                      # before the family named it (a P0 before consent): in words, not "-"
+                      distrik=labels.distrik(case.distrik) if case.distrik else
+                      staff.text("distrik_unknown"), **extra)
     if not roster.on_duty:
         body = f"{body}\n{staff.text('nobody_on_duty')}"
     for cid in recipients(roster, case.priority):
