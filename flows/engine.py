@@ -776,8 +776,11 @@ class Engine:
         if "daypart" in needs:
             params["daypart_key"] = commands.daypart(m.now)
         if "emergency_contacts" in needs:
+            kinds = [str(m.answers[FOCUS])] if FOCUS in m.answers else []
+            kinds += [f.removeprefix("crisis_") for f in m.flags if f in CRISIS_FLAGS]
             params["emergency_contacts"] = self.bundle.directory.contacts(
-                m.language, m.answers.get("distrik"))
+                m.language, m.answers.get("distrik"), first=kinds)  # the flags outlive a
+            # refusal, which forgets the answers
         if "crisis_contacts" in needs:
             groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
             if writes_as_child(m.answers) and groups[0] in ("sexual", "violence"):

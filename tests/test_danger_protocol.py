@@ -495,3 +495,22 @@ def test_a_threat_to_spread_a_video_is_told_of_evidence_not_a_visum() -> None:
     assert young.replies[0].key == "crisis.p1.sexual.images.child"
     both = say(None, "de perkosa sa trus ancam sebar video")
     assert both.replies[0].key == "crisis.p1.sexual"
+
+
+def test_numbers_after_a_refusal_lead_with_what_was_told() -> None:
+    """A boy who spoke of not wanting to live refused consent and read the numbers with the
+    police first and 119 last (a walk-through). The numbers lead with the kind of danger he
+    told; without danger words the order is as ever."""
+    snap = None
+    for text in ("sa cape hidup begini", "1", "tra ada yg bahaya", "3"):
+        turn = say(snap, text)
+        snap = turn.snapshot
+    assert snap.state == "refused"
+    lines = [line for line in words(turn).splitlines() if line.startswith("• ")]
+    assert "119" in lines[0], lines
+    plain = None
+    for text in ("halo", "1", "3", "3"):
+        turn = say(plain, text)
+        plain = turn.snapshot
+    lines = [line for line in words(turn).splitlines() if line.startswith("• ")]
+    assert "110" in lines[0], lines
