@@ -24,7 +24,7 @@ ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
             "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
             "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then",
-            "today", "markers", "imminent", "model", "images")
+            "today", "markers", "imminent", "model", "images", "if_minor_anywhere")
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
           "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then", "today")
@@ -80,11 +80,12 @@ class CrisisWords:
                  gap_stops: Mapping[str, frozenset[int]] | None = None,
                  if_minor: Container[int] = (), reader: Reader | None = None,
                  not_when: Mapping[int, str] | None = None,
-                 images: Container[int] = ()) -> None:
+                 images: Container[int] = (), anywhere: Container[int] = ()) -> None:
         self.vocab, self.rules, self.gap, self.stops = vocab, dict(rules), gap, stops
         self.reader = reader
         self.if_minor = if_minor  # pattern numbers that count only beside a child's age
         self.images = images  # pattern numbers of sexual violence by images (`images`)
+        self.anywhere = anywhere  # `if_minor` numbers for which an age anywhere counts
         # `not_when` pattern number -> the group (or marker kind) it stops
         self.not_when = dict(not_when or {})
         self.gap_stops = dict(gap_stops or {})  # group or marker kind -> words its gaps
@@ -145,11 +146,9 @@ class CrisisWords:
         young = any(next(self._occurrences("young_writer", hits, YOUNG_GAP), None) is not None
                     and next(self._occurrences("young_not", hits, 0), None) is None
                     for hits in sentences)
-        # an age under 18 anywhere: the child group's `if_minor` phrases count in every
-        # sentence ("sa pu ade umur 16 ... tapi ternyata de kerja di tempat karaoke", a
-        # walk-through); the others only in the sentence with the age ("sa pu anak umur 5.
-        # sa hamil lagi" is no girl pregnant)
-        aged = young or any(self._aged(hits) for hits in sentences) if self.if_minor else False
+        # an age under 18 anywhere: the `if_minor_anywhere` phrases count in every sentence
+        # ("sa pu ade umur 16 ... tapi ternyata de kerja di tempat karaoke", a walk-through)
+        aged = young or any(self._aged(hits) for hits in sentences) if self.anywhere else False
         for hits in sentences:
             # the sentence gives someone's age under 18: its `if_minor` phrases count
             minor = young or self._aged(hits)
@@ -178,8 +177,7 @@ class CrisisWords:
                         for _, at in self._occurrences("child_named", hits, 0)) or \
                 (minor and not young)
             for n, at in self._occurrences("", hits, self.gap, found):
-                if n in self.if_minor and not (minor or
-                                               (aged and self.patterns[n].kind == "child")):
+                if n in self.if_minor and not (minor or (aged and n in self.anywhere)):
                     continue
                 if not stopped.get(self.patterns[n].kind, set()).isdisjoint(at):
                     continue
@@ -371,14 +369,17 @@ def load_crisis_words(path: Path) -> CrisisWords:
     image_ids = frozenset(range(len(patterns), len(patterns) + len(images)))
     patterns += images
     if_minor: set[int] = set()
-    for group, items in _mapping(path, "if_minor", raw.get("if_minor")).items():
-        if group not in GROUPS:
-            raise _fail(path, f"if_minor.{group}",
-                        f"unknown group '{group}' (groups: {', '.join(GROUPS)})")
-        more = compile_all(str(group), f"if_minor.{group}",
-                           _strings(path, f"if_minor.{group}", items), negative)
-        if_minor.update(range(len(patterns), len(patterns) + len(more)))
-        patterns += more
+    anywhere: set[int] = set()
+    for section, numbers in (("if_minor", if_minor), ("if_minor_anywhere", anywhere)):
+        for group, items in _mapping(path, section, raw.get(section)).items():
+            if group not in GROUPS:
+                raise _fail(path, f"{section}.{group}",
+                            f"unknown group '{group}' (groups: {', '.join(GROUPS)})")
+            more = compile_all(str(group), f"{section}.{group}",
+                               _strings(path, f"{section}.{group}", items), negative)
+            numbers.update(range(len(patterns), len(patterns) + len(more)))
+            patterns += more
+    if_minor |= anywhere
     not_when: dict[int, str] = {}
     for group, items in _mapping(path, "not_when", raw.get("not_when")).items():
         if group not in GROUPS and group not in markers:  # a group, or a marker kind
@@ -400,7 +401,7 @@ def load_crisis_words(path: Path) -> CrisisWords:
                             _strings(path, f"gap_stops.{group}", items))
         gap_stops[str(group)] = frozenset(w for p in words for w in p.words[0])
     return CrisisWords(vocab, patterns, rules, gap, stop_ids, gap_stops, frozenset(if_minor),
-                       reader, not_when, image_ids)
+                       reader, not_when, image_ids, frozenset(anywhere))
 
 
 def _reader(path: Path, value: Any) -> Reader | None:
