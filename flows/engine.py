@@ -65,7 +65,7 @@ QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not
 # for; what someone told LK3 asked about, on this phone
 NOTICE_FLAGS = {"locate": "asked_whereabouts", "disclose": "asked_disclosure",
                 "secret": "asked_secrecy", "welfare": "unreachable_alone"}
-_SENTENCES = re.compile(r"[.,;!?\n]+")
+_SENTENCES = re.compile(r"[.,;!?\n]+")  # a message's parts, for a consent said in one of them
 # notices whose words tell of the problem itself ("anak sa sakit tapi sa tra ada uang"): an
 # answer is read with them; the others ask or set a condition, answered by the notice
 TELLS_THE_PROBLEM = frozenset({"health"})
@@ -272,7 +272,8 @@ class Engine:
         if command == "ask_secret" and \
                 named_in(inbound.text, self.bundle.beside_danger) == "secret":
             m.flag(NOTICE_FLAGS["secret"])  # "jang kasi tau sa pu mama" alone: staff see
-            m.answers[NOTICED] = [*(m.answers.get(NOTICED) or []), "secret"]  # the condition
+            noticed = m.answers.get(NOTICED) or []  # the condition, and no notice repeats it
+            m.answers[NOTICED] = noticed if "secret" in noticed else [*noticed, "secret"]
         if command is not None:
             commands.run(self, m, command)
         elif scan and state.save and \
