@@ -250,7 +250,7 @@ WELFARE = [
 NOT_WELFARE = [
     "sa pu anak tra mau keluar rumah, de malas sekolah", "sa tinggal sendiri di kos",
     "mama sakit gula, su kontrol di rsud", "sa su 2 hari tra tidur pikir anak",
-    "paitua tra angkat telpon dari tadi, de marah",
+    "paitua tra angkat telpon dari tadi, de marah", "suami pulang malam, mungkin de sakit",
 ]
 
 
