@@ -73,7 +73,8 @@ def test_the_list_shows_open_cases_a_page_at_a_time_in_words(
     assert [r[0] for r in rows] == [n["b"], n["a"], n["d"], n["c"]]  # no footer: all shown
     assert rows[-1] == [n["c"], "dipegang", "P3", "Pranikah / konsultasi umum",
                         "Tidak tahu / tidak mau menjawab", "2026-11-30 07:30", "Maria",
-                        "1 jam", "terpenuhi", "persiapan menikah atau konsultasi keluarga umum"]
+                        "-", "terpenuhi", "persiapan menikah atau konsultasi keluarga umum"]
+    # answered: no one waits any more (a walk-through read "15 menit" as the family waiting)
 
 
 def test_all_adds_closed_cases_most_recently_closed_first(
