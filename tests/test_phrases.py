@@ -569,3 +569,33 @@ def test_a_greeting_after_the_greeting_is_greeted_back(engine: Engine) -> None:
                           answers={"mode": "chat", "consent": "agree"})
     kept = engine.step(at_codeword, Inbound("test", "u1", "m3", text="halo"), NOW, "id")
     assert kept.snapshot.answers.get("codeword") == "halo"
+
+
+def test_someone_coming_in_is_a_pause_at_once(engine: Engine) -> None:
+    """"nanti dulu, mama masuk kamar" at the suicide question (a walk-through: a pregnant
+    girl of 16; "Maaf, saya belum mengerti" and the question again on her screen): a pause,
+    no question shown. "tolong kaka sa takut" mid-intake is help now, not "kakak"."""
+    from datetime import timedelta
+
+    from flows.types import Inbound, Snapshot
+    from tests.answer_replies import NOW
+
+    b = engine.bundle
+    for text in ("nanti dulu, mama masuk kamar", "tunggu, ada orang datang",
+                 "sebentar kaka, paitua su pulang"):
+        assert command_of(text, b.keywords, b.phrases) == "later", text
+    snap = Snapshot(engine.flow.name, "asq_now", "id",
+                    {"mode": "chat", "danger": "no", "consent": "agree", "age": "under18",
+                     "category": "selfharm"}, (), 0, engine.flow.version, None,
+                    NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="nanti dulu, mama masuk kamar"),
+                       NOW, "id")
+    assert [r.key for r in turn.replies] == ["later"]
+    at_who = Snapshot(engine.flow.name, "who", "id",
+                      {"mode": "chat", "danger": "no", "consent": "agree", "age": "under18",
+                       "category": "dv"}, (), 0, engine.flow.version, None,
+                      NOW - timedelta(minutes=1))
+    scared = engine.step(at_who, Inbound("test", "u1", "m2", text="tolong kaka sa takut"),
+                         NOW, "id")
+    assert scared.snapshot.answers.get("who") is None
+    assert scared.replies[0].key.startswith("emergency"), scared.replies[0].key
