@@ -584,18 +584,16 @@ def test_someone_coming_in_is_a_pause_at_once(engine: Engine) -> None:
     for text in ("nanti dulu, mama masuk kamar", "tunggu, ada orang datang",
                  "sebentar kaka, paitua su pulang"):
         assert command_of(text, b.keywords, b.phrases) == "later", text
-    snap = Snapshot(engine.flow.name, "asq_now", "id",
-                    {"mode": "chat", "danger": "no", "consent": "agree", "age": "under18",
-                     "category": "selfharm"}, (), 0, engine.flow.version, None,
-                    NOW - timedelta(minutes=1))
-    turn = engine.step(snap, Inbound("test", "u1", "m1", text="nanti dulu, mama masuk kamar"),
-                       NOW, "id")
+    def at(state: str, category: str) -> Snapshot:
+        answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "under18",
+                   "category": category}
+        return Snapshot(engine.flow.name, state, "id", answers, (), 0, engine.flow.version,
+                        None, NOW - timedelta(minutes=1))
+
+    turn = engine.step(at("asq_now", "selfharm"),
+                       Inbound("test", "u1", "m1", text="nanti dulu, mama masuk kamar"), NOW, "id")
     assert [r.key for r in turn.replies] == ["later"]
-    at_who = Snapshot(engine.flow.name, "who", "id",
-                      {"mode": "chat", "danger": "no", "consent": "agree", "age": "under18",
-                       "category": "dv"}, (), 0, engine.flow.version, None,
-                      NOW - timedelta(minutes=1))
-    scared = engine.step(at_who, Inbound("test", "u1", "m2", text="tolong kaka sa takut"),
-                         NOW, "id")
+    scared = engine.step(at("who", "dv"), Inbound("test", "u1", "m2",
+                                                  text="tolong kaka sa takut"), NOW, "id")
     assert scared.snapshot.answers.get("who") is None
     assert scared.replies[0].key.startswith("emergency"), scared.replies[0].key
