@@ -253,6 +253,16 @@ NOT_WELFARE = [
     "paitua tra angkat telpon dari tadi, de marah", "suami pulang malam, mungkin de sakit",
 ]
 
+POLICE_HARM = [
+    "tadi malam sa ditangkap polisi di jalan ahmad yani, dong pukul sa di pos sampe sa pu muka "
+    "bengkak, gigi goyang. sa mo lapor ke mana?",
+    "sa dipukul polisi", "anak sa dihajar aparat waktu demo", "I was beaten by the police",
+]
+NOT_POLICE_HARM = [
+    "paitua pukul sa, sa mau lapor polisi", "polisi tangkap paitua karna de pukul sa",
+    "sa su lapor polisi tapi belum ada kabar", "kam bisa telpon polisi ka",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     return [k for k in _first(engine, text, state) if k.startswith("notice.")]
@@ -263,7 +273,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("fetch", FETCH, NOT_FETCH), ("disclose", DISCLOSE, NOT_DISCLOSE),
     ("search", SEARCH, NOT_SEARCH), ("arrest", ARREST, NOT_ARREST),
     ("adat", ADAT, NOT_ADAT), ("secret", SECRET, NOT_SECRET),
-    ("welfare", WELFARE, NOT_WELFARE)])
+    ("welfare", WELFARE, NOT_WELFARE), ("police_harm", POLICE_HARM, NOT_POLICE_HARM)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
@@ -348,7 +358,7 @@ def test_staff_read_every_notice_in_words(engine: Engine) -> None:
 
     names = {name for _, name in engine.bundle.notices + engine.bundle.beside_danger}
     assert {"health", "locate", "where_go", "fetch", "police", "adat",
-            "disclose", "search", "arrest", "secret", "welfare"} <= names
+            "disclose", "search", "arrest", "secret", "welfare", "police_harm"} <= names
     for lang in ("id", "en"):
         unnamed = [n for n in names if labels.word("noticed", n, lang) == n]
         assert not unnamed, (lang, unnamed)
