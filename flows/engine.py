@@ -73,6 +73,8 @@ TELLS_THE_PROBLEM = frozenset({"health"})
 # gives way
 MODEL_GIVES_WAY = frozenset({"locate", "disclose", "fetch", "search", "arrest", "police",
                              "where_go", "adat"})
+# notices said only in a conversation where wanting to die was told (lists or model)
+AFTER_SELFHARM = frozenset({"farewell"})
 # notices not said once danger words were told in the conversation
 QUIET_AFTER_DANGER = frozenset({"health"})
 # what is left at either end once a notice's words are taken out ("sa setuju, tapi")
@@ -333,6 +335,8 @@ class Engine:
         folded, said = fold(text), m.answers.get(NOTICED) or []
         told = any(f in CRISIS_FLAGS for f in m.flags)
         for pattern, name in phrases:
+            if name in AFTER_SELFHARM and not ({"crisis_selfharm", MODEL_FLAG} & set(m.flags)):
+                continue  # "sa pamit" is a goodbye like any other where no one spoke of dying
             if name in QUIET_AFTER_DANGER and told:
                 continue  # the danger texts named the IGD (a walk-through: "anak itu sakit
                 # malaria" in a story of a witchcraft accusation, a P0 case, got "LK3 is no

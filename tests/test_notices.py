@@ -388,3 +388,17 @@ def test_no_clinic_notice_once_danger_was_told(engine: Engine) -> None:
                                      "pu jantung, padahal anak itu sakit malaria"), NOW, "id")
     assert "notice.health" not in [r.key for r in turn.replies]
     assert "notice.health" in _said(engine, "anak sa sakit malaria, demam tinggi")
+
+
+def test_a_goodbye_after_words_of_wanting_to_die_is_answered(engine: Engine) -> None:
+    """"ok kaka. sa pamit e, makasih su mo dengar sa" from a boy in an open P0 self-harm case
+    got a generic keyword line (a walk-through): where dying was spoken of, a goodbye is
+    answered with 119 and "do not be alone tonight". Elsewhere "sa pamit" is a goodbye."""
+    for flags, said in ((("crisis_selfharm",), True), (("crisis_violence",), False), ((), False)):
+        snap = Snapshot(engine.flow.name, "refused", "id", {}, flags, 0, engine.flow.version,
+                        None, NOW - timedelta(minutes=1))
+        turn = engine.step(snap, Inbound("test", "u1", "m1",
+                                         text="ok kaka. sa pamit e, makasih su mo dengar sa"),
+                           NOW, "id")
+        assert ("notice.farewell" in [r.key for r in turn.replies]) == said, flags
+    assert "119" in engine.bundle.catalog.texts["id"]["notice.farewell"]
