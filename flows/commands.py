@@ -175,7 +175,8 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
         m.answers[LATER] = m.state
         m.events.append(Event("paused_by_family", {"state": m.state}))
         # before any answer ("tra usah sudah, sa su baik" at the greeting): nothing is kept
-        return m.replies.append(Reply("later.start" if m.state == flow.initial else "later"))
+        return m.replies.append(Reply("later.start" if m.state == flow.initial
+                                      else engine.form(m, "later")))  # "kamu" to a child
     elif command == "go_on":  # "lanjut" after a pause: the question again
         m.answers.pop(LATER, None)
         m.replies.append(Reply("resumed"))

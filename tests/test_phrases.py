@@ -592,7 +592,7 @@ def test_someone_coming_in_is_a_pause_at_once(engine: Engine) -> None:
 
     turn = engine.step(at("asq_now", "selfharm"),
                        Inbound("test", "u1", "m1", text="nanti dulu, mama masuk kamar"), NOW, "id")
-    assert [r.key for r in turn.replies] == ["later"]
+    assert [r.key for r in turn.replies] == ["later.young"]  # she is 16: "kamu"
     scared = engine.step(at("who", "dv"), Inbound("test", "u1", "m2",
                                                   text="tolong kaka sa takut"), NOW, "id")
     assert scared.snapshot.answers.get("who") is None
