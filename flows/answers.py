@@ -281,8 +281,10 @@ class Answers:
 
     def names_time(self, text: str) -> bool:
         """Whether a text answer names a time: a `units.times` word ("pagi", "sore",
-        "senin", "kerja") or a number ("jam 4", "10.00")."""
+        "senin", "kerja") or a number ("jam 4", "10.00"), but not one digit alone."""
         words = self.normalise(fold(text))
+        if len(words) == 1 and words[0].isdecimal() and len(words[0]) == 1:
+            return False  # "1", "4": a choice's number typed by habit, no hour
         return any(w in self.times or any(c.isdigit() for c in w) for w in words)
 
     def shared_value(self, text: str) -> str | None:

@@ -7,7 +7,8 @@ import pytest
 
 from tests.test_danger_protocol import say, snapshot_at
 
-NOT_TIMES = ["ya", "The parents drink a lot. This happened before too.", "ok kaka"]
+NOT_TIMES = ["ya", "The parents drink a lot. This happened before too.", "ok kaka",
+             "1"]  # a choice's number by habit (a re-check: "waktu aman yang Anda sebut: 1")
 TIMES = ["sore2 jam 4 ke atas, pagi sa ke kebun", "kalo de tra ada di rumah", "pagi",
          "jam kerja saja", "after 5 pm", "senin sampai jumat", "10.00"]
 
