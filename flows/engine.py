@@ -78,10 +78,9 @@ AFTER_SELFHARM = frozenset({"farewell"})
 # notices not said once danger words were told in the conversation
 QUIET_AFTER_DANGER = frozenset({"health"})
 # what is left at either end once a notice's words are taken out ("sa setuju, tapi")
-_JOINED_AT_ENDS = re.compile(r"^(?:\s*\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|"
-                             r"yang penting|yg penting|kalau|kalo|klo|cuma|hanya)\b)+|"
-                             r"(?:\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|yang penting|"
-                             r"yg penting|kalau|kalo|klo|cuma|hanya)\b\s*)+$")
+_JOINERS = (r"\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|yang penting|yg penting|"
+            r"kalau|kalo|klo|cuma|hanya)\b")
+_JOINED_AT_ENDS = re.compile(rf"^(?:\s*{_JOINERS})+|(?:{_JOINERS}\s*)+$")
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's phone
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
@@ -273,9 +272,8 @@ class Engine:
             rest = self._notice(m, inbound.text, self._notices)  # "anak panas tinggi": IGD
         if command == "ask_secret" and \
                 named_in(inbound.text, self.bundle.beside_danger) == "secret":
-            m.flag(NOTICE_FLAGS["secret"])  # "jang kasi tau sa pu mama" alone: staff see
-            noticed = m.answers.get(NOTICED) or []  # the condition, and no notice repeats it
-            m.answers[NOTICED] = noticed if "secret" in noticed else [*noticed, "secret"]
+            self._noticed(m, "secret")  # "jang kasi tau sa pu mama" alone: staff see the
+            # condition, and no notice repeats it
         if command is not None:
             commands.run(self, m, command)
         elif scan and state.save and \
@@ -344,15 +342,23 @@ class Engine:
             if name not in said and (found := pattern.search(folded)):
                 m.replies.insert(len(m.replies) if at is None else min(at, len(m.replies)),
                                  Reply(self.form(m, f"notice.{name}")))
-                m.answers[NOTICED] = [*said, name]
                 m.events.append(Event("noticed", {"notice": name, "state": m.state}))
-                if name in NOTICE_FLAGS:  # Never 5: staff see it among the case's reasons
-                    m.flag(NOTICE_FLAGS[name])
+                self._noticed(m, name)
                 if name in TELLS_THE_PROBLEM:
                     return None
                 rest = f"{folded[:found.start()]} {folded[found.end():]}"
                 return _JOINED_AT_ENDS.sub("", rest).strip()
         return None
+
+    @staticmethod
+    def _noticed(m: StepModel, name: str) -> None:
+        """Notice `name` answered (once a conversation), and its flag set where staff see
+        it among the case's reasons (Never 5)."""
+        said = m.answers.get(NOTICED) or []
+        if name not in said:
+            m.answers[NOTICED] = [*said, name]
+        if name in NOTICE_FLAGS:
+            m.flag(NOTICE_FLAGS[name])
 
     @staticmethod
     def _told_before(m: StepModel, scan: Scan) -> bool:

@@ -45,12 +45,14 @@ def transcript(conn: Connection, contact_id: int) -> list[Any]:
         .where(LOG.c.contact_id == contact_id).order_by(LOG.c.created_at, LOG.c.id)).all())
 
 
+_MESSAGE = (LOG.c.id, LOG.c.direction, LOG.c.author, LOG.c.text, LOG.c.media,
+            LOG.c.created_at)  # a message as the counselor's history reads it
+
+
 def last_messages(conn: Connection, contact_id: int, limit: int) -> list[Any]:
     """The last `limit` messages with this contact, oldest first: id, direction, author,
     text, media, created_at."""
-    rows = conn.execute(select(LOG.c.id, LOG.c.direction, LOG.c.author, LOG.c.text,
-                               LOG.c.media, LOG.c.created_at)
-                        .where(LOG.c.contact_id == contact_id)
+    rows = conn.execute(select(*_MESSAGE).where(LOG.c.contact_id == contact_id)
                         .order_by(LOG.c.id.desc()).limit(limit)).all()
     return list(rows[::-1])
 
@@ -59,8 +61,7 @@ def family_before(conn: Connection, contact_id: int, before_id: int, limit: int)
     """The family's own messages (inbound) before the message `before_id`, the first
     `limit` of them, oldest first, in the shape of `last_messages`: the story told at the
     start, which a long intake pushes out of the last messages."""
-    return list(conn.execute(select(LOG.c.id, LOG.c.direction, LOG.c.author, LOG.c.text,
-                                    LOG.c.media, LOG.c.created_at)
+    return list(conn.execute(select(*_MESSAGE)
                              .where(LOG.c.contact_id == contact_id, LOG.c.direction == "in",
                                     LOG.c.id < before_id)
                              .order_by(LOG.c.id).limit(limit)).all())
