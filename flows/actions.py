@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,11 @@ FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted"
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack
+# the family told of being hurt by the police or other officers (flows/phrases.yaml
+# `police_harm`): no police station as a safe place, and 110 after the other numbers (a
+# young man beaten at a police post was told to go to the police station)
+BY_POLICE = "_by_police"
+POLICE_HARM = "police_harm"  # its contacts' group (flows/directory.yaml `by_group`)
 OTHER_FOCUS = ("violence", "sexual", "injury")  # their texts for someone telling of another
 UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
 CRISIS_GROUPS = "_crisis_groups"  # every group the last danger words hit
@@ -120,14 +125,29 @@ def emergency(m: StepModel) -> None:
     m.events.append(case)
 
 
+def told_kinds(answers: dict[str, Any], flags: Sequence[str]) -> list[str]:
+    """The kinds of danger a conversation told of, for the order of the emergency numbers
+    (flows/directory.yaml `by_group`): the last message's kind first, then every kind its
+    flags name (the flags outlive a refusal, which forgets the answers); harm by the police
+    before all, so that 110 comes after the others."""
+    kinds = [POLICE_HARM] if answers.get(BY_POLICE) else []
+    kinds += [str(answers[FOCUS])] if FOCUS in answers else []
+    return kinds + [f.removeprefix("crisis_") for f in flags if f in CRISIS_FLAGS]
+
+
 def still_in_danger(m: StepModel) -> None:
     m.flag("still_in_danger")
     focus = m.answers.get(FOCUS)  # self-harm: not "go somewhere crowded"; a child: the child
     key = f"emergency.still_ack.{focus}" if focus in STILL_ACK_FOCUS else "emergency.still_ack"
-    if focus == "child" and writes_as_child(m.answers):
-        key = "emergency.still_ack"  # the child is the writer: not "bawa anak ke ..."
-    if focus in OTHER_FOCUS and about_someone_else(m.answers):
+    if writes_as_child(m.answers):
+        # the child is the writer: "kamu", an adult they trust, not "bawa anak ke ..." nor
+        # "Anda ... tempat yang ramai" (a walk-through)
+        key = "emergency.still_ack.selfharm.young" if focus == "selfharm" else \
+            "emergency.still_ack.young"
+    elif focus in OTHER_FOCUS and about_someone_else(m.answers):
         key = "emergency.still_ack.other"  # the person told about: "do not go in alone"
+    elif m.answers.get(BY_POLICE) and focus in ("violence", "injury"):
+        key = "emergency.still_ack.police"  # not "call 110" to one the police hurt
     m.replies.append(Reply(key))
     m.events.append(Event("still_in_danger", {}))
     m.events.append(_case_event(m, "waiting"))

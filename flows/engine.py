@@ -17,6 +17,7 @@ from flows.actions import (
     ACTIONS,
     ANSWERED,
     BY_OTHER,
+    BY_POLICE,
     CONSENT_CHOICES,
     CRISIS_FLAGS,
     CRISIS_GROUPS,
@@ -26,6 +27,7 @@ from flows.actions import (
     MODEL_FLAG,
     NOTICED,
     OFFER,
+    POLICE_HARM,
     RETURN_TO,
     SHOWN,
     STORY,
@@ -34,6 +36,7 @@ from flows.actions import (
     StepModel,
     about_someone_else,
     resting_message,
+    told_kinds,
     writes_as_child,
 )
 from flows.answers import only_signs
@@ -139,6 +142,7 @@ class Engine:
         self.bundle = bundle
         self.flow = bundle.flow
         self._notices = bundle.notices + bundle.beside_danger  # without danger words: all
+        self._by_police = tuple(p for p, name in bundle.beside_danger if name == POLICE_HARM)
         for key in commands.ENGINE_KEYS:
             bundle.catalog.require(key, f"{self.flow.source}: (texts the engine uses)")
         for name in REQUIRED_INTERRUPTS:
@@ -249,6 +253,9 @@ class Engine:
             self.bundle.writers, away, m.state)  # "ini sa anaknya, sa pake hp mama"
         m.events += events
         at = len(m.replies)
+        if command is None and inbound.text and \
+                any(p.search(fold(inbound.text)) for p in self._by_police):
+            m.answers[BY_POLICE] = True  # the danger texts that follow, now or later
         scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None
         also = None  # the choice a story the model reads as danger answers as well
@@ -787,15 +794,14 @@ class Engine:
         if "daypart" in needs:
             params["daypart_key"] = commands.daypart(m.now)
         if "emergency_contacts" in needs:
-            kinds = [str(m.answers[FOCUS])] if FOCUS in m.answers else []
-            kinds += [f.removeprefix("crisis_") for f in m.flags if f in CRISIS_FLAGS]
             params["emergency_contacts"] = self.bundle.directory.contacts(
-                m.language, m.answers.get("distrik"), first=kinds)  # the flags outlive a
-            # refusal, which forgets the answers
+                m.language, m.answers.get("distrik"), first=told_kinds(m.answers, m.flags))
         if "crisis_contacts" in needs:
             groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
             if writes_as_child(m.answers) and groups[0] in ("sexual", "violence"):
                 groups.insert(0, "child")  # a child hurt by someone: the child lines first
+            if m.answers.get(BY_POLICE):
+                groups.insert(0, POLICE_HARM)  # hurt by the police: 110 after the others
             params["crisis_contacts"] = self.bundle.directory.contacts(
                 m.language, m.answers.get("distrik"), groups)
         if "selfharm_contacts" in needs:  # the self-harm lines (a child's too, for a child)
@@ -909,6 +915,8 @@ class Engine:
                 key = f"{key}.child"  # a child writing: "kamu" (emergency.violence.child)
             elif about_someone_else(m.answers) and f"{key}.other" in texts:
                 key = f"{key}.other"  # someone telling of another (as danger.answer orders)
+            elif m.answers.get(BY_POLICE) and f"{key}.police" in texts:
+                key = f"{key}.police"  # hurt by the police: no police station as a refuge
             else:
                 key = self.form(m, key)  # a question's own variant, in "kamu" (the closing)
             if state.name == self.flow.interrupts["emergency"]:

@@ -448,7 +448,7 @@ async def test_a_day_of_work_in_priority_order(desk: Desk) -> None:
     assert family_told == (number["eka"], "p0_family_update", when, True)
     assert eka.unread() == [desk.family_text(  # nobody has answered yet: said, with numbers
         "p0_wait.no_answer_yet", emergency_contacts=desk.service.flows.bundle.directory
-        .contacts("id", p0.distrik))]
+        .contacts("id", p0.distrik, first=("violence",)))]  # the danger told: its first
     with desk.service.db.connect() as conn:
         ids = {c: counselors.by_account(conn, [("telegram", str(c))])[("telegram", str(c))]
                for c in STAFF}

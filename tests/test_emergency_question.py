@@ -242,3 +242,49 @@ def test_an_injury_told_after_another_emergency_gets_the_short_form() -> None:
     assert "emergency.injury.again" in keys[2], keys[2]
     assert "IGD" in said(turns[2])
     assert "emergency.selfharm" in keys[3], keys[3]
+
+
+POLICE_BEAT_ME = ("tadi malam sa ditangkap polisi, dong pukul sa di pos sampe sa pu muka "
+                  "bengkak. sa mo lapor ke mana?")
+
+
+def _numbers(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("•")]
+
+
+def test_one_beaten_by_the_police_is_not_sent_to_the_police() -> None:
+    """A young man beaten at a police post (a walk-through): no police station among the
+    safe places, and 110 after the health post and SAPA, now, when he says he is still in
+    danger, and when he writes of danger again; where to complain about the police too."""
+    first, still, again = talk(POLICE_BEAT_ME, "masih bahaya, dong cari sa",
+                               "dong pukul sa lagi di jalan")
+    text = said(first)
+    assert [r.key for r in first.replies][:2] == ["emergency.violence.police",
+                                                  "notice.police_harm"]
+    assert "kantor polisi" not in text and "Propam" in text
+    numbers = _numbers(text)
+    assert "110" in numbers[-1] and "IGD" in numbers[0], numbers
+    assert still.replies[0].key == "emergency.still_ack.police"
+    assert "110" not in said(still)
+    assert "110" not in said(again).split("•")[0]  # not "ask someone to call 110"
+    assert "110" in _numbers(said(again))[-1]
+    english = said(talk(POLICE_BEAT_ME, lang="en")[0], "en")
+    assert "police station" not in english and "Propam" in english
+
+
+def test_others_hurt_by_someone_else_still_get_the_police_first() -> None:
+    """A woman beaten by her husband: the police station stays a safe place and 110 first."""
+    text = said(talk("paitua pukul sa skarang, sa lari ke luar")[0])
+    assert "kantor polisi" in text and "110" in _numbers(text)[0]
+
+
+def test_a_child_still_in_danger_is_told_as_a_child() -> None:
+    """A boy of 13 beaten now says he is still in danger: "kamu" and an adult he trusts, not
+    "Anda ... tempat yang ramai" (the note's open item); a girl of 15 who will hang herself
+    tonight: not to stay alone, as a child."""
+    _, still = talk("sa umur 13, bapa pukul sa skarang pake kayu", "masih, de di luar kamar")
+    assert still.replies[0].key == "emergency.still_ack.young"
+    assert "orang dewasa yang kamu percaya" in said(still) and "Anda" not in said(still)
+    _, still = talk("sa umur 15, sa mo gantung diri malam ini", "tra aman")
+    assert still.replies[0].key == "emergency.still_ack.selfharm.young"
+    assert "119" in said(still) and "Anda" not in said(still)

@@ -24,10 +24,11 @@ PAUSED_P0 = ["halo", "1", "3", "2", "2", "2", "1", "1", "LEWATI", "2", "1", "1",
              "1", "2"]
 
 
-def no_answer_yet(language: str = "id", distrik: str | None = None) -> str:
+def no_answer_yet(language: str = "id", distrik: str | None = None,
+                  first: tuple[str, ...] = ()) -> str:
     bundle = flows().bundle
     return bundle.catalog.text(p0family.TEXT, language, {
-        "emergency_contacts": bundle.directory.contacts(language, distrik)})
+        "emergency_contacts": bundle.directory.contacts(language, distrik, first=first)})
 
 
 def texts(person: Person) -> list[str]:
@@ -153,6 +154,21 @@ def test_the_update_is_in_the_familys_language(service: Service, clock: FrozenCl
     assert family_updates(service, "62811")[0]["language"] == "en"
 
 
+def test_a_child_who_spoke_of_dying_is_told_as_a_child_with_119_first(
+        service: Service, clock: FrozenClock) -> None:
+    """A boy of 14 who wrote he would hang himself tonight, and nobody took the case: the
+    update says "kamu", sends him to an adult he trusts, and lists the self-harm line before
+    the police, as his emergency message did (it had said "Anda" and put 110 first)."""
+    clock.now = SUNDAY_2AM
+    boy = Person(service, "62811")
+    boy.say("sa umur 14, sa mo gantung diri malam ini")
+    (update,) = minutes_heard(service, clock, boy, SUNDAY_2AM, 5)[5]
+    assert "kamu" in update and "orang dewasa yang kamu percaya" in update
+    assert "Anda" not in update
+    numbers = [line for line in update.splitlines() if line.startswith("•")]
+    assert "119" in numbers[0] and "110" not in numbers[0]
+
+
 def test_the_update_names_the_health_post_of_the_cases_distrik(
         service: Service, clock: FrozenClock) -> None:
     """A P0 from Mimika Baru: the numbers again, with that distrik's nearest health post."""
@@ -162,7 +178,8 @@ def test_the_update_names_the_health_post_of_the_cases_distrik(
         family.say(words)
     assert case_of(service.db, "62811").distrik == "mimika_baru"
     heard = minutes_heard(service, clock, family, SUNDAY_2AM, 5)
-    assert heard == {5: [no_answer_yet("id", "mimika_baru")]}
+    # violence told (the perpetrator near, armed): its numbers first
+    assert heard == {5: [no_answer_yet("id", "mimika_baru", first=("violence",))]}
     assert "Puskesmas Timika" in heard[5][0]
 
 

@@ -81,7 +81,8 @@ def test_a_child_in_danger_who_writes_is_asked_about_themselves() -> None:
     assert first.replies[0].key == "emergency.child.child"
     text = CATALOG.render(first.replies[0], "id").text
     assert "Apakah kamu aman sekarang?" in text and "bawa anak" not in text
-    assert second.replies[0].key == "emergency.still_ack"
+    assert second.replies[0].key == "emergency.still_ack.young"  # "kamu", an adult you trust
+    assert "orang dewasa yang kamu percaya" in CATALOG.render(second.replies[0], "id").text
 
 
 def test_a_child_marriage_counts_when_the_age_is_in_another_sentence() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.pipeline import handoff
+from flows.actions import told_kinds, writes_as_child
 from flows.loader import Bundle
 from storage import conversations
 from storage.queue import CaseView
@@ -36,8 +37,12 @@ def update(conn: Connection, case: CaseView, events: list[dict[str, Any]], bundl
     if why is not None:
         return {"told": False, "why": why}
     language = conv.language if conv is not None else "id"
-    body = bundle.catalog.text(TEXT, language, {
-        "emergency_contacts": bundle.directory.contacts(language, case.distrik)})
+    answers, flags = (conv.answers, conv.flags) if conv is not None else ({}, [])
+    young = writes_as_child(answers)  # a child: "kamu", an adult they trust
+    body = bundle.catalog.text(f"{TEXT}.young" if young else TEXT, language, {
+        "emergency_contacts": bundle.directory.contacts(  # the danger told first (119 to
+            language, case.distrik, first=told_kinds(answers, flags))})  # a boy who spoke
+    # of dying, as the emergency message ordered them)
     handoff.notice(conn, case.contact_id, case.id, body, now, dedupe=f"{key}:family")
     return {"told": True, "language": language}
 
