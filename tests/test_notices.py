@@ -233,11 +233,17 @@ SECRET = [
     # a walk-through's questions, thanked as a story before
     "ini rahasia to? sa tra mau sa pu mama tau", "data sa nanti paitua bisa liat ka?",
     "nanti guru itu tau sa yg lapor ka?", "sa tanya, guru itu bisa tau ka kalo sa yg lapor?",
+    # whether LK3 tells someone, asked (a walk-through: a girl of 15, not understood)
+    "kam kasi tau sa pu orang tua ka?", "nanti kam kasi tau sa pu mama ka", "kam lapor ke "
+    "sa pu bapa ka?", "kaka nanti bilang ke mama to?", "sa pu orang tua nanti dikasih tau ka?",
+    "sa takut, will you tell my parents?",
 ]
 NOT_SECRET = [
     "sa su kasih tau sa pu mama", "tolong kasih tau sa jam buka kantor",
     "jangan lupa kasih makan anak", "anak sa tra mau kasih tau nama pacarnya",
     "guru bilang sa pu anak nakal", "sa pu suami punya rahasia", "sa mau tau sa pu data",
+    "sa mau kasi tau sa pu mama dulu", "kam bilang ke sa pu mama saja, de yang urus",
+    "sa su lapor ke sa pu bapa", "mama su dikasih tau tadi", "tell my mother I am fine",
 ]
 
 WELFARE = [
