@@ -49,7 +49,7 @@ FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
 _TOP_KEYS = {"spellings", "fillers", "address", "affirm", "pointers", "ordinals", "declines",
              "units", "shared",
              "questions"}
-_QUESTION_KEYS = {"words", "fillers", "ages", "fuzzy", "stem", "offer", "gives_way",
+_QUESTION_KEYS = {"words", "fillers", "ages", "minor", "fuzzy", "stem", "offer", "gives_way",
                   "from_story", "but_turns"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
@@ -85,6 +85,10 @@ class Question:
     # value -> value: an answer, "tapi", then words naming the second ("skarang aman tapi
     # nanti malam sa takut" at the danger question: not in danger now, but afraid)
     but_turns: tuple[tuple[str, str], ...] = ()
+    # the value an age under 18 in the reply makes it ("sa pu ade, 16 tahun": a child at
+    # "who needs help?", whatever the kinship word says), unless it names one of `unless`
+    # ("sa sendiri, umur 17": the writer)
+    minor: tuple[str, frozenset[str]] | None = None
 
 
 @dataclass
@@ -108,6 +112,7 @@ class _Table:
     offer: bool = False
     gives_way: frozenset[str] = frozenset()
     but_turns: dict[str, str] = field(default_factory=dict)
+    minor: tuple[str, frozenset[str]] | None = None
 
 
 class Answers:
@@ -181,8 +186,21 @@ class Answers:
         spelled = _in_digits(words) if t.ages else words
         if spelled != words and (aged := self._words(t, spelled)) is not None:
             return aged  # "lima belas", "dua puluh lima tahun": an age (never an option)
+        if t.minor and (years := self._years_said(words)) is not None and \
+                years < ADULT_YEARS and \
+                not t.minor[1] & _named(words, t.phrases, t.longest, t.fillers)[0]:
+            return t.by_value.get(t.minor[0])  # "sa pu ade, 16 tahun": a child (a walk-
+            # through: taken as "another family member", and no child's questions asked)
         return self._words(t, words) or self._first_clause(t, cleaned) or \
             self._leading_yes(t, words) or self._affirmed(t, words)
+
+    def _years_said(self, words: Phrase) -> int | None:
+        """The one age in years a reply says, a number beside a years word ("16 tahun",
+        "umur 16"), or None."""
+        ages = {int(w) for i, w in enumerate(words) if w.isdecimal() and len(w) <= 3 and (
+            (i + 1 < len(words) and words[i + 1] in self.years) or
+            (i > 0 and words[i - 1] in self.years))}
+        return ages.pop() if len(ages) == 1 else None
 
     def _leading_yes(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
         """At a yes/no question, an `affirm` word ("iya") then words that name nothing here:
@@ -505,7 +523,7 @@ class Answers:
             stem_longest=max(map(len, stems), default=1) if stems else 1,
             fuzzy_names=names, fuzzy_values=name_values, offer=bool(q and q.offer),
             gives_way=q.gives_way if q else frozenset(),
-            but_turns=dict(q.but_turns) if q else {})
+            but_turns=dict(q.but_turns) if q else {}, minor=q.minor if q else None)
 
     # -- checking against a flow ------------------------------------------------------------
 
@@ -828,9 +846,16 @@ class _Loader:
         turns = self.mapping(body.get("but_turns") or {}, f"questions.{key}.but_turns")
         if not all(str(a) in own.values() and str(b) in own.values() for a, b in turns.items()):
             raise self.fail(f"questions.{key}.but_turns", "must map values of its words")
+        minor = self.mapping(body.get("minor") or {}, f"questions.{key}.minor")
+        if minor and (not set(minor) <= {"value", "unless"} or not all(
+                str(v) in own.values() for v in [minor.get("value"), *minor.get("unless", [])])):
+            raise self.fail(f"questions.{key}.minor",
+                            "needs `value` (and may have `unless`): values of its words")
         return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
                         flags["fuzzy"], flags["stem"], flags["offer"], frozenset(gives_way),
-                        flags["from_story"], tuple((str(a), str(b)) for a, b in turns.items()))
+                        flags["from_story"], tuple((str(a), str(b)) for a, b in turns.items()),
+                        (str(minor["value"]), frozenset(map(str, minor.get("unless", []))))
+                        if minor else None)
 
     def read_ages(self, raw: Any, where: str) -> tuple[tuple[int, int, str], ...]:
         out: list[tuple[int, int, str]] = []

@@ -187,6 +187,13 @@ TABLE = [
     ("who", "kami berdua", "id", "partner"),
     ("who", "cucu masih kecil", "id", "child"),
     ("who", "cucu", "id", "family"),  # a grandchild may be grown up
+    # anyone under 18 is the child choice (a walk-through: a sister of 16 was "family"), not
+    # the writer under 18
+    ("who", "sa pu ade, 16 tahun", "id", "child"),
+    ("who", "ade sa umur 16", "id", "child"),
+    ("who", "keponakan 3 tahun", "id", "child"),
+    ("who", "my sister, 15 years old", "en", "child"),
+    ("who", "sa sendiri, umur 17", "id", "self"),
     ("who", "neighbours", "en", "other"),
     ("age", "umur 15", "id", "under18"),
     ("age", "15 thn", "id", "under18"),
