@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from storage import queue
 from storage.cases import CASES, LOG
+from storage.conversations import CONVS
 from storage.counselors import COUNSELORS
 
 # A case as `lk3 cases` shows it: its own columns and the name of whoever holds it.
@@ -20,9 +21,12 @@ COLUMNS = (CASES.c.id, CASES.c.number, CASES.c.status, CASES.c.priority, CASES.c
            CASES.c.category, CASES.c.distrik, CASES.c.channel, CASES.c.legal_basis,
            CASES.c.contact_id, CASES.c.created_at, CASES.c.claimed_at,
            CASES.c.first_response_at, CASES.c.closed_at, CASES.c.outcome,
-           CASES.c.satisfaction, CASES.c.previous_case_id, COUNSELORS.c.name.label("assignee"))
+           CASES.c.satisfaction, CASES.c.previous_case_id, COUNSELORS.c.name.label("assignee"),
+           CONVS.c.language)  # the family's language (a walk-through's counselor answered
+# an English-speaking father in Indonesian)
 _CASES = select(*COLUMNS).select_from(
-    CASES.outerjoin(COUNSELORS, COUNSELORS.c.id == CASES.c.assignee_id))
+    CASES.outerjoin(COUNSELORS, COUNSELORS.c.id == CASES.c.assignee_id)
+    .outerjoin(CONVS, CONVS.c.contact_id == CASES.c.contact_id))
 
 
 def case_lines(conn: Connection, statuses: Sequence[str], limit: int | None) -> list[Any]:

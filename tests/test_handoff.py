@@ -356,6 +356,20 @@ def test_messages_sent_while_waiting_are_shown_on_claim(service: Service) -> Non
                         "• tolong cepat ya")
 
 
+def test_the_brief_says_when_a_family_writes_in_english(service: Service) -> None:
+    """A father who wrote in English was answered in Indonesian (a walk-through): the brief
+    says the family's language, in words; an Indonesian family's brief does not."""
+    _, sari = add_staff(service, "Sari", "c1")
+    father = Person(service, "62811")
+    father.say("LANGUAGE")
+    father.say("EMERGENCY")
+    number = case_of(service.db, "62811").number
+    brief = sari.say(f"/ambil {number}")
+    assert brief[1] == "Keluarga ini memakai bahasa Inggris: balas dalam bahasa itu."
+    mother = Person(service, "62812")
+    assert not any("bahasa" in t for t in sari.say(f"/ambil {mother.intake()}"))
+
+
 def test_counselor_with_several_cases_sees_each_case_number(service: Service) -> None:
     """Every relayed message names its case; plain words go to the active case only."""
     _, sari = add_staff(service, "Sari", "c1")

@@ -130,6 +130,7 @@ def test_show_lists_every_answer_under_its_question(
         "Kategori:        KDRT"]
     assert "Distrik:         Mimika Baru" in out.splitlines()
     assert "Dasar hukum:     persetujuan keluarga" in out.splitlines()
+    assert "Bahasa:          Indonesia" in out.splitlines()  # the family's, in words
     assert _section(out, "Jawaban keluarga") == [
         "Jawaban keluarga (20)",
         "  Pilih cara bicara: → Lanjut chat",

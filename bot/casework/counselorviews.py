@@ -56,6 +56,10 @@ def brief(ctx: Ctx, case: CaseView) -> None:
             safe_times=intakeview.answer_of(a, "safe_times"),
             leave_message=intakeview.answer_of(a, "leave_message"),
             codeword=intakeview.answer_of(a, "codeword"))
+    if conv is not None and conv.language != staff.STAFF_LANGUAGE:  # a walk-through's counselor
+        # answered an English-speaking father in Indonesian: nothing had said his language
+        ctx.say("claimed_language", case_id=case.id,
+                language=labels.family_language(conv.language))
     waiting = [_waiting_line(e["data"]) for e in cases.events_of(ctx.conn, case.id)
                if e["kind"] == "message_while_resting"]
     waiting = [w for w in waiting if w]

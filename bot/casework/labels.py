@@ -69,6 +69,13 @@ def category(code: str | None, language: str = STAFF_LANGUAGE) -> str:
         _family_word(f"category.{code}", language) or code
 
 
+def family_language(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    """The language the family writes in: `en` -> `Inggris`; None (no conversation) -> `-`."""
+    if not code:
+        return "-"
+    return _staff_word(f"language.{code}", language) or code
+
+
 def distrik(code: str | None, language: str = STAFF_LANGUAGE) -> str:
     """`mimika_baru` -> `Mimika Baru` (flows/lists.yaml); None -> `-`."""
     if not code:

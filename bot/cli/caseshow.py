@@ -113,6 +113,7 @@ def _details(row: Any, now: datetime) -> list[str]:
         (staff.text("field.category"), labels.category(row.category)),
         (staff.text("field.distrik"), labels.distrik(row.distrik)),
         (staff.text("field.channel"), row.channel),
+        (staff.text("field.language"), labels.family_language(row.language)),
         (staff.text("field.basis"), labels.basis(row.legal_basis)),
         (staff.text("field.assignee"), row.assignee or "-"),
         (staff.text("field.created"), labels.wit(row.created_at)),

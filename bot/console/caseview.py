@@ -60,6 +60,7 @@ def _fields(row: Any, words: Words, now: datetime) -> tuple[list[tuple[str, str]
         (s("field.category"), labels.category(row.category, lang)),
         (s("field.distrik"), labels.distrik(row.distrik, lang)),
         (s("field.channel"), row.channel),
+        (s("field.language"), labels.family_language(row.language, lang)),
         (s("field.basis"), labels.basis(row.legal_basis, lang)),
         (s("field.assignee"), row.assignee or "-"),
         (s("field.created"), labels.wit(row.created_at)),
