@@ -18,10 +18,11 @@ from flows.types import Event, Reply
 MODEL_FLAG = "crisis_model"  # danger the model read where the lists found none (flows/danger.py)
 CRISIS_FLAGS = (*(f"crisis_{g}" for g in GROUPS), MODEL_FLAG)
 OTHER_WRITER_DANGER = "other_writer_danger"  # danger words by someone else on the phone
+AFTER_HOURS = "safe_times_after_hours"  # the safe time to call is outside service hours
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
-         OTHER_WRITER_DANGER)
+         OTHER_WRITER_DANGER, AFTER_HOURS)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack

@@ -43,6 +43,7 @@ MAX_CHARS = 300  # a longer message is a story, not an answer to a choice
 MAX_WORDS = 10  # a longer one is read as the whole message only
 MAX_YEARS = 120
 ADULT_YEARS = 18
+UNITS = ("years", "months", "times", "after_hours", "clock")  # answers.yaml `units`
 FUZZY_MIN_CHARS = 5  # shorter words are not fuzzy-matched ("amar", "jila", "hoya", "jita")
 FUZZY_CUTOFF = 85.0  # fuzz.ratio: "kuala kencan" 96, "tembagapra" 95, "mimka baru" 95
 FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
@@ -125,9 +126,12 @@ class Answers:
                  address: Iterable[str] = (), affirm: Iterable[str] = (),
                  declines: Iterable[Phrase] = (), pointers: Iterable[str] = (),
                  ordinals: Mapping[str, int] | None = None,
-                 times: Iterable[str] = ()) -> None:
+                 times: Iterable[str] = (), after_hours: Iterable[str] = (),
+                 clock: Iterable[str] = ()) -> None:
         self.source = source
         self.times = frozenset(times)
+        self.after_hours_words = frozenset(after_hours)
+        self.clock = frozenset(clock)
         self.address = frozenset(address)
         self.affirm = frozenset(affirm)
         self.pointers = frozenset(pointers)
@@ -304,6 +308,17 @@ class Answers:
         if len(words) == 1 and words[0].isdecimal() and len(words[0]) == 1:
             return False  # "1", "4": a choice's number typed by habit, no hour
         return any(w in self.times or any(c.isdigit() for c in w) for w in words)
+
+    def after_hours(self, text: str, opens: int, closes: int) -> bool:
+        """Whether a time answer names a time outside the service's hours (`opens` to
+        `closes`, in hours): an `after_hours` word ("malam", "sabtu", "sore") or an hour
+        after a `clock` word ("jam 20", "jam 7": either 7 am or pm is outside 08-15)."""
+        words = self.normalise(fold(text))
+        if any(w in self.after_hours_words for w in words):
+            return True
+        hours = [int(b) for a, b in pairwise(words)
+                 if a in self.clock and b.isdecimal() and len(b) <= 2]
+        return any(not opens <= h < closes for h in hours)
 
     def shared_value(self, text: str) -> str | None:
         """The shared value ("yes", "no", "unknown") a message says and nothing else, as a
@@ -704,11 +719,14 @@ class _Loader:
         declines = self.words(raw.get("declines") or [], "declines")
         units = self.mapping(raw.get("units") or {}, "units")
         for key in units:
-            if key not in ("years", "months", "times"):
-                raise self.fail(f"units.{key}", "must be `years`, `months` or `times`")
+            if key not in UNITS:
+                raise self.fail(f"units.{key}", f"must be one of {', '.join(UNITS)}")
         years = self.words(units.get("years") or [], "units.years", single=True)
         months = self.words(units.get("months") or [], "units.months", single=True)
         times = self.words(units.get("times") or [], "units.times", single=True)
+        after_hours = self.words(units.get("after_hours") or [], "units.after_hours",
+                                 single=True)
+        clock = self.words(units.get("clock") or [], "units.clock", single=True)
         shared = self.read_shared(raw.get("shared") or {})
         by_value: dict[str, dict[Phrase, str]] = {}
         for phrase, value in shared.items():
@@ -719,7 +737,8 @@ class _Loader:
         return Answers(self.source, self.spellings, {w[0] for w in fillers},
                        {w[0] for w in years}, {w[0] for w in months}, shared, questions,
                        {w[0] for w in address}, {w[0] for w in affirm}, declines,
-                       {w[0] for w in pointers}, ordinals, {w[0] for w in times})
+                       {w[0] for w in pointers}, ordinals, {w[0] for w in times},
+                       {w[0] for w in after_hours}, {w[0] for w in clock})
 
     def read_ordinals(self, raw: Any) -> dict[str, int]:
         ordinals = {}

@@ -15,6 +15,7 @@ from flows import commands, danger
 from flows.actions import (
     ABOUT_OTHER,
     ACTIONS,
+    AFTER_HOURS,
     ANSWERED,
     BY_OTHER,
     BY_POLICE,
@@ -559,6 +560,8 @@ class Engine:
                 key = self.form(m, f"{state.prompt}.not_time")
                 return m.replies.append(Reply(key if self.has_text(m, key) else state.prompt))
             self.save_text(m, state, inbound, text)
+            if state.expects == "time":
+                self._after_hours(m, state, text)
             return self.fire(m, "answer", before, before_p1)
         if only_signs(text) and (state.name in self._p0_states or
                                  state.name in self._p1_states):
@@ -604,6 +607,18 @@ class Engine:
         if state.interrupt and m.state == state.name and not self._stays(state, trigger):
             self._back(m)
         return bool(self._p0(m) - before)
+
+    def _after_hours(self, m: StepModel, state: StateSpec, text: str) -> None:
+        """A time to be called that the service does not work ("malam jam 8 saja"): staff
+        see that they must write first, and the family is told the hours and that staff
+        will write before calling (not for a P0, which staff answer at any hour)."""
+        hours = self.bundle.hours
+        if not self.bundle.answers.after_hours(text, hours.open.hour, hours.close.hour):
+            return
+        m.flag(AFTER_HOURS)
+        key = self.form(m, f"{state.prompt}.after_hours")
+        if self.has_text(m, key) and m.triage.assess(m.facts()).priority != "P0":
+            m.replies.append(Reply(key))
 
     def save_text(self, m: StepModel, state: StateSpec, inbound: Inbound, text: str) -> None:
         if state.save:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_danger_protocol import say, snapshot_at
+from bot.casework import labels
+from tests.test_danger_protocol import ENGINE, say, snapshot_at
 
 NOT_TIMES = ["ya", "The parents drink a lot. This happened before too.", "ok kaka",
              "1"]  # a choice's number by habit (a re-check: "waktu aman yang Anda sebut: 1")
@@ -32,3 +33,46 @@ def test_a_time_is_kept_as_said(text: str) -> None:
     turn = say(snapshot_at("safe_times", category="dv", who="self"), text)
     assert turn.snapshot.answers["safe_times"] == text
     assert turn.snapshot.state == "leave_message"
+
+
+AFTER_HOURS = ["malam jam 8 saja, siang paitua di rumah", "jm 7 mlm", "sabtu pagi",
+               "jam 20.00", "after 5 pm in the evening", "sore2 jam 4 ke atas, pagi sa ke kebun"]
+IN_HOURS = ["pagi", "kalo paitua su kerja, jam 9 sampe 12", "siang jam 12", "10.00",
+            "senin sampai jumat", "kalo de tra ada di rumah"]
+
+
+@pytest.mark.parametrize("text", AFTER_HOURS)
+def test_a_time_outside_service_hours_is_kept_and_the_hours_are_said(text: str) -> None:
+    """"malam jam 8 saja, siang paitua di rumah" was read back as the time staff would try
+    (a walk-through), though they call only in service hours: kept, the family told the
+    hours and that staff will write first, and staff see that among the case's reasons."""
+    turn = say(snapshot_at("safe_times", category="dv", who="self"), text)
+    assert turn.snapshot.answers["safe_times"] == text
+    assert turn.replies[0].key == "safe_times.after_hours"
+    assert "safe_times_after_hours" in turn.snapshot.flags
+    assert turn.snapshot.state == "leave_message"
+
+
+@pytest.mark.parametrize("text", IN_HOURS)
+def test_a_time_in_service_hours_is_not_told_the_hours(text: str) -> None:
+    turn = say(snapshot_at("safe_times", category="dv", who="self"), text)
+    assert "safe_times.after_hours" not in [r.key for r in turn.replies]
+    assert "safe_times_after_hours" not in turn.snapshot.flags
+
+
+def test_staff_read_why_they_must_write_first() -> None:
+    """The case of a family whose safe time is outside hours says so, in words."""
+    turn = say(snapshot_at("safe_times", category="dv", who="self"), "malam saja")
+    assessed = ENGINE.bundle.triage.assess(
+        {**turn.snapshot.answers, **{f: "yes" for f in turn.snapshot.flags}})
+    assert "safe_times_after_hours" in assessed.reasons
+    assert labels.reasons(["safe_times_after_hours"]) == (
+        "waktu aman yang disebut di luar jam layanan: tulis dulu lewat chat sebelum menelepon")
+
+
+def test_a_p0_family_is_not_told_staff_call_only_in_service_hours() -> None:
+    """Staff answer a P0 at any hour: no "we call Monday-Friday" to a woman in danger now."""
+    turn = say(snapshot_at("safe_times", category="dv", who="self", perpetrator_near="yes",
+                           weapon="yes"), "malam saja")
+    assert "safe_times.after_hours" not in [r.key for r in turn.replies]
+    assert "safe_times_after_hours" in turn.snapshot.flags

@@ -35,7 +35,7 @@ POLICY: dict[str, Answer | tuple[str, str, int]] = {
     "emergency_check": ("safe",), "danger_emergency": ("safe",),
     "crisis_check": ("mistyped",), "resume_check": ("continue",), "menu": ("consult",),
 }
-TEXT = {"kampung": "Kwamki Baru", "safe_times": "sore"}  # typed answers; other texts: LEWATI
+TEXT = {"kampung": "Kwamki Baru", "safe_times": "pagi"}  # typed answers; other texts: LEWATI
 
 
 def _answer(flows: FlowEngine, state: str, family: int, turn: int) -> str:
