@@ -65,22 +65,7 @@ MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, nev
 RESUME_AFTER = timedelta(hours=24)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
 QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not understand
-# Notices that staff see among the case's reasons (Never 5): a partner's whereabouts asked
-# for; what someone told LK3 asked about, on this phone
-NOTICE_FLAGS = {"locate": "asked_whereabouts", "disclose": "asked_disclosure",
-                "secret": "asked_secrecy", "welfare": "unreachable_alone"}
 _SENTENCES = re.compile(r"[.,;!?\n]+")  # a message's parts, for a consent said in one of them
-# notices whose words tell of the problem itself ("anak sa sakit tapi sa tra ada uang"): an
-# answer is read with them; the others ask or set a condition, answered by the notice
-TELLS_THE_PROBLEM = frozenset({"health"})
-# notices whose questions the model misreads as danger: where they are asked, its guess
-# gives way
-MODEL_GIVES_WAY = frozenset({"locate", "disclose", "fetch", "search", "arrest", "police",
-                             "where_go", "adat"})
-# notices said only in a conversation where wanting to die was told (lists or model)
-AFTER_SELFHARM = frozenset({"farewell"})
-# notices not said once danger words were told in the conversation
-QUIET_AFTER_DANGER = frozenset({"health"})
 # what is left at either end once a notice's words are taken out ("sa setuju, tapi")
 _JOINERS = (r"\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|yang penting|yg penting|"
             r"kalau|kalo|klo|cuma|hanya)\b")
@@ -143,6 +128,7 @@ class Engine:
         self.bundle = bundle
         self.flow = bundle.flow
         self._notices = bundle.notices + bundle.beside_danger  # without danger words: all
+        self._rules = bundle.notice_rules  # how some notices behave (flows/phrases.yaml)
         self._by_police = tuple(p for p, name in bundle.beside_danger if name == POLICE_HARM)
         for key in commands.ENGINE_KEYS:
             bundle.catalog.require(key, f"{self.flow.source}: (texts the engine uses)")
@@ -271,7 +257,7 @@ class Engine:
             scan = None  # "sa aman skarang, dia su tidur" answers; the model's guess gives way
         elif scan and scan.model is not None and \
                 len(clean(inbound.text).split()) < MODEL_HEARD_WORDS and \
-                named_in(inbound.text, self._notices) in MODEL_GIVES_WAY:
+                named_in(inbound.text, self._notices) in self._rules.model_gives_way:
             scan = None  # "where does my wife live now", "de bilang apa sama kam?" ask a
             # notice's question, not danger (not in a story, not a sick child, nor "jangan
             # cerita ke orang": those come beside danger, whose words are heard)
@@ -339,11 +325,12 @@ class Engine:
         Returns the message without the words the notice answered, folded, or None (no
         notice): "sa setuju, tapi jang kasi tau sa pu anak" then answers by "sa setuju"."""
         folded, said = fold(text), m.answers.get(NOTICED) or []
-        told = any(f in CRISIS_FLAGS for f in m.flags)
+        told, rules = any(f in CRISIS_FLAGS for f in m.flags), self._rules
         for pattern, name in phrases:
-            if name in AFTER_SELFHARM and not ({"crisis_selfharm", MODEL_FLAG} & set(m.flags)):
+            if name in rules.after_selfharm and \
+                    not {"crisis_selfharm", MODEL_FLAG} & set(m.flags):
                 continue  # "sa pamit" is a goodbye like any other where no one spoke of dying
-            if name in QUIET_AFTER_DANGER and told:
+            if name in rules.quiet_after_danger and told:
                 continue  # the danger texts named the IGD (a walk-through: "anak itu sakit
                 # malaria" in a story of a witchcraft accusation, a P0 case, got "LK3 is no
                 # clinic, we can go on if you also need us")
@@ -352,21 +339,20 @@ class Engine:
                                  Reply(self.form(m, f"notice.{name}")))
                 m.events.append(Event("noticed", {"notice": name, "state": m.state}))
                 self._noticed(m, name)
-                if name in TELLS_THE_PROBLEM:
+                if name in rules.tells_the_problem:
                     return None
                 rest = f"{folded[:found.start()]} {folded[found.end():]}"
                 return _JOINED_AT_ENDS.sub("", rest).strip()
         return None
 
-    @staticmethod
-    def _noticed(m: StepModel, name: str) -> None:
+    def _noticed(self, m: StepModel, name: str) -> None:
         """Notice `name` answered (once a conversation), and its flag set where staff see
         it among the case's reasons (Never 5)."""
         said = m.answers.get(NOTICED) or []
         if name not in said:
             m.answers[NOTICED] = [*said, name]
-        if name in NOTICE_FLAGS:
-            m.flag(NOTICE_FLAGS[name])
+        if name in self._rules.flags:
+            m.flag(self._rules.flags[name])
 
     @staticmethod
     def _told_before(m: StepModel, scan: Scan) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,18 @@ FLOWS_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
+class NoticeRules:
+    """How some notices behave beside the rest of a message (flows/phrases.yaml
+    `notice_rules`, whose comment says what each is)."""
+
+    tells_the_problem: frozenset[str] = frozenset()
+    quiet_after_danger: frozenset[str] = frozenset()
+    model_gives_way: frozenset[str] = frozenset()
+    after_selfharm: frozenset[str] = frozenset()
+    flags: Mapping[str, str] = field(default_factory=dict)  # notice -> the flag it sets
+
+
+@dataclass(frozen=True)
 class Bundle:
     """Everything the engine needs for one flow."""
 
@@ -52,6 +64,7 @@ class Bundle:
     notices: Phrases = ()  # words a short word of help answers anywhere (flows/phrases.yaml)
     writers: Phrases = ()  # someone else writing on the family's phone (flows/phrases.yaml)
     beside_danger: Phrases = ()  # notices said beside danger words too (flows/phrases.yaml)
+    notice_rules: NoticeRules = field(default_factory=lambda: NoticeRules())
 
 
 def _branches(raw: Any, where: str) -> tuple[Branch, ...]:
@@ -313,6 +326,27 @@ def load_phrases(path: Path, commands: Iterable[str]) -> Phrases:
     return _compiled(path, parts, by_command)
 
 
+def load_notice_rules(path: Path, notices: Iterable[str], flags: Iterable[str]) -> NoticeRules:
+    """`notice_rules`, each name a notice and each flag one the flows know (a misspelt name
+    would silently change nothing)."""
+    raw = (read_yaml(path) or {}).get("notice_rules") or {}
+    where = f"{path}: notice_rules"
+    known, sets = set(notices), [f.name for f in fields(NoticeRules) if f.name != "flags"]
+    if not isinstance(raw, Mapping) or set(raw) - {*sets, "flags"}:
+        raise FlowError(f"{where}: a mapping of {', '.join(sets)} and flags")
+    for rule in sets:
+        names = raw.get(rule) or []
+        if not isinstance(names, list) or set(map(str, names)) - known:
+            raise FlowError(f"{where}.{rule}: must list notices of `notices` or "
+                            f"`beside_danger`")
+    marks = raw.get("flags") or {}
+    if not isinstance(marks, Mapping) or set(map(str, marks)) - known or \
+            set(map(str, marks.values())) - set(flags):
+        raise FlowError(f"{where}.flags: maps notices to flags the flows set")
+    named = {rule: frozenset(map(str, raw.get(rule) or [])) for rule in sets}
+    return NoticeRules(**named, flags={str(k): str(v) for k, v in marks.items()})
+
+
 def load_notices(path: Path, catalog: Catalog, section: str = "notices",
                  texts: str = "notice") -> Phrases:
     """Notice -> patterns looked for anywhere in a message (flows/phrases.yaml `notices`,
@@ -346,6 +380,7 @@ def _compiled(path: Path, parts: Mapping[str, Any], by_name: Mapping[str, Any]) 
 def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
                 folder: Path = FLOWS_DIR) -> Bundle:
     """Load and validate the flow `name` with its catalogs, lists, rules and keywords."""
+    flags = tuple(flags)
     lists, list_labels = _load_lists(folder / "lists.yaml")
     catalog = load_catalog(folder / "catalog", extra=list_labels)
     path = folder / f"{name}.yaml"
@@ -371,8 +406,10 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
     notices = load_notices(said, catalog) if said.exists() else ()
     writers = load_notices(said, catalog, "writers", "writer") if said.exists() else ()
     beside = load_notices(said, catalog, "beside_danger") if said.exists() else ()
+    rules = load_notice_rules(said, {n for _, n in (*notices, *beside)}, flags) \
+        if said.exists() else NoticeRules()
     return Bundle(flow, catalog, triage, keywords, phrases, crisis, directory, answers, hours,
-                  notices, writers, beside)
+                  notices, writers, beside, rules)
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:
