@@ -197,10 +197,15 @@ SEARCH = [
     "kam bisa cari de ka?", "kam bisa cari sa pu anak ka", "tolong cari sa pu anak",
     "kaka tolong sa pu anak prempuan umur 17 lari ikut de pu pacar su 4 hari tra pulang, hp "
     "tra aktif. kam bisa cari de ka? sa tra tau de di mana", "can you help me find my daughter",
+    # where to report someone gone (a walk-through: a wife whose husband did not come home)
+    "sa pu suami hilang su 3 hari, sa mo lapor ke mana",
+    "paitua pigi tra pulang2 su seminggu, hp mati. lapor ke mana ka",
+    "sa mo lapor ke mana kalo sa pu anak tra pulang", "where do I report my missing husband",
 ]
 NOT_SEARCH = [
     "sa cari kerja", "sa sudah cari de kemana2", "de cari sa terus", "dong cari uang di kota",
-    "sa cari kantor lk3",
+    "sa cari kantor lk3", "sa mo lapor ke mana kalo paitua pukul sa",
+    "sa pu hp hilang, lapor ke mana", "de su pulang, sa mo lapor ke siapa",
 ]
 DISCLOSE = [
     "de bilang sa pukul de ka?", "maitua ada lapor apa ke kam", "de bilang apa ke kam?",
