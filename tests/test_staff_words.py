@@ -249,3 +249,14 @@ def test_a_deadline_answered_late_reads_as_one_thing() -> None:
     t = casetiming.timing(row, hours, deadline + timedelta(hours=1))
     assert t.label == "dijawab 1 menit setelah tenggat"
     assert casetiming.waited(t) == "-"
+
+
+def test_a_question_asked_of_someone_else_reads_as_it_was_asked() -> None:
+    """A neighbour answered "Ya" to "Apakah orang yang Anda ceritakan punya tempat aman?";
+    staff had read it under "Apakah Anda punya tempat aman?" (the note's open item). Asked of
+    the writer, it stays as it was."""
+    from bot.casework.intakeview import answers
+    told = dict(answers({"who": "other", "safe_place": "yes"}, set()))
+    assert told["Apakah orang yang Anda ceritakan punya tempat aman untuk malam ini?"] == "Ya"
+    own = dict(answers({"who": "self", "safe_place": "yes"}, set()))
+    assert own["Apakah Anda punya tempat aman untuk malam ini?"] == "Ya"

@@ -102,8 +102,16 @@ class Questions:
         label = self.bundle.catalog.text(choices[int(number[1]) - 1].label, language)
         return None if label.strip() == text.strip() else label
 
-    def question(self, state: StateSpec, language: str = STAFF_LANGUAGE) -> str:
-        return question_words(self.bundle.catalog.text(state.prompt, language))
+    def question(self, state: StateSpec, language: str = STAFF_LANGUAGE,
+                 stored: Mapping[str, Any] | None = None) -> str:
+        """The question's words as the family read them: of someone else where it asked of
+        them ("Apakah orang yang Anda ceritakan punya tempat aman...?"; staff had read "Apakah
+        Anda punya tempat aman?" above a "Ya" about a neighbour's child)."""
+        key, cond = state.prompt, self.bundle.flow.conditions.get(state.variant or "")
+        if cond is not None and stored is not None and cond.holds(dict(stored)) and \
+                f"{key}.{state.variant}" in self.bundle.catalog.texts[language]:
+            key = f"{key}.{state.variant}"
+        return question_words(self.bundle.catalog.text(key, language))
 
     def answer(self, state: StateSpec, value: Any, media: Any = None,
                language: str = STAFF_LANGUAGE) -> str:
@@ -188,6 +196,6 @@ def answers(stored: Mapping[str, Any], asked: set[str],
     chosen = [(state, key) for key in stored
               if (state := _state_for(key, stored[key], asked)) is not None]
     chosen.sort(key=lambda pair: order.index(pair[0].name))
-    return [(q.question(state, language),
+    return [(q.question(state, language, stored),
              q.answer(state, stored[key], stored.get(f"{key}_media"), language))
             for state, key in chosen]
