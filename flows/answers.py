@@ -277,6 +277,10 @@ class Answers:
         if not t.offer or not cleaned or len(cleaned) > MAX_CHARS:
             return None
         words = self.normalise(fold(cleaned))
+        if t.ages and (years := self._years_said(words)) is not None:
+            # "sa pu ade, 16 tahun": the age said among other words
+            return next((t.by_value.get(v) for low, high, v in t.ages if low <= years <= high),
+                        None)
         hits, _ = _named(words, t.phrases, t.longest, t.fillers)
         if not hits and t.stems is not None and (stemmed := self._stemmed(t, words)):
             hits, _ = _named(stemmed, t.stems, t.stem_longest, t.fillers)

@@ -578,6 +578,8 @@ class Engine:
         m.answers.pop(OFFER, None)
         if state.save:
             m.answers[state.save] = picked.value
+        self._remember(m, text)  # what the answer says for questions to come: "sa pu ade,
+        # 16 tahun" at who needs help is offered at the child's age (asked again before)
         self.fire(m, f"choose_{picked.value}", before, before_p1)
         if state.save and not state.interrupt:  # "salah ketik" next takes it back
             m.answers[ANSWERED] = [state.name, m.state, False]
