@@ -423,3 +423,15 @@ def test_a_place_outside_mimika_in_the_story_is_not_offered_for_the_distrik() ->
                "mama tinggal sendiri")
     from_story = turn.snapshot.answers.get("_story") or {}
     assert from_story.get("distrik") != "outside", from_story
+
+
+def test_an_age_said_with_who_needs_help_is_offered_at_the_childs_age() -> None:
+    """"sa pu ade, 16 tahun" (a walk-through: a sister of 16 was "another family member", and
+    her age was asked again): a child, and 13-17 offered at the age question; "iya" takes
+    it. A kinship word with no age asks the age plainly."""
+    who = say(snapshot_at("who", category="dv"), "sa pu ade, 16 tahun")
+    assert who.snapshot.answers["who"] == "child" and who.snapshot.state == "child_age"
+    assert "Dari cerita Anda tadi: 13–17 tahun?" in words(who)
+    assert say(who.snapshot, "iya").snapshot.answers["child_age"] == "13-17"
+    plain = say(snapshot_at("who", category="dv"), "sa pu anak")
+    assert "Dari cerita" not in words(plain) and plain.snapshot.state == "child_age"
