@@ -16,7 +16,10 @@ from flows.types import Event, Reply
 # the hit is imminent, and `crisis_disputed` when the person then says it was a typo: flags
 # are never taken back, so the case never falls below what the words set.
 MODEL_FLAG = "crisis_model"  # danger the model read where the lists found none (flows/danger.py)
-CRISIS_FLAGS = (*(f"crisis_{g}" for g in GROUPS), MODEL_FLAG)
+# words of wanting to die that are someone else's, told by the one who cares for them
+# (crisis.yaml `other_at_risk`): not `crisis_selfharm`, whose ASQ questions are the writer's
+OTHER_AT_RISK = "crisis_selfharm_other"
+CRISIS_FLAGS = (*(f"crisis_{g}" for g in GROUPS), OTHER_AT_RISK, MODEL_FLAG)
 OTHER_WRITER_DANGER = "other_writer_danger"  # danger words by someone else on the phone
 AFTER_HOURS = "safe_times_after_hours"  # the safe time to call is outside service hours
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
@@ -31,7 +34,8 @@ STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own st
 # young man beaten at a police post was told to go to the police station)
 BY_POLICE = "_by_police"
 POLICE_HARM = "police_harm"  # its contacts' group (flows/directory.yaml `by_group`)
-OTHER_FOCUS = ("violence", "sexual", "injury")  # their texts for someone telling of another
+# their texts for someone telling of another
+OTHER_FOCUS = ("violence", "sexual", "injury", "selfharm")
 UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
 CRISIS_GROUPS = "_crisis_groups"  # every group the last danger words hit
 TOLD = "_told"  # the kind of danger the family's own words (the lists) last named
@@ -140,7 +144,9 @@ def still_in_danger(m: StepModel) -> None:
     m.flag("still_in_danger")
     focus = m.answers.get(FOCUS)  # self-harm: not "go somewhere crowded"; a child: the child
     key = f"emergency.still_ack.{focus}" if focus in STILL_ACK_FOCUS else "emergency.still_ack"
-    if writes_as_child(m.answers):
+    if focus == "selfharm" and about_someone_else(m.answers):
+        key = "emergency.still_ack.selfharm.other"  # "do not leave them alone"
+    elif writes_as_child(m.answers):
         # the child is the writer: "kamu", an adult they trust, not "bawa anak ke ..." nor
         # "Anda ... tempat yang ramai" (a walk-through)
         key = "emergency.still_ack.selfharm.young" if focus == "selfharm" else \

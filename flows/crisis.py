@@ -24,10 +24,12 @@ ALWAYS = "always"
 SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "negation_stops",
             "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
             "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then",
-            "today", "markers", "imminent", "model", "images", "if_minor_anywhere")
+            "today", "markers", "imminent", "model", "images", "if_minor_anywhere",
+            "other_at_risk")
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
-          "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then", "today")
+          "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then", "today",
+          "other_at_risk")
 # marker kinds a sentence of back then (`then`) does not count: "de pernah ancam pake pisau"
 # is a threat that was (P1), "de pegang parang skarang" one now (P0)
 BACK_THEN = ("present", "now", "weapon", "threat")
@@ -66,6 +68,8 @@ class Scan:
     other: bool = False  # someone else is hurt, not the writer ("tetangga pukul istrinya")
     healed: bool = False  # an injury told of has healed ("bekas luka", "luka su sembuh")
     images: bool = False  # its sexual words are all of images ("ancam sebar video")
+    # its words of wanting to die are all someone else's ("sa pu maitua yg mo bunuh diri")
+    other_at_risk: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -193,6 +197,8 @@ class CrisisWords:
         sexual = [n for n in found if self.patterns[n].kind == "sexual"]
         if sexual and all(n in self.images for n in sexual):
             scan = replace(scan, images=True)  # photos or videos, and no other sexual words
+        if "selfharm" in scan.groups and self._at_risk_other(sentences):
+            scan = replace(scan, other_at_risk=True)
         r = self.reader
         if scan or denied or not model or r is None or words < r.min_words:
             return scan
@@ -243,6 +249,18 @@ class CrisisWords:
             any(next(self._occurrences("healed", sentences[j], 0), None) is not None
                 for j in (i, i + 1) if j < len(sentences) and
                 (j == i or len(sentences[j]) - 2 <= HEALED_AFTER))  # less START and END
+
+    def _at_risk_other(self, sentences: list[list[frozenset[int]]]) -> bool:
+        """Every sentence with words of wanting to die tells of someone else (`other_at_risk`:
+        "sa pu maitua yg mo bunuh diri", "de bilang lebih baik sa pergi dari dunia ini"): the
+        writer cares for them. One such sentence without it is the writer's own ("mama
+        bilang sa malas. mending mati saja"), so the writer is never left unasked."""
+        told = [hits for hits in sentences
+                if any(self.patterns[n].kind == "selfharm"
+                       for n, _ in self._occurrences("", hits, self.gap))]
+        return bool(told) and all(
+            next(self._occurrences("other_at_risk", hits, self.gap), None) is not None
+            for hits in told)
 
     def _other(self, sentences: list[list[frozenset[int]]]) -> bool:
         """Someone else hurt, told by the writer, who is not hurt too (in any sentence).
@@ -360,7 +378,7 @@ def load_crisis_words(path: Path) -> CrisisWords:
     patterns += compile_all("minor", "minor", _strings(path, "minor", raw.get("minor"),
                                                        required=False))
     for kind in ("child_named", "young_writer", "young_not", "self_victim", "other_victim",
-                 "healed", "fresh", "past", "then", "today"):
+                 "healed", "fresh", "past", "then", "today", "other_at_risk"):
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)

@@ -15,6 +15,7 @@ from flows.actions import (
     CRISIS_GROUPS,
     FOCUS,
     MODEL_FLAG,
+    OTHER_AT_RISK,
     OTHER_FOCUS,
     OTHER_WRITER_DANGER,
     TOLD,
@@ -48,7 +49,7 @@ def is_imminent(scan: Scan, flags: Iterable[str]) -> bool:
     time in one conversation (words of the lists, not the model's reading). The one rule,
     for the engine and for a case a person holds."""
     return bool(scan.imminent) or (scan.model is None and "selfharm" in scan.groups
-                                   and "crisis_selfharm" in flags)
+                                   and not {"crisis_selfharm", OTHER_AT_RISK}.isdisjoint(flags))
 
 
 def flags_seen(scan: Scan, flags: tuple[str, ...], other: bool = False) -> tuple[str, ...]:
@@ -59,7 +60,9 @@ def flags_seen(scan: Scan, flags: tuple[str, ...], other: bool = False) -> tuple
     the case (a sister's "kaka dipukul skarang" is the owner's danger), and staff read that
     they are not the owner's words (a re-check: a husband's question was read as his wife
     confessing)."""
-    new = [MODEL_FLAG] if scan.model is not None else [f"crisis_{g}" for g in scan.groups]
+    new = [MODEL_FLAG] if scan.model is not None else [
+        OTHER_AT_RISK if g == "selfharm" and scan.other_at_risk else f"crisis_{g}"
+        for g in scan.groups]
     if other:
         new.append(OTHER_WRITER_DANGER)
     return (*flags, *(f for f in new if f not in flags))
@@ -76,9 +79,12 @@ def words_event(scan: Scan, imminent: bool, **more: object) -> dict[str, object]
 
 
 def of_another(scan: Scan) -> bool:
-    """The words tell of someone else in danger, not the writer. Never for self-harm: the
-    writer may be the one at risk (the engine and danger.answer read it alike)."""
-    return scan.other and focus_of(scan) != "selfharm"
+    """The words tell of someone else in danger, not the writer. For self-harm only where
+    every sentence of it names someone else (`other_at_risk`): otherwise the writer may be
+    the one at risk (the engine and danger.answer read it alike)."""
+    if focus_of(scan) == "selfharm":
+        return scan.other_at_risk
+    return scan.other
 
 
 def set_focus(m: StepModel, scan: Scan) -> None:
@@ -126,8 +132,10 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         m.answers[YOUNG] = True  # "sa umur 15, bapa pukul sa": a child writing
     if of_another(scan):
         m.answers[ABOUT_OTHER] = True  # "tetangga pukul de pu maitua skarang"
-    elif scan.groups:
-        m.answers.pop(ABOUT_OTHER, None)  # the writer's own danger now
+    elif scan.groups and not (focus_of(scan) == "help_now" and OTHER_AT_RISK in m.flags
+                              and m.answers.get(FOCUS) == "selfharm"):
+        m.answers.pop(ABOUT_OTHER, None)  # the writer's own danger now (not "tolong" or
+        # "masih dalam bahaya" after a husband told of his wife's words: still hers)
     young = writes_as_child(m.answers)
     about_child = scan.child and not young
     m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]

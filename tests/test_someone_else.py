@@ -54,8 +54,11 @@ def test_self_harm_words_are_never_read_as_someone_elses() -> None:
     """The cost of the mistake is too high: a writer at risk told to watch over another."""
     text = "Syalom. Sa majelis di jemaat, orang kira sa kuat. Sa kumpul obat tidur banyak"
     assert "other" not in keys(text)[0]
-    assert keys("sa pu ade laki su ikat tali di pohon, de mo gantung diri malam ini")[0] == \
+    assert keys("sa rasa mo gantung diri. sa pu ade laki su ikat tali di pohon")[0] == \
         "emergency.selfharm"
+    # every sentence of it names the brother: the texts for the one who cares for him
+    assert keys("sa pu ade laki su ikat tali di pohon, de mo gantung diri malam ini")[0] == \
+        "emergency.selfharm.other"
 
 
 def test_a_sister_telling_of_violence_not_now_gets_the_p1_text_for_the_person_hurt() -> None:
@@ -114,3 +117,51 @@ def test_who_is_in_danger_is_read_in_messages_nobody_tuned_for() -> None:
 ])
 def test_a_place_next_door_does_not_make_the_writer_a_witness(text: str) -> None:
     assert not keys(text)[0].endswith(".other"), (text, keys(text))
+
+
+# Carers telling of someone who wants to die, as a walk-through's husband wrote, and writers
+# at risk themselves who name someone else in the same message (never to be read as carers).
+CARERS = [
+    "Malam kaka. sa mo minta tolong soal sa pu maitua. so 3 minggu de tidur trus, tra mau "
+    "makan, menangis sendiri. tadi malam de bilang 'lebih baik sa pergi dari dunia ini'. sa "
+    "takut skali. sa harus bikin apa",
+    "bukan sa kaka, sa aman. sa pu maitua yg mo bunuh diri",
+    "sa pu anak bilang de mo bunuh diri",
+    "sa takut de bunuh diri, de su 2 hari tra mau bicara",
+    "istri saya bilang mau mati saja, dia tidak mau makan",
+    "paitua su ambil tali di belakang, de mo gantung diri",
+]
+WRITERS = [
+    "sa mo mati saja", "mama bilang sa malas. mending mati saja",
+    "sa cape hidup, suami saya tra peduli", "paitua bilang sa tra berguna, sa mo bunuh diri",
+    "sa pu anak meninggal, sa juga mo mati", "de bilang sa gila. sa rasa mo gantung diri",
+]
+
+
+@pytest.mark.parametrize("text", CARERS)
+def test_a_carer_of_someone_who_wants_to_die_gets_the_carers_texts(text: str) -> None:
+    """"Nyawa Anda berharga... minta orang menemani Anda" had gone to a husband whose wife
+    wanted to die, and the suicide questions were asked of him: now the texts for the one
+    who cares ("jangan tinggalkan dia sendirian"), and the case says whose words they were."""
+    turn = talk(text)[0]
+    assert turn.replies[0].key in ("crisis.p1.selfharm.other", "emergency.selfharm.other"), \
+        [r.key for r in turn.replies]
+    assert "crisis_selfharm_other" in turn.snapshot.flags
+    assert "crisis_selfharm" not in turn.snapshot.flags  # no ASQ of the writer
+    assert "Nyawa Anda berharga" not in said(turn)
+
+
+@pytest.mark.parametrize("text", WRITERS)
+def test_a_writer_who_wants_to_die_is_never_read_as_a_carer(text: str) -> None:
+    turn = talk(text)[0]
+    assert not turn.replies[0].key.endswith(".other"), [r.key for r in turn.replies]
+    assert "crisis_selfharm" in turn.snapshot.flags
+
+
+def test_the_carer_still_in_danger_is_told_not_to_leave_them_alone() -> None:
+    _, _, still = talk(CARERS[0], "bukan sa kaka, sa aman. sa pu maitua yg mo bunuh diri",
+                       "masih dalam bahaya")
+    assert still.replies[0].key == "emergency.still_ack.selfharm.other"
+    _, helped = talk(CARERS[0], "tolong kaka cepat")  # help asked: still for the carer
+    assert helped.replies[0].key == "emergency.selfharm.other"
+    assert "Jangan tinggalkan dia sendirian" in said(still)
