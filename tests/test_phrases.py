@@ -5,11 +5,14 @@ family we will erase what they never asked to erase."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bot.service import Service
 from flows.engine import Engine
 from flows.text import command_of
+from flows.types import Inbound
 from storage import privacy as store
 from tests.support import deliver
 from tests.test_handoff import Person, add_staff
@@ -248,6 +251,25 @@ def test_asking_for_a_person_in_words_is_petugas(engine: Engine) -> None:
     b = engine.bundle
     assert [t for t in HUMAN if command_of(t, b.keywords, b.phrases) != "human"] == []
     assert [t for t in NOT_HUMAN if command_of(t, b.keywords, b.phrases) is not None] == []
+
+
+NOW_FOR_TOLONG = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)  # 22:00 WIT
+TOLONG = ["kaka tolong", "tolong kaka", "tolong kk!!", "ibu tolong", "darurat kaka",
+          "kaka tolong e", "KAKA TOLONG", "om tolong"]
+NOT_TOLONG = ["kaka tolong bantu sa isi formulir", "tolong kaka, jam buka kapan",
+              "tolong kirim alamat kantor"]
+
+
+def test_tolong_with_a_form_of_address_is_the_emergency_word(engine: Engine) -> None:
+    """"kaka tolong" as a boy's first message got the plain welcome (a walk-through): with a
+    form of address before or after it, TOLONG and DARURAT are still the word; a request
+    that only begins with "tolong" is not."""
+    b = engine.bundle
+    assert [t for t in TOLONG if command_of(t, b.keywords, b.phrases) != "emergency"] == []
+    assert [t for t in NOT_TOLONG
+            if command_of(t, b.keywords, b.phrases) == "emergency"] == []
+    turn = engine.step(None, Inbound("test", "u1", "m1", text="kaka tolong"), NOW_FOR_TOLONG)
+    assert turn.replies[0].key == "emergency"
 
 
 NO_NEED = ["tra usah sudah, sa su baik", "tra usah sudah kaka, sa su baik skarang. makasih",
