@@ -288,3 +288,13 @@ def test_a_child_still_in_danger_is_told_as_a_child() -> None:
     _, still = talk("sa umur 15, sa mo gantung diri malam ini", "tra aman")
     assert still.replies[0].key == "emergency.still_ack.selfharm.young"
     assert "119" in said(still) and "Anda" not in said(still)
+
+
+def test_a_boy_whose_stepfather_is_home_now_drunk_gets_the_childs_emergency() -> None:
+    """A boy of 14 had told that his stepfather hits his mother and him; "sa masi 14 thn. de
+    ada di rumah skrg, mabuk" got "Mohon jawab dulu pertanyaan ini" (a walk-through): the
+    one who hurts at home now is danger now, in the child's words, with TePSA."""
+    *_, now = talk("bapa tiri pukul mama", "dia pukul sa juga. sa takut",
+                   "sa masi 14 thn. de ada di rumah skrg, mabuk")
+    assert now.replies[0].key == "emergency.violence.child"
+    assert "TePSA" in said(now) and "Apakah kamu aman sekarang?" in said(now)
