@@ -190,6 +190,8 @@ TABLE = [
     # anyone under 18 is the child choice (a walk-through: a sister of 16 was "family"), not
     # the writer under 18
     ("who", "sa pu ade, 16 tahun", "id", "child"),
+    ("age", "sa su bilang td 14", "id", "under18"),  # walk-throughs: asked again
+    ("age", "sa su tua 60 lebi", "id", "adult"),
     ("who", "ade sa umur 16", "id", "child"),
     ("who", "keponakan 3 tahun", "id", "child"),
     ("who", "my sister, 15 years old", "en", "child"),
