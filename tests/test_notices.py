@@ -188,9 +188,13 @@ ARREST = [
     # a sister afraid for a girl held at a karaoke bar (a walk-through: unanswered)
     "kalo sa lapor nanti bos itu ditangkap ka? sa takut dong marah trus ade yg kena",
     "bos itu nanti ditangkap polisi ka?",
+    # a mother whose son threatens her with a knife (a walk-through: not understood twice)
+    "tp nanti polisi tangkap sa pu anak ka?", "sa pu anak nanti ditangkap polisi ka",
+    "Apakah orang tuanya akan ditangkap?",
 ]
 NOT_ARREST = [
     "sa mau de ditangkap", "sa ditangkap polisi kemarin", "paitua su ditangkap polisi",
+    "polisi tangkap sa pu anak kemarin", "apakah anak saya sudah makan",
     "sa mau lapor polisi", "de pernah dipenjara", "kam bisa telpon polisi ka?",
 ]
 SEARCH = [
@@ -251,6 +255,18 @@ NOT_SECRET = [
     "sa su lapor ke sa pu bapa", "mama su dikasih tau tadi", "tell my mother I am fine",
 ]
 
+AFTER_REPORT = [
+    # a teacher and a neighbour reporting children (a walk-through: never answered)
+    "Apa yang terjadi sesudah saya lapor? Apakah orang tuanya akan ditangkap?",
+    "apakah sekolah harus lapor juga ke polisi, dan apakah nama saya sebagai guru akan disebut?",
+    "apa yg nanti petugas bikin? dong datang ke rumah itu ka? jgn sebut sa pu nama ee",
+    "kalo sa lapor, petugas nanti bikin apa", "what happens after I report this",
+]
+NOT_AFTER_REPORT = [
+    "sa mau lapor", "nama saya Maria", "petugas su bikin apa buat sa",
+    "apa yang terjadi sama sa pu anak", "sa su lapor kemarin",
+]
+
 WELFARE = [
     "Tetangga bilang mama su 2 hari tra keluar rumah, pintu tutup trus, mama tra angkat telpon",
     "nene tinggal sendiri, dari kemarin tra angkat hp",
@@ -284,7 +300,8 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("fetch", FETCH, NOT_FETCH), ("disclose", DISCLOSE, NOT_DISCLOSE),
     ("search", SEARCH, NOT_SEARCH), ("arrest", ARREST, NOT_ARREST),
     ("adat", ADAT, NOT_ADAT), ("secret", SECRET, NOT_SECRET),
-    ("welfare", WELFARE, NOT_WELFARE), ("police_harm", POLICE_HARM, NOT_POLICE_HARM)])
+    ("welfare", WELFARE, NOT_WELFARE), ("police_harm", POLICE_HARM, NOT_POLICE_HARM),
+    ("after_report", AFTER_REPORT, NOT_AFTER_REPORT)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
