@@ -298,3 +298,15 @@ def test_a_boy_whose_stepfather_is_home_now_drunk_gets_the_childs_emergency() ->
                    "sa masi 14 thn. de ada di rumah skrg, mabuk")
     assert now.replies[0].key == "emergency.violence.child"
     assert "TePSA" in said(now) and "Apakah kamu aman sekarang?" in said(now)
+
+
+def test_a_teacher_telling_of_a_childs_burn_marks_gets_the_childs_numbers() -> None:
+    """A teacher's pupil of 9 came twice with burns "seperti bekas rokok dan setrika": the
+    injury text alone had gone out, with no TePSA (a walk-through). Burn marks with a child's
+    age anywhere in the message are a child in danger; an adult's are not a child's."""
+    teacher = talk("Saya guru SD. Ada murid saya kelas 3, umur 9 tahun, sudah dua kali datang "
+                   "ke sekolah dengan luka bakar di lengan, seperti bekas rokok dan setrika.")[0]
+    assert teacher.replies[0].key == "emergency.child.other"
+    assert "TePSA" in said(teacher) and "Apakah anak itu aman sekarang?" in said(teacher)
+    adult = talk("sa pu tangan ada bekas rokok, paitua sundut sa tadi malam")[0]
+    assert not adult.replies[0].key.startswith("emergency.child")
