@@ -16,7 +16,8 @@ WIT = timezone(timedelta(hours=9))
 # answered, then the current question again, the family's place kept.
 QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost",
              "ask_when": "faq.when", "ask_documents": "faq.documents", "ask_bot": "faq.bot",
-             "ask_aid": "faq.aid", "ask_appointment": "faq.appointment"}
+             "ask_aid": "faq.aid", "ask_appointment": "faq.appointment",
+             "ask_together": "faq.together"}
 # "english please", "pake bahasa indonesia": that language, whichever is on (LANGUAGE /
 # BAHASA goes to the next one: a walk-through's English speaker had no plain way there)
 TO_LANGUAGE = {"to_english": "en", "to_indonesian": "id"}

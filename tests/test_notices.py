@@ -255,6 +255,15 @@ NOT_SECRET = [
     "sa su lapor ke sa pu bapa", "mama su dikasih tau tadi", "tell my mother I am fine",
 ]
 
+SCHOOL_AID = [
+    # a grandmother raising three grandchildren (a walk-through: never answered)
+    "sa tra mengerti. ada bantuan uang skola ka tdk", "bantuan uang sekolah ada ka",
+    "cucu 3 org sd smp. sa tra kerja, cuma kebun. skola minta uang seragam deng buku. ada "
+    "bantuan ka anak", "bisa dapat KIP ka", "is there help with school fees",
+]
+NOT_SCHOOL_AID = ["anak sa tra mau sekolah", "uang sekolah su bayar",
+                  "guru bantu anak sa di sekolah", "de pukul sa pu anak di sekolah"]
+
 AFTER_REPORT = [
     # a teacher and a neighbour reporting children (a walk-through: never answered)
     "Apa yang terjadi sesudah saya lapor? Apakah orang tuanya akan ditangkap?",
@@ -301,7 +310,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("search", SEARCH, NOT_SEARCH), ("arrest", ARREST, NOT_ARREST),
     ("adat", ADAT, NOT_ADAT), ("secret", SECRET, NOT_SECRET),
     ("welfare", WELFARE, NOT_WELFARE), ("police_harm", POLICE_HARM, NOT_POLICE_HARM),
-    ("after_report", AFTER_REPORT, NOT_AFTER_REPORT)])
+    ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi

@@ -158,6 +158,9 @@ QUESTIONS = {
         # a walk-through's questions, not understood before
         "sabtu buka ka", "alamatnya di jalan apa? dekat mana", "alamat kantor di jalan apa",
         "hari apa sa bisa datang? sabtu buka ka?",
+        # the hours with the address (a walk-through: the first message's question dropped)
+        "selamat sore, kantor lk3 buka jam brp dan alamatnya dimana?",
+        "sa cuma mo tau jam buka deng alamat kantor",
     ],
     "ask_aid": [
         "sa mau tanya soal PKH", "BPJS sa mati, bisa bantu ka", "kenapa pkh sa belum cair",
@@ -191,6 +194,11 @@ QUESTIONS = {
         "konsultasi bayar kah", "is it free", "do i have to pay", "bayar ka tra?",
         "ini harus bayar ka anak",
     ],
+    # a wife asking about coming as a couple (a walk-through: not understood twice)
+    "ask_together": [
+        "boleh bawa suami ka", "boleh sa bawa sa pu suami ka? kami dua mo konsultasi",
+        "can I bring my husband", "bisa datang deng istri ka",
+    ],
 }
 NOT_QUESTIONS = [
     "sa takut dia kasih tau mama", "sa mau bayar utang", "dia rahasiakan uang dari sa",
@@ -199,6 +207,7 @@ NOT_QUESTIONS = [
     "sa orang mimika", "bapa orang baik", "kam orang lk3 ka", "anak sa main robot",
     "sa pu ktp hilang", "ktp sa ditahan suami", "dia bawa sa pu ktp", "sa mau urus akta anak",
     "sa mau ke kantor", "gratis sekolah ka", "sa pu suami tra kasih tau gaji",
+    "sa bawa suami ke rumah sakit", "suami tra mau datang",
     "dia bilang ini rahasia kami berdua", "om bilang jangan kasih tau siapa-siapa",
     "selamat malam", "sa aman", "ini aman kah", "sa tra aman di rumah",
     "sa mau tanya dulu", "jam kerja suami tra tentu", "sa tanya dulu ke mama",
