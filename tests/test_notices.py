@@ -246,6 +246,7 @@ SECRET = [
     "kam kasi tau sa pu orang tua ka?", "nanti kam kasi tau sa pu mama ka", "kam lapor ke "
     "sa pu bapa ka?", "kaka nanti bilang ke mama to?", "sa pu orang tua nanti dikasih tau ka?",
     "sa takut, will you tell my parents?",
+    "klo sa setuju nanti kam kasi tau sa pu bapa mama ka?",  # a girl of 17 (a walk-through)
 ]
 NOT_SECRET = [
     "sa su kasih tau sa pu mama", "tolong kasih tau sa jam buka kantor",
@@ -263,6 +264,15 @@ SCHOOL_AID = [
 ]
 NOT_SCHOOL_AID = ["anak sa tra mau sekolah", "uang sekolah su bayar",
                   "guru bantu anak sa di sekolah", "de pukul sa pu anak di sekolah"]
+
+IMAGES_DOWN = [
+    # a young woman whose ex posted her photos (a walk-through: unanswered)
+    "sa harus lapor kemana soal foto itu?",
+    "sa mau foto2 itu dihapus dari fb. bisa kam bantu hapus ka?",
+    "tolong hapus sa pu video di tiktok", "how do I get the photos taken down, remove my photos",
+]
+NOT_IMAGES_DOWN = ["sa hapus foto di hp", "foto anak sa di fb bagus", "sa kirim foto KK",
+                   "hapus sa pu data"]
 
 AFTER_REPORT = [
     # a teacher and a neighbour reporting children (a walk-through: never answered)
@@ -310,7 +320,8 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("search", SEARCH, NOT_SEARCH), ("arrest", ARREST, NOT_ARREST),
     ("adat", ADAT, NOT_ADAT), ("secret", SECRET, NOT_SECRET),
     ("welfare", WELFARE, NOT_WELFARE), ("police_harm", POLICE_HARM, NOT_POLICE_HARM),
-    ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID)])
+    ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID),
+    ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
@@ -439,3 +450,18 @@ def test_a_goodbye_after_words_of_wanting_to_die_is_answered(engine: Engine) -> 
                            NOW, "id")
         assert ("notice.farewell" in [r.key for r in turn.replies]) == said, flags
     assert "119" in engine.bundle.catalog.texts["id"]["notice.farewell"]
+
+
+def test_a_child_asking_where_to_go_is_told_as_a_child(engine: Engine) -> None:
+    """A girl of 17 who asked "bisa sa tinggal di rumah aman ka?" read "Anda... bawa
+    anak-anak bila bisa" (a walk-through): a child gets "kamu" and an adult she trusts."""
+    snap = Snapshot(engine.flow.name, "category", "id", {"mode": "chat", "age": "under18"},
+                    (), 0, engine.flow.version, None, NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1",
+                                     text="sa harus bikin apa? bisa sa tinggal di rumah aman ka?"),
+                       NOW, "id")
+    keys = [r.key for r in turn.replies]
+    assert "notice.where_go.young" in keys, keys
+    said = engine.bundle.catalog.render(turn.replies[keys.index("notice.where_go.young")],
+                                        "id", {}).text
+    assert "orang dewasa yang kamu percaya" in said and "anak-anak" not in said
