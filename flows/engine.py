@@ -540,6 +540,9 @@ class Engine:
         if state.input:
             if not text and not inbound.media:
                 return self._miss(m, state)
+            if not m.misses and self._unsure(m, state, text):
+                return None  # "sa tra tau itu" at the codeword: what one is, not the codeword
+                # (a walk-through: saved as the word a counselor would say back)
             if state.expects == "time" and not m.misses and \
                     not self.bundle.answers.names_time(text):
                 m.misses += 1  # "ya", a story: asked once more, then taken as it comes

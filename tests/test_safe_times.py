@@ -76,3 +76,12 @@ def test_a_p0_family_is_not_told_staff_call_only_in_service_hours() -> None:
                            weapon="yes"), "malam saja")
     assert "safe_times.after_hours" not in [r.key for r in turn.replies]
     assert "safe_times_after_hours" in turn.snapshot.flags
+
+
+def test_not_knowing_what_a_codeword_is_gets_it_explained_not_saved() -> None:
+    """A grandmother's "sa tra tau itu" at the codeword question was saved as her codeword (a
+    walk-through): what a codeword is, and the question again; a word is then the codeword."""
+    first = say(snapshot_at("codeword", category="dv", who="self"), "sa tra tau itu")
+    assert first.replies[0].key == "codeword.plain"
+    assert "codeword" not in first.snapshot.answers
+    assert say(first.snapshot, "pisang").snapshot.answers["codeword"] == "pisang"
