@@ -196,6 +196,7 @@ TABLE = [
     ("who", "keponakan 3 tahun", "id", "child"),
     ("who", "my sister, 15 years old", "en", "child"),
     ("who", "sa sendiri, umur 17", "id", "self"),
+    ("who", "sa deng mama", "id", "self"),  # a boy beaten with his mother, not an elder
     ("who", "neighbours", "en", "other"),
     ("age", "umur 15", "id", "under18"),
     ("age", "15 thn", "id", "under18"),

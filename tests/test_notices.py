@@ -247,6 +247,7 @@ SECRET = [
     "sa pu bapa ka?", "kaka nanti bilang ke mama to?", "sa pu orang tua nanti dikasih tau ka?",
     "sa takut, will you tell my parents?",
     "klo sa setuju nanti kam kasi tau sa pu bapa mama ka?",  # a girl of 17 (a walk-through)
+    "jgn sebut sa pu nama ee",  # a neighbour reporting a child (a walk-through)
 ]
 NOT_SECRET = [
     "sa su kasih tau sa pu mama", "tolong kasih tau sa jam buka kantor",
@@ -278,7 +279,7 @@ AFTER_REPORT = [
     # a teacher and a neighbour reporting children (a walk-through: never answered)
     "Apa yang terjadi sesudah saya lapor? Apakah orang tuanya akan ditangkap?",
     "apakah sekolah harus lapor juga ke polisi, dan apakah nama saya sebagai guru akan disebut?",
-    "apa yg nanti petugas bikin? dong datang ke rumah itu ka? jgn sebut sa pu nama ee",
+    "apa yg nanti petugas bikin? dong datang ke rumah itu ka?",
     "kalo sa lapor, petugas nanti bikin apa", "what happens after I report this",
 ]
 NOT_AFTER_REPORT = [
