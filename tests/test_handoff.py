@@ -370,6 +370,16 @@ def test_the_brief_says_when_a_family_writes_in_english(service: Service) -> Non
     assert not any("bahasa" in t for t in sari.say(f"/ambil {mother.intake()}"))
 
 
+def test_a_child_is_told_in_kamu_who_has_taken_the_case(service: Service) -> None:
+    """A boy of 14 read "Sekarang Anda dilayani oleh Maria" (a walk-through)."""
+    _, sari = add_staff(service, "Sari", "c1")
+    boy = Person(service, "62813")
+    boy.say("sa umur 14, bapa pukul sa skarang")
+    sari.say(f"/ambil {case_of(service.db, '62813').number}")
+    joined = [p["text"] for p in boy.unread() if "dilayani" in p["text"]]
+    assert joined and joined[-1].startswith("Sekarang kamu dilayani oleh Sari")
+
+
 def test_counselor_with_several_cases_sees_each_case_number(service: Service) -> None:
     """Every relayed message names its case; plain words go to the active case only."""
     _, sari = add_staff(service, "Sari", "c1")

@@ -31,7 +31,7 @@ def test_history_shows_wit_times_and_the_choice_a_number_meant(
     """/riwayat: 00:30 UTC reads 09.30 (WIT) on every database; `1` reads `1 (Ya)`."""
     _, sari, number = _held(service)
     history = sari.say("/riwayat")[0].splitlines()
-    assert history[0] == f"Riwayat {number}:"
+    assert history[0] == f"Riwayat {number} (waktu WIT):"
     at = history.index("30-11 09.30 Keluarga: 1 (Lanjut lewat chat ini)")
     assert history[at:at + 7] == [
         "30-11 09.30 Keluarga: 1 (Lanjut lewat chat ini)",

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from bot.casework import alerts, intakeview, labels, staff
 from bot.pipeline import handoff
+from flows.actions import writes_as_child
 from flows.catalog import Catalog
 from flows.hours import service_hours
 from flows.loader import FLOWS_DIR
@@ -87,6 +88,8 @@ def take(act: Act, number: str | None) -> tuple[Done, CaseView | None]:
     # walk-through's "1" to it reached the counselor, and the family waited for the bot)
     key = "handoff.joined.mid_intake" if state is not None and not state.end \
         else "handoff.joined"
+    if conv is not None and writes_as_child(conv.answers):
+        key += ".young"  # "kamu" to a boy of 14 (a walk-through: "Sekarang Anda dilayani")
     handoff.tell_family(act.conn, act.family_texts, case.id, key, act.now,
                         name=act.me.name.split()[0])
     return Done("claimed", {"number": case.number}, case.id), case
