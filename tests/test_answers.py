@@ -289,6 +289,7 @@ TABLE = [
     ("contact_pref", "telepon", "id", "phone_this"),
     ("contact_pref", "wa", "id", "chat"),
     ("contact_pref", "chat", "id", "chat"),
+    ("contact_pref", "chat sj, jgn telpon nanti bapa angkat", "id", "chat"),  # a walk-through
     ("contact_pref", "kantor", "id", "office"),
     ("contact_pref", "sa mo datang ke kantor saja", "id", "office"),  # a re-check: an FAQ
     ("contact_pref", "rumah", "id", "visit"),
