@@ -275,6 +275,15 @@ IMAGES_DOWN = [
 NOT_IMAGES_DOWN = ["sa hapus foto di hp", "foto anak sa di fb bagus", "sa kirim foto KK",
                    "hapus sa pu data"]
 
+LEGAL = [
+    # a widow whose brothers want her out of their late father's house (a walk-through)
+    "Apa LK3 bisa bantu sa dapat sa pu bagian warisan?",
+    "kaka2 bilang minggu depan sa harus keluar dari rumah bapa. sa mo tau LK3 bisa urus "
+    "warisan ka atau sa harus ke mana?", "ada sengketa tanah deng sa pu om",
+    "can LK3 help with my inheritance",
+]
+NOT_LEGAL = ["sa pu tanah di kampung", "bapa meninggal bulan lalu", "sa tinggal di rumah bapa"]
+
 AFTER_REPORT = [
     # a teacher and a neighbour reporting children (a walk-through: never answered)
     "Apa yang terjadi sesudah saya lapor? Apakah orang tuanya akan ditangkap?",
@@ -322,7 +331,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("adat", ADAT, NOT_ADAT), ("secret", SECRET, NOT_SECRET),
     ("welfare", WELFARE, NOT_WELFARE), ("police_harm", POLICE_HARM, NOT_POLICE_HARM),
     ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID),
-    ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN)])
+    ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
