@@ -435,3 +435,20 @@ def test_an_age_said_with_who_needs_help_is_offered_at_the_childs_age() -> None:
     assert say(who.snapshot, "iya").snapshot.answers["child_age"] == "13-17"
     plain = say(snapshot_at("who", category="dv"), "sa pu anak")
     assert "Dari cerita" not in words(plain) and plain.snapshot.state == "child_age"
+
+
+def test_a_couples_conflict_is_asked_about_violence_before_the_person_who_hurts() -> None:
+    """A mother whose husband took the children to Nabire, with no violence, was asked
+    whether "the person who hurts" was near them; her honest "1" made the case P0 (a
+    walk-through). A couple's conflict is asked first whether there is violence; "tidak"
+    leads on without those questions, "iya" to them. Violence told in words, in any
+    category, leads to them at once."""
+    gate = say(snapshot_at("risk_injured", category="couple", who="child"), "2")
+    assert gate.snapshot.state == "risk_couple_violence"
+    assert "Apakah pernah ada kekerasan" in words(gate)
+    no = say(gate.snapshot, "tidak")
+    assert no.snapshot.state != "risk_perpetrator" and "orang yang menyakiti" not in words(no)
+    assert say(gate.snapshot, "iya").snapshot.state == "risk_perpetrator"
+    told = say(snapshot_at("risk_injured", category="premarital", who="self",
+                           crisis_violence="yes"), "2")
+    assert told.snapshot.state == "risk_perpetrator"
