@@ -181,3 +181,14 @@ def test_a_pregnant_girl_of_16_reaches_a_person_and_her_questions_are_answered()
     assert asked.replies[0].key == "notice.arrest", asked.replies
     said = CATALOG.text("notice.arrest", "id")
     assert "kekerasan seksual" in said and "wajib" in said
+
+
+def test_a_child_told_of_the_same_danger_again_gets_the_short_form() -> None:
+    """A boy of 14 read the whole emergency block three or four times in one night (a
+    walk-through): the same danger again is "Kami sudah menandai ini darurat", the numbers
+    and the question, still in "kamu"."""
+    _, _, again = talk("sa umur 13, bapa pukul sa skarang pake kayu", "1",
+                       "de pukul sa lagi skarang, sa sembunyi di kamar")
+    assert again.replies[0].key == "emergency.violence.child.again"
+    said = CATALOG.render(again.replies[0], "id").text
+    assert said.startswith("Kami sudah menandai ini darurat") and "Apakah kamu aman" in said
