@@ -59,14 +59,18 @@ def _answer(flows: FlowEngine, state: str, family: int, turn: int) -> str:
     return str(values.index(pick) + 1) if pick in values else pick
 
 
-def script(flows: FlowEngine, family: int) -> tuple[list[str], str, int]:
+def script(flows: FlowEngine, family: int,
+           story: str | None = None) -> tuple[list[str], str, int]:
     """What `family` types from greeting to a case, the state it ends in, and how many
-    replies it gets (one outbox row each: the bench's channel splits nothing).
+    replies it gets (one outbox row each: the bench's channel splits nothing); with
+    `story`, that message right after "halo" (`lk3 bench --http`), the answers after it
+    following the flow as the story makes it go.
 
     Walks the real flow engine in memory (it is pure), so the script follows the flow as
     it is today; raises when the walk does not end in a resting state with a case.
     """
-    says, snap, has_case, replies = ["halo"], None, False, 0
+    first = ["halo", *([story] if story else [])]
+    says, snap, has_case, replies = first[:1], None, False, 0
     while len(says) <= MAX_MESSAGES:
         turn = flows.step(snap, Inbound(CHANNEL, f"family-{family}", f"sim{len(says)}",
                                         says[-1]), SIM_NOW)
@@ -81,7 +85,8 @@ def script(flows: FlowEngine, family: int) -> tuple[list[str], str, int]:
             if not has_case:
                 break
             return says, snap.state, replies
-        says.append(_answer(flows, snap.state, family, len(says)))
+        says.append(first[len(says)] if len(says) < len(first)
+                    else _answer(flows, snap.state, family, len(says)))
     raise RuntimeError(f"bench: synthetic family {family} did not reach a case (stopped in "
                        f"{snap.state if snap else '-'} after {len(says)} messages); "
                        "update POLICY in bot/bench/families.py for the current flow")

@@ -30,8 +30,9 @@ class Script:
 
 
 def scripts(families: int, now: datetime | None = None) -> list[Script]:
-    """Each family's words (`lk3 bench`'s walk with STORY after "halo") and the service's
-    replies to each: the engine's, and the notice the processor adds when a case opens
+    """Each family's words (`lk3 bench`'s walk with STORY after "halo", the answers after it
+    as the story makes the flow go) and the service's replies to each: the engine's, and
+    the notice the processor adds when a case opens
     (bot.pipeline.casehooks: the bench has no staff, so an urgent case's alert reaches
     nobody). Raises when the words no longer lead to the end."""
     from bot.bench.families import script
@@ -43,8 +44,7 @@ def scripts(families: int, now: datetime | None = None) -> list[Script]:
     catalog = flows.bundle.catalog
     out = []
     for family in range(families):
-        says = script(flows, family)[0]
-        says.insert(1, STORY)
+        says = script(flows, family, STORY)[0]
         snap, counts = None, list[int]()
         for k, said in enumerate(says):
             turn = flows.step(snap, Inbound("telegram", str(CHATS + family), f"w{k}", said),
