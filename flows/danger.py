@@ -18,7 +18,9 @@ from flows.actions import (
     OTHER_AT_RISK,
     OTHER_FOCUS,
     OTHER_WRITER_DANGER,
+    STORY,
     TOLD,
+    UNDER_18,
     WRITER,
     YOUNG,
     StepModel,
@@ -130,6 +132,9 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     set_focus(m, scan)
     if scan.young and ("age" not in m.answers or WRITER in m.answers):
         m.answers[YOUNG] = True  # "sa umur 15, bapa pukul sa": a child writing
+        if WRITER not in m.answers:  # offered at "how old are you?" (a walk-through's boy
+            # of 14 was asked it after telling it; "Dari cerita Anda tadi: ...? Balas IYA")
+            m.answers[STORY] = {**(m.answers.get(STORY) or {}), "age": UNDER_18}
     if of_another(scan):
         m.answers[ABOUT_OTHER] = True  # "tetangga pukul de pu maitua skarang"
     elif scan.groups and not (focus_of(scan) == "help_now" and OTHER_AT_RISK in m.flags

@@ -962,10 +962,11 @@ class Engine:
                             f"{state.prompt}.suggest") if k in texts), None)):
             key = suggest  # "from what you told us: domestic violence? reply YES"
         elif offered is not None:
-            key = FROM_STORY  # the question, then "Dari cerita Anda tadi: Kuala Kencana?"
+            key = self.form(m, FROM_STORY)  # the question, then "Dari cerita Anda tadi:
+            # Kuala Kencana?" ("ceritamu" to a child)
         params = self.params(m, key)
         if offered is not None:
             params["suggested_key"] = offered.label
-        if key == FROM_STORY:
+        if key.startswith(FROM_STORY):
             params |= {**self.params(m, asked), "question_key": asked}
         m.replies.append(Reply(key, params, self._choices(state)))

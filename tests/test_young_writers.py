@@ -192,3 +192,14 @@ def test_a_child_told_of_the_same_danger_again_gets_the_short_form() -> None:
     assert again.replies[0].key == "emergency.violence.child.again"
     said = CATALOG.render(again.replies[0], "id").text
     assert said.startswith("Kami sudah menandai ini darurat") and "Apakah kamu aman" in said
+
+
+def test_a_child_who_told_their_age_is_offered_it_at_the_age_question() -> None:
+    """A boy of 14 who wrote "sa masi 14 thn" was asked "Berapa usia Anda?" later and his
+    "sa su bilang td 14" was not understood (a walk-through): the age he told is offered,
+    in "kamu", and "iya" takes it."""
+    *_, age = talk("sa umur 14, bapa pukul sa tadi", "1", "2", "1")
+    said = CATALOG.render(age.replies[-1], "id").text
+    assert "Dari ceritamu tadi: Di bawah 18 tahun?" in said
+    assert talk("sa umur 14, bapa pukul sa tadi", "1", "2", "1", "iya")[-1].snapshot.answers[
+        "age"] == "under18"

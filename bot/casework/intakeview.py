@@ -71,10 +71,12 @@ class Questions:
                     if key in texts[lang]:
                         self._add(texts[lang][key], state.name)
                 for prompt in (state.prompt, f"{state.prompt}.young"):
-                    if bundle.flow.choices_of(state) and prompt in texts[lang]:
-                        # the question, then "Dari cerita Anda tadi: <a choice>? Balas IYA"
-                        self._add(texts[lang][FROM_STORY].replace(
-                            "{question}", texts[lang][prompt]), state.name)
+                    for story in (FROM_STORY, f"{FROM_STORY}.young"):
+                        if bundle.flow.choices_of(state) and prompt in texts[lang] and \
+                                story in texts[lang]:
+                            # the question, then "Dari cerita Anda tadi: <a choice>? ..."
+                            self._add(texts[lang][story].replace(
+                                "{question}", texts[lang][prompt]), state.name)
 
     def _add(self, template: str, state: str) -> None:
         if "{" not in template:
