@@ -64,7 +64,7 @@ class Bundle:
     notices: Phrases = ()  # words a short word of help answers anywhere (flows/phrases.yaml)
     writers: Phrases = ()  # someone else writing on the family's phone (flows/phrases.yaml)
     beside_danger: Phrases = ()  # notices said beside danger words too (flows/phrases.yaml)
-    notice_rules: NoticeRules = field(default_factory=lambda: NoticeRules())
+    notice_rules: NoticeRules = field(default_factory=NoticeRules)
 
 
 def _branches(raw: Any, where: str) -> tuple[Branch, ...]:
