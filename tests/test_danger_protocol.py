@@ -514,3 +514,10 @@ def test_numbers_after_a_refusal_lead_with_what_was_told() -> None:
         plain = turn.snapshot
     lines = [line for line in words(turn).splitlines() if line.startswith("• ")]
     assert "110" in lines[0], lines
+
+
+def test_pills_already_taken_are_told_to_go_to_the_igd_now() -> None:
+    """"sa su minum obat banyak" got "jauhkan ... obat" and no word of going to hospital (a
+    walk-through): the self-harm emergency message says what to do when it is already done."""
+    text = words(say(None, "sa su minum obat banyak"))
+    assert "sudah menelan obat" in text and "IGD" in text

@@ -302,6 +302,7 @@ WELFARE = [
     "kam bisa kirim orang pigi liat mama skarang ka? sa jauh",
     "sa tra tau, mungkin mama jatuh di dalam rumah",
     "my father lives alone and has not answered his phone for two days",
+    "sa boleh bongkar jendela ka? bayi su tra menangis keras lagi",  # a neighbour
 ]
 NOT_WELFARE = [
     "sa pu anak tra mau keluar rumah, de malas sekolah", "sa tinggal sendiri di kos",
@@ -313,10 +314,13 @@ POLICE_HARM = [
     "tadi malam sa ditangkap polisi di jalan ahmad yani, dong pukul sa di pos sampe sa pu muka "
     "bengkak, gigi goyang. sa mo lapor ke mana?",
     "sa dipukul polisi", "anak sa dihajar aparat waktu demo", "I was beaten by the police",
+    # a father of a boy of 17 (a walk-through: sent to the police)
+    "sa pu anak laki2 umur 17 tadi sore dong tahan di pos polisi trus dong pukul de pake rotan",
 ]
 NOT_POLICE_HARM = [
     "paitua pukul sa, sa mau lapor polisi", "polisi tangkap paitua karna de pukul sa",
     "sa su lapor polisi tapi belum ada kabar", "kam bisa telpon polisi ka",
+    "dong bawa sa ke pos polisi, sa tra dipukul",
 ]
 
 

@@ -203,3 +203,15 @@ def test_a_child_who_told_their_age_is_offered_it_at_the_age_question() -> None:
     assert "Dari ceritamu tadi: Di bawah 18 tahun?" in said
     assert talk("sa umur 14, bapa pukul sa tadi", "1", "2", "1", "iya")[-1].snapshot.answers[
         "age"] == "under18"
+
+
+def test_a_girl_whose_uncle_comes_to_her_room_at_night_is_in_danger_now() -> None:
+    """A girl of 13 told of her uncle touching her at night; "kk de bangun. de jalan ke sa pu
+    kamar" and "om su buka pintu kk" got "Mohon jawab dulu" and "belum mengerti" (a
+    walk-through). Her first words are sexual violence against a child; him coming to her
+    room, or at her door, is danger now, in her words."""
+    first, *_ = talk("sa umur 13. om suka pegang sa pu badan kalo malam")
+    assert first.replies[0].key == "crisis.p1.sexual.child"
+    for now in ("kk de bangun. de jalan ke sa pu kamar", "om su buka pintu kk"):
+        turn = talk("sa umur 13. om suka pegang sa pu badan kalo malam", "1", now)[-1]
+        assert turn.replies[0].key == "emergency.sexual.child", (now, turn.replies[0].key)
