@@ -604,11 +604,13 @@ class Engine:
         see that they must write first, and the family is told the hours and that staff
         will write before calling (not for a P0, which staff answer at any hour)."""
         hours = self.bundle.hours
-        if not self.bundle.answers.after_hours(text, hours.open.hour, hours.close.hour):
-            return
+        if m.triage.assess(m.facts()).priority == "P0" or \
+                not self.bundle.answers.after_hours(text, hours.open.hour, hours.close.hour):
+            return  # a P0's staff call at any hour (a walk-through's father who asked to be
+            # phoned now had staff read "write in the chat before calling")
         m.flag(AFTER_HOURS)
         key = self.form(m, f"{state.prompt}.after_hours")
-        if self.has_text(m, key) and m.triage.assess(m.facts()).priority != "P0":
+        if self.has_text(m, key):
             m.replies.append(Reply(key))
 
     def save_text(self, m: StepModel, state: StateSpec, inbound: Inbound, text: str) -> None:

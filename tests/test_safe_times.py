@@ -71,11 +71,12 @@ def test_staff_read_why_they_must_write_first() -> None:
 
 
 def test_a_p0_family_is_not_told_staff_call_only_in_service_hours() -> None:
-    """Staff answer a P0 at any hour: no "we call Monday-Friday" to a woman in danger now."""
+    """Staff answer a P0 at any hour: no "we call Monday-Friday" to a woman in danger now,
+    and staff do not read "write in the chat before calling" on her case."""
     turn = say(snapshot_at("safe_times", category="dv", who="self", perpetrator_near="yes",
                            weapon="yes"), "malam saja")
     assert "safe_times.after_hours" not in [r.key for r in turn.replies]
-    assert "safe_times_after_hours" in turn.snapshot.flags
+    assert "safe_times_after_hours" not in turn.snapshot.flags  # nor "write first" to staff
 
 
 def test_not_knowing_what_a_codeword_is_gets_it_explained_not_saved() -> None:
