@@ -25,7 +25,7 @@ AFTER_HOURS = "safe_times_after_hours"  # the safe time to call is outside servi
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
-         OTHER_WRITER_DANGER, AFTER_HOURS)
+         OTHER_WRITER_DANGER, AFTER_HOURS, "hurt_by_police")
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack

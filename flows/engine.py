@@ -243,6 +243,8 @@ class Engine:
         if command is None and inbound.text and \
                 any(p.search(fold(inbound.text)) for p in self._by_police):
             m.answers[BY_POLICE] = True  # the danger texts that follow, now or later
+            if flag := self._rules.flags.get(POLICE_HARM):
+                m.flag(flag)  # staff read it with the case this turn opens: not the police
         scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None
         also = None  # the choice a story the model reads as danger answers as well

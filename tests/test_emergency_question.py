@@ -270,6 +270,9 @@ def test_one_beaten_by_the_police_is_not_sent_to_the_police() -> None:
     assert "110" in _numbers(said(again))[-1]
     english = said(talk(POLICE_BEAT_ME, lang="en")[0], "en")
     assert "police station" not in english and "Propam" in english
+    # staff read it with the case the first message opens: not to be referred to the police
+    (opened,) = [e for e in first.events if e.kind == "case_upsert"]
+    assert "hurt_by_police" in opened.data["reasons"]
 
 
 def test_others_hurt_by_someone_else_still_get_the_police_first() -> None:
