@@ -235,7 +235,7 @@ def test_flow_draw_of_an_unknown_flow_fails_naming_it() -> None:
     ("after_selfharm: [farewell]", "after_selfharm: [farewel]", "notice_rules.after_selfharm"),
     ("welfare: unreachable_alone,", "welfare: unreachable,", "notice_rules.flags"),
     ("welfare: unreachable_alone,", "welfar: unreachable_alone,", "notice_rules.flags"),
-    ("  tells_the_problem: [health]\n", "  tells_the_problems: [health]\n", "notice_rules"),
+    ("  tells_the_problem: [health,", "  tells_the_problems: [health,", "notice_rules"),
 ])
 def test_notice_rules_name_notices_and_flags_that_exist(
         folder: Path, old: str, new: str, place: str) -> None:

@@ -479,3 +479,13 @@ def test_a_child_asking_where_to_go_is_told_as_a_child(engine: Engine) -> None:
     said = engine.bundle.catalog.render(turn.replies[keys.index("notice.where_go.young")],
                                         "id", {}).text
     assert "orang dewasa yang kamu percaya" in said and "anak-anak" not in said
+
+
+def test_a_notice_that_tells_the_problem_leaves_the_answer_read(engine: Engine) -> None:
+    """"soal warisan" at "what is the problem?" is told where legal aid is and taken as its
+    answer (Lainnya), not asked again: legal and school costs tell the problem itself."""
+    snap = Snapshot(engine.flow.name, "category", "id", {"mode": "chat", "consent": "yes"},
+                    (), 0, engine.flow.version, None, NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="soal warisan"), NOW, "id")
+    assert turn.replies[0].key == "notice.legal"
+    assert turn.snapshot.answers.get("category") == "other"
