@@ -22,18 +22,19 @@ OTHER_AT_RISK = "crisis_selfharm_other"
 CRISIS_FLAGS = (*(f"crisis_{g}" for g in GROUPS), OTHER_AT_RISK, MODEL_FLAG)
 OTHER_WRITER_DANGER = "other_writer_danger"  # danger words by someone else on the phone
 AFTER_HOURS = "safe_times_after_hours"  # the safe time to call is outside service hours
+# the family told of being hurt by the police or other officers (flows/phrases.yaml
+# `police_harm`, whose notice sets it too): no police station as a safe place, and 110 after
+# the other numbers (a young man beaten at a police post was told to go to the police
+# station); staff read "do not refer to the police"
+HURT_BY_POLICE = "hurt_by_police"
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
-         OTHER_WRITER_DANGER, AFTER_HOURS, "hurt_by_police")
+         OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack
-# the family told of being hurt by the police or other officers (flows/phrases.yaml
-# `police_harm`): no police station as a safe place, and 110 after the other numbers (a
-# young man beaten at a police post was told to go to the police station)
-BY_POLICE = "_by_police"
-POLICE_HARM = "police_harm"  # its contacts' group (flows/directory.yaml `by_group`)
+POLICE_HARM = "police_harm"  # its notice, and its contacts' group (directory.yaml `by_group`)
 # their texts for someone telling of another
 OTHER_FOCUS = ("violence", "sexual", "injury", "selfharm")
 UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
@@ -135,7 +136,7 @@ def told_kinds(answers: dict[str, Any], flags: Sequence[str]) -> list[str]:
     (flows/directory.yaml `by_group`): the last message's kind first, then every kind its
     flags name (the flags outlive a refusal, which forgets the answers); harm by the police
     before all, so that 110 comes after the others."""
-    kinds = [POLICE_HARM] if answers.get(BY_POLICE) else []
+    kinds = [POLICE_HARM] if HURT_BY_POLICE in flags else []
     kinds += [str(answers[FOCUS])] if FOCUS in answers else []
     return kinds + [f.removeprefix("crisis_") for f in flags if f in CRISIS_FLAGS]
 
@@ -153,7 +154,7 @@ def still_in_danger(m: StepModel) -> None:
             "emergency.still_ack.young"
     elif focus in OTHER_FOCUS and about_someone_else(m.answers):
         key = "emergency.still_ack.other"  # the person told about: "do not go in alone"
-    elif m.answers.get(BY_POLICE) and focus in ("violence", "injury"):
+    elif HURT_BY_POLICE in m.flags and focus in ("violence", "injury"):
         key = "emergency.still_ack.police"  # not "call 110" to one the police hurt
     m.replies.append(Reply(key))
     m.events.append(Event("still_in_danger", {}))

@@ -18,13 +18,13 @@ from flows.actions import (
     AFTER_HOURS,
     ANSWERED,
     BY_OTHER,
-    BY_POLICE,
     CONSENT_CHOICES,
     CRISIS_FLAGS,
     CRISIS_GROUPS,
     FLAGS,
     FOCUS,
     GREETED,
+    HURT_BY_POLICE,
     MODEL_FLAG,
     NOTICED,
     OFFER,
@@ -240,11 +240,6 @@ class Engine:
             self.bundle.writers, away, m.state)  # "ini sa anaknya, sa pake hp mama"
         m.events += events
         at = len(m.replies)
-        if command is None and inbound.text and \
-                any(p.search(fold(inbound.text)) for p in self._by_police):
-            m.answers[BY_POLICE] = True  # the danger texts that follow, now or later
-            if flag := self._rules.flags.get(POLICE_HARM):
-                m.flag(flag)  # staff read it with the case this turn opens: not the police
         scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None
         also = None  # the choice a story the model reads as danger answers as well
@@ -263,6 +258,9 @@ class Engine:
             scan = None  # "where does my wife live now", "de bilang apa sama kam?" ask a
             # notice's question, not danger (not in a story, not a sick child, nor "jangan
             # cerita ke orang": those come beside danger, whose words are heard)
+        if scan and any(p.search(fold(inbound.text)) for p in self._by_police):
+            m.flag(HURT_BY_POLICE)  # the danger texts of this turn and the case it opens
+            # (said without danger, the notice sets it: notice_rules.flags)
         rest = None  # the message without what a notice answered
         if command is None and not inbound.payload and not scan:
             rest = self._notice(m, inbound.text, self._notices)  # "anak panas tinggi": IGD
@@ -810,7 +808,7 @@ class Engine:
             groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
             if writes_as_child(m.answers) and groups[0] in ("sexual", "violence"):
                 groups.insert(0, "child")  # a child hurt by someone: the child lines first
-            if m.answers.get(BY_POLICE):
+            if HURT_BY_POLICE in m.flags:
                 groups.insert(0, POLICE_HARM)  # hurt by the police: 110 after the others
             params["crisis_contacts"] = self.bundle.directory.contacts(
                 m.language, m.answers.get("distrik"), groups)
@@ -925,7 +923,7 @@ class Engine:
                 key = f"{key}.child"  # a child writing: "kamu" (emergency.violence.child)
             elif about_someone_else(m.answers) and f"{key}.other" in texts:
                 key = f"{key}.other"  # someone telling of another (as danger.answer orders)
-            elif m.answers.get(BY_POLICE) and f"{key}.police" in texts:
+            elif HURT_BY_POLICE in m.flags and f"{key}.police" in texts:
                 key = f"{key}.police"  # hurt by the police: no police station as a refuge
             else:
                 key = self.form(m, key)  # a question's own variant, in "kamu" (the closing)
