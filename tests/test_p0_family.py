@@ -103,15 +103,26 @@ def test_a_family_whose_alert_reached_nobody_is_told_so_with_the_numbers(
     """The danger texts say "Pesan ini kami teruskan ke petugas LK3". With no staff registered,
     the alert reaches nobody: the family hears that it did not, and the 24-hour numbers,
     after the emergency message. With a supervisor, it is not said."""
-    unsent = flows().bundle.catalog.text("alert_unsent", "id")
+    def unsent(*first: str) -> str:
+        return flows().bundle.catalog.text("alert_unsent", "id", {
+            "emergency_contacts": flows().bundle.directory.contacts("id", None, first=first)})
+
     alone = Person(service, "62811")
     heard = [p["text"] for p in alone.say_raw("sa mo gantung diri malam ini")]
     assert heard[0].startswith("Terima kasih sudah memberi tahu kami. Nyawa Anda berharga.")
-    assert heard[-1] == unsent
-    assert "Polisi 110" in unsent and "belum sampai" in unsent
+    assert heard[-1] == unsent("selfharm")
+    assert "belum sampai" in heard[-1]  # the numbers, 119 first to one who spoke of dying
+    assert heard[-1].index("healing119") < heard[-1].index("Polisi")
+    # a boy beaten by the police is not sent to 110 first (seen in a walk-through)
+    beaten = Person(service, "62813")
+    heard = [p["text"] for p in beaten.say_raw(
+        "tolong sa pu ade 15 thn dong tahan di pos polisi trus dong pukul de, kepala berdarah")]
+    assert heard[-1].startswith("Maaf, pemberitahuan ke petugas LK3 belum sampai")
+    assert heard[-1].index("Polisi") > heard[-1].index("SAPA") > heard[-1].index("Terluka")
     add_staff(service, "Yohana", "s1", role="supervisor")
     other = Person(service, "62812")
-    assert unsent not in [p["text"] for p in other.say_raw("sa mo gantung diri malam ini")]
+    assert unsent("selfharm") not in [
+        p["text"] for p in other.say_raw("sa mo gantung diri malam ini")]
 
 
 # -- nobody left waiting silently -------------------------------------------------------------

@@ -93,10 +93,13 @@ class Conv:
 
 class Notice(NamedTuple):
     """A service notice for the family in this turn (bot.pipeline.casehooks); `last`: after
-    every reply, the turn's question too (else after a closing, before a question)."""
+    every reply, the turn's question too (else after a closing, before a question);
+    `numbers`: its `{emergency_contacts}` are the conversation's, filled in as the turn is
+    recorded (bot.pipeline.decide)."""
 
     text: str
     last: bool = False
+    numbers: bool = False
 
 
 @dataclass

@@ -37,11 +37,12 @@ def opened(conn: Connection, catalog: Catalog, case: CaseView, language: str, no
 def opening_notice(catalog: Catalog, language: str, priority: str, now: datetime,
                    told: int) -> Notice | None:
     """What the family hears in the turn that opened their case: an urgent case whose alert
-    reached nobody (`told` staff), that it did not and the 24-hour numbers, last (the danger
-    texts before it said staff were told); else, outside service hours, when to expect an
-    answer."""
+    reached nobody (`told` staff), that it did not and the 24-hour numbers (the danger told
+    first, as the turn is recorded: not "Polisi 110" first to one the police hurt), last (the
+    danger texts before it said staff were told); else, outside service hours, when to
+    expect an answer."""
     if not told and priority in URGENT:
-        return Notice(catalog.text("alert_unsent", language), last=True)
+        return Notice(catalog.text("alert_unsent", language), last=True, numbers=True)
     later = handoff.out_of_hours_notice(catalog, language, priority, now)
     return Notice(later) if later else None
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.pipeline import effects
-from bot.pipeline.apply import Batch, Conv, event_row, send
+from bot.pipeline.apply import Batch, Conv, Notice, event_row, send
+from flows.actions import told_kinds
 from flows.catalog import Rendered
-from flows.types import Turn
+from flows.types import Snapshot, Turn
 from storage import conversations, inbox
 
 
@@ -37,6 +38,17 @@ def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     for notice in batch.notices:  # after the closing, before a question (on a small screen)
         at = len(rendered) - 1 if rendered and rendered[-1].choices and not notice.last \
             else len(rendered)
-        rendered.insert(at, Rendered(notice.text))
+        rendered.insert(at, Rendered(_filled(batch, notice, snap)))
     batch.notices.clear()
     send(batch, msg, conv, rendered)
+
+
+def _filled(batch: Batch, notice: Notice, snap: Snapshot) -> str:
+    """A notice's text; with `numbers`, the emergency numbers in the order the emergency
+    message gives them (the danger told first: 119 to one who spoke of dying, 110 last to
+    one the police hurt)."""
+    if not notice.numbers:
+        return notice.text
+    contacts = batch.flows.bundle.directory.contacts(
+        snap.language, snap.answers.get("distrik"), first=told_kinds(snap.answers, snap.flags))
+    return notice.text.replace("{emergency_contacts}", contacts)
