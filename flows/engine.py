@@ -72,6 +72,8 @@ _JOINERS = (r"\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|yang penting|yg 
 _JOINED_AT_ENDS = re.compile(rf"^(?:\s*{_JOINERS})+|(?:{_JOINERS}\s*)+$")
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's phone
+INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
+INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
 # A reply that answers a choice question and that only the crisis model reads as danger: under
 # this many words the answer is all it is (the model misreads short replies: "sa aman skarang,
@@ -808,6 +810,8 @@ class Engine:
             groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
             if writes_as_child(m.answers) and groups[0] in ("sexual", "violence"):
                 groups.insert(0, "child")  # a child hurt by someone: the child lines first
+            if key is not None and key.endswith(INJURED):
+                groups.insert(0, INJURED_CHILD)  # a child bleeding: the health post first
             if HURT_BY_POLICE in m.flags:
                 groups.insert(0, POLICE_HARM)  # hurt by the police: 110 after the others
             params["crisis_contacts"] = self.bundle.directory.contacts(
@@ -910,6 +914,18 @@ class Engine:
             return m.answers.get(variant)
         return variant if cond.holds(m.facts()) else None
 
+    def _injured(self, m: StepModel, key: str) -> str:
+        """A child's emergency text, for a child bleeding: the IGD first (a walk-through:
+        "bapanya pukul sa pu anak 5 thn sampe berdarah" read "bawa anak ke tempat aman" with
+        the health post last); a child writing of their own blows, theirs in "kamu"."""
+        if "injury" not in m.answers.get(CRISIS_GROUPS, ()):
+            return key
+        if key == "emergency.violence.child":
+            key = "emergency.child.child"
+        injured = f"{key}{INJURED}"
+        return injured if key.startswith("emergency.child") and self.has_text(m, injured) \
+            else key
+
     def prompt(self, m: StepModel, short: bool = False) -> None:
         """Ask the current question: its text for the kind of danger where it has one
         (`variant`: an answer's value, or a condition's name where it holds), or with `short`
@@ -928,6 +944,7 @@ class Engine:
             else:
                 key = self.form(m, key)  # a question's own variant, in "kamu" (the closing)
             if state.name == self.flow.interrupts["emergency"]:
+                key = self._injured(m, key)
                 # an emergency message again: the same, or an injury after another kind (a
                 # walk-through: four whole blocks for one boy's bruised legs): "we have it as
                 # urgent" and the numbers. A new kind of danger gets its whole message (the
@@ -954,7 +971,8 @@ class Engine:
         if state.end and (whose := self.form(m, state.prompt)).endswith(OTHER_WRITER):
             key = whose  # someone else: no case number (Never 5)
         if short:
-            key = next((k for k in (f"{key}.short", f"{state.prompt}.short") if k in texts), key)
+            key = next((k for k in (f"{key}.short", f"{key.removesuffix(INJURED)}.short",
+                                    f"{state.prompt}.short") if k in texts), key)
         offered = self._suggested(m, state)
         asked = key
         if offered is not None and (m.answers.get(OFFER) or ("",))[0] == state.name:

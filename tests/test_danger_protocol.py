@@ -33,7 +33,9 @@ CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "crisis_corpus.yaml").
     encoding="utf-8"))
 EMERGENCY = FLOW.states[FLOW.interrupts["emergency"]].prompt
 EMERGENCY_KEYS = {EMERGENCY, *(f"{EMERGENCY}.{g}{form}" for g in FOCUS_ORDER
-                               for form in ("", ".child", ".other"))}  # as in engine_properties
+                               for form in ("", ".child", ".other", ".injured",
+                                            ".other.injured", ".child.injured"))}
+# as in engine_properties
 P1_KEYS = {f"crisis.p1.{g}" for g in FOCUS_ORDER}
 CONSENTED = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult"}
 
@@ -521,3 +523,38 @@ def test_pills_already_taken_are_told_to_go_to_the_igd_now() -> None:
     walk-through): the self-harm emergency message says what to do when it is already done."""
     text = words(say(None, "sa su minum obat banyak"))
     assert "sudah menelan obat" in text and "IGD" in text
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("bapanya pukul sa pu anak 5 thn sampe berdarah, skarang de masih mabuk di rumah",
+     f"{EMERGENCY}.child.injured"),
+    ("anak sa umur 8 luka berdarah di kepala krn dipukul om nya", f"{EMERGENCY}.child.injured"),
+    ("sa pu tetangga pu anak umur 6 dipukul sampe berdarah skarang",
+     f"{EMERGENCY}.child.other.injured"),
+    ("sa umur 12 bapa pukul sa sampe berdarah skarang", f"{EMERGENCY}.child.child.injured"),
+])
+def test_a_bleeding_child_is_taken_to_the_health_post_first(text: str, key: str) -> None:
+    """A walk-through: a mother whose child of 5 was beaten bloody read "bawa anak ke tempat
+    aman" with the health post last of four numbers; a mother of a boy of 8 with a bleeding
+    head read "Keselamatan Anda yang utama... Apakah Anda aman sekarang?". The child's
+    emergency text now says to take the child to the IGD first, and lists it first."""
+    turn = say(None, text)
+    assert [r.key for r in turn.replies] == [key]
+    said = words(turn)
+    assert "IGD" in said.splitlines()[0]
+    numbers = [line for line in said.splitlines() if line.startswith("•")]
+    assert numbers[0] == DIRECTORY.contacts("id", None, ["injury"]).splitlines()[0]
+    assert numbers[1].startswith("• Anak dalam bahaya (TePSA)")
+    assert "Apakah anak itu aman" in said or "Apakah kamu aman" in said
+
+
+@pytest.mark.parametrize("text", [
+    "waktu sa umur 10 sa sering dipukul bapa, skarang sa su besar",
+    "waktu sa umur 10 bapa pukul sa sampe berdarah",
+])
+def test_the_writers_own_age_back_then_is_no_child_hurt_now(text: str) -> None:
+    """A blow beside a child's age is a child hurt ("anak sa umur 8 ... dipukul"), but not
+    beside the writer's own age back then: an adult telling of childhood is P1, not P0."""
+    turn = say(None, text)
+    assert turn.replies[0].key == "crisis.p1.violence"
+    assert "crisis_child" not in turn.snapshot.flags and priority(turn.snapshot) != "P0"

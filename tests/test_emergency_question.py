@@ -168,7 +168,8 @@ def test_the_question_asked_again_is_the_one_asked_first() -> None:
                     "still_" in key or not text.rstrip().endswith("?"):
                 continue
             asked = text.rstrip().splitlines()[-1].strip()
-            short = texts.get(f"{key}.short", texts["emergency.short"])
+            short = texts.get(f"{key}.short") or texts.get(  # a child bleeding: the child's
+                f"{key.removesuffix('.injured')}.short", texts["emergency.short"])
             assert short.startswith(asked), (lang, key, asked, short)
 
 
@@ -309,7 +310,7 @@ def test_a_teacher_telling_of_a_childs_burn_marks_gets_the_childs_numbers() -> N
     age anywhere in the message are a child in danger; an adult's are not a child's."""
     teacher = talk("Saya guru SD. Ada murid saya kelas 3, umur 9 tahun, sudah dua kali datang "
                    "ke sekolah dengan luka bakar di lengan, seperti bekas rokok dan setrika.")[0]
-    assert teacher.replies[0].key == "emergency.child.other"
+    assert teacher.replies[0].key == "emergency.child.other.injured"  # burns: to the IGD
     assert "TePSA" in said(teacher) and "Apakah anak itu aman sekarang?" in said(teacher)
     adult = talk("sa pu tangan ada bekas rokok, paitua sundut sa tadi malam")[0]
     assert not adult.replies[0].key.startswith("emergency.child")

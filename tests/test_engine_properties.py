@@ -33,7 +33,9 @@ EMERGENCY_KEY = FLOW.states["emergency_check"].prompt  # "emergency"
 # the emergency message in each of its forms: for a child, someone else, one hurt by the
 # police, and the short form of the same danger told again ("Kami sudah menandai...")
 EMERGENCY_KEYS = {EMERGENCY_KEY, *(f"{EMERGENCY_KEY}.{g}{form}{again}" for g in FOCUS_ORDER
-                                   for form in ("", ".child", ".other", ".police")
+                                   for form in ("", ".child", ".other", ".police",
+                                                ".injured", ".other.injured",
+                                                ".child.injured")
                                    for again in ("", ".again"))}
 STOP_KEY = FLOW.states[FLOW.interrupts["stop"]].prompt  # "stopped"
 GREETING_KEY = FLOW.states[FLOW.initial].prompt

@@ -30,7 +30,7 @@ TEEN = "sa umur 15 tahun, bapa pukul sa tiap malam kalo de mabuk"
 # are about a child (a parent or neighbour may be writing)
 FOR_A_CHILD = {f"{k}.child" for k in ("crisis.p1.violence", "crisis.p1.sexual", "crisis.p1.maybe",
                                       "emergency.violence", "emergency.sexual",
-                                      "emergency.child")}
+                                      "emergency.child")} | {"emergency.child.child.injured"}
 
 
 def first_reply(turn: Turn) -> tuple[str, str]:
@@ -54,6 +54,9 @@ def test_a_teen_who_gives_their_age_gets_the_texts_for_a_child(text: str) -> Non
     assert key in FOR_A_CHILD, (key, said)
     assert "kamu" in said
     numbers = [line for line in said.splitlines() if line.startswith("•")]
+    if key.endswith(".injured"):  # hurt ("sampe biru2"): the health post, then the child's
+        numbers = numbers[1:]
+        assert "IGD" in said.splitlines()[0]
     assert numbers[0].startswith("• Anak dalam bahaya (TePSA)"), numbers
     # and the questions before consent are asked in "kamu" too
     asked = [r.key for t in turns for r in t.replies][1:]
