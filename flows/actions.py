@@ -26,11 +26,12 @@ AFTER_HOURS = "safe_times_after_hours"  # the safe time to call is outside servi
 # `police_harm`, whose notice sets it too): no police station as a safe place, and 110 after
 # the other numbers (a young man beaten at a police post was told to go to the police
 # station); staff read "do not refer to the police"
+CHAT_ONLY = "chat_only"  # "jgn telpon, sa cuma bisa chat": staff must not phone (its notice)
 HURT_BY_POLICE = "hurt_by_police"
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
-         OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE)
+         OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack
@@ -156,6 +157,8 @@ def still_in_danger(m: StepModel) -> None:
         key = "emergency.still_ack.other"  # the person told about: "do not go in alone"
     elif HURT_BY_POLICE in m.flags and focus in ("violence", "injury"):
         key = "emergency.still_ack.police"  # not "call 110" to one the police hurt
+    elif CHAT_ONLY in m.flags and key == "emergency.still_ack":
+        key = "emergency.still_ack.silent"  # cannot talk: not "telepon Polisi 110 sekarang"
     m.replies.append(Reply(key))
     m.events.append(Event("still_in_danger", {}))
     m.events.append(_case_event(m, "waiting"))

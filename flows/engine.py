@@ -131,7 +131,11 @@ class Engine:
         self.flow = bundle.flow
         self._notices = bundle.notices + bundle.beside_danger  # without danger words: all
         self._rules = bundle.notice_rules  # how some notices behave (flows/phrases.yaml)
-        self._by_police = tuple(p for p, name in bundle.beside_danger if name == POLICE_HARM)
+        # beside danger words, what staff must know from the case's first alert: harm by
+        # the police, "jgn telpon" (notice_rules.flags; said without danger, the notice sets
+        # its flag)
+        self._flagging = tuple((p, self._rules.flags[name]) for p, name in bundle.beside_danger
+                               if name in self._rules.flags)
         for key in commands.ENGINE_KEYS:
             bundle.catalog.require(key, f"{self.flow.source}: (texts the engine uses)")
         for name in REQUIRED_INTERRUPTS:
@@ -260,9 +264,10 @@ class Engine:
             scan = None  # "where does my wife live now", "de bilang apa sama kam?" ask a
             # notice's question, not danger (not in a story, not a sick child, nor "jangan
             # cerita ke orang": those come beside danger, whose words are heard)
-        if scan and any(p.search(fold(inbound.text)) for p in self._by_police):
-            m.flag(HURT_BY_POLICE)  # the danger texts of this turn and the case it opens
-            # (said without danger, the notice sets it: notice_rules.flags)
+        if scan:  # the danger texts of this turn and the case it opens know them
+            for pattern, flag in self._flagging:
+                if pattern.search(fold(inbound.text)):
+                    m.flag(flag)
         rest = None  # the message without what a notice answered
         if command is None and not inbound.payload and not scan:
             rest = self._notice(m, inbound.text, self._notices)  # "anak panas tinggi": IGD
@@ -306,7 +311,7 @@ class Engine:
         else:
             # a choice is read without the notice's words; a text answer keeps them all
             self._answer(m, replace(inbound, text=rest) if rest and not state.input
-                         else inbound, state)
+                         else inbound, state, heard=rest is not None)
         if scan and command is None and not inbound.payload:  # what danger texts do not
             # answer: "kam bisa telpon polisi ka?" (no: call 110), "bisa selesai adat ka?"
             self._notice(m, inbound.text, self.bundle.beside_danger, at + 1)
@@ -324,9 +329,11 @@ class Engine:
         answer (or at `at`: after a danger text): the message is still read as an answer or
         a story. `notices` are not said beside danger words, whose own texts say where to
         go; `beside_danger` are ("can you call the police?": this assistant cannot).
-        Returns the message without the words the notice answered, folded, or None (no
-        notice): "sa setuju, tapi jang kasi tau sa pu anak" then answers by "sa setuju"."""
+        Returns the message without the words the notice answered, folded (also where the
+        notice was said before: understood, not said again), or None (no notice): "sa
+        setuju, tapi jang kasi tau sa pu anak" then answers by "sa setuju"."""
         folded, said = fold(text), m.answers.get(NOTICED) or []
+        heard: str | None = None
         told, rules = any(f in CRISIS_FLAGS for f in m.flags), self._rules
         for pattern, name in phrases:
             if name in rules.after_selfharm and \
@@ -336,16 +343,19 @@ class Engine:
                 continue  # the danger texts named the IGD (a walk-through: "anak itu sakit
                 # malaria" in a story of a witchcraft accusation, a P0 case, got "LK3 is no
                 # clinic, we can go on if you also need us")
-            if name not in said and (found := pattern.search(folded)):
-                m.replies.insert(len(m.replies) if at is None else min(at, len(m.replies)),
-                                 Reply(self.form(m, f"notice.{name}")))
-                m.events.append(Event("noticed", {"notice": name, "state": m.state}))
-                self._noticed(m, name)
-                if name in rules.tells_the_problem:
-                    return None
-                rest = f"{folded[:found.start()]} {folded[found.end():]}"
-                return _JOINED_AT_ENDS.sub("", rest).strip()
-        return None
+            if (found := pattern.search(folded)) is None:
+                continue
+            rest = None if name in rules.tells_the_problem else \
+                _JOINED_AT_ENDS.sub("", f"{folded[:found.start()]} {folded[found.end():]}").strip()
+            if name in said:  # answered before: understood, not said again ("jgn telpon"
+                heard = heard or rest  # a second time was "Maaf, saya belum mengerti")
+                continue
+            m.replies.insert(len(m.replies) if at is None else min(at, len(m.replies)),
+                             Reply(self.form(m, f"notice.{name}")))
+            m.events.append(Event("noticed", {"notice": name, "state": m.state}))
+            self._noticed(m, name)
+            return rest
+        return heard
 
     def _noticed(self, m: StepModel, name: str) -> None:
         """Notice `name` answered (once a conversation), and its flag set where staff see
@@ -512,7 +522,8 @@ class Engine:
             return None  # "sa aman, tapi anak2 masih di dalam rumah deng de": asked again
         return picked
 
-    def _answer(self, m: StepModel, inbound: Inbound, state: StateSpec) -> None:
+    def _answer(self, m: StepModel, inbound: Inbound, state: StateSpec,
+                heard: bool = False) -> None:
         value, _, asked = inbound.payload.partition("|")
         if asked and asked != m.state:  # a button from an earlier question's keyboard
             m.events.append(Event("stale_button", {"asked": asked, "state": m.state}))
@@ -571,9 +582,9 @@ class Engine:
         if picked is None and (guess := self._guess(m, state, text)) is not None:
             m.answers[OFFER] = [state.name, guess.value]  # "Maksud Anda: ...? Balas IYA"
             return self.prompt(m)
-        if picked is None and any(e.kind == "noticed" for e in m.events):
-            return self.prompt(m, short=True)  # a question answered ("sa harus pi mana?"):
-            # not a miss; the question again, short where it has a short form
+        if picked is None and (heard or any(e.kind == "noticed" for e in m.events)):
+            return self.prompt(m, short=True)  # a question answered ("sa harus pi mana?"),
+            # now or before ("jgn telpon" again): not a miss; the question again, short
         if picked is None and not m.misses and self._unsure(m, state, text):
             return None  # "sa tra tau" where "don't know" is no choice: the question, plainer
         if picked is None:

@@ -323,6 +323,18 @@ NOT_POLICE_HARM = [
     "dong bawa sa ke pos polisi, sa tra dipukul",
 ]
 
+CHAT_ONLY = [
+    "jgn telpon, sa cuma bisa chat", "tolong jangan telpon sa, paitua ada di rumah",
+    "sa tra bisa bicara, de ada di luar kamar", "sa cuma bisa ketik diam2",
+    "sa tra bisa angkat telpon", "de suka cek sa pu hp", "chat only please, he checks my calls",
+    "please don't call me", "I can't talk right now",
+]
+NOT_CHAT_ONLY = [
+    "sa mau ditelpon saja", "telpon sa jam 10 pagi", "sa bisa bicara bahasa indonesia",
+    "sa tra bisa datang ke kantor", "nanti sa telpon kam", "hp sa rusak, pake nomor lain",
+    "paitua tra angkat telpon dari tadi, de marah", "sa cuma bisa datang hari sabtu",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     return [k for k in _first(engine, text, state) if k.startswith("notice.")]
@@ -335,7 +347,8 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("adat", ADAT, NOT_ADAT), ("secret", SECRET, NOT_SECRET),
     ("welfare", WELFARE, NOT_WELFARE), ("police_harm", POLICE_HARM, NOT_POLICE_HARM),
     ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID),
-    ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL)])
+    ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL),
+    ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
@@ -489,3 +502,28 @@ def test_a_notice_that_tells_the_problem_leaves_the_answer_read(engine: Engine) 
     turn = engine.step(snap, Inbound("test", "u1", "m1", text="soal warisan"), NOW, "id")
     assert turn.replies[0].key == "notice.legal"
     assert turn.snapshot.answers.get("category") == "other"
+
+
+def test_a_woman_who_cannot_speak_is_not_phoned_and_is_heard_when_she_says_it_again(
+        engine: Engine) -> None:
+    """A walk-through: a girl who could not speak or go out ("de ada di luar kamar") wrote
+    "jgn telpon, sa cuma bisa chat" at "are you safe now?" and read "Maaf, saya belum
+    mengerti"; nothing told staff not to call, and "masih dalam bahaya" told her to phone
+    110. Staff read "jangan ditelepon" with the case the first message opens; she hears that
+    no one will call, and the WhatsApp line; said again, it is understood, not a miss; still
+    in danger, she is told what to do without a voice."""
+    first = engine.step(None, Inbound("test", "u1", "m1", text="sa tra bisa bicara, de ada di "
+                                      "luar kamar. sa cuma bisa ketik diam2"), NOW, "id")
+    keys = [r.key for r in first.replies]
+    assert keys[0].startswith("emergency.") and "notice.chat_only" in keys, keys
+    opened = next(e for e in first.events if e.kind == "case_upsert")
+    assert opened.data["priority"] == "P0" and "chat_only" in opened.data["reasons"]
+    assert "jangan ditelepon" in engine.bundle.triage.label("chat_only", "id")
+    again = engine.step(first.snapshot, Inbound("test", "u1", "m2",
+                                                text="jgn telpon, sa cuma bisa chat"), NOW, "id")
+    assert [r.key for r in again.replies] == ["emergency.short"]
+    assert again.snapshot.misses == 0
+    still = engine.step(again.snapshot, Inbound("test", "u1", "m3", text="2"), NOW, "id")
+    assert still.replies[0].key == "emergency.still_ack.silent"
+    said = engine.bundle.catalog.texts["id"]["emergency.still_ack.silent"]
+    assert "08111-129-129" in said and "tanpa menelepon" in said
