@@ -159,6 +159,9 @@ def still_in_danger(m: StepModel) -> None:
         key = "emergency.still_ack.police"  # not "call 110" to one the police hurt
     elif CHAT_ONLY in m.flags and key == "emergency.still_ack":
         key = "emergency.still_ack.silent"  # cannot talk: not "telepon Polisi 110 sekarang"
+    if "with_person" in m.flags and focus != "selfharm":  # their counselor's advice leads
+        key = "emergency.still_ack.held.young" if writes_as_child(m.answers) else \
+            "emergency.still_ack.held"
     m.replies.append(Reply(key))
     m.events.append(Event("still_in_danger", {}))
     m.events.append(_case_event(m, "waiting"))

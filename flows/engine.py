@@ -72,6 +72,11 @@ _JOINERS = (r"\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|yang penting|yg 
 _JOINED_AT_ENDS = re.compile(rf"^(?:\s*{_JOINERS})+|(?:{_JOINERS}\s*)+$")
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's phone
+# a counselor holds the case (caseops.take): the emergency texts leave the advice to them,
+# but for the kinds whose advice never goes against a counselor's (stay with someone, put
+# the rope away; stop and step away)
+WITH_PERSON = "with_person"
+OWN_ADVICE = ("selfharm", "harms_others")
 INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
 INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
@@ -645,8 +650,12 @@ class Engine:
         if was.interrupt and m.state == was.name and not self._stays(was, trigger):
             self._back(m)  # `back`: resume where the interrupt came
             unsaid = m.answers.pop(UNSAID, False)
-            if self.flow.states[m.state].end and not (alert and self._alert(m, before)) \
-                    and not unsaid:
+            back = self.flow.states[m.state]
+            if WITH_PERSON in m.flags and not back.end and not back.interrupt:
+                # a person holds the case: not the bot's intake question again (the family
+                # was told it needs no answer now)
+                return m.replies.append(Reply(self.form(m, "handoff.resume")))
+            if back.end and not (alert and self._alert(m, before)) and not unsaid:
                 return self.rest(m, self.flow.states[m.state], moved=True)
             return self.prompt(m)
         if not (alert and self._alert(m, before)):
@@ -675,7 +684,7 @@ class Engine:
             key = f"{key}.case"  # danger (a walk-through: "Ketik ULANG untuk mulai
             # konsultasi" to a woman whose children were inside with an armed man)
         # back from a safety question to a person; else someone else hears no case number
-        key = "handoff.resume" if moved and "with_person" in m.flags else self.form(m, key)
+        key = "handoff.resume" if moved and WITH_PERSON in m.flags else self.form(m, key)
         m.replies.append(Reply(key, self.params(m, key)))
 
     def _back(self, m: StepModel) -> None:
@@ -981,6 +990,14 @@ class Engine:
             m.answers[GREETED] = True
         if state.end and (whose := self.form(m, state.prompt)).endswith(OTHER_WRITER):
             key = whose  # someone else: no case number (Never 5)
+        if state.name == self.flow.interrupts["emergency"] and WITH_PERSON in m.flags and \
+                m.answers.get(FOCUS) not in OWN_ADVICE and not short:
+            # a counselor holds the case: no advice of our own beside theirs (a walk-through:
+            # "go to a neighbour" just after the counselor said to stay behind the door)
+            held = self.form(m, "emergency.held")  # with the question, short, in it
+            short = True
+        else:
+            held = None
         if short:
             key = next((k for k in (f"{key}.short", f"{key.removesuffix(INJURED)}.short",
                                     f"{state.prompt}.short") if k in texts), key)
@@ -1000,4 +1017,6 @@ class Engine:
             params["suggested_key"] = offered.label
         if key.startswith(FROM_STORY):
             params |= {**self.params(m, asked), "question_key": asked}
+        elif held is not None:
+            key, params = held, {**self.params(m, held), "question_key": key}
         m.replies.append(Reply(key, params, self._choices(state)))

@@ -40,6 +40,7 @@ SARI, BUDI, YOHANA = 8_100_000_001, 8_100_000_002, 8_100_000_009
 STAFF = {SARI: ("Sari Wenda", "counselor"), BUDI: ("Budi Kogoya", "counselor"),
          YOHANA: ("Yohana Magal", "supervisor")}
 EMERGENCY = "Keselamatan Anda yang utama"
+HELD = "Pesan Anda sudah sampai ke petugas LK3 yang sedang menangani Anda"
 
 # Answers typed (or pressed) from the greeting to the closing, one path per priority; the same
 # paths as tests/transcripts (premarital, economy, dv_perpetrator_weapon) and test_handoff.
@@ -328,7 +329,8 @@ async def test_whatsapp_family_to_a_person_and_back_end_to_end(desk: Desk) -> No
     assert family.unread() == [hello]
 
     sos = await family.say("DARURAT")  # the safety keyword is still the bot's
-    assert len(sos) == 1 and sos[0].startswith(EMERGENCY) and "110" in sos[0]
+    # the numbers; the advice is the counselor's (not the bot's "go to a safe place")
+    assert len(sos) == 1 and sos[0].startswith(HELD) and "110" in sos[0]
     assert sari.unread()[0].startswith(f"DARURAT dari keluarga {number}")
     # P0 pages the supervisor too, whoever holds the case
     assert yohana.unread()[-1].startswith(f"DARURAT dari keluarga {number}")

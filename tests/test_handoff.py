@@ -168,7 +168,8 @@ def test_end_to_end_handoff(service: Service, clock: FrozenClock) -> None:
     assert family.unread()[0]["media"] == [{**leaflet, "channel": "test"}]
 
     sos = family.say("DARURAT")
-    assert EMERGENCY in sos[0] and "110" in sos[0]
+    # the numbers, and the counselor's advice leads (no "go to a safe place" of the bot's)
+    assert "petugas LK3 yang sedang menangani Anda" in sos[0] and "110" in sos[0]
     assert sari.unread()[0]["text"].startswith(f"DARURAT dari keluarga {number}")
     family.say("1")  # safe now: the answer to the bot's question, copied to the counselor
     assert sari.unread()[0]["text"] == f"[{number}] 1 (Sudah aman sekarang)"  # in words

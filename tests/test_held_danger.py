@@ -170,3 +170,24 @@ def test_words_at_the_safety_question_go_to_the_counselor_only(service: Service)
     assert still and "masih dalam bahaya" in still[0], still
     label = flows().bundle.catalog.text("emergency.danger", "id")
     assert any(f"2 ({label})" in t for t in texts(sari))
+
+
+def test_the_bot_gives_no_advice_of_its_own_beside_the_counselors(service: Service) -> None:
+    """A walk-through: a counselor had told a woman to stay behind the locked door; her next
+    message with danger words brought the bot's emergency text, "pergi sekarang ke tempat
+    aman (rumah tetangga...)". While a person holds the case, the danger is still answered in
+    the same turn, with the numbers, but the advice is the counselor's; "still in danger"
+    says the same, and the bot's intake question does not come back."""
+    family, sari, _, number = held(service)
+    catalog = flows().bundle.catalog
+    answer = family.say("de su pukul pintu skarang, de bawa parang")
+    assert answer[0].startswith("Pesan Anda sudah sampai ke petugas LK3 yang sedang menangani")
+    assert "Polisi: 110" in answer[0] and "SAPA" in answer[0]
+    assert not any("tetangga" in a or "tempat aman" in a for a in answer), answer
+    assert len(answer) == 1 and catalog.text("emergency.short", "id") in answer[0]
+    assert any(number in t for t in texts(sari))  # the counselor reads it, marked
+    still = family.say("2")
+    assert still == [catalog.text("emergency.still_ack.held", "id"),
+                     catalog.text("handoff.resume", "id")]
+    # words of wanting to die keep their own advice (never against a counselor's)
+    assert "Nyawa Anda berharga" in family.say(IMMINENT)[0]
