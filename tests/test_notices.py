@@ -161,7 +161,7 @@ NOT_POLICE = [
 WHERE_GO = [
     "sa harus pi mana skarang", "sa harus pergi kemana", "kemana sa harus lari",
     "sa bisa tinggal di mana malam ini", "ada rumah aman ka di timika",
-    "sa tra ada tempat tinggal malam ini", "where should i go now",
+    "where should i go now",
 ]
 NOT_WHERE_GO = [
     "anak sa lari ke mana sa tra tau", "kantor lk3 di mana", "sa mau pi kantor",
@@ -335,9 +335,23 @@ NOT_CHAT_ONLY = [
     "paitua tra angkat telpon dari tadi, de marah", "sa cuma bisa datang hari sabtu",
 ]
 
+NO_SHELTER = [
+    "sa tra punya tempat aman malam ini", "sa tra ada tempat tinggal malam ini",
+    "sa tra tau mo tidur di mana malam ini, paitua usir sa", "paitua usir sa dari rumah",
+    "Kak aku umur 15, aku diusir dari rumah karena hamil, aku gak punya tempat tinggal",
+    "I have no safe place tonight", "he kicked me out of the house",
+]
+NOT_NO_SHELTER = [
+    "sa tinggal di rumah mama", "sa tra punya uang untuk sewa kos", "sa tidur di rumah kaka",
+    "anak sa tra mau tidur malam", "sa punya tempat aman di rumah tanta",
+    "sa tra tau de tinggal di mana",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
-    return [k for k in _first(engine, text, state) if k.startswith("notice.")]
+    """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
+    return [".".join(k.split(".")[:2]) for k in _first(engine, text, state)
+            if k.startswith("notice.")]
 
 
 @pytest.mark.parametrize(("name", "said", "unsaid"), [
@@ -348,7 +362,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("welfare", WELFARE, NOT_WELFARE), ("police_harm", POLICE_HARM, NOT_POLICE_HARM),
     ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID),
     ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL),
-    ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY)])
+    ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
@@ -527,3 +541,18 @@ def test_a_woman_who_cannot_speak_is_not_phoned_and_is_heard_when_she_says_it_ag
     assert still.replies[0].key == "emergency.still_ack.silent"
     said = engine.bundle.catalog.texts["id"]["emergency.still_ack.silent"]
     assert "08111-129-129" in said and "tanpa menelepon" in said
+
+
+def test_a_woman_with_no_safe_place_tonight_is_told_where_to_go_and_staff_know(
+        engine: Engine) -> None:
+    """A walk-through: "sa tra punya tempat aman malam ini" got the emergency text's "go to a
+    safe place" and nothing for having none. She hears where to go tonight and who finds
+    shelter; the case the message opens says "tidak ada tempat aman malam ini" (P1 reason)."""
+    turn = engine.step(None, Inbound("test", "u1", "m1",
+                                     text="sa tra punya tempat aman malam ini"), NOW, "id")
+    keys = [r.key for r in turn.replies]
+    assert keys[0].startswith("emergency") and keys[1] == "notice.no_shelter", keys
+    opened = next(e for e in turn.events if e.kind == "case_upsert")
+    assert "no_safe_place" in opened.data["reasons"]
+    said = engine.bundle.catalog.texts["id"]["notice.no_shelter"]
+    assert "08111-129-129" in said and "tempat berlindung sementara" in said
