@@ -240,11 +240,13 @@ def test_every_yes_no_risk_question_offers_dont_know() -> None:
     ({"perpetrator_near": "yes"}, "P1"),
     ({"category": "child"}, "P3"),
     ({"category": "harms_others", "children_at_risk": "yes"}, "P1"),
-    ({"asq_now": "unknown"}, "P1"),
+    ({"asq_wish": "yes"}, "P1"),
+    ({"asq_wish": "yes", "asq_now": "unknown"}, "P0"),
 ])
 def test_triage_as_domain_says(answers: dict[str, str], expected: str) -> None:
     """DOMAIN.md: a weapon or a threat to kill is P0; a child with the abuser near is P0;
-    parenting is P3; not knowing about suicidal thoughts now is not 'no'."""
+    parenting is P3; not knowing about suicidal thoughts now is not 'no': after a yes to an
+    earlier ASQ question it is a person to reach tonight (P0), as a "yes" is."""
     assert ENGINE.bundle.triage.assess(answers).priority == expected
 
 
@@ -558,3 +560,21 @@ def test_the_writers_own_age_back_then_is_no_child_hurt_now(text: str) -> None:
     turn = say(None, text)
     assert turn.replies[0].key == "crisis.p1.violence"
     assert "crisis_child" not in turn.snapshot.flags and priority(turn.snapshot) != "P0"
+
+
+def test_unsure_of_thoughts_of_suicide_now_after_a_yes_is_answered_tonight() -> None:
+    """A walk-through: a mother alone in the kitchen at night said yes to three ASQ questions
+    ("ada tadi malam" was "Maaf, saya belum mengerti"), then "sa tra tau kk" to "thoughts of
+    suicide right now?": no word of care, P1, "besok 08.00". Now "ada tadi malam" is yes,
+    and not knowing is P0 with the self-harm emergency message in that turn."""
+    snap = snapshot_at("asq_thoughts", category="selfharm", asq_wish="yes",
+                       asq_better_off="yes")
+    turn = say(snap, "ada tadi malam")
+    assert turn.snapshot.answers["asq_thoughts"] == "yes"
+    snap = snapshot_at("asq_now", category="selfharm", asq_wish="yes", asq_better_off="yes",
+                       asq_thoughts="yes", asq_tried="no")
+    turn = say(snap, "sa tra tau kk. anak2 su tidur, sa sendiri di dapur")
+    assert turn.snapshot.answers["asq_now"] == "unknown"
+    assert turn.replies[0].key == f"{EMERGENCY}.selfharm", [r.key for r in turn.replies]
+    assert priority(turn.snapshot) == "P0"
+    assert "jangan sendirian" in words(turn)
