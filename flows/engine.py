@@ -67,9 +67,12 @@ STORY_WORDS = 4  # a shorter message that answers nothing is no story to remembe
 QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not understand
 _SENTENCES = re.compile(r"[.,;!?\n]+")  # a message's parts, for a consent said in one of them
 # what is left at either end once a notice's words are taken out ("sa setuju, tapi")
-_JOINERS = (r"\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|yang penting|yg penting|"
-            r"kalau|kalo|klo|cuma|hanya)\b")
-_JOINED_AT_ENDS = re.compile(rf"^(?:\s*{_JOINERS})+|(?:{_JOINERS}\s*)+$")
+# ("sa setuju, kalau"), but a leading "kalau" is kept: "kalo sa setuju, kam langsung lapor
+# polisi ka?" asks, and is no consent (a walk-through: recorded as consent)
+_LEADING = (r"\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|yang penting|yg penting|"
+            r"cuma|hanya)\b")
+_JOINERS = rf"(?:{_LEADING}|\b(?:kalau|kalo|klo)\b)"
+_JOINED_AT_ENDS = re.compile(rf"^(?:\s*{_LEADING})+|(?:{_JOINERS}\s*)+$")
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's phone
 # a counselor holds the case (caseops.take): the emergency texts leave the advice to them,
@@ -316,7 +319,7 @@ class Engine:
         else:
             # a choice is read without the notice's words; a text answer keeps them all
             self._answer(m, replace(inbound, text=rest) if rest and not state.input
-                         else inbound, state, heard=rest is not None)
+                         else inbound, state, whole=inbound.text if rest is not None else None)
         if scan and command is None and not inbound.payload:  # what danger texts do not
             # answer: "kam bisa telpon polisi ka?" (no: call 110), "bisa selesai adat ka?"
             self._notice(m, inbound.text, self.bundle.beside_danger, at + 1)
@@ -528,7 +531,10 @@ class Engine:
         return picked
 
     def _answer(self, m: StepModel, inbound: Inbound, state: StateSpec,
-                heard: bool = False) -> None:
+                whole: str | None = None) -> None:
+        """Read `inbound` as the answer to `state` (`whole`: the message as written, where a
+        notice answered some of its words: read whole when the rest answers nothing, as
+        "jangan telpon, de bisa dengar" at the call's consent, which is "chat")."""
         value, _, asked = inbound.payload.partition("|")
         if asked and asked != m.state:  # a button from an earlier question's keyboard
             m.events.append(Event("stale_button", {"asked": asked, "state": m.state}))
@@ -575,6 +581,8 @@ class Engine:
             return self._miss(m, state)  # a 👍 is never "yes, a child is hurt now" (H7)
         picked = self._offer_taken(m, state, text) if not inbound.payload else None
         picked = picked or self._pick(m, state, text, inbound.payload)
+        if picked is None and whole is not None and whole != text:
+            picked = self._pick(m, state, clean(whole))
         if picked is None and (offered := self._suggested(m, state)) is not None:
             said = self.bundle.answers.shared_value(text)
             if said == "no":  # not what was offered: the question as it is
@@ -587,7 +595,7 @@ class Engine:
         if picked is None and (guess := self._guess(m, state, text)) is not None:
             m.answers[OFFER] = [state.name, guess.value]  # "Maksud Anda: ...? Balas IYA"
             return self.prompt(m)
-        if picked is None and (heard or any(e.kind == "noticed" for e in m.events)):
+        if picked is None and (whole is not None or any(e.kind == "noticed" for e in m.events)):
             return self.prompt(m, short=True)  # a question answered ("sa harus pi mana?"),
             # now or before ("jgn telpon" again): not a miss; the question again, short
         if picked is None and not m.misses and self._unsure(m, state, text):

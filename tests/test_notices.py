@@ -556,3 +556,19 @@ def test_a_woman_with_no_safe_place_tonight_is_told_where_to_go_and_staff_know(
     assert "no_safe_place" in opened.data["reasons"]
     said = engine.bundle.catalog.texts["id"]["notice.no_shelter"]
     assert "08111-129-129" in said and "tempat berlindung sementara" in said
+
+
+def test_a_question_about_agreeing_is_answered_and_consent_asked_again(engine: Engine) -> None:
+    """A walk-through: "kalo sa setuju, kam langsung lapor polisi ka?" at the consent question
+    was recorded as consent (the notice took "kam ... lapor polisi ka", "kalo" was dropped,
+    "sa setuju" was left), and her "2", meant as consent with referral, became her age. UU
+    PDP consent is an unambiguous act: she hears the answer, and the question again."""
+    snap = Snapshot(engine.flow.name, "consent", "id", {"mode": "chat", "danger": "no"}, (),
+                    0, engine.flow.version, None, NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="kalo sa setuju, kam langsung "
+                                     "lapor polisi ka?"), NOW, "id")
+    assert [r.key for r in turn.replies] == ["notice.arrest", "consent.short"]
+    assert "consent" not in turn.snapshot.answers
+    assert not any(e.kind == "consent" for e in turn.events)
+    then = engine.step(turn.snapshot, Inbound("test", "u1", "m2", text="2"), NOW, "id")
+    assert then.snapshot.answers["consent"] == "agree_refer"
