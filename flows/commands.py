@@ -48,7 +48,8 @@ RESTING_REMINDER = ("language", *TO_LANGUAGE, "info", "unsubscribe", "not_unders
 # while a person holds the case, such a message is the person's to read (bot.pipeline.routing);
 # among ENGINE_KEYS below, so each is in every catalog
 NOT_UNDERSTOOD = frozenset({"reprompt", "reprompt_story", "reprompt_media", "reprompt_text",
-                            "offer_human", "moved_on", "explain",
+                            "offer_human", "moved_on", "explain", "reprompt_urgent",
+                            "reprompt_urgent.young",
                             "hello"})  # "halo kaka" to a counselor holding the case: theirs
 DID_YOU_MEAN = "did_you_mean"  # the choice a sentence named, offered: "iya" takes it
 FROM_STORY = "from_story"  # a question, and the choice an earlier story named for it

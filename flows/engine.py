@@ -80,6 +80,12 @@ OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's
 # the rope away; stop and step away)
 WITH_PERSON = "with_person"
 OWN_ADVICE = ("selfharm", "harms_others")
+# short messages that answered nothing, kept to be read for danger with the next ones
+PIECES = "_pieces"
+P0_ALERTED = "p0_alerted"  # the flag of a conversation whose danger now staff were told of
+PIECE_WORDS = 3  # words at most of a message read as a piece of one sentence
+MAX_PIECES = 8
+PIECES_WITHIN = timedelta(minutes=10)  # from the message before
 INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
 INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
@@ -256,6 +262,12 @@ class Engine:
         at = len(m.replies)
         scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None
+        pieces = self._pieces(m, inbound, command, away)
+        if scan is not None and not scan and pieces:
+            joined = self.bundle.crisis.scan(clean(" ".join(pieces)), model=False)
+            if joined:  # "de", "mo", "bunuh", "sa", "pake", "parang": one word a message
+                scan = joined  # from a hiding place (a walk-through: six "Maaf, saya belum
+                pieces = []  # mengerti", and "parang" alone was nothing)
         also = None  # the choice a story the model reads as danger answers as well
         if scan and scan.model is not None and self._urgent(m) and \
                 not (scan.imminent and self._told_before(m, scan)):
@@ -328,6 +340,20 @@ class Engine:
             # (a re-check: a mother went on answering her daughter's intake)
         if wrote is not None:  # after the danger text, if any; before everything else
             m.replies.insert(at + 1 if scan and len(m.replies) > at else at, Reply(wrote))
+        if pieces and any(r.key in commands.NOT_UNDERSTOOD for r in m.replies[at:]):
+            m.answers[PIECES] = pieces  # kept to be read with the next words
+        else:
+            m.answers.pop(PIECES, None)
+
+    def _pieces(self, m: StepModel, inbound: Inbound, command: str | None,
+                away: timedelta) -> list[str]:
+        """A short free-text message with the short ones before it that answered nothing,
+        written within minutes (PIECES), in order: the words to read together for danger."""
+        words = clean(inbound.text).split()
+        if command is not None or inbound.payload or not words or len(words) > PIECE_WORDS:
+            return []
+        before = m.answers.get(PIECES) or [] if away < PIECES_WITHIN else []
+        return [*before[-(MAX_PIECES - 1):], clean(inbound.text)]
 
     def _notice(self, m: StepModel, text: str, phrases: Phrases,
                 at: int | None = None) -> str | None:
@@ -764,6 +790,8 @@ class Engine:
         self.enter(m, target)
 
     def enter(self, m: StepModel, target: str) -> None:
+        m.misses = 0  # a new question (the emergency's after misses at the welcome: not
+        # "moved on" at its first miss)
         self.machine.set_state(target, m)
         for a in self.flow.states[target].on_enter:
             ACTIONS[a](m)
@@ -793,6 +821,11 @@ class Engine:
             if state.save:
                 m.answers[state.save] = "skipped"
             return self.fire(m, "skip")
+        if P0_ALERTED in m.flags and not state.input and not media:  # danger now: quiet
+            # (a walk-through: "Maaf, saya belum mengerti" and the menu to every word of a
+            # woman hiding in the WC); no need to answer, and staff were told
+            key = self.form(m, "reprompt_urgent")
+            return m.replies.append(Reply(key, choices=self._choices(state)))
         if m.misses % MISSES_BEFORE_HUMAN == 0:  # a simpler question, and a person
             m.misses %= MISSES_BEFORE_MOVING_ON
             m.events.append(Event("offered_human", {"state": m.state}))

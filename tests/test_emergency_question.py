@@ -315,3 +315,20 @@ def test_a_teacher_telling_of_a_childs_burn_marks_gets_the_childs_numbers() -> N
     assert "TePSA" in said(teacher) and "Apakah anak itu aman sekarang?" in said(teacher)
     adult = talk("sa pu tangan ada bekas rokok, paitua sundut sa tadi malam")[0]
     assert not adult.replies[0].key.startswith("emergency.child")
+
+
+def test_danger_written_one_word_a_message_is_read_together() -> None:
+    """A walk-through: someone hiding in the WC wrote "kk", "de", "mo", "bunuh", "sa",
+    "pake", "parang", one a message, and read "Maaf, saya belum mengerti" to each; only a
+    bare "tolong" brought help. Short messages that answered nothing are read with the
+    next ones: "de mo bunuh sa" is danger now; after it, words that answer nothing get a
+    quiet line (staff were told, no need to answer), not "Maaf" and the menu."""
+    turns = talk("kk", "de", "mo", "bunuh", "sa", "pake", "parang")
+    keys = [[r.key for r in t.replies] for t in turns]
+    assert keys[4] == ["emergency.violence"], keys
+    assert any(e.kind == "case_upsert" and e.data["priority"] == "P0" for e in turns[4].events)
+    assert keys[5] == keys[6] == ["reprompt_urgent"], keys
+    assert "tidak perlu membalas" in said(turns[5])
+    # words of a longer message, or an answer between, are not pieces
+    plain = talk("halo", "1", "de", "mo", "bunuh", "nyamuk")
+    assert not any(k.startswith("emergency") for t in plain for k in (r.key for r in t.replies))
