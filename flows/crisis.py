@@ -70,6 +70,7 @@ class Scan:
     images: bool = False  # its sexual words are all of images ("ancam sebar video")
     # its words of wanting to die are all someone else's ("sa pu maitua yg mo bunuh diri")
     other_at_risk: bool = False
+    marks: tuple[str, ...] = ()  # the `markers` kinds seen (a threat, a weapon, a time...)
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -290,7 +291,8 @@ class CrisisWords:
         matched = dict.fromkeys(p.text for p in found if p.kind in groups or p.kind in used)
         return Scan(groups, imminent, tuple(matched), child=child and bool(groups),
                     young=young and bool(groups), other=other and bool(groups),
-                    healed=healed)
+                    healed=healed,
+                    marks=tuple(sorted(live - set(GROUPS))) if groups else ())
 
     def groups_in(self, text: str) -> list[str]:
         """The groups whose phrases appear in `text`, in GROUPS order."""

@@ -11,6 +11,9 @@ import yaml
 BACK = "back"  # special goto target: return to the state an interrupt left
 IMMINENT = "imminent"  # in `from_danger`: danger words of any kind that are P0 now
 HEALED = "healed"  # in `from_danger`: an injury told of that has healed ("bekas luka")
+# in `from_danger`: danger words with a threat to kill or a weapon (flows/crisis.yaml
+# `markers`): "bapa blg kalo sa lari de potong sa" at "has he threatened to kill?"
+MARKS = ("kill", "weapon")
 
 
 class FlowError(ValueError):

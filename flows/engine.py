@@ -465,6 +465,7 @@ class Engine:
         # "dulu de pukul sa sampe luka, skarang su sembuh" at "anyone hurt?": a healed injury
         value = state.danger_choice(HEALED) if scan.healed else None
         value = value or state.danger_choice(danger.focus_of(scan))
+        value = value or next((v for k in scan.marks if (v := state.danger_choice(k))), None)
         if value is None and scan.imminent:  # "sa pu paitua pegang parang di luar ini"
             value = state.danger_choice(IMMINENT)  # at "in danger now?" is "now"
         named = self.bundle.answers.named(state, text, self.flow.choices_of(state),

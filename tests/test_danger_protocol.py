@@ -578,3 +578,20 @@ def test_unsure_of_thoughts_of_suicide_now_after_a_yes_is_answered_tonight() -> 
     assert turn.replies[0].key == f"{EMERGENCY}.selfharm", [r.key for r in turn.replies]
     assert priority(turn.snapshot) == "P0"
     assert "jangan sendirian" in words(turn)
+
+
+@pytest.mark.parametrize(("text", "weapon"), [
+    ("pernah de blg mo bunuh sa", "yes"),
+    ("bapa blg kalo sa lari de potong sa", "yes"),
+    ("io de pernah ancam pake parang", "yes"),
+    ("de pukul sa skarang", None),  # danger now, but no threat to kill: asked again after
+])
+def test_a_threat_to_kill_told_in_words_answers_the_threat_question(
+        text: str, weapon: str | None) -> None:
+    """A walk-through: "pernah de blg mo bunuh sa" at "has he ever threatened to kill you or
+    used a weapon?" got the numbers and the same question again; a girl of 15's "bapa blg
+    kalo sa lari de potong sa" too. A threat to kill (crisis.yaml `markers.kill`) or a weapon
+    in the words is the yes; a blow now is danger, not that answer."""
+    turn = say(snapshot_at("risk_weapon", category="dv"), text)
+    assert turn.snapshot.answers.get("weapon") == weapon
+    assert priority(turn.snapshot) == "P0"
