@@ -30,7 +30,8 @@ TEEN = "sa umur 15 tahun, bapa pukul sa tiap malam kalo de mabuk"
 # are about a child (a parent or neighbour may be writing)
 FOR_A_CHILD = {f"{k}.child" for k in ("crisis.p1.violence", "crisis.p1.sexual", "crisis.p1.maybe",
                                       "emergency.violence", "emergency.sexual",
-                                      "emergency.child")} | {"emergency.child.child.injured"}
+                                      "emergency.child", "crisis.p1.child")} | {
+    "emergency.child.child.injured"}
 
 
 def first_reply(turn: Turn) -> tuple[str, str]:
@@ -47,6 +48,9 @@ def first_reply(turn: Turn) -> tuple[str, str]:
     # 14 was answered as an adult, the police first)
     "halo kaka sa anak smp kls 2, kaka2 kls 3 pukul sa di sekolah",
     "selamat malam kaka sa umur 15, bapa pukul sa",
+    # a boy of 13 and his sister, not fed (a walk-through: offered the money category)
+    "sa umur 13 thn. mama mabuk trus tiap malam, kami tra makan dari kemarin. bapa di "
+    "penjara. sa deng adik 2 org",
 ])
 def test_a_teen_who_gives_their_age_gets_the_texts_for_a_child(text: str) -> None:
     turns = talk(text, "1", "1")  # safe now (where it was P0), then chat
