@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, Engine, func, select
 
+from bot.casework import staff
 from bot.channels.base import SendError
 from bot.channels.console import format_payload
 from bot.service import Service
@@ -460,7 +462,9 @@ def test_every_counselor_action_is_a_case_event_with_who_and_when(
                if e["actor"].startswith("counselor:")}
     assert by_kind["note"] == {"text": "n"}
     assert by_kind["transfer"]["to_id"] == budi_id
-    assert by_kind["close"] == {"outcome": "duplikat"}
+    # and the intake's answers, kept with the closed case (the conversation starts afresh)
+    assert by_kind["close"]["outcome"] == "duplikat"
+    assert by_kind["close"]["answers"]["consent"] == "agree_refer"
 
 
 def test_first_human_response_time_is_stored(service: Service, clock: FrozenClock) -> None:
@@ -507,6 +511,27 @@ def test_closed_case_keeps_history_and_a_new_intake_is_linked(service: Service) 
     assert after == before
     assert by_number(service.db, old).status == "closed"
     assert {"claim", "close"} <= {k for _, k, _ in counselor_events(service.db, old)}
+
+
+def test_a_closed_case_still_shows_the_intake_answers(
+        service: Service, capsys: pytest.CaptureFixture[str]) -> None:
+    """A walk-through: a counselor closed a case with a follow-up promised, and `lk3 cases
+    show` then read "Jawaban keluarga (0)": consent, contact choice and safe time gone with
+    the conversation's fresh start. They stay with the closed case, also after a new one."""
+    from bot.cli.caseshow import show
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62811")
+    old = family.intake()
+    sari.say("/ambil")
+    sari.say("halo, saya Sari")
+    sari.say("/selesai selesai")
+    family.say("LEWATI")
+    family.intake()  # a new case: the conversation has moved on
+    capsys.readouterr()
+    assert show(service.db, old) == 0
+    out = capsys.readouterr().out
+    assert staff.text("show_answers", count=0) not in out
+    assert "Setuju, dan boleh dirujuk" in out or "dirujuk" in out
 
 
 def test_referral_without_consent_is_refused_unless_p0(service: Service) -> None:
@@ -572,16 +597,19 @@ def test_bot_is_silent_while_a_counselor_holds_the_case(service: Service) -> Non
 
 
 def test_release_puts_the_case_back_and_the_bot_answers_again(service: Service) -> None:
-    """/lepas returns the case to the queue, tells the family, re-alerts staff, and the
-    family's messages are the bot's again."""
+    """/lepas returns the case to the queue, tells the family, re-alerts staff (not the one
+    who let it go: a walk-through's counselor read "Kasus baru" for it), and the family's
+    messages are the bot's again."""
     _, sari = add_staff(service, "Sari", "c1")
     _, budi = add_staff(service, "Budi", "c2")
     budi.say("/siaga")
+    sari.say("/siaga")
     family = Person(service, "62811")
     number = family.intake()
     budi.unread()
     sari.say("/ambil")
     family.unread()
+    sari.unread()
     assert sari.say("/lepas") == [f"Kasus {number} kembali ke antrean."]
     assert family.unread()[0]["text"].startswith("Petugas Anda tidak bisa melanjutkan saat ini.")
     realert = budi.unread()

@@ -29,9 +29,10 @@ def recipients(roster: counselors.Roster, priority: str) -> list[int]:
 
 def announce(conn: Connection, case: CaseView, now: datetime, key: str = "new_case",
              dedupe: str | None = None, roster: counselors.Roster | None = None,
-             **extra: str) -> int:
+             but: int | None = None, **extra: str) -> int:
     """Tell staff about a waiting case with a button to take it; returns how many were told.
-    With nobody on duty the alert says so: whoever gets it must take or assign it."""
+    With nobody on duty the alert says so: whoever gets it must take or assign it. `but`:
+    a counselor not to tell (who just released it)."""
     told = 0
     roster = roster or counselors.roster(conn)
     body = staff.text(key, number=case.number, priority=case.priority,
@@ -41,7 +42,7 @@ def announce(conn: Connection, case: CaseView, now: datetime, key: str = "new_ca
                       staff.text("distrik_unknown"), **extra)
     if not roster.on_duty:
         body = f"{body}\n{staff.text('nobody_on_duty')}"
-    for cid in recipients(roster, case.priority):
+    for cid in (c for c in recipients(roster, case.priority) if c != but):
         dk = f"{dedupe}:{cid}" if dedupe else None
         told += staff.send(conn, cid, body, now, case_id=case.id,
                            choices=take_button(case.number), key=dk)

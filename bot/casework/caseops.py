@@ -162,8 +162,8 @@ def release(act: Act, case: CaseView) -> Done:
     handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.released", act.now,
                         case_number=case.number)
     fresh = queue.by_id(act.conn, case.id)
-    if fresh is not None:
-        alerts.announce(act.conn, fresh, act.now)
+    if fresh is not None:  # to the others: not "Kasus baru" to who let it go (a walk-through)
+        alerts.announce(act.conn, fresh, act.now, but=act.me.id)
     return Done("released", {"number": case.number}, case.id)
 
 
@@ -179,9 +179,13 @@ def close(act: Act, case: CaseView, outcome: str) -> Done:
         # Never 2 and 10 by hand: a walk-through took a P0 (a machete threat) and closed it
         # "tidak bisa dihubungi" in the same minute, with no word to the family
         return _refused("close_unanswered", number=case.number, priority=case.priority)
+    # the intake's answers stay with the closed case (the conversation starts afresh): a
+    # walk-through's counselor closed with a follow-up promised, and the case then showed no
+    # consent, contact choice or safe time
+    kept = intakeview.of_case(conversations.load(act.conn, case.contact_id), case.id)
     queue.close(act.conn, case.id, outcome, act.now)
     _leave(act, case)
-    act.audit(case.id, "close", outcome=outcome)
+    act.audit(case.id, "close", outcome=outcome, answers=kept)
     handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.closed", act.now,
                         case_number=case.number)
     conversations.start_over(act.conn, case.contact_id, "feedback", act.now)

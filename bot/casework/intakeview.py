@@ -11,7 +11,7 @@ safety numbers, a menu answer) leave the last question standing, as the engine d
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -171,10 +171,16 @@ def _state_for(key: str, value: Any, asked: set[str]) -> StateSpec | None:
     return found[0] if found else None
 
 
-def of_case(conv: conversations.ConversationRow | None, case_id: int) -> dict[str, Any]:
-    """The answers staff read with case `case_id`: its conversation's, with those kept when
-    BERHENTI or ULANG started it over (flows.actions `case_answers`); none when the
+def of_case(conv: conversations.ConversationRow | None, case_id: int,
+            events: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The answers staff read with case `case_id`: those kept when it was closed (the
+    `close` event among `events`, the case's), else its conversation's, with those kept
+    when BERHENTI or ULANG started it over (flows.actions `case_answers`); none when the
     conversation has moved on to another case."""
+    closed = [e for e in events if e["kind"] == "close" and e.get("case_id") == case_id]
+    if closed:
+        kept = (closed[-1]["data"] or {}).get("answers")
+        return dict(kept) if isinstance(kept, dict) else {}
     if conv is None or conv.case_id != case_id:
         return {}
     return case_answers(conv.answers, conv.case_number)

@@ -50,7 +50,7 @@ _LISTS = {"reasons": labels.reasons, "groups": labels.groups}
 # Counted rather than listed (a walk-through's supervisor read "diberi tahu: [1, 2]" and the
 # lists' own tokens, "@perp @hit"): staff ids, the phrases matched, the rows erased.
 _COUNTED = {"told": "show_count_staff", "matched": "show_count_phrases",
-            "counts": "show_count_rows"}
+            "counts": "show_count_rows", "answers": "show_count_answers"}
 
 
 def _value(key: str, v: Any, language: str) -> str:
@@ -170,8 +170,8 @@ def show(db: Engine, number: str, now: datetime | None = None) -> int:
     access.record_view(db, [row.id], access.cli_actor(), "cases_show", now)  # who looked
     print("\n".join(_details(row, now)))
     said = [(r.direction, r.text or "") for r in log]
-    answers = intakeview.answers(intakeview.of_case(conv, row.id),
-                                 intakeview.asked_states(said)) if row.status != "closed" else []
+    answers = intakeview.answers(intakeview.of_case(conv, row.id, events),
+                                 intakeview.asked_states(said))
     print("\n" + staff.text("show_answers", count=len(answers)))
     for question, answer in answers:
         print("\n".join(_lines(f"{INDENT}{question} → ", answer)))

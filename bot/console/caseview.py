@@ -102,12 +102,11 @@ def page(conn: Connection, row: Any, words: Words, settings: Settings,
     conv = conversations.load(conn, row.contact_id)
     lines = transcript(conn, row, words, settings)
     said = [("in" if ln.side == "family" else "out", ln.text) for ln in lines]
-    answers = intakeview.answers(intakeview.of_case(conv, row.id),
-                                 intakeview.asked_states(said), words.lang) \
-        if row.status != "closed" else []
     names = Names(conn)
     history = cases.history(conn, row.id, row.contact_id,
                             cases.closed_at(conn, row.previous_case_id), maybe_utc(row.closed_at))
+    answers = intakeview.answers(intakeview.of_case(conv, row.id, history),
+                                 intakeview.asked_states(said), words.lang)
     notes = [(e["created_at"], names.actor(str(e["actor"])), str(e["data"].get("text", "")))
              for e in history if e["kind"] == "note"]
     events = [(e["created_at"], names.actor(str(e["actor"])),

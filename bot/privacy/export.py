@@ -29,7 +29,7 @@ from flows.definition import StateSpec
 from flows.engine import SKIP_WORDS
 from flows.text import keyword
 from flows.types import DEFAULT_LANGUAGE
-from storage import conversations
+from storage import cases, conversations
 from storage import privacy as store
 from storage import privacy_views as views
 from storage.db import reading
@@ -47,9 +47,12 @@ def build(conn: Connection, req: store.Request, catalog: Catalog, language: str,
     said = [(r["direction"], r["text"]) for r in log]
     given = case_answers(conv.answers, conv.case_number) if conv is not None else {}
     theirs = set(conv.answers.get(BY_OTHER) or ()) if conv is not None else set()
+    case_ids = store.case_ids_of(conn, req.contact_id)
+    for case_id in reversed(case_ids if not given else []):  # kept with a closed case
+        if given := intakeview.of_case(None, case_id, cases.events_of(conn, case_id)):
+            break
     answers = intakeview.answers({k: v for k, v in given.items() if k not in theirs},
                                  intakeview.asked_states(said), language)
-    case_ids = store.case_ids_of(conn, req.contact_id)
     others = sum(1 for r in log if r["direction"] == "in" and r["author"] == OTHER_AUTHOR)
     return {
         "request": req.label, "made_at": now.isoformat(), "language": language,
