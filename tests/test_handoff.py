@@ -484,9 +484,8 @@ def test_first_human_response_time_is_stored(service: Service, clock: FrozenCloc
     assert case.claimed_at == first - timedelta(minutes=7)
 
 
-def test_closed_case_keeps_history_and_a_new_intake_is_linked(service: Service) -> None:
-    """After close the old case keeps its messages and events; writing again starts a new
-    intake whose case points to the old one."""
+def closed_case(service: Service) -> tuple[Person, str]:
+    """A family whose case Sari took, answered and closed; the rating skipped."""
     _, sari = add_staff(service, "Sari", "c1")
     family = Person(service, "62811")
     old = family.intake()
@@ -495,6 +494,13 @@ def test_closed_case_keeps_history_and_a_new_intake_is_linked(service: Service) 
     sari.say("halo juga")
     sari.say("/selesai selesai")
     family.say("LEWATI")  # no rating
+    return family, old
+
+
+def test_closed_case_keeps_history_and_a_new_intake_is_linked(service: Service) -> None:
+    """After close the old case keeps its messages and events; writing again starts a new
+    intake whose case points to the old one."""
+    family, old = closed_case(service)
     old_case = by_number(service.db, old)
     with service.db.connect() as conn:
         before = conn.execute(select(func.count()).select_from(MessageLog).where(
@@ -519,13 +525,7 @@ def test_a_closed_case_still_shows_the_intake_answers(
     show` then read "Jawaban keluarga (0)": consent, contact choice and safe time gone with
     the conversation's fresh start. They stay with the closed case, also after a new one."""
     from bot.cli.caseshow import show
-    _, sari = add_staff(service, "Sari", "c1")
-    family = Person(service, "62811")
-    old = family.intake()
-    sari.say("/ambil")
-    sari.say("halo, saya Sari")
-    sari.say("/selesai selesai")
-    family.say("LEWATI")
+    family, old = closed_case(service)
     family.intake()  # a new case: the conversation has moved on
     capsys.readouterr()
     assert show(service.db, old) == 0
