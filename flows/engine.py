@@ -825,6 +825,7 @@ class Engine:
         if P0_ALERTED in m.flags and not state.input and not media:  # danger now: quiet
             # (a walk-through: "Maaf, saya belum mengerti" and the menu to every word of a
             # woman hiding in the WC); no need to answer, and staff were told
+            m.misses %= MISSES_BEFORE_MOVING_ON  # where no moving on: never a loop
             key = self.form(m, "reprompt_urgent")
             return m.replies.append(Reply(key, choices=self._choices(state)))
         if m.misses % MISSES_BEFORE_HUMAN == 0:  # a simpler question, and a person

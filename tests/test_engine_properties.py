@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from flows.danger import FOCUS_ORDER
@@ -137,6 +137,10 @@ def check_rendering(turn: Turn) -> None:
 @settings(max_examples=350, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(conversations)
+# found by this test: the quiet line for words that answer nothing after danger now counted
+# misses without bound at the welcome, which never moves on
+@example(([], "id", [*[Msg("0")] * 4, Msg("DARURAT"), Msg("", media=True), *[Msg("0")] * 3,
+                    Msg("", media=True), *[Msg("0")] * 3]))
 def test_random_conversations_keep_the_safety_promises(
         conversation: tuple[list[str], str, list[Msg]]) -> None:
     """Engine: never raises; every message gets a reply (BERHENTI: exactly the stop text, then
