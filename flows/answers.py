@@ -336,6 +336,18 @@ class Answers:
         named, uncovered = _named(words, self.shared, longest, self.fillers)
         return next(iter(named)) if len(named) == 1 and not uncovered else None
 
+    def acknowledges(self, text: str) -> bool:
+        """A message of yes-words, fillers and forms of address only ("ok", "ok kaka", "iya
+        baik"): nothing in it to act on."""
+        cleaned = _said(text)
+        if not cleaned or len(cleaned) > MAX_CHARS:
+            return False
+        words = self.normalise(fold(cleaned))
+        words = self._unaddressed(words) or words
+        longest = max(map(len, self.shared), default=0)
+        named, uncovered = _named(words, self.shared, longest, self.fillers)
+        return not uncovered and named <= {"yes"}
+
     @staticmethod
     def says_but(text: str) -> bool:
         """Whether a message says "but" ("aman, tapi ..."): what follows qualifies the

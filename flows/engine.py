@@ -605,7 +605,8 @@ class Engine:
             return self.fire(m, "answer", before, before_p1)
         if only_signs(text) and (state.name in self._p0_states or
                                  state.name in self._p1_states):
-            return self._miss(m, state)  # a 👍 is never "yes, a child is hurt now" (H7)
+            return self._miss(m, state, ack=True)  # a 👍 is never "yes, a child is hurt now"
+            # (H7)
         picked = self._offer_taken(m, state, text) if not inbound.payload else None
         picked = picked or self._pick(m, state, text, inbound.payload)
         if picked is None and whole is not None and whole != text:
@@ -630,7 +631,8 @@ class Engine:
         if picked is None:
             self._remember(m, text)
             return self._miss(m, state, story=_story(text),
-                              media=bool(inbound.media) and not text)
+                              media=bool(inbound.media) and not text,
+                              ack=only_signs(text) or self.bundle.answers.acknowledges(text))
         m.answers.pop(OFFER, None)
         if state.save:
             m.answers[state.save] = picked.value
@@ -798,7 +800,7 @@ class Engine:
             ACTIONS[a](m)
 
     def _miss(self, m: StepModel, state: StateSpec, story: bool = False,
-              media: bool = False) -> None:
+              media: bool = False, ack: bool = False) -> None:
         """Not an answer: asked again (a story gets thanks first: a walk-through's mother
         told why she wrote at the consent question and read "Maaf, saya belum mengerti"; a
         voice note or photo is said to be kept for staff, since the bot cannot hear it),
@@ -809,7 +811,9 @@ class Engine:
                 m.answers[state.save] = "skipped"
             self.fire(m, "skip")
             after = self.flow.states[m.state]
-            return self.rest(m, after) if after.end else None
+            # a message of its own at rest (the welcome again for "sa mau tanya lagi"); not
+            # "ok" or 👍 (`ack`: a walk-through's "ok" at the rating restarted the welcome)
+            return self.rest(m, after) if after.end and not ack else None
         m.misses += 1
         if m.misses >= MISSES_BEFORE_MOVING_ON and (state.skippable or state.interrupt):
             m.events.append(Event("moved_on", {"state": m.state}))

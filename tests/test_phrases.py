@@ -553,6 +553,14 @@ def test_thanks_at_the_rating_after_a_close_leaves_it(engine: Engine) -> None:
     turn = engine.step(snap, Inbound("test", "u1", "m1", text="makasih kaka"), now, "id")
     assert [r.key for r in turn.replies] == ["thanks"]
     assert turn.snapshot.state == "done"  # the rating left, the conversation at its end
+    # "ok" or a thumbs-up: the goodbye, not the whole welcome again (walk K); words of a
+    # new request do start again
+    for text in ("ok", "ok kaka", "👍"):
+        turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), now, "id")
+        assert [r.key for r in turn.replies] == ["done"], text
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="sa mau tanya lagi soal anak"),
+                       now, "id")
+    assert [r.key for r in turn.replies][-1] == "greeting"
 
 
 def test_a_bare_question_mark_is_a_family_that_did_not_understand(engine: Engine) -> None:
