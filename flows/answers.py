@@ -327,26 +327,25 @@ class Answers:
     def shared_value(self, text: str) -> str | None:
         """The shared value ("yes", "no", "unknown") a message says and nothing else, as a
         reply to an offer ("iya kak" -> "yes"), or None."""
-        cleaned = _said(text)
-        if not cleaned or len(cleaned) > MAX_CHARS:
-            return None
-        words = self.normalise(fold(cleaned))
-        words = self._unaddressed(words) or words
-        longest = max(map(len, self.shared), default=0)
-        named, uncovered = _named(words, self.shared, longest, self.fillers)
+        named, uncovered = self._shared_named(text)
         return next(iter(named)) if len(named) == 1 and not uncovered else None
 
     def acknowledges(self, text: str) -> bool:
         """A message of yes-words, fillers and forms of address only ("ok", "ok kaka", "iya
         baik"): nothing in it to act on."""
+        named, uncovered = self._shared_named(text)
+        return not uncovered and named <= {"yes"}
+
+    def _shared_named(self, text: str) -> tuple[set[str], bool]:
+        """The shared values a message names (without whom it is said to), and whether a
+        word is neither one of theirs nor a filler (an empty or overlong message: True)."""
         cleaned = _said(text)
         if not cleaned or len(cleaned) > MAX_CHARS:
-            return False
+            return set(), True
         words = self.normalise(fold(cleaned))
         words = self._unaddressed(words) or words
         longest = max(map(len, self.shared), default=0)
-        named, uncovered = _named(words, self.shared, longest, self.fillers)
-        return not uncovered and named <= {"yes"}
+        return _named(words, self.shared, longest, self.fillers)
 
     @staticmethod
     def says_but(text: str) -> bool:
