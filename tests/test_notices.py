@@ -205,6 +205,7 @@ SEARCH = [
     "sa pu suami hilang su 3 hari, sa mo lapor ke mana",
     "paitua pigi tra pulang2 su seminggu, hp mati. lapor ke mana ka",
     "sa mo lapor ke mana kalo sa pu anak tra pulang", "where do I report my missing husband",
+    "sa pu anak perempuan 14 thn lari dari rumah su 3 hari, tra tau de di mana",  # walk K
 ]
 NOT_SEARCH = [
     "sa cari kerja", "sa sudah cari de kemana2", "de cari sa terus", "dong cari uang di kota",
@@ -290,6 +291,8 @@ AFTER_REPORT = [
     "apakah sekolah harus lapor juga ke polisi, dan apakah nama saya sebagai guru akan disebut?",
     "apa yg nanti petugas bikin? dong datang ke rumah itu ka?",
     "kalo sa lapor, petugas nanti bikin apa", "what happens after I report this",
+    # walk K: an old man and a neighbour who reported
+    "jgn kasi tau dong sa yg lapor", "nanti de marah sa ka krn sa lapor?",
 ]
 NOT_AFTER_REPORT = [
     "sa mau lapor", "nama saya Maria", "petugas su bikin apa buat sa",
@@ -347,6 +350,29 @@ NOT_NO_SHELTER = [
     "sa tra tau de tinggal di mana",
 ]
 
+CUSTODY = [
+    "kalo sa cerai, anak2 ikut sa ka ikut bapa?", "hak asuh anak bagaimana kalo cerai?",
+    "sa mau tau kalo cerai anak2 ikut siapa, sa takut anak diambil de pu keluarga",
+    "bagaimana cara urus cerai", "who gets custody of the children",
+]
+NOT_CUSTODY = [
+    "sa pu anak ikut sa ke pasar", "de mau cerai katanya", "anak2 tinggal deng nenek",
+    "sa su pisah rumah deng paitua",
+]
+TIRED = ["capek", "sa capek sekali kk", "sa su capek sekali", "lelah", "I am so tired"]
+NOT_TIRED = [
+    "sa capek kerja tapi aman", "anak sa capek pulang sekolah", "sa tra capek",
+    "capek urus dokumen di kantor",
+]
+REPORT_CHOICE = [
+    "sa harus lapor polisi ka?", "should I report to police? should I call his employer?",
+    "bagus sa lapor polisi ka tidak", "sa bisa lapor ke polres ka",
+]
+NOT_REPORT_CHOICE = [
+    "sa su lapor polisi", "polisi su datang", "sa tra mau lapor polisi",
+    "kam bisa telpon polisi ka",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
@@ -362,7 +388,9 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("welfare", WELFARE, NOT_WELFARE), ("police_harm", POLICE_HARM, NOT_POLICE_HARM),
     ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID),
     ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL),
-    ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER)])
+    ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
+    ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
+    ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
