@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -81,6 +82,8 @@ OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's
 WITH_PERSON = "with_person"
 OWN_ADVICE = ("selfharm", "harms_others")
 # short messages that answered nothing, kept to be read for danger with the next ones
+LAST_STORY = "_last_story"  # a digest of the last message of STORY_WORDS words or more
+REPEAT_WITHIN = timedelta(seconds=10)  # the same one again this soon: sent twice, not said
 PIECES = "_pieces"
 P0_ALERTED = "p0_alerted"  # the flag of a conversation whose danger now staff were told of
 PIECE_WORDS = 3  # words at most of a message read as a piece of one sentence
@@ -252,6 +255,9 @@ class Engine:
         elif command == "later" and (self.flow.states[m.state].end or
                                      self._answers_safety(m, inbound.text)):
             command = None  # at rest there is nothing to pause: a message to the case
+        if self._repeated(m, inbound, command, starting, away):
+            m.events.append(Event("repeated", {"state": m.state}))  # one answer is enough
+            return
         if command != "mistyped":
             m.answers.pop(ANSWERED, None)  # "salah ketik" takes back only what came just before
         state = self.flow.states[m.state]
@@ -344,6 +350,22 @@ class Engine:
             m.answers[PIECES] = pieces  # kept to be read with the next words
         else:
             m.answers.pop(PIECES, None)
+
+    @staticmethod
+    def _repeated(m: StepModel, inbound: Inbound, command: str | None, starting: bool,
+                  away: timedelta) -> bool:
+        """The same story sent again, right after itself and within seconds (a walk-through:
+        a woman's message, three times in one burst, got the violence text and the question
+        three times): answered once. A short message never is ("1", "1" may be two answers),
+        nor a command; only a digest is kept."""
+        words = fold(inbound.text).split()
+        if command is not None or inbound.payload or len(words) < STORY_WORDS:
+            m.answers.pop(LAST_STORY, None)
+            return False
+        digest = hashlib.blake2b(" ".join(words).encode(), digest_size=8).hexdigest()
+        again = not starting and m.answers.get(LAST_STORY) == digest and away <= REPEAT_WITHIN
+        m.answers[LAST_STORY] = digest
+        return again
 
     def _pieces(self, m: StepModel, inbound: Inbound, command: str | None,
                 away: timedelta) -> list[str]:

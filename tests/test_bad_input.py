@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.service import Service
-from tests.support import Family, flows, read_sql
+from tests.support import Family, deliver, flows, read_sql, send
 
 USER = "6281100000002"
 GREETING = "Selamat pagi. Ini layanan LK3"
@@ -197,3 +197,19 @@ def test_number_out_of_range_reprompts(service: Service, at_danger: Family, numb
     """A number that is not on the list re-asks the same question with its choices."""
     assert at_danger.say(number) == [f"{REPROMPT}\n{DANGER_CHOICES}"]
     assert state(service) == "danger"
+
+
+def test_the_same_story_sent_three_times_at_once_is_answered_once(
+        service: Service, fam: Family) -> None:
+    """A walk-through: "sa pu suami pukul sa tadi" three times in one burst brought the
+    violence text and the welcome three times (six messages). The story is logged each time
+    and answered once; short answers are never merged ("1", "1" may answer two questions)."""
+    story = "sa pu suami pukul sa tadi"
+    for _ in range(3):
+        send(service, USER, story)
+    deliver(service)
+    sender = service.senders["test"]
+    said = sender.texts(USER)
+    assert len(said) == 2 and said[0].startswith("Terima kasih sudah cerita"), said
+    assert len(rows(service, "SELECT id FROM messages WHERE direction = 'in'")) == 3
+    assert nothing_pending(service)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from flows.danger import FOCUS_ORDER
-from flows.engine import MISSES_BEFORE_MOVING_ON
+from flows.engine import MISSES_BEFORE_MOVING_ON, REPEAT_WITHIN, STORY_WORDS
 from flows.text import fold
 from flows.types import LANGUAGES, Inbound, Media, Snapshot, Turn
 from tests.support import flows
@@ -162,6 +162,10 @@ def test_random_conversations_keep_the_safety_promises(
 
         if word in STOP_WORDS:  # the stop text, or its form (stopped.selfharm_words)
             assert len(keys) == 1 and keys[0].split(".")[0] == STOP_KEY, where
+        elif any(e.kind == "repeated" for e in turn.events):  # the same story again at once
+            assert not keys and i > 0 and msg.later <= REPEAT_WITHIN and \
+                len(fold(msg.text).split()) >= STORY_WORDS, where
+            assert turn.snapshot.state == snap.state if snap else False, where
         else:
             assert keys, where
         if stopped and word is None and not any(e.kind == "crisis_words" for e in turn.events):
