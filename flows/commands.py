@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
 from flows.actions import ACTIONS, ANSWERED, CRISIS_FLAGS, FOCUS, TOLD, WRITER, StepModel
 from flows.steps import Stepper
+from flows.text import Phrases, command_of
 from flows.triage import URGENT
 from flows.types import LANGUAGES, Event, Reply
 
 WIT = timezone(timedelta(hours=9))
+_PARTS = re.compile(r"[.,;!?\n]+")  # a message's sentences, each a question of its own
 # Commands the engine handles itself; the others are interrupt states named by the flow.
 # Questions about the service, asked in any state ("ini rahasia kah?", "jam brapa buka?"):
 # answered, then the current question again, the family's place kept.
@@ -99,8 +102,28 @@ def of_button(payload: str, keywords: Mapping[str, str]) -> str | None:
     return command if command in keywords.values() else None
 
 
-def run(engine: Stepper, m: StepModel, command: str) -> None:
-    """Answer a keyword; most then ask the current question again."""
+def answer(engine: Stepper, m: StepModel, command: str) -> Reply:
+    """The answer to a question about the service (QUESTIONS)."""
+    key = engine.form(m, QUESTIONS[command])  # someone else on the phone: no case
+    if command == "ask_when" and not m.has_case and key == QUESTIONS[command]:
+        key = f"{key}.no_case"  # "kapan petugas hubungi?" mid-intake: after the questions
+    return Reply(key, engine.params(m, key))
+
+
+def questions_in(text: str, keywords: dict[str, str], phrases: Phrases) -> list[str]:
+    """The questions about the service a message of several asks, in order, each once, when
+    every part of it is one (or a greeting or thanks): "selamat sore, kantor LK3 dimana ya?
+    buka jam brp? bayar ka?" (a walk-through: only the welcome). [] otherwise."""
+    parts = [p for p in _PARTS.split(text) if p.strip()]
+    found = [command_of(p, keywords, phrases) for p in parts]
+    if len(parts) < 2 or not all(f in QUESTIONS or f in ("hello", "thanks") for f in found):
+        return []
+    return list(dict.fromkeys(f for f in found if f in QUESTIONS))
+
+
+def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -> None:
+    """Answer a keyword; most then ask the current question again. `also`: more questions
+    about the service the same message asked."""
     m.events.append(Event("keyword", {"command": command, "state": m.state}))
     flow = engine.flow
     if command in flow.interrupts:
@@ -138,10 +161,8 @@ def run(engine: Stepper, m: StepModel, command: str) -> None:
     elif command == "info":
         m.replies.append(Reply("consent.long"))
     elif command in QUESTIONS:
-        key = engine.form(m, QUESTIONS[command])  # someone else on the phone: no case
-        if command == "ask_when" and not m.has_case and key == QUESTIONS[command]:
-            key = f"{key}.no_case"  # "kapan petugas hubungi?" mid-intake: after the questions
-        m.replies.append(Reply(key, engine.params(m, key)))
+        for question in (command, *also):  # "kantor di mana? buka jam brp? bayar ka?"
+            m.replies.append(answer(engine, m, question))
     elif command == "thanks":  # "ok trima kasih kaka": welcome; a question is asked again,
         m.replies.append(Reply("thanks"))  # at rest nothing more (it was the end)
         here = flow.states[m.state]

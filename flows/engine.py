@@ -241,6 +241,10 @@ class Engine:
         command = command_of(inbound.text, self.bundle.keywords, self.bundle.phrases) \
             if not inbound.payload else \
             commands.of_button(inbound.payload, self.bundle.keywords)
+        asked: list[str] = []  # more questions about the service in the same message
+        if command is None and not inbound.payload and (asked := commands.questions_in(
+                inbound.text, self.bundle.keywords, self.bundle.phrases)):
+            command, asked = asked[0], asked[1:]
         if command is None and not inbound.payload and QUESTION_MARKS.fullmatch(inbound.text):
             command = "not_understood"  # a bare "?" (a re-check: "Maaf, saya belum mengerti")
         if command == "go_on" and m.answers.get(commands.LATER) != m.state:
@@ -302,7 +306,7 @@ class Engine:
             self._noticed(m, "secret")  # "jang kasi tau sa pu mama" alone: staff see the
             # condition, and no notice repeats it
         if command is not None:
-            commands.run(self, m, command)
+            commands.run(self, m, command, asked)
         elif scan and state.save and \
                 (still := self._still_in_danger(m, state, inbound.text, scan)):
             before = self._p0(m)

@@ -636,3 +636,29 @@ def test_someone_coming_in_is_a_pause_at_once(engine: Engine) -> None:
                                                   text="tolong kaka sa takut"), NOW, "id")
     assert scared.snapshot.answers.get("who") is None
     assert scared.replies[0].key.startswith("emergency"), scared.replies[0].key
+
+
+def test_several_questions_about_the_service_in_one_message_are_each_answered(
+        engine: Engine) -> None:
+    """Walk K: "selamat sore, kantor LK3 dimana ya? buka jam brp? bayar ka?" got only the
+    welcome, and "kantor di mana? jam brapa buka?" at "when is it safe to contact you?" was
+    kept as the safe time and read back. Each question is answered once, then the question
+    on the screen again, nothing saved."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    first = engine.step(None, Inbound("test", "u1", "m1", text="selamat sore, kantor LK3 "
+                                      "dimana ya? buka jam brp? bayar ka?"), now, "id")
+    assert [r.key for r in first.replies] == ["menu.hours_text", "faq.cost", "greeting"]
+    snap = Snapshot(engine.flow.name, "safe_times", "id", {"mode": "chat", "contact": "office"},
+                    (), 0, engine.flow.version, None, now - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m2", text="kantor di mana? jam brapa "
+                                     "buka?"), now, "id")
+    assert [r.key for r in turn.replies] == ["menu.hours_text", "safe_times"]
+    assert "safe_times" not in turn.snapshot.answers
+    # a story with one question in it is still a story (and "jam 10" in it a time)
+    told = engine.step(snap, Inbound("test", "u1", "m3", text="pagi jam 10, sa di kebun"),
+                       now, "id")
+    assert told.snapshot.answers["safe_times"] == "pagi jam 10, sa di kebun"
