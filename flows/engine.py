@@ -424,7 +424,12 @@ class Engine:
         if name not in said:
             m.answers[NOTICED] = [*said, name]
         if name in self._rules.flags:
+            before = self._reasons(m, "P1") | self._p0(m)
             m.flag(self._rules.flags[name])
+            if (self._reasons(m, "P1") | self._p0(m)) - before and \
+                    (m.consented() or m.has_case):
+                ACTIONS["open_case_now"](m)  # staff see it now: "sa tra punya tempat aman
+                # malam ini" is P1 (no safe place tonight)
 
     @staticmethod
     def _told_before(m: StepModel, scan: Scan) -> bool:

@@ -574,14 +574,25 @@ def test_a_woman_who_cannot_speak_is_not_phoned_and_is_heard_when_she_says_it_ag
 def test_a_woman_with_no_safe_place_tonight_is_told_where_to_go_and_staff_know(
         engine: Engine) -> None:
     """A walk-through: "sa tra punya tempat aman malam ini" got the emergency text's "go to a
-    safe place" and nothing for having none. She hears where to go tonight and who finds
-    shelter; the case the message opens says "tidak ada tempat aman malam ini" (P1 reason)."""
-    turn = engine.step(None, Inbound("test", "u1", "m1",
-                                     text="sa tra punya tempat aman malam ini"), NOW, "id")
-    keys = [r.key for r in turn.replies]
-    assert keys[0].startswith("emergency") and keys[1] == "notice.no_shelter", keys
+    safe place" and nothing for having none, and was P0 by "sa ... tidak aman" across two
+    words (DOMAIN.md: no safe place tonight is P1). She hears where to go tonight and who
+    finds shelter; after consent, a case opens at once with "tidak ada tempat aman malam
+    ini" (P1); beside danger words, with them."""
+    text = "sa tra punya tempat aman malam ini"
+    first = engine.step(None, Inbound("test", "u1", "m1", text=text), NOW, "id")
+    assert [r.key for r in first.replies] == ["notice.no_shelter", "greeting"]
+    assert not any(e.kind == "case_upsert" for e in first.events)  # no consent yet
+    snap = Snapshot(engine.flow.name, "age", "id", {"mode": "chat", "danger": "no",
+                                                    "consent": "agree"}, (), 0,
+                    engine.flow.version, None, NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), NOW, "id")
+    assert turn.replies[0].key == "notice.no_shelter"
     opened = next(e for e in turn.events if e.kind == "case_upsert")
-    assert "no_safe_place" in opened.data["reasons"]
+    assert opened.data["priority"] == "P1" and "no_safe_place" in opened.data["reasons"]
+    beside = engine.step(None, Inbound("test", "u1", "m1", text="paitua pukul sa, sa tra "
+                                       "punya tempat aman malam ini"), NOW, "id")
+    keys = [r.key for r in beside.replies]
+    assert keys[0].startswith("crisis.p1") and "notice.no_shelter" in keys, keys
     said = engine.bundle.catalog.texts["id"]["notice.no_shelter"]
     assert "08111-129-129" in said and "tempat berlindung sementara" in said
 
