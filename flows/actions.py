@@ -137,8 +137,10 @@ def told_kinds(answers: dict[str, Any], flags: Sequence[str]) -> list[str]:
     """The kinds of danger a conversation told of, for the order of the emergency numbers
     (flows/directory.yaml `by_group`): the last message's kind first, then every kind its
     flags name (the flags outlive a refusal, which forgets the answers); harm by the police
-    before all, so that 110 comes after the others."""
-    kinds = [POLICE_HARM] if HURT_BY_POLICE in flags else []
+    before all, so that 110 comes after the others; one who cannot phone, SAPA's WhatsApp
+    first."""
+    kinds = [CHAT_ONLY] if CHAT_ONLY in flags else []  # WhatsApp first to one who cannot call
+    kinds += [POLICE_HARM] if HURT_BY_POLICE in flags else []
     kinds += [str(answers[FOCUS])] if FOCUS in answers else []
     return kinds + [f.removeprefix("crisis_") for f in flags if f in CRISIS_FLAGS]
 

@@ -19,6 +19,7 @@ from flows.actions import (
     AFTER_HOURS,
     ANSWERED,
     BY_OTHER,
+    CHAT_ONLY,
     CONSENT_CHOICES,
     CRISIS_FLAGS,
     CRISIS_GROUPS,
@@ -912,6 +913,8 @@ class Engine:
                 groups.insert(0, INJURED_CHILD)  # a child bleeding: the health post first
             if HURT_BY_POLICE in m.flags:
                 groups.insert(0, POLICE_HARM)  # hurt by the police: 110 after the others
+            if CHAT_ONLY in m.flags:
+                groups.insert(0, CHAT_ONLY)  # cannot phone: SAPA's WhatsApp first
             params["crisis_contacts"] = self.bundle.directory.contacts(
                 m.language, m.answers.get("distrik"), groups)
         if "selfharm_contacts" in needs:  # the self-harm lines (a child's too, for a child)

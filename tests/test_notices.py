@@ -330,7 +330,7 @@ CHAT_ONLY = [
     "jgn telpon, sa cuma bisa chat", "tolong jangan telpon sa, paitua ada di rumah",
     "sa tra bisa bicara, de ada di luar kamar", "sa cuma bisa ketik diam2",
     "sa tra bisa angkat telpon", "de suka cek sa pu hp", "chat only please, he checks my calls",
-    "please don't call me", "I can't talk right now",
+    "please don't call me", "I can't talk right now", "saya tuli. kakak saya pukul saya",
 ]
 NOT_CHAT_ONLY = [
     "sa mau ditelpon saja", "telpon sa jam 10 pagi", "sa bisa bicara bahasa indonesia",
@@ -558,6 +558,9 @@ def test_a_woman_who_cannot_speak_is_not_phoned_and_is_heard_when_she_says_it_ag
                                       "luar kamar. sa cuma bisa ketik diam2"), NOW, "id")
     keys = [r.key for r in first.replies]
     assert keys[0].startswith("emergency.") and "notice.chat_only" in keys, keys
+    numbers = [ln for ln in engine.bundle.catalog.render(first.replies[0], "id").text
+               .splitlines() if ln.startswith("•")]
+    assert numbers[0].startswith("• Kekerasan pada perempuan & anak (SAPA)"), numbers  # WA
     opened = next(e for e in first.events if e.kind == "case_upsert")
     assert opened.data["priority"] == "P0" and "chat_only" in opened.data["reasons"]
     assert "jangan ditelepon" in engine.bundle.triage.label("chat_only", "id")
