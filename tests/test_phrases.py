@@ -28,6 +28,7 @@ ASKED = {
         # a walk-through's families (each had been added to the case as a message)
         "tolong hapus semua yang sa kirim",
         "iya kaka. tapi tolong hapus semua yang sa kirim, nanti paitua baca",
+        "bisa hapus sa pu data ka? sa takut suami baca, de suka cek hp",  # walk K
     ],
     "data": [
         "sa mau liat sa pu data", "minta data saya", "kirim sa pu data",
@@ -35,6 +36,7 @@ ASKED = {
         "data apa yang kam simpan", "data apa yg kalian simpan tentang saya",
         "send me a copy of my data", "I want to see my data", "cek sa pu data",
         "sa mau liat data apa yang kam simpan",
+        "sa mau liat sa pu data yg kam simpan",  # walk K
     ],
     "correct": [
         "sa mau ubah sa pu data", "tolong ganti sa pu nomor", "perbaiki data saya",
