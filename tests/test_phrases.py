@@ -171,6 +171,7 @@ QUESTIONS = {
         # first messages (a walk-through: only the greeting came back)
         "selamat pagi, sa mau tanya bantuan PKH untuk anak yatim",
         "sa mau daftar pkh buat sa pu mama",
+        "sa bisa dapat bantuan PKH ka nak? sa tra pernah dapat",  # a grandmother (walk K)
     ],
     "ask_appointment": [
         "bisa buat janji ketemu petugas ka", "sa mau datang ke kantor bisa ka",
@@ -184,7 +185,7 @@ QUESTIONS = {
     ],
     "ask_documents": [
         "harus bawa ktp ka", "sa perlu bawa apa2 kah", "perlu ktp kah", "harus bawa kk ka tra",
-        "do i need to bring my id",
+        "do i need to bring my id", "perlu bawa ktp ka kalo datang?",
     ],
     "ask_when": [
         "kapan petugas hubungi sa?", "masih lama ka?", "petugas blm hubungi sa",
