@@ -38,6 +38,8 @@ from flows.definition import ChoiceSpec, Flow, FlowError, StateSpec, read_yaml
 from flows.text import KEYCAP, LEAD_NUMBER, MAX_OPTION_DIGITS, clean, fold
 
 LANGUAGES = ("id", "pap", "en")  # pap: Papuan Malay (people write it with an "id" snapshot)
+EARLY_WORDS = frozenset({"pagi", "subuh", "am", "morning"})  # an hour of 1-6 said as in the morning
+PM_UPTO = 6  # an hour of 1 to this, not said as morning, is in the afternoon ("jam 2")
 UNCLEAR = "unclear"  # the pseudo-value whose words make a message no answer at a question
 MAX_CHARS = 300  # a longer message is a story, not an answer to a choice
 MAX_WORDS = 10  # a longer one is read as the whole message only
@@ -320,9 +322,19 @@ class Answers:
         words = self.normalise(fold(text))
         if any(w in self.after_hours_words for w in words):
             return True
-        hours = [int(b) for a, b in pairwise(words)
-                 if a in self.clock and b.isdecimal() and len(b) <= 2]
+        parts = [self.normalise(fold(p)) for p in re.split(r"[.,;!?\n]+", text)]
+        hours = [self._hour(part, i) for part in parts for i in range(1, len(part))
+                 if part[i - 1] in self.clock and part[i].isdecimal() and len(part[i]) <= 2]
         return any(not opens <= h < closes for h in hours)
+
+    @staticmethod
+    def _hour(words: Phrase, i: int) -> int:
+        """The hour `words[i]` names: 1 to 6 o'clock is in the afternoon unless said as in
+        the morning right beside it ("jam 5 pagi", "pagi jam 5"): "siang jam 12 sampe jam 2"
+        (a walk-through's pastor was told his 12-14 was outside the hours)."""
+        hour = int(words[i])
+        beside = {*words[i + 1:i + 2], *words[max(0, i - 2):i - 1]}
+        return hour + 12 if 1 <= hour <= PM_UPTO and not beside & EARLY_WORDS else hour
 
     def shared_value(self, text: str) -> str | None:
         """The shared value ("yes", "no", "unknown") a message says and nothing else, as a

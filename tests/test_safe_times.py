@@ -41,9 +41,12 @@ def test_a_time_is_kept_as_said(text: str) -> None:
 
 
 AFTER_HOURS = ["malam jam 8 saja, siang paitua di rumah", "jm 7 mlm", "sabtu pagi",
-               "jam 20.00", "after 5 pm in the evening", "sore2 jam 4 ke atas, pagi sa ke kebun"]
+               "jam 20.00", "after 5 pm in the evening", "sore2 jam 4 ke atas, pagi sa ke kebun",
+               "jam 5 pagi"]
 IN_HOURS = ["pagi", "kalo paitua su kerja, jam 9 sampe 12", "siang jam 12", "10.00",
-            "senin sampai jumat", "kalo de tra ada di rumah"]
+            "senin sampai jumat", "kalo de tra ada di rumah",
+            # a pastor's 12 to 14 (walk K: "jam 2" was read as 02.00)
+            "siang jam 12 sampe jam 2, pagi sa ibadah", "jam 2 siang"]
 
 
 @pytest.mark.parametrize("text", AFTER_HOURS)
@@ -91,3 +94,10 @@ def test_not_knowing_what_a_codeword_is_gets_it_explained_not_saved() -> None:
     assert first.replies[0].key == "codeword.plain"
     assert "codeword" not in first.snapshot.answers
     assert say(first.snapshot, "pisang").snapshot.answers["codeword"] == "pisang"
+
+
+def test_any_time_said_to_someone_called_nak_is_no_time() -> None:
+    """Walk K: a grandmother's "kapan sj nak" (any time, child) was kept and read back as
+    the safe time; it is the skip, as "kapan saja" is."""
+    turn = say(snapshot_at("safe_times", category="dv", who="self"), "kapan sj nak")
+    assert turn.snapshot.answers["safe_times"] == "skipped"
