@@ -107,6 +107,8 @@ TABLE = [
     ("emergency_check", "kami aman", "id", "safe"),
     ("emergency_check", "aduh sa aman ibu, itu dulu, skarang tra ada apa2", "id", "safe"),
     ("emergency_check", "sa su aman skarang", "id", "safe"),  # a walk-through: asked again
+    ("emergency_check", "msh", "id", "danger"),  # walk K: "Maaf, saya belum mengerti"
+    ("emergency_check", "aman ji", "id", "safe"),
     # "Mau melanjutkan dari pertanyaan terakhir atau mulai dari awal?": "iya" goes on
     ("resume_check", "iya", "id", "continue"),
     ("resume_check", "mulai dari awal", "id", "restart"),
