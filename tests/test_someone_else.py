@@ -70,7 +70,8 @@ def test_a_sister_telling_of_violence_not_now_gets_the_p1_text_for_the_person_hu
 def test_who_needs_help_myself_ends_the_reading() -> None:
     """Words read as someone else's, then "who needs help?" answered "myself": the texts
     for the writer from then on (danger words that name no victim, as most later do)."""
-    intake = [NEIGHBOUR, "1", "1", "3", "1", "2", "2", "1"]  # safe now, chat, ..., who: myself
+    # safe now, chat (no danger question after the emergency message), ..., who: myself
+    intake = [NEIGHBOUR, "1", "1", "1", "2", "2", "1"]
     turns = talk(*intake)
     assert turns[-1].snapshot.answers.get("who") == "self", turns[-1].snapshot.state
     assert keys("de bawa parang skarang", *intake)[0] == "emergency.violence"

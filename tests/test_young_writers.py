@@ -64,7 +64,10 @@ def test_a_teen_who_gives_their_age_gets_the_texts_for_a_child(text: str) -> Non
     assert numbers[0].startswith("• Anak dalam bahaya (TePSA)"), numbers
     # and the questions before consent are asked in "kamu" too
     asked = [r.key for t in turns for r in t.replies][1:]
-    assert {"greeting.told_danger.young", "danger.young"} <= set(asked), asked
+    # (after the emergency message the danger question is not asked again)
+    urgent = key.startswith("emergency")
+    assert {"greeting.told_danger.young", *(() if urgent else ("danger.young",))} <= \
+        set(asked), asked
 
 
 @pytest.mark.parametrize("text", [
