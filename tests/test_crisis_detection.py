@@ -180,6 +180,9 @@ def test_phrases_with_their_own_negation_still_match(text: str, group: str) -> N
     "sa tra tau dong aman ka tra, makanya sa mau petugas cari tau dong di mana",
     "tra ada yg sakiti de, de cuma mabuk", "paitua ada di rumah tidur, tapi de tra menyakiti sa",
     "masalah deng paitua, de mabuk", "sa su aman skarang",
+    # walk K: a father asking about his son's glue sniffing was P0 and paged at night; a
+    # woman with no safe place tonight was P0 by "sa ... tidak aman" across two words
+    "Tolong bantu kami, anak sa isap lem", "sa tra punya tempat aman malam ini",
 ])
 def test_figures_of_speech_and_everyday_words(text: str) -> None:
     """Everyday uses of danger words (pukul 8 = eight o'clock, mati lampu, tolong = please)
