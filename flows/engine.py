@@ -90,6 +90,7 @@ P0_ALERTED = "p0_alerted"  # the flag of a conversation whose danger now staff w
 PIECE_WORDS = 3  # words at most of a message read as a piece of one sentence
 MAX_PIECES = 8
 PIECES_WITHIN = timedelta(minutes=10)  # from the message before
+POLICE_KINDS = ("violence", "injury", "help_now")  # what harm by the police is told as
 INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
 INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
@@ -496,7 +497,7 @@ class Engine:
             return None  # only its own words answer here
         # "dulu de pukul sa sampe luka, skarang su sembuh" at "anyone hurt?": a healed injury
         value = state.danger_choice(HEALED) if scan.healed else None
-        value = value or state.danger_choice(danger.focus_of(scan))
+        value = value or state.danger_choice(self._by_police(m, danger.focus_of(scan)))
         value = value or next((v for k in scan.marks if (v := state.danger_choice(k))), None)
         if value is None and scan.imminent:  # "sa pu paitua pegang parang di luar ini"
             value = state.danger_choice(IMMINENT)  # at "in danger now?" is "now"
@@ -539,8 +540,18 @@ class Engine:
         asked, value = m.answers.get(OFFER) or (None, None)
         if asked == state.name:
             return self._choice(state, value)
-        return self._choice(state, state.danger_choice(m.answers.get(TOLD))) or \
+        told = self._by_police(m, m.answers.get(TOLD))
+        if told == POLICE_HARM and state.danger_choice(told) is not None:
+            return None  # no offer: beaten by the police is none of the listed problems
+        return self._choice(state, state.danger_choice(told)) or \
             self._choice(state, m.answers.get(STORY, {}).get(state.name))
+
+    @staticmethod
+    def _by_police(m: StepModel, kind: object) -> object:
+        """Violence done by the police is a kind of its own where a question says what it
+        answers (`from_danger`: police_harm): not "KDRT" (walk K: a young man beaten at a
+        police post was offered "Kekerasan dalam rumah tangga")."""
+        return POLICE_HARM if HURT_BY_POLICE in m.flags and kind in POLICE_KINDS else kind
 
     def _remember(self, m: StepModel, text: str) -> None:
         """A message that answered nothing (a story, often the first message): what it names

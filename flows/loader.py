@@ -21,6 +21,7 @@ from flows.definition import (
     HEALED,
     IMMINENT,
     MARKS,
+    POLICE_HARMED,
     Branch,
     ChoiceSpec,
     Condition,
@@ -247,9 +248,10 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
             raise FlowError(f"{where}.on_enter: unknown action '{a}'")
     values = {c.value for c in choices}
     for kind, value in s.from_danger:
-        if kind not in (*GROUPS, IMMINENT, HEALED, *MARKS):
-            raise FlowError(f"{where}.from_danger: unknown kind of danger '{kind}' "
-                            f"(one of {', '.join((*GROUPS, *MARKS))}, {IMMINENT} or {HEALED})")
+        if kind not in (*GROUPS, IMMINENT, HEALED, POLICE_HARMED, *MARKS):
+            raise FlowError(f"{where}.from_danger: unknown kind of danger '{kind}' (one of "
+                            f"{', '.join((*GROUPS, *MARKS, POLICE_HARMED))}, {IMMINENT} or "
+                            f"{HEALED})")
         if value not in values:
             raise FlowError(f"{where}.from_danger.{kind}: '{value}' is not a choice here")
     for value in s.not_with_but:

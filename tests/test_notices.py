@@ -5,6 +5,7 @@ get it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -614,3 +615,24 @@ def test_a_question_about_agreeing_is_answered_and_consent_asked_again(engine: E
     assert not any(e.kind == "consent" for e in turn.events)
     then = engine.step(turn.snapshot, Inbound("test", "u1", "m2", text="2"), NOW, "id")
     assert then.snapshot.answers["consent"] == "agree_refer"
+
+
+def test_one_beaten_by_the_police_is_not_offered_domestic_violence(engine: Engine) -> None:
+    """Walk K: "kemarin malam sa dipukul polisi di pos waktu razia" was later offered the
+    category "Kekerasan dalam rumah tangga". Nothing is offered; said at the category
+    question itself it is "Lainnya"; a husband's blows are still KDRT."""
+    story = engine.step(None, Inbound("test", "u1", "m1", text="kemarin malam sa dipukul "
+                                      "polisi di pos waktu razia"), NOW, "id")
+    at = replace(story.snapshot, state="category",
+                 answers={**story.snapshot.answers, "mode": "chat", "danger": "no",
+                          "consent": "agree", "age": "adult"})
+    asked = engine.step(at, Inbound("test", "u1", "m2", text="hah"), NOW, "id")
+    assert not any(r.key.startswith("category.suggest") for r in asked.replies)
+    snap = Snapshot(engine.flow.name, "category", "id", {"mode": "chat", "consent": "agree"},
+                    (), 0, engine.flow.version, None, NOW - timedelta(minutes=1))
+    said = engine.step(snap, Inbound("test", "u1", "m3", text="sa dipukul polisi kemarin"),
+                       NOW, "id")
+    assert said.snapshot.answers["category"] == "other"
+    husband = engine.step(snap, Inbound("test", "u1", "m3", text="sa dipukul suami kemarin"),
+                          NOW, "id")
+    assert husband.snapshot.answers["category"] == "dv"
