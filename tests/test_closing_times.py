@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.service import Service
 from flows.types import Inbound, Snapshot, Turn
-from tests.support import flows
+from tests.support import Family, FrozenClock, flows
 
 ENGINE = flows()
 CATALOG = ENGINE.bundle.catalog
@@ -85,3 +86,22 @@ def test_out_of_hours_the_closing_says_when_staff_start_plainly(now: datetime,
     today and tomorrow are said as such, a later day with its name and date."""
     turn, _ = intake("2", "LEWATI", now)
     assert said in closing(turn)
+
+
+def test_a_case_opened_by_the_closing_out_of_hours_is_told_when_once(
+        service: Service, clock: FrozenClock) -> None:
+    """Walk K: the closing said "Petugas akan menghubungi Anda ... mulai besok, 08.00 WIT",
+    and the next message "Saat ini di luar jam layanan LK3 ... mulai 08-12-2026 08.00 WIT":
+    the same thing twice. Through the pipeline at 19.30 WIT, the closing alone says it."""
+    clock.advance(hours=10)  # Monday 19.30 WIT
+    family = Family(service, "6281100000077")
+    said: list[str] = []
+    # chat, no danger, agree, adult, economy, myself, Mimika Baru, no kampung, not injured,
+    # this chat, no safe times, no message, no codeword, no account
+    for text in ["halo", "1", "3", "1", "2", "6", "1", "1", "LEWATI", "2", "1", "LEWATI", "2",
+                 "LEWATI", "LEWATI"]:
+        said = family.say(text)
+    assert said[0].startswith("Terima kasih sudah menghubungi LK3"), said
+    assert "besok" in said[0] and "08.00 WIT" in said[0]
+    out_of_hours = CATALOG.text("out_of_hours", "id").splitlines()[0][:30]
+    assert not any(out_of_hours in s for s in said), said

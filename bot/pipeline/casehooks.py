@@ -44,7 +44,7 @@ def opening_notice(catalog: Catalog, language: str, priority: str, now: datetime
     if not told and priority in URGENT:
         return Notice(catalog.text("alert_unsent", language), last=True, numbers=True)
     later = handoff.out_of_hours_notice(catalog, language, priority, now)
-    return Notice(later) if later else None
+    return Notice(later, hours=True) if later else None
 
 
 def family_safety(conn: Connection, case_id: int | None, counselor_id: int,

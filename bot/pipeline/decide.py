@@ -17,6 +17,8 @@ from flows.catalog import Rendered
 from flows.types import Snapshot, Turn
 from storage import conversations, inbox
 
+CLOSING = "closing"  # the intake's closing texts (flows/intake.yaml `closing`)
+
 
 def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     """Record one turn: its events (with their effects), the conversation as it leaves
@@ -35,7 +37,10 @@ def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     conv.changed = True
     extra = {"case_number": conv.case_number or ""}
     rendered = [batch.flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
+    closing = any(r.key.startswith(CLOSING) for r in turn.replies)  # says when staff answer
     for notice in batch.notices:  # after the closing, before a question (on a small screen)
+        if notice.hours and closing:
+            continue  # walk K: "mulai besok, 08.00 WIT", then "Saat ini di luar jam layanan"
         at = len(rendered) - 1 if rendered and rendered[-1].choices and not notice.last \
             else len(rendered)
         rendered.insert(at, Rendered(_filled(batch, notice, snap)))
