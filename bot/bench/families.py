@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.pipeline.casehooks import opening_notice
+from bot.pipeline.decide import said_with
 from flows.engine import Engine as FlowEngine
 from flows.types import Inbound
 
@@ -79,8 +80,8 @@ def script(flows: FlowEngine, family: int,
         if opened is not None and snap.case_number is None:
             has_case, snap = True, replace(snap, case_number="LK3-SIM")
             # the processor's notice as the case opens (the bench has no staff to alert)
-            replies += opening_notice(flows.bundle.catalog, "id", opened.data["priority"],
-                                      SIM_NOW, 0) is not None
+            replies += said_with(opening_notice(flows.bundle.catalog, "id",
+                                                opened.data["priority"], SIM_NOW, 0), turn)
         if flows.flow.states[snap.state].end:
             if not has_case:
                 break

@@ -37,6 +37,7 @@ def scripts(families: int, now: datetime | None = None) -> list[Script]:
     nobody). Raises when the words no longer lead to the end."""
     from bot.bench.families import script
     from bot.pipeline.casehooks import opening_notice
+    from bot.pipeline.decide import said_with
     from flows.engine import Engine as FlowEngine
     from flows.types import Inbound
 
@@ -51,7 +52,7 @@ def scripts(families: int, now: datetime | None = None) -> list[Script]:
                               now)
             opened = next((e for e in turn.events if e.kind == "case_upsert"), None)
             notice = opened is not None and (snap is None or snap.case_number is None) and \
-                opening_notice(catalog, "id", opened.data["priority"], now, 0) is not None
+                said_with(opening_notice(catalog, "id", opened.data["priority"], now, 0), turn)
             snap, counts = turn.snapshot, [*counts, len(turn.replies) + notice]
             if opened is not None and snap.case_number is None:
                 snap = replace(snap, case_number="LK3-SIM")  # as the processor numbers it

@@ -37,15 +37,22 @@ def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     conv.changed = True
     extra = {"case_number": conv.case_number or ""}
     rendered = [batch.flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
-    closing = any(r.key.startswith(CLOSING) for r in turn.replies)  # says when staff answer
     for notice in batch.notices:  # after the closing, before a question (on a small screen)
-        if notice.hours and closing:
-            continue  # walk K: "mulai besok, 08.00 WIT", then "Saat ini di luar jam layanan"
+        if not said_with(notice, turn):
+            continue
         at = len(rendered) - 1 if rendered and rendered[-1].choices and not notice.last \
             else len(rendered)
         rendered.insert(at, Rendered(_filled(batch, notice, snap)))
     batch.notices.clear()
     send(batch, msg, conv, rendered)
+
+
+def said_with(notice: Notice | None, turn: Turn) -> bool:
+    """Whether a notice is said with this turn's replies: not one about service hours beside
+    the closing, which says when staff answer (walk K: "mulai besok, 08.00 WIT", then "Saat
+    ini di luar jam layanan")."""
+    return notice is not None and not (
+        notice.hours and any(r.key.startswith(CLOSING) for r in turn.replies))
 
 
 def _filled(batch: Batch, notice: Notice, snap: Snapshot) -> str:
