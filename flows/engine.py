@@ -85,6 +85,8 @@ OWN_ADVICE = ("selfharm", "harms_others")
 # short messages that answered nothing, kept to be read for danger with the next ones
 LAST_STORY = "_last_story"  # a digest of the last message of STORY_WORDS words or more
 REPEAT_WITHIN = timedelta(seconds=10)  # the same one again this soon: sent twice, not said
+MEANT = re.compile(r"\b(?:maksudnya|maksud saya|maksud|harusnya|seharusnya)"
+                   r"(?:\s(?:nomor|no|yang))?\s(\d+)$")  # "salah ketik, maksudnya 3"
 PIECES = "_pieces"
 P0_ALERTED = "p0_alerted"  # the flag of a conversation whose danger now staff were told of
 PIECE_WORDS = 3  # words at most of a message read as a piece of one sentence
@@ -309,6 +311,11 @@ class Engine:
             # condition, and no notice repeats it
         if command is not None:
             commands.run(self, m, command, asked)
+            if command == "mistyped" and (meant := MEANT.search(fold(inbound.text))) and \
+                    any(e.kind == "answer_taken_back" for e in m.events):
+                m.replies.pop()  # not the question again: the answer meant ("salah ketik,
+                self._answer(m, replace(inbound, text=meant.group(1)),  # maksudnya 3")
+                             self.flow.states[m.state])
         elif scan and state.save and \
                 (still := self._still_in_danger(m, state, inbound.text, scan)):
             before = self._p0(m)

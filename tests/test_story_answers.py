@@ -118,8 +118,7 @@ def test_mistyped_right_after_takes_the_answer_back() -> None:
     assert say(undo.snapshot, "6").snapshot.answers["category"] == "economy"
 
 
-@pytest.mark.parametrize("typo", ["salah ketik", "eh salah pencet kaka",
-                                  "aduh salah ketik, maksudnya 3"])
+@pytest.mark.parametrize("typo", ["salah ketik", "eh salah pencet kaka"])
 def test_a_choice_typed_by_mistake_is_taken_back(typo: str) -> None:
     """A number typed by mistake stuck (danger "1" marked the case urgent, category "4" made
     it sexual violence), and "salah ketik, maksudnya 3" was taken as the answer to the next
@@ -138,6 +137,17 @@ def test_a_choice_typed_by_mistake_is_taken_back(typo: str) -> None:
     undo = say(wrong.snapshot, typo)
     assert "crisis_disputed" not in undo.snapshot.flags and "crisis_violence" in undo.snapshot.flags
     assert "mistyped_ack" not in [r.key for r in undo.replies]
+
+
+@pytest.mark.parametrize("typo", ["aduh salah ketik, maksudnya 3", "salah, maksudnya 3"])
+def test_the_choice_meant_is_taken_with_the_mistake(typo: str) -> None:
+    """"salah ketik, maksudnya 3" (walk K: "salah, maksudnya 3" was "Maaf, saya belum
+    mengerti", and the category stayed KDRT): the wrong choice taken back and 3 taken."""
+    wrong = say(snapshot_at("category"), "4")
+    meant = say(wrong.snapshot, typo)
+    assert meant.snapshot.answers["category"] == "child"
+    assert any(e.kind == "answer_taken_back" for e in meant.events)
+    assert meant.snapshot.state != "category"
 
 
 def test_mistyped_after_danger_words_disputes_them_and_keeps_the_choice_before() -> None:
