@@ -82,13 +82,13 @@ OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's
 # the rope away; stop and step away)
 WITH_PERSON = "with_person"
 OWN_ADVICE = ("selfharm", "harms_others")
-# short messages that answered nothing, kept to be read for danger with the next ones
 LAST_STORY = "_last_story"  # a digest of the last message of STORY_WORDS words or more
 REPEAT_WITHIN = timedelta(seconds=10)  # the same one again this soon: sent twice, not said
 MEANT = re.compile(r"\b(?:maksudnya|maksud saya|maksud|harusnya|seharusnya)"
                    r"(?:\s(?:nomor|no|yang))?\s(\d+)$")  # "salah ketik, maksudnya 3"
-PIECES = "_pieces"
 P0_ALERTED = "p0_alerted"  # the flag of a conversation whose danger now staff were told of
+# short messages that answered nothing, kept to be read for danger with the next ones
+PIECES = "_pieces"
 PIECE_WORDS = 3  # words at most of a message read as a piece of one sentence
 MAX_PIECES = 8
 PIECES_WITHIN = timedelta(minutes=10)  # from the message before
@@ -387,7 +387,7 @@ class Engine:
         words = clean(inbound.text).split()
         if command is not None or inbound.payload or not words or len(words) > PIECE_WORDS:
             return []
-        before = m.answers.get(PIECES) or [] if away < PIECES_WITHIN else []
+        before = (m.answers.get(PIECES) or []) if away < PIECES_WITHIN else []
         return [*before[-(MAX_PIECES - 1):], clean(inbound.text)]
 
     def _notice(self, m: StepModel, text: str, phrases: Phrases,
