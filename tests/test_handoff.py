@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -643,3 +643,31 @@ def test_the_queue_shows_every_p0_however_many(service: Service) -> None:
     assert lines[0].startswith("Antrean (9 menunggu)")
     assert sum(" · P0 · " in line for line in lines) == 7  # all of them, newest last
     assert not any(" · P1 · " in line for line in lines)  # five shown, and the P0s beyond
+
+
+def test_a_sexual_violence_case_shows_the_uu_tpks_deadline(
+        service: Service, capsys: pytest.CaptureFixture[str]) -> None:
+    """DOMAIN.md (Never 3): sexual violence must reach the police within 3x24 hours (UU TPKS
+    Pasal 41), and nothing told staff so (walk I). The counselor who takes such a case reads
+    the deadline in WIT, and so does `lk3 cases show`; other cases show none."""
+    from bot.cli.caseshow import show
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62811")
+    number = family.intake()
+    family.say("dia juga perkosa saya minggu lalu")
+    case = by_number(service.db, number)
+    assert "sexual_words" in case.reasons
+    due = (utc(case.created_at) + timedelta(hours=72)).astimezone(
+        timezone(timedelta(hours=9))).strftime("%Y-%m-%d %H:%M")
+    sari.unread()
+    brief = joined(sari.say("/ambil"))
+    assert f"Batas lapor UU TPKS: {due} WIT" in brief, brief
+    assert show(service.db, number) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines()
+                if ln.startswith("Batas lapor UU TPKS:"))
+    assert line.split(":", 1)[1].strip().startswith(f"{due} WIT (kekerasan seksual"), line
+    other = Person(service, "62812")
+    plain = other.intake()
+    capsys.readouterr()
+    show(service.db, plain)
+    assert "UU TPKS" not in capsys.readouterr().out

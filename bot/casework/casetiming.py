@@ -3,6 +3,7 @@ list|show`): how long it has waited, its deadline, and a label in the staff lang
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +44,26 @@ def timing(row: Any, hours: ServiceHours, now: datetime,
             "deadline.overdue", language, duration=labels.duration(now - deadline, language)))
     return Timing(waited, deadline, "ok", staff.text(
         "deadline.due", language, duration=labels.duration(deadline - now, language)))
+
+
+# UU TPKS Pasal 41: a report of sexual violence to a social service unit goes on to the
+# police within 3x24 hours of the victim reporting (DOMAIN.md, Never 3); LK3 to confirm that
+# it applies to them (reference/domain-lk3.md)
+TPKS_REASONS = ("sexual_violence", "sexual_words")
+TPKS_WITHIN = timedelta(hours=72)
+
+
+def tpks_due(reasons: Sequence[str], created: datetime) -> datetime | None:
+    """When the UU TPKS report to the police is due for a case of these reasons, if it is
+    one of sexual violence."""
+    return utc(created) + TPKS_WITHIN if any(r in TPKS_REASONS for r in reasons) else None
+
+
+def tpks_line(reasons: Sequence[str], created: datetime,
+              language: str = staff.STAFF_LANGUAGE) -> str | None:
+    """The UU TPKS deadline in the staff's words, or None."""
+    due = tpks_due(reasons, created)
+    return staff.text("tpks.due", language, due=labels.wit(due)) if due else None
 
 
 def waited(t: Timing, language: str = staff.STAFF_LANGUAGE) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.casework import caseops, intakeview, labels, staff
+from bot.casework import caseops, casetiming, intakeview, labels, staff
 from bot.casework.counselorctx import Ctx
 from bot.casework.names import speaker_key
 from bot.privacy import access
@@ -56,6 +56,8 @@ def brief(ctx: Ctx, case: CaseView) -> None:
             safe_times=intakeview.answer_of(a, "safe_times"),
             leave_message=intakeview.answer_of(a, "leave_message"),
             codeword=intakeview.answer_of(a, "codeword"))
+    if tpks := casetiming.tpks_line(case.reasons, case.created_at):  # the UU TPKS clock
+        ctx.say("claimed_tpks", case_id=case.id, due=tpks)  # (a walk-through: nothing said)
     if conv is not None and conv.language != staff.STAFF_LANGUAGE:  # a walk-through's counselor
         # answered an English-speaking father in Indonesian: nothing had said his language
         ctx.say("claimed_language", case_id=case.id,

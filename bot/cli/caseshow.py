@@ -122,6 +122,8 @@ def _details(row: Any, now: datetime) -> list[str]:
         (staff.text("field.closed"), labels.wit(row.closed_at)),
         (staff.text("field.waiting"), waited),
         (staff.text("field.deadline"), f"{labels.wit(t.deadline)} ({state})"),
+        *([(staff.text("field.tpks"), tpks)]
+          if (tpks := casetiming.tpks_line(row.reasons, row.created_at)) else []),
         (staff.text("field.outcome"), labels.outcome(row.outcome)),
         (staff.text("field.satisfaction"),
          "-" if row.satisfaction is None else str(row.satisfaction)),

@@ -69,6 +69,8 @@ def _fields(row: Any, words: Words, now: datetime) -> tuple[list[tuple[str, str]
         (s("field.closed"), labels.wit(row.closed_at)),
         (s("field.waiting"), waited),
         (s("field.deadline"), f"{labels.wit(t.deadline)} ({state})"),
+        *([(s("field.tpks"), tpks)]
+          if (tpks := casetiming.tpks_line(row.reasons, row.created_at, lang)) else []),
         (s("field.outcome"), labels.outcome(row.outcome, lang)),
         (s("field.satisfaction"), "-" if row.satisfaction is None else str(row.satisfaction)),
     ], t.state
