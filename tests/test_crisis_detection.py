@@ -201,6 +201,12 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
     ("sa pukul sa pu anak", "violence", False),
     ("sa dapa pukul trus dari sa pu laki", "harms_others", False),  # `dapa`: got hit
     ("sa dapa pukul trus dari sa pu laki", "violence", True),
+    # "dong" (they): a mother afraid the police will beat her son again (walk L: read as a
+    # confession, "Kalau Anda merasa bisa menyakiti seseorang")
+    ("sa takut dong pukul de lagi", "harms_others", False),
+    ("sa takut dong pukul de lagi", "violence", True),
+    ("kk td sa dengar dong blg mo pukul de lagi kalo de tra ngaku", "violence", True),
+    ("sa su pukul de tapi de tra berubah", "harms_others", True),
     ("sa pu istri sa tampar tadi, sa menyesal", "harms_others", True),  # "my wife I slapped"
     ("bapak saya sering mukul ibu pakai selang", "violence", True),  # spoken `mukul`
     ("dia bilang kalo sa pergi dia bunuh anak-anak", "harms_others", False),  # his threat
