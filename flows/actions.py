@@ -156,10 +156,12 @@ def still_in_danger(m: StepModel) -> None:
         # "Anda ... tempat yang ramai" (a walk-through)
         key = "emergency.still_ack.selfharm.young" if focus == "selfharm" else \
             "emergency.still_ack.young"
+    elif HURT_BY_POLICE in m.flags and focus != "selfharm":  # not "call 110" to one the
+        # police hurt, nor to a mother whose son they hold (walk L: ten lists with 110)
+        key = "emergency.still_ack.police.other" if focus == "child" or \
+            about_someone_else(m.answers) else "emergency.still_ack.police"
     elif focus in OTHER_FOCUS and about_someone_else(m.answers):
         key = "emergency.still_ack.other"  # the person told about: "do not go in alone"
-    elif HURT_BY_POLICE in m.flags and focus in ("violence", "injury"):
-        key = "emergency.still_ack.police"  # not "call 110" to one the police hurt
     elif CHAT_ONLY in m.flags and key == "emergency.still_ack":
         key = "emergency.still_ack.silent"  # cannot talk: not "telepon Polisi 110 sekarang"
     if "with_person" in m.flags and focus != "selfharm":  # their counselor's advice leads

@@ -93,6 +93,7 @@ PIECE_WORDS = 3  # words at most of a message read as a piece of one sentence
 MAX_PIECES = 8
 PIECES_WITHIN = timedelta(minutes=10)  # from the message before
 POLICE_KINDS = ("violence", "injury", "help_now")  # what harm by the police is told as
+POLICE = ".police"  # a text's form for one the police hurt (or a child they hold)
 INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
 INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
@@ -1058,10 +1059,11 @@ class Engine:
                 key = f"{key}.child"  # a child writing: "kamu" (emergency.violence.child)
             elif about_someone_else(m.answers) and f"{key}.other" in texts:
                 key = f"{key}.other"  # someone telling of another (as danger.answer orders)
-            elif HURT_BY_POLICE in m.flags and f"{key}.police" in texts:
-                key = f"{key}.police"  # hurt by the police: no police station as a refuge
-            else:
+            elif not (HURT_BY_POLICE in m.flags and f"{key}.police" in texts):
                 key = self.form(m, key)  # a question's own variant, in "kamu" (the closing)
+            if HURT_BY_POLICE in m.flags and f"{key}.police" in texts:
+                key = f"{key}.police"  # hurt by the police: no police station as a refuge, a
+                # child held by them not to be "taken to a safe place" (walk L)
             if state.name == self.flow.interrupts["emergency"]:
                 key = self._injured(m, key)
                 # an emergency message again: the same, or an injury after another kind (a
@@ -1099,6 +1101,7 @@ class Engine:
             held = None
         if short:
             key = next((k for k in (f"{key}.short", f"{key.removesuffix(INJURED)}.short",
+                                    f"{key.removesuffix(POLICE)}.short",
                                     f"{state.prompt}.short") if k in texts), key)
         offered = self._suggested(m, state)
         asked = key

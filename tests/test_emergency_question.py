@@ -170,7 +170,8 @@ def test_the_question_asked_again_is_the_one_asked_first() -> None:
                 continue
             asked = text.rstrip().splitlines()[-1].strip()
             short = texts.get(f"{key}.short") or texts.get(  # a child bleeding: the child's
-                f"{key.removesuffix('.injured')}.short", texts["emergency.short"])
+                f"{key.removesuffix('.injured')}.short") or texts.get(
+                f"{key.removesuffix('.police')}.short", texts["emergency.short"])
             assert short.startswith(asked), (lang, key, asked, short)
 
 

@@ -35,7 +35,7 @@ EMERGENCY_KEY = FLOW.states["emergency_check"].prompt  # "emergency"
 EMERGENCY_KEYS = {EMERGENCY_KEY, *(f"{EMERGENCY_KEY}.{g}{form}{again}" for g in FOCUS_ORDER
                                    for form in ("", ".child", ".other", ".police",
                                                 ".injured", ".other.injured",
-                                                ".child.injured")
+                                                ".child.injured", ".other.police")
                                    for again in ("", ".again"))}
 STOP_KEY = FLOW.states[FLOW.interrupts["stop"]].prompt  # "stopped"
 GREETING_KEY = FLOW.states[FLOW.initial].prompt

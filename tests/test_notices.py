@@ -636,3 +636,26 @@ def test_one_beaten_by_the_police_is_not_offered_domestic_violence(engine: Engin
     husband = engine.step(snap, Inbound("test", "u1", "m3", text="sa dipukul suami kemarin"),
                           NOW, "id")
     assert husband.snapshot.answers["category"] == "dv"
+
+
+def test_a_mother_whose_son_the_police_hold_is_never_sent_to_the_police(
+        engine: Engine) -> None:
+    """Walk L: a mother whose son of 16 was beaten at the polsek was answered as the one who
+    hurts ("sa takut dong pukul de lagi"), then told about ten times to "telepon Polisi 110
+    sekarang" or "bawa anak ke tempat aman", and nothing said what a child in custody has a
+    right to. Now: harm by the police, her son's danger, 110 after the others, the right to a
+    parent and a lawyer; still in danger, the same."""
+    first = engine.step(None, Inbound("test", "u1", "m1", text="ya sa pu anak masih di polsek, "
+                                      "sa takut dong pukul de lagi"), NOW, "id")
+    keys = [r.key for r in first.replies]
+    assert keys[0] == "emergency.violence.other.police", keys
+    assert "hurt_by_police" in first.snapshot.flags
+    assert "crisis_harms_others" not in first.snapshot.flags
+    said = engine.bundle.catalog.render(first.replies[0], "id").text
+    assert "pengacara" in said and "telepon Polisi 110" not in said
+    numbers = [ln for ln in said.splitlines() if ln.startswith("•")]
+    assert numbers[-1].startswith("• Polisi") or not numbers[0].startswith("• Polisi"), numbers
+    still = engine.step(first.snapshot, Inbound("test", "u1", "m2", text="2"), NOW, "id")
+    assert still.replies[0].key == "emergency.still_ack.police.other"
+    text = engine.bundle.catalog.texts["id"]["emergency.still_ack.police.other"]
+    assert "Polisi 110" not in text and "pengacara" in text
