@@ -16,6 +16,9 @@ from flows.types import Event, Reply
 # the hit is imminent, and `crisis_disputed` when the person then says it was a typo: flags
 # are never taken back, so the case never falls below what the words set.
 MODEL_FLAG = "crisis_model"  # danger the model read where the lists found none (flows/danger.py)
+# ...and read as words of wanting to die: staff read it so (walk L: "kata-kata bahaya" and
+# "dibaca otomatis", and no word of suicide, for a man alone and drinking)
+MODEL_SELFHARM = "model_selfharm"
 # words of wanting to die that are someone else's, told by the one who cares for them
 # (crisis.yaml `other_at_risk`): not `crisis_selfharm`, whose ASQ questions are the writer's
 OTHER_AT_RISK = "crisis_selfharm_other"
@@ -32,7 +35,7 @@ FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted"
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
          OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY,
-         "no_shelter")
+         "no_shelter", MODEL_SELFHARM)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack

@@ -15,6 +15,7 @@ from flows.actions import (
     CRISIS_GROUPS,
     FOCUS,
     MODEL_FLAG,
+    MODEL_SELFHARM,
     OTHER_AT_RISK,
     OTHER_FOCUS,
     OTHER_WRITER_DANGER,
@@ -62,7 +63,8 @@ def flags_seen(scan: Scan, flags: tuple[str, ...], other: bool = False) -> tuple
     the case (a sister's "kaka dipukul skarang" is the owner's danger), and staff read that
     they are not the owner's words (a re-check: a husband's question was read as his wife
     confessing)."""
-    new = [MODEL_FLAG] if scan.model is not None else [
+    new = [MODEL_FLAG, *([MODEL_SELFHARM] if "selfharm" in scan.groups else [])] \
+        if scan.model is not None else [
         OTHER_AT_RISK if g == "selfharm" and scan.other_at_risk else f"crisis_{g}"
         for g in scan.groups]
     if other:

@@ -595,3 +595,19 @@ def test_a_threat_to_kill_told_in_words_answers_the_threat_question(
     turn = say(snapshot_at("risk_weapon", category="dv"), text)
     assert turn.snapshot.answers.get("weapon") == weapon
     assert priority(turn.snapshot) == "P0"
+
+
+def test_staff_read_wanting_to_die_when_only_the_model_read_it() -> None:
+    """Walk L: a man alone and drinking wrote "sa su tra guna, lebih baik sa hilang"; only the
+    model read it, and staff were paged with "kata-kata bahaya" and "dibaca otomatis", never
+    a word of suicide. The words are in the lists now; and where only the model reads wanting
+    to die, the case's reasons say so."""
+    listed = say(None, "sa su tra guna, lebih baik sa hilang")
+    assert "crisis_selfharm" in listed.snapshot.flags
+    turn = say(None, "tra guna sa hidup")
+    assert "model_selfharm" in turn.snapshot.flags
+    opened = next(e for e in turn.events if e.kind == "case_upsert")
+    assert "model_selfharm" in opened.data["reasons"]
+    assert "bunuh diri" in ENGINE.bundle.triage.label("model_selfharm", "id")
+    moving = say(None, "lebih baik sa hilang dari kampung ini, pindah ke jayapura")
+    assert "crisis_selfharm" not in moving.snapshot.flags
