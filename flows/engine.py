@@ -83,9 +83,12 @@ OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's
 WITH_PERSON = "with_person"
 OWN_ADVICE = ("selfharm", "harms_others")
 LAST_STORY = "_last_story"  # a digest of the last message of STORY_WORDS words or more
-REPEAT_WITHIN = timedelta(seconds=10)  # the same one again this soon: sent twice, not said
+# the same one again this soon: sent twice, not said (a burst comes in one batch; an answer
+# to the next question takes longer: walk L's "sa tra tau kk" a few seconds later was lost)
+REPEAT_WITHIN = timedelta(seconds=2)
 MEANT = re.compile(r"\b(?:maksudnya|maksud saya|maksud|harusnya|seharusnya)"
                    r"(?:\s(?:nomor|no|yang))?\s(\d+)$")  # "salah ketik, maksudnya 3"
+LEADING_NUMBER = re.compile(r"\s*(\d)\b")  # an optional question's answer, words after it
 P0_ALERTED = "p0_alerted"  # the flag of a conversation whose danger now staff were told of
 # short messages that answered nothing, kept to be read for danger with the next ones
 PIECES = "_pieces"
@@ -660,6 +663,9 @@ class Engine:
             # (H7)
         picked = self._offer_taken(m, state, text) if not inbound.payload else None
         picked = picked or self._pick(m, state, text, inbound.payload)
+        if picked is None and state.lenient and (lead := LEADING_NUMBER.match(text)):
+            picked = self._pick(m, state, lead.group(1))  # the rating with praise: "5 kk,
+            # mantap" (walk L: the welcome again, the rating lost)
         if picked is None and whole is not None and whole != text:
             picked = self._pick(m, state, clean(whole))
         if picked is None and (offered := self._suggested(m, state)) is not None:
@@ -683,7 +689,8 @@ class Engine:
             self._remember(m, text)
             return self._miss(m, state, story=_story(text),
                               media=bool(inbound.media) and not text,
-                              ack=only_signs(text) or self.bundle.answers.acknowledges(text))
+                              ack=only_signs(text) or self.bundle.answers.acknowledges(text),
+                              short=len(text.split()) <= PIECE_WORDS)
         m.answers.pop(OFFER, None)
         if state.save:
             m.answers[state.save] = picked.value
@@ -851,7 +858,7 @@ class Engine:
             ACTIONS[a](m)
 
     def _miss(self, m: StepModel, state: StateSpec, story: bool = False,
-              media: bool = False, ack: bool = False) -> None:
+              media: bool = False, ack: bool = False, short: bool = False) -> None:
         """Not an answer: asked again (a story gets thanks first: a walk-through's mother
         told why she wrote at the consent question and read "Maaf, saya belum mengerti"; a
         voice note or photo is said to be kept for staff, since the bot cannot hear it),
@@ -877,9 +884,10 @@ class Engine:
             if state.save:
                 m.answers[state.save] = "skipped"
             return self.fire(m, "skip")
-        if P0_ALERTED in m.flags and not state.input and not media:  # danger now: quiet
-            # (a walk-through: "Maaf, saya belum mengerti" and the menu to every word of a
-            # woman hiding in the WC); no need to answer, and staff were told
+        if P0_ALERTED in m.flags and not state.input and not media and short:  # danger now:
+            # quiet (a walk-through: "Maaf, saya belum mengerti" and the menu to every word of
+            # a woman hiding in the WC); no need to answer, and staff were told. Not for a
+            # longer answer (walk L: "sa aman kk, sa pu anak yg tra aman" got it too)
             m.misses %= MISSES_BEFORE_MOVING_ON  # where no moving on: never a loop
             key = self.form(m, "reprompt_urgent")
             return m.replies.append(Reply(key, choices=self._choices(state)))

@@ -9,7 +9,7 @@ The engine is stepped directly (it is pure).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flows.types import Inbound, Snapshot, Turn
 from tests.support import flows
@@ -333,3 +333,28 @@ def test_danger_written_one_word_a_message_is_read_together() -> None:
     # words of a longer message, or an answer between, are not pieces
     plain = talk("halo", "1", "de", "mo", "bunuh", "nyamuk")
     assert not any(k.startswith("emergency") for t in plain for k in (r.key for r in t.replies))
+
+
+def test_a_longer_answer_after_danger_now_is_not_the_quiet_line() -> None:
+    """The quiet line is for words written one at a time from a hiding place; walk L found it
+    given to every answer not understood once a case was P0 ("sa aman kk, sa pu anak yg tra
+    aman"). A longer one gets the usual answer; a short one the quiet line, which also says
+    it was not understood."""
+    turns = talk("tolong de pukul sa skarang", "sa aman kk, sa pu anak yg tra aman", "wc")
+    assert "reprompt_urgent" not in [r.key for r in turns[1].replies]
+    assert [r.key for r in turns[2].replies] == ["reprompt_urgent"]
+    assert said(turns[2]).startswith("Maaf, belum saya mengerti.")
+
+
+def test_the_same_words_answering_the_next_question_seconds_later_are_an_answer() -> None:
+    """Walk L: "sa tra tau kk" answered one question, and the same words a few seconds later,
+    answering the next one, were dropped as a message sent twice. Only a burst (the same
+    story within 2 seconds) is one message."""
+    first = talk("halo", "1", "3", "1", "2", "8", "1", "1", "Timika Jaya",
+                 "sa tra tau kk soal itu")[-1]
+    asked = first.snapshot.state
+    later = ENGINE.step(first.snapshot, Inbound("test", "u1", "m9",
+                                                text="sa tra tau kk soal itu"),
+                        first.snapshot.updated_at + timedelta(seconds=5), "id")
+    assert later.replies and not any(e.kind == "repeated" for e in later.events)
+    assert later.snapshot.state == asked  # heard, and asked plainer (not silence)

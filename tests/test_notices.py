@@ -659,3 +659,11 @@ def test_a_mother_whose_son_the_police_hold_is_never_sent_to_the_police(
     assert still.replies[0].key == "emergency.still_ack.police.other"
     text = engine.bundle.catalog.texts["id"]["emergency.still_ack.police.other"]
     assert "Polisi 110" not in text and "pengacara" in text
+
+
+def test_a_neighbour_not_to_be_named_hears_that_reporters_are_protected(engine: Engine) -> None:
+    """Walk L: "jgn kasi tau de pu bapa kalo sa yg lapor, kami tetangga dekat" got the limits
+    of confidentiality ("petugas wajib bertindak"), which read as if her name could be given;
+    what fits is that LK3 does not tell the family who reported."""
+    assert "notice.after_report" in _said(
+        engine, "jgn kasi tau de pu bapa kalo sa yg lapor, kami tetangga dekat")

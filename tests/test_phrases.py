@@ -564,6 +564,10 @@ def test_thanks_at_the_rating_after_a_close_leaves_it(engine: Engine) -> None:
     turn = engine.step(snap, Inbound("test", "u1", "m1", text="sa mau tanya lagi soal anak"),
                        now, "id")
     assert [r.key for r in turn.replies][-1] == "greeting"
+    # the rating with praise after it (walk L: "5 kk, mantap" restarted the welcome)
+    rated = engine.step(snap, Inbound("test", "u1", "m1", text="5 kk, mantap"), now, "id")
+    assert [r.key for r in rated.replies] == ["done"]
+    assert [e.data for e in rated.events if e.kind == "satisfaction"] == [{"score": 5}]
 
 
 def test_a_bare_question_mark_is_a_family_that_did_not_understand(engine: Engine) -> None:
