@@ -115,8 +115,10 @@ def questions_in(text: str, keywords: dict[str, str], phrases: Phrases) -> list[
     every part of it is one (or a greeting or thanks): "selamat sore, kantor LK3 dimana ya?
     buka jam brp? bayar ka?" (a walk-through: only the welcome). [] otherwise."""
     parts = [p for p in _PARTS.split(text) if p.strip()]
+    if len(parts) < 2:  # (most messages: one part, already read whole)
+        return []
     found = [command_of(p, keywords, phrases) for p in parts]
-    if len(parts) < 2 or not all(f in QUESTIONS or f in ("hello", "thanks") for f in found):
+    if not all(f in QUESTIONS or f in ("hello", "thanks") for f in found):
         return []
     return list(dict.fromkeys(f for f in found if f in QUESTIONS))
 

@@ -55,6 +55,7 @@ from flows.text import (
     clean,
     command_of,
     fold,
+    has_letters,
     keyword,
     named_in,
     written_in,
@@ -307,7 +308,8 @@ class Engine:
                 if pattern.search(fold(inbound.text)):
                     m.flag(flag)
         rest = None  # the message without what a notice answered
-        if command is None and not inbound.payload and not scan:
+        if command is None and not inbound.payload and not scan and \
+                has_letters(inbound.text):  # (no notice is in a bare "2")
             rest = self._notice(m, inbound.text, self._notices)  # "anak panas tinggi": IGD
         if command == "ask_secret" and \
                 named_in(inbound.text, self.bundle.beside_danger) == "secret":

@@ -39,7 +39,13 @@ def keyword(text: str, keywords: dict[str, str]) -> str | None:
 
 
 Phrases = tuple[tuple[re.Pattern[str], str], ...]  # whole-message pattern, command
+_LETTER = re.compile(r"[^\W\d_]")  # a word's letter: a message with none is a number or signs
 PHRASE_CHARS = 120  # longer is a story, never a request in a sentence (flows/phrases.yaml)
+
+
+def has_letters(text: str) -> bool:
+    """Whether a message has a word in it (not only a number or signs: no sentence)."""
+    return _LETTER.search(text) is not None
 
 
 def command_of(text: str, keywords: dict[str, str], phrases: Phrases) -> str | None:
@@ -47,7 +53,8 @@ def command_of(text: str, keywords: dict[str, str], phrases: Phrases) -> str | N
     data"), or None."""
     folded = fold(text)
     found = keywords.get(folded)
-    if found is None and phrases and len(folded) <= PHRASE_CHARS:
+    if found is None and phrases and len(folded) <= PHRASE_CHARS and has_letters(folded):
+        # (a bare "2", the commonest message, asks nothing in a sentence)
         found = next((command for pattern, command in phrases if pattern.fullmatch(folded)),
                      None)
     return found
