@@ -374,6 +374,16 @@ NOT_REPORT_CHOICE = [
     "kam bisa telpon polisi ka",
 ]
 
+NO_ANSWER_110 = [
+    "masih kk, de masih batarea. sa su telp 110 tra diangkat",  # walk L
+    "sa su telpon polisi tapi tra ada yg angkat", "110 tidak bisa", "polsek tra datang",
+    "I called the police but nobody answered",
+]
+NOT_NO_ANSWER_110 = [
+    "sa su telpon 110 tadi, dong su datang", "polisi su datang", "sa tra mau telpon polisi",
+    "hp sa tra bisa telpon",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
@@ -391,7 +401,8 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL),
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
-    ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE)])
+    ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
+    ("no_answer_110", NO_ANSWER_110, NOT_NO_ANSWER_110)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
