@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flows.crisis import GROUPS
+from flows.definition import POLICE_HARM  # its notice, and its contacts' group (directory.yaml)
 from flows.triage import URGENT, TriageRules
 from flows.types import Event, Reply
 
@@ -31,7 +32,9 @@ AFTER_HOURS = "safe_times_after_hours"  # the safe time to call is outside servi
 # station); staff read "do not refer to the police"
 CHAT_ONLY = "chat_only"  # "jgn telpon, sa cuma bisa chat": staff must not phone (its notice)
 HURT_BY_POLICE = "hurt_by_police"
-FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted", "paused",
+P0_ALERTED = "p0_alerted"  # staff were told of danger now (the emergency action)
+WITH_PERSON = "with_person"  # a counselor holds the case (bot.casework.caseops sets it)
+FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", P0_ALERTED, "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
          OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY,
@@ -39,7 +42,6 @@ FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", "p0_alerted"
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack
-POLICE_HARM = "police_harm"  # its notice, and its contacts' group (directory.yaml `by_group`)
 # their texts for someone telling of another
 OTHER_FOCUS = ("violence", "sexual", "injury", "selfharm")
 UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
@@ -129,7 +131,7 @@ def about_someone_else(answers: dict[str, Any]) -> bool:
 
 def emergency(m: StepModel) -> None:
     """Danger now: make sure a P0 case exists at once, consent or not, and alert staff."""
-    m.flag("p0_alerted")
+    m.flag(P0_ALERTED)
     case = _case_event(m, "waiting")
     case.data["priority"] = "P0"  # asked for emergency help: P0 whatever the answers say
     m.events.append(Event("emergency", {"reasons": case.data["reasons"]}))
@@ -167,7 +169,7 @@ def still_in_danger(m: StepModel) -> None:
         key = "emergency.still_ack.other"  # the person told about: "do not go in alone"
     elif CHAT_ONLY in m.flags and key == "emergency.still_ack":
         key = "emergency.still_ack.silent"  # cannot talk: not "telepon Polisi 110 sekarang"
-    if "with_person" in m.flags and focus != "selfharm":  # their counselor's advice leads
+    if WITH_PERSON in m.flags and focus != "selfharm":  # their counselor's advice leads
         key = "emergency.still_ack.held.young" if writes_as_child(m.answers) else \
             "emergency.still_ack.held"
     m.replies.append(Reply(key))

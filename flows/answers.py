@@ -35,7 +35,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from flows.definition import ChoiceSpec, Flow, FlowError, StateSpec, read_yaml
-from flows.text import KEYCAP, LEAD_NUMBER, MAX_OPTION_DIGITS, clean, fold
+from flows.text import KEYCAP, LEAD_NUMBER, MAX_OPTION_DIGITS, SENTENCES, clean, fold
 
 LANGUAGES = ("id", "pap", "en")  # pap: Papuan Malay (people write it with an "id" snapshot)
 EARLY_WORDS = frozenset({"pagi", "subuh", "am", "morning"})  # an hour of 1-6 said as in the morning
@@ -322,7 +322,7 @@ class Answers:
         words = self.normalise(fold(text))
         if any(w in self.after_hours_words for w in words):
             return True
-        parts = [self.normalise(fold(p)) for p in re.split(r"[.,;!?\n]+", text)]
+        parts = [self.normalise(fold(p)) for p in SENTENCES.split(text)]
         hours = [self._hour(part, i) for part in parts for i in range(1, len(part))
                  if part[i - 1] in self.clock and part[i].isdecimal() and len(part[i]) <= 2]
         return any(not opens <= h < closes for h in hours)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
 from flows.actions import ACTIONS, ANSWERED, CRISIS_FLAGS, FOCUS, TOLD, WRITER, StepModel
 from flows.steps import Stepper
-from flows.text import Phrases, command_of
+from flows.text import SENTENCES, Phrases, command_of
 from flows.triage import URGENT
 from flows.types import LANGUAGES, Event, Reply
 
 WIT = timezone(timedelta(hours=9))
-_PARTS = re.compile(r"[.,;!?\n]+")  # a message's sentences, each a question of its own
 # Commands the engine handles itself; the others are interrupt states named by the flow.
 # Questions about the service, asked in any state ("ini rahasia kah?", "jam brapa buka?"):
 # answered, then the current question again, the family's place kept.
@@ -114,7 +112,7 @@ def questions_in(text: str, keywords: dict[str, str], phrases: Phrases) -> list[
     """The questions about the service a message of several asks, in order, each once, when
     every part of it is one (or a greeting or thanks): "selamat sore, kantor LK3 dimana ya?
     buka jam brp? bayar ka?" (a walk-through: only the welcome). [] otherwise."""
-    parts = [p for p in _PARTS.split(text) if p.strip()]
+    parts = [p for p in SENTENCES.split(text) if p.strip()]
     if len(parts) < 2:  # (most messages: one part, already read whole)
         return []
     found = [command_of(p, keywords, phrases) for p in parts]

@@ -18,6 +18,7 @@ from typing import Any
 from flows.crisis_model import CrisisModel
 from flows.definition import FlowError, read_yaml
 from flows.lexicon import END, START, Pattern, Vocabulary, find
+from flows.text import has_letters
 
 GROUPS = ("selfharm", "violence", "sexual", "child", "injury", "help_now", "harms_others")
 ALWAYS = "always"
@@ -37,7 +38,6 @@ HEALS = "injury"  # the kind a `healed` message takes P0 from (crisis.yaml `heal
 HEALED_AFTER = 4  # words at most of a sentence that says an injury before it has healed
 YOUNG_GAP = 2  # words that may come between those of a `young_writer` phrase ("sa nona umur")
 OTHER_GAP = 2  # ... of an `other_victim` phrase ("sa pu anak nona dipukul")
-_LETTER = re.compile(r"[^\W\d_]")
 # A list item whose `#` YAML reads as a comment: `- ditinggal # hari` is "ditinggal" (a comment
 # after an item needs two spaces before it).
 _CUT = re.compile(r"^\s*-\s+[^\s\"'#][^#]*\S #")
@@ -131,7 +131,7 @@ class CrisisWords:
         return self._scan(text, model) if len(text) > 200 else self._cached(text, model)
 
     def _scan(self, text: str, model: bool) -> Scan:
-        if not _LETTER.search(text):
+        if not has_letters(text):
             return Scan()  # a number or an emoji: no words to look at
         found: dict[int, None] = {}  # pattern numbers, in the order first found
         words = 0

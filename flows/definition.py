@@ -15,7 +15,7 @@ HEALED = "healed"  # in `from_danger`: an injury told of that has healed ("bekas
 # `markers`): "bapa blg kalo sa lari de potong sa" at "has he threatened to kill?"
 MARKS = ("kill", "weapon")
 # in `from_danger`: violence by the police or other officers (flows/phrases.yaml police_harm)
-POLICE_HARMED = "police_harm"
+POLICE_HARM = "police_harm"
 
 
 class FlowError(ValueError):

@@ -30,11 +30,12 @@ from flows.actions import (
     MODEL_FLAG,
     NOTICED,
     OFFER,
-    POLICE_HARM,
+    P0_ALERTED,
     RETURN_TO,
     SHOWN,
     STORY,
     TOLD,
+    WITH_PERSON,
     WRITER,
     StepModel,
     about_someone_else,
@@ -46,11 +47,21 @@ from flows.answers import only_signs
 from flows.commands import DID_YOU_MEAN, FROM_STORY
 from flows.crisis import Scan
 from flows.danger import UNSAID
-from flows.definition import BACK, HEALED, IMMINENT, Branch, ChoiceSpec, FlowError, StateSpec
+from flows.definition import (
+    BACK,
+    HEALED,
+    IMMINENT,
+    POLICE_HARM,
+    Branch,
+    ChoiceSpec,
+    FlowError,
+    StateSpec,
+)
 from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
 from flows.text import (
     MAX_ANSWER_CHARS,
+    SENTENCES,
     Phrases,
     clean,
     command_of,
@@ -68,7 +79,6 @@ MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, nev
 RESUME_AFTER = timedelta(hours=24)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
 QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not understand
-_SENTENCES = re.compile(r"[.,;!?\n]+")  # a message's parts, for a consent said in one of them
 # what is left at either end once a notice's words are taken out ("sa setuju, tapi")
 # ("sa setuju, kalau"), but a leading "kalau" is kept: "kalo sa setuju, kam langsung lapor
 # polisi ka?" asks, and is no consent (a walk-through: recorded as consent)
@@ -81,7 +91,6 @@ OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's
 # a counselor holds the case (caseops.take): the emergency texts leave the advice to them,
 # but for the kinds whose advice never goes against a counselor's (stay with someone, put
 # the rope away; stop and step away)
-WITH_PERSON = "with_person"
 OWN_ADVICE = ("selfharm", "harms_others")
 LAST_STORY = "_last_story"  # a digest of the last message of STORY_WORDS words or more
 # the same one again this soon: sent twice, not said (a burst comes in one batch; an answer
@@ -90,7 +99,6 @@ REPEAT_WITHIN = timedelta(seconds=2)
 MEANT = re.compile(r"\b(?:maksudnya|maksud saya|maksud|harusnya|seharusnya)"
                    r"(?:\s(?:nomor|no|yang))?\s(\d+)$")  # "salah ketik, maksudnya 3"
 LEADING_NUMBER = re.compile(r"\s*(\d)\b")  # an optional question's answer, words after it
-P0_ALERTED = "p0_alerted"  # the flag of a conversation whose danger now staff were told of
 # short messages that answered nothing, kept to be read for danger with the next ones
 PIECES = "_pieces"
 PIECE_WORDS = 3  # words at most of a message read as a piece of one sentence
@@ -532,7 +540,7 @@ class Engine:
         picked = self._pick(m, consent, text)
         if picked is None:  # "eh tunggu kaka, sa salah pilih. sa mau setuju saja, sa butuh
             # dibantu" (a walk-through: "Ketik ULANG"): one sentence agrees, none refuses
-            said = {c.value for part in _SENTENCES.split(text) if part.strip()
+            said = {c.value for part in SENTENCES.split(text) if part.strip()
                     if (c := self._pick(m, consent, part)) is not None}
             return len(said) == 1 and CONSENT_CHOICES.get(said.pop()) == "consent"
         return CONSENT_CHOICES.get(picked.value) == "consent"

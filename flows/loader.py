@@ -21,7 +21,7 @@ from flows.definition import (
     HEALED,
     IMMINENT,
     MARKS,
-    POLICE_HARMED,
+    POLICE_HARM,
     Branch,
     ChoiceSpec,
     Condition,
@@ -248,9 +248,9 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
             raise FlowError(f"{where}.on_enter: unknown action '{a}'")
     values = {c.value for c in choices}
     for kind, value in s.from_danger:
-        if kind not in (*GROUPS, IMMINENT, HEALED, POLICE_HARMED, *MARKS):
+        if kind not in (*GROUPS, IMMINENT, HEALED, POLICE_HARM, *MARKS):
             raise FlowError(f"{where}.from_danger: unknown kind of danger '{kind}' (one of "
-                            f"{', '.join((*GROUPS, *MARKS, POLICE_HARMED))}, {IMMINENT} or "
+                            f"{', '.join((*GROUPS, *MARKS, POLICE_HARM))}, {IMMINENT} or "
                             f"{HEALED})")
         if value not in values:
             raise FlowError(f"{where}.from_danger.{kind}: '{value}' is not a choice here")

@@ -40,6 +40,7 @@ def keyword(text: str, keywords: dict[str, str]) -> str | None:
 
 Phrases = tuple[tuple[re.Pattern[str], str], ...]  # whole-message pattern, command
 _LETTER = re.compile(r"[^\W\d_]")  # a word's letter: a message with none is a number or signs
+SENTENCES = re.compile(r"[.,;!?\n]+")  # what ends a message's parts (its sentences)
 PHRASE_CHARS = 120  # longer is a story, never a request in a sentence (flows/phrases.yaml)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from bot.casework import alerts, intakeview, labels, staff
 from bot.pipeline import handoff
-from flows.actions import writes_as_child
+from flows.actions import WITH_PERSON, writes_as_child
 from flows.catalog import Catalog
 from flows.hours import service_hours
 from flows.loader import FLOWS_DIR
@@ -79,7 +79,7 @@ def take(act: Act, number: str | None) -> tuple[Done, CaseView | None]:
     if case is None:
         return _refused("gone", suffix=f" ({number})" if number else ""), None
     counselors.set_active_case(act.conn, act.me.id, case.id)
-    conversations.set_flag(act.conn, case.contact_id, "with_person", True)
+    conversations.set_flag(act.conn, case.contact_id, WITH_PERSON, True)
     act.audit(case.id, "claim", counselor=act.me.name,
               waited_minutes=int((act.now - case.created_at).total_seconds() // 60))
     conv = conversations.load(act.conn, case.contact_id)
@@ -157,7 +157,7 @@ def transfer(act: Act, case: CaseView, name: str) -> Done:
 def release(act: Act, case: CaseView) -> Done:
     queue.release(act.conn, case.id, act.now)
     _leave(act, case)
-    conversations.set_flag(act.conn, case.contact_id, "with_person", False)
+    conversations.set_flag(act.conn, case.contact_id, WITH_PERSON, False)
     act.audit(case.id, "release")
     handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.released", act.now,
                         case_number=case.number)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from bot.casework import alerts
 from bot.pipeline import handoff
+from flows.actions import WITH_PERSON
 from flows.catalog import Catalog
 from storage import conversations, counselors, queue, staffauth
 from storage.queue import CaseView
@@ -40,7 +41,7 @@ def remove(conn: Connection, person_id: int, now: datetime, actor: str,
     held = queue.held_by(conn, person_id)
     for case in held:
         queue.release(conn, case.id, now)
-        conversations.set_flag(conn, case.contact_id, "with_person", False)
+        conversations.set_flag(conn, case.contact_id, WITH_PERSON, False)
         handoff.tell_family(conn, family_texts, case.id, "handoff.released", now,
                             case_number=case.number)
         fresh = queue.by_id(conn, case.id)
