@@ -192,7 +192,11 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     elif m.answers[FOCUS] in OTHER_FOCUS and about_someone_else(m.answers) and \
             engine.has_text(m, f"{key}.other"):
         key = f"{key}.other"  # someone telling of another: "the person hurt is not to blame"
-    m.replies.append(Reply(key, engine.params(m, key)))
+    if state.name != engine.flow.interrupts["emergency"] or answered:
+        m.replies.append(Reply(key, engine.params(m, key)))
+    # else at "are you safe now?" the question comes again as the emergency message for
+    # the kind now told: its 24-hour numbers once, not twice in one turn (a mother who
+    # answered "iya" to danger, then told "paitua pukul sa tadi malam", read two lists)
     if choice is not None:  # what was understood, so a wrong reading can be seen
         m.replies.append(Reply(NOTED, {"chosen_key": choice.label}))
     now = engine.flow.states[m.state]

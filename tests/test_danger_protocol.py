@@ -611,3 +611,21 @@ def test_staff_read_wanting_to_die_when_only_the_model_read_it() -> None:
     assert "bunuh diri" in ENGINE.bundle.triage.label("model_selfharm", "id")
     moving = say(None, "lebih baik sa hilang dari kampung ini, pindah ke jayapura")
     assert "crisis_selfharm" not in moving.snapshot.flags
+
+
+def test_a_story_at_the_safety_question_gets_one_list_of_numbers() -> None:
+    """A mother answered "iya" to "are you in danger now?", read the general emergency
+    message, then told "sa pu paitua pukul sa tadi malam": she read the violence numbers
+    twice in one turn, once with "Ketik PETUGAS bila ingin petugas menghubungi Anda" though
+    her case was already urgent. The safety question comes again as the violence message,
+    alone; a P1 story at any other question still gets its own numbers."""
+    urgent = say(Snapshot(FLOW.name, "danger", "id", {"mode": "chat"}, (), 0, FLOW.version,
+                          None, NOW), "iya")
+    assert urgent.snapshot.state == FLOW.interrupts["emergency"]
+    turn = say(urgent.snapshot, "sa pu paitua pukul sa tadi malam")
+    said = words(turn)
+    assert [r.key for r in turn.replies] == [f"{EMERGENCY}.violence"]
+    assert said.count("SAPA") == 1 and "PETUGAS" not in said
+    assert priority(turn.snapshot) == "P0"
+    elsewhere = say(snapshot_at("who"), "sa pu paitua pukul sa tadi malam")
+    assert elsewhere.replies[0].key in P1_KEYS
