@@ -50,6 +50,7 @@ TOLD = "_told"  # the kind of danger the family's own words (the lists) last nam
 YOUNG = "_young"  # danger words came with the writer's own age under 18 ("sa umur 15")
 SHOWN = "_emergency_shown"  # the emergency message last shown (its text's key)
 NOTICED = "_noticed"  # the notices said (flows/phrases.yaml `notices`): each once
+NO_ANSWER_110 = "no_answer_110"  # the notice for "sa su telp 110 tra diangkat"
 GREETED = "_greeted"  # the welcome was said: asked again, the greeting is only its question
 ABOUT_OTHER = "_about_other"  # danger words told of someone else hurt ("tetangga pukul istri")
 # someone other than the phone's owner writes now (flows/phrases.yaml `writers`): "child"
@@ -169,6 +170,11 @@ def still_in_danger(m: StepModel) -> None:
         key = "emergency.still_ack.other"  # the person told about: "do not go in alone"
     elif CHAT_ONLY in m.flags and key == "emergency.still_ack":
         key = "emergency.still_ack.silent"  # cannot talk: not "telepon Polisi 110 sekarang"
+    if NO_ANSWER_110 in (m.answers.get(NOTICED) or ()) and focus != "selfharm" and \
+            HURT_BY_POLICE not in m.flags:  # 110 did not answer: its notice said what else;
+        # not "telepon Polisi 110 sekarang" right after it (walk L: a neighbour of a child)
+        key = "emergency.still_ack.no_110.young" if writes_as_child(m.answers) else \
+            "emergency.still_ack.no_110"
     if WITH_PERSON in m.flags and focus != "selfharm":  # their counselor's advice leads
         key = "emergency.still_ack.held.young" if writes_as_child(m.answers) else \
             "emergency.still_ack.held"

@@ -384,6 +384,17 @@ NOT_NO_ANSWER_110 = [
     "hp sa tra bisa telpon",
 ]
 
+GO_ALONE = [
+    "sa boleh pigi liat ka?", "sa harus masuk ka tra", "sa mo lerai dong, boleh ka",
+    "kami bisa langsung ke rumah de ka", "apa saya harus pergi melihat anak itu",
+    "sa bole pigi tolong anak itu ka", "should I go over there and check on the child?",
+]
+NOT_GO_ALONE = [
+    "sa boleh datang ke kantor ka", "sa bisa pigi liat jadwal ka", "sa mau masuk kerja",
+    "kam bisa kirim orang pigi liat mama skarang ka? sa jauh", "sa boleh pigi gereja ka",
+    "anak sa boleh masuk sekolah ka",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
@@ -402,7 +413,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
-    ("no_answer_110", NO_ANSWER_110, NOT_NO_ANSWER_110)])
+    ("no_answer_110", NO_ANSWER_110, NOT_NO_ANSWER_110), ("go_alone", GO_ALONE, NOT_GO_ALONE)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
@@ -678,3 +689,27 @@ def test_a_neighbour_not_to_be_named_hears_that_reporters_are_protected(engine: 
     what fits is that LK3 does not tell the family who reported."""
     assert "notice.after_report" in _said(
         engine, "jgn kasi tau de pu bapa kalo sa yg lapor, kami tetangga dekat")
+
+
+def test_after_110_did_not_answer_the_bot_does_not_say_call_110(engine: Engine) -> None:
+    """Walk L: a neighbour of a child beaten next door answered "still in danger" with "sa su
+    telp 110 tra diangkat"; the notice gave her other ways, and the line after it said
+    "telepon Polisi 110 sekarang". Now it only says the danger is marked; a child writing
+    is still sent to an adult they trust."""
+    first = engine.step(None, Inbound("test", "u1", "m1", text=(
+        "tolong tetangga pukul de pu anak skarang, anak menangis teriak")), NOW)
+    turn = engine.step(first.snapshot, Inbound("test", "u1", "m2", text=(
+        "masih, sa su telp 110 tra diangkat")), NOW)
+    keys = [r.key for r in turn.replies]
+    assert keys[:2] == ["notice.no_answer_110", "emergency.still_ack.no_110"], keys
+    after = " ".join(engine.bundle.catalog.render(r, "id", {}).text for r in turn.replies[1:])
+    assert "110" not in after
+    assert "still_in_danger" in turn.snapshot.flags
+    child = engine.step(None, Inbound("test", "u1", "m1", text=(
+        "sa umur 13, bapa pukul sa skarang")), NOW)
+    turn = engine.step(child.snapshot, Inbound("test", "u1", "m2", text=(
+        "masih, sa su telp 110 tra diangkat")), NOW)
+    assert "emergency.still_ack.no_110.young" in [r.key for r in turn.replies]
+    help_now = engine.step(engine.step(None, Inbound("test", "u1", "m1", text=(
+        "de pukul anak skarang")), NOW).snapshot, Inbound("test", "u1", "m2", text="masih"), NOW)
+    assert "emergency.still_ack.no_110" not in [r.key for r in help_now.replies]
