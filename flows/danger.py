@@ -111,6 +111,14 @@ BEFORE_CONSENT_IF_CHILD = ("sexual",)
 HOW_URGENT = ("injury", "help_now")
 
 
+def pregnant(scan: Scan) -> bool:
+    """The message's sexual words are all of a child's pregnancy ("sa umur 17 sa hamil"):
+    the law counts it as sexual violence against a child, staff see it so, and the text
+    speaks of the pregnancy first."""
+    return scan.groups == ("sexual",) and scan.model is None and \
+        all("hamil" in p for p in scan.matched)
+
+
 def focus_of(scan: Scan) -> str:
     """The kind of danger a message is mostly about: what is imminent leads (a machete
     over sadness), then FOCUS_ORDER."""
@@ -185,6 +193,10 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     key = MAYBE if scan.model is not None else f"crisis.p1.{m.answers[FOCUS]}"
     if scan.images and engine.has_text(m, f"{key}.images"):
         key = f"{key}.images"  # a video threatened: evidence and reporting, not a visum
+    if pregnant(scan) and (young or about_child) and \
+            engine.has_text(m, f"{key}.pregnant.child"):
+        key = f"{key}.pregnant"  # a girl of 17 pregnant and afraid to tell her mother (walk
+        # L): the Puskesmas and someone to go with her, not "if it happened recently"
     if young and engine.has_text(m, f"{key}.child"):
         key = f"{key}.child"  # a child writing: "kamu", and an adult they trust
     elif about_child and engine.has_text(m, f"{key}.about_child"):

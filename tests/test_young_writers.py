@@ -31,7 +31,7 @@ TEEN = "sa umur 15 tahun, bapa pukul sa tiap malam kalo de mabuk"
 FOR_A_CHILD = {f"{k}.child" for k in ("crisis.p1.violence", "crisis.p1.sexual", "crisis.p1.maybe",
                                       "emergency.violence", "emergency.sexual",
                                       "emergency.child", "crisis.p1.child")} | {
-    "emergency.child.child.injured"}
+    "emergency.child.child.injured", "crisis.p1.sexual.pregnant.child"}
 
 
 def first_reply(turn: Turn) -> tuple[str, str]:
@@ -180,7 +180,7 @@ def test_a_pregnant_girl_of_16_reaches_a_person_and_her_questions_are_answered()
     staff before consent (vital interest), and both questions answered with the limits."""
     first = talk("sa umur 16 sa hamil, yg buat itu sa pu guru di sekolah. sa blum kasi tau "
                  "siapa2")[0]
-    assert first.replies[0].key == "crisis.p1.sexual.child", first.replies
+    assert first.replies[0].key == "crisis.p1.sexual.pregnant.child", first.replies
     opened = [e.data for e in first.events if e.kind == "case_upsert"]
     assert opened and opened[0]["legal_basis"] == "vital_interest"
     from tests.test_danger_protocol import say
@@ -225,3 +225,26 @@ def test_a_girl_whose_uncle_comes_to_her_room_at_night_is_in_danger_now() -> Non
     for now in ("kk de bangun. de jalan ke sa pu kamar", "om su buka pintu kk"):
         turn = talk("sa umur 13. om suka pegang sa pu badan kalo malam", "1", now)[-1]
         assert turn.replies[0].key == "emergency.sexual.child", (now, turn.replies[0].key)
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("kk sa umur 17 sa hamil, sa takut kasi tau mama, pacar sa tra mau tanggung jawab",
+     "crisis.p1.sexual.pregnant.child"),
+    ("sa masih smp, sa hamil 3 bulan, pacar sa lari", "crisis.p1.sexual.pregnant.child"),
+    ("sa pu anak umur 15 hamil, sa harus bagaimana", "crisis.p1.sexual.pregnant.about_child"),
+    # force told in words: the text for sexual violence
+    ("sa umur 15 sa diperkosa om sampe hamil", "crisis.p1.sexual.child"),
+])
+def test_a_pregnant_girl_hears_of_the_puskesmas_first(text: str, key: str) -> None:
+    """Walk L: a girl of 17, pregnant by her boyfriend and afraid to tell her mother, read
+    "Kalau kejadiannya baru, minta orang dewasa ... mengantar ke Puskesmas", a text for a
+    rape just now. A child's pregnancy stays a case for staff (the law counts it as sexual
+    violence against a child); she reads of antenatal care, someone to go with her, and that
+    force or an adult father is not her fault."""
+    turn = talk(text)[0]
+    assert turn.replies[0].key == key, turn.replies
+    said = CATALOG.render(turn.replies[0], "id").text
+    if "pregnant" in key:
+        assert "bidan" in said and "kejadiannya baru" not in said
+        assert "dipaksa" in said
+    assert any(e.kind == "case_upsert" for e in turn.events)
