@@ -216,6 +216,13 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
     ("sa dengar tetangga pukul istrinya tiap malam", "harms_others", False),
     ("sa pu suami bakar sa pu baju dan pukul sa", "harms_others", False),  # `+` in the phrase
     ("saya ayah yang kasar, saya mau berubah", "harms_others", True),
+    # a small child who hits is no child in danger (walk K: a mother asking about her
+    # toddler got the child-abuse numbers); a child who is hit is, "sering" between or not
+    ("sa pu anak 4 tahun suka gigit dan pukul adiknya", "child", False),
+    ("anak saya suka memukul temannya di sekolah", "child", False),
+    ("sa pu anak sering dipukul bapa", "child", True),
+    ("anak saya sering dipukul", "child", True),
+    ("bapa anak suka pukul anak", "child", True),  # the children's father
 ])
 def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     """`saya pukul` is the writer hurting someone (harms_others); `dipukul`, `kena tampar` and
