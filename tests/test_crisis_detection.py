@@ -223,6 +223,9 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
     ("sa pu anak sering dipukul bapa", "child", True),
     ("anak saya sering dipukul", "child", True),
     ("bapa anak suka pukul anak", "child", True),  # the children's father
+    # the child told of in the sentence before
+    ("sa pu anak umur 5 tahun, bapa tiri suka pukul de", "child", True),
+    ("anak sa 2 org umur 5 dan 3. paitua pukul sa", "child", False),
 ])
 def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     """`saya pukul` is the writer hurting someone (harms_others); `dipukul`, `kena tampar` and
