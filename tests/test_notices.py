@@ -395,6 +395,16 @@ NOT_GO_ALONE = [
     "anak sa boleh masuk sekolah ka",
 ]
 
+CIVIL_DOCS = [
+    "sa mau urus akta kematian paitua, sa harus ke mana", "kk sa hilang",
+    "cucu blum ada akta lahir, bisa urus di sini ka", "cara bikin kia untuk anak",
+    "how do I get a birth certificate for my baby",
+]
+NOT_CIVIL_DOCS = [
+    "perlu bawa ktp ka kalo datang?", "ktp sa tra ada, bisa datang ka",
+    "sa pu suami meninggal, sa butuh bantuan", "surat dari kampung sa su ada",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
@@ -410,6 +420,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("welfare", WELFARE, NOT_WELFARE), ("police_harm", POLICE_HARM, NOT_POLICE_HARM),
     ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID),
     ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL),
+    ("civil_docs", CIVIL_DOCS, NOT_CIVIL_DOCS),
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
