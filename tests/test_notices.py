@@ -405,6 +405,16 @@ NOT_CIVIL_DOCS = [
     "sa pu suami meninggal, sa butuh bantuan", "surat dari kampung sa su ada",
 ]
 
+REHAB = [
+    "tempat rehab di mana", "sa pu anak kecanduan aibon, bisa dibawa ke mana",
+    "bagaimana supaya de berhenti pake narkoba", "is there a drug treatment program here",
+    "sa pu anak laki2 su ketagihan lem, sa tra tau lagi",
+]
+NOT_REHAB = [
+    "sa pu anak suka minum deng teman2", "de isap rokok", "lem sepatu sa lepas",
+    "anak sa berhenti sekolah",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
@@ -420,7 +430,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("welfare", WELFARE, NOT_WELFARE), ("police_harm", POLICE_HARM, NOT_POLICE_HARM),
     ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID),
     ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL),
-    ("civil_docs", CIVIL_DOCS, NOT_CIVIL_DOCS),
+    ("civil_docs", CIVIL_DOCS, NOT_CIVIL_DOCS), ("rehab", REHAB, NOT_REHAB),
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
