@@ -415,6 +415,17 @@ NOT_REHAB = [
     "anak sa berhenti sekolah",
 ]
 
+MARRIAGE_RIGHTS = [
+    "sa istri kedua, kami kawin adat, sa pu hak apa kalo de tinggalkan sa",
+    "sa cuma kawin adat, tra ada surat nikah, anak2 dapat apa",
+    "kami nikah siri, kalo de pergi sa dapat nafkah ka",
+    "what rights do I have as a second wife",
+]
+NOT_MARRIAGE_RIGHTS = [
+    "kami kawin adat tahun 2010", "sa istri kedua dari bapa itu", "sa mau konseling pra nikah",
+    "paitua kawin lagi deng perempuan lain",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
@@ -431,6 +442,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID),
     ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL),
     ("civil_docs", CIVIL_DOCS, NOT_CIVIL_DOCS), ("rehab", REHAB, NOT_REHAB),
+    ("marriage_rights", MARRIAGE_RIGHTS, NOT_MARRIAGE_RIGHTS),
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
