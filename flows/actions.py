@@ -40,6 +40,10 @@ FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", P0_ALERTED, 
          OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY,
          "no_shelter", MODEL_SELFHARM)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
+REFER = "_refer"  # the referral staff asked the family about: code, reason, counselor
+REFER_STATE = "refer_consent"  # where the flow asks it (flows/intake.yaml)
+REFER_CHOICES = (("yes", "answer.yes"), ("no", "answer.no"))  # as that state's choices
+INSTITUTION_TEXT = "privacy.export.institution."  # + a referral code: its name for families
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack
 # their texts for someone telling of another
@@ -264,6 +268,23 @@ def record_consent(m: StepModel) -> None:
         m.events.append(_case_event(m, "waiting"))  # a risk told before consent: to staff now
 
 
+def referral_agreed(m: StepModel) -> None:
+    """Yes to a referral staff asked about: a consent record that covers referral, and the
+    referral itself, recorded by the host (bot.pipeline.effects)."""
+    m.answers["consent"] = "agree_refer"
+    if "consent_refused" in m.flags:
+        m.flags.remove("consent_refused")
+    m.events.append(Event("consent", {
+        "choice": "agree_refer", "version": m.consent_version, "language": m.language,
+        "legal_basis": CONSENT_CHOICES["agree_refer"]}))
+    m.events.append(Event("referral_agreed", dict(m.answers.pop(REFER, None) or {})))
+
+
+def referral_refused(m: StepModel) -> None:
+    """No to a referral: the counselor is told; the consent given before stays as it was."""
+    m.events.append(Event("referral_refused", dict(m.answers.pop(REFER, None) or {})))
+
+
 def open_case(m: StepModel) -> None:
     """Put the case in the queue with its priority and reasons, and tell the family when."""
     event = _case_event(m, "waiting")
@@ -300,6 +321,8 @@ ACTIONS: dict[str, Callable[[StepModel], None]] = {
     "emergency": emergency,
     "still_in_danger": still_in_danger,
     "record_consent": record_consent,
+    "referral_agreed": referral_agreed,
+    "referral_refused": referral_refused,
     "open_case": open_case,
     "human_requested": human_requested,
     "forget": forget,

@@ -27,10 +27,12 @@ from flows.actions import (
     FOCUS,
     GREETED,
     HURT_BY_POLICE,
+    INSTITUTION_TEXT,
     MODEL_FLAG,
     NOTICED,
     OFFER,
     P0_ALERTED,
+    REFER,
     RETURN_TO,
     SHOWN,
     STORY,
@@ -958,6 +960,9 @@ class Engine:
             groups = ["selfharm", "child"] if writes_as_child(m.answers) else ["selfharm"]
             params["selfharm_contacts"] = self.bundle.directory.contacts(
                 m.language, m.answers.get("distrik"), groups)
+        if "institution" in needs:  # where staff would refer the family (REFER)
+            code = (m.answers.get(REFER) or {}).get("code", "")
+            params["institution_key"] = f"{INSTITUTION_TEXT}{code}"
         if "topic" in needs:  # the broadcast topic being subscribed to (flows/broadcast.yaml)
             params["topic_key"] = f"list.broadcast_topics.{m.answers.get('sub_topic', 'all')}"
         if "safe_times" in needs:  # the family's own words, said back in the closing

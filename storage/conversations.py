@@ -112,6 +112,23 @@ def start_over(conn: Connection, contact_id: int, state: str, now: datetime) -> 
                  .values(state=state, misses=0, answers={}, flags=[], updated_at=now))
 
 
+def ask(conn: Connection, contact_id: int, state: str, answers: dict[str, Any],
+        now: datetime) -> bool:
+    """Staff put a question to the family (a referral's consent): the conversation goes to
+    `state`, coming back afterwards to where it was (`_return_to`), with `answers` added.
+    False where the family has no conversation."""
+    row = conn.execute(select(CONVS.c.id, CONVS.c.state, CONVS.c.answers)
+                       .where(CONVS.c.contact_id == contact_id)).one_or_none()
+    if row is None:
+        return False
+    known = dict(row.answers or {})
+    back = known.get("_return_to") if row.state == state else row.state
+    conn.execute(update(CONVS).where(CONVS.c.id == row.id).values(
+        state=state, misses=0, answers={**known, **answers, "_return_to": back},
+        updated_at=now))
+    return True
+
+
 def set_flag(conn: Connection, contact_id: int, flag: str, on: bool) -> None:
     """Set or clear one flag of a family's conversation (e.g. with_person)."""
     row = conn.execute(select(CONVS.c.id, CONVS.c.flags)

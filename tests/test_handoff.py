@@ -16,7 +16,15 @@ from bot.channels.console import format_payload
 from bot.service import Service
 from storage import cases, conversations, counselors, inbox, queue
 from storage.clock import utc
-from storage.models import Case, CaseEvent, Contact, Counselor, MessageLog, Referral
+from storage.models import (
+    Case,
+    CaseEvent,
+    ConsentRecord,
+    Contact,
+    Counselor,
+    MessageLog,
+    Referral,
+)
 from storage.queue import CaseView
 from tests.support import CHANNEL, CollectingSender, FrozenClock, deliver
 
@@ -534,24 +542,59 @@ def test_a_closed_case_still_shows_the_intake_answers(
     assert "Setuju, dan boleh dirujuk" in out or "dirujuk" in out
 
 
-def test_referral_without_consent_is_refused_unless_p0(service: Service) -> None:
-    """/rujuk needs the family's referral consent; only a P0 case may be referred without."""
+def test_referral_without_consent_asks_the_family_first(service: Service) -> None:
+    """/rujuk on a case whose family agreed to counseling only: the family is asked in the
+    chat (walk L: a mother wrote "iya boleh" to her counselor, who had no way to record
+    it). Their yes records a consent that covers referral and the referral itself, and the
+    counselor hears it; a no shares nothing. Only a P0 case is referred without asking."""
     _, sari = add_staff(service, "Sari", "c1")
     family = Person(service, "62811")
     number = family.intake(consent=AGREE)
     sari.say("/ambil")
+    family.unread()
     assert sari.say("/rujuk uptd_ppa butuh pendampingan") == [
-        "Keluarga belum setuju dirujuk. Tanyakan dulu kepada mereka; rujukan tanpa "
-        "persetujuan hanya untuk keadaan darurat."]
+        f"Keluarga {number} belum setuju dirujuk, jadi mereka ditanya dulu lewat chat apakah "
+        "setuju dirujuk ke UPTD PPA / P2TP2A Kabupaten Mimika. Bila setuju, rujukan langsung "
+        "dicatat dan Anda diberi tahu."]
+    asked = joined([format_payload(p) for p in family.unread()])
+    assert "merujuk Anda ke UPTD PPA / P2TP2A Kabupaten Mimika" in asked
+    assert "1. Ya" in asked and "2. Tidak" in asked, asked
     with service.db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Referral)).scalar_one() == 0
-    family.say("DARURAT")
-    assert by_number(service.db, number).priority == "P0"
-    assert sari.say("/rujuk polres_ppa ancaman senjata")[-1] == (
-        f"Rujukan {number} ke Unit PPA Polres Mimika dicatat "
-        "(dasar hukum kepentingan vital (darurat)).")
+    replies = family.say("iya boleh")
+    assert replies[0].startswith("Terima kasih. Petugas LK3 akan mengurus rujukannya"), replies
+    told = sari.unread()
+    assert any(f"Keluarga {number} setuju dirujuk ke UPTD PPA" in format_payload(p)
+               for p in told), told
     with service.db.connect() as conn:
-        assert conn.execute(select(Referral.legal_basis)).scalar_one() == "vital_interest"
+        referral = conn.execute(select(Referral.institution, Referral.legal_basis,
+                                       Referral.reason)).one()
+        given = conn.execute(select(ConsentRecord.choice, ConsentRecord.legal_basis)
+                             .order_by(ConsentRecord.id)).all()
+    assert tuple(referral) == ("uptd_ppa", "consent", "butuh pendampingan")
+    assert [tuple(g) for g in given] == [("agree", "consent"), ("agree_refer", "consent")]
+    # a second place is now referred at once; the family talks on with their counselor
+    assert sari.say("/rujuk lbh bantuan hukum")[-1].startswith(f"Rujukan {number} ke Bantuan")
+    assert family.say("makasih kk") == []
+    assert "makasih kk" in joined([format_payload(p) for p in sari.unread()])
+
+    other = Person(service, "62812")
+    second = other.intake(consent=AGREE)
+    sari.say(f"/ambil {second}")
+    other.unread()
+    sari.say("/rujuk rsud visum")
+    other.unread()
+    assert other.say("tra usah")[0].startswith("Baik, Anda tidak dirujuk"), "no"
+    assert any(f"Keluarga {second} tidak setuju dirujuk" in format_payload(p)
+               for p in sari.unread())
+    with service.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Referral)).scalar_one() == 2
+
+    other.say("DARURAT")
+    assert by_number(service.db, second).priority == "P0"
+    assert sari.say("/rujuk polres_ppa ancaman senjata")[-1] == (
+        f"Rujukan {second} ke Unit PPA Polres Mimika dicatat "
+        "(dasar hukum kepentingan vital (darurat)).")
 
 
 def test_ambil_respects_capacity(service: Service, clock: FrozenClock) -> None:

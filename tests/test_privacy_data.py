@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.casework import caseops
+from bot.casework import labels
 from bot.cli.cliparser import parser
 from bot.privacy import correct, export
 from bot.privacy.cli import family_texts
@@ -162,7 +162,7 @@ def test_every_referral_place_has_a_name_in_each_family_language() -> None:
     """A place added to flows/referrals.yaml needs its name for the family's copy too (else
     the copy falls back to that file's name, which may be English)."""
     texts = family_texts().texts
-    missing = [(lang, code) for code in caseops.institutions() for lang in texts
+    missing = [(lang, code) for code in labels.institutions() for lang in texts
                if f"privacy.export.institution.{code}" not in texts[lang]]
     assert missing == []
 

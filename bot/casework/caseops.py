@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-import yaml
 from sqlalchemy import Connection
 
 from bot.casework import alerts, intakeview, labels, staff
 from bot.pipeline import handoff
-from flows.actions import WITH_PERSON, writes_as_child
+from flows.actions import (
+    INSTITUTION_TEXT,
+    REFER,
+    REFER_CHOICES,
+    REFER_STATE,
+    WITH_PERSON,
+    writes_as_child,
+)
 from flows.catalog import Catalog
 from flows.hours import service_hours
-from flows.loader import FLOWS_DIR
 from flows.triage import URGENT
 from storage import cases, conversations, counselors, queue
 from storage.counselors import CounselorRow
@@ -102,15 +106,8 @@ def note(act: Act, case: CaseView, text: str) -> Done:
     return Done("note_saved", {"number": case.number}, case.id)
 
 
-@cache
-def institutions() -> dict[str, dict[str, str]]:
-    """The referral places by code (flows/referrals.yaml): name and what they are for."""
-    raw = yaml.safe_load((FLOWS_DIR / "referrals.yaml").read_text(encoding="utf-8"))
-    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in raw.items()}
-
-
 def refer(act: Act, case: CaseView, code: str, reason: str) -> Done:
-    places = institutions()
+    places = labels.institutions()
     if code.lower() not in places:
         return _refused("refer_unknown", code=code)
     if not reason.strip():
@@ -118,9 +115,9 @@ def refer(act: Act, case: CaseView, code: str, reason: str) -> Done:
     conv = conversations.load(act.conn, case.contact_id)
     agreed = bool(conv and conv.answers.get("consent") == "agree_refer")
     basis = "consent" if agreed else "vital_interest" if case.priority == "P0" else None
-    if basis is None:
-        return _refused("refer_no_consent")
     name = places[code.lower()]["name"]
+    if basis is None:  # the family is asked, and the referral is recorded when they agree
+        return _ask_to_refer(act, case, code.lower(), reason.strip(), name)
     cases.add_referral(act.conn, case_id=case.id, institution=code.lower(),
                        reason=reason.strip(), legal_basis=basis, counselor_id=act.me.id,
                        now=act.now)
@@ -128,6 +125,22 @@ def refer(act: Act, case: CaseView, code: str, reason: str) -> Done:
               legal_basis=basis)
     return Done("refer_saved", {"number": case.number, "institution": name,
                                 "basis": labels.basis(basis)}, case.id)
+
+
+def _ask_to_refer(act: Act, case: CaseView, code: str, reason: str, name: str) -> Done:
+    """A referral the family has not agreed to: the question goes to them in the chat (the
+    flow's REFER_STATE takes the answer), with what staff would refer them for kept on the
+    conversation; their yes records the consent and the referral (bot.pipeline.effects)."""
+    if conversations.contact(act.conn, case.contact_id)[2] == "stopped":
+        return _refused("family_stopped", number=case.number)
+    pending = {"code": code, "reason": reason, "counselor": act.me.id}
+    if not conversations.ask(act.conn, case.contact_id, REFER_STATE, {REFER: pending},
+                             act.now):
+        return _refused("refer_no_consent")
+    handoff.ask_family(act.conn, act.family_texts, case.id, REFER_STATE, REFER_STATE,
+                       REFER_CHOICES, act.now, institution_key=f"{INSTITUTION_TEXT}{code}")
+    act.audit(case.id, "referral_asked", institution=code, reason=reason)
+    return Done("refer_asked", {"number": case.number, "institution": name}, case.id)
 
 
 def _leave(act: Act, case: CaseView) -> None:

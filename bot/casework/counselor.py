@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot.casework import caseops
+from bot.casework import caseops, labels
 from bot.casework import counselorviews as views
 from bot.casework.counselorctx import Ctx
 from flows.catalog import Catalog
@@ -88,7 +88,7 @@ def refer(ctx: Ctx, case: CaseView, args: str) -> None:
     code, _, reason = args.partition(" ")
     if not code:
         lines = "\n".join(f"{k} — {v['name']} ({v['for']})"
-                          for k, v in caseops.institutions().items())
+                          for k, v in labels.institutions().items())
         return ctx.say("refer_list", lines=lines)
     ctx.tell(caseops.refer(ctx, case, code, reason))
 

@@ -148,3 +148,15 @@ def wit(value: datetime | None, form: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return "-"
     return utc(value).astimezone(service_hours().tz).strftime(form)
+
+
+@cache
+def institutions() -> dict[str, dict[str, str]]:
+    """The referral places by code (flows/referrals.yaml): name and what they are for."""
+    raw = read_yaml(FLOWS_DIR / "referrals.yaml")
+    return {str(k): {str(a): str(b) for a, b in v.items()} for k, v in raw.items()}
+
+
+def institution(code: str) -> str:
+    """A referral place as staff read it (its code where the file no longer has it)."""
+    return institutions().get(code, {}).get("name", code)

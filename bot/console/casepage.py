@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.casework import caseops, staff
+from bot.casework import caseops, labels, staff
 from bot.console import caseview
 from bot.console.core import Console, Staff, outbox_written, to, to_login
 from bot.console.texts import text
@@ -103,7 +103,7 @@ def _page(console: Console, request: Request, number: str,
     return console.render(
         "case.html", who, case=shown, notice=notice, may_act=caseops.may_act(who.me, case),
         outcomes=[(o, who.words.s(f"outcome.{o}")) for o in caseops.outcomes()],
-        places=[(k, v["name"]) for k, v in caseops.institutions().items()], people=people)
+        places=[(k, v["name"]) for k, v in labels.institutions().items()], people=people)
 
 
 async def case_page(console: Console, request: Request) -> Response:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.broadcast import consent as broadcast_consent
-from bot.casework import alerts
+from bot.casework import alerts, labels, staff
 from bot.pipeline import casehooks, quickexit
 from bot.pipeline.apply import Batch, Conv, keeps_no_words
 from bot.privacy.intake import requested
@@ -110,10 +110,37 @@ def privacy_request(batch: Batch, msg: inbox.Pending, conv: Conv,
                                                    str(data["right"]), batch.now)}
 
 
+def referral_agreed(batch: Batch, msg: inbox.Pending, conv: Conv,
+                    data: Data) -> tuple[str, Data]:
+    """The family's yes to a referral staff asked about (bot.casework.caseops): the
+    referral recorded on consent, and the counselor who asked told."""
+    if conv.case_id is None or not data.get("code"):
+        return "referral_agreed", data  # asked of a case since closed: nothing to refer
+    conn, code = batch.need(), str(data["code"])
+    cases.add_referral(conn, case_id=conv.case_id, institution=code,
+                       reason=str(data.get("reason") or ""), legal_basis="consent",
+                       counselor_id=int(data["counselor"]), now=batch.now)
+    staff.say(conn, int(data["counselor"]), "refer_agreed", batch.now, case_id=conv.case_id,
+              number=conv.case_number or "", institution=labels.institution(code))
+    return "referral", {"institution": code, "reason": data.get("reason") or "",
+                        "legal_basis": "consent", "asked_by": data["counselor"]}
+
+
+def referral_refused(batch: Batch, msg: inbox.Pending, conv: Conv,
+                     data: Data) -> tuple[str, Data]:
+    """The family's no: the counselor who asked is told; nothing is shared."""
+    if conv.case_id is not None and data.get("counselor"):
+        staff.say(batch.need(), int(data["counselor"]), "refer_refused", batch.now,
+                  case_id=conv.case_id, number=conv.case_number or "",
+                  institution=labels.institution(str(data.get("code") or "")))
+    return "referral_refused", {"institution": data.get("code") or ""}
+
+
 EFFECTS: dict[str, Effect] = {
     "consent": consent, "stop": stop, "case_upsert": case_upsert,
     "message_while_resting": resting, "satisfaction": satisfaction, "quick_exit": quick_exit,
-    "privacy_request": privacy_request, **broadcast_consent.EFFECTS,
+    "privacy_request": privacy_request, "referral_agreed": referral_agreed,
+    "referral_refused": referral_refused, **broadcast_consent.EFFECTS,
 }
 
 

@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.pipeline.apply import payloads
 from flows.catalog import Catalog
 from flows.hours import service_hours
+from flows.types import Reply
 from storage import cases, conversations, outbox, queue
 
 
@@ -23,6 +25,23 @@ def tell_family(conn: Connection, catalog: Catalog, case_id: int, key: str, now:
     """A notice from the service to the family of a case, in their language."""
     contact_id, language = family_of(conn, case_id)
     notice(conn, contact_id, case_id, catalog.text(key, language, params), now)
+
+
+def ask_family(conn: Connection, catalog: Catalog, case_id: int, key: str, asked: str,
+               choices: tuple[tuple[str, str], ...], now: datetime, **params: Any) -> None:
+    """A question from staff to the family of a case, with its choices numbered as the
+    flow's own (`asked`: the state whose answer they are), in their language."""
+    contact_id, language = family_of(conn, case_id)
+    channel, user, _ = conversations.contact(conn, contact_id)
+    said = catalog.render(Reply(key, params, choices), language)
+    outbox.enqueue(conn, [{
+        "channel": channel, "recipient": user, "contact_id": contact_id, "case_id": case_id,
+        "payload": payload, "dedupe_key": f"ask:{uuid.uuid4().hex}"}
+        for payload in payloads(channel, said.text, said.choices, asked)], now)
+    cases.log_messages(conn, [{
+        "contact_id": contact_id, "case_id": case_id, "inbox_id": None, "direction": "out",
+        "text": said.text, "truncated": False, "original_length": len(said.text),
+        "media": None, "created_at": now, "author": "bot"}])
 
 
 def notice(conn: Connection, contact_id: int, case_id: int, body: str, now: datetime,

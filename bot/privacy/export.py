@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from bot.casework import caseops, intakeview, labels, staff
+from bot.casework import intakeview, labels, staff
 from bot.privacy import access, notify
 from bot.privacy.erase import Outcome, checked
-from flows.actions import BY_OTHER, OTHER_AUTHOR, case_answers
+from flows.actions import BY_OTHER, INSTITUTION_TEXT, OTHER_AUTHOR, case_answers
 from flows.catalog import Catalog
 from flows.definition import StateSpec
 from flows.engine import SKIP_WORDS
@@ -123,8 +123,8 @@ class _Words:
         return self.own(f"privacy.export.basis.{code}") or labels.basis(code, self.lang)
 
     def institution(self, code: str) -> str:
-        return self.own(f"privacy.export.institution.{code}") or \
-            caseops.institutions().get(code, {}).get("name", code)
+        return self.own(f"{INSTITUTION_TEXT}{code}") or \
+            labels.institution(code)
 
     def event(self, kind: str) -> str:
         key = f"event.{kind}"
