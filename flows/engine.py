@@ -110,6 +110,7 @@ POLICE_KINDS = ("violence", "injury", "help_now")  # what harm by the police is 
 POLICE = ".police"  # a text's form for one the police hurt (or a child they hold)
 INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
 INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
+SELFHARM_CHILD = "selfharm_child"  # a child who wants to die: the numbers' group
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
 # A reply that answers a choice question and that only the crisis model reads as danger: under
 # this many words the answer is all it is (the model misreads short replies: "sa aman skarang,
@@ -948,6 +949,8 @@ class Engine:
             groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
             if writes_as_child(m.answers) and groups[0] in ("sexual", "violence"):
                 groups.insert(0, "child")  # a child hurt by someone: the child lines first
+            elif writes_as_child(m.answers) and groups[0] == "selfharm":
+                groups.insert(0, SELFHARM_CHILD)  # a child who wants to die: TePSA after 119
             if key is not None and key.endswith(INJURED):
                 groups.insert(0, INJURED_CHILD)  # a child bleeding: the health post first
             if HURT_BY_POLICE in m.flags:
@@ -961,8 +964,10 @@ class Engine:
             params["selfharm_contacts"] = self.bundle.directory.contacts(
                 m.language, m.answers.get("distrik"), groups)
         if "institution" in needs:  # where staff would refer the family (REFER)
-            code = (m.answers.get(REFER) or {}).get("code", "")
-            params["institution_key"] = f"{INSTITUTION_TEXT}{code}"
+            code = (m.answers.get(REFER) or {}).get("code")
+            params["institution_key"] = f"{INSTITUTION_TEXT}{code}" if \
+                f"{INSTITUTION_TEXT}{code}" in self.bundle.catalog.texts[m.language] \
+                else "refer_consent.elsewhere"  # a place since gone from the list
         if "topic" in needs:  # the broadcast topic being subscribed to (flows/broadcast.yaml)
             params["topic_key"] = f"list.broadcast_topics.{m.answers.get('sub_topic', 'all')}"
         if "safe_times" in needs:  # the family's own words, said back in the closing
@@ -1122,6 +1127,10 @@ class Engine:
             short = True
         else:
             held = None
+            own = f"{key.removesuffix('.again')}.held"
+            if state.name == self.flow.interrupts["emergency"] and WITH_PERSON in m.flags \
+                    and not short and own in texts:
+                key = own  # its own advice, and "your counselor has your message" (walk L)
         if short:
             key = next((k for k in (f"{key}.short", f"{key.removesuffix(INJURED)}.short",
                                     f"{key.removesuffix(POLICE)}.short",

@@ -191,3 +191,18 @@ def test_the_bot_gives_no_advice_of_its_own_beside_the_counselors(service: Servi
                      catalog.text("handoff.resume", "id")]
     # words of wanting to die keep their own advice (never against a counselor's)
     assert "Nyawa Anda berharga" in family.say(IMMINENT)[0]
+
+
+def test_self_harm_while_held_keeps_its_advice_and_names_the_counselor(
+        service: Service) -> None:
+    """Walk L: a man whose counselor was writing to him said he would end it tonight, and
+    read "Pesan ini kami teruskan ke petugas LK3, yang akan menghubungi Anda secepatnya", as
+    if nobody had his case. The self-harm advice stays (never against a counselor's), and
+    the text says his message reached the person who holds his case."""
+    family, sari, _, number = held(service)
+    answer = family.say(IMMINENT)
+    assert answer[0].startswith("Terima kasih sudah memberi tahu. Nyawa Anda berharga. Pesan "
+                                "Anda sudah sampai ke petugas LK3 yang sedang menangani Anda")
+    assert "119" in answer[0] and "jangan sendirian" in answer[0]
+    assert "akan menghubungi Anda secepatnya" not in answer[0]
+    assert any(number in t for t in texts(sari))

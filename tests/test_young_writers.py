@@ -248,3 +248,17 @@ def test_a_pregnant_girl_hears_of_the_puskesmas_first(text: str, key: str) -> No
         assert "bidan" in said and "kejadiannya baru" not in said
         assert "dipaksa" in said
     assert any(e.kind == "case_upsert" for e in turn.events)
+
+
+def test_a_child_who_wants_to_die_is_answered_as_a_child() -> None:
+    """A boy of 14 who wrote that he would hang himself tonight read "Nyawa Anda berharga ...
+    minta orang yang Anda percaya": the adult's text, and no child line. He reads "kamu", is
+    sent to an adult he trusts, and TePSA comes right after 119; a P1 thought too."""
+    turn = talk("sa umur 14, sa mo gantung diri malam ini")[0]
+    assert turn.replies[0].key == "emergency.selfharm.child"
+    said = CATALOG.render(turn.replies[0], "id").text
+    numbers = [line for line in said.splitlines() if line.startswith("•")]
+    assert numbers[0].startswith("• Pikiran bunuh diri") and "TePSA" in numbers[1], numbers
+    assert "kamu percaya" in said and "Anda" not in said
+    thought = talk("sa umur 15, kadang sa pikir mo akhiri hidup")[0]
+    assert thought.replies[0].key == "crisis.p1.selfharm.child"
