@@ -225,6 +225,11 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
     ("bapa anak suka pukul anak", "child", True),  # the children's father
     # the child told of in the sentence before
     ("sa pu anak umur 5 tahun, bapa tiri suka pukul de", "child", True),
+    # a girl "bothered" by a man of the house is how abuse is told (walk M: a P3 case)
+    ("sa pu anak nona 12 thn diganggu de pu om. bilang selesaikan adat saja", "sexual", True),
+    ("sa pu anak nona diganggu de pu om", "sexual", True),
+    ("om suka ganggu sa pu anak 8 thn", "sexual", True),
+    ("anak sa umur 9 diganggu teman di sekolah", "sexual", False),
     ("anak sa 2 org umur 5 dan 3. paitua pukul sa", "child", False),
 ])
 def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
@@ -285,6 +290,11 @@ def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     ("anak dong ditinggal sendiri tiap hari dari pagi sampe malam, orang tua kerja", "child",
      False),
     ("anak2 ditinggal sendiri dari pagi, skarang su malam dong belum makan", "child", True),
+    # the weather today is no time of a plan (walk M: P0 for a complaint about the heat)
+    ("aduh panas skali hari ini, rasa mo mati. kk sa mo tanya konsultasi pranikah", "selfharm",
+     False),
+    ("hari ini panas, sa mo gantung diri malam ini", "selfharm", True),
+    ("sa mo mati hari ini", "selfharm", True),
 ])
 def test_imminence_rules(text: str, group: str, imminent: bool) -> None:
     """Imminence by the rules in crisis.yaml: self-harm with a method or time, violence with a

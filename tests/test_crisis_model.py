@@ -95,6 +95,15 @@ def test_messages_nobody_tuned_for() -> None:
     assert len(alarms) <= 0.05 * len(raw["ordinary"]), alarms
 
 
+@pytest.mark.parametrize("text", ["sa su bilang tadi", "nawaripi, sa su bilang tadi",
+                                  "kan sa su bilang td kk"])
+def test_i_told_you_already_is_no_danger(text: str) -> None:
+    """Walk M: a grandmother's "nawaripi, sa su bilang tadi" (Nawaripi, I said so already) at
+    the kampung question was read by the model as wanting to die (0.97): the suicide line, a
+    P1 case, and her answer lost."""
+    assert not WORDS.scan(text), WORDS.scan(text)
+
+
 def test_a_hint_the_lists_miss_gets_help_and_reaches_staff_as_a_possibility() -> None:
     """The family gets 24-hour numbers in the same turn, in words that fit even if the model
     is wrong ("Bila ada yang tidak aman"), and keeps its place; after consent the case goes to
