@@ -141,6 +141,8 @@ QUESTIONS = {
         "kam janji rahasia ka", "dijamin rahasia kah",  # at consent (a re-check)
         # a girl of 16 pregnant by her teacher (a re-check: asked again, four times)
         "nanti sa pu mama bapa dikasi tau ka?", "kalo sa setuju dong dikasi tau ka?",
+        # a girl of 15 at consent (walk M: "Mohon jawab dulu pertanyaan ini")
+        "kk nanti mama deng bapa tiri tau ka kalo sa lapor?",
     ],
     "not_understood": [
         "sa tra mengerti", "maksudnya apa kaka", "sa bingung", "tra paham maksudnya",
@@ -669,3 +671,12 @@ def test_several_questions_about_the_service_in_one_message_are_each_answered(
     told = engine.step(snap, Inbound("test", "u1", "m3", text="pagi jam 10, sa di kebun"),
                        now, "id")
     assert told.snapshot.answers["safe_times"] == "pagi jam 10, sa di kebun"
+    # walk M: a bare "pagi" greeting before them, and the office guessed by a landmark (it
+    # had been kept as the safe time and read back in the closing)
+    morning = engine.step(None, Inbound("test", "u1", "m4", text="pagi, kantor lk3 buka jam "
+                                        "brp? hari sabtu buka ka?"), now, "id")
+    assert [r.key for r in morning.replies] == ["menu.hours_text", "greeting"]
+    landmark = engine.step(snap, Inbound("test", "u1", "m5", text="kantor dinsos itu di "
+                                         "mana? dekat gereja katedral ka?"), now, "id")
+    assert [r.key for r in landmark.replies] == ["menu.hours_text", "safe_times"]
+    assert "safe_times" not in landmark.snapshot.answers
