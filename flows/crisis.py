@@ -33,7 +33,7 @@ _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "you
           "other_at_risk")
 # marker kinds a sentence of back then (`then`) does not count: "de pernah ancam pake pisau"
 # is a threat that was (P1), "de pegang parang skarang" one now (P0)
-BACK_THEN = ("present", "now", "weapon", "threat")
+BACK_THEN = ("present", "now", "weapon", "threat", "method")
 HEALS = "injury"  # the kind a `healed` message takes P0 from (crisis.yaml `healed`)
 HEALED_AFTER = 4  # words at most of a sentence that says an injury before it has healed
 YOUNG_GAP = 2  # words that may come between those of a `young_writer` phrase ("sa nona umur")

@@ -110,6 +110,10 @@ POLICE_KINDS = ("violence", "injury", "help_now")  # what harm by the police is 
 POLICE = ".police"  # a text's form for one the police hurt (or a child they hold)
 INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
 INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
+# "tra parah" beside the hurt it describes is no "no" to "anyone hurt?" (walk M: "muka bengkak
+# sedikit, tra parah" was asked again after the emergency text, and again)
+MILD = re.compile(r"\b(?:tra|tidak|tida|tdk|gak|ga|nggak|ndak)\s(?:terlalu\s|begitu\s|seberapa\s)?"
+                  r"(?:parah|berat|serius|dalam)\b", re.IGNORECASE)
 SELFHARM_CHILD = "selfharm_child"  # a child who wants to die: the numbers' group
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
 # A reply that answers a choice question and that only the crisis model reads as danger: under
@@ -525,7 +529,7 @@ class Engine:
         value = value or next((v for k in scan.marks if (v := state.danger_choice(k))), None)
         if value is None and scan.imminent:  # "sa pu paitua pegang parang di luar ini"
             value = state.danger_choice(IMMINENT)  # at "in danger now?" is "now"
-        named = self.bundle.answers.named(state, text, self.flow.choices_of(state),
+        named = self.bundle.answers.named(state, MILD.sub(" ", text), self.flow.choices_of(state),
                                           self._labels(state.name, m.language), m.language)
         if named & {"no", "unknown"} - {value}:  # "muka bengkak tra perlu ke rumah sakit"
             return None  # says no: asked again

@@ -295,6 +295,9 @@ def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
      False),
     ("hari ini panas, sa mo gantung diri malam ini", "selfharm", True),
     ("sa mo mati hari ini", "selfharm", True),
+    # an attempt back then: a thought to ask about now (ASQ), not danger now (walk M)
+    ("tahun lalu sa pernah minum racun rumput", "selfharm", False),
+    ("dulu sa pernah coba, skarang sa mo minum racun lagi", "selfharm", True),
 ])
 def test_imminence_rules(text: str, group: str, imminent: bool) -> None:
     """Imminence by the rules in crisis.yaml: self-harm with a method or time, violence with a

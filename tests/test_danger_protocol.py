@@ -629,3 +629,20 @@ def test_a_story_at_the_safety_question_gets_one_list_of_numbers() -> None:
     assert priority(turn.snapshot) == "P0"
     elsewhere = say(snapshot_at("who"), "sa pu paitua pukul sa tadi malam")
     assert elsewhere.replies[0].key in P1_KEYS
+
+
+def test_a_hurt_told_in_words_answers_the_question_once() -> None:
+    """Walk M: "muka bengkak sedikit, tra parah" at "is anyone hurt?" brought the injury
+    text, then the same question again after "aman", and a second emergency text for "sa su
+    bilang td". "tra parah" beside the hurt is no "no": the answer is yes, and the questions
+    go on; "tra perlu ke rumah sakit" is still asked again. A past attempt told at "have you
+    ever tried?" is its yes, answered with the helplines, and the next ASQ question follows."""
+    hurt = say(snapshot_at("risk_injured", category="dv"), "muka bengkak sedikit, tra parah")
+    assert hurt.snapshot.answers.get("injured") == "yes"
+    back = say(hurt.snapshot, "aman, de tidur")
+    assert back.snapshot.state != "risk_injured" and back.snapshot.state != "emergency_check"
+    tried = say(snapshot_at("asq_tried", category="selfharm", asq_wish="yes",
+                            asq_thoughts="yes"), "tahun lalu sa pernah minum racun rumput")
+    assert tried.snapshot.answers.get("asq_tried") == "yes"
+    assert [r.key for r in tried.replies][0] == "crisis.p1.selfharm"
+    assert tried.snapshot.state == "asq_now"
