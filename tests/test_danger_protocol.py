@@ -644,5 +644,5 @@ def test_a_hurt_told_in_words_answers_the_question_once() -> None:
     tried = say(snapshot_at("asq_tried", category="selfharm", asq_wish="yes",
                             asq_thoughts="yes"), "tahun lalu sa pernah minum racun rumput")
     assert tried.snapshot.answers.get("asq_tried") == "yes"
-    assert [r.key for r in tried.replies][0] == "crisis.p1.selfharm"
+    assert tried.replies[0].key == "crisis.p1.selfharm"
     assert tried.snapshot.state == "asq_now"
