@@ -45,7 +45,7 @@ REFER_STATE = "refer_consent"  # where the flow asks it (flows/intake.yaml)
 REFER_CHOICES = (("yes", "answer.yes"), ("no", "answer.no"))  # as that state's choices
 INSTITUTION_TEXT = "privacy.export.institution."  # + a referral code: its name for families
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
-STILL_ACK_FOCUS = ("selfharm", "child")  # the kinds of danger with their own still_ack
+STILL_ACK_FOCUS = ("selfharm", "child", "harms_others")  # with their own still_ack
 # their texts for someone telling of another
 OTHER_FOCUS = ("violence", "sexual", "injury", "selfharm")
 UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
@@ -179,7 +179,7 @@ def still_in_danger(m: StepModel) -> None:
         # not "telepon Polisi 110 sekarang" right after it (walk L: a neighbour of a child)
         key = "emergency.still_ack.no_110.young" if writes_as_child(m.answers) else \
             "emergency.still_ack.no_110"
-    if WITH_PERSON in m.flags and focus != "selfharm":  # their counselor's advice leads
+    if WITH_PERSON in m.flags and focus not in ("selfharm", "harms_others"):  # theirs leads
         key = "emergency.still_ack.held.young" if writes_as_child(m.answers) else \
             "emergency.still_ack.held"
     m.replies.append(Reply(key))

@@ -646,3 +646,16 @@ def test_a_hurt_told_in_words_answers_the_question_once() -> None:
     assert tried.snapshot.answers.get("asq_tried") == "yes"
     assert tried.replies[0].key == "crisis.p1.selfharm"
     assert tried.snapshot.state == "asq_now"
+
+
+def test_one_who_would_hurt_others_and_is_still_in_danger_is_told_not_to_go_there() -> None:
+    """Walk M: a man who wrote he wanted to kill his wife and her lover, then "dong tra ada
+    di sini. tapi sa tau dong tinggal di mana", read "pergi ke tempat yang aman dan ramai",
+    a victim's text. He is told not to go there, to put the machete out of reach, and where
+    to call when he cannot hold back."""
+    first = say(None, "sa pu maitua selingkuh, sa rasa mo bunuh de deng laki2 itu")
+    assert first.replies[0].key == "emergency.harms_others"
+    still = say(first.snapshot, "dong tra ada di sini. tapi sa tau dong tinggal di mana")
+    assert still.replies[0].key == "emergency.still_ack.harms_others"
+    said = words(still)
+    assert "Jangan pergi ke tempat mereka" in said and "tempat yang aman dan ramai" not in said
