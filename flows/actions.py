@@ -46,6 +46,7 @@ REFER_CHOICES = (("yes", "answer.yes"), ("no", "answer.no"))  # as that state's 
 INSTITUTION_TEXT = "privacy.export.institution."  # + a referral code: its name for families
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child", "harms_others")  # with their own still_ack
+OWN_STILL = ("selfharm", "harms_others")  # ...whose advice no other line replaces
 # their texts for someone telling of another
 OTHER_FOCUS = ("violence", "sexual", "injury", "selfharm")
 UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
@@ -174,12 +175,12 @@ def still_in_danger(m: StepModel) -> None:
         key = "emergency.still_ack.other"  # the person told about: "do not go in alone"
     elif CHAT_ONLY in m.flags and key == "emergency.still_ack":
         key = "emergency.still_ack.silent"  # cannot talk: not "telepon Polisi 110 sekarang"
-    if NO_ANSWER_110 in (m.answers.get(NOTICED) or ()) and focus != "selfharm" and \
+    if NO_ANSWER_110 in (m.answers.get(NOTICED) or ()) and focus not in OWN_STILL and \
             HURT_BY_POLICE not in m.flags:  # 110 did not answer: its notice said what else;
         # not "telepon Polisi 110 sekarang" right after it (walk L: a neighbour of a child)
         key = "emergency.still_ack.no_110.young" if writes_as_child(m.answers) else \
             "emergency.still_ack.no_110"
-    if WITH_PERSON in m.flags and focus not in ("selfharm", "harms_others"):  # theirs leads
+    if WITH_PERSON in m.flags and focus not in OWN_STILL:  # their counselor's advice leads
         key = "emergency.still_ack.held.young" if writes_as_child(m.answers) else \
             "emergency.still_ack.held"
     m.replies.append(Reply(key))
