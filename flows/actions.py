@@ -46,7 +46,10 @@ REFER_CHOICES = (("yes", "answer.yes"), ("no", "answer.no"))  # as that state's 
 INSTITUTION_TEXT = "privacy.export.institution."  # + a referral code: its name for families
 FOCUS = "_focus"  # the kind of danger the last danger words were about (texts vary by it)
 STILL_ACK_FOCUS = ("selfharm", "child", "harms_others")  # with their own still_ack
-OWN_STILL = ("selfharm", "harms_others")  # ...whose advice no other line replaces
+# ...and those whose advice never goes against a counselor's (stay with someone, put the rope
+# away; stop and step away): while a person holds the case (caseops.take), the others' texts
+# leave the advice to them; and no other line replaces theirs ("110 tra diangkat")
+OWN_ADVICE = ("selfharm", "harms_others")
 # their texts for someone telling of another
 OTHER_FOCUS = ("violence", "sexual", "injury", "selfharm")
 UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
@@ -175,12 +178,12 @@ def still_in_danger(m: StepModel) -> None:
         key = "emergency.still_ack.other"  # the person told about: "do not go in alone"
     elif CHAT_ONLY in m.flags and key == "emergency.still_ack":
         key = "emergency.still_ack.silent"  # cannot talk: not "telepon Polisi 110 sekarang"
-    if NO_ANSWER_110 in (m.answers.get(NOTICED) or ()) and focus not in OWN_STILL and \
+    if NO_ANSWER_110 in (m.answers.get(NOTICED) or ()) and focus not in OWN_ADVICE and \
             HURT_BY_POLICE not in m.flags:  # 110 did not answer: its notice said what else;
         # not "telepon Polisi 110 sekarang" right after it (walk L: a neighbour of a child)
         key = "emergency.still_ack.no_110.young" if writes_as_child(m.answers) else \
             "emergency.still_ack.no_110"
-    if WITH_PERSON in m.flags and focus not in OWN_STILL:  # their counselor's advice leads
+    if WITH_PERSON in m.flags and focus not in OWN_ADVICE:  # their counselor's advice leads
         key = "emergency.still_ack.held.young" if writes_as_child(m.answers) else \
             "emergency.still_ack.held"
     m.replies.append(Reply(key))

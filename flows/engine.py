@@ -31,6 +31,7 @@ from flows.actions import (
     MODEL_FLAG,
     NOTICED,
     OFFER,
+    OWN_ADVICE,
     P0_ALERTED,
     REFER,
     RETURN_TO,
@@ -90,10 +91,6 @@ _JOINERS = rf"(?:{_LEADING}|\b(?:kalau|kalo|klo)\b)"
 _JOINED_AT_ENDS = re.compile(rf"^(?:\s*{_LEADING})+|(?:{_JOINERS}\s*)+$")
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's phone
-# a counselor holds the case (caseops.take): the emergency texts leave the advice to them,
-# but for the kinds whose advice never goes against a counselor's (stay with someone, put
-# the rope away; stop and step away)
-OWN_ADVICE = ("selfharm", "harms_others")
 LAST_STORY = "_last_story"  # a digest of the last message of STORY_WORDS words or more
 # the same one again this soon: sent twice, not said (a burst comes in one batch; an answer
 # to the next question takes longer: walk L's "sa tra tau kk" a few seconds later was lost)
