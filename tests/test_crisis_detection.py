@@ -230,6 +230,9 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
     ("sa pu anak nona diganggu de pu om", "sexual", True),
     ("om suka ganggu sa pu anak 8 thn", "sexual", True),
     ("anak sa umur 9 diganggu teman di sekolah", "sexual", False),
+    # told of another, in English (walk M: the model's guess alone, no SAPA)
+    ("My housekeeper told me her husband beats her", "violence", True),
+    ("My housekeeper told me her husband beats her", "harms_others", False),
     ("anak sa 2 org umur 5 dan 3. paitua pukul sa", "child", False),
 ])
 def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
