@@ -630,8 +630,13 @@ def test_someone_coming_in_is_a_pause_at_once(engine: Engine) -> None:
 
     b = engine.bundle
     for text in ("nanti dulu, mama masuk kamar", "tunggu, ada orang datang",
-                 "sebentar kaka, paitua su pulang"):
+                 "sebentar kaka, paitua su pulang",
+                 # walk M: a girl whose mother came home, a woman whose signal goes
+                 "mama su pulang, nanti sa chat lg", "nanti sa chat lagi",
+                 "signal mo hilang, besok sore baru sa bisa balas"):
         assert command_of(text, b.keywords, b.phrases) == "later", text
+    for text in ("hp sa mati", "nanti sa pu anak datang", "besok sa mau ke kantor"):
+        assert command_of(text, b.keywords, b.phrases) != "later", text
     def at(state: str, category: str) -> Snapshot:
         answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "under18",
                    "category": category}
