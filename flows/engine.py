@@ -1117,6 +1117,9 @@ class Engine:
             # only the question (a walk-through heard the whole welcome five times)
             if m.answers.get(GREETED):
                 key = f"{state.prompt}.again"
+            else:  # the first time whole, also after a notice: who we are, that this is a
+                short = False  # bot, and DARURAT (a first message asking for an akta had
+                # only "Mau lanjut chat, ditelepon petugas, atau hanya nomor bantuan?")
             m.answers[GREETED] = True
         if state.end and (whose := self.form(m, state.prompt)).endswith(OTHER_WRITER):
             key = whose  # someone else: no case number (Never 5)

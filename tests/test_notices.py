@@ -426,6 +426,16 @@ NOT_MARRIAGE_RIGHTS = [
     "paitua kawin lagi deng perempuan lain",
 ]
 
+NO_FOOD = [
+    "slamat malam anak, sa ini nene, tinggal deng 4 cucu. beras su habis 3 hari, cucu2 lapar",
+    "anak2 lapar, beras habis dari kemarin", "makanan tra ada, bayi menangis lapar",
+    "we have no food and the children are hungry",
+]
+NOT_NO_FOOD = [
+    "anak sa lapar, mo makan", "beras habis, sa mau ke pasar", "sa lapar",
+    "cucu sa sakit, tra mau makan",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
@@ -442,7 +452,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID),
     ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL),
     ("civil_docs", CIVIL_DOCS, NOT_CIVIL_DOCS), ("rehab", REHAB, NOT_REHAB),
-    ("marriage_rights", MARRIAGE_RIGHTS, NOT_MARRIAGE_RIGHTS),
+    ("marriage_rights", MARRIAGE_RIGHTS, NOT_MARRIAGE_RIGHTS), ("no_food", NO_FOOD, NOT_NO_FOOD),
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
@@ -746,3 +756,22 @@ def test_after_110_did_not_answer_the_bot_does_not_say_call_110(engine: Engine) 
     help_now = engine.step(engine.step(None, Inbound("test", "u1", "m1", text=(
         "de pukul anak skarang")), NOW).snapshot, Inbound("test", "u1", "m2", text="masih"), NOW)
     assert "emergency.still_ack.no_110" not in [r.key for r in help_now.replies]
+
+
+def test_a_first_message_with_a_notice_still_gets_the_whole_welcome(engine: Engine) -> None:
+    """Walk M: a grandmother's first message about her hungry grandchildren, and a widow's
+    about an akta, were answered with the notice and "Mau lanjut chat, ditelepon petugas,
+    atau hanya nomor bantuan?": never told who writes back, nor that it is a bot (Never 7).
+    The first welcome is whole after a notice; the next time the question alone. Children
+    without food are P1 for staff once there is consent."""
+    first = engine.step(None, Inbound("test", "u1", "m1", text=NO_FOOD[0]), NOW)
+    keys = [r.key for r in first.replies]
+    assert keys == ["notice.no_food", "greeting"], keys
+    said = engine.bundle.catalog.render(first.replies[1], "id", {}).text
+    assert "asisten otomatis, bukan manusia" in said
+    again = engine.step(first.snapshot, Inbound("test", "u1", "m2", text="kk nanti sa pu mama "
+                                                "tau ka"), NOW)
+    assert "greeting" not in [r.key for r in again.replies]
+    facts = {**first.snapshot.answers, **{f: "yes" for f in first.snapshot.flags}}
+    assessed = engine.bundle.triage.assess(facts)
+    assert assessed.priority == "P1" and "no_food" in assessed.reasons
