@@ -108,6 +108,13 @@ TABLE = [
     ("emergency_check", "aduh sa aman ibu, itu dulu, skarang tra ada apa2", "id", "safe"),
     ("emergency_check", "sa su aman skarang", "id", "safe"),  # a walk-through: asked again
     ("emergency_check", "msh", "id", "danger"),  # walk K: "Maaf, saya belum mengerti"
+    # walk M: everyday answers asked again
+    ("emergency_check", "sudah", "id", "safe"),
+    ("risk_children", "tra ada anak", "id", "no"),
+    ("risk_children", "sa tra tau, sa tra liat", "id", "unknown"),
+    ("who", "murid saya", "id", "child"),
+    ("child_intro", "sa pu tanta, mama pu ade", "id", "yes"),
+    ("risk_weapon", "I do not know", "en", "unknown"),
     ("emergency_check", "aman ji", "id", "safe"),
     # "Mau melanjutkan dari pertanyaan terakhir atau mulai dari awal?": "iya" goes on
     ("resume_check", "iya", "id", "continue"),
