@@ -193,6 +193,8 @@ QUESTIONS = {
         "kapan petugas hubungi sa?", "masih lama ka?", "petugas blm hubungi sa",
         "kapan kam telpon sa", "when will someone contact me", "masih lama kah kaka",
         "jam berapa petugas telepon",
+        # walk M: a woman back with signal, a wait since yesterday
+        "petugas su balas ka?", "sa tunggu dari kemarin, petugas belum hubungi",
     ],
     "ask_cost": [
         "bayar kah atau gratis?", "gratis kah", "ini gratis kah?", "biaya berapa",
