@@ -109,7 +109,8 @@ TABLE = [
     ("emergency_check", "sa su aman skarang", "id", "safe"),  # a walk-through: asked again
     ("emergency_check", "msh", "id", "danger"),  # walk K: "Maaf, saya belum mengerti"
     # walk M: everyday answers asked again
-    ("emergency_check", "sudah", "id", "safe"),
+    # (not a bare "sudah": "su" is "sudah", and "masih, sa su telp 110" is still in danger)
+    ("emergency_check", "masih, sa su telp 110 tra diangkat", "id", "danger"),
     ("risk_children", "tra ada anak", "id", "no"),
     ("risk_children", "sa tra tau, sa tra liat", "id", "unknown"),
     ("who", "murid saya", "id", "child"),
