@@ -436,6 +436,15 @@ NOT_NO_FOOD = [
     "cucu sa sakit, tra mau makan",
 ]
 
+WENT_QUIET = [
+    "anak skarang su diam, sa takut", "sa takut, bayi su tra menangis lagi",
+    "de tiba2 su diam, sa kuatir skali", "the child has gone quiet and I am scared",
+]
+NOT_WENT_QUIET = [
+    "anak su diam, su tidur", "bayi su tra menangis lagi, makasih kk", "sa takut paitua marah",
+    "de su diam sekarang, aman",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
@@ -452,7 +461,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID),
     ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL),
     ("civil_docs", CIVIL_DOCS, NOT_CIVIL_DOCS), ("rehab", REHAB, NOT_REHAB),
-    ("marriage_rights", MARRIAGE_RIGHTS, NOT_MARRIAGE_RIGHTS), ("no_food", NO_FOOD, NOT_NO_FOOD),
+    ("marriage_rights", MARRIAGE_RIGHTS, NOT_MARRIAGE_RIGHTS), ("no_food", NO_FOOD, NOT_NO_FOOD), ("went_quiet", WENT_QUIET, NOT_WENT_QUIET),
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
