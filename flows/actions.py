@@ -59,6 +59,8 @@ YOUNG = "_young"  # danger words came with the writer's own age under 18 ("sa um
 SHOWN = "_emergency_shown"  # the emergency message last shown (its text's key)
 NOTICED = "_noticed"  # the notices said (flows/phrases.yaml `notices`): each once
 NO_ANSWER_110 = "no_answer_110"  # the notice for "sa su telp 110 tra diangkat"
+# P1 reasons whose notice says what to do now, said where an answer gives the reason
+SAFETY_NOTICES = {"no_safe_place": "no_shelter"}
 GREETED = "_greeted"  # the welcome was said: asked again, the greeting is only its question
 ABOUT_OTHER = "_about_other"  # danger words told of someone else hurt ("tetangga pukul istri")
 # someone other than the phone's owner writes now (flows/phrases.yaml `writers`): "child"

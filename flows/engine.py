@@ -35,6 +35,7 @@ from flows.actions import (
     P0_ALERTED,
     REFER,
     RETURN_TO,
+    SAFETY_NOTICES,
     SHOWN,
     STORY,
     TOLD,
@@ -835,12 +836,20 @@ class Engine:
         said = m.answers.get(NOTICED) or []
         for reason in sorted(new):
             focus = m.triage.focus(reason)
-            key = f"safety_p1.{focus}"
-            if focus is None or key in said or not self.has_text(m, key):
+            key = name = f"safety_p1.{focus}"
+            if reason in SAFETY_NOTICES:  # a notice's own words: "no safe place tonight"
+                name = SAFETY_NOTICES[reason]  # (walk N: "tra ada" at that question had
+                key = f"notice.{name}"  # only "Kasus Anda sudah kami teruskan", then the
+                # next question)
+            elif focus is None:
                 continue
-            m.answers[NOTICED] = [*said, key]
+            if name in said or not self.has_text(m, key):
+                continue
+            m.answers[NOTICED] = [*said, name]
             m.flag("p1_notified")
-            if writes_as_child(m.answers) and self.has_text(m, f"{key}.child"):
+            if name != key:
+                key = self.form(m, key)  # a notice in "kamu" for a child
+            elif writes_as_child(m.answers) and self.has_text(m, f"{key}.child"):
                 key = f"{key}.child"
             m.replies.append(Reply(key, self.params(m, key)))
             return True

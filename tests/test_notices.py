@@ -461,7 +461,8 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("after_report", AFTER_REPORT, NOT_AFTER_REPORT), ("school_aid", SCHOOL_AID, NOT_SCHOOL_AID),
     ("images_down", IMAGES_DOWN, NOT_IMAGES_DOWN), ("legal", LEGAL, NOT_LEGAL),
     ("civil_docs", CIVIL_DOCS, NOT_CIVIL_DOCS), ("rehab", REHAB, NOT_REHAB),
-    ("marriage_rights", MARRIAGE_RIGHTS, NOT_MARRIAGE_RIGHTS), ("no_food", NO_FOOD, NOT_NO_FOOD), ("went_quiet", WENT_QUIET, NOT_WENT_QUIET),
+    ("marriage_rights", MARRIAGE_RIGHTS, NOT_MARRIAGE_RIGHTS),
+    ("no_food", NO_FOOD, NOT_NO_FOOD), ("went_quiet", WENT_QUIET, NOT_WENT_QUIET),
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
@@ -784,3 +785,25 @@ def test_a_first_message_with_a_notice_still_gets_the_whole_welcome(engine: Engi
     facts = {**first.snapshot.answers, **{f: "yes" for f in first.snapshot.flags}}
     assessed = engine.bundle.triage.assess(facts)
     assert assessed.priority == "P1" and "no_food" in assessed.reasons
+
+
+def test_no_safe_place_tonight_answered_at_its_question_says_where_to_go(
+        engine: Engine) -> None:
+    """Walk N: a woman beaten last night answered "tra ada" to "a safe place tonight?" and read
+    only "Kasus Anda sudah kami teruskan", then the next question; the closing promised a
+    call tomorrow at 08.00. The answer brings the shelter notice (where to go tonight, who
+    finds shelter), once, with the case for staff; "tra ada, sa tra tau mo pigi ke mana" is
+    the same answer."""
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
+               "category": "dv"}
+    snap = Snapshot(engine.flow.name, "risk_safe_place", "id", answers, (), 0,
+                    engine.flow.version, None, NOW - timedelta(minutes=1))
+    for text in ("tra ada", "2", "tra ada, sa tra tau mo pigi ke mana"):
+        turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), NOW)
+        keys = [r.key for r in turn.replies]
+        assert keys[0] == "notice.no_shelter", (text, keys)
+        assert turn.snapshot.state == "risk_safe_chat", text
+        assert any(e.kind == "case_upsert" for e in turn.events), text
+    young = replace(snap, answers={**answers, "age": "under18"})
+    turn = engine.step(young, Inbound("test", "u1", "m1", text="tra ada"), NOW)
+    assert turn.replies[0].key == "notice.no_shelter.young"
