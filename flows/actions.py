@@ -180,11 +180,14 @@ def still_in_danger(m: StepModel) -> None:
         key = "emergency.still_ack.other"  # the person told about: "do not go in alone"
     elif CHAT_ONLY in m.flags and key == "emergency.still_ack":
         key = "emergency.still_ack.silent"  # cannot talk: not "telepon Polisi 110 sekarang"
-    if NO_ANSWER_110 in (m.answers.get(NOTICED) or ()) and focus not in OWN_ADVICE and \
-            HURT_BY_POLICE not in m.flags:  # 110 did not answer: its notice said what else;
-        # not "telepon Polisi 110 sekarang" right after it (walk L: a neighbour of a child)
-        key = "emergency.still_ack.no_110.young" if writes_as_child(m.answers) else \
-            "emergency.still_ack.no_110"
+    said_now = {e.data.get("notice") for e in m.events if e.kind == "noticed"}
+    if (NO_ANSWER_110 in (m.answers.get(NOTICED) or ()) or CHAT_ONLY in said_now) and \
+            focus not in OWN_ADVICE and HURT_BY_POLICE not in m.flags:
+        # 110 did not answer, or one hiding said so in this message: the notice said what
+        # else; not "telepon Polisi 110 sekarang" right after it (walk L: a neighbour of a
+        # child), nor the same advice twice in one turn (walk N: a woman in the bathroom)
+        key = "emergency.still_ack.marked.young" if writes_as_child(m.answers) else \
+            "emergency.still_ack.marked"
     if WITH_PERSON in m.flags and focus not in OWN_ADVICE:  # their counselor's advice leads
         key = "emergency.still_ack.held.young" if writes_as_child(m.answers) else \
             "emergency.still_ack.held"

@@ -350,8 +350,10 @@ class Engine:
             self.fire(m, f"choose_{still.value}", before)
             acked = next((i for i, r in enumerate(m.replies[said:], said)
                           if r.key.startswith("emergency.still_ack")), len(m.replies) - 1)
-            m.replies.insert(acked + 1, Reply("emergency.still_numbers",
-                                              self.params(m, "emergency.still_numbers")))
+            if CHAT_ONLY not in m.flags:  # hiding, or cannot talk: one message less to
+                # sound (walk N; the silent line names SAPA's WhatsApp)
+                m.replies.insert(acked + 1, Reply("emergency.still_numbers",
+                                                  self.params(m, "emergency.still_numbers")))
         elif scan:  # every text, in every state, is read for danger before anything else
             choice = None if starting else \
                 also or self._danger_choice(m, state, inbound.text, scan)

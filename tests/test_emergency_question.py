@@ -124,8 +124,9 @@ def test_the_same_danger_again_gets_the_short_form_and_darurat_the_whole_message
                  "sa tra bisa telpon nanti de dengar. tolong kirim orang ka polisi ke rumah",
                  "2", "sa juga mo gantung diri malam ini", "2", "DARURAT")
     keys = [[r.key for r in t.replies] for t in turns]
-    assert keys[0][0] == "emergency.violence"  # and no one will phone her
-    assert keys[2] == ["emergency.violence.again", "notice.chat_only"]
+    assert keys[0][0] == "emergency.violence"  # and no one will phone her: hiding, from
+    assert "notice.chat_only" in keys[0]  # her first message (walk N)
+    assert keys[2] == ["emergency.violence.again"]
     again = said(turns[2]).split("\nBaik, kami catat")[0]
     assert "lewat chat ini" in again and "WA 08111-129-129" in again
     assert again.endswith("Apakah Anda aman sekarang?\nSudah aman sekarang\nMasih dalam bahaya")

@@ -332,11 +332,15 @@ CHAT_ONLY = [
     "sa tra bisa bicara, de ada di luar kamar", "sa cuma bisa ketik diam2",
     "sa tra bisa angkat telpon", "de suka cek sa pu hp", "chat only please, he checks my calls",
     "please don't call me", "I can't talk right now", "saya tuli. kakak saya pukul saya",
+    # hiding (walk N)
+    "sa di kamar mandi", "sa sembunyi di kamar", "sa lagi sembunyi", "I am hiding",
 ]
 NOT_CHAT_ONLY = [
     "sa mau ditelpon saja", "telpon sa jam 10 pagi", "sa bisa bicara bahasa indonesia",
     "sa tra bisa datang ke kantor", "nanti sa telpon kam", "hp sa rusak, pake nomor lain",
     "paitua tra angkat telpon dari tadi, de marah", "sa cuma bisa datang hari sabtu",
+    "sa mau mandi dulu", "kamar mandi rusak", "sa di kamar mandi tadi waktu de datang, skarang "
+    "sa aman",
 ]
 
 NO_SHELTER = [
@@ -754,7 +758,7 @@ def test_after_110_did_not_answer_the_bot_does_not_say_call_110(engine: Engine) 
     turn = engine.step(first.snapshot, Inbound("test", "u1", "m2", text=(
         "masih, sa su telp 110 tra diangkat")), NOW)
     keys = [r.key for r in turn.replies]
-    assert keys[:2] == ["notice.no_answer_110", "emergency.still_ack.no_110"], keys
+    assert keys[:2] == ["notice.no_answer_110", "emergency.still_ack.marked"], keys
     after = " ".join(engine.bundle.catalog.render(r, "id", {}).text for r in turn.replies[1:])
     assert "110" not in after
     assert "still_in_danger" in turn.snapshot.flags
@@ -762,10 +766,10 @@ def test_after_110_did_not_answer_the_bot_does_not_say_call_110(engine: Engine) 
         "sa umur 13, bapa pukul sa skarang")), NOW)
     turn = engine.step(child.snapshot, Inbound("test", "u1", "m2", text=(
         "masih, sa su telp 110 tra diangkat")), NOW)
-    assert "emergency.still_ack.no_110.young" in [r.key for r in turn.replies]
+    assert "emergency.still_ack.marked.young" in [r.key for r in turn.replies]
     help_now = engine.step(engine.step(None, Inbound("test", "u1", "m1", text=(
         "de pukul anak skarang")), NOW).snapshot, Inbound("test", "u1", "m2", text="masih"), NOW)
-    assert "emergency.still_ack.no_110" not in [r.key for r in help_now.replies]
+    assert "emergency.still_ack.marked" not in [r.key for r in help_now.replies]
 
 
 def test_a_first_message_with_a_notice_still_gets_the_whole_welcome(engine: Engine) -> None:
@@ -807,3 +811,22 @@ def test_no_safe_place_tonight_answered_at_its_question_says_where_to_go(
     young = replace(snap, answers={**answers, "age": "under18"})
     turn = engine.step(young, Inbound("test", "u1", "m1", text="tra ada"), NOW)
     assert turn.replies[0].key == "notice.no_shelter.young"
+
+
+def test_one_hiding_is_understood_and_answered_quietly(engine: Engine) -> None:
+    """Walk N: a woman hiding from a man with a machete wrote "sa di kamar mandi" at "are you
+    safe now?" and read "Maaf, saya belum mengerti"; "de cari sa" then brought "telepon
+    Polisi 110 sekarang" and three messages, three sounds, after she was told to silence her
+    phone. Hiding is still in danger, with the no-calls notice (SAPA by WhatsApp) and one
+    short line after it; no separate list of numbers."""
+    first = engine.step(None, Inbound("test", "u1", "m1", text=(
+        "tlg kk de ada pukul sa skrg de pegang parang")), NOW)
+    turn = engine.step(first.snapshot, Inbound("test", "u1", "m2", text="sa di kamar mandi"),
+                       NOW)
+    keys = [r.key for r in turn.replies]
+    assert keys[:2] == ["notice.chat_only", "emergency.still_ack.marked"], keys
+    assert "emergency.still_numbers" not in keys
+    said = " ".join(engine.bundle.catalog.render(r, "id", {}).text for r in turn.replies)
+    assert "telepon Polisi 110 sekarang" not in said
+    assert turn.snapshot.answers["still_in_danger_answer"] == "danger"
+    assert "chat_only" in turn.snapshot.flags
