@@ -230,6 +230,7 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
     ("sa pu anak nona diganggu de pu om", "sexual", True),
     ("om suka ganggu sa pu anak 8 thn", "sexual", True),
     ("anak sa umur 9 diganggu teman di sekolah", "sexual", False),
+    ("sa pu kambing su 3 hari hilang", "child", False),
     # told of another, in English (walk M: the model's guess alone, no SAPA)
     ("My housekeeper told me her husband beats her", "violence", True),
     ("My housekeeper told me her husband beats her", "harms_others", False),
@@ -298,6 +299,10 @@ def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
      False),
     ("hari ini panas, sa mo gantung diri malam ini", "selfharm", True),
     ("sa mo mati hari ini", "selfharm", True),
+    # a girl of 14 gone three days with a man met on Facebook (walk N: the model's guess,
+    # no TePSA, no case before consent): a child missing, danger now
+    ("sa pu anak prempuan 14 thn su 3 hari hilang, ikut laki2 yg de kenal di fb", "child",
+     True),
     # an attempt back then: a thought to ask about now (ASQ), not danger now (walk M)
     ("tahun lalu sa pernah minum racun rumput", "selfharm", False),
     ("dulu sa pernah coba, skarang sa mo minum racun lagi", "selfharm", True),

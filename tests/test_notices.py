@@ -199,6 +199,9 @@ NOT_ARREST = [
     "sa mau lapor polisi", "de pernah dipenjara", "kam bisa telpon polisi ka?",
 ]
 SEARCH = [
+    # a child gone days, told at length (walk N: "lapor ke mana" unanswered)
+    "tolong kk, sa pu anak prempuan 14 thn su 3 hari hilang, ikut laki2 yg de kenal di fb. "
+    "sa harus lapor ke mana",
     "kam bisa cari de ka?", "kam bisa cari sa pu anak ka", "tolong cari sa pu anak",
     "kaka tolong sa pu anak prempuan umur 17 lari ikut de pu pacar su 4 hari tra pulang, hp "
     "tra aktif. kam bisa cari de ka? sa tra tau de di mana", "can you help me find my daughter",
