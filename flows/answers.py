@@ -656,6 +656,15 @@ def _said(text: str) -> str:
     return clean(text.translate(_AS_OK))
 
 
+# tears and sorrow, and nothing else (walk N: "😭😭" had "Maaf, saya belum mengerti")
+_TEARS = "😭😢😥😿🥺😔😞💔😪😓🙏 " + "🏻🏼🏽🏾🏿"
+
+
+def only_tears(text: str) -> bool:
+    """Whether a message is only crying or sad faces: heard, not "not understood"."""
+    return bool(text.strip()) and not text.strip(_TEARS) and bool(text.strip(" 🙏"))
+
+
 def only_signs(text: str) -> bool:
     """Whether a message is a thumbs-up and nothing else (the engine never lets one answer
     a question that raises the priority)."""

@@ -47,7 +47,7 @@ from flows.actions import (
     told_kinds,
     writes_as_child,
 )
-from flows.answers import only_signs
+from flows.answers import only_signs, only_tears
 from flows.commands import DID_YOU_MEAN, FROM_STORY
 from flows.crisis import Scan
 from flows.danger import UNSAID
@@ -707,7 +707,8 @@ class Engine:
             return self._miss(m, state, story=_story(text),
                               media=bool(inbound.media) and not text,
                               ack=only_signs(text) or self.bundle.answers.acknowledges(text),
-                              short=len(text.split()) <= PIECE_WORDS)
+                              short=len(text.split()) <= PIECE_WORDS,
+                              tears=only_tears(text))
         m.answers.pop(OFFER, None)
         if state.save:
             m.answers[state.save] = picked.value
@@ -883,7 +884,8 @@ class Engine:
             ACTIONS[a](m)
 
     def _miss(self, m: StepModel, state: StateSpec, story: bool = False,
-              media: bool = False, ack: bool = False, short: bool = False) -> None:
+              media: bool = False, ack: bool = False, short: bool = False,
+              tears: bool = False) -> None:
         """Not an answer: asked again (a story gets thanks first: a walk-through's mother
         told why she wrote at the consent question and read "Maaf, saya belum mengerti"; a
         voice note or photo is said to be kept for staff, since the bot cannot hear it),
@@ -921,8 +923,10 @@ class Engine:
             m.events.append(Event("offered_human", {"state": m.state}))
             m.replies.append(Reply("offer_human"))
             return self.prompt(m, short=True)
-        key = "reprompt_text" if state.input else "reprompt_story" if story else \
-            "reprompt_media" if media else "reprompt"  # a voice note: kept, not heard
+        key = "reprompt_tears" if tears else "reprompt_text" if state.input else \
+            "reprompt_story" if story else "reprompt_media" if media else "reprompt"
+        # (a voice note: kept, not heard; crying faces: heard, and DARURAT, in "kamu" too)
+        key = self.form(m, key) if tears else key
         m.replies.append(Reply(key, choices=self._choices(state)))
 
     def _unsure(self, m: StepModel, state: StateSpec, text: str) -> bool:

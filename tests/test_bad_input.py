@@ -25,7 +25,7 @@ CLOSING = flows().bundle.catalog.text("closing", "id").splitlines()[0].format(
 ODD = {
     "empty": ("", ""),
     "whitespace": (" \t\n  ", ""),
-    "emoji": ("🙏😢🙏", "🙏😢🙏"),
+    "emoji": ("🎉✨👀", "🎉✨👀"),
     "control": ("\x00\x07abc", "abc"),
     "arabic": ("مرحبا، أحتاج مساعدة", "مرحبا، أحتاج مساعدة"),
     "hebrew": ("\u200fשלום, אני צריכה עזרה", "שלום, אני צריכה עזרה"),
@@ -106,6 +106,21 @@ def test_odd_answer_to_choice_reprompts(service: Service, at_danger: Family, odd
     assert reply == f"{REPROMPT}\n{DANGER_CHOICES}"
     assert state(service) == "danger"
     assert last_inbound(service).text == logged
+    assert nothing_pending(service)
+
+
+@pytest.mark.parametrize("tears", ["😭😭😭", "🙏😢🙏", "💔"])
+def test_tears_at_a_choice_question_are_heard(service: Service, at_danger: Family,
+                                              tears: str) -> None:
+    """Walk N: a mother who could only send crying faces read "Maaf, saya belum mengerti".
+    She reads that her message arrived, that DARURAT is there, and that she may write in her
+    own words; the question stays, and nothing is lost."""
+    (reply,) = at_danger.say(tears)
+    assert reply.startswith("Pesan Anda sudah kami terima. Bila Anda dalam bahaya sekarang, "
+                            "ketik DARURAT.")
+    assert reply.endswith(DANGER_CHOICES)
+    assert state(service) == "danger"
+    assert last_inbound(service).text == tears
     assert nothing_pending(service)
 
 
