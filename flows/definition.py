@@ -78,7 +78,8 @@ class StateSpec:
     input: str | None = None  # "text": free text answer
     # "time": the text answer must name a time ("pagi", "jam 4", "sesudah kerja"); a first
     # answer without one is asked again, once (a walk-through: "ya", or a story, was read
-    # back as the safe time)
+    # back as the safe time); "word": a word or two (a codeword), a story is asked again,
+    # once (walk N: a story typed at the codeword question was kept as the codeword)
     expects: str | None = None
     save: str | None = None  # answer key
     skippable: bool = False

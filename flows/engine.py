@@ -113,6 +113,7 @@ INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.ya
 MILD = re.compile(r"\b(?:tra|tidak|tida|tdk|gak|ga|nggak|ndak)\s(?:terlalu\s|begitu\s|seberapa\s)?"
                   r"(?:parah|berat|serius|dalam)\b", re.IGNORECASE)
 SELFHARM_CHILD = "selfharm_child"  # a child who wants to die: the numbers' group
+WORD_WORDS = 4  # at most, in an answer to a question that `expects: word` (the codeword)
 HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
 # A reply that answers a choice question and that only the crisis model reads as danger: under
 # this many words the answer is all it is (the model misreads short replies: "sa aman skarang,
@@ -665,10 +666,11 @@ class Engine:
             if not m.misses and self._unsure(m, state, text):
                 return None  # "sa tra tau itu" at the codeword: what one is, not the codeword
                 # (a walk-through: saved as the word a counselor would say back)
-            if state.expects == "time" and not m.misses and \
-                    not self.bundle.answers.names_time(text):
+            if not m.misses and (
+                    (state.expects == "time" and not self.bundle.answers.names_time(text)) or
+                    (state.expects == "word" and len(text.split()) > WORD_WORDS)):
                 m.misses += 1  # "ya", a story: asked once more, then taken as it comes
-                key = self.form(m, f"{state.prompt}.not_time")
+                key = self.form(m, f"{state.prompt}.not_{state.expects}")
                 return m.replies.append(Reply(key if self.has_text(m, key) else state.prompt))
             self.save_text(m, state, inbound, text)
             if state.expects == "time":

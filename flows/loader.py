@@ -107,8 +107,9 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
     if "prompt" not in raw:
         raise FlowError(f"{where}: missing prompt")
-    if raw.get("expects") not in (None, "time") or (raw.get("expects") and not raw.get("input")):
-        raise FlowError(f"{where}: expects: only `time`, on a text question")
+    if raw.get("expects") not in (None, "time", "word") or \
+            (raw.get("expects") and not raw.get("input")):
+        raise FlowError(f"{where}: expects: only `time` or `word`, on a text question")
     choices = []
     for i, c in enumerate(raw.get("choices") or []):
         cw = f"{where}.choices[{i}]"

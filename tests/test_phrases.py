@@ -687,3 +687,27 @@ def test_several_questions_about_the_service_in_one_message_are_each_answered(
                                          "mana? dekat gereja katedral ka?"), now, "id")
     assert [r.key for r in landmark.replies] == ["menu.hours_text", "safe_times"]
     assert "safe_times" not in landmark.snapshot.answers
+
+
+def test_a_story_at_the_codeword_question_is_not_the_codeword(engine: Engine) -> None:
+    """Walk N: a story typed at "make up a short codeword" was kept as the codeword, and the
+    counselor would have said it back. A message of more than a few words is asked again,
+    once, with what a codeword is (the message stays in the transcript); the next answer is
+    taken as it comes."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    snap = Snapshot(engine.flow.name, "codeword", "id",
+                    {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
+                     "category": "couple", "contact": "chat"},
+                    (), 0, engine.flow.version, None, now - timedelta(minutes=1))
+    story = engine.step(snap, Inbound("test", "u1", "m1", text=(
+        "sa tinggal di sp2 dekat pasar, hp ini sa pu sendiri")), now, "id")
+    assert [r.key for r in story.replies] == ["codeword.not_word"]
+    assert "codeword" not in story.snapshot.answers
+    word = engine.step(story.snapshot, Inbound("test", "u1", "m2", text="mangga"), now, "id")
+    assert word.snapshot.answers["codeword"] == "mangga"
+    short = engine.step(snap, Inbound("test", "u1", "m3", text="buah mangga"), now, "id")
+    assert short.snapshot.answers["codeword"] == "buah mangga"
