@@ -39,6 +39,8 @@ ORDINARY = [
     # the child and the illness far apart, or not an illness of the body (a walk-through)
     "slamat siang anak, sa mama tua, cucu tiga, yang besar 12 thn, uang su habis, sa sakit kaki",
     "sa pu adik laki2 su 2 bulan tra mau makan, bicara sendiri, sa rasa de sakit jiwa",
+    # a health card is the question (walk N)
+    "bapa pu kartu bpjs su tra aktif, bapa sakit gula harus ambil obat di rsud",
 ]
 LOCATE = [
     "sa pu maitua su bawa lari anak2 pulang ke de pu kampung di agimuga, sa mau ketemu sa pu "

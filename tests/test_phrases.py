@@ -172,6 +172,10 @@ QUESTIONS = {
         "bansos", "tolong bantu urus bpjs", "how do i apply for pkh",
         # first messages (a walk-through: only the greeting came back)
         "selamat pagi, sa mau tanya bantuan PKH untuk anak yatim",
+        # an old man's card (walk N: the health notice for a sick child instead)
+        "kartu bpjs sa su tra aktif, urus di mana?",
+        "bapa pu kartu bpjs su tra aktif, bapa sakit gula harus ambil obat di rsud. bapa harus "
+        "urus di mana?",
         "sa mau daftar pkh buat sa pu mama",
         "sa bisa dapat bantuan PKH ka nak? sa tra pernah dapat",  # a grandmother (walk K)
     ],
