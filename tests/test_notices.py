@@ -454,6 +454,16 @@ NOT_WENT_QUIET = [
     "de su diam sekarang, aman",
 ]
 
+FORCED_MARRIAGE = [
+    "sa pu ade perempuan umur 15 mo dikawinkan bulan depan, bapa su terima mas kawin. ade tra "
+    "mau. sa bisa bikin apa?", "sa dipaksa kawin deng laki2 tua", "anak sa mo dijodohkan",
+    "my sister is being forced to marry",
+]
+NOT_FORCED_MARRIAGE = [
+    "sa mau konseling pra nikah", "kami su kawin 5 tahun", "paitua kawin lagi",
+    "sa mau menikah tahun depan",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
@@ -472,6 +482,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("civil_docs", CIVIL_DOCS, NOT_CIVIL_DOCS), ("rehab", REHAB, NOT_REHAB),
     ("marriage_rights", MARRIAGE_RIGHTS, NOT_MARRIAGE_RIGHTS),
     ("no_food", NO_FOOD, NOT_NO_FOOD), ("went_quiet", WENT_QUIET, NOT_WENT_QUIET),
+    ("forced_marriage", FORCED_MARRIAGE, NOT_FORCED_MARRIAGE),
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
