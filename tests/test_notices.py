@@ -325,6 +325,7 @@ POLICE_HARM = [
     "sa dipukul polisi", "anak sa dihajar aparat waktu demo", "I was beaten by the police",
     # a father of a boy of 17 (a walk-through: sent to the police)
     "sa pu anak laki2 umur 17 tadi sore dong tahan di pos polisi trus dong pukul de pake rotan",
+    "kk polisi bole pukul anak sa ka?",  # a father whose son of 16 is held (walk N)
 ]
 NOT_POLICE_HARM = [
     "paitua pukul sa, sa mau lapor polisi", "polisi tangkap paitua karna de pukul sa",
