@@ -465,6 +465,16 @@ NOT_FORCED_MARRIAGE = [
     "sa mau menikah tahun depan",
 ]
 
+DISABILITY_AID = [
+    "sa pu anak laki2 umur 24 tahun, de disabilitas. ada bantuan kursi roda ka atau bantuan "
+    "lain dari dinsos?", "bisa dapat kursi roda ka", "bapa sa lumpuh, ada bantuan ka",
+    "is there help for a wheelchair",
+]
+NOT_DISABILITY_AID = [
+    "sa pu anak disabilitas, de sering dipukul teman", "kursi di kantor ada ka",
+    "sa mau tanya bantuan pkh",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
@@ -484,6 +494,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("marriage_rights", MARRIAGE_RIGHTS, NOT_MARRIAGE_RIGHTS),
     ("no_food", NO_FOOD, NOT_NO_FOOD), ("went_quiet", WENT_QUIET, NOT_WENT_QUIET),
     ("forced_marriage", FORCED_MARRIAGE, NOT_FORCED_MARRIAGE),
+    ("disability_aid", DISABILITY_AID, NOT_DISABILITY_AID),
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
