@@ -83,7 +83,7 @@ class Question:
     fuzzy: bool = False
     stem: bool = False
     offer: bool = False  # a sentence that names one choice among other words is offered
-    gives_way: frozenset[str] = frozenset()  # ...and these values give way to another named
+    gives_way: tuple[str, ...] = ()  # ...and these values give way to another named
     from_story: bool = False  # an earlier story's words for it are offered when it is asked
     # value -> value: an answer, "tapi", then words naming the second ("skarang aman tapi
     # nanti malam sa takut" at the danger question: not in danger now, but afraid)
@@ -113,7 +113,7 @@ class _Table:
     fuzzy_names: list[str]
     fuzzy_values: list[str]
     offer: bool = False
-    gives_way: frozenset[str] = frozenset()
+    gives_way: tuple[str, ...] = ()
     but_turns: dict[str, str] = field(default_factory=dict)
     minor: tuple[str, frozenset[str]] | None = None
 
@@ -287,8 +287,9 @@ class Answers:
         if not hits and t.stems is not None and (stemmed := self._stemmed(t, words)):
             hits, _ = _named(stemmed, t.stems, t.stem_longest, t.fillers)
         named = {h for h in hits if h in t.by_value or h == UNCLEAR}  # "tra": not offered
-        if len(named) > 1:  # "anak sa cacat": the child gives way to the disability
-            named -= t.gives_way
+        for weaker in t.gives_way:  # "anak sa cacat": the child gives way to the disability;
+            if len(named) > 1:  # in order ("istri pigi bawa anak2": the couple, not children)
+                named.discard(weaker)
         if len(named) != 1 or UNCLEAR in named:
             return None
         value = named.pop()
@@ -564,7 +565,7 @@ class Answers:
             years=self.years, months=self.months, ages=ages, stems=stems,
             stem_longest=max(map(len, stems), default=1) if stems else 1,
             fuzzy_names=names, fuzzy_values=name_values, offer=bool(q and q.offer),
-            gives_way=q.gives_way if q else frozenset(),
+            gives_way=q.gives_way if q else (),
             but_turns=dict(q.but_turns) if q else {}, minor=q.minor if q else None)
 
     # -- checking against a flow ------------------------------------------------------------
@@ -907,7 +908,7 @@ class _Loader:
             raise self.fail(f"questions.{key}.minor",
                             "needs `value` (and may have `unless`): values of its words")
         return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
-                        flags["fuzzy"], flags["stem"], flags["offer"], frozenset(gives_way),
+                        flags["fuzzy"], flags["stem"], flags["offer"], tuple(gives_way),
                         flags["from_story"], tuple((str(a), str(b)) for a, b in turns.items()),
                         (str(minor["value"]), frozenset(map(str, minor.get("unless", []))))
                         if minor else None)

@@ -596,3 +596,21 @@ def test_a_number_pointed_at_with_words_after_it_is_that_choice() -> None:
                         engine.flow.version, None, now - timedelta(minutes=1))
         turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), now, "id")
         assert turn.snapshot.answers.get("mode") == value, (text, turn.snapshot.answers)
+
+
+@pytest.mark.parametrize(("text", "offered"), [
+    # walk N: a wife whose husband takes her ATM card and wages for drink was offered
+    # "Hubungan suami-istri": money taken is economic violence, KDRT (UU PKDRT)
+    ("sa pu suami ambil sa pu kartu ATM, gaji sa de ambil smua buat minum deng judi. sa tra "
+     "bisa beli susu anak", "dv"),
+    # the couple and the children both named: the couple (gives_way, in order)
+    ("istri pigi bawa anak2 ke de pu keluarga", "couple"),
+])
+def test_the_category_offered_follows_what_the_words_tell(text: str, offered: str) -> None:
+    engine = Engine.load("intake")
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    snap = Snapshot(engine.flow.name, "category", "id",
+                    {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult"}, (),
+                    0, engine.flow.version, None, now)
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), now, "id")
+    assert turn.snapshot.answers.get("_offer") == ["category", offered], turn.snapshot.answers
