@@ -475,6 +475,15 @@ NOT_DISABILITY_AID = [
     "sa mau tanya bantuan pkh",
 ]
 
+PEER_PRESSURE = [
+    "kk sa umur 16. sa pu tmn2 paksa sa minum sopi, kalo sa tra mau dong bilang sa banci",
+    "teman2 suka ajak sa ngelem", "my friends pressure me to drink",
+]
+NOT_PEER_PRESSURE = [
+    "sa pu anak suka minum deng teman2", "teman ajak sa ke gereja",
+    "dong paksa sa pu anak minum", "sa suka minum kopi",
+]
+
 
 def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     """The notices said, by name ("notice.no_shelter.young": its form for a child)."""
@@ -495,6 +504,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("no_food", NO_FOOD, NOT_NO_FOOD), ("went_quiet", WENT_QUIET, NOT_WENT_QUIET),
     ("forced_marriage", FORCED_MARRIAGE, NOT_FORCED_MARRIAGE),
     ("disability_aid", DISABILITY_AID, NOT_DISABILITY_AID),
+    ("peer_pressure", PEER_PRESSURE, NOT_PEER_PRESSURE),
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
