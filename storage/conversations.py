@@ -122,7 +122,10 @@ def ask(conn: Connection, contact_id: int, state: str, answers: dict[str, Any],
     if row is None:
         return False
     known = dict(row.answers or {})
-    back = known.get("_return_to") if row.state == state else row.state
+    # at another question of the kind (the safety question, say): back to where that one
+    # would have gone back to, or its own return would be lost (the family would land at
+    # the start); the person holding the case has the rest
+    back = known.get("_return_to") or row.state
     conn.execute(update(CONVS).where(CONVS.c.id == row.id).values(
         state=state, misses=0, answers={**known, **answers, "_return_to": back},
         updated_at=now))

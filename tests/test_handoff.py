@@ -714,3 +714,27 @@ def test_a_sexual_violence_case_shows_the_uu_tpks_deadline(
     capsys.readouterr()
     show(service.db, plain)
     assert "UU TPKS" not in capsys.readouterr().out
+
+
+def test_a_referral_asked_at_another_question_keeps_where_the_family_goes_back_to(
+        service: Service) -> None:
+    """A family resting at one of the bot's own interrupting questions (the menu, say) when
+    staff ask about a referral: after their answer they are back where that question would
+    have taken them, not at the welcome."""
+    from storage.models import Conversation
+
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62811")
+    family.intake(consent=AGREE)
+    sari.say("/ambil")
+    with service.db.begin() as conn:
+        row = conn.execute(select(Conversation.id, Conversation.state, Conversation.answers)
+                           ).one()
+        resting = row.state
+        conn.execute(Conversation.__table__.update().where(Conversation.id == row.id).values(
+            state="menu", answers={**row.answers, "_return_to": resting}))
+    sari.say("/rujuk uptd_ppa butuh pendampingan")
+    family.say("iya")
+    with service.db.connect() as conn:
+        assert conn.execute(select(Conversation.state)).scalar_one() == resting
+        assert conn.execute(select(func.count()).select_from(Referral)).scalar_one() == 1
