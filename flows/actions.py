@@ -264,28 +264,29 @@ def switch_language(m: StepModel) -> None:
 
 
 def record_consent(m: StepModel) -> None:
-    choice = str(m.answers.get("consent"))
+    _consent_given(m, str(m.answers.get("consent")))
+    if m.consented() and m.triage.assess(m.facts()).priority in URGENT:
+        m.events.append(_case_event(m, "waiting"))  # a risk told before consent: to staff now
+
+
+def _consent_given(m: StepModel, choice: str) -> None:
+    """The consent record the host writes: what was chosen, of which text, on what basis;
+    a refusal keeps nothing personal (no case, no texts in the log), a yes lifts that."""
     if choice == "refuse":
-        m.flag("consent_refused")  # keep nothing personal: no case, no texts in the log
+        m.flag("consent_refused")
     elif "consent_refused" in m.flags:
         m.flags.remove("consent_refused")
     m.events.append(Event("consent", {
         "choice": choice, "version": m.consent_version, "language": m.language,
         "legal_basis": CONSENT_CHOICES.get(choice) or "none",
     }))
-    if m.consented() and m.triage.assess(m.facts()).priority in URGENT:
-        m.events.append(_case_event(m, "waiting"))  # a risk told before consent: to staff now
 
 
 def referral_agreed(m: StepModel) -> None:
     """Yes to a referral staff asked about: a consent record that covers referral, and the
     referral itself, recorded by the host (bot.pipeline.effects)."""
     m.answers["consent"] = "agree_refer"
-    if "consent_refused" in m.flags:
-        m.flags.remove("consent_refused")
-    m.events.append(Event("consent", {
-        "choice": "agree_refer", "version": m.consent_version, "language": m.language,
-        "legal_basis": CONSENT_CHOICES["agree_refer"]}))
+    _consent_given(m, "agree_refer")
     m.events.append(Event("referral_agreed", dict(m.answers.pop(REFER, None) or {})))
 
 

@@ -131,8 +131,8 @@ def _ask_to_refer(act: Act, case: CaseView, code: str, reason: str, name: str) -
     """A referral the family has not agreed to: the question goes to them in the chat (the
     flow's REFER_STATE takes the answer), with what staff would refer them for kept on the
     conversation; their yes records the consent and the referral (bot.pipeline.effects)."""
-    if conversations.contact(act.conn, case.contact_id)[2] == "stopped":
-        return _refused("family_stopped", number=case.number)
+    if (stopped := _stopped(act, case)) is not None:
+        return stopped
     pending = {"code": code, "reason": reason, "counselor": act.me.id}
     if not conversations.ask(act.conn, case.contact_id, REFER_STATE, {REFER: pending},
                              act.now):
@@ -141,6 +141,13 @@ def _ask_to_refer(act: Act, case: CaseView, code: str, reason: str, name: str) -
                        REFER_CHOICES, act.now, institution_key=f"{INSTITUTION_TEXT}{code}")
     act.audit(case.id, "referral_asked", institution=code, reason=reason)
     return Done("refer_asked", {"number": case.number, "institution": name}, case.id)
+
+
+def _stopped(act: Act, case: CaseView) -> Done | None:
+    """Refused: the family asked us to stop (BERHENTI), so nothing more is sent to them."""
+    if conversations.contact(act.conn, case.contact_id)[2] == "stopped":
+        return _refused("family_stopped", number=case.number)
+    return None
 
 
 def _leave(act: Act, case: CaseView) -> None:
@@ -216,8 +223,8 @@ def to_family(act: Act, case: CaseView, text: str, media: list[dict[str, str]]) 
     """A counselor's words to the family of a case they may act on, through the outbox."""
     if not text and not media:
         return _refused("note_empty")
-    if conversations.contact(act.conn, case.contact_id)[2] == "stopped":
-        return _refused("family_stopped", number=case.number)
+    if (stopped := _stopped(act, case)) is not None:
+        return stopped
     handoff.counselor_to_family(act.conn, act.me.id, case.id, text, media, act.now)
     act.audit(case.id, "message", length=len(text), media=len(media))
     return Done("", {"number": case.number}, case.id)

@@ -32,30 +32,30 @@ def ask_family(conn: Connection, catalog: Catalog, case_id: int, key: str, asked
     """A question from staff to the family of a case, with its choices numbered as the
     flow's own (`asked`: the state whose answer they are), in their language."""
     contact_id, language = family_of(conn, case_id)
-    channel, user, _ = conversations.contact(conn, contact_id)
+    channel, _, _ = conversations.contact(conn, contact_id)
     said = catalog.render(Reply(key, params, choices), language)
-    outbox.enqueue(conn, [{
-        "channel": channel, "recipient": user, "contact_id": contact_id, "case_id": case_id,
-        "payload": payload, "dedupe_key": f"ask:{uuid.uuid4().hex}"}
-        for payload in payloads(channel, said.text, said.choices, asked)], now)
-    cases.log_messages(conn, [{
-        "contact_id": contact_id, "case_id": case_id, "inbox_id": None, "direction": "out",
-        "text": said.text, "truncated": False, "original_length": len(said.text),
-        "media": None, "created_at": now, "author": "bot"}])
+    _send(conn, contact_id, case_id, said.text,
+          payloads(channel, said.text, said.choices, asked), now)
 
 
 def notice(conn: Connection, contact_id: int, case_id: int, body: str, now: datetime,
            dedupe: str | None = None) -> None:
     """Words of the service to a family, on their channel, logged as the bot's; `dedupe`:
     the outbox key that makes it once only (default: a new one)."""
+    _send(conn, contact_id, case_id, body, [{"text": body, "choices": []}], now, dedupe)
+
+
+def _send(conn: Connection, contact_id: int, case_id: int, text: str,
+          parts: list[dict[str, Any]], now: datetime, dedupe: str | None = None) -> None:
+    """The bot's words to a family: the outbox rows of its parts, and one transcript line."""
     channel, user, _ = conversations.contact(conn, contact_id)
     outbox.enqueue(conn, [{
         "channel": channel, "recipient": user, "contact_id": contact_id, "case_id": case_id,
-        "payload": {"text": body, "choices": []},
-        "dedupe_key": dedupe or f"notice:{uuid.uuid4().hex}"}], now)
+        "payload": part, "dedupe_key": dedupe if dedupe and len(parts) == 1
+        else f"notice:{uuid.uuid4().hex}"} for part in parts], now)
     cases.log_messages(conn, [{
         "contact_id": contact_id, "case_id": case_id, "inbox_id": None, "direction": "out",
-        "text": body, "truncated": False, "original_length": len(body), "media": None,
+        "text": text, "truncated": False, "original_length": len(text), "media": None,
         "created_at": now, "author": "bot"}])
 
 
