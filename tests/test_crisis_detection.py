@@ -235,6 +235,11 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
     ("My housekeeper told me her husband beats her", "violence", True),
     ("My housekeeper told me her husband beats her", "harms_others", False),
     ("anak sa 2 org umur 5 dan 3. paitua pukul sa", "child", False),
+    # a husband who left his wife with the children: the mother has them (walk M: a second
+    # wife got the child-abuse numbers); children left on their own are still in danger
+    ("paitua su kawin lagi trus de tinggalkan sa deng anak2, tra kasi uang", "child", False),
+    ("bapa dorang tinggalkan kami deng anak2 su 3 bulan", "child", False),
+    ("mama tinggalkan anak2 di rumah sendiri su 2 hari", "child", True),
 ])
 def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     """`saya pukul` is the writer hurting someone (harms_others); `dipukul`, `kena tampar` and
