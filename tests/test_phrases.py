@@ -165,6 +165,10 @@ QUESTIONS = {
         # the hours with the address (a walk-through: the first message's question dropped)
         "selamat sore, kantor lk3 buka jam brp dan alamatnya dimana?",
         "sa cuma mo tau jam buka deng alamat kantor",
+        # asked the other way round, or with "kk" (a re-check: the welcome alone, or "Maaf, saya
+        # belum mengerti")
+        "dimana kantornya?", "di mana kantor lk3 kaka", "sa mo datang ke kantor, di mana itu?",
+        "sa mo pigi ke kantor lk3 lewat mana", "alamat kantor lk3 di mana ya kk", "alamatnya?",
     ],
     "ask_aid": [
         "sa mau tanya soal PKH", "BPJS sa mati, bisa bantu ka", "kenapa pkh sa belum cair",
@@ -691,6 +695,10 @@ def test_several_questions_about_the_service_in_one_message_are_each_answered(
                                          "mana? dekat gereja katedral ka?"), now, "id")
     assert [r.key for r in landmark.replies] == ["menu.hours_text", "safe_times"]
     assert "safe_times" not in landmark.snapshot.answers
+    # a re-check: the address asked again in a word of its own
+    again = engine.step(None, Inbound("test", "u1", "m6", text="kantor lk3 dimana ya? "
+                                      "alamatnya?"), now, "id")
+    assert [r.key for r in again.replies] == ["menu.hours_text", "greeting"]
 
 
 def test_a_story_at_the_codeword_question_is_not_the_codeword(engine: Engine) -> None:
