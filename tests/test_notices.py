@@ -222,10 +222,13 @@ DISCLOSE = [
     "de bilang sa pukul de ka?", "maitua ada lapor apa ke kam", "de bilang apa ke kam?",
     "apa yang de ceritakan ke petugas", "de ada lapor ke kam ka", "suami ada chat kalian ka",
     "what did she tell you", "did my wife contact you",
+    # a re-check of walk N's husband, asking the second time
+    "sa cuma mo tau de cerita apa tentang sa", "sa mau tahu istri lapor apa",
 ]
 NOT_DISCLOSE = [
     "sa tra tau de bilang apa", "de bilang de mau bunuh sa", "de bilang sa jelek, sa sedih",
     "dia cerita ke teman2 soal sa", "sa mau lapor ke kam", "suami bilang sa harus pulang",
+    "de cerita tentang sa pu anak ke guru",
 ]
 ADAT = [
     "de perkosa sa, keluarganya mo selesaikan secara adat, bisa ka?",
