@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,10 @@ _POINTED_TAIL = frozenset({"itu", "tadi", "saja", "sudah", "ya", "e"})  # "yang 
 # the answer is a clause of its own too (not "sa asal dari wamena": where one comes from)
 _CLAUSE = re.compile(r"\s*[,.;!?]+\s*|\s+(?:tapi|tetapi|tp|but|asal(?:kan)?(?!\s+dari\b)|"
                      r"yang penting|yg penting)\s+", re.IGNORECASE)
+_EXCEPT = frozenset({"kecuali", "selain", "except", "not"})  # "kecuali malam"
+_BEFORE_TIME = frozenset({"bisa", "hari", "waktu", "pas", "kalau", "usah", "mau", "at", "on",
+                          "in", "the", "di", "pada", "jam", "pukul", "dan", "atau", "and",
+                          "or"})  # "tra bisa malam", "jangan sabtu dan minggu"
 _BUT = re.compile(r"\b(?:tapi|tetapi|tp|namun|but)\b", re.IGNORECASE)
 _CONFLICT = object()  # two choices named
 _UNCOVERED = object()  # a word that is neither listed nor a filler
@@ -320,13 +324,31 @@ class Answers:
         """Whether a time answer names a time outside the service's hours (`opens` to
         `closes`, in hours): an `after_hours` word ("malam", "sabtu", "sore") or an hour
         after a `clock` word ("jam 20", "jam 7": either 7 am or pm is outside 08-15)."""
-        words = self.normalise(fold(text))
-        if any(w in self.after_hours_words for w in words):
+        parts = [self.normalise(fold(p)) for s in SENTENCES.split(text)
+                 for p in _CLAUSE.split(s) if p.strip()]
+        if any(w in self.after_hours_words and not self._ruled_out(part, i)
+               for part in parts for i, w in enumerate(part)):
             return True
-        parts = [self.normalise(fold(p)) for p in SENTENCES.split(text)]
         hours = [self._hour(part, i) for part in parts for i in range(1, len(part))
-                 if part[i - 1] in self.clock and part[i].isdecimal() and len(part[i]) <= 2]
+                 if part[i - 1] in self.clock and part[i].isdecimal() and len(part[i]) <= 2
+                 and not self._ruled_out(part, i - 1)]
         return any(not opens <= h < closes for h in hours)
+
+    def _ruled_out(self, words: Phrase, i: int) -> bool:
+        """Whether the time at `words[i]` is one the family rules out ("kapan sj asal jgn
+        malam", "tra bisa hari minggu", "kecuali sabtu minggu", "not at night": a re-check of
+        walk N, told the time named was outside the hours). Read back over words that lead
+        to a time, and other times, to a "no" word in the same clause."""
+        j = i - 1
+        while j >= 0 and (words[j] in _BEFORE_TIME or words[j] in self.after_hours_words or
+                          words[j] in self.times or words[j].isdecimal()):
+            j -= 1
+        return j >= 0 and words[j] in self._not_words
+
+    @cached_property
+    def _not_words(self) -> frozenset[str]:
+        return frozenset({p[0] for p, v in self.shared.items() if v == "no" and len(p) == 1}
+                         | _EXCEPT)
 
     @staticmethod
     def _hour(words: Phrase, i: int) -> int:

@@ -42,11 +42,15 @@ def test_a_time_is_kept_as_said(text: str) -> None:
 
 AFTER_HOURS = ["malam jam 8 saja, siang paitua di rumah", "jm 7 mlm", "sabtu pagi",
                "jam 20.00", "after 5 pm in the evening", "sore2 jam 4 ke atas, pagi sa ke kebun",
-               "jam 5 pagi"]
+               "jam 5 pagi", "jgn pagi, malam saja", "sore jam 4 tapi jangan hari sabtu"]
 IN_HOURS = ["pagi", "kalo paitua su kerja, jam 9 sampe 12", "siang jam 12", "10.00",
             "senin sampai jumat", "kalo de tra ada di rumah",
             # a pastor's 12 to 14 (walk K: "jam 2" was read as 02.00)
-            "siang jam 12 sampe jam 2, pagi sa ibadah", "jam 2 siang"]
+            "siang jam 12 sampe jam 2, pagi sa ibadah", "jam 2 siang",
+            # a time ruled out is not the time named (a re-check of walk N: "any time, only
+            # not at night" was told the time named was outside the hours)
+            "kapan sj asal jgn malam", "tra bisa hari minggu", "kecuali sabtu minggu",
+            "jangan jam 8 malam, siang saja", "anytime except evening", "not at night"]
 
 
 @pytest.mark.parametrize("text", AFTER_HOURS)
