@@ -255,6 +255,10 @@ class Engine:
             m.answers.pop(GREETED, None)  # "dimulai lagi dari awal": the whole welcome
         away = now - snap.updated_at if snap.updated_at else timedelta(0)
         self._handle(m, inbound, fresh or lost, away)
+        if writes_as_child(m.answers) or (  # every text that has a child's form, in it;
+                writes_as_child(snap.answers) and "age" not in m.answers  # also to the child
+                and WRITER not in m.answers):  # whose answers this turn forgot (BERHENTI)
+            m.replies = [self._young(m, r) for r in m.replies]
         whose_answers(snap.answers, m.answers)
         new = Snapshot(snap.flow, m.state, m.language, m.answers, tuple(m.flags), m.misses,
                        self.flow.version, snap.case_number, now)
@@ -961,8 +965,12 @@ class Engine:
         if "daypart" in needs:
             params["daypart_key"] = commands.daypart(m.now)
         if "emergency_contacts" in needs:
+            first = told_kinds(m.answers, m.flags)
+            if writes_as_child(m.answers):  # a child typing DARURAT: TePSA first (after
+                first = [SELFHARM_CHILD, *first] if first[:1] == ["selfharm"] else \
+                    ["child", *first]  # 119, for a child who wants to die)
             params["emergency_contacts"] = self.bundle.directory.contacts(
-                m.language, m.answers.get("distrik"), first=told_kinds(m.answers, m.flags))
+                m.language, m.answers.get("distrik"), first=first)
         if "crisis_contacts" in needs:
             groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
             if writes_as_child(m.answers) and groups[0] in ("sexual", "violence"):
@@ -1059,6 +1067,14 @@ class Engine:
                 out.setdefault(key, set()).update(
                     name for _, name, _, _ in Formatter().parse(text) if name)
         return {k: frozenset(v) for k, v in out.items()}
+
+    def _young(self, m: StepModel, reply: Reply) -> Reply:
+        """`reply` in its text for a child ("kamu") where the catalogs have one: the form of
+        a text chosen where who writes was not asked (a walk-through: a girl of 13 read
+        "Apakah Anda setuju?", "permintaan Anda" after PETUGAS, "Keselamatan Anda" after
+        DARURAT)."""
+        young = f"{reply.key}.young"
+        return replace(reply, key=young) if self.has_text(m, young) else reply
 
     def has_text(self, m: StepModel, key: str) -> bool:
         return key in self.bundle.catalog.texts[m.language]

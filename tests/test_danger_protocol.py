@@ -32,7 +32,7 @@ NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # 09:30 WIT, a Monday
 CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "crisis_corpus.yaml").read_text(
     encoding="utf-8"))
 EMERGENCY = FLOW.states[FLOW.interrupts["emergency"]].prompt
-EMERGENCY_KEYS = {EMERGENCY, *(f"{EMERGENCY}.{g}{form}" for g in FOCUS_ORDER
+EMERGENCY_KEYS = {EMERGENCY, f"{EMERGENCY}.young", *(f"{EMERGENCY}.{g}{form}" for g in FOCUS_ORDER
                                for form in ("", ".child", ".other", ".injured",
                                             ".other.injured", ".child.injured"))}
 # as in engine_properties

@@ -32,11 +32,11 @@ EMERGENCY_KEY = FLOW.states["emergency_check"].prompt  # "emergency"
 # someone telling of another (`emergency.violence.child`, `emergency.injury.other`)
 # the emergency message in each of its forms: for a child, someone else, one hurt by the
 # police, and the short form of the same danger told again ("Kami sudah menandai...")
-EMERGENCY_KEYS = {EMERGENCY_KEY, *(f"{EMERGENCY_KEY}.{g}{form}{again}" for g in FOCUS_ORDER
-                                   for form in ("", ".child", ".other", ".police",
-                                                ".injured", ".other.injured",
-                                                ".child.injured", ".other.police")
-                                   for again in ("", ".again"))}
+EMERGENCY_KEYS = {EMERGENCY_KEY, f"{EMERGENCY_KEY}.young",
+                  *(f"{EMERGENCY_KEY}.{g}{form}{again}" for g in FOCUS_ORDER
+                    for form in ("", ".child", ".other", ".police", ".injured",
+                                 ".other.injured", ".child.injured", ".other.police")
+                    for again in ("", ".again"))}
 STOP_KEY = FLOW.states[FLOW.interrupts["stop"]].prompt  # "stopped"
 GREETING_KEY = FLOW.states[FLOW.initial].prompt
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")

@@ -35,7 +35,9 @@ CATALOG = ENGINE.bundle.catalog
 NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # 09:30 WIT, a Monday
 CASE_NUMBER = "LK3-2026-00001"
 USER = "6281100000031"
-EMERGENCY_FIRST = {"id": "Keselamatan Anda yang utama.", "en": "Your safety comes first."}
+# (the second: to a child who writes, in "kamu")
+EMERGENCY_FIRST = {"id": ("Keselamatan Anda yang utama.", "Keselamatanmu yang utama."),
+                   "en": ("Your safety comes first.",)}
 # the emergency message, and its texts for each kind of danger (self-harm, child, injury...)
 EMERGENCY_TEXTS = ["emergency", *(f"emergency.{g}" for g in FOCUS_ORDER
                                   if f"emergency.{g}" in CATALOG.texts["id"])]
@@ -185,7 +187,8 @@ def host_entered() -> list[Snapshot]:
 
 def emergency_in(turn: Turn) -> bool:
     """The emergency message is among the replies and a P0 case is opened or raised."""
-    said = any(r.key == FLOW.states["emergency_check"].prompt for r in turn.replies)
+    prompt = FLOW.states["emergency_check"].prompt
+    said = any(r.key in (prompt, f"{prompt}.young") for r in turn.replies)  # a child: "kamu"
     upsert = any(e.kind == "case_upsert" and e.data.get("priority") == "P0"
                  for e in turn.events)
     return said and upsert and any(e.kind == "emergency" for e in turn.events)

@@ -160,6 +160,28 @@ def test_a_child_who_says_so_at_the_age_question_is_written_to_as_kamu_to_the_en
     assert any(k == "safety_p1.young" for k, _ in said)
 
 
+def test_a_child_known_from_their_first_words_reads_kamu_whatever_they_ask() -> None:
+    """A girl of 13 who told of her father's blows (a re-check after walk N's mixed "Anda"
+    and "kamu"): she read "Apakah Anda setuju?" at consent, and "Anda" again after asking
+    whether it is secret, PETUGAS, DARURAT or BERHENTI, texts chosen where who writes was
+    not asked. Every text she reads says "kamu"; DARURAT lists TePSA first."""
+    script = ["halo kk, sa umur 13 thn. bapa suka pukul sa kalo de mabuk", "1", "2",
+              "maksudnya apa", "?", "ini rahasia ka?", "ko bot ka?", "kapan petugas balas",
+              "PETUGAS", "INFO", "1", "DARURAT", "1", "UBAH", "HAPUS", "BERHENTI"]
+    turns = talk(*script)
+    said = [(r.key, CATALOG.render(r, "id", {"case_number": "LK3-2026-00001"}).text)
+            for t in turns for r in t.replies]
+    formal = [(k, t) for k, t in said if "Anda" in t]
+    assert not formal, formal
+    keys = [k for k, _ in said]
+    assert {"consent.young", "consent.plain.young", "faq.secret.young", "faq.bot.young",
+            "human_requested.young", "consent.long.young", "emergency.young",
+            "stopped.young"} <= set(keys), keys
+    darurat = dict(said)["emergency.young"]
+    numbers = [line for line in darurat.splitlines() if line.startswith("•")]
+    assert "TePSA" in numbers[0], numbers
+
+
 def test_an_adult_is_not_asked_whether_they_are_a_child() -> None:
     """A man of 45 who gave his age was asked "Apakah ada anak (termasuk Anda sendiri, bila
     Anda di bawah 18 tahun)..." (a walk-through); one who gave no age still is, and a child
@@ -186,7 +208,7 @@ def test_a_pregnant_girl_of_16_reaches_a_person_and_her_questions_are_answered()
     from tests.test_danger_protocol import say
 
     told = say(first.snapshot, "nanti sa pu mama bapa dikasi tau ka?")
-    assert told.replies[0].key == "faq.secret", told.replies
+    assert told.replies[0].key == "faq.secret.young", told.replies  # in "kamu"
     asked = say(told.snapshot, "guru itu nanti ditangkap ka? sa takut nanti sa dikeluarkan")
     assert asked.replies[0].key == "notice.arrest", asked.replies
     said = CATALOG.text("notice.arrest", "id")
