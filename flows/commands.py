@@ -236,7 +236,12 @@ def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -
             m.replies.append(Reply("explain"))
             return engine.prompt(m, short=True)
     state = flow.states[m.state]
-    if not state.end or command in flow.interrupts or command == "restart":
+    if not state.end and m.state != flow.initial and (command in QUESTIONS or
+                                                      command == "info"):
+        # the question just read, asked again in its short form where it has one (walk M:
+        # "ini rahasia ka?" at consent had the seven lines of the consent text again)
+        engine.prompt(m, short=True)
+    elif not state.end or command in flow.interrupts or command == "restart":
         engine.prompt(m)
     elif command in RESTING_REMINDER:  # at rest: where things stand, after a change of words
         key = state.idle or state.prompt
