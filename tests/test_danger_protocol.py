@@ -299,6 +299,9 @@ ORDINARY = list(CORPUS["ordinary"])
           "selfharm"), "consent_call", "sa pu anak demam tinggi, sa bawa ke rsud", "jarang", "id")
 @example(("sa pu anak perempuan hamil, ternyata pelakunya om sendiri", "sexual"),
          "risk_safe_chat", "tutup mulut, jangan cerita ke orang", "obat nyamuk bakar habis", "id")
+# a health card's question once read as the whole message, its story unread
+@example(("sa pu anak sering dipukul bapa tirinya", "child"), "account", "sa su bilang tadi",
+         "KIS sa tra aktif", "id")
 def test_a_danger_phrase_inside_any_message_in_any_state_brings_its_numbers(
         phrase: tuple[str, str], state: str, before: str, after: str, lang: str) -> None:
     """Property: a corpus danger phrase inside any message, in any state, brings its

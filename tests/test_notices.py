@@ -418,6 +418,18 @@ NOT_CIVIL_DOCS = [
     "sa pu suami meninggal, sa butuh bantuan", "surat dari kampung sa su ada",
 ]
 
+# a health card gone inactive (walk N: an old man's card; once a whole-message question,
+# which left a story's danger unread)
+HEALTH_CARD = [
+    "kartu bpjs sa su tra aktif, urus di mana?", "kis nenek tidak berlaku lagi",
+    "bapa pu kartu bpjs su tra aktif, bapa sakit gula harus ambil obat di rsud. bapa harus "
+    "urus di mana?", "my BPJS card is not active",
+]
+NOT_HEALTH_CARD = [
+    "sa pu anak sering dipukul bapa, sa takut", "bpjs sa aktif", "sa mau daftar pkh",
+    "sa tra aktif di gereja lagi",
+]
+
 REHAB = [
     "tempat rehab di mana", "sa pu anak kecanduan aibon, bisa dibawa ke mana",
     "bagaimana supaya de berhenti pake narkoba", "is there a drug treatment program here",
@@ -511,7 +523,8 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
-    ("no_answer_110", NO_ANSWER_110, NOT_NO_ANSWER_110), ("go_alone", GO_ALONE, NOT_GO_ALONE)])
+    ("no_answer_110", NO_ANSWER_110, NOT_NO_ANSWER_110), ("go_alone", GO_ALONE, NOT_GO_ALONE),
+    ("health_card", HEALTH_CARD, NOT_HEALTH_CARD)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
