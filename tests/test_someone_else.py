@@ -45,6 +45,10 @@ def test_a_neighbour_telling_of_violence_now_gets_the_texts_for_a_witness() -> N
     "suami pukul sa skarang tolong",
     "bapa pukul mama deng sa skarang, de pegang parang",  # the writer hurt too
     "SUAMI MABUK LAGI, DE BANTING PIRING, LEMPAR SA, TOLONG DATANG",
+    # hiding at the neighbour's is still her own danger (walk O: answered as a bystander,
+    # "jangan masuk sendiri ke tempat yang berbahaya", no word about hiding)
+    "tolong sa pu suami mabuk pegang parang de mo bunuh sa, sa lari di blakang rumah tetangga",
+    "paitua cari sa pake parang, sa sembunyi di rumah tetangga",
 ])
 def test_a_writer_in_danger_is_still_written_to_as_the_one_in_danger(text: str) -> None:
     assert keys(text)[0] in ("emergency.violence", "crisis.p1.violence"), text
