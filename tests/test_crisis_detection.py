@@ -240,6 +240,12 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
     ("paitua su kawin lagi trus de tinggalkan sa deng anak2, tra kasi uang", "child", False),
     ("bapa dorang tinggalkan kami deng anak2 su 3 bulan", "child", False),
     ("mama tinggalkan anak2 di rumah sendiri su 2 hari", "child", True),
+    # her own small son who hits other children (walk O: a P0 case for a mother asking how
+    # to raise him); other children hit by an adult still are
+    ("sa pu anak laki2 umur 4 thn suka pukul anak2 lain di gereja deng di tetangga, kemarin "
+     "de gigit sa pu ponakan sampe menangis. sa mo tanya cara didik yg baik", "child", False),
+    ("sa pu anak laki2 umur 4 thn suka pukul anak2 lain di gereja", "violence", False),
+    ("om pukul anak2 lain di asrama", "child", True),
 ])
 def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     """`saya pukul` is the writer hurting someone (harms_others); `dipukul`, `kena tampar` and
