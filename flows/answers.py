@@ -25,7 +25,7 @@ state's table is built once; a number or a one-word answer is a few dictionary l
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import pairwise
@@ -409,7 +409,11 @@ class Answers:
             words = self.normalise(fold(answer))
             chosen = self._words(t, self._bare(t, words) or words)
             if chosen is not None:
-                named, _ = _named(self.normalise(fold(other)), t.phrases, t.longest, t.fillers)
+                # a yes or no word inside the words beside the answer is no second answer
+                # ("aman kk, anak2 ada deng sa di rumah. cuma sa tra pu uang", walk O: a P0
+                # left open, asked again for a number)
+                named, _ = _named(self.normalise(fold(other)), t.phrases, t.longest,
+                                  t.fillers, () if self.says_but(cleaned) else self.shared)
                 # a "no" where no is no choice ("bukan, uang yang habis" at the category
                 # question: not what was thought, then the answer) names nothing here
                 named = {v for v in named if v in t.by_value or v == UNCLEAR}
@@ -695,14 +699,20 @@ def only_signs(text: str) -> bool:
 
 
 def _named(words: Phrase, phrases: Mapping[Phrase, str], longest: int,
-           fillers: frozenset[str]) -> tuple[set[str], bool]:
-    """The values the words name, and whether a word is neither listed nor a filler."""
+           fillers: frozenset[str], leading: Container[Phrase] = ()) -> tuple[set[str], bool]:
+    """The values the words name, and whether a word is neither listed nor a filler.
+    `leading`: one-word phrases that name their value only as the first or last word ("tra,
+    ..." is no, "minggu ini tidak" too; "sa tra pu uang" after an answer says no "no")."""
     hits: set[str] = set()
     i, n = 0, len(words)
     uncovered = False
     while i < n:
         for size in range(min(longest, n - i), 0, -1):
             value = phrases.get(words[i:i + size])
+            if value is not None and i and size == 1 and i + 1 < n and \
+                    words[i:i + 1] in leading:
+                i += 1  # known, and naming nothing here
+                break
             if value is not None and not (size == 1 and words[i] in fillers):
                 hits.add(value)
                 i += size

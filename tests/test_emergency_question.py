@@ -78,6 +78,22 @@ def test_the_person_told_about_safe_now_in_papuan_malay() -> None:
         assert second.snapshot.state == "greeting", answer
 
 
+def test_safe_then_what_else_is_wrong_is_taken_as_safe() -> None:
+    """Walk O: "aman kk, anak2 ada deng sa di rumah. cuma sa tra pu uang" (a mother whose
+    "anak2" had brought the child's emergency) was asked again for a number, the P0 left
+    open: a "tra" or "ada" inside the words after the answer is no second answer. A "tapi"
+    still turns it, and danger words after it are still danger."""
+    for answer in ("aman kk, anak2 ada deng sa di rumah. cuma sa tra pu uang",
+                   "aman kk, ini bukan dipukul, de jatuh sendiri"):
+        _, second = talk(NEIGHBOUR, answer)
+        assert second.snapshot.answers["still_in_danger_answer"] == "safe", answer
+    for answer in ("aman tapi de masih pegang parang di luar", "aman, tapi sa takut"):
+        _, second = talk(NEIGHBOUR, answer)
+        assert second.snapshot.answers.get("still_in_danger_answer") != "safe", answer
+    _, english = talk(NEIGHBOUR, "im safe at home, its online", lang="en")
+    assert english.snapshot.answers["still_in_danger_answer"] == "safe"
+
+
 def test_the_writer_safe_and_the_child_not_is_still_in_danger() -> None:
     """"Saya aman, yang dalam bahaya anak itu" after a child's emergency: the writer is safe,
     the child is not. Before, "dalam bahaya" brought the whole emergency message again."""
