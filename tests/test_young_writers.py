@@ -160,6 +160,21 @@ def test_a_child_who_says_so_at_the_age_question_is_written_to_as_kamu_to_the_en
     assert any(k == "safety_p1.young" for k, _ in said)
 
 
+def test_a_child_hiding_while_her_mother_bleeds_is_not_told_she_is_hurt() -> None:
+    """Walk O: a girl of 13 hiding with her little brothers while her father beat her mother
+    read "Kamu terluka, dan itu perlu ditolong dulu" and nothing about hiding. Whoever is
+    hurt is brought to the IGD by an adult she trusts, and she is told how to hide."""
+    from tests.test_danger_protocol import say, snapshot_at
+
+    turn = say(snapshot_at("category", age="under18"), "sa pu bapa kalo mabuk de pukul sa "
+               "pu mama. tadi malam mama sampe berdarah di kepala. sa takut skali, sa deng "
+               "ade2 sembunyi di kamar")
+    key, said = first_reply(turn)
+    assert key == "emergency.child.child.injured", key
+    assert "Kamu terluka" not in said and "Yang terluka" in said
+    assert "matikan suara HP" in said and "Anda" not in said
+
+
 def test_a_child_known_from_their_first_words_reads_kamu_whatever_they_ask() -> None:
     """A girl of 13 who told of her father's blows (a re-check after walk N's mixed "Anda"
     and "kamu"): she read "Apakah Anda setuju?" at consent, and "Anda" again after asking
