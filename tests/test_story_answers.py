@@ -303,11 +303,12 @@ def test_papuan_kinship_words_at_who_needs_help(text: str, who: str | None) -> N
 def test_the_model_does_not_read_facts(state: str, text: str) -> None:
     """Who needs help, an age, a place (`facts` in intake.yaml): the model read "sa di rumah
     tanta skarang" as help now (0.94) and "sa deng sa pu anak2" as hurting others (0.90; no
-    more since a father's words joined the corpus: "sa deng anak2 di rumah mama" is read as
-    violence now). The same words at the greeting, where stories come, are still read."""
+    more since a father's words joined the corpus; nor, since walk O's second wife joined it,
+    "sa deng anak2 di rumah mama" anywhere). The model is still asked at the greeting, where
+    stories come: it reads "sa di rumah tanta skarang" there."""
     snap = snapshot_at(state, category="dv", who="self")
     assert not [e for e in say(snap, text).events if e.kind == "crisis_words"]
-    greeting = say(snapshot_at("greeting", mode=None), text)
+    greeting = say(snapshot_at("greeting", mode=None), "sa di rumah tanta skarang")
     assert [e.data.get("model") for e in greeting.events if e.kind == "crisis_words"] != []
 
 
