@@ -26,11 +26,11 @@ SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "nega
             "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
             "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then",
             "today", "markers", "imminent", "model", "images", "if_minor_anywhere",
-            "other_at_risk")
+            "other_at_risk", "accident")
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
           "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then", "today",
-          "other_at_risk")
+          "other_at_risk", "accident")
 # marker kinds a sentence of back then (`then`) does not count: "de pernah ancam pake pisau"
 # is a threat that was (P1), "de pegang parang skarang" one now (P0)
 BACK_THEN = ("present", "now", "weapon", "threat", "method")
@@ -70,6 +70,7 @@ class Scan:
     images: bool = False  # its sexual words are all of images ("ancam sebar video")
     # its words of wanting to die are all someone else's ("sa pu maitua yg mo bunuh diri")
     other_at_risk: bool = False
+    accident: bool = False  # an injury by accident and no other danger ("jatuh dari pohon")
     marks: tuple[str, ...] = ()  # the `markers` kinds seen (a threat, a weapon, a time...)
 
     def __bool__(self) -> bool:
@@ -200,6 +201,10 @@ class CrisisWords:
             scan = replace(scan, images=True)  # photos or videos, and no other sexual words
         if "selfharm" in scan.groups and self._at_risk_other(sentences):
             scan = replace(scan, other_at_risk=True)
+        if scan.groups == (HEALS,) and any(
+                next(self._occurrences("accident", hits, 0), None) is not None
+                for hits in sentences):
+            scan = replace(scan, accident=True)  # a fall, a crash, a bite: the health post
         r = self.reader
         if scan or denied or not model or r is None or words < r.min_words:
             return scan
@@ -380,7 +385,7 @@ def load_crisis_words(path: Path) -> CrisisWords:
     patterns += compile_all("minor", "minor", _strings(path, "minor", raw.get("minor"),
                                                        required=False))
     for kind in ("child_named", "young_writer", "young_not", "self_victim", "other_victim",
-                 "healed", "fresh", "past", "then", "today", "other_at_risk"):
+                 "healed", "fresh", "past", "then", "today", "other_at_risk", "accident"):
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)

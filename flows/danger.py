@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from flows.actions import (
     ABOUT_OTHER,
+    ACCIDENT,
     ACTIONS,
     ANSWERED,
     CRISIS_GROUPS,
@@ -151,6 +152,10 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
                               and m.answers.get(FOCUS) == "selfharm"):
         m.answers.pop(ABOUT_OTHER, None)  # the writer's own danger now (not "tolong" or
         # "masih dalam bahaya" after a husband told of his wife's words: still hers)
+    if scan.accident:
+        m.answers[ACCIDENT] = True  # "jatuh dari pohon": the health post, no police lines
+    else:
+        m.answers.pop(ACCIDENT, None)
     young = writes_as_child(m.answers)
     about_child = scan.child and not young
     m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]

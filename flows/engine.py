@@ -15,6 +15,7 @@ from transitions import EventData, State
 from flows import commands, danger
 from flows.actions import (
     ABOUT_OTHER,
+    ACCIDENT,
     ACTIONS,
     AFTER_HOURS,
     ANSWERED,
@@ -106,6 +107,10 @@ MAX_PIECES = 8
 PIECES_WITHIN = timedelta(minutes=10)  # from the message before
 POLICE_KINDS = ("violence", "injury", "help_now")  # what harm by the police is told as
 POLICE = ".police"  # a text's form for one the police hurt (or a child they hold)
+# commands a sentence of a longer message may name, which never outweigh danger words in it
+SOFT_COMMANDS = frozenset({"later", "hello", "thanks", "go_on", "not_understood",
+                           *commands.QUESTIONS})
+ACCIDENT_TEXT = ".accident"  # the injury's emergency text for an accident (and its group)
 INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
 INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
 # "tra parah" beside the hurt it describes is no "no" to "anyone hurt?" (walk M: "muka bengkak
@@ -274,6 +279,12 @@ class Engine:
             command, asked = asked[0], asked[1:]
         if command is None and not inbound.payload and QUESTION_MARKS.fullmatch(inbound.text):
             command = "not_understood"  # a bare "?" (a re-check: "Maaf, saya belum mengerti")
+        if command in SOFT_COMMANDS and not inbound.payload and \
+                fold(inbound.text) not in self.bundle.keywords and \
+                self.bundle.crisis.scan(clean(inbound.text), model=False):
+            command = None  # danger words beside a pause, a greeting or a question about the
+            # service are read as danger ("pulsa habis, ini pake wifi tetangga. sa pu anak
+            # sering dipukul bapa tirinya" had "Baik, kita berhenti dulu": a property test)
         if command == "go_on" and m.answers.get(commands.LATER) != m.state:
             command = None  # "lanjut" is an answer ("Lanjut chat") but after a pause
         elif command in commands.QUESTIONS and self.flow.states[m.state].expects == "time" \
@@ -973,6 +984,8 @@ class Engine:
                 m.language, m.answers.get("distrik"), first=first)
         if "crisis_contacts" in needs:
             groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
+            if m.answers.get(ACCIDENT):
+                groups = [ACCIDENT_TEXT[1:]]  # an accident: the health post alone
             if writes_as_child(m.answers) and groups[0] in ("sexual", "violence"):
                 groups.insert(0, "child")  # a child hurt by someone: the child lines first
             elif writes_as_child(m.answers) and groups[0] == "selfharm":
@@ -1073,7 +1086,8 @@ class Engine:
         a text chosen where who writes was not asked (a walk-through: a girl of 13 read
         "Apakah Anda setuju?", "permintaan Anda" after PETUGAS, "Keselamatan Anda" after
         DARURAT)."""
-        young = f"{reply.key}.young"
+        base, short, rest = reply.key.partition(".short")  # "x.short": "x.young.short"
+        young = f"{base}.young{short}" if short and not rest else f"{reply.key}.young"
         return replace(reply, key=young) if self.has_text(m, young) else reply
 
     def has_text(self, m: StepModel, key: str) -> bool:
@@ -1117,6 +1131,8 @@ class Engine:
         texts = self.bundle.catalog.texts[m.language]
         if state.variant and f"{key}.{self._variant(m, state.variant)}" in texts:
             key = f"{key}.{self._variant(m, state.variant)}"
+            if m.answers.get(ACCIDENT) and f"{key}{ACCIDENT_TEXT}" in texts:
+                key = f"{key}{ACCIDENT_TEXT}"  # a fall, a bite: first aid and the health post
             if writes_as_child(m.answers) and f"{key}.child" in texts:
                 key = f"{key}.child"  # a child writing: "kamu" (emergency.violence.child)
             elif about_someone_else(m.answers) and f"{key}.other" in texts:

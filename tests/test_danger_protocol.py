@@ -299,6 +299,9 @@ ORDINARY = list(CORPUS["ordinary"])
           "selfharm"), "consent_call", "sa pu anak demam tinggi, sa bawa ke rsud", "jarang", "id")
 @example(("sa pu anak perempuan hamil, ternyata pelakunya om sendiri", "sexual"),
          "risk_safe_chat", "tutup mulut, jangan cerita ke orang", "obat nyamuk bakar habis", "id")
+# a pause ("pulsa habis") once read as the whole message, its story unread
+@example(("sa pu anak sering dipukul bapa tirinya", "child"), "account",
+         "pulsa habis, ini pake wifi tetangga", "sa su bilang tadi", "id")
 # a health card's question once read as the whole message, its story unread
 @example(("sa pu anak sering dipukul bapa tirinya", "child"), "account", "sa su bilang tadi",
          "KIS sa tra aktif", "id")
@@ -317,7 +320,8 @@ def test_a_danger_phrase_inside_any_message_in_any_state_brings_its_numbers(
             not any(e.kind == "crisis_words" for e in turn.events):
         return  # only the model read a short reply that answered the question: it gives way
     said = words(turn, lang)
-    for line in numbers_of(group, lang):
+    # an injury by accident alone: the health post, not the police (walk O)
+    for line in numbers_of("accident" if scan.accident else group, lang):
         assert line in said, (message, state, line)
 
 

@@ -378,3 +378,22 @@ def test_the_same_words_answering_the_next_question_seconds_later_are_an_answer(
                         first.snapshot.updated_at + timedelta(seconds=5), "id")
     assert later.replies and not any(e.kind == "repeated" for e in later.events)
     assert later.snapshot.state == asked  # heard, and asked plainer (not silence)
+
+
+def test_an_injury_by_accident_gets_the_health_post_and_first_aid_not_the_police() -> None:
+    """Walk O: a mother whose son of 8 fell from a mango tree read Polisi 110, TePSA and
+    SAPA and "Apakah semua orang aman sekarang?". An injury by accident, with no other
+    danger in the message, reads first aid and the health post alone; it stays P0, as
+    DOMAIN.md puts an injury that needs care. A fall in a story of blows is no accident."""
+    fall = ("tolong kk sa pu anak umur 8 thn jatuh dari pohon mangga tadi sore, de pu tangan "
+            "bengkak skali tra bisa gerak. sa harus bawa ke mana?")
+    first = talk(fall)[0]
+    assert first.replies[0].key == "emergency.injury.accident"
+    text = said(first)
+    assert "IGD" in text and "kain bersih" in text
+    assert "110" not in text and "TePSA" not in text and "SAPA" not in text
+    assert any(e.kind == "case_upsert" and e.data["priority"] == "P0" for e in first.events)
+    bite = talk("sa pu bapa digigit ular di kebun, kaki su bengkak, tolong")[0]
+    assert bite.replies[0].key == "emergency.injury.accident"
+    blows = talk("de pukul sa sampe sa jatuh dari tangga, kepala berdarah")[0]
+    assert "accident" not in blows.replies[0].key and "110" in said(blows)
