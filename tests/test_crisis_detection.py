@@ -308,6 +308,7 @@ def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     # the weather today is no time of a plan (walk M: P0 for a complaint about the heat)
     ("aduh panas skali hari ini, rasa mo mati. kk sa mo tanya konsultasi pranikah", "selfharm",
      False),
+
     ("hari ini panas, sa mo gantung diri malam ini", "selfharm", True),
     ("sa mo mati hari ini", "selfharm", True),
     # a girl of 14 gone three days with a man met on Facebook (walk N: the model's guess,
@@ -325,6 +326,19 @@ def test_imminence_rules(text: str, group: str, imminent: bool) -> None:
     scan = WORDS.scan(text)
     assert group in scan.groups, scan
     assert (group in scan.imminent) is imminent, scan
+
+
+@pytest.mark.parametrize("text", [
+    "panas skali hari ini rasa mo mati",
+    "aduh panas skali hari ini rasa mo mati kk 😅 listrik mati lagi",
+])
+def test_how_hot_it_is_is_no_wish_to_die(text: str) -> None:
+    """Walk O: a complaint about the heat, "rasa mo mati" right after "panas skali", made two
+    P1 suicide cases ("Bila pikiran menyakiti diri datang"). The same words of dying after
+    anything else, or told apart from the heat, still count."""
+    assert not WORDS.scan(text), WORDS.scan(text)
+    assert "selfharm" in WORDS.scan("hari ini sa rasa mo mati saja").groups
+    assert "selfharm" in WORDS.scan("panas skali hari ini, sa capek hidup, rasa mo mati").groups
 
 
 def test_a_time_ago_is_no_childs_age() -> None:

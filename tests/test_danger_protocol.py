@@ -404,7 +404,9 @@ def test_after_a_story_the_greeting_does_not_start_over(lang: str) -> None:
 
 
 JOKES = ["sa bercanda saja", "hahaha sa bercanda saja kaka jang serius", "cuma bercanda",
-         "bercanda", "just kidding", "haha i was joking"]
+         "bercanda", "just kidding", "haha i was joking",
+         # walk O: "Maaf, saya belum mengerti" and "Terima kasih sudah bercerita"
+         "sa bercanda kk", "hahaha bukan kk, sa tra mau bunuh diri, sa cuma bilang panas to"]
 
 
 def test_words_of_wanting_to_die_reach_a_person_even_before_consent() -> None:
