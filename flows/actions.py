@@ -38,7 +38,7 @@ FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", P0_ALERTED, 
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
          OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY,
-         "no_shelter", "no_food", MODEL_SELFHARM)
+         "no_shelter", "no_food", "elder_no_food", MODEL_SELFHARM)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 REFER = "_refer"  # the referral staff asked the family about: code, reason, counselor
 REFER_STATE = "refer_consent"  # where the flow asks it (flows/intake.yaml)

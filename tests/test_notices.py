@@ -418,6 +418,19 @@ NOT_CIVIL_DOCS = [
     "sa pu suami meninggal, sa butuh bantuan", "surat dari kampung sa su ada",
 ]
 
+# an old person alone with the food gone (walk O: the welcome alone, P2)
+ELDER_NO_FOOD = [
+    "selamat sore anak. mama su tua, umur 70. sa pu anak2 su kawin semua, dong tra pernah "
+    "datang liat mama. mama tinggal sendiri di rumah, kaki sakit tra bisa jalan jauh, beras su "
+    "habis 2 hari. mama malu minta2 tetangga",
+    "sa pu nenek tinggal sendiri, makanan su tra ada", "tete su blum makan 2 hari",
+    "my grandmother lives alone and has no food",
+]
+NOT_ELDER_NO_FOOD = [
+    "sa pu mama su tua, perlu bantuan", "beras mahal skali skarang", "nenek su makan tadi",
+    "sa pu anak2 lapar, beras su habis",
+]
+
 # a health card gone inactive (walk N: an old man's card; once a whole-message question,
 # which left a story's danger unread)
 HEALTH_CARD = [
@@ -524,7 +537,8 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
     ("no_answer_110", NO_ANSWER_110, NOT_NO_ANSWER_110), ("go_alone", GO_ALONE, NOT_GO_ALONE),
-    ("health_card", HEALTH_CARD, NOT_HEALTH_CARD)])
+    ("health_card", HEALTH_CARD, NOT_HEALTH_CARD),
+    ("elder_no_food", ELDER_NO_FOOD, NOT_ELDER_NO_FOOD)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
@@ -843,6 +857,12 @@ def test_a_first_message_with_a_notice_still_gets_the_whole_welcome(engine: Engi
     facts = {**first.snapshot.answers, **{f: "yes" for f in first.snapshot.flags}}
     assessed = engine.bundle.triage.assess(facts)
     assert assessed.priority == "P1" and "no_food" in assessed.reasons
+    # an old woman alone, the rice gone two days (walk O: the welcome alone, P2)
+    elder = engine.step(None, Inbound("test", "u1", "m3", text=ELDER_NO_FOOD[0]), NOW)
+    assert [r.key for r in elder.replies] == ["notice.elder_no_food", "greeting"]
+    facts = {**elder.snapshot.answers, **{f: "yes" for f in elder.snapshot.flags}}
+    assessed = engine.bundle.triage.assess(facts)
+    assert assessed.priority == "P1" and "elder_no_food" in assessed.reasons
 
 
 def test_no_safe_place_tonight_answered_at_its_question_says_where_to_go(
