@@ -122,8 +122,11 @@ def pregnant(scan: Scan) -> bool:
 
 def focus_of(scan: Scan) -> str:
     """The kind of danger a message is mostly about: what is imminent leads (a machete
-    over sadness), then FOCUS_ORDER."""
+    over sadness), then FOCUS_ORDER; told of another, their injury before the blows."""
     pool = scan.imminent or scan.groups
+    if scan.other and "injury" in pool and set(pool) <= {"violence", "injury", "help_now"}:
+        return "injury"  # someone else beaten and bleeding: the IGD first (walk O: a sister
+        # in Agimuga read "jangan masuk sendiri ke tempat yang berbahaya", no word of care)
     return next(g for g in FOCUS_ORDER if g in pool)
 
 

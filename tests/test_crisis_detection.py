@@ -246,6 +246,12 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
      "de gigit sa pu ponakan sampe menangis. sa mo tanya cara didik yg baik", "child", False),
     ("sa pu anak laki2 umur 4 thn suka pukul anak2 lain di gereja", "violence", False),
     ("om pukul anak2 lain di asrama", "child", True),
+    # a sister with a husband is grown (walk O: "Anak yang terluka" for a woman of 24)
+    ("tolong sa pu ade perempuan di pukul suaminya pake kayu, de pu kepala bocor darah",
+     "child", False),
+    ("tolong sa pu ade perempuan di pukul suaminya pake kayu, de pu kepala bocor darah",
+     "violence", True),
+    ("sa pu ade di pukul bapa tiri", "child", True),
 ])
 def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     """`saya pukul` is the writer hurting someone (harms_others); `dipukul`, `kena tampar` and

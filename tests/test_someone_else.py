@@ -54,6 +54,19 @@ def test_a_writer_in_danger_is_still_written_to_as_the_one_in_danger(text: str) 
     assert keys(text)[0] in ("emergency.violence", "crisis.p1.violence"), text
 
 
+def test_someone_else_beaten_and_bleeding_is_helped_to_care_first() -> None:
+    """Walk O: a woman in Agimuga whose grown sister was beaten bloody by her husband read
+    "Anak yang terluka" (the sister is 24), then "jangan masuk sendiri ke tempat yang
+    berbahaya" and nothing for the blood that would not stop. Told of another who is
+    bleeding: the injury's text, with help when the IGD is far and a clean cloth pressed on
+    the wound."""
+    turn = talk("tolong sa pu ade perempuan di pukul suaminya pake kayu, de pu kepala bocor "
+                "darah trus kluar. kami di agimuga, rumah sakit jauh skali")[0]
+    assert turn.replies[0].key == "emergency.injury.other", turn.replies[0].key
+    text = said(turn)
+    assert "kain bersih" in text and "kepala kampung" in text and "Anak" not in text
+
+
 def test_self_harm_words_are_never_read_as_someone_elses() -> None:
     """The cost of the mistake is too high: a writer at risk told to watch over another."""
     text = "Syalom. Sa majelis di jemaat, orang kira sa kuat. Sa kumpul obat tidur banyak"
