@@ -101,28 +101,58 @@ def test_a_case_raised_to_p0_reaches_an_off_duty_supervisor(service: Service) ->
 def test_a_family_whose_alert_reached_nobody_is_told_so_with_the_numbers(
         service: Service) -> None:
     """The danger texts say "Pesan ini kami teruskan ke petugas LK3". With no staff registered,
-    the alert reaches nobody: the family hears that it did not, and the 24-hour numbers,
-    after the emergency message. With a supervisor, it is not said."""
-    def unsent(*first: str) -> str:
-        return flows().bundle.catalog.text("alert_unsent", "id", {
-            "emergency_contacts": flows().bundle.directory.contacts("id", None, first=first)})
-
+    the alert reaches nobody: the family hears that it did not, in the emergency message
+    whose numbers are just above it (119 first to one who spoke of dying), before its
+    question. With a supervisor, it is not said."""
+    short = flows().bundle.catalog.text("alert_unsent.short", "id")
     alone = Person(service, "62811")
-    heard = [p["text"] for p in alone.say_raw("sa mo gantung diri malam ini")]
-    assert heard[0].startswith("Terima kasih sudah memberi tahu kami. Nyawa Anda berharga.")
-    assert heard[-1] == unsent("selfharm")
-    assert "belum sampai" in heard[-1]  # the numbers, 119 first to one who spoke of dying
-    assert heard[-1].index("healing119") < heard[-1].index("Polisi")
-    # a boy beaten by the police is not sent to 110 first (seen in a walk-through)
+    (heard,) = [p["text"] for p in alone.say_raw("sa mo gantung diri malam ini")]
+    assert heard.startswith("Terima kasih sudah memberi tahu kami. Nyawa Anda berharga.")
+    assert heard.endswith(f"{short}\nApakah Anda aman sekarang?")
+    assert heard.index("healing119") < heard.index("Polisi") < heard.index("belum sampai")
+    # a boy beaten by the police: in the emergency message, whose numbers do not put 110
+    # first (seen in a walk-through), not after the note on complaining about the police
     beaten = Person(service, "62813")
     heard = [p["text"] for p in beaten.say_raw(
         "tolong sa pu ade 15 thn dong tahan di pos polisi trus dong pukul de, kepala berdarah")]
-    assert heard[-1].startswith("Maaf, pemberitahuan ke petugas LK3 belum sampai")
-    assert heard[-1].index("Polisi") > heard[-1].index("SAPA") > heard[-1].index("Terluka")
+    assert heard[0].endswith(f"{short}\nApakah anak itu aman sekarang?"), heard
+    assert heard[0].index("Polisi") > heard[0].index("SAPA") > heard[0].index("Terluka")
+    assert not any("belum sampai" in t for t in heard[1:]), heard
     add_staff(service, "Yohana", "s1", role="supervisor")
     other = Person(service, "62812")
-    assert unsent("selfharm") not in [
-        p["text"] for p in other.say_raw("sa mo gantung diri malam ini")]
+    assert not any("belum sampai" in p["text"]
+                   for p in other.say_raw("sa mo gantung diri malam ini"))
+
+
+def test_the_unsent_alert_comes_before_the_question_not_after_it(service: Service) -> None:
+    """Walk O: "Maaf, pemberitahuan ... belum sampai" came after "Berapa usia Anda?" (a
+    mother whose story read as a child in danger, a P1 case opened at her consent) and after
+    "are you safe now?": the question is the last thing the family sees, the notice just
+    before it, after the danger texts that said staff were told."""
+    mother = Person(service, "62812")
+    for text in ["selamat siang kk", "sa pu anak laki2 umur 4 thn suka pukul anak2 lain di "
+                 "gereja, kemarin de gigit sa pu ponakan sampe menangis. sa mo tanya cara "
+                 "didik yg baik", "1", "tra"]:
+        mother.say(text)
+    heard = [p["text"] for p in mother.say_raw("iya sa setuju")]  # her case opens, urgent
+    assert case_of(service.db, "62812").priority in ("P0", "P1"), heard
+    assert heard[-2].startswith("Maaf, pemberitahuan ke petugas LK3 belum sampai"), heard
+    assert "TePSA" in heard[-2]  # no numbers in this turn before it: they are in it
+    assert heard[-1] == "Berapa usia Anda?", heard
+
+
+def test_a_p2_case_whose_alert_reached_nobody_hears_no_notice(service: Service) -> None:
+    """A parenting question (P3) with nobody on duty: the closing says when staff answer;
+    no "belum sampai" and no list of emergency numbers beside it."""
+    parent = Person(service, "62814")
+    heard: list[str] = []
+    # chat, no danger, agree, adult, economy, myself, Mimika Baru, no kampung, not injured,
+    # this chat, no safe times, no message, no codeword, no account
+    for text in ["halo", "1", "3", "1", "2", "6", "1", "1", "LEWATI", "2", "1", "LEWATI", "2",
+                 "LEWATI", "LEWATI"]:
+        heard = parent.say(text)
+    assert case_of(service.db, "62814").priority in ("P2", "P3"), heard
+    assert not any("belum sampai" in t for t in heard), heard
 
 
 # -- nobody left waiting silently -------------------------------------------------------------

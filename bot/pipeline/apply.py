@@ -92,13 +92,14 @@ class Conv:
 
 
 class Notice(NamedTuple):
-    """A service notice for the family in this turn (bot.pipeline.casehooks); `last`: after
-    every reply, the turn's question too (else after a closing, before a question);
-    `numbers`: its `{emergency_contacts}` are the conversation's, filled in as the turn is
-    recorded (bot.pipeline.decide); `hours`: not said beside the closing, which says when."""
+    """A service notice for the family in this turn (bot.pipeline.casehooks), after the
+    turn's other texts and before its question (bot.pipeline.decide); `short`: its text
+    where the turn's texts already gave the emergency numbers; `numbers`: its
+    `{emergency_contacts}` are the conversation's, filled in as the turn is recorded;
+    `hours`: not said beside the closing, which says when."""
 
     text: str
-    last: bool = False
+    short: str = ""
     numbers: bool = False
     hours: bool = False  # when staff answer, outside service hours: the closing says it too
 

@@ -38,11 +38,15 @@ def opening_notice(catalog: Catalog, language: str, priority: str, now: datetime
                    told: int) -> Notice | None:
     """What the family hears in the turn that opened their case: an urgent case whose alert
     reached nobody (`told` staff), that it did not and the 24-hour numbers (the danger told
-    first, as the turn is recorded: not "Polisi 110" first to one the police hurt), last (the
-    danger texts before it said staff were told); else, outside service hours, when to
-    expect an answer."""
+    first, as the turn is recorded: not "Polisi 110" first to one the police hurt), after the
+    danger texts (they said staff were told) and before the question (walk O: after it, the
+    question was no longer the last thing a frightened family saw); else, outside service
+    hours, when to expect an answer. Never for a P2 or P3 case: its closing says when. Beside
+    numbers the turn just gave, its short form ("hubungi nomor di atas"), inside the emergency
+    text when that asks the question (walk O: a fourth list of numbers for a bullied boy)."""
     if not told and priority in URGENT:
-        return Notice(catalog.text("alert_unsent", language), last=True, numbers=True)
+        return Notice(catalog.text("alert_unsent", language), numbers=True,
+                      short=catalog.text("alert_unsent.short", language))
     later = handoff.out_of_hours_notice(catalog, language, priority, now)
     return Notice(later, hours=True) if later else None
 

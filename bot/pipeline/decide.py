@@ -18,6 +18,7 @@ from flows.types import Snapshot, Turn
 from storage import conversations, inbox
 
 CLOSING = "closing"  # the intake's closing texts (flows/intake.yaml `closing`)
+CONTACTS = "_contacts"  # a reply's parameter that lists numbers (emergency_contacts ...)
 
 
 def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
@@ -37,14 +38,39 @@ def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     conv.changed = True
     extra = {"case_number": conv.case_number or ""}
     rendered = [batch.flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
-    for notice in batch.notices:  # after the closing, before a question (on a small screen)
-        if not said_with(notice, turn):
-            continue
-        at = len(rendered) - 1 if rendered and rendered[-1].choices and not notice.last \
-            else len(rendered)
-        rendered.insert(at, Rendered(_filled(batch, notice, snap)))
+    for notice in batch.notices:
+        if said_with(notice, turn):
+            _place(batch, notice, turn, rendered)
     batch.notices.clear()
     send(batch, msg, conv, rendered)
+
+
+def _place(batch: Batch, notice: Notice, turn: Turn, rendered: list[Rendered]) -> None:
+    """A notice after the turn's texts (the closing) and before its question, so the question
+    stays last on a small screen; where the turn gave the numbers, its short form, inside the
+    emergency text that asks "are you safe now?" (walk O: a fourth list of numbers in a row)."""
+    snap = turn.snapshot
+    at = len(rendered)  # the question: the last text with choices, else the last text
+    if rendered and _asks(batch, snap):
+        at = next((i for i in range(len(rendered) - 1, -1, -1) if rendered[i].choices),
+                  len(rendered) - 1)
+    if notice.short and any(k.endswith(CONTACTS) for r in turn.replies for k in r.params):
+        lines = rendered[at].text.splitlines() if at < len(rendered) else []
+        if len(lines) > 1 and lines[-1].endswith("?"):
+            rendered[at] = replace(rendered[at], text="\n".join(
+                [*lines[:-1], notice.short, lines[-1]]))
+            return
+        notice = notice._replace(text=notice.short, numbers=False)
+    rendered.insert(at, Rendered(_filled(batch, notice, snap)))
+
+
+def _asks(batch: Batch, snap: Snapshot) -> bool:
+    """Whether the turn ends with a question the family is to answer (the conversation waits
+    at a question, not at rest): a notice goes before it, so that the question stays the last
+    thing on the screen (walk O: "Maaf, pemberitahuan ... belum sampai" came after "Berapa
+    usia Anda?")."""
+    state = batch.flows.flow.states.get(snap.state)
+    return state is not None and not state.end
 
 
 def said_with(notice: Notice | None, turn: Turn) -> bool:
