@@ -71,8 +71,17 @@ _BEFORE_TIME = frozenset({"bisa", "hari", "waktu", "pas", "kalau", "usah", "mau"
                           "in", "the", "di", "pada", "jam", "pukul", "dan", "atau", "and",
                           "or"})  # "tra bisa malam", "jangan sabtu dan minggu"
 _BUT = re.compile(r"\b(?:tapi|tetapi|tp|namun|but)\b", re.IGNORECASE)
+# "7pm", "7.30 pm", "9 a.m.": read as "jam 19", "jam 9" (walk O: "evenings after my shift,
+# 7pm" was read back as the time staff would keep to)
+_AM_PM = re.compile(r"\b(\d{1,2})(?:[.:]\d{2})?\s*([ap])\.?m\b\.?", re.IGNORECASE)
 _CONFLICT = object()  # two choices named
 _UNCOVERED = object()  # a word that is neither listed nor a filler
+
+
+def _clock24(match: re.Match[str]) -> str:
+    """An hour said with am or pm as "jam <hour of 24>": "7pm" -> "jam 19", "12am" -> "jam 0"."""
+    hour = int(match[1]) % 12 + (12 if match[2].lower() == "p" else 0)
+    return f" jam {hour} "
 
 
 @dataclass(frozen=True)
@@ -323,7 +332,9 @@ class Answers:
     def after_hours(self, text: str, opens: int, closes: int) -> bool:
         """Whether a time answer names a time outside the service's hours (`opens` to
         `closes`, in hours): an `after_hours` word ("malam", "sabtu", "sore") or an hour
-        after a `clock` word ("jam 20", "jam 7": either 7 am or pm is outside 08-15)."""
+        after a `clock` word ("jam 20", "jam 7": either 7 am or pm is outside 08-15), or
+        with am or pm ("7pm": 19.00; "2pm" is in the hours)."""
+        text = _AM_PM.sub(_clock24, text)
         parts = [self.normalise(fold(p)) for s in SENTENCES.split(text)
                  for p in _CLAUSE.split(s) if p.strip()]
         if any(w in self.after_hours_words and not self._ruled_out(part, i)

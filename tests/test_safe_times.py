@@ -42,7 +42,11 @@ def test_a_time_is_kept_as_said(text: str) -> None:
 
 AFTER_HOURS = ["malam jam 8 saja, siang paitua di rumah", "jm 7 mlm", "sabtu pagi",
                "jam 20.00", "after 5 pm in the evening", "sore2 jam 4 ke atas, pagi sa ke kebun",
-               "jam 5 pagi", "jgn pagi, malam saja", "sore jam 4 tapi jangan hari sabtu"]
+               "jam 5 pagi", "jgn pagi, malam saja", "sore jam 4 tapi jangan hari sabtu",
+               # said in English (walk O: "evenings after my shift, 7pm" was read back as
+               # the time staff would keep to)
+               "evenings after my shift, 7pm", "7pm", "at 9 pm", "after 7.30 p.m.",
+               "weekends only", "6am before work"]
 IN_HOURS = ["pagi", "kalo paitua su kerja, jam 9 sampe 12", "siang jam 12", "10.00",
             "senin sampai jumat", "kalo de tra ada di rumah",
             # a pastor's 12 to 14 (walk K: "jam 2" was read as 02.00)
@@ -50,7 +54,8 @@ IN_HOURS = ["pagi", "kalo paitua su kerja, jam 9 sampe 12", "siang jam 12", "10.
             # a time ruled out is not the time named (a re-check of walk N: "any time, only
             # not at night" was told the time named was outside the hours)
             "kapan sj asal jgn malam", "tra bisa hari minggu", "kecuali sabtu minggu",
-            "jangan jam 8 malam, siang saja", "anytime except evening", "not at night"]
+            "jangan jam 8 malam, siang saja", "anytime except evening", "not at night",
+            "2pm", "at 10am", "12pm lunch break", "anytime except evenings"]
 
 
 @pytest.mark.parametrize("text", AFTER_HOURS)
