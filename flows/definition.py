@@ -91,8 +91,9 @@ class StateSpec:
     idle_goto: tuple[Branch, ...] = ()  # resting state: a message moves on instead of `idle`
     lenient: bool = False  # an optional question: any other message skips it, not re-asks
     # an answer key (`<prompt>.<its value>` is asked where it exists), or a condition of the
-    # flow (`<prompt>.<condition>` where it holds: `someone_else`)
-    variant: str | None = None
+    # flow (`<prompt>.<condition>` where it holds: `someone_else`); a list: the first that
+    # has its text (the closing: an office visit, a safe time outside the hours, safe times)
+    variant: tuple[str, ...] = ()
     # kind of danger (or `imminent`) -> the choice it answers ("suami pukul sa" at the
     # category question is domestic violence); a story told earlier is offered as
     # `<prompt>.suggest`

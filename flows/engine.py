@@ -757,7 +757,9 @@ class Engine:
             return  # a P0's staff call at any hour (a walk-through's father who asked to be
             # phoned now had staff read "write in the chat before calling")
         m.flag(AFTER_HOURS)
-        key = self.form(m, f"{state.prompt}.after_hours")
+        key = f"{state.prompt}.after_hours"
+        key = self.form(m, self._variant(m, state, key) or key)  # chose no call: not "we
+        # call in service hours" (walk O)
         if self.has_text(m, key):
             m.replies.append(Reply(key))
 
@@ -1103,12 +1105,17 @@ class Engine:
             return f"{key}.young"
         return key
 
-    def _variant(self, m: StepModel, variant: str) -> object:
-        """A condition's name where it holds (`someone_else`), else the answer's value."""
-        cond = self.flow.conditions.get(variant)
-        if cond is None:
-            return m.answers.get(variant)
-        return variant if cond.holds(m.facts()) else None
+    def _variant(self, m: StepModel, state: StateSpec, key: str) -> str | None:
+        """The first of the state's variants with a text for `key`: a condition's name where
+        it holds (`someone_else`), else the answer's value."""
+        texts = self.bundle.catalog.texts[m.language]
+        for variant in state.variant:
+            cond = self.flow.conditions.get(variant)
+            value = m.answers.get(variant) if cond is None else \
+                variant if cond.holds(m.facts()) else None
+            if value is not None and f"{key}.{value}" in texts:
+                return f"{key}.{value}"
+        return None
 
     def _injured(self, m: StepModel, key: str) -> str:
         """A child's emergency text, for a child bleeding: the IGD first (a walk-through:
@@ -1129,8 +1136,8 @@ class Engine:
         state = self.flow.states[m.state]
         key = state.prompt
         texts = self.bundle.catalog.texts[m.language]
-        if state.variant and f"{key}.{self._variant(m, state.variant)}" in texts:
-            key = f"{key}.{self._variant(m, state.variant)}"
+        if (variant := self._variant(m, state, key)) is not None:
+            key = variant
             if m.answers.get(ACCIDENT) and f"{key}{ACCIDENT_TEXT}" in texts:
                 key = f"{key}{ACCIDENT_TEXT}"  # a fall, a bite: first aid and the health post
             if writes_as_child(m.answers) and f"{key}.child" in texts:

@@ -127,7 +127,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         idle=raw.get("idle"), interrupt=bool(raw.get("interrupt", False)),
         idle_goto=_branches(raw.get("idle_goto"), f"{where}.idle_goto"),
         lenient=bool(raw.get("lenient", False)),
-        variant=None if raw.get("variant") is None else str(raw["variant"]),
+        variant=_names(raw.get("variant"), f"{where}.variant"),
         from_danger=_pairs(raw.get("from_danger"), f"{where}.from_danger"),
         facts=bool(raw.get("facts", False)),
         not_with_but=_names(raw.get("not_with_but"), f"{where}.not_with_but"),

@@ -20,6 +20,7 @@ ENGINE = flows()
 CATALOG = ENGINE.bundle.catalog
 NOW = datetime(2026, 11, 30, 1, 30, tzinfo=UTC)  # 10:30 WIT, a Monday: service hours
 SAFE = "sore jam 4-6, waktu de pigi kerja"
+IN_HOURS = "pagi jam 9 sampe 12, waktu de pigi kerja"  # staff may keep to it
 # chat, no danger now, agree, adult, domestic violence, myself, Mimika Baru, skip the
 # kampung; then the risk questions: injured (yes makes it P0) or not, and the rest no; a
 # safe place and safe to chat; contact by this chat; the safe times; no message left; no
@@ -50,11 +51,13 @@ def closing(turn: Turn) -> str:
 
 @pytest.mark.parametrize("injured", ["1", "2"], ids=["P0", "P1-or-lower"])
 def test_the_closing_says_the_safe_times_back(injured: str) -> None:
-    turn, snap = intake(injured, SAFE)
+    """In service hours, or for a P0 (staff answer it at any hour), the time is said back."""
+    said = SAFE if injured == "1" else IN_HOURS
+    turn, snap = intake(injured, said)
     text = closing(turn)
-    assert snap.answers["safe_times"] == SAFE
+    assert snap.answers["safe_times"] == said
     assert "Nomor kasus Anda: LK3-2026-00001" in text
-    assert f"Petugas akan berusaha memakai waktu aman yang Anda sebut: {SAFE}." in text
+    assert f"Petugas akan berusaha memakai waktu aman yang Anda sebut: {said}." in text
 
 
 def test_a_p0_closing_does_not_promise_any_hour_beside_the_safe_times() -> None:
@@ -64,6 +67,20 @@ def test_a_p0_closing_does_not_promise_any_hour_beside_the_safe_times() -> None:
     text = closing(intake("1", SAFE)[0])
     assert "secepatnya." in text and "di luar jam layanan" not in text
     assert text.count("waktu aman yang Anda sebut") == 1, text
+
+
+@pytest.mark.parametrize("late", ["malam jam 8 sampe jam 10, habis anak2 tidur", "sabtu pagi",
+                                  "evenings after my shift, 7pm"])
+def test_a_safe_time_outside_the_hours_is_not_promised_at_the_close(late: str) -> None:
+    """Walk O: told that staff would write first in the chat, the family then read "Petugas
+    akan berusaha memakai waktu aman yang Anda sebut: malam jam 8 ...". The closing says
+    the same as the question did: staff write first in this chat in service hours."""
+    turn, snap = intake("2", late)
+    text = closing(turn)
+    assert snap.answers["safe_times"] == late
+    assert late not in text and "berusaha memakai waktu aman" not in text, text
+    assert "menulis dulu di chat ini pada jam layanan" in text
+    assert "Nomor kasus Anda: LK3-2026-00001" in text
 
 
 @pytest.mark.parametrize("none", ["LEWATI", "tra", "kapan saja", "Tidak."])

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.casework import labels
-from tests.test_danger_protocol import ENGINE, say, snapshot_at
+from tests.test_danger_protocol import ENGINE, say, snapshot_at, words
 
 NOT_TIMES = ["ya", "The parents drink a lot. This happened before too.", "ok kaka",
              "1"]  # a choice's number by habit (a re-check: "waktu aman yang Anda sebut: 1")
@@ -75,6 +75,22 @@ def test_a_time_in_service_hours_is_not_told_the_hours(text: str) -> None:
     turn = say(snapshot_at("safe_times", category="dv", who="self"), text)
     assert "safe_times.after_hours" not in [r.key for r in turn.replies]
     assert "safe_times_after_hours" not in turn.snapshot.flags
+
+
+@pytest.mark.parametrize(("contact", "calls"), [
+    ("chat", False), ("visit", False), ("skipped", False), ("phone_this", True),
+    ("phone_other", True)])
+def test_a_family_who_chose_no_call_is_not_told_of_calls(contact: str, calls: bool) -> None:
+    """Walk O: a woman who chose this chat, and wrote "malam jam 8 sampe jam 10, habis anak2
+    tidur", read "Petugas LK3 menelepon pada jam layanan ... tidak langsung menelepon": with
+    no call chosen, staff work in service hours and will write first in this chat then."""
+    turn = say(snapshot_at("safe_times", category="dv", who="self", contact=contact),
+               "malam jam 8 sampe jam 10, habis anak2 tidur")
+    said = words(turn)
+    assert ("menelepon" in said) is calls, said
+    assert "Senin–Jumat 08.00–15.00 WIT" in said and "menulis dulu" in said
+    if not calls:
+        assert "di chat ini pada jam layanan" in said
 
 
 def test_staff_read_why_they_must_write_first() -> None:

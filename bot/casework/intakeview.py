@@ -56,8 +56,8 @@ class Questions:
         for state in bundle.flow.states.values():
             keys = [state.prompt, *(f"{state.prompt}.{v}" for v in (*GROUPS, *foci)
                                     if state.variant)]
-            if state.variant in bundle.flow.conditions:  # asked of someone else, say
-                keys.append(f"{state.prompt}.{state.variant}")
+            keys += [f"{state.prompt}.{v}" for v in state.variant  # of someone else, say
+                     if v in bundle.flow.conditions]
             if state.from_danger:  # "Dari cerita Anda tadi, masalahnya mungkin: ..."
                 keys.append(f"{state.prompt}.suggest")
             if state.variant:  # of a child writing, of someone else, and asked again ("Kami
@@ -109,10 +109,13 @@ class Questions:
         """The question's words as the family read them: of someone else where it asked of
         them ("Apakah orang yang Anda ceritakan punya tempat aman...?"; staff had read "Apakah
         Anda punya tempat aman?" above a "Ya" about a neighbour's child)."""
-        key, cond = state.prompt, self.bundle.flow.conditions.get(state.variant or "")
-        if cond is not None and stored is not None and cond.holds(dict(stored)) and \
-                f"{key}.{state.variant}" in self.bundle.catalog.texts[language]:
-            key = f"{key}.{state.variant}"
+        key = state.prompt
+        for variant in state.variant:
+            cond = self.bundle.flow.conditions.get(variant)
+            if cond is not None and stored is not None and cond.holds(dict(stored)) and \
+                    f"{key}.{variant}" in self.bundle.catalog.texts[language]:
+                key = f"{key}.{variant}"
+                break
         return question_words(self.bundle.catalog.text(key, language))
 
     def answer(self, state: StateSpec, value: Any, media: Any = None,
