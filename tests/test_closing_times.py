@@ -122,3 +122,40 @@ def test_a_case_opened_by_the_closing_out_of_hours_is_told_when_once(
     assert "besok" in said[0] and "08.00 WIT" in said[0]
     out_of_hours = CATALOG.text("out_of_hours", "id").splitlines()[0][:30]
     assert not any(out_of_hours in s for s in said), said
+
+
+def office_visit(visit: str, contact: str = "4") -> tuple[list[Turn], Snapshot]:
+    """The intake to its close, coming to the office (`contact`) and able to come `visit`."""
+    snap: Snapshot | None = None
+    turns = []
+    for i, text in enumerate([*BEFORE_RISK, "2", *AFTER_RISK[:-1], contact, visit, "LEWATI"]):
+        turns.append(ENGINE.step(snap, Inbound("test", "u1", f"m{i}", text=text), NOW, "id"))
+        snap = turns[-1].snapshot
+    assert snap is not None and snap.state == "closing", snap
+    return turns, snap
+
+
+@pytest.mark.parametrize("contact", ["4", "sa mo datang ke kantor saja"])
+def test_a_family_coming_to_the_office_is_told_when_and_where(contact: str) -> None:
+    """Walk O: after "datang ke kantor", the family was asked when it was safe to be
+    called, and the closing said neither when the office is open nor where. Now: the hours
+    and the place, when they could come, and the same at the close; no safe time to call,
+    no message left, no codeword for a call."""
+    turns, snap = office_visit("selasa pagi", contact)
+    said = [closing(t) for t in turns[-3:]]
+    assert snap.answers["contact"] == "office" and snap.answers["visit_time"] == "selasa pagi"
+    assert not {"safe_times", "leave_message", "codeword"} & set(snap.answers)
+    place = "Senin–Jumat 08.00–15.00 WIT, di Kantor Dinas Sosial Kabupaten Mimika (LK3), Timika"
+    assert place in said[0] and "Kapan kira-kira Anda bisa datang?" in said[0]
+    assert "menghubungi Anda?" not in said[0]  # not "when is it safe to contact you?"
+    assert place in said[2] and "Nomor kasus Anda: LK3-2026-00001" in said[2]
+    assert "sebutkan nomor kasus Anda" in said[2] and "waktu aman" not in said[2]
+
+
+def test_a_visit_when_the_office_is_closed_is_told_so() -> None:
+    """Walk O: "hari sabtu bisa ka?" was never answered: the office is closed then, and
+    staff will write in this chat to find a time; the closing promises no Saturday."""
+    turns, _ = office_visit("hari sabtu bisa ka?")
+    told = closing(turns[-2])
+    assert told.startswith("Pada waktu itu kantor tutup: kantor LK3 buka Senin–Jumat")
+    assert "sabtu" not in closing(turns[-1]).lower()
