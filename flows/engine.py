@@ -332,6 +332,10 @@ class Engine:
             scan = None  # "where does my wife live now", "de bilang apa sama kam?" ask a
             # notice's question, not danger (not in a story, not a sick child, nor "jangan
             # cerita ke orang": those come beside danger, whose words are heard)
+        elif scan and scan.model is not None and not scan.imminent and \
+                named_in(inbound.text, self._notices) in self._rules.asks_only:
+            scan = None  # a husband's three sentences about what his wife reported, with no
+            # danger word in them (walk O: the helplines, as to one in danger)
         if scan:  # the danger texts of this turn and the case it opens know them
             for pattern, flag in self._flagging:
                 if pattern.search(fold(inbound.text)):
@@ -453,8 +457,9 @@ class Engine:
                 continue
             rest = None if name in rules.tells_the_problem else \
                 _JOINED_AT_ENDS.sub("", f"{folded[:found.start()]} {folded[found.end():]}").strip()
-            if name in said:  # answered before: understood, not said again ("jgn telpon"
-                heard = heard or rest  # a second time was "Maaf, saya belum mengerti")
+            if name in said and name not in rules.asks_only:  # answered before: understood,
+                heard = heard or rest  # not said again ("jgn telpon" a second time was
+                # "Maaf, saya belum mengerti")
                 continue
             m.replies.insert(len(m.replies) if at is None else min(at, len(m.replies)),
                              Reply(self.form(m, f"notice.{name}")))
@@ -711,7 +716,8 @@ class Engine:
                                     if k != state.name}  # a new dict: the step stays pure
                 return self.prompt(m)
             picked = offered if said == "yes" else None
-        if picked is None and (guess := self._guess(m, state, text)) is not None:
+        if picked is None and not self._asked_only(m) and \
+                (guess := self._guess(m, state, text)) is not None:
             m.answers[OFFER] = [state.name, guess.value]  # "Maksud Anda: ...? Balas IYA"
             return self.prompt(m)
         if picked is None and (whole is not None or any(e.kind == "noticed" for e in m.events)):
@@ -734,6 +740,13 @@ class Engine:
         self.fire(m, f"choose_{picked.value}", before, before_p1)
         if state.save and not state.interrupt:  # "salah ketik" next takes it back
             m.answers[ANSWERED] = [state.name, m.state, False]
+
+    def _asked_only(self, m: StepModel) -> bool:
+        """Whether this message asked a notice's question that is no answer (`asks_only`):
+        what is left of it is not guessed at ("sa tra butuh nomor2 itu. sa cuma mo tau sa pu
+        istri lapor apa", walk O, was offered "only helpline numbers")."""
+        return any(e.kind == "noticed" and e.data.get("notice") in self._rules.asks_only
+                   for e in m.events)
 
     def choose(self, m: StepModel, state: StateSpec, choice: ChoiceSpec) -> bool:
         """Take `choice` and move on without speaking (the caller does); whether it made

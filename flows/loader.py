@@ -46,6 +46,7 @@ class NoticeRules:
     tells_the_problem: frozenset[str] = frozenset()
     quiet_after_danger: frozenset[str] = frozenset()
     model_gives_way: frozenset[str] = frozenset()
+    asks_only: frozenset[str] = frozenset()
     after_selfharm: frozenset[str] = frozenset()
     flags: Mapping[str, str] = field(default_factory=dict)  # notice -> the flag it sets
 

@@ -224,11 +224,21 @@ DISCLOSE = [
     "what did she tell you", "did my wife contact you",
     # a re-check of walk N's husband, asking the second time
     "sa cuma mo tau de cerita apa tentang sa", "sa mau tahu istri lapor apa",
+    # walk O: a husband, in his own words (helplines and the welcome, a guess of "only
+    # helpline numbers", "Maaf, saya belum mengerti")
+    "sa ini suami dari ibu yg lapor ke lk3 kemarin",
+    "sa tra butuh nomor2 itu. sa cuma mo tau sa pu istri lapor apa",
+    "sa suaminya, sa berhak tau to", "kasi tau sa nomor kasus sa pu istri",
+    "sa istrinya, sa berhak tahu kan",
 ]
 NOT_DISCLOSE = [
     "sa tra tau de bilang apa", "de bilang de mau bunuh sa", "de bilang sa jelek, sa sedih",
     "dia cerita ke teman2 soal sa", "sa mau lapor ke kam", "suami bilang sa harus pulang",
     "de cerita tentang sa pu anak ke guru",
+    # a wife about her own report, or her rights: not a spouse asking what was told
+    "sa mau lapor suami", "sa ibu yg lapor kemarin, kapan petugas datang",
+    "sa istrinya, sa berhak tau de pu gaji berapa", "kasi tau sa nomor kasus sa",
+    "sa ini istri dari bapak yang pukul sa", "sa berhak tau to",
 ]
 ADAT = [
     "de perkosa sa, keluarganya mo selesaikan secara adat, bisa ka?",
@@ -549,6 +559,31 @@ def test_questions_a_family_asks_in_danger_are_answered(
     assert not missed, missed
     wrong = [t for t in unsaid if f"notice.{name}" in _said(engine, t)]
     assert not wrong, wrong
+
+
+HUSBAND = ["sa ini suami dari ibu yg lapor ke lk3 kemarin. sa mo tau de lapor apa tentang sa? "
+           "de bilang apa sa pu istri",
+           "sa tra butuh nomor2 itu. sa cuma mo tau sa pu istri lapor apa. kasi tau sa nomor "
+           "kasusnya",
+           "sa suaminya, sa berhak tau to", "sa pu istri lapor apa ke kam?"]
+
+
+def test_a_husband_asking_again_hears_the_same_no_each_time(engine: Engine) -> None:
+    """Never 5 (walk O: a husband's long first question had the helplines of a guessed
+    danger, his second was offered "only helpline numbers" and that guess came back after
+    every message): each time he asks what his wife reported he hears that LK3 tells no
+    one, without a danger text, a guess, or whether a case exists; staff see he asked."""
+    snap, now = None, NOW
+    for text in HUSBAND:
+        turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), now, "id")
+        keys = [r.key for r in turn.replies]
+        assert keys[0] == "notice.disclose", (text, keys)
+        assert not any(k.startswith(("crisis", "emergency", "safety", "did_you_mean"))
+                       for k in keys), (text, keys)
+        snap, now = turn.snapshot, now + timedelta(minutes=2)
+    assert snap is not None and snap.case_number is None
+    assert "asked_disclosure" in snap.flags
+    assert not any(f.startswith("crisis") for f in snap.flags), snap.flags
 
 
 def test_the_bot_says_it_cannot_call_the_police_after_the_danger_text(engine: Engine) -> None:
