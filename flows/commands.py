@@ -111,14 +111,16 @@ def answer(engine: Stepper, m: StepModel, command: str) -> Reply:
 def questions_in(text: str, keywords: dict[str, str], phrases: Phrases) -> list[str]:
     """The questions about the service a message of several asks, in order, each once, when
     every part of it is one (or a greeting or thanks): "selamat sore, kantor LK3 dimana ya?
-    buka jam brp? bayar ka?" (a walk-through: only the welcome). [] otherwise."""
+    buka jam brp? bayar ka?" (a walk-through: only the welcome); a person asked for in one
+    of them ("ini bot ka? sa mo bicara deng orang", walk O) comes last, as HUMAN. [] otherwise."""
     parts = [p for p in SENTENCES.split(text) if p.strip()]
     if len(parts) < 2:  # (most messages: one part, already read whole)
         return []
     found = [command_of(p, keywords, phrases) for p in parts]
-    if not all(f in QUESTIONS or f in ("hello", "thanks") for f in found):
+    if not all(f in QUESTIONS or f in ("hello", "thanks", "human") for f in found):
         return []
-    return list(dict.fromkeys(f for f in found if f in QUESTIONS))
+    asked = list(dict.fromkeys(f for f in found if f in QUESTIONS))
+    return [*asked, "human"] if "human" in found else asked
 
 
 def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -> None:
@@ -143,6 +145,8 @@ def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -
         m.language = TO_LANGUAGE[command]
         m.replies.append(Reply("language_switched"))
     elif command == "human":  # a request a person can see: on a case, after consent, or
+        for question in also:  # "ini bot ka? sa mo bicara deng orang": answered first
+            m.replies.append(answer(engine, m, question))
         ACTIONS["human_requested"](m)  # after danger words or answers that make it P0/P1
         # (a walk-through: "afraid" at the danger question, then PETUGAS, was told to answer
         # the consent question first)

@@ -276,7 +276,8 @@ class Engine:
         asked: list[str] = []  # more questions about the service in the same message
         if command is None and not inbound.payload and (asked := commands.questions_in(
                 inbound.text, self.bundle.keywords, self.bundle.phrases)):
-            command, asked = asked[0], asked[1:]
+            command, asked = (asked[-1], asked[:-1]) if asked[-1] == "human" else \
+                (asked[0], asked[1:])  # a person asked for: HUMAN, the questions answered
         if command is None and not inbound.payload and QUESTION_MARKS.fullmatch(inbound.text):
             command = "not_understood"  # a bare "?" (a re-check: "Maaf, saya belum mengerti")
         if command in SOFT_COMMANDS and not inbound.payload and \
@@ -349,6 +350,8 @@ class Engine:
             self._noticed(m, "secret")  # "jang kasi tau sa pu mama" alone: staff see the
             # condition, and no notice repeats it
         if command is not None:
+            m.answers.pop(OFFER, None)  # a guess offered before is not offered again after a
+            # keyword or a question (walk O: "only helpline numbers?" after PETUGAS too)
             commands.run(self, m, command, asked)
             if command == "mistyped" and (meant := MEANT.search(fold(inbound.text))) and \
                     any(e.kind == "answer_taken_back" for e in m.events):

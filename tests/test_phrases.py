@@ -260,9 +260,13 @@ NOT_THANKS = ["makasih kaka, tapi de masih pukul sa skarang", "iya makasih",
 
 HUMAN = ["sa mo bicara deng orang langsung, bukan mesin", "sa mau bicara dengan petugas",
          "bukan mesin, sa mau manusia", "i want to talk to a real person",
-         "can i speak with a counsellor"]
+         "can i speak with a counsellor",
+         # walk O: a woman who wanted a person (read as "only helpline numbers")
+         "kasi sa nomor hp petugas saja", "kasi sa nomor hp petugas",
+         "minta nomor petugas lk3", "can i have the counsellor s number"]
 NOT_HUMAN = ["sa bicara dengan petugas kemarin", "de bicara sama orang lain",
-             "petugas su telpon sa tadi"]
+             "petugas su telpon sa tadi", "kasi sa nomor bantuan", "minta nomor polisi",
+             "petugas minta sa pu nomor hp"]
 
 
 def test_asking_for_a_person_in_words_is_petugas(engine: Engine) -> None:
@@ -271,6 +275,36 @@ def test_asking_for_a_person_in_words_is_petugas(engine: Engine) -> None:
     b = engine.bundle
     assert [t for t in HUMAN if command_of(t, b.keywords, b.phrases) != "human"] == []
     assert [t for t in NOT_HUMAN if command_of(t, b.keywords, b.phrases) is not None] == []
+
+
+def test_a_bot_question_and_a_person_wanted_are_both_heard_and_no_guess_sticks(
+        engine: Engine) -> None:
+    """Walk O-17: "ini bot ka? sa mo bicara deng orang" had the welcome alone; "sa tra mau
+    deng mesin. kasi sa nomor hp petugas saja" was offered "only helpline numbers", and
+    that guess came back after every message, PETUGAS too. Now: the bot says plainly what it
+    is, a person is asked for as PETUGAS would, and no guess is offered."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.actions import OFFER
+    from flows.types import Snapshot
+
+    now = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+    first = engine.step(None, Inbound("test", "u1", "m1",
+                                      text="ini bot ka? sa mo bicara deng orang"), now)
+    keys = [r.key for r in first.replies]
+    assert keys[:2] == ["faq.bot", "human_requested.no_consent.start"], keys
+    assert "human_requested" in first.snapshot.flags
+    second = engine.step(first.snapshot, Inbound(
+        "test", "u1", "m2", text="sa tra mau deng mesin. kasi sa nomor hp petugas saja"),
+        now + timedelta(minutes=1))
+    keys = [r.key for r in second.replies]
+    assert keys[0] == "human_requested.no_consent.start" and "did_you_mean" not in keys, keys
+    guessed = Snapshot(engine.flow.name, "greeting", "id",
+                       {OFFER: ["greeting", "numbers"], "_greeted": True}, (), 0,
+                       engine.flow.version, None, now)
+    after = engine.step(guessed, Inbound("test", "u1", "m3", text="PETUGAS"), now)
+    assert "did_you_mean" not in [r.key for r in after.replies]
+    assert OFFER not in after.snapshot.answers
 
 
 NOW_FOR_TOLONG = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)  # 22:00 WIT
