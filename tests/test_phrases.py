@@ -675,7 +675,10 @@ def test_someone_coming_in_is_a_pause_at_once(engine: Engine) -> None:
                  "mama su pulang, nanti sa chat lg", "nanti sa chat lagi",
                  "signal mo hilang, besok sore baru sa bisa balas"):
         assert command_of(text, b.keywords, b.phrases) == "later", text
-    for text in ("hp sa mati", "nanti sa pu anak datang", "besok sa mau ke kantor"):
+    for text in ("hp sa mati", "nanti sa pu anak datang", "besok sa mau ke kantor",
+                 # a story after it is read for danger (the property test found it swallowed)
+                 "pulsa habis, ini pake wifi tetangga. sa mo gantung diri malam ini",
+                 "signal mo hilang. de pukul sa skarang"):
         assert command_of(text, b.keywords, b.phrases) != "later", text
     def at(state: str, category: str) -> Snapshot:
         answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "under18",
