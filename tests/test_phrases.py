@@ -67,6 +67,8 @@ ORDINARY = [
     "bapa ganti kunci rumah", "sa pu nama Yosefina", "sa salah kirim",
     "dia minta sa pu data KTP", "petugas bisa datang ka", "informasi apa yang ko punya",
     "remove the bruise", "ganti baju anak",
+    # a request with a story after it: the story is read for danger (it was taken whole)
+    "bisa hapus sa pu data ka? sa takut suami pukul sa lagi, de su pegang parang",
     # a complaint that nothing came, and no-contact wishes about others, are no BERHENTI
     "sa tra dapat pesan dari petugas", "petugas belum kirim pesan", "jangan kirim polisi ke rumah",
     "de tra mau kirim uang", "jangan hubungi sa pu suami", "tra usah hubungi paitua",
