@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from flows.actions import ACTIONS, ANSWERED, CRISIS_FLAGS, FOCUS, TOLD, WRITER, StepModel
 from flows.steps import Stepper
-from flows.text import SENTENCES, Phrases, command_of
+from flows.text import SENTENCES, Phrases, command_of, fold
 from flows.triage import URGENT
 from flows.types import LANGUAGES, Event, Reply
 
@@ -18,7 +18,7 @@ WIT = timezone(timedelta(hours=9))
 QUESTIONS = {"ask_secret": "faq.secret", "ask_hours": "menu.hours_text", "ask_cost": "faq.cost",
              "ask_when": "faq.when", "ask_documents": "faq.documents", "ask_bot": "faq.bot",
              "ask_aid": "faq.aid", "ask_appointment": "faq.appointment",
-             "ask_together": "faq.together"}
+             "ask_together": "faq.together", "ask_phone": "faq.phone"}
 # "english please", "pake bahasa indonesia": that language, whichever is on (LANGUAGE /
 # BAHASA goes to the next one: a walk-through's English speaker had no plain way there)
 TO_LANGUAGE = {"to_english": "en", "to_indonesian": "id"}
@@ -108,7 +108,8 @@ def answer(engine: Stepper, m: StepModel, command: str) -> Reply:
     return Reply(key, engine.params(m, key))
 
 
-def questions_in(text: str, keywords: dict[str, str], phrases: Phrases) -> list[str]:
+def questions_in(text: str, keywords: dict[str, str], phrases: Phrases,
+                 asides: Phrases = ()) -> list[str]:
     """The questions about the service a message of several asks, in order, each once, when
     every part of it is one (or a greeting or thanks): "selamat sore, kantor LK3 dimana ya?
     buka jam brp? bayar ka?" (a walk-through: only the welcome); a person asked for in one
@@ -116,8 +117,10 @@ def questions_in(text: str, keywords: dict[str, str], phrases: Phrases) -> list[
     parts = [p for p in SENTENCES.split(text) if p.strip()]
     if len(parts) < 2:  # (most messages: one part, already read whole)
         return []
-    found = [command_of(p, keywords, phrases) for p in parts]
-    if not all(f in QUESTIONS or f in ("hello", "thanks", "human") for f in found):
+    found = [command_of(p, keywords, phrases) or
+             next(("aside" for pattern, _ in asides if pattern.fullmatch(fold(p))), None)
+             for p in parts]  # "sa mo datang langsung", "sa mo tanya dulu" beside them
+    if not all(f in QUESTIONS or f in ("hello", "thanks", "human", "aside") for f in found):
         return []
     asked = list(dict.fromkeys(f for f in found if f in QUESTIONS))
     return [*asked, "human"] if "human" in found else asked

@@ -275,9 +275,13 @@ class Engine:
             commands.of_button(inbound.payload, self.bundle.keywords)
         asked: list[str] = []  # more questions about the service in the same message
         if command is None and not inbound.payload and (asked := commands.questions_in(
-                inbound.text, self.bundle.keywords, self.bundle.phrases)):
+                inbound.text, self.bundle.keywords, self.bundle.phrases, self.bundle.asides)):
             command, asked = (asked[-1], asked[:-1]) if asked[-1] == "human" else \
                 (asked[0], asked[1:])  # a person asked for: HUMAN, the questions answered
+        if self.bundle.directory.office.get("phone"):  # the office's number, once
+            # configured, is in the hours-and-place text (none is yet: not made up, walk O)
+            command = "ask_hours" if command == "ask_phone" else command
+            asked = list(dict.fromkeys("ask_hours" if a == "ask_phone" else a for a in asked))
         if command is None and not inbound.payload and QUESTION_MARKS.fullmatch(inbound.text):
             command = "not_understood"  # a bare "?" (a re-check: "Maaf, saya belum mengerti")
         if command in SOFT_COMMANDS and not inbound.payload and \

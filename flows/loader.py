@@ -68,6 +68,7 @@ class Bundle:
     writers: Phrases = ()  # someone else writing on the family's phone (flows/phrases.yaml)
     beside_danger: Phrases = ()  # notices said beside danger words too (flows/phrases.yaml)
     notice_rules: NoticeRules = field(default_factory=NoticeRules)
+    asides: Phrases = ()  # said beside questions about the service (flows/phrases.yaml)
 
 
 def _branches(raw: Any, where: str) -> tuple[Branch, ...]:
@@ -331,6 +332,16 @@ def load_phrases(path: Path, commands: Iterable[str]) -> Phrases:
     return _compiled(path, parts, by_command)
 
 
+def load_asides(path: Path) -> Phrases:
+    """Whole sentences said beside questions about the service (flows/phrases.yaml
+    `asides`), compiled."""
+    raw = read_yaml(path) or {}
+    parts, asides = raw.get("parts") or {}, raw.get("asides") or []
+    if not isinstance(asides, list):
+        raise FlowError(f"{path}: asides: must be a list of patterns")
+    return _compiled(path, parts, {"aside": asides})
+
+
 def load_notice_rules(path: Path, notices: Iterable[str], flags: Iterable[str]) -> NoticeRules:
     """`notice_rules`, each name a notice and each flag one the flows know (a misspelt name
     would silently change nothing)."""
@@ -413,8 +424,9 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
     beside = load_notices(said, catalog, "beside_danger") if said.exists() else ()
     rules = load_notice_rules(said, {n for _, n in (*notices, *beside)}, flags) \
         if said.exists() else NoticeRules()
+    asides = load_asides(said) if said.exists() else ()
     return Bundle(flow, catalog, triage, keywords, phrases, crisis, directory, answers, hours,
-                  notices, writers, beside, rules)
+                  notices, writers, beside, rules, asides)
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:

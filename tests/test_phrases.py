@@ -171,6 +171,15 @@ QUESTIONS = {
         # belum mengerti")
         "dimana kantornya?", "di mana kantor lk3 kaka", "sa mo datang ke kantor, di mana itu?",
         "sa mo pigi ke kantor lk3 lewat mana", "alamat kantor lk3 di mana ya kk", "alamatnya?",
+        # walk O: the whole address asked, and the office by its district's name
+        "alamat lengkapnya di jalan apa?", "kk alamat kantor dinsos mimika di mana?",
+        "what is the street address", "what is the address of the office",
+    ],
+    # walk O: no phone number is configured; what exists is said ("Maaf, saya belum mengerti")
+    "ask_phone": [
+        "ada nomor telp kantor ka?", "nomor telepon kantor lk3 berapa", "minta nomor kantor",
+        "what is the street address and phone number", "do you have a phone number",
+        "what is your phone number",
     ],
     "ask_aid": [
         "sa mau tanya soal PKH", "BPJS sa mati, bisa bantu ka", "kenapa pkh sa belum cair",
@@ -180,11 +189,15 @@ QUESTIONS = {
         "selamat pagi, sa mau tanya bantuan PKH untuk anak yatim",
         "sa mau daftar pkh buat sa pu mama",
         "sa bisa dapat bantuan PKH ka nak? sa tra pernah dapat",  # a grandmother (walk K)
+        "kalo daftar PKH harus bawa KK deng KTP ka?",  # walk O: mid-intake
     ],
     "ask_appointment": [
         "bisa buat janji ketemu petugas ka", "sa mau datang ke kantor bisa ka",
         "sa mau buat janji hari sabtu bisa ka", "bisa buat janji besok pagi ka",
         "can I make an appointment", "bisa atur jadwal konsultasi ka",
+        # walk O: asked in English (the welcome alone, the closing alone)
+        "how do i book a pre-marriage counselling session?",
+        "is there an anger management class or counselling?",
         "bisa sa datang ke kantor?", "kapan sa bisa datang ke kantor",
     ],
     "ask_bot": [
@@ -199,6 +212,7 @@ QUESTIONS = {
         "kapan petugas hubungi sa?", "masih lama ka?", "petugas blm hubungi sa",
         "kapan kam telpon sa", "when will someone contact me", "masih lama kah kaka",
         "jam berapa petugas telepon",
+        "how long does it take",  # walk O: when staff will be in touch, who explain the rest
         # walk M: a woman back with signal, a wait since yesterday
         "petugas su balas ka?", "sa tunggu dari kemarin, petugas belum hubungi",
     ],
@@ -234,6 +248,9 @@ NOT_QUESTIONS = [
     "sa tra mengerti kenapa de pukul sa", "sa mau lapor polisi", "paitua su ditangkap polisi",
     "de pernah dipenjara", "sa bingung mau cerita dari mana, de pukul sa tiap malam",
     "anak sa tra paham pelajaran",
+    # walk O: telling, not asking; a number that is not the office's
+    "sa mo datang langsung", "sa mau tanya", "dia tra kasih sa nomor hp",
+    "is there a way to stop him", "how long does it take for him to calm down",
 ]
 
 
@@ -734,6 +751,54 @@ def test_several_questions_about_the_service_in_one_message_are_each_answered(
     again = engine.step(None, Inbound("test", "u1", "m6", text="kantor lk3 dimana ya? "
                                       "alamatnya?"), now, "id")
     assert [r.key for r in again.replies] == ["menu.hours_text", "greeting"]
+
+
+OFFICE_AND_MORE = [  # walk O: (where, message, the answers before the question again)
+    ("greeting", "selamat siang, kantor LK3 dimana kah? sa mo datang langsung",
+     ["menu.hours_text"]),
+    ("safe_times", "alamat lengkapnya di jalan apa? buka jam brapa?", ["menu.hours_text"]),
+    ("category", "ada nomor telp kantor ka?", ["faq.phone"]),
+    ("category", "kk alamat kantor dinsos mimika di mana?", ["menu.hours_text"]),
+    ("who", "ok makasih. alamat lengkapnya di jalan apa?", ["menu.hours_text"]),
+    ("greeting", "hi, where is your office? what is the street address and phone number?",
+     ["menu.hours_text", "faq.phone"]),
+    ("greeting", "how do i book a pre-marriage counselling session?", ["faq.appointment"]),
+    ("who", "sa mo tanya dulu, kalo daftar PKH harus bawa KK deng KTP ka?", ["faq.aid"]),
+    ("closing", "is there an anger management class or counselling? how long does it take? "
+     "do i have to pay?", ["faq.appointment", "faq.when", "faq.cost"]),
+]
+
+
+@pytest.mark.parametrize(("state", "text", "said"), OFFICE_AND_MORE)
+def test_questions_about_the_office_and_the_service_as_families_ask_them(
+        engine: Engine, state: str, text: str, said: list[str]) -> None:
+    """Walk O-11 and O-15: where the office is, asked in a longer message or another way,
+    its phone number, a session booked in English, PKH's documents mid-intake, three
+    questions after the closing: each had the welcome, "Mohon jawab dulu", "Maaf, saya
+    belum mengerti", the closing alone, or was taken as the answer to "who needs help".
+    Each is answered (no phone number invented: none is configured), nothing is saved as
+    an answer, and the question on the screen comes again."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    answers = {} if state == "greeting" else {
+        "mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
+        **({"category": "dv"} if state in ("who", "safe_times", "closing") else {}),
+        **({"contact": "office"} if state in ("safe_times", "closing") else {})}
+    snap = None if state == "greeting" else Snapshot(
+        engine.flow.name, state, "id", answers, (), 0, engine.flow.version,
+        "LK3-2026-00001" if state == "closing" else None, now - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), now, "id")
+    keys = [r.key for r in turn.replies]
+    assert keys[:len(said)] == said, keys
+    assert turn.snapshot.answers == ({**answers, **{k: v for k, v in
+                                                    turn.snapshot.answers.items()
+                                                    if k.startswith("_")}}), text
+    phone = engine.bundle.catalog.render(turn.replies[0], "id", {}).text \
+        if keys[0] == "faq.phone" else ""
+    assert not phone or ("110" in phone and "PETUGAS" in phone), phone
 
 
 def test_a_story_at_the_codeword_question_is_not_the_codeword(engine: Engine) -> None:
