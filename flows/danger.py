@@ -97,6 +97,8 @@ def set_focus(m: StepModel, scan: Scan) -> None:
     telpon sa skarang" after self-harm words keeps the self-harm texts, not the violence
     ones (a walk-through)."""
     focus, earlier = focus_of(scan), m.answers.get(TOLD)
+    if focus == "injury" and writes_as_child(m.answers) and "violence" in scan.groups:
+        focus = "violence"  # a child hiding while a parent bleeds: the child's own texts
     m.answers[FOCUS] = earlier if focus == "help_now" and earlier in HELP_FOLLOWS else \
         FOCUS_TEXTS.get(focus, focus)
 

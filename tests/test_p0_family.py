@@ -126,13 +126,12 @@ def test_a_family_whose_alert_reached_nobody_is_told_so_with_the_numbers(
 
 def test_the_unsent_alert_comes_before_the_question_not_after_it(service: Service) -> None:
     """Walk O: "Maaf, pemberitahuan ... belum sampai" came after "Berapa usia Anda?" (a
-    mother whose story read as a child in danger, a P1 case opened at her consent) and after
-    "are you safe now?": the question is the last thing the family sees, the notice just
-    before it, after the danger texts that said staff were told."""
+    mother whose story was read as danger, a P1 case opened at her consent) and after "are
+    you safe now?": the question is the last thing the family sees, the notice just before
+    it, after the danger texts that said staff were told."""
     mother = Person(service, "62812")
-    for text in ["selamat siang kk", "sa pu anak laki2 umur 4 thn suka pukul anak2 lain di "
-                 "gereja, kemarin de gigit sa pu ponakan sampe menangis. sa mo tanya cara "
-                 "didik yg baik", "1", "tra"]:
+    for text in ["selamat siang kk", "sa pu paitua pukul sa tadi malam, sa takut", "1",
+                 "tra"]:
         mother.say(text)
     heard = [p["text"] for p in mother.say_raw("iya sa setuju")]  # her case opens, urgent
     assert case_of(service.db, "62812").priority in ("P0", "P1"), heard
