@@ -1039,7 +1039,12 @@ class Engine:
             told = m.consented() or m.has_case
             params["staff_note_key"] = "crisis.staff.told" if told else "crisis.staff.later"
         if "response_time" in needs:  # only what the service hours make true
-            priority = m.triage.assess(m.facts()).priority
+            # never below what staff were already told (the case is never lowered): a "yes,
+            # safe to chat now" after "not safe" is no reason to promise "dalam 3 hari kerja"
+            # after "Kasus Anda sudah kami teruskan ... sekarang" (walk O, re-checked)
+            floor = "P0" if P0_ALERTED in m.flags else "P1" if "p1_notified" in m.flags \
+                else "P3"
+            priority = min(m.triage.assess(m.facts()).priority, floor)
             hours = self.bundle.hours
             closed = priority != "P0" and not hours.is_open(m.now)
             params["response_time_key"] = f"response_time.{priority}" + (
