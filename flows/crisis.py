@@ -147,11 +147,7 @@ class CrisisWords:
                 for j in at:
                     hits[j] = frozenset()  # still there, but matches nothing
             sentences.append(hits)
-        # the writer's own age under 18 in any sentence, not of a past time ("sa umur 15.
-        # bapa su terima maskawin"): the whole message is a child's
-        young = any(next(self._occurrences("young_writer", hits, YOUNG_GAP), None) is not None
-                    and next(self._occurrences("young_not", hits, 0), None) is None
-                    for hits in sentences)
+        young = self._young(sentences)
         # an age under 18 anywhere: the `if_minor_anywhere` phrases count in every sentence
         # ("sa pu ade umur 16 ... tapi ternyata de kerja di tempat karaoke", a walk-through)
         aged = young or any(self._aged(hits) for hits in sentences) if self.anywhere else False
@@ -216,6 +212,19 @@ class CrisisWords:
         markers = tuple(dict.fromkeys(p.text for p in seen if p.kind in rule))
         return Scan((reading.group,), (reading.group,) if markers else (), markers,
                     round(reading.danger, 2), young=young, other=self._other(sentences))
+
+    def young_writer(self, text: str) -> bool:
+        """The writer gives their own age under 18, with danger words or none ("kaka sa umur
+        16. sa pu bapa su terima mas kawin", walk O: "Anda" until the age question)."""
+        return self._young([[frozenset({START}), *map(self.vocab.hits, tokens),
+                             frozenset({END})] for tokens in self.vocab.segments(text)])
+
+    def _young(self, sentences: list[list[frozenset[int]]]) -> bool:
+        """The writer's own age under 18 in any sentence, not of a past time ("sa umur 15.
+        bapa su terima maskawin"): the whole message is a child's."""
+        return any(next(self._occurrences("young_writer", hits, YOUNG_GAP), None) is not None
+                   and next(self._occurrences("young_not", hits, 0), None) is None
+                   for hits in sentences)
 
     def _aged(self, hits: list[frozenset[int]]) -> bool:
         """The sentence gives someone's age under 18 (`minor`), not a time ago (`past`:

@@ -40,8 +40,10 @@ from flows.actions import (
     SHOWN,
     STORY,
     TOLD,
+    UNDER_18,
     WITH_PERSON,
     WRITER,
+    YOUNG,
     StepModel,
     about_someone_else,
     resting_message,
@@ -616,6 +618,10 @@ class Engine:
         if len(text.split()) < STORY_WORDS:
             return
         story = dict(m.answers.get(STORY) or {})
+        if "age" not in m.answers and WRITER not in m.answers and \
+                self.bundle.crisis.young_writer(clean(text)):
+            m.answers[YOUNG] = True  # "kaka sa umur 16 ..." with no danger words: "kamu"
+            story["age"] = UNDER_18  # from now on, and the age offered when it is asked
         for state in self._offering:
             if state.name != m.state and state.save not in m.answers:
                 guess = self._guess(m, state, text)

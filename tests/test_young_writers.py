@@ -175,6 +175,21 @@ def test_a_child_hiding_while_her_mother_bleeds_is_not_told_she_is_hurt() -> Non
     assert "matikan suara HP" in said and "Anda" not in said
 
 
+def test_a_child_who_gives_her_age_without_danger_words_reads_kamu() -> None:
+    """Walk O (re-checked): a girl of 16 promised in marriage for a bride price wrote her age
+    in her first message and read "Anda" in the welcome, the consent and "Berapa usia
+    Anda?", asked twice: her age was read only beside danger words. It is read in any
+    story now, and offered at the age question."""
+    turns = talk("kaka sa umur 16. sa pu bapa deng om2 su terima mas kawin dari laki2 umur "
+                 "35, babi 5 ekor deng uang. dong bilang sa harus ikut de bulan depan. sa tra "
+                 "mau, sa masih mau sekolah", "1", "3", "1")
+    said = [(r.key, CATALOG.render(r, "id", {"case_number": "LK3-2026-00001"}).text)
+            for t in turns for r in t.replies]
+    assert not [(k, t) for k, t in said if "Anda" in t], said
+    assert said[0][0] == "greeting.young" and "consent.young" in dict(said)
+    assert any(k.startswith("from_story") for k, _ in said), said  # her age, offered
+
+
 def test_a_child_known_from_their_first_words_reads_kamu_whatever_they_ask() -> None:
     """A girl of 13 who told of her father's blows (a re-check after walk N's mixed "Anda"
     and "kamu"): she read "Apakah Anda setuju?" at consent, and "Anda" again after asking
