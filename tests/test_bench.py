@@ -14,12 +14,14 @@ from bot.bench.outcome import checks_pass
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_every_family_reaches_its_case_and_every_message_is_answered(workers: int) -> None:
-    run, start, end, checks = bench.pipeline(families=6, batch=4, workers=workers)
-    assert checks["waiting cases"] == 6 and checks["families with a case"] == 6
-    assert checks["families where the engine said"] == 6
+    # 12 families: family 11's case opens with the unsent-alert notice inside its emergency
+    # text, no message of its own (the bench's count of rows once missed that: walk O)
+    run, start, end, checks = bench.pipeline(families=12, batch=4, workers=workers)
+    assert checks["waiting cases"] == 12 and checks["families with a case"] == 12
+    assert checks["families where the engine said"] == 12
     assert checks["unprocessed"] == 0 and checks["failed attempts"] == 0
-    assert checks["outbox rows"] == checks["outbox rows expected"] > 6 * 10
-    assert checks_pass(checks, 6)
+    assert checks["outbox rows"] == checks["outbox rows expected"] > 12 * 10
+    assert checks_pass(checks, 12)
     assert run.acked and set(run.answered) == set(run.acked)
     # answered after it was stored (not after `acked`: on a busy machine a processor may
     # commit the answer before the adapter, back from its own commit, reads the clock)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.pipeline.casehooks import opening_notice
-from bot.pipeline.decide import said_with
+from bot.pipeline.decide import notice_rows
 from flows.engine import Engine as FlowEngine
 from flows.types import Inbound
 
@@ -80,8 +80,12 @@ def script(flows: FlowEngine, family: int,
         if opened is not None and snap.case_number is None:
             has_case, snap = True, replace(snap, case_number="LK3-SIM")
             # the processor's notice as the case opens (the bench has no staff to alert)
-            replies += said_with(opening_notice(flows.bundle.catalog, "id",
-                                                opened.data["priority"], SIM_NOW, 0), turn)
+            rendered = [flows.bundle.catalog.render(r, snap.language,
+                                                    {"case_number": "LK3-SIM"})
+                        for r in turn.replies]
+            replies += notice_rows(flows, opening_notice(flows.bundle.catalog, "id",
+                                                         opened.data["priority"], SIM_NOW, 0),
+                                   turn, rendered)
         if flows.flow.states[snap.state].end:
             if not has_case:
                 break

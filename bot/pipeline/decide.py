@@ -14,6 +14,7 @@ from bot.pipeline import effects
 from bot.pipeline.apply import Batch, Conv, Notice, event_row, send
 from flows.actions import told_kinds
 from flows.catalog import Rendered
+from flows.engine import Engine as FlowEngine
 from flows.types import Snapshot, Turn
 from storage import conversations, inbox
 
@@ -50,26 +51,56 @@ def _place(batch: Batch, notice: Notice, turn: Turn, rendered: list[Rendered]) -
     stays last on a small screen; where the turn gave the numbers, its short form, inside the
     emergency text that asks "are you safe now?" (walk O: a fourth list of numbers in a row)."""
     snap = turn.snapshot
-    at = len(rendered)  # the question: the last text with choices, else the last text
-    if rendered and _asks(batch, snap):
-        at = next((i for i in range(len(rendered) - 1, -1, -1) if rendered[i].choices),
-                  len(rendered) - 1)
-    if notice.short and any(k.endswith(CONTACTS) for r in turn.replies for k in r.params):
-        lines = rendered[at].text.splitlines() if at < len(rendered) else []
-        if len(lines) > 1 and lines[-1].endswith("?"):
-            rendered[at] = replace(rendered[at], text="\n".join(
-                [*lines[:-1], notice.short, lines[-1]]))
-            return
+    at = _question_at(batch.flows, snap, rendered)
+    inside = _inside(notice, turn, rendered, at)
+    if inside is not None:
+        rendered[at] = replace(rendered[at], text=inside)
+        return
+    if notice.short and _gave_numbers(turn):
         notice = notice._replace(text=notice.short, numbers=False)
     rendered.insert(at, Rendered(_filled(batch, notice, snap)))
 
 
-def _asks(batch: Batch, snap: Snapshot) -> bool:
+def notice_rows(flows: FlowEngine, notice: Notice | None, turn: Turn,
+                rendered: list[Rendered]) -> int:
+    """How many messages a notice adds to a turn: none where it is not said, or where its
+    short form goes inside a text (`lk3 bench` counts the rows it expects with this)."""
+    if notice is None or not said_with(notice, turn):
+        return 0
+    at = _question_at(flows, turn.snapshot, rendered)
+    return 0 if _inside(notice, turn, rendered, at) is not None else 1
+
+
+def _question_at(flows: FlowEngine, snap: Snapshot, rendered: list[Rendered]) -> int:
+    """Where a notice goes: before the question (the last text with choices, else the last
+    text) when the turn ends asking one, else after everything."""
+    if rendered and _asks(flows, snap):
+        return next((i for i in range(len(rendered) - 1, -1, -1) if rendered[i].choices),
+                    len(rendered) - 1)
+    return len(rendered)
+
+
+def _gave_numbers(turn: Turn) -> bool:
+    return any(k.endswith(CONTACTS) for r in turn.replies for k in r.params)
+
+
+def _inside(notice: Notice, turn: Turn, rendered: list[Rendered], at: int) -> str | None:
+    """The text at `at` with the notice's short form before its closing question, where the
+    turn gave the numbers and that text ends asking one; else None."""
+    if not (notice.short and _gave_numbers(turn)) or at >= len(rendered):
+        return None
+    lines = rendered[at].text.splitlines()
+    if len(lines) > 1 and lines[-1].endswith("?"):
+        return "\n".join([*lines[:-1], notice.short, lines[-1]])
+    return None
+
+
+def _asks(flows: FlowEngine, snap: Snapshot) -> bool:
     """Whether the turn ends with a question the family is to answer (the conversation waits
     at a question, not at rest): a notice goes before it, so that the question stays the last
     thing on the screen (walk O: "Maaf, pemberitahuan ... belum sampai" came after "Berapa
     usia Anda?")."""
-    state = batch.flows.flow.states.get(snap.state)
+    state = flows.flow.states.get(snap.state)
     return state is not None and not state.end
 
 
