@@ -246,6 +246,11 @@ def test_figures_of_speech_and_everyday_words(text: str) -> None:
      "de gigit sa pu ponakan sampe menangis. sa mo tanya cara didik yg baik", "child", False),
     ("sa pu anak laki2 umur 4 thn suka pukul anak2 lain di gereja", "violence", False),
     ("om pukul anak2 lain di asrama", "child", True),
+    # a parent hit by a grown son is still violence (the lists, not the model alone: a
+    # re-read of this session's own change found the son's words had stopped them)
+    ("sa pu anak suka pukul sa kalo de mabuk", "violence", True),
+    ("anak saya sering memukul saya", "violence", True),
+    ("anak saya sering memukul saya", "harms_others", False),
     # a sister with a husband is grown (walk O: "Anak yang terluka" for a woman of 24)
     ("tolong sa pu ade perempuan di pukul suaminya pake kayu, de pu kepala bocor darah",
      "child", False),
