@@ -65,6 +65,9 @@ class Scan:
     model: float | None = None  # the group is the model's reading, this likely (never P0)
     child: bool = False  # a sentence with danger words names a child ("sa pu anak 12 tahun")
     young: bool = False  # the message gives the writer's own age under 18 ("sa umur 15")
+    # ...whether or not it tells of danger ("kaka sa umur 16. sa pu bapa su terima mas
+    # kawin", walk O: "Anda" until the age question); `young` is only beside danger words
+    writer_young: bool = False
     other: bool = False  # someone else is hurt, not the writer ("tetangga pukul istrinya")
     healed: bool = False  # an injury told of has healed ("bekas luka", "luka su sembuh")
     images: bool = False  # its sexual words are all of images ("ancam sebar video")
@@ -190,8 +193,8 @@ class CrisisWords:
             child = child or (named and len(found) > before)
         seen = [self.patterns[n] for n in found]
         healed = any(p.kind == HEALS for p in seen) and self._all_healed(sentences)
-        scan = self._verdict(seen, child, young, bool(found) and self._other(sentences),
-                             healed)
+        scan = replace(self._verdict(seen, child, young, bool(found) and self._other(sentences),
+                                     healed), writer_young=young)
         sexual = [n for n in found if self.patterns[n].kind == "sexual"]
         if sexual and all(n in self.images for n in sexual):
             scan = replace(scan, images=True)  # photos or videos, and no other sexual words
@@ -211,13 +214,8 @@ class CrisisWords:
         rule = self.rules.get(reading.group, frozenset()) - {ALWAYS}
         markers = tuple(dict.fromkeys(p.text for p in seen if p.kind in rule))
         return Scan((reading.group,), (reading.group,) if markers else (), markers,
-                    round(reading.danger, 2), young=young, other=self._other(sentences))
-
-    def young_writer(self, text: str) -> bool:
-        """The writer gives their own age under 18, with danger words or none ("kaka sa umur
-        16. sa pu bapa su terima mas kawin", walk O: "Anda" until the age question)."""
-        return self._young([[frozenset({START}), *map(self.vocab.hits, tokens),
-                             frozenset({END})] for tokens in self.vocab.segments(text)])
+                    round(reading.danger, 2), young=young, other=self._other(sentences),
+                    writer_young=young)
 
     def _young(self, sentences: list[list[frozenset[int]]]) -> bool:
         """The writer's own age under 18 in any sentence, not of a past time ("sa umur 15.

@@ -92,13 +92,29 @@ def of_another(scan: Scan) -> bool:
     return scan.other
 
 
+def note_young(m: StepModel, scan: Scan) -> None:
+    """The writer's own age under 18 in a message, danger words or none ("sa umur 15, bapa
+    pukul sa"; "kaka sa umur 16. sa pu bapa su terima mas kawin", walk O): a child writing,
+    until the age question is answered; offered at "how old are you?" (a walk-through's boy
+    of 14 was asked it after telling it; "Dari cerita Anda tadi: ...? Balas IYA")."""
+    if scan.writer_young and ("age" not in m.answers or WRITER in m.answers):
+        m.answers[YOUNG] = True
+        if WRITER not in m.answers:
+            m.answers[STORY] = {**(m.answers.get(STORY) or {}), "age": UNDER_18}
+
+
 def set_focus(m: StepModel, scan: Scan) -> None:
     """The kind of danger the texts that follow are about: the words' own kind; "tolong
     telpon sa skarang" after self-harm words keeps the self-harm texts, not the violence
     ones (a walk-through)."""
     focus, earlier = focus_of(scan), m.answers.get(TOLD)
-    if focus == "injury" and writes_as_child(m.answers) and "violence" in scan.groups:
-        focus = "violence"  # a child hiding while a parent bleeds: the child's own texts
+    pool = set(scan.imminent or scan.groups)
+    if scan.other and not writes_as_child(m.answers) and "injury" in pool and \
+            pool <= {"violence", "injury", "help_now"}:
+        focus = "injury"  # an adult telling of another beaten and bleeding: the IGD first
+        # (walk O: a sister in Agimuga read "jangan masuk sendiri ke tempat yang berbahaya",
+        # no word of care); the problem told is still the blows (TOLD), and a child hiding
+        # while a parent bleeds keeps the child's own texts
     m.answers[FOCUS] = earlier if focus == "help_now" and earlier in HELP_FOLLOWS else \
         FOCUS_TEXTS.get(focus, focus)
 
@@ -124,11 +140,8 @@ def pregnant(scan: Scan) -> bool:
 
 def focus_of(scan: Scan) -> str:
     """The kind of danger a message is mostly about: what is imminent leads (a machete
-    over sadness), then FOCUS_ORDER; told of another, their injury before the blows."""
+    over sadness), then FOCUS_ORDER."""
     pool = scan.imminent or scan.groups
-    if scan.other and "injury" in pool and set(pool) <= {"violence", "injury", "help_now"}:
-        return "injury"  # someone else beaten and bleeding: the IGD first (walk O: a sister
-        # in Agimuga read "jangan masuk sendiri ke tempat yang berbahaya", no word of care)
     return next(g for g in FOCUS_ORDER if g in pool)
 
 
@@ -146,11 +159,6 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     """
     imminent = is_imminent(scan, m.flags)
     set_focus(m, scan)
-    if scan.young and ("age" not in m.answers or WRITER in m.answers):
-        m.answers[YOUNG] = True  # "sa umur 15, bapa pukul sa": a child writing
-        if WRITER not in m.answers:  # offered at "how old are you?" (a walk-through's boy
-            # of 14 was asked it after telling it; "Dari cerita Anda tadi: ...? Balas IYA")
-            m.answers[STORY] = {**(m.answers.get(STORY) or {}), "age": UNDER_18}
     if of_another(scan):
         m.answers[ABOUT_OTHER] = True  # "tetangga pukul de pu maitua skarang"
     elif scan.groups and not (focus_of(scan) == "help_now" and OTHER_AT_RISK in m.flags

@@ -40,10 +40,8 @@ from flows.actions import (
     SHOWN,
     STORY,
     TOLD,
-    UNDER_18,
     WITH_PERSON,
     WRITER,
-    YOUNG,
     StepModel,
     about_someone_else,
     resting_message,
@@ -317,6 +315,8 @@ class Engine:
         at = len(m.replies)
         scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None
+        if scan is not None:
+            danger.note_young(m, scan)  # "sa umur 15": texts in "kamu", danger or not
         pieces = self._pieces(m, inbound, command, away)
         if scan is not None and not scan and pieces:
             joined = self.bundle.crisis.scan(clean(" ".join(pieces)), model=False)
@@ -618,10 +618,6 @@ class Engine:
         if len(text.split()) < STORY_WORDS:
             return
         story = dict(m.answers.get(STORY) or {})
-        if "age" not in m.answers and WRITER not in m.answers and \
-                self.bundle.crisis.young_writer(clean(text)):
-            m.answers[YOUNG] = True  # "kaka sa umur 16 ..." with no danger words: "kamu"
-            story["age"] = UNDER_18  # from now on, and the age offered when it is asked
         for state in self._offering:
             if state.name != m.state and state.save not in m.answers:
                 guess = self._guess(m, state, text)

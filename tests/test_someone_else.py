@@ -65,6 +65,8 @@ def test_someone_else_beaten_and_bleeding_is_helped_to_care_first() -> None:
     assert turn.replies[0].key == "emergency.injury.other", turn.replies[0].key
     text = said(turn)
     assert "kain bersih" in text and "kepala kampung" in text and "Anak" not in text
+    from flows.actions import TOLD
+    assert turn.snapshot.answers[TOLD] == "violence"  # the problem told: the category offer
 
 
 def test_self_harm_words_are_never_read_as_someone_elses() -> None:
