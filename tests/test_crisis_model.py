@@ -95,6 +95,16 @@ def test_messages_nobody_tuned_for() -> None:
     assert len(alarms) <= 0.05 * len(raw["ordinary"]), alarms
 
 
+@pytest.mark.parametrize("text", [
+    "bapa kalo mabuk de marah2 terus", "sa pu om suka mabuk tiap sabtu",
+    "sa pu kaka suka minum sopi deng teman2", "anak sa yang besar suka mabuk di pangkalan"])
+def test_drink_without_blows_is_no_danger(text: str) -> None:
+    """Walk O's re-check: "sa pu ade laki2 suka mabuk deng teman2" was read by the model as
+    sexual violence (0.88) and a father who shouts when drunk as violence (0.87): the P1
+    helplines to a sister asking about her brother's drinking. Not the corpus's messages."""
+    assert not WORDS.scan(text), WORDS.scan(text)
+
+
 @pytest.mark.parametrize("text", ["sa su bilang tadi", "nawaripi, sa su bilang tadi",
                                   "kan sa su bilang td kk"])
 def test_i_told_you_already_is_no_danger(text: str) -> None:

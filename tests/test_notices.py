@@ -252,6 +252,8 @@ NOT_ADAT = [
     "acara adat di kampung minggu depan", "sa mau hidup damai deng suami", "pesta adat",
     "mas kawin adat su lunas", "sa kasih makan babi dulu baru chat", "rumah adat",
     "sa orang adat, tinggal di kampung",
+    "sa pu bapa ade deng sa pu om baku marah soal tanah ulayat, bisa bantu selesaikan secara "
+    "adat ka",
 ]
 
 SECRET = [
@@ -301,8 +303,14 @@ LEGAL = [
     "kaka2 bilang minggu depan sa harus keluar dari rumah bapa. sa mo tau LK3 bisa urus "
     "warisan ka atau sa harus ke mana?", "ada sengketa tanah deng sa pu om",
     "can LK3 help with my inheritance",
+    # a land quarrel to be settled by adat is no sexual violence (walk O: told it was)
+    "sa pu bapa ade deng sa pu om baku marah soal tanah ulayat, bisa bantu selesaikan secara "
+    "adat ka", "tanah adat kami dirampas perusahaan, kami mau bawa ke sidang adat",
+    "kk sa pu keluarga ada masalah tanah deng marga sebelah", "our customary land was taken",
 ]
-NOT_LEGAL = ["sa pu tanah di kampung", "bapa meninggal bulan lalu", "sa tinggal di rumah bapa"]
+NOT_LEGAL = ["sa pu tanah di kampung", "bapa meninggal bulan lalu", "sa tinggal di rumah bapa",
+             "sa mau jual tanah untuk biaya sekolah anak", "anak main di tanah lapang",
+             "tanah longsor di kampung"]
 
 AFTER_REPORT = [
     # a teacher and a neighbour reporting children (a walk-through: never answered)
@@ -457,10 +465,13 @@ REHAB = [
     "tempat rehab di mana", "sa pu anak kecanduan aibon, bisa dibawa ke mana",
     "bagaimana supaya de berhenti pake narkoba", "is there a drug treatment program here",
     "sa pu anak laki2 su ketagihan lem, sa tra tau lagi",
+    # read as danger by the model, or beside danger words: still answered (walk O)
+    "sa pu paitua kalo mabuk de marah2 terus, sa mau de berhenti minum, kam ada tempat rehab ka",
+    "bagaimana supaya bapa berhenti mabuk", "anak sa isap lem lalu pukul de pu adik, rehab di mana",
 ]
 NOT_REHAB = [
     "sa pu anak suka minum deng teman2", "de isap rokok", "lem sepatu sa lepas",
-    "anak sa berhenti sekolah",
+    "anak sa berhenti sekolah", "sa su berhenti minum kopi", "de berhenti minum obat",
 ]
 
 MARRIAGE_RIGHTS = [

@@ -208,6 +208,17 @@ def test_a_sentence_that_names_one_category_is_offered_not_taken() -> None:
     assert asked(no) == CATALOG.text("category", "id") and no.snapshot.state == "category"
 
 
+@pytest.mark.parametrize(("text", "category"), [
+    ("my husband drinks too much alcohol", "couple"), ("sa pu suami suka minum sopi", "couple"),
+    ("anak sa mabuk lem terus", "teen")])
+def test_drink_is_offered_as_the_drinker_s_own_category(text: str, category: str) -> None:
+    """A husband's drink is the couple's matter, not "Remaja: ... miras" (walk O: a wife
+    asking how her husband could stop drinking was offered the teenagers' category)."""
+    turn = say(snapshot_at("category"), text)
+    label = CATALOG.text(f"category.{category}", "id")
+    assert asked(turn) == f"Maksud Anda: {label}? Balas IYA, atau pilih nomor:", words(turn)
+
+
 def test_the_greeting_offers_a_call_from_a_sentence() -> None:
     turn = say(snapshot_at("greeting", mode=None), "Saya lebih nyaman ditelepon petugas, Pak.")
     assert asked(turn).startswith("Maksud Anda: " + CATALOG.text("greeting.call", "id"))
