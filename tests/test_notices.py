@@ -508,10 +508,17 @@ FORCED_MARRIAGE = [
     "sa pu ade perempuan umur 15 mo dikawinkan bulan depan, bapa su terima mas kawin. ade tra "
     "mau. sa bisa bikin apa?", "sa dipaksa kawin deng laki2 tua", "anak sa mo dijodohkan",
     "my sister is being forced to marry",
+    # a bride price taken, the girl made to go (walk O)
+    "sa pu bapa su terima mas kawin dari laki2 tua di kampung, sa harus ikut de bulan depan. "
+    "sa baru 15 thn, sa tra mau",
+    "keluarga su terima babi deng uang, jadi sa pu ade perempuan harus ikut laki2 itu, de "
+    "masih SMP",
 ]
 NOT_FORCED_MARRIAGE = [
     "sa mau konseling pra nikah", "kami su kawin 5 tahun", "paitua kawin lagi",
-    "sa mau menikah tahun depan",
+    "sa mau menikah tahun depan", "mas kawin adat su lunas, kami su nikah 10 tahun",
+    "keluarga laki2 su bayar mas kawin, bulan depan kami nikah di gereja",
+    "anak sa umur 10 harus ikut bapa ke kampung",
 ]
 
 DISABILITY_AID = [

@@ -179,15 +179,32 @@ def test_a_child_who_gives_her_age_without_danger_words_reads_kamu() -> None:
     """Walk O (re-checked): a girl of 16 promised in marriage for a bride price wrote her age
     in her first message and read "Anda" in the welcome, the consent and "Berapa usia
     Anda?", asked twice: her age was read only beside danger words. It is read in any
-    story now, and offered at the age question."""
+    story now, and offered at the age question. (Her own message is danger now, the
+    next test: a story without danger words here.)"""
+    turns = talk("kaka sa umur 16. sa mau tanya, sa pu bapa deng mama su tra ada uang untuk "
+                 "sa pu uang sekolah, sa masih mau sekolah", "1", "3", "1")
+    said = [(r.key, CATALOG.render(r, "id", {"case_number": "LK3-2026-00001"}).text)
+            for t in turns for r in t.replies]
+    assert not [(k, t) for k, t in said if "Anda" in t], said
+    assert said[0][0] == "greeting.young" and "consent.young" in dict(said)
+    assert any(k.startswith("from_story") for k, _ in said), said  # her age, offered
+
+
+def test_a_girl_promised_for_a_bride_price_is_a_child_in_danger() -> None:
+    """Walk O: the same girl of 16 (bride price taken, "sa harus ikut de bulan depan") got
+    the welcome alone and was offered marriage preparation. A bride price taken for a child
+    is a child in danger (the P1 texts for a child, staff told) and she hears that she may
+    refuse."""
     turns = talk("kaka sa umur 16. sa pu bapa deng om2 su terima mas kawin dari laki2 umur "
                  "35, babi 5 ekor deng uang. dong bilang sa harus ikut de bulan depan. sa tra "
                  "mau, sa masih mau sekolah", "1", "3", "1")
     said = [(r.key, CATALOG.render(r, "id", {"case_number": "LK3-2026-00001"}).text)
             for t in turns for r in t.replies]
     assert not [(k, t) for k, t in said if "Anda" in t], said
-    assert said[0][0] == "greeting.young" and "consent.young" in dict(said)
-    assert any(k.startswith("from_story") for k, _ in said), said  # her age, offered
+    assert said[0][0] == "crisis.p1.child.child", said
+    assert "berhak menolak" in dict(said)["notice.forced_marriage"]
+    assert "crisis_child" in turns[-1].snapshot.flags
+    assert turns[0].snapshot.answers["_story"].get("category") != "premarital"
 
 
 def test_a_child_known_from_their_first_words_reads_kamu_whatever_they_ask() -> None:
