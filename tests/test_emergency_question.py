@@ -397,3 +397,17 @@ def test_an_injury_by_accident_gets_the_health_post_and_first_aid_not_the_police
     assert bite.replies[0].key == "emergency.injury.accident"
     blows = talk("de pukul sa sampe sa jatuh dari tangga, kepala berdarah")[0]
     assert "accident" not in blows.replies[0].key and "110" in said(blows)
+    # "tolak" is a push in Papua: no accident either
+    pushed = talk("paitua tolak sa sampe sa jatuh, kepala berdarah")[0]
+    assert "accident" not in pushed.replies[0].key and "110" in said(pushed)
+
+
+def test_a_girl_hurt_in_a_fall_reads_the_child_s_first_aid() -> None:
+    """Walk O's re-check: a girl of 12 ("kaka sa nona 12 thn, tadi sa jatuh di kali") read
+    Polisi 110 and "Apakah Anda aman sekarang?": "kaka sa" (the bot addressed) hid her
+    age, and "jatuh di kali" was no fall. She reads the child's first aid, in "kamu"."""
+    first = talk("kaka sa nona 12 thn, tadi sa jatuh di kali, kaki luka besar, mama blum "
+                 "pulang")[0]
+    assert first.replies[0].key == "emergency.injury.accident.child"
+    text = said(first)
+    assert "110" not in text and "Anda" not in text and "orang dewasa" in text
