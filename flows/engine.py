@@ -91,6 +91,10 @@ _LEADING = (r"\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|yang penting|yg 
             r"cuma|hanya)\b")
 _JOINERS = rf"(?:{_LEADING}|\b(?:kalau|kalo|klo)\b)"
 _JOINED_AT_ENDS = re.compile(rf"^(?:\s*{_LEADING})+|(?:{_JOINERS}\s*)+$")
+# a "but" a few words before a notice's question leads to it, and goes with it: "aman kk,
+# de ada di rumah. tapi sa tra tau mo bawa ke mana" answers "aman" (walk O: asked again, as
+# "aman, tapi anak2 masih di rumah deng de" is, whose "but" tells of danger)
+_BUT_BEFORE = re.compile(r"\b(?:tapi|tetapi|tp|namun|but)\s(?:\S+\s){0,3}$")
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's phone
 LAST_STORY = "_last_story"  # a digest of the last message of STORY_WORDS words or more
@@ -464,8 +468,10 @@ class Engine:
                 # clinic, we can go on if you also need us")
             if (found := pattern.search(folded)) is None:
                 continue
+            led = _BUT_BEFORE.search(folded, 0, found.start())
+            cut = led.start() if led else found.start()
             rest = None if name in rules.tells_the_problem else \
-                _JOINED_AT_ENDS.sub("", f"{folded[:found.start()]} {folded[found.end():]}").strip()
+                _JOINED_AT_ENDS.sub("", f"{folded[:cut]} {folded[found.end():]}").strip()
             if name in said and name not in rules.asks_only:  # answered before: understood,
                 heard = heard or rest  # not said again ("jgn telpon" a second time was
                 # "Maaf, saya belum mengerti")

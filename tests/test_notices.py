@@ -535,6 +535,17 @@ PEER_PRESSURE = [
     "kk sa umur 16. sa pu tmn2 paksa sa minum sopi, kalo sa tra mau dong bilang sa banci",
     "teman2 suka ajak sa ngelem", "my friends pressure me to drink",
 ]
+WHERE_CARE = [
+    "aman kk, de ada di rumah. tapi sa tra tau mo bawa ke mana, puskesmas su tutup",
+    "sa harus bawa de ke mana, su malam", "puskesmas di kwamki su tutup",
+    "rumah sakit mana yang buka malam ini", "where can I take my son now",
+    "sa pu bapa digigit ular di kebun, kaki bengkak, sa harus bawa ke mana",
+]
+NOT_WHERE_CARE = [
+    "paitua bawa anak2 ke mana sa tra tau", "toko su tutup", "sa mau tanya kantor buka jam brapa",
+    "sa bawa de ke puskesmas tadi", "dong bawa lari sa pu anak",
+]
+
 NOT_PEER_PRESSURE = [
     "sa pu anak suka minum deng teman2", "teman ajak sa ke gereja",
     "dong paksa sa pu anak minum", "sa suka minum kopi",
@@ -566,7 +577,8 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
     ("no_answer_110", NO_ANSWER_110, NOT_NO_ANSWER_110), ("go_alone", GO_ALONE, NOT_GO_ALONE),
     ("health_card", HEALTH_CARD, NOT_HEALTH_CARD),
-    ("elder_no_food", ELDER_NO_FOOD, NOT_ELDER_NO_FOOD)])
+    ("elder_no_food", ELDER_NO_FOOD, NOT_ELDER_NO_FOOD),
+    ("where_care", WHERE_CARE, NOT_WHERE_CARE)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi
@@ -957,3 +969,22 @@ def test_one_hiding_is_understood_and_answered_quietly(engine: Engine) -> None:
     assert "telepon Polisi 110 sekarang" not in said
     assert turn.snapshot.answers["still_in_danger_answer"] == "danger"
     assert "chat_only" in turn.snapshot.flags
+
+
+def test_a_mother_safe_but_asking_where_to_take_her_child_is_answered_and_heard(
+        engine: Engine) -> None:
+    """Walk O: at "is the injured one safe now?", "aman kk, tapi sa tra tau mo bawa ke mana"
+    (a child hurt in a fall, the Puskesmas closed at night) was asked again, her question
+    unanswered. She hears where care is open now, and her "aman" is her answer (a "but"
+    that leads to a question goes with it; "aman, tapi anak2 masih di rumah deng de" is
+    still asked again)."""
+    snap = Snapshot(engine.flow.name, "emergency_check", "id",
+                    {"mode": "chat", "_focus": "injury", "_accident": True,
+                     "_return_to": "danger"}, ("crisis_injury", "crisis_now"), 0,
+                    engine.flow.version, None, NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1",
+                                     text="aman kk, tapi sa tra tau mo bawa ke mana"), NOW, "id")
+    keys = [r.key for r in turn.replies]
+    assert keys[0] == "notice.where_care", keys
+    assert turn.snapshot.answers.get("still_in_danger_answer") == "safe"
+    assert turn.snapshot.state != "emergency_check"
