@@ -669,6 +669,10 @@ def test_a_condition_set_at_consent_is_answered_and_kept_for_staff(engine: Engin
     assert [r.key for r in turn.replies] == ["notice.secret", "age"]
     assert turn.snapshot.answers["consent"] == "agree"
     assert "asked_secrecy" in turn.snapshot.flags
+    # "orang lain" whole, not "orang" leaving "lain" to spoil the agreement (this session)
+    other = engine.step(snap, Inbound("test", "u1", "m1", text="iya sa setuju tapi jangan "
+                                      "kasi tau orang lain"), NOW, "id")
+    assert other.snapshot.answers.get("consent") == "agree", [r.key for r in other.replies]
     alone = engine.step(snap, Inbound("test", "u1", "m1", text="jang kasi tau sa pu anak e"),
                         NOW, "id")
     assert alone.replies[0].key == "faq.secret"
