@@ -109,6 +109,10 @@ class StateSpec:
     # questions with `from_danger`, but no kind of danger names a choice here by itself; at
     # a text question, a message with danger words is its answer (the story) only with it
     own_words: bool = False
+    # the choice a second "tra tau" takes, after the plainer text (`<prompt>.plain`) said
+    # which choice is for the unsure: at the danger question, "ragu" is 2 (walk O: "sa tra
+    # tau kk" after it was offered a person and the question again)
+    unsure: str | None = None
 
     def danger_choice(self, kind: object) -> str | None:
         """The choice value the kind of danger `kind` answers here, or None."""

@@ -740,6 +740,10 @@ class Engine:
             # now or before ("jgn telpon" again): not a miss; the question again, short
         if picked is None and not m.misses and self._unsure(m, state, text):
             return None  # "sa tra tau" where "don't know" is no choice: the question, plainer
+        if picked is None and m.misses and state.unsure and \
+                self.bundle.answers.shared_value(text) == "unknown":
+            picked = self._choice(state, state.unsure)  # and again: the choice the plainer
+            # text named for the unsure ("ragu": 2 at the danger question)
         if picked is None:
             self._remember(m, text)
             return self._miss(m, state, story=_story(text),

@@ -103,7 +103,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         raise FlowError(f"{where}: a state must be a mapping")
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
              "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant",
-             "from_danger", "facts", "not_with_but", "own_words", "expects"}
+             "from_danger", "facts", "not_with_but", "own_words", "expects", "unsure"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -135,6 +135,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         not_with_but=_names(raw.get("not_with_but"), f"{where}.not_with_but"),
         own_words=bool(raw.get("own_words", False)),
         expects=raw.get("expects"),
+        unsure=raw.get("unsure"),
     )
 
 
@@ -260,6 +261,8 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
     for value in s.not_with_but:
         if value not in values:
             raise FlowError(f"{where}.not_with_but: '{value}' is not a choice here")
+    if s.unsure is not None and s.unsure not in values:
+        raise FlowError(f"{where}.unsure: '{s.unsure}' is not a choice here")
     if s.lenient and not s.skippable:
         raise FlowError(f"{where}.lenient: a lenient question must be skippable")
     if s.input and not s.goto:

@@ -566,8 +566,10 @@ def test_a_family_that_does_not_understand_hears_it_more_simply(engine: Engine) 
 def test_dont_know_where_it_is_no_choice_brings_the_question_plainer(engine: Engine) -> None:
     """"sa tra tau" at the danger question, which has no "don't know" choice (a
     walk-through: "Maaf, saya belum mengerti. Balas dengan nomor pilihan"): what the question
-    means and which choice fits someone unsure, then the question again; a second "tra tau"
-    is asked again as any miss. Where "don't know" is a choice it is still the answer."""
+    means and which choice fits someone unsure, then the question again. A second "tra tau"
+    is that choice, as the plainer text said (walk O: "sa tra tau kk" was offered a person
+    and asked again): unsure is 2, afraid, a P1 with the helplines. Where "don't know" is a
+    choice it is still the answer."""
     from datetime import UTC, datetime, timedelta
 
     from flows.types import Inbound, Snapshot
@@ -581,8 +583,9 @@ def test_dont_know_where_it_is_no_choice_brings_the_question_plainer(engine: Eng
     plain = engine.bundle.catalog.texts["id"]["danger.plain"]
     assert "pilih 2" in plain and "ragu" in plain
     second = engine.step(first.snapshot, Inbound("test", "u1", "m2", text="tra tau"), now, "id")
-    assert [r.key for r in second.replies] != ["danger.plain", "danger.short"]
-    assert second.snapshot.state == "danger"
+    assert second.snapshot.answers["danger"] == "afraid"
+    assert second.replies[0].key.startswith("safety_p1"), second.replies
+    assert second.snapshot.state == "consent"
     picked = engine.step(first.snapshot, Inbound("test", "u1", "m3", text="2"), now, "id")
     assert picked.snapshot.answers["danger"] == "afraid"
 
