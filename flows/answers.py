@@ -48,12 +48,14 @@ ADULT_YEARS = 18
 UNITS = ("years", "months", "times", "after_hours", "clock")  # answers.yaml `units`
 FUZZY_MIN_CHARS = 5  # shorter words are not fuzzy-matched ("amar", "jila", "hoya", "jita")
 FUZZY_CUTOFF = 85.0  # fuzz.ratio: "kuala kencan" 96, "tembagapra" 95, "mimka baru" 95
+PLACE_NAME = 4  # letters at least of a single word taken as a place's name
+PLACE_WORD = 3  # ...and of a name beside a place word ("dekat pasar lama")
 FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
 _TOP_KEYS = {"spellings", "fillers", "address", "affirm", "pointers", "ordinals", "declines",
              "units", "shared",
              "questions"}
 _QUESTION_KEYS = {"words", "fillers", "ages", "minor", "fuzzy", "stem", "offer", "gives_way",
-                  "from_story", "but_turns"}
+                  "from_story", "but_turns", "places"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
 Phrase = tuple[str, ...]
@@ -105,6 +107,8 @@ class Question:
     # "who needs help?", whatever the kinship word says), unless it names one of `unless`
     # ("sa sendiri, umur 17": the writer)
     minor: tuple[str, frozenset[str]] | None = None
+    # words that make a few words naming no choice a place told (`names_place`)
+    places: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -320,6 +324,22 @@ class Answers:
         t = self._table(state, choices, folded_labels, language)
         hits, _ = _named(self.normalise(fold(_said(text))), t.phrases, t.longest, t.fillers)
         return {h for h in hits if h in t.by_value}
+
+    def names_place(self, state: StateSpec, text: str, names: bool = False) -> bool:
+        """Whether a few words that name no choice tell a place: one of the question's
+        `places` words with a name or a number beside it ("di dekat pasar lama", "sp2",
+        "sp 2"; not "di kampung", "sp"), or, with `names`, a single word of four letters or
+        more ("nawaripi")."""
+        q = self.question(state)
+        if q is None or not q.places:
+            return False
+        folded = fold(_said(text))
+        words = self.normalise(folded)  # ("sp2" is "sp sp" here: the digit read as "2")
+        marked = any(w in q.places for w in words)
+        named = any(c.isdigit() for c in folded) or any(
+            len(w) >= PLACE_WORD and w not in q.places and w not in q.fillers for w in words)
+        return (marked and named) or \
+            (names and len(words) == 1 and len(words[0]) >= PLACE_NAME and words[0].isalpha())
 
     def names_time(self, text: str) -> bool:
         """Whether a text answer names a time: a `units.times` word ("pagi", "sore",
@@ -950,11 +970,12 @@ class _Loader:
                 str(v) in own.values() for v in [minor.get("value"), *minor.get("unless", [])])):
             raise self.fail(f"questions.{key}.minor",
                             "needs `value` (and may have `unless`): values of its words")
+        places = self.words(body.get("places") or [], f"questions.{key}.places", single=True)
         return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
                         flags["fuzzy"], flags["stem"], flags["offer"], tuple(gives_way),
                         flags["from_story"], tuple((str(a), str(b)) for a, b in turns.items()),
                         (str(minor["value"]), frozenset(map(str, minor.get("unless", []))))
-                        if minor else None)
+                        if minor else None, frozenset(w[0] for w in places))
 
     def read_ages(self, raw: Any, where: str) -> tuple[tuple[int, int, str], ...]:
         out: list[tuple[int, int, str]] = []

@@ -113,6 +113,10 @@ class StateSpec:
     # which choice is for the unsure: at the danger question, "ragu" is 2 (walk O: "sa tra
     # tau kk" after it was offered a person and the question again)
     unsure: str | None = None
+    # (text question, choice): a few words that name no choice are kept as that text
+    # question's answer and this choice is taken (walk O: "di dekat pasar lama" at the
+    # distrik question brought the 21-line list again; staff place it)
+    unmatched: tuple[str, str] | None = None
 
     def danger_choice(self, kind: object) -> str | None:
         """The choice value the kind of danger `kind` answers here, or None."""

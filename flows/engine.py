@@ -107,6 +107,7 @@ LEADING_NUMBER = re.compile(r"\s*(\d)\b")  # an optional question's answer, word
 # short messages that answered nothing, kept to be read for danger with the next ones
 PIECES = "_pieces"
 PIECE_WORDS = 3  # words at most of a message read as a piece of one sentence
+KEPT_WORDS, KEPT_CHARS = 8, 80  # a place told in words (`unmatched`): a few words, no story
 MAX_PIECES = 8
 PIECES_WITHIN = timedelta(minutes=10)  # from the message before
 POLICE_KINDS = ("violence", "injury", "help_now")  # what harm by the police is told as
@@ -740,6 +741,10 @@ class Engine:
             # now or before ("jgn telpon" again): not a miss; the question again, short
         if picked is None and not m.misses and self._unsure(m, state, text):
             return None  # "sa tra tau" where "don't know" is no choice: the question, plainer
+        if picked is None and (picked := self._kept(m, state, text)) is not None:
+            m.replies.append(Reply(self.form(m, f"{state.prompt}.kept"),
+                                   {"place": m.answers[state.unmatched[0]]}  # type: ignore[index]
+                                   ))
         if picked is None and m.misses and state.unsure and \
                 self.bundle.answers.shared_value(text) == "unknown":
             picked = self._choice(state, state.unsure)  # and again: the choice the plainer
@@ -759,6 +764,21 @@ class Engine:
         self.fire(m, f"choose_{picked.value}", before, before_p1)
         if state.save and not state.interrupt:  # "salah ketik" next takes it back
             m.answers[ANSWERED] = [state.name, m.state, False]
+
+    def _kept(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
+        """A few words that tell a place but name no choice, kept as the answer of the text
+        question `unmatched` names, and its choice (walk O: "di dekat pasar lama" at the
+        distrik question had the 21-line list again): not a yes, a no or "tra tau", not a
+        story or a question; a place word in it (answers.yaml `places`), or one name
+        written again after the list."""
+        if state.unmatched is None or "?" in text or len(text.split()) > KEPT_WORDS or \
+                self.bundle.answers.shared_value(text) is not None or \
+                self.bundle.answers.acknowledges(text) or \
+                not self.bundle.answers.names_place(state, text, names=m.misses > 0):
+            return None  # one word alone, once the list was shown again ("tunggu" is none)
+        kept, value = state.unmatched
+        m.answers[kept] = text[:KEPT_CHARS]
+        return self._choice(state, value)
 
     def _asked_only(self, m: StepModel) -> bool:
         """Whether this message asked a notice's question that is no answer (`asks_only`):

@@ -103,7 +103,8 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         raise FlowError(f"{where}: a state must be a mapping")
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
              "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant",
-             "from_danger", "facts", "not_with_but", "own_words", "expects", "unsure"}
+             "from_danger", "facts", "not_with_but", "own_words", "expects", "unsure",
+             "unmatched"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -136,7 +137,16 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         own_words=bool(raw.get("own_words", False)),
         expects=raw.get("expects"),
         unsure=raw.get("unsure"),
+        unmatched=_unmatched(raw.get("unmatched"), f"{where}.unmatched"),
     )
+
+
+def _unmatched(raw: Any, where: str) -> tuple[str, str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) != {"keep_as", "choice"}:
+        raise FlowError(f"{where}: needs `keep_as` (a text question) and `choice`")
+    return str(raw["keep_as"]), str(raw["choice"])
 
 
 def _pairs(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
@@ -263,6 +273,12 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
             raise FlowError(f"{where}.not_with_but: '{value}' is not a choice here")
     if s.unsure is not None and s.unsure not in values:
         raise FlowError(f"{where}.unsure: '{s.unsure}' is not a choice here")
+    if s.unmatched is not None:
+        kept, choice = s.unmatched
+        if choice not in values:
+            raise FlowError(f"{where}.unmatched.choice: '{choice}' is not a choice here")
+        if kept not in flow.states or not flow.states[kept].input:
+            raise FlowError(f"{where}.unmatched.keep_as: '{kept}' is not a text question")
     if s.lenient and not s.skippable:
         raise FlowError(f"{where}.lenient: a lenient question must be skippable")
     if s.input and not s.goto:

@@ -24,6 +24,7 @@ DATA = Path(__file__).parent / "data"
 NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # a Monday, 09:30 WIT
 UNCLEAR = "unclear"
 OFFERED = "offered:"  # taken_as: a choice offered for "iya", not taken
+KEPT = "kept"  # taken_as: words of a place kept for staff, no choice taken (`unmatched`)
 _BASE = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult"}
 _AT_RISK = {**_BASE, "category": "dv", "who": "self", "distrik": "wania",
             "kampung": "skipped"}
@@ -76,6 +77,8 @@ def taken_as(engine: Engine, reply: Reply) -> str:
     turn = engine.step(snap, Inbound("test", "u1", "m1", text=reply.text), NOW, "id")
     state = engine.flow.states[reply.question]
     after = turn.snapshot
+    if state.unmatched and after.answers.get(state.unmatched[0]) == reply.text:
+        return KEPT  # "dekat pasar lama": said back, "staff will confirm the distrik"
     if state.save and state.save in after.answers and \
             after.answers[state.save] != snap.answers.get(state.save, object()):
         return str(after.answers[state.save])
@@ -97,10 +100,14 @@ class Score:
     wrong: int = 0  # taken as another choice than a person would: the costly error
     guessed: int = 0  # taken as a choice where a person would have asked again
     asked: int = 0  # asked again, as a person would
+    # words of a place kept for staff to place, said back as such: no choice taken, so
+    # neither wrong nor guessed; where a person understood the choice, not understood here
+    kept: int = 0
+    kept_unclear: int = 0  # ...where a person would have asked again
 
     @property
     def understood(self) -> int:
-        return self.right + self.offered + self.missed + self.wrong
+        return self.right + self.offered + self.missed + self.wrong + self.kept
 
     @property
     def recall(self) -> float:
@@ -115,7 +122,9 @@ def score(engine: Engine, replies: list[Reply]) -> tuple[Score, dict[str, Score]
     for reply in replies:
         got = taken_as(engine, reply)
         offer = got.removeprefix(OFFERED) if got.startswith(OFFERED) else None
-        if reply.want == UNCLEAR:
+        if got == KEPT:
+            field = "kept_unclear" if reply.want == UNCLEAR else "kept"
+        elif reply.want == UNCLEAR:
             field = "guessed" if got != UNCLEAR and offer is None else "asked"
         elif offer is not None:
             field = "offered" if offer == reply.want else "missed"
@@ -123,7 +132,8 @@ def score(engine: Engine, replies: list[Reply]) -> tuple[Score, dict[str, Score]
             field = "right" if got == reply.want else "missed" if got == UNCLEAR else "wrong"
         for s in (total, per[reply.question]):
             setattr(s, field, getattr(s, field) + 1)
-        if field in ("missed", "wrong", "guessed") or (offer and field == "asked"):
+        if field in ("missed", "wrong", "guessed", "kept", "kept_unclear") or \
+                (offer and field == "asked"):
             errors.append((reply, got))
     return total, dict(per), errors
 
@@ -132,11 +142,13 @@ def main(args: list[str]) -> None:
     engine = Engine.load()
     total, per, errors = score(engine, load(args[0]))
     for question, s in sorted(per.items()):
+        kept = f"  kept {s.kept}+{s.kept_unclear}" if s.kept or s.kept_unclear else ""
         print(f"{question:18} {s.right:3}+{s.offered:<2}/{s.understood:<3} ({s.recall:.2f})  "
-              f"wrong {s.wrong}  guessed {s.guessed}")
+              f"wrong {s.wrong}  guessed {s.guessed}{kept}")
     print(f"{'all':18} {total.right:3}+{total.offered:<2}/{total.understood:<3} "
           f"({total.recall:.2f})  wrong {total.wrong}  guessed {total.guessed} of "
-          f"{total.guessed + total.asked}  (right now + offered for 'iya' / understood)")
+          f"{total.guessed + total.asked}  (right now + offered for 'iya' / understood); "
+          f"places kept for staff {total.kept}+{total.kept_unclear}")
     if "-v" in args:
         for reply, got in sorted(errors, key=lambda e: (e[0].question, e[0].want)):
             print(f"  {reply.question:16} want {reply.want:12} got {got:12} {reply.text!r}")

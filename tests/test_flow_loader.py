@@ -94,6 +94,22 @@ def test_from_danger_names_kinds_and_choices(folder: Path, old: str, new: str,
     refusal(folder, "intake.yaml", "states.category.from_danger", named)
 
 
+@pytest.mark.parametrize(("old", "new", "where", "named"), [
+    ("unsure: afraid", "unsure: ragu", "states.danger.unsure", "'ragu'"),
+    ("unmatched: {keep_as: kampung, choice: unknown}",
+     "unmatched: {keep_as: kampung, choice: tidak_tahu}", "states.distrik.unmatched.choice",
+     "'tidak_tahu'"),
+    ("unmatched: {keep_as: kampung, choice: unknown}",
+     "unmatched: {keep_as: age, choice: unknown}", "states.distrik.unmatched.keep_as", "'age'"),
+])
+def test_unsure_and_unmatched_name_choices_and_a_text_question(
+        folder: Path, old: str, new: str, where: str, named: str) -> None:
+    """The choice a second "tra tau" takes, and where a place told in words is kept, are
+    refused at load when they name no choice or no text question."""
+    edit(folder / "intake.yaml", old, new)
+    refusal(folder, "intake.yaml", where, named)
+
+
 def test_unknown_initial(folder: Path) -> None:
     """An initial state that does not exist is refused."""
     edit(folder / "intake.yaml", "initial: greeting", "initial: welcome")

@@ -474,3 +474,33 @@ def test_a_couples_conflict_is_asked_about_violence_before_the_person_who_hurts(
     told = say(snapshot_at("risk_injured", category="premarital", who="self",
                            crisis_violence="yes"), "2")
     assert told.snapshot.state == "risk_perpetrator"
+
+
+@pytest.mark.parametrize("text", ["di dekat pasar lama", "sa tinggal di sp2 dekat gereja",
+                                  "belakang kantor distrik", "near the harbour"])
+def test_a_place_told_in_words_is_kept_for_staff_not_asked_again(text: str) -> None:
+    """Walk O: "di dekat pasar lama" at the distrik question brought the list of 21 distrik
+    again (and again). A place told in words that names no distrik is kept as the kampung,
+    the distrik unknown for staff to place, said back, and the kampung is not asked."""
+    turn = say(snapshot_at("distrik", category="economy", who="self"), text)
+    assert turn.snapshot.answers["distrik"] == "unknown"
+    assert turn.snapshot.answers["kampung"] == text
+    assert f"tempatnya saya catat: {text}" in words(turn)
+    assert turn.snapshot.state != "kampung" and "Nama kampung" not in words(turn)
+
+
+@pytest.mark.parametrize("text", ["iya", "ok kk", "sa takut kk", "tunggu", "bentar e",
+                                  "kenapa tanya itu?"])
+def test_words_that_tell_no_place_are_not_kept_as_one(text: str) -> None:
+    turn = say(snapshot_at("distrik", category="economy", who="self"), text)
+    assert "kampung" not in turn.snapshot.answers, words(turn)
+
+
+def test_one_name_is_a_place_once_the_list_was_shown() -> None:
+    """"nawaripi" alone first is asked again with the list; written again, it is the place
+    ("tunggu" alone is no place the first time)."""
+    first = say(snapshot_at("distrik", category="economy", who="self"), "nawaripi")
+    assert "kampung" not in first.snapshot.answers and first.snapshot.state == "distrik"
+    again = say(first.snapshot, "nawaripi")
+    assert again.snapshot.answers["kampung"] == "nawaripi"
+    assert again.snapshot.answers["distrik"] == "unknown"
