@@ -69,9 +69,9 @@ ABOUT_OTHER = "_about_other"  # danger words told of someone else hurt ("tetangg
 WRITER = "_writer"
 OTHER_AUTHOR = "family:other"
 BY_OTHER = "_by_other"  # the answers someone else on the phone gave (not in the owner's copy)
-# [question, state after, from danger words]: the last choice taken ("1", or "suami pukul sa"
-# at the category question); "salah ketik" while still at the state after takes it back and
-# asks the question again
+# [[question, state after, from danger words], ...]: the last choices taken ("1", or "suami
+# pukul sa" at the category question), oldest first; "salah ketik" while still at the state
+# after takes the last back, "bukan ekonomi" the one it names (flows/corrections.py)
 ANSWERED = "_answered"
 OFFER = "_offer"  # [question, choice value]: offered there ("Maksud Anda: ...? Balas IYA")
 STORY = "_story"  # question -> the choice a story named for it, offered when it is asked

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
-from flows.actions import ACTIONS, ANSWERED, CRISIS_FLAGS, FOCUS, TOLD, WRITER, StepModel
+from flows.actions import ACTIONS, CRISIS_FLAGS, FOCUS, WRITER, StepModel
 from flows.steps import Stepper
 from flows.text import SENTENCES, Phrases, command_of, fold
 from flows.triage import URGENT
@@ -186,23 +186,6 @@ def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -
         m.events.append(Event("privacy_request", {"right": command, "other_writer": True}
                               if other else {"right": command}))
         m.replies.append(Reply(engine.form(m, PRIVACY[command])))  # no copy promised them
-    elif command == "mistyped":
-        # the answer the message before gave, read from danger words ("sa mo mati, hp rusak"
-        # was none) or chosen ("1" meant "3"): taken back, the question again
-        # (what it set off stays: a P0 alert once sent, danger words' flags)
-        asked, after, words = m.answers.pop(ANSWERED, None) or (None, None, False)
-        back_to: str | None = asked if asked in flow.states and after == m.state else None
-        hit = [f for f in m.flags if f in CRISIS_FLAGS]
-        if hit and (words or back_to is None):  # the danger words disputed: recorded, they still
-            m.flag("crisis_disputed")  # count (never below P1); not for a mistyped "1"
-            m.events.append(Event("crisis_disputed", {"flags": hit}))
-            m.replies.append(Reply("mistyped_ack"))
-        if back_to is not None:
-            m.answers.pop(flow.states[back_to].save or "", None)
-            if words:
-                m.answers.pop(TOLD, None)  # the kind those words named is offered no more
-            m.events.append(Event("answer_taken_back", {"state": back_to}))
-            engine.enter(m, back_to)
     elif command == "later":  # a pause, no question after it
         m.answers[LATER] = m.state
         m.events.append(Event("paused_by_family", {"state": m.state}))

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flows import corrections
 from flows.actions import (
     ABOUT_OTHER,
     ACCIDENT,
     ACTIONS,
-    ANSWERED,
     CRISIS_GROUPS,
     FOCUS,
     MODEL_FLAG,
@@ -231,7 +231,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         m.replies.append(Reply(NOTED, {"chosen_key": choice.label}))
     now = engine.flow.states[m.state]
     if choice is not None:
-        m.answers[ANSWERED] = [state.name, m.state, True]
+        corrections.record(m, state.name, True)
     if now.end and not answered:
         return engine.rest(m, now)
     engine.prompt(m)

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from transitions import EventData, State
 
-from flows import commands, danger
+from flows import commands, corrections, danger
 from flows.actions import (
     ABOUT_OTHER,
     ACCIDENT,
@@ -101,8 +101,6 @@ LAST_STORY = "_last_story"  # a digest of the last message of STORY_WORDS words 
 # the same one again this soon: sent twice, not said (a burst comes in one batch; an answer
 # to the next question takes longer: walk L's "sa tra tau kk" a few seconds later was lost)
 REPEAT_WITHIN = timedelta(seconds=2)
-MEANT = re.compile(r"\b(?:maksudnya|maksud saya|maksud|harusnya|seharusnya)"
-                   r"(?:\s(?:nomor|no|yang))?\s(\d+)$")  # "salah ketik, maksudnya 3"
 LEADING_NUMBER = re.compile(r"\s*(\d)\b")  # an optional question's answer, words after it
 # short messages that answered nothing, kept to be read for danger with the next ones
 PIECES = "_pieces"
@@ -274,7 +272,9 @@ class Engine:
                        self.flow.version, snap.case_number, now)
         return Turn(tuple(m.replies), tuple(m.events), new)
 
-    def _handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta) -> None:
+    def _handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta,
+                meant: bool = False) -> None:
+        """Answer one message (`meant`: what a correction meant, read as an answer)."""
         command = command_of(inbound.text, self.bundle.keywords, self.bundle.phrases) \
             if not inbound.payload else \
             commands.of_button(inbound.payload, self.bundle.keywords)
@@ -307,11 +307,13 @@ class Engine:
         elif command == "later" and (self.flow.states[m.state].end or
                                      self._answers_safety(m, inbound.text)):
             command = None  # at rest there is nothing to pause: a message to the case
+        fix = None if meant else self._correction(m, inbound, command, starting, away)
+        command = "mistyped" if fix is not None else command
         if self._repeated(m, inbound, command, starting, away):
             m.events.append(Event("repeated", {"state": m.state}))  # one answer is enough
             return
-        if command != "mistyped":
-            m.answers.pop(ANSWERED, None)  # "salah ketik" takes back only what came just before
+        answered = m.answers.get(ANSWERED)  # a turn of danger words changes what "salah
+        # ketik" is about (flows/corrections.py)
         state = self.flow.states[m.state]
         wrote, events = who_writes(
             m.answers, inbound.text if command is None and not inbound.payload else "",
@@ -363,12 +365,10 @@ class Engine:
         if command is not None:
             m.answers.pop(OFFER, None)  # a guess offered before is not offered again after a
             # keyword or a question (walk O: "only helpline numbers?" after PETUGAS too)
-            commands.run(self, m, command, asked)
-            if command == "mistyped" and (meant := MEANT.search(fold(inbound.text))) and \
-                    any(e.kind == "answer_taken_back" for e in m.events):
-                m.replies.pop()  # not the question again: the answer meant ("salah ketik,
-                self._answer(m, replace(inbound, text=meant.group(1)),  # maksudnya 3")
-                             self.flow.states[m.state])
+            if fix is not None:
+                self._correct(m, inbound, fix)
+            else:
+                commands.run(self, m, command, asked)
         elif scan and state.save and \
                 (still := self._still_in_danger(m, state, inbound.text, scan)):
             before = self._p0(m)
@@ -418,6 +418,71 @@ class Engine:
             m.answers[PIECES] = pieces  # kept to be read with the next words
         else:
             m.answers.pop(PIECES, None)
+        if scan and m.answers.get(ANSWERED) is answered:
+            corrections.settle(m)  # words of danger, and no answer: "salah ketik" is theirs
+
+    def _correction(self, m: StepModel, inbound: Inbound, command: str | None,
+                    starting: bool, away: timedelta) -> corrections.Correction | None:
+        """The answer a message takes back, and what it meant instead (flows/corrections.py);
+        not a first message, nor one after a day away (the question then comes again)."""
+        phrasing = self.bundle.corrections
+        if command not in (None, "mistyped") or inbound.payload or starting or \
+                away > RESUME_AFTER:
+            return None
+        whole = fold(inbound.text)  # (read already: one sentence is the whole message)
+        fix = corrections.read(
+            inbound.text, phrasing,
+            lambda said: command == "mistyped" if said == whole else
+            command_of(said, self.bundle.keywords, self.bundle.phrases) == "mistyped",
+            lambda words: self._named_answer(m, words)) if phrasing is not None else None
+        if fix is not None and fix.weak and (m.answers.get(OFFER) or ("",))[0] == m.state:
+            fix = corrections.Correction(m.state, fix.rest, weak=True)  # "bukan, maksudnya
+            # 3" to "Maksud Anda: ...?": no to the offer, and 3 is this question's answer
+        return fix or (corrections.Correction(None, "") if command == "mistyped" else None)
+
+    def _named_answer(self, m: StepModel, words: str) -> str | None:
+        """The question of this intake whose kept answer `words` name ("ekonomi": the
+        category, "bukan ekonomi"), or None: a number only the answer just before ("bukan
+        3"); not at rest or in a safety question, not words this question's own choices take
+        ("bukan anak" to "Maksud Anda: Anak?" says no to the offer), nor a yes, no or
+        don't know, nor a form of address."""
+        here = self.flow.states[m.state]
+        if words.isdigit():
+            asked = corrections.just_before(m)
+            names = [asked] if asked is not None else []
+        elif here.end or here.interrupt or self._pick(m, here, words) is not None or \
+                self.bundle.answers.shared_value(words) is not None or \
+                (self.bundle.corrections and self.bundle.corrections.aside.fullmatch(words)):
+            return None  # "bukan kk" says no to the helper: it names no sibling
+        else:
+            names = corrections.answered(m)
+        for name in names:
+            state = self.flow.states.get(name)
+            if state is None or not state.save or state.save not in m.answers:
+                continue
+            picked = self._pick(m, state, words)
+            if picked is not None and picked.value == m.answers[state.save]:
+                return name
+        return None
+
+    def _correct(self, m: StepModel, inbound: Inbound, fix: corrections.Correction) -> None:
+        """Take an answer back (flows/corrections.py) and read what was meant as the answer
+        to its question, as any answer is read; an answer so taken is said back ("Saya
+        catat: ..."). Nothing meant: the question again (at rest, where things stand)."""
+        m.events.append(Event("keyword", {"command": "mistyped", "state": m.state}))
+        back = corrections.take_back(self, m, fix.question) if fix.question != m.state \
+            else None  # (an offer said no to: this question's answer follows)
+        if not fix.rest:
+            here = self.flow.states[m.state]
+            return self.prompt(m) if not here.end else \
+                self.rest(m, here, moved=True) if back is None else None
+        at = len(m.replies)
+        self._handle(m, replace(inbound, text=fix.rest), False, timedelta(0), meant=True)
+        state = self.flow.states.get(back or "")
+        chose = self._choice(state, m.answers.get(state.save or "")) \
+            if state is not None and back != m.state else None
+        if chose is not None and not any(r.key == danger.NOTED for r in m.replies[at:]):
+            m.replies.insert(at, Reply(danger.NOTED, {"chosen_key": chose.label}))
 
     @staticmethod
     def _repeated(m: StepModel, inbound: Inbound, command: str | None, starting: bool,
@@ -763,7 +828,7 @@ class Engine:
         # 16 tahun" at who needs help is offered at the child's age (asked again before)
         self.fire(m, f"choose_{picked.value}", before, before_p1)
         if state.save and not state.interrupt:  # "salah ketik" next takes it back
-            m.answers[ANSWERED] = [state.name, m.state, False]
+            corrections.record(m, state.name, False)
 
     def _kept(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
         """A few words that tell a place but name no choice, kept as the answer of the text

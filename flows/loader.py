@@ -15,6 +15,7 @@ from flows.broadcast import LIST as TOPIC_LIST
 from flows.broadcast import load_topics
 from flows.catalog import Catalog, load_catalog
 from flows.commands import ENGINE_COMMANDS
+from flows.corrections import Phrasing
 from flows.crisis import GROUPS, CrisisWords, load_crisis_words
 from flows.definition import (
     BACK,
@@ -69,6 +70,7 @@ class Bundle:
     beside_danger: Phrases = ()  # notices said beside danger words too (flows/phrases.yaml)
     notice_rules: NoticeRules = field(default_factory=NoticeRules)
     asides: Phrases = ()  # said beside questions about the service (flows/phrases.yaml)
+    corrections: Phrasing | None = None  # how a correction begins (flows/phrases.yaml)
 
 
 def _branches(raw: Any, where: str) -> tuple[Branch, ...]:
@@ -361,6 +363,23 @@ def load_asides(path: Path) -> Phrases:
     return _compiled(path, parts, {"aside": asides})
 
 
+def load_corrections(path: Path) -> Phrasing | None:
+    """How a message that takes an answer back begins (flows/phrases.yaml `corrections`),
+    compiled; None where the file has none (corrections are then the `mistyped` words)."""
+    raw = read_yaml(path) or {}
+    parts, said = raw.get("parts") or {}, raw.get("corrections")
+    if said is None:
+        return None
+    names = [f.name for f in fields(Phrasing)]
+    if not isinstance(said, Mapping) or set(said) != set(names):
+        raise FlowError(f"{path}: corrections: needs exactly {', '.join(names)}")
+    compiled = dict(_compiled(path, parts, {name: said[name] for name in names}))
+    patterns = {name: pattern for pattern, name in compiled.items()}
+    if "named" not in patterns["named"].groupindex:
+        raise FlowError(f"{path}: corrections.named: needs the group (?P<named>...)")
+    return Phrasing(**patterns)
+
+
 def load_notice_rules(path: Path, notices: Iterable[str], flags: Iterable[str]) -> NoticeRules:
     """`notice_rules`, each name a notice and each flag one the flows know (a misspelt name
     would silently change nothing)."""
@@ -444,8 +463,9 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
     rules = load_notice_rules(said, {n for _, n in (*notices, *beside)}, flags) \
         if said.exists() else NoticeRules()
     asides = load_asides(said) if said.exists() else ()
+    corrections = load_corrections(said) if said.exists() else None
     return Bundle(flow, catalog, triage, keywords, phrases, crisis, directory, answers, hours,
-                  notices, writers, beside, rules, asides)
+                  notices, writers, beside, rules, asides, corrections)
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:

@@ -1,0 +1,188 @@
+"""Answers taken back: "salah pilih kk", "bukan ekonomi, sa pu masalah deng paitua".
+
+One rule. A message that begins by saying an answer was wrong takes that answer back and
+asks its question again; what follows in the message is read as the answer to that question,
+as any answer is (taken, offered "Maksud Anda ...?", or asked again), and an answer taken so
+is said back ("Saya catat: ..."). Which answer:
+
+- the one it names by its own words ("bukan ekonomi", "bukan sa"), among the last MAX_BACK
+  choices answered in this intake and still kept, while a question of the intake is asked
+  (not at rest, nor in a safety question). The answers given after it go with it: their
+  questions come again, since the new answer may change which are asked (a child's problem
+  asks the child's age). Not a yes, no or don't know ("bukan iya"): those are corrected by
+  "salah pencet" right after;
+- else the answer just before: the last choice taken, while the family is still at the
+  question it led to. Messages that answered nothing in between (asked again, a question
+  about the service) leave it so; words of danger in between do not: "salah ketik" is then
+  about those words, recorded for staff, and they still count (never below P1).
+
+Never at rest: a refusal is reconsidered in words ("ok sa setuju"), a closed intake is
+corrected through UBAH and staff. What an answer set off stays: an alert once sent, danger
+words' flags, a case opened. A second correction right after a take-back takes back no more
+(naming an answer still goes back to it). How a correction begins is data:
+flows/phrases.yaml `mistyped` and `corrections`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flows.actions import ANSWERED, CRISIS_FLAGS, RETURN_TO, TOLD, StepModel
+from flows.steps import Stepper
+from flows.text import fold
+from flows.types import Event, Reply
+
+MAX_BACK = 3  # answers named back at most: about those still on the family's screen
+_SENTENCE = re.compile(r"[^.,;!?\n]+")  # flows.text.SENTENCES' parts, with their places
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    """How a correction begins (flows/phrases.yaml `corrections`)."""
+
+    aside: re.Pattern[str]
+    weak: re.Pattern[str]
+    named: re.Pattern[str]
+    meant: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A message that takes an answer back."""
+
+    question: str | None  # the question whose answer it names; None: the answer just before
+    rest: str  # what was meant, read as the answer to that question ("": it is asked again)
+    weak: bool = False  # only "salah", "bukan", then what was meant
+
+
+# -- which answers were given ----------------------------------------------------------------
+
+def history(m: StepModel) -> list[list[Any]]:
+    """[question, the state it led to (None: no longer "just before"), from danger words],
+    oldest first (a snapshot of before holds one such entry alone)."""
+    raw = m.answers.get(ANSWERED) or []
+    return [list(raw)] if raw and isinstance(raw[0], str) else [list(e) for e in raw]
+
+
+def record(m: StepModel, question: str, words: bool) -> None:
+    """A choice taken at `question` (read from danger words: `words`), now at m.state."""
+    m.answers[ANSWERED] = [*history(m), [question, m.state, words]][-MAX_BACK:]
+
+
+def settle(m: StepModel) -> None:
+    """What came since the last answer is what a correction now means (words of danger):
+    the answers stay nameable, none is "just before"."""
+    entries = history(m)
+    if entries and entries[-1][1] is not None:
+        m.answers[ANSWERED] = [*entries[:-1], [entries[-1][0], None, entries[-1][2]]]
+
+
+def just_before(m: StepModel) -> str | None:
+    """The question the last answer was to, while the family is at the one it led to."""
+    entries = history(m)
+    return entries[-1][0] if entries and entries[-1][1] == m.state else None
+
+
+def answered(m: StepModel) -> list[str]:
+    """The questions answered in this intake whose answers may be named, latest first."""
+    return [e[0] for e in reversed(history(m))]
+
+
+# -- reading a message -----------------------------------------------------------------------
+
+def read(text: str, phrasing: Phrasing, mistyped: Callable[[str], bool],
+         named: Callable[[str], str | None]) -> Correction | None:
+    """The correction `text` begins with, or None. `mistyped`: a sentence says a wrong
+    answer was given ("salah pilih kk"); `named`: the question whose kept answer the words
+    name ("ekonomi"), or None."""
+    heads: list[str | None] = []  # each leading sentence's question (None: just before)
+    weak = True
+    rest = ""
+    for part in _SENTENCE.finditer(text):
+        said = fold(part.group())
+        if not said:
+            continue
+        if heads and (lead := phrasing.meant.match(said)):  # "salah kk, maksudnya 3"
+            rest = f"{said[lead.end():]}{text[part.end():]}"
+            break
+        kind = _head(said, phrasing, mistyped, named)
+        cut = phrasing.meant.search(said) if kind is None else None
+        if cut is not None and cut.start() > 0:  # "aduh salah ketik maksudnya 3"
+            kind = _head(said[:cut.start()].strip(), phrasing, mistyped, named)
+            if kind is not None:
+                heads.append(kind[0])
+                weak = weak and kind[1]
+                rest = f"{said[cut.end():]}{text[part.end():]}"
+                break
+        if kind is None:
+            if phrasing.aside.fullmatch(said):
+                continue  # "eh", "maaf kaka"
+            rest = text[part.start():]
+            if not heads or weak:  # "salah" alone before what was meant is no correction
+                return None
+            break
+        heads.append(kind[0])
+        weak = weak and kind[1]
+    if not heads:
+        return None
+    rest = rest.strip(" .,;!?\n")
+    if weak and not rest:
+        return None
+    question = next((q for q in heads if q is not None), None)
+    return Correction(question, rest, weak)
+
+
+def _head(said: str, phrasing: Phrasing, mistyped: Callable[[str], bool],
+          named: Callable[[str], str | None]) -> tuple[str | None, bool] | None:
+    """A sentence that begins a correction: (the question it names or None, weak)."""
+    if mistyped(said):
+        return None, False
+    if (found := phrasing.named.fullmatch(said)) and \
+            (question := named(found.group("named"))) is not None:
+        return question, False
+    if phrasing.weak.fullmatch(said):
+        return None, True
+    return None
+
+
+# -- taking it back --------------------------------------------------------------------------
+
+def take_back(engine: Stepper, m: StepModel, question: str | None = None) -> str | None:
+    """Take back the answer to `question` (named by its words), else the answer just before,
+    and go back to its question; the question taken back, or None (nothing to take back)."""
+    entries = history(m) if not engine.flow.states[m.state].end else []  # at rest: the
+    # intake is over (refused: "ok sa setuju" begins again; the closing: UBAH and staff)
+    at = next((i for i in range(len(entries) - 1, -1, -1) if entries[i][0] == question), None) \
+        if question is not None else \
+        (len(entries) - 1 if entries and entries[-1][1] == m.state else None)
+    words = bool(entries[at][2]) if at is not None else False
+    # the answer before, read from danger words ("sa mo mati, hp rusak" was none) or chosen
+    # ("1" meant "3"): taken back, the question again; what it set off stays (a P0 alert
+    # once sent, danger words' flags)
+    hit = [f for f in m.flags if f in CRISIS_FLAGS]
+    if hit and (words or at is None):  # the danger words disputed: recorded, they still
+        m.flag("crisis_disputed")  # count (never below P1); not for a mistyped "1"
+        m.events.append(Event("crisis_disputed", {"flags": hit}))
+        m.replies.append(Reply("mistyped_ack"))
+    if at is None or entries[at][0] not in engine.flow.states:
+        return None
+    back_to = str(entries[at][0])
+    for taken in entries[at:]:  # and the answers given after it: asked again
+        if taken[0] in engine.flow.states:
+            m.answers.pop(engine.flow.states[taken[0]].save or "", None)
+    if any(e[2] for e in entries[at:]):
+        m.answers.pop(TOLD, None)  # the kind those words named is offered no more
+    kept = [[q, None, w] for q, _, w in entries[:at]]  # a second "salah ketik": no further
+    if kept:
+        m.answers[ANSWERED] = kept
+    else:
+        m.answers.pop(ANSWERED, None)
+    if engine.flow.states[m.state].interrupt:
+        m.answers.pop(RETURN_TO, None)  # ("1" at the danger question brought the
+        # emergency question: the family goes back to the danger question)
+    m.events.append(Event("answer_taken_back", {"state": back_to}))
+    engine.enter(m, back_to)
+    return back_to
