@@ -1,0 +1,233 @@
+"""A wrong answer taken back (flows/corrections.py), as a tester playing families found it:
+"salah pilih kk" was read as an answer to the next question ("kk": a sibling), "bukan
+ekonomi, sa salah pilih. sa pu masalah deng paitua" kept the category and offered the
+husband as "who needs help", "kk sa mau ganti jawaban tadi" was "belum mengerti", and after
+one message that answered nothing "salah pencet" found nothing to take back.
+
+The engine is stepped directly (it is pure), and the replies are read as the family reads them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.types import Snapshot, Turn
+from tests.test_danger_protocol import CATALOG, EMERGENCY_KEYS, priority, say, snapshot_at, words
+
+
+def keys(turn: Turn) -> list[str]:
+    return [r.key for r in turn.replies]
+
+
+def asked(turn: Turn) -> str:
+    """The question the turn ends on, as the family reads it (its first line)."""
+    return CATALOG.render(turn.replies[-1], "id").text.splitlines()[0]
+
+
+def taken_back(turn: Turn) -> list[str]:
+    return [e.data["state"] for e in turn.events if e.kind == "answer_taken_back"]
+
+
+def answered(*texts: str, at: str = "category") -> Snapshot:
+    """A conversation after consent that answered `texts` from the question `at` on."""
+    snap = snapshot_at(at)
+    for text in texts:
+        snap = say(snap, text).snapshot
+    return snap
+
+
+def at_distrik() -> Snapshot:
+    """Economy (6), then "myself" (1): the distrik question is asked."""
+    snap = answered("6", "1")
+    assert snap.state == "distrik" and snap.answers["category"] == "economy"
+    return snap
+
+
+@pytest.mark.parametrize("text", [
+    "salah pilih kk", "sa salah pilih dulu", "tadi sa salah ketik kk", "salah pencet dulu kaka",
+    "maaf kk, sa salah pencet", "aduh kk sa salah tekan", "sa pencet salah kk",
+    "kepencet kk", "eh salah", "salah kk", "kk sa mau ganti jawaban tadi",
+    "boleh ganti jawaban yang tadi ka?", "jawaban tadi salah", "yang tadi salah kk",
+    "sa pu jawaban tadi salah", "ralat", "ralat kk", "kembali ke pertanyaan sebelumnya",
+    "balik ke pertanyaan tadi kk", "go back", "wrong answer", "sorry i pressed the wrong button",
+    "my bad", "change my last answer",
+])
+def test_a_correction_as_families_write_it_takes_the_answer_back(text: str) -> None:
+    """Papuan Malay, Indonesian and English: the choice just taken goes, its question again."""
+    turn = say(answered("6"), text)
+    assert taken_back(turn) == ["category"], keys(turn)
+    assert turn.snapshot.state == "category" and "category" not in turn.snapshot.answers
+    assert asked(turn) == CATALOG.text("category", "id")
+    assert say(turn.snapshot, "1").snapshot.answers["category"] == "couple"
+
+
+def test_a_correction_with_the_answer_meant_takes_that_answer() -> None:
+    """What follows the correction is the answer meant, read as any answer and said back."""
+    turn = say(answered("19", at="age"), "eh salah pencet, sa umur 29")
+    assert taken_back(turn) == ["age"] and turn.snapshot.answers["age"] == "adult"
+    assert keys(turn) == ["answer_noted", "category"]
+    assert f"Saya catat: {CATALOG.text('age.adult', 'id')}" in words(turn)
+
+    turn = say(answered("6"), "bukan ekonomi, sa salah pilih. sa pu masalah deng paitua")
+    assert turn.snapshot.answers["category"] == "couple", keys(turn)
+    assert "who" not in turn.snapshot.answers and turn.snapshot.state == "who"
+    assert f"Saya catat: {CATALOG.text('category.couple', 'id')}" in words(turn)
+    assert asked(turn) == CATALOG.text("who", "id")
+
+    turn = say(answered("1", "wania", at="who"), "salah kk, maksudnya distrik kuala kencana")
+    assert turn.snapshot.answers["distrik"] == "kuala_kencana" and turn.snapshot.state == "kampung"
+
+    for typo in ("aduh salah ketik maksudnya 3", "salah ketik bukan 4 maksudnya 3",
+                 "salah, maksudnya 3", "bukan 4, maksudnya 3"):
+        turn = say(answered("4"), typo)
+        assert turn.snapshot.answers["category"] == "child", (typo, keys(turn))
+        assert keys(turn) == ["answer_noted", "who"], typo
+
+
+def test_what_was_meant_may_be_offered_or_asked_again_as_any_answer() -> None:
+    """The words meant are read as any answer: a guess is offered ("Maksud Anda ...?"),
+    words that answer nothing ask the question again."""
+    turn = say(at_distrik(), "bukan sa, sa pu anak yang butuh bantuan")
+    assert taken_back(turn) == ["who"] and turn.snapshot.state == "who"
+    assert keys(turn) == ["did_you_mean"]
+    assert CATALOG.text("who.child", "id") in words(turn)
+    assert turn.snapshot.answers["category"] == "economy"  # the answer before it stays
+    assert say(turn.snapshot, "iya").snapshot.answers["who"] == "child"
+    turn = say(answered("6"), "salah pencet kk, tadi sa ke pasar")
+    assert taken_back(turn) == ["category"] and turn.snapshot.state == "category"
+    assert "category" not in turn.snapshot.answers
+
+
+def test_an_answer_named_two_questions_back_is_taken_back_with_those_after_it() -> None:
+    """"bukan ekonomi" at the distrik question goes back to the category question; "who"
+    given after it is asked again (the new problem may change what is asked)."""
+    turn = say(at_distrik(), "bukan ekonomi")
+    assert taken_back(turn) == ["category"] and turn.snapshot.state == "category"
+    assert not {"category", "who"} & set(turn.snapshot.answers)
+    assert asked(turn) == CATALOG.text("category", "id")
+    again = say(turn.snapshot, "3")  # a child's problem
+    assert again.snapshot.answers["category"] == "child" and again.snapshot.state == "who"
+    turn = say(at_distrik(), "bukan kk, sa tra tau")  # "no, kaka": names no sibling
+    assert taken_back(turn) == [] and turn.snapshot.answers["who"] == "self"
+
+
+def test_how_far_back_an_answer_may_be_named() -> None:
+    """Among the last three choices of this intake, and never at rest."""
+    snap = answered("6", "1", "wania", "LEWATI")  # ... kampung skipped: the risk questions
+    assert snap.state not in ("distrik", "kampung")
+    turn = say(snap, "bukan wania, sa di kuala kencana")
+    assert taken_back(turn) == ["distrik"] and turn.snapshot.answers["distrik"] == "kuala_kencana"
+    snap = answered("2", "1", "2", "wania", "LEWATI", "2", "2", "2", at="age")  # 5+ answers
+    turn = say(snap, "bukan ekonomi")  # never chosen: nothing named
+    assert taken_back(turn) == []
+    turn = say(snap, "bukan 18 tahun atau lebih")  # the age, too far back now
+    assert taken_back(turn) == [] and snap.answers["age"] == turn.snapshot.answers["age"]
+    closing = snapshot_at("closing", category="economy")
+    rest = say(closing, "salah ketik")
+    assert rest.replies and rest.snapshot.state == "closing"  # where things stand, not silence
+
+
+def test_a_message_that_answered_nothing_keeps_the_answer_just_before() -> None:
+    """A re-prompt or a question about the service between the answer and the correction:
+    the answer just before is still the one taken back."""
+    for between in (["apa"], ["ini rahasia ka?"], ["xyz", "sa tra mengerti"],
+                    ["kk sa mau ganti jawaban"]):  # (UBAH: the right, recorded)
+        snap = at_distrik()
+        for text in between:
+            snap = say(snap, text).snapshot
+        turn = say(snap, "salah pencet kk")
+        assert taken_back(turn) == ["who"], between
+        assert turn.snapshot.state == "who" and "Maaf" not in words(turn)
+    again = say(say(at_distrik(), "kk sa mau ganti jawaban tadi").snapshot, "salah ketik")
+    assert taken_back(again) == []  # a second one takes back no more
+
+
+NOT_CORRECTIONS = [
+    "bukan sa yang pukul", "salah paham deng paitua",
+    "de bilang sa salah terus", "tadi sa ke pasar", "sa salah pilih suami", "sa salah",
+    "sa yang salah",
+    "salah", "bukan", "bukan itu", "bukan kk", "bukan ya", "salah ka", "sa salah kirim",
+    "bukan sa yang salah, de yang mabuk", "ubah jawaban saya", "bukan begitu kk",
+    "jangan salah paham kk", "sa tra mau salah langkah", "tadi sa pilih diam saja",
+    "kembali ke rumah mama", "bukan dia, tapi de pu adik", "sa rasa sa yang salah didik anak",
+]
+
+
+@pytest.mark.parametrize("text", NOT_CORRECTIONS)
+def test_ordinary_messages_are_no_correction_and_keep_the_answer_before(text: str) -> None:
+    """Stories and replies with "salah", "bukan", "tadi" take nothing back, and the answer
+    just before can still be taken back after them."""
+    turn = say(at_distrik(), text)
+    assert taken_back(turn) == [], keys(turn)
+    assert turn.snapshot.answers["who"] == "self"
+    assert turn.snapshot.answers["category"] == "economy"
+    undo = say(turn.snapshot, "salah pilih kk")
+    assert taken_back(undo) == ["who"], text
+
+
+@pytest.mark.parametrize("story", ["sa salah pilih suami, de pukul sa terus kalo de mabuk",
+                                   "sa salah apa ka sampe de pukul sa"])
+def test_a_story_of_blame_with_danger_words_is_danger_and_a_correction_then_disputes_it(
+        story: str) -> None:
+    """Danger words in a story with "salah pilih": read as danger, nothing taken back; a
+    "salah pilih kk" after it is about those words (recorded for staff, they still count)."""
+    turn = say(at_distrik(), story)
+    assert taken_back(turn) == [] and "crisis_violence" in turn.snapshot.flags
+    undo = say(turn.snapshot, "salah pilih kk")
+    assert taken_back(undo) == [] and keys(undo)[0] == "mistyped_ack"
+    assert {"crisis_violence", "crisis_disputed"} <= set(undo.snapshot.flags)
+    assert undo.snapshot.answers["who"] == "self" and undo.snapshot.state == "distrik"
+
+
+def test_a_no_to_an_offer_with_the_answer_meant_answers_this_question() -> None:
+    """ "bukan, maksudnya 3" to "Maksud Anda: Anak?" says no to the offer and answers this
+    question; the answer before it stays."""
+    offered = say(answered("6"), "sa pu anak yang butuh bantuan")
+    assert keys(offered) == ["did_you_mean"]
+    turn = say(offered.snapshot, "bukan, maksudnya 3")
+    assert taken_back(turn) == [], keys(turn)
+    assert turn.snapshot.answers["category"] == "economy"
+    assert turn.snapshot.answers["who"] == "partner"
+
+
+def test_danger_words_in_what_was_meant_are_read_as_danger() -> None:
+    """The rest of a correction is read for danger as any message: the 24-hour numbers, the
+    flag for staff, and the question taken back asked again."""
+    turn = say(at_distrik(), "salah pilih kk, sa pu paitua pukul sa tiap malam")
+    assert taken_back(turn) == ["who"] and turn.snapshot.state == "who"
+    assert "crisis.p1.violence" in keys(turn) and "crisis_violence" in turn.snapshot.flags
+
+
+def test_a_danger_answer_taken_back_leaves_what_it_set_off() -> None:
+    """"1" (danger now) brought the emergency message and a P0 case; "salah pencet kk, sa
+    tra dalam bahaya" takes the answer back and reads the rest at that question: the alert
+    stays sent (its flag kept, no case sent again lower)."""
+    alert = say(snapshot_at("danger", consent=None), "1")
+    assert EMERGENCY_KEYS & set(keys(alert)) and priority(alert.snapshot) == "P0"
+    turn = say(alert.snapshot, "salah pencet kk, sa tra dalam bahaya")
+    assert taken_back(turn) == ["danger"], keys(turn)
+    assert turn.snapshot.answers["danger"] == "no" and turn.snapshot.state == "consent"
+    assert "p0_alerted" in turn.snapshot.flags
+    assert set(alert.snapshot.flags) <= set(turn.snapshot.flags)
+    assert not any(e.kind == "case_upsert" for e in turn.events)
+    assert not EMERGENCY_KEYS & set(keys(turn))
+
+
+def test_danger_words_called_a_mistake_with_the_answer_meant() -> None:
+    """"aduh sa mo mati, sa pu hp rusak" read as self-harm and the category; "salah pilih kk,
+    sa pu masalah ekonomi" records the dispute (the words still count, never below P1) and
+    takes economy."""
+    told = say(snapshot_at("category"), "aduh sa mo mati, sa pu hp rusak")
+    assert told.snapshot.answers["category"] == "selfharm"
+    turn = say(told.snapshot, "salah pilih kk, sa pu masalah ekonomi")
+    assert turn.snapshot.answers["category"] == "economy", keys(turn)
+    assert keys(turn)[0] == "mistyped_ack"
+    assert {"crisis_selfharm", "crisis_disputed"} <= set(turn.snapshot.flags)
+    assert priority(turn.snapshot) in ("P0", "P1")
+
+
+def test_a_child_reads_the_question_taken_back_in_its_own_words() -> None:
+    """A girl of 15 ("kamu"): the question asked again is in the child's form."""
+    snap = say(snapshot_at("category", age="under18"), "6").snapshot
+    turn = say(snap, "salah pilih kk")
+    assert keys(turn) == ["category.young"]
