@@ -424,11 +424,13 @@ class Engine:
     def _correction(self, m: StepModel, inbound: Inbound, command: str | None,
                     starting: bool, away: timedelta) -> corrections.Correction | None:
         """The answer a message takes back, and what it meant instead (flows/corrections.py);
-        not a first message, nor one after a day away (the question then comes again)."""
+        in a sentence not in a first message, nor one after a day away (the question then
+        comes again); "salah ketik" alone always (after danger words: recorded)."""
         phrasing = self.bundle.corrections
-        if command not in (None, "mistyped") or inbound.payload or starting or \
-                away > RESUME_AFTER:
+        if command not in (None, "mistyped") or inbound.payload:
             return None
+        if starting or away > RESUME_AFTER:
+            return corrections.Correction(None, "") if command == "mistyped" else None
         whole = fold(inbound.text)  # (read already: one sentence is the whole message)
         fix = corrections.read(
             inbound.text, phrasing,
