@@ -9,6 +9,9 @@ The engine is stepped directly (it is pure), and the replies are read as the fam
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 
 from flows.types import Snapshot, Turn
@@ -231,3 +234,21 @@ def test_a_child_reads_the_question_taken_back_in_its_own_words() -> None:
     snap = say(snapshot_at("category", age="under18"), "6").snapshot
     turn = say(snap, "salah pilih kk")
     assert keys(turn) == ["category.young"]
+
+
+def test_a_conversation_saved_before_corrections_takes_its_answer_back() -> None:
+    """A snapshot of before (one answer kept, not a list of them) still has its answer just
+    before: "salah pilih kk" takes it back."""
+    snap = snapshot_at("who", category="economy", _answered=["category", "who", False])
+    turn = say(snap, "salah pilih kk")
+    assert taken_back(turn) == ["category"] and "category" not in turn.snapshot.answers
+
+
+def test_a_correction_a_day_later_still_records_the_dispute_of_danger_words() -> None:
+    """"salah pilih kk" after a day away, with danger words before it: recorded for staff
+    (a correction in a sentence is not read then: the question comes again)."""
+    told = say(snapshot_at("who", category="economy"), "saya dipukul suami")
+    later = replace(told.snapshot, updated_at=told.snapshot.updated_at - timedelta(days=2))
+    undo = say(later, "salah pilih kk")
+    assert {"crisis_violence", "crisis_disputed"} <= set(undo.snapshot.flags)
+    assert keys(undo)[0] == "mistyped_ack"
