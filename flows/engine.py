@@ -427,9 +427,9 @@ class Engine:
         in a sentence not in a first message, nor one after a day away (the question then
         comes again); "salah ketik" alone always (after danger words: recorded)."""
         phrasing = self.bundle.corrections
-        if command not in (None, "mistyped") or inbound.payload:
+        if command not in (None, "mistyped"):
             return None
-        if starting or away > RESUME_AFTER:
+        if inbound.payload or starting or away > RESUME_AFTER:
             return corrections.Correction(None, "") if command == "mistyped" else None
         whole = fold(inbound.text)  # (read already: one sentence is the whole message)
         fix = corrections.read(
@@ -476,8 +476,7 @@ class Engine:
             else None  # (an offer said no to: this question's answer follows)
         if not fix.rest:
             here = self.flow.states[m.state]
-            return self.prompt(m) if not here.end else \
-                self.rest(m, here, moved=True) if back is None else None
+            return self.rest(m, here, moved=True) if here.end else self.prompt(m)
         at = len(m.replies)
         self._handle(m, replace(inbound, text=fix.rest), False, timedelta(0), meant=True)
         state = self.flow.states.get(back or "")
