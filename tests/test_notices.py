@@ -355,6 +355,8 @@ NOT_POLICE_HARM = [
 ]
 
 CHAT_ONLY = [
+    # fled and hiding (walk O: then told to phone 110 and go somewhere crowded)
+    "sa lari sembunyi di rumah tetangga", "kami terpaksa sembunyi di hutan",
     "jgn telpon, sa cuma bisa chat", "tolong jangan telpon sa, paitua ada di rumah",
     "sa tra bisa bicara, de ada di luar kamar", "sa cuma bisa ketik diam2",
     "sa tra bisa angkat telpon", "de suka cek sa pu hp", "chat only please, he checks my calls",
