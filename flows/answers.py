@@ -48,6 +48,7 @@ ADULT_YEARS = 18
 UNITS = ("years", "months", "times", "after_hours", "clock")  # answers.yaml `units`
 FUZZY_MIN_CHARS = 5  # shorter words are not fuzzy-matched ("amar", "jila", "hoya", "jita")
 FUZZY_CUTOFF = 85.0  # fuzz.ratio: "kuala kencan" 96, "tembagapra" 95, "mimka baru" 95
+_PLACE_PARTICLES = frozenset({"di", "ke", "dari", "ada", "lagi", "sedang"})  # "tra di rumah"
 PLACE_NAME = 4  # letters at least of a single word taken as a place's name
 PLACE_WORD = 3  # ...and of a name beside a place word ("dekat pasar lama")
 FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
@@ -310,10 +311,14 @@ class Answers:
         if len(named) != 1 or UNCLEAR in named:
             return None
         value = named.pop()
-        for i, word in enumerate(words[:-1]):  # "jangan ke rumah" is no home visit
-            if self.shared.get((word,)) == "no" and any(
-                    t.phrases.get(words[i + 1:i + 1 + k]) == value
-                    for k in range(1, t.longest + 1)):
+        for i, word in enumerate(words[:-1]):  # "jangan ke rumah" is no home visit, nor "de
+            if self.shared.get((word,)) != "no" or any(  # tra di rumah" (walk O: offered
+                    t.phrases.get(words[i:i + k]) == value for k in range(2, t.longest + 1)):
+                continue  # one); "tidak ada uang" is itself money's words
+            at = i + 1
+            while at < len(words) - 1 and words[at] in _PLACE_PARTICLES:
+                at += 1
+            if any(t.phrases.get(words[at:at + k]) == value for k in range(1, t.longest + 1)):
                 return None
         return t.by_value[value]
 

@@ -294,6 +294,10 @@ def test_a_negated_choice_is_not_offered() -> None:
     """"jangan ke rumah!!" at "how should staff contact you?" is no home visit."""
     turn = say(snapshot_at("contact_pref", category="dv", who="self"), "jangan ke rumah!!")
     assert "Maksud Anda" not in words(turn)
+    # "he is not at home" is no home visit either (walk O: offered one)
+    for text in ("iya aman, karna de tra di rumah", "aman, de tra ada di rumah"):
+        turn = say(snapshot_at("contact_pref", category="dv", who="self"), text)
+        assert "Maksud Anda" not in words(turn), text
     turn = say(snapshot_at("contact_pref", category="dv", who="self"), "ke rumah sa saja")
     assert "Maksud Anda" in words(turn) or turn.snapshot.answers.get("contact") == "visit"
 
