@@ -188,6 +188,8 @@ QUESTIONS = {
         # first messages (a walk-through: only the greeting came back)
         "selamat pagi, sa mau tanya bantuan PKH untuk anak yatim",
         "sa mau daftar pkh buat sa pu mama",
+        # rice aid, asked at rest (walk O: "your message was added to the case")
+        "kk kapan bantuan beras datang", "bantuan beras belum datang kk",
         "sa bisa dapat bantuan PKH ka nak? sa tra pernah dapat",  # a grandmother (walk K)
         "kalo daftar PKH harus bawa KK deng KTP ka?",  # walk O: mid-intake
     ],
