@@ -411,3 +411,15 @@ def test_a_girl_hurt_in_a_fall_reads_the_child_s_first_aid() -> None:
     assert first.replies[0].key == "emergency.injury.accident.child"
     text = said(first)
     assert "110" not in text and "Anda" not in text and "orang dewasa" in text
+
+
+def test_a_sister_shot_with_an_arrow_and_bleeding_is_first_an_injury() -> None:
+    """Walk O's re-check: "sa pu kaka perempuan di alama kena panah di kaki, darah banyak"
+    read the bystander's text for blows ("jangan masuk sendiri"), nothing for the bleeding:
+    "darah banyak" was no injury. Someone else bleeding: the injury text, the health post
+    first, a clean cloth on the wound."""
+    first = talk("tolong kk sa pu kaka perempuan di alama kena panah di kaki, darah banyak, "
+                 "suami yang panah")[0]
+    assert first.replies[0].key == "emergency.injury.other", first.replies[0].key
+    text = said(first)
+    assert "kain bersih" in text and text.index("IGD") < text.index("110")
