@@ -172,7 +172,9 @@ def still_in_danger(m: StepModel) -> None:
         # the child is the writer: "kamu", an adult they trust, not "bawa anak ke ..." nor
         # "Anda ... tempat yang ramai" (a walk-through)
         key = "emergency.still_ack.selfharm.young" if focus == "selfharm" else \
-            "emergency.still_ack.young"
+            "emergency.still_ack.silent.young" if CHAT_ONLY in m.flags else \
+            "emergency.still_ack.young"  # hiding: not "go now" (walk O: a girl of 13 in her
+        # room, her father in the living room)
     elif HURT_BY_POLICE in m.flags and focus != "selfharm":  # not "call 110" to one the
         # police hurt, nor to a mother whose son they hold (walk L: ten lists with 110)
         key = "emergency.still_ack.police.other" if focus == "child" or \

@@ -1282,7 +1282,9 @@ class Engine:
                 shown = m.answers.get(SHOWN)
                 again = f"{key}.again" if shown == key else \
                     f"{base}.again" if shown and base.split(".")[1] in danger.HOW_URGENT \
-                    and not key.endswith(".child") else ""
+                    and (not key.endswith(".child") or str(shown).endswith(INJURED)) else ""
+                # (a child told first aid in the text for a bleeding parent: "mama masih
+                # berdarah" is "we have it as urgent", no second whole text; walk O)
                 if again in texts:
                     key = again
                 else:

@@ -331,3 +331,20 @@ def test_a_child_who_wants_to_die_is_answered_as_a_child() -> None:
     assert "kamu percaya" in said and "Anda" not in said
     thought = talk("sa umur 15, kadang sa pikir mo akhiri hidup")[0]
     assert thought.replies[0].key == "crisis.p1.selfharm.child"
+
+
+def test_a_girl_hiding_while_her_father_is_in_the_living_room_is_not_sent_out() -> None:
+    """Walk O (re-checked): a girl of 13 hiding in her room while her father, who beat her
+    mother bloody, sat in the living room: "bapa masih di ruang tamu" read "Maaf, saya belum
+    mengerti", then "pergi sekarang ke ... tetangga", and "mama masih berdarah" brought the
+    whole injury text a second time. She is still in danger, told to stay quiet where she
+    is, and the bleeding is "we have it as urgent" with the numbers."""
+    turns = talk("kk tolong sa umur 13, bapa pukul mama di ruang tamu, mama pu kepala "
+                 "berdarah, sa sembunyi di kamar", "bapa masih di ruang tamu",
+                 "mama masih berdarah")
+    keys = [[r.key for r in t.replies] for t in turns]
+    assert keys[1][0] == "emergency.still_ack.silent.young", keys[1]
+    said = CATALOG.render(turns[1].replies[0], "id").text
+    assert "tetap diam di tempatmu" in said and "pergi sekarang" not in said
+    assert "still_in_danger" in turns[1].snapshot.flags
+    assert keys[2][0] == "emergency.injury.again.young", keys[2]
