@@ -36,6 +36,8 @@ from flows.text import fold
 from flows.types import Event, Reply
 
 MAX_BACK = 3  # answers named back at most: about those still on the family's screen
+# words of danger came after the last answer (or before any): "salah ketik" is about them
+DANGER_LAST = "_danger_last"
 _SENTENCE = re.compile(r"[^.,;!?\n]+")  # flows.text.SENTENCES' parts, with their places
 
 
@@ -70,6 +72,7 @@ def history(m: StepModel) -> list[list[Any]]:
 def record(m: StepModel, question: str, words: bool) -> None:
     """A choice taken at `question` (read from danger words: `words`), now at m.state."""
     m.answers[ANSWERED] = [*history(m), [question, m.state, words]][-MAX_BACK:]
+    m.answers.pop(DANGER_LAST, None)
 
 
 def settle(m: StepModel) -> None:
@@ -78,6 +81,7 @@ def settle(m: StepModel) -> None:
     entries = history(m)
     if entries and entries[-1][1] is not None:
         m.answers[ANSWERED] = [*entries[:-1], [entries[-1][0], None, entries[-1][2]]]
+    m.answers[DANGER_LAST] = True
 
 
 def just_before(m: StepModel) -> str | None:
@@ -163,8 +167,12 @@ def take_back(engine: Stepper, m: StepModel, question: str | None = None) -> str
     # ("1" meant "3"): taken back, the question again; what it set off stays (a P0 alert
     # once sent, danger words' flags)
     hit = [f for f in m.flags if f in CRISIS_FLAGS]
-    if hit and (words or at is None):  # the danger words disputed: recorded, they still
-        m.flag("crisis_disputed")  # count (never below P1); not for a mistyped "1"
+    if hit and (words or (at is None and m.answers.get(DANGER_LAST))):  # the danger words
+        # disputed: recorded, they still count (never below P1); not for a mistyped "1",
+        # nor a second "salah pilih" after a correction, long after the danger words (walk
+        # Q: a neighbour's report of blows shown to staff as "called a typo or a joke")
+        m.answers.pop(DANGER_LAST, None)
+        m.flag("crisis_disputed")
         m.events.append(Event("crisis_disputed", {"flags": hit}))
         m.replies.append(Reply("mistyped_ack"))
     if at is None or entries[at][0] not in engine.flow.states:
@@ -175,6 +183,7 @@ def take_back(engine: Stepper, m: StepModel, question: str | None = None) -> str
             m.answers.pop(engine.flow.states[taken[0]].save or "", None)
     if any(e[2] for e in entries[at:]):
         m.answers.pop(TOLD, None)  # the kind those words named is offered no more
+    m.answers.pop(DANGER_LAST, None)
     kept = [[q, None, w] for q, _, w in entries[:at]]  # a second "salah ketik": no further
     if kept:
         m.answers[ANSWERED] = kept

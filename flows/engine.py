@@ -595,12 +595,15 @@ class Engine:
         masih pukul anak2"; "dalam bahaya", which names no kind). Another kind of danger gets
         its own message. "aman" beside another's danger ("Saya aman, yang dalam bahaya anak
         itu") is still in danger: theirs."""
-        if not (state.interrupt and state.from_danger and scan.imminent):
+        if not (state.interrupt and state.from_danger):
             return None
         value = state.danger_choice(IMMINENT)
         picked = self._pick(m, state, clean(text))
         if picked is not None and picked.value == value:
-            return picked
+            return picked  # also without words of now: "masih, dong masih baku pukul" (walk
+            # Q: a neighbour's "still" read as new violence, the victim's text to her)
+        if not scan.imminent:
+            return None
         if picked is not None and not (scan.child or scan.other):
             return None  # "aman" beside danger now: the message again
         # the same danger ("de masih pukul anak2"; "Saya aman, yang dalam bahaya anak itu":

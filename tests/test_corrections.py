@@ -252,3 +252,36 @@ def test_a_correction_a_day_later_still_records_the_dispute_of_danger_words() ->
     undo = say(later, "salah pilih kk")
     assert {"crisis_violence", "crisis_disputed"} <= set(undo.snapshot.flags)
     assert keys(undo)[0] == "mistyped_ack"
+
+
+def test_a_correction_long_after_danger_words_disputes_nothing() -> None:
+    """Walk Q: a neighbour told of blows next door, answered several questions, took back a
+    mistaken category ("salah pilih kk, bukan ekonomi. ini soal pukul istri"), then wrote
+    "salah pilih" once more: staff read "kata bahaya, lalu bilang salah ketik atau bercanda"
+    of a live beating. A correction with nothing left to take back disputes danger words
+    only when they came after the last answer; here the category is asked again, and the
+    danger words are not disputed. The category meant is domestic violence."""
+    told = say(answered("6"), "saya dipukul suami")  # economy, then danger words at "who"
+    snap = say(told.snapshot, "1").snapshot  # who needs help: myself
+    fixed = say(snap, "salah pilih kk, bukan ekonomi. ini soal pukul istri")
+    assert fixed.snapshot.answers.get("category") == "dv", keys(fixed)
+    again = say(say(fixed.snapshot, "salah pilih").snapshot, "salah pilih")
+    assert "crisis_disputed" not in again.snapshot.flags
+    assert "mistyped_ack" not in keys(again)
+    # right after the danger words it is still about them (recorded, they still count)
+    right_after = say(told.snapshot, "salah ketik")
+    assert "crisis_disputed" in right_after.snapshot.flags
+
+
+def test_still_being_beaten_told_by_a_neighbour_stays_the_neighbour_s_danger() -> None:
+    """Walk Q: "masih, dong masih baku pukul" at "is everyone safe now?" after a neighbour's
+    report was read as new violence, and the victim's text came ("Keselamatan Anda yang
+    utama ... Apakah Anda aman sekarang?"): it is still in danger, the neighbour's text."""
+    first = say(None, "sa mo lapor, sa pu tetangga mace dong tiap malam ribut, sa dengar de "
+                "pu paitua pukul de sampe de menangis minta tolong, skarang ini sa dengar lagi "
+                "ada bunyi pukul2. sa harus buat apa")
+    assert first.replies[0].key == "emergency.violence.other"
+    still = say(first.snapshot, "masih, dong masih baku pukul")
+    assert keys(still)[0] == "emergency.still_ack.other", keys(still)
+    assert "still_in_danger" in still.snapshot.flags
+    assert "Apakah Anda aman sekarang" not in words(still)
