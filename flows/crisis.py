@@ -26,11 +26,11 @@ SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "nega
             "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
             "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then",
             "today", "markers", "imminent", "model", "images", "if_minor_anywhere",
-            "other_at_risk", "accident")
+            "other_at_risk", "accident", "selfharm_again")
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
           "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then", "today",
-          "other_at_risk", "accident")
+          "other_at_risk", "accident", "selfharm_again")
 # marker kinds a sentence of back then (`then`) does not count: "de pernah ancam pake pisau"
 # is a threat that was (P1), "de pegang parang skarang" one now (P0)
 BACK_THEN = ("present", "now", "weapon", "threat", "method")
@@ -283,6 +283,23 @@ class CrisisWords:
             any(next(self._occurrences("other_victim", hits, OTHER_GAP), None) is not None
                 for hits in sentences)
 
+    def again(self, text: str) -> tuple[str, ...]:
+        """The `selfharm_again` phrases in `text`, not negated: a method, being alone, a
+        farewell, which are danger now only in a conversation that told of wanting to die
+        (the engine asks; walk Q: "sa punya tali di kamar" was "belum mengerti")."""
+        said: dict[str, None] = {}
+        for tokens in self.vocab.segments(text):
+            hits = [frozenset({START}), *map(self.vocab.hits, tokens), frozenset({END})]
+            covered: set[int] = set()
+            ends: set[int] = set()
+            for _, at in self._occurrences("negation", hits, 0):
+                covered.update(range(at[0], at[-1] + 1))
+                ends.add(at[-1])
+            for n, at in self._occurrences("selfharm_again", hits, self.gap):
+                if not self._negated(at, covered, ends, hits):
+                    said[self.patterns[n].text] = None
+        return tuple(said)
+
     def _negated(self, at: tuple[int, ...], covered: set[int], ends: set[int],
                  hits: list[frozenset[int]]) -> bool:
         """A negation ends one or two tokens before the phrase (no stop word like `tahan` or
@@ -394,6 +411,8 @@ def load_crisis_words(path: Path) -> CrisisWords:
     for kind in ("child_named", "young_writer", "young_not", "self_victim", "other_victim",
                  "healed", "fresh", "past", "then", "today", "other_at_risk", "accident"):
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
+    patterns += compile_all("selfharm_again", "selfharm_again", _strings(
+        path, "selfharm_again", raw.get("selfharm_again"), required=False), negative)
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)
     images = compile_all("sexual", "images", _strings(path, "images", raw.get("images"),

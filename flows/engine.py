@@ -330,6 +330,13 @@ class Engine:
             if joined:  # "de", "mo", "bunuh", "sa", "pake", "parang": one word a message
                 scan = joined  # from a hiding place (a walk-through: six "Maaf, saya belum
                 pieces = []  # mengerti", and "parang" alone was nothing)
+        if scan is not None and "selfharm" not in scan.groups and not state.facts and \
+                self._told_selfharm(m) and \
+                (method := self.bundle.crisis.again(clean(inbound.text))) and \
+                self._pick(m, state, clean(inbound.text)) is None:
+            scan = Scan(("selfharm",), ("selfharm",), method)  # "sa punya tali di kamar" after
+            # words of wanting to die: a method at hand, now (walk Q: "belum mengerti"); an
+            # answer stays one ("sa tra tau kk ... sa sendiri di dapur" at "thoughts now?")
         also = None  # the choice a story the model reads as danger answers as well
         if scan and scan.model is not None and self._urgent(m) and \
                 not (scan.imminent and self._told_before(m, scan)):
@@ -563,6 +570,13 @@ class Engine:
                     (m.consented() or m.has_case):
                 ACTIONS["open_case_now"](m)  # staff see it now: "sa tra punya tempat aman
                 # malam ini" is P1 (no safe place tonight)
+
+    @staticmethod
+    def _told_selfharm(m: StepModel) -> bool:
+        """Whether this conversation told of wanting to die (the lists, the model, or the
+        category chosen)."""
+        return "crisis_selfharm" in m.flags or m.answers.get("category") == "selfharm" or \
+            "selfharm" in (m.answers.get(CRISIS_GROUPS) or ())
 
     @staticmethod
     def _told_before(m: StepModel, scan: Scan) -> bool:

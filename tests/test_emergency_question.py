@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from flows.types import Inbound, Snapshot, Turn
 from tests.support import flows
 from tests.test_danger_protocol import words as said
@@ -423,3 +425,45 @@ def test_a_sister_shot_with_an_arrow_and_bleeding_is_first_an_injury() -> None:
     assert first.replies[0].key == "emergency.injury.other", first.replies[0].key
     text = said(first)
     assert "kain bersih" in text and text.index("IGD") < text.index("110")
+
+
+def _at(state: str, answers: dict[str, object], flags: tuple[str, ...], text: str) -> Turn:
+    snap = Snapshot(ENGINE.flow.name, state, "id", {"mode": "chat", "consent": "agree",
+                                                    **answers}, flags, 0,
+                    ENGINE.flow.version, None, NOW)
+    return ENGINE.step(snap, Inbound("test", "u1", "m1", text=text), NOW, "id")
+
+
+@pytest.mark.parametrize(("state", "text"), [
+    ("risk_injured", "sa punya tali di kamar"), ("asq_tried", "sa su siap racun"),
+    ("contact_pref", "sa sendiri yang bahaya kk"),
+])
+def test_a_method_or_being_alone_after_words_of_wanting_to_die_is_danger_now(
+        state: str, text: str) -> None:
+    """Walk Q: after words of wanting to die, "sa punya tali di kamar" at the injury question
+    and "sa sendiri di kos" at "are you safe now?" were "Maaf, saya belum mengerti", and staff
+    saw only the first message. In a conversation that told of wanting to die, a method at
+    hand, being alone or a farewell is self-harm now: the self-harm emergency text (keep
+    away what can hurt, do not stay alone), a P0 for staff."""
+    turn = _at(state, {"category": "selfharm"}, ("crisis_selfharm",), text)
+    assert turn.replies[0].key == "emergency.selfharm", [r.key for r in turn.replies]
+    assert any(e.kind == "case_upsert" and e.data["priority"] == "P0" for e in turn.events)
+    alone = _at("emergency_check", {"category": "selfharm", "_focus": "selfharm",
+                                    "_return_to": "asq_now"},
+                ("crisis_selfharm", "crisis_now", "p0_alerted"), "sa sendiri di kos")
+    assert alone.replies[0].key == "emergency.still_ack.selfharm", alone.replies
+
+
+@pytest.mark.parametrize("text", ["sa punya tali di kamar", "sa sendiri di kos",
+                                  "tolong titip sa pu anak2 e"])
+def test_the_same_words_without_wanting_to_die_told_are_no_danger(text: str) -> None:
+    turn = _at("risk_injured", {"category": "economy"}, (), text)
+    assert not any(r.key.startswith("emergency") for r in turn.replies), turn.replies
+
+
+def test_a_farewell_leaving_the_children_in_someone_s_care_is_danger_now() -> None:
+    """Walk Q: "sa su tra kuat. sa mo pigi jauh saja. tolong titip sa pu anak2 e", read by
+    the model as wanting to die, waited as P1 until 09:00: the children left in someone's
+    care is a farewell, which says the time is now."""
+    first = talk("kk sa su tra kuat. sa mo pigi jauh saja. tolong titip sa pu anak2 e")[0]
+    assert first.replies[0].key == "emergency.selfharm", first.replies[0].key
