@@ -183,6 +183,9 @@ def test_phrases_with_their_own_negation_still_match(text: str, group: str) -> N
     # walk K: a father asking about his son's glue sniffing was P0 and paged at night; a
     # woman with no safe place tonight was P0 by "sa ... tidak aman" across two words
     "Tolong bantu kami, anak sa isap lem", "sa tra punya tempat aman malam ini",
+    # walk Q: a father's stress, a land quarrel taken to adat (P0 and P1 before)
+    "sa marah sekali sampe sa usir de dari rumah, sa pu kepala mo pecah",
+    "dong ancam mo bawa ke lembaga adat deng minta denda babi", "de ancam lapor sa ke polisi",
 ])
 def test_figures_of_speech_and_everyday_words(text: str) -> None:
     """Everyday uses of danger words (pukul 8 = eight o'clock, mati lampu, tolong = please)
