@@ -247,11 +247,16 @@ ADAT = [
     "bapa tiri su bayar denda adat, jadi kasus su selesai ka",
     "apa bisa diselesaikan secara kekeluargaan", "nanti ada sidang adat di kampung",
     "his family wants to settle it with pigs and money",
+    # walk Q: a wife told to make peace for a payment, a girl of 12 told to keep quiet
+    "paitua pukul sa minggu lalu, skarang de minta maaf, keluarga bilang baku damai saja deng "
+    "bayar adat. sa harus terima ka?", "jadi sa terima damai adat saja ka kk?",
+    "mama bilang jang kasih tau orang nanti malu, nanti selesai adat saja",
 ]
 NOT_ADAT = [
     "acara adat di kampung minggu depan", "sa mau hidup damai deng suami", "pesta adat",
     "mas kawin adat su lunas", "sa kasih makan babi dulu baru chat", "rumah adat",
-    "sa orang adat, tinggal di kampung",
+    "sa orang adat, tinggal di kampung", "kami baku damai su, sa deng paitua su baik",
+    "pakaian adat untuk acara sekolah",
     "sa pu bapa ade deng sa pu om baku marah soal tanah ulayat, bisa bantu selesaikan secara "
     "adat ka",
 ]
