@@ -114,6 +114,8 @@ POLICE = ".police"  # a text's form for one the police hurt (or a child they hol
 SOFT_COMMANDS = frozenset({"later", "hello", "thanks", "go_on", "not_understood",
                            *commands.QUESTIONS})
 ACCIDENT_TEXT = ".accident"  # the injury's emergency text for an accident (and its group)
+MORE = "emergency.more"  # a P0 answer after "still in danger" was told: noted, no question
+STILL_IN_DANGER = "still_in_danger"
 INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
 INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
 # "tra parah" beside the hurt it describes is no "no" to "anyone hurt?" (walk M: "muka bengkak
@@ -977,6 +979,8 @@ class Engine:
             key = "safety_p1"
         if self._focused_safety(m, new):
             return
+        if P0_ALERTED in m.flags:  # the emergency texts said it all, and staff were paged:
+            return m.flag("p1_notified")  # no second list of five numbers (walk Q)
         if HARMS in (m.answers.get(TOLD), m.answers.get("category")):
             key = f"{key}.harms_others"  # afraid he will hurt his child: not "your safety"
         else:
@@ -1021,6 +1025,12 @@ class Engine:
         if not new:
             return False
         danger.focus_on_reasons(m, new)
+        if STILL_IN_DANGER in m.flags:  # told already that the danger goes on: staff are told
+            ACTIONS["emergency"](m)  # of this too, and the family reads one line and the
+            key = f"{MORE}.{m.answers.get(FOCUS)}"  # numbers, not "are you safe now?" again
+            key = self.form(m, key if self.has_text(m, key) else MORE)  # (walk Q: asked four
+            m.replies.append(Reply(key, self.params(m, key)))  # times of a woman hiding)
+            return True
         self.interrupt(m, self.flow.interrupts["emergency"])
         return True
 

@@ -467,3 +467,21 @@ def test_a_farewell_leaving_the_children_in_someone_s_care_is_danger_now() -> No
     care is a farewell, which says the time is now."""
     first = talk("kk sa su tra kuat. sa mo pigi jauh saja. tolong titip sa pu anak2 e")[0]
     assert first.replies[0].key == "emergency.selfharm", first.replies[0].key
+
+
+def test_once_still_in_danger_is_told_a_new_urgent_answer_is_noted_not_asked_again() -> None:
+    """Walk Q-13: a woman hiding answered the risk questions; each yes (hurt, he is near, a
+    weapon) brought the whole emergency text and "Apakah Anda aman sekarang?" again, four
+    times in one conversation, with the list of five numbers as well. Once she has said the
+    danger goes on, a new urgent answer is noted in one line with the numbers (the injury's
+    first aid), staff are told (P0), and the next question follows."""
+    turn = _at("risk_injured", {"category": "dv", "who": "self", "_focus": "violence",
+                                "_told": "violence", "still_in_danger_answer": "danger",
+                                "_emergency_shown": "emergency.violence"},
+               ("crisis_violence", "crisis_now", "p0_alerted", "still_in_danger"), "1")
+    keys = [r.key for r in turn.replies]
+    assert keys == ["emergency.more.injury", "risk.perpetrator"], keys
+    assert "kain bersih" in said(turn) and "aman sekarang" not in said(turn)
+    assert any(e.kind == "case_upsert" and e.data["priority"] == "P0" for e in turn.events)
+    near = ENGINE.step(turn.snapshot, Inbound("test", "u1", "m2", text="1"), NOW, "id")
+    assert [r.key for r in near.replies] == ["risk.weapon"], near.replies  # no P1 list

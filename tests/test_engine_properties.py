@@ -36,7 +36,9 @@ EMERGENCY_KEYS = {EMERGENCY_KEY, f"{EMERGENCY_KEY}.young",
                   *(f"{EMERGENCY_KEY}.{g}{form}{again}" for g in FOCUS_ORDER
                     for form in ("", ".child", ".other", ".police", ".injured",
                                  ".other.injured", ".child.injured", ".other.police")
-                    for again in ("", ".again"))}
+                    for again in ("", ".again")),
+                  # a new P0 answer after "still in danger" was told: noted, no question
+                  "emergency.more", "emergency.more.injury"}
 STOP_KEY = FLOW.states[FLOW.interrupts["stop"]].prompt  # "stopped"
 GREETING_KEY = FLOW.states[FLOW.initial].prompt
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
