@@ -31,13 +31,17 @@ AFTER_HOURS = "safe_times_after_hours"  # the safe time to call is outside servi
 # the other numbers (a young man beaten at a police post was told to go to the police
 # station); staff read "do not refer to the police"
 CHAT_ONLY = "chat_only"  # "jgn telpon, sa cuma bisa chat": staff must not phone (its notice)
+# "paitua suka cek sa pu hp": the chat itself is read by someone else (its notice); staff
+# write or phone this phone only after the family writes (WAIT_FOR_WRITER), for good
+PHONE_WATCHED = "phone_watched"
+WAIT_FOR_WRITER = "wait_for_writer"  # the contact constraint: only once the family writes
 HURT_BY_POLICE = "hurt_by_police"
 P0_ALERTED = "p0_alerted"  # staff were told of danger now (the emergency action)
 WITH_PERSON = "with_person"  # a counselor holds the case (bot.casework.caseops sets it)
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", P0_ALERTED, "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
-         OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY,
+         OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY, PHONE_WATCHED,
          "no_shelter", "no_food", "elder_no_food", MODEL_SELFHARM)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 REFER = "_refer"  # the referral staff asked the family about: code, reason, counselor
@@ -239,13 +243,23 @@ def pause(m: StepModel) -> None:
     """Not safe to keep chatting: the case notes to contact only when they write again."""
     m.flag("paused")
     m.events.append(_case_event(m, "waiting"))
-    m.events.append(Event("contact_constraint", {"constraint": "wait_for_writer"}))
+    m.events.append(Event("contact_constraint", {"constraint": WAIT_FOR_WRITER}))
+
+
+def phone_watched(m: StepModel) -> None:
+    """Someone else reads the family's phone: staff see, in the audit trail too, that they
+    write only after the family writes (the flag keeps it for the host, bot.casework)."""
+    m.events.append(Event("contact_constraint", {"constraint": WAIT_FOR_WRITER,
+                                                 "notice": PHONE_WATCHED}))
 
 
 def resumed(m: StepModel) -> None:
+    """Safe to chat again after a pause; a phone someone else reads stays so."""
     if "paused" in m.flags:
         m.flags.remove("paused")
     m.events.append(Event("resumed", {}))
+    if PHONE_WATCHED in m.flags:
+        phone_watched(m)
 
 
 def no_personal_data(m: StepModel) -> None:

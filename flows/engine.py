@@ -34,6 +34,7 @@ from flows.actions import (
     OFFER,
     OWN_ADVICE,
     P0_ALERTED,
+    PHONE_WATCHED,
     REFER,
     RETURN_TO,
     SAFETY_NOTICES,
@@ -44,6 +45,7 @@ from flows.actions import (
     WRITER,
     StepModel,
     about_someone_else,
+    phone_watched,
     resting_message,
     told_kinds,
     writes_as_child,
@@ -265,6 +267,9 @@ class Engine:
             m.answers.pop(GREETED, None)  # "dimulai lagi dari awal": the whole welcome
         away = now - snap.updated_at if snap.updated_at else timedelta(0)
         self._handle(m, inbound, fresh or lost, away)
+        opened = m.has_case and snap.case_number is None  # a case this turn: on it too
+        if PHONE_WATCHED in m.flags and (PHONE_WATCHED not in snap.flags or opened):
+            phone_watched(m)  # after the case event, so the constraint is the case's
         if writes_as_child(m.answers) or (  # every text that has a child's form, in it;
                 writes_as_child(snap.answers) and "age" not in m.answers  # also to the child
                 and WRITER not in m.answers):  # whose answers this turn forgot (BERHENTI)
@@ -1247,10 +1252,14 @@ class Engine:
 
     def form(self, m: StepModel, key: str) -> str:
         """`key`'s text for who writes, where the catalogs have it: `.other_writer` when
-        someone other than the phone's owner writes (no case number: Never 5), `.young` when
-        a child writes ("kamu"), else `key`."""
+        someone other than the phone's owner writes (no case number: Never 5),
+        `.phone_watched` when someone else reads the phone, `.young` when a child writes
+        ("kamu"), else `key`."""
         if WRITER in m.answers and self.has_text(m, key + OTHER_WRITER):
             return key + OTHER_WRITER
+        if PHONE_WATCHED in m.flags and self.has_text(m, f"{key}.{PHONE_WATCHED}"):
+            key = f"{key}.{PHONE_WATCHED}"  # someone else reads the phone: not "staff will
+            # contact you", they reply after the family writes (closing.idle, faq.when)
         if writes_as_child(m.answers) and self.has_text(m, f"{key}.young"):
             return f"{key}.young"
         return key

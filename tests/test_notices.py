@@ -364,7 +364,7 @@ CHAT_ONLY = [
     "sa lari sembunyi di rumah tetangga", "kami terpaksa sembunyi di hutan",
     "jgn telpon, sa cuma bisa chat", "tolong jangan telpon sa, paitua ada di rumah",
     "sa tra bisa bicara, de ada di luar kamar", "sa cuma bisa ketik diam2",
-    "sa tra bisa angkat telpon", "de suka cek sa pu hp", "chat only please, he checks my calls",
+    "sa tra bisa angkat telpon", "chat only please",
     "please don't call me", "I can't talk right now", "saya tuli. kakak saya pukul saya",
     # hiding (walk N)
     "sa di kamar mandi", "sa sembunyi di kamar", "sa lagi sembunyi", "I am hiding",
@@ -375,6 +375,27 @@ NOT_CHAT_ONLY = [
     "paitua tra angkat telpon dari tadi, de marah", "sa cuma bisa datang hari sabtu",
     "sa mau mandi dulu", "kamar mandi rusak", "sa di kamar mandi tadi waktu de datang, skarang "
     "sa aman",
+    # the chat itself is read: not "hanya membalas lewat chat ini" (phone_watched below)
+    "de suka cek sa pu hp", "chat only please, he checks my calls",
+]
+
+# "sa pu paitua suka cek sa pu hp. kalo de tau sa chat ini de marah" (a tester playing a
+# family read "petugas ... hanya membalas lewat chat ini", the chat her husband reads)
+PHONE_WATCHED = [
+    "sa pu paitua suka cek sa pu hp. kalo de tau sa chat ini de marah. de sering tampar sa",
+    "paitua suka cek sa pu hp", "de baca sa pu chat", "de baca sa pu wa", "de baca sa pu sms",
+    "de periksa hp sa tiap malam", "kalo de tau sa chat ini de marah",
+    "suami sering ambil hp sa", "suami sa sering buka hp sa trus marah2",
+    "de suka cek sa pu hp", "sa takut suami baca", "chat only please, he checks my calls",
+    "my husband reads my messages", "my husband checks my phone",
+    "if he finds out i am chatting with you he will hit me",
+    "sa pu mama suka baca sa pu chat, bapa tiri pukul sa",
+]
+NOT_PHONE_WATCHED = [
+    "sa cek hp tadi", "de pinjam hp sa untuk telpon mama", "hp sa rusak",
+    "paitua liat hp trus, tra urus anak", "sa su baca pesan dari kam", "anak sa baca buku",
+    "mama baca pesan dari guru", "jgn telpon, sa cuma bisa chat", "sa lari sembunyi di rumah "
+    "tetangga", "I can't talk right now", "kaka sa cek hp de",
 ]
 
 NO_SHELTER = [
@@ -580,6 +601,7 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("disability_aid", DISABILITY_AID, NOT_DISABILITY_AID),
     ("peer_pressure", PEER_PRESSURE, NOT_PEER_PRESSURE),
     ("chat_only", CHAT_ONLY, NOT_CHAT_ONLY), ("no_shelter", NO_SHELTER, NOT_NO_SHELTER),
+    ("phone_watched", PHONE_WATCHED, NOT_PHONE_WATCHED),
     ("custody", CUSTODY, NOT_CUSTODY), ("tired", TIRED, NOT_TIRED),
     ("report_choice", REPORT_CHOICE, NOT_REPORT_CHOICE),
     ("no_answer_110", NO_ANSWER_110, NOT_NO_ANSWER_110), ("go_alone", GO_ALONE, NOT_GO_ALONE),
@@ -999,3 +1021,77 @@ def test_a_mother_safe_but_asking_where_to_take_her_child_is_answered_and_heard(
     assert keys[0] == "notice.where_care", keys
     assert turn.snapshot.answers.get("still_in_danger_answer") == "safe"
     assert turn.snapshot.state != "emergency_check"
+
+
+WATCHED = "sa pu paitua suka cek sa pu hp. kalo de tau sa chat ini de marah. de sering tampar sa"
+
+
+def test_a_woman_whose_husband_reads_her_phone_is_not_told_we_write_here(
+        engine: Engine) -> None:
+    """A tester playing a family: after the violence helplines she read "petugas LK3 tidak
+    akan menelepon Anda, hanya membalas lewat chat ini", the chat her husband reads. She
+    reads that staff never write first to this phone, only reply after she writes, to
+    delete the chat, KELUAR, and a codeword; staff read, in Indonesian, not to write first,
+    and the case says to contact only once she writes."""
+    turn = engine.step(None, Inbound("test", "u1", "m1", text=WATCHED), NOW, "id")
+    keys = [r.key for r in turn.replies]
+    assert keys[:2] == ["crisis.p1.violence", "notice.phone_watched"], keys  # helplines first
+    assert "notice.chat_only" not in keys, keys
+    said = engine.bundle.catalog.render(turn.replies[keys.index("notice.phone_watched")],
+                                        "id", {}).text
+    assert "tidak akan menulis atau menelepon lebih dulu" in said, said
+    assert "hanya membalas lewat chat ini" not in said and "KELUAR" in said, said
+    assert "hapus chat ini" in said and "kata sandi" in said, said
+    assert "phone_watched" in turn.snapshot.flags and "chat_only" not in turn.snapshot.flags
+    constraint = next(e for e in turn.events if e.kind == "contact_constraint")
+    assert constraint.data == {"constraint": "wait_for_writer", "notice": "phone_watched"}
+    now = engine.step(turn.snapshot, Inbound("test", "u1", "m2", text="1"), NOW, "id")
+    danger = engine.step(now.snapshot, Inbound("test", "u1", "m3", text="1"), NOW, "id")
+    kinds = [e.kind for e in danger.events]  # danger now: the case opens, the constraint on it
+    opened = next(e for e in danger.events if e.kind == "case_upsert")
+    assert opened.data["priority"] == "P0" and "phone_watched" in opened.data["reasons"]
+    assert kinds.index("contact_constraint") > kinds.index("case_upsert"), kinds
+    label = engine.bundle.triage.label("phone_watched", "id")
+    assert "jangan menulis atau menelepon lebih dulu" in label, label
+    again = engine.step(replace(danger.snapshot, case_number="K-1"),
+                        Inbound("test", "u1", "m4", text="2"), NOW, "id")
+    assert not any(e.kind == "contact_constraint" for e in again.events)  # said once
+
+
+def test_a_watched_phone_alone_is_p1_and_its_notice_is_young_for_a_child(
+        engine: Engine) -> None:
+    """Without danger words too, someone reading her phone is P1 (staff may not write
+    first: the moment she writes is the one to answer in); a child reads it in "kamu"."""
+    snap = Snapshot(engine.flow.name, "category", "id", {"mode": "chat", "consent": "agree"},
+                    (), 0, engine.flow.version, None, NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="paitua suka cek sa pu hp"),
+                       NOW, "id")
+    assert turn.replies[0].key == "notice.phone_watched"
+    opened = next(e for e in turn.events if e.kind == "case_upsert")
+    assert opened.data["priority"] == "P1" and "phone_watched" in opened.data["reasons"]
+    young = replace(snap, answers={**snap.answers, "age": "under18"})
+    turn = engine.step(young, Inbound("test", "u1", "m1", text="mama suka baca sa pu chat"),
+                       NOW, "id")
+    assert turn.replies[0].key == "notice.phone_watched.young"
+
+
+def test_the_closing_for_a_watched_phone_promises_no_message_first(engine: Engine) -> None:
+    """The closing and the words at rest do not tell her "Petugas akan menghubungi Anda
+    lewat chat ini" once she said her phone is read, even having chosen the office or this
+    chat; a pause lifted later leaves the constraint on her case."""
+    answers = {"mode": "chat", "consent": "agree", "age": "25_59", "category": "dv",
+               "contact": "office"}
+    snap = Snapshot(engine.flow.name, "account", "id", answers, ("phone_watched",), 0,
+                    engine.flow.version, None, NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="lewati"), NOW, "id")
+    keys = [r.key for r in turn.replies]
+    assert keys[-1] == "closing.phone_watched", keys
+    said = engine.bundle.catalog.render(turn.replies[-1], "id", {}).text
+    assert "tidak akan menulis atau menelepon lebih dulu" in said, said
+    assert "lewat chat ini" not in said and "menulis dulu di chat ini" not in said, said
+    rest = engine.step(turn.snapshot, Inbound("test", "u1", "m2", text="ok"), NOW, "id")
+    assert [r.key for r in rest.replies] == ["closing.idle.phone_watched"]
+    paused = replace(snap, state="after_pause", flags=("phone_watched", "paused"))
+    back = engine.step(paused, Inbound("test", "u1", "m3", text="1"), NOW, "id")
+    kinds = [e.kind for e in back.events]
+    assert kinds[-1] == "contact_constraint" and "resumed" in kinds, kinds
