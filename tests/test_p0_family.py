@@ -242,6 +242,22 @@ def test_a_paused_family_is_never_messaged(service: Service, clock: FrozenClock)
         (SUNDAY_2AM + timedelta(minutes=35), False, "paused")]
 
 
+def test_a_family_whose_phone_is_read_by_someone_else_is_never_messaged_first(
+        service: Service, clock: FrozenClock) -> None:
+    """DARURAT, then "paitua suka cek sa pu hp": the bot writes nothing first to a phone her
+    husband reads, not even after she writes again (unlike KELUAR); the event says why."""
+    clock.now = SUNDAY_2AM
+    family = Person(service, "62811")
+    family.say("DARURAT")
+    family.say("paitua suka cek sa pu hp")
+    family.unread()
+    assert minutes_heard(service, clock, family, SUNDAY_2AM, 10) == {}
+    family.say("halo")
+    family.unread()
+    assert minutes_heard(service, clock, family, SUNDAY_2AM, 40, first=11) == {}
+    assert {u["why"] for u in family_updates(service, "62811")} == {"contact_constraint"}
+
+
 def test_a_family_that_stopped_is_never_messaged(service: Service, clock: FrozenClock) -> None:
     """BERHENTI after DARURAT: the family gets nothing more; the event says they stopped."""
     clock.now = SUNDAY_2AM

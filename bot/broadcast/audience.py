@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from flows.actions import PHONE_WATCHED
 from flows.triage import URGENT
 from storage import audience
 from storage.clock import utc
@@ -31,7 +32,7 @@ def reason(f: audience.Facts, now: datetime, resting: frozenset[str]) -> str | N
         return f.status  # stopped, unreachable, opted_out
     if "paused" in f.flags:
         return "safety_pause"
-    if f.constraint:
+    if f.constraint or PHONE_WATCHED in f.flags:  # someone else reads the phone
         return "contact_constraint"
     if f.quick_exit_at is not None and (
             f.last_inbound_at is None or utc(f.last_inbound_at) <= utc(f.quick_exit_at)):

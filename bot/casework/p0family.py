@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.pipeline import handoff
-from flows.actions import told_kinds, writes_as_child
+from flows.actions import PHONE_WATCHED, told_kinds, writes_as_child
 from flows.loader import Bundle
 from storage import conversations
 from storage.queue import CaseView
@@ -55,6 +55,9 @@ def why_not(conn: Connection, contact_id: int, conv: conversations.ConversationR
         return status  # stopped (BERHENTI), unreachable (blocked the bot), opted_out
     if conv is not None and "paused" in conv.flags:
         return "paused"
+    if conv is not None and PHONE_WATCHED in conv.flags:
+        return "contact_constraint"  # someone else reads the phone: only after they write,
+        # whatever a pause lifted since (flows.actions.resumed)
     said = [e for e in events if e["kind"] in ("contact_constraint", "resumed")]
     if said and said[-1]["kind"] == "contact_constraint":
         return "contact_constraint"
