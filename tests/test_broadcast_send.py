@@ -164,6 +164,17 @@ def test_safety_pause_urgent_case_and_intake_in_progress_are_not_sent(
     assert report["reasons"] == {"deferred:in_conversation": 1}
 
 
+def test_a_phone_someone_else_reads_gets_no_broadcast(
+        service: Service, clock: FrozenClock, tmp_path: Path) -> None:
+    """A subscriber who said her husband reads her phone (the flag phone_watched, whose
+    constraint event may belong to no case) is never sent a broadcast."""
+    for user in ("ok", "watched"):
+        subscribe(service, user)
+    _mark(service.db, "watched", flags=["phone_watched"])
+    got = create(service, clock, tmp_path)
+    assert got["excluded"] == {"contact_constraint": 1}
+
+
 def test_same_whatsapp_number_written_twice_is_one_person(
         service: Service, clock: FrozenClock, tmp_path: Path) -> None:
     """One person = one message: the same phone number under two spellings gets one."""
