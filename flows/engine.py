@@ -952,6 +952,9 @@ class Engine:
                 self._back(m)
             else:
                 self.enter(m, target)
+            if self.has_text(m, back := f"{state.prompt}.back"):  # after BERHENTI: why it
+                m.replies.append(Reply(self.form(m, back)))  # begins again (walk Q: "sa mo
+                # lanjut" after her husband came in got the whole welcome, unexplained)
             return self.prompt(m)
         key = state.idle or state.prompt
         if m.has_case and self.has_text(m, f"{key}.case"):  # no consent, but a case for

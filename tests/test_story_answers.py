@@ -508,3 +508,15 @@ def test_one_name_is_a_place_once_the_list_was_shown() -> None:
     again = say(first.snapshot, "nawaripi")
     assert again.snapshot.answers["kampung"] == "nawaripi"
     assert again.snapshot.answers["distrik"] == "unknown"
+
+
+def test_writing_again_after_berhenti_says_why_it_begins_again() -> None:
+    """Walk Q-18: a woman typed BERHENTI when her husband came in, then "kk maaf tadi sa pu
+    suami datang. sa mo lanjut": the whole welcome again, unexplained. She reads why it
+    begins again (consent was withdrawn), that a case stays with staff, and NANTI DULU for
+    next time; then the welcome."""
+    stopped = say(snapshot_at("who", category="dv"), "BERHENTI")
+    assert stopped.snapshot.state == "stopped"
+    back = say(stopped.snapshot, "kk maaf tadi sa pu suami datang. sa mo lanjut")
+    assert [r.key for r in back.replies][:2] == ["stopped.back", "greeting"], back.replies
+    assert "NANTI DULU" in words(back)
