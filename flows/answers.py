@@ -52,11 +52,12 @@ _PLACE_PARTICLES = frozenset({"di", "ke", "dari", "ada", "lagi", "sedang"})  # "
 PLACE_NAME = 4  # letters at least of a single word taken as a place's name
 PLACE_WORD = 3  # ...and of a name beside a place word ("dekat pasar lama")
 FUZZY_MARGIN = 6.0  # the best choice must beat the next choice by this much
+MAX_SUBJECT = 4  # words at most that say who, before a `subject` word ("sa pu bapa tiri ada")
 _TOP_KEYS = {"spellings", "fillers", "address", "affirm", "pointers", "ordinals", "declines",
              "units", "shared",
              "questions"}
 _QUESTION_KEYS = {"words", "fillers", "ages", "minor", "fuzzy", "stem", "offer", "gives_way",
-                  "from_story", "but_turns", "places"}
+                  "from_story", "but_turns", "places", "subject"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
 Phrase = tuple[str, ...]
@@ -110,6 +111,8 @@ class Question:
     minor: tuple[str, frozenset[str]] | None = None
     # words that make a few words naming no choice a place told (`names_place`)
     places: frozenset[str] = frozenset()
+    # words after who is meant ("ada", "masih"): the words before them are read past
+    subject: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -134,6 +137,7 @@ class _Table:
     gives_way: tuple[str, ...] = ()
     but_turns: dict[str, str] = field(default_factory=dict)
     minor: tuple[str, frozenset[str]] | None = None
+    subject: frozenset[str] = frozenset()
 
 
 class Answers:
@@ -216,7 +220,20 @@ class Answers:
             return t.by_value.get(t.minor[0])  # "sa pu ade, 16 tahun": a child (a walk-
             # through: taken as "another family member", and no child's questions asked)
         return self._words(t, words) or self._first_clause(t, cleaned) or \
-            self._leading_yes(t, words) or self._affirmed(t, words)
+            self._leading_yes(t, words) or self._affirmed(t, words) or \
+            self._past_subject(t, words)
+
+    def _past_subject(self, t: _Table, words: Phrase) -> ChoiceSpec | None:
+        """At a question with `subject` words ("ada", "masih"), who is meant, said before the
+        first of them, read past: "om yan ada tidur" and "sa pu paitua masih di rumah" are
+        "ada tidur" and "masih di rumah" (a name, a kinship word). Not where those words
+        name a choice or are `unclear` here ("de pu keluarga ada di sini": not the person
+        asked about), nor more than MAX_SUBJECT words."""
+        at = next((i for i, w in enumerate(words) if w in t.subject), 0)
+        if not 0 < at <= MAX_SUBJECT or \
+                _named(words[:at], t.phrases, t.longest, t.fillers)[0]:
+            return None
+        return self._words(t, words[at:])
 
     def _years_said(self, words: Phrase) -> int | None:
         """The one age in years a reply says, a number beside a years word ("16 tahun",
@@ -628,7 +645,8 @@ class Answers:
             stem_longest=max(map(len, stems), default=1) if stems else 1,
             fuzzy_names=names, fuzzy_values=name_values, offer=bool(q and q.offer),
             gives_way=q.gives_way if q else (),
-            but_turns=dict(q.but_turns) if q else {}, minor=q.minor if q else None)
+            but_turns=dict(q.but_turns) if q else {}, minor=q.minor if q else None,
+            subject=q.subject if q else frozenset())
 
     # -- checking against a flow ------------------------------------------------------------
 
@@ -976,11 +994,13 @@ class _Loader:
             raise self.fail(f"questions.{key}.minor",
                             "needs `value` (and may have `unless`): values of its words")
         places = self.words(body.get("places") or [], f"questions.{key}.places", single=True)
+        subject = self.words(body.get("subject") or [], f"questions.{key}.subject", single=True)
         return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
                         flags["fuzzy"], flags["stem"], flags["offer"], tuple(gives_way),
                         flags["from_story"], tuple((str(a), str(b)) for a, b in turns.items()),
                         (str(minor["value"]), frozenset(map(str, minor.get("unless", []))))
-                        if minor else None, frozenset(w[0] for w in places))
+                        if minor else None, frozenset(w[0] for w in places),
+                        frozenset(w[0] for w in subject))
 
     def read_ages(self, raw: Any, where: str) -> tuple[tuple[int, int, str], ...]:
         out: list[tuple[int, int, str]] = []

@@ -520,3 +520,48 @@ def test_writing_again_after_berhenti_says_why_it_begins_again() -> None:
     back = say(stopped.snapshot, "kk maaf tadi sa pu suami datang. sa mo lanjut")
     assert [r.key for r in back.replies][:2] == ["stopped.back", "greeting"], back.replies
     assert "NANTI DULU" in words(back)
+
+
+@pytest.mark.parametrize(("text", "who"), [
+    ("om de ada tidur di kamar sebelah", "self"),
+    ("de ada tidur", "self"),
+    ("io de pu laki ada di rumah", "other"),
+    ("bapa tiri de ada tidur", "self"),
+    ("sa pu paitua masih di rumah", "self"),
+    ("om yan ada di dapur", "self"),
+    ("ada di sini", "self"),
+])
+def test_the_one_who_hurts_told_there_is_near(text: str, who: str) -> None:
+    """A tester: a girl of 12 whose uncle abuses her wrote "om de ada tidur di kamar
+    sebelah" at "is the person who hurts you near you now?" and was asked again; the
+    emergency text came only after she typed "1". Asleep, in the next room, at home, with a
+    kinship word or a name before: yes, and the emergency text at once."""
+    snap = snapshot_at("risk_perpetrator", category="sexual", who=who, age="under18")
+    turn = say(snap, text)
+    assert turn.snapshot.answers["perpetrator_near"] == "yes", keys(turn)
+    assert keys(turn)[0] in EMERGENCY_KEYS, keys(turn)
+    assert "belum mengerti" not in words(turn) and "Mohon jawab dulu" not in words(turn)
+
+
+@pytest.mark.parametrize("text", ["de su pigi", "de kerja di tembagapura", "de tra ada"])
+def test_the_one_who_hurts_told_away_is_not_near(text: str) -> None:
+    """Gone, at work at the mine, not there: no, and the next question."""
+    turn = say(snapshot_at("risk_perpetrator", category="dv", who="self"), text)
+    assert turn.snapshot.answers["perpetrator_near"] == "no", keys(turn)
+    assert turn.snapshot.state == "risk_weapon"
+
+
+@pytest.mark.parametrize("text", ["anak2 ada tidur", "de tra kerja",
+                                  "de pu keluarga ada di sana"])
+def test_others_there_or_no_work_say_nothing_of_the_one_who_hurts(text: str) -> None:
+    """The children asleep, his relatives here, "he has no work": asked again, not yes."""
+    turn = say(snapshot_at("risk_perpetrator", category="dv", who="self"), text)
+    assert "perpetrator_near" not in turn.snapshot.answers, keys(turn)
+    assert turn.snapshot.state == "risk_perpetrator"
+
+
+def test_asleep_at_the_child_question_is_still_no() -> None:
+    """"anak2 ada tidur" at "is a child being hurt now?" stays "no" (the same words about
+    the children, not the one who hurts)."""
+    turn = say(snapshot_at("risk_child_now", category="child", who="child"), "anak2 ada tidur")
+    assert turn.snapshot.answers["child_now"] == "no"
