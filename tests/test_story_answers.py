@@ -565,3 +565,15 @@ def test_asleep_at_the_child_question_is_still_no() -> None:
     the children, not the one who hurts)."""
     turn = say(snapshot_at("risk_child_now", category="child", who="child"), "anak2 ada tidur")
     assert turn.snapshot.answers["child_now"] == "no"
+
+
+def test_the_writer_with_her_children_needs_the_help_herself() -> None:
+    """A tester: "sa sendiri deng anak2" at "who needs help?" was asked again ("sa deng mama"
+    was understood): herself, her children asked about on her own path. "anak2" alone is
+    the children; "sa sendiri, anak2 aman" (two things said) is asked again."""
+    turn = say(snapshot_at("who", category="dv"), "sa sendiri deng anak2")
+    assert turn.snapshot.answers["who"] == "self"
+    assert turn.snapshot.state == "distrik" and "belum mengerti" not in words(turn)
+    assert say(snapshot_at("who", category="dv"), "anak2").snapshot.answers["who"] == "child"
+    assert "who" not in say(snapshot_at("who", category="dv"),
+                            "sa sendiri, anak2 aman").snapshot.answers
