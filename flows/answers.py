@@ -371,6 +371,13 @@ class Answers:
             return False  # "1", "4": a choice's number typed by habit, no hour
         return any(w in self.times or any(c.isdigit() for c in w) for w in words)
 
+    def only_times(self, text: str) -> bool:
+        """Whether a message is time words only, with whom it is said to ("sore", "pagi
+        kaka"): no "selamat", no other word."""
+        words = self.normalise(fold(_said(text)))
+        words = self._unaddressed(words) or words
+        return bool(words) and all(w in self.times for w in words)
+
     def after_hours(self, text: str, opens: int, closes: int) -> bool:
         """Whether a time answer names a time outside the service's hours (`opens` to
         `closes`, in hours): an `after_hours` word ("malam", "sabtu", "sore") or an hour

@@ -311,6 +311,11 @@ class Engine:
                                      self.flow.states[m.state].input):
             command = None  # the first message is welcomed; at rest, a message for the case;
             # at a question asking for text, its answer ("tes" may be a codeword)
+        elif command == "hello" and m.state != self.flow.initial and \
+                self.bundle.answers.only_times(inbound.text):
+            command = None  # "sore" at "is it safe to keep chatting?" or at how to be
+            # contacted is a time given as an answer (a tester: "Halo, terima kasih sudah
+            # menulis"), asked again; "selamat sore" is still a greeting
         elif command == "later" and (self.flow.states[m.state].end or
                                      self._answers_safety(m, inbound.text)):
             command = None  # at rest there is nothing to pause: a message to the case

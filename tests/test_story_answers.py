@@ -577,3 +577,36 @@ def test_the_writer_with_her_children_needs_the_help_herself() -> None:
     assert say(snapshot_at("who", category="dv"), "anak2").snapshot.answers["who"] == "child"
     assert "who" not in say(snapshot_at("who", category="dv"),
                             "sa sendiri, anak2 aman").snapshot.answers
+
+
+@pytest.mark.parametrize("state", ["risk_safe_chat", "contact_pref"])
+def test_a_time_of_day_alone_at_a_choice_question_is_asked_again_not_greeted(state: str) -> None:
+    """A tester: "sore" at "is it safe to keep chatting?" and at how to be contacted got
+    "Halo, terima kasih sudah menulis": a time given as an answer, asked again. "selamat
+    sore kk" is still a greeting there; at the safe-times question "sore" is the time."""
+    snap = snapshot_at(state, category="dv", who="self")
+    turn = say(snap, "sore")
+    assert "hello" not in keys(turn) and "belum mengerti" in words(turn), keys(turn)
+    assert turn.snapshot.state == state
+    assert "hello" in keys(say(snap, "selamat sore kk"))
+    timed = say(snapshot_at("safe_times", category="dv", who="self"), "sore")
+    assert timed.snapshot.answers["safe_times"] == "sore"
+
+
+@pytest.mark.parametrize("state", ["closing", "done", "refused"])
+def test_thanks_with_kk_at_rest_is_acknowledged(state: str) -> None:
+    """A tester: "makasih kk" at rest after the intake had "Ketik ULANG untuk mulai
+    konsultasi": a thank-you, answered as one."""
+    turn = say(snapshot_at(state, category="dv", who="self"), "makasih kk")
+    assert keys(turn) == ["thanks"], keys(turn)
+
+
+@pytest.mark.parametrize("text", ["nanti dulu, anak bangun", "tunggu kk sa pu bayi nangis"])
+def test_a_pause_with_a_reason_pauses(text: str) -> None:
+    """A tester: "nanti dulu, anak bangun" at the category question was offered "Anak:
+    pengasuhan" ("nanti dulu" alone paused): a child who woke or cries, a pause. A story of
+    a child who wakes at night is no pause."""
+    turn = say(snapshot_at("category"), text)
+    assert keys(turn) == ["later"], keys(turn)
+    story = say(snapshot_at("category"), "anak bangun malam2 menangis")
+    assert "later" not in keys(story)
