@@ -57,7 +57,7 @@ _TOP_KEYS = {"spellings", "fillers", "address", "affirm", "pointers", "ordinals"
              "units", "shared",
              "questions"}
 _QUESTION_KEYS = {"words", "fillers", "ages", "minor", "fuzzy", "stem", "offer", "gives_way",
-                  "from_story", "but_turns", "places", "subject"}
+                  "from_story", "but_turns", "places", "subject", "own_age"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
 Phrase = tuple[str, ...]
@@ -113,6 +113,10 @@ class Question:
     places: frozenset[str] = frozenset()
     # words after who is meant ("ada", "masih"): the words before them are read past
     subject: frozenset[str] = frozenset()
+    # words that say a story's age is the writer's own: one of `self` ("saya", "nenek"),
+    # the rest `also` ("laki", "perempuan") or years words, before it in its clause
+    own_self: frozenset[str] = frozenset()
+    own_also: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -338,6 +342,30 @@ class Answers:
             if any(t.phrases.get(words[at:at + k]) == value for k in range(1, t.longest + 1)):
                 return None
         return t.by_value[value]
+
+    def own_age(self, state: StateSpec, text: str, choices: tuple[ChoiceSpec, ...],
+                folded_labels: list[str], language: str) -> ChoiceSpec | None:
+        """At a question with `own_age`, the band of the writer's own age told in a story
+        ("sa laki2 umur 35", "nene umur 70 thn"): one number with a years word, every word
+        before it in its clause a `self` or `also` word or a years word, one a `self` one
+        ("sa pu anak umur 12" is the child's; "mama 52, sa 19" says no years word)."""
+        q = self.question(state)
+        if q is None or not q.own_self:
+            return None
+        t = self._table(state, choices, folded_labels, language)
+        told = set()
+        for part in (p for s in SENTENCES.split(_said(text)) for p in _CLAUSE.split(s)):
+            words = self.normalise(fold(part))
+            for i, w in enumerate(words):
+                before = set(words[:i])
+                if w.isdecimal() and len(w) <= MAX_OPTION_DIGITS and before & q.own_self and \
+                        before <= q.own_self | q.own_also | self.years and \
+                        (before & self.years or words[i + 1:i + 2] in {(y,) for y in self.years}):
+                    told.add(int(w))
+        if len(told) != 1:
+            return None
+        years = told.pop()
+        return next((t.by_value.get(v) for low, high, v in t.ages if low <= years <= high), None)
 
     def named(self, state: StateSpec, text: str, choices: tuple[ChoiceSpec, ...],
               folded_labels: list[str], language: str) -> set[str]:
@@ -1002,12 +1030,18 @@ class _Loader:
                             "needs `value` (and may have `unless`): values of its words")
         places = self.words(body.get("places") or [], f"questions.{key}.places", single=True)
         subject = self.words(body.get("subject") or [], f"questions.{key}.subject", single=True)
+        mine = self.mapping(body.get("own_age") or {}, f"questions.{key}.own_age")
+        if mine and (set(mine) != {"self", "also"} or not ages):
+            raise self.fail(f"questions.{key}.own_age", "needs `self` and `also` (and `ages`)")
+        own_self, own_also = (frozenset(w[0] for w in self.words(
+            mine.get(part) or [], f"questions.{key}.own_age.{part}", single=True))
+            for part in ("self", "also"))
         return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
                         flags["fuzzy"], flags["stem"], flags["offer"], tuple(gives_way),
                         flags["from_story"], tuple((str(a), str(b)) for a, b in turns.items()),
                         (str(minor["value"]), frozenset(map(str, minor.get("unless", []))))
                         if minor else None, frozenset(w[0] for w in places),
-                        frozenset(w[0] for w in subject))
+                        frozenset(w[0] for w in subject), own_self, own_also)
 
     def read_ages(self, raw: Any, where: str) -> tuple[tuple[int, int, str], ...]:
         out: list[tuple[int, int, str]] = []

@@ -732,8 +732,11 @@ class Engine:
         choices = self.flow.choices_of(state)
         if not choices:
             return None
-        return self.bundle.answers.guess(state, text, choices,
-                                         self._labels(state.name, m.language), m.language)
+        labels = self._labels(state.name, m.language)
+        q = self.bundle.answers.question(state)
+        if q is not None and q.own_self:  # the writer's own age, not any age told
+            return self.bundle.answers.own_age(state, text, choices, labels, m.language)
+        return self.bundle.answers.guess(state, text, choices, labels, m.language)
 
     def _answers_safety(self, m: StepModel, text: str) -> bool:
         """A message that picks a choice is that choice, not a pause; at a safety question
@@ -1214,12 +1217,13 @@ class Engine:
     @cached_property
     def _offering(self) -> tuple[StateSpec, ...]:
         """The questions a story may answer for later (`offer` and `from_story` in
-        answers.yaml: the distrik, the category; not "who needs help": in "sa pu paitua
-        pukul sa" the husband is named, and the writer needs the help)."""
+        answers.yaml: the distrik, the category; the age by `own_age`, the writer's own; not
+        "who needs help": in "sa pu paitua pukul sa" the husband is named, and the writer
+        needs the help)."""
         return tuple(s for s in self.flow.states.values()
                      if s.save and not s.end and self.flow.choices_of(s)
                      and (q := self.bundle.answers.question(s)) is not None
-                     and q.offer and q.from_story)
+                     and (q.offer or bool(q.own_self)) and q.from_story)
 
     @cached_property
     def _p0_states(self) -> frozenset[str]:

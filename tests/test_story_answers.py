@@ -610,3 +610,35 @@ def test_a_pause_with_a_reason_pauses(text: str) -> None:
     assert keys(turn) == ["later"], keys(turn)
     story = say(snapshot_at("category"), "anak bangun malam2 menangis")
     assert "later" not in keys(story)
+
+
+def to_age_question(first: str) -> Turn:
+    """A first message, then "1" (chat), "3" (no danger now), "setuju": the age question."""
+    snap = None
+    for text in (first, "1", "3", "setuju"):
+        turn = say(snap, text)
+        snap = turn.snapshot
+    assert snap is not None and snap.state == "age", snap
+    return turn
+
+
+@pytest.mark.parametrize("first", ["sa laki2 umur 35, sa pukul sa pu maitua, sa mau berubah",
+                                   "nene umur 70 thn",
+                                   "nene umur 70 thn, sa pu cucu tra mo sekolah"])
+def test_an_adult_s_own_age_told_first_is_offered_at_the_age_question(first: str) -> None:
+    """A tester: "sa laki2 umur 35", "nene umur 70 thn" in the first message, and the age
+    question came with its three choices only (a child's age told is offered). Offered as
+    the child's is, and "iya" takes it."""
+    turn = to_age_question(first)
+    assert "Dari cerita Anda tadi: 18 tahun atau lebih? Balas IYA" in words(turn)
+    assert say(turn.snapshot, "iya").snapshot.answers["age"] == "adult"
+
+
+@pytest.mark.parametrize("first", ["sa pu anak umur 12 de dipukul bapa",
+                                   "sa pu nene umur 70 thn de sakit",
+                                   "mama umur 52 sa tra tau mo bilang apa"])
+def test_another_s_age_told_first_is_not_offered_as_the_writer_s(first: str) -> None:
+    """"sa pu anak umur 12" is the child's age, "sa pu nene" the grandmother's: the age
+    question as it is."""
+    turn = to_age_question(first)
+    assert "Dari cerita Anda tadi" not in words(turn), words(turn)
