@@ -117,6 +117,10 @@ class StateSpec:
     # question's answer and this choice is taken (walk O: "di dekat pasar lama" at the
     # distrik question brought the 21-line list again; staff place it)
     unmatched: tuple[str, str] | None = None
+    # flag -> the choice it already answers: the question is not asked where the family
+    # told it before (walk Q: "tra ada tempat aman" brought the no-shelter notice, and two
+    # questions later "Apakah Anda punya tempat aman untuk malam ini?")
+    known_by: tuple[tuple[str, str], ...] = ()
 
     def danger_choice(self, kind: object) -> str | None:
         """The choice value the kind of danger `kind` answers here, or None."""

@@ -1305,6 +1305,11 @@ class Engine:
         (`variant`: an answer's value, or a condition's name where it holds), or with `short`
         its simpler form where it has one."""
         state = self.flow.states[m.state]
+        known = next((v for f, v in state.known_by if f in m.flags), None)
+        if known is not None and state.save and state.save not in m.answers:
+            m.answers[state.save] = known  # told before ("sa tra punya tempat aman malam
+            self.fire(m, f"choose_{known}", quiet=True)  # ini"): not asked, the next one is
+            return self.prompt(m, short)
         key = state.prompt
         texts = self.bundle.catalog.texts[m.language]
         if (variant := self._variant(m, state, key)) is not None:

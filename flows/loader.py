@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from flows.actions import TOLD
+from flows.actions import FLAGS, TOLD
 from flows.answers import Answers, load_answers
 from flows.broadcast import ALL as ALL_TOPICS
 from flows.broadcast import LIST as TOPIC_LIST
@@ -106,7 +106,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
              "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant",
              "from_danger", "facts", "not_with_but", "own_words", "expects", "unsure",
-             "unmatched"}
+             "unmatched", "known_by"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -140,6 +140,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         expects=raw.get("expects"),
         unsure=raw.get("unsure"),
         unmatched=_unmatched(raw.get("unmatched"), f"{where}.unmatched"),
+        known_by=_pairs(raw.get("known_by"), f"{where}.known_by"),
     )
 
 
@@ -275,6 +276,11 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
             raise FlowError(f"{where}.not_with_but: '{value}' is not a choice here")
     if s.unsure is not None and s.unsure not in values:
         raise FlowError(f"{where}.unsure: '{s.unsure}' is not a choice here")
+    for flag, value in s.known_by:
+        if flag not in FLAGS:
+            raise FlowError(f"{where}.known_by: '{flag}' is no flag the flows set")
+        if value not in values or not s.save:
+            raise FlowError(f"{where}.known_by.{flag}: '{value}' is not a choice here")
     if s.unmatched is not None:
         kept, choice = s.unmatched
         if choice not in values:

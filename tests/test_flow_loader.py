@@ -101,6 +101,10 @@ def test_from_danger_names_kinds_and_choices(folder: Path, old: str, new: str,
      "'tidak_tahu'"),
     ("unmatched: {keep_as: kampung, choice: unknown}",
      "unmatched: {keep_as: age, choice: unknown}", "states.distrik.unmatched.keep_as", "'age'"),
+    ('known_by: {no_shelter: "no"}', 'known_by: {no_house: "no"}',
+     "states.risk_safe_place.known_by", "'no_house'"),
+    ('known_by: {no_shelter: "no"}', 'known_by: {no_shelter: "nope"}',
+     "states.risk_safe_place.known_by.no_shelter", "'nope'"),
 ])
 def test_unsure_and_unmatched_name_choices_and_a_text_question(
         folder: Path, old: str, new: str, where: str, named: str) -> None:

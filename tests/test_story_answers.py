@@ -642,3 +642,15 @@ def test_another_s_age_told_first_is_not_offered_as_the_writer_s(first: str) -> 
     question as it is."""
     turn = to_age_question(first)
     assert "Dari cerita Anda tadi" not in words(turn), words(turn)
+
+
+def test_no_safe_place_told_before_is_not_asked_again() -> None:
+    """Walk Q-14: "tra ada tempat aman" brought the no-shelter notice; two questions later
+    came "Apakah Anda punya tempat aman untuk malam ini?". Told before (the flag), the
+    question is answered "no" and the next one asked."""
+    told = say(snapshot_at("risk_children", category="dv", who="self"),
+               "tidak, tapi sa tra punya tempat aman malam ini")
+    assert "no_shelter" in told.snapshot.flags, [r.key for r in told.replies]
+    assert told.snapshot.answers.get("safe_place") == "no"
+    assert "tempat aman untuk malam ini" not in words(told)
+    assert told.snapshot.state != "risk_safe_place"
