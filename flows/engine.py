@@ -658,6 +658,11 @@ class Engine:
         # "dulu de pukul sa sampe luka, skarang su sembuh" at "anyone hurt?": a healed injury
         value = state.danger_choice(HEALED) if scan.healed else None
         value = value or state.danger_choice(self._by_police(m, danger.focus_of(scan)))
+        if state.own_words:  # at a risk question, any kind it names: a father's "sa pukul
+            # sa pu anak" at "are children threatened?" is the child's yes (not at the
+            # category: "saya pukul anak saya ... saya mau berhenti" is his own category)
+            value = value or next((v for k in scan.groups if (v := state.danger_choice(k))),
+                                  None)
         value = value or next((v for k in scan.marks if (v := state.danger_choice(k))), None)
         if value is None and scan.imminent:  # "sa pu paitua pegang parang di luar ini"
             value = state.danger_choice(IMMINENT)  # at "in danger now?" is "now"

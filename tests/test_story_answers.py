@@ -654,3 +654,19 @@ def test_no_safe_place_told_before_is_not_asked_again() -> None:
     assert told.snapshot.answers.get("safe_place") == "no"
     assert "tempat aman untuk malam ini" not in words(told)
     assert told.snapshot.state != "risk_safe_place"
+
+
+@pytest.mark.parametrize(("category", "told", "text"), [
+    ("harms_others", "harms_others", "kadang sa pukul sa pu anak laki2 umur 9 kalo sa marah"),
+    ("dv", "violence", "de juga pukul anak2"),
+])
+def test_a_child_hurt_told_at_the_children_question_answers_it(category: str, told: str,
+                                                                text: str) -> None:
+    """Walk Q-14: a father who hurts his family answered "are children threatened?" with
+    "kadang sa pukul sa pu anak laki2 umur 9 kalo sa marah": his text, then the same
+    question. A child hurt, told there, is its yes."""
+    snap = snapshot_at("risk_children", category=category, who="self", _told=told,
+                       _focus=told)
+    turn = say(snap, text)
+    assert turn.snapshot.answers.get("children_at_risk") == "yes", [r.key for r in turn.replies]
+    assert turn.snapshot.state != "risk_children"
