@@ -574,6 +574,17 @@ NOT_WHERE_CARE = [
     "sa bawa de ke puskesmas tadi", "dong bawa lari sa pu anak",
 ]
 
+SOCIAL_AID = [
+    # walk Q: a mother whose PKH stopped, asked three ways
+    "mau tanya kk, sa pu nama su tra keluar di bansos PKH tahun ini, dulu dapat. sa harus lapor "
+    "ke mana", "bukan itu kk, sa tanya PKH sa tra dapat lagi", "nomor untuk PKH ada ka?",
+    "bpnt sa belum cair 3 bulan", "my PKH payment stopped",
+]
+NOT_SOCIAL_AID = [
+    "sa dapat pkh tiap 3 bulan", "paitua ambil uang pkh sa", "nomor kantor dinsos berapa",
+    "sa tra dapat kerja",
+]
+
 NOT_PEER_PRESSURE = [
     "sa pu anak suka minum deng teman2", "teman ajak sa ke gereja",
     "dong paksa sa pu anak minum", "sa suka minum kopi",
@@ -607,7 +618,8 @@ def _said(engine: Engine, text: str, state: str = "greeting") -> list[str]:
     ("no_answer_110", NO_ANSWER_110, NOT_NO_ANSWER_110), ("go_alone", GO_ALONE, NOT_GO_ALONE),
     ("health_card", HEALTH_CARD, NOT_HEALTH_CARD),
     ("elder_no_food", ELDER_NO_FOOD, NOT_ELDER_NO_FOOD),
-    ("where_care", WHERE_CARE, NOT_WHERE_CARE)])
+    ("where_care", WHERE_CARE, NOT_WHERE_CARE),
+    ("social_aid", SOCIAL_AID, NOT_SOCIAL_AID)])
 def test_questions_a_family_asks_in_danger_are_answered(
         engine: Engine, name: str, said: list[str], unsaid: list[str]) -> None:
     """A woman hiding in the bathroom asked "kam bisa telpon polisi ka?" and "sa harus pi

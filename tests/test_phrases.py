@@ -132,7 +132,7 @@ QUESTIONS = {
     "ask_secret": [
         "ini rahasia kah?", "rahasia", "halo kak, ini rahasia kah?", "cerita sa rahasia to",
         "jangan kasih tau mama", "jgn kasih tau sa pu mama e", "tolong jangan bilang ke bapa",
-        "apakah data saya dirahasiakan?", "is this confidential?",
+        "apakah data saya dirahasiakan?", "is this confidential?", "will my husband find out?",
         "do you tell my parents", "ini rahasia kah? jangan kasih tau mama",
         "jangan kasih tau bapa tiri, ini rahasia to",
         "ini rahasia kah? nanti orang lain tau?",  # a walk-through, as the next three
@@ -203,6 +203,7 @@ QUESTIONS = {
         "bisa sa datang ke kantor?", "kapan sa bisa datang ke kantor",
     ],
     "ask_bot": [
+        "ini saya chat dengan orang atau mesin?",  # walk Q
         "kam ini manusia ka robot?", "ini robot ka", "kamu manusia kah", "are you a bot",
         "ko orang asli ka", "ini bot atau manusia",
     ],
