@@ -59,6 +59,7 @@ OTHER_FOCUS = ("violence", "sexual", "injury", "selfharm")
 UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers for a child)
 CRISIS_GROUPS = "_crisis_groups"  # every group the last danger words hit
 TOLD = "_told"  # the kind of danger the family's own words (the lists) last named
+TOLD_STORY = "_told_story"  # a first message that told a story (no danger words): thanked
 YOUNG = "_young"  # danger words came with the writer's own age under 18 ("sa umur 15")
 SHOWN = "_emergency_shown"  # the emergency message last shown (its text's key)
 NOTICED = "_noticed"  # the notices said (flows/phrases.yaml `notices`): each once

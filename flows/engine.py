@@ -41,6 +41,7 @@ from flows.actions import (
     SHOWN,
     STORY,
     TOLD,
+    TOLD_STORY,
     WITH_PERSON,
     WRITER,
     StepModel,
@@ -415,6 +416,11 @@ class Engine:
             danger.answer(self, m, inbound, state, scan, starting, choice)
         elif starting:
             self._remember(m, inbound.text)
+            if _story(inbound.text) and not pieces and "?" not in inbound.text and \
+                    not any(e.kind == "noticed" for e in m.events):
+                m.answers[TOLD_STORY] = "yes"  # the welcome thanks them for it first (walk
+                # Q: a grandmother's whole story had the welcome alone, as to "halo"); not a
+                # question, nor a story a notice answered (its text came first)
             self.prompt(m)
         elif away > RESUME_AFTER and not state.end and not state.interrupt:
             hours = away // timedelta(hours=1)  # an int: the event is stored as JSON

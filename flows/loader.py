@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from flows.actions import FLAGS, TOLD
+from flows.actions import FLAGS, TOLD, TOLD_STORY
 from flows.answers import Answers, load_answers
 from flows.broadcast import ALL as ALL_TOPICS
 from flows.broadcast import LIST as TOPIC_LIST
@@ -215,6 +215,7 @@ def validate(flow: Flow, catalog: Catalog, actions: Iterable[str], triage: Triag
             raise FlowError(f"{src}: interrupts.{cmd}: unknown state '{target}'")
     answer_values: dict[str, set[str] | None] = {f: {"yes"} for f in flags}
     answer_values[TOLD] = set(GROUPS)  # kept by the engine: the kind the family's words named
+    answer_values[TOLD_STORY] = {"yes"}  # ...and that a first message told a story
     for s in flow.states.values():
         _validate_state(s, flow, catalog, known_actions)
         if s.save:

@@ -670,3 +670,17 @@ def test_a_child_hurt_told_at_the_children_question_answers_it(category: str, to
     turn = say(snap, text)
     assert turn.snapshot.answers.get("children_at_risk") == "yes", [r.key for r in turn.replies]
     assert turn.snapshot.state != "risk_children"
+
+
+def test_a_story_told_first_is_thanked_in_the_welcome() -> None:
+    """Walk Q-5: a grandmother of 70 told her whole story first (alone, cannot walk, her
+    children gone) and read the welcome as if she had said "halo". A story told first is
+    thanked before the welcome, which still says who writes and that it is a bot; a
+    greeting or a question is not thanked as a story."""
+    story = say(None, "slamat siang. sa ini nene umur 70 thn. sa tinggal sendiri di kampung "
+                "nawaripi. sa pu anak2 su tra urus sa. sa pu kaki sakit tra bisa jalan jauh")
+    assert story.replies[0].key == "greeting.told_story", story.replies
+    said = words(story)
+    assert said.startswith("Terima kasih sudah bercerita") and "bukan manusia" in said
+    for first in ("halo kk", "selamat pagi, kantor lk3 di mana ya? buka jam berapa?"):
+        assert "Terima kasih sudah bercerita" not in words(say(None, first)), first

@@ -186,7 +186,7 @@ def test_a_child_who_gives_her_age_without_danger_words_reads_kamu() -> None:
     said = [(r.key, CATALOG.render(r, "id", {"case_number": "LK3-2026-00001"}).text)
             for t in turns for r in t.replies]
     assert not [(k, t) for k, t in said if "Anda" in t], said
-    assert said[0][0] == "greeting.young" and "consent.young" in dict(said)
+    assert said[0][0] == "greeting.told_story.young" and "consent.young" in dict(said)
     assert any(k.startswith("from_story") for k, _ in said), said  # her age, offered
 
 
