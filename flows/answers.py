@@ -57,7 +57,7 @@ _TOP_KEYS = {"spellings", "fillers", "address", "affirm", "pointers", "ordinals"
              "units", "shared",
              "questions"}
 _QUESTION_KEYS = {"words", "fillers", "ages", "minor", "fuzzy", "stem", "offer", "gives_way",
-                  "from_story", "but_turns", "places", "subject", "own_age"}
+                  "weak", "from_story", "but_turns", "places", "subject", "own_age"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
 Phrase = tuple[str, ...]
@@ -101,6 +101,9 @@ class Question:
     stem: bool = False
     offer: bool = False  # a sentence that names one choice among other words is offered
     gives_way: tuple[str, ...] = ()  # ...and these values give way to another named
+    # ...and these words name their value in an offer only where no other word of the
+    # question names one ("uang jajan" beside "diejek": the child, not the economy)
+    weak: frozenset[Phrase] = frozenset()
     from_story: bool = False  # an earlier story's words for it are offered when it is asked
     # value -> value: an answer, "tapi", then words naming the second ("skarang aman tapi
     # nanti malam sa takut" at the danger question: not in danger now, but afraid)
@@ -139,6 +142,7 @@ class _Table:
     fuzzy_values: list[str]
     offer: bool = False
     gives_way: tuple[str, ...] = ()
+    strong: dict[Phrase, str] | None = None  # `phrases` without the question's `weak` words
     but_turns: dict[str, str] = field(default_factory=dict)
     minor: tuple[str, frozenset[str]] | None = None
     subject: frozenset[str] = frozenset()
@@ -326,6 +330,9 @@ class Answers:
         if not hits and t.stems is not None and (stemmed := self._stemmed(t, words)):
             hits, _ = _named(stemmed, t.stems, t.stem_longest, t.fillers)
         named = {h for h in hits if h in t.by_value or h == UNCLEAR}  # "tra": not offered
+        if t.strong is not None and len(named) > 1:  # "uang" gives way to "diejek"
+            strong, _ = _named(words, t.strong, t.longest, t.fillers)
+            named = {h for h in strong if h in t.by_value or h == UNCLEAR} or named
         for weaker in t.gives_way:  # "anak sa cacat": the child gives way to the disability;
             if len(named) > 1:  # in order ("istri pigi bawa anak2": the couple, not children)
                 named.discard(weaker)
@@ -680,6 +687,8 @@ class Answers:
             stem_longest=max(map(len, stems), default=1) if stems else 1,
             fuzzy_names=names, fuzzy_values=name_values, offer=bool(q and q.offer),
             gives_way=q.gives_way if q else (),
+            strong={p: v for p, v in phrases.items() if p not in q.weak} if q and q.weak
+            else None,
             but_turns=dict(q.but_turns) if q else {}, minor=q.minor if q else None,
             subject=q.subject if q else frozenset())
 
@@ -1020,6 +1029,9 @@ class _Loader:
         gives_way = body.get("gives_way") or []
         if not isinstance(gives_way, list) or not all(v in own.values() for v in gives_way):
             raise self.fail(f"questions.{key}.gives_way", "must list values of its words")
+        weak = self.words(body.get("weak") or [], f"questions.{key}.weak")
+        if stray := [" ".join(p) for p in weak if p not in own]:
+            raise self.fail(f"questions.{key}.weak", f"not words of its own: {', '.join(stray)}")
         turns = self.mapping(body.get("but_turns") or {}, f"questions.{key}.but_turns")
         if not all(str(a) in own.values() and str(b) in own.values() for a, b in turns.items()):
             raise self.fail(f"questions.{key}.but_turns", "must map values of its words")
@@ -1038,7 +1050,8 @@ class _Loader:
             for part in ("self", "also"))
         return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
                         flags["fuzzy"], flags["stem"], flags["offer"], tuple(gives_way),
-                        flags["from_story"], tuple((str(a), str(b)) for a, b in turns.items()),
+                        frozenset(weak), flags["from_story"],
+                        tuple((str(a), str(b)) for a, b in turns.items()),
                         (str(minor["value"]), frozenset(map(str, minor.get("unless", []))))
                         if minor else None, frozenset(w[0] for w in places),
                         frozenset(w[0] for w in subject), own_self, own_also)

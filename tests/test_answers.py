@@ -542,6 +542,9 @@ def write(tmp_path: Path, text: str) -> Path:
     ("fillers: [saya, terima kasih]\n", ["fillers[1]", "one word"]),
     ("ordinals: {kedua: two}\n", ["ordinals.kedua", "choice number"]),
     ("pointers: [yang nomor]\n", ["pointers[0]", "one word"]),
+    # a weak word that is no word of the question would weaken nothing
+    ("questions:\n  category:\n    weak: [uang]\n    words:\n      economy: [ekonomi]\n",
+     ["questions.category.weak", "not words of its own: uang"]),
 ])
 def test_bad_answers_file_is_refused(tmp_path: Path, text: str, places: list[str]) -> None:
     """A wrong shape in answers.yaml is a FlowError naming the file and the key."""

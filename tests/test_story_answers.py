@@ -10,8 +10,17 @@ from __future__ import annotations
 
 import pytest
 
+from flows.actions import OFFER
 from flows.types import Turn
-from tests.test_danger_protocol import CATALOG, EMERGENCY_KEYS, P1_KEYS, say, snapshot_at, words
+from tests.test_danger_protocol import (
+    CATALOG,
+    EMERGENCY_KEYS,
+    ENGINE,
+    P1_KEYS,
+    say,
+    snapshot_at,
+    words,
+)
 
 
 def keys(turn: Turn) -> list[str]:
@@ -684,3 +693,68 @@ def test_a_story_told_first_is_thanked_in_the_welcome() -> None:
     assert said.startswith("Terima kasih sudah bercerita") and "bukan manusia" in said
     for first in ("halo kk", "selamat pagi, kantor lk3 di mana ya? buka jam berapa?"):
         assert "Terima kasih sudah bercerita" not in words(say(None, first)), first
+
+
+def category_after(story: str, young: bool = False) -> Turn:
+    """A family's first message, then chat, no danger now, consent and the age band: the
+    category question as they read it."""
+    turn = say(None, story)
+    for answer in ("1", "tidak", "1", "1" if young else "2"):
+        turn = say(turn.snapshot, answer)
+    if young:  # the trusted-adult question first
+        turn = say(turn.snapshot, "tidak")
+    assert turn.snapshot.state == "category", keys(turn)
+    return turn
+
+
+@pytest.mark.parametrize(("story", "young", "category", "reason"), [
+    ("hai kak, aku 13 tahun. aku sering diejek teman2 krn aku gemuk, mereka ambil uang "
+     "jajanku. aku malas sekolah", True, "child", "child_at_risk"),
+    ("suami sering marah2 kalau pulang kerja", False, "couple", "couple_conflict"),
+    ("My husband controls all the money, shouts at me every night and says I cannot leave "
+     "the house without him", False, "dv", "domestic_violence"),
+    ("sa pu anak laki2 16 tahun su mulai minum2 deng teman2, kadang hisap lem aibon juga. "
+     "sa bingung", False, "teen", "teen_trouble"),
+    ("sa pu suami ada perempuan lain, uang belanja juga tra kasih", False, "couple",
+     "couple_conflict"),
+    ("sa su tra kerja lagi, anak2 pu uang sekolah belum bayar", False, "economy",
+     "economic_crisis"),
+])
+def test_a_story_offers_the_category_it_tells(story: str, young: bool, category: str,
+                                              reason: str) -> None:
+    """A tester playing families: a bullied girl of 13 was offered the economy for "uang
+    jajan" and staff read "krisis ekonomi keluarga"; "pulang kerja" made a husband's anger
+    the economy; a husband who controls the money and keeps his wife in was offered the
+    couple; a teenager on glue ("sa bingung"), an affair ("perempuan lain") and school fees
+    after the job went were offered nothing. The category the story tells is offered, "iya"
+    takes it, and staff read its reason."""
+    turn = category_after(story, young)
+    label = CATALOG.text(f"category.{category}", "id")
+    assert f"masalahnya mungkin: {label}" in words(turn), words(turn)
+    yes = say(turn.snapshot, "iya")
+    assert yes.snapshot.answers["category"] == category
+    facts = {**yes.snapshot.answers, **{f: "yes" for f in yes.snapshot.flags}}
+    assert reason in ENGINE.bundle.triage.assess(facts).reasons
+
+
+@pytest.mark.parametrize(("story", "category"), [
+    ("sa pu suami kena phk, sa tra ada uang untuk makan", "economy"),
+    ("sa pu suami pukul sa trus ambil semua uang", "dv"),
+    ("sa pu anak tra mo sekolah lagi, tiap hari main di pasar", "child"),
+    ("sa pu paitua kalo mabuk de marah2 terus", "couple"),
+])
+def test_a_story_offer_that_was_right_stays(story: str, category: str) -> None:
+    """Money, work and "not sure" words are weak, not gone: the words that told the problem
+    before still tell it."""
+    turn = category_after(story)
+    assert f"masalahnya mungkin: {CATALOG.text(f'category.{category}', 'id')}" in words(turn)
+
+
+@pytest.mark.parametrize("text", ["uang", "kerja", "lain", "tra ada uang"])
+def test_a_weak_word_alone_still_answers_or_offers(text: str) -> None:
+    """A money, work or "not sure" word alone at the category question is read as before."""
+    turn = say(snapshot_at("category"), text)
+    picked = turn.snapshot.answers.get("category") or \
+        (turn.snapshot.answers.get(OFFER) or [None, None])[1]
+    assert picked in ("economy", "other"), keys(turn)
+
