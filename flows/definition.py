@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,14 +40,24 @@ def read_yaml(path: Path, what: str = "file") -> Any:
 @dataclass(frozen=True)
 class Condition:
     """True when the answer saved under `answer` is one of `values`; with `negate`, when
-    there is an answer and it is none of them (`not_in: [skipped]`: a text was given)."""
+    there is an answer and it is none of them (`not_in: [skipped]`: a text was given).
+    With `priority`, when the case's priority so far (the triage of the answers and flags)
+    is one of `values`. Never while one of the `unless` conditions holds."""
 
     name: str
     answer: str
     values: tuple[str, ...]
     negate: bool = False
+    priority: bool = False
+    unless: tuple[Condition, ...] = ()
 
-    def holds(self, answers: dict[str, object]) -> bool:
+    def holds(self, answers: dict[str, object],
+              priority: Callable[[], str] | None = None) -> bool:
+        """`priority`: the case's priority so far, asked only by a `priority` condition."""
+        if any(u.holds(answers, priority) for u in self.unless):
+            return False
+        if self.priority:
+            return priority is not None and priority() in self.values
         if self.negate:
             return self.answer in answers and str(answers[self.answer]) not in self.values
         return str(answers.get(self.answer)) in self.values
@@ -121,6 +132,10 @@ class StateSpec:
     # told it before (walk Q: "tra ada tempat aman" brought the no-shelter notice, and two
     # questions later "Apakah Anda punya tempat aman untuk malam ini?")
     known_by: tuple[tuple[str, str], ...] = ()
+    # (condition, branches): where the condition holds as the state is reached, it is not
+    # asked and the branches are followed (`pass`: economy and pre-marital counselling with
+    # nothing at risk go past the safety questions)
+    passes: tuple[str, tuple[Branch, ...]] | None = None
 
     def danger_choice(self, kind: object) -> str | None:
         """The choice value the kind of danger `kind` answers here, or None."""

@@ -62,6 +62,7 @@ from flows.definition import (
     POLICE_HARM,
     Branch,
     ChoiceSpec,
+    Condition,
     FlowError,
     StateSpec,
 )
@@ -85,6 +86,7 @@ from flows.writers import who_writes, whose_answers
 MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
 MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
 RESUME_AFTER = timedelta(hours=24)
+PASS = "pass"  # the trigger of a question not asked (`pass` in a flow)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
 QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not understand
 # what is left at either end once a notice's words are taken out ("sa setuju, tapi")
@@ -221,6 +223,8 @@ class Engine:
                 out += self._edges("answer", s, s.goto, (), [])
             if s.skippable:
                 out += self._edges("skip", s, s.goto or self.flow.choices_of(s)[0].goto, (), [])
+            if s.passes is not None:
+                out += self._edges(PASS, s, s.passes[1], (), [])
         return out
 
     def _edges(self, trigger: str, s: StateSpec, branches: tuple[Branch, ...],
@@ -234,7 +238,7 @@ class Engine:
             }
             if b.condition is not None:
                 cond = self.flow.conditions[b.condition]
-                edge["conditions"] = [lambda ev, c=cond: c.holds(ev.model.facts())]
+                edge["conditions"] = [lambda ev, c=cond: self.holds(c, ev.model)]
             edges.append(edge)
         return edges
 
@@ -937,6 +941,7 @@ class Engine:
         was = self.flow.states[m.state]
         m.misses = 0
         self.machine.events[trigger].trigger(m)
+        self._pass(m)
         if quiet:
             return
         alert = was.name != self.flow.interrupts["emergency"]  # it was just shown
@@ -965,8 +970,8 @@ class Engine:
         """A message in a resting state: move on if it says where, else remind."""
         if state.idle_goto and not moved:
             target = next(b.target for b in state.idle_goto
-                          if b.condition is None or self.flow.conditions[b.condition].holds(
-                              m.facts()))
+                          if b.condition is None or
+                          self.holds(self.flow.conditions[b.condition], m))
             if target == BACK:
                 self._back(m)
             else:
@@ -1073,6 +1078,21 @@ class Engine:
         self.machine.set_state(target, m)
         for a in self.flow.states[target].on_enter:
             ACTIONS[a](m)
+        self._pass(m)
+
+    @staticmethod
+    def holds(cond: Condition, m: StepModel) -> bool:
+        """Whether `cond` holds for the conversation (a `priority` one: its triage now)."""
+        facts = m.facts()
+        return cond.holds(facts, lambda: m.triage.assess(facts).priority)
+
+    def _pass(self, m: StepModel) -> None:
+        """A question reached where its `pass` condition holds is not asked: its `pass`
+        branches are followed (a tester: "is anyone injured?" for pre-marital counselling,
+        school fees and PKH)."""
+        while (passes := self.flow.states[m.state].passes) is not None and \
+                self.holds(self.flow.conditions[passes[0]], m):
+            self.machine.events[PASS].trigger(m)
 
     def _miss(self, m: StepModel, state: StateSpec, story: bool = False,
               media: bool = False, ack: bool = False, short: bool = False,
@@ -1294,7 +1314,7 @@ class Engine:
         for variant in state.variant:
             cond = self.flow.conditions.get(variant)
             value = m.answers.get(variant) if cond is None else \
-                variant if cond.holds(m.facts()) else None
+                variant if self.holds(cond, m) else None
             if value is not None and f"{key}.{value}" in texts:
                 return f"{key}.{value}"
         return None

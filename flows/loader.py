@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from flows.definition import (
 from flows.directory import Directory, load_directory
 from flows.hours import ServiceHours, load_hours
 from flows.text import Phrases, fold
-from flows.triage import TriageRules, load_rules
+from flows.triage import PRIORITIES, TriageRules, load_rules
 
 FLOWS_DIR = Path(__file__).resolve().parent
 
@@ -106,7 +106,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
              "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant",
              "from_danger", "facts", "not_with_but", "own_words", "expects", "unsure",
-             "unmatched", "known_by"}
+             "unmatched", "known_by", "pass"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -141,7 +141,18 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         unsure=raw.get("unsure"),
         unmatched=_unmatched(raw.get("unmatched"), f"{where}.unmatched"),
         known_by=_pairs(raw.get("known_by"), f"{where}.known_by"),
+        passes=_passes(raw.get("pass"), f"{where}.pass"),
     )
+
+
+def _passes(raw: Any, where: str) -> tuple[str, tuple[Branch, ...]] | None:
+    """`pass: {if: <condition>, goto: ...}`: not asked where the condition holds."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) != {"if", "goto"} or \
+            not isinstance(raw["if"], str):
+        raise FlowError(f"{where}: needs `if` (a condition) and `goto`")
+    return str(raw["if"]), _branches(raw["goto"], f"{where}.goto")
 
 
 def _unmatched(raw: Any, where: str) -> tuple[str, str] | None:
@@ -160,6 +171,22 @@ def _pairs(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), str(v)) for k, v in raw.items())
 
 
+def _condition(name: str, c: Any, where: str) -> Condition:
+    """`{answer, in | not_in}`, or `{priority: [P0, P1]}`; either with `unless`."""
+    if isinstance(c, Mapping) and set(c) - {"unless"} == {"priority"}:
+        if not isinstance(c["priority"], list) or not c["priority"] or \
+                not set(map(str, c["priority"])) <= set(PRIORITIES):
+            raise FlowError(f"{where}.priority: a list of {', '.join(PRIORITIES)}")
+        return Condition(name, "", tuple(map(str, c["priority"])), priority=True)
+    if not isinstance(c, Mapping) or "answer" not in c or ("in" in c) == ("not_in" in c):
+        raise FlowError(f"{where}: needs `answer` and one of `in` or `not_in` (or `priority`)")
+    negate = "not_in" in c
+    values = c["not_in"] if negate else c["in"]
+    if not isinstance(values, list):
+        raise FlowError(f"{where}: `{'not_in' if negate else 'in'}` needs a list of values")
+    return Condition(name, str(c["answer"]), tuple(str(v) for v in values), negate)
+
+
 def parse_flow(raw: Any, source: str, lists: dict[str, tuple[str, ...]]) -> Flow:
     if not isinstance(raw, Mapping):
         raise FlowError(f"{source}: a flow file must be a mapping")
@@ -175,16 +202,15 @@ def parse_flow(raw: Any, source: str, lists: dict[str, tuple[str, ...]]) -> Flow
     states = {str(n): _state(str(n), s, f"{source}: states.{n}") for n, s in raw["states"].items()}
     conditions = {}
     for n, c in (raw.get("conditions") or {}).items():
-        if not isinstance(c, Mapping) or "answer" not in c or ("in" in c) == ("not_in" in c):
-            raise FlowError(f"{source}: conditions.{n}: needs `answer` and one of `in` or "
-                            "`not_in`")
-        negate = "not_in" in c
-        values = c["not_in"] if negate else c["in"]
-        if not isinstance(values, list):
-            raise FlowError(f"{source}: conditions.{n}: `{'not_in' if negate else 'in'}` "
-                            "needs a list of values")
-        conditions[str(n)] = Condition(str(n), str(c["answer"]), tuple(str(v) for v in values),
-                                       negate)
+        conditions[str(n)] = _condition(str(n), c, f"{source}: conditions.{n}")
+    for n, c in conditions.items():
+        unless = _names((raw["conditions"][n]).get("unless"), f"{source}: conditions.{n}.unless")
+        for u in unless:
+            if u not in conditions or conditions[u].unless or \
+                    raw["conditions"][u].get("unless"):
+                raise FlowError(f"{source}: conditions.{n}.unless: '{u}' is no condition "
+                                "without an `unless` of its own")
+        conditions[n] = replace(c, unless=tuple(conditions[u] for u in unless))
     interrupts = {str(k): str(v) for k, v in (raw.get("interrupts") or {}).items()}
     on_case = tuple(str(a) for a in raw.get("case_answers") or ())
     for name in on_case:
@@ -199,6 +225,8 @@ def _targets(state: StateSpec, flow: Flow) -> Iterable[tuple[str, Branch]]:
         yield f"states.{state.name}.goto", b
     for b in state.idle_goto:
         yield f"states.{state.name}.idle_goto", b
+    for b in state.passes[1] if state.passes else ():
+        yield f"states.{state.name}.pass.goto", b
     for i, c in enumerate(flow.choices_of(state)):
         for b in c.goto:
             yield f"states.{state.name}.choices[{i}].goto", b
@@ -223,6 +251,8 @@ def validate(flow: Flow, catalog: Catalog, actions: Iterable[str], triage: Triag
             answer_values[s.save] = vals
     for c in flow.conditions.values():
         where = f"{src}: conditions.{c.name}"
+        if c.priority:
+            continue
         if c.answer not in answer_values:
             raise FlowError(f"{where}: no state saves the answer '{c.answer}'")
         allowed = answer_values[c.answer]
@@ -288,6 +318,8 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
             raise FlowError(f"{where}.unmatched.choice: '{choice}' is not a choice here")
         if kept not in flow.states or not flow.states[kept].input:
             raise FlowError(f"{where}.unmatched.keep_as: '{kept}' is not a text question")
+    if s.passes is not None and s.passes[0] not in flow.conditions:
+        raise FlowError(f"{where}.pass.if: unknown condition '{s.passes[0]}'")
     if s.lenient and not s.skippable:
         raise FlowError(f"{where}.lenient: a lenient question must be skippable")
     if s.input and not s.goto:

@@ -95,6 +95,25 @@ def test_from_danger_names_kinds_and_choices(folder: Path, old: str, new: str,
 
 
 @pytest.mark.parametrize(("old", "new", "where", "named"), [
+    ("at_risk: {priority: [P0, P1]}", "at_risk: {priority: [P0, P5]}",
+     "conditions.at_risk.priority", "P0, P1, P2, P3"),
+    ("unless: [at_risk, under_18]", "unless: [at_risk, under18]",
+     "conditions.no_safety_questions.unless", "'under18'"),
+    ("      if: no_safety_questions", "      if: no_safety_question",
+     "states.risk_injured.pass.if", "'no_safety_question'"),
+    ("        - {goto: contact_pref}\n    from_danger: {injury",
+     "        - {goto: contact}\n    from_danger: {injury", "states.risk_injured.pass.goto",
+     "'contact'"),
+])
+def test_a_question_passed_names_conditions_and_states(folder: Path, old: str, new: str,
+                                                       where: str, named: str) -> None:
+    """`pass` (a question not asked where its condition holds), `priority` and `unless`
+    conditions: a misspelt name would silently ask or pass every family; refused at load."""
+    edit(folder / "intake.yaml", old, new)
+    refusal(folder, "intake.yaml", where, named)
+
+
+@pytest.mark.parametrize(("old", "new", "where", "named"), [
     ("unsure: afraid", "unsure: ragu", "states.danger.unsure", "'ragu'"),
     ("unmatched: {keep_as: kampung, choice: unknown}",
      "unmatched: {keep_as: kampung, choice: tidak_tahu}", "states.distrik.unmatched.choice",

@@ -351,7 +351,7 @@ P0_PATHS = {
                                  "1", "LEWATI", "2", "LEWATI", "LEWATI"], 2),
     "danger_now_then_refusal": (["halo", "1", "1", "2", "3", "oke"], 2),
     "darurat_then_helplines_only": (["DARURAT", "1", "3", "makasih"], 0),
-    "injured": (_upto("6", "1", "1", "LEWATI", "1", "1", "1", "1", "LEWATI", "2", "LEWATI",
+    "injured": (_upto("7", "1", "1", "LEWATI", "1", "1", "1", "1", "LEWATI", "2", "LEWATI",
                       "LEWATI"), 9),
     "perpetrator_with_weapon": (_upto("2", "1", "1", "LEWATI", "2", "1", "1", "1", "2", "2",
                                       "1", "1", "1", "LEWATI", "2", "LEWATI", "LEWATI"), 11),

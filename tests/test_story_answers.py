@@ -758,3 +758,57 @@ def test_a_weak_word_alone_still_answers_or_offers(text: str) -> None:
         (turn.snapshot.answers.get(OFFER) or [None, None])[1]
     assert picked in ("economy", "other"), keys(turn)
 
+
+SAFETY_INTRO = "Saya akan tanya beberapa hal tentang keselamatan"
+
+
+@pytest.mark.parametrize(("category", "mode", "then", "priority"), [
+    ("economy", "chat", "contact_pref", "P2"),  # school fees, PKH / bansos
+    ("premarital", "chat", "contact_pref", "P3"),
+    ("premarital", "call", "call_number", "P2"),
+])
+def test_money_and_marriage_questions_go_past_the_safety_questions(
+        category: str, mode: str, then: str, priority: str) -> None:
+    """A tester: "Saya akan tanya beberapa hal tentang keselamatan... Apakah ada yang
+    terluka?" was asked of a couple about to marry and of a mother asking about school fees
+    and PKH. With nothing at risk these categories go from the place to how to be reached;
+    staff see no safety answer, and the priority of the category."""
+    snap = snapshot_at("kampung", category=category, who="self", distrik="wania", mode=mode)
+    turn = say(snap, "LEWATI")
+    assert turn.snapshot.state == then, keys(turn)
+    assert SAFETY_INTRO not in words(turn) and "terluka" not in words(turn)
+    assert "injured" not in turn.snapshot.answers
+    facts = {**turn.snapshot.answers, **{f: "yes" for f in turn.snapshot.flags}}
+    assert ENGINE.bundle.triage.assess(facts).priority == priority
+    kept = say(snapshot_at("distrik", category=category, who="self", mode=mode),
+               "di dekat pasar lama")
+    assert kept.snapshot.state == then, keys(kept)  # the place told in words: the same
+
+
+@pytest.mark.parametrize(("category", "answers"), [
+    ("economy", {"danger": "afraid"}),  # "not now, but I am afraid"
+    ("premarital", {"crisis_violence": "yes"}),  # danger words earlier
+    ("economy", {"no_food": "yes"}),  # children without food (a notice)
+    ("economy", {"age": "under18"}),  # a teenager writing: screened for self-harm
+    ("care", {}),  # an old or sick person: is anyone hurt?
+    ("teen", {}),
+    ("other", {}),
+])
+def test_danger_keeps_any_category_on_the_safety_questions(category: str,
+                                                           answers: dict[str, str]) -> None:
+    """Whatever the category, a family with a danger answer, danger words, or a P1 reason
+    of any kind (the triage decides) is asked the safety questions; so are the other
+    categories."""
+    snap = snapshot_at("kampung", category=category, who="self", distrik="wania", **answers)
+    turn = say(snap, "LEWATI")
+    assert turn.snapshot.state == "risk_injured", keys(turn)
+    assert SAFETY_INTRO in words(turn)
+
+
+def test_danger_words_in_the_story_keep_money_trouble_on_the_safety_questions() -> None:
+    """A story of blows, then the economy chosen by its number: the safety questions."""
+    turn = category_after("sa pu suami pukul sa tiap kali sa minta uang beli beras")
+    for answer in ("6", "1", "1", "LEWATI"):  # economy, myself, Mimika Baru, no kampung
+        turn = say(turn.snapshot, answer)
+    assert turn.snapshot.answers["category"] == "economy"
+    assert turn.snapshot.state == "risk_injured", keys(turn)
