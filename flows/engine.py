@@ -86,6 +86,7 @@ from flows.writers import who_writes, whose_answers
 MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
 MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
 RESUME_AFTER = timedelta(hours=24)
+KEPT_OFFER = "_kept_offer"  # the question whose offer was kept when it was left (staff check)
 PASS = "pass"  # the trigger of a question not asked (`pass` in a flow)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
 QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not understand
@@ -728,6 +729,12 @@ class Engine:
         police post was offered "Kekerasan dalam rumah tangga")."""
         return POLICE_HARM if HURT_BY_POLICE in m.flags and kind in POLICE_KINDS else kind
 
+    def _names(self, m: StepModel, state: StateSpec, text: str, offered: ChoiceSpec) -> bool:
+        """A reply to an offer whose own words name the choice offered ("sa ini tua su tra
+        kuat" to "Lansia...? Balas IYA") takes it, as "iya" does."""
+        guess = self._guess(m, state, text)
+        return guess is not None and guess.value == offered.value
+
     def _remember(self, m: StepModel, text: str) -> None:
         """A message that answered nothing (a story, often the first message): what it names
         for questions still to come that offer ("sa tinggal di kuala kencana" for the
@@ -844,7 +851,8 @@ class Engine:
                 m.answers[STORY] = {k: v for k, v in (m.answers.get(STORY) or {}).items()
                                     if k != state.name}  # a new dict: the step stays pure
                 return self.prompt(m)
-            picked = offered if said == "yes" else None
+            picked = offered if said == "yes" or (said is None and self._names(
+                m, state, text, offered)) else None
         if picked is None and not self._asked_only(m) and \
                 (guess := self._guess(m, state, text)) is not None:
             m.answers[OFFER] = [state.name, guess.value]  # "Maksud Anda: ...? Balas IYA"
@@ -1113,12 +1121,15 @@ class Engine:
         m.misses += 1
         if m.misses >= MISSES_BEFORE_MOVING_ON and (state.skippable or state.interrupt):
             m.events.append(Event("moved_on", {"state": m.state}))
-            m.replies.append(Reply("moved_on"))
+            if state.interrupt or self._suggested(m, state) is None or not state.save:
+                m.replies.append(Reply("moved_on"))
             if state.interrupt:  # back to where the person was (a P0 stays P0)
                 m.misses = 0
                 self._back(m)
                 after = self.flow.states[m.state]
                 return self.rest(m, after, moved=True) if after.end else self.prompt(m)
+            if (kept := self._suggested(m, state)) is not None and state.save:
+                return self._keep_offer(m, state, kept)
             if state.save:
                 m.answers[state.save] = "skipped"
             return self.fire(m, "skip")
@@ -1139,6 +1150,22 @@ class Engine:
         # (a voice note: kept, not heard; crying faces: heard, and DARURAT, in "kamu" too)
         key = self.form(m, key) if tears else key
         m.replies.append(Reply(key, choices=self._choices(state)))
+
+    def _keep_offer(self, m: StepModel, state: StateSpec, kept: ChoiceSpec) -> None:
+        """Left after misses, a question keeps what the bot itself offered from the story
+        and the family never refused, said back for staff to check (a tester: a grandmother
+        of 70 offered "Lansia", who answered "sa ini tua su tra kuat" and "sa tra mengerti ini
+        nak", had the category dropped and ended P3 "konsultasi"): a guess staff can correct
+        costs less than a case with no problem named, and no priority for it."""
+        before = self._p0(m) if state.name in self._p0_states else None
+        before_p1 = self._reasons(m, "P1") if state.name in self._p1_states else None
+        key = self.form(m, "moved_on.kept")
+        m.replies.append(Reply(key, {"suggested_key": kept.label}))
+        m.events[-1].data["kept"] = kept.value  # the "moved_on" event: staff check it
+        m.answers.pop(OFFER, None)
+        m.answers[str(state.save)] = kept.value
+        m.answers[KEPT_OFFER] = state.name
+        self.fire(m, f"choose_{kept.value}", before, before_p1)
 
     def _unsure(self, m: StepModel, state: StateSpec, text: str) -> bool:
         """"sa tra tau" at a question with no "don't know" choice but with a plainer form

@@ -471,10 +471,15 @@ ELDER_NO_FOOD = [
     "habis 2 hari. mama malu minta2 tetangga",
     "sa pu nenek tinggal sendiri, makanan su tra ada", "tete su blum makan 2 hari",
     "my grandmother lives alone and has no food",
+    # a word between the rice and its end (a tester: no notice, P3)
+    "slamat siang. sa ini nene umur 70 thn. sa tinggal sendiri di kampung nawaripi. sa pu "
+    "anak2 su tra urus sa. sa pu kaki sakit tra bisa jalan jauh. beras juga su habis",
+    "tete tinggal sendiri, makanan di rumah su tra ada",
 ]
 NOT_ELDER_NO_FOOD = [
     "sa pu mama su tua, perlu bantuan", "beras mahal skali skarang", "nenek su makan tadi",
-    "sa pu anak2 lapar, beras su habis",
+    "sa pu anak2 lapar, beras su habis", "sa pu anak2 lapar, beras juga su habis",
+    "nenek su tua, beras juga mahal skarang",
 ]
 
 # a health card gone inactive (walk N: an old man's card; once a whole-message question,

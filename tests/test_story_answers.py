@@ -812,3 +812,64 @@ def test_danger_words_in_the_story_keep_money_trouble_on_the_safety_questions() 
         turn = say(turn.snapshot, answer)
     assert turn.snapshot.answers["category"] == "economy"
     assert turn.snapshot.state == "risk_injured", keys(turn)
+
+
+GRANDMOTHER = ("slamat siang. sa ini nene umur 70 thn. sa tinggal sendiri di kampung nawaripi. "
+               "sa pu anak2 su tra urus sa. sa pu kaki sakit tra bisa jalan jauh. beras juga "
+               "su habis")
+NOT_UNDERSTOOD = ["sa tra mengerti ini nak", "ini apa nak", "sa tra paham nak",
+                  "aduh nak sa pu mata kabur", "sa tra mengerti"]
+
+
+def assessed(turn: Turn) -> tuple[str, tuple[str, ...]]:
+    facts = {**turn.snapshot.answers, **{f: "yes" for f in turn.snapshot.flags}}
+    verdict = ENGINE.bundle.triage.assess(facts)
+    return verdict.priority, verdict.reasons
+
+
+def test_a_grandmother_alone_without_rice_is_heard_and_urgent() -> None:
+    """A tester: a grandmother of 70, alone, who cannot walk far and whose rice is gone
+    ("beras juga su habis") got no word for it; she answered the bot's own "Lansia...?
+    Betul?" with "sa ini tua su tra kuat", was not understood three times, the category was
+    dropped and staff read P3 "konsultasi atau informasi". Now the notice, her words taken
+    as the offer, and P1 for staff."""
+    first = say(None, GRANDMOTHER)
+    assert [r.key for r in first.replies] == ["notice.elder_no_food", "greeting"]
+    turn = category_after(GRANDMOTHER)
+    label = CATALOG.text("category.care", "id")
+    assert f"masalahnya mungkin: {label}" in words(turn)
+    old = say(turn.snapshot, "sa ini tua su tra kuat")
+    assert old.snapshot.answers["category"] == "care" and old.snapshot.state == "who"
+    priority, reasons = assessed(old)
+    assert priority == "P1" and {"elder_no_food", "care_breakdown"} <= set(reasons)
+
+
+def test_a_question_left_after_misses_keeps_the_offer_never_refused() -> None:
+    """Left after four messages not understood, the category question keeps what the bot
+    offered from her story (said back, for staff to check), not "skipped"."""
+    turn = category_after(GRANDMOTHER)
+    for text in NOT_UNDERSTOOD[:4]:
+        turn = say(turn.snapshot, text)
+    assert turn.snapshot.state == "who"
+    label = CATALOG.text("category.care", "id")
+    assert f"Dari cerita Anda, saya catat: {label}. Petugas akan memastikannya" in words(turn)
+    assert turn.snapshot.answers["category"] == "care"
+    assert {"moved_on": {"state": "category", "kept": "care"}}.items() <= \
+        {e.kind: e.data for e in turn.events}.items()
+    assert assessed(turn)[0] == "P1"
+
+
+@pytest.mark.parametrize("refusal", ["bukan", None])
+def test_a_question_left_with_no_offer_standing_is_skipped_as_before(
+        refusal: str | None) -> None:
+    """An offer refused ("bukan"), or none made: left after misses, the question is skipped
+    ("Tidak apa-apa, pertanyaan ini kita lewati.") and nothing is taken."""
+    turn = category_after(GRANDMOTHER) if refusal else say(snapshot_at("category"), "halo")
+    if refusal:
+        turn = say(turn.snapshot, refusal)
+    for text in NOT_UNDERSTOOD:
+        if turn.snapshot.state == "category":
+            turn = say(turn.snapshot, text)
+    assert turn.snapshot.answers["category"] == "skipped"
+    assert "Tidak apa-apa, pertanyaan ini kita lewati." in words(turn)
+    assert "saya catat" not in words(turn)
