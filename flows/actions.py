@@ -38,6 +38,8 @@ WAIT_FOR_WRITER = "wait_for_writer"  # the contact constraint: only once the fam
 HURT_BY_POLICE = "hurt_by_police"
 P0_ALERTED = "p0_alerted"  # staff were told of danger now (the emergency action)
 WITH_PERSON = "with_person"  # a counselor holds the case (bot.casework.caseops sets it)
+# messages of staff wait for the family's next words (bot.pipeline.held sets and clears it)
+HELD_FOR_WRITER = "held_for_writer"
 FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", P0_ALERTED, "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",

@@ -36,6 +36,7 @@ class ServiceHours:
     outcomes: tuple[str, ...]
     p1_realert_minutes: int = 60  # service minutes between alerts for an overdue P1
     p0_family_update: timedelta = timedelta(minutes=30)  # a waiting P0's family hears again
+    writer_reply: timedelta = timedelta(minutes=10)  # staff's words are a reply this long
 
     def is_open(self, when: datetime) -> bool:
         local = when.astimezone(self.tz)
@@ -114,7 +115,8 @@ def load_hours(path: Path) -> ServiceHours:
                         timedelta(minutes=int(raw.get("p0_realert_minutes", 3))),
                         timedelta(minutes=int(raw.get("return_after_minutes", 30))), outcomes,
                         int(raw.get("p1_realert_service_minutes", 60)),
-                        timedelta(minutes=int(raw.get("p0_family_update_minutes", 30))))
+                        timedelta(minutes=int(raw.get("p0_family_update_minutes", 30))),
+                        timedelta(minutes=int(raw.get("writer_reply_minutes", 10))))
 
 
 @cache

@@ -34,7 +34,7 @@ from storage.models import (
     Referral,
     Reject,
 )
-from storage.outbox import OPEN, to
+from storage.outbox import HELD, OPEN, to
 from storage.turns import give_turn, take_turn
 
 INBOX = cast(Table, InboxMessage.__table__)
@@ -47,6 +47,7 @@ REFERRALS = cast(Table, Referral.__table__)
 REJECTS = cast(Table, Reject.__table__)
 ERASED = {"erased": True}  # stays readable to SQL (storage.crypto.MARKERS)
 GONE = "erased"
+UNSENT = (*OPEN, HELD)  # never sent: a held message is dropped with the rest
 MEDIA_PATH = re.compile(r"/Messages/(MM[0-9a-fA-F]{32})/Media/(ME[0-9a-fA-F]{32})")
 
 
@@ -107,9 +108,9 @@ def erase(conn: Connection, contact_id: int, case_ids: list[int],
             LOG.c.contact_id == contact_id, or_(LOG.c.text != "", LOG.c.media.is_not(None)))
             .values(text="", media=None, original_length=0)).rowcount,
         "outbox": conn.execute(update(OUTBOX).where(
-            theirs, OUTBOX.c.status.not_in(OPEN), _not_erased(OUTBOX.c.payload))
+            theirs, OUTBOX.c.status.not_in(UNSENT), _not_erased(OUTBOX.c.payload))
             .values(payload=ERASED, last_error=None)).rowcount,
-        "unsent": conn.execute(update(OUTBOX).where(theirs, OUTBOX.c.status.in_(OPEN))
+        "unsent": conn.execute(update(OUTBOX).where(theirs, OUTBOX.c.status.in_(UNSENT))
                                .values(payload=ERASED, status="failed", last_error=GONE,
                                        leased_by=None)).rowcount,
         "events": conn.execute(update(EVENTS).where(

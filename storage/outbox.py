@@ -37,6 +37,9 @@ T = cast(Table, OutboxMessage.__table__)
 CASES = cast(Table, Case.__table__)
 LEASE = timedelta(seconds=60)  # only for rows leased without an owner
 OPEN = ("pending", "sending")
+# A message to a family that must not be written to first (bot.pipeline.held): kept out of
+# the line (never a head, never claimed, never expired) until the family writes again.
+HELD = "held"
 # The same, written into the SQL: only then can the database see that the open rows' partial
 # index (ix_outbox_open_recipient) answers the head-of-line question.
 OPEN_LITERAL: list[Any] = [literal_column(f"'{s}'") for s in OPEN]
@@ -263,6 +266,18 @@ def _forward(current: str | None, new: str) -> bool:
         return False
     return current not in DELIVERY_ORDER or \
         DELIVERY_ORDER.index(new) > DELIVERY_ORDER.index(current)
+
+
+def held_ids(conn: Connection, contact_id: int) -> list[int]:
+    """The contact's held rows, oldest first (the `status` index finds them)."""
+    return [int(i) for (i,) in conn.execute(select(T.c.id).where(
+        T.c.status == HELD, T.c.contact_id == contact_id).order_by(T.c.id))]
+
+
+def held_count(conn: Connection, case_id: int) -> int:
+    """How many messages to the family of a case wait for them to write."""
+    return int(conn.execute(select(func.count()).select_from(T).where(
+        T.c.status == HELD, T.c.case_id == case_id)).scalar_one())
 
 
 def backlog(conn: Connection) -> int:

@@ -57,6 +57,16 @@ class OutboxRow(NamedTuple):
     created_at: datetime
 
 
+class Released(NamedTuple):
+    """A message held for the family's next words (`outbox.HELD`) let go now, with the
+    reply to those words: in line again, made now as far as its deadline goes."""
+
+    status: str
+    available_at: datetime
+    created_at: datetime
+    id: int
+
+
 class EventRow(NamedTuple):
     """An entry in the audit trail (`case_events`)."""
 
@@ -134,13 +144,14 @@ class Redacted(NamedTuple):
 
 
 Row = LogRow | OutboxRow | EventRow | ConsentRow | NewConversation | SavedConversation | \
-    Seen | Processed | Redacted | tuple[Any, ...]  # the last: SavedTriage
+    Seen | Processed | Redacted | Released | tuple[Any, ...]  # the last: SavedTriage
 
 # Each type's table and, for an UPDATE, the key (its last field); in the order written.
 TABLES: dict[type, tuple[Table, str | None]] = {
     NewConversation: (CONVS, None), SavedConversation: (CONVS, "id"),
     SavedTriage: (CASES, "id"), ConsentRow: (CONSENTS, None), EventRow: (EVENTS, None),
-    LogRow: (LOG, None), OutboxRow: (OUTBOX, None), Seen: (CONTACTS, "id"),
+    LogRow: (LOG, None), OutboxRow: (OUTBOX, None), Released: (OUTBOX, "id"),
+    Seen: (CONTACTS, "id"),
     Processed: (INBOX, "id"), Redacted: (INBOX, "id"),
 }
 ORDER = {kind: n for n, kind in enumerate(TABLES)}
