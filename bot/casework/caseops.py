@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.casework import alerts, intakeview, labels, staff
-from bot.pipeline import handoff
+from bot.pipeline import handoff, held
 from flows.actions import (
     INSTITUTION_TEXT,
     REFER,
@@ -39,6 +39,7 @@ class Done:
     params: dict[str, Any] = field(default_factory=dict)
     case_id: int | None = None
     ok: bool = True
+    held: str | None = None  # why what the family was sent waits for them to write
 
 
 @dataclass
@@ -94,9 +95,9 @@ def take(act: Act, number: str | None) -> tuple[Done, CaseView | None]:
         else "handoff.joined"
     if conv is not None and writes_as_child(conv.answers):
         key += ".young"  # "kamu" to a boy of 14 (a walk-through: "Sekarang Anda dilayani")
-    handoff.tell_family(act.conn, act.family_texts, case.id, key, act.now,
-                        name=act.me.name.split()[0])
-    return Done("claimed", {"number": case.number}, case.id), case
+    why = handoff.tell_family(act.conn, act.family_texts, case.id, key, act.now,
+                              name=act.me.name.split()[0])
+    return Done("claimed", {"number": case.number}, case.id, held=why), case
 
 
 def note(act: Act, case: CaseView, text: str) -> Done:
@@ -133,6 +134,10 @@ def _ask_to_refer(act: Act, case: CaseView, code: str, reason: str, name: str) -
     conversation; their yes records the consent and the referral (bot.pipeline.effects)."""
     if (stopped := _stopped(act, case)) is not None:
         return stopped
+    if (why := held.holds(act.conn, case.contact_id, case.id, act.now)) is not None:
+        # never held: the family's next words would answer a question they had not seen
+        return _refused("refer_held", number=case.number, why=held.reason(why),
+                        minutes=held.minutes())
     pending = {"code": code, "reason": reason, "counselor": act.me.id}
     if not conversations.ask(act.conn, case.contact_id, REFER_STATE, {REFER: pending},
                              act.now):
@@ -169,9 +174,10 @@ def transfer(act: Act, case: CaseView, name: str) -> Done:
     staff.say(act.conn, target.id, "transferred_to_you", act.now, case_id=case.id,
               number=case.number, priority=case.priority, by=act.me.name,
               reasons=labels.reasons(case.reasons))
-    handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.transferred", act.now,
-                        name=target.name.split()[0])
-    return Done("transfer_done", {"number": case.number, "name": target.name}, case.id)
+    why = handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.transferred",
+                              act.now, name=target.name.split()[0])
+    return Done("transfer_done", {"number": case.number, "name": target.name}, case.id,
+                held=why)
 
 
 def release(act: Act, case: CaseView) -> Done:
@@ -179,12 +185,12 @@ def release(act: Act, case: CaseView) -> Done:
     _leave(act, case)
     conversations.set_flag(act.conn, case.contact_id, WITH_PERSON, False)
     act.audit(case.id, "release")
-    handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.released", act.now,
-                        case_number=case.number)
+    why = handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.released",
+                              act.now, case_number=case.number)
     fresh = queue.by_id(act.conn, case.id)
     if fresh is not None:  # to the others: not "Kasus baru" to who let it go (a walk-through)
         alerts.announce(act.conn, fresh, act.now, but=act.me.id)
-    return Done("released", {"number": case.number}, case.id)
+    return Done("released", {"number": case.number}, case.id, held=why)
 
 
 def outcomes() -> list[str]:
@@ -206,11 +212,14 @@ def close(act: Act, case: CaseView, outcome: str) -> Done:
     queue.close(act.conn, case.id, outcome, act.now)
     _leave(act, case)
     act.audit(case.id, "close", outcome=outcome, answers=kept)
-    handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.closed", act.now,
-                        case_number=case.number)
+    why = handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.closed", act.now,
+                              case_number=case.number)
     conversations.start_over(act.conn, case.contact_id, "feedback", act.now)
+    if why is not None:  # the fresh conversation waits too: the rating follows the notice
+        held.mark(act.conn, case.contact_id)
     handoff.tell_family(act.conn, act.family_texts, case.id, "feedback", act.now)
-    return Done("closed", {"number": case.number, "outcome": labels.outcome(outcome)}, case.id)
+    return Done("closed", {"number": case.number, "outcome": labels.outcome(outcome)}, case.id,
+                held=why)
 
 
 def duty(act: Act, on: bool) -> Done:
@@ -220,11 +229,16 @@ def duty(act: Act, on: bool) -> Done:
 
 
 def to_family(act: Act, case: CaseView, text: str, media: list[dict[str, str]]) -> Done:
-    """A counselor's words to the family of a case they may act on, through the outbox."""
+    """A counselor's words to the family of a case they may act on, through the outbox;
+    held, and the counselor told so, while the family must not be written to first
+    (bot.pipeline.held): sent the moment they write, with no need to type it again."""
     if not text and not media:
         return _refused("note_empty")
     if (stopped := _stopped(act, case)) is not None:
         return stopped
-    handoff.counselor_to_family(act.conn, act.me.id, case.id, text, media, act.now)
+    why = handoff.counselor_to_family(act.conn, act.me.id, case.id, text, media, act.now)
     act.audit(case.id, "message", length=len(text), media=len(media))
+    if why is not None:
+        return Done("message_held", {"number": case.number, "why": held.reason(why),
+                                     "minutes": held.minutes()}, case.id, held=why)
     return Done("", {"number": case.number}, case.id)

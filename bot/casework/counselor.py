@@ -125,7 +125,7 @@ def to_family(ctx: Ctx, text: str, media: list[dict[str, str]]) -> None:
     if not media and text.isdigit() and len(text) <= 2:  # a choice answered, not words
         return ctx.say("bare_number", word=text)
     done = caseops.to_family(ctx, case, text, media)
-    if not done.ok:
+    if not done.ok or done.held is not None:  # refused, or waits for the family to write
         ctx.tell(done)
 
 

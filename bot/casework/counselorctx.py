@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.casework import caseops, staff
+from bot.pipeline import held
 
 
 class Ctx(caseops.Act):
@@ -19,3 +20,6 @@ class Ctx(caseops.Act):
 
     def tell(self, done: caseops.Done) -> None:
         self.say(done.key, case_id=done.case_id, **done.params)
+        if done.held is not None and done.key != "message_held":  # what the family waits for
+            self.say("family_held", case_id=done.case_id, number=done.params.get("number", ""),
+                     why=held.reason(done.held), minutes=held.minutes())

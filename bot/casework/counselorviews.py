@@ -14,8 +14,9 @@ from typing import Any
 from bot.casework import caseops, casetiming, intakeview, labels, staff
 from bot.casework.counselorctx import Ctx
 from bot.casework.names import speaker_key
+from bot.pipeline import held
 from bot.privacy import access
-from storage import cases, caseviews, conversations, counselors, queue
+from storage import cases, caseviews, conversations, counselors, outbox, queue
 from storage.queue import CaseView
 
 HISTORY_MESSAGES = 40
@@ -62,6 +63,8 @@ def brief(ctx: Ctx, case: CaseView) -> None:
         # answered an English-speaking father in Indonesian: nothing had said his language
         ctx.say("claimed_language", case_id=case.id,
                 language=labels.family_language(conv.language))
+    if (held_now := held.line(ctx.conn, case.id, case.contact_id, ctx.now)) is not None:
+        staff.send(ctx.conn, ctx.me.id, held_now, ctx.now, case_id=case.id)  # not written to
     waiting = [_waiting_line(e["data"]) for e in cases.events_of(ctx.conn, case.id)
                if e["kind"] == "message_while_resting"]
     waiting = [w for w in waiting if w]
@@ -96,15 +99,26 @@ def my_cases(ctx: Ctx, args: str) -> None:
                                reasons=access.reason_choices())
         counselors.set_active_case(ctx.conn, ctx.me.id, case.id)
         access.record(ctx.conn, [case.id], f"counselor:{ctx.me.id}", "kasus", ctx.now, why)
-        return ctx.say("active_set", case_id=case.id, number=case.number)
-    held = queue.held_by(ctx.conn, ctx.me.id)
-    if not held:
+        ctx.say("active_set", case_id=case.id, number=case.number)
+        if (held_now := held.line(ctx.conn, case.id, case.contact_id, ctx.now)) is not None:
+            staff.send(ctx.conn, ctx.me.id, held_now, ctx.now, case_id=case.id)
+        return None
+    mine = queue.held_by(ctx.conn, ctx.me.id)
+    if not mine:
         return ctx.say("my_cases_none")
-    access.record(ctx.conn, [c.id for c in held], f"counselor:{ctx.me.id}", "kasus", ctx.now)
-    active = next((c.number for c in held if c.id == ctx.me.active_case_id), "-")
+    access.record(ctx.conn, [c.id for c in mine], f"counselor:{ctx.me.id}", "kasus", ctx.now)
+    active = next((c.number for c in mine if c.id == ctx.me.active_case_id), "-")
     lines = "\n".join(f"{c.number} · {c.priority} · {labels.reasons(c.reasons)}"
-                      for c in held)
+                      + _held_mark(ctx, c) for c in mine)
     ctx.say("my_cases", lines=lines, active=active)
+
+
+def _held_mark(ctx: Ctx, case: CaseView) -> str:
+    """" · menunggu keluarga menulis" where messages to the family wait, or would."""
+    if outbox.held_count(ctx.conn, case.id) or \
+            held.holds(ctx.conn, case.contact_id, case.id, ctx.now) is not None:
+        return " · " + staff.text("held_mark")
+    return ""
 
 
 def history(ctx: Ctx, case: CaseView, args: str) -> None:

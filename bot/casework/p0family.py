@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.pipeline import handoff
-from flows.actions import PHONE_WATCHED, told_kinds, writes_as_child
+from bot.pipeline.held import why_not
+from flows.actions import told_kinds, writes_as_child
 from flows.loader import Bundle
 from storage import conversations
 from storage.queue import CaseView
@@ -45,25 +46,3 @@ def update(conn: Connection, case: CaseView, events: list[dict[str, Any]], bundl
     # of dying, as the emergency message ordered them)
     handoff.notice(conn, case.contact_id, case.id, body, now, dedupe=f"{key}:family")
     return {"told": True, "language": language}
-
-
-def why_not(conn: Connection, contact_id: int, conv: conversations.ConversationRow | None,
-            events: list[dict[str, Any]]) -> str | None:
-    """Why the service must not write to this family now, or None if it may."""
-    _, _, status = conversations.contact(conn, contact_id)
-    if status != "active":
-        return status  # stopped (BERHENTI), unreachable (blocked the bot), opted_out
-    if conv is not None and "paused" in conv.flags:
-        return "paused"
-    if conv is not None and PHONE_WATCHED in conv.flags:
-        return "contact_constraint"  # someone else reads the phone: only after they write,
-        # whatever a pause lifted since (flows.actions.resumed)
-    said = [e for e in events if e["kind"] in ("contact_constraint", "resumed")]
-    if said and said[-1]["kind"] == "contact_constraint":
-        return "contact_constraint"
-    left = max((e["created_at"] for e in events if e["kind"] == "quick_exit"), default=None)
-    if left is not None:
-        wrote = conversations.last_inbound_at(conn, contact_id)
-        if wrote is None or wrote <= left:
-            return "quick_exit"  # someone may be looking at the phone: until they write again
-    return None

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from bot.casework import casetiming, intakeview, labels, staff
 from bot.casework.names import Names
 from bot.casework.staff import STAFF_LANGUAGE
+from bot.pipeline import held
 from bot.privacy import access
 from storage import cases, caseviews, conversations
 from storage.clock import maybe_utc, utc, utcnow
@@ -169,8 +170,11 @@ def show(db: Engine, number: str, now: datetime | None = None) -> int:
         events = [{**e, "actor": names.actor(str(e["actor"]))} for e in cases.history(
             conn, row.id, row.contact_id, cases.closed_at(conn, row.previous_case_id),
             maybe_utc(row.closed_at))]
+        waits = held.line(conn, row.id, row.contact_id, now, closed=row.status == "closed")
     access.record_view(db, [row.id], access.cli_actor(), "cases_show", now)  # who looked
     print("\n".join(_details(row, now)))
+    if waits is not None:
+        print(waits)
     said = [(r.direction, r.text or "") for r in log]
     answers = intakeview.answers(intakeview.of_case(conv, row.id, events),
                                  intakeview.asked_states(said))

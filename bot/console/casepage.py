@@ -25,6 +25,7 @@ from bot.casework import caseops, labels, staff
 from bot.console import caseview
 from bot.console.core import Console, Staff, outbox_written, to, to_login
 from bot.console.texts import text
+from bot.pipeline import held
 from bot.privacy import access
 from storage import consoleviews, counselors, queue
 from storage.queue import CaseView
@@ -159,6 +160,8 @@ def _reply(act: caseops.Act, case: CaseView, form: dict[str, str]) -> caseops.Do
     if not words:
         return caseops.Done("reply_empty", ok=False)
     done = caseops.to_family(act, case, words, [])
+    if done.held is not None:  # waits for the family to write: the flash says so
+        return done
     if done.ok:  # the counselor's phone chat shows it too
         staff.send(act.conn, act.me.id, text("reply_copy", staff.STAFF_LANGUAGE,
                                              number=case.number, text=words), act.now,
@@ -193,6 +196,9 @@ def _act(console: Console, request: Request, number: str, name: str,
         done = ACTIONS[name](act, case, form)
         said = who.words.t(done.key, **done.params) if done.key in CONSOLE_KEYS \
             else who.words.s(done.key, **done.params)
+        if done.held is not None and done.key != "message_held":  # what the family waits for
+            said += " " + who.words.s("family_held", number=case.number,
+                                      why=held.reason(done.held, who.words.lang))
         console.flash(conn, who, said)
     outbox_written()
     return to(f"/cases/{case.number}")

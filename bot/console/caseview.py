@@ -17,6 +17,7 @@ from bot.casework.names import Names
 from bot.cli.caseshow import summary
 from bot.config import Settings
 from bot.console.texts import Words
+from bot.pipeline import held
 from storage import cases, caseviews, consoleviews, conversations
 from storage.clock import maybe_utc
 
@@ -101,6 +102,9 @@ def transcript(conn: Connection, row: Any, words: Words, settings: Settings,
 def page(conn: Connection, row: Any, words: Words, settings: Settings,
          now: datetime) -> CasePage:
     fields, state = _fields(row, words, now)
+    if (waits := held.line(conn, row.id, row.contact_id, now, words.lang,
+                           closed=row.status == "closed")) is not None:
+        fields.append((words.s("field.held"), waits))
     conv = conversations.load(conn, row.contact_id)
     lines = transcript(conn, row, words, settings)
     said = [("in" if ln.side == "family" else "out", ln.text) for ln in lines]

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from bot.casework import caseops, casetiming, labels
 from bot.console.core import Console, Staff, outbox_written, to, to_login
 from bot.console.texts import Words
+from bot.pipeline import held
 from storage import caseviews, queue
 from storage.clock import utc
 
@@ -82,7 +83,11 @@ def _take(console: Console, request: Request, number: str | None) -> Response:
             return to_login()
         act = caseops.Act(conn, who.me, console.now(), console.service.flows.bundle.catalog)
         done, case = caseops.take(act, number)
-        console.flash(conn, who, who.words.s(done.key, **done.params))
+        said = who.words.s(done.key, **done.params)
+        if done.held is not None:  # the family learns a person took over when they write
+            said += " " + who.words.s("family_held", number=done.params.get("number", ""),
+                                      why=held.reason(done.held, who.words.lang))
+        console.flash(conn, who, said)
     if case is None:
         return to("/queue")
     outbox_written()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.pipeline import effects
+from bot.pipeline import effects, held
 from bot.pipeline.apply import Batch, Conv, Notice, event_row, send
 from flows.actions import told_kinds
 from flows.catalog import Rendered
@@ -24,8 +24,12 @@ CONTACTS = "_contacts"  # a reply's parameter that lists numbers (emergency_cont
 
 def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     """Record one turn: its events (with their effects), the conversation as it leaves
-    it, the transcript and the replies."""
+    it, the transcript and the replies (after what was held for the family's next words:
+    bot.pipeline.held)."""
     now = batch.now
+    waiting = held.waiting(conv)
+    if waiting:
+        batch.need()  # before the write lock: the held rows are found under it
     for ev in turn.events:
         kind, data = effects.run(batch, msg, conv, ev.kind, ev.data)
         batch.rows.append(event_row(conv, kind, data, now))
@@ -37,6 +41,8 @@ def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     conv.snapshot = snap if snap.case_number == conv.case_number else \
         replace(snap, case_number=conv.case_number)
     conv.changed = True
+    if waiting:
+        held.release(batch, conv, [ev.kind for ev in turn.events])
     extra = {"case_number": conv.case_number or ""}
     rendered = [batch.flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
     for notice in batch.notices:

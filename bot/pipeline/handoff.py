@@ -2,7 +2,8 @@
 
 The bot stays silent for that family except for safety keywords (DARURAT, BERHENTI, HAPUS,
 KELUAR) and imminent danger, which it still answers, and it tells the counselor about them
-at once (bot.pipeline.routing).
+at once (bot.pipeline.routing). What staff send a family that must not be written to first
+waits for the family to write (bot.pipeline.held).
 """
 
 from __future__ import annotations
@@ -13,24 +14,28 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.pipeline.apply import payloads
+from bot.pipeline import held
+from bot.pipeline.apply import BOT, payloads
 from flows.catalog import Catalog
 from flows.hours import service_hours
 from flows.types import Reply
-from storage import cases, conversations, outbox, queue
+from storage import conversations, outbox, queue
+from storage.rows import EventRow, LogRow, OutboxRow, Row, write_rows
 
 
 def tell_family(conn: Connection, catalog: Catalog, case_id: int, key: str, now: datetime,
-                **params: Any) -> None:
-    """A notice from the service to the family of a case, in their language."""
+                **params: Any) -> str | None:
+    """A notice from the service to the family of a case, in their language; why it waits
+    for them to write (bot.pipeline.held), or None when it goes now."""
     contact_id, language = family_of(conn, case_id)
-    notice(conn, contact_id, case_id, catalog.text(key, language, params), now)
+    return notice(conn, contact_id, case_id, catalog.text(key, language, params), now)
 
 
 def ask_family(conn: Connection, catalog: Catalog, case_id: int, key: str, asked: str,
                choices: tuple[tuple[str, str], ...], now: datetime, **params: Any) -> None:
     """A question from staff to the family of a case, with its choices numbered as the
-    flow's own (`asked`: the state whose answer they are), in their language."""
+    flow's own (`asked`: the state whose answer they are), in their language. The caller
+    makes sure it need not wait (`held.holds`): their next words answer it."""
     contact_id, language = family_of(conn, case_id)
     channel, _, _ = conversations.contact(conn, contact_id)
     said = catalog.render(Reply(key, params, choices), language)
@@ -39,42 +44,49 @@ def ask_family(conn: Connection, catalog: Catalog, case_id: int, key: str, asked
 
 
 def notice(conn: Connection, contact_id: int, case_id: int, body: str, now: datetime,
-           dedupe: str | None = None) -> None:
+           dedupe: str | None = None) -> str | None:
     """Words of the service to a family, on their channel, logged as the bot's; `dedupe`:
-    the outbox key that makes it once only (default: a new one)."""
-    _send(conn, contact_id, case_id, body, [{"text": body, "choices": []}], now, dedupe)
+    the outbox key that makes it once only (default: a new one). Why it waits, or None."""
+    return _send(conn, contact_id, case_id, body, [{"text": body, "choices": []}], now, dedupe)
 
 
 def _send(conn: Connection, contact_id: int, case_id: int, text: str,
-          parts: list[dict[str, Any]], now: datetime, dedupe: str | None = None) -> None:
-    """The bot's words to a family: the outbox rows of its parts, and one transcript line."""
+          parts: list[dict[str, Any]], now: datetime, dedupe: str | None = None,
+          author: str = BOT, media: list[dict[str, str]] | None = None,
+          prefix: str = "notice") -> str | None:
+    """Staff's or the service's words to a family: the outbox rows of its parts and one
+    transcript line, written by the one writer (storage.rows). Held, where the family must
+    not be written to first now (bot.pipeline.held): returns why, else None."""
     channel, user, _ = conversations.contact(conn, contact_id)
-    outbox.enqueue(conn, [{
-        "channel": channel, "recipient": user, "contact_id": contact_id, "case_id": case_id,
-        "payload": part, "dedupe_key": dedupe if dedupe and len(parts) == 1
-        else f"notice:{uuid.uuid4().hex}"} for part in parts], now)
-    cases.log_messages(conn, [{
-        "contact_id": contact_id, "case_id": case_id, "inbox_id": None, "direction": "out",
-        "text": text, "truncated": False, "original_length": len(text), "media": None,
-        "created_at": now, "author": "bot"}])
+    why = held.holds(conn, contact_id, case_id, now)
+    status = outbox.HELD if why else "pending"
+    rows: list[Row] = [OutboxRow(
+        channel, user, contact_id, case_id, part,
+        dedupe if dedupe and len(parts) == 1 else f"{prefix}:{uuid.uuid4().hex}",
+        status, 0, now, now) for part in parts]
+    rows.append(LogRow(contact_id, case_id, None, "out", author, text, False, len(text),
+                       media or None, now))
+    if why:
+        rows.append(EventRow(case_id, contact_id, author, held.HELD_EVENT,
+                             {"why": why, "messages": len(parts)}, now))
+        held.mark(conn, contact_id)
+    write_rows(conn, rows)
+    return why
 
 
 def counselor_to_family(conn: Connection, counselor_id: int, case_id: int, text: str,
-                        media: list[dict[str, str]], now: datetime) -> None:
-    """A counselor's words to the family, unchanged; the first one is the first response."""
+                        media: list[dict[str, str]], now: datetime) -> str | None:
+    """A counselor's words to the family, unchanged; the first one is the first response
+    (also when it waits for the family to write: the counselor answered). Why it waits, or
+    None when it goes now."""
     contact_id, _ = family_of(conn, case_id)
-    channel, user, _ = conversations.contact(conn, contact_id)
     payload: dict[str, Any] = {"text": text, "choices": [], "from_staff": counselor_id}
     if media:
         payload["media"] = media
-    outbox.enqueue(conn, [{
-        "channel": channel, "recipient": user, "contact_id": contact_id, "case_id": case_id,
-        "payload": payload, "dedupe_key": f"staff-msg:{uuid.uuid4().hex}"}], now)
-    cases.log_messages(conn, [{
-        "contact_id": contact_id, "case_id": case_id, "inbox_id": None, "direction": "out",
-        "text": text, "truncated": False, "original_length": len(text),
-        "media": media or None, "created_at": now, "author": f"counselor:{counselor_id}"}])
+    why = _send(conn, contact_id, case_id, text, [payload], now,
+                author=f"counselor:{counselor_id}", media=media, prefix="staff-msg")
     queue.first_response(conn, case_id, now)
+    return why
 
 
 def family_of(conn: Connection, case_id: int) -> tuple[int, str]:

@@ -25,6 +25,7 @@ from bot.casework import counselor, labels, staff
 from bot.pipeline import routing, setaside
 from bot.pipeline.apply import Batch, Conv, NeedsLock, apologise
 from bot.pipeline.decide import record
+from bot.pipeline.held import release as release_held
 from bot.pipeline.plans import Plan, inbound_of, plan_steps
 from flows.danger import is_imminent
 from flows.engine import Engine as FlowEngine
@@ -256,6 +257,7 @@ class Processor:
             flags = conv.snapshot.flags if conv.snapshot else ()
             danger = routing.danger(msg, self.flows.bundle.crisis, flags)  # held cases only
             if not answering and not is_imminent(danger, flags):
+                release_held(batch, conv)  # what staff sent meanwhile, before their words
                 # "1" to the question on the family's screen when a person took over: the
                 # counselor reads what it chose (a walk-through's counselor got a bare "1")
                 return routing.relay_to_counselor(
@@ -265,6 +267,7 @@ class Processor:
             # at the safety question, words that answer nothing go to the person only, marked
             # where they read as danger (a walk-through: "Maaf, saya belum mengerti" to a
             # family talking to a counselor)
+            release_held(batch, conv, [ev.kind for ev in turn.events])
             return routing.relay_to_counselor(batch, msg, conv, danger)
         record(batch, msg, conv, turn)
         if held and (answering or danger):  # what the bot answered: the person sees it too

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.casework import labels, p0family, staff
+from bot.casework import labels, staff
 from bot.channels.split import split_reply
+from bot.pipeline.held import why_not
 from flows.catalog import Catalog
 from storage import cases, conversations, counselors, outbox
 from storage import privacy as store
@@ -27,7 +28,7 @@ def status_word(status: str) -> str:
 
 def told(why: str | None, yes: str = "privacy.told_yes") -> str:
     """What staff read about telling the family: told (`yes`, a staff text), or not and
-    why, in words (`why`: bot.casework.p0family.why_not's code)."""
+    why, in words (`why`: bot.pipeline.held.why_not's code)."""
     if why is None:
         return staff.text(yes)
     return staff.text("privacy.told_no", why=labels.word("privacy.why_not", why))
@@ -69,7 +70,7 @@ def tell_family(conn: Connection, req: store.Request, body: str, now: datetime,
     (stopped, paused, left with KELUAR: someone else may hold the phone). `force`: an
     erasure's last notice, which goes unless the contact stopped or cannot be reached."""
     conv = conversations.load(conn, req.contact_id)
-    why = p0family.why_not(conn, req.contact_id, conv, _events(conn, req))
+    why = why_not(conn, req.contact_id, conv, _events(conn, req))
     if why is not None and not (force and why in ("paused", "contact_constraint")):
         return why
     channel, user, _ = conversations.contact(conn, req.contact_id)
