@@ -1,0 +1,151 @@
+"""What staff do reaches a family whose phone someone else reads only once she writes.
+
+"paitua suka cek sa pu hp" (the contact constraint wait_for_writer): a counselor taking,
+releasing or closing her case, and the counselor's own words, are held and sent right after
+her next message (bot.pipeline.held), so she learns a person took over as soon as she writes
+(Never 7), and nothing lands first in the chat her husband reads. Through the real pipeline
+with test channels and a frozen clock, as tests/test_handoff.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cli import caseshow
+from bot.service import Service
+from tests.support import FrozenClock
+from tests.test_handoff import AGREE, Person, add_staff, case_of
+
+WATCHED = "sa pu paitua pukul sa. paitua suka cek sa pu hp"
+JOINED = "Sekarang Anda dilayani oleh Sari, petugas LK3"
+LATER = 30  # minutes: well past writer_reply_minutes (flows/service.yaml)
+
+
+def texts(person: Person) -> list[str]:
+    return [str(p["text"]) for p in person.unread()]
+
+
+def watched_case(service: Service, user: str = "62811") -> tuple[Person, str]:
+    """DARURAT, then violence and a phone her husband checks: a P0 with the constraint."""
+    family = Person(service, user)
+    family.say("DARURAT")
+    family.say(WATCHED)
+    family.unread()
+    return family, case_of(service.db, user).number
+
+
+def test_a_counselor_taking_the_case_is_told_to_her_only_when_she_writes(
+        service: Service, clock: FrozenClock, capsys: pytest.CaptureFixture[str]) -> None:
+    """Taken 30 minutes after she wrote: nothing reaches her phone (a family without the
+    constraint hears at once), the counselor and `lk3 cases show` say it waits; her next
+    message brings the takeover first, and the counselor hears it went."""
+    _, sari = add_staff(service, "Sari Wenda", "c1")
+    family, number = watched_case(service)
+    other = Person(service, "62822")
+    other.say("DARURAT")
+    other.unread()
+    free = case_of(service.db, "62822").number
+    clock.advance(minutes=LATER)
+
+    brief = sari.say(f"/ambil {number}")
+    assert family.unread() == []
+    assert "Pesan ke keluarga: 1 ditahan, dikirim segera setelah keluarga menulis lagi." \
+        in brief
+    assert caseshow.show(service.db, number, clock()) == 0
+    assert "Pesan ke keluarga: 1 ditahan" in capsys.readouterr().out
+    sari.say(f"/ambil {free}")
+    assert texts(other)[0].startswith(JOINED)  # unchanged without the constraint
+
+    assert family.say("halo")[0].startswith(JOINED)
+    told = [str(p["text"]) for p in sari.unread()]
+    assert told[0] == f"Keluarga {number} menulis lagi: 1 pesan yang ditahan sudah dikirim " \
+        "kepada mereka."
+    assert told[1] == f"[{number}] halo"
+
+
+def test_within_minutes_of_her_message_staff_words_are_a_reply(
+        service: Service, clock: FrozenClock) -> None:
+    """Taken 3 minutes after she wrote: a reply, sent at once; the counselor's words 30
+    minutes later are held (the counselor is told, in Indonesian, not to type them again)
+    and reach her right after her next message."""
+    _, sari = add_staff(service, "Sari Wenda", "c1")
+    family, number = watched_case(service)
+    clock.advance(minutes=3)
+    sari.say(f"/ambil {number}")
+    assert texts(family)[0].startswith(JOINED)
+
+    clock.advance(minutes=LATER)
+    said = sari.say("Halo ibu, sa Sari. Ibu aman?")
+    assert said[0].startswith(f"Pesan Anda ke keluarga {number} belum dikirim")
+    assert "tidak perlu diketik ulang" in said[0]
+    assert family.unread() == []
+    assert family.say("sa aman kaka")[0] == "Halo ibu, sa Sari. Ibu aman?"
+    assert [str(p["text"]) for p in sari.unread()][-1] == f"[{number}] sa aman kaka"
+    sari.say("Baik ibu.")  # a reply now
+    assert texts(family) == ["Baik ibu."]
+
+
+def test_closing_and_the_rating_question_wait_for_her_next_message(
+        service: Service, clock: FrozenClock) -> None:
+    """Closed 30 minutes after she last wrote: neither the closing nor the rating question
+    goes; when she writes, both come, in order, before the bot's answer to her words."""
+    _, sari = add_staff(service, "Sari Wenda", "c1")
+    family, number = watched_case(service)
+    sari.say(f"/ambil {number}")
+    family.unread()
+    sari.say("Halo ibu")
+    family.unread()
+    clock.advance(minutes=LATER)
+
+    closed = sari.say("/selesai selesai")
+    assert closed[0] == f"Kasus {number} ditutup dengan hasil selesai."
+    assert closed[1].startswith(f"Pesan ke keluarga {number} belum dikirim")
+    assert family.unread() == []
+    clock.advance(hours=5)
+    heard = family.say("halo")
+    assert heard[0].startswith(f"Kasus {number} sudah ditutup")
+    assert heard[1].startswith("(Boleh dilewati) Seberapa puas")
+    assert heard[2] == "Halo, terima kasih sudah menulis."
+
+
+def test_keluar_keeps_them_held_and_releasing_the_case_waits_too(
+        service: Service, clock: FrozenClock) -> None:
+    """KELUAR is her hiding the chat: what is held stays held; /lepas is held as well; her
+    next words bring both, oldest first."""
+    _, sari = add_staff(service, "Sari Wenda", "c1")
+    family, number = watched_case(service)
+    clock.advance(minutes=LATER)
+    sari.say(f"/ambil {number}")
+    family.say("KELUAR")
+    assert not any(t.startswith(JOINED) for t in texts(family))
+    sari.unread()  # "Keluarga ... mengetik KELUAR"
+    let_go = sari.say("/lepas")
+    assert let_go[0] == f"Kasus {number} kembali ke antrean."
+    assert let_go[1] == f"Pesan ke keluarga {number} belum dikirim: pesan sebelumnya ke " \
+        "keluarga ini masih menunggu mereka menulis. Pesan itu ditahan dan dikirim segera " \
+        "setelah keluarga menulis lagi; Anda diberi tahu saat terkirim."
+    assert family.unread() == []
+    heard = texts(family) + family.say("halo")
+    assert heard[0].startswith(JOINED)
+    assert heard[1].startswith("Petugas Anda tidak bisa melanjutkan saat ini.")
+
+
+def test_the_referral_question_is_refused_while_it_would_wait(
+        service: Service, clock: FrozenClock) -> None:
+    """/rujuk asks her in the chat, and her next words answer it: while it would wait, it
+    is not sent at all and the counselor is told why and when to ask again."""
+    _, sari = add_staff(service, "Sari Wenda", "c1")
+    family = Person(service, "62811")
+    number = family.intake(consent=AGREE)  # counselling only: a referral is asked
+    family.say("paitua suka cek sa pu hp")
+    family.unread()
+    clock.advance(minutes=LATER)
+    sari.say(f"/ambil {number}")
+    refused = sari.say("/rujuk uptd_ppa butuh pendampingan")
+    assert refused[0].startswith(f"Pertanyaan rujukan tidak dikirim ke keluarga {number}")
+    assert family.unread() == []
+    family.say("halo")
+    family.unread()
+    sari.unread()
+    asked = sari.say("/rujuk uptd_ppa butuh pendampingan")  # a reply to her words now
+    assert asked[0].startswith(f"Keluarga {number} belum setuju dirujuk")
