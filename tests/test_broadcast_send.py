@@ -188,7 +188,7 @@ def test_same_whatsapp_number_written_twice_is_one_person(
     assert got["excluded"] == {"same_person": 1}
 
 
-CALL_ME = ("halo", "2", "3", "1", "2", "6", "1", "1", "LEWATI", "2", "2", "0812-3456-7890",
+CALL_ME = ("halo", "2", "3", "1", "2", "6", "1", "1", "LEWATI", "2", "0812-3456-7890",
            "sore jam 4 sampai 6", "2", "LEWATI")  # tests/transcripts/i3_call_me.yaml
 
 
