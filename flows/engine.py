@@ -862,10 +862,7 @@ class Engine:
             # now or before ("jgn telpon" again): not a miss; the question again, short
         if picked is None and not m.misses and self._unsure(m, state, text):
             return None  # "sa tra tau" where "don't know" is no choice: the question, plainer
-        if picked is None and (picked := self._kept(m, state, text)) is not None:
-            m.replies.append(Reply(self.form(m, f"{state.prompt}.kept"),
-                                   {"place": m.answers[state.unmatched[0]]}  # type: ignore[index]
-                                   ))
+        picked = picked or self._kept(m, state, text)  # "dekat pasar lama": said back
         if picked is None and m.misses and state.unsure and \
                 self.bundle.answers.shared_value(text) == "unknown":
             picked = self._choice(state, state.unsure)  # and again: the choice the plainer
@@ -899,6 +896,7 @@ class Engine:
             return None  # one word alone, once the list was shown again ("tunggu" is none)
         kept, value = state.unmatched
         m.answers[kept] = text[:KEPT_CHARS]
+        m.replies.append(Reply(self.form(m, f"{state.prompt}.kept"), {"place": m.answers[kept]}))
         return self._choice(state, value)
 
     def _asked_only(self, m: StepModel) -> bool:
@@ -1097,10 +1095,20 @@ class Engine:
     def _pass(self, m: StepModel) -> None:
         """A question reached where its `pass` condition holds is not asked: its `pass`
         branches are followed (a tester: "is anyone injured?" for pre-marital counselling,
-        school fees and PKH)."""
-        while (passes := self.flow.states[m.state].passes) is not None and \
-                self.holds(self.flow.conditions[passes[0]], m):
-            self.machine.events[PASS].trigger(m)
+        school fees and PKH). Nor one a flag already answered (`known_by`: "sa tra punya
+        tempat aman malam ini" told before "do you have a safe place tonight?"): that
+        answer is kept and its choice followed."""
+        while True:
+            state = self.flow.states[m.state]
+            known = next((v for f, v in state.known_by if f in m.flags), None)
+            if known is not None and state.save and state.save not in m.answers:
+                m.answers[state.save] = known
+                self.machine.events[f"choose_{known}"].trigger(m)
+            elif state.passes is not None and \
+                    self.holds(self.flow.conditions[state.passes[0]], m):
+                self.machine.events[PASS].trigger(m)
+            else:
+                return
 
     def _miss(self, m: StepModel, state: StateSpec, story: bool = False,
               media: bool = False, ack: bool = False, short: bool = False,
@@ -1363,11 +1371,6 @@ class Engine:
         (`variant`: an answer's value, or a condition's name where it holds), or with `short`
         its simpler form where it has one."""
         state = self.flow.states[m.state]
-        known = next((v for f, v in state.known_by if f in m.flags), None)
-        if known is not None and state.save and state.save not in m.answers:
-            m.answers[state.save] = known  # told before ("sa tra punya tempat aman malam
-            self.fire(m, f"choose_{known}", quiet=True)  # ini"): not asked, the next one is
-            return self.prompt(m, short)
         key = state.prompt
         texts = self.bundle.catalog.texts[m.language]
         if (variant := self._variant(m, state, key)) is not None:
