@@ -1148,6 +1148,12 @@ class Engine:
             m.misses %= MISSES_BEFORE_MOVING_ON  # where no moving on: never a loop
             key = self.form(m, "reprompt_urgent")
             return m.replies.append(Reply(key, choices=self._choices(state)))
+        if STILL_IN_DANGER in m.flags and not state.input and not media:  # her words after
+            # "still in danger" (walk Q: "de masih di luar kk sa takut sekali" read "Mohon
+            # jawab dulu pertanyaan ini"): heard, staff know, no answer needed
+            m.misses %= MISSES_BEFORE_MOVING_ON
+            key = self.form(m, "reprompt_afraid")
+            return m.replies.append(Reply(key, choices=self._choices(state)))
         if m.misses % MISSES_BEFORE_HUMAN == 0:  # a simpler question, and a person
             m.misses %= MISSES_BEFORE_MOVING_ON
             m.events.append(Event("offered_human", {"state": m.state}))

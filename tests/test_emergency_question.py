@@ -485,3 +485,16 @@ def test_once_still_in_danger_is_told_a_new_urgent_answer_is_noted_not_asked_aga
     assert any(e.kind == "case_upsert" and e.data["priority"] == "P0" for e in turn.events)
     near = ENGINE.step(turn.snapshot, Inbound("test", "u1", "m2", text="1"), NOW, "id")
     assert [r.key for r in near.replies] == ["risk.weapon"], near.replies  # no P1 list
+
+
+def test_her_words_after_still_in_danger_are_heard_not_told_to_answer_first() -> None:
+    """Walk Q-13: a woman hiding, still in danger, wrote "de masih di luar kk sa takut
+    sekali" at the next question and read "Terima kasih sudah bercerita. Mohon jawab dulu
+    pertanyaan ini dengan nomor pilihan". She reads that her words were read, that staff
+    know, and that she need not answer."""
+    turn = _at("greeting", {"_focus": "violence", "_told": "violence", "_greeted": True,
+                            "still_in_danger_answer": "danger"},
+               ("crisis_violence", "crisis_now", "p0_alerted", "still_in_danger"),
+               "de masih di luar kk sa takut sekali")
+    assert turn.replies[0].key == "reprompt_afraid", turn.replies
+    assert "tidak perlu membalas" in said(turn) and "Mohon jawab dulu" not in said(turn)
