@@ -662,6 +662,11 @@ class Engine:
                 scan.model is not None:
             return None
         picked = self._pick(m, state, clean(text))
+        if picked is None and state.own_words:  # "io de ada di rumah. pernah de bilang mo
+            # bunuh mama" (walk Q: asked again): the one choice its sentences pick
+            said = {p.value: p for part in SENTENCES.split(text) if part.strip()
+                    and (p := self._pick(m, state, clean(part))) is not None}
+            picked = next(iter(said.values())) if len(said) == 1 else None
         if picked is not None:  # its own answer; never "no" beside imminent danger words
             return None if scan.imminent and picked.value in ("no", "unknown") else picked
         if not state.from_danger:
@@ -1376,7 +1381,8 @@ class Engine:
         """Ask the current question: its text for the kind of danger where it has one
         (`variant`: an answer's value, or a condition's name where it holds), or with `short`
         its simpler form where it has one."""
-        state = self.flow.states[m.state]
+        self._pass(m)  # a flag set at this very question answers it ("sa tra tau mo lari ke
+        state = self.flow.states[m.state]  # mana" at "a safe place tonight?")
         key = state.prompt
         texts = self.bundle.catalog.texts[m.language]
         if (variant := self._variant(m, state, key)) is not None:

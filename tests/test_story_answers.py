@@ -873,3 +873,22 @@ def test_a_question_left_with_no_offer_standing_is_skipped_as_before(
     assert turn.snapshot.answers["category"] == "skipped"
     assert "Tidak apa-apa, pertanyaan ini kita lewati." in words(turn)
     assert "saya catat" not in words(turn)
+
+
+def test_a_yes_beside_a_threat_in_another_sentence_answers_the_risk_question() -> None:
+    """Walk Q-14: "io de ada di rumah. pernah de bilang mo bunuh mama" at "is the person who
+    hurts you near?" was asked again after the violence text: its first sentence answers
+    it (yes), the threat is heard as danger words as ever."""
+    snap = snapshot_at("risk_perpetrator", category="dv", who="self", _told="violence",
+                       _focus="violence")
+    turn = say(snap, "io de ada di rumah. pernah de bilang mo bunuh mama")
+    assert turn.snapshot.answers.get("perpetrator_near") == "yes", [r.key for r in turn.replies]
+    assert turn.snapshot.state != "risk_perpetrator"
+
+
+def test_not_knowing_where_to_run_answers_the_safe_place_question() -> None:
+    """"sa tra tau mo lari ke mana" at "a safe place tonight?" is no, by the notice it
+    brings (held-out replies)."""
+    turn = say(snapshot_at("risk_safe_place", category="dv", who="self"),
+               "sa tra tau mo lari ke mana")
+    assert turn.snapshot.answers.get("safe_place") == "no", [r.key for r in turn.replies]
