@@ -270,6 +270,11 @@ def no_personal_data(m: StepModel) -> None:
     m.flag("consent_refused")
 
 
+def case_now(m: StepModel) -> Event:
+    """The case as the answers and flags make it now (the engine's own updates)."""
+    return _case_event(m, "waiting")
+
+
 def open_case_now(m: StepModel) -> None:
     """The person asked for a person after distress words: a case, so someone sees it."""
     m.events.append(_case_event(m, "waiting"))

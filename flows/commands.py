@@ -51,7 +51,7 @@ RESTING_REMINDER = ("language", *TO_LANGUAGE, "info", "unsubscribe", "not_unders
 NOT_UNDERSTOOD = frozenset({"reprompt", "reprompt_story", "reprompt_media", "reprompt_text",
                             "offer_human", "moved_on", "moved_on.kept", "moved_on.kept.young",
                             "explain", "reprompt_urgent",
-                            "reprompt_urgent.young",
+                            "reprompt_urgent.young", "reprompt_afraid", "reprompt_afraid.young",
                             "hello"})  # "halo kaka" to a counselor holding the case: theirs
 DID_YOU_MEAN = "did_you_mean"  # the choice a sentence named, offered: "iya" takes it
 FROM_STORY = "from_story"  # a question, and the choice an earlier story named for it

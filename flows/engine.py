@@ -46,6 +46,7 @@ from flows.actions import (
     WRITER,
     StepModel,
     about_someone_else,
+    case_now,
     phone_watched,
     resting_message,
     told_kinds,
@@ -502,10 +503,12 @@ class Engine:
         to its question, as any answer is read; an answer so taken is said back ("Saya
         catat: ..."). Nothing meant: the question again (at rest, where things stand)."""
         m.events.append(Event("keyword", {"command": "mistyped", "state": m.state}))
+        reasons = set(m.triage.assess(m.facts()).reasons)
         back = corrections.take_back(self, m, fix.question) if fix.question != m.state \
             else None  # (an offer said no to: this question's answer follows)
         if not fix.rest:
             here = self.flow.states[m.state]
+            self._withdraw(m, reasons)
             return self.rest(m, here, moved=True) if here.end else self.prompt(m)
         at = len(m.replies)
         self._handle(m, replace(inbound, text=fix.rest), False, timedelta(0), meant=True)
@@ -514,6 +517,25 @@ class Engine:
             if state is not None and back != m.state else None
         if chose is not None and not any(r.key == danger.NOTED for r in m.replies[at:]):
             m.replies.insert(at, Reply(danger.NOTED, {"chosen_key": chose.label}))
+        elif back is not None and m.state == back and \
+                m.replies[at:] and m.replies[-1].key in commands.NOT_UNDERSTOOD:
+            m.replies.pop()  # what was meant answers nothing: the question itself again, not
+            m.misses = 0  # "Mohon jawab dulu" over a list the family never saw as asked
+            self.prompt(m)  # again (walk R: read as the question before)
+        self._withdraw(m, reasons)
+
+    def _withdraw(self, m: StepModel, before: set[str]) -> None:
+        """Reasons an answer taken back had set, gone from the case (walk R: "4" meant "7",
+        and staff read "kekerasan seksual diungkapkan" on an old man's case); not where
+        danger words were called a mistake, and words of danger stay (their flags stay), as
+        does the priority (storage: it never falls)."""
+        gone = before - set(m.triage.assess(m.facts()).reasons)
+        if any(e.kind == "crisis_disputed" for e in m.events):
+            return  # danger words called a mistake: all they set stays for staff to check
+        if gone and m.has_case:
+            event = case_now(m)
+            event.data["withdrawn"] = sorted(gone)
+            m.events.append(event)
 
     @staticmethod
     def _repeated(m: StepModel, inbound: Inbound, command: str | None, starting: bool,

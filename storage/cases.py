@@ -82,11 +82,15 @@ class Triage:
 
     def raised(self, data: dict[str, Any]) -> Triage:
         """With what the intake learned: the higher priority, every reason once (newest
-        first), consent kept once given, answers when told."""
+        first), consent kept once given, answers when told. `withdrawn`: reasons an answer
+        the family took back had set ("4" meant "7": no "kekerasan seksual diungkapkan" on
+        an old man's case); the priority stays, as ever."""
         basis = "consent" if "consent" in (self.legal_basis, data["legal_basis"]) \
             else self.legal_basis
+        gone = set(data.get("withdrawn") or ())
         return Triage(min(self.priority, data["priority"], key=PRIORITY_ORDER.index),
-                      tuple(dict.fromkeys([*data["reasons"], *self.reasons])), basis,
+                      tuple(r for r in dict.fromkeys([*data["reasons"], *self.reasons])
+                            if r not in gone), basis,
                       tuple(_told(data, name, known)
                             for name, known in zip(ANSWERS, self.answers, strict=True)))
 

@@ -14,7 +14,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.service import Service
 from flows.types import Snapshot, Turn
+from storage import cases
+from tests.support import Family
 from tests.test_danger_protocol import CATALOG, EMERGENCY_KEYS, priority, say, snapshot_at, words
 
 
@@ -285,3 +288,34 @@ def test_still_being_beaten_told_by_a_neighbour_stays_the_neighbour_s_danger() -
     assert keys(still)[0] == "emergency.still_ack.other", keys(still)
     assert "still_in_danger" in still.snapshot.flags
     assert "Apakah Anda aman sekarang" not in words(still)
+
+
+def test_a_category_taken_back_takes_its_reason_off_the_case(service: Service) -> None:
+    """Walk R-1: a granddaughter reporting her grandfather of 78 without food chose "4"
+    (sexual violence) by mistake, then corrected it to the elderly; staff still read
+    "kekerasan seksual diungkapkan" among the case's reasons, a report duty under UU TPKS
+    for nothing that happened. The reason an answer taken back had set leaves the case;
+    the priority stays (it never falls)."""
+    fam = Family(service, "6281100000123")
+    for text in ["halo", "1", "3", "1", "2", "4"]:
+        fam.say(text)
+    with service.db.connect() as conn:
+        (before,) = cases.list_cases(conn)
+    assert "sexual_violence" in before.reasons
+    fam.say("salah pilih kk, bukan itu, harusnya lansia")
+    fam.say("iya")
+    with service.db.connect() as conn:
+        (after,) = cases.list_cases(conn)
+    assert "sexual_violence" not in after.reasons, after.reasons
+    assert after.category == "care" and after.priority == before.priority
+
+
+def test_a_question_taken_back_is_asked_as_itself_when_the_rest_answers_nothing() -> None:
+    """Walk R-1: after "salah kk, bukan anak ..." the family read "Terima kasih sudah
+    bercerita. Mohon jawab dulu pertanyaan ini" over the category list, and took it for the
+    question before it ("who needs help?"): "4" became sexual violence. The question taken
+    back is asked as itself."""
+    snap = answered("6")
+    turn = say(snap, "salah kk, bukan ekonomi. sa tra tau mo pilih apa kk")
+    assert taken_back(turn) == ["category"]
+    assert asked(turn) == CATALOG.text("category", "id"), keys(turn)
