@@ -158,6 +158,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     The kind the lists found is remembered (TOLD): that question offers it later.
     """
     imminent = is_imminent(scan, m.flags)
+    was = m.answers.get(FOCUS)
     set_focus(m, scan)
     if of_another(scan):
         m.answers[ABOUT_OTHER] = True  # "tetangga pukul de pu maitua skarang"
@@ -188,11 +189,16 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     # (a walk-through: it was saved as the codeword a counselor would say back)
     answered = not starting and not state.end and \
         ((state.input is not None and state.own_words) or choice is not None)
+    made = False  # its answer made the case P0 (its words did not)
     if answered and choice is not None:
-        imminent = engine.choose(m, state, choice) or imminent  # its answer may be P0 too
+        made = engine.choose(m, state, choice) and not imminent  # its answer may be P0 too
+        imminent = made or imminent
     elif answered:
         engine.save_text(m, state, inbound, clean(inbound.text))
         engine.fire(m, "answer", quiet=True)
+    if made and engine.noted(m, same=m.answers.get(FOCUS) == was):  # safe now, told
+        # before, of the same danger: noted, the intake goes on
+        return engine.prompt(m)
     if imminent:
         if answered and engine.flow.states[m.state].end:
             m.answers[UNSAID] = True  # the closing is said after the safety question

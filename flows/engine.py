@@ -123,6 +123,7 @@ SOFT_COMMANDS = frozenset({"later", "hello", "thanks", "go_on", "not_understood"
 ACCIDENT_TEXT = ".accident"  # the injury's emergency text for an accident (and its group)
 MORE = "emergency.more"  # a P0 answer after "still in danger" was told: noted, no question
 STILL_IN_DANGER = "still_in_danger"
+SAFETY_ANSWER = "still_in_danger_answer"  # the emergency question's answer (safe / danger)
 INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
 INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
 # "tra parah" beside the hurt it describes is no "no" to "anyone hurt?" (walk M: "muka bengkak
@@ -1089,14 +1090,27 @@ class Engine:
         new = self._p0(m) - before if before is not None else frozenset()
         if not new:
             return False
+        was = m.answers.get(FOCUS)
         danger.focus_on_reasons(m, new)
-        if STILL_IN_DANGER in m.flags:  # told already that the danger goes on: staff are told
-            ACTIONS["emergency"](m)  # of this too, and the family reads one line and the
-            key = f"{MORE}.{m.answers.get(FOCUS)}"  # numbers, not "are you safe now?" again
-            key = self.form(m, key if self.has_text(m, key) else MORE)  # (walk Q: asked four
-            m.replies.append(Reply(key, self.params(m, key)))  # times of a woman hiding)
-            return True
-        self.interrupt(m, self.flow.interrupts["emergency"])
+        if not self.noted(m, same=m.answers.get(FOCUS) == was):
+            self.interrupt(m, self.flow.interrupts["emergency"])
+        return True
+
+    def noted(self, m: StepModel, same: bool = True) -> bool:
+        """A new urgent answer once "are you safe now?" was answered in this intake: staff
+        are told of it (P0) and the family reads one line and the numbers, not the question
+        again (walk Q: asked four times of a woman hiding; walk R: "pernah de ancam pake
+        parang", safe now, read "pergi sekarang ke tempat aman"). Safe now is of the danger
+        then (`same`): a child harmed now, after a mother said she was safe, is asked about.
+        Whether it was so."""
+        safe = m.answers.get(SAFETY_ANSWER) == "safe" and STILL_IN_DANGER not in m.flags \
+            and same
+        if not (STILL_IN_DANGER in m.flags or safe):
+            return False
+        ACTIONS["emergency"](m)
+        key = f"{MORE}.{m.answers.get(FOCUS)}"
+        key = self.form(m, key if self.has_text(m, key) else f"{MORE}.safe" if safe else MORE)
+        m.replies.append(Reply(key, self.params(m, key)))
         return True
 
     def interrupt(self, m: StepModel, target: str) -> None:

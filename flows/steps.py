@@ -31,6 +31,11 @@ class Stepper(Protocol):
         conversation P0."""
         ...
 
+    def noted(self, m: StepModel, same: bool = True) -> bool:
+        """A new urgent answer after "are you safe now?" was answered: noted in one line
+        and staff told, not the question again; whether it was so."""
+        ...
+
     def interrupt(self, m: StepModel, target: str) -> None:
         """Enter an interrupt state, remembering where the person was."""
         ...

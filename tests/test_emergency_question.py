@@ -498,3 +498,16 @@ def test_her_words_after_still_in_danger_are_heard_not_told_to_answer_first() ->
                "de masih di luar kk sa takut sekali")
     assert turn.replies[0].key == "reprompt_afraid", turn.replies
     assert "tidak perlu membalas" in said(turn) and "Mohon jawab dulu" not in said(turn)
+
+
+def test_a_past_threat_told_after_safe_now_is_noted_not_an_emergency_again() -> None:
+    """Walk R-8: a woman who had answered "Sudah aman sekarang" told, at the weapon question,
+    "pernah de ancam pake parang" (he once threatened her with a machete) and read "pergi
+    sekarang ke tempat aman ... Jika Anda bersembunyi" and "are you safe now?" again. The
+    case is P0 for staff; she reads one line and the numbers, and the next question."""
+    turn = _at("risk_weapon", {"category": "dv", "who": "self", "_focus": "violence",
+                               "_told": "violence", "still_in_danger_answer": "safe"},
+               ("crisis_violence", "crisis_now", "p0_alerted"), "pernah de ancam pake parang")
+    keys = [r.key for r in turn.replies]
+    assert keys[0] == "emergency.more.safe" and "aman sekarang" not in said(turn), keys
+    assert any(e.kind == "case_upsert" and e.data["priority"] == "P0" for e in turn.events)
