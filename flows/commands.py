@@ -235,5 +235,5 @@ def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -
     elif not state.end or command in flow.interrupts or command == "restart":
         engine.prompt(m)
     elif command in RESTING_REMINDER:  # at rest: where things stand, after a change of words
-        key = state.idle or state.prompt
-        m.replies.append(Reply(key, engine.params(m, key)))
+        engine.rest(m, state, moved=True)  # in the forms for who writes (a child, a phone
+        # someone else reads), and the self-harm lines where wanting to die was told

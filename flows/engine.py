@@ -1015,7 +1015,10 @@ class Engine:
                 # lanjut" after her husband came in got the whole welcome, unexplained)
             return self.prompt(m)
         key = state.idle or state.prompt
-        if m.has_case and self.has_text(m, f"{key}.case"):  # no consent, but a case for
+        if "crisis_selfharm" in m.flags and self.has_text(m, f"{key}.selfharm"):
+            key = f"{key}.selfharm"  # waiting after words of wanting to die: not alone, the
+            # numbers now (walk R: "halo kk? ada orang ka?" read only the queue line)
+        elif m.has_case and self.has_text(m, f"{key}.case"):  # no consent, but a case for
             key = f"{key}.case"  # danger (a walk-through: "Ketik ULANG untuk mulai
             # konsultasi" to a woman whose children were inside with an armed man)
         # back from a safety question to a person; else someone else hears no case number

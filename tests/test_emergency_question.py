@@ -511,3 +511,15 @@ def test_a_past_threat_told_after_safe_now_is_noted_not_an_emergency_again() -> 
     keys = [r.key for r in turn.replies]
     assert keys[0] == "emergency.more.safe" and "aman sekarang" not in said(turn), keys
     assert any(e.kind == "case_upsert" and e.data["priority"] == "P0" for e in turn.events)
+
+
+def test_is_anyone_there_after_words_of_wanting_to_die_is_answered_honestly() -> None:
+    """Walk R-2: after a P0 self-harm intake, with no staff reached, "halo kk? ada orang
+    ka?" read only "Pesan Anda sudah kami tambahkan ke kasus ... Petugas LK3 akan
+    menghubungi Anda". It is the question whether a person reads (this is the assistant),
+    and waiting after words of wanting to die says not to stay alone and the numbers now."""
+    turn = _at("closing", {"category": "selfharm"}, ("crisis_selfharm", "p0_alerted"),
+               "halo kk? ada orang ka?")
+    assert [r.key for r in turn.replies] == ["faq.bot", "closing.idle.selfharm"], turn.replies
+    text = said(turn)
+    assert "bukan manusia" in text and "119" in text and "belum membalas" in text

@@ -204,6 +204,7 @@ QUESTIONS = {
     ],
     "ask_bot": [
         "ini saya chat dengan orang atau mesin?",  # walk Q
+        "ada orang ka", "ada orang ka di sana kk", "is anyone there",  # walk R
         "kam ini manusia ka robot?", "ini robot ka", "kamu manusia kah", "are you a bot",
         "ko orang asli ka", "ini bot atau manusia",
     ],
