@@ -892,3 +892,13 @@ def test_not_knowing_where_to_run_answers_the_safe_place_question() -> None:
     turn = say(snapshot_at("risk_safe_place", category="dv", who="self"),
                "sa tra tau mo lari ke mana")
     assert turn.snapshot.answers.get("safe_place") == "no", [r.key for r in turn.replies]
+
+
+def test_no_just_bruises_at_the_injury_question_is_no_and_no_emergency() -> None:
+    """Walk R-7: "tra, cuma biru2 di lengan" (no, just bruises on the arm) at "is anyone
+    hurt and needing medical help?" was the P0 injury text ("tekan luka yang berdarah").
+    It is no, and no emergency; blows told beside bruises are still violence."""
+    turn = say(snapshot_at("risk_injured", category="dv", who="self"),
+               "tra, cuma biru2 di lengan")
+    assert turn.snapshot.answers.get("injured") == "no", [r.key for r in turn.replies]
+    assert not any(r.key.startswith("emergency") for r in turn.replies)
