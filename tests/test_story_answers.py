@@ -902,3 +902,15 @@ def test_no_just_bruises_at_the_injury_question_is_no_and_no_emergency() -> None
                "tra, cuma biru2 di lengan")
     assert turn.snapshot.answers.get("injured") == "no", [r.key for r in turn.replies]
     assert not any(r.key.startswith("emergency") for r in turn.replies)
+
+
+@pytest.mark.parametrize(("text", "near"), [
+    ("he is at work in tembagapura, he comes home on weekends", "no"),
+    ("he is at home", "yes"),
+])
+def test_near_or_away_in_english(text: str, near: str) -> None:
+    """Walk R-10: "he is at work in tembagapura, he comes home on weekends" was asked
+    again; the Indonesian "kerja di tembagapura" was understood."""
+    turn = say(snapshot_at("risk_perpetrator", lang="en", category="dv", who="self"), text,
+               lang="en")
+    assert turn.snapshot.answers.get("perpetrator_near") == near, [r.key for r in turn.replies]
