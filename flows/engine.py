@@ -374,9 +374,11 @@ class Engine:
             # notice's question, not danger (not in a story, not a sick child, nor "jangan
             # cerita ke orang": those come beside danger, whose words are heard)
         elif scan and scan.model is not None and not scan.imminent and \
-                named_in(inbound.text, self._notices) in self._rules.asks_only:
+                named_in(inbound.text, self._notices) in \
+                self._rules.asks_only | self._rules.outweighs_model:
             scan = None  # a husband's three sentences about what his wife reported, with no
-            # danger word in them (walk O: the helplines, as to one in danger)
+            # danger word in them (walk O: the helplines, as to one in danger); an old man
+            # two days without food told by his granddaughter (walk R: read as a child)
         if scan:  # the danger texts of this turn and the case it opens know them
             for pattern, flag in self._flagging:
                 if pattern.search(fold(inbound.text)):

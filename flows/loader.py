@@ -49,6 +49,7 @@ class NoticeRules:
     model_gives_way: frozenset[str] = frozenset()
     asks_only: frozenset[str] = frozenset()
     after_selfharm: frozenset[str] = frozenset()
+    outweighs_model: frozenset[str] = frozenset()
     flags: Mapping[str, str] = field(default_factory=dict)  # notice -> the flag it sets
 
 

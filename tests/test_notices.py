@@ -466,6 +466,9 @@ NOT_CIVIL_DOCS = [
 
 # an old person alone with the food gone (walk O: the welcome alone, P2)
 ELDER_NO_FOOD = [
+    # told by a granddaughter (walk R: read by the model as a child in danger)
+    "sa pu tete umur 78 tinggal sendiri di kampung kadun jaya. de pu anak2 su pigi semua. de "
+    "su 2 hari tra makan, tra ada beras, de tra bisa jalan",
     "selamat sore anak. mama su tua, umur 70. sa pu anak2 su kawin semua, dong tra pernah "
     "datang liat mama. mama tinggal sendiri di rumah, kaki sakit tra bisa jalan jauh, beras su "
     "habis 2 hari. mama malu minta2 tetangga",
