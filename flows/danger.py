@@ -199,6 +199,9 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     if made and engine.noted(m, same=m.answers.get(FOCUS) == was):  # safe now, told
         # before, of the same danger: noted, the intake goes on
         return engine.prompt(m)
+    if imminent and not made and engine.noted(m, same=m.answers.get(FOCUS) == was,
+                                              words=True):  # still in danger, told: noted
+        return engine.prompt(m)
     if imminent:
         if answered and engine.flow.states[m.state].end:
             m.answers[UNSAID] = True  # the closing is said after the safety question

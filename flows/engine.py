@@ -1101,19 +1101,27 @@ class Engine:
             self.interrupt(m, self.flow.interrupts["emergency"])
         return True
 
-    def noted(self, m: StepModel, same: bool = True) -> bool:
+    def noted(self, m: StepModel, same: bool = True, words: bool = False) -> bool:
         """A new urgent answer once "are you safe now?" was answered in this intake: staff
         are told of it (P0) and the family reads one line and the numbers, not the question
         again (walk Q: asked four times of a woman hiding; walk R: "pernah de ancam pake
         parang", safe now, read "pergi sekarang ke tempat aman"). Safe now is of the danger
         then (`same`): a child harmed now, after a mother said she was safe, is asked about.
-        Whether it was so."""
+        Words of danger now (`words`): only after "still in danger", of the same danger, and
+        once its short form (`.again`, with the question) was shown (walk R: "sa su ikat
+        tali di kamar", "tra ada orang": the self-harm text and "are you safe now?" four
+        times). Whether it was so."""
+        if words and not (same and STILL_IN_DANGER in m.flags and
+                          str(m.answers.get(SHOWN, "")).endswith(".again")):
+            return False
         safe = m.answers.get(SAFETY_ANSWER) == "safe" and STILL_IN_DANGER not in m.flags \
             and same
         if not (STILL_IN_DANGER in m.flags or safe):
             return False
         ACTIONS["emergency"](m)
         key = f"{MORE}.{m.answers.get(FOCUS)}"
+        if words and "injury" in (m.answers.get(CRISIS_GROUPS) or ()):
+            key = f"{MORE}.injury"  # "sa pu kepala berdarah" beside the blows: first aid
         key = self.form(m, key if self.has_text(m, key) else f"{MORE}.safe" if safe else MORE)
         m.replies.append(Reply(key, self.params(m, key)))
         return True

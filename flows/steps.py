@@ -31,7 +31,7 @@ class Stepper(Protocol):
         conversation P0."""
         ...
 
-    def noted(self, m: StepModel, same: bool = True) -> bool:
+    def noted(self, m: StepModel, same: bool = True, words: bool = False) -> bool:
         """A new urgent answer after "are you safe now?" was answered: noted in one line
         and staff told, not the question again; whether it was so."""
         ...

@@ -523,3 +523,21 @@ def test_is_anyone_there_after_words_of_wanting_to_die_is_answered_honestly() ->
     assert [r.key for r in turn.replies] == ["faq.bot", "closing.idle.selfharm"], turn.replies
     text = said(turn)
     assert "bukan manusia" in text and "119" in text and "belum membalas" in text
+
+
+def test_more_words_of_self_harm_after_still_in_danger_are_noted_with_what_to_do_alone() -> None:
+    """Walk R-3: a person alone with a rope, still in danger, wrote "sa su ikat tali di
+    kamar", then "tra ada orang" (there is nobody): each brought the self-harm text
+    ("minta satu orang menemani Anda") and "Apakah Anda aman sekarang?" again. Once its
+    short form was shown, more is noted, with what to do when nobody is near, and staff
+    told (P0)."""
+    snap = ("asq_wish", {"category": "selfharm", "_focus": "selfharm", "_told": "selfharm",
+                         "still_in_danger_answer": "danger"},
+            ("crisis_selfharm", "crisis_now", "p0_alerted", "still_in_danger"))
+    for text in ("sa su ikat tali di kamar", "tra ada orang"):  # (its short form shown)
+        turn = _at(snap[0], {**snap[1], "_emergency_shown": "emergency.selfharm.again"},
+                   snap[2], text)
+        assert turn.replies[0].key == "emergency.more.selfharm", turn.replies
+        assert "Bila tidak ada orang di dekat Anda" in said(turn)
+        assert "aman sekarang" not in said(turn)
+        assert any(e.kind == "case_upsert" and e.data["priority"] == "P0" for e in turn.events)

@@ -38,7 +38,8 @@ EMERGENCY_KEYS = {EMERGENCY_KEY, f"{EMERGENCY_KEY}.young",
                                  ".other.injured", ".child.injured", ".other.police")
                     for again in ("", ".again")),
                   # a new P0 answer after "still in danger" was told: noted, no question
-                  "emergency.more", "emergency.more.injury", "emergency.more.safe"}
+                  "emergency.more", "emergency.more.injury", "emergency.more.safe",
+                  "emergency.more.selfharm"}
 STOP_KEY = FLOW.states[FLOW.interrupts["stop"]].prompt  # "stopped"
 GREETING_KEY = FLOW.states[FLOW.initial].prompt
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
