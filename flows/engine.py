@@ -1304,7 +1304,8 @@ class Engine:
             params["office"] = self.bundle.directory.office_text(m.language)
         if "staff_note" in needs:
             told = m.consented() or m.has_case
-            params["staff_note_key"] = "crisis.staff.told" if told else "crisis.staff.later"
+            params["staff_note_key"] = self.form(  # someone else reads the phone: no "staff
+                m, "crisis.staff.told" if told else "crisis.staff.later")  # will contact you"
         if "response_time" in needs:  # only what the service hours make true
             # never below what staff were already told (the case is never lowered): a "yes,
             # safe to chat now" after "not safe" is no reason to promise "dalam 3 hari kerja"

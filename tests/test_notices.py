@@ -1115,3 +1115,16 @@ def test_the_closing_for_a_watched_phone_promises_no_message_first(engine: Engin
     back = engine.step(paused, Inbound("test", "u1", "m3", text="1"), NOW, "id")
     kinds = [e.kind for e in back.events]
     assert kinds[-1] == "contact_constraint" and "resumed" in kinds, kinds
+
+
+def test_the_danger_text_to_a_watched_phone_promises_no_contact_first(engine: Engine) -> None:
+    """Walk R-6: the violence text to "sa pu paitua suka cek sa pu hp ... de sering tampar
+    sa" ended "Ketik PETUGAS bila ingin petugas LK3 menghubungi Anda", and the next message
+    said staff would not write first. Its line about staff says they answer only after she
+    writes."""
+    first = engine.step(None, Inbound("test", "u1", "m1", text="sa pu paitua suka cek sa pu "
+                                      "hp. kalo de tau sa chat ini de marah. de sering tampar "
+                                      "sa"), NOW)
+    said = engine.bundle.catalog.render(first.replies[0], "id").text
+    assert first.replies[0].key.startswith("crisis.p1"), first.replies
+    assert "menghubungi Anda" not in said and "setelah Anda menulis" in said
