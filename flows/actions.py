@@ -36,11 +36,12 @@ CHAT_ONLY = "chat_only"  # "jgn telpon, sa cuma bisa chat": staff must not phone
 PHONE_WATCHED = "phone_watched"
 WAIT_FOR_WRITER = "wait_for_writer"  # the contact constraint: only once the family writes
 HURT_BY_POLICE = "hurt_by_police"
+STILL_IN_DANGER = "still_in_danger"  # "are you safe now?" answered: still in danger
 P0_ALERTED = "p0_alerted"  # staff were told of danger now (the emergency action)
 WITH_PERSON = "with_person"  # a counselor holds the case (bot.casework.caseops sets it)
 # messages of staff wait for the family's next words (bot.pipeline.held sets and clears it)
 HELD_FOR_WRITER = "held_for_writer"
-FLAGS = ("emergency_keyword", "still_in_danger", "human_requested", P0_ALERTED, "paused",
+FLAGS = ("emergency_keyword", STILL_IN_DANGER, "human_requested", P0_ALERTED, "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
          OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY, PHONE_WATCHED,
@@ -170,7 +171,7 @@ def told_kinds(answers: dict[str, Any], flags: Sequence[str]) -> list[str]:
 
 
 def still_in_danger(m: StepModel) -> None:
-    m.flag("still_in_danger")
+    m.flag(STILL_IN_DANGER)
     focus = m.answers.get(FOCUS)  # self-harm: not "go somewhere crowded"; a child: the child
     key = f"emergency.still_ack.{focus}" if focus in STILL_ACK_FOCUS else "emergency.still_ack"
     if focus == "selfharm" and about_someone_else(m.answers):
@@ -277,7 +278,7 @@ def case_now(m: StepModel) -> Event:
 
 def open_case_now(m: StepModel) -> None:
     """The person asked for a person after distress words: a case, so someone sees it."""
-    m.events.append(_case_event(m, "waiting"))
+    m.events.append(case_now(m))
 
 
 def satisfaction(m: StepModel) -> None:

@@ -162,11 +162,7 @@ class CrisisWords:
             skipped = {j for _, at in self._occurrences("skip", hits, 0) for j in at}
             if skipped:  # gone: `anak umur 5 tahun dipukul` = `anak dipukul`
                 hits = [h for j, h in enumerate(hits) if j not in skipped]
-            covered: set[int] = set()
-            ends: set[int] = set()
-            for _, at in self._occurrences("negation", hits, 0):
-                covered.update(range(at[0], at[-1] + 1))
-                ends.add(at[-1])
+            covered, ends = self._negations(hits)
             # "suami marah sama sa trus pukul sa": `pukul sa` says the writer was hit, so
             # the same `pukul` is no `saya ... pukul` of the writer hurting others
             stopped: dict[str, set[int]] = {}
@@ -290,15 +286,20 @@ class CrisisWords:
         said: dict[str, None] = {}
         for tokens in self.vocab.segments(text):
             hits = [frozenset({START}), *map(self.vocab.hits, tokens), frozenset({END})]
-            covered: set[int] = set()
-            ends: set[int] = set()
-            for _, at in self._occurrences("negation", hits, 0):
-                covered.update(range(at[0], at[-1] + 1))
-                ends.add(at[-1])
+            covered, ends = self._negations(hits)
             for n, at in self._occurrences("selfharm_again", hits, self.gap):
                 if not self._negated(at, covered, ends, hits):
                     said[self.patterns[n].text] = None
         return tuple(said)
+
+    def _negations(self, hits: list[frozenset[int]]) -> tuple[set[int], set[int]]:
+        """Where a segment's negations are: every token they cover, and where each ends."""
+        covered: set[int] = set()
+        ends: set[int] = set()
+        for _, at in self._occurrences("negation", hits, 0):
+            covered.update(range(at[0], at[-1] + 1))
+            ends.add(at[-1])
+        return covered, ends
 
     def _negated(self, at: tuple[int, ...], covered: set[int], ends: set[int],
                  hits: list[frozenset[int]]) -> bool:

@@ -196,12 +196,9 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     elif answered:
         engine.save_text(m, state, inbound, clean(inbound.text))
         engine.fire(m, "answer", quiet=True)
-    if made and engine.noted(m, same=m.answers.get(FOCUS) == was):  # safe now, told
-        # before, of the same danger: noted, the intake goes on
-        return engine.prompt(m)
-    if imminent and not made and engine.noted(m, same=m.answers.get(FOCUS) == was,
-                                              words=True):  # still in danger, told: noted
-        return engine.prompt(m)
+    if imminent and engine.noted(m, same=m.answers.get(FOCUS) == was, words=not made):
+        return engine.prompt(m)  # "are you safe now?" answered before, of the same danger:
+        # noted, the intake goes on
     if imminent:
         if answered and engine.flow.states[m.state].end:
             m.answers[UNSAID] = True  # the closing is said after the safety question

@@ -39,6 +39,7 @@ from flows.actions import (
     RETURN_TO,
     SAFETY_NOTICES,
     SHOWN,
+    STILL_IN_DANGER,
     STORY,
     TOLD,
     TOLD_STORY,
@@ -122,8 +123,6 @@ SOFT_COMMANDS = frozenset({"later", "hello", "thanks", "go_on", "not_understood"
                            *commands.QUESTIONS})
 ACCIDENT_TEXT = ".accident"  # the injury's emergency text for an accident (and its group)
 MORE = "emergency.more"  # a P0 answer after "still in danger" was told: noted, no question
-STILL_IN_DANGER = "still_in_danger"
-SAFETY_ANSWER = "still_in_danger_answer"  # the emergency question's answer (safe / danger)
 INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
 INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
 # "tra parah" beside the hurt it describes is no "no" to "anyone hurt?" (walk M: "muka bengkak
@@ -425,12 +424,12 @@ class Engine:
             danger.answer(self, m, inbound, state, scan, starting, choice)
         elif starting:
             self._remember(m, inbound.text)
-            if _story(inbound.text) and not pieces and "?" not in inbound.text and \
-                    not any(e.kind == "noticed" for e in m.events):
-                m.answers[TOLD_STORY] = "yes"  # the welcome thanks them for it first (walk
-                # Q: a grandmother's whole story had the welcome alone, as to "halo"); not a
-                # question, nor a story a notice answered (its text came first)
-            self.prompt(m)
+            story = _story(inbound.text) and not pieces and "?" not in inbound.text and \
+                not any(e.kind == "noticed" for e in m.events)
+            if story:  # the welcome thanks them for it first (walk Q: a grandmother's whole
+                m.answers[TOLD_STORY] = "yes"  # story had the welcome alone, as to "halo");
+            self.prompt(m)  # not a question, nor a story a notice answered (its text came
+            m.answers.pop(TOLD_STORY, None)  # first); for this welcome only
         elif away > RESUME_AFTER and not state.end and not state.interrupt:
             hours = away // timedelta(hours=1)  # an int: the event is stored as JSON
             m.events.append(Event("returned", {"state": m.state, "hours": hours}))
@@ -1114,8 +1113,8 @@ class Engine:
         if words and not (same and STILL_IN_DANGER in m.flags and
                           str(m.answers.get(SHOWN, "")).endswith(".again")):
             return False
-        safe = m.answers.get(SAFETY_ANSWER) == "safe" and STILL_IN_DANGER not in m.flags \
-            and same
+        asked = self.flow.states[self.flow.interrupts["emergency"]].save or ""
+        safe = m.answers.get(asked) == "safe" and STILL_IN_DANGER not in m.flags and same
         if not (STILL_IN_DANGER in m.flags or safe):
             return False
         ACTIONS["emergency"](m)
