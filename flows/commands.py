@@ -73,7 +73,7 @@ ENGINE_KEYS = (
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
     "emergency.still_ack.child", "emergency.still_ack.other", "emergency.still_ack.young",
     "emergency.still_ack.selfharm.young", "emergency.still_ack.police",
-    "emergency.still_ack.selfharm.other",
+    "emergency.still_ack.selfharm.other", "crisis.contact_soon", "crisis.contact_chat",
     "broadcast.unsubscribed",
     "response_time.P1.closed", "response_time.P2.closed", "response_time.P3.closed",
     *(f"weekday.{d}" for d in range(7)),

@@ -147,7 +147,7 @@ SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
 # Interrupt states the engine itself enters, whatever keywords the flow binds.
 REQUIRED_INTERRUPTS = ("emergency", "resume")
 ALL = frozenset({"daypart", "emergency_contacts", "crisis_contacts", "response_time",
-                 "staff_note", "office", "topic", "safe_times"})
+                 "staff_note", "office", "topic", "safe_times", "contact_soon", "contact_chat"})
 
 
 def _story(text: str) -> bool:
@@ -281,6 +281,7 @@ class Engine:
                 writes_as_child(snap.answers) and "age" not in m.answers  # also to the child
                 and WRITER not in m.answers):  # whose answers this turn forgot (BERHENTI)
             m.replies = [self._young(m, r) for r in m.replies]
+        m.replies = [self._filled(m, r) for r in m.replies]
         whose_answers(snap.answers, m.answers)
         new = Snapshot(snap.flow, m.state, m.language, m.answers, tuple(m.flags), m.misses,
                        self.flow.version, snap.case_number, now)
@@ -1305,6 +1306,9 @@ class Engine:
             told = m.consented() or m.has_case
             params["staff_note_key"] = self.form(  # someone else reads the phone: no "staff
                 m, "crisis.staff.told" if told else "crisis.staff.later")  # will contact you"
+        for name in ("contact_soon", "contact_chat"):  # "akan menghubungi Anda secepatnya";
+            if name in needs:  # on a phone someone else reads: only after they write
+                params[f"{name}_key"] = self.form(m, f"crisis.{name}")
         if "response_time" in needs:  # only what the service hours make true
             # never below what staff were already told (the case is never lowered): a "yes,
             # safe to chat now" after "not safe" is no reason to promise "dalam 3 hari kerja"
@@ -1384,6 +1388,14 @@ class Engine:
         base, short, rest = reply.key.partition(".short")  # "x.short": "x.young.short"
         young = f"{base}.young{short}" if short and not rest else f"{reply.key}.young"
         return replace(reply, key=young) if self.has_text(m, young) else reply
+
+    def _filled(self, m: StepModel, reply: Reply) -> Reply:
+        """`reply` with what its text needs that the code choosing it did not give (an action
+        has no engine: emergency.still_ack's "{contact_soon}")."""
+        needs = self._placeholders.get(reply.key, frozenset()) & ALL
+        if all(n in reply.params or f"{n}_key" in reply.params for n in needs):
+            return reply
+        return replace(reply, params={**self.params(m, reply.key), **reply.params})
 
     def has_text(self, m: StepModel, key: str) -> bool:
         return key in self.bundle.catalog.texts[m.language]

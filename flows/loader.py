@@ -247,9 +247,10 @@ def validate(flow: Flow, catalog: Catalog, actions: Iterable[str], triage: Triag
     answer_values[TOLD_STORY] = {"yes"}  # ...and that a first message told a story
     for s in flow.states.values():
         _validate_state(s, flow, catalog, known_actions)
-        if s.save:
+        if s.save:  # two states may save one answer (contact_pref, contact_watched)
             vals = None if s.input else {c.value for c in flow.choices_of(s)}
-            answer_values[s.save] = vals
+            had = answer_values.get(s.save, set())
+            answer_values[s.save] = None if vals is None or had is None else had | vals
     for c in flow.conditions.values():
         where = f"{src}: conditions.{c.name}"
         if c.priority:

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.service import Service
-from flows.actions import RETURN_TO
+from flows.actions import PHONE_WATCHED, RETURN_TO
 from flows.danger import FOCUS_ORDER
 from flows.engine import SKIP_WORDS
 from flows.types import LANGUAGES, Inbound, Reply, Snapshot, Turn
@@ -173,7 +173,7 @@ def branch_key(snap: Snapshot) -> Hashable:
             a.get("who") == "child", a.get("age") == "under18",
             a.get("contact") == "phone_other", any(a.get(k) == "yes" for k in ASQ),
             "p0_alerted" in snap.flags, a.get("consent") in ("agree", "agree_refer"),
-            snap.case_number is not None)
+            snap.case_number is not None, PHONE_WATCHED in snap.flags)
 
 
 def host_entered() -> list[Snapshot]:
@@ -183,6 +183,16 @@ def host_entered() -> list[Snapshot]:
     return [Snapshot(FLOW.name, target, answers={RETURN_TO: "closing"}, flow_version=FLOW.version,
                      case_number=CASE_NUMBER, updated_at=NOW)
             for command, target in FLOW.interrupts.items() if command not in named]
+
+
+def watched_phone() -> Snapshot:
+    """After the safety questions of a woman whose husband reads her phone ("paitua suka cek
+    sa pu hp"): how she is reached and the closing, in their forms for such a phone."""
+    snap = step(None, "paitua suka cek sa pu hp, sa mo tanya soal sa pu suami").snapshot
+    assert PHONE_WATCHED in snap.flags
+    answers = {**snap.answers, "mode": "chat", "consent": "agree", "age": "adult",
+               "category": "couple", "who": "self", "distrik": "mimika_baru"}
+    return replace(snap, state="risk_safe_chat", answers=answers, case_number=CASE_NUMBER)
 
 
 def emergency_in(turn: Turn) -> bool:
@@ -238,7 +248,7 @@ _WALKED = Walked()
 def reachable() -> Walked:
     """Every branch of the intake from a first message, before and after consent (cached)."""
     if not _WALKED.nodes:
-        starts = [step(None, "halo").snapshot, *host_entered()]
+        starts = [step(None, "halo").snapshot, *host_entered(), watched_phone()]
         _WALKED.nodes.update(walk(starts, branch_key, _WALKED.see))
     return _WALKED
 

@@ -1128,3 +1128,57 @@ def test_the_danger_text_to_a_watched_phone_promises_no_contact_first(engine: En
     said = engine.bundle.catalog.render(first.replies[0], "id").text
     assert first.replies[0].key.startswith("crisis.p1"), first.replies
     assert "menghubungi Anda" not in said and "setelah Anda menulis" in said
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_emergency_texts_to_a_watched_phone_promise_no_contact_first(
+        engine: Engine, lang: str) -> None:
+    """Walk R-6: a woman whose husband reads her phone, in danger now, read "petugas LK3,
+    yang akan menghubungi Anda secepatnya" in the emergency text, again in its repeat and in
+    "we have marked that you are still in danger". Every one of them says staff answer here
+    once she writes; without the watched phone they still say staff will contact her."""
+    def texts(first: str) -> list[str]:
+        snap, said = None, []
+        for i, msg in enumerate([first, "1", "1", "de pukul sa lagi tadi", "2"]):
+            turn = engine.step(snap, Inbound("test", "u1", f"m{i}", text=msg), NOW, lang)
+            said += [engine.bundle.catalog.render(r, lang).text for r in turn.replies
+                     if r.key.startswith("emergency")]
+            snap = turn.snapshot
+        assert snap.answers.get("still_in_danger_answer") == "danger", snap.answers
+        return said
+
+    contact = {"id": "menghubungi Anda", "en": "contact you"}[lang]
+    answer = {"id": "setelah Anda menulis", "en": "as soon as you write"}[lang]
+    watched = texts("sa pu paitua suka pukul sa. de juga suka cek sa pu hp")
+    assert len(watched) == 3, watched  # the text, its repeat, the acknowledgement
+    for text in watched:
+        assert contact not in text and answer in text and "{" not in text, text
+    for text in texts("sa pu paitua suka pukul sa"):
+        assert contact in text and answer not in text and "{" not in text, text
+
+
+def test_a_watched_phone_is_not_offered_a_call_to_it_or_a_home_visit(engine: Engine) -> None:
+    """Walk R-6: asked how staff should reach her, she was offered a call to this phone and a
+    home visit, then asked when to be written to and whether a message may be left. She is
+    offered this chat (staff answer after she writes), another safe number or the office;
+    the chat goes straight to the codeword; another number is asked for, with its times."""
+    answers = {"mode": "chat", "consent": "agree", "age": "adult", "category": "dv",
+               "who": "self", "distrik": "mimika_baru"}
+    snap = Snapshot(engine.flow.name, "risk_safe_chat", "id", answers, ("phone_watched",), 0,
+                    engine.flow.version, "K-1", NOW - timedelta(minutes=1))
+    asked = engine.step(snap, Inbound("test", "u1", "m1", text="1"), NOW, "id")
+    assert asked.snapshot.state == "contact_watched"
+    (question,) = asked.replies
+    values = [v for v, _ in question.choices]
+    assert values == ["chat", "phone_other", "office"], values
+    said = engine.bundle.catalog.render(question, "id").text
+    assert "tidak menulis atau menelepon lebih dulu" in said, said
+    for text, state in (("chat saja", "codeword"), ("rumah", "contact_watched"),
+                        ("2", "other_number"), ("kantor", "visit_time")):
+        turn = engine.step(asked.snapshot, Inbound("test", "u1", "m2", text=text), NOW, "id")
+        assert turn.snapshot.state == state, (text, turn.snapshot.state)
+    plain = engine.step(replace(snap, flags=()), Inbound("test", "u1", "m1", text="1"), NOW,
+                        "id")
+    assert plain.snapshot.state == "contact_pref"
+    assert [v for v, _ in plain.replies[0].choices] == [
+        "chat", "phone_this", "phone_other", "office", "visit"]
