@@ -404,7 +404,19 @@ class Answers:
         words = self.normalise(fold(text))
         if len(words) == 1 and words[0].isdecimal() and len(words[0]) == 1:
             return False  # "1", "4": a choice's number typed by habit, no hour
-        return any(w in self.times or any(c.isdigit() for c in w) for w in words)
+        return any(w in self.times or self._an_hour(words, i) for i, w in enumerate(words))
+
+    def _an_hour(self, words: Phrase, i: int) -> bool:
+        """Whether the number at `words[i]` tells an hour: "2pm", "10.00", "08-11", after
+        "jam" or "pukul", beside "pagi"; not a count in a story (walk S: "sa pu anak 2 juga
+        su takut sama sa" was kept as the safe time)."""
+        w = words[i]
+        if not any(c.isdigit() for c in w):
+            return False
+        if not w.isdecimal() or len(words) == 1:
+            return True  # "2pm", "8pagi", "0800"
+        near = words[max(i - 1, 0):i] + words[i + 1:i + 2]
+        return any(n.isdecimal() or n in self.times or n in self.clock for n in near)
 
     def only_times(self, text: str) -> bool:
         """Whether a message is time words only, with whom it is said to ("sore", "pagi

@@ -12,9 +12,13 @@ from bot.casework import labels
 from tests.test_danger_protocol import ENGINE, say, snapshot_at, words
 
 NOT_TIMES = ["ya", "The parents drink a lot. This happened before too.", "ok kaka",
-             "1"]  # a choice's number by habit (a re-check: "waktu aman yang Anda sebut: 1")
+             "1",  # a choice's number by habit (a re-check: "waktu aman yang Anda sebut: 1")
+             # a count and "pukul" in a story (walk S: both kept as the safe time)
+             "sa pu anak 2 juga su takut sama sa",
+             "de cuma dorong sedikit, tra pukul. sa juga salah"]
 TIMES = ["sore2 jam 4 ke atas, pagi sa ke kebun", "kalo de tra ada di rumah", "pagi",
-         "jam kerja saja", "after 5 pm", "senin sampai jumat", "10.00"]
+         "jam kerja saja", "after 5 pm", "senin sampai jumat", "10.00", "pukul 9",
+         "08-11", "2pm", "8 pagi", "10"]
 
 
 @pytest.mark.parametrize("text", NOT_TIMES)
