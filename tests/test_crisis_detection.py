@@ -355,6 +355,20 @@ def test_how_hot_it_is_is_no_wish_to_die(text: str) -> None:
     assert "selfharm" in WORDS.scan("panas skali hari ini, sa capek hidup, rasa mo mati").groups
 
 
+@pytest.mark.parametrize("text", [
+    "sa mo mati capek kerja di freeport",
+    "aduh sa capek skali sampe mo mati, kerja dari subuh",
+    "mati capek sa hari ini kaka",
+])
+def test_tired_from_work_is_no_wish_to_die(text: str) -> None:
+    """Walk S: "sa mo mati capek kerja di freeport" from a man asking about marriage
+    preparation opened a P1 self-harm case and paged the supervisor. Tired of living, or
+    dying said apart from being tired, still counts."""
+    assert not WORDS.scan(text), WORDS.scan(text)
+    assert "selfharm" in WORDS.scan("sa capek hidup, mo mati saja").groups
+    assert "selfharm" in WORDS.scan("sa su capek, sa mo mati saja").groups
+
+
 def test_a_time_ago_is_no_childs_age() -> None:
     """"5 tahun lalu" is a time, not a child of 5: an adult's story of back then does not
     get the texts for someone telling of a child; "anak 5 tahun" still does."""
