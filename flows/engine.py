@@ -7,12 +7,11 @@ import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
-from string import Formatter
 from typing import Any, cast
 
 from transitions import EventData, State
 
-from flows import commands, corrections, danger
+from flows import commands, corrections, danger, notices, safety, wording
 from flows.actions import (
     ABOUT_OTHER,
     ACCIDENT,
@@ -22,22 +21,16 @@ from flows.actions import (
     BY_OTHER,
     CHAT_ONLY,
     CONSENT_CHOICES,
-    CRISIS_FLAGS,
     CRISIS_GROUPS,
     FLAGS,
     FOCUS,
     GREETED,
     HURT_BY_POLICE,
-    INSTITUTION_TEXT,
-    MODEL_FLAG,
-    NOTICED,
     OFFER,
     OWN_ADVICE,
     P0_ALERTED,
     PHONE_WATCHED,
-    REFER,
     RETURN_TO,
-    SAFETY_NOTICES,
     SHOWN,
     STILL_IN_DANGER,
     STORY,
@@ -50,7 +43,6 @@ from flows.actions import (
     case_now,
     phone_watched,
     resting_message,
-    told_kinds,
     writes_as_child,
 )
 from flows.answers import only_signs, only_tears
@@ -73,7 +65,6 @@ from flows.machine import LeanMachine
 from flows.text import (
     MAX_ANSWER_CHARS,
     SENTENCES,
-    Phrases,
     clean,
     command_of,
     fold,
@@ -83,6 +74,7 @@ from flows.text import (
     written_in,
 )
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
+from flows.wording import ACCIDENT_TEXT, INJURED, OTHER_WRITER
 from flows.writers import who_writes, whose_answers
 
 MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
@@ -92,19 +84,7 @@ KEPT_OFFER = "_kept_offer"  # the question whose offer was kept when it was left
 PASS = "pass"  # the trigger of a question not asked (`pass` in a flow)
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
 QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not understand
-# what is left at either end once a notice's words are taken out ("sa setuju, tapi")
-# ("sa setuju, kalau"), but a leading "kalau" is kept: "kalo sa setuju, kam langsung lapor
-# polisi ka?" asks, and is no consent (a walk-through: recorded as consent)
-_LEADING = (r"\b(?:tapi|tetapi|tp|but|asal|asalkan|dan|and|deng|yang penting|yg penting|"
-            r"cuma|hanya)\b")
-_JOINERS = rf"(?:{_LEADING}|\b(?:kalau|kalo|klo)\b)"
-_JOINED_AT_ENDS = re.compile(rf"^(?:\s*{_LEADING})+|(?:{_JOINERS}\s*)+$")
-# a "but" a few words before a notice's question leads to it, and goes with it: "aman kk,
-# de ada di rumah. tapi sa tra tau mo bawa ke mana" answers "aman" (walk O: asked again, as
-# "aman, tapi anak2 masih di rumah deng de" is, whose "but" tells of danger)
-_BUT_BEFORE = re.compile(r"\b(?:tapi|tetapi|tp|namun|but)\s(?:\S+\s){0,3}$")
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
-OTHER_WRITER = ".other_writer"  # a text's form for someone else on the family's phone
 LAST_STORY = "_last_story"  # a digest of the last message of STORY_WORDS words or more
 # the same one again this soon: sent twice, not said (a burst comes in one batch; an answer
 # to the next question takes longer: walk L's "sa tra tau kk" a few seconds later was lost)
@@ -121,17 +101,11 @@ POLICE = ".police"  # a text's form for one the police hurt (or a child they hol
 # commands a sentence of a longer message may name, which never outweigh danger words in it
 SOFT_COMMANDS = frozenset({"later", "hello", "thanks", "go_on", "not_understood",
                            *commands.QUESTIONS})
-ACCIDENT_TEXT = ".accident"  # the injury's emergency text for an accident (and its group)
-MORE = "emergency.more"  # a P0 answer after "still in danger" was told: noted, no question
-INJURED = ".injured"  # a child's emergency text when the child is bleeding: the IGD first
-INJURED_CHILD = "injured_child"  # ...and its numbers' group (flows/directory.yaml)
 # "tra parah" beside the hurt it describes is no "no" to "anyone hurt?" (walk M: "muka bengkak
 # sedikit, tra parah" was asked again after the emergency text, and again)
 MILD = re.compile(r"\b(?:tra|tidak|tida|tdk|gak|ga|nggak|ndak)\s(?:terlalu\s|begitu\s|seberapa\s)?"
                   r"(?:parah|berat|serius|dalam)\b", re.IGNORECASE)
-SELFHARM_CHILD = "selfharm_child"  # a child who wants to die: the numbers' group
 WORD_WORDS = 4  # at most, in an answer to a question that `expects: word` (the codeword)
-HARMS = "harms_others"  # the writer fears they will hurt someone: their own texts
 # A reply that answers a choice question and that only the crisis model reads as danger: under
 # this many words the answer is all it is (the model misreads short replies: "sa aman skarang,
 # dia su tidur"); from it on, a story told with the answer ("iya. sa pu anak perempuan hamil,
@@ -146,8 +120,6 @@ NOT_FROM_STORY = frozenset({"unknown", "other", "outside"})
 SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
 # Interrupt states the engine itself enters, whatever keywords the flow binds.
 REQUIRED_INTERRUPTS = ("emergency", "resume")
-ALL = frozenset({"daypart", "emergency_contacts", "crisis_contacts", "response_time",
-                 "staff_note", "office", "topic", "safe_times", "contact_soon", "contact_chat"})
 
 
 def _story(text: str) -> bool:
@@ -186,7 +158,7 @@ class Engine:
     def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
         self.flow = bundle.flow
-        self._notices = bundle.notices + bundle.beside_danger  # without danger words: all
+        self.notice_phrases = bundle.notices + bundle.beside_danger  # without danger words: all
         self._rules = bundle.notice_rules  # how some notices behave (flows/phrases.yaml)
         # beside danger words, what staff must know from the case's first alert: harm by
         # the police, "jgn telpon" (notice_rules.flags; said without danger, the notice sets
@@ -244,6 +216,60 @@ class Engine:
             edges.append(edge)
         return edges
 
+    # -- what the parts read of the flow, kept for the process ------------------------------
+
+    @cached_property
+    def placeholders(self) -> dict[str, frozenset[str]]:
+        """For each text key, the placeholders its texts use (in any language)."""
+        return wording.placeholders(self.bundle.catalog)
+
+    @cached_property
+    def p0_states(self) -> frozenset[str]:
+        """States whose answer could add a P0 reason (elsewhere the check is skipped)."""
+        return safety.states_read(self.flow, self.bundle.triage, "P0")
+
+    @cached_property
+    def p1_states(self) -> frozenset[str]:
+        """Like `p0_states`, for the P1 rules (the immediate safety message)."""
+        return safety.states_read(self.flow, self.bundle.triage, "P1")
+
+    def labels(self, state: str, language: str) -> list[str]:
+        """A state's choice labels as typed answers are compared with them."""
+        return self._labels(state, language)
+
+    @lru_cache(maxsize=512)  # noqa: B019 - one engine per flow, kept for the process
+    def _labels(self, state: str, language: str) -> list[str]:
+        """`labels`, once per state and language."""
+        return [fold(self.bundle.catalog.text(c.label, language))
+                for c in self.flow.choices_of(self.flow.states[state])]
+
+    def choices(self, state: StateSpec) -> tuple[tuple[str, str], ...]:
+        """A state's choices as a reply's buttons: (value, label key)."""
+        return self._choices_of(state.name)
+
+    @lru_cache(maxsize=512)  # noqa: B019 - one engine per flow, kept for the process
+    def _choices_of(self, state: str) -> tuple[tuple[str, str], ...]:
+        """`choices`, once per state."""
+        return tuple((c.value, c.label) for c in self.flow.choices_of(self.flow.states[state]))
+
+    # -- the texts (flows/wording.py), the safety messages (flows/safety.py) -----------------
+
+    def has_text(self, m: StepModel, key: str) -> bool:
+        """Whether the catalog of the person's language has the text `key`."""
+        return wording.has_text(self, m, key)
+
+    def form(self, m: StepModel, key: str) -> str:
+        """`key`'s text for who writes (flows.wording.form)."""
+        return wording.form(self, m, key)
+
+    def params(self, m: StepModel, key: str | None = None) -> dict[str, Any]:
+        """What the texts need filled in; with `key`, only what that text uses."""
+        return wording.params(self, m, key)
+
+    def noted(self, m: StepModel, same: bool = True, words: bool = False) -> bool:
+        """A new urgent answer after "are you safe now?" was answered: noted (flows.safety)."""
+        return safety.noted(self, m, same, words)
+
     # -- the step ---------------------------------------------------------------------------
 
     def start(self, language: str = "id") -> Snapshot:
@@ -280,8 +306,8 @@ class Engine:
         if writes_as_child(m.answers) or (  # every text that has a child's form, in it;
                 writes_as_child(snap.answers) and "age" not in m.answers  # also to the child
                 and WRITER not in m.answers):  # whose answers this turn forgot (BERHENTI)
-            m.replies = [self._young(m, r) for r in m.replies]
-        m.replies = [self._filled(m, r) for r in m.replies]
+            m.replies = [wording.young(self, m, r) for r in m.replies]
+        m.replies = [wording.filled(self, m, r) for r in m.replies]
         whose_answers(snap.answers, m.answers)
         new = Snapshot(snap.flow, m.state, m.language, m.answers, tuple(m.flags), m.misses,
                        self.flow.version, snap.case_number, now)
@@ -351,15 +377,15 @@ class Engine:
                 scan = joined  # from a hiding place (a walk-through: six "Maaf, saya belum
                 pieces = []  # mengerti", and "parang" alone was nothing)
         if scan is not None and "selfharm" not in scan.groups and not state.facts and \
-                self._told_selfharm(m) and \
+                safety.told_selfharm(m) and \
                 (method := self.bundle.crisis.again(clean(inbound.text))) and \
                 self._pick(m, state, clean(inbound.text)) is None:
             scan = Scan(("selfharm",), ("selfharm",), method)  # "sa punya tali di kamar" after
             # words of wanting to die: a method at hand, now (walk Q: "belum mengerti"); an
             # answer stays one ("sa tra tau kk ... sa sendiri di dapur" at "thoughts now?")
         also = None  # the choice a story the model reads as danger answers as well
-        if scan and scan.model is not None and self._urgent(m) and \
-                not (scan.imminent and self._told_before(m, scan)):
+        if scan and scan.model is not None and safety.urgent(m) and \
+                not (scan.imminent and safety.told_before(m, scan)):
             scan = None  # staff know of danger already: the model's guess only adds noise,
             # unless it reads the same kind again with a time or a method, which makes it P0
             # ("malam ini sa mo pigi saja" after "kalo sa tra ada lagi...", a walk-through)
@@ -369,12 +395,12 @@ class Engine:
             scan = None  # "sa aman skarang, dia su tidur" answers; the model's guess gives way
         elif scan and scan.model is not None and \
                 len(clean(inbound.text).split()) < MODEL_HEARD_WORDS and \
-                named_in(inbound.text, self._notices) in self._rules.model_gives_way:
+                named_in(inbound.text, self.notice_phrases) in self._rules.model_gives_way:
             scan = None  # "where does my wife live now", "de bilang apa sama kam?" ask a
             # notice's question, not danger (not in a story, not a sick child, nor "jangan
             # cerita ke orang": those come beside danger, whose words are heard)
         elif scan and scan.model is not None and not scan.imminent and \
-                named_in(inbound.text, self._notices) in \
+                named_in(inbound.text, self.notice_phrases) in \
                 self._rules.asks_only | self._rules.outweighs_model:
             scan = None  # a husband's three sentences about what his wife reported, with no
             # danger word in them (walk O: the helplines, as to one in danger); an old man
@@ -386,10 +412,11 @@ class Engine:
         rest = None  # the message without what a notice answered
         if command is None and not inbound.payload and not scan and \
                 has_letters(inbound.text):  # (no notice is in a bare "2")
-            rest = self._notice(m, inbound.text, self._notices)  # "anak panas tinggi": IGD
+            rest = notices.notice(self, m, inbound.text,
+                                  self.notice_phrases)  # "anak panas tinggi": IGD
         if command == "ask_secret" and \
                 named_in(inbound.text, self.bundle.beside_danger) == "secret":
-            self._noticed(m, "secret")  # "jang kasi tau sa pu mama" alone: staff see the
+            notices.noticed(self, m, "secret")  # "jang kasi tau sa pu mama" alone: staff see the
             # condition, and no notice repeats it
         if command is not None:
             m.answers.pop(OFFER, None)  # a guess offered before is not offered again after a
@@ -400,7 +427,7 @@ class Engine:
                 commands.run(self, m, command, asked)
         elif scan and state.save and \
                 (still := self._still_in_danger(m, state, inbound.text, scan)):
-            before = self._p0(m)
+            before = safety.p0(m)
             m.flags = list(danger.flags_seen(scan, tuple(m.flags), WRITER in m.answers))
             m.events.append(Event("crisis_words", danger.words_event(
                 scan, bool(scan.imminent), state=m.state)))  # staff see the words, as ever
@@ -442,7 +469,7 @@ class Engine:
                          else inbound, state, whole=inbound.text if rest is not None else None)
         if scan and command is None and not inbound.payload:  # what danger texts do not
             # answer: "kam bisa telpon polisi ka?" (no: call 110), "bisa selesai adat ka?"
-            self._notice(m, inbound.text, self.bundle.beside_danger, at + 1)
+            notices.notice(self, m, inbound.text, self.bundle.beside_danger, at + 1)
         if wrote == "writer.owner" and BY_OTHER in m.answers and not state.end:
             wrote = "writer.owner.mid_intake"  # the questions so far were someone else's
             # (a re-check: a mother went on answering her daughter's intake)
@@ -566,84 +593,6 @@ class Engine:
         before = (m.answers.get(PIECES) or []) if away < PIECES_WITHIN else []
         return [*before[-(MAX_PIECES - 1):], clean(inbound.text)]
 
-    def _notice(self, m: StepModel, text: str, phrases: Phrases,
-                at: int | None = None) -> str | None:
-        """A short word of help where LK3 is not the help (flows/phrases.yaml `notices`: a
-        child with a high fever at night is told of the IGD first; a walk-through's mother
-        got three "Maaf, saya belum mengerti"), once a conversation, before the rest of the
-        answer (or at `at`: after a danger text): the message is still read as an answer or
-        a story. `notices` are not said beside danger words, whose own texts say where to
-        go; `beside_danger` are ("can you call the police?": this assistant cannot).
-        Returns the message without the words the notice answered, folded (also where the
-        notice was said before: understood, not said again), or None (no notice): "sa
-        setuju, tapi jang kasi tau sa pu anak" then answers by "sa setuju"."""
-        folded, said = fold(text), m.answers.get(NOTICED) or []
-        heard: str | None = None
-        told, rules = any(f in CRISIS_FLAGS for f in m.flags), self._rules
-        for pattern, name in phrases:
-            if name in rules.after_selfharm and \
-                    not {"crisis_selfharm", MODEL_FLAG} & set(m.flags):
-                continue  # "sa pamit" is a goodbye like any other where no one spoke of dying
-            if name in rules.quiet_after_danger and told:
-                continue  # the danger texts named the IGD (a walk-through: "anak itu sakit
-                # malaria" in a story of a witchcraft accusation, a P0 case, got "LK3 is no
-                # clinic, we can go on if you also need us")
-            if (found := pattern.search(folded)) is None:
-                continue
-            led = _BUT_BEFORE.search(folded, 0, found.start())
-            cut = led.start() if led else found.start()
-            rest = None if name in rules.tells_the_problem else \
-                _JOINED_AT_ENDS.sub("", f"{folded[:cut]} {folded[found.end():]}").strip()
-            if name in said and name not in rules.asks_only:  # answered before: understood,
-                heard = heard or rest  # not said again ("jgn telpon" a second time was
-                # "Maaf, saya belum mengerti")
-                continue
-            m.replies.insert(len(m.replies) if at is None else min(at, len(m.replies)),
-                             Reply(self.form(m, f"notice.{name}")))
-            m.events.append(Event("noticed", {"notice": name, "state": m.state}))
-            self._noticed(m, name)
-            return rest
-        return heard
-
-    def _noticed(self, m: StepModel, name: str) -> None:
-        """Notice `name` answered (once a conversation), and its flag set where staff see
-        it among the case's reasons (Never 5)."""
-        said = m.answers.get(NOTICED) or []
-        if name not in said:
-            m.answers[NOTICED] = [*said, name]
-        if name in self._rules.flags:
-            before = self._reasons(m, "P1") | self._p0(m)
-            m.flag(self._rules.flags[name])
-            if (self._reasons(m, "P1") | self._p0(m)) - before and \
-                    (m.consented() or m.has_case):
-                ACTIONS["open_case_now"](m)  # staff see it now: "sa tra punya tempat aman
-                # malam ini" is P1 (no safe place tonight)
-
-    @staticmethod
-    def _told_selfharm(m: StepModel) -> bool:
-        """Whether this conversation told of wanting to die (the lists, the model, or the
-        category chosen)."""
-        return "crisis_selfharm" in m.flags or m.answers.get("category") == "selfharm" or \
-            "selfharm" in (m.answers.get(CRISIS_GROUPS) or ())
-
-    @staticmethod
-    def _told_before(m: StepModel, scan: Scan) -> bool:
-        """Whether the kind of danger the model reads is one this conversation already
-        told of, by the lists or by the model."""
-        group = scan.groups[0]
-        return f"crisis_{group}" in m.flags or \
-            (MODEL_FLAG in m.flags and group in m.answers.get(CRISIS_GROUPS, ()))
-
-    def _urgent(self, m: StepModel) -> bool:
-        """Whether the case is urgent already (danger words, or answers that make it P1 or
-        P0): the model's guess then tells staff nothing new, and its misreadings of replies
-        are noise ("iya kami tinggal serumah, tapi de su baik skarang, de su tra minum lagi"
-        at "is he near?", after a story of violence, was read as self-harm, and P0 by its
-        "skarang": the suicide emergency message to a woman who never hinted at it, a
-        walk-through). The lists still read every message."""
-        return any(f in CRISIS_FLAGS for f in m.flags) or \
-            bool(self._p0(m) or self._reasons(m, "P1"))
-
     def _choice_of(self, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
         """The choice `text` answers at the choice question `state` asks, if any."""
         return None if state.input or state.end else self._pick(m, state, clean(text))
@@ -708,7 +657,7 @@ class Engine:
         if value is None and scan.imminent:  # "sa pu paitua pegang parang di luar ini"
             value = state.danger_choice(IMMINENT)  # at "in danger now?" is "now"
         named = self.bundle.answers.named(state, MILD.sub(" ", text), self.flow.choices_of(state),
-                                          self._labels(state.name, m.language), m.language)
+                                          self.labels(state.name, m.language), m.language)
         if named & {"no", "unknown"} - {value}:  # "muka bengkak tra perlu ke rumah sakit"
             return None  # says no: asked again
         return self._choice(state, value)
@@ -772,7 +721,7 @@ class Engine:
         if len(text.split()) < STORY_WORDS:
             return
         story = dict(m.answers.get(STORY) or {})
-        for state in self._offering:
+        for state in self.offering:
             if state.name != m.state and state.save not in m.answers:
                 guess = self._guess(m, state, text)
                 if guess is not None and guess.value not in NOT_FROM_STORY:
@@ -784,7 +733,7 @@ class Engine:
         choices = self.flow.choices_of(state)
         if not choices:
             return None
-        labels = self._labels(state.name, m.language)
+        labels = self.labels(state.name, m.language)
         q = self.bundle.answers.question(state)
         if q is not None and q.own_self:  # the writer's own age, not any age told
             return self.bundle.answers.own_age(state, text, choices, labels, m.language)
@@ -799,7 +748,7 @@ class Engine:
         if self._pick(m, state, text) is not None:
             return True
         return state.interrupt and bool(self.bundle.answers.named(
-            state, text, self.flow.choices_of(state), self._labels(state.name, m.language),
+            state, text, self.flow.choices_of(state), self.labels(state.name, m.language),
             m.language))
 
     def _pick(self, m: StepModel, state: StateSpec, text: str,
@@ -809,7 +758,7 @@ class Engine:
         if not choices:
             return None
         picked = self.bundle.answers.match(state, text, payload, choices,
-                                           self._labels(state.name, m.language), m.language)
+                                           self.labels(state.name, m.language), m.language)
         if picked is not None and picked.value in state.not_with_but and not payload and \
                 self.bundle.answers.says_but(text):
             return None  # "sa aman, tapi anak2 masih di dalam rumah deng de": asked again
@@ -824,13 +773,13 @@ class Engine:
         if asked and asked != m.state:  # a button from an earlier question's keyboard
             m.events.append(Event("stale_button", {"asked": asked, "state": m.state}))
             if self.flow.choices_of(state) and not state.end:
-                return m.replies.append(Reply("stale_choice", choices=self._choices(state)))
+                return m.replies.append(Reply("stale_choice", choices=self.choices(state)))
             return self.rest(m, state, moved=True) if state.end else self.prompt(m)
         if asked:
             inbound = replace(inbound, payload=value)
         text = clean(inbound.text)
-        before = self._p0(m) if state.name in self._p0_states else None
-        before_p1 = self._reasons(m, "P1") if state.name in self._p1_states else None
+        before = safety.p0(m) if state.name in self.p0_states else None
+        before_p1 = safety.reasons(m, "P1") if state.name in self.p1_states else None
         if state.end and m.state in commands.REFUSED and self._agrees(m, text):
             # "ok sa setuju" after refusing (a walk-through: "Ketik ULANG" three times): the
             # consultation from the danger question, consent asked as it comes
@@ -862,8 +811,8 @@ class Engine:
             if state.expects == "time":
                 self._after_hours(m, state, text)
             return self.fire(m, "answer", before, before_p1)
-        if only_signs(text) and (state.name in self._p0_states or
-                                 state.name in self._p1_states):
+        if only_signs(text) and (state.name in self.p0_states or
+                                 state.name in self.p1_states):
             return self._miss(m, state, ack=True)  # a 👍 is never "yes, a child is hurt now"
             # (H7)
         picked = self._offer_taken(m, state, text) if not inbound.payload else None
@@ -883,7 +832,7 @@ class Engine:
                 return self.prompt(m)
             picked = offered if said == "yes" or (said is None and self._names(
                 m, state, text, offered)) else None
-        if picked is None and not self._asked_only(m) and \
+        if picked is None and not notices.asked_only(self, m) and \
                 (guess := self._guess(m, state, text)) is not None:
             m.answers[OFFER] = [state.name, guess.value]  # "Maksud Anda: ...? Balas IYA"
             return self.prompt(m)
@@ -929,24 +878,17 @@ class Engine:
         m.replies.append(Reply(self.form(m, f"{state.prompt}.kept"), {"place": m.answers[kept]}))
         return self._choice(state, value)
 
-    def _asked_only(self, m: StepModel) -> bool:
-        """Whether this message asked a notice's question that is no answer (`asks_only`):
-        what is left of it is not guessed at ("sa tra butuh nomor2 itu. sa cuma mo tau sa pu
-        istri lapor apa", walk O, was offered "only helpline numbers")."""
-        return any(e.kind == "noticed" and e.data.get("notice") in self._rules.asks_only
-                   for e in m.events)
-
     def choose(self, m: StepModel, state: StateSpec, choice: ChoiceSpec) -> bool:
         """Take `choice` and move on without speaking (the caller does); whether it made
         the case P0. An interrupt answered goes back where it came from, as `fire` does."""
-        before = self._p0(m)
+        before = safety.p0(m)
         if state.save:
             m.answers[state.save] = choice.value
         trigger = f"choose_{choice.value}"
         self.fire(m, trigger, quiet=True)
         if state.interrupt and m.state == state.name and not self._stays(state, trigger):
             self._back(m)
-        return bool(self._p0(m) - before)
+        return bool(safety.p0(m) - before)
 
     def _after_hours(self, m: StepModel, state: StateSpec, text: str) -> None:
         """A time to be called that the service does not work ("malam jam 8 saja"): staff
@@ -959,7 +901,7 @@ class Engine:
             # phoned now had staff read "write in the chat before calling")
         m.flag(AFTER_HOURS)
         key = f"{state.prompt}.after_hours"
-        key = self.form(m, self._variant(m, state, key) or key)  # chose no call: not "we
+        key = self.form(m, wording.variant(self, m, state, key) or key)  # chose no call: not "we
         # call in service hours" (walk O)
         if self.has_text(m, key):
             m.replies.append(Reply(key))
@@ -989,11 +931,11 @@ class Engine:
                 # a person holds the case: not the bot's intake question again (the family
                 # was told it needs no answer now)
                 return m.replies.append(Reply(self.form(m, "handoff.resume")))
-            if back.end and not (alert and self._alert(m, before)) and not unsaid:
+            if back.end and not (alert and safety.alert(self, m, before)) and not unsaid:
                 return self.rest(m, self.flow.states[m.state], moved=True)
             return self.prompt(m)
-        if not (alert and self._alert(m, before)):
-            self._safety(m, before_p1)
+        if not (alert and safety.alert(self, m, before)):
+            safety.safety(self, m, before_p1)
         self.prompt(m)
 
     def _stays(self, state: StateSpec, trigger: str) -> bool:
@@ -1030,101 +972,6 @@ class Engine:
     def _back(self, m: StepModel) -> None:
         back = str(m.answers.pop(RETURN_TO, self.flow.initial))
         self.machine.set_state(back if back in self.flow.states else self.flow.initial, m)
-
-    def _p0(self, m: StepModel) -> frozenset[str]:
-        """The P0 reasons that hold now."""
-        return self._reasons(m, "P0")
-
-    def _reasons(self, m: StepModel, priority: str) -> frozenset[str]:
-        return m.triage.reasons_at(priority, m.facts())
-
-    def _safety(self, m: StepModel, before: frozenset[str] | None) -> None:
-        """An answer that adds a P1 reason: the case goes to staff now (a family who stops
-        here still reaches a person), with the safety message and helplines once."""
-        new = self._reasons(m, "P1") - before if before is not None else frozenset()
-        if not new:
-            return
-        key = "safety_p1.no_case"  # before consent: helplines only, no case yet
-        if m.consented() or m.has_case:
-            ACTIONS["open_case_now"](m)
-            key = "safety_p1"
-        if self._focused_safety(m, new):
-            return
-        if P0_ALERTED in m.flags:  # the emergency texts said it all, and staff were paged:
-            return m.flag("p1_notified")  # no second list of five numbers (walk Q)
-        if HARMS in (m.answers.get(TOLD), m.answers.get("category")):
-            key = f"{key}.harms_others"  # afraid he will hurt his child: not "your safety"
-        else:
-            key = self.form(m, key)  # "keselamatanmu": a child writing (a walk-through: "Anda")
-        if "p1_notified" not in m.flags:
-            m.flag("p1_notified")
-            m.replies.append(Reply(key, self.params(m, key)))
-
-    def _focused_safety(self, m: StepModel, new: frozenset[str]) -> bool:
-        """New P1 reasons of a kind with its own safety text (`safety_p1.<focus>`: a "yes" in
-        the self-harm screen) bring it once, even after another P1's safety message (a
-        walk-through: a girl of 16 who had wished she were dead got the next question, and
-        no word or number for it until the closing)."""
-        said = m.answers.get(NOTICED) or []
-        for reason in sorted(new):
-            focus = m.triage.focus(reason)
-            key = name = f"safety_p1.{focus}"
-            if reason in SAFETY_NOTICES:  # a notice's own words: "no safe place tonight"
-                name = SAFETY_NOTICES[reason]  # (walk N: "tra ada" at that question had
-                key = f"notice.{name}"  # only "Kasus Anda sudah kami teruskan", then the
-                # next question)
-            elif focus is None:
-                continue
-            if name in said or not self.has_text(m, key):
-                continue
-            m.answers[NOTICED] = [*said, name]
-            m.flag("p1_notified")
-            if name != key:
-                key = self.form(m, key)  # a notice in "kamu" for a child
-            elif writes_as_child(m.answers) and self.has_text(m, f"{key}.child"):
-                key = f"{key}.child"
-            m.replies.append(Reply(key, self.params(m, key)))
-            return True
-        return False
-
-    def _alert(self, m: StepModel, before: frozenset[str] | None) -> bool:
-        """An answer that adds a P0 reason brings the emergency message in the same turn.
-
-        `before` is None where no answer can add one (see `_p0_states`).
-        """
-        new = self._p0(m) - before if before is not None else frozenset()
-        if not new:
-            return False
-        was = m.answers.get(FOCUS)
-        danger.focus_on_reasons(m, new)
-        if not self.noted(m, same=m.answers.get(FOCUS) == was):
-            self.interrupt(m, self.flow.interrupts["emergency"])
-        return True
-
-    def noted(self, m: StepModel, same: bool = True, words: bool = False) -> bool:
-        """A new urgent answer once "are you safe now?" was answered in this intake: staff
-        are told of it (P0) and the family reads one line and the numbers, not the question
-        again (walk Q: asked four times of a woman hiding; walk R: "pernah de ancam pake
-        parang", safe now, read "pergi sekarang ke tempat aman"). Safe now is of the danger
-        then (`same`): a child harmed now, after a mother said she was safe, is asked about.
-        Words of danger now (`words`): only after "still in danger", of the same danger, and
-        once its short form (`.again`, with the question) was shown (walk R: "sa su ikat
-        tali di kamar", "tra ada orang": the self-harm text and "are you safe now?" four
-        times). Whether it was so."""
-        if words and not (same and STILL_IN_DANGER in m.flags and
-                          str(m.answers.get(SHOWN, "")).endswith(".again")):
-            return False
-        asked = self.flow.states[self.flow.interrupts["emergency"]].save or ""
-        safe = m.answers.get(asked) == "safe" and STILL_IN_DANGER not in m.flags and same
-        if not (STILL_IN_DANGER in m.flags or safe):
-            return False
-        ACTIONS["emergency"](m)
-        key = f"{MORE}.{m.answers.get(FOCUS)}"
-        if words and "injury" in (m.answers.get(CRISIS_GROUPS) or ()):
-            key = f"{MORE}.injury"  # "sa pu kepala berdarah" beside the blows: first aid
-        key = self.form(m, key if self.has_text(m, key) else f"{MORE}.safe" if safe else MORE)
-        m.replies.append(Reply(key, self.params(m, key)))
-        return True
 
     def interrupt(self, m: StepModel, target: str) -> None:
         """Enter an interrupt state; its `back` returns to where the person was."""
@@ -1201,13 +1048,13 @@ class Engine:
             # longer answer (walk L: "sa aman kk, sa pu anak yg tra aman" got it too)
             m.misses %= MISSES_BEFORE_MOVING_ON  # where no moving on: never a loop
             key = self.form(m, "reprompt_urgent")
-            return m.replies.append(Reply(key, choices=self._choices(state)))
+            return m.replies.append(Reply(key, choices=self.choices(state)))
         if STILL_IN_DANGER in m.flags and not state.input and not media:  # her words after
             # "still in danger" (walk Q: "de masih di luar kk sa takut sekali" read "Mohon
             # jawab dulu pertanyaan ini"): heard, staff know, no answer needed
             m.misses %= MISSES_BEFORE_MOVING_ON
             key = self.form(m, "reprompt_afraid")
-            return m.replies.append(Reply(key, choices=self._choices(state)))
+            return m.replies.append(Reply(key, choices=self.choices(state)))
         if m.misses % MISSES_BEFORE_HUMAN == 0:  # a simpler question, and a person
             m.misses %= MISSES_BEFORE_MOVING_ON
             m.events.append(Event("offered_human", {"state": m.state}))
@@ -1217,7 +1064,7 @@ class Engine:
             "reprompt_story" if story else "reprompt_media" if media else "reprompt"
         # (a voice note: kept, not heard; crying faces: heard, and DARURAT, in "kamu" too)
         key = self.form(m, key) if tears else key
-        m.replies.append(Reply(key, choices=self._choices(state)))
+        m.replies.append(Reply(key, choices=self.choices(state)))
 
     def _keep_offer(self, m: StepModel, state: StateSpec, kept: ChoiceSpec) -> None:
         """Left after misses, a question keeps what the bot itself offered from the story
@@ -1225,8 +1072,8 @@ class Engine:
         of 70 offered "Lansia", who answered "sa ini tua su tra kuat" and "sa tra mengerti ini
         nak", had the category dropped and ended P3 "konsultasi"): a guess staff can correct
         costs less than a case with no problem named, and no priority for it."""
-        before = self._p0(m) if state.name in self._p0_states else None
-        before_p1 = self._reasons(m, "P1") if state.name in self._p1_states else None
+        before = safety.p0(m) if state.name in self.p0_states else None
+        before_p1 = safety.reasons(m, "P1") if state.name in self.p1_states else None
         key = self.form(m, "moved_on.kept")
         m.replies.append(Reply(key, {"suggested_key": kept.label}))
         m.events[-1].data["kept"] = kept.value  # the "moved_on" event: staff check it
@@ -1243,7 +1090,7 @@ class Engine:
         plain = f"{state.prompt}.plain"
         if not self.has_text(m, plain) or \
                 self.bundle.answers.shared_value(text) != "unknown" or \
-                "unknown" in (value for value, _ in self._choices(state)):
+                "unknown" in (value for value, _ in self.choices(state)):
             return False
         m.misses += 1
         key = self.form(m, plain)
@@ -1251,101 +1098,8 @@ class Engine:
         self.prompt(m, short=True)
         return True
 
-    def _choices(self, state: StateSpec) -> tuple[tuple[str, str], ...]:
-        return self._choices_of(state.name)
-
-    @lru_cache(maxsize=512)  # noqa: B019 - one engine per flow, kept for the process
-    def _choices_of(self, state: str) -> tuple[tuple[str, str], ...]:
-        return tuple((c.value, c.label) for c in self.flow.choices_of(self.flow.states[state]))
-
-    def params(self, m: StepModel, key: str | None = None) -> dict[str, Any]:
-        """What the texts need filled in; with `key`, only what that text uses."""
-        needs = self._placeholders.get(key, ALL) if key else ALL
-        params: dict[str, Any] = {}
-        if "daypart" in needs:
-            params["daypart_key"] = commands.daypart(m.now)
-        if "emergency_contacts" in needs:
-            first = told_kinds(m.answers, m.flags)
-            if writes_as_child(m.answers):  # a child typing DARURAT: TePSA first (after
-                first = [SELFHARM_CHILD, *first] if first[:1] == ["selfharm"] else \
-                    ["child", *first]  # 119, for a child who wants to die)
-            params["emergency_contacts"] = self.bundle.directory.contacts(
-                m.language, m.answers.get("distrik"), first=first)
-        if "crisis_contacts" in needs:
-            groups = [str(m.answers.get(FOCUS, "")), *m.answers.get(CRISIS_GROUPS, ())]
-            if m.answers.get(ACCIDENT):
-                groups = [ACCIDENT_TEXT[1:]]  # an accident: the health post alone
-            if writes_as_child(m.answers) and groups[0] in ("sexual", "violence"):
-                groups.insert(0, "child")  # a child hurt by someone: the child lines first
-            elif writes_as_child(m.answers) and groups[0] == "selfharm":
-                groups.insert(0, SELFHARM_CHILD)  # a child who wants to die: TePSA after 119
-            if key is not None and key.endswith(INJURED):
-                groups.insert(0, INJURED_CHILD)  # a child bleeding: the health post first
-            if HURT_BY_POLICE in m.flags:
-                groups.insert(0, POLICE_HARM)  # hurt by the police: 110 after the others
-            if CHAT_ONLY in m.flags:
-                groups.insert(0, CHAT_ONLY)  # cannot phone: SAPA's WhatsApp first
-            params["crisis_contacts"] = self.bundle.directory.contacts(
-                m.language, m.answers.get("distrik"), groups)
-        if "selfharm_contacts" in needs:  # the self-harm lines (a child's too, for a child)
-            groups = ["selfharm", "child"] if writes_as_child(m.answers) else ["selfharm"]
-            params["selfharm_contacts"] = self.bundle.directory.contacts(
-                m.language, m.answers.get("distrik"), groups)
-        if "institution" in needs:  # where staff would refer the family (REFER)
-            code = (m.answers.get(REFER) or {}).get("code")
-            params["institution_key"] = f"{INSTITUTION_TEXT}{code}" if \
-                f"{INSTITUTION_TEXT}{code}" in self.bundle.catalog.texts[m.language] \
-                else "refer_consent.elsewhere"  # a place since gone from the list
-        if "topic" in needs:  # the broadcast topic being subscribed to (flows/broadcast.yaml)
-            params["topic_key"] = f"list.broadcast_topics.{m.answers.get('sub_topic', 'all')}"
-        if "safe_times" in needs:  # the family's own words, said back in the closing
-            params["safe_times"] = str(m.answers.get("safe_times", ""))
-        if "office" in needs:
-            params["office"] = self.bundle.directory.office_text(m.language)
-        if "staff_note" in needs:
-            told = m.consented() or m.has_case
-            params["staff_note_key"] = self.form(  # someone else reads the phone: no "staff
-                m, "crisis.staff.told" if told else "crisis.staff.later")  # will contact you"
-        for name in ("contact_soon", "contact_chat"):  # "akan menghubungi Anda secepatnya";
-            if name in needs:  # on a phone someone else reads: only after they write
-                params[f"{name}_key"] = self.form(m, f"crisis.{name}")
-        if "response_time" in needs:  # only what the service hours make true
-            # never below what staff were already told (the case is never lowered): a "yes,
-            # safe to chat now" after "not safe" is no reason to promise "dalam 3 hari kerja"
-            # after "Kasus Anda sudah kami teruskan ... sekarang" (walk O, re-checked)
-            floor = "P0" if P0_ALERTED in m.flags else "P1" if "p1_notified" in m.flags \
-                else "P3"
-            priority = min(m.triage.assess(m.facts()).priority, floor)
-            hours = self.bundle.hours
-            closed = priority != "P0" and not hours.is_open(m.now)
-            params["response_time_key"] = f"response_time.{priority}" + (
-                ".closed" if closed else "")
-            # the form for the text's own variant where there is one: beside the safe times
-            # (closing.gave_safe_times), response_time.P0.gave_safe_times, not "juga di luar
-            # jam layanan"
-            form = f"{params['response_time_key']}." \
-                f"{key.removesuffix('.young').rpartition('.')[2]}" if key else ""
-            if form in self.bundle.catalog.texts[m.language]:
-                params["response_time_key"] = form
-            params["response_time_key"] = self.form(  # "pada waktu aman yang kamu sebut"
-                m, params["response_time_key"])
-            opens = hours.next_open(m.now).astimezone(hours.tz)
-            days = (opens.date() - m.now.astimezone(hours.tz).date()).days
-            # "mulai hari ini, 08.00 WIT" at 05.00 (a walk-through read "mulai Senin,
-            # 07-12-2026 08.00" on that Monday's morning); a later day with its date
-            params["opens"] = opens.strftime("%H.%M" if days < 2 else "%d-%m-%Y %H.%M")
-            params["opens_day_key"] = ("day.today", "day.tomorrow")[days] if days < 2 \
-                else f"weekday.{opens.weekday()}"
-        return params
-
-    @lru_cache(maxsize=512)  # noqa: B019 - one engine per flow, kept for the process
-    def _labels(self, state: str, language: str) -> list[str]:
-        """A state's choice labels as typed answers are compared with them."""
-        return [fold(self.bundle.catalog.text(c.label, language))
-                for c in self.flow.choices_of(self.flow.states[state])]
-
     @cached_property
-    def _offering(self) -> tuple[StateSpec, ...]:
+    def offering(self) -> tuple[StateSpec, ...]:
         """The questions a story may answer for later (`offer` and `from_story` in
         answers.yaml: the distrik, the category; the age by `own_age`, the writer's own; not
         "who needs help": in "sa pu paitua pukul sa" the husband is named, and the writer
@@ -1355,89 +1109,6 @@ class Engine:
                      and (q := self.bundle.answers.question(s)) is not None
                      and (q.offer or bool(q.own_self)) and q.from_story)
 
-    @cached_property
-    def _p0_states(self) -> frozenset[str]:
-        """States whose answer could add a P0 reason: they save an answer a P0 rule reads,
-        or a choice runs an action (actions set flags). Elsewhere the check is skipped."""
-        keys = {k for r in self.bundle.triage.by_priority["P0"] for k in r.when}
-        return frozenset(s.name for s in self.flow.states.values()
-                         if s.save in keys or any(c.actions for c in self.flow.choices_of(s)))
-
-    @cached_property
-    def _p1_states(self) -> frozenset[str]:
-        """Like `_p0_states`, for the P1 rules (the immediate safety message)."""
-        keys = {k for r in self.bundle.triage.by_priority["P1"] for k in r.when}
-        return frozenset(s.name for s in self.flow.states.values()
-                         if s.save in keys or any(c.actions for c in self.flow.choices_of(s)))
-
-    @cached_property
-    def _placeholders(self) -> dict[str, frozenset[str]]:
-        """For each text key, the placeholders its texts use (in any language)."""
-        out: dict[str, set[str]] = {}
-        for table in self.bundle.catalog.texts.values():
-            for key, text in table.items():
-                out.setdefault(key, set()).update(
-                    name for _, name, _, _ in Formatter().parse(text) if name)
-        return {k: frozenset(v) for k, v in out.items()}
-
-    def _young(self, m: StepModel, reply: Reply) -> Reply:
-        """`reply` in its text for a child ("kamu") where the catalogs have one: the form of
-        a text chosen where who writes was not asked (a walk-through: a girl of 13 read
-        "Apakah Anda setuju?", "permintaan Anda" after PETUGAS, "Keselamatan Anda" after
-        DARURAT)."""
-        base, short, rest = reply.key.partition(".short")  # "x.short": "x.young.short"
-        young = f"{base}.young{short}" if short and not rest else f"{reply.key}.young"
-        return replace(reply, key=young) if self.has_text(m, young) else reply
-
-    def _filled(self, m: StepModel, reply: Reply) -> Reply:
-        """`reply` with what its text needs that the code choosing it did not give (an action
-        has no engine: emergency.still_ack's "{contact_soon}")."""
-        needs = self._placeholders.get(reply.key, frozenset()) & ALL
-        if all(n in reply.params or f"{n}_key" in reply.params for n in needs):
-            return reply
-        return replace(reply, params={**self.params(m, reply.key), **reply.params})
-
-    def has_text(self, m: StepModel, key: str) -> bool:
-        return key in self.bundle.catalog.texts[m.language]
-
-    def form(self, m: StepModel, key: str) -> str:
-        """`key`'s text for who writes, where the catalogs have it: `.other_writer` when
-        someone other than the phone's owner writes (no case number: Never 5),
-        `.phone_watched` when someone else reads the phone, `.young` when a child writes
-        ("kamu"), else `key`."""
-        if WRITER in m.answers and self.has_text(m, key + OTHER_WRITER):
-            return key + OTHER_WRITER
-        if PHONE_WATCHED in m.flags and self.has_text(m, f"{key}.{PHONE_WATCHED}"):
-            key = f"{key}.{PHONE_WATCHED}"  # someone else reads the phone: not "staff will
-            # contact you", they reply after the family writes (closing.idle, faq.when)
-        if writes_as_child(m.answers) and self.has_text(m, f"{key}.young"):
-            return f"{key}.young"
-        return key
-
-    def _variant(self, m: StepModel, state: StateSpec, key: str) -> str | None:
-        """The first of the state's variants with a text for `key`: a condition's name where
-        it holds (`someone_else`), else the answer's value."""
-        texts = self.bundle.catalog.texts[m.language]
-        for variant in state.variant:
-            cond = self.flow.conditions.get(variant)
-            value = m.answers.get(variant) if cond is None else \
-                variant if self.holds(cond, m) else None
-            if value is not None and f"{key}.{value}" in texts:
-                return f"{key}.{value}"
-        return None
-
-    def _injured(self, m: StepModel, key: str) -> str:
-        """A child's emergency text, for a child bleeding: the IGD first (a walk-through:
-        "bapanya pukul sa pu anak 5 thn sampe berdarah" read "bawa anak ke tempat aman" with
-        the health post last); a child writing of their own blows, theirs in "kamu"."""
-        if "injury" not in m.answers.get(CRISIS_GROUPS, ()):
-            return key
-        if key == "emergency.violence.child":
-            key = "emergency.child.child"
-        injured = f"{key}{INJURED}"
-        return injured if key.startswith("emergency.child") and self.has_text(m, injured) \
-            else key
-
     def prompt(self, m: StepModel, short: bool = False) -> None:
         """Ask the current question: its text for the kind of danger where it has one
         (`variant`: an answer's value, or a condition's name where it holds), or with `short`
@@ -1446,7 +1117,7 @@ class Engine:
         state = self.flow.states[m.state]  # mana" at "a safe place tonight?")
         key = state.prompt
         texts = self.bundle.catalog.texts[m.language]
-        if (variant := self._variant(m, state, key)) is not None:
+        if (variant := wording.variant(self, m, state, key)) is not None:
             key = variant
             if m.answers.get(ACCIDENT) and f"{key}{ACCIDENT_TEXT}" in texts:
                 key = f"{key}{ACCIDENT_TEXT}"  # a fall, a bite: first aid and the health post
@@ -1460,7 +1131,7 @@ class Engine:
                 key = f"{key}.police"  # hurt by the police: no police station as a refuge, a
                 # child held by them not to be "taken to a safe place" (walk L)
             if state.name == self.flow.interrupts["emergency"]:
-                key = self._injured(m, key)
+                key = wording.injured(self, m, key)
                 # an emergency message again: the same, or an injury after another kind (a
                 # walk-through: four whole blocks for one boy's bruised legs): "we have it as
                 # urgent" and the numbers. A new kind of danger gets its whole message (the
@@ -1525,4 +1196,4 @@ class Engine:
             params |= {**self.params(m, asked), "question_key": asked}
         elif held is not None:
             key, params = held, {**self.params(m, held), "question_key": key}
-        m.replies.append(Reply(key, params, self._choices(state)))
+        m.replies.append(Reply(key, params, self.choices(state)))

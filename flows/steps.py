@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from flows.actions import StepModel
-from flows.definition import ChoiceSpec, Flow, StateSpec
+from flows.definition import ChoiceSpec, Condition, Flow, StateSpec
 from flows.types import Inbound
 
 
@@ -62,4 +62,16 @@ class Stepper(Protocol):
 
     def form(self, m: StepModel, key: str) -> str:
         """`key`'s text for who writes: someone else on the phone, a child, or as it is."""
+        ...
+
+    def holds(self, cond: Condition, m: StepModel) -> bool:
+        """Whether `cond` holds for the conversation (a `priority` one: its triage now)."""
+        ...
+
+    def labels(self, state: str, language: str) -> list[str]:
+        """A state's choice labels as typed answers are compared with them."""
+        ...
+
+    def choices(self, state: StateSpec) -> tuple[tuple[str, str], ...]:
+        """A state's choices as a reply's buttons: (value, label key)."""
         ...
