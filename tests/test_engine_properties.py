@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from flows.danger import FOCUS_ORDER
-from flows.engine import MISSES_BEFORE_MOVING_ON, REPEAT_WITHIN, STORY_WORDS
+from flows.engine import REPEAT_WITHIN, STORY_WORDS
+from flows.misses import MISSES_BEFORE_MOVING_ON
 from flows.text import fold
 from flows.types import LANGUAGES, Inbound, Media, Snapshot, Turn
 from tests.support import flows

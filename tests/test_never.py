@@ -20,8 +20,8 @@ from sqlalchemy import text
 
 from bot.service import Service
 from flows.actions import PHONE_WATCHED, RETURN_TO
+from flows.answering import SKIP_WORDS
 from flows.danger import FOCUS_ORDER
-from flows.engine import SKIP_WORDS
 from flows.types import LANGUAGES, Inbound, Reply, Snapshot, Turn
 from storage import cases
 from tests.support import Family, flows, read_sql

@@ -24,9 +24,9 @@ from bot.casework import intakeview, labels, staff
 from bot.privacy import access, notify
 from bot.privacy.erase import Outcome, checked
 from flows.actions import BY_OTHER, INSTITUTION_TEXT, OTHER_AUTHOR, case_answers
+from flows.answering import SKIP_WORDS
 from flows.catalog import Catalog
 from flows.definition import StateSpec
-from flows.engine import SKIP_WORDS
 from flows.text import keyword
 from flows.types import DEFAULT_LANGUAGE
 from storage import cases, conversations

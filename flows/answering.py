@@ -1,0 +1,197 @@
+"""A message read as the answer to the question asked: a choice (its words, a button, an
+offer taken), a text kept where the state saves it, a skip; else a miss."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from flows import commands, corrections, safety
+from flows.actions import AFTER_HOURS, OFFER, STORY, TOLD, TOLD_STORY, StepModel, resting_message
+from flows.answers import only_signs, only_tears
+from flows.choices import agrees, choice, guess, pick
+from flows.definition import ChoiceSpec, StateSpec
+from flows.misses import miss, unsure
+from flows.moves import enter, fire, rest
+from flows.notices import asked_only
+from flows.offers import kept, names, offer_taken, remember, suggested
+from flows.prompts import prompt
+from flows.runner import Runner
+from flows.text import MAX_ANSWER_CHARS, clean, fold, keyword
+from flows.types import Event, Inbound, Reply
+from flows.wording import form, has_text, variant
+
+STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
+LEADING_NUMBER = re.compile(r"\s*(\d)\b")  # an optional question's answer, words after it
+PIECE_WORDS = 3  # words at most of a message read as a piece of one sentence
+WORD_WORDS = 4  # at most, in an answer to a question that `expects: word` (the codeword)
+SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
+Before = frozenset[str] | None
+
+
+def story(text: str) -> bool:
+    """A story told, thanked before the question is asked again: STORY_THANKED words in
+    letters we read ("pagi jam 9-11" is a time; a message in a script we do not read is not
+    thanked for what it said)."""
+    return sum(1 for w in fold(text).split() if w.isascii() and w.isalpha()) >= STORY_THANKED
+
+
+def welcome(engine: Runner, m: StepModel, text: str, pieces: list[str]) -> None:
+    """A first message that is no danger: the welcome, thanking for a story told first."""
+    remember(engine, m, text)
+    told = story(text) and not pieces and "?" not in text and \
+        not any(e.kind == "noticed" for e in m.events)
+    if told:  # the welcome thanks them for it first (walk Q: a grandmother's whole
+        m.answers[TOLD_STORY] = "yes"  # story had the welcome alone, as to "halo");
+    prompt(engine, m)  # not a question, nor a story a notice answered (its text came
+    m.answers.pop(TOLD_STORY, None)  # first); for this welcome only
+
+
+def answer(engine: Runner, m: StepModel, inbound: Inbound, state: StateSpec,
+           whole: str | None = None) -> None:
+    """Read `inbound` as the answer to `state` (`whole`: the message as written, where a
+    notice answered some of its words: read whole when the rest answers nothing, as
+    "jangan telpon, de bisa dengar" at the call's consent, which is "chat")."""
+    value, _, asked = inbound.payload.partition("|")
+    if asked and asked != m.state:  # a button from an earlier question's keyboard
+        m.events.append(Event("stale_button", {"asked": asked, "state": m.state}))
+        if engine.flow.choices_of(state) and not state.end:
+            return m.replies.append(Reply("stale_choice", choices=engine.choices(state)))
+        return rest(engine, m, state, moved=True) if state.end else prompt(engine, m)
+    if asked:
+        inbound = replace(inbound, payload=value)
+    text = clean(inbound.text)
+    before = safety.p0(m) if state.name in engine.p0_states else None
+    before_p1 = safety.reasons(m, "P1") if state.name in engine.p1_states else None
+    if state.end and m.state in commands.REFUSED and agrees(engine, m, text):
+        # "ok sa setuju" after refusing (a walk-through: "Ketik ULANG" three times): the
+        # consultation from the danger question, consent asked as it comes
+        m.events.append(Event("consent_reconsidered", {"state": m.state}))
+        m.replies.append(Reply("resumed"))
+        enter(engine, m, commands.RECONSIDERED)
+        return prompt(engine, m)
+    if state.end:
+        m.events.append(resting_message(m))
+        return rest(engine, m, state)
+    if state.skippable and (keyword(text, SKIP_WORDS) or
+                            (state.input and engine.bundle.answers.declined(text))):
+        if state.save:
+            m.answers[state.save] = "skipped"
+        return fire(engine, m, "skip", before, before_p1)
+    if state.input:
+        return _text(engine, m, state, inbound, text, before, before_p1)
+    if only_signs(text) and (state.name in engine.p0_states or
+                             state.name in engine.p1_states):
+        return miss(engine, m, state, ack=True)  # a 👍 is never "yes, a child is hurt now"
+        # (H7)
+    _choose(engine, m, state, inbound, text, whole, before, before_p1)
+
+
+def _text(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text: str,
+          before: Before, before_p1: Before) -> None:
+    """The answer to a question that asks for text: kept, or asked once more."""
+    if not text and not inbound.media:
+        return miss(engine, m, state)
+    if not m.misses and unsure(engine, m, state, text):
+        return None  # "sa tra tau itu" at the codeword: what one is, not the codeword
+        # (a walk-through: saved as the word a counselor would say back)
+    if not m.misses and (
+            (state.expects == "time" and not engine.bundle.answers.names_time(text)) or
+            (state.expects == "word" and len(text.split()) > WORD_WORDS)):
+        m.misses += 1  # "ya", a story: asked once more, then taken as it comes
+        key = form(engine, m, f"{state.prompt}.not_{state.expects}")
+        return m.replies.append(Reply(key if has_text(engine, m, key) else state.prompt))
+    save_text(m, state, inbound, text)
+    if state.expects == "time":
+        after_hours(engine, m, state, text)
+    return fire(engine, m, "answer", before, before_p1)
+
+
+def _choose(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text: str,
+            whole: str | None, before: Before, before_p1: Before) -> None:
+    """The answer to a choice question: taken, offered ("Maksud Anda ...?"), or a miss."""
+    picked = _read(engine, m, state, inbound, text, whole)
+    if picked is None and (offered := suggested(engine, m, state)) is not None:
+        said = engine.bundle.answers.shared_value(text)
+        if said == "no":  # not what was offered: the question as it is
+            m.answers.pop(OFFER, None)
+            m.answers.pop(TOLD, None)
+            m.answers[STORY] = {k: v for k, v in (m.answers.get(STORY) or {}).items()
+                                if k != state.name}  # a new dict: the step stays pure
+            return prompt(engine, m)
+        picked = offered if said == "yes" or (said is None and names(
+            engine, m, state, text, offered)) else None
+    if picked is None and not asked_only(engine, m) and \
+            (guessed := guess(engine, m, state, text)) is not None:
+        m.answers[OFFER] = [state.name, guessed.value]  # "Maksud Anda: ...? Balas IYA"
+        return prompt(engine, m)
+    if picked is None and (whole is not None or any(e.kind == "noticed" for e in m.events)):
+        return prompt(engine, m, short=True)  # a question answered ("sa harus pi mana?"),
+        # now or before ("jgn telpon" again): not a miss; the question again, short
+    if picked is None and not m.misses and unsure(engine, m, state, text):
+        return None  # "sa tra tau" where "don't know" is no choice: the question, plainer
+    picked = picked or kept(engine, m, state, text)  # "dekat pasar lama": said back
+    if picked is None and m.misses and state.unsure and \
+            engine.bundle.answers.shared_value(text) == "unknown":
+        picked = choice(engine, state, state.unsure)  # and again: the choice the plainer
+        # text named for the unsure ("ragu": 2 at the danger question)
+    if picked is None:
+        remember(engine, m, text)
+        return miss(engine, m, state, story=story(text),
+                    media=bool(inbound.media) and not text,
+                    ack=only_signs(text) or engine.bundle.answers.acknowledges(text),
+                    short=len(text.split()) <= PIECE_WORDS, tears=only_tears(text))
+    _take(engine, m, state, text, picked, before, before_p1)
+
+
+def _read(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text: str,
+          whole: str | None) -> ChoiceSpec | None:
+    """The choice the message picks: an offer taken, its words or button, a leading
+    number at an optional question, or the whole message where a notice took words."""
+    picked = offer_taken(engine, m, state, text) if not inbound.payload else None
+    picked = picked or pick(engine, m, state, text, inbound.payload)
+    if picked is None and state.lenient and (lead := LEADING_NUMBER.match(text)):
+        picked = pick(engine, m, state, lead.group(1))  # the rating with praise: "5 kk,
+        # mantap" (walk L: the welcome again, the rating lost)
+    if picked is None and whole is not None and whole != text:
+        picked = pick(engine, m, state, clean(whole))
+    return picked
+
+
+def _take(engine: Runner, m: StepModel, state: StateSpec, text: str, picked: ChoiceSpec,
+          before: Before, before_p1: Before) -> None:
+    """Keep the choice picked and move on."""
+    m.answers.pop(OFFER, None)
+    if state.save:
+        m.answers[state.save] = picked.value
+    remember(engine, m, text)  # what the answer says for questions to come: "sa pu ade,
+    # 16 tahun" at who needs help is offered at the child's age (asked again before)
+    fire(engine, m, f"choose_{picked.value}", before, before_p1)
+    if state.save and not state.interrupt:  # "salah ketik" next takes it back
+        corrections.record(m, state.name, False)
+
+
+def save_text(m: StepModel, state: StateSpec, inbound: Inbound, text: str) -> None:
+    """Keep a text answer (and its media) where the state saves it."""
+    if state.save:
+        m.answers[state.save] = text[:MAX_ANSWER_CHARS]
+        if inbound.media:
+            m.answers[f"{state.save}_media"] = [
+                {"kind": x.kind, "ref": x.ref, "mime": x.mime} for x in inbound.media]
+
+
+def after_hours(engine: Runner, m: StepModel, state: StateSpec, text: str) -> None:
+    """A time to be called that the service does not work ("malam jam 8 saja"): staff
+    see that they must write first, and the family is told the hours and that staff
+    will write before calling (not for a P0, which staff answer at any hour)."""
+    hours = engine.bundle.hours
+    if m.triage.assess(m.facts()).priority == "P0" or \
+            not engine.bundle.answers.after_hours(text, hours.open.hour, hours.close.hour):
+        return  # a P0's staff call at any hour (a walk-through's father who asked to be
+        # phoned now had staff read "write in the chat before calling")
+    m.flag(AFTER_HOURS)
+    key = f"{state.prompt}.after_hours"
+    key = form(engine, m, variant(engine, m, state, key) or key)  # chose no call: not "we
+    # call in service hours" (walk O)
+    if has_text(engine, m, key):
+        m.replies.append(Reply(key))

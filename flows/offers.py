@@ -1,0 +1,95 @@
+"""What a story answers for questions still to come, offered when each is asked ("Maksud
+Anda: ...? Balas IYA"), and a place told in words kept for staff."""
+
+from __future__ import annotations
+
+from flows.actions import OFFER, STORY, TOLD, StepModel
+from flows.answers import Answers
+from flows.choices import by_police, choice, guess
+from flows.definition import POLICE_HARM, ChoiceSpec, Flow, StateSpec
+from flows.runner import Runner
+from flows.types import Reply
+from flows.wording import form
+
+STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
+KEPT_WORDS, KEPT_CHARS = 8, 80  # a place told in words (`unmatched`): a few words, no story
+# a story's "tidak tahu harus bagaimana" or "lain kali" is no answer about anything
+# "outside Mimika" neither: a story names where the writer is as often as where the one who
+# needs help is ("sa kerja di Jayapura", a daughter about her mother in SP3, a walk-through)
+NOT_FROM_STORY = frozenset({"unknown", "other", "outside"})
+
+
+def offering(flow: Flow, answers: Answers) -> tuple[StateSpec, ...]:
+    """The questions a story may answer for later (`offer` and `from_story` in
+    answers.yaml: the distrik, the category; the age by `own_age`, the writer's own; not
+    "who needs help": in "sa pu paitua pukul sa" the husband is named, and the writer
+    needs the help)."""
+    return tuple(s for s in flow.states.values()
+                 if s.save and not s.end and flow.choices_of(s)
+                 and (q := answers.question(s)) is not None
+                 and (q.offer or bool(q.own_self)) and q.from_story)
+
+
+def suggested(engine: Runner, m: StepModel, state: StateSpec) -> ChoiceSpec | None:
+    """The choice offered at this question ("iya" takes it): the one a sentence named
+    among other words ("anak sa tra mo sekolah"), else the one an earlier story's
+    danger words named (their kind), else the one its other words named (a place)."""
+    asked, value = m.answers.get(OFFER) or (None, None)
+    if asked == state.name:
+        return choice(engine, state, value)
+    told = by_police(m, m.answers.get(TOLD))
+    if told == POLICE_HARM and state.danger_choice(told) is not None:
+        return None  # no offer: beaten by the police is none of the listed problems
+    return choice(engine, state, state.danger_choice(told)) or \
+        choice(engine, state, m.answers.get(STORY, {}).get(state.name))
+
+
+def offer_taken(engine: Runner, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
+    """ "iya" to "Maksud Anda: ...? Balas IYA" is what was offered, even where "iya" is also
+    a choice's own word ("iya" = keep chatting, at the greeting). Not at a question whose
+    choices are yes and no: there "iya" is its own answer."""
+    offered = suggested(engine, m, state)
+    if offered is None or any(c.value == "yes" for c in engine.flow.choices_of(state)):
+        return None
+    return offered if engine.bundle.answers.shared_value(text) == "yes" else None
+
+
+def names(engine: Runner, m: StepModel, state: StateSpec, text: str,
+          offered: ChoiceSpec) -> bool:
+    """A reply to an offer whose own words name the choice offered ("sa ini tua su tra
+    kuat" to "Lansia...? Balas IYA") takes it, as "iya" does."""
+    guessed = guess(engine, m, state, text)
+    return guessed is not None and guessed.value == offered.value
+
+
+def remember(engine: Runner, m: StepModel, text: str) -> None:
+    """A message that answered nothing (a story, often the first message): what it names
+    for questions still to come that offer ("sa tinggal di kuala kencana" for the
+    distrik), kept as choice values only, offered when each is asked."""
+    if len(text.split()) < STORY_WORDS:
+        return
+    story = dict(m.answers.get(STORY) or {})
+    for state in engine.offering:
+        if state.name != m.state and state.save not in m.answers:
+            guessed = guess(engine, m, state, text)
+            if guessed is not None and guessed.value not in NOT_FROM_STORY:
+                story[state.name] = guessed.value
+    if story:
+        m.answers[STORY] = story
+
+
+def kept(engine: Runner, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
+    """A few words that tell a place but name no choice, kept as the answer of the text
+    question `unmatched` names, and its choice (walk O: "di dekat pasar lama" at the
+    distrik question had the 21-line list again): not a yes, a no or "tra tau", not a
+    story or a question; a place word in it (answers.yaml `places`), or one name
+    written again after the list."""
+    answers = engine.bundle.answers
+    if state.unmatched is None or "?" in text or len(text.split()) > KEPT_WORDS or \
+            answers.shared_value(text) is not None or answers.acknowledges(text) or \
+            not answers.names_place(state, text, names=m.misses > 0):
+        return None  # one word alone, once the list was shown again ("tunggu" is none)
+    key, value = state.unmatched
+    m.answers[key] = text[:KEPT_CHARS]
+    m.replies.append(Reply(form(engine, m, f"{state.prompt}.kept"), {"place": m.answers[key]}))
+    return choice(engine, state, value)
