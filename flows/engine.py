@@ -17,6 +17,7 @@ from flows import (
     commands,
     corrections,
     danger,
+    mistakes,
     moves,
     notices,
     offers,
@@ -37,7 +38,6 @@ from flows.actions import (
     PHONE_WATCHED,
     WRITER,
     StepModel,
-    case_now,
     phone_watched,
     writes_as_child,
 )
@@ -53,6 +53,7 @@ from flows.definition import (
 )
 from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
+from flows.mistakes import RESUME_AFTER
 from flows.moves import PASS
 from flows.offers import STORY_WORDS
 from flows.text import (
@@ -66,7 +67,6 @@ from flows.text import (
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
 from flows.writers import who_writes, whose_answers
 
-RESUME_AFTER = timedelta(hours=24)
 QUESTION_MARKS = re.compile(r"\s*[?？¿]+\s*")  # "?" alone: the family did not understand
 LAST_STORY = "_last_story"  # a digest of the last message of STORY_WORDS words or more
 # the same one again this soon: sent twice, not said (a burst comes in one batch; an answer
@@ -296,7 +296,7 @@ class Engine:
             m.replies.append(Reply("state_lost"))
             m.answers.pop(GREETED, None)  # "dimulai lagi dari awal": the whole welcome
         away = now - snap.updated_at if snap.updated_at else timedelta(0)
-        self._handle(m, inbound, fresh or lost, away)
+        self.handle(m, inbound, fresh or lost, away)
         opened = m.has_case and snap.case_number is None  # a case this turn: on it too
         if PHONE_WATCHED in m.flags and (PHONE_WATCHED not in snap.flags or opened):
             phone_watched(m)  # after the case event, so the constraint is the case's
@@ -310,9 +310,80 @@ class Engine:
                        self.flow.version, snap.case_number, now)
         return Turn(tuple(m.replies), tuple(m.events), new)
 
-    def _handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta,
+    def handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta,
                 meant: bool = False) -> None:
         """Answer one message (`meant`: what a correction meant, read as an answer)."""
+        command, asked = self._command(m, inbound, starting)
+        fix = None if meant else mistakes.correction(self, m, inbound, command, starting, away)
+        command = "mistyped" if fix is not None else command
+        if self._repeated(m, inbound, command, starting, away):
+            m.events.append(Event("repeated", {"state": m.state}))  # one answer is enough
+            return
+        answered = m.answers.get(ANSWERED)  # a turn of danger words changes what "salah
+        # ketik" is about (flows/corrections.py)
+        state = self.flow.states[m.state]
+        wrote, events = who_writes(
+            m.answers, inbound.text if command is None and not inbound.payload else "",
+            self.bundle.writers, away, m.state)  # "ini sa anaknya, sa pake hp mama"
+        m.events += events
+        at = len(m.replies)
+        scan, pieces, also = self._scan(m, inbound, command, state, away)
+        rest = None  # the message without what a notice answered
+        if command is None and not inbound.payload and not scan and \
+                has_letters(inbound.text):  # (no notice is in a bare "2")
+            rest = notices.notice(self, m, inbound.text,
+                                  self.notice_phrases)  # "anak panas tinggi": IGD
+        if command == "ask_secret" and \
+                named_in(inbound.text, self.bundle.beside_danger) == "secret":
+            notices.noticed(self, m, "secret")  # "jang kasi tau sa pu mama" alone: staff see the
+            # condition, and no notice repeats it
+        if command is not None:
+            m.answers.pop(OFFER, None)  # a guess offered before is not offered again after a
+            # keyword or a question (walk O: "only helpline numbers?" after PETUGAS too)
+            if fix is not None:
+                mistakes.correct(self, m, inbound, fix)
+            else:
+                commands.run(self, m, command, asked)
+        elif scan and state.save and \
+                (still := choices.still_in_danger(self, m, state, inbound.text, scan)):
+            self._still(m, state, scan, still)
+        elif scan:  # every text, in every state, is read for danger before anything else
+            choice = None if starting else \
+                also or choices.danger_choice(self, m, state, inbound.text, scan)
+            if choice is None:
+                offers.remember(self, m, inbound.text)
+            danger.answer(self, m, inbound, state, scan, starting, choice)
+        elif starting:
+            answering.welcome(self, m, inbound.text, pieces)
+        elif away > RESUME_AFTER and not state.end and not state.interrupt:
+            hours = away // timedelta(hours=1)  # an int: the event is stored as JSON
+            m.events.append(Event("returned", {"state": m.state, "hours": hours}))
+            self.interrupt(m, self.flow.interrupts["resume"])
+            self.prompt(m)
+        else:
+            # a choice is read without the notice's words; a text answer keeps them all
+            answering.answer(self, m, replace(inbound, text=rest) if rest and not state.input
+                         else inbound, state, whole=inbound.text if rest is not None else None)
+        if scan and command is None and not inbound.payload:  # what danger texts do not
+            # answer: "kam bisa telpon polisi ka?" (no: call 110), "bisa selesai adat ka?"
+            notices.notice(self, m, inbound.text, self.bundle.beside_danger, at + 1)
+        if wrote == "writer.owner" and BY_OTHER in m.answers and not state.end:
+            wrote = "writer.owner.mid_intake"  # the questions so far were someone else's
+            # (a re-check: a mother went on answering her daughter's intake)
+        if wrote is not None:  # after the danger text, if any; before everything else
+            m.replies.insert(at + 1 if scan and len(m.replies) > at else at, Reply(wrote))
+        if pieces and any(r.key in commands.NOT_UNDERSTOOD for r in m.replies[at:]):
+            m.answers[PIECES] = pieces  # kept to be read with the next words
+        else:
+            m.answers.pop(PIECES, None)
+        if scan and m.answers.get(ANSWERED) is answered:
+            corrections.settle(m)  # words of danger, and no answer: "salah ketik" is theirs
+
+
+    def _command(self, m: StepModel, inbound: Inbound,
+                 starting: bool) -> tuple[str | None, list[str]]:
+        """The keyword command or question about the service a message is, if any, and
+        more questions asked with it; none where its words are danger, an answer or a time."""
         command = command_of(inbound.text, self.bundle.keywords, self.bundle.phrases) \
             if not inbound.payload else \
             commands.of_button(inbound.payload, self.bundle.keywords)
@@ -350,19 +421,12 @@ class Engine:
         elif command == "later" and (self.flow.states[m.state].end or
                                      choices.answers_safety(self, m, inbound.text)):
             command = None  # at rest there is nothing to pause: a message to the case
-        fix = None if meant else self._correction(m, inbound, command, starting, away)
-        command = "mistyped" if fix is not None else command
-        if self._repeated(m, inbound, command, starting, away):
-            m.events.append(Event("repeated", {"state": m.state}))  # one answer is enough
-            return
-        answered = m.answers.get(ANSWERED)  # a turn of danger words changes what "salah
-        # ketik" is about (flows/corrections.py)
-        state = self.flow.states[m.state]
-        wrote, events = who_writes(
-            m.answers, inbound.text if command is None and not inbound.payload else "",
-            self.bundle.writers, away, m.state)  # "ini sa anaknya, sa pake hp mama"
-        m.events += events
-        at = len(m.replies)
+        return command, asked
+
+    def _scan(self, m: StepModel, inbound: Inbound, command: str | None, state: StateSpec,
+              away: timedelta) -> tuple[Scan | None, list[str], ChoiceSpec | None]:
+        """The danger words a message is heard for (with the short pieces before it), the
+        pieces kept, and the choice a story the model reads as danger answers as well."""
         scan = self.bundle.crisis.scan(clean(inbound.text), model=not state.facts) \
             if command is None and not inbound.payload and inbound.text else None
         if scan is not None:
@@ -406,157 +470,27 @@ class Engine:
             for pattern, flag in self._flagging:
                 if pattern.search(fold(inbound.text)):
                     m.flag(flag)
-        rest = None  # the message without what a notice answered
-        if command is None and not inbound.payload and not scan and \
-                has_letters(inbound.text):  # (no notice is in a bare "2")
-            rest = notices.notice(self, m, inbound.text,
-                                  self.notice_phrases)  # "anak panas tinggi": IGD
-        if command == "ask_secret" and \
-                named_in(inbound.text, self.bundle.beside_danger) == "secret":
-            notices.noticed(self, m, "secret")  # "jang kasi tau sa pu mama" alone: staff see the
-            # condition, and no notice repeats it
-        if command is not None:
-            m.answers.pop(OFFER, None)  # a guess offered before is not offered again after a
-            # keyword or a question (walk O: "only helpline numbers?" after PETUGAS too)
-            if fix is not None:
-                self._correct(m, inbound, fix)
-            else:
-                commands.run(self, m, command, asked)
-        elif scan and state.save and \
-                (still := choices.still_in_danger(self, m, state, inbound.text, scan)):
-            before = safety.p0(m)
-            m.flags = list(danger.flags_seen(scan, tuple(m.flags), WRITER in m.answers))
-            m.events.append(Event("crisis_words", danger.words_event(
-                scan, bool(scan.imminent), state=m.state)))  # staff see the words, as ever
-            if danger.of_another(scan):
-                m.answers[ABOUT_OTHER] = True  # "bukan sa, sa pu kaka yang dalam bahaya"
-            danger.set_focus(m, scan)  # "tra. sa mo gantung diri malam ini": self-harm texts
-            m.answers[CRISIS_GROUPS] = list(scan.groups)  # and the numbers for what it says
-            m.answers[state.save] = still.value  # "masih dalam bahaya": the answer, once
-            said = len(m.replies)
-            self.fire(m, f"choose_{still.value}", before)
-            acked = next((i for i, r in enumerate(m.replies[said:], said)
-                          if r.key.startswith("emergency.still_ack")), len(m.replies) - 1)
-            if CHAT_ONLY not in m.flags:  # hiding, or cannot talk: one message less to
-                # sound (walk N; the silent line names SAPA's WhatsApp)
-                m.replies.insert(acked + 1, Reply("emergency.still_numbers",
-                                                  self.params(m, "emergency.still_numbers")))
-        elif scan:  # every text, in every state, is read for danger before anything else
-            choice = None if starting else \
-                also or choices.danger_choice(self, m, state, inbound.text, scan)
-            if choice is None:
-                offers.remember(self, m, inbound.text)
-            danger.answer(self, m, inbound, state, scan, starting, choice)
-        elif starting:
-            answering.welcome(self, m, inbound.text, pieces)
-        elif away > RESUME_AFTER and not state.end and not state.interrupt:
-            hours = away // timedelta(hours=1)  # an int: the event is stored as JSON
-            m.events.append(Event("returned", {"state": m.state, "hours": hours}))
-            self.interrupt(m, self.flow.interrupts["resume"])
-            self.prompt(m)
-        else:
-            # a choice is read without the notice's words; a text answer keeps them all
-            answering.answer(self, m, replace(inbound, text=rest) if rest and not state.input
-                         else inbound, state, whole=inbound.text if rest is not None else None)
-        if scan and command is None and not inbound.payload:  # what danger texts do not
-            # answer: "kam bisa telpon polisi ka?" (no: call 110), "bisa selesai adat ka?"
-            notices.notice(self, m, inbound.text, self.bundle.beside_danger, at + 1)
-        if wrote == "writer.owner" and BY_OTHER in m.answers and not state.end:
-            wrote = "writer.owner.mid_intake"  # the questions so far were someone else's
-            # (a re-check: a mother went on answering her daughter's intake)
-        if wrote is not None:  # after the danger text, if any; before everything else
-            m.replies.insert(at + 1 if scan and len(m.replies) > at else at, Reply(wrote))
-        if pieces and any(r.key in commands.NOT_UNDERSTOOD for r in m.replies[at:]):
-            m.answers[PIECES] = pieces  # kept to be read with the next words
-        else:
-            m.answers.pop(PIECES, None)
-        if scan and m.answers.get(ANSWERED) is answered:
-            corrections.settle(m)  # words of danger, and no answer: "salah ketik" is theirs
+        return scan, pieces, also
 
-    def _correction(self, m: StepModel, inbound: Inbound, command: str | None,
-                    starting: bool, away: timedelta) -> corrections.Correction | None:
-        """The answer a message takes back, and what it meant instead (flows/corrections.py);
-        in a sentence not in a first message, nor one after a day away (the question then
-        comes again); "salah ketik" alone always (after danger words: recorded)."""
-        phrasing = self.bundle.corrections
-        if command not in (None, "mistyped"):
-            return None
-        if inbound.payload or starting or away > RESUME_AFTER:
-            return corrections.Correction(None, "") if command == "mistyped" else None
-        whole = fold(inbound.text)  # (read already: one sentence is the whole message)
-        fix = corrections.read(
-            inbound.text, phrasing,
-            lambda said: command == "mistyped" if said == whole else
-            command_of(said, self.bundle.keywords, self.bundle.phrases) == "mistyped",
-            lambda words: self._named_answer(m, words)) if phrasing is not None else None
-        if fix is not None and fix.weak and (m.answers.get(OFFER) or ("",))[0] == m.state:
-            fix = corrections.Correction(m.state, fix.rest, weak=True)  # "bukan, maksudnya
-            # 3" to "Maksud Anda: ...?": no to the offer, and 3 is this question's answer
-        return fix or (corrections.Correction(None, "") if command == "mistyped" else None)
-
-    def _named_answer(self, m: StepModel, words: str) -> str | None:
-        """The question of this intake whose kept answer `words` name ("ekonomi": the
-        category, "bukan ekonomi"), or None: a number only the answer just before ("bukan
-        3"); not at rest or in a safety question, not words this question's own choices take
-        ("bukan anak" to "Maksud Anda: Anak?" says no to the offer), nor a yes, no or
-        don't know, nor a form of address."""
-        here = self.flow.states[m.state]
-        if words.isdigit():
-            asked = corrections.just_before(m)
-            names = [asked] if asked is not None else []
-        elif here.end or here.interrupt or choices.pick(self, m, here, words) is not None or \
-                self.bundle.answers.shared_value(words) is not None or \
-                (self.bundle.corrections and self.bundle.corrections.aside.fullmatch(words)):
-            return None  # "bukan kk" says no to the helper: it names no sibling
-        else:
-            names = corrections.answered(m)
-        for name in names:
-            state = self.flow.states.get(name)
-            if state is None or not state.save or state.save not in m.answers:
-                continue
-            picked = choices.pick(self, m, state, words)
-            if picked is not None and picked.value == m.answers[state.save]:
-                return name
-        return None
-
-    def _correct(self, m: StepModel, inbound: Inbound, fix: corrections.Correction) -> None:
-        """Take an answer back (flows/corrections.py) and read what was meant as the answer
-        to its question, as any answer is read; an answer so taken is said back ("Saya
-        catat: ..."). Nothing meant: the question again (at rest, where things stand)."""
-        m.events.append(Event("keyword", {"command": "mistyped", "state": m.state}))
-        reasons = set(m.triage.assess(m.facts()).reasons)
-        back = corrections.take_back(self, m, fix.question) if fix.question != m.state \
-            else None  # (an offer said no to: this question's answer follows)
-        if not fix.rest:
-            here = self.flow.states[m.state]
-            self._withdraw(m, reasons)
-            return self.rest(m, here, moved=True) if here.end else self.prompt(m)
-        at = len(m.replies)
-        self._handle(m, replace(inbound, text=fix.rest), False, timedelta(0), meant=True)
-        state = self.flow.states.get(back or "")
-        chose = choices.choice(self, state, m.answers.get(state.save or "")) \
-            if state is not None and back != m.state else None
-        if chose is not None and not any(r.key == danger.NOTED for r in m.replies[at:]):
-            m.replies.insert(at, Reply(danger.NOTED, {"chosen_key": chose.label}))
-        elif back is not None and m.state == back and \
-                m.replies[at:] and m.replies[-1].key in commands.NOT_UNDERSTOOD:
-            m.replies.pop()  # what was meant answers nothing: the question itself again, not
-            m.misses = 0  # "Mohon jawab dulu" over a list the family never saw as asked
-            self.prompt(m)  # again (walk R: read as the question before)
-        self._withdraw(m, reasons)
-
-    def _withdraw(self, m: StepModel, before: set[str]) -> None:
-        """Reasons an answer taken back had set, gone from the case (walk R: "4" meant "7",
-        and staff read "kekerasan seksual diungkapkan" on an old man's case); not where
-        danger words were called a mistake, and words of danger stay (their flags stay), as
-        does the priority (storage: it never falls)."""
-        gone = before - set(m.triage.assess(m.facts()).reasons)
-        if any(e.kind == "crisis_disputed" for e in m.events):
-            return  # danger words called a mistake: all they set stays for staff to check
-        if gone and m.has_case:
-            event = case_now(m)
-            event.data["withdrawn"] = sorted(gone)
-            m.events.append(event)
+    def _still(self, m: StepModel, state: StateSpec, scan: Scan, still: ChoiceSpec) -> None:
+        """Words of danger now at "are you safe now?": still in danger, as its answer."""
+        before = safety.p0(m)
+        m.flags = list(danger.flags_seen(scan, tuple(m.flags), WRITER in m.answers))
+        m.events.append(Event("crisis_words", danger.words_event(
+            scan, bool(scan.imminent), state=m.state)))  # staff see the words, as ever
+        if danger.of_another(scan):
+            m.answers[ABOUT_OTHER] = True  # "bukan sa, sa pu kaka yang dalam bahaya"
+        danger.set_focus(m, scan)  # "tra. sa mo gantung diri malam ini": self-harm texts
+        m.answers[CRISIS_GROUPS] = list(scan.groups)  # and the numbers for what it says
+        m.answers[str(state.save)] = still.value  # "masih dalam bahaya": the answer, once
+        said = len(m.replies)
+        self.fire(m, f"choose_{still.value}", before)
+        acked = next((i for i, r in enumerate(m.replies[said:], said)
+                      if r.key.startswith("emergency.still_ack")), len(m.replies) - 1)
+        if CHAT_ONLY not in m.flags:  # hiding, or cannot talk: one message less to
+            # sound (walk N; the silent line names SAPA's WhatsApp)
+            m.replies.insert(acked + 1, Reply("emergency.still_numbers",
+                                              self.params(m, "emergency.still_numbers")))
 
     @staticmethod
     def _repeated(m: StepModel, inbound: Inbound, command: str | None, starting: bool,

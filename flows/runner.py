@@ -8,13 +8,16 @@ name this Protocol instead of the engine, so the imports go one way.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Protocol
 
+from flows.actions import StepModel
 from flows.definition import StateSpec
 from flows.loader import Bundle
 from flows.machine import LeanMachine
 from flows.steps import Stepper
 from flows.text import Phrases
+from flows.types import Inbound
 
 
 class Runner(Stepper, Protocol):
@@ -40,4 +43,9 @@ class Runner(Stepper, Protocol):
     @property
     def offering(self) -> tuple[StateSpec, ...]:
         """The questions a story may answer for later."""
+        ...
+
+    def handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta,
+               meant: bool = False) -> None:
+        """Answer one message (`meant`: what a correction meant, read as an answer)."""
         ...
