@@ -133,13 +133,35 @@ def ask(conn: Connection, contact_id: int, state: str, answers: dict[str, Any],
 
 
 def set_flag(conn: Connection, contact_id: int, flag: str, on: bool) -> None:
-    """Set or clear one flag of a family's conversation (e.g. with_person)."""
-    row = conn.execute(select(CONVS.c.id, CONVS.c.flags)
-                       .where(CONVS.c.contact_id == contact_id)).one_or_none()
+    """Set or clear one flag of a family's conversation (e.g. with_person). PostgreSQL: the
+    row is locked before its flags are read, so a processor writing it back meanwhile is
+    waited for and its flags kept (`lock`)."""
+    row = conn.execute(select(CONVS.c.id, CONVS.c.flags).where(
+        CONVS.c.contact_id == contact_id).with_for_update()).one_or_none()
     if row is None:
         return
     flags = [f for f in row.flags if f != flag] + ([flag] if on else [])
     conn.execute(update(CONVS).where(CONVS.c.id == row.id).values(flags=flags))
+
+
+def lock(conn: Connection, contact_ids: list[int]) -> None:
+    """PostgreSQL: lock these contacts' conversations, and their cases, until the
+    transaction ends: the inbox processor, before it reads what it will write back.
+
+    Staff change a conversation outside the processor's per-contact advisory lock (a
+    counselor taking the case sets with_person and held_for_writer, a closing starts it
+    over); without this, a processor that read the row before their commit wrote its stale
+    flags over theirs. Cases first, then conversations, as staff take them (the case row,
+    then its conversation), so the two never wait for each other in a circle. SQLite: the
+    write transaction already excludes every other writer."""
+    if conn.dialect.name != "postgresql" or not contact_ids:
+        return
+    theirs = CONVS.c.contact_id.in_(contact_ids)
+    conn.execute(select(CASES.c.id).where(CASES.c.id.in_(
+        select(CONVS.c.case_id).where(theirs))).order_by(CASES.c.id).with_for_update(
+        of=CASES)).all()
+    conn.execute(select(CONVS.c.id).where(theirs).order_by(CONVS.c.id).with_for_update(
+        of=CONVS)).all()
 
 
 def set_status(conn: Connection, contact_id: int, status: str) -> None:

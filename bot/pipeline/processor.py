@@ -213,6 +213,7 @@ class Processor:
         contacts = conversations.touch_contacts(
             conn, [u for u in users if u not in staff_ids], now)
         ids = [c.id for c in contacts.values()]
+        conversations.lock(conn, ids)  # PostgreSQL: staff's writes wait, or were committed
         if look is None:
             stored_rows = conversations.load_many(conn, ids)
             convs = {u: Conv.of(c, stored_rows.get(c.id)) for u, c in contacts.items()}
