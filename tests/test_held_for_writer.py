@@ -149,3 +149,28 @@ def test_the_referral_question_is_refused_while_it_would_wait(
     sari.unread()
     asked = sari.say("/rujuk uptd_ppa butuh pendampingan")  # a reply to her words now
     assert asked[0].startswith(f"Keluarga {number} belum setuju dirujuk")
+
+
+def test_her_phone_is_still_protected_after_her_case_is_closed(
+        service: Service, clock: FrozenClock) -> None:
+    """Someone reads her phone: her case taken, answered and closed (within minutes of her
+    words, so sent), a day later she writes DARURAT again; the counselor who takes the new
+    case 30 minutes after that is held too, and she hears of the takeover when she writes."""
+    _, sari = add_staff(service, "Sari Wenda", "c1")
+    _, budi = add_staff(service, "Budi Kogoya", "c2")
+    family, number = watched_case(service)
+    sari.say(f"/ambil {number}")
+    sari.say("Halo ibu, sa Sari.")
+    assert sari.say("/selesai selesai")[0] == f"Kasus {number} ditutup dengan hasil selesai."
+    assert any(t.startswith(f"Kasus {number} sudah ditutup") for t in texts(family))
+    clock.advance(days=1)
+    family.say("DARURAT")
+    again = case_of(service.db, "62811").number
+    assert again != number
+    clock.advance(minutes=LATER)
+
+    brief = budi.say(f"/ambil {again}")
+    assert family.unread() == []
+    assert "Pesan ke keluarga: 1 ditahan, dikirim segera setelah keluarga menulis lagi." \
+        in brief
+    assert family.say("halo")[0].startswith("Sekarang Anda dilayani oleh Budi, petugas LK3")

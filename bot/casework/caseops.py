@@ -16,6 +16,7 @@ from bot.casework import alerts, intakeview, labels, staff
 from bot.pipeline import handoff, held
 from flows.actions import (
     INSTITUTION_TEXT,
+    PHONE_WATCHED,
     REFER,
     REFER_CHOICES,
     REFER_STATE,
@@ -214,7 +215,10 @@ def close(act: Act, case: CaseView, outcome: str) -> Done:
     act.audit(case.id, "close", outcome=outcome, answers=kept)
     why = handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.closed", act.now,
                               case_number=case.number)
-    conversations.start_over(act.conn, case.contact_id, "feedback", act.now)
+    # her phone is still read by someone else after this case: a later case's staff, and
+    # the P0 update and privacy notices, still write only after she does (bot.pipeline.held)
+    conversations.start_over(act.conn, case.contact_id, "feedback", act.now,
+                             keep=(PHONE_WATCHED,))
     if why is not None:  # the fresh conversation waits too: the rating follows the notice
         held.mark(act.conn, case.contact_id)
     handoff.tell_family(act.conn, act.family_texts, case.id, "feedback", act.now)
