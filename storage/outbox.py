@@ -280,6 +280,16 @@ def held_count(conn: Connection, case_id: int) -> int:
         T.c.status == HELD, T.c.case_id == case_id)).scalar_one())
 
 
+def held_counts(conn: Connection, case_ids: Iterable[int]) -> dict[int, int]:
+    """`held_count` of each of these cases that has any, in one query."""
+    ids = list(case_ids)
+    if not ids:
+        return {}
+    return {int(c): int(n) for c, n in conn.execute(
+        select(T.c.case_id, func.count()).where(T.c.status == HELD, T.c.case_id.in_(ids))
+        .group_by(T.c.case_id))}
+
+
 def backlog(conn: Connection) -> int:
     return int(conn.execute(
         select(func.count()).select_from(T).where(T.c.status.in_(OPEN))).scalar_one())

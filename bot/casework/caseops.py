@@ -181,13 +181,22 @@ def transfer(act: Act, case: CaseView, name: str) -> Done:
                 held=why)
 
 
+def requeue(conn: Connection, family_texts: Catalog, case: CaseView,
+            now: datetime) -> str | None:
+    """Back to the queue, however it goes back (released, its holder removed, nobody wrote
+    to the family in time): no person holds the conversation, and the family is told
+    plainly (after what waits for them, where they must not be written to first). Why that
+    notice waits (bot.pipeline.held), or None."""
+    queue.release(conn, case.id, now)
+    conversations.set_flag(conn, case.contact_id, WITH_PERSON, False)
+    return handoff.tell_family(conn, family_texts, case.id, "handoff.released", now,
+                               case_number=case.number)
+
+
 def release(act: Act, case: CaseView) -> Done:
-    queue.release(act.conn, case.id, act.now)
+    why = requeue(act.conn, act.family_texts, case, act.now)
     _leave(act, case)
-    conversations.set_flag(act.conn, case.contact_id, WITH_PERSON, False)
     act.audit(case.id, "release")
-    why = handoff.tell_family(act.conn, act.family_texts, case.id, "handoff.released",
-                              act.now, case_number=case.number)
     fresh = queue.by_id(act.conn, case.id)
     if fresh is not None:  # to the others: not "Kasus baru" to who let it go (a walk-through)
         alerts.announce(act.conn, fresh, act.now, but=act.me.id)

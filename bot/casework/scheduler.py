@@ -29,14 +29,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.casework import intakeview, labels, p0family, staff
+from bot.casework import caseops, intakeview, labels, p0family, staff
 from bot.casework.alerts import take_button
 from bot.privacy import deadlines
 from bot.privacy.provider import Deleter
 from flows.actions import ACTIONS, FLAGS
+from flows.catalog import Catalog
 from flows.hours import PRIORITIES, ServiceHours, service_hours
 from flows.loader import Bundle, load_bundle
-from storage import cases, counselors, queue
+from storage import cases, counselors, outbox, queue
 from storage.db import reading
 from storage.queue import CaseView
 from storage.rows import EventRow, write_rows
@@ -152,7 +153,8 @@ class Scheduler:
         if kind == "no_response_flag":
             return _data(case, deadline, _flag(conn, case, now, key),
                          counselor_id=case.assignee_id)
-        return _data(case, deadline, _return(conn, case, now, key),
+        catalog = (self.bundle or intake_bundle()).catalog
+        return _data(case, deadline, _return(conn, case, now, key, catalog),
                      counselor_id=case.assignee_id)
 
 
@@ -196,11 +198,14 @@ def _staff(conn: Connection, skip: int | None = None) -> list[int]:
 
 
 def _page(conn: Connection, case: CaseView, now: datetime, text_key: str, key: str,
-          skip: int | None = None) -> list[int]:
-    """Tell on-duty staff and supervisors about a waiting case, with a button to take it."""
+          skip: int | None = None, more: str | None = None) -> list[int]:
+    """Tell on-duty staff and supervisors about a waiting case, with a button to take it;
+    `more`: a line after it."""
     body = staff.text(text_key, number=case.number, priority=case.priority,
                       reasons=labels.reasons(case.reasons), distrik=labels.distrik(case.distrik),
                       waited=labels.waited(case.created_at, now))
+    if more:
+        body = f"{body}\n{more}"
     return [cid for cid in _staff(conn, skip)
             if staff.send(conn, cid, body, now, case_id=case.id,
                           choices=take_button(case.number), key=f"{key}:{cid}")]
@@ -219,16 +224,28 @@ def _flag(conn: Connection, case: CaseView, now: datetime, key: str) -> list[int
             if staff.send(conn, cid, body, now, case_id=case.id, key=f"{key}:{cid}")]
 
 
-def _return(conn: Connection, case: CaseView, now: datetime, key: str) -> list[int]:
-    """Back to the queue: the holder is told, everyone else gets the case to take again."""
+def _return(conn: Connection, case: CaseView, now: datetime, key: str,
+            family_texts: Catalog) -> list[int]:
+    """Back to the queue as a release is (the family told, after what waits for them): the
+    holder is told, everyone else gets the case to take again; both read how many
+    messages wait for the family to write (the takeover notice the holder never followed)."""
     assert case.assignee_id is not None
     holder = counselors.get(conn, case.assignee_id)
-    queue.release(conn, case.id, now)
+    caseops.requeue(conn, family_texts, case, now)
     queue.mark_alerted(conn, case.id, now)  # this announcement is the alert since the breach
     if holder is not None and holder.active_case_id == case.id:
         counselors.set_active_case(conn, holder.id, None)
+    waits = _held(conn, case)
     told = []
-    if staff.send(conn, case.assignee_id, staff.text("returned_to_you", number=case.number),
+    you = staff.text("returned_to_you", number=case.number)
+    if staff.send(conn, case.assignee_id, f"{you}\n{waits}" if waits else you,
                   now, case_id=case.id, key=f"{key}:you:{case.assignee_id}"):
         told.append(case.assignee_id)
-    return told + _page(conn, case, now, "returned_to_queue", key, skip=case.assignee_id)
+    return told + _page(conn, case, now, "returned_to_queue", key, skip=case.assignee_id,
+                        more=waits)
+
+
+def _held(conn: Connection, case: CaseView) -> str | None:
+    """"Pesan ke keluarga: N ditahan ..." where messages wait for the family to write."""
+    count = outbox.held_count(conn, case.id)
+    return staff.text("held_line", count=count) if count else None

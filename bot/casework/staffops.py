@@ -9,11 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot.casework import alerts
-from bot.pipeline import handoff
-from flows.actions import WITH_PERSON
+from bot.casework import alerts, caseops
 from flows.catalog import Catalog
-from storage import conversations, counselors, queue, staffauth
+from storage import counselors, queue, staffauth
 from storage.queue import CaseView
 from storage.rows import EventRow, write_rows
 
@@ -40,10 +38,7 @@ def remove(conn: Connection, person_id: int, now: datetime, actor: str,
     in the queue in their old place (staff alerted, each family told plainly)."""
     held = queue.held_by(conn, person_id)
     for case in held:
-        queue.release(conn, case.id, now)
-        conversations.set_flag(conn, case.contact_id, WITH_PERSON, False)
-        handoff.tell_family(conn, family_texts, case.id, "handoff.released", now,
-                            case_number=case.number)
+        caseops.requeue(conn, family_texts, case, now)
         fresh = queue.by_id(conn, case.id)
         if fresh is not None:
             alerts.announce(conn, fresh, now)

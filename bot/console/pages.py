@@ -15,7 +15,7 @@ from bot.casework import caseops, casetiming, labels
 from bot.console.core import Console, Staff, outbox_written, to, to_login
 from bot.console.texts import Words
 from bot.pipeline import held
-from storage import caseviews, queue
+from storage import caseviews, outbox, queue
 from storage.clock import utc
 
 QUEUE_ROWS = 100
@@ -33,16 +33,19 @@ class Row:
     deadline: str
     state: str  # ok | overdue | met | closed
     assignee: str
+    held: str = ""  # "menunggu keluarga menulis": messages to the family wait for them
 
 
-def row_of(case: Any, words: Words, now: Any) -> Row:
+def row_of(case: Any, words: Words, now: Any, waits: dict[int, int] | None = None) -> Row:
     lang = words.lang
     t = casetiming.timing(case, casetiming.service(), now, lang)
+    held = (waits or {}).get(case.id, 0)
     return Row(case.number, case.priority, words.priority(case.priority),
                labels.reasons(case.reasons, lang), labels.category(case.category, lang),
                labels.distrik(case.distrik, lang),
                labels.waited(utc(case.created_at), now, lang), t.label, t.state,
-               str(getattr(case, "assignee", None) or "-"))
+               str(getattr(case, "assignee", None) or "-"),
+               words.s("held_mark_count", count=held) if held else "")
 
 
 def _lists(console: Console, conn: Connection, who: Staff) -> dict[str, Any]:
@@ -50,10 +53,11 @@ def _lists(console: Console, conn: Connection, who: Staff) -> dict[str, Any]:
     waiting = caseviews.case_lines(conn, ("waiting",), QUEUE_ROWS)
     mine = queue.held_by(conn, who.me.id)
     held = caseviews.case_lines(conn, ("claimed",), QUEUE_ROWS) if who.me.supervises else []
-    return {"waiting": [row_of(c, words, now) for c in waiting],
+    waits = outbox.held_counts(conn, [c.id for c in [*waiting, *mine, *held]])
+    return {"waiting": [row_of(c, words, now, waits) for c in waiting],
             "waiting_count": queue.count(conn, ("waiting",)),
-            "mine": [row_of(c, words, now) for c in mine],
-            "held": [row_of(c, words, now) for c in held]}
+            "mine": [row_of(c, words, now, waits) for c in mine],
+            "held": [row_of(c, words, now, waits) for c in held]}
 
 
 def _queue(console: Console, request: Request, fragment: bool) -> Response:
