@@ -174,3 +174,54 @@ def test_her_phone_is_still_protected_after_her_case_is_closed(
     assert "Pesan ke keluarga: 1 ditahan, dikirim segera setelah keluarga menulis lagi." \
         in brief
     assert family.say("halo")[0].startswith("Sekarang Anda dilayani oleh Budi, petugas LK3")
+
+
+def test_not_safe_to_chat_holds_the_takeover_until_she_writes(
+        service: Service, clock: FrozenClock) -> None:
+    """'Not safe to chat now' answered in the intake (paused), and Sari takes the case half
+    an hour later: nothing is sent and Sari reads that it waits; when she writes, the takeover comes
+    first, her words reach Sari, and Sari's answer then goes as a reply."""
+    from tests.test_handoff import INTAKE
+    _, sari = add_staff(service, "Sari Wenda", "c1")
+    family = Person(service, "62811")
+    for answer in [*INTAKE[:15], "2"]:  # ... safe to chat? no
+        paused = family.say(answer.format(consent=AGREE))
+    assert "Kami tidak akan mengirim pesan lagi sampai Anda menulis" in paused[-1]
+    number = case_of(service.db, "62811").number
+    clock.advance(minutes=LATER)
+
+    brief = sari.say(f"/ambil {number}")
+    assert family.unread() == []
+    assert "Pesan ke keluarga: 1 ditahan, dikirim segera setelah keluarga menulis lagi." \
+        in brief
+    heard = family.say("sa su aman skarang")
+    assert heard[0].startswith(JOINED) and len(heard) == 1  # the bot says nothing more
+    assert texts(sari)[-1] == f"[{number}] sa su aman skarang"
+    sari.say("Baik ibu, sa Sari. Ibu aman?")
+    assert texts(family) == ["Baik ibu, sa Sari. Ibu aman?"]
+
+
+def test_a_transfer_while_the_takeover_waits_is_told_after_it(
+        service: Service, clock: FrozenClock) -> None:
+    """Sari's takeover waits for her; Sari hands the case to Budi: that waits too, Budi is
+    told the case is his and what waits; her next message brings Sari's takeover, then
+    Budi's, in that order, and her words reach Budi, who hears the messages went."""
+    _, sari = add_staff(service, "Sari Wenda", "c1")
+    _, budi = add_staff(service, "Budi Kogoya", "c2")
+    family, number = watched_case(service)
+    clock.advance(minutes=LATER)
+    sari.say(f"/ambil {number}")
+    moved = sari.say("/alihkan Budi Kogoya")
+    assert moved[1].startswith(f"Pesan ke keluarga {number} belum dikirim")
+    assert family.unread() == []
+    told = texts(budi)
+    assert told[0].startswith(f"Kasus {number} (P0) diserahkan kepada Anda oleh Sari Wenda")
+
+    heard = family.say("halo")
+    assert heard[0].startswith(JOINED)
+    assert heard[1].startswith("Kasus Anda sekarang ditangani oleh Budi, petugas LK3")
+    got = texts(budi)
+    assert got[0] == f"Keluarga {number} menulis lagi: 2 pesan yang ditahan sudah dikirim " \
+        "kepada mereka."
+    assert got[-1] == f"[{number}] halo"
+    assert all("halo" not in t for t in texts(sari))
