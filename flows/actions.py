@@ -81,6 +81,7 @@ BY_OTHER = "_by_other"  # the answers someone else on the phone gave (not in the
 # pukul sa" at the category question), oldest first; "salah ketik" while still at the state
 # after takes the last back, "bukan ekonomi" the one it names (flows/corrections.py)
 ANSWERED = "_answered"
+SKIP_WORDS = {"lewati": "skip", "skip": "skip"}  # LEWATI at a question that may be skipped
 OFFER = "_offer"  # [question, choice value]: offered there ("Maksud Anda: ...? Balas IYA")
 STORY = "_story"  # question -> the choice a story named for it, offered when it is asked
 # {"case": number, "answers": {...}}: the answers an open case's family had given when

@@ -7,14 +7,23 @@ import re
 from dataclasses import replace
 
 from flows import commands, corrections, safety
-from flows.actions import AFTER_HOURS, OFFER, STORY, TOLD, TOLD_STORY, StepModel, resting_message
+from flows.actions import (
+    AFTER_HOURS,
+    OFFER,
+    SKIP_WORDS,
+    STORY,
+    TOLD,
+    TOLD_STORY,
+    StepModel,
+    resting_message,
+)
 from flows.answers import only_signs, only_tears
 from flows.choices import agrees, choice, guess, pick
 from flows.definition import ChoiceSpec, StateSpec
 from flows.misses import miss, unsure
 from flows.moves import enter, fire, rest
 from flows.notices import asked_only
-from flows.offers import kept, names, offer_taken, remember, suggested
+from flows.offers import CLAUSES, kept, names, offer_taken, remember, suggested
 from flows.prompts import prompt
 from flows.runner import Runner
 from flows.text import MAX_ANSWER_CHARS, clean, fold, keyword
@@ -25,7 +34,6 @@ STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 LEADING_NUMBER = re.compile(r"\s*(\d)\b")  # an optional question's answer, words after it
 PIECE_WORDS = 3  # words at most of a message read as a piece of one sentence
 WORD_WORDS = 4  # at most, in an answer to a question that `expects: word` (the codeword)
-SKIP_WORDS = {"lewati": "skip", "skip": "skip"}
 Before = frozenset[str] | None
 
 
@@ -121,6 +129,10 @@ def _choose(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, te
             return prompt(engine, m)
         picked = offered if said == "yes" or (said is None and names(
             engine, m, state, text, offered)) else None
+    unmatched = state.unmatched[1] if state.unmatched else None
+    if (picked is None or picked.value == unmatched) and CLAUSES.search(text):
+        picked = kept(engine, m, state, text) or picked  # "sa tra tau distrik apa, sa
+        # tinggal dekat pasar lama": the place, not "tra tau" (walk R)
     if picked is None and not asked_only(engine, m) and \
             (guessed := guess(engine, m, state, text)) is not None:
         m.answers[OFFER] = [state.name, guessed.value]  # "Maksud Anda: ...? Balas IYA"

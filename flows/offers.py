@@ -3,13 +3,18 @@ Anda: ...? Balas IYA"), and a place told in words kept for staff."""
 
 from __future__ import annotations
 
-from flows.actions import OFFER, STORY, TOLD, StepModel
+import re
+
+from flows.actions import OFFER, SKIP_WORDS, STORY, TOLD, StepModel
 from flows.answers import Answers
 from flows.choices import by_police, choice, guess
 from flows.definition import POLICE_HARM, ChoiceSpec, Flow, StateSpec
 from flows.runner import Runner
+from flows.text import fold
 from flows.types import Reply
 from flows.wording import form
+
+CLAUSES = re.compile(r"[,.;]| tapi | tp | but ", re.IGNORECASE)  # "sa tra tau, dekat pasar"
 
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
 KEPT_WORDS, KEPT_CHARS = 8, 80  # a place told in words (`unmatched`): a few words, no story
@@ -81,15 +86,45 @@ def remember(engine: Runner, m: StepModel, text: str) -> None:
 def kept(engine: Runner, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
     """A few words that tell a place but name no choice, kept as the answer of the text
     question `unmatched` names, and its choice (walk O: "di dekat pasar lama" at the
-    distrik question had the 21-line list again): not a yes, a no or "tra tau", not a
-    story or a question; a place word in it (answers.yaml `places`), or one name
-    written again after the list."""
-    answers = engine.bundle.answers
-    if state.unmatched is None or "?" in text or len(text.split()) > KEPT_WORDS or \
-            answers.shared_value(text) is not None or answers.acknowledges(text) or \
-            not answers.names_place(state, text, names=m.misses > 0):
-        return None  # one word alone, once the list was shown again ("tunggu" is none)
+    distrik question had the 21-line list again)."""
+    if state.unmatched is None or "?" in text:
+        return None
+    place = place_told(engine, m, state, text)
+    if place is None:
+        return None
     key, value = state.unmatched
-    m.answers[key] = text[:KEPT_CHARS]
+    m.answers[key] = place[:KEPT_CHARS]
     m.replies.append(Reply(form(engine, m, f"{state.prompt}.kept"), {"place": m.answers[key]}))
     return choice(engine, state, value)
+
+
+def place_told(engine: Runner, m: StepModel, state: StateSpec, text: str) -> str | None:
+    """The words of `text` that tell a place: all of it, or the part after "sa tra tau
+    distrik apa," (walk R: "..., dekat pasar lama" was offered "Tidak tahu", the place
+    lost). Not a yes, a no or "tra tau", not a story; a place word in it (answers.yaml
+    `places`), or one name written again after the list that is no word the bot knows
+    (walk S: "sore", "chat", "LEWATI" were kept as places)."""
+    parts = [p.strip() for p in CLAUSES.split(text) if p.strip()]
+    places = [p for p in parts if len(parts) > 1 and _a_place(engine, state, p)]
+    if places and len(places) < len(parts):
+        return ", ".join(places)  # without "tra tau kk"
+    return text if _a_place(engine, state, text, names=m.misses > 0) else None
+
+
+def _a_place(engine: Runner, state: StateSpec, text: str, names: bool = False) -> bool:
+    answers = engine.bundle.answers
+    if len(text.split()) > KEPT_WORDS or answers.shared_value(text) is not None or \
+            answers.acknowledges(text) or not answers.names_place(state, text, names=names):
+        return False  # one word alone, once the list was shown again ("tunggu" is none)
+    return len(text.split()) > 1 or not _known(engine, text)
+
+
+def _known(engine: Runner, word: str) -> bool:
+    """Whether one word is the bot's own: a keyword, a time, a word of a choice's label."""
+    folded = fold(word).strip()
+    answers = engine.bundle.answers
+    if folded in engine.bundle.keywords or folded in SKIP_WORDS or \
+            any(w in answers.times for w in answers.normalise(folded)):
+        return True
+    return any(folded in label.split() for s in engine.flow.states
+               for label in engine.labels(s, "id") + engine.labels(s, "en"))

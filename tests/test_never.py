@@ -19,8 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.service import Service
-from flows.actions import PHONE_WATCHED, RETURN_TO
-from flows.answering import SKIP_WORDS
+from flows.actions import PHONE_WATCHED, RETURN_TO, SKIP_WORDS
 from flows.danger import FOCUS_ORDER
 from flows.types import LANGUAGES, Inbound, Reply, Snapshot, Turn
 from storage import cases

@@ -519,6 +519,28 @@ def test_one_name_is_a_place_once_the_list_was_shown() -> None:
     assert again.snapshot.answers["distrik"] == "unknown"
 
 
+@pytest.mark.parametrize("word", ["sore", "chat", "malam", "LEWATI", "lanjut"])
+def test_a_word_the_bot_knows_is_no_place_after_the_list(word: str) -> None:
+    """Walk S: after one miss at the distrik question, "sore", "chat", "malam" and even
+    "LEWATI" were kept as the place ("Terima kasih, tempatnya saya catat: LEWATI") and the
+    distrik became unknown. A keyword, a time or a word of a choice is no place name."""
+    first = say(snapshot_at("distrik", category="economy", who="self"), "nawaripi")
+    again = say(first.snapshot, word)
+    assert "kampung" not in again.snapshot.answers, words(again)
+
+
+@pytest.mark.parametrize(("text", "place"), [
+    ("sa tra tau distrik apa, sa tinggal dekat pasar lama", "sa tinggal dekat pasar lama"),
+    ("tra tau kk. di jalan cenderawasih", "di jalan cenderawasih"),
+])
+def test_a_place_beside_not_knowing_the_distrik_is_kept(text: str, place: str) -> None:
+    """Walk R-9: "sa tra tau distrik apa, dekat pasar lama" was offered "Tidak tahu", and
+    the place was lost. The place told is kept for staff, the distrik unknown."""
+    turn = say(snapshot_at("distrik", category="economy", who="self"), text)
+    assert turn.snapshot.answers["distrik"] == "unknown"
+    assert turn.snapshot.answers["kampung"] == place, words(turn)
+
+
 def test_writing_again_after_berhenti_says_why_it_begins_again() -> None:
     """Walk Q-18: a woman typed BERHENTI when her husband came in, then "kk maaf tadi sa pu
     suami datang. sa mo lanjut": the whole welcome again, unexplained. She reads why it

@@ -23,8 +23,7 @@ from sqlalchemy import Connection, Engine
 from bot.casework import intakeview, labels, staff
 from bot.privacy import access, notify
 from bot.privacy.erase import Outcome, checked
-from flows.actions import BY_OTHER, INSTITUTION_TEXT, OTHER_AUTHOR, case_answers
-from flows.answering import SKIP_WORDS
+from flows.actions import BY_OTHER, INSTITUTION_TEXT, OTHER_AUTHOR, SKIP_WORDS, case_answers
 from flows.catalog import Catalog
 from flows.definition import StateSpec
 from flows.text import keyword
