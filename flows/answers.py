@@ -57,7 +57,8 @@ _TOP_KEYS = {"spellings", "fillers", "address", "affirm", "pointers", "ordinals"
              "units", "shared",
              "questions"}
 _QUESTION_KEYS = {"words", "fillers", "ages", "minor", "fuzzy", "stem", "offer", "gives_way",
-                  "weak", "from_story", "but_turns", "places", "subject", "own_age"}
+                  "weak", "from_story", "but_turns", "places", "subject", "own_age",
+                  "not_like"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
 Phrase = tuple[str, ...]
@@ -1031,6 +1032,10 @@ class _Loader:
                     raise self.fail(f"{where}.like", f"'{likes[like]}' already borrows '{like}'")
                 likes[like] = value
                 borrowed.update({p: value for p in shared[like]})
+        for phrase in set(self.words(body.get("not_like") or [], f"questions.{key}.not_like")):
+            if borrowed.pop(phrase, None) is None:  # a shared word this question does not take
+                raise self.fail(f"questions.{key}.not_like",
+                                f"'{' '.join(phrase)}' is no word it borrows")
         fillers = self.words(body.get("fillers") or [], f"questions.{key}.fillers", single=True)
         ages = self.read_ages(body.get("ages") or {}, f"questions.{key}.ages")
         flags = {}

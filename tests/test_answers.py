@@ -148,6 +148,12 @@ TABLE = [
     ("consent", "boleh dirujuk", "id", "agree_refer"),
     ("consent", "tidak setuju", "id", "refuse"),
     ("consent", "tra", "id", "refuse"),
+    # "there is none", "not yet": another question's answer (walk S: "tra ada", meant for the
+    # weapon question, refused consent and lost the intake), asked again
+    ("consent", "tra ada", "id", None),
+    ("consent", "belum", "id", None),
+    ("consent", "tidak pernah", "id", None),
+    ("consent", "tra", "id", "refuse"),
     ("consent", "tidak tahu", "id", None),
     ("consent", "I agree", "en", "agree"),
     # age: words, and numbers inside a sentence
@@ -542,6 +548,10 @@ def write(tmp_path: Path, text: str) -> Path:
     ("fillers: [saya, terima kasih]\n", ["fillers[1]", "one word"]),
     ("ordinals: {kedua: two}\n", ["ordinals.kedua", "choice number"]),
     ("pointers: [yang nomor]\n", ["pointers[0]", "one word"]),
+    # a word not borrowed that the question never borrowed
+    ("shared:\n  'no': [tidak]\nquestions:\n  consent:\n    not_like: [pisang]\n"
+     "    words:\n      refuse: {like: 'no', id: [tolak]}\n",
+     ["questions.consent.not_like", "'pisang' is no word it borrows"]),
     # a weak word that is no word of the question would weaken nothing
     ("questions:\n  category:\n    weak: [uang]\n    words:\n      economy: [ekonomi]\n",
      ["questions.category.weak", "not words of its own: uang"]),
