@@ -153,6 +153,14 @@ TABLE = [
     ("consent", "tra ada", "id", None),
     ("consent", "belum", "id", None),
     ("consent", "tidak pernah", "id", None),
+    # "boleh" (may) is a yes where permission is asked, no answer about harm (walk S: meant
+    # for the next question, it was "yes, someone is injured": P0 for an old man's knee)
+    ("risk_injured", "boleh", "id", None),
+    ("danger", "boleh", "id", None),
+    ("asq_wish", "boleh", "id", None),
+    ("risk_safe_chat", "boleh", "id", "yes"),
+    ("leave_message", "boleh", "id", "yes"),
+    ("consent", "boleh", "id", "agree"),
     ("consent", "tra", "id", "refuse"),
     ("consent", "tidak tahu", "id", None),
     ("consent", "I agree", "en", "agree"),
