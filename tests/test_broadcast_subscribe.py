@@ -229,3 +229,19 @@ def test_data_copy_lists_each_subscription_with_its_version(
     shown = export.text(copy, family_texts())
     assert 'terima info LK3 "Jam layanan dan hari libur LK3" (LANGGANAN, versi ' in shown
     assert "Berhenti " in shown and "Kegiatan sosialisasi LK3 di distrik" in shown
+
+
+def test_broadcasts_asked_for_and_ended_in_a_sentence(service: Service) -> None:
+    """Walk S (S-14): "sa mau dapat info kegiatan parenting dari dinsos" lists the topics
+    (it was thanked as a story, then an intake); "kaka jangan kirim info lagi" ends every
+    topic as BERHENTI INFO does, and the family is not told their consent was withdrawn
+    (it was BERHENTI)."""
+    family = Person(service, "62851")
+    assert TOPICS in family.say("sa mau dapat info kegiatan parenting dari dinsos")[0]
+    family.say("semua")
+    family.say("iya")
+    assert len(active(service.db, "62851")) == 3
+    said = " ".join(family.say("kaka jangan kirim info lagi"))
+    assert "berhenti terima info" in said and "ditarik" not in said
+    assert {(r["status"], r["opt_out_reason"]) for r in records(service.db, "62851")} == {
+        ("ended", "keyword")}

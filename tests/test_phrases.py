@@ -11,7 +11,7 @@ import pytest
 
 from bot.service import Service
 from flows.engine import Engine
-from flows.text import command_of
+from flows.text import clean, command_of
 from flows.types import Inbound
 from storage import privacy as store
 from tests.support import deliver
@@ -29,6 +29,17 @@ ASKED = {
         "tolong hapus semua yang sa kirim",
         "iya kaka. tapi tolong hapus semua yang sa kirim, nanti paitua baca",
         "bisa hapus sa pu data ka? sa takut suami baca, de suka cek hp",  # walk K
+        # walk S (S-4): a reason before or after, the story or the number named, "semua"
+        "kaka sa mau hapus sa pu data saja, sa takut nanti orang tau",
+        "sa takut paitua liat. tolong hapus semua saja",
+        "tolong hapus semua pesan sa, paitua nanti liat", "kaka tolong hapus sa pu cerita tadi",
+        "hapus sa pu nomor dari kam pu catatan",
+        "tolong hapus sa pu cerita yang tadi e kaka", "kk hapus semua sa pu chat deng kam",
+        "sa mo kam hapus sa pu data", "tolong hapus sa pu data dari catatan lk3",
+        "sa tra mau kam simpan sa pu data", "hapus semua saja kaka, sa takut",
+        "bisa kam hapus sa pu cerita ka", "sa pu data tolong dihapus saja",
+        "tolong hapus semua pesan yang sa kirim tadi, nanti sa pu suami baca",
+        "hapus sa pu nama deng nomor hp", "kaka sa takut nanti orang tau, hapus sa pu data e",
     ],
     "data": [
         "sa mau liat sa pu data", "minta data saya", "kirim sa pu data",
@@ -44,14 +55,42 @@ ASKED = {
         "ganti alamat", "please correct my data", "I want to change my address",
         "sa pu distrik salah", "ubah jawaban saya", "koreksi data sa",
         "nomor hp sa salah, tolong ganti", "sa mau ubah sa pu nomor hp",
+        # walk S (S-4): "salah tulis", a name the intake never asked for, the age alone
+        "sa pu nama salah tulis", "sa pu umur salah tulis", "nama sa salah tulis kaka",
+        "sa pu nomor hp salah tulis", "alamat sa salah tulis, tolong perbaiki",
+        "sa pu kampung salah tulis", "sa pu umur salah", "data sa ada yang salah",
+        "kaka sa pu nama salah ditulis", "tolong perbaiki sa pu nama",
     ],
     # BERHENTI in a sentence: the consent text promises it stops everything
     "stop": [
         "stop kirim", "jangan kirim pesan lagi", "sa tra mau lagi dapat pesan",
         "sa tra mau lagi dapat pesan dari kam", "tolong berhenti kirim pesan",
         "please stop sending me messages", "tra usah kirim sms lagi",
+        # walk S (S-4, S-14): stopping said as people say it
+        "sa mau berhenti", "udah stop saja", "tra usah lanjut", "sa mau berhenti saja kaka",
+        "sa tra mau lanjut", "sudah, sa berhenti saja", "stop saja sudah",
+        "tidak usah dilanjutkan", "sa tra mau lanjut lagi", "berhenti saja kaka", "sa mo stop",
+        "tra usah kirim2 lagi", "sa tra mau lanjut, makasih",
+    ],
+    # LANGGANAN in a sentence (walk S, S-14: "Terima kasih sudah bercerita", then an intake)
+    "subscribe": [
+        "sa mau dapat info kegiatan parenting dari dinsos", "sa mau terima info2 dari LK3",
+        "daftar info", "sa mau daftar terima info", "sa mau ikut info2 dari dinsos",
+        "bisa dapat info kegiatan ka", "sa mo langganan info", "daftar langganan",
+        "sa mau terima info kelas parenting", "kaka sa mau dapat info2 kegiatan lk3 e",
+        "tolong kirim sa info kegiatan dari lk3", "i want to get updates from lk3",
+    ],
+    # BERHENTI INFO in a sentence: broadcasts only, consent to the intake kept (walk S, S-14:
+    # "jangan kirim info lagi" was BERHENTI, read as consent withdrawn)
+    "unsubscribe": [
+        "kaka jangan kirim info lagi", "jangan kirim info lagi", "sa tra mau dapat info lagi",
+        "stop kirim info", "tra usah kirim info2 lagi", "berhenti kirim info kegiatan",
+        "sa mau berhenti terima info", "sa tra mau terima info dari lk3 lagi",
+        "hapus sa dari daftar info", "stop info2", "sa su tra mau info2 lagi kaka",
     ],
 }
+# what a false alarm would be: a right, stopping, or broadcasts
+RIGHTS = ("erase", "data", "correct", "stop", "subscribe", "unsubscribe")
 ORDINARY = [
     # answers and greetings from the intake
     "1", "2", "3", "iya", "tra", "ya", "tidak", "LEWATI", "halo", "selamat pagi", "mama",
@@ -73,6 +112,39 @@ ORDINARY = [
     "sa tra dapat pesan dari petugas", "petugas belum kirim pesan", "jangan kirim polisi ke rumah",
     "de tra mau kirim uang", "jangan hubungi sa pu suami", "tra usah hubungi paitua",
     "jangan hubungi sa di nomor ini, hubungi di nomor lain", "jangan hubungi sa",
+    # walk S: "hapus", "stop", "berhenti", "info", "data", "salah tulis", "lanjut" in another
+    # sense: stories, questions, other people's deeds
+    "hapus air mata", "de suruh sa hapus sa pu foto", "paitua hapus semua sa pu kontak",
+    "sa su hapus chat deng de", "de hapus sa pu nomor, sa tra bisa telpon anak",
+    "sa takut de hapus sa pu foto", "sa mau hapus de pu nomor dari sa pu hp",
+    "jangan hapus dulu, sa masih mau cerita", "bagaimana cara hapus chat di wa",
+    "anak sa hapus tugas sekolah", "hapus sudah, sa tra peduli de lagi",
+    "sa pu data KIS hilang", "data dtks sa tra ada", "sa su kasih data ke kelurahan",
+    "data anak sa di sekolah salah", "nama anak sa salah di akta", "sa pu nama di KIS salah",
+    "umur anak salah di kartu keluarga", "sa salah tulis nama anak di surat",
+    "sa salah pilih suami", "sa pu nama Maria", "sa pu umur 17",
+    "de su berhenti minum", "sa mo berhenti kerja", "jangan stop kasih makan anak", "bus stop",
+    "hujan su berhenti", "sa tra bisa berhenti pikir dia", "sa mau berhenti minum",
+    "sa mau berhenti pukul sa pu maitua", "de tra mau berhenti pukul", "sa mau berhenti sekolah",
+    "tolong bikin de berhenti", "anak tra mau lanjut sekolah", "jangan berhenti doakan kami",
+    "sa mau berhenti minum sopi", "de stop sa di jalan", "sa tra mau lanjut hidup",
+    "sa tra mau lanjut sekolah", "tra usah lanjut cerita ke mama",
+    "info lowongan kerja ada?", "minta info nomor polisi", "sa mau info soal PKH",
+    "sa dapat info dari tetangga", "sa dapat info dari teman kalau lk3 bisa bantu",
+    "de su daftar sa pu anak di sekolah", "daftar pkh", "jangan kasih info ke paitua",
+    "sa belum dapat info dari petugas", "info dari petugas belum ada", "sa mau daftar sekolah",
+    "sa mau terima de kembali", "sa mau dapat bantuan", "sa mau dapat uang",
+]
+
+
+# a request beside words of harm: never taken whole, the message is read for danger first
+DANGER_BESIDE = [
+    "tolong hapus semua yang sa kirim, nanti paitua bunuh sa",
+    "sa takut paitua pukul sa, tolong hapus semua",
+    "kaka tolong hapus sa pu data, de pegang parang",
+    "sa mau berhenti, de pukul sa terus", "jangan kirim info lagi, sa mo bunuh diri",
+    "sa tra mau lanjut hidup", "sa pu nama salah tulis, bapa tiri paksa sa tidur deng dia",
+    "sa tra mau lanjut, suami ancam bunuh sa",
 ]
 
 
@@ -87,7 +159,7 @@ def test_recall_on_rights_asked_in_a_sentence(engine: Engine) -> None:
     b = engine.bundle
     missed = {right: [t for t in said if command_of(t, b.keywords, b.phrases) != right]
               for right, said in ASKED.items()}
-    assert missed == {"erase": [], "data": [], "correct": [], "stop": []}
+    assert missed == {right: [] for right in ASKED}
     asked = sum(len(v) for v in ASKED.values())
     assert asked >= 40
     bare = sum(command_of(t, b.keywords, ()) == r for r, said in ASKED.items() for t in said)
@@ -99,8 +171,18 @@ def test_no_false_alarm_on_ordinary_messages_and_stories(engine: Engine) -> None
     (the story is read for danger like any message)."""
     b = engine.bundle
     alarms = [t for t in ORDINARY
-              if command_of(t, b.keywords, b.phrases) in ("erase", "data", "correct", "stop")]
+              if command_of(t, b.keywords, b.phrases) in RIGHTS]
     assert alarms == []
+
+
+def test_a_request_beside_words_of_harm_is_read_for_danger(engine: Engine) -> None:
+    """A request with a reason that names harm ("tolong hapus semua yang sa kirim, nanti
+    paitua bunuh sa") is never a command taken whole: the words of danger are read (the
+    reason was any 8 words before walk S; now only words of being seen)."""
+    b = engine.bundle
+    taken = [t for t in DANGER_BESIDE if command_of(t, b.keywords, b.phrases) is not None]
+    unread = [t for t in DANGER_BESIDE if not b.crisis.scan(clean(t))]
+    assert (taken, unread) == ([], [])
 
 
 def test_a_right_in_a_sentence_is_a_request_even_while_a_counselor_holds_the_case(

@@ -207,3 +207,18 @@ def test_with_no_supervisor_and_nobody_on_duty_every_counselor_hears(
     for who in ("ana", "yos"):
         (alert,) = texts(service.db, who)
         assert "P-1" in alert and "hapus data (HAPUS)" in alert
+
+
+def test_rights_asked_as_families_say_them_are_requests(service: Service,
+                                                        clock: FrozenClock) -> None:
+    """Walk S (S-4): "kaka sa mau hapus sa pu data saja, sa takut nanti orang tau" was added
+    to the case, "sa pu nama salah tulis" not understood: each is a request due in 3x24
+    hours, and its reply says so."""
+    family = Person(service, "fam")
+    family.intake()
+    erase_said = family.say("kaka sa mau hapus sa pu data saja, sa takut nanti orang tau")
+    fix_said = family.say("sa pu nama salah tulis")
+    assert any("3×24 jam" in t for t in erase_said + fix_said)
+    got = sorted((r.kind, r.due_at) for r in all_requests(service.db))
+    assert got == [("correct", clock() + timedelta(hours=72)),
+                   ("erase", clock() + timedelta(hours=72))]
