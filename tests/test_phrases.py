@@ -912,3 +912,14 @@ def test_a_story_at_the_codeword_question_is_not_the_codeword(engine: Engine) ->
     assert word.snapshot.answers["codeword"] == "mangga"
     short = engine.step(snap, Inbound("test", "u1", "m3", text="buah mangga"), now, "id")
     assert short.snapshot.answers["codeword"] == "buah mangga"
+
+
+def test_stop_said_again_after_stopping_is_no_new_start(engine: Engine) -> None:
+    """Walk S (S-14): after BERHENTI, "tra usah kirim2 lagi" got "Karena tadi Anda ketik
+    BERHENTI, kita mulai lagi" and the whole greeting. It is BERHENTI again: stopped."""
+    now = datetime(2026, 11, 30, 11, 30, tzinfo=UTC)
+    snap = None
+    for i, said in enumerate(["malam", "1", "3", "1", "stop", "tra usah kirim2 lagi"]):
+        turn = engine.step(snap, Inbound("test", "u1", f"m{i}", text=said), now, "id")
+        snap = turn.snapshot
+    assert (snap.state, [r.key for r in turn.replies]) == ("stopped", ["stopped"])
