@@ -369,6 +369,17 @@ def test_tired_from_work_is_no_wish_to_die(text: str) -> None:
     assert "selfharm" in WORDS.scan("sa su capek, sa mo mati saja").groups
 
 
+def test_a_child_run_away_for_nights_is_danger() -> None:
+    """Walk S: "sa mama yang kemarin tanya soal anak tra mau sekolah. skarang de lari dari
+    rumah su 2 malam tra pulang" (a girl of 9) opened no case and told no one. A husband
+    not home for two nights is no child in danger."""
+    said = ("halo kaka, sa mama yang kemarin tanya soal anak tra mau sekolah. skarang de "
+            "lari dari rumah su 2 malam tra pulang")
+    assert "child" in WORDS.scan(said).groups
+    assert "child" in WORDS.scan("sa pu nona 15 thn su 2 malam tra pulang").groups
+    assert not WORDS.scan("paitua su 2 malam tra pulang, sa pu uang habis")
+
+
 def test_a_time_ago_is_no_childs_age() -> None:
     """"5 tahun lalu" is a time, not a child of 5: an adult's story of back then does not
     get the texts for someone telling of a child; "anak 5 tahun" still does."""
