@@ -185,3 +185,16 @@ def test_the_carer_still_in_danger_is_told_not_to_leave_them_alone() -> None:
     _, helped = talk(CARERS[0], "tolong kaka cepat")  # help asked: still for the carer
     assert helped.replies[0].key == "emergency.selfharm.other"
     assert "Jangan tinggalkan dia sendirian" in said(still)
+
+
+def test_a_pastor_telling_of_a_woman_of_his_congregation_is_a_witness() -> None:
+    """Walk S: "Sy pendeta ... Ada satu mama jemaat yg sering dipukul suaminya, kemarin dia
+    datang ke pastori dgn muka lebam" read "Keselamatan Anda yang utama ... tetap diam",
+    written to the woman beaten. He gets the texts for someone telling of another; "sa yang
+    sering dipukul" is still the writer's own danger."""
+    pastor = ("Selamat siang. Sy pendeta di gereja kami di Kwamki. Ada satu mama jemaat yg "
+              "sering dipukul suaminya, kemarin dia datang ke pastori dgn muka lebam.")
+    assert CRISIS.scan(pastor).other
+    assert keys(pastor)[0].endswith(".other"), keys(pastor)
+    assert "Keselamatan Anda yang utama" not in said(talk(pastor)[0])
+    assert not CRISIS.scan("sa yang sering dipukul paitua").other
