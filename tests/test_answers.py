@@ -161,6 +161,15 @@ TABLE = [
     ("risk_safe_chat", "boleh", "id", "yes"),
     ("leave_message", "boleh", "id", "yes"),
     ("consent", "boleh", "id", "agree"),
+    # the rating after a case is closed, in words (walk S: "mantap kaka" was no score)
+    ("feedback", "mantap kaka", "id", "5"),
+    ("feedback", "bagus sekali ibu", "id", "5"),
+    ("feedback", "puas", "id", "4"),
+    ("feedback", "kurang puas", "id", "2"),
+    ("feedback", "tra puas", "id", "1"),
+    ("feedback", "iya ibu", "id", None),  # a nod, no score
+    ("feedback", "ok kaka", "id", None),
+    ("feedback", "very helpful", "en", "5"),
     ("consent", "tra", "id", "refuse"),
     ("consent", "tidak tahu", "id", None),
     ("consent", "I agree", "en", "agree"),
