@@ -731,3 +731,14 @@ def test_a_neighbour_writing_in_english_of_toddlers_left_alone_for_days() -> Non
                       "all night and I dont think they ate since yesterday.", model=False)
     assert scan.imminent == ("child",) and scan.other
     assert not WORDS.scan("my son has had a fever since yesterday", model=False)
+
+
+@pytest.mark.parametrize("text", [
+    "dulu bapa tiri sering perkosa sa, skarang de su meninggal",
+    "sa diperkosa waktu masih SMA, skarang sa su kerja",
+])
+def test_how_life_went_on_since_is_no_abuse_now(text: str) -> None:
+    """Sexual violence long ago, then how life went on ("skarang de su meninggal", "skarang
+    sa su kerja"): `sekarang` there is no abuse now (not_when.now), so not P0 at night."""
+    scan = WORDS.scan(text)
+    assert scan.groups == ("sexual",) and not scan.imminent
