@@ -24,6 +24,9 @@ MODEL_SELFHARM = "model_selfharm"
 # (crisis.yaml `other_at_risk`): not `crisis_selfharm`, whose ASQ questions are the writer's
 OTHER_AT_RISK = "crisis_selfharm_other"
 CRISIS_FLAGS = (*(f"crisis_{g}" for g in GROUPS), OTHER_AT_RISK, MODEL_FLAG)
+# sexual violence told as recent, within about 3x24 hours (crisis.yaml `recent`): P0 by its
+# own reason, whatever the day (walk S: "om paksa sa tidur deng dia tadi" waited 33 hours)
+SEXUAL_RECENT = "sexual_recent"
 OTHER_WRITER_DANGER = "other_writer_danger"  # danger words by someone else on the phone
 AFTER_HOURS = "safe_times_after_hours"  # the safe time to call is outside service hours
 # the family told of being hurt by the police or other officers (flows/phrases.yaml
@@ -45,7 +48,7 @@ FLAGS = ("emergency_keyword", STILL_IN_DANGER, "human_requested", P0_ALERTED, "p
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
          OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY, PHONE_WATCHED,
-         "no_shelter", "no_food", "elder_no_food", MODEL_SELFHARM)
+         "no_shelter", "no_food", "elder_no_food", MODEL_SELFHARM, SEXUAL_RECENT)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 REFER = "_refer"  # the referral staff asked the family about: code, reason, counselor
 REFER_STATE = "refer_consent"  # where the flow asks it (flows/intake.yaml)

@@ -26,16 +26,18 @@ SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "nega
             "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
             "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then",
             "today", "markers", "imminent", "model", "images", "if_minor_anywhere",
-            "other_at_risk", "accident", "selfharm_again")
+            "other_at_risk", "accident", "selfharm_again", "recent", "recent_not", "assault")
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
           "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then", "today",
-          "other_at_risk", "accident", "selfharm_again")
+          "other_at_risk", "accident", "selfharm_again", "recent", "recent_not", "assault")
 # marker kinds a sentence of back then (`then`) does not count: "de pernah ancam pake pisau"
 # is a threat that was (P1), "de pegang parang skarang" one now (P0)
 BACK_THEN = ("present", "now", "weapon", "threat", "method")
 HEALS = "injury"  # the kind a `healed` message takes P0 from (crisis.yaml `healed`)
 HEALED_AFTER = 4  # words at most of a sentence that says an injury before it has healed
+# ...and of a sentence of long ago right before an assault ("waktu sa kecil, om perkosa sa")
+RECENT = "sexual"  # the group a time within 3x24 hours makes imminent (crisis.yaml `recent`)
 YOUNG_GAP = 2  # words that may come between those of a `young_writer` phrase ("sa nona umur")
 OTHER_GAP = 2  # ... of an `other_victim` phrase ("sa pu anak nona dipukul")
 # A list item whose `#` YAML reads as a comment: `- ditinggal # hari` is "ditinggal" (a comment
@@ -75,6 +77,9 @@ class Scan:
     other_at_risk: bool = False
     accident: bool = False  # an injury by accident and no other danger ("jatuh dari pohon")
     marks: tuple[str, ...] = ()  # the `markers` kinds seen (a threat, a weapon, a time...)
+    # sexual violence told as recent, within about 3x24 hours ("om paksa sa tidur deng dia
+    # tadi"): the sexual words are imminent by it (crisis.yaml `recent`)
+    recent: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.groups)
@@ -196,6 +201,10 @@ class CrisisWords:
             scan = replace(scan, images=True)  # photos or videos, and no other sexual words
         if "selfharm" in scan.groups and self._at_risk_other(sentences):
             scan = replace(scan, other_at_risk=True)
+        if RECENT in scan.groups and not scan.images and (times := self._recent(sentences)):
+            scan = replace(scan, recent=True, matched=(*scan.matched, *times),
+                           imminent=tuple(g for g in GROUPS
+                                          if g in scan.imminent or g == RECENT))
         if scan.groups == (HEALS,) and any(
                 next(self._occurrences("accident", hits, 0), None) is not None
                 for hits in sentences):
@@ -234,6 +243,33 @@ class CrisisWords:
         today (`today`) in it: its words of now (`BACK_THEN` markers) do not count."""
         return next(self._occurrences("then", hits, 0), None) is not None and \
             next(self._occurrences("today", hits, 0), None) is None
+
+    def _recent(self, sentences: list[list[frozenset[int]]]) -> tuple[str, ...]:
+        """The `recent` words (not negated, not of the telling: `recent_not`) that make an
+        assault told in the message recent; none where every sentence with an assault is of
+        long ago and has none of its own ("waktu sa kecil om perkosa sa. tadi sa cerita")."""
+        times: list[list[str]] = []
+        assaults = []
+        for hits in sentences:
+            covered, ends = self._negations(hits)
+            told = {j for _, at in self._occurrences("recent_not", hits, self.gap) for j in at}
+            times.append([self.patterns[n].text
+                          for n, at in self._occurrences("recent", hits, self.gap)
+                          if told.isdisjoint(at) and not self._negated(at, covered, ends, hits)])
+            assaults.append(any(not self._negated(at, covered, ends, hits)
+                                for _, at in self._occurrences("assault", hits, self.gap)))
+        said = tuple(dict.fromkeys(t for ts in times for t in ts))
+        fresh = any(times[i] or not self._of_old(sentences, i)
+                    for i, hit in enumerate(assaults) if hit)
+        return said if fresh else ()
+
+    def _of_old(self, sentences: list[list[frozenset[int]]], i: int) -> bool:
+        """Sentence `i` tells of long ago (`then`, `past`), or a short sentence right before
+        it does ("waktu sa kecil, om perkosa sa")."""
+        return any(next(self._occurrences(kind, sentences[j], 0), None) is not None
+                   for j in (i - 1, i) if j >= 0 and (j == i or len(sentences[j]) - 2 <=
+                                                      HEALED_AFTER)
+                   for kind in ("then", "past"))
 
     def _all_healed(self, sentences: list[list[frozenset[int]]]) -> bool:
         """Every sentence that tells of an injury (each read on its own: a word found in
@@ -410,10 +446,12 @@ def load_crisis_words(path: Path) -> CrisisWords:
     patterns += compile_all("minor", "minor", _strings(path, "minor", raw.get("minor"),
                                                        required=False))
     for kind in ("child_named", "young_writer", "young_not", "self_victim", "other_victim",
-                 "healed", "fresh", "past", "then", "today", "other_at_risk", "accident"):
+                 "healed", "fresh", "past", "then", "today", "other_at_risk", "accident",
+                 "recent_not"):
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
-    patterns += compile_all("selfharm_again", "selfharm_again", _strings(
-        path, "selfharm_again", raw.get("selfharm_again"), required=False), negative)
+    for kind in ("selfharm_again", "recent", "assault"):  # read with their negations
+        patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind),
+                                                     required=False), negative)
     for group in GROUPS:
         patterns += compile_all(group, group, _strings(path, group, raw.get(group)), negative)
     images = compile_all("sexual", "images", _strings(path, "images", raw.get("images"),

@@ -20,6 +20,7 @@ from flows.actions import (
     OTHER_AT_RISK,
     OTHER_FOCUS,
     OTHER_WRITER_DANGER,
+    SEXUAL_RECENT,
     STORY,
     TOLD,
     UNDER_18,
@@ -59,15 +60,16 @@ def is_imminent(scan: Scan, flags: Iterable[str]) -> bool:
 def flags_seen(scan: Scan, flags: tuple[str, ...], other: bool = False) -> tuple[str, ...]:
     """A conversation's flags once `scan`'s words are known (as the engine sets them), for a
     message the engine does not answer (a person holds the case): the rules stay one. The
-    model's reading is its own flag (staff read "possible danger, read automatically").
+    model's reading is its own flag (staff read "possible danger, read automatically"), and
+    sexual violence told as recent has its own (P0 by the reason `sexual_recent`).
     `other`: someone else on the phone wrote them (flows/writers.py): they still count for
     the case (a sister's "kaka dipukul skarang" is the owner's danger), and staff read that
     they are not the owner's words (a re-check: a husband's question was read as his wife
     confessing)."""
     new = [MODEL_FLAG, *([MODEL_SELFHARM] if "selfharm" in scan.groups else [])] \
         if scan.model is not None else [
-        OTHER_AT_RISK if g == "selfharm" and scan.other_at_risk else f"crisis_{g}"
-        for g in scan.groups]
+        *(OTHER_AT_RISK if g == "selfharm" and scan.other_at_risk else f"crisis_{g}"
+          for g in scan.groups), *([SEXUAL_RECENT] if scan.recent else [])]
     if other:
         new.append(OTHER_WRITER_DANGER)
     return (*flags, *(f for f in new if f not in flags))

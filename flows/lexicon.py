@@ -11,7 +11,8 @@ A token matches a pattern word when
   `dipukuli`, `memukul`, `pukulan`), or the pattern word is affixed and the token is an affixed
   form with the same first two letters (`dipukul` matches `dipukuli`, not `pukul`/`memukul`);
 - the pattern word is written `=mati`: that exact word only (not `kematian`, `mematikan`);
-- `#`: a number; `#young`: a number from 1 to 17 (a child's age); `@name`: any word of the
+- `#`: a number; `#young`: a number from 1 to 17 (a child's age); `#few`: a number from 1 to
+  3 (`#few hari lalu`: days within 3x24 hours); `@name`: any word of the
   set `name`; `^` and `$`: the start and the end of the sentence, next to the word after /
   before (`tolong saya $` is not `tolong saya mau tanya`; `^ help $` is a sentence of one
   word);
@@ -38,8 +39,10 @@ NUMBER = -1  # the id `#` stands for
 END = -2  # the id `$` stands for: the end of a sentence
 START = -3  # the id `^` stands for: the start of a sentence
 YOUNG = -4  # the id `#young` stands for: a number from 1 to 17 (a child's age)
-ANCHORS = {"#": NUMBER, "$": END, "^": START, "#young": YOUNG}
+FEW = -5  # the id `#few` stands for: a number from 1 to 3 (days within 3x24 hours)
+ANCHORS = {"#": NUMBER, "$": END, "^": START, "#young": YOUNG, "#few": FEW}
 CHILD_AGES = range(1, 18)
+FEW_DAYS = range(1, 4)
 WEAK = 1 << 20  # id + WEAK: a 4-letter typo of the word `id`, good only inside a phrase
 _SEGMENT = re.compile(r"[.,!?;\n]+")
 _NOT_WORD = re.compile(r"[^\w\s]|_")
@@ -245,7 +248,9 @@ class Vocabulary:
 
     def _hits(self, token: str) -> frozenset[int]:
         if token.isdigit():
-            return frozenset({NUMBER, YOUNG} if int(token) in CHILD_AGES else {NUMBER})
+            n = int(token)
+            return frozenset({NUMBER, *([YOUNG] if n in CHILD_AGES else []),
+                              *([FEW] if n in FEW_DAYS else [])})
         s = stem(token)
         ids = [*self._exact.get(token, ()), *self._roots.get(s, ())]
         if s != token:

@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from bot.casework import staff
+from bot.casework import labels, staff
 from bot.casework.scheduler import Scheduler
 from bot.pipeline.workers import Workers
 from bot.service import Service
 from storage import cases, conversations, counselors, outbox, queue
 from storage.models import OutboxMessage
-from tests.support import CollectingSender, FrozenClock
+from tests.support import CollectingSender, FrozenClock, deliver, flows
+from tests.test_handoff import Person, add_staff, case_of
 
 WIT = timezone(timedelta(hours=9))
 
@@ -330,3 +331,35 @@ def test_an_overdue_p1_is_announced_again_every_service_hour(db: Engine,
     assert run_at(scheduler, clock, wit(11, 30, 10, 30)) == 0
     assert run_at(scheduler, clock, wit(11, 30, 11, 2)) == 1
     assert [e["kind"] for e in events(db, case_id)] == ["overdue_alert", "overdue_alert"]
+
+
+def test_recent_sexual_violence_on_saturday_night_reaches_a_person_before_monday(
+        service: Service, clock: FrozenClock) -> None:
+    """Walk S: "sa pu om paksa sa tidur deng dia tadi, sa umur 19" at Saturday 23:10 WIT was
+    a P1 due Monday 09:00, re-alerted to nobody all weekend. Told as recent it is P0 at once
+    (reason `sexual_recent`, in Indonesian for staff): the emergency text for sexual violence
+    (a safe place, IGD or Puskesmas within 72 hours, SAPA), the counselor on duty and the
+    supervisor paged at once, and again every 3 minutes on the clock until one takes it."""
+    sari_id, sari = add_staff(service, "Sari", "sari")
+    with service.db.begin() as conn:
+        counselors.set_duty(conn, sari_id, True)
+    _, yohana = add_staff(service, "Yohana", "yohana", role="supervisor")
+    clock.now = start = wit(12, 5, 23, 10)  # Saturday night: LK3 opens Monday 08:00
+    family = Person(service, "6281200000020")
+    (reply, *_) = family.say("sa pu om paksa sa tidur deng dia tadi, sa umur 19")
+    assert all(w in reply for w in ("tempat aman", "72 jam", "IGD", "Puskesmas", "SAPA"))
+    case = case_of(service.db, family.user)
+    assert case.priority == "P0" and case.reasons[0] == "sexual_recent"
+    said = labels.reasons(case.reasons)
+    assert said.startswith("kekerasan seksual baru terjadi (kurang dari 3x24 jam)")
+    assert [p["text"].split(" · ")[:2] for p in sari.unread() + yohana.unread()] == \
+        [[f"Kasus baru {case.number}", "P0"]] * 2
+    sched = Scheduler(service.db, clock, bundle=flows().bundle)
+    for minute in range(1, 31):
+        run_at(sched, clock, start + timedelta(minutes=minute))
+        deliver(service)
+    pages = [p["text"] for p in sari.unread()]
+    assert len(pages) == 9 and len(yohana.unread()) == 9  # minutes 5, 8, ... 29
+    assert pages[0] == staff.text("p0_realert", number=case.number, waited="5 menit",
+                                  reasons=said, distrik="-")
+    assert clock() < wit(12, 7, 8)  # long before Monday's opening

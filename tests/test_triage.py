@@ -103,3 +103,15 @@ def test_a_verdict_gives_the_reasons_of_one_priority_in_the_files_order() -> Non
                          Rule("P2", "later", {"y": ("b",)})], "default", "test")
     verdict = rules.assess({"x": "a", "y": "b", "z": "c"})
     assert verdict == Assessment("P1", ("first", "second", "third", "later"))
+
+
+def test_sexual_violence_told_as_recent_is_p0_with_its_reason_first() -> None:
+    """Sexual violence told as recent (the flag the crisis words set, walk S) is P0 with
+    `sexual_recent` read first, labelled for staff with the 3x24 hours and the sexual
+    violence texts; told with no time (the category alone) it stays P1."""
+    verdict = TRIAGE.assess({"sexual_recent": "yes", "crisis_now": "yes",
+                             "crisis_sexual": "yes", "category": "sexual"})
+    assert verdict.priority == "P0" and verdict.reasons[0] == "sexual_recent"
+    assert "3x24 jam" in TRIAGE.labels["sexual_recent"]["id"]
+    assert TRIAGE.focus("sexual_recent") == "sexual"
+    assert TRIAGE.assess({"crisis_sexual": "yes", "category": "sexual"}).priority == "P1"
