@@ -3,7 +3,8 @@ the same database, every column of every table (tests.dbdump says what is normal
 
 The families follow varied paths (the benchmark's scripts cover every category, both ages,
 the call path, refusals now and then, emergencies), tell stories with danger words, refuse
-consent, stop, ask for their data, leave quickly, send a long message and a photo; a
+consent, stop (one after a case opened early was told its category and distrik), ask for
+their data, leave quickly, send a long message and a photo; a
 counselor and a supervisor are on duty, so cases are announced, and between turns the
 counselor takes the most urgent case and writes to the family, who answers.
 """
@@ -44,6 +45,9 @@ def _scripts() -> dict[str, list[Said]]:
     out["6281400007"] = ["halo", "HAPUS", "DATA", "KELUAR"]
     out["6281400008"] = ["sa su cape hidup, tra mau hidup lagi", "iya", "tidak", "ya"]
     out["6281400009"] = ["halo", "1", "1", "anak sa dipukul bapaknya", "LEWATI", "3"]
+    # a P1 case opened at consent, told its category and distrik as given, then BERHENTI
+    out["6281400010"] = ["halo", "1", "3", "sa tra punya tempat aman malam ini", "1", "2", "3",
+                         "1", "2", "BERHENTI"]
     return out
 
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from bot.pipeline import effects, held
 from bot.pipeline.apply import Batch, Conv, Notice, event_row, send
+from flows import casetold
 from flows.actions import told_kinds
 from flows.catalog import Rendered
 from flows.engine import Engine as FlowEngine
@@ -25,8 +26,10 @@ CONTACTS = "_contacts"  # a reply's parameter that lists numbers (emergency_cont
 def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     """Record one turn: its events (with their effects), the conversation as it leaves
     it, the transcript and the replies (after what was held for the family's next words:
-    bot.pipeline.held)."""
+    bot.pipeline.held); an answer the case keeps, told to its case (flows.casetold)."""
     now = batch.now
+    turn = casetold.told(batch.flows, conv.snapshot, turn, now, conv.case_id is not None
+                         and conv.case_status != "closed")
     waiting = held.waiting(conv)
     if waiting:
         batch.need()  # before the write lock: the held rows are found under it
