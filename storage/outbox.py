@@ -274,6 +274,13 @@ def held_ids(conn: Connection, contact_id: int) -> list[int]:
         T.c.status == HELD, T.c.contact_id == contact_id).order_by(T.c.id))]
 
 
+def held_staff_words(conn: Connection, case_id: int) -> bool:
+    """Whether a counselor's own words to the family of a case wait for them to write (the
+    rows staff write by hand carry `from_staff`; the few held rows are read, sealed)."""
+    rows = conn.execute(select(T.c.payload).where(T.c.status == HELD, T.c.case_id == case_id))
+    return any("from_staff" in (payload or {}) for (payload,) in rows)
+
+
 def held_count(conn: Connection, case_id: int) -> int:
     """How many messages to the family of a case wait for them to write."""
     return int(conn.execute(select(func.count()).select_from(T).where(

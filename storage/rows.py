@@ -67,6 +67,15 @@ class Released(NamedTuple):
     id: int
 
 
+class Answered(NamedTuple):
+    """A person's first words reached the family of a case (`cases.first_response_at`):
+    written only where it was not set yet (a counselor's words held for the family's next
+    message go out with the reply to it: bot.pipeline.handoff.release)."""
+
+    first_response_at: datetime
+    id: int
+
+
 class EventRow(NamedTuple):
     """An entry in the audit trail (`case_events`)."""
 
@@ -144,12 +153,13 @@ class Redacted(NamedTuple):
 
 
 Row = LogRow | OutboxRow | EventRow | ConsentRow | NewConversation | SavedConversation | \
-    Seen | Processed | Redacted | Released | tuple[Any, ...]  # the last: SavedTriage
+    Seen | Processed | Redacted | Released | Answered | tuple[Any, ...]  # the last: SavedTriage
 
 # Each type's table and, for an UPDATE, the key (its last field); in the order written.
 TABLES: dict[type, tuple[Table, str | None]] = {
     NewConversation: (CONVS, None), SavedConversation: (CONVS, "id"),
-    SavedTriage: (CASES, "id"), ConsentRow: (CONSENTS, None), EventRow: (EVENTS, None),
+    SavedTriage: (CASES, "id"), Answered: (CASES, "id"), ConsentRow: (CONSENTS, None),
+    EventRow: (EVENTS, None),
     LogRow: (LOG, None), OutboxRow: (OUTBOX, None), Released: (OUTBOX, "id"),
     Seen: (CONTACTS, "id"),
     Processed: (INBOX, "id"), Redacted: (INBOX, "id"),

@@ -45,6 +45,9 @@ from storage.rows import EventRow, write_rows
 log = logging.getLogger(__name__)
 
 ACTOR = "scheduler"
+# A claimed case nobody answered: flagged, then returned; not while the counselor's words
+# wait for a family who must write first (they are the first response once they go out)
+UNANSWERED = ("no_response_flag", "returned_to_queue")
 
 
 class Scheduler:
@@ -113,6 +116,8 @@ class Scheduler:
                 kind = None if case is None else self.due(case, now)
                 if case is None or kind is None:
                     return 0  # claimed, answered or handled by someone else meanwhile
+                if kind in UNANSWERED and outbox.held_staff_words(conn, case.id):
+                    return 0  # the counselor wrote; the family must write first (S-13)
                 # the sequence number of this case's next scheduler action
                 key = f"sched:{case.id}:{cases.event_count(conn, case.id, ACTOR)}"
                 data = self._do(conn, kind, case, now, key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.pipeline import effects, held
+from bot.pipeline import effects, handoff, held
 from bot.pipeline.apply import Batch, Conv, Notice, event_row, send
 from flows import casetold
 from flows.actions import told_kinds
@@ -45,7 +45,7 @@ def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
         replace(snap, case_number=conv.case_number)
     conv.changed = True
     if waiting:
-        held.release(batch, conv, [ev.kind for ev in turn.events])
+        handoff.release(batch, conv, [ev.kind for ev in turn.events])
     extra = {"case_number": conv.case_number or ""}
     rendered = [batch.flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
     for notice in batch.notices:

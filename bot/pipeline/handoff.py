@@ -9,18 +9,19 @@ waits for the family to write (bot.pipeline.held).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from bot.pipeline import held
-from bot.pipeline.apply import BOT, payloads
+from bot.pipeline.apply import BOT, Batch, Conv, payloads
 from flows.catalog import Catalog
 from flows.hours import service_hours
 from flows.types import Reply
 from storage import conversations, outbox, queue
-from storage.rows import EventRow, LogRow, OutboxRow, Row, write_rows
+from storage.rows import Answered, EventRow, LogRow, OutboxRow, Row, write_rows
 
 
 def tell_family(conn: Connection, catalog: Catalog, case_id: int, key: str, now: datetime,
@@ -76,17 +77,40 @@ def _send(conn: Connection, contact_id: int, case_id: int, text: str,
 
 def counselor_to_family(conn: Connection, counselor_id: int, case_id: int, text: str,
                         media: list[dict[str, str]], now: datetime) -> str | None:
-    """A counselor's words to the family, unchanged; the first one is the first response
-    (also when it waits for the family to write: the counselor answered). Why it waits, or
-    None when it goes now."""
+    """A counselor's words to the family, unchanged; the first one to go out is the first
+    response. Held for the family's next message, it is that only when it goes, with the
+    reply to that message (`release`): reports count the time a family heard a person
+    (walk S-13: "Respon pertama" was the time a held message was written). Why it waits,
+    or None when it goes now."""
     contact_id, _ = family_of(conn, case_id)
     payload: dict[str, Any] = {"text": text, "choices": [], "from_staff": counselor_id}
     if media:
         payload["media"] = media
     why = _send(conn, contact_id, case_id, text, [payload], now,
                 author=f"counselor:{counselor_id}", media=media, prefix="staff-msg")
-    queue.first_response(conn, case_id, now)
+    if why is None:
+        queue.first_response(conn, case_id, now)
     return why
+
+
+def release(batch: Batch, conv: Conv, kinds: Iterable[str] = ()) -> None:
+    """The family wrote: what was held for it goes (bot.pipeline.held.release); where that
+    is a counselor's own words and nobody had reached the family yet, the case's first
+    response is now."""
+    words = conv.case_id is not None and held.waiting(conv) and _unanswered(batch, conv)
+    held.release(batch, conv, kinds)
+    if words and conv.snapshot is not None and not held.waiting(conv):
+        assert conv.case_id is not None
+        batch.rows.append(Answered(batch.now, conv.case_id))
+
+
+def _unanswered(batch: Batch, conv: Conv) -> bool:
+    """A counselor's words to this family are held and no person's words have reached it."""
+    assert conv.case_id is not None
+    conn = batch.need()
+    case = queue.by_id(conn, conv.case_id)
+    return case is not None and case.first_response_at is None and \
+        outbox.held_staff_words(conn, conv.case_id)
 
 
 def family_of(conn: Connection, case_id: int) -> tuple[int, str]:

@@ -25,7 +25,7 @@ from bot.casework import counselor, labels, staff
 from bot.pipeline import routing, setaside
 from bot.pipeline.apply import Batch, Conv, NeedsLock, apologise
 from bot.pipeline.decide import record
-from bot.pipeline.held import release as release_held
+from bot.pipeline.handoff import release as release_held
 from bot.pipeline.plans import Plan, inbound_of, plan_steps
 from flows.danger import is_imminent
 from flows.engine import Engine as FlowEngine
