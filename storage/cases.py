@@ -33,6 +33,7 @@ ANSWERS = tuple(c.name for c in CASES.columns if c.info.get("answer"))
 CONSENTS = cast(Table, ConsentRecord.__table__)
 REFERRALS = cast(Table, Referral.__table__)
 INBOX = inbox.T
+CONSENT_WITHDRAWN = "consent_withdrawn"  # a case's legal basis after BERHENTI
 
 
 _COUNTER_PG = postgresql.insert(COUNTERS).values(year=bindparam("year"), last=1) \
@@ -93,6 +94,11 @@ class Triage:
                             if r not in gone), basis,
                       tuple(_told(data, name, known)
                             for name, known in zip(ANSWERS, self.answers, strict=True)))
+
+    def withdrawn(self) -> Triage:
+        """Consent withdrawn (BERHENTI): the case keeps what it has only for safety; a later
+        yes to consent gives it back its basis (`raised`)."""
+        return Triage(self.priority, self.reasons, CONSENT_WITHDRAWN, self.answers)
 
     def values(self, now: datetime) -> dict[str, Any]:
         return {"priority": self.priority, "reasons": list(self.reasons),

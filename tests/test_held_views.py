@@ -56,7 +56,7 @@ async def test_a_case_the_scheduler_returns_says_what_waits_for_the_family(
     assert await asyncio.to_thread(family.unread) == []
     heard = await asyncio.to_thread(family.say, "halo")
     assert heard[0].startswith(JOINED)
-    assert heard[1].startswith("Petugas Anda tidak bisa melanjutkan saat ini.")
+    assert heard[1].startswith("Maaf, petugas yang memegang kasus")  # handoff.returned
 
 
 async def test_the_case_page_says_messages_wait_for_the_family(

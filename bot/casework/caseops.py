@@ -181,15 +181,15 @@ def transfer(act: Act, case: CaseView, name: str) -> Done:
                 held=why)
 
 
-def requeue(conn: Connection, family_texts: Catalog, case: CaseView,
-            now: datetime) -> str | None:
+def requeue(conn: Connection, family_texts: Catalog, case: CaseView, now: datetime,
+            notice: str = "handoff.released") -> str | None:
     """Back to the queue, however it goes back (released, its holder removed, nobody wrote
-    to the family in time): no person holds the conversation, and the family is told
-    plainly (after what waits for them, where they must not be written to first). Why that
-    notice waits (bot.pipeline.held), or None."""
+    to the family in time: `notice` "handoff.returned", walk S-8): no person holds the
+    conversation, and the family is told plainly (after what waits for them, where they
+    must not be written to first). Why that notice waits (bot.pipeline.held), or None."""
     queue.release(conn, case.id, now)
     conversations.set_flag(conn, case.contact_id, WITH_PERSON, False)
-    return handoff.tell_family(conn, family_texts, case.id, "handoff.released", now,
+    return handoff.tell_family(conn, family_texts, case.id, notice, now,
                                case_number=case.number)
 
 

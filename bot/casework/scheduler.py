@@ -236,7 +236,7 @@ def _return(conn: Connection, case: CaseView, now: datetime, key: str,
     messages wait for the family to write (the takeover notice the holder never followed)."""
     assert case.assignee_id is not None
     holder = counselors.get(conn, case.assignee_id)
-    caseops.requeue(conn, family_texts, case, now)
+    caseops.requeue(conn, family_texts, case, now, "handoff.returned")  # "belum sempat"
     queue.mark_alerted(conn, case.id, now)  # this announcement is the alert since the breach
     if holder is not None and holder.active_case_id == case.id:
         counselors.set_active_case(conn, holder.id, None)

@@ -58,7 +58,7 @@ def family_safety(conn: Connection, case_id: int | None, counselor_id: int,
     if case_id is None:
         return
     number = cases.number_of(conn, case_id)
-    word = _quoted(clean(str(msg.payload.get("text") or "")))
+    word = quoted(clean(str(msg.payload.get("text") or "")))
     key = {"emergency": "family_emergency", "quick_exit": "family_quick_exit"}.get(
         kind, "family_safety")
     staff.say(conn, counselor_id, key, now, case_id=case_id, number=number, word=word)
@@ -69,7 +69,7 @@ def family_safety(conn: Connection, case_id: int | None, counselor_id: int,
                           word=word)
 
 
-def _quoted(text: str) -> str:
+def quoted(text: str) -> str:
     """The family's words for a page, whole up to PAGE_CHARS (a walk-through: cut at 40
     characters, "de bilang sa tra becus. trus paitua pula" left out the blow and the
     bleeding head the supervisor was paged for), else cut at a word."""

@@ -10,6 +10,7 @@ a quick exit's clearing row) are rows, made the same way before the lock.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from bot.broadcast import consent as broadcast_consent
@@ -17,12 +18,15 @@ from bot.casework import alerts, labels, staff
 from bot.pipeline import casehooks, quickexit
 from bot.pipeline.apply import Batch, Conv, keeps_no_words
 from bot.privacy.intake import requested
+from flows.hours import service_hours
 from flows.text import clean
 from flows.triage import URGENT
-from storage import cases, conversations, inbox, queue
+from storage import cases, conversations, counselors, inbox, queue
 from storage.rows import ConsentRow, OutboxRow, SavedTriage, write_rows
 
 Data = dict[str, Any]
+CHASE_EVERY = timedelta(minutes=30)  # a family writing again on an overdue waiting case
+WITHDRAWN = "withdrawn"  # the consent choice BERHENTI records (flows.actions.withdraw_consent)
 Effect = Callable[[Batch, inbox.Pending, Conv, Data], tuple[str, Data]]
 
 
@@ -31,7 +35,30 @@ def consent(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[s
                                  data["choice"], data["legal_basis"], batch.now))
     if data["choice"] == "refuse" and conv.case_id is None:
         cases.redact_contact(batch.need(), conv.contact.id, msg.contact_key)
+    if data["choice"] == WITHDRAWN and conv.case_id is not None \
+            and conv.case_status != "closed":
+        _withdrawn(batch, conv)
     return "consent", data
+
+
+def _withdrawn(batch: Batch, conv: Conv) -> None:
+    """BERHENTI on an open case: the case says consent was withdrawn (what it keeps, it keeps
+    for safety only), and staff hear it (walk S-8: a waiting P1 still read "Dasar hukum:
+    persetujuan keluarga", and nobody was told): the holder, or with nobody holding it, those
+    a new case of its priority reaches. A person holding it hears the BERHENTI too (run)."""
+    assert conv.case_id is not None
+    conn = batch.need()
+    before = conv.triage or cases.triage_of(conn, conv.case_id)
+    conv.triage = after = before.withdrawn()
+    batch.rows.append(SavedTriage(**after.values(batch.now), id=conv.case_id))
+    case = queue.by_id(conn, conv.case_id)
+    assert case is not None
+    key = "consent_withdrawn" if case.priority in URGENT else "consent_withdrawn.later"
+    body = staff.text(key, number=case.number, priority=case.priority)
+    told = [conv.assignee_id] if conv.assignee_id and conv.case_status == "claimed" else \
+        alerts.recipients(batch.roster(), case.priority)
+    for cid in told:
+        staff.send(conn, cid, body, batch.now, case_id=case.id)
 
 
 def stop(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str, Data]:
@@ -83,7 +110,30 @@ def resting(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[s
     if not keeps_no_words(conv):
         data = {**data, "text": clean(str(msg.payload.get("text") or ""))[:500],
                 "media": msg.payload.get("media") or []}
+    if conv.case_id is not None and conv.case_status == "waiting":
+        _chased(batch, conv.case_id, str(data.get("text") or ""))
     return "message_while_resting", data
+
+
+def _chased(batch: Batch, case_id: int, text: str) -> None:
+    """The family writes again on a case nobody holds, past its deadline (taken back by the
+    scheduler, or released): staff hear it, supervisors too, with her words (where they are
+    kept) and a button to take it (walk S-8: "kapan petugas telpon? su 5 hari" got "Pesan
+    Anda sudah kami tambahkan" and nobody knew); a P0 is paged again by the scheduler
+    anyway, and one alert in CHASE_EVERY is enough."""
+    conn, now = batch.need(), batch.now
+    case = queue.by_id(conn, case_id)
+    if case is None or case.priority == "P0" or \
+            now < service_hours().deadline(case.priority, case.created_at) or \
+            (case.last_alert_at is not None and now - case.last_alert_at < CHASE_EVERY):
+        return
+    roster = batch.roster()
+    if roster.on_duty:  # supervisors too, whatever the priority: it is past its deadline
+        roster = counselors.Roster(tuple(dict.fromkeys(roster.on_duty + roster.supervisors)),
+                                   roster.supervisors)
+    alerts.announce(conn, case, now, key="family_chasing", roster=roster,
+                    word=casehooks.quoted(text) if text else "-")
+    queue.mark_alerted(conn, case.id, now)
 
 
 def satisfaction(batch: Batch, msg: inbox.Pending, conv: Conv,

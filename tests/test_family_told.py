@@ -1,0 +1,75 @@
+"""Staff hear when a family withdraws consent or chases a late case, and the family hears
+when its case goes back to the queue (walk S-8), through the real pipeline."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from bot.casework.scheduler import Scheduler
+from bot.cli import caseshow
+from bot.service import Service
+from storage import cases
+from storage.models import Counselor
+from tests.support import FrozenClock, deliver
+from tests.test_handoff import Person, add_staff, by_number, case_of
+
+# before consent: no safe place tonight (P1), consent, adult, a child's trouble, myself,
+# Wania, then BERHENTI at the kampung question
+P1_THEN_STOP = ["halo", "1", "3", "sa tra punya tempat aman malam ini", "1", "2", "3", "1",
+                "2", "BERHENTI"]
+
+
+def test_berhenti_on_a_waiting_p1_shows_on_the_case_and_staff_are_told(
+        service: Service, clock: FrozenClock, capsys: pytest.CaptureFixture[str]) -> None:
+    """The case's basis says consent was withdrawn (`lk3 cases show`), and the supervisor
+    hears it in Indonesian: kept for safety only, no contact unless a life is in danger."""
+    _, budi = add_staff(service, "Budi", "s1", role="supervisor")
+    family = Person(service, "62811")
+    for text in P1_THEN_STOP:
+        family.say(text)
+    case = case_of(service.db, "62811")
+    with service.db.connect() as conn:
+        basis = cases.triage_of(conn, case.id).legal_basis
+    assert (case.priority, basis) == ("P1", "consent_withdrawn")
+    assert caseshow.show(service.db, case.number, clock()) == 0
+    assert "persetujuan ditarik (BERHENTI); hanya demi keselamatan" in capsys.readouterr().out
+    told = [str(p["text"]) for p in budi.unread()]
+    assert f"Keluarga {case.number} (P1) menarik persetujuan (BERHENTI). Kasus tetap " \
+        "ditangani hanya demi keselamatan (kepentingan vital)" in told[-1]
+
+
+def test_a_case_returned_unanswered_is_told_to_the_family_and_her_next_words_to_staff(
+        service: Service, clock: FrozenClock) -> None:
+    """The scheduler takes back a case its counselor never answered: the family hears it
+    is back in the queue; when she asks later, on-duty staff and the supervisor are told,
+    with her words and a button to take it."""
+    _, sari = add_staff(service, "Sari", "c1")
+    _, budi = add_staff(service, "Budi", "s1", role="supervisor")
+    with service.db.begin() as conn:
+        conn.execute(update(Counselor).values(on_duty=True))
+    family = Person(service, "62811")
+    number = family.intake()
+    sari.say("/ambil")
+    family.unread()
+    scheduler = Scheduler(service.db, clock)
+    said: list[str] = []
+    for _ in range(5):
+        clock.advance(days=1)
+        scheduler.run_once()
+        deliver(service)
+        said += [str(p["text"]) for p in family.unread()]
+    assert by_number(service.db, number).status == "waiting"
+    assert any(t.startswith(f"Maaf, petugas yang memegang kasus {number} belum sempat")
+               for t in said), said
+    sari.unread()
+    budi.unread()
+    clock.advance(minutes=45)
+    family.say("halo kaka, kapan petugas telpon? su 5 hari")
+    for person in (sari, budi):
+        got = person.unread()
+        assert any(str(p["text"]).startswith(f"Keluarga {number} menulis lagi; kasus belum "
+                                             "dipegang") and "su 5 hari" in str(p["text"])
+                   for p in got), got
+    family.say("halo?")  # within the half hour: no second alert
+    assert budi.unread() == []
