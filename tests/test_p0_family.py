@@ -12,10 +12,11 @@ from sqlalchemy import select
 from bot.casework import p0family, staff
 from bot.casework.scheduler import Scheduler
 from bot.service import Service
-from storage import cases, outbox
+from storage import cases, conversations, outbox
 from storage.models import MessageLog, OutboxMessage
 from tests.support import CHANNEL, FrozenClock, deliver, flows
 from tests.test_handoff import Person, add_staff, case_of
+from tests.test_held_for_writer import WATCHED
 
 WIT = timezone(timedelta(hours=9))
 SUNDAY_2AM = datetime(2026, 12, 6, 2, 0, tzinfo=WIT).astimezone(UTC)
@@ -244,8 +245,9 @@ def test_a_paused_family_is_never_messaged(service: Service, clock: FrozenClock)
 
 def test_a_family_whose_phone_is_read_by_someone_else_is_never_messaged_first(
         service: Service, clock: FrozenClock) -> None:
-    """DARURAT, then "paitua suka cek sa pu hp": the bot writes nothing first to a phone her
-    husband reads, not even after she writes again (unlike KELUAR); the event says why."""
+    """DARURAT, then "paitua suka cek sa pu hp": the scheduler writes nothing first to a
+    phone her husband reads, not even after she writes again (unlike KELUAR); the events say
+    why, and that the update is owed to her next message."""
     clock.now = SUNDAY_2AM
     family = Person(service, "62811")
     family.say("DARURAT")
@@ -255,7 +257,98 @@ def test_a_family_whose_phone_is_read_by_someone_else_is_never_messaged_first(
     family.say("halo")
     family.unread()
     assert minutes_heard(service, clock, family, SUNDAY_2AM, 40, first=11) == {}
-    assert {u["why"] for u in family_updates(service, "62811")} == {"contact_constraint"}
+    assert {u.get("why") for u in family_updates(service, "62811") if not u["told"]} == {
+        "contact_constraint"}
+
+
+def test_the_withheld_update_comes_with_the_reply_to_her_next_message_once(
+        service: Service, clock: FrozenClock) -> None:
+    """Walk S-3: "paitua suka cek sa pu hp", then danger now (P0) at 21:00 Saturday, the
+    intake up to its first risk question; nobody takes the case, and the updates at 21:05,
+    21:35 and 22:05 are withheld. At 22:33 she writes "halo": the reply says, once, that no
+    officer has answered yet, with the numbers, before the question; her next words bring
+    nothing more, the scheduler still writes nothing first, and the update withheld after
+    that comes with her next message again."""
+    evening = datetime(2026, 12, 5, 21, 0, tzinfo=WIT).astimezone(UTC)
+    clock.now = evening
+    add_staff(service, "Sari", "c1")
+    family = Person(service, "62811")
+    for words in ["paitua suka cek sa pu hp", "1", "1", "1", "1", "2", "2", "1", "mimika baru",
+                  "LEWATI"]:
+        family.say(words)
+    assert case_of(service.db, "62811").priority == "P0"
+    family.unread()
+    assert minutes_heard(service, clock, family, evening, 92) == {}
+    assert [(u["at"], u["told"]) for u in family_updates(service, "62811")] == [
+        (evening + timedelta(minutes=m), False) for m in (5, 35, 65)]
+
+    clock.now = evening + timedelta(minutes=93)
+    heard = [p["text"] for p in family.say_raw("halo")]
+    update = [t for t in heard if t.startswith("Maaf, belum ada petugas LK3 yang menjawab.")]
+    assert len(update) == 1 and len(heard) == 3, heard
+    assert heard[0] == "Halo, terima kasih sudah menulis." and heard[1] == update[0]
+    assert "SAPA" in update[0] and "Puskesmas Timika" in update[0]
+    assert heard[2].endswith("Apakah ada yang terluka dan butuh pertolongan medis?")
+    assert family_updates(service, "62811")[-1] == {
+        "at": clock(), "told": True, "language": "id", "with_reply": True}
+    assert not any("belum ada petugas" in p["text"] for p in family.say_raw("2"))
+
+    heard_later = minutes_heard(service, clock, family, evening, 130, first=94)
+    assert heard_later == {}
+    last = family_updates(service, "62811")[-1]
+    assert (last["told"], last["why"], last["owed"]) == (False, "contact_constraint", True)
+    assert last["at"] >= clock.now - timedelta(minutes=10)
+    again = [p["text"] for p in family.say_raw("sa masih tunggu")]
+    assert sum("belum ada petugas" in t for t in again) == 1, again
+
+
+def test_an_update_owed_when_a_counselor_took_the_case_is_not_said(
+        service: Service, clock: FrozenClock) -> None:
+    """Withheld at minute 5; Sari takes the case at 20 and gives it back at 25 (both held
+    for her): when she writes, she hears of both, not "no officer has answered yet"."""
+    clock.now = SUNDAY_2AM
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62811")
+    family.say("DARURAT")
+    family.say(WATCHED)
+    family.unread()
+    minutes_heard(service, clock, family, SUNDAY_2AM, 19)
+    number = case_of(service.db, "62811").number
+    sari.say(f"/ambil {number}")
+    clock.now = SUNDAY_2AM + timedelta(minutes=25)
+    sari.say("/lepas")
+    assert family.unread() == []
+    clock.now = SUNDAY_2AM + timedelta(minutes=26)
+    heard = [p["text"] for p in family.say_raw("halo")]
+    assert heard[0].startswith("Sekarang Anda dilayani oleh Sari"), heard
+    assert not any("belum ada petugas" in t for t in heard), heard
+    assert [u["told"] for u in family_updates(service, "62811")] == [False]
+    with service.db.connect() as conn:
+        conv = conversations.load(conn, case_of(service.db, "62811").contact_id)
+    assert conv is not None and p0family.OWED not in conv.flags
+
+
+def test_keluar_leaves_the_update_owed_and_darurat_gets_its_short_form(
+        service: Service, clock: FrozenClock) -> None:
+    """Owed, then KELUAR (she hides the chat): not with that reply; her next words bring
+    it. Owed again, then DARURAT: the emergency message gives the numbers, so the update is
+    its short form inside it, not a second list of numbers."""
+    clock.now = SUNDAY_2AM
+    family = Person(service, "62811")
+    family.say("DARURAT")
+    family.say(WATCHED)
+    family.unread()
+    minutes_heard(service, clock, family, SUNDAY_2AM, 6)
+    assert not any("belum ada petugas" in p["text"] for p in family.say_raw("KELUAR"))
+    heard = [p["text"] for p in family.say_raw("halo")]
+    assert sum("belum ada petugas" in t for t in heard) == 1, heard
+
+    minutes_heard(service, clock, family, SUNDAY_2AM, 40, first=7)
+    assert family_updates(service, "62811")[-1]["told"] is False
+    short = flows().bundle.catalog.text(f"{p0family.TEXT}.short", "id")
+    heard = [p["text"] for p in family.say_raw("DARURAT")]
+    assert sum(short in t for t in heard) == 1, heard
+    assert not any(no_answer_yet(first=("violence",)) in t for t in heard), heard
 
 
 def test_a_family_that_stopped_is_never_messaged(service: Service, clock: FrozenClock) -> None:

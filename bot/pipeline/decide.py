@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.casework import p0family
 from bot.pipeline import effects, handoff, held
 from bot.pipeline.apply import Batch, Conv, Notice, event_row, send
 from flows import casetold
@@ -26,12 +27,13 @@ CONTACTS = "_contacts"  # a reply's parameter that lists numbers (emergency_cont
 def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     """Record one turn: its events (with their effects), the conversation as it leaves
     it, the transcript and the replies (after what was held for the family's next words:
-    bot.pipeline.held); an answer the case keeps, told to its case (flows.casetold)."""
+    bot.pipeline.held; with the P0 update owed them: bot.casework.p0family); an answer the
+    case keeps, told to its case (flows.casetold)."""
     now = batch.now
     turn = casetold.told(batch.flows, conv.snapshot, turn, now, conv.case_id is not None
                          and conv.case_status != "closed")
-    waiting = held.waiting(conv)
-    if waiting:
+    waiting, owed = held.waiting(conv), p0family.owed(conv)
+    if waiting or owed:
         batch.need()  # before the write lock: the held rows are found under it
     for ev in turn.events:
         kind, data = effects.run(batch, msg, conv, ev.kind, ev.data)
@@ -46,6 +48,8 @@ def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     conv.changed = True
     if waiting:
         handoff.release(batch, conv, [ev.kind for ev in turn.events])
+    if owed:
+        p0family.with_reply(batch, conv, [ev.kind for ev in turn.events])
     extra = {"case_number": conv.case_number or ""}
     rendered = [batch.flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
     for notice in batch.notices:
