@@ -51,8 +51,10 @@ def brief(ctx: Ctx, case: CaseView) -> None:
     """What the counselor needs at a glance, then what the family wrote while waiting."""
     conv = conversations.load(ctx.conn, case.contact_id)
     a = intakeview.of_case(conv, case.id)
+    events = cases.events_of(ctx.conn, case.id)
     ctx.say("claimed", case_id=case.id, number=case.number, priority=case.priority,
-            reasons=labels.reasons(case.reasons), category=labels.category(case.category),
+            reasons=labels.reasons(case.reasons),
+            category=labels.category_of(case.category, events),
             distrik=labels.distrik(case.distrik), contact=intakeview.answer_of(a, "contact"),
             safe_times=intakeview.answer_of(a, "safe_times"),
             leave_message=intakeview.answer_of(a, "leave_message"),
@@ -65,7 +67,7 @@ def brief(ctx: Ctx, case: CaseView) -> None:
                 language=labels.family_language(conv.language))
     if (held_now := held.line(ctx.conn, case.id, case.contact_id, ctx.now)) is not None:
         staff.send(ctx.conn, ctx.me.id, held_now, ctx.now, case_id=case.id)  # not written to
-    waiting = [_waiting_line(e["data"]) for e in cases.events_of(ctx.conn, case.id)
+    waiting = [_waiting_line(e["data"]) for e in events
                if e["kind"] == "message_while_resting"]
     waiting = [w for w in waiting if w]
     if waiting:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from bot.casework import staff
 from bot.casework.staff import STAFF_LANGUAGE
@@ -25,6 +26,8 @@ from flows.hours import service_hours
 from flows.loader import FLOWS_DIR, _load_lists, parse_flow
 from flows.triage import TriageRules, describe, intake_rules
 from storage.clock import utc
+
+CATEGORY = "category"  # the intake's category question, and the answer it saves
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,30 @@ def category(code: str | None, language: str = STAFF_LANGUAGE) -> str:
         return "-"
     return _staff_word(f"category.{code}", language) or \
         _family_word(f"category.{code}", language) or code
+
+
+def category_of(code: str | None, events: Iterable[dict[str, Any]],
+                language: str = STAFF_LANGUAGE) -> str:
+    """A case's category in words, said to be the bot's guess where it is one: the family
+    missed the category question until the bot moved on keeping what it had offered from
+    their story (a `moved_on` event with `kept`, flows.misses.keep_offer), and neither they
+    (UBAH) nor staff (a correction) answered it since (`events`: the case's, in order)."""
+    said = category(code, language)
+    return staff.text("category_guessed", language, category=said) \
+        if code is not None and guessed(code, events) else said
+
+
+def guessed(code: str, events: Iterable[dict[str, Any]]) -> bool:
+    """The category `code` is the one the bot kept after misses, never confirmed since."""
+    kept: str | None = None
+    for e in events:
+        data = e.get("data") or {}
+        if e["kind"] == "moved_on" and data.get("state") == CATEGORY and "kept" in data:
+            kept = data["kept"]
+        elif (e["kind"] == "answer_taken_back" and data.get("state") == CATEGORY) or \
+                (e["kind"] == "privacy_corrected" and data.get("field") == CATEGORY):
+            kept = None
+    return kept == code
 
 
 def family_language(code: str | None, language: str = STAFF_LANGUAGE) -> str:

@@ -102,7 +102,7 @@ def _lines(head: str, text: str) -> list[str]:
     return [f"{head}{first}".rstrip(), *(f"{' ' * len(head)}{more}".rstrip() for more in rest)]
 
 
-def _details(row: Any, now: datetime) -> list[str]:
+def _details(row: Any, now: datetime, events: list[dict[str, Any]]) -> list[str]:
     t = casetiming.timing(row, casetiming.service(), now)
     waited = casetiming.waited(t)
     state = labels.status(row.status) if t.state == "closed" else t.label
@@ -111,7 +111,7 @@ def _details(row: Any, now: datetime) -> list[str]:
         (staff.text("field.status"), labels.status(row.status)),
         (staff.text("field.priority"), row.priority),
         (staff.text("field.reasons"), labels.reasons(row.reasons)),
-        (staff.text("field.category"), labels.category(row.category)),
+        (staff.text("field.category"), labels.category_of(row.category, events)),
         (staff.text("field.distrik"), labels.distrik(row.distrik)),
         (staff.text("field.channel"), row.channel),
         (staff.text("field.language"), labels.family_language(row.language)),
@@ -172,7 +172,7 @@ def show(db: Engine, number: str, now: datetime | None = None) -> int:
             maybe_utc(row.closed_at))]
         waits = held.line(conn, row.id, row.contact_id, now, closed=row.status == "closed")
     access.record_view(db, [row.id], access.cli_actor(), "cases_show", now)  # who looked
-    print("\n".join(_details(row, now)))
+    print("\n".join(_details(row, now, events)))
     if waits is not None:
         print(waits)
     said = [(r.direction, r.text or "") for r in log]

@@ -48,7 +48,8 @@ def find(conn: Connection, number: str) -> Any:
     return caseviews.case_line(conn, number)
 
 
-def _fields(row: Any, words: Words, now: datetime) -> tuple[list[tuple[str, str]], str]:
+def _fields(row: Any, words: Words, now: datetime,
+            events: list[dict[str, Any]]) -> tuple[list[tuple[str, str]], str]:
     lang = words.lang
     t = casetiming.timing(row, casetiming.service(), now, lang)
     waited = casetiming.waited(t, lang)
@@ -58,7 +59,7 @@ def _fields(row: Any, words: Words, now: datetime) -> tuple[list[tuple[str, str]
         (s("field.status"), labels.status(row.status, lang)),
         (s("field.priority"), words.priority(row.priority)),
         (s("field.reasons"), labels.reasons(row.reasons, lang)),
-        (s("field.category"), labels.category(row.category, lang)),
+        (s("field.category"), labels.category_of(row.category, events, lang)),
         (s("field.distrik"), labels.distrik(row.distrik, lang)),
         (s("field.channel"), row.channel),
         (s("field.language"), labels.family_language(row.language, lang)),
@@ -101,7 +102,9 @@ def transcript(conn: Connection, row: Any, words: Words, settings: Settings,
 
 def page(conn: Connection, row: Any, words: Words, settings: Settings,
          now: datetime) -> CasePage:
-    fields, state = _fields(row, words, now)
+    history = cases.history(conn, row.id, row.contact_id,
+                            cases.closed_at(conn, row.previous_case_id), maybe_utc(row.closed_at))
+    fields, state = _fields(row, words, now, history)
     if (waits := held.line(conn, row.id, row.contact_id, now, words.lang,
                            closed=row.status == "closed")) is not None:
         fields.append((words.s("field.held"), waits))
@@ -109,8 +112,6 @@ def page(conn: Connection, row: Any, words: Words, settings: Settings,
     lines = transcript(conn, row, words, settings)
     said = [("in" if ln.side == "family" else "out", ln.text) for ln in lines]
     names = Names(conn)
-    history = cases.history(conn, row.id, row.contact_id,
-                            cases.closed_at(conn, row.previous_case_id), maybe_utc(row.closed_at))
     answers = intakeview.answers(intakeview.of_case(conv, row.id, history),
                                  intakeview.asked_states(said), words.lang)
     notes = [(e["created_at"], names.actor(str(e["actor"])), str(e["data"].get("text", "")))
