@@ -20,6 +20,7 @@ from flows.actions import (
 from flows.answers import only_signs, only_tears
 from flows.choices import agrees, choice, guess, pick
 from flows.definition import ChoiceSpec, StateSpec
+from flows.hearing import PIECE_WORDS
 from flows.misses import miss, unsure
 from flows.moves import enter, fire, rest
 from flows.notices import asked_only
@@ -32,7 +33,6 @@ from flows.wording import form, has_text, variant
 
 STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 LEADING_NUMBER = re.compile(r"\s*(\d)\b")  # an optional question's answer, words after it
-PIECE_WORDS = 3  # words at most of a message read as a piece of one sentence
 WORD_WORDS = 4  # at most, in an answer to a question that `expects: word` (the codeword)
 Before = frozenset[str] | None
 

@@ -24,6 +24,7 @@ class Runner(Stepper, Protocol):
     bundle: Bundle
     machine: LeanMachine
     notice_phrases: Phrases  # notices read without danger words: all of them
+    flagging: Phrases  # beside danger words, the flags notices set (pattern, flag)
 
     @property
     def placeholders(self) -> dict[str, frozenset[str]]:

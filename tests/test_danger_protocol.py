@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from flows.actions import RETURN_TO, TOLD
 from flows.danger import FOCUS_ORDER
-from flows.engine import MODEL_HEARD_WORDS
+from flows.hearing import MODEL_HEARD_WORDS
 from flows.misses import MISSES_BEFORE_HUMAN, MISSES_BEFORE_MOVING_ON
 from flows.text import clean
 from flows.triage import PRIORITIES

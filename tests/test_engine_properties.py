@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from flows.danger import FOCUS_ORDER
-from flows.engine import REPEAT_WITHIN, STORY_WORDS
+from flows.hearing import REPEAT_WITHIN
 from flows.misses import MISSES_BEFORE_MOVING_ON
+from flows.offers import STORY_WORDS
 from flows.text import fold
 from flows.types import LANGUAGES, Inbound, Media, Snapshot, Turn
 from tests.support import flows

@@ -43,7 +43,7 @@ def mermaid(engine: Engine) -> str:
     """The flow's Mermaid state diagram, from the same transitions the engine runs."""
     flow = engine.flow
     transitions = []
-    for t in engine._transitions():
+    for t in engine.transitions():
         dest = t["dest"] if t["dest"] is not None else t["source"]
         transitions.append({"trigger": t["trigger"], "source": t["source"], "dest": dest})
     machine = GraphMachine(states=list(flow.states), transitions=transitions,
