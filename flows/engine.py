@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import Any, cast
-
-from transitions import EventData, State
+from typing import Any
 
 from flows import (
     answering,
@@ -15,6 +13,7 @@ from flows import (
     commands,
     corrections,
     danger,
+    edges,
     hearing,
     mistakes,
     moves,
@@ -37,46 +36,16 @@ from flows.actions import (
     phone_watched,
     writes_as_child,
 )
-from flows.definition import (
-    BACK,
-    Branch,
-    ChoiceSpec,
-    Condition,
-    FlowError,
-    StateSpec,
-)
+from flows.definition import ChoiceSpec, Condition, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
 from flows.mistakes import RESUME_AFTER
-from flows.moves import PASS
-from flows.text import (
-    fold,
-    has_letters,
-    named_in,
-    written_in,
-)
+from flows.text import fold, has_letters, named_in, written_in
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
 from flows.writers import who_writes, whose_answers
 
 # Interrupt states the engine itself enters, whatever keywords the flow binds.
 REQUIRED_INTERRUPTS = ("emergency", "resume")
-
-
-def _call(name: str) -> Any:
-    action = ACTIONS[name]
-
-    def run(event: EventData) -> None:
-        action(cast(StepModel, event.model))
-
-    return run
-
-
-def _say(key: str, engine: Engine) -> Any:
-    def run(event: EventData) -> None:
-        m = cast(StepModel, event.model)
-        m.replies.append(Reply(key, engine.params(m, key)))  # e.g. {emergency_contacts}
-
-    return run
 
 
 class Engine:
@@ -104,9 +73,8 @@ class Engine:
             if (focus := bundle.triage.focus(reason)) is not None:
                 bundle.catalog.require(f"{emergency}.{focus}",
                                        f"{bundle.triage.source}: reasons.{reason}.focus")
-        states = [State(s.name, on_enter=[_call(a) for a in s.on_enter])
-                  for s in self.flow.states.values()]
-        self.machine = LeanMachine(model=None, states=states, transitions=self.transitions(),
+        self.machine = LeanMachine(model=None, states=edges.states(self.flow),
+                                   transitions=self.transitions(),
                                    initial=self.flow.initial, auto_transitions=False,
                                    send_event=True, model_override=False)
 
@@ -115,36 +83,8 @@ class Engine:
         return cls(load_bundle(name, ACTIONS, FLAGS))
 
     def transitions(self) -> list[dict[str, Any]]:
-        """The machine's transitions: one edge a choice, answer, skip or pass and branch
-        (the engine runs them; `lk3 flow draw` draws them)."""
-        out: list[dict[str, Any]] = []
-        for s in self.flow.states.values():
-            for c in self.flow.choices_of(s):
-                branches = c.goto or s.goto or (Branch(BACK),)
-                say = [_say(c.say, self)] if c.say else []
-                out += self._edges(f"choose_{c.value}", s, branches, c.actions, say)
-            if s.input:
-                out += self._edges("answer", s, s.goto, (), [])
-            if s.skippable:
-                out += self._edges("skip", s, s.goto or self.flow.choices_of(s)[0].goto, (), [])
-            if s.passes is not None:
-                out += self._edges(PASS, s, s.passes[1], (), [])
-        return out
-
-    def _edges(self, trigger: str, s: StateSpec, branches: tuple[Branch, ...],
-               actions: tuple[str, ...], say: list[Any]) -> list[dict[str, Any]]:
-        edges = []
-        for b in branches:
-            edge: dict[str, Any] = {
-                "trigger": trigger, "source": s.name,
-                "dest": None if b.target == BACK else b.target,
-                "before": [*say, *(_call(a) for a in actions)],
-            }
-            if b.condition is not None:
-                cond = self.flow.conditions[b.condition]
-                edge["conditions"] = [lambda ev, c=cond: self.holds(c, ev.model)]
-            edges.append(edge)
-        return edges
+        """The machine's transitions (flows.edges; `lk3 flow draw` draws them)."""
+        return edges.transitions(self)
 
     # -- what the parts read of the flow, kept for the process ------------------------------
 
