@@ -192,18 +192,7 @@ class Engine:
         snap = snap or self.start(written_in(inbound.text, language) if language == "id"
                                   else language)
         lost = snap.state not in self.flow.states
-        m = StepModel(
-            state=self.flow.initial if lost else snap.state, language=snap.language,
-            answers=dict(snap.answers), flags=list(snap.flags), misses=snap.misses, now=now,
-            triage=self.bundle.triage, consent_version=self.flow.consent_version,
-            has_case=snap.case_number is not None, channel=inbound.channel,
-            case_number=snap.case_number,
-            case_answers=self.flow.case_answers,
-        )
-        if lost:
-            m.events.append(Event("state_lost", {"state": snap.state}))
-            m.replies.append(Reply("state_lost"))
-            m.answers.pop(GREETED, None)  # "dimulai lagi dari awal": the whole welcome
+        m = self._model(snap, inbound, now, lost)
         away = now - snap.updated_at if snap.updated_at else timedelta(0)
         self.handle(m, inbound, fresh or lost, away)
         opened = m.has_case and snap.case_number is None  # a case this turn: on it too
@@ -218,6 +207,23 @@ class Engine:
         new = Snapshot(snap.flow, m.state, m.language, m.answers, tuple(m.flags), m.misses,
                        self.flow.version, snap.case_number, now)
         return Turn(tuple(m.replies), tuple(m.events), new)
+
+    def _model(self, snap: Snapshot, inbound: Inbound, now: datetime,
+               lost: bool) -> StepModel:
+        """The step model of a snapshot (a state the flow no longer has: from the start)."""
+        m = StepModel(
+            state=self.flow.initial if lost else snap.state, language=snap.language,
+            answers=dict(snap.answers), flags=list(snap.flags), misses=snap.misses, now=now,
+            triage=self.bundle.triage, consent_version=self.flow.consent_version,
+            has_case=snap.case_number is not None, channel=inbound.channel,
+            case_number=snap.case_number,
+            case_answers=self.flow.case_answers,
+        )
+        if lost:
+            m.events.append(Event("state_lost", {"state": snap.state}))
+            m.replies.append(Reply("state_lost"))
+            m.answers.pop(GREETED, None)  # "dimulai lagi dari awal": the whole welcome
+        return m
 
     def handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta,
                meant: bool = False) -> None:
@@ -285,15 +291,19 @@ class Engine:
         elif starting:
             answering.welcome(self, m, inbound.text, heard.pieces)
         elif away > RESUME_AFTER and not state.end and not state.interrupt:
-            hours = away // timedelta(hours=1)  # an int: the event is stored as JSON
-            m.events.append(Event("returned", {"state": m.state, "hours": hours}))
-            self.interrupt(m, self.flow.interrupts["resume"])
-            self.prompt(m)
+            self._returned(m, away)
         else:
             # a choice is read without the notice's words; a text answer keeps them all
             answering.answer(self, m, replace(inbound, text=rest) if rest and not state.input
                              else inbound, state,
                              whole=inbound.text if rest is not None else None)
+
+    def _returned(self, m: StepModel, away: timedelta) -> None:
+        """Back after a long silence mid-intake: asked whether to go on where they were."""
+        hours = away // timedelta(hours=1)  # an int: the event is stored as JSON
+        m.events.append(Event("returned", {"state": m.state, "hours": hours}))
+        self.interrupt(m, self.flow.interrupts["resume"])
+        self.prompt(m)
 
     @staticmethod
     def _writer(m: StepModel, state: StateSpec, wrote: str | None, scan: bool,

@@ -44,14 +44,7 @@ def prompt(engine: Runner, m: StepModel, short: bool = False) -> None:
         # `.child`: that is a choice's label ("category.child") or a child's danger
         key = form(engine, m, state.prompt)
     if state.name == engine.flow.initial and f"{state.prompt}.again" in texts:
-        # the welcome once; asked again (after "jam buka", "makasih", a danger message):
-        # only the question (a walk-through heard the whole welcome five times)
-        if m.answers.get(GREETED):
-            key = f"{state.prompt}.again"
-        else:  # the first time whole, also after a notice: who we are, that this is a
-            short = False  # bot, and DARURAT (a first message asking for an akta had
-            # only "Mau lanjut chat, ditelepon petugas, atau hanya nomor bantuan?")
-        m.answers[GREETED] = True
+        key, short = _welcome(m, state, key, short)
     if state.end and (whose := form(engine, m, state.prompt)).endswith(OTHER_WRITER):
         key = whose  # someone else: no case number (Never 5)
     held, key, short = _held(engine, m, state, texts, key, short)
@@ -60,6 +53,19 @@ def prompt(engine: Runner, m: StepModel, short: bool = False) -> None:
                                 f"{key.removesuffix(POLICE)}.short",
                                 f"{state.prompt}.short") if k in texts), key)
     _ask(engine, m, state, texts, key, held)
+
+
+def _welcome(m: StepModel, state: StateSpec, key: str, short: bool) -> tuple[str, bool]:
+    """The welcome once, whole; asked again, only the question (with the shortness)."""
+    # asked again (after "jam buka", "makasih", a danger message): only the question (a
+    # walk-through heard the whole welcome five times)
+    if m.answers.get(GREETED):
+        key = f"{state.prompt}.again"
+    else:  # the first time whole, also after a notice: who we are, that this is a
+        short = False  # bot, and DARURAT (a first message asking for an akta had
+        # only "Mau lanjut chat, ditelepon petugas, atau hanya nomor bantuan?")
+    m.answers[GREETED] = True
+    return key, short
 
 
 def _of_variant(engine: Runner, m: StepModel, state: StateSpec, texts: Texts,
