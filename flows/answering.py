@@ -62,25 +62,14 @@ def answer(engine: Runner, m: StepModel, inbound: Inbound, state: StateSpec,
     "jangan telpon, de bisa dengar" at the call's consent, which is "chat")."""
     value, _, asked = inbound.payload.partition("|")
     if asked and asked != m.state:  # a button from an earlier question's keyboard
-        m.events.append(Event("stale_button", {"asked": asked, "state": m.state}))
-        if engine.flow.choices_of(state) and not state.end:
-            return m.replies.append(Reply("stale_choice", choices=engine.choices(state)))
-        return rest(engine, m, state, moved=True) if state.end else prompt(engine, m)
+        return _stale(engine, m, state, asked)
     if asked:
         inbound = replace(inbound, payload=value)
     text = clean(inbound.text)
     before = safety.p0(m) if state.name in engine.p0_states else None
     before_p1 = safety.reasons(m, "P1") if state.name in engine.p1_states else None
-    if state.end and m.state in commands.REFUSED and agrees(engine, m, text):
-        # "ok sa setuju" after refusing (a walk-through: "Ketik ULANG" three times): the
-        # consultation from the danger question, consent asked as it comes
-        m.events.append(Event("consent_reconsidered", {"state": m.state}))
-        m.replies.append(Reply("resumed"))
-        enter(engine, m, commands.RECONSIDERED)
-        return prompt(engine, m)
     if state.end:
-        m.events.append(resting_message(m))
-        return rest(engine, m, state)
+        return _at_rest(engine, m, state, text)
     if state.skippable and (keyword(text, SKIP_WORDS) or
                             (state.input and engine.bundle.answers.declined(text))):
         if state.save:
@@ -93,6 +82,27 @@ def answer(engine: Runner, m: StepModel, inbound: Inbound, state: StateSpec,
         return miss(engine, m, state, ack=True)  # a 👍 is never "yes, a child is hurt now"
         # (H7)
     _choose(engine, m, state, inbound, text, whole, before, before_p1)
+
+
+def _stale(engine: Runner, m: StepModel, state: StateSpec, asked: str) -> None:
+    """A button from an earlier question's keyboard: the question asked now, or rest."""
+    m.events.append(Event("stale_button", {"asked": asked, "state": m.state}))
+    if engine.flow.choices_of(state) and not state.end:
+        return m.replies.append(Reply("stale_choice", choices=engine.choices(state)))
+    return rest(engine, m, state, moved=True) if state.end else prompt(engine, m)
+
+
+def _at_rest(engine: Runner, m: StepModel, state: StateSpec, text: str) -> None:
+    """A message at rest: consent given after refusing it, else a message for the case."""
+    if m.state in commands.REFUSED and agrees(engine, m, text):
+        # "ok sa setuju" after refusing (a walk-through: "Ketik ULANG" three times): the
+        # consultation from the danger question, consent asked as it comes
+        m.events.append(Event("consent_reconsidered", {"state": m.state}))
+        m.replies.append(Reply("resumed"))
+        enter(engine, m, commands.RECONSIDERED)
+        return prompt(engine, m)
+    m.events.append(resting_message(m))
+    return rest(engine, m, state)
 
 
 def _text(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text: str,

@@ -27,13 +27,7 @@ def miss(engine: Runner, m: StepModel, state: StateSpec, story: bool = False,
     more simply and with a person offered every second time, and an optional question
     left after the fourth."""
     if state.lenient:  # optional: the message was not an answer; move on without it
-        if state.save:
-            m.answers[state.save] = "skipped"
-        fire(engine, m, "skip")
-        after = engine.flow.states[m.state]
-        # a message of its own at rest (the welcome again for "sa mau tanya lagi"); not
-        # "ok" or 👍 (`ack`: a walk-through's "ok" at the rating restarted the welcome)
-        return rest(engine, m, after) if after.end and not ack else None
+        return _skip(engine, m, state, ack)
     m.misses += 1
     if m.misses >= MISSES_BEFORE_MOVING_ON and (state.skippable or state.interrupt):
         return _move_on(engine, m, state)
@@ -47,15 +41,31 @@ def miss(engine: Runner, m: StepModel, state: StateSpec, story: bool = False,
         # jawab dulu pertanyaan ini"): heard, staff know, no answer needed
         return _heard(engine, m, state, "reprompt_afraid")
     if m.misses % MISSES_BEFORE_HUMAN == 0:  # a simpler question, and a person
-        m.misses %= MISSES_BEFORE_MOVING_ON
-        m.events.append(Event("offered_human", {"state": m.state}))
-        m.replies.append(Reply("offer_human"))
-        return engine.prompt(m, short=True)
+        return _offer_human(engine, m)
     key = "reprompt_tears" if tears else "reprompt_text" if state.input else \
         "reprompt_story" if story else "reprompt_media" if media else "reprompt"
     # (a voice note: kept, not heard; crying faces: heard, and DARURAT, in "kamu" too)
     key = form(engine, m, key) if tears else key
     m.replies.append(Reply(key, choices=engine.choices(state)))
+
+
+def _skip(engine: Runner, m: StepModel, state: StateSpec, ack: bool) -> None:
+    """An optional question left unanswered: move on (at rest, the message heard there)."""
+    if state.save:
+        m.answers[state.save] = "skipped"
+    fire(engine, m, "skip")
+    after = engine.flow.states[m.state]
+    # a message of its own at rest (the welcome again for "sa mau tanya lagi"); not
+    # "ok" or 👍 (`ack`: a walk-through's "ok" at the rating restarted the welcome)
+    return rest(engine, m, after) if after.end and not ack else None
+
+
+def _offer_human(engine: Runner, m: StepModel) -> None:
+    """Every second miss: a person offered, and the question in its simpler form."""
+    m.misses %= MISSES_BEFORE_MOVING_ON
+    m.events.append(Event("offered_human", {"state": m.state}))
+    m.replies.append(Reply("offer_human"))
+    return engine.prompt(m, short=True)
 
 
 def _heard(engine: Runner, m: StepModel, state: StateSpec, key: str) -> None:
