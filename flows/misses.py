@@ -5,7 +5,7 @@ left after the fourth, keeping what the bot offered."""
 from __future__ import annotations
 
 from flows import safety
-from flows.actions import OFFER, P0_ALERTED, STILL_IN_DANGER, StepModel
+from flows.actions import OFFER, P0_ALERTED, STILL_IN_DANGER, StepModel, about_someone_else
 from flows.definition import ChoiceSpec, StateSpec
 from flows.moves import back, fire, rest
 from flows.offers import suggested
@@ -71,6 +71,8 @@ def _offer_human(engine: Runner, m: StepModel) -> None:
 def _heard(engine: Runner, m: StepModel, state: StateSpec, key: str) -> None:
     """Words heard in danger now: no answer needed, staff know (never a loop)."""
     m.misses %= MISSES_BEFORE_MOVING_ON  # where no moving on: never a loop
+    if about_someone_else(m.answers) and has_text(engine, m, f"{key}.other"):
+        key = f"{key}.other"  # a neighbour telling of a child: not "Anda masih dalam bahaya"
     m.replies.append(Reply(form(engine, m, key), choices=engine.choices(state)))
 
 

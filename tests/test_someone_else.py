@@ -198,3 +198,18 @@ def test_a_pastor_telling_of_a_woman_of_his_congregation_is_a_witness() -> None:
     assert keys(pastor)[0].endswith(".other"), keys(pastor)
     assert "Keselamatan Anda yang utama" not in said(talk(pastor)[0])
     assert not CRISIS.scan("sa yang sering dipukul paitua").other
+
+
+def test_a_witness_still_worried_is_not_told_she_is_the_one_in_danger() -> None:
+    """Walk S: a neighbour who heard a child beaten next door ("sa takut masuk") answered
+    "still in danger", then words that answered no question, and read "petugas LK3 sudah
+    tahu bahwa Anda masih dalam bahaya". She reads that staff know the person she told of is
+    in danger, and not to go in alone."""
+    story = ("kaka sa pu tetangga pu anak kecil dipukul terus tiap malam, skarang sa dengar de "
+             "menangis kencang skali di sebelah. sa takut masuk")
+    turns = talk(story, "2", "1", "2", "dewasa", "anak tetangga", "de kira2 6 tahun")
+    last = turns[-1]
+    assert last.replies[0].key == "reprompt_afraid.other", last.replies
+    text = said(last)
+    assert "orang yang Anda ceritakan masih dalam bahaya" in text
+    assert "Jangan masuk sendiri" in text and "bahwa Anda masih" not in text
