@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-from flows.actions import ACTIONS, CRISIS_FLAGS, MODEL_FLAG, NOTICED, StepModel
+from flows.actions import ACTIONS, CRISIS_FLAGS, MODEL_FLAG, NOTICED, StepModel, told_kinds
 from flows.runner import Runner
 from flows.safety import p0, reasons
 from flows.text import Phrases, fold
 from flows.types import Event, Reply
-from flows.wording import form
+from flows.wording import form, has_text
 
 # what is left at either end once a notice's words are taken out ("sa setuju, tapi")
 # ("sa setuju, kalau"), but a leading "kalau" is kept: "kalo sa setuju, kam langsung lapor
@@ -58,11 +58,19 @@ def notice(engine: Runner, m: StepModel, text: str, phrases: Phrases,
             # "Maaf, saya belum mengerti")
             continue
         m.replies.insert(len(m.replies) if at is None else min(at, len(m.replies)),
-                         Reply(form(engine, m, f"notice.{name}")))
+                         Reply(form(engine, m, _kind_of(engine, m, f"notice.{name}"))))
         m.events.append(Event("noticed", {"notice": name, "state": m.state}))
         noticed(engine, m, name)
         return rest
     return heard
+
+
+def _kind_of(engine: Runner, m: StepModel, key: str) -> str:
+    """`key`'s form for the kind of danger the conversation told of, where it has one
+    (walk S: a pastor asking whether a wife's beating can be settled by adat read first
+    "Kekerasan seksual tidak bisa diselesaikan secara adat": `notice.adat.sexual`)."""
+    kinds = [*told_kinds(m.answers, m.flags), str(m.answers.get("category"))]
+    return next((f"{key}.{k}" for k in kinds if has_text(engine, m, f"{key}.{k}")), key)
 
 
 def noticed(engine: Runner, m: StepModel, name: str) -> None:

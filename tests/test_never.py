@@ -516,7 +516,7 @@ def test_consent_texts_state_the_limits_of_confidentiality(key: str, lang: str) 
 # -- 4. Never suggest family or customary settlement ----------------------------------------
 
 # The one text that names a settlement: the answer to "bisa selesai adat ka?", which says no.
-SAYS_NO_TO_SETTLEMENT = {"notice.adat"}
+SAYS_NO_TO_SETTLEMENT = {"notice.adat", "notice.adat.sexual"}  # (its form after rape words)
 REFUSAL = re.compile(r"\b(tidak|bukan|not|cannot|never)\b", re.IGNORECASE)
 
 
@@ -528,9 +528,10 @@ def test_no_text_suggests_settlement() -> None:
            if key not in SAYS_NO_TO_SETTLEMENT and (m := SETTLEMENT.search(t))]
     assert not bad, bad
     for lang in ("id", "en"):
-        text = CATALOG.text("notice.adat", lang)
-        named = [s for s in re.split(r"(?<=[.!?])\s+", text) if SETTLEMENT.search(s)]
-        assert len(named) >= 2 and all(REFUSAL.search(s) for s in named), (lang, named)
+        for key in SAYS_NO_TO_SETTLEMENT:
+            text = CATALOG.text(key, lang)
+            named = [s for s in re.split(r"(?<=[.!?;])\s+", text) if SETTLEMENT.search(s)]
+            assert len(named) >= 2 and all(REFUSAL.search(s) for s in named), (lang, named)
 
 
 @pytest.mark.parametrize("category", ["sexual", "dv", "child"])

@@ -681,12 +681,24 @@ def test_an_adat_question_beside_sexual_violence_is_answered_no(engine: Engine) 
     sexual-violence text and the plain answer that it cannot be settled so, after it."""
     turn = engine.step(None, Inbound("test", "u1", "m1", text=ADAT[0]), NOW)
     keys = [r.key for r in turn.replies]
-    assert "notice.adat" in keys and keys.index("notice.adat") > 0, keys
+    assert "notice.adat.sexual" in keys and keys.index("notice.adat.sexual") > 0, keys
     assert [e.data["notice"] for e in turn.events if e.kind == "noticed"] == ["adat"]
     for lang in ("id", "en"):
-        said = engine.bundle.catalog.texts[lang]["notice.adat"]
+        said = engine.bundle.catalog.texts[lang]["notice.adat.sexual"]
         assert ("tidak bisa diselesaikan secara adat" if lang == "id"
                 else "cannot be settled through adat") in said
+
+
+def test_an_adat_question_about_a_beating_leads_with_a_beating(engine: Engine) -> None:
+    """Walk S: a pastor asking whether a wife's beating could be settled by adat read first
+    "Kekerasan seksual tidak bisa diselesaikan secara adat". Where no sexual violence was
+    told, the answer leads with violence at home and against children; it still says no."""
+    turn = engine.step(None, Inbound("test", "u1", "m1", text="sa pu paitua pukul sa, bisa "
+                                     "diselesaikan secara adat ka?"), NOW)
+    (said,) = [engine.bundle.catalog.render(r, "id").text for r in turn.replies
+               if r.key.startswith("notice.adat")]
+    assert said.startswith("Untuk kekerasan dalam rumah tangga"), said
+    assert "tidak menyarankan penyelesaian adat" in said
 
 
 def test_a_question_answered_is_not_misunderstood(engine: Engine) -> None:
