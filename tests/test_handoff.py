@@ -656,7 +656,7 @@ def test_release_puts_the_case_back_and_the_bot_answers_again(service: Service) 
     assert sari.say("/lepas") == [f"Kasus {number} kembali ke antrean."]
     assert family.unread()[0]["text"].startswith("Petugas Anda tidak bisa melanjutkan saat ini.")
     realert = budi.unread()
-    assert realert[0]["text"].startswith(f"Kasus baru {number}")
+    assert realert[0]["text"].startswith(f"Kasus {number} kembali ke antrean (dilepas petugas)")
     assert realert[0]["choices"][0]["value"] == f"take:{number}"
     case = by_number(service.db, number)
     assert (case.status, case.assignee_id) == ("waiting", None)

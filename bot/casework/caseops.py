@@ -199,7 +199,7 @@ def release(act: Act, case: CaseView) -> Done:
     act.audit(case.id, "release")
     fresh = queue.by_id(act.conn, case.id)
     if fresh is not None:  # to the others: not "Kasus baru" to who let it go (a walk-through)
-        alerts.announce(act.conn, fresh, act.now, but=act.me.id)
+        alerts.announce(act.conn, fresh, act.now, key="requeued_case", but=act.me.id)
     return Done("released", {"number": case.number}, case.id, held=why)
 
 
