@@ -232,6 +232,8 @@ QUESTIONS = {
         "sa tra mengerti", "maksudnya apa kaka", "sa bingung", "tra paham maksudnya",
         "i don't understand", "apa artinya", "kaka sa kurang paham", "sa tra ngerti ini apa",
         "what does this mean",
+        # at the consent question (walk S: the numbers again)
+        "sa tra tau setuju apa", "setuju apa?", "setuju untuk apa kaka",
     ],
     "ask_hours": [
         "jam brapa buka?", "kantor LK3 dimana?", "selamat pagi, kantor LK3 dimana?",
