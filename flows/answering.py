@@ -9,6 +9,7 @@ from dataclasses import replace
 from flows import commands, corrections, safety
 from flows.actions import (
     AFTER_HOURS,
+    HELD_FOR_WRITER,
     OFFER,
     SKIP_WORDS,
     STORY,
@@ -70,6 +71,10 @@ def answer(engine: Runner, m: StepModel, inbound: Inbound, state: StateSpec,
     before_p1 = safety.reasons(m, "P1") if state.name in engine.p1_states else None
     if state.end:
         return _at_rest(engine, m, state, text)
+    if state.lenient and state.interrupt and HELD_FOR_WRITER in m.flags:
+        m.events.append(Event("not_yet_asked", {"state": m.state}))  # the rating question
+        return None  # waits with the closing for her words: these bring it (walk S-13: her
+        # "ok" was read as skipping a question she had not yet seen)
     if state.skippable and (keyword(text, SKIP_WORDS) or
                             (state.input and engine.bundle.answers.declined(text))):
         if state.save:

@@ -108,6 +108,28 @@ def test_closing_and_the_rating_question_wait_for_her_next_message(
     assert heard[2] == "Halo, terima kasih sudah menulis."
 
 
+def test_her_words_that_bring_the_rating_question_do_not_answer_it(
+        service: Service, clock: FrozenClock) -> None:
+    """Walk S-13: her "ok" a day after the closing brought the closing and the rating
+    question, and was itself read as skipping that question ("Terima kasih. Jika butuh
+    bantuan lagi ..."). It brings them, and her next words answer it."""
+    _, sari = add_staff(service, "Sari Wenda", "c1")
+    family, number = watched_case(service)
+    sari.say(f"/ambil {number}")
+    family.unread()
+    sari.say("Halo ibu")
+    family.unread()
+    clock.advance(minutes=LATER)
+    sari.say("/selesai selesai")
+    clock.advance(hours=20)
+    heard = family.say("ok")
+    assert heard[0].startswith(f"Kasus {number} sudah ditutup")
+    assert heard[1].startswith("(Boleh dilewati) Seberapa puas") and len(heard) == 2, heard
+    assert family.say("5")[0].startswith("Terima kasih")
+    assert [str(p["text"]) for p in sari.unread()][-1] == \
+        f"Keluarga {number} memberi nilai kepuasan 5."
+
+
 def test_keluar_keeps_them_held_and_releasing_the_case_waits_too(
         service: Service, clock: FrozenClock) -> None:
     """KELUAR is her hiding the chat: what is held stays held; /lepas is held as well; her
