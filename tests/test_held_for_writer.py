@@ -85,10 +85,8 @@ def test_within_minutes_of_her_message_staff_words_are_a_reply(
     assert texts(family) == ["Baik ibu."]
 
 
-def test_closing_and_the_rating_question_wait_for_her_next_message(
-        service: Service, clock: FrozenClock) -> None:
-    """Closed 30 minutes after she last wrote: neither the closing nor the rating question
-    goes; when she writes, both come, in order, before the bot's answer to her words."""
+def served_then_away(service: Service, clock: FrozenClock) -> tuple[Person, Person, str]:
+    """Sari took her case and wrote to her; she has not written for LATER minutes."""
     _, sari = add_staff(service, "Sari Wenda", "c1")
     family, number = watched_case(service)
     sari.say(f"/ambil {number}")
@@ -96,6 +94,14 @@ def test_closing_and_the_rating_question_wait_for_her_next_message(
     sari.say("Halo ibu")
     family.unread()
     clock.advance(minutes=LATER)
+    return sari, family, number
+
+
+def test_closing_and_the_rating_question_wait_for_her_next_message(
+        service: Service, clock: FrozenClock) -> None:
+    """Closed 30 minutes after she last wrote: neither the closing nor the rating question
+    goes; when she writes, both come, in order, before the bot's answer to her words."""
+    sari, family, number = served_then_away(service, clock)
 
     closed = sari.say("/selesai selesai")
     assert closed[0] == f"Kasus {number} ditutup dengan hasil selesai."
@@ -113,13 +119,7 @@ def test_her_words_that_bring_the_rating_question_do_not_answer_it(
     """Walk S-13: her "ok" a day after the closing brought the closing and the rating
     question, and was itself read as skipping that question ("Terima kasih. Jika butuh
     bantuan lagi ..."). It brings them, and her next words answer it."""
-    _, sari = add_staff(service, "Sari Wenda", "c1")
-    family, number = watched_case(service)
-    sari.say(f"/ambil {number}")
-    family.unread()
-    sari.say("Halo ibu")
-    family.unread()
-    clock.advance(minutes=LATER)
+    sari, family, number = served_then_away(service, clock)
     sari.say("/selesai selesai")
     clock.advance(hours=20)
     heard = family.say("ok")
