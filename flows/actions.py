@@ -44,11 +44,15 @@ P0_ALERTED = "p0_alerted"  # staff were told of danger now (the emergency action
 WITH_PERSON = "with_person"  # a counselor holds the case (bot.casework.caseops sets it)
 # messages of staff wait for the family's next words (bot.pipeline.held sets and clears it)
 HELD_FOR_WRITER = "held_for_writer"
+# the family had a case, closed since (bot.casework.caseops sets it at the close): the welcome
+# is the short one, "welcome back" (walk S-7: a mother back six days later read the whole
+# first-contact text, as a stranger)
+RETURNING = "had_case"
 FLAGS = ("emergency_keyword", STILL_IN_DANGER, "human_requested", P0_ALERTED, "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
          OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY, PHONE_WATCHED,
-         "no_shelter", "no_food", "elder_no_food", MODEL_SELFHARM, SEXUAL_RECENT)
+         "no_shelter", "no_food", "elder_no_food", MODEL_SELFHARM, SEXUAL_RECENT, RETURNING)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 REFER = "_refer"  # the referral staff asked the family about: code, reason, counselor
 REFER_STATE = "refer_consent"  # where the flow asks it (flows/intake.yaml)

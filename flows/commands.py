@@ -68,7 +68,7 @@ ENGINE_KEYS = (
     "later", "later.start", "resumed", "human_requested.rest", "faq.bot",
     "writer.owner.mid_intake",
     "joking_ack", "joking_ack.selfharm", "joking_ack.no_case",
-    "mistyped_ack",
+    "mistyped_ack", "case_number_noted",
     DID_YOU_MEAN, FROM_STORY,
     "quick_exit.telegram", "quick_exit.other", "emergency.still_ack.selfharm",
     "emergency.still_ack.child", "emergency.still_ack.other", "emergency.still_ack.young",

@@ -9,6 +9,7 @@ from typing import Any
 
 from flows import (
     answering,
+    casenumbers,
     choices,
     commands,
     corrections,
@@ -44,6 +45,7 @@ from flows.text import fold, has_letters, named_in, written_in
 from flows.types import Event, Inbound, Reply, Snapshot, Turn
 from flows.writers import who_writes, whose_answers
 
+NUMBER_NOTED = "case_number_noted"  # a case number the family wrote: noted for staff
 # Interrupt states the engine itself enters, whatever keywords the flow binds.
 REQUIRED_INTERRUPTS = ("emergency", "resume")
 
@@ -228,6 +230,14 @@ class Engine:
     def handle(self, m: StepModel, inbound: Inbound, starting: bool, away: timedelta,
                meant: bool = False) -> None:
         """Answer one message (`meant`: what a correction meant, read as an answer)."""
+        told = None if meant or inbound.payload else casenumbers.read(inbound.text)
+        if told is not None:  # "sa pu nomor kasus LK3-2026-00001": noted, never a choice
+            m.events.append(Event("case_number_told", {"number": told.number,
+                                                       "state": m.state}))
+            if not told.rest:
+                return self._number_only(m, starting)
+            inbound = replace(inbound, text=told.rest)
+        at0 = len(m.replies)
         command, asked = hearing.read_command(self, m, inbound, starting)
         fix = None if meant else mistakes.correction(self, m, inbound, command, starting, away)
         command = "mistyped" if fix is not None else command
@@ -254,6 +264,21 @@ class Engine:
         hearing.keep_pieces(m, heard.pieces, at)
         if heard.scan and m.answers.get(ANSWERED) is answered:
             corrections.settle(m)  # words of danger, and no answer: "salah ketik" is theirs
+        if told is not None and not heard.scan and \
+                not any(e.kind == "noticed" for e in m.events):  # beside danger or a
+            m.replies.insert(at0, Reply(self.form(m, NUMBER_NOTED)))  # notice ("Kasus
+            # LK3-... itu apa? Dia cerita apa?": no one learns), their texts alone
+
+    def _number_only(self, m: StepModel, starting: bool) -> None:
+        """A case number and nothing else: noted (the same words whoever's case it is:
+        Never 5), then the welcome, or the question asked again, or the resting text."""
+        m.replies.append(Reply(self.form(m, NUMBER_NOTED)))
+        state = self.flow.states[m.state]
+        if starting:
+            return answering.welcome(self, m, "", [])
+        if state.end:
+            return self.rest(m, state)
+        return self.prompt(m)
 
     def _command(self, m: StepModel, inbound: Inbound, command: str, asked: list[str],
                  fix: corrections.Correction | None) -> None:
@@ -274,6 +299,10 @@ class Engine:
         """A message that is no command: danger words, a first message, a return after a
         long silence, or an answer to the question asked."""
         scan = heard.scan
+        if scan and self._begins_again(state):  # danger words after a closed case: the
+            self.enter(m, self.flow.initial)  # help first, then the welcome, as to a first
+            state, starting = self.flow.states[m.state], True  # message (walk S-7: back at
+            # "done", "Terima kasih. Jika butuh bantuan lagi" after "are you safe now?")
         rest = None  # the message without what a notice answered
         if not inbound.payload and not scan and has_letters(inbound.text):  # (no notice
             # is in a bare "2")
@@ -297,6 +326,13 @@ class Engine:
             answering.answer(self, m, replace(inbound, text=rest) if rest and not state.input
                              else inbound, state,
                              whole=inbound.text if rest is not None else None)
+
+    def _begins_again(self, state: StateSpec) -> bool:
+        """A resting state after which any message begins the intake again (`done`, after a
+        closed case), not an interrupt's (BERHENTI says why it begins again)."""
+        return state.end and not state.interrupt and bool(state.idle_goto) and \
+            state.idle_goto[0].condition is None and \
+            state.idle_goto[0].target == self.flow.initial
 
     def _returned(self, m: StepModel, away: timedelta) -> None:
         """Back after a long silence mid-intake: asked whether to go on where they were."""

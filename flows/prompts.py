@@ -12,8 +12,11 @@ from flows.actions import (
     HURT_BY_POLICE,
     OFFER,
     OWN_ADVICE,
+    PHONE_WATCHED,
+    RETURNING,
     SHOWN,
     WITH_PERSON,
+    WRITER,
     StepModel,
     about_someone_else,
     writes_as_child,
@@ -27,6 +30,7 @@ from flows.types import Reply
 from flows.wording import ACCIDENT_TEXT, INJURED, OTHER_WRITER, form, injured, params, variant
 
 POLICE = ".police"  # a text's form for one the police hurt (or a child they hold)
+YOUNG_FORM = ".young"  # a text's form in "kamu"
 Texts = dict[str, str]
 
 
@@ -44,7 +48,7 @@ def prompt(engine: Runner, m: StepModel, short: bool = False) -> None:
         # `.child`: that is a choice's label ("category.child") or a child's danger
         key = form(engine, m, state.prompt)
     if state.name == engine.flow.initial and f"{state.prompt}.again" in texts:
-        key, short = _welcome(m, state, key, short)
+        key, short = _welcome(m, state, key, short, texts)
     if state.end and (whose := form(engine, m, state.prompt)).endswith(OTHER_WRITER):
         key = whose  # someone else: no case number (Never 5)
     held, key, short = _held(engine, m, state, texts, key, short)
@@ -55,8 +59,10 @@ def prompt(engine: Runner, m: StepModel, short: bool = False) -> None:
     _ask(engine, m, state, texts, key, held)
 
 
-def _welcome(m: StepModel, state: StateSpec, key: str, short: bool) -> tuple[str, bool]:
-    """The welcome once, whole; asked again, only the question (with the shortness)."""
+def _welcome(m: StepModel, state: StateSpec, key: str, short: bool,
+             texts: Texts) -> tuple[str, bool]:
+    """The welcome once, whole (to a family back after a closed case, its short "welcome
+    back" form); asked again, only the question (with the shortness)."""
     # asked again (after "jam buka", "makasih", a danger message): only the question (a
     # walk-through heard the whole welcome five times)
     if m.answers.get(GREETED):
@@ -64,8 +70,24 @@ def _welcome(m: StepModel, state: StateSpec, key: str, short: bool) -> tuple[str
     else:  # the first time whole, also after a notice: who we are, that this is a
         short = False  # bot, and DARURAT (a first message asking for an akta had
         # only "Mau lanjut chat, ditelepon petugas, atau hanya nomor bantuan?")
+        key = _back(m, key, texts)
     m.answers[GREETED] = True
     return key, short
+
+
+def _back(m: StepModel, key: str, texts: Texts) -> str:
+    """The welcome's "welcome back" form (`<key>.returning`, before `.young`) to a family
+    whose case was closed (walk S-7): still that this is a bot, and DARURAT (Never 7); a
+    story's thanks give way to it. Never where someone else writes or reads the phone: it
+    would tell them that this phone wrote to LK3 before (Never 5)."""
+    if RETURNING not in m.flags or PHONE_WATCHED in m.flags or WRITER in m.answers:
+        return key
+    young = key.endswith(YOUNG_FORM)
+    base = key.removesuffix(YOUNG_FORM).removesuffix(".told_story")
+    back = f"{base}.returning"
+    if young and f"{back}{YOUNG_FORM}" in texts:
+        return f"{back}{YOUNG_FORM}"
+    return back if back in texts else key
 
 
 def _of_variant(engine: Runner, m: StepModel, state: StateSpec, texts: Texts,

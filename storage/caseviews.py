@@ -7,12 +7,14 @@ stored (SQLite: naive UTC), for the reader to show in WIT.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, select
 
 from storage import queue
 from storage.cases import CASES, LOG
+from storage.clock import maybe_utc
 from storage.conversations import CONVS
 from storage.counselors import COUNSELORS
 
@@ -69,3 +71,44 @@ def family_before(conn: Connection, contact_id: int, before_id: int, limit: int)
                              .where(LOG.c.contact_id == contact_id, LOG.c.direction == "in",
                                     LOG.c.id < before_id)
                              .order_by(LOG.c.id).limit(limit)).all())
+
+
+class Earlier(NamedTuple):
+    """A family's case from before the one staff read: enough to name it, never its story."""
+
+    id: int
+    number: str
+    status: str
+    closed_at: datetime | None
+    assignee_id: int | None  # who held it last (None: nobody, or removed since)
+    assignee: str | None
+
+
+_EARLIER = select(CASES.c.id, CASES.c.number, CASES.c.status, CASES.c.closed_at,
+                  COUNSELORS.c.id, COUNSELORS.c.name).select_from(
+    CASES.outerjoin(COUNSELORS, and_(COUNSELORS.c.id == CASES.c.assignee_id,
+                                     COUNSELORS.c.removed_at.is_(None))))
+
+
+def _earlier(rows: Any) -> list[Earlier]:
+    return [Earlier(int(r[0]), r[1], r[2], maybe_utc(r[3]), r[4], r[5]) for r in rows]
+
+
+def earlier_cases(conn: Connection, contact_id: int, case_id: int) -> list[Earlier]:
+    """The contact's cases opened before `case_id`, newest first (a family back after a
+    closed case: walk S-7)."""
+    return _earlier(conn.execute(_EARLIER.where(
+        CASES.c.contact_id == contact_id, CASES.c.id < case_id).order_by(CASES.c.id.desc())))
+
+
+def own_case(conn: Connection, contact_id: int, number: str) -> Earlier | None:
+    """The contact's own case a family wrote the number of: the whole number, or its serial
+    ("no kasus 00001": the newest of theirs ending so); None where no case of theirs has it
+    (another contact's case is never looked at: Never 5)."""
+    mine = _EARLIER.where(CASES.c.contact_id == contact_id)
+    if number.upper().startswith("LK3-"):
+        found = conn.execute(mine.where(CASES.c.number == number.upper())).first()
+    else:
+        found = conn.execute(mine.where(CASES.c.number.like(f"LK3-%-{int(number):05d}"))
+                             .order_by(CASES.c.id.desc())).first()
+    return None if found is None else _earlier([found])[0]

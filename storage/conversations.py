@@ -103,20 +103,21 @@ def last_inbound_from(conn: Connection, channel: str, provider_user_id: str) -> 
 
 
 def start_over(conn: Connection, contact_id: int, state: str, now: datetime,
-               keep: tuple[str, ...] = ()) -> None:
+               keep: tuple[str, ...] = (), add: tuple[str, ...] = ()) -> None:
     """A case was closed: the family's next words begin afresh, from `state` (feedback).
 
     The old intake's answers and flags go (they stay on the closed case and its audit), so
     a new emergency alerts again and a new case gets its own reasons; but for the flags in
     `keep`, facts about the family rather than about that intake (someone else reads the
-    phone).
+    phone); and those of `add` set (the family had a case).
     """
     row = conn.execute(select(CONVS.c.id, CONVS.c.flags).where(
         CONVS.c.contact_id == contact_id).with_for_update()).one_or_none()
     if row is None:
         return
     conn.execute(update(CONVS).where(CONVS.c.id == row.id).values(
-        state=state, misses=0, answers={}, flags=[f for f in row.flags if f in keep],
+        state=state, misses=0, answers={},
+        flags=[*(f for f in row.flags if f in keep and f not in add), *add],
         updated_at=now))
 
 

@@ -29,10 +29,11 @@ def recipients(roster: counselors.Roster, priority: str) -> list[int]:
 
 def announce(conn: Connection, case: CaseView, now: datetime, key: str = "new_case",
              dedupe: str | None = None, roster: counselors.Roster | None = None,
-             but: int | None = None, **extra: str) -> int:
+             but: int | None = None, also: str = "", **extra: str) -> int:
     """Tell staff about a waiting case with a button to take it; returns how many were told.
     With nobody on duty the alert says so: whoever gets it must take or assign it. `but`:
-    a counselor not to tell (who just released it)."""
+    a counselor not to tell (who just released it); `also`: a line more (the family's earlier
+    cases)."""
     told = 0
     roster = roster or counselors.roster(conn)
     body = staff.text(key, number=case.number, priority=case.priority,
@@ -40,6 +41,8 @@ def announce(conn: Connection, case: CaseView, now: datetime, key: str = "new_ca
                       # before the family named it (a P0 before consent): in words, not "-"
                       distrik=labels.distrik(case.distrik) if case.distrik else
                       staff.text("distrik_unknown"), **extra)
+    if also:
+        body = f"{body}\n{also}"
     if not roster.on_duty:
         body = f"{body}\n{staff.text('nobody_on_duty')}"
     for cid in (c for c in recipients(roster, case.priority) if c != but):

@@ -20,6 +20,7 @@ from flows.actions import (
     REFER,
     REFER_CHOICES,
     REFER_STATE,
+    RETURNING,
     WITH_PERSON,
     writes_as_child,
 )
@@ -227,7 +228,7 @@ def close(act: Act, case: CaseView, outcome: str) -> Done:
     # her phone is still read by someone else after this case: a later case's staff, and
     # the P0 update and privacy notices, still write only after she does (bot.pipeline.held)
     conversations.start_over(act.conn, case.contact_id, "feedback", act.now,
-                             keep=(PHONE_WATCHED,))
+                             keep=(PHONE_WATCHED,), add=(RETURNING,))  # welcomed back later
     if why is not None:  # the fresh conversation waits too: the rating follows the notice
         held.mark(act.conn, case.contact_id)
     handoff.tell_family(act.conn, act.family_texts, case.id, "feedback", act.now)

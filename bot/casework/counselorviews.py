@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.casework import caseops, casetiming, intakeview, labels, staff
+from bot.casework import caseops, casetiming, earlier, intakeview, labels, staff
 from bot.casework.counselorctx import Ctx
 from bot.casework.names import speaker_key
 from bot.pipeline import held
@@ -59,6 +59,8 @@ def brief(ctx: Ctx, case: CaseView) -> None:
             safe_times=intakeview.answer_of(a, "safe_times"),
             leave_message=intakeview.answer_of(a, "leave_message"),
             codeword=intakeview.answer_of(a, "codeword"))
+    if before := earlier.line(ctx.conn, case.contact_id, case.id):  # walk S-7
+        ctx.say("claimed_earlier", case_id=case.id, earlier=before)
     if tpks := casetiming.tpks_line(case.reasons, case.created_at):  # the UU TPKS clock
         ctx.say("claimed_tpks", case_id=case.id, due=tpks)  # (a walk-through: nothing said)
     if conv is not None and conv.language != staff.STAFF_LANGUAGE:  # a walk-through's counselor

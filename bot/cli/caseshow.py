@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.casework import casetiming, intakeview, labels, staff
+from bot.casework import casetiming, earlier, intakeview, labels, staff
 from bot.casework.names import Names
 from bot.casework.staff import STAFF_LANGUAGE
 from bot.pipeline import held
@@ -102,7 +102,8 @@ def _lines(head: str, text: str) -> list[str]:
     return [f"{head}{first}".rstrip(), *(f"{' ' * len(head)}{more}".rstrip() for more in rest)]
 
 
-def _details(row: Any, now: datetime, events: list[dict[str, Any]]) -> list[str]:
+def _details(row: Any, now: datetime, events: list[dict[str, Any]],
+             before: str = "") -> list[str]:
     t = casetiming.timing(row, casetiming.service(), now)
     waited = casetiming.waited(t)
     state = labels.status(row.status) if t.state == "closed" else t.label
@@ -128,6 +129,7 @@ def _details(row: Any, now: datetime, events: list[dict[str, Any]]) -> list[str]
         (staff.text("field.outcome"), labels.outcome(row.outcome)),
         (staff.text("field.satisfaction"),
          "-" if row.satisfaction is None else str(row.satisfaction)),
+        *([(staff.text("field.earlier"), before)] if before else []),  # walk S-7
     ]
     width = max(len(k) for k, _ in named) + 2
     return [*(f"{k + ':':{width}} {v}" for k, v in named), staff.text("show_times")]
@@ -171,8 +173,9 @@ def show(db: Engine, number: str, now: datetime | None = None) -> int:
             conn, row.id, row.contact_id, cases.closed_at(conn, row.previous_case_id),
             maybe_utc(row.closed_at))]
         waits = held.line(conn, row.id, row.contact_id, now, closed=row.status == "closed")
+        before = earlier.line(conn, row.contact_id, row.id)
     access.record_view(db, [row.id], access.cli_actor(), "cases_show", now)  # who looked
-    print("\n".join(_details(row, now, events)))
+    print("\n".join(_details(row, now, events, before)))
     if waits is not None:
         print(waits)
     said = [(r.direction, r.text or "") for r in log]

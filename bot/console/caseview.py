@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot import media
-from bot.casework import casetiming, intakeview, labels
+from bot.casework import casetiming, earlier, intakeview, labels
 from bot.casework.names import Names
 from bot.cli.caseshow import summary
 from bot.config import Settings
@@ -108,6 +108,8 @@ def page(conn: Connection, row: Any, words: Words, settings: Settings,
     if (waits := held.line(conn, row.id, row.contact_id, now, words.lang,
                            closed=row.status == "closed")) is not None:
         fields.append((words.s("field.held"), waits))
+    if before := earlier.line(conn, row.contact_id, row.id, words.lang):  # walk S-7
+        fields.append((words.s("field.earlier"), before))
     conv = conversations.load(conn, row.contact_id)
     lines = transcript(conn, row, words, settings)
     said = [("in" if ln.side == "family" else "out", ln.text) for ln in lines]

@@ -24,10 +24,12 @@ SAFETY_EVENTS = ("emergency", "stop", "privacy_request", "quick_exit")
 
 
 def opened(conn: Connection, catalog: Catalog, case: CaseView, language: str, now: datetime,
-           roster: counselors.Roster | None = None) -> Notice | None:
+           roster: counselors.Roster | None = None, earlier: str = "") -> Notice | None:
     """A new case: on-duty staff are alerted at once (P0/P1: supervisors too), whatever the
-    hour. Returns the notice for the family (`opening_notice`)."""
-    told = alerts.announce(conn, case, now, roster=roster)  # the scheduler's alerts follow
+    hour, told of the family's `earlier` cases where it had some. Returns the notice for the
+    family (`opening_notice`)."""
+    told = alerts.announce(conn, case, now, roster=roster, also=staff.text(
+        "new_case.earlier", earlier=earlier) if earlier else "")  # the scheduler's alerts follow
     if not told:
         log.warning("case %s: the new-case alert reached nobody (no staff on duty or "
                     "reachable)", case.number)

@@ -14,14 +14,14 @@ from datetime import timedelta
 from typing import Any
 
 from bot.broadcast import consent as broadcast_consent
-from bot.casework import alerts, labels, staff
+from bot.casework import alerts, earlier, labels, staff
 from bot.pipeline import casehooks, quickexit
 from bot.pipeline.apply import Batch, Conv, keeps_no_words
 from bot.privacy.intake import requested
 from flows.hours import service_hours
 from flows.text import clean
 from flows.triage import URGENT
-from storage import cases, conversations, counselors, inbox, queue
+from storage import cases, caseviews, conversations, counselors, inbox, queue
 from storage.rows import ConsentRow, OutboxRow, SavedTriage, write_rows
 
 Data = dict[str, Any]
@@ -97,8 +97,11 @@ def _open(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str
     conv.triage = cases.Triage.of(data)
     view = queue.new_view(conv.case_id, conv.case_number, conv.contact.id, msg.channel,
                           data, now)
+    before = earlier.line(conn, conv.contact.id, conv.case_id) if previous else ""
     notice = casehooks.opened(conn, batch.flows.bundle.catalog, view, conv.contact.language,
-                              now, batch.roster())
+                              now, batch.roster(), before)
+    if before:  # the counselor who served the family before hears it (walk S-7)
+        earlier.tell_counselor(conn, view, batch.roster(), now)
     if notice:
         batch.notices.append(notice)
     return "case_opened", data
@@ -134,6 +137,35 @@ def _chased(batch: Batch, case_id: int, text: str) -> None:
     alerts.announce(conn, case, now, key="family_chasing", roster=roster,
                     word=casehooks.quoted(text) if text else "-")
     queue.mark_alerted(conn, case.id, now)
+
+
+def case_number(batch: Batch, msg: inbox.Pending, conv: Conv,
+                data: Data) -> tuple[str, Data]:
+    """A case number the family wrote (flows.casenumbers): looked up among this contact's
+    own cases only. Theirs, and not the case open now: staff hear which case they mean (the
+    holder of the open case, else whoever served the earlier one, else the supervisors). Of
+    no case of theirs: nothing is looked at, said or told (Never 5); the family's reply is
+    the same either way."""
+    conn = batch.need()
+    found = caseviews.own_case(conn, conv.contact.id, str(data["number"]))
+    out: Data = {"state": data.get("state"), "own": found is not None}
+    is_open = conv.case_id is not None and conv.case_status != "closed"
+    if found is None or (is_open and found.id == conv.case_id):
+        return "case_number_told", out
+    out["case"] = found.number
+    word = "-" if keeps_no_words(conv) else \
+        casehooks.quoted(clean(str(msg.payload.get("text") or "")))
+    if is_open:
+        body = staff.text("named_case.open", number=conv.case_number,
+                          earlier=earlier.named(found), word=word)
+        holder = conv.assignee_id if conv.case_status == "claimed" else found.assignee_id
+    else:
+        body = staff.text("named_case", earlier=earlier.named(found), word=word,
+                          state=labels.state(str(data.get("state") or "")))
+        holder = found.assignee_id
+    for cid in [holder] if holder else batch.roster().supervisors:
+        staff.send(conn, cid, body, batch.now, case_id=conv.case_id if is_open else None)
+    return "case_number_told", out
 
 
 def satisfaction(batch: Batch, msg: inbox.Pending, conv: Conv,
@@ -189,6 +221,7 @@ def referral_refused(batch: Batch, msg: inbox.Pending, conv: Conv,
 EFFECTS: dict[str, Effect] = {
     "consent": consent, "stop": stop, "case_upsert": case_upsert,
     "message_while_resting": resting, "satisfaction": satisfaction, "quick_exit": quick_exit,
+    "case_number_told": case_number,
     "privacy_request": privacy_request, "referral_agreed": referral_agreed,
     "referral_refused": referral_refused, **broadcast_consent.EFFECTS,
 }

@@ -1,0 +1,127 @@
+"""A family back after a closed case (walk S-7): welcomed back briefly, its new case linked
+to the earlier one for staff, its earlier counselor told; a case number it writes is heard
+as one, and never says anything of another family's case."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cli.caseshow import show
+from bot.service import Service
+from flows.casenumbers import read
+from tests.support import FrozenClock
+from tests.test_handoff import Person, add_staff, case_of, closed_case, events, joined
+
+RETURN = ("halo kaka, sa mama yang kemarin tanya soal anak tra mau sekolah. skarang de lari "
+          "dari rumah su 2 malam tra pulang")
+FIRST_CONTACT = "Lembaga Konsultasi Kesejahteraan Keluarga"  # only in the whole welcome
+BACK = "selamat datang kembali"
+NOTED = "nomor kasus yang Anda tulis sudah kami catat"
+
+
+def _back(service: Service, clock: FrozenClock) -> tuple[Person, str, Person, Person]:
+    """Sari served and closed a family's case; Yohana supervises; six days pass."""
+    _, yohana = add_staff(service, "Yohana", "s1", role="supervisor")
+    family, old = closed_case(service)
+    sari = Person(service, "c1")
+    sari.unread(), yohana.unread()
+    clock.advance(days=6)
+    return family, old, sari, yohana
+
+
+def test_a_returning_mother_gets_help_first_then_the_short_welcome(
+        service: Service, clock: FrozenClock, capsys: pytest.CaptureFixture[str]) -> None:
+    """Her child gone two nights: the child's emergency text first; once she answers, the
+    short welcome back (a bot, DARURAT), not the first-contact text; the new case names
+    the earlier one to staff, in the alert and in `lk3 cases show`, and Sari hears it."""
+    family, old, sari, yohana = _back(service, clock)
+    first = family.say(RETURN)
+    assert first[0].startswith("Keselamatan anak yang utama"), first
+    assert FIRST_CONTACT not in joined(first) and BACK not in joined(first).lower()
+    new = case_of(service.db, family.user)
+    assert new.number != old and new.priority == "P0"
+    alert = joined(p["text"] for p in yohana.unread())
+    assert f"Kasus baru {new.number}" in alert
+    assert f"pernah punya kasus {old} (ditutup 30-11-2026, petugas Sari)" in alert
+    told = joined(p["text"] for p in sari.unread())
+    assert f"Keluarga yang pernah Anda layani (kasus {old})" in told and new.number in told
+    welcome = joined(family.say("1"))
+    assert BACK in welcome.lower() and "bukan manusia" in welcome and "DARURAT" in welcome
+    assert FIRST_CONTACT not in welcome and "1. Lanjut chat" in welcome
+    capsys.readouterr()
+    assert show(service.db, new.number) == 0
+    assert f"Kasus sebelumnya:  {old} (ditutup 30-11-2026, petugas Sari)" in \
+        capsys.readouterr().out
+
+
+def test_a_returning_family_writing_hello_is_welcomed_back_briefly(
+        service: Service, clock: FrozenClock) -> None:
+    """"halo kaka" after a closed case: the short welcome (still a bot, still DARURAT)."""
+    family, _, sari, _ = _back(service, clock)
+    welcome = joined(family.say("halo kaka"))
+    assert BACK in welcome.lower() and "asisten otomatis, bukan manusia" in welcome
+    assert "DARURAT" in welcome and FIRST_CONTACT not in welcome
+    assert sari.unread() == []  # no case yet, nothing to tell
+
+
+def test_a_first_contact_still_gets_the_whole_welcome(service: Service) -> None:
+    """A family that never had a case is not welcomed back."""
+    welcome = joined(Person(service, "62899").say("halo kaka"))
+    assert FIRST_CONTACT in welcome and BACK not in welcome.lower()
+
+
+def test_her_own_case_number_is_noted_and_her_counselor_told(
+        service: Service, clock: FrozenClock) -> None:
+    """"sa pu nomor kasus LK3-..." is no choice ("nomor bantuan"): noted, the question asked
+    again, and Sari hears which case the family means."""
+    family, old, sari, yohana = _back(service, clock)
+    family.say("halo kaka")
+    out = joined(family.say(f"sa pu nomor kasus {old}"))
+    assert NOTED in out and "Maksud Anda" not in out and "1. Lanjut chat" in out
+    told = joined(p["text"] for p in sari.unread())
+    assert f"Keluarga kasus {old} (ditutup 30-11-2026, petugas Sari) menulis lagi" in told
+    assert yohana.unread() == []
+    assert any(e["kind"] == "case_number_told" and e["data"]["own"] for e in events(
+        service.db, old))
+
+
+def test_a_serial_alone_is_understood_as_her_case(service: Service, clock: FrozenClock) -> None:
+    """"no kasus 00001" names her own case as well."""
+    family, old, sari, _ = _back(service, clock)
+    family.say("halo kaka")
+    assert NOTED in joined(family.say(f"no kasus {old[-5:]}"))
+    assert old in joined(p["text"] for p in sari.unread())
+
+
+def test_another_familys_case_number_reveals_nothing(
+        service: Service, clock: FrozenClock) -> None:
+    """Never 5: the number of someone else's case gets the very words her own would, and
+    no staff member is told anything; the case is not named in the event."""
+    _, old, sari, yohana = _back(service, clock)
+    stranger = Person(service, "62877")
+    stranger.say("halo")
+    for written in (f"sa pu nomor kasus {old}", "no kasus 00001", "LK3-2026-00099"):
+        out = joined(stranger.say(written))
+        assert NOTED in out and "Sari" not in out and "ditutup" not in out, out
+    assert sari.unread() == [] and yohana.unread() == []
+    told = [e for e in events(service.db, old) if e["kind"] == "case_number_told"]
+    assert told == []  # nothing written to her case either
+
+
+@pytest.mark.parametrize("text", [
+    "sa pu nomor kasus LK3-2026-00001", "LK3-2026-00001", "no kasus 00001",
+    "halo kaka, ini sa pu no. kasus: 00001", "nomor kasus lk3 2026 1",
+])
+def test_case_numbers_are_read(text: str) -> None:
+    """The ways families write a case number are read as one, and nothing else is left."""
+    told = read(text)
+    assert told is not None and told.number.endswith("00001") and told.rest == ""
+
+
+@pytest.mark.parametrize("text", [
+    "sa mau nomor bantuan", "sa pu nomor 0812345678", "anak 3 tahun", "kasus kdrt 2 kali",
+    "sa pu nomor hp 081234", "no 3", "nomor 2 saja", "3", "2026", "sa pu anak umur 12",
+])
+def test_ordinary_messages_are_no_case_number(text: str) -> None:
+    """A choice, a phone number, an age or a year is no case number."""
+    assert read(text) is None
