@@ -73,3 +73,26 @@ def test_a_case_returned_unanswered_is_told_to_the_family_and_her_next_words_to_
                    for p in got), got
     family.say("halo?")  # within the half hour: no second alert
     assert budi.unread() == []
+
+
+def test_taking_a_case_whose_family_said_berhenti_shows_its_legal_basis(
+        service: Service, clock: FrozenClock) -> None:
+    """The brief on `/ambil` says the basis is consent withdrawn, for safety only; a case
+    with consent has no such line."""
+    _, sari = add_staff(service, "Sari", "c1")
+    with service.db.begin() as conn:
+        conn.execute(update(Counselor).values(on_duty=True))
+    family = Person(service, "62811")
+    for text in P1_THEN_STOP:
+        family.say(text)
+    number = case_of(service.db, "62811").number
+    sari.unread()
+    brief = [str(p["text"]) for p in sari.say_raw(f"/ambil {number}")]
+    assert any(t.startswith("Dasar hukum: persetujuan ditarik (BERHENTI); hanya demi "
+                            "keselamatan. Keluarga menarik persetujuan") for t in brief), brief
+    other = Person(service, "62812")
+    second = other.intake()
+    brief = [str(p["text"]) for p in sari.say_raw(f"/ambil {second}")]
+    assert any(t.startswith(f"Anda memegang kasus {second}") for t in brief), brief
+    assert not any("Dasar hukum" in t for t in brief), brief
+

@@ -61,6 +61,10 @@ def brief(ctx: Ctx, case: CaseView) -> None:
             codeword=intakeview.answer_of(a, "codeword"))
     if before := earlier.line(ctx.conn, case.contact_id, case.id):  # walk S-7
         ctx.say("claimed_earlier", case_id=case.id, earlier=before)
+    if cases.triage_of(ctx.conn, case.id).legal_basis == cases.CONSENT_WITHDRAWN:
+        # walk S-8: a waiting case whose family said BERHENTI was taken with nothing saying so
+        ctx.say("claimed_withdrawn", case_id=case.id,
+                basis=labels.word("basis", cases.CONSENT_WITHDRAWN))
     if tpks := casetiming.tpks_line(case.reasons, case.created_at):  # the UU TPKS clock
         ctx.say("claimed_tpks", case_id=case.id, due=tpks)  # (a walk-through: nothing said)
     if conv is not None and conv.language != staff.STAFF_LANGUAGE:  # a walk-through's counselor
