@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
-from flows.actions import ACTIONS, CRISIS_FLAGS, FOCUS, WRITER, StepModel
+from flows.actions import ACTIONS, CRISIS_FLAGS, FOCUS, WRITER, StepModel, resting_message
 from flows.steps import Stepper
 from flows.text import SENTENCES, Phrases, command_of, fold
 from flows.triage import URGENT
@@ -171,6 +171,11 @@ def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -
     elif command in QUESTIONS:
         for question in (command, *also):  # "kantor di mana? buka jam brp? bayar ka?"
             m.replies.append(answer(engine, m, question))
+        here = flow.states[m.state]
+        if "ask_when" in (command, *also) and here.end and not here.interrupt and m.has_case:
+            # "kapan petugas telpon?" at rest: a message for the case too, so a late case's
+            # staff hear she is waiting (walk S-8)
+            m.events.append(resting_message(m))
     elif command == "thanks":  # "ok trima kasih kaka": welcome; a question is asked again,
         m.replies.append(Reply("thanks"))  # at rest nothing more (it was the end)
         here = flow.states[m.state]

@@ -96,3 +96,59 @@ def test_taking_a_case_whose_family_said_berhenti_shows_its_legal_basis(
     assert any(t.startswith(f"Anda memegang kasus {second}") for t in brief), brief
     assert not any("Dasar hukum" in t for t in brief), brief
 
+
+def _late_waiting_case(service: Service, clock: FrozenClock,
+                       user: str = "62811") -> tuple[Person, Person, str]:
+    """An intake nobody takes, five days on (the scheduler's last alert 45 minutes ago)."""
+    _, sari = add_staff(service, "Sari", "c1")
+    with service.db.begin() as conn:
+        conn.execute(update(Counselor).values(on_duty=True))
+    family = Person(service, user)
+    number = family.intake()
+    scheduler = Scheduler(service.db, clock)
+    for _ in range(5):
+        clock.advance(days=1)
+        scheduler.run_once()
+        deliver(service)
+    clock.advance(minutes=45)
+    family.unread()
+    sari.unread()
+    return family, sari, number
+
+
+@pytest.mark.parametrize("chase", ["halo kaka, kapan petugas telpon? su 5 hari",
+                                   "kapan petugas telpon?", "kk sa masih tunggu ini"])
+def test_a_family_chasing_a_late_case_hears_sorry_and_that_staff_were_reminded(
+        service: Service, clock: FrozenClock, chase: str) -> None:
+    """Past its deadline, her message gets an apology and "reminded just now" (not "added to
+    the case" nor a response time already passed), once per alert window; staff are alerted."""
+    family, sari, number = _late_waiting_case(service, clock)
+    said = family.say(chase)
+    assert said and said[0].startswith(f"Maaf, Anda sudah menunggu lebih lama dari yang kami "
+                                       f"janjikan untuk kasus {number}. Kami baru saja "
+                                       "mengingatkan petugas LK3 lagi"), said
+    assert "DARURAT" in said[0]
+    assert not any("sudah kami tambahkan" in t or "akan menghubungi Anda dalam" in t
+                   for t in said), said
+    assert any(str(p["text"]).startswith(f"Keluarga {number} menulis lagi")
+               for p in sari.unread())
+    clock.advance(minutes=5)
+    again = family.say("halo?")  # the same alert window: the ordinary reply, no alert
+    assert not any(t.startswith("Maaf, Anda sudah menunggu") for t in again), again
+    assert sari.unread() == []
+    clock.advance(minutes=40)
+    assert family.say("kaka?")[0].startswith("Maaf, Anda sudah menunggu")
+
+
+def test_a_family_writing_before_the_deadline_reads_the_ordinary_reply(
+        service: Service, clock: FrozenClock) -> None:
+    """Not late yet: no apology, no alert; a thank-you after the intake is not a chase."""
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62811")
+    number = family.intake()
+    sari.unread()
+    for text in ("makasih kaka", "sa tunggu e", "kapan petugas telpon?"):
+        said = family.say(text)
+        assert not any(t.startswith("Maaf, Anda sudah menunggu") for t in said), said
+    assert not any(str(p["text"]).startswith(f"Keluarga {number} menulis lagi")
+                   for p in sari.unread())

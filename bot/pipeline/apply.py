@@ -102,6 +102,8 @@ class Notice(NamedTuple):
     short: str = ""
     numbers: bool = False
     hours: bool = False  # when staff answer, outside service hours: the closing says it too
+    # said instead of the turn's replies whose keys begin so (nothing where it has none)
+    instead: tuple[str, ...] = ()
 
 
 @dataclass

@@ -52,11 +52,22 @@ def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
         p0family.with_reply(batch, conv, [ev.kind for ev in turn.events])
     extra = {"case_number": conv.case_number or ""}
     rendered = [batch.flows.bundle.catalog.render(r, snap.language, extra) for r in turn.replies]
+    for notice in [n for n in batch.notices if n.instead]:  # while rendered is turn.replies'
+        _instead(notice, turn, rendered)
     for notice in batch.notices:
-        if said_with(notice, turn):
+        if not notice.instead and said_with(notice, turn):
             _place(batch, notice, turn, rendered)
     batch.notices.clear()
     send(batch, msg, conv, rendered)
+
+
+def _instead(notice: Notice, turn: Turn, rendered: list[Rendered]) -> None:
+    """A notice in place of the turn's texts it replaces (`Notice.instead`), said once."""
+    at = [i for i, r in enumerate(turn.replies) if r.key.startswith(notice.instead)]
+    for i in reversed(at):
+        del rendered[i]
+    if at:
+        rendered.insert(at[0], Rendered(notice.text))
 
 
 def _place(batch: Batch, notice: Notice, turn: Turn, rendered: list[Rendered]) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 from bot.broadcast import consent as broadcast_consent
 from bot.casework import alerts, earlier, labels, staff
 from bot.pipeline import casehooks, quickexit
-from bot.pipeline.apply import Batch, Conv, keeps_no_words
+from bot.pipeline.apply import Batch, Conv, Notice, keeps_no_words
 from bot.privacy.intake import requested
+from flows.actions import PHONE_WATCHED, WRITER, writes_as_child
 from flows.hours import service_hours
 from flows.text import clean
 from flows.triage import URGENT
@@ -26,6 +27,10 @@ from storage.rows import ConsentRow, OutboxRow, SavedTriage, write_rows
 
 Data = dict[str, Any]
 CHASE_EVERY = timedelta(minutes=30)  # a family writing again on an overdue waiting case
+# flows/catalog/<lang>.host.yaml: a family chasing a late case, staff just reminded; said
+# instead of the resting reply or "when will staff call?" (which promise what is already late)
+CHASE_TEXT = "chase.reminded"
+CHASE_INSTEAD = ("closing.idle", "faq.when")
 WITHDRAWN = "withdrawn"  # the consent choice BERHENTI records (flows.actions.withdraw_consent)
 Effect = Callable[[Batch, inbox.Pending, Conv, Data], tuple[str, Data]]
 
@@ -113,23 +118,44 @@ def resting(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[s
     if not keeps_no_words(conv):
         data = {**data, "text": clean(str(msg.payload.get("text") or ""))[:500],
                 "media": msg.payload.get("media") or []}
-    if conv.case_id is not None and conv.case_status == "waiting":
-        _chased(batch, conv.case_id, str(data.get("text") or ""))
+    if conv.case_id is not None and conv.case_status == "waiting" and \
+            _chased(batch, conv.case_id, str(data.get("text") or "")):
+        batch.notices.append(chase_reply(batch, conv))
+        data = {**data, "chased": True}
     return "message_while_resting", data
 
 
-def _chased(batch: Batch, case_id: int, text: str) -> None:
+def chase_reply(batch: Batch, conv: Conv) -> Notice:
+    """What a family chasing a late case reads instead of "Pesan Anda sudah kami tambahkan"
+    (walk S-8): sorry for the wait, staff reminded just now, DARURAT if in danger. A reply to
+    her own message, so also where staff must not write first (its words say so there: staff
+    answer after she writes); someone else on the phone hears no case number (Never 5)."""
+    snap = conv.snapshot
+    answers, flags = (snap.answers, snap.flags) if snap is not None else ({}, ())
+    language = snap.language if snap is not None else conv.contact.language
+    key = CHASE_TEXT
+    if WRITER in answers:
+        key += ".other_writer"
+    else:
+        key += ".phone_watched" if PHONE_WATCHED in flags else ""
+        key += ".young" if writes_as_child(answers) else ""
+    text = batch.flows.bundle.catalog.text(key, language,
+                                           {"case_number": conv.case_number or ""})
+    return Notice(text, instead=CHASE_INSTEAD)
+
+
+def _chased(batch: Batch, case_id: int, text: str) -> bool:
     """The family writes again on a case nobody holds, past its deadline (taken back by the
     scheduler, or released): staff hear it, supervisors too, with her words (where they are
     kept) and a button to take it (walk S-8: "kapan petugas telpon? su 5 hari" got "Pesan
     Anda sudah kami tambahkan" and nobody knew); a P0 is paged again by the scheduler
-    anyway, and one alert in CHASE_EVERY is enough."""
+    anyway, and one alert in CHASE_EVERY is enough. Whether staff were alerted now."""
     conn, now = batch.need(), batch.now
     case = queue.by_id(conn, case_id)
     if case is None or case.priority == "P0" or \
             now < service_hours().deadline(case.priority, case.created_at) or \
             (case.last_alert_at is not None and now - case.last_alert_at < CHASE_EVERY):
-        return
+        return False
     roster = batch.roster()
     if roster.on_duty:  # supervisors too, whatever the priority: it is past its deadline
         roster = counselors.Roster(tuple(dict.fromkeys(roster.on_duty + roster.supervisors)),
@@ -137,6 +163,7 @@ def _chased(batch: Batch, case_id: int, text: str) -> None:
     alerts.announce(conn, case, now, key="family_chasing", roster=roster,
                     word=casehooks.quoted(text) if text else "-")
     queue.mark_alerted(conn, case.id, now)
+    return True
 
 
 def case_number(batch: Batch, msg: inbox.Pending, conv: Conv,
