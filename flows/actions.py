@@ -48,11 +48,16 @@ HELD_FOR_WRITER = "held_for_writer"
 # is the short one, "welcome back" (walk S-7: a mother back six days later read the whole
 # first-contact text, as a stranger)
 RETURNING = "had_case"
+# an intake left half-way that the scheduler filed for staff (flows/lapse.py): its case says
+# "intake belum selesai" until the family finishes the questions (open_case)
+INTAKE_LAPSED = "intake_lapsed"
 FLAGS = ("emergency_keyword", STILL_IN_DANGER, "human_requested", P0_ALERTED, "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
          OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY, PHONE_WATCHED,
-         "no_shelter", "no_food", "elder_no_food", MODEL_SELFHARM, SEXUAL_RECENT, RETURNING)
+         "no_shelter", "no_food", "elder_no_food", MODEL_SELFHARM, SEXUAL_RECENT, RETURNING,
+         INTAKE_LAPSED)
+LAPSED_REASON = "intake_incomplete"  # its reason (flows/intake.triage.yaml)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 REFER = "_refer"  # the referral staff asked the family about: code, reason, counselor
 REFER_STATE = "refer_consent"  # where the flow asks it (flows/intake.yaml)
@@ -330,8 +335,14 @@ def referral_refused(m: StepModel) -> None:
 
 
 def open_case(m: StepModel) -> None:
-    """Put the case in the queue with its priority and reasons, and tell the family when."""
+    """Put the case in the queue with its priority and reasons, and tell the family when;
+    an intake the scheduler filed half-way is now finished (its reason goes)."""
+    lapsed = INTAKE_LAPSED in m.flags
+    if lapsed:
+        m.flags.remove(INTAKE_LAPSED)
     event = _case_event(m, "waiting")
+    if lapsed:
+        event.data["withdrawn"] = [LAPSED_REASON]
     m.events.append(event)
     m.answers["_priority"] = event.data["priority"]
 

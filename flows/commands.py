@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
-from flows.actions import ACTIONS, CRISIS_FLAGS, FOCUS, WRITER, StepModel, resting_message
+from flows.actions import (
+    ACTIONS,
+    CRISIS_FLAGS,
+    FOCUS,
+    INTAKE_LAPSED,
+    WRITER,
+    StepModel,
+    resting_message,
+)
 from flows.steps import Stepper
 from flows.text import SENTENCES, Phrases, command_of, fold
 from flows.triage import URGENT
@@ -64,7 +72,7 @@ ENGINE_KEYS = (
     "response_time.P0", "response_time.P1", "response_time.P2", "response_time.P3",
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
     "human_requested.no_consent", "human_requested.no_consent.start",
-    "human_requested.refused", "faq.when.no_case",
+    "human_requested.refused", "faq.when.no_case", "faq.when.intake_filed",
     "later", "later.start", "resumed", "human_requested.rest", "faq.bot",
     "writer.owner.mid_intake",
     "joking_ack", "joking_ack.selfharm", "joking_ack.no_case",
@@ -106,6 +114,8 @@ def answer(engine: Stepper, m: StepModel, command: str) -> Reply:
     key = engine.form(m, QUESTIONS[command])  # someone else on the phone: no case
     if command == "ask_when" and not m.has_case and key == QUESTIONS[command]:
         key = f"{key}.no_case"  # "kapan petugas hubungi?" mid-intake: after the questions
+    elif command == "ask_when" and INTAKE_LAPSED in m.flags and key == QUESTIONS[command]:
+        key = f"{key}.intake_filed"  # left half-way and filed (walk S-6): passed on anyway
     return Reply(key, engine.params(m, key))
 
 

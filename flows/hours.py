@@ -37,6 +37,10 @@ class ServiceHours:
     p1_realert_minutes: int = 60  # service minutes between alerts for an overdue P1
     p0_family_update: timedelta = timedelta(minutes=30)  # a waiting P0's family hears again
     writer_reply: timedelta = timedelta(minutes=10)  # staff's words are a reply this long
+    # an intake left half-way with consent and a category is filed for staff this long after
+    # the family's last message, if that was no longer than `incomplete_within` ago
+    incomplete_after: timedelta = timedelta(hours=4)
+    incomplete_within: timedelta = timedelta(days=14)
 
     def is_open(self, when: datetime) -> bool:
         local = when.astimezone(self.tz)
@@ -116,7 +120,9 @@ def load_hours(path: Path) -> ServiceHours:
                         timedelta(minutes=int(raw.get("return_after_minutes", 30))), outcomes,
                         int(raw.get("p1_realert_service_minutes", 60)),
                         timedelta(minutes=int(raw.get("p0_family_update_minutes", 30))),
-                        timedelta(minutes=int(raw.get("writer_reply_minutes", 10))))
+                        timedelta(minutes=int(raw.get("writer_reply_minutes", 10))),
+                        timedelta(hours=float(raw.get("incomplete_intake_hours", 4))),
+                        timedelta(days=float(raw.get("incomplete_intake_within_days", 14))))
 
 
 @cache

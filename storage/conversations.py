@@ -265,3 +265,18 @@ def stamp(stored: tuple[Any, ...]) -> str:
 
 def stored_row(conn: Connection, stored: tuple[Any, ...]) -> ConversationRow:
     return _conversation(bulk.decoded(conn, _LOAD_MANY, stored)[1:-2])
+
+
+def idle_intakes(conn: Connection, since: datetime, until: datetime,
+                 resting: tuple[str, ...]) -> list[int]:
+    """Contacts (active, with no open case) whose conversation last moved between `since`
+    and `until` and waits at a question (its state not one of `resting`): intakes left
+    half-way, for the scheduler (bot.pipeline.lapse), oldest first."""
+    open_case = select(CASES.c.id).where(CASES.c.id == CONVS.c.case_id,
+                                         CASES.c.status != "closed").exists()
+    rows = conn.execute(
+        select(CONVS.c.contact_id).join(CONTACTS, CONTACTS.c.id == CONVS.c.contact_id)
+        .where(CONVS.c.updated_at >= since, CONVS.c.updated_at < until,
+               CONVS.c.state.not_in(resting), CONTACTS.c.status == "active", ~open_case)
+        .order_by(CONVS.c.updated_at))
+    return [int(r[0]) for r in rows]

@@ -31,10 +31,12 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.casework import caseops, intakeview, labels, p0family, staff
 from bot.casework.alerts import take_button
+from bot.pipeline import lapse
 from bot.privacy import deadlines
 from bot.privacy.provider import Deleter
 from flows.actions import ACTIONS, FLAGS
 from flows.catalog import Catalog
+from flows.engine import Engine as FlowEngine
 from flows.hours import PRIORITIES, ServiceHours, service_hours
 from flows.loader import Bundle, load_bundle
 from storage import cases, counselors, outbox, queue
@@ -55,8 +57,9 @@ class Scheduler:
 
     def __init__(self, db: Engine, clock: Callable[[], datetime],
                  hours: ServiceHours | None = None, bundle: Bundle | None = None,
-                 deleter: Deleter | None = None) -> None:
+                 deleter: Deleter | None = None, flows: FlowEngine | None = None) -> None:
         self.db, self.clock = db, clock
+        self.flows = flows  # the intake's engine, for intakes left half-way (bot.pipeline.lapse)
         self.hours = hours or service_hours()
         self.bundle = bundle  # the family's texts and numbers (default: the intake's)
         self.deleter = deleter  # the provider's copies of erased messages (None: kept)
@@ -72,7 +75,22 @@ class Scheduler:
             self.bundle = self.bundle or intake_bundle()
             intakeview.warm()
         deadlines.run(self.db, now, self.deleter)  # data rights (bot.privacy.deadlines), apart
-        return sum(self._act(case_id, now) for case_id in due)
+        return sum(self._act(case_id, now) for case_id in due) + self._file_lapsed(now)
+
+    def _file_lapsed(self, now: datetime) -> int:
+        """Intakes left half-way with consent and a category, filed as cases for staff
+        (walk S-6), each in its own short transaction; the family is not written to."""
+        flows = self.flows = self.flows or FlowEngine(self.bundle or intake_bundle())
+        with reading(self.db) as conn:
+            due = lapse.candidates(conn, flows, self.hours, now)
+        filed = 0
+        for contact_id in due:
+            with self.db.begin() as conn:
+                number = lapse.file(conn, flows, self.hours, contact_id, now)
+            if number is not None:
+                log.info("intake left half-way filed as case %s", number)
+                filed += 1
+        return filed
 
     def bounds(self, now: datetime) -> queue.Due:
         """Which open cases may be due at `now` (see `due`), as ranges an index can read."""

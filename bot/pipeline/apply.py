@@ -73,10 +73,11 @@ class Conv:
         return cls(contact, row.id, snap, row.case_id, row.case_number, row.case_status,
                    row.assignee_id, row.case_triage)
 
-    def rows(self, now: datetime) -> list[Row]:
+    def rows(self, now: datetime, wrote: bool = True) -> list[Row]:
         """At the end of the contact's part of a batch: the conversation saved, if it
-        changed, and the time the contact last wrote."""
-        out: list[Row] = [Seen(now, self.contact.id)]
+        changed, and (`wrote`: not where the scheduler moved it) the time the contact last
+        wrote."""
+        out: list[Row] = [Seen(now, self.contact.id)] if wrote else []
         s = self.snapshot
         if s is None or not (self.changed or self.conv_id is None):
             return out

@@ -253,7 +253,7 @@ class Workers:
             self.checkpoints = Checkpointer(path)  # the log copied off the writers' path
             self.checkpoints.start()
         scheduler = Scheduler(self.service.db, self.service.clock,
-                              bundle=self.service.flows.bundle,
+                              bundle=self.service.flows.bundle, flows=self.service.flows,
                               deleter=provider.twilio(self.service.settings))
         self.tasks = [
             asyncio.create_task(self._loop("relay", relay.run_once, rest=relay.rest)),
