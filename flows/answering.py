@@ -79,7 +79,8 @@ def answer(engine: Runner, m: StepModel, inbound: Inbound, state: StateSpec,
                             (state.input and engine.bundle.answers.declined(text))):
         if state.save:
             m.answers[state.save] = "skipped"
-        return fire(engine, m, "skip", before, before_p1)
+        fire(engine, m, "skip", before, before_p1)
+        return _recorded(m, state)  # LEWATI by mistake: "salah pencet" asks it again
     if state.input:
         return _text(engine, m, state, inbound, text, before, before_p1)
     if only_signs(text) and (state.name in engine.p0_states or
@@ -127,7 +128,8 @@ def _text(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text
     save_text(m, state, inbound, text)
     if state.expects == "time":
         after_hours(engine, m, state, text)
-    return fire(engine, m, "answer", before, before_p1)
+    fire(engine, m, "answer", before, before_p1)
+    return _recorded(m, state)  # "salah ketik" next: the kampung, the codeword again
 
 
 def _choose(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text: str,
@@ -194,7 +196,12 @@ def _take(engine: Runner, m: StepModel, state: StateSpec, text: str, picked: Cho
     remember(engine, m, text)  # what the answer says for questions to come: "sa pu ade,
     # 16 tahun" at who needs help is offered at the child's age (asked again before)
     fire(engine, m, f"choose_{picked.value}", before, before_p1)
-    if state.save and not state.interrupt:  # "salah ketik" next takes it back
+    _recorded(m, state)
+
+
+def _recorded(m: StepModel, state: StateSpec) -> None:
+    """An answer given, kept: "salah ketik" next takes it back."""
+    if state.save and not state.interrupt:
         corrections.record(m, state.name, False)
 
 

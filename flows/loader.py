@@ -411,14 +411,21 @@ def load_corrections(path: Path) -> Phrasing | None:
     parts, said = raw.get("parts") or {}, raw.get("corrections")
     if said is None:
         return None
-    names = [f.name for f in fields(Phrasing)]
-    if not isinstance(said, Mapping) or set(said) != set(names):
-        raise FlowError(f"{path}: corrections: needs exactly {', '.join(names)}")
+    names = [f.name for f in fields(Phrasing) if f.name != "about_questions"]
+    if not isinstance(said, Mapping) or set(said) != {*names, "about_questions"}:
+        raise FlowError(f"{path}: corrections: needs exactly {', '.join(names)}, "
+                        "about_questions")
     compiled = dict(_compiled(path, parts, {name: said[name] for name in names}))
     patterns = {name: pattern for pattern, name in compiled.items()}
     if "named" not in patterns["named"].groupindex:
         raise FlowError(f"{path}: corrections.named: needs the group (?P<named>...)")
-    return Phrasing(**patterns)
+    about = said["about_questions"]
+    if not any(g.startswith("about") for g in patterns["about"].groupindex) or \
+            not isinstance(about, Mapping):
+        raise FlowError(f"{path}: corrections.about: needs a group (?P<about...>...) and "
+                        "about_questions, its words and the questions they name")
+    questions = {str(w): tuple(q) if isinstance(q, list) else (str(q),) for w, q in about.items()}
+    return Phrasing(**patterns, about_questions=questions)
 
 
 def load_notice_rules(path: Path, notices: Iterable[str], flags: Iterable[str]) -> NoticeRules:
@@ -505,6 +512,11 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
         if said.exists() else NoticeRules()
     asides = load_asides(said) if said.exists() else ()
     corrections = load_corrections(said) if said.exists() else None
+    for question in {q for qs in (corrections.about_questions if corrections else {}).values()
+                     for q in qs}:
+        if question not in flow.states or not flow.states[question].save:
+            raise FlowError(f"{said}: corrections.about_questions: {question!r} is no "
+                            f"question of {name} that keeps its answer")
     return Bundle(flow, catalog, triage, keywords, phrases, crisis, directory, answers, hours,
                   notices, writers, beside, rules, asides, corrections)
 

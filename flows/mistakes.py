@@ -23,27 +23,33 @@ def correction(engine: Runner, m: StepModel, inbound: Inbound, command: str | No
     in a sentence not in a first message, nor one after a day away (the question then
     comes again); "salah ketik" alone always (after danger words: recorded)."""
     phrasing = engine.bundle.corrections
-    if command not in (None, "mistyped"):
+    if command not in (None, "mistyped", "correct"):
         return None
     if inbound.payload or starting or away > RESUME_AFTER:
         return corrections.Correction(None, "") if command == "mistyped" else None
+    here = engine.flow.states[m.state]
     whole = fold(inbound.text)  # (read already: one sentence is the whole message)
     fix = corrections.read(
         inbound.text, phrasing,
         lambda said: command == "mistyped" if said == whole else
         command_of(said, engine.bundle.keywords, engine.bundle.phrases) == "mistyped",
-        lambda words: _named_answer(engine, m, words)) if phrasing is not None else None
+        lambda words, about: _named_answer(engine, m, words, about),
+        lambda word: None if here.end or here.interrupt or phrasing is None else
+        corrections.asked_about(m, phrasing, word)) if phrasing is not None else None
+    if command == "correct":  # "sa pu umur salah" mid-intake: the age asked again; else
+        return fix if fix is not None and fix.question is not None else None  # UBAH
     if fix is not None and fix.weak and (m.answers.get(OFFER) or ("",))[0] == m.state:
         fix = corrections.Correction(m.state, fix.rest, weak=True)  # "bukan, maksudnya
         # 3" to "Maksud Anda: ...?": no to the offer, and 3 is this question's answer
     return fix or (corrections.Correction(None, "") if command == "mistyped" else None)
 
-def _named_answer(engine: Runner, m: StepModel, words: str) -> str | None:
+def _named_answer(engine: Runner, m: StepModel, words: str, about: list[str]) -> str | None:
     """The question of this intake whose kept answer `words` name ("ekonomi": the
-    category, "bukan ekonomi"), or None: a number only the answer just before ("bukan
-    3"); not at rest or in a safety question, not words this question's own choices take
-    ("bukan anak" to "Maksud Anda: Anak?" says no to the offer), nor a yes, no or
-    don't know, nor a form of address."""
+    category, "bukan ekonomi"; among the last answers, or `about`, questions the message
+    named: "umur salah, sa bukan 18 keatas"), or None: a number only the answer just
+    before ("bukan 3"); not at rest or in a safety question, not words this question's
+    own choices take ("bukan anak" to "Maksud Anda: Anak?" says no to the offer), nor a
+    yes, no or don't know, nor a form of address."""
     here = engine.flow.states[m.state]
     if words.isdigit():
         asked = corrections.just_before(m)
@@ -53,7 +59,7 @@ def _named_answer(engine: Runner, m: StepModel, words: str) -> str | None:
             (engine.bundle.corrections and engine.bundle.corrections.aside.fullmatch(words)):
         return None  # "bukan kk" says no to the helper: it names no sibling
     else:
-        names = corrections.answered(m)
+        names = [*about, *corrections.answered(m)]
     for name in names:
         state = engine.flow.states.get(name)
         if state is None or not state.save or state.save not in m.answers:

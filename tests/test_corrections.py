@@ -18,7 +18,15 @@ from bot.service import Service
 from flows.types import Snapshot, Turn
 from storage import cases
 from tests.support import Family
-from tests.test_danger_protocol import CATALOG, EMERGENCY_KEYS, priority, say, snapshot_at, words
+from tests.test_danger_protocol import (
+    CATALOG,
+    EMERGENCY_KEYS,
+    FLOW,
+    priority,
+    say,
+    snapshot_at,
+    words,
+)
 
 
 def keys(turn: Turn) -> list[str]:
@@ -156,6 +164,11 @@ NOT_CORRECTIONS = [
     "bukan sa yang salah, de yang mabuk", "ubah jawaban saya", "bukan begitu kk",
     "jangan salah paham kk", "sa tra mau salah langkah", "tadi sa pilih diam saja",
     "kembali ke rumah mama", "bukan dia, tapi de pu adik", "sa rasa sa yang salah didik anak",
+    "bukan sa yang salah", "sa pu anak salah pergaulan", "bukan sa tapi de yang mulai",
+    "bukan hanya ekonomi, paitua juga mabuk tiap malam",
+    "bukan ekonomi saja, anak juga tra sekolah", "bukan ekonomi saja anak juga tra sekolah",
+    "sa pu masalah salah paham deng mama mantu", "umur sa salah di kartu keluarga jadi bantuan "
+    "tra dapat", "sa pu umur su tua, sa tra kuat kerja", "sa tra salah apa2", "salah sa apa ka",
 ]
 
 
@@ -169,6 +182,20 @@ def test_ordinary_messages_are_no_correction_and_keep_the_answer_before(text: st
     assert turn.snapshot.answers["category"] == "economy"
     undo = say(turn.snapshot, "salah pilih kk")
     assert taken_back(undo) == ["who"], text
+
+
+@pytest.mark.parametrize("text", [
+    "bukan cuma ekonomi, de juga pukul sa", "bukan cuma ekonomi de juga pukul sa",
+    "bukan sa saja, anak2 juga de pukul", "anak sa pu umur salah di akte",
+    "de pu umur salah di KTP"])
+def test_not_only_and_another_s_age_take_nothing_back(text: str) -> None:
+    """ "bukan cuma ekonomi, de juga pukul sa" adds to the problem, it corrects nothing
+    (the danger words are read as danger); a child's or a husband's age "salah" on a
+    document is a story, not the writer's age answered wrong."""
+    turn = say(at_distrik(), text)
+    assert taken_back(turn) == [], keys(turn)
+    assert turn.snapshot.answers["category"] == "economy"
+    assert "crisis_disputed" not in turn.snapshot.flags
 
 
 @pytest.mark.parametrize("story", ["sa salah pilih suami, de pukul sa terus kalo de mabuk",
@@ -319,3 +346,90 @@ def test_a_question_taken_back_is_asked_as_itself_when_the_rest_answers_nothing(
     turn = say(snap, "salah kk, bukan ekonomi. sa tra tau mo pilih apa kk")
     assert taken_back(turn) == ["category"]
     assert asked(turn) == CATALOG.text("category", "id"), keys(turn)
+
+
+def test_a_question_named_as_wrong_is_answered_again_however_long_ago() -> None:
+    """ "sa pu umur salah tulis, sa bukan 18 keatas, sa 17" at a later question: the age
+    is taken back and "17" read as its answer, so a girl of 17 takes the child's path (the
+    trusted-adult question, then the child's texts); so also an age answered many
+    questions before, beyond the last three answers named by their words."""
+    for snap in (answered("2", "6", "1", at="age"),  # at the distrik question
+                 answered("2", "2", "1", "wania", "LEWATI", "2", "2", "2", at="age")):
+        turn = say(snap, "sa pu umur salah tulis, sa bukan 18 keatas, sa 17")
+        assert taken_back(turn) == ["age"], keys(turn)
+        assert turn.snapshot.answers["age"] == "under18" and turn.snapshot.state == "child_intro"
+        assert "category" not in turn.snapshot.answers  # the answers after it: asked again
+        assert keys(turn) == ["answer_noted", "child_intro"]
+    turn = say(answered("6", "1", "wania"), "distrik salah, sa di kwamki narama")
+    assert taken_back(turn) == ["distrik"], keys(turn)
+    assert turn.snapshot.answers["distrik"] == "kwamki_narama"
+    turn = say(answered("6", "1", "wania", "dekat pasar lama"),
+               "bukan wania, sa tinggal di kwamki narama")
+    assert turn.snapshot.answers["distrik"] == "kwamki_narama", keys(turn)
+    assert turn.snapshot.state == "kampung"  # the kampung given after it: asked again
+
+
+def test_a_question_named_alone_is_asked_again_mid_intake_and_ubah_at_rest() -> None:
+    """ "sa pu umur salah" mid-intake asks the age again (not a request staff answer in
+    3x24 hours while a 17-year-old goes on as an adult); at rest it is UBAH, the right to
+    correct, as is a name the intake never asked."""
+    turn = say(answered("2", "6", "1", at="age"), "sa pu umur salah")
+    assert taken_back(turn) == ["age"] and keys(turn) == ["age"]
+    turn = say(answered("2", "6", "1", at="age"), "sa pu nama salah tulis")
+    assert taken_back(turn) == [] and keys(turn)[0] == "privacy.correct"
+    rest = say(snapshot_at("closing", category="economy", _answered=[["age", "category",
+                                                                      False]]),
+               "sa pu umur salah")
+    assert taken_back(rest) == [] and keys(rest) == ["privacy.correct"]
+
+
+@pytest.mark.parametrize(("at", "given", "correction", "kept"), [
+    ("kampung", "dekat pasar lama", "salah ketik", None),
+    ("kampung", "dekat pasar lama", "salah ketik kk, sa di kampung nawaripi",
+     "sa di kampung nawaripi"),
+    ("kampung", "LEWATI", "salah pencet", None),
+    ("safe_times", "pagi jam 9", "salah ketik, maksudnya sore jam 4", "sore jam 4"),
+    ("codeword", "mangga", "salah ketik kk", None),
+    ("other_number", "0812 3456 7890", "salah ketik", None),
+])
+def test_a_typed_answer_or_a_skip_is_taken_back(at: str, given: str, correction: str,
+                                                kept: str | None) -> None:
+    """The kampung, a safe time, the codeword, a number or LEWATI just given: "salah
+    ketik" asks that question again as itself, or keeps what was meant."""
+    snap = answered("6", "1", "wania", at="category") if at == "kampung" else snapshot_at(at)
+    snap = say(snap, given).snapshot
+    assert snap.state != at
+    turn = say(snap, correction)
+    assert taken_back(turn) == [at], keys(turn)
+    save = FLOW.states[at].save or ""
+    assert turn.snapshot.answers.get(save) == kept
+    if kept is None:
+        assert turn.snapshot.state == at and keys(turn)[-1].startswith(at)
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("bukan ekonomi sa salah pilih", None), ("salah pilih kk bukan ekonomi", None),
+    ("sa salah pilih bukan ekonomi", None), ("bukan ekonomi salah pencet kk", None),
+    ("bukan ekonomi sa salah pilih ini soal pukul istri", "dv"),
+    ("salah pilih kategori kk, harusnya anak", "child"),
+    ("kategori salah, sa pu masalah deng paitua", "couple"),
+])
+def test_a_correction_without_a_comma_takes_the_answer_back(text: str,
+                                                            category: str | None) -> None:
+    """Two beginnings in a row ("bukan ekonomi" and "sa salah pilih") are a correction
+    without a comma; what follows them is the answer meant."""
+    turn = say(answered("6"), text)
+    assert taken_back(turn) == ["category"], keys(turn)
+    assert turn.snapshot.answers.get("category") == category
+
+
+def test_danger_beside_a_named_question_is_answered_first_and_never_taken_back() -> None:
+    """ "distrik salah, sa di kwamki narama, de ada pegang parang mau bunuh sa": the
+    emergency text first and the alert, the danger words not called a mistake."""
+    turn = say(answered("6", "1", "wania"),
+               "distrik salah, sa di kwamki narama, de ada pegang parang mau bunuh sa")
+    assert keys(turn)[0] in EMERGENCY_KEYS and priority(turn.snapshot) == "P0"
+    assert "crisis_disputed" not in turn.snapshot.flags
+    turn = say(answered("6"), "bukan ekonomi sa salah pilih paitua pukul sa")
+    assert keys(turn)[0] == "crisis.p1.violence" and turn.snapshot.answers["category"] == "dv"
+    assert "crisis_disputed" not in turn.snapshot.flags
