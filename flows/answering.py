@@ -135,7 +135,8 @@ def _text(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text
 def _choose(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text: str,
             whole: str | None, before: Before, before_p1: Before) -> None:
     """The answer to a choice question: taken, offered ("Maksud Anda ...?"), or a miss."""
-    picked = _read(engine, m, state, inbound, text, whole)
+    picked = _refused_offer(engine, m, state, text, _read(engine, m, state, inbound, text,
+                                                          whole))
     if picked is None and (offered := suggested(engine, m, state)) is not None:
         said = engine.bundle.answers.shared_value(text)
         if said == "no":  # not what was offered: the question as it is
@@ -171,6 +172,17 @@ def _choose(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, te
                     ack=only_signs(text) or engine.bundle.answers.acknowledges(text),
                     short=len(text.split()) <= PIECE_WORDS, tears=only_tears(text))
     _take(engine, m, state, text, picked, before, before_p1)
+
+
+def _refused_offer(engine: Runner, m: StepModel, state: StateSpec, text: str,
+                   picked: ChoiceSpec | None) -> ChoiceSpec | None:
+    """None where a bare no answers the offer, not the question (walk S: "tidak" to "Dari
+    cerita Anda tadi: Kwamki Narama? Balas IYA" was "Tidak tahu / tidak mau menjawab", the
+    Kwamki she named lost): the question is then asked as it is. A no that is itself a
+    choice ("no" at a yes/no question) stays that choice."""
+    if picked is None or picked.value == "no" or suggested(engine, m, state) is None:
+        return picked
+    return None if engine.bundle.answers.shared_value(text) == "no" else picked
 
 
 def _read(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text: str,

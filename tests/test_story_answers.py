@@ -541,6 +541,18 @@ def test_a_place_beside_not_knowing_the_distrik_is_kept(text: str, place: str) -
     assert turn.snapshot.answers["kampung"] == place, words(turn)
 
 
+def test_no_to_the_distrik_offered_asks_the_question_not_unknown() -> None:
+    """Walk S: "tidak" to "Dari cerita Anda tadi: Kwamki Narama? Balas IYA" was kept as
+    "Tidak tahu / tidak mau menjawab", and the Kwamki she had named was lost. A bare no
+    refuses the offer: the question is asked as it is; "tidak tahu" is still unknown."""
+    offered = snapshot_at("distrik", category="dv", who="self",
+                          _story={"distrik": "kwamki_narama"})
+    turn = say(offered, "tidak")
+    assert "distrik" not in turn.snapshot.answers and turn.snapshot.state == "distrik"
+    assert "Di distrik mana" in words(turn) and "Dari cerita" not in words(turn)
+    assert say(offered, "sa tra tau").snapshot.answers.get("distrik") == "unknown"
+
+
 def test_writing_again_after_berhenti_says_why_it_begins_again() -> None:
     """Walk Q-18: a woman typed BERHENTI when her husband came in, then "kk maaf tadi sa pu
     suami datang. sa mo lanjut": the whole welcome again, unexplained. She reads why it
