@@ -9,6 +9,7 @@ from dataclasses import replace
 from flows import commands, corrections, safety
 from flows.actions import (
     AFTER_HOURS,
+    CONSENT_CHOICES,
     HELD_FOR_WRITER,
     OFFER,
     SKIP_WORDS,
@@ -28,7 +29,7 @@ from flows.notices import asked_only
 from flows.offers import CLAUSES, kept, names, offer_taken, remember, suggested
 from flows.prompts import prompt
 from flows.runner import Runner
-from flows.text import MAX_ANSWER_CHARS, clean, fold, keyword
+from flows.text import MAX_ANSWER_CHARS, clean, command_of, fold, keyword
 from flows.types import Event, Inbound, Reply
 from flows.wording import form, has_text, variant
 
@@ -108,7 +109,32 @@ def _at_rest(engine: Runner, m: StepModel, state: StateSpec, text: str) -> None:
         enter(engine, m, commands.RECONSIDERED)
         return prompt(engine, m)
     m.events.append(resting_message(m))
+    if m.state in commands.REFUSED and not m.has_case and goes_on(engine, m, text):
+        # "sa mau cerita", "1", a story after refusing (walk S: "Ketik ULANG..." again and
+        # again): telling staff needs consent, so the consent question again, short. With
+        # a case for danger her words reach staff, and she is told so with the numbers
+        m.events.append(Event("consent_asked_again", {"state": m.state}))
+        m.replies.append(Reply(form(engine, m, "refused.ask")))
+        enter(engine, m, commands.CONSENT)
+        return prompt(engine, m, short=True)
     return rest(engine, m, state)
+
+
+def goes_on(engine: Runner, m: StepModel, text: str) -> bool:
+    """After refusing consent, words that go on ("sa mau cerita", "1", a story), not
+    words that end it ("oke", "tra usah", "3" again, a 👍) nor a greeting alone ("sa mau
+    cerita" is all fillers to the answer reader, as "ok" is: its GO_ON_WORDS tell them apart)."""
+    answers, bundle = engine.bundle.answers, engine.bundle
+    words = fold(text).split()
+    if commands.AGREE_WORDS.intersection(words):  # weighed by `agrees`: "sa setuju? tra,
+        return False  # sa tra setuju" refuses again
+    if not text or only_signs(text) or answers.declined(text) or \
+            (answers.acknowledges(text) and  # fillers alone ("ok", "iya kak"), no
+             not commands.GO_ON_WORDS.intersection(words)) or \
+            command_of(text, bundle.keywords, bundle.phrases) == "hello":
+        return False
+    again = pick(engine, m, engine.flow.states[commands.CONSENT], text)
+    return again is None or CONSENT_CHOICES.get(again.value) == "consent"
 
 
 def _text(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text: str,

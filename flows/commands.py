@@ -44,6 +44,10 @@ REFUSED = ("refused", "refused_after_emergency")
 # question, and on to the consent question CONSENT.
 CONSENT, RECONSIDERED = "consent", "danger"
 AGREE_WORDS = frozenset({"setuju", "agree", "consent"})  # "oke" after a refusal is no consent
+# ... and words that want to go on, among the fillers ("sa mau cerita"): the consent
+# question again, with why it is needed ("oke", "iya kak" acknowledge the refusal)
+GO_ON_WORDS = frozenset({"cerita", "lanjut", "bicara", "tanya", "bantu", "dibantu", "tolong",
+                         "konsultasi", "curhat", "talk", "tell", "continue", "help"})
 # A button that works as a keyword ("cmd:unsubscribe": the "Berhenti" button under every
 # broadcast on Telegram), whatever question the conversation is at.
 COMMAND_BUTTON = "cmd:"

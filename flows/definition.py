@@ -100,6 +100,7 @@ class StateSpec:
     idle: str | None = None  # catalog key answered to messages in a resting state
     interrupt: bool = False  # entered from a keyword; `back` returns to where it was
     idle_goto: tuple[Branch, ...] = ()  # resting state: a message moves on instead of `idle`
+    # (a branch to the state itself, or none holding: it stays, and `idle` is said)
     lenient: bool = False  # an optional question: any other message skips it, not re-asks
     # an answer key (`<prompt>.<its value>` is asked where it exists), or a condition of the
     # flow (`<prompt>.<condition>` where it holds: `someone_else`); a list: the first that

@@ -21,6 +21,7 @@ from flows import (
     notices,
     offers,
     prompts,
+    repeats,
     safety,
     wording,
 )
@@ -197,6 +198,7 @@ class Engine:
         m = self._model(snap, inbound, now, lost)
         away = now - snap.updated_at if snap.updated_at else timedelta(0)
         self.handle(m, inbound, fresh or lost, away)
+        repeats.shorten(self, m)  # the same reminder a third time in a row: short
         opened = m.has_case and snap.case_number is None  # a case this turn: on it too
         if PHONE_WATCHED in m.flags and (PHONE_WATCHED not in snap.flags or opened):
             phone_watched(m)  # after the case event, so the constraint is the case's

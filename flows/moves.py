@@ -4,12 +4,12 @@ entering a state, an interrupt and the way back, the questions passed, a resting
 from __future__ import annotations
 
 from flows import safety
-from flows.actions import ACTIONS, RETURN_TO, WITH_PERSON, StepModel
+from flows.actions import ACTIONS, CRISIS_FLAGS, RETURN_TO, WITH_PERSON, StepModel
 from flows.danger import UNSAID
 from flows.definition import BACK, ChoiceSpec, StateSpec
 from flows.runner import Runner
 from flows.types import Reply
-from flows.wording import form, has_text, params
+from flows.wording import form, has_text, params, without_case
 
 PASS = "pass"  # the trigger of a question not asked (`pass` in a flow)
 
@@ -63,17 +63,16 @@ def choose(engine: Runner, m: StepModel, state: StateSpec, choice: ChoiceSpec) -
 
 def rest(engine: Runner, m: StepModel, state: StateSpec, moved: bool = False) -> None:
     """A message in a resting state: move on if it says where, else remind."""
-    if state.idle_goto and not moved:
-        target = next(b.target for b in state.idle_goto
-                      if b.condition is None or
-                      engine.holds(engine.flow.conditions[b.condition], m))
+    target = state.name if moved else idle_target(engine, m, state)
+    if target != state.name:
         if target == BACK:
             back(engine, m)
         else:
             enter(engine, m, target)
         if has_text(engine, m, again := f"{state.prompt}.back"):  # after BERHENTI: why it
-            m.replies.append(Reply(form(engine, m, again)))  # begins again (walk Q: "sa mo
-            # lanjut" after her husband came in got the whole welcome, unexplained)
+            # begins again (walk Q: "sa mo lanjut" after her husband came in got the whole
+            # welcome, unexplained); with no case, no case is said to stay (walk S)
+            m.replies.append(Reply(without_case(engine, m, form(engine, m, again))))
         return engine.prompt(m)
     key = state.idle or state.prompt
     if "crisis_selfharm" in m.flags and has_text(engine, m, f"{key}.selfharm"):
@@ -82,9 +81,21 @@ def rest(engine: Runner, m: StepModel, state: StateSpec, moved: bool = False) ->
     elif m.has_case and has_text(engine, m, f"{key}.case"):  # no consent, but a case for
         key = f"{key}.case"  # danger (a walk-through: "Ketik ULANG untuk mulai
         # konsultasi" to a woman whose children were inside with an armed man)
+    elif not m.has_case and set(CRISIS_FLAGS).intersection(m.flags) and \
+            has_text(engine, m, f"{key}.told"):  # danger told, no case: PETUGAS puts her
+        key = f"{key}.told"  # through (walk S: "Ketik ULANG" after "paitua pukul sa")
     # back from a safety question to a person; else someone else hears no case number
     key = "handoff.resume" if moved and WITH_PERSON in m.flags else form(engine, m, key)
     m.replies.append(Reply(key, params(engine, m, key)))
+
+
+def idle_target(engine: Runner, m: StepModel, state: StateSpec) -> str:
+    """Where a message at rest moves the conversation (`idle_goto`): the first branch whose
+    condition holds; the state itself (a branch to it, or none) stays there, reminded
+    (danger told at the numbers-only rest: its text, and PETUGAS answered at rest)."""
+    return next((b.target for b in state.idle_goto
+                 if b.condition is None or
+                 engine.holds(engine.flow.conditions[b.condition], m)), state.name)
 
 
 def back(engine: Runner, m: StepModel) -> None:

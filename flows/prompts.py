@@ -27,7 +27,16 @@ from flows.moves import pass_
 from flows.offers import suggested
 from flows.runner import Runner
 from flows.types import Reply
-from flows.wording import ACCIDENT_TEXT, INJURED, OTHER_WRITER, form, injured, params, variant
+from flows.wording import (
+    ACCIDENT_TEXT,
+    INJURED,
+    OTHER_WRITER,
+    form,
+    injured,
+    params,
+    variant,
+    without_case,
+)
 
 POLICE = ".police"  # a text's form for one the police hurt (or a child they hold)
 YOUNG_FORM = ".young"  # a text's form in "kamu"
@@ -51,6 +60,8 @@ def prompt(engine: Runner, m: StepModel, short: bool = False) -> None:
         key, short = _welcome(m, state, key, short, texts)
     if state.end and (whose := form(engine, m, state.prompt)).endswith(OTHER_WRITER):
         key = whose  # someone else: no case number (Never 5)
+    if state.end:
+        key = without_case(engine, m, key)  # BERHENTI with no case: none promised kept
     held, key, short = _held(engine, m, state, texts, key, short)
     if short:
         key = next((k for k in (f"{key}.short", f"{key.removesuffix(INJURED)}.short",

@@ -77,6 +77,16 @@ def form(engine: Runner, m: StepModel, key: str) -> str:
     return key
 
 
+def without_case(engine: Runner, m: StepModel, key: str) -> str:
+    """`key`'s form where no case was made (`<key>.no_case`, before a `.young`): no "the
+    case already made stays with staff" to one who has none (walk S, after BERHENTI)."""
+    if m.has_case:
+        return key
+    base = key.removesuffix(".young")
+    other = f"{base}.no_case{key[len(base):]}"
+    return other if has_text(engine, m, other) else key
+
+
 def variant(engine: Runner, m: StepModel, state: StateSpec, key: str) -> str | None:
     """The first of the state's variants with a text for `key`: a condition's name where
     it holds (`someone_else`), else the answer's value."""

@@ -211,7 +211,8 @@ def test_after_a_refusal_a_family_in_danger_is_told_staff_read_its_messages() ->
     assert [e.kind for e in turn.events] == ["message_while_resting"]
     without = ENGINE.step(replace(opened, case_number=None),
                           Inbound("test", "u1", "m9", text="halo"), NOW, "id")
-    assert [r.key for r in without.replies] == ["refused.idle"]  # no case: as before
+    # no case after danger words: PETUGAS puts her through (walk S), not "Ketik ULANG"
+    assert [r.key for r in without.replies] == ["refused.idle.told"]
     said = ENGINE.bundle.catalog.text("refused.idle.case", "id")
     assert "petugas LK3" in said and "110" in said
 

@@ -924,4 +924,4 @@ def test_stop_said_again_after_stopping_is_no_new_start(engine: Engine) -> None:
     for i, said in enumerate(["malam", "1", "3", "1", "stop", "tra usah kirim2 lagi"]):
         turn = engine.step(snap, Inbound("test", "u1", f"m{i}", text=said), now, "id")
         snap = turn.snapshot
-    assert (snap.state, [r.key for r in turn.replies]) == ("stopped", ["stopped"])
+    assert (snap.state, [r.key for r in turn.replies]) == ("stopped", ["stopped.no_case"])

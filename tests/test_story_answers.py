@@ -556,12 +556,13 @@ def test_no_to_the_distrik_offered_asks_the_question_not_unknown() -> None:
 def test_writing_again_after_berhenti_says_why_it_begins_again() -> None:
     """Walk Q-18: a woman typed BERHENTI when her husband came in, then "kk maaf tadi sa pu
     suami datang. sa mo lanjut": the whole welcome again, unexplained. She reads why it
-    begins again (consent was withdrawn), that a case stays with staff, and NANTI DULU for
-    next time; then the welcome."""
+    begins again (consent was withdrawn), that a case stays with staff where one was made
+    (walk S: not where none was), and NANTI DULU for next time; then the welcome."""
     stopped = say(snapshot_at("who", category="dv"), "BERHENTI")
     assert stopped.snapshot.state == "stopped"
     back = say(stopped.snapshot, "kk maaf tadi sa pu suami datang. sa mo lanjut")
-    assert [r.key for r in back.replies][:2] == ["stopped.back", "greeting"], back.replies
+    assert [r.key for r in back.replies][:2] == ["stopped.back.no_case", "greeting"], \
+        back.replies
     assert "NANTI DULU" in words(back)
 
 

@@ -223,7 +223,7 @@ def test_a_child_known_from_their_first_words_reads_kamu_whatever_they_ask() -> 
     keys = [k for k, _ in said]
     assert {"consent.young", "consent.plain.young", "faq.secret.young", "faq.bot.young",
             "human_requested.young", "consent.long.young", "emergency.young",
-            "stopped.young"} <= set(keys), keys
+            "stopped.no_case.young"} <= set(keys), keys
     darurat = dict(said)["emergency.young"]
     numbers = [line for line in darurat.splitlines() if line.startswith("•")]
     assert "TePSA" in numbers[0], numbers
