@@ -26,7 +26,7 @@ from flows.hearing import PIECE_WORDS
 from flows.misses import miss, unsure
 from flows.moves import enter, fire, rest
 from flows.notices import asked_only
-from flows.offers import CLAUSES, kept, names, offer_taken, remember, suggested
+from flows.offers import beside_unsure, kept, names, offer_taken, remember, suggested
 from flows.prompts import prompt
 from flows.runner import Runner
 from flows.text import MAX_ANSWER_CHARS, clean, command_of, fold, keyword
@@ -174,8 +174,9 @@ def _choose(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, te
         picked = offered if said == "yes" or (said is None and names(
             engine, m, state, text, offered)) else None
     unmatched = state.unmatched[1] if state.unmatched else None
-    if (picked is None or picked.value == unmatched) and CLAUSES.search(text):
-        picked = kept(engine, m, state, text) or picked  # "sa tra tau distrik apa, sa
+    if (picked is None or picked.value == unmatched) and \
+            (place := beside_unsure(engine, m, state, text)) is not None:
+        picked = kept(engine, m, state, text, place)  # "sa tra tau distrik apa, sa
         # tinggal dekat pasar lama": the place, not "tra tau" (walk R)
     if picked is None and not asked_only(engine, m) and \
             (guessed := guess(engine, m, state, text)) is not None:

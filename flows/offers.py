@@ -83,13 +83,18 @@ def remember(engine: Runner, m: StepModel, text: str) -> None:
         m.answers[STORY] = story
 
 
-def kept(engine: Runner, m: StepModel, state: StateSpec, text: str) -> ChoiceSpec | None:
-    """A few words that tell a place but name no choice, kept as the answer of the text
-    question `unmatched` names, and its choice (walk O: "di dekat pasar lama" at the
-    distrik question had the 21-line list again)."""
+def kept(engine: Runner, m: StepModel, state: StateSpec, text: str,
+         place: str | None = None) -> ChoiceSpec | None:
+    """A few words that tell a place but name no choice (or `place`, those words of
+    `text`), kept as the answer of the text question `unmatched` names, and its choice
+    (walk O: "di dekat pasar lama" at the distrik question had the 21-line list again):
+    not a yes, a no or "tra tau", not a story; a place word in it (answers.yaml `places`),
+    or one name written again after the list that is no word the bot knows (walk S:
+    "sore", "chat", "LEWATI" were kept as places)."""
     if state.unmatched is None or "?" in text:
         return None
-    place = place_told(engine, m, state, text)
+    if place is None and _a_place(engine, state, text, names=m.misses > 0):
+        place = text
     if place is None:
         return None
     key, value = state.unmatched
@@ -98,17 +103,29 @@ def kept(engine: Runner, m: StepModel, state: StateSpec, text: str) -> ChoiceSpe
     return choice(engine, state, value)
 
 
-def place_told(engine: Runner, m: StepModel, state: StateSpec, text: str) -> str | None:
-    """The words of `text` that tell a place: all of it, or the part after "sa tra tau
-    distrik apa," (walk R: "..., dekat pasar lama" was offered "Tidak tahu", the place
-    lost). Not a yes, a no or "tra tau", not a story; a place word in it (answers.yaml
-    `places`), or one name written again after the list that is no word the bot knows
-    (walk S: "sore", "chat", "LEWATI" were kept as places)."""
+def beside_unsure(engine: Runner, m: StepModel, state: StateSpec, text: str) -> str | None:
+    """The part of `text` that tells a place where the rest says only "tra tau" (walk R:
+    "sa tra tau distrik apa, sa tinggal dekat pasar lama" was offered "Tidak tahu", the
+    place lost); None where another part names a choice ("kuala kencana tapi sa pu anak de
+    tinggal di timika" is asked again) or no part is unsure."""
+    if state.unmatched is None or "?" in text:
+        return None
     parts = [p.strip() for p in CLAUSES.split(text) if p.strip()]
     places = [p for p in parts if len(parts) > 1 and _a_place(engine, state, p)]
-    if places and len(places) < len(parts):
-        return ", ".join(places)  # without "tra tau kk"
-    return text if _a_place(engine, state, text, names=m.misses > 0) else None
+    rest = [p for p in parts if p not in places]
+    if not places or not rest or not all(_unsure(engine, m, state, p) for p in rest):
+        return None
+    return ", ".join(places)
+
+
+def _unsure(engine: Runner, m: StepModel, state: StateSpec, text: str) -> bool:
+    """Whether words read as the choice a place told in words is kept under ("unknown")."""
+    answers, choices = engine.bundle.answers, engine.flow.choices_of(state)
+    labels = engine.labels(state.name, m.language)
+    said = answers.match(state, text, "", choices, labels, m.language) or \
+        answers.guess(state, text, choices, labels, m.language)
+    return said is not None and state.unmatched is not None and \
+        said.value == state.unmatched[1]
 
 
 def _a_place(engine: Runner, state: StateSpec, text: str, names: bool = False) -> bool:
