@@ -56,17 +56,12 @@ def update(conn: Connection, case: CaseView, events: list[dict[str, Any]], bundl
         return {"told": False, "why": why}
     language = conv.language if conv is not None else "id"
     answers, flags = (conv.answers, conv.flags) if conv is not None else ({}, [])
-    body = bundle.catalog.text(_key(answers), language, {
+    body = bundle.catalog.text(f"{TEXT}.young" if writes_as_child(answers) else TEXT, language, {
         "emergency_contacts": bundle.directory.contacts(  # the danger told first (119 to
             language, case.distrik, first=told_kinds(answers, flags))})  # a boy who spoke
     # of dying, as the emergency message ordered them)
     handoff.notice(conn, case.contact_id, case.id, body, now, dedupe=f"{key}:family")
     return {"told": True, "language": language}
-
-
-def _key(answers: dict[str, Any]) -> str:
-    """A child writes: "kamu", an adult they trust."""
-    return f"{TEXT}.young" if writes_as_child(answers) else TEXT
 
 
 def owed(conv: Conv) -> bool:
@@ -88,7 +83,7 @@ def with_reply(batch: Batch, conv: Conv, kinds: Iterable[str]) -> None:
     if conv.case_id is None or not still_owed(batch.need(), conv.case_id):
         return
     catalog: Catalog = batch.flows.bundle.catalog
-    key = _key(snap.answers)
+    key = f"{TEXT}.young" if writes_as_child(snap.answers) else TEXT  # "kamu" to a child
     batch.notices.append(Notice(catalog.text(key, snap.language), numbers=True,
                                 short=catalog.text(f"{key}.short", snap.language)))
     batch.rows.append(event_row(conv, KIND, {"told": True, "language": snap.language,

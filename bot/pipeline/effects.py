@@ -49,8 +49,8 @@ def consent(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[s
 def _withdrawn(batch: Batch, conv: Conv) -> None:
     """BERHENTI on an open case: the case says consent was withdrawn (what it keeps, it keeps
     for safety only), and staff hear it (walk S-8: a waiting P1 still read "Dasar hukum:
-    persetujuan keluarga", and nobody was told): the holder, or with nobody holding it, those
-    a new case of its priority reaches. A person holding it hears the BERHENTI too (run)."""
+    persetujuan keluarga", and nobody was told): with nobody holding it, those a new case of
+    its priority reaches; a person holding it hears it with the BERHENTI (run)."""
     assert conv.case_id is not None
     conn = batch.need()
     before = conv.triage or cases.triage_of(conn, conv.case_id)
@@ -60,9 +60,9 @@ def _withdrawn(batch: Batch, conv: Conv) -> None:
     assert case is not None
     key = "consent_withdrawn" if case.priority in URGENT else "consent_withdrawn.later"
     body = staff.text(key, number=case.number, priority=case.priority)
-    told = [conv.assignee_id] if conv.assignee_id and conv.case_status == "claimed" else \
-        alerts.recipients(batch.roster(), case.priority)
-    for cid in told:
+    if conv.assignee_id and conv.case_status == "claimed":
+        return  # the person holding it hears it once, with the BERHENTI (family_stopped)
+    for cid in alerts.recipients(batch.roster(), case.priority):
         staff.send(conn, cid, body, batch.now, case_id=case.id)
 
 
