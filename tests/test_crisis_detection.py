@@ -357,7 +357,7 @@ def test_how_hot_it_is_is_no_wish_to_die(text: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "sa mo mati capek kerja di freeport",
-    "aduh sa capek skali sampe mo mati, kerja dari subuh",
+    "aduh sa capek kerja sampe mo mati, dari subuh",
     "mati capek sa hari ini kaka",
 ])
 def test_tired_from_work_is_no_wish_to_die(text: str) -> None:
@@ -367,6 +367,8 @@ def test_tired_from_work_is_no_wish_to_die(text: str) -> None:
     assert not WORDS.scan(text), WORDS.scan(text)
     assert "selfharm" in WORDS.scan("sa capek hidup, mo mati saja").groups
     assert "selfharm" in WORDS.scan("sa su capek, sa mo mati saja").groups
+    assert "selfharm" in WORDS.scan("sa capek mau mati saja").groups
+    assert "selfharm" in WORDS.scan("sa su capek mau mati saja, tra kuat lagi").groups
 
 
 def test_a_child_run_away_for_nights_is_danger() -> None:
@@ -378,6 +380,9 @@ def test_a_child_run_away_for_nights_is_danger() -> None:
     assert "child" in WORDS.scan(said).groups
     assert "child" in WORDS.scan("sa pu nona 15 thn su 2 malam tra pulang").groups
     assert not WORDS.scan("paitua su 2 malam tra pulang, sa pu uang habis")
+    assert "child" not in WORDS.scan("sa lari dari rumah su 2 malam, sa tinggal di sa pu kaka"
+                                     ).groups  # a wife who fled (a review)
+    assert "child" in WORDS.scan("sa pu anak lari dari rumah su 3 hari").groups
 
 
 def test_a_time_ago_is_no_childs_age() -> None:
