@@ -169,6 +169,8 @@ TABLE = [
     ("feedback", "tra puas", "id", "1"),
     ("feedback", "iya ibu", "id", None),  # a nod, no score
     ("feedback", "ok kaka", "id", None),
+    ("feedback", "baik kaka", "id", None),  # a nod too (a review)
+    ("after_pause", "boleh", "id", "yes"),  # "is it safe to go on now?" (a review)
     ("feedback", "very helpful", "en", "5"),
     ("consent", "tra", "id", "refuse"),
     ("consent", "tidak tahu", "id", None),

@@ -75,6 +75,27 @@ def test_a_case_returned_unanswered_is_told_to_the_family_and_her_next_words_to_
     assert budi.unread() == []
 
 
+def test_a_family_that_said_berhenti_is_not_told_its_case_went_back(
+        service: Service, clock: FrozenClock) -> None:
+    """A review: the counselor cannot write to a family that said BERHENTI, so the scheduler
+    takes the case back; "Maaf, petugas ... belum sempat" went to a family promised nothing
+    more until they write. Nothing is sent; the case is back in the queue."""
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62811")
+    number = family.intake()
+    sari.say("/ambil")
+    family.unread()
+    family.say("BERHENTI")
+    family.unread()
+    scheduler = Scheduler(service.db, clock)
+    for _ in range(5):
+        clock.advance(days=1)
+        scheduler.run_once()
+        deliver(service)
+    assert by_number(service.db, number).status == "waiting"
+    assert family.unread() == []
+
+
 def test_taking_a_case_whose_family_said_berhenti_shows_its_legal_basis(
         service: Service, clock: FrozenClock) -> None:
     """The brief on `/ambil` says the basis is consent withdrawn, for safety only; a case

@@ -114,7 +114,7 @@ def test_berhenti_and_keluar_from_a_held_family_reach_the_counselor(service: Ser
     assert texts(sari) == [staff.text("family_quick_exit", number=number, word="KELUAR")]
     stop = family.say("BERHENTI")
     assert len(stop) == 1
-    assert texts(sari) == [staff.text("family_stopped", number=number, word="BERHENTI")]
+    assert texts(sari) == [staff.text("family_withdrew", number=number, word="BERHENTI")]
 
 
 def test_self_harm_words_a_second_time_are_answered_while_held(service: Service) -> None:

@@ -52,9 +52,12 @@ def brief(ctx: Ctx, case: CaseView) -> None:
     conv = conversations.load(ctx.conn, case.contact_id)
     a = intakeview.of_case(conv, case.id)
     events = cases.events_of(ctx.conn, case.id)
+    row = caseviews.case_line(ctx.conn, case.number)  # the guess at the category was made
+    guessed = cases.history(ctx.conn, case.id, case.contact_id, cases.closed_at(  # before a
+        ctx.conn, row.previous_case_id if row else None), None)  # case opened at the close
     ctx.say("claimed", case_id=case.id, number=case.number, priority=case.priority,
             reasons=labels.reasons(case.reasons),
-            category=labels.category_of(case.category, events),
+            category=labels.category_of(case.category, guessed),
             distrik=labels.distrik(case.distrik), contact=intakeview.answer_of(a, "contact"),
             safe_times=intakeview.answer_of(a, "safe_times"),
             leave_message=intakeview.answer_of(a, "leave_message"),

@@ -41,7 +41,7 @@ def remove(conn: Connection, person_id: int, now: datetime, actor: str,
         caseops.requeue(conn, family_texts, case, now)
         fresh = queue.by_id(conn, case.id)
         if fresh is not None:
-            alerts.announce(conn, fresh, now, key="requeued_case")  # not "Kasus baru"
+            alerts.announce(conn, fresh, now, key="requeued_case.removed")  # not "Kasus baru"
     if held:
         write_rows(conn, [EventRow(case.id, case.contact_id, actor, "release",
                                    {"counselor_id": person_id, "reason": "counselor removed"},

@@ -86,8 +86,10 @@ class Conv:
                                        s.language, s.answers, list(s.flags), s.misses,
                                        self.case_id, now, now))
         else:
+            at = now if wrote else s.updated_at or now  # the scheduler filing her intake:
+            # her time away still counts from her last message (a review: resume after 24 h)
             out.append(SavedConversation(s.flow, s.flow_version, s.state, s.language, s.answers,
-                                         list(s.flags), s.misses, self.case_id, now,
+                                         list(s.flags), s.misses, self.case_id, at,
                                          self.conv_id))
         return out
 

@@ -62,7 +62,7 @@ def family_safety(conn: Connection, case_id: int | None, counselor_id: int,
     number = cases.number_of(conn, case_id)
     word = quoted(clean(str(msg.payload.get("text") or "")))
     key = {"emergency": "family_emergency", "quick_exit": "family_quick_exit",
-           "stop": "family_stopped"}.get(kind, "family_safety")  # BERHENTI: consent withdrawn
+           "stop": "family_withdrew"}.get(kind, "family_safety")  # BERHENTI: consent withdrawn
     staff.say(conn, counselor_id, key, now, case_id=case_id, number=number, word=word)
     if kind == "emergency":  # P0 pages the supervisors too, whoever holds the case
         for supervisor in counselors.roster(conn).supervisors:

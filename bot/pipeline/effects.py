@@ -61,7 +61,7 @@ def _withdrawn(batch: Batch, conv: Conv) -> None:
     key = "consent_withdrawn" if case.priority in URGENT else "consent_withdrawn.later"
     body = staff.text(key, number=case.number, priority=case.priority)
     if conv.assignee_id and conv.case_status == "claimed":
-        return  # the person holding it hears it once, with the BERHENTI (family_stopped)
+        return  # the person holding it hears it once, with the BERHENTI (family_withdrew)
     for cid in alerts.recipients(batch.roster(), case.priority):
         staff.send(conn, cid, body, batch.now, case_id=case.id)
 

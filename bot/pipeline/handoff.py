@@ -27,8 +27,12 @@ from storage.rows import Answered, EventRow, LogRow, OutboxRow, Row, write_rows
 def tell_family(conn: Connection, catalog: Catalog, case_id: int, key: str, now: datetime,
                 **params: Any) -> str | None:
     """A notice from the service to the family of a case, in their language; why it waits
-    for them to write (bot.pipeline.held), or None when it goes now."""
+    for them to write (bot.pipeline.held), or None when it goes now (or, to a family that
+    said BERHENTI, not at all)."""
     contact_id, language = family_of(conn, case_id)
+    if conversations.contact(conn, contact_id)[2] != "active":
+        return None  # BERHENTI (nothing more until they write), blocked the bot, opted out:
+        # not told (a review: a case the scheduler took back sent "belum sempat" to them)
     return notice(conn, contact_id, case_id, catalog.text(key, language, params), now)
 
 
