@@ -79,7 +79,7 @@ def test_real_flows_load_cleanly() -> None:
 
 def test_unknown_goto_target(folder: Path) -> None:
     """A goto naming no state is refused at its place."""
-    edit(folder / "intake.yaml", "goto: helplines}", "goto: hotline}")
+    edit(folder / "intake.yaml", "numbers, goto: helplines}", "numbers, goto: hotline}")
     refusal(folder, "intake.yaml", "states.greeting.choices[2].goto", "'hotline'")
 
 
@@ -141,7 +141,7 @@ def test_unknown_initial(folder: Path) -> None:
 
 def test_unreachable_state(folder: Path) -> None:
     """A state no path leads to is refused, naming it."""
-    edit(folder / "intake.yaml", "goto: helplines}", "goto: danger}")
+    edit(folder / "intake.yaml", "numbers, goto: helplines}", "numbers, goto: danger}")
     refusal(folder, "intake.yaml", "states.helplines", "unreachable")
 
 
