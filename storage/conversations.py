@@ -168,9 +168,9 @@ def lock(conn: Connection, contact_ids: list[int]) -> None:
     theirs = CONVS.c.contact_id.in_(contact_ids)
     conn.execute(select(CASES.c.id).where(CASES.c.id.in_(
         select(CONVS.c.case_id).where(theirs))).order_by(CASES.c.id).with_for_update(
-        of=CASES)).all()
+        of=CASES, key_share=True)).all()  # FOR NO KEY UPDATE: rows written meanwhile that
     conn.execute(select(CONVS.c.id).where(theirs).order_by(CONVS.c.id).with_for_update(
-        of=CONVS)).all()
+        of=CONVS, key_share=True)).all()  # only point at the case (outbox, events) pass
 
 
 def set_status(conn: Connection, contact_id: int, status: str) -> None:

@@ -212,8 +212,10 @@ def claim(conn: Connection, counselor_id: int, now: datetime,
     if number is not None:
         pick = pick.where(CASES.c.number == number.strip().upper())
     pick = pick.order_by(*QUEUE_ORDER).limit(1)
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
+    if conn.dialect.name == "postgresql":  # the next case: past one a processor holds for
+        # a moment; the case named: wait that moment (a review: "gone" for a P0 whose
+        # family was writing)
+        pick = pick.with_for_update(skip_locked=number is None)
     case_id = conn.execute(
         update(CASES).where(CASES.c.id == pick.scalar_subquery(), CASES.c.status == "waiting")
         .values(status="claimed", assignee_id=counselor_id, claimed_at=now, updated_at=now,
