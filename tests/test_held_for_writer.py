@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.casework.scheduler import Scheduler
 from bot.cli import caseshow
 from bot.service import Service
-from tests.support import FrozenClock
+from tests.support import FrozenClock, deliver
 from tests.test_handoff import AGREE, Person, add_staff, case_of
 
 WATCHED = "sa pu paitua pukul sa. paitua suka cek sa pu hp"
@@ -247,3 +248,27 @@ def test_a_transfer_while_the_takeover_waits_is_told_after_it(
         "kepada mereka."
     assert got[-1] == f"[{number}] halo"
     assert all("halo" not in t for t in texts(sari))
+
+
+def test_an_urgent_case_whose_words_wait_is_flagged_but_not_taken_back(
+        service: Service, clock: FrozenClock) -> None:
+    """A review: a counselor's words to a watched phone waited for her, and the scheduler
+    left the urgent case alone for ever (Never 10). The supervisor is still told it had no
+    message reach the family; the case is not taken from the counselor who wrote."""
+    _, sari = add_staff(service, "Sari Wenda", "c1")
+    _, yohana = add_staff(service, "Yohana", "s1", role="supervisor")
+    family, number = watched_case(service)
+    clock.advance(minutes=LATER)
+    sari.say(f"/ambil {number}")
+    sari.say("Halo ibu, sa Sari.")
+    assert family.unread() == []
+    yohana.unread()
+    scheduler = Scheduler(service.db, clock)
+    for _ in range(4):
+        clock.advance(days=1)
+        scheduler.run_once()
+        deliver(service)
+    told = [str(p["text"]) for p in yohana.unread()]
+    case = case_of(service.db, "62811")
+    assert any(f"Kasus {number} ({case.priority}) dipegang Sari" in t for t in told), told
+    assert case.status == "claimed" and case.priority in ("P0", "P1")

@@ -134,8 +134,10 @@ class Scheduler:
                 kind = None if case is None else self.due(case, now)
                 if case is None or kind is None:
                     return 0  # claimed, answered or handled by someone else meanwhile
-                if kind in UNANSWERED and outbox.held_staff_words(conn, case.id):
-                    return 0  # the counselor wrote; the family must write first (S-13)
+                if kind in UNANSWERED and outbox.held_staff_words(conn, case.id) and (
+                        kind == "returned_to_queue" or case.priority not in ("P0", "P1")):
+                    return 0  # the counselor wrote; the family must write first (S-13); an
+                    # urgent case is still flagged to a supervisor (Never 10: a review)
                 # the sequence number of this case's next scheduler action
                 key = f"sched:{case.id}:{cases.event_count(conn, case.id, ACTOR)}"
                 data = self._do(conn, kind, case, now, key)
