@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from bot.casework.scheduler import Scheduler
 from bot.channels.console import format_payload
 from bot.config import Settings
 from bot.pipeline.processor import Processor, process_all
@@ -80,6 +81,15 @@ def send(service: Service, user: str, text: str = "", *, message_id: str | None 
         return inbox.store(conn, channel=CHANNEL, sender=user, payload=body,
                            provider_message_id=message_id or f"m{next(_ids)}",
                            now=service.clock())
+
+
+def days_pass(service: Service, clock: FrozenClock, days: int) -> None:
+    """The scheduler's run each day for `days` days, everything it sends delivered."""
+    scheduler = Scheduler(service.db, clock)
+    for _ in range(days):
+        clock.advance(days=1)
+        scheduler.run_once()
+        deliver(service)
 
 
 def deliver(service: Service) -> None:

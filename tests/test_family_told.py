@@ -11,7 +11,7 @@ from bot.cli import caseshow
 from bot.service import Service
 from storage import cases
 from storage.models import Counselor
-from tests.support import FrozenClock, deliver
+from tests.support import FrozenClock, days_pass, deliver
 from tests.test_handoff import Person, add_staff, by_number, case_of
 
 # before consent: no safe place tonight (P1), consent, adult, a child's trouble, myself,
@@ -87,11 +87,7 @@ def test_a_family_that_said_berhenti_is_not_told_its_case_went_back(
     family.unread()
     family.say("BERHENTI")
     family.unread()
-    scheduler = Scheduler(service.db, clock)
-    for _ in range(5):
-        clock.advance(days=1)
-        scheduler.run_once()
-        deliver(service)
+    days_pass(service, clock, 5)
     assert by_number(service.db, number).status == "waiting"
     assert family.unread() == []
 

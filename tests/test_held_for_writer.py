@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.casework.scheduler import Scheduler
 from bot.cli import caseshow
 from bot.service import Service
-from tests.support import FrozenClock, deliver
+from tests.support import FrozenClock, days_pass
 from tests.test_handoff import AGREE, Person, add_staff, case_of
 
 WATCHED = "sa pu paitua pukul sa. paitua suka cek sa pu hp"
@@ -263,11 +262,7 @@ def test_an_urgent_case_whose_words_wait_is_flagged_but_not_taken_back(
     sari.say("Halo ibu, sa Sari.")
     assert family.unread() == []
     yohana.unread()
-    scheduler = Scheduler(service.db, clock)
-    for _ in range(4):
-        clock.advance(days=1)
-        scheduler.run_once()
-        deliver(service)
+    days_pass(service, clock, 4)
     told = [str(p["text"]) for p in yohana.unread()]
     case = case_of(service.db, "62811")
     assert any(f"Kasus {number} ({case.priority}) dipegang Sari" in t for t in told), told
