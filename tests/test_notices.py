@@ -383,6 +383,8 @@ NOT_CHAT_ONLY = [
 # family read "petugas ... hanya membalas lewat chat ini", the chat her husband reads)
 PHONE_WATCHED = [
     "sa pu paitua suka cek sa pu hp. kalo de tau sa chat ini de marah. de sering tampar sa",
+    # walk T: "ada" as Papuan Malay says "is (doing)"; a child who looks at her phone
+    "paitua ada baca sa pu hp", "paitua ada cek sa pu hp", "sa pu anak ada lihat sa pu hp",
     "paitua suka cek sa pu hp", "de baca sa pu chat", "de baca sa pu wa", "de baca sa pu sms",
     "de periksa hp sa tiap malam", "kalo de tau sa chat ini de marah",
     "suami sering ambil hp sa", "suami sa sering buka hp sa trus marah2",
@@ -393,6 +395,7 @@ PHONE_WATCHED = [
 ]
 NOT_PHONE_WATCHED = [
     "sa cek hp tadi", "de pinjam hp sa untuk telpon mama", "hp sa rusak",
+    "paitua ada liat hp trus", "sa pu anak ada main hp terus",
     "paitua liat hp trus, tra urus anak", "sa su baca pesan dari kam", "anak sa baca buku",
     "mama baca pesan dari guru", "jgn telpon, sa cuma bisa chat", "sa lari sembunyi di rumah "
     "tetangga", "I can't talk right now", "kaka sa cek hp de",
