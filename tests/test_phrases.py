@@ -42,6 +42,7 @@ ASKED = {
         "hapus sa pu nama deng nomor hp", "kaka sa takut nanti orang tau, hapus sa pu data e",
     ],
     "data": [
+        "sa mau tau kam catat apa saja tentang sa", "kam simpan apa tentang sa?",  # walk T
         "sa mau liat sa pu data", "minta data saya", "kirim sa pu data",
         "saya mau lihat data saya", "boleh minta salinan data saya", "tolong kirim data saya",
         "data apa yang kam simpan", "data apa yg kalian simpan tentang saya",
