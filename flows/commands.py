@@ -65,6 +65,7 @@ NOT_UNDERSTOOD = frozenset({"reprompt", "reprompt_story", "reprompt_media", "rep
                             "explain", "reprompt_urgent",
                             "reprompt_urgent.young", "reprompt_afraid", "reprompt_afraid.young",
                             "hello"})  # "halo kaka" to a counselor holding the case: theirs
+HELPLINES = "helplines"  # the numbers only, no personal data (flows/intake.yaml)
 DID_YOU_MEAN = "did_you_mean"  # the choice a sentence named, offered: "iya" takes it
 FROM_STORY = "from_story"  # a question, and the choice an earlier story named for it
 PRIVACY = {"erase": "privacy.erase", "data": "privacy.data", "correct": "privacy.correct"}
@@ -177,6 +178,9 @@ def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -
             m.replies.append(Reply("human_requested.rest" if rest else "human_requested"))
         elif m.state in REFUSED:  # they did answer: say how to be put through after all
             m.replies.append(Reply("human_requested.refused"))
+        elif m.state == HELPLINES:  # "numbers only" chosen, then a person wanted (walk
+            m.replies.append(Reply("human_requested.no_consent.start"))  # T-9: no question
+            engine.enter(m, flow.initial)  # followed): the welcome's choice again, asked
         else:  # at the greeting no consent question has been shown yet (a walk-through)
             m.replies.append(Reply("human_requested.no_consent.start"
                                    if m.state == flow.initial else "human_requested.no_consent"))

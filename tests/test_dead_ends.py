@@ -142,3 +142,19 @@ def test_stop_with_a_case_keeps_saying_the_case_stays(service: Service) -> None:
         (case,) = cases.list_cases(conn)
         kinds = [r.kind for r in conn.execute(text("SELECT kind FROM case_events"))]
     assert case.priority == "P0" and "emergency" in kinds
+
+
+def test_asking_for_a_person_after_numbers_only_offers_the_welcome_choice() -> None:
+    """Walk T-9: after "3 (numbers only)", "kaka sa mau bicara deng petugas saja" read that
+    staff can contact her once she answers the consent question, and no question followed.
+    She reads how to be put through and the welcome's choice again; "1" then goes on."""
+    snap = None
+    turns = []
+    for i, said in enumerate(["halo", "3", "kaka sa mau bicara deng petugas saja", "1"]):
+        turn = ENGINE.step(snap, Inbound("test", "u1", f"m{i}", text=said), NOW)
+        turns.append(turn)
+        snap = turn.snapshot
+    asked = [r.key for r in turns[2].replies]
+    assert asked[0] == "human_requested.no_consent.start" and asked[-1].startswith("greeting")
+    assert turns[2].replies[-1].choices, asked
+    assert turns[3].snapshot.state == "danger"
