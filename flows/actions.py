@@ -93,6 +93,9 @@ BY_OTHER = "_by_other"  # the answers someone else on the phone gave (not in the
 # pukul sa" at the category question), oldest first; "salah ketik" while still at the state
 # after takes the last back, "bukan ekonomi" the one it names (flows/corrections.py)
 ANSWERED = "_answered"
+# questions whose answers stayed when an answer before them was taken back (`keeps_later`):
+# reached again, they are passed with those answers (flows/moves.py pass_)
+REPLAY = "_replay"
 SKIP_WORDS = {"lewati": "skip", "skip": "skip"}  # LEWATI at a question that may be skipped
 OFFER = "_offer"  # [question, choice value]: offered there ("Maksud Anda: ...? Balas IYA")
 STORY = "_story"  # question -> the choice a story named for it, offered when it is asked

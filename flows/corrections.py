@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows.actions import ANSWERED, CRISIS_FLAGS, RETURN_TO, TOLD, StepModel
+from flows.actions import ANSWERED, CRISIS_FLAGS, REPLAY, RETURN_TO, TOLD, StepModel
 from flows.steps import Stepper
 from flows.text import fold
 from flows.types import Event, Reply
@@ -109,6 +109,13 @@ def just_before(m: StepModel) -> str | None:
 def answered(m: StepModel) -> list[str]:
     """The questions answered in this intake whose answers may be named, latest first."""
     return [e[0] for e in reversed(history(m)[-MAX_BACK:])]
+
+
+def long_ago(engine: Stepper, m: StepModel) -> list[str]:
+    """The questions answered in this intake whose answers' words name them however long
+    ago (`named_long_ago`: "bukan kwamki narama" at a safety question names the distrik)."""
+    return [q for q in dict.fromkeys(str(e[0]) for e in history(m))
+            if q in engine.flow.states and engine.flow.states[q].named_long_ago]
 
 
 def asked_about(m: StepModel, phrasing: Phrasing, word: str) -> str | None:
@@ -257,15 +264,23 @@ def take_back(engine: Stepper, m: StepModel, question: str | None = None) -> str
     if at is None or entries[at][0] not in engine.flow.states:
         return None
     back_to = str(entries[at][0])
-    for taken in entries[at:]:  # and the answers given after it: asked again
+    again = engine.flow.states[back_to].keeps_later  # None: all after it asked again
+    stay = [e for e in entries[at + 1:] if again is not None and e[0] not in again and
+            e[0] in engine.flow.states]  # (her age: the category, who, distrik... stay)
+    gone = [e for e in entries[at:] if e not in stay]
+    for taken in gone:  # and the answers given after it: asked again
         if taken[0] in engine.flow.states:
             save = engine.flow.states[taken[0]].save or ""
             m.answers.pop(save, None)
             m.answers.pop(f"{save}_media", None)  # (a voice note given as the account)
-    if any(e[2] for e in entries[at:]):
+    if any(e[2] for e in gone):
         m.answers.pop(TOLD, None)  # the kind those words named is offered no more
     m.answers.pop(DANGER_LAST, None)
-    kept = [[q, None, w] for q, _, w in entries[:at]]  # a second "salah ketik": no further
+    m.answers.pop(REPLAY, None)
+    if stay:  # reached again, passed with their answers (flows/moves.py pass_)
+        m.answers[REPLAY] = [str(e[0]) for e in stay]
+    kept = [[q, None, w] for q, _, w in [*entries[:at], *stay]]  # a second "salah
+    # ketik": no further
     if kept:
         m.answers[ANSWERED] = kept
     else:

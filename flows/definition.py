@@ -137,6 +137,13 @@ class StateSpec:
     # asked and the branches are followed (`pass`: economy and pre-marital counselling with
     # nothing at risk go past the safety questions)
     passes: tuple[str, tuple[Branch, ...]] | None = None
+    # taken back by a correction ("sa pu umur salah tulis, sa 17"), the answers given after
+    # it stay and their questions are passed, except these (asked again: the child's path);
+    # None: the answers after it go with it (their questions asked again)
+    keeps_later: tuple[str, ...] | None = None
+    # its answer's words name it however long ago in the intake ("bukan kwamki narama"),
+    # not only among the last answers (a place's name is no word of another question)
+    named_long_ago: bool = False
 
     def danger_choice(self, kind: object) -> str | None:
         """The choice value the kind of danger `kind` answers here, or None."""

@@ -107,7 +107,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
              "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant",
              "from_danger", "facts", "not_with_but", "own_words", "expects", "unsure",
-             "unmatched", "known_by", "pass"}
+             "unmatched", "known_by", "pass", "keeps_later", "named_long_ago"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -143,6 +143,9 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         unmatched=_unmatched(raw.get("unmatched"), f"{where}.unmatched"),
         known_by=_pairs(raw.get("known_by"), f"{where}.known_by"),
         passes=_passes(raw.get("pass"), f"{where}.pass"),
+        keeps_later=_names(raw["keeps_later"], f"{where}.keeps_later")
+        if "keeps_later" in raw else None,
+        named_long_ago=bool(raw.get("named_long_ago", False)),
     )
 
 
@@ -322,6 +325,10 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
             raise FlowError(f"{where}.unmatched.keep_as: '{kept}' is not a text question")
     if s.passes is not None and s.passes[0] not in flow.conditions:
         raise FlowError(f"{where}.pass.if: unknown condition '{s.passes[0]}'")
+    for again in s.keeps_later or ():
+        if again not in flow.states or not flow.states[again].save:
+            raise FlowError(f"{where}.keeps_later: '{again}' is no question that keeps "
+                            "its answer")
     if s.lenient and not s.skippable:
         raise FlowError(f"{where}.lenient: a lenient question must be skippable")
     if s.input and not s.goto:

@@ -59,7 +59,7 @@ def _named_answer(engine: Runner, m: StepModel, words: str, about: list[str]) ->
             (engine.bundle.corrections and engine.bundle.corrections.aside.fullmatch(words)):
         return None  # "bukan kk" says no to the helper: it names no sibling
     else:
-        names = [*about, *corrections.answered(m)]
+        names = [*about, *corrections.answered(m), *corrections.long_ago(engine, m)]
     for name in names:
         state = engine.flow.states.get(name)
         if state is None or not state.save or state.save not in m.answers:

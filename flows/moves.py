@@ -4,7 +4,7 @@ entering a state, an interrupt and the way back, the questions passed, a resting
 from __future__ import annotations
 
 from flows import safety
-from flows.actions import ACTIONS, CRISIS_FLAGS, RETURN_TO, WITH_PERSON, StepModel
+from flows.actions import ACTIONS, CRISIS_FLAGS, REPLAY, RETURN_TO, WITH_PERSON, StepModel
 from flows.danger import UNSAID
 from flows.definition import BACK, ChoiceSpec, StateSpec
 from flows.runner import Runner
@@ -105,6 +105,15 @@ def back(engine: Runner, m: StepModel) -> None:
     engine.machine.set_state(there if there in flow.states else flow.initial, m)
 
 
+def _replayed(m: StepModel, state: StateSpec) -> str | None:
+    """The trigger that gives a kept answer again: its choice, the text, else LEWATI
+    (None: nothing kept, the question is asked)."""
+    value = m.answers.get(state.save or "")
+    if value is None:
+        return "skip" if state.skippable else None
+    return "answer" if state.input else f"choose_{value}"
+
+
 def interrupt(engine: Runner, m: StepModel, target: str) -> None:
     """Enter an interrupt state; its `back` returns to where the person was."""
     if not engine.flow.states[m.state].interrupt:
@@ -127,11 +136,17 @@ def pass_(engine: Runner, m: StepModel) -> None:
     branches are followed (a tester: "is anyone injured?" for pre-marital counselling,
     school fees and PKH). Nor one a flag already answered (`known_by`: "sa tra punya
     tempat aman malam ini" told before "do you have a safe place tonight?"): that
-    answer is kept and its choice followed."""
+    answer is kept and its choice followed. Nor one whose answer stayed when an answer
+    before it was taken back (`keeps_later`: her age corrected, the category and distrik
+    she gave are not asked again)."""
     while True:
         state = engine.flow.states[m.state]
         known = next((v for f, v in state.known_by if f in m.flags), None)
-        if known is not None and state.save and state.save not in m.answers:
+        if state.name in (replay := m.answers.get(REPLAY) or []) and \
+                (again := _replayed(m, state)) is not None:
+            m.answers[REPLAY] = [q for q in replay if q != state.name]
+            engine.machine.events[again].trigger(m)
+        elif known is not None and state.save and state.save not in m.answers:
             m.answers[state.save] = known
             engine.machine.events[f"choose_{known}"].trigger(m)
         elif state.passes is not None and \

@@ -352,14 +352,16 @@ def test_a_question_named_as_wrong_is_answered_again_however_long_ago() -> None:
     """ "sa pu umur salah tulis, sa bukan 18 keatas, sa 17" at a later question: the age
     is taken back and "17" read as its answer, so a girl of 17 takes the child's path (the
     trusted-adult question, then the child's texts); so also an age answered many
-    questions before, beyond the last three answers named by their words."""
+    questions before, beyond the last three answers named by their words. The answers
+    after it stay: the trusted-adult question, then the question she was at."""
     for snap in (answered("2", "6", "1", at="age"),  # at the distrik question
                  answered("2", "2", "1", "wania", "LEWATI", "2", "2", "2", at="age")):
         turn = say(snap, "sa pu umur salah tulis, sa bukan 18 keatas, sa 17")
         assert taken_back(turn) == ["age"], keys(turn)
         assert turn.snapshot.answers["age"] == "under18" and turn.snapshot.state == "child_intro"
-        assert "category" not in turn.snapshot.answers  # the answers after it: asked again
+        assert turn.snapshot.answers["category"] == snap.answers["category"]
         assert keys(turn) == ["answer_noted", "child_intro"]
+        assert say(turn.snapshot, "1").snapshot.state == snap.state
     turn = say(answered("6", "1", "wania"), "distrik salah, sa di kwamki narama")
     assert taken_back(turn) == ["distrik"], keys(turn)
     assert turn.snapshot.answers["distrik"] == "kwamki_narama"
@@ -367,6 +369,36 @@ def test_a_question_named_as_wrong_is_answered_again_however_long_ago() -> None:
                "bukan wania, sa tinggal di kwamki narama")
     assert turn.snapshot.answers["distrik"] == "kwamki_narama", keys(turn)
     assert turn.snapshot.state == "kampung"  # the kampung given after it: asked again
+
+
+def test_her_age_taken_back_keeps_what_she_said_and_goes_back_to_her_question() -> None:
+    """Walk T (t04): a woman at "has your partner hit you?" writes "sa pu umur salah
+    tulis, sa 17": the trusted-adult question is asked, then that question again, never
+    the category, who or distrik (kept: a case opened has her distrik); "bukan kwamki narama, sa
+    tinggal di wania" there later corrects the distrik (not "Mohon jawab dulu")."""
+    snap = answered("2", "1", "1", "kwamki narama", "LEWATI", "2", at="age")
+    assert snap.state == "risk_couple_violence" and snap.answers["age"] == "adult"
+    turn = say(snap, "sa pu umur salah tulis, sa 17")
+    assert keys(turn) == ["answer_noted", "child_intro"]
+    turn = say(turn.snapshot, "1")
+    assert turn.snapshot.state == "risk_couple_violence", keys(turn)
+    assert not {"category", "category.young", "who", "distrik", "kampung"} & set(keys(turn))
+    kept = turn.snapshot.answers
+    assert (kept["age"], kept["category"], kept["who"], kept["distrik"], kept["injured"]) == \
+        ("under18", "couple", "self", "kwamki_narama", "no")
+    assert asked(turn).startswith("Apakah pasanganmu pernah memukul")  # now to a girl
+    turn = say(turn.snapshot, "bukan kwamki narama, sa tinggal di wania")
+    assert taken_back(turn) == ["distrik"], keys(turn)
+    assert turn.snapshot.answers["distrik"] == "wania" and turn.snapshot.state == "kampung"
+    turn = say(turn.snapshot, "LEWATI")
+    assert turn.snapshot.state == "risk_couple_violence", keys(turn)  # the safety answer kept
+    assert turn.snapshot.answers["injured"] == "no"
+    for text in ("distrik salah, sa di wania", "sa pu distrik salah tulis, sa di wania"):
+        turn = say(snap, text)
+        assert taken_back(turn) == ["distrik"] and turn.snapshot.answers["distrik"] == "wania"
+    for story in ("bukan sa yang salah, de yang mulai", "sa tinggal di wania skarang",
+                  "bukan kwamki narama punya orang"):  # no correction of the distrik
+        assert taken_back(say(snap, story)) == [], story
 
 
 def test_a_question_named_alone_is_asked_again_mid_intake_and_ubah_at_rest() -> None:
