@@ -26,7 +26,15 @@ from flows.hearing import PIECE_WORDS
 from flows.misses import miss, unsure
 from flows.moves import enter, fire, rest
 from flows.notices import asked_only
-from flows.offers import beside_unsure, kept, names, offer_taken, remember, suggested
+from flows.offers import (
+    ANSWER_WORDS,
+    beside_unsure,
+    kept,
+    names,
+    offer_taken,
+    remember,
+    suggested,
+)
 from flows.prompts import prompt
 from flows.runner import Runner
 from flows.text import MAX_ANSWER_CHARS, clean, command_of, fold, keyword
@@ -232,8 +240,8 @@ def _take(engine: Runner, m: StepModel, state: StateSpec, text: str, picked: Cho
     m.answers.pop(OFFER, None)
     if state.save:
         m.answers[state.save] = picked.value
-    remember(engine, m, text)  # what the answer says for questions to come: "sa pu ade,
-    # 16 tahun" at who needs help is offered at the child's age (asked again before)
+    remember(engine, m, text, ANSWER_WORDS)  # what the answer says for questions to come:
+    # "sa pu ade, 16 tahun", "de 9 tahun" at who needs help is offered at the child's age
     fire(engine, m, f"choose_{picked.value}", before, before_p1)
     _recorded(m, state)
 

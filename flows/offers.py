@@ -17,6 +17,9 @@ from flows.wording import form
 CLAUSES = re.compile(r"[,.;]| tapi | tp | but ", re.IGNORECASE)  # "sa tra tau, dekat pasar"
 
 STORY_WORDS = 4  # a shorter message that answers nothing is no story to remember
+# an answer's own words beside its choice, read for questions to come from this many: "de 9
+# tahun" at who needs help offers 6-12 at the child's age (walk T: asked plainly)
+ANSWER_WORDS = 2
 KEPT_WORDS, KEPT_CHARS = 8, 80  # a place told in words (`unmatched`): a few words, no story
 # a story's "tidak tahu harus bagaimana" or "lain kali" is no answer about anything
 # "outside Mimika" neither: a story names where the writer is as often as where the one who
@@ -67,11 +70,12 @@ def names(engine: Runner, m: StepModel, state: StateSpec, text: str,
     return guessed is not None and guessed.value == offered.value
 
 
-def remember(engine: Runner, m: StepModel, text: str) -> None:
-    """A message that answered nothing (a story, often the first message): what it names
-    for questions still to come that offer ("sa tinggal di kuala kencana" for the
-    distrik), kept as choice values only, offered when each is asked."""
-    if len(text.split()) < STORY_WORDS:
+def remember(engine: Runner, m: StepModel, text: str, least: int = STORY_WORDS) -> None:
+    """A message that answered nothing (a story, often the first message), or an answer's
+    words (`least`: ANSWER_WORDS): what it names for questions still to come that offer
+    ("sa tinggal di kuala kencana" for the distrik), kept as choice values only, offered
+    when each is asked."""
+    if len(text.split()) < least:
         return
     story = dict(m.answers.get(STORY) or {})
     for state in engine.offering:

@@ -470,6 +470,12 @@ def test_an_age_said_with_who_needs_help_is_offered_at_the_childs_age() -> None:
     assert say(who.snapshot, "iya").snapshot.answers["child_age"] == "13-17"
     plain = say(snapshot_at("who", category="dv"), "sa pu anak")
     assert "Dari cerita" not in words(plain) and plain.snapshot.state == "child_age"
+    for short in ("de 9 tahun", "de umur 9", "anak sa 9 thn"):  # walk T (T-13): asked plainly
+        who = say(snapshot_at("who", category="dv"), short)
+        assert "Dari cerita Anda tadi: 6–12 tahun?" in words(who), short
+        assert say(who.snapshot, "iya").snapshot.answers["child_age"] == "6-12"
+    for none in ("1 sa sendiri", "sa sendiri"):  # no age, no place: nothing offered later
+        assert "_story" not in say(snapshot_at("who", category="dv"), none).snapshot.answers
 
 
 def test_a_couples_conflict_is_asked_about_violence_before_the_person_who_hurts() -> None:
