@@ -126,7 +126,7 @@ class Questions:
         words = next((self.bundle.catalog.text(c.label, language)
                       for c in self.bundle.flow.choices_of(state) if c.value == str(value)),
                      str(value))
-        kinds = " ".join(f"[{labels.word('media', str(m.get('kind') or ''), language)}]"
+        kinds = " ".join(f"[{labels.media(str(m.get('kind') or ''), language)}]"
                          for m in media or [] if isinstance(m, Mapping))  # "[pesan suara]",
         # not the code "[voice]" (walk S, 29)
         return " ".join(w for w in (words, kinds) if w)

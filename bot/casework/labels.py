@@ -121,6 +121,19 @@ def word(kind: str, code: str | None, language: str = STAFF_LANGUAGE) -> str:
     return _staff_word(f"{kind}.{code}", language) or code
 
 
+def media(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    """What a message carried: `voice` -> `pesan suara`; a kind with no words (a sticker
+    of a channel not named yet) or none -> `lampiran`, never `-` nor its code (walk T-10)."""
+    return (_staff_word(f"media.{code}", language) if code else None) or \
+        staff.text("media.other", language)
+
+
+def why(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    """Why a message to the family waits (bot.pipeline.held): `queued` -> `pesan sebelumnya
+    masih ditahan`; a family's status too (`stopped`)."""
+    return word("why", code, language)
+
+
 def status(code: str | None, language: str = STAFF_LANGUAGE) -> str:
     return word("status", code, language)
 

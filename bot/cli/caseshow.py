@@ -32,12 +32,16 @@ INDENT = "  "
 
 def _kinds(media: list[Any], language: str = STAFF_LANGUAGE) -> list[str]:
     """What a message carried besides words, in words (`foto`, `pesan suara`)."""
-    return [labels.word("media", str(m.get("kind") or m.get("type") or ""), language)
-            if isinstance(m, dict) else "-" for m in media]
+    return [labels.media(str(m.get("kind") or m.get("type") or ""), language)
+            if isinstance(m, dict) else labels.media(None, language) for m in media]
 
 
 def _media(media: Any) -> str:
     return " " + " ".join(f"[{k}]" for k in _kinds(media)) if media else ""
+
+
+def _institution(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    return labels.institution(code) if code else "-"
 
 
 # Values in the audit trail's data that are codes, in words.
@@ -46,7 +50,9 @@ _WORDS: dict[str, Callable[[str | None, str], str]] = {
     "outcome": labels.outcome, "legal_basis": labels.basis, "state": labels.state,
     "choice": labels.choice, "right": partial(labels.word, "right"),
     "constraint": partial(labels.word, "constraint"), "notice": partial(labels.word, "noticed"),
-    "command": partial(labels.word, "command")}
+    "command": partial(labels.word, "command"), "why": labels.why,
+    "mode": partial(labels.word, "mode"), "language": labels.family_language,
+    "institution": _institution, "asked": labels.state}
 _LISTS = {"reasons": labels.reasons, "groups": labels.groups}
 # Counted rather than listed (a walk-through's supervisor read "diberi tahu: [1, 2]" and the
 # lists' own tokens, "@perp @hit"): staff ids, the phrases matched, the rows erased.
