@@ -542,3 +542,24 @@ def test_more_words_of_self_harm_after_still_in_danger_are_noted_with_what_to_do
         assert "Bila tidak ada orang di dekat Anda" in said(turn)
         assert "aman sekarang" not in said(turn)
         assert any(e.kind == "case_upsert" and e.data["priority"] == "P0" for e in turn.events)
+
+
+def test_still_in_danger_before_the_intake_is_followed_by_a_short_welcome() -> None:
+    """After DARURAT (or danger words) and "still in danger", the welcome is one short line
+    that still says it is a bot, not the whole first-contact text and its menu (walk T-12);
+    "already safe" still gets the whole welcome, and the intake goes on either way."""
+    for first, answer in (("DARURAT", "2"), ("darurat kaka", "masih dalam bahaya kaka"),
+                          ("tolong sa pu paitua pukul sa skarang", "2")):
+        turns = talk(first, answer)
+        keys = [r.key for r in turns[1].replies]
+        assert keys[-1] == "greeting.danger_now", (first, keys)
+        text = said(turns[1])
+        assert "bukan manusia" in text  # Never 7
+        assert "Pilih cara bicara" not in text and "Type LANGUAGE" not in text, text
+        assert "Lembaga Konsultasi" not in text
+        third = talk(first, answer, "1")[2]  # "Lanjut chat": no danger question again
+        assert third.snapshot.state == "consent", (first, third.snapshot.state)
+    safe = said(talk("DARURAT", "1")[1])
+    assert "Ini layanan LK3 (Lembaga Konsultasi Kesejahteraan Keluarga)" in safe
+    english = said(talk("DARURAT", "2", lang="en")[1], "en")
+    assert "not a human" in english and "When it is safe" in english
