@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Events the code writes with no case (staff logins, passwords): never in a case's history
 NO_CASE = {"console_login", "password_set"}
 # codes that are also the Indonesian word staff read ("tahap: kampung", "cara bicara: chat")
-SAME_WORD = {"kampung", "chat", "distrik"}
+SAME_WORD = {"kampung", "chat", "distrik", "pengasuhan"}
 
 # (kind, data as the code writes it): the values that are codes must read in words
 EVENTS: list[tuple[str, dict[str, Any]]] = [
@@ -43,6 +43,8 @@ EVENTS: list[tuple[str, dict[str, Any]]] = [
     ("not_yet_asked", {"state": "feedback"}),
     ("answer_taken_back", {"state": "category"}),
     ("message_set_aside", {"inbox_id": 3}),
+    ("subscribe", {"topic": "pengasuhan", "language": "id", "source": "keyword"}),
+    ("subscribe", {"topic": "all", "language": "en", "source": "link"}),
 ]
 
 

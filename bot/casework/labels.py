@@ -128,6 +128,14 @@ def media(code: str | None, language: str = STAFF_LANGUAGE) -> str:
         staff.text("media.other", language)
 
 
+def topic(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    """A broadcast topic (flows/broadcast.yaml): `pengasuhan` -> `Kelas pengasuhan anak dan
+    keluarga`; `all` -> `Semua info di atas`."""
+    if not code:
+        return "-"
+    return _family_word(f"list.broadcast_topics.{code}", language) or code
+
+
 def why(code: str | None, language: str = STAFF_LANGUAGE) -> str:
     """Why a message to the family waits (bot.pipeline.held): `queued` -> `pesan sebelumnya
     masih ditahan`; a family's status too (`stopped`)."""

@@ -52,7 +52,8 @@ _WORDS: dict[str, Callable[[str | None, str], str]] = {
     "constraint": partial(labels.word, "constraint"), "notice": partial(labels.word, "noticed"),
     "command": partial(labels.word, "command"), "why": labels.why,
     "mode": partial(labels.word, "mode"), "language": labels.family_language,
-    "institution": _institution, "asked": labels.state}
+    "institution": _institution, "asked": labels.state,
+    "topic": labels.topic, "source": partial(labels.word, "source")}
 _LISTS = {"reasons": labels.reasons, "groups": labels.groups}
 # Counted rather than listed (a walk-through's supervisor read "diberi tahu: [1, 2]" and the
 # lists' own tokens, "@perp @hit"): staff ids, the phrases matched, the rows erased.
