@@ -51,12 +51,16 @@ RETURNING = "had_case"
 # an intake left half-way that the scheduler filed for staff (flows/lapse.py): its case says
 # "intake belum selesai" until the family finishes the questions (open_case)
 INTAKE_LAPSED = "intake_lapsed"
+# ...before she said messages may be left or how to reach her (walk T-4: staff's /ambil and
+# the scheduler wrote first to one who never answered "Boleh kami meninggalkan pesan?"): its
+# case waits for her to write (a contact constraint) until she says one of them (contact_said)
+NO_CONTACT_SAID = "filed_before_contact"
 FLAGS = ("emergency_keyword", STILL_IN_DANGER, "human_requested", P0_ALERTED, "paused",
          *CRISIS_FLAGS, "crisis_now", "crisis_disputed", "consent_refused", "p1_notified",
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
          OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY, PHONE_WATCHED,
          "no_shelter", "no_food", "elder_no_food", MODEL_SELFHARM, SEXUAL_RECENT, RETURNING,
-         INTAKE_LAPSED)
+         INTAKE_LAPSED, NO_CONTACT_SAID)
 LAPSED_REASON = "intake_incomplete"  # its reason (flows/intake.triage.yaml)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 REFER = "_refer"  # the referral staff asked the family about: code, reason, counselor
@@ -282,6 +286,33 @@ def resumed(m: StepModel) -> None:
         phone_watched(m)
 
 
+def contact_allowed(answers: dict[str, Any]) -> bool:
+    """She said messages may be left, or chose a way to be contacted (not skipped)."""
+    return answers.get("leave_message") == "yes" or \
+        answers.get("contact") not in (None, "skipped")
+
+
+def lapsed_unreachable(m: StepModel) -> None:
+    """An intake filed before she said how she may be reached: staff write only after she
+    writes (the contact constraint, as for a phone someone else reads), until she says."""
+    if contact_allowed(m.answers):
+        return
+    m.flag(NO_CONTACT_SAID)
+    m.events.append(Event("contact_constraint", {"constraint": WAIT_FOR_WRITER,
+                                                 "notice": INTAKE_LAPSED}))
+
+
+def contact_said(m: StepModel) -> None:
+    """A way to be contacted chosen, or yes to leaving a message: an intake filed before
+    she said so no longer waits for her to write (unless a pause or a phone someone else
+    reads still says so)."""
+    if NO_CONTACT_SAID not in m.flags or not contact_allowed(m.answers):
+        return
+    m.flags.remove(NO_CONTACT_SAID)
+    if "paused" not in m.flags and PHONE_WATCHED not in m.flags:
+        m.events.append(Event("resumed", {"why": "contact_said"}))
+
+
 def no_personal_data(m: StepModel) -> None:
     """'Only the numbers, no personal data': kept like a refusal, counts but no words."""
     m.flag("consent_refused")
@@ -387,6 +418,7 @@ ACTIONS: dict[str, Callable[[StepModel], None]] = {
     "withdraw_consent": withdraw_consent,
     "pause": pause,
     "resumed": resumed,
+    "contact_said": contact_said,
     "chat_instead": chat_instead,
     "switch_language": switch_language,
     "satisfaction": satisfaction,

@@ -7,7 +7,9 @@ permintaan Anda masuk antrean". The scheduler (bot.pipeline.lapse) asks this, so
 after her last message (flows/service.yaml `incomplete_intake_hours`): with consent and a
 category, the same case event an intake's closing writes (`flows.actions.case_now`), its
 priority from the triage of her answers, with the reason `intake_incomplete` (the flag
-INTAKE_LAPSED); nothing said to her. Pure, like the engine step.
+INTAKE_LAPSED); nothing said to her. Where she had not yet said that messages may be left
+or how to reach her, the case waits for her to write (walk T-4: `lapsed_unreachable`).
+Pure, like the engine step.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from flows.actions import CONSENT_CHOICES, INTAKE_LAPSED, StepModel, case_now
+from flows.actions import CONSENT_CHOICES, INTAKE_LAPSED, StepModel, case_now, lapsed_unreachable
 from flows.engine import Engine
 from flows.types import Event, Snapshot, Turn
 
@@ -42,8 +44,10 @@ def lapsed(engine: Engine, snap: Snapshot, now: datetime) -> Turn | None:
     m.flag(INTAKE_LAPSED)
     away = (now - snap.updated_at) if snap.updated_at else None
     hours = int(away.total_seconds() // 3600) if away is not None else 0
-    events = (Event(KIND, {"state": snap.state, "hours": hours}), case_now(m))
-    return Turn((), events, replace(snap, flags=tuple(m.flags)))
+    events = [Event(KIND, {"state": snap.state, "hours": hours}), case_now(m)]
+    lapsed_unreachable(m)  # before "Boleh kami meninggalkan pesan?": only once she writes
+    events += m.events
+    return Turn((), tuple(events), replace(snap, flags=tuple(m.flags)))
 
 
 def _model(engine: Engine, snap: Snapshot, now: datetime) -> StepModel:

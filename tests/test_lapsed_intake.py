@@ -11,8 +11,8 @@ from bot.casework.scheduler import Scheduler
 from bot.service import Service
 from storage import cases, conversations
 from storage.models import Counselor
-from tests.support import FrozenClock, deliver
-from tests.test_handoff import Person, add_staff, case_of
+from tests.support import FrozenClock, days_pass, deliver
+from tests.test_handoff import Person, add_staff, case_of, events
 
 # walk S-6 (21-deadlines): consent, adult, a teen on glue, my child 13-17, Mimika Baru, no
 # kampung, the risk answers, then a story at "Boleh kami meninggalkan pesan?" and silence
@@ -109,3 +109,62 @@ def test_an_intake_without_consent_or_category_is_not_filed(
     scheduler.run_once()
     for user in ("62831", "62832"):
         assert _case_or_none(service, user) is None
+
+
+def _filed_and_taken(service: Service, clock: FrozenClock) -> tuple[Person, Person, str]:
+    """Walk T-4 (27): filed at "Boleh kami meninggalkan pesan?", then Sari takes it."""
+    sari = _staff_on_duty(service)
+    mama, scheduler = _left_half_way(service, clock)
+    clock.advance(hours=4, minutes=1)
+    scheduler.run_once()
+    number = case_of(service.db, "62821").number
+    sari.unread()
+    sari.say(f"/ambil {number}")
+    return mama, sari, number
+
+
+def test_a_filed_intake_is_not_written_to_first_before_she_said_messages_may_be_left(
+        service: Service, clock: FrozenClock) -> None:
+    """She never answered the leave-message or contact questions: Sari's /ambil and the
+    scheduler's "belum sempat" three days on wait for her to write (a contact constraint
+    on the case); her next message brings them, the takeover first."""
+    mama, _, number = _filed_and_taken(service, clock)
+    assert any(e["kind"] == "contact_constraint" and e["data"]["constraint"] ==
+               "wait_for_writer" for e in events(service.db, number))
+    deliver(service)
+    assert mama.unread() == []
+    days_pass(service, clock, 3)  # unanswered: flagged, then returned to the queue
+    assert mama.unread() == []
+    said = mama.say("halo kaka, kapan petugas telpon?")
+    assert said[0].startswith("Sekarang Anda dilayani oleh Sari"), said
+
+
+def test_a_filed_intake_where_she_said_how_to_reach_her_is_written_to(
+        service: Service, clock: FrozenClock) -> None:
+    """Stopped after choosing to be called on this phone (at the leave-message question): no
+    constraint, Sari's /ambil reaches her at once; one filed before, who comes
+    back and answers "ya" there, is written to after that too."""
+    sari = _staff_on_duty(service)
+    told = Person(service, "62822")
+    for text in [*LEFT_AT_LEAVE_MESSAGE[:-3], "2", "pagi jam 9"]:  # this phone, a time
+        told.say(text)
+    scheduler = Scheduler(service.db, clock, flows=service.flows)
+    clock.advance(hours=4, minutes=1)
+    scheduler.run_once()
+    number = case_of(service.db, "62822").number
+    assert not any(e["kind"] == "contact_constraint" for e in events(service.db, number))
+    sari.say(f"/ambil {number}")
+    deliver(service)
+    assert next(str(p["text"]) for p in told.unread()).startswith("Sekarang Anda dilayani")
+
+    mama, _ = _left_half_way(service, clock)
+    clock.advance(hours=4, minutes=1)
+    scheduler.run_once()
+    mine = case_of(service.db, "62821").number
+    clock.advance(days=1)
+    assert "Boleh kami meninggalkan pesan" in mama.say("halo")[-1]
+    assert "kata sandi" in mama.say("iya")[0]  # yes
+    clock.advance(hours=2)
+    sari.say(f"/ambil {mine}")
+    deliver(service)
+    assert next(str(p["text"]) for p in mama.unread()).startswith("Sekarang Anda dilayani")
