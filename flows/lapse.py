@@ -7,8 +7,9 @@ permintaan Anda masuk antrean". The scheduler (bot.pipeline.lapse) asks this, so
 after her last message (flows/service.yaml `incomplete_intake_hours`): with consent and a
 category, the same case event an intake's closing writes (`flows.actions.case_now`), its
 priority from the triage of her answers, with the reason `intake_incomplete` (the flag
-INTAKE_LAPSED); nothing said to her. Where she had not yet said that messages may be left
-or how to reach her, the case waits for her to write (walk T-4: `lapsed_unreachable`).
+INTAKE_LAPSED), opened as of her last message (SINCE); nothing said to her. Where she
+had not yet said that messages may be left or how to reach her, the case waits for her to
+write (walk T-4: `lapsed_unreachable`).
 Pure, like the engine step.
 """
 
@@ -22,6 +23,9 @@ from flows.engine import Engine
 from flows.types import Event, Snapshot, Turn
 
 KIND = "intake_lapsed"  # the event that records it (state left at, hours idle)
+# on its case event: when she last wrote (ISO), which the case is opened as created at, so its
+# waiting time and deadline count from then, not from the filing hours later (walk T-11)
+SINCE = "waiting_since"
 
 
 def fileable(engine: Engine, snap: Snapshot | None) -> bool:
@@ -44,7 +48,10 @@ def lapsed(engine: Engine, snap: Snapshot, now: datetime) -> Turn | None:
     m.flag(INTAKE_LAPSED)
     away = (now - snap.updated_at) if snap.updated_at else None
     hours = int(away.total_seconds() // 3600) if away is not None else 0
-    events = [Event(KIND, {"state": snap.state, "hours": hours}), case_now(m)]
+    case = case_now(m)
+    if snap.updated_at is not None:
+        case.data[SINCE] = snap.updated_at.isoformat()
+    events = [Event(KIND, {"state": snap.state, "hours": hours}), case]
     lapsed_unreachable(m)  # before "Boleh kami meninggalkan pesan?": only once she writes
     events += m.events
     return Turn((), tuple(events), replace(snap, flags=tuple(m.flags)))

@@ -53,14 +53,17 @@ def next_number(conn: Connection, year: int) -> str:
 
 
 def create(conn: Connection, *, contact_id: int, channel: str, data: dict[str, Any],
-           now: datetime, previous_case_id: int | None = None) -> tuple[int, str]:
+           now: datetime, previous_case_id: int | None = None,
+           created_at: datetime | None = None) -> tuple[int, str]:
+    """A new case; `created_at`: when its waiting began, if before `now` (an intake filed
+    hours after her last message)."""
     number = next_number(conn, now.astimezone(WIT).year)  # the year as Mimika counts it
     case_id = bulk.insert_one(conn, CASES, {
         "number": number, "contact_id": contact_id, "status": data.get("status", "waiting"),
         "priority": data["priority"], "reasons": list(data["reasons"]), "channel": channel,
         **{name: data.get(name) for name in ANSWERS},
-        "legal_basis": data["legal_basis"], "created_at": now, "updated_at": now,
-        "previous_case_id": previous_case_id,
+        "legal_basis": data["legal_basis"], "created_at": created_at or now,
+        "updated_at": now, "previous_case_id": previous_case_id,
     })
     return case_id, number
 

@@ -168,3 +168,25 @@ def test_a_filed_intake_where_she_said_how_to_reach_her_is_written_to(
     sari.say(f"/ambil {mine}")
     deliver(service)
     assert next(str(p["text"]) for p in mama.unread()).startswith("Sekarang Anda dilayani")
+
+
+def test_a_filed_intake_waits_from_her_last_message_not_from_the_filing(
+        service: Service, clock: FrozenClock) -> None:
+    """Filed 4 hours after she stopped (walk T-11): the case is created at her last message,
+    so Sari's /ambil an hour later records 5 hours' wait, and the P2 deadline counts from
+    then; a case an intake opens as she writes is created at that message."""
+    sari = _staff_on_duty(service)
+    _, scheduler = _left_half_way(service, clock)
+    stopped = clock()
+    clock.advance(hours=4, minutes=1)
+    scheduler.run_once()
+    case = case_of(service.db, "62821")
+    assert case.created_at == stopped
+    clock.advance(minutes=59)
+    sari.say(f"/ambil {case.number}")
+    claim = next(e for e in events(service.db, case.number) if e["kind"] == "claim")
+    assert claim["data"]["waited_minutes"] == 300, claim
+
+    other = Person(service, "62822")
+    other.intake()
+    assert case_of(service.db, "62822").created_at == clock()

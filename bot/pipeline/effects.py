@@ -10,7 +10,7 @@ a quick exit's clearing row) are rows, made the same way before the lock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.broadcast import consent as broadcast_consent
@@ -18,11 +18,13 @@ from bot.casework import alerts, earlier, labels, staff
 from bot.pipeline import casehooks, quickexit
 from bot.pipeline.apply import Batch, Conv, Notice, keeps_no_words
 from bot.privacy.intake import requested
+from flows import lapse
 from flows.actions import PHONE_WATCHED, WRITER, writes_as_child
 from flows.hours import service_hours
 from flows.text import clean
 from flows.triage import URGENT
 from storage import cases, caseviews, conversations, counselors, inbox, queue
+from storage.clock import utc
 from storage.rows import ConsentRow, OutboxRow, SavedTriage, write_rows
 
 Data = dict[str, Any]
@@ -95,13 +97,14 @@ def case_upsert(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tup
 def _open(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str, Data]:
     conn, now = batch.need(), batch.now
     previous = conv.case_id  # a family back after a closed case: a new, linked case
+    since = _waiting_since(data, now)  # an intake filed hours after her last message
     conv.case_id, conv.case_number = cases.create(
         conn, contact_id=conv.contact.id, channel=msg.channel, data=data, now=now,
-        previous_case_id=previous)
+        previous_case_id=previous, created_at=since)
     conv.case_status, conv.assignee_id = "waiting", None
     conv.triage = cases.Triage.of(data)
     view = queue.new_view(conv.case_id, conv.case_number, conv.contact.id, msg.channel,
-                          data, now)
+                          data, since)
     before = earlier.line(conn, conv.contact.id, conv.case_id) if previous else ""
     notice = casehooks.opened(conn, batch.flows.bundle.catalog, view, conv.contact.language,
                               now, batch.roster(), before)
@@ -110,6 +113,14 @@ def _open(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str
     if notice:
         batch.notices.append(notice)
     return "case_opened", data
+
+
+def _waiting_since(data: Data, now: datetime) -> datetime:
+    """When the case's waiting began: her last message where the scheduler filed her intake
+    later (flows.lapse.SINCE: walk T-11, its wait and deadline counted from the filing,
+    4 hours short), else now."""
+    told = data.get(lapse.SINCE)
+    return min(utc(datetime.fromisoformat(str(told))), now) if told else now
 
 
 def resting(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str, Data]:
