@@ -142,6 +142,14 @@ def questions_in(text: str, keywords: dict[str, str], phrases: Phrases,
     return [*asked, "human"] if "human" in found else asked
 
 
+def asks_when_in(text: str, keywords: dict[str, str], phrases: Phrases) -> bool:
+    """A message of several parts one of which asks when staff will get in touch, whatever
+    the rest says: "halo kaka, kapan petugas telpon? sa tunggu dari pagi" (walk T-3: kept as
+    her kampung, and she never heard her intake had been filed as a case)."""
+    parts = [p for p in SENTENCES.split(text) if p.strip()]
+    return len(parts) > 1 and any(command_of(p, keywords, phrases) == "ask_when" for p in parts)
+
+
 def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -> None:
     """Answer a keyword; most then ask the current question again. `also`: more questions
     about the service the same message asked."""

@@ -65,6 +65,13 @@ def read_command(engine: Runner, m: StepModel, inbound: Inbound,
     """The keyword command or question about the service a message is, if any, and
     more questions asked with it; none where its words are danger, an answer or a time."""
     command, asked = _named(engine, inbound)
+    state = engine.flow.states[m.state]
+    if command is None and not inbound.payload and state.input == "text" and \
+            not state.own_words and not state.end and commands.asks_when_in(
+                inbound.text, engine.bundle.keywords, engine.bundle.phrases):
+        command = "ask_when"  # answered at a free-text question, not kept as its answer
+        # (walk T-3: "...kapan petugas telpon? sa tunggu dari pagi" became her kampung);
+        # the story question keeps a whole story, and its closing says when
     return _standing(engine, m, inbound, command, starting), asked
 
 

@@ -190,3 +190,29 @@ def test_a_filed_intake_waits_from_her_last_message_not_from_the_filing(
     other = Person(service, "62822")
     other.intake()
     assert case_of(service.db, "62822").created_at == clock()
+
+
+def test_kapan_petugas_telpon_with_more_words_at_the_kampung_question_is_answered(
+        service: Service, clock: FrozenClock) -> None:
+    """Walk T-3: stopped at the kampung question, filed; "halo kaka, kapan petugas telpon?
+    sa tunggu dari pagi" there hears her case number and the question again, and is not
+    kept as her kampung; a kampung given in two parts is still the answer."""
+    _staff_on_duty(service)
+    mama = Person(service, "62821")
+    for text in LEFT_AT_LEAVE_MESSAGE[:9]:  # ... "mimika baru": the kampung question
+        said = mama.say(text)
+    assert "kampung" in said[-1]
+    clock.advance(hours=4, minutes=1)
+    Scheduler(service.db, clock, flows=service.flows).run_once()
+    number = case_of(service.db, "62821").number
+    clock.advance(hours=1)
+    said = mama.say("halo kaka, kapan petugas telpon? sa tunggu dari pagi")
+    assert any(f"sebagai kasus {number}" in t for t in said), said
+    assert "kampung" in said[-1], said
+    with service.db.connect() as conn:
+        row = conversations.load(conn, case_of(service.db, "62821").contact_id)
+    assert row is not None and "kampung" not in row.answers
+    said = mama.say("kwamki baru, dekat gereja")
+    with service.db.connect() as conn:
+        row = conversations.load(conn, case_of(service.db, "62821").contact_id)
+    assert row is not None and row.answers.get("kampung") == "kwamki baru, dekat gereja", said
