@@ -10,6 +10,7 @@ from flows.actions import (
     CRISIS_FLAGS,
     FOCUS,
     INTAKE_LAPSED,
+    NO_CONTACT_SAID,
     WRITER,
     StepModel,
     resting_message,
@@ -78,6 +79,7 @@ ENGINE_KEYS = (
     "emergency.still_ack", "stale_choice", "safety_p1", "safety_p1.no_case",
     "human_requested.no_consent", "human_requested.no_consent.start",
     "human_requested.refused", "faq.when.no_case", "faq.when.intake_filed",
+    "faq.when.intake_filed.waiting",
     "later", "later.start", "resumed", "human_requested.rest", "faq.bot",
     "writer.owner.mid_intake",
     "joking_ack", "joking_ack.selfharm", "joking_ack.no_case",
@@ -121,6 +123,8 @@ def answer(engine: Stepper, m: StepModel, command: str) -> Reply:
         key = f"{key}.no_case"  # "kapan petugas hubungi?" mid-intake: after the questions
     elif command == "ask_when" and INTAKE_LAPSED in m.flags and key == QUESTIONS[command]:
         key = f"{key}.intake_filed"  # left half-way and filed (walk S-6): passed on anyway
+        if NO_CONTACT_SAID in m.flags:  # ...before she said how to reach her (walk T-4):
+            key += ".waiting"  # staff answer after she writes, not "will contact you"
     return Reply(key, engine.params(m, key))
 
 

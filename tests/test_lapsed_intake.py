@@ -86,7 +86,8 @@ def test_returning_two_days_later_she_hears_her_answers_were_passed_on(
     said = mama.say("sa su tunggu lama")  # away again: the resume question says it too
     assert any(t.startswith("Selamat datang kembali. Walaupun pertanyaannya belum selesai, "
                             f"jawaban Anda sudah kami teruskan ke petugas LK3 sebagai kasus "
-                            f"{number}") for t in said), said
+                            f"{number}; karena Anda belum memberi tahu cara menghubungi Anda, "
+                            "petugas membalas di sini setelah Anda menulis") for t in said), said
     said = mama.say("1")
     assert not any("Setelah pertanyaan-pertanyaan ini selesai" in t for t in said), said
     for text in ("1", "LEWATI", "LEWATI"):
@@ -207,7 +208,8 @@ def test_kapan_petugas_telpon_with_more_words_at_the_kampung_question_is_answere
     number = case_of(service.db, "62821").number
     clock.advance(hours=1)
     said = mama.say("halo kaka, kapan petugas telpon? sa tunggu dari pagi")
-    assert any(f"sebagai kasus {number}" in t for t in said), said
+    assert any(f"sebagai kasus {number}" in t and "petugas membalas di sini setelah Anda "
+               "menulis, tidak lebih dulu" in t for t in said), said  # no contact said yet
     assert "kampung" in said[-1], said
     with service.db.connect() as conn:
         row = conversations.load(conn, case_of(service.db, "62821").contact_id)
