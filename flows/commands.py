@@ -89,6 +89,7 @@ ENGINE_KEYS = (
     "emergency.still_ack.child", "emergency.still_ack.other", "emergency.still_ack.young",
     "emergency.still_ack.selfharm.young", "emergency.still_ack.police",
     "emergency.still_ack.selfharm.other", "crisis.contact_soon", "crisis.contact_chat",
+    "privacy.erase.go_on",
     "broadcast.unsubscribed",
     "response_time.P1.closed", "response_time.P2.closed", "response_time.P3.closed",
     *(f"weekday.{d}" for d in range(7)),
@@ -222,6 +223,9 @@ def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -
         m.events.append(Event("privacy_request", {"right": command, "other_writer": True}
                               if other else {"right": command}))
         m.replies.append(Reply(engine.form(m, PRIVACY[command])))  # no copy promised them
+        if command == "erase" and not flow.states[m.state].end:  # mid-intake: asked for her
+            m.replies.append(Reply(engine.form(m, "privacy.erase.go_on")))  # data erased, then
+            # the next question for more (walk T-6): stop, or go on, her choice said plainly
     elif command == "later":  # a pause, no question after it
         m.answers[LATER] = m.state
         m.events.append(Event("paused_by_family", {"state": m.state}))

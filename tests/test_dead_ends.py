@@ -158,3 +158,20 @@ def test_asking_for_a_person_after_numbers_only_offers_the_welcome_choice() -> N
     assert asked[0] == "human_requested.no_consent.start" and asked[-1].startswith("greeting")
     assert turns[2].replies[-1].choices, asked
     assert turns[3].snapshot.state == "danger"
+
+
+def test_an_erasure_asked_mid_intake_says_she_may_stop_or_go_on() -> None:
+    """Walk T-6: right after "sa mau hapus sa pu data" the next question asked for more of
+    it, as if not heard. She reads that she may stop here (BERHENTI) or go on; at rest
+    (the closing) there is no question to go on with, and no such line."""
+    flow = ENGINE.flow
+    answers = {"mode": "chat", "consent": "agree", "age": "adult", "category": "dv"}
+    snap = Snapshot(flow.name, "who", "id", answers, (), 0, flow.version, None, NOW)
+    turn = ENGINE.step(snap, Inbound("test", "u1", "m1", text="sa mau hapus sa pu data"), NOW)
+    keys = [r.key for r in turn.replies]
+    assert keys[:2] == ["privacy.erase", "privacy.erase.go_on"] and keys[-1] == "who", keys
+    closed = replace(snap, state="closing", case_number="LK3-2026-00001")
+    keys = [r.key for r in ENGINE.step(closed, Inbound("test", "u1", "m2",
+                                                      text="sa mau hapus sa pu data"),
+                                       NOW).replies]
+    assert "privacy.erase.go_on" not in keys, keys

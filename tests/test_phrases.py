@@ -298,6 +298,7 @@ QUESTIONS = {
         "do i need to bring my id", "perlu bawa ktp ka kalo datang?",
     ],
     "ask_when": [
+        "halo, kapan dorang telpon sa?", "kaka kapan sa ditelpon? sa tunggu",  # walk T-3
         "kapan petugas hubungi sa?", "masih lama ka?", "petugas blm hubungi sa",
         "kapan kam telpon sa", "when will someone contact me", "masih lama kah kaka",
         "jam berapa petugas telepon",
