@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
 from flows.actions import (
@@ -155,116 +155,27 @@ def asks_when_in(text: str, keywords: dict[str, str], phrases: Phrases) -> bool:
     return len(parts) > 1 and any(command_of(p, keywords, phrases) == "ask_when" for p in parts)
 
 
+# a keyword's answer; True: said all there is (no question asked again after it)
+Handler = Callable[[Stepper, StepModel, str, Sequence[str]], bool]
+
+
 def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -> None:
     """Answer a keyword; most then ask the current question again. `also`: more questions
     about the service the same message asked."""
     m.events.append(Event("keyword", {"command": command, "state": m.state}))
     flow = engine.flow
-    if command in flow.interrupts:
-        if command in SUBSCRIBE_SOURCE:
-            m.answers["_sub_source"] = SUBSCRIBE_SOURCE[command]
-        if command == "emergency":
-            m.flag("emergency_keyword")
-            m.answers.pop(FOCUS, None)  # the general emergency message
-        engine.interrupt(m, flow.interrupts[command])
-    elif command == "restart":
-        ACTIONS["forget"](m)
-        engine.enter(m, flow.initial)
-    elif command == "language":
-        m.language = LANGUAGES[(LANGUAGES.index(m.language) + 1) % len(LANGUAGES)]
-        m.replies.append(Reply("language_switched"))
-    elif command in TO_LANGUAGE:
-        m.language = TO_LANGUAGE[command]
-        m.replies.append(Reply("language_switched"))
-    elif command == "human":  # a request a person can see: on a case, after consent, or
-        for question in also:  # "ini bot ka? sa mo bicara deng orang": answered first
-            m.replies.append(answer(engine, m, question))
-        ACTIONS["human_requested"](m)  # after danger words or answers that make it P0/P1
-        # (a walk-through: "afraid" at the danger question, then PETUGAS, was told to answer
-        # the consent question first)
-        if m.consented() or m.has_case or any(f in CRISIS_FLAGS for f in m.flags) or \
-                m.triage.assess(m.facts()).priority in URGENT:  # they asked: vital interest
-            ACTIONS["open_case_now"](m)
-            # at rest (refused, closing) there is nothing to go on with (a re-check of a
-            # walk-through: "Sambil menunggu, mari kita lanjutkan", and no question)
-            rest = flow.states[m.state].end
-            m.replies.append(Reply("human_requested.rest" if rest else "human_requested"))
-        elif m.state in REFUSED:  # they did answer: say how to be put through after all
-            m.replies.append(Reply("human_requested.refused"))
-        elif m.state == HELPLINES:  # "numbers only" chosen, then a person wanted (walk
-            m.replies.append(Reply("human_requested.no_consent.start"))  # T-9: no question
-            engine.enter(m, flow.initial)  # followed): the welcome's choice again, asked
-        else:  # at the greeting no consent question has been shown yet (a walk-through)
-            m.replies.append(Reply("human_requested.no_consent.start"
-                                   if m.state == flow.initial else "human_requested.no_consent"))
-    elif command == "info":
-        m.replies.append(Reply("consent.long"))
-    elif command in QUESTIONS:
-        for question in (command, *also):  # "kantor di mana? buka jam brp? bayar ka?"
-            m.replies.append(answer(engine, m, question))
-        here = flow.states[m.state]
-        if "ask_when" in (command, *also) and here.end and not here.interrupt and m.has_case:
-            # "kapan petugas telpon?" at rest: a message for the case too, so a late case's
-            # staff hear she is waiting (walk S-8)
-            m.events.append(resting_message(m))
-    elif command == "thanks":  # "ok trima kasih kaka": welcome; a question is asked again,
-        m.replies.append(Reply("thanks"))  # at rest nothing more (it was the end)
-        here = flow.states[m.state]
-        if here.lenient and here.save:  # the optional rating after a close: left (a
-            m.answers[here.save] = "skipped"  # walk-through's family was asked it twice)
-            return engine.fire(m, "skip", quiet=True)
-    elif command == "hello":  # "halo kaka" mid-intake: greeted back, the question again
-        m.replies.append(Reply("hello"))
-    elif command == "unsubscribe":  # BERHENTI INFO: broadcasts only, every topic
-        m.events.append(Event("unsubscribe", {"reason": "keyword"}))
-        m.replies.append(Reply("broadcast.unsubscribed"))
-    elif command in PRIVACY:
-        other = WRITER in m.answers  # someone else on the owner's phone (a husband: H1)
-        m.events.append(Event("privacy_request", {"right": command, "other_writer": True}
-                              if other else {"right": command}))
-        m.replies.append(Reply(engine.form(m, PRIVACY[command])))  # no copy promised them
-        if command == "erase" and not flow.states[m.state].end:  # mid-intake: asked for her
-            m.replies.append(Reply(engine.form(m, "privacy.erase.go_on")))  # data erased, then
-            # the next question for more (walk T-6): stop, or go on, her choice said plainly
-    elif command == "later":  # a pause, no question after it
-        m.answers[LATER] = m.state
-        m.events.append(Event("paused_by_family", {"state": m.state}))
-        # before any answer ("tra usah sudah, sa su baik" at the greeting): nothing is kept
-        return m.replies.append(Reply("later.start" if m.state == flow.initial
-                                      else engine.form(m, "later")))  # "kamu" to a child
-    elif command == "go_on":  # "lanjut" after a pause: the question again
-        m.answers.pop(LATER, None)
-        m.replies.append(Reply("resumed"))
-    elif command == "exit":  # quick exit: one neutral line, no question after it
-        m.events.append(Event("quick_exit", {"channel": m.channel}))
-        key = "quick_exit.telegram" if m.channel == "telegram" else "quick_exit.other"
-        return m.replies.append(Reply(key))
-    elif command == "joking":  # "sa bercanda saja" after words of danger (a walk-through:
-        # after "lebih baik sa tra ada", "Maaf, saya belum mengerti"): the words still count
-        # (never below what they set), staff read that they were called a joke, and the
-        # person hears where to turn if it was not one
-        hit = [f for f in m.flags if f in CRISIS_FLAGS]
-        if hit:
-            m.flag("crisis_disputed")
-            m.events.append(Event("crisis_disputed", {"flags": hit, "said": "joking"}))
-            key = "joking_ack.no_case" if not m.has_case else \
-                "joking_ack.selfharm" if "crisis_selfharm" in hit else "joking_ack"
-            m.replies.append(Reply(key))
-    elif command == "not_understood":  # "sa tra mengerti", "maksudnya apa": the question in
-        # plainer words now (a re-check: at the consent question a grandmother was told
-        # "Maaf, saya belum mengerti" herself), not after two misses; at rest, where it stands
-        here = flow.states[m.state]
-        plain = f"{here.prompt}.plain"
-        if not here.end and engine.has_text(m, plain):  # the codeword: what it is for
-            key = engine.form(m, plain)
-            m.replies.append(Reply(key, engine.params(m, key)))
-            return engine.prompt(m, short=True)
-        if here.skippable and here.input and here.save:  # an optional text: not kept as
-            m.answers[here.save] = "skipped"  # the answer (a walk-through: "sa tra
-            return engine.fire(m, "skip")  # mengerti" was a safe time), the next question
-        if not here.end:
-            m.replies.append(Reply("explain"))
-            return engine.prompt(m, short=True)
+    handler = _interrupt if command in flow.interrupts else _HANDLERS.get(command) or \
+        (_question if command in QUESTIONS else _privacy if command in PRIVACY else
+         _to_language if command in TO_LANGUAGE else None)
+    if handler is not None and handler(engine, m, command, also):
+        return None  # said all there is (a pause, a quick exit, the question moved on)
+    return _ask_again(engine, m, command)
+
+
+def _ask_again(engine: Stepper, m: StepModel, command: str) -> None:
+    """After most keywords: the question again (short after a question about the service),
+    or at rest where things stand."""
+    flow = engine.flow
     state = flow.states[m.state]
     if not state.end and m.state != flow.initial and (command in QUESTIONS or
                                                       command == "info"):
@@ -276,3 +187,178 @@ def run(engine: Stepper, m: StepModel, command: str, also: Sequence[str] = ()) -
     elif command in RESTING_REMINDER:  # at rest: where things stand, after a change of words
         engine.rest(m, state, moved=True)  # in the forms for who writes (a child, a phone
         # someone else reads), and the self-harm lines where wanting to die was told
+
+
+def _interrupt(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    """A keyword the flow answers with a state of its own (DARURAT, MENU, LANGGANAN...)."""
+    if command in SUBSCRIBE_SOURCE:
+        m.answers["_sub_source"] = SUBSCRIBE_SOURCE[command]
+    if command == "emergency":
+        m.flag("emergency_keyword")
+        m.answers.pop(FOCUS, None)  # the general emergency message
+    engine.interrupt(m, engine.flow.interrupts[command])
+    return False
+
+
+def _restart(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    ACTIONS["forget"](m)
+    engine.enter(m, engine.flow.initial)
+    return False
+
+
+def _language(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    m.language = LANGUAGES[(LANGUAGES.index(m.language) + 1) % len(LANGUAGES)]
+    m.replies.append(Reply("language_switched"))
+    return False
+
+
+def _to_language(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    m.language = TO_LANGUAGE[command]
+    m.replies.append(Reply("language_switched"))
+    return False
+
+
+def _human(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    """A request a person can see: on a case, after consent, or after danger words or
+    answers that make it P0/P1 (a walk-through: "afraid" at the danger question, then
+    PETUGAS, was told to answer the consent question first)."""
+    flow = engine.flow
+    for question in also:  # "ini bot ka? sa mo bicara deng orang": answered first
+        m.replies.append(answer(engine, m, question))
+    ACTIONS["human_requested"](m)
+    if m.consented() or m.has_case or any(f in CRISIS_FLAGS for f in m.flags) or \
+            m.triage.assess(m.facts()).priority in URGENT:  # they asked: vital interest
+        ACTIONS["open_case_now"](m)
+        # at rest (refused, closing) there is nothing to go on with (a re-check of a
+        # walk-through: "Sambil menunggu, mari kita lanjutkan", and no question)
+        rest = flow.states[m.state].end
+        m.replies.append(Reply("human_requested.rest" if rest else "human_requested"))
+    elif m.state in REFUSED:  # they did answer: say how to be put through after all
+        m.replies.append(Reply("human_requested.refused"))
+    elif m.state == HELPLINES:  # "numbers only" chosen, then a person wanted (walk T-9: no
+        m.replies.append(Reply("human_requested.no_consent.start"))  # question followed):
+        engine.enter(m, flow.initial)  # the welcome's choice again, asked
+    else:  # at the greeting no consent question has been shown yet (a walk-through)
+        m.replies.append(Reply("human_requested.no_consent.start"
+                               if m.state == flow.initial else "human_requested.no_consent"))
+    return False
+
+
+def _info(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    m.replies.append(Reply("consent.long"))
+    return False
+
+
+def _question(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    """Questions about the service, each answered ("kantor di mana? buka jam brp?")."""
+    for question in (command, *also):
+        m.replies.append(answer(engine, m, question))
+    here = engine.flow.states[m.state]
+    if "ask_when" in (command, *also) and here.end and not here.interrupt and m.has_case:
+        # "kapan petugas telpon?" at rest: a message for the case too, so a late case's
+        # staff hear she is waiting (walk S-8)
+        m.events.append(resting_message(m))
+    return False
+
+
+def _thanks(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    """"ok trima kasih kaka": welcome; a question is asked again, at rest nothing more."""
+    m.replies.append(Reply("thanks"))
+    here = engine.flow.states[m.state]
+    if here.lenient and here.save:  # the optional rating after a close: left (a
+        m.answers[here.save] = "skipped"  # walk-through's family was asked it twice)
+        engine.fire(m, "skip", quiet=True)
+        return True
+    return False
+
+
+def _hello(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    m.replies.append(Reply("hello"))  # "halo kaka" mid-intake: greeted back, the question
+    return False
+
+
+def _unsubscribe(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    m.events.append(Event("unsubscribe", {"reason": "keyword"}))  # BERHENTI INFO: broadcasts
+    m.replies.append(Reply("broadcast.unsubscribed"))  # only, every topic
+    return False
+
+
+def _privacy(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    """DATA, UBAH, HAPUS: a request with a deadline; no copy promised someone else writing
+    on the owner's phone (a husband: H1)."""
+    other = WRITER in m.answers
+    m.events.append(Event("privacy_request", {"right": command, "other_writer": True}
+                          if other else {"right": command}))
+    m.replies.append(Reply(engine.form(m, PRIVACY[command])))
+    if command == "erase" and not engine.flow.states[m.state].end:  # mid-intake: asked for
+        m.replies.append(Reply(engine.form(m, "privacy.erase.go_on")))  # her data erased,
+        # then the next question for more (walk T-6): stop, or go on, her choice said plainly
+    return False
+
+
+def _later(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    """A pause, no question after it; before any answer ("tra usah sudah, sa su baik" at
+    the greeting) nothing is kept."""
+    m.answers[LATER] = m.state
+    m.events.append(Event("paused_by_family", {"state": m.state}))
+    m.replies.append(Reply("later.start" if m.state == engine.flow.initial
+                           else engine.form(m, "later")))  # "kamu" to a child
+    return True
+
+
+def _go_on(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    m.answers.pop(LATER, None)  # "lanjut" after a pause: the question again
+    m.replies.append(Reply("resumed"))
+    return False
+
+
+def _exit(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    """Quick exit: one neutral line, no question after it."""
+    m.events.append(Event("quick_exit", {"channel": m.channel}))
+    m.replies.append(Reply("quick_exit.telegram" if m.channel == "telegram"
+                           else "quick_exit.other"))
+    return True
+
+
+def _joking(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    """"sa bercanda saja" after words of danger (a walk-through: after "lebih baik sa tra
+    ada", "Maaf, saya belum mengerti"): the words still count (never below what they set),
+    staff read that they were called a joke, and the person hears where to turn if it was
+    not one."""
+    hit = [f for f in m.flags if f in CRISIS_FLAGS]
+    if hit:
+        m.flag("crisis_disputed")
+        m.events.append(Event("crisis_disputed", {"flags": hit, "said": "joking"}))
+        key = "joking_ack.no_case" if not m.has_case else \
+            "joking_ack.selfharm" if "crisis_selfharm" in hit else "joking_ack"
+        m.replies.append(Reply(key))
+    return False
+
+
+def _not_understood(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
+    """"sa tra mengerti", "maksudnya apa": the question in plainer words now (a re-check: at
+    the consent question a grandmother was told "Maaf, saya belum mengerti" herself), not
+    after two misses; at rest, where it stands."""
+    here = engine.flow.states[m.state]
+    plain = f"{here.prompt}.plain"
+    if not here.end and engine.has_text(m, plain):  # the codeword: what it is for
+        key = engine.form(m, plain)
+        m.replies.append(Reply(key, engine.params(m, key)))
+        engine.prompt(m, short=True)
+        return True
+    if here.skippable and here.input and here.save:  # an optional text: not kept as
+        m.answers[here.save] = "skipped"  # the answer (a walk-through: "sa tra
+        engine.fire(m, "skip")  # mengerti" was a safe time), the next question
+        return True
+    if not here.end:
+        m.replies.append(Reply("explain"))
+        engine.prompt(m, short=True)
+        return True
+    return False
+
+
+_HANDLERS: dict[str, Handler] = {
+    "restart": _restart, "language": _language, "human": _human, "info": _info,
+    "thanks": _thanks, "hello": _hello, "unsubscribe": _unsubscribe, "later": _later,
+    "go_on": _go_on, "exit": _exit, "joking": _joking, "not_understood": _not_understood,
+}
