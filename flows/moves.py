@@ -105,13 +105,15 @@ def back(engine: Runner, m: StepModel) -> None:
     engine.machine.set_state(there if there in flow.states else flow.initial, m)
 
 
-def _replayed(m: StepModel, state: StateSpec) -> str | None:
+def _replayed(engine: Runner, m: StepModel, state: StateSpec) -> str | None:
     """The trigger that gives a kept answer again: its choice, the text, else LEWATI
-    (None: nothing kept, the question is asked)."""
+    (None: nothing kept, or a value no choice has now: the question is asked)."""
     value = m.answers.get(state.save or "")
-    if value is None:
+    if value is None or value == "skipped":  # (LEWATI kept: "choose_skipped" is no event)
         return "skip" if state.skippable else None
-    return "answer" if state.input else f"choose_{value}"
+    if state.input:
+        return "answer"
+    return f"choose_{value}" if f"choose_{value}" in engine.machine.events else None
 
 
 def interrupt(engine: Runner, m: StepModel, target: str) -> None:
@@ -143,7 +145,7 @@ def pass_(engine: Runner, m: StepModel) -> None:
         state = engine.flow.states[m.state]
         known = next((v for f, v in state.known_by if f in m.flags), None)
         if state.name in (replay := m.answers.get(REPLAY) or []) and \
-                (again := _replayed(m, state)) is not None:
+                (again := _replayed(engine, m, state)) is not None:
             m.answers[REPLAY] = [q for q in replay if q != state.name]
             engine.machine.events[again].trigger(m)
         elif known is not None and state.save and state.save not in m.answers:

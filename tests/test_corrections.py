@@ -465,3 +465,20 @@ def test_danger_beside_a_named_question_is_answered_first_and_never_taken_back()
     turn = say(answered("6"), "bukan ekonomi sa salah pilih paitua pukul sa")
     assert keys(turn)[0] == "crisis.p1.violence" and turn.snapshot.answers["category"] == "dv"
     assert "crisis_disputed" not in turn.snapshot.flags
+
+
+def test_an_age_taken_back_after_a_skipped_question_goes_on() -> None:
+    """A review of the age correction: an answer kept as LEWATI ("skipped") before the
+    correction stopped the step with an error when it was given again; it is passed as
+    LEWATI, and she is back at the question she was at, in "kamu"."""
+    at = snapshot_at("risk_couple_violence", category="couple", who="self",
+                     distrik="kwamki_narama", kampung="skipped", injured="skipped",
+                     _answered=[["age", "category", False], ["category", "who", False],
+                                ["who", "distrik", False], ["distrik", "kampung", False],
+                                ["kampung", "risk_injured", True],
+                                ["risk_injured", "risk_couple_violence", False]])
+    taken = say(at, "sa pu umur salah tulis, sa 17")
+    assert taken.snapshot.state == "child_intro", [r.key for r in taken.replies]
+    back = say(taken.snapshot, "1")
+    assert back.snapshot.state == "risk_couple_violence"
+    assert back.replies[-1].key == "risk.couple_violence.young"
