@@ -291,10 +291,19 @@ class Engine:
             # condition, and no notice repeats it
         m.answers.pop(OFFER, None)  # a guess offered before is not offered again after a
         # keyword or a question (walk O: "only helpline numbers?" after PETUGAS too)
+        if command in commands.PRIVACY:  # "tolong hapus sa pu data, sa takut suami baca":
+            self._phone_read(m, inbound.text)  # its answer in the form for such a phone
         if fix is not None:
             mistakes.correct(self, m, inbound, fix)
         else:
             commands.run(self, m, command, asked)
+
+    def _phone_read(self, m: StepModel, text: str) -> None:
+        """A phone someone else reads, told with a request about her data (a review: the
+        erasure answer said staff would explain, to the phone her husband reads)."""
+        if any(flag == PHONE_WATCHED and pattern.search(fold(text))
+               for pattern, flag in self.flagging):
+            m.flag(PHONE_WATCHED)
 
     def _message(self, m: StepModel, inbound: Inbound, state: StateSpec,
                  heard: hearing.Heard, starting: bool, away: timedelta) -> None:

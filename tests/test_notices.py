@@ -1197,3 +1197,23 @@ def test_a_watched_phone_is_not_offered_a_call_to_it_or_a_home_visit(engine: Eng
     assert plain.snapshot.state == "contact_pref"
     assert [v for v, _ in plain.replies[0].choices] == [
         "chat", "phone_this", "phone_other", "office", "visit"]
+
+
+def test_an_erasure_asked_because_the_phone_is_read_marks_the_phone(engine: Engine) -> None:
+    """A review: "tolong hapus sa pu data, sa takut suami baca" was an erasure request whose
+    answer said staff would explain what must be kept, to the phone her husband reads, and
+    staff were never told not to write first. The request stands; the phone is marked as
+    read by someone else (the contact constraint), and the answer says staff do not write
+    first. Without such words, the plain answer."""
+    answers = {"mode": "chat", "consent": "agree", "age": "adult", "category": "dv"}
+    snap = Snapshot(engine.flow.name, "who", "id", answers, (), 0, engine.flow.version, None,
+                    NOW - timedelta(minutes=1))
+    turn = engine.step(snap, Inbound("test", "u1", "m1", text="tolong hapus sa pu data, sa "
+                                     "takut suami baca"), NOW, "id")
+    assert turn.replies[0].key == "privacy.erase.phone_watched", turn.replies
+    assert "phone_watched" in turn.snapshot.flags
+    assert any(e.kind == "contact_constraint" for e in turn.events)
+    assert any(e.kind == "privacy_request" for e in turn.events)
+    plain = engine.step(snap, Inbound("test", "u1", "m2", text="tolong hapus sa pu data"),
+                        NOW, "id")
+    assert plain.replies[0].key == "privacy.erase" and not plain.snapshot.flags
