@@ -34,6 +34,14 @@ def watched_case(service: Service, user: str = "62811") -> tuple[Person, str]:
     return family, case_of(service.db, user).number
 
 
+def taken_unheard(counselor: Person, family: Person, number: str) -> None:
+    """A counselor takes the case: nothing reaches the family; the brief says it waits."""
+    brief = counselor.say(f"/ambil {number}")
+    assert family.unread() == []
+    assert "Pesan ke keluarga: 1 ditahan, dikirim segera setelah keluarga menulis lagi." \
+        in brief
+
+
 def test_a_counselor_taking_the_case_is_told_to_her_only_when_she_writes(
         service: Service, clock: FrozenClock, capsys: pytest.CaptureFixture[str]) -> None:
     """Taken 30 minutes after she wrote: nothing reaches her phone (a family without the
@@ -47,10 +55,7 @@ def test_a_counselor_taking_the_case_is_told_to_her_only_when_she_writes(
     free = case_of(service.db, "62822").number
     clock.advance(minutes=LATER)
 
-    brief = sari.say(f"/ambil {number}")
-    assert family.unread() == []
-    assert "Pesan ke keluarga: 1 ditahan, dikirim segera setelah keluarga menulis lagi." \
-        in brief
+    taken_unheard(sari, family, number)
     assert caseshow.show(service.db, number, clock()) == 0
     assert "Pesan ke keluarga: 1 ditahan" in capsys.readouterr().out
     sari.say(f"/ambil {free}")
@@ -191,10 +196,7 @@ def test_her_phone_is_still_protected_after_her_case_is_closed(
     assert again != number
     clock.advance(minutes=LATER)
 
-    brief = budi.say(f"/ambil {again}")
-    assert family.unread() == []
-    assert "Pesan ke keluarga: 1 ditahan, dikirim segera setelah keluarga menulis lagi." \
-        in brief
+    taken_unheard(budi, family, again)
     assert family.say("halo")[0].startswith("Sekarang Anda dilayani oleh Budi, petugas LK3")
 
 
@@ -212,10 +214,7 @@ def test_not_safe_to_chat_holds_the_takeover_until_she_writes(
     number = case_of(service.db, "62811").number
     clock.advance(minutes=LATER)
 
-    brief = sari.say(f"/ambil {number}")
-    assert family.unread() == []
-    assert "Pesan ke keluarga: 1 ditahan, dikirim segera setelah keluarga menulis lagi." \
-        in brief
+    taken_unheard(sari, family, number)
     heard = family.say("sa su aman skarang")
     assert heard[0].startswith(JOINED) and len(heard) == 1  # the bot says nothing more
     assert texts(sari)[-1] == f"[{number}] sa su aman skarang"

@@ -39,6 +39,7 @@ from flows.catalog import Catalog
 from flows.engine import Engine as FlowEngine
 from flows.hours import PRIORITIES, ServiceHours, service_hours
 from flows.loader import Bundle, load_bundle
+from flows.triage import URGENT
 from storage import cases, counselors, outbox, queue
 from storage.db import reading
 from storage.queue import CaseView
@@ -135,7 +136,7 @@ class Scheduler:
                 if case is None or kind is None:
                     return 0  # claimed, answered or handled by someone else meanwhile
                 if kind in UNANSWERED and outbox.held_staff_words(conn, case.id) and (
-                        kind == "returned_to_queue" or case.priority not in ("P0", "P1")):
+                        kind == "returned_to_queue" or case.priority not in URGENT):
                     return 0  # the counselor wrote; the family must write first (S-13); an
                     # urgent case is still flagged to a supervisor (Never 10: a review)
                 # the sequence number of this case's next scheduler action
