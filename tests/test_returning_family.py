@@ -85,6 +85,21 @@ def test_her_own_case_number_is_noted_and_her_counselor_told(
         service.db, old))
 
 
+def test_her_case_number_with_a_beating_gives_the_numbers_once(
+        service: Service, clock: FrozenClock) -> None:
+    """Walk T-8: her case number, then a new beating, on a Sunday: the violence text's
+    24-hour numbers, and when staff answer without a second list of them; "masih" at "is
+    anyone in danger now?" is now (it was "belum mengerti")."""
+    family, old, _, _ = _back(service, clock)
+    out = joined(family.say(f"sa pu nomor kasus {old}. paitua pukul sa lagi tadi"))
+    assert out.count("110") == 1 and out.count("SAPA") == 1, out
+    assert "Petugas akan membalas mulai 07-12-2026 08.00 WIT" in out
+    assert "1. Lanjut chat" in out.splitlines()[-3]  # the question stays last
+    family.say("2")
+    assert "Keselamatan Anda yang utama" in joined(family.say("masih"))
+    assert case_of(service.db, family.user).priority == "P0"
+
+
 def test_a_serial_alone_is_understood_as_her_case(service: Service, clock: FrozenClock) -> None:
     """"no kasus 00001" names her own case as well."""
     family, old, sari, _ = _back(service, clock)

@@ -50,7 +50,10 @@ def opening_notice(catalog: Catalog, language: str, priority: str, now: datetime
         return Notice(catalog.text("alert_unsent", language), numbers=True,
                       short=catalog.text("alert_unsent.short", language))
     later = handoff.out_of_hours_notice(catalog, language, priority, now)
-    return Notice(later, hours=True) if later else None
+    if later is None:
+        return None  # a walk-through: the 24-hour numbers twice in one turn, after a P1 text
+    return Notice(later, hours=True, short=str(  # gave them (a case number, then a beating)
+        handoff.out_of_hours_notice(catalog, language, priority, now, short=True)))
 
 
 def family_safety(conn: Connection, case_id: int | None, counselor_id: int,

@@ -126,8 +126,9 @@ def family_of(conn: Connection, case_id: int) -> tuple[int, str]:
 
 
 def out_of_hours_notice(catalog: Catalog, language: str, priority: str,
-                        now: datetime) -> str | None:
-    """Outside service hours the family learns when to expect an answer, and 24/7 numbers.
+                        now: datetime, short: bool = False) -> str | None:
+    """Outside service hours the family learns when to expect an answer, and 24/7 numbers
+    (`short`: not them, beside the numbers the turn just gave).
 
     Not for P0: the emergency message already says staff answer at once, at any hour.
     """
@@ -135,4 +136,5 @@ def out_of_hours_notice(catalog: Catalog, language: str, priority: str,
     if priority == "P0" or hours.is_open(now):
         return None
     opens = hours.next_open(now).astimezone(hours.tz)
-    return catalog.text("out_of_hours", language, {"next_open": opens.strftime("%d-%m-%Y %H.%M")})
+    return catalog.text("out_of_hours.short" if short else "out_of_hours", language,
+                        {"next_open": opens.strftime("%d-%m-%Y %H.%M")})
