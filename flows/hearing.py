@@ -119,6 +119,10 @@ def _standing(engine: Runner, m: StepModel, inbound: Inbound, command: str | Non
         command = None  # "sore" at "is it safe to keep chatting?" or at how to be
         # contacted is a time given as an answer (a tester: "Halo, terima kasih sudah
         # menulis"), asked again; "selamat sore" is still a greeting
+    elif command == "stop" and fold(inbound.text) not in engine.bundle.keywords and \
+            any("pause" in c.actions for c in state.choices):
+        command = "later"  # "sa mau berhenti" asked whether it is safe to chat: to stop
+        # for now, her answers kept (she may be in danger; the word BERHENTI still withdraws)
     elif command == "later" and (state.end or choices.answers_safety(engine, m, inbound.text)):
         command = None  # at rest there is nothing to pause: a message to the case
     return command

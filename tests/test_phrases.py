@@ -582,6 +582,36 @@ def test_a_pause_keeps_the_answers_and_lanjut_goes_on(engine: Engine) -> None:
     assert chat.snapshot.answers.get("mode") == "chat"
 
 
+def test_to_stop_for_now_is_a_pause_and_at_is_it_safe_to_chat_so_is_to_stop(
+        engine: Engine) -> None:
+    """"sa mau berhenti dulu" is a pause wherever it comes (it was "belum mengerti" at "is it
+    safe to chat?"); "sa mau berhenti" at that question, where "no" pauses, is stopping for
+    now, her answers kept, not consent withdrawn (she may be in danger); BERHENTI, the word,
+    still withdraws, and elsewhere "sa mau berhenti" stops (walk S-4)."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.types import Inbound, Snapshot
+
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    answers = {"mode": "chat", "danger": "now", "consent": "agree", "age": "adult",
+               "category": "dv", "who": "self", "injury": "yes"}
+
+    def said(state: str, text: str) -> tuple[list[str], Snapshot]:
+        snap = Snapshot(engine.flow.name, state, "id", answers, (), 0, engine.flow.version,
+                        None, now - timedelta(minutes=1))
+        turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), now, "id")
+        return [r.key for r in turn.replies], turn.snapshot
+
+    for text in ("sa mau berhenti dulu", "sa berhenti dulu kaka", "sa mau berhenti"):
+        keys, snap = said("risk_safe_chat", text)
+        assert keys == ["later"] and snap.answers["consent"] == "agree", (text, keys)
+    keys, _ = said("distrik", "sa mau berhenti dulu")
+    assert keys == ["later"], keys
+    for state, text in (("risk_safe_chat", "BERHENTI"), ("distrik", "sa mau berhenti")):
+        keys, snap = said(state, text)
+        assert keys[0].startswith("stopped") and "consent" not in snap.answers, (text, keys)
+
+
 TO_LANGUAGE = {
     "to_english": ["english please", "can we talk in english", "English", "in english please",
                    "i speak english", "bisa pake bahasa inggris ka", "english only please"],
