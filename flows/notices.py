@@ -38,16 +38,17 @@ def notice(engine: Runner, m: StepModel, text: str, phrases: Phrases,
     setuju, tapi jang kasi tau sa pu anak" then answers by "sa setuju"."""
     folded, said = fold(text), m.answers.get(NOTICED) or []
     heard: str | None = None
-    told, rules = any(f in CRISIS_FLAGS for f in m.flags), engine.bundle.notice_rules
+    rules = engine.bundle.notice_rules
+    quiet: set[str] = set()
+    if not {"crisis_selfharm", MODEL_FLAG} & set(m.flags):
+        quiet |= rules.after_selfharm  # "sa pamit" is a goodbye like any other where no
+        # one spoke of dying
+    if any(f in CRISIS_FLAGS for f in m.flags):
+        quiet |= rules.quiet_after_danger  # the danger texts named the IGD (a walk-through:
+        # "anak itu sakit malaria" in a story of a witchcraft accusation, a P0 case, got
+        # "LK3 is no clinic, we can go on if you also need us")
     for pattern, name in phrases:
-        if name in rules.after_selfharm and \
-                not {"crisis_selfharm", MODEL_FLAG} & set(m.flags):
-            continue  # "sa pamit" is a goodbye like any other where no one spoke of dying
-        if name in rules.quiet_after_danger and told:
-            continue  # the danger texts named the IGD (a walk-through: "anak itu sakit
-            # malaria" in a story of a witchcraft accusation, a P0 case, got "LK3 is no
-            # clinic, we can go on if you also need us")
-        if (found := pattern.search(folded)) is None:
+        if name in quiet or (found := pattern.search(folded)) is None:
             continue
         led = _BUT_BEFORE.search(folded, 0, found.start())
         cut = led.start() if led else found.start()
