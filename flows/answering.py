@@ -205,7 +205,8 @@ def _choose(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, te
         return miss(engine, m, state, story=story(text),
                     media=bool(inbound.media) and not text,
                     ack=only_signs(text) or engine.bundle.answers.acknowledges(text),
-                    short=len(text.split()) <= PIECE_WORDS, tears=only_tears(text))
+                    short=len(text.split()) <= PIECE_WORDS, tears=only_tears(text),
+                    shown=bool(inbound.media) and bool(text))
     _take(engine, m, state, text, picked, before, before_p1)
 
 

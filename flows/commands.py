@@ -62,7 +62,8 @@ RESTING_REMINDER = ("language", *TO_LANGUAGE, "info", "unsubscribe", "not_unders
 # while a person holds the case, such a message is the person's to read (bot.pipeline.routing);
 # among ENGINE_KEYS below, so each is in every catalog
 NOT_UNDERSTOOD = frozenset({"reprompt", "reprompt_story", "reprompt_media", "reprompt_text",
-                            "offer_human", "moved_on", "moved_on.kept", "moved_on.kept.young",
+                            "offer_human", "offer_human.media", "moved_on", "moved_on.kept",
+                            "moved_on.kept.young",
                             "explain", "reprompt_urgent",
                             "reprompt_urgent.young", "reprompt_afraid", "reprompt_afraid.young",
                             "hello"})  # "halo kaka" to a counselor holding the case: theirs

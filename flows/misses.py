@@ -20,12 +20,13 @@ KEPT_OFFER = "_kept_offer"  # the question whose offer was kept when it was left
 
 def miss(engine: Runner, m: StepModel, state: StateSpec, story: bool = False,
          media: bool = False, ack: bool = False, short: bool = False,
-         tears: bool = False) -> None:
+         tears: bool = False, shown: bool = False) -> None:
     """Not an answer: asked again (a story gets thanks first: a walk-through's mother
     told why she wrote at the consent question and read "Maaf, saya belum mengerti"; a
-    voice note or photo is said to be kept for staff, since the bot cannot hear it),
-    more simply and with a person offered every second time, and an optional question
-    left after the fourth."""
+    voice note or photo, alone (`media`) or with words that answer nothing (`shown`: "ini
+    bukti"), is said to be kept for staff, since the bot cannot hear it, also when a
+    person is offered), more simply and with a person offered every second time, and an
+    optional question left after the fourth."""
     if state.lenient:  # optional: the message was not an answer; move on without it
         return _skip(engine, m, state, ack)
     m.misses += 1
@@ -41,9 +42,9 @@ def miss(engine: Runner, m: StepModel, state: StateSpec, story: bool = False,
         # jawab dulu pertanyaan ini"): heard, staff know, no answer needed
         return _heard(engine, m, state, "reprompt_afraid")
     if m.misses % MISSES_BEFORE_HUMAN == 0:  # a simpler question, and a person
-        return _offer_human(engine, m)
+        return _offer_human(engine, m, media or shown)
     key = "reprompt_tears" if tears else "reprompt_text" if state.input else \
-        "reprompt_story" if story else "reprompt_media" if media else "reprompt"
+        "reprompt_story" if story else "reprompt_media" if media or shown else "reprompt"
     # (a voice note: kept, not heard; crying faces: heard, and DARURAT, in "kamu" too)
     key = form(engine, m, key) if tears else key
     m.replies.append(Reply(key, choices=engine.choices(state)))
@@ -60,11 +61,12 @@ def _skip(engine: Runner, m: StepModel, state: StateSpec, ack: bool) -> None:
     return rest(engine, m, after) if after.end and not ack else None
 
 
-def _offer_human(engine: Runner, m: StepModel) -> None:
-    """Every second miss: a person offered, and the question in its simpler form."""
+def _offer_human(engine: Runner, m: StepModel, media: bool) -> None:
+    """Every second miss: a person offered, and the question in its simpler form (a
+    voice note: that it is kept, not "saya belum mengerti")."""
     m.misses %= MISSES_BEFORE_MOVING_ON
     m.events.append(Event("offered_human", {"state": m.state}))
-    m.replies.append(Reply("offer_human"))
+    m.replies.append(Reply("offer_human.media" if media else "offer_human"))
     return engine.prompt(m, short=True)
 
 

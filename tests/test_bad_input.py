@@ -153,6 +153,17 @@ def test_a_voice_note_at_a_choice_question_is_said_to_be_kept(service: Service) 
     said = engine.bundle.catalog.render(turn.replies[0], "id", {}).text
     assert said.startswith("Maaf, pesan suara, foto, atau file belum bisa saya baca di sini")
     assert turn.snapshot.state == "greeting" and turn.replies[0].choices
+    # a photo with words that answer nothing ("ini bukti"), the second miss, when a person
+    # is offered, then a voice note: still that it is kept, never "saya belum mengerti"
+    photo = Inbound("test", "u1", "m2", text="ini bukti",
+                    media=(Media("photo", "tg:def", "image/jpeg"),))
+    saids = []
+    for sent in (photo, voice):
+        turn = engine.step(turn.snapshot, sent, now, "id")
+        saids.append(engine.bundle.catalog.render(turn.replies[0], "id", {}).text)
+    assert all(s.startswith("Maaf, pesan suara, foto, atau file belum bisa saya baca")
+               for s in saids), saids
+    assert "Ketik PETUGAS" in saids[0] and turn.snapshot.state == "greeting"
 
 
 @pytest.mark.parametrize("blank", ["", "   ", "\x00\x07"], ids=["empty", "spaces", "control"])
