@@ -62,9 +62,9 @@ RESTING_REMINDER = ("language", *TO_LANGUAGE, "info", "unsubscribe", "not_unders
 # while a person holds the case, such a message is the person's to read (bot.pipeline.routing);
 # among ENGINE_KEYS below, so each is in every catalog
 NOT_UNDERSTOOD = frozenset({"reprompt", "reprompt_story", "reprompt_media", "reprompt_text",
-                            "offer_human", "offer_human.media", "moved_on", "moved_on.kept",
-                            "moved_on.kept.young",
-                            "explain", "reprompt_urgent",
+                            "reprompt_media.no_case", "offer_human", "offer_human.media",
+                            "offer_human.media.no_case", "moved_on", "moved_on.kept",
+                            "moved_on.kept.young", "explain", "reprompt_urgent",
                             "reprompt_urgent.young", "reprompt_afraid", "reprompt_afraid.young",
                             "hello"})  # "halo kaka" to a counselor holding the case: theirs
 HELPLINES = "helplines"  # the numbers only, no personal data (flows/intake.yaml)

@@ -11,7 +11,7 @@ from flows.moves import back, fire, rest
 from flows.offers import suggested
 from flows.runner import Runner
 from flows.types import Event, Reply
-from flows.wording import form, has_text, params
+from flows.wording import form, has_text, params, without_case
 
 MISSES_BEFORE_HUMAN = 2  # then a simpler form of the question and a person
 MISSES_BEFORE_MOVING_ON = 4  # an optional question is then left unanswered, never a loop
@@ -46,7 +46,8 @@ def miss(engine: Runner, m: StepModel, state: StateSpec, story: bool = False,
     key = "reprompt_tears" if tears else "reprompt_text" if state.input else \
         "reprompt_story" if story else "reprompt_media" if media or shown else "reprompt"
     # (a voice note: kept, not heard; crying faces: heard, and DARURAT, in "kamu" too)
-    key = form(engine, m, key) if tears else key
+    key = form(engine, m, key) if tears else without_case(engine, m, key) if media or shown \
+        else key  # no case yet: staff see it once there is one, not "kept for staff"
     m.replies.append(Reply(key, choices=engine.choices(state)))
 
 
@@ -66,7 +67,8 @@ def _offer_human(engine: Runner, m: StepModel, media: bool) -> None:
     voice note: that it is kept, not "saya belum mengerti")."""
     m.misses %= MISSES_BEFORE_MOVING_ON
     m.events.append(Event("offered_human", {"state": m.state}))
-    m.replies.append(Reply("offer_human.media" if media else "offer_human"))
+    m.replies.append(Reply(without_case(engine, m, "offer_human.media") if media else
+                           "offer_human"))
     return engine.prompt(m, short=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -152,7 +153,12 @@ def test_a_voice_note_at_a_choice_question_is_said_to_be_kept(service: Service) 
     turn = engine.step(snap, voice, now, "id")
     said = engine.bundle.catalog.render(turn.replies[0], "id", {}).text
     assert said.startswith("Maaf, pesan suara, foto, atau file belum bisa saya baca di sini")
+    assert "petugas LK3 bisa melihatnya setelah kasus Anda tercatat" in said  # none yet
     assert turn.snapshot.state == "greeting" and turn.replies[0].choices
+    with_case = replace(snap, case_number="LK3-2026-00001")
+    said = engine.bundle.catalog.render(
+        engine.step(with_case, voice, now, "id").replies[0], "id", {}).text
+    assert "pesannya tetap kami simpan untuk petugas" in said
     # a photo with words that answer nothing ("ini bukti"), the second miss, when a person
     # is offered, then a voice note: still that it is kept, never "saya belum mengerti"
     photo = Inbound("test", "u1", "m2", text="ini bukti",
