@@ -215,6 +215,12 @@ TABLE = [
     ("risk_perpetrator", "tra ada yg sakiti de, de cuma mabuk", "id", "no"),
     ("risk_perpetrator", "tra ada kekerasan", "id", "no"),
     ("risk_weapon", "tra ada kekerasan", "id", "no"),
+    # walk U-3: a gun kept at home, the strongest warning sign (asked again before)
+    ("risk_weapon", "de punya senjata api di rumah", "id", "yes"),
+    ("risk_weapon", "paitua simpan pistol di lemari", "id", "yes"),
+    ("risk_weapon", "he has a gun at home", "en", "yes"),
+    ("risk_weapon", "tra ada senjata di rumah", "id", "no"),
+    ("risk_weapon", "he has no gun", "en", "no"),
     ("greeting", "iya", "id", "chat"),
     ("greeting", "ya", "id", None),  # "ya" decides nothing (it ends many sentences)
     ("category", "tra tau", "id", "other"),
