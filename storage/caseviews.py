@@ -82,16 +82,17 @@ class Earlier(NamedTuple):
     closed_at: datetime | None
     assignee_id: int | None  # who held it last (None: nobody, or removed since)
     assignee: str | None
+    distrik: str | None = None  # where the family lived then (a list code)
 
 
 _EARLIER = select(CASES.c.id, CASES.c.number, CASES.c.status, CASES.c.closed_at,
-                  COUNSELORS.c.id, COUNSELORS.c.name).select_from(
+                  COUNSELORS.c.id, COUNSELORS.c.name, CASES.c.distrik).select_from(
     CASES.outerjoin(COUNSELORS, and_(COUNSELORS.c.id == CASES.c.assignee_id,
                                      COUNSELORS.c.removed_at.is_(None))))
 
 
 def _earlier(rows: Any) -> list[Earlier]:
-    return [Earlier(int(r[0]), r[1], r[2], maybe_utc(r[3]), r[4], r[5]) for r in rows]
+    return [Earlier(int(r[0]), r[1], r[2], maybe_utc(r[3]), r[4], r[5], r[6]) for r in rows]
 
 
 def earlier_cases(conn: Connection, contact_id: int, case_id: int) -> list[Earlier]:

@@ -42,7 +42,9 @@ def test_a_returning_mother_gets_help_first_then_the_short_welcome(
     assert new.number != old and new.priority == "P0"
     alert = joined(p["text"] for p in yohana.unread())
     assert f"Kasus baru {new.number}" in alert
-    assert f"pernah punya kasus {old} (ditutup 30-11-2026, petugas Sari)" in alert
+    assert "distrik belum diketahui" in alert  # not yet asked: the earlier case says where
+    assert f"pernah punya kasus {old} (ditutup 30-11-2026, petugas Sari, distrik Mimika " \
+        "Baru)" in alert  # she lived then (walk U-9)
     told = joined(p["text"] for p in sari.unread())
     assert f"Keluarga yang pernah Anda layani (kasus {old})" in told and new.number in told
     welcome = joined(family.say("1"))
@@ -50,7 +52,7 @@ def test_a_returning_mother_gets_help_first_then_the_short_welcome(
     assert FIRST_CONTACT not in welcome and "1. Lanjut chat" in welcome
     capsys.readouterr()
     assert show(service.db, new.number) == 0
-    assert f"Kasus sebelumnya:  {old} (ditutup 30-11-2026, petugas Sari)" in \
+    assert f"Kasus sebelumnya:  {old} (ditutup 30-11-2026, petugas Sari, distrik Mimika Baru)" in \
         capsys.readouterr().out
 
 
@@ -79,7 +81,8 @@ def test_her_own_case_number_is_noted_and_her_counselor_told(
     out = joined(family.say(f"sa pu nomor kasus {old}"))
     assert NOTED in out and "Maksud Anda" not in out and "1. Lanjut chat" in out
     told = joined(p["text"] for p in sari.unread())
-    assert f"Keluarga kasus {old} (ditutup 30-11-2026, petugas Sari) menulis lagi" in told
+    assert f"Keluarga kasus {old} (ditutup 30-11-2026, petugas Sari, distrik Mimika Baru) " \
+        "menulis lagi" in told
     assert yohana.unread() == []
     assert any(e["kind"] == "case_number_told" and e["data"]["own"] for e in events(
         service.db, old))

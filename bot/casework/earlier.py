@@ -18,13 +18,18 @@ DATE = "%d-%m-%Y"  # "ditutup 01-12-2026": the day is what a counselor remembers
 
 
 def named(case: Earlier, language: str = STAFF_LANGUAGE) -> str:
-    """`LK3-2026-00001 (ditutup 01-12-2026, petugas Sari)`."""
+    """`LK3-2026-00001 (ditutup 01-12-2026, petugas Sari, distrik Kwamki Narama)`: where
+    the family lived then, too (walk U-9: a returning family's P0 alert read "distrik
+    belum diketahui" while its earlier case knew it)."""
     who = case.assignee or "-"
+    where = {"distrik": labels.distrik(case.distrik, language)} if case.distrik else {}
     if case.closed_at is None:
-        return staff.text("earlier_case.open", language, number=case.number,
-                          status=labels.status(case.status, language), counselor=who)
-    return staff.text("earlier_case", language, number=case.number,
-                      closed=labels.wit(case.closed_at, DATE), counselor=who)
+        return staff.text("earlier_case.open" + (".distrik" if where else ""), language,
+                          number=case.number, status=labels.status(case.status, language),
+                          counselor=who, **where)
+    return staff.text("earlier_case" + (".distrik" if where else ""), language,
+                      number=case.number, closed=labels.wit(case.closed_at, DATE),
+                      counselor=who, **where)
 
 
 def line(conn: Connection, contact_id: int, case_id: int,
