@@ -87,6 +87,7 @@ NO_ANSWER_110 = "no_answer_110"  # the notice for "sa su telp 110 tra diangkat"
 SAFETY_NOTICES = {"no_safe_place": "no_shelter"}
 GREETED = "_greeted"  # the welcome was said: asked again, the greeting is only its question
 ACCIDENT = "_accident"  # the last danger words told of an injury by accident, nothing else
+IMAGES = "_images"  # the last sexual danger words were all of intimate images threatened
 ABOUT_OTHER = "_about_other"  # danger words told of someone else hurt ("tetangga pukul istri")
 # someone other than the phone's owner writes now (flows/phrases.yaml `writers`): "child"
 # (the owner's child: "sa anaknya") or "other"; their messages are logged as OTHER_AUTHOR

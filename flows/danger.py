@@ -15,6 +15,7 @@ from flows.actions import (
     ACTIONS,
     CRISIS_GROUPS,
     FOCUS,
+    IMAGES,
     MODEL_FLAG,
     MODEL_SELFHARM,
     OTHER_AT_RISK,
@@ -172,6 +173,10 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         m.answers[ACCIDENT] = True  # "jatuh dari pohon": the health post, no police lines
     else:
         m.answers.pop(ACCIDENT, None)
+    if scan.images:  # "ancam sebar sa pu foto ... malam ini": not to pay, the evidence
+        m.answers[IMAGES] = True  # kept, in the emergency text too (walk U-4: a girl of 16
+    else:  # with a deadline tonight read of a visum within 72 hours)
+        m.answers.pop(IMAGES, None)
     young = writes_as_child(m.answers)
     about_child = scan.child and not young
     m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]

@@ -10,6 +10,7 @@ from flows.actions import (
     FOCUS,
     GREETED,
     HURT_BY_POLICE,
+    IMAGES,
     OFFER,
     OWN_ADVICE,
     PHONE_WATCHED,
@@ -106,6 +107,8 @@ def _of_variant(engine: Runner, m: StepModel, state: StateSpec, texts: Texts,
     """A variant's text in its form for an accident, a child, another, the police."""
     if m.answers.get(ACCIDENT) and f"{key}{ACCIDENT_TEXT}" in texts:
         key = f"{key}{ACCIDENT_TEXT}"  # a fall, a bite: first aid and the health post
+    if m.answers.get(IMAGES) and f"{key}.images" in texts:
+        key = f"{key}.images"  # intimate images threatened: evidence, not a visum
     if writes_as_child(m.answers) and f"{key}.child" in texts:
         key = f"{key}.child"  # a child writing: "kamu" (emergency.violence.child)
     elif about_someone_else(m.answers) and f"{key}.other" in texts:

@@ -509,6 +509,18 @@ def test_a_threat_to_spread_a_video_is_told_of_evidence_not_a_visum() -> None:
     assert young.replies[0].key == "crisis.p1.sexual.images.child"
     both = say(None, "de perkosa sa trus ancam sebar video")
     assert both.replies[0].key == "crisis.p1.sexual"
+    # walk U-4: naked photos named, and a deadline tonight: still evidence, not a visum
+    for said, key in (
+            ("ada orang ancam sebar sa pu foto bugil kalo sa tra kirim uang",
+             "crisis.p1.sexual.images"),
+            ("ada laki2 di fb, sa su kirim foto tra pake baju, skarang de ancam mo sebar ke sa "
+             "pu grup sekolah kalo sa tra transfer 2 juta malam ini", "emergency.sexual.images"),
+            ("sa umur 15. de ancam sebar sa pu foto bugil malam ini kalo sa tra kirim uang",
+             "emergency.sexual.images.child")):
+        turn = say(None, said)
+        text = words(turn)
+        assert turn.replies[0].key == key and "Jangan kirim uang" in text, said
+        assert "72 jam" not in text and "visum" not in text, said
 
 
 def test_numbers_after_a_refusal_lead_with_what_was_told() -> None:
