@@ -212,11 +212,17 @@ SEARCH = [
     "paitua pigi tra pulang2 su seminggu, hp mati. lapor ke mana ka",
     "sa mo lapor ke mana kalo sa pu anak tra pulang", "where do I report my missing husband",
     "sa pu anak perempuan 14 thn lari dari rumah su 3 hari, tra tau de di mana",  # walk K
+    # a child not home for days, or lost, with no question asked (walk U-15)
+    "sa pu anak perempuan 14 tahun su 3 hari tra pulang, de ikut laki2 dewasa",
+    "sa pu anak laki2 su 2 hari tra pulang, tadi de kirim sms bilang de mo bunuh diri",
+    "nona tra pulang su dua malam", "sa pu ade hilang dari kemarin, de baru 10 tahun",
 ]
 NOT_SEARCH = [
     "sa cari kerja", "sa sudah cari de kemana2", "de cari sa terus", "dong cari uang di kota",
     "sa cari kantor lk3", "sa mo lapor ke mana kalo paitua pukul sa",
     "sa pu hp hilang, lapor ke mana", "de su pulang, sa mo lapor ke siapa",
+    "sa pu anak hilang sabar", "anak sa su 2 hari tra masuk sekolah karna sakit",
+    "anak su pulang tadi malam, su 3 hari de tra mau bicara", "sa pu anak pu hp hilang",
 ]
 DISCLOSE = [
     "de bilang sa pukul de ka?", "maitua ada lapor apa ke kam", "de bilang apa ke kam?",
