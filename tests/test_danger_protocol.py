@@ -681,3 +681,19 @@ def test_one_who_would_hurt_others_and_is_still_in_danger_is_told_not_to_go_ther
     assert still.replies[0].key == "emergency.still_ack.harms_others"
     said = words(still)
     assert "Jangan pergi ke tempat mereka" in said and "tempat yang aman dan ramai" not in said
+
+
+def test_a_boy_of_14_who_wants_to_die_now_reads_kamu() -> None:
+    """Walk U-20: a bullied boy of 14 who answered every suicide question "iya" read "Bila
+    tidak ada orang di dekat Anda" when "saat ini juga" made it an emergency; "kamu", and an
+    adult he trusts first."""
+    snap = None
+    for said in ("halo", "1", "tra", "setuju", "sa 14 tahun kelas 2 smp", "tra ada", "sekolah",
+                 "sa tiap hari dong ejek sa pu kulit deng pukul sa di wc sekolah. sa malas "
+                 "hidup, lebih baik sa mati saja", "iya", "sa sendiri", "mimika baru", "SP2",
+                 "iya", "tra", "iya", "tra", "tra tau", "tra", *["iya"] * 7):
+        turn = say(snap, said)
+        snap = turn.snapshot
+    assert turn.replies[0].key == "emergency.more.selfharm.young", [r.key for r in turn.replies]
+    text = words(turn)
+    assert "orang dewasa yang kamu percaya" in text and " Anda" not in text, text
