@@ -115,9 +115,20 @@ _MALAY = _set(
     "pagi siang sore malam dengan deng sama dari untuk kami kita dorang ko kamu")
 
 
+# A plea for help in English alone ("help", walk U-22: the emergency text came in
+# Indonesian, and the greeting and consent after it)
+_ENGLISH_PLEAS = frozenset({"help", "help me", "please help", "help please", "pls help",
+                            "help pls", "please help me", "need help", "i need help",
+                            "emergency", "help help"})
+
+
 def written_in(text: str, default: str) -> str:
-    """`en` when a message of three words or more reads as English, else `default`."""
-    words = fold(text).split()
+    """`en` when a message of three words or more reads as English, or is a plea for help
+    in English alone, else `default`."""
+    folded = fold(text)
+    if folded in _ENGLISH_PLEAS:
+        return "en"
+    words = folded.split()
     if len(words) < 3:
         return default
     english = sum(w in _ENGLISH for w in words)

@@ -47,3 +47,15 @@ def test_a_later_message_does_not_switch() -> None:
     turn = ENGINE.step(first.snapshot, Inbound("test", "u1", "m2",
                                                text="I want to ask about LK3"), NOW, "id")
     assert turn.snapshot.language == "id"
+
+
+@pytest.mark.parametrize("text", ["help", "Help me", "please help me!"])
+def test_a_plea_for_help_in_english_is_the_emergency_word_in_english(text: str) -> None:
+    """Walk U-22: "help" alone read as violence, in Indonesian, and the greeting and consent
+    after it in Indonesian: it is DARURAT's answer, in English; "tolong" stays Indonesian."""
+    turn = ENGINE.step(None, Inbound("test", "u1", "m1", text=text), NOW, "id")
+    assert turn.snapshot.language == "en" and turn.replies[0].key == "emergency", turn.replies
+    said = ENGINE.bundle.catalog.render(turn.replies[0], "en", {}).text
+    assert said.startswith("Your safety comes first"), said
+    tolong = ENGINE.step(None, Inbound("test", "u1", "m1", text="tolong"), NOW, "id")
+    assert tolong.snapshot.language == "id" and tolong.replies[0].key == "emergency"
