@@ -39,6 +39,7 @@ Time = DateTime(timezone=True)
 
 
 ANSWER = {"answer": True}  # a column that keeps an answer of the intake (storage.cases)
+FAMILY_WAITING = "status = 'claimed' AND family_waiting_since IS NOT NULL"
 
 OPEN_ROWS = text("status IN ('pending', 'sending')")  # outbox rows not yet done
 
@@ -242,6 +243,10 @@ class Case(Base):
               postgresql_where=text("status = 'claimed'"), sqlite_where=text("status = 'claimed'")),
         Index("ix_cases_waiting_alerts", "priority", "last_alert_at", "created_at",
               postgresql_where=text("status = 'waiting'"), sqlite_where=text("status = 'waiting'")),
+        # The scheduler's look at families waiting on the person who holds their case
+        # (migration 0018): only held cases with a family message unanswered.
+        Index("ix_cases_family_waiting", "family_waiting_since",
+              postgresql_where=text(FAMILY_WAITING), sqlite_where=text(FAMILY_WAITING)),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -267,6 +272,14 @@ class Case(Base):
     last_alert_at: Mapped[datetime | None] = mapped_column(Time)
     alert_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     flagged_at: Mapped[datetime | None] = mapped_column(Time)
+    # A family waiting on the person who holds their case (bot.pipeline.heldwait, migration
+    # 0018): since when their message is unanswered; since when danger words of theirs are;
+    # when the family was told and the holder reminded; when supervisors were told. All
+    # emptied when staff's words go to the family.
+    family_waiting_since: Mapped[datetime | None] = mapped_column(Time)
+    danger_waiting_since: Mapped[datetime | None] = mapped_column(Time)
+    wait_reminded_at: Mapped[datetime | None] = mapped_column(Time)
+    wait_escalated_at: Mapped[datetime | None] = mapped_column(Time)
 
 
 class CaseEvent(Base):

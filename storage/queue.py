@@ -54,19 +54,30 @@ class CaseView:
     last_alert_at: datetime | None
     alert_count: int
     flagged_at: datetime | None
+    # a family waiting on the person who holds the case (bot.pipeline.heldwait)
+    family_waiting_since: datetime | None = None
+    danger_waiting_since: datetime | None = None
+    wait_reminded_at: datetime | None = None
+    wait_escalated_at: datetime | None = None
 
 
 _VIEW = (CASES.c.id, CASES.c.number, CASES.c.status, CASES.c.priority, CASES.c.reasons,
          CASES.c.category, CASES.c.distrik, CASES.c.channel, CASES.c.contact_id,
          CASES.c.assignee_id, CASES.c.created_at, CASES.c.claimed_at, CASES.c.first_response_at,
-         CASES.c.last_alert_at, CASES.c.alert_count, CASES.c.flagged_at)
+         CASES.c.last_alert_at, CASES.c.alert_count, CASES.c.flagged_at,
+         CASES.c.family_waiting_since, CASES.c.danger_waiting_since, CASES.c.wait_reminded_at,
+         CASES.c.wait_escalated_at)
+# what nothing waiting on a held case's holder leaves (bot.pipeline.heldwait)
+NOT_WAITING = {"family_waiting_since": None, "danger_waiting_since": None,
+               "wait_reminded_at": None, "wait_escalated_at": None}
 
 
 def _view(row: Any) -> CaseView:
     """A row of the `_VIEW` columns (a Core row or a plain tuple)."""
     return CaseView(row[0], row[1], row[2], row[3], list(row[4]), row[5], row[6], row[7],
                     row[8], row[9], utc(row[10]), maybe_utc(row[11]), maybe_utc(row[12]),
-                    maybe_utc(row[13]), int(row[14] or 0), maybe_utc(row[15]))
+                    maybe_utc(row[13]), int(row[14] or 0), maybe_utc(row[15]),
+                    *(maybe_utc(v) for v in row[16:20]))
 
 
 _BY_ID = select(*_VIEW).where(CASES.c.id == bindparam("id"))
@@ -136,6 +147,10 @@ class Due:
     opened: Mapping[str, datetime]
     again: Mapping[str, datetime]
     flagged: datetime
+    # a held case's family waiting since at or before it may be due to be told (and its
+    # holder reminded); reminded at or before it, due to reach the supervisors
+    waited: datetime | None = None
+    reminded: datetime | None = None
 
 
 def escalation_candidates(conn: Connection, due: Due) -> list[CaseView]:
@@ -160,7 +175,25 @@ def escalation_candidates(conn: Connection, due: Due) -> list[CaseView]:
     found += [_view(r) for r in conn.execute(select(*_VIEW).where(
         c.status == "claimed", c.first_response_at.is_(None),
         or_(and_(c.flagged_at.is_(None), late), c.flagged_at <= due.flagged)))]
+    seen = {v.id for v in found}
+    found += [v for v in family_waiting(conn, due) if v.id not in seen]
     return sorted(found, key=lambda v: (v.priority, v.created_at, v.id))
+
+
+def family_waiting(conn: Connection, due: Due) -> list[CaseView]:
+    """Held cases whose family waits on the holder (by its partial index) and may be due:
+    to be told and the holder reminded, or, their danger words or their wait past the
+    bounds, to reach the supervisors. A superset, as above."""
+    if due.waited is None or due.reminded is None:
+        return []
+    c = CASES.c
+    danger = or_(false(), *(and_(c.priority == p, c.danger_waiting_since <= opened)
+                            for p, opened in due.opened.items()))
+    return [_view(r) for r in conn.execute(select(*_VIEW).where(
+        c.status == "claimed", c.family_waiting_since.is_not(None), or_(
+            and_(c.wait_reminded_at.is_(None), c.family_waiting_since <= due.waited),
+            and_(c.wait_escalated_at.is_(None),
+                 or_(c.wait_reminded_at <= due.reminded, danger)))))]
 
 
 def listing(conn: Connection, stmt: Select[Any], statuses: Sequence[str],
@@ -219,7 +252,7 @@ def claim(conn: Connection, counselor_id: int, now: datetime,
     case_id = conn.execute(
         update(CASES).where(CASES.c.id == pick.scalar_subquery(), CASES.c.status == "waiting")
         .values(status="claimed", assignee_id=counselor_id, claimed_at=now, updated_at=now,
-                flagged_at=None)
+                flagged_at=None, **NOT_WAITING)
         .returning(CASES.c.id)).scalar_one_or_none()
     if case_id is None:
         return "gone", None
@@ -230,7 +263,7 @@ def release(conn: Connection, case_id: int, now: datetime) -> None:
     """Back to the queue, in its old place (waiting time counts from when it was opened)."""
     conn.execute(update(CASES).where(CASES.c.id == case_id).values(
         status="waiting", assignee_id=None, claimed_at=None, updated_at=now, flagged_at=None,
-        last_alert_at=None, alert_count=0))
+        last_alert_at=None, alert_count=0, **NOT_WAITING))
 
 
 def transfer(conn: Connection, case_id: int, to_counselor: int, now: datetime) -> None:

@@ -76,6 +76,53 @@ class Answered(NamedTuple):
     id: int
 
 
+class FamilyWaits(NamedTuple):
+    """A family's words on a case a person holds wait for that person's answer
+    (`cases.family_waiting_since`): written where nothing of theirs waited yet."""
+
+    family_waiting_since: datetime
+    id: int
+
+
+class DangerWaits(NamedTuple):
+    """Danger words of a family on a case a person holds wait for that person's answer
+    (`cases.danger_waiting_since`): written where none waited yet."""
+
+    danger_waiting_since: datetime
+    id: int
+
+
+class WaitReminded(NamedTuple):
+    """A family waiting on the holder of their case was told so, and the holder reminded
+    (`cases.wait_reminded_at`)."""
+
+    wait_reminded_at: datetime
+    id: int
+
+
+class WaitEscalated(NamedTuple):
+    """Supervisors were told that a family waits on the holder of their case
+    (`cases.wait_escalated_at`)."""
+
+    wait_escalated_at: datetime
+    id: int
+
+
+class HolderAnswered(NamedTuple):
+    """Staff's words went to the family of a held case: nothing of theirs waits any more
+    (the four `cases` columns of a family waiting emptied)."""
+
+    family_waiting_since: None
+    danger_waiting_since: None
+    wait_reminded_at: None
+    wait_escalated_at: None
+    id: int
+
+    @classmethod
+    def of(cls, case_id: int) -> HolderAnswered:
+        return cls(None, None, None, None, case_id)
+
+
 class EventRow(NamedTuple):
     """An entry in the audit trail (`case_events`)."""
 
@@ -153,12 +200,15 @@ class Redacted(NamedTuple):
 
 
 Row = LogRow | OutboxRow | EventRow | ConsentRow | NewConversation | SavedConversation | \
-    Seen | Processed | Redacted | Released | Answered | tuple[Any, ...]  # the last: SavedTriage
+    Seen | Processed | Redacted | Released | Answered | FamilyWaits | DangerWaits | \
+    WaitReminded | WaitEscalated | HolderAnswered | tuple[Any, ...]  # the last: SavedTriage
 
 # Each type's table and, for an UPDATE, the key (its last field); in the order written.
 TABLES: dict[type, tuple[Table, str | None]] = {
     NewConversation: (CONVS, None), SavedConversation: (CONVS, "id"),
-    SavedTriage: (CASES, "id"), Answered: (CASES, "id"), ConsentRow: (CONSENTS, None),
+    SavedTriage: (CASES, "id"), Answered: (CASES, "id"), HolderAnswered: (CASES, "id"),
+    FamilyWaits: (CASES, "id"), DangerWaits: (CASES, "id"), WaitReminded: (CASES, "id"),
+    WaitEscalated: (CASES, "id"), ConsentRow: (CONSENTS, None),
     EventRow: (EVENTS, None),
     LogRow: (LOG, None), OutboxRow: (OUTBOX, None), Released: (OUTBOX, "id"),
     Seen: (CONTACTS, "id"),
