@@ -162,30 +162,7 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     """
     imminent = is_imminent(scan, m.flags)
     was = m.answers.get(FOCUS)
-    set_focus(m, scan)
-    if of_another(scan):
-        m.answers[ABOUT_OTHER] = True  # "tetangga pukul de pu maitua skarang"
-    elif scan.groups and not (focus_of(scan) == "help_now" and OTHER_AT_RISK in m.flags
-                              and m.answers.get(FOCUS) == "selfharm"):
-        m.answers.pop(ABOUT_OTHER, None)  # the writer's own danger now (not "tolong" or
-        # "masih dalam bahaya" after a husband told of his wife's words: still hers)
-    if scan.accident:
-        m.answers[ACCIDENT] = True  # "jatuh dari pohon": the health post, no police lines
-    else:
-        m.answers.pop(ACCIDENT, None)
-    if scan.images:  # "ancam sebar sa pu foto ... malam ini": not to pay, the evidence
-        m.answers[IMAGES] = True  # kept, in the emergency text too (walk U-4: a girl of 16
-    else:  # with a deadline tonight read of a visum within 72 hours)
-        m.answers.pop(IMAGES, None)
-    young = writes_as_child(m.answers)
-    about_child = scan.child and not young
-    m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]
-    told = focus_of(scan) if scan.model is None else None
-    if told is not None and (told not in HOW_URGENT or TOLD not in m.answers):
-        m.answers[TOLD] = told  # what the problem is; "kam bisa kirim polisi ka?" after
-        # "paitua pukul sa" says how urgent, not what (a walk-through: the category then
-        # offered was "Hubungan suami-istri", from the story's other words)
-    m.flags = list(flags_seen(scan, tuple(m.flags), WRITER in m.answers))
+    young, about_child = kept(m, scan)
     if imminent:
         m.flag("crisis_now")
     m.events.append(Event("crisis_words", words_event(scan, imminent, state=m.state)))
@@ -221,6 +198,58 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
         # her teacher; a boy's "kalo sa tra ada lagi sa pu mama pasti lebih tenang", read
         # by the model alone: no person would ever have seen any of them)
         ACTIONS["open_case_now"](m)
+    key = p1_key(engine, m, scan, young, about_child)
+    if state.name != engine.flow.interrupts["emergency"] or answered:
+        m.replies.append(Reply(key, engine.params(m, key)))
+    # else at "are you safe now?" the question comes again as the emergency message for
+    # the kind now told: its 24-hour numbers once, not twice in one turn (a mother who
+    # answered "iya" to danger, then told "paitua pukul sa tadi malam", read two lists)
+    if choice is not None:  # what was understood, so a wrong reading can be seen
+        m.replies.append(Reply(NOTED, {"chosen_key": choice.label}))
+    now = engine.flow.states[m.state]
+    if choice is not None:
+        corrections.record(m, state.name, True)
+    if now.end and not answered:
+        return engine.rest(m, now)
+    engine.prompt(m)
+
+
+def kept(m: StepModel, scan: Scan) -> tuple[bool, bool]:
+    """What danger words change in a conversation, whoever answers them (the engine, or a
+    person holding the case: `held`): the kind of danger its texts and numbers are for,
+    whether it is someone else's or an accident, the kinds hit, the kind told (the category
+    offered later), and the flags its case's triage reads. Whether a child writes, and
+    whether the words are about a child someone else tells of."""
+    set_focus(m, scan)
+    if of_another(scan):
+        m.answers[ABOUT_OTHER] = True  # "tetangga pukul de pu maitua skarang"
+    elif scan.groups and not (focus_of(scan) == "help_now" and OTHER_AT_RISK in m.flags
+                              and m.answers.get(FOCUS) == "selfharm"):
+        m.answers.pop(ABOUT_OTHER, None)  # the writer's own danger now (not "tolong" or
+        # "masih dalam bahaya" after a husband told of his wife's words: still hers)
+    if scan.accident:
+        m.answers[ACCIDENT] = True  # "jatuh dari pohon": the health post, no police lines
+    else:
+        m.answers.pop(ACCIDENT, None)
+    if scan.images:  # "ancam sebar sa pu foto ... malam ini": not to pay, the evidence
+        m.answers[IMAGES] = True  # kept, in the emergency text too (walk U-4: a girl of 16
+    else:  # with a deadline tonight read of a visum within 72 hours)
+        m.answers.pop(IMAGES, None)
+    young = writes_as_child(m.answers)
+    about_child = scan.child and not young
+    m.answers[CRISIS_GROUPS] = [*scan.groups, *(["child"] if about_child else [])]
+    told = focus_of(scan) if scan.model is None else None
+    if told is not None and (told not in HOW_URGENT or TOLD not in m.answers):
+        m.answers[TOLD] = told  # what the problem is; "kam bisa kirim polisi ka?" after
+        # "paitua pukul sa" says how urgent, not what (a walk-through: the category then
+        # offered was "Hubungan suami-istri", from the story's other words)
+    m.flags = list(flags_seen(scan, tuple(m.flags), WRITER in m.answers))
+    return young, about_child
+
+
+def p1_key(engine: Stepper, m: StepModel, scan: Scan, young: bool, about_child: bool) -> str:
+    """The P1 text for danger words that are not imminent: that kind's 24-hour numbers,
+    in the form for who writes and of whom."""
     key = MAYBE if scan.model is not None else f"crisis.p1.{m.answers[FOCUS]}"
     if scan.images and engine.has_text(m, f"{key}.images"):
         key = f"{key}.images"  # a video threatened: evidence and reporting, not a visum
@@ -235,19 +264,24 @@ def answer(engine: Stepper, m: StepModel, inbound: Inbound, state: StateSpec, sc
     elif m.answers[FOCUS] in OTHER_FOCUS and about_someone_else(m.answers) and \
             engine.has_text(m, f"{key}.other"):
         key = f"{key}.other"  # someone telling of another: "the person hurt is not to blame"
-    if state.name != engine.flow.interrupts["emergency"] or answered:
+    return key
+
+
+def held(engine: Stepper, m: StepModel, scan: Scan, say: bool) -> None:
+    """Danger words that are not imminent from a family whose case a person holds (the host
+    passes on their other words: bot.pipeline.routing). What `answer` does with them, but
+    the conversation stays where it is and no question is answered: the kind of danger
+    kept, the case raised by the same triage (walk U-1: "paitua su tau sa lapor, de bilang
+    nanti malam de pukul sa" left a held case at P2, and the family heard nothing), and,
+    where the host says (`say`: once while the holder has not answered), the P1 text an
+    intake gives for those words, in its forms (a child's; on a phone someone else reads,
+    staff answer after they write)."""
+    young, about_child = kept(m, scan)
+    m.events.append(Event("crisis_words", words_event(scan, False)))
+    ACTIONS["open_case_now"](m)  # the case event: its priority and reasons as the intake's
+    if say:
+        key = p1_key(engine, m, scan, young, about_child)
         m.replies.append(Reply(key, engine.params(m, key)))
-    # else at "are you safe now?" the question comes again as the emergency message for
-    # the kind now told: its 24-hour numbers once, not twice in one turn (a mother who
-    # answered "iya" to danger, then told "paitua pukul sa tadi malam", read two lists)
-    if choice is not None:  # what was understood, so a wrong reading can be seen
-        m.replies.append(Reply(NOTED, {"chosen_key": choice.label}))
-    now = engine.flow.states[m.state]
-    if choice is not None:
-        corrections.record(m, state.name, True)
-    if now.end and not answered:
-        return engine.rest(m, now)
-    engine.prompt(m)
 
 
 def focus_on_reasons(m: StepModel, reasons: frozenset[str]) -> None:

@@ -38,6 +38,7 @@ from flows.actions import (
     phone_watched,
     writes_as_child,
 )
+from flows.crisis import Scan
 from flows.definition import ChoiceSpec, Condition, FlowError, StateSpec
 from flows.loader import Bundle, load_bundle
 from flows.machine import LeanMachine
@@ -210,6 +211,24 @@ class Engine:
         whose_answers(snap.answers, m.answers)
         new = Snapshot(snap.flow, m.state, m.language, m.answers, tuple(m.flags), m.misses,
                        self.flow.version, snap.case_number, now)
+        return Turn(tuple(m.replies), tuple(m.events), new)
+
+    def held_danger(self, snap: Snapshot, inbound: Inbound, scan: Scan, now: datetime,
+                    say: bool) -> Turn:
+        """Danger words that are not imminent from a family whose case a person holds
+        (flows.danger.held): the conversation as they leave it, the case event that raises
+        it, and (`say`) the P1 text an intake gives for them. Pure, like `step`."""
+        m = self._model(snap, inbound, now, False)
+        danger.note_young(m, scan)  # "sa umur 15": "kamu"
+        for pattern, flag in self.flagging:  # "de cek sa pu hp": the texts for such a phone
+            if pattern.search(fold(inbound.text)):
+                m.flag(flag)
+        danger.held(self, m, scan, say)
+        if PHONE_WATCHED in m.flags and PHONE_WATCHED not in snap.flags:
+            phone_watched(m)  # staff write only after they write, as the intake records it
+        m.replies = [wording.filled(self, m, r) for r in m.replies]
+        new = Snapshot(snap.flow, snap.state, m.language, m.answers, tuple(m.flags), m.misses,
+                       snap.flow_version, snap.case_number, now)
         return Turn(tuple(m.replies), tuple(m.events), new)
 
     def _model(self, snap: Snapshot, inbound: Inbound, now: datetime,
