@@ -41,6 +41,10 @@ class ServiceHours:
     # the family's last message, if that was no longer than `incomplete_within` ago
     incomplete_after: timedelta = timedelta(hours=4)
     incomplete_within: timedelta = timedelta(days=14)
+    # a family waiting this long on the person holding their case is told so, the holder
+    # reminded; supervisors hear it this much service time after the reminder
+    held_wait: timedelta = timedelta(minutes=120)
+    held_wait_supervisor_minutes: int = 60
 
     def is_open(self, when: datetime) -> bool:
         local = when.astimezone(self.tz)
@@ -122,7 +126,9 @@ def load_hours(path: Path) -> ServiceHours:
                         timedelta(minutes=int(raw.get("p0_family_update_minutes", 30))),
                         timedelta(minutes=int(raw.get("writer_reply_minutes", 10))),
                         timedelta(hours=float(raw.get("incomplete_intake_hours", 4))),
-                        timedelta(days=float(raw.get("incomplete_intake_within_days", 14))))
+                        timedelta(days=float(raw.get("incomplete_intake_within_days", 14))),
+                        timedelta(minutes=int(raw.get("held_wait_minutes", 120))),
+                        int(raw.get("held_wait_supervisor_service_minutes", 60)))
 
 
 @cache

@@ -45,6 +45,16 @@ EVENTS: list[tuple[str, dict[str, Any]]] = [
     ("message_set_aside", {"inbox_id": 3}),
     ("subscribe", {"topic": "pengasuhan", "language": "id", "source": "keyword"}),
     ("subscribe", {"topic": "all", "language": "en", "source": "link"}),
+    ("family_waiting", {"since": "2026-12-01T01:22:00+00:00", "family": True, "told": [1]}),
+    ("family_waiting", {"since": "2026-12-01T01:22:00+00:00", "family": False,
+                        "why": "contact_constraint", "owed": True, "told": [1]}),
+    ("family_waiting", {"since": "2026-12-01T01:22:00+00:00", "family": False,
+                        "why": "quick_exit", "told": []}),
+    ("family_waiting", {"family": True, "with_reply": True}),
+    ("family_waiting_late", {"since": "2026-12-01T01:22:00+00:00", "priority": "P2",
+                             "told": [2]}),
+    ("held_danger_late", {"since": "2026-12-01T03:23:00+00:00", "priority": "P1",
+                          "told": [2]}),
 ]
 
 

@@ -1,11 +1,13 @@
-"""Deadlines that act: overdue re-announcements, P0 re-alerts, no-response flags and returns.
+"""Deadlines that act: overdue re-announcements, P0 re-alerts, no-response flags and returns,
+and families waiting on the person who holds their case (bot.casework.heldwait).
 
 A run first finds the cases that may be due, outside any write lock (a read-only transaction:
 on SQLite it holds no lock writers wait for) and by index: from the service hours it works out,
 per priority, the latest opening time that is past its target now and the latest alert that is
-due again (`queue.Due`), and reads only the waiting cases in those ranges and the claimed cases
-nobody has answered. It then does at most one thing per due case, each in its own short
-transaction with the case row locked (PostgreSQL: FOR UPDATE; SQLite: every write transaction
+due again (`queue.Due`), and reads only the waiting cases in those ranges, the claimed cases
+nobody has answered, and the claimed cases whose family's message waits past its bounds. It
+then does at most one thing per due case, each in its own short transaction with the case row
+locked (PostgreSQL: FOR UPDATE; SQLite: every write transaction
 is IMMEDIATE) and the decision taken again on the locked row, so a counselor's claim or another
 scheduler process that got there first wins. So the write lock is held for one case's action
 at a time however many cases are open (measured with `python -m bot.bench.growthbench`).
@@ -29,7 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.casework import caseops, intakeview, labels, p0family, staff
+from bot.casework import caseops, heldwait, intakeview, labels, p0family, staff
 from bot.casework.alerts import take_button
 from bot.pipeline import lapse
 from bot.privacy import deadlines
@@ -100,7 +102,9 @@ class Scheduler:
         again = {"P0": now - hours.p0_realert,
                  "P1": latest(lambda t: hours.add_service_minutes(t, hours.p1_realert_minutes),
                               now)}
-        return queue.Due(opened, again, now - hours.return_after)
+        reminded = latest(partial(heldwait.supervisors_by, hours), now)
+        return queue.Due(opened, again, now - hours.return_after, now - hours.held_wait,
+                         reminded)
 
     def due(self, case: CaseView, now: datetime) -> str | None:
         """The action this case needs at `now`, if any (an event kind)."""
@@ -120,11 +124,18 @@ class Scheduler:
                 again = self.hours.add_service_minutes(last, self.hours.p1_realert_minutes)
                 return "overdue_alert" if now >= again else None
             return None
-        if case.status != "claimed" or case.first_response_at is not None \
-                or case.claimed_at is None:
+        if case.status != "claimed":
             return None
+        if case.first_response_at is None and case.claimed_at is not None:
+            kind = self._unanswered(case, case.claimed_at, now)
+            if kind is not None:
+                return kind
+        return heldwait.due(self.hours, case, now)  # a family waiting on its holder
+
+    def _unanswered(self, case: CaseView, claimed_at: datetime, now: datetime) -> str | None:
+        """A claimed case nobody has written to the family of: flagged, then returned."""
         if case.flagged_at is None:
-            deadline = self.hours.deadline(case.priority, case.claimed_at)
+            deadline = self.hours.deadline(case.priority, claimed_at)
             return "no_response_flag" if now >= deadline else None
         return "returned_to_queue" if now - case.flagged_at >= self.hours.return_after else None
 
@@ -141,7 +152,9 @@ class Scheduler:
                     # urgent case is still flagged to a supervisor (Never 10: a review)
                 # the sequence number of this case's next scheduler action
                 key = f"sched:{case.id}:{cases.event_count(conn, case.id, ACTOR)}"
-                data = self._do(conn, kind, case, now, key)
+                data = heldwait.act(conn, kind, case, now, key, self.bundle or intake_bundle(),
+                                    self.hours) if kind in heldwait.KINDS \
+                    else self._do(conn, kind, case, now, key)
                 done = [(kind, data)]
                 if kind == "p0_realert" and (family := self._family(conn, case, now, key)):
                     done.append((p0family.KIND, family))

@@ -194,10 +194,18 @@ def send(batch: Batch, msg: inbox.Pending, conv: Conv, rendered: list[Rendered])
     if keeps_no_words(conv) and case_id is None:  # count the message, keep no words
         text, msg = "", msg._replace(payload={"redacted": True})
         batch.rows.append(Redacted({"redacted": True}, msg.id))
-    asked = snap.state if snap is not None else None
     rows = batch.rows
     rows.append(inbound_row(msg, contact_id, case_id, text, msg.payload.get("media"), now,
                             author_of(snap)))
+    replies(batch, msg, conv, rendered, case_id)
+    rows.append(Processed(now, msg.id))
+
+
+def replies(batch: Batch, msg: inbox.Pending, conv: Conv, rendered: list[Rendered],
+            case_id: int | None) -> None:
+    """The outbox rows and transcript lines of the bot's replies to `msg`."""
+    now, contact_id, rows = batch.now, conv.contact.id, batch.rows
+    asked = conv.snapshot.state if conv.snapshot is not None else None
     n = 0
     for r in rendered:
         for payload in _encoded_payloads(msg.channel, r.text, r.choices, asked):
@@ -206,7 +214,6 @@ def send(batch: Batch, msg: inbox.Pending, conv: Conv, rendered: list[Rendered])
             n += 1
         rows.append(LogRow(contact_id, case_id, msg.id, "out", BOT, r.text, False,
                            len(r.text), None, now))
-    rows.append(Processed(now, msg.id))
 
 
 def apologise(conn: Connection, flows: FlowEngine, msg: inbox.Pending, now: datetime) -> None:

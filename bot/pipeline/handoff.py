@@ -21,7 +21,7 @@ from flows.catalog import Catalog
 from flows.hours import service_hours
 from flows.types import Reply
 from storage import conversations, outbox, queue
-from storage.rows import Answered, EventRow, LogRow, OutboxRow, Row, write_rows
+from storage.rows import Answered, EventRow, HolderAnswered, LogRow, OutboxRow, Row, write_rows
 
 
 def tell_family(conn: Connection, catalog: Catalog, case_id: int, key: str, now: datetime,
@@ -84,8 +84,9 @@ def counselor_to_family(conn: Connection, counselor_id: int, case_id: int, text:
     """A counselor's words to the family, unchanged; the first one to go out is the first
     response. Held for the family's next message, it is that only when it goes, with the
     reply to that message (`release`): reports count the time a family heard a person
-    (walk S-13: "Respon pertama" was the time a held message was written). Why it waits,
-    or None when it goes now."""
+    (walk S-13: "Respon pertama" was the time a held message was written). Whatever waited
+    on staff of the family's is answered (bot.casework.heldwait). Why it waits, or None when
+    it goes now."""
     contact_id, _ = family_of(conn, case_id)
     payload: dict[str, Any] = {"text": text, "choices": [], "from_staff": counselor_id}
     if media:
@@ -94,6 +95,8 @@ def counselor_to_family(conn: Connection, counselor_id: int, case_id: int, text:
                 author=f"counselor:{counselor_id}", media=media, prefix="staff-msg")
     if why is None:
         queue.first_response(conn, case_id, now)
+    write_rows(conn, [HolderAnswered.of(case_id)])  # nothing of theirs waits on staff now,
+    # also where these words wait for them to write (they go with the reply to it)
     return why
 
 

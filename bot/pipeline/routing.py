@@ -4,6 +4,9 @@ Once a counselor holds a family's case the bot is silent for that family, except
 safety keywords, which the flow still answers and the counselor hears about at once. A
 message with danger words (flows.crisis) reaches the counselor marked as urgent; imminent
 danger is the flow's to answer too (the emergency message), and the supervisors are paged.
+A message the counselor has not answered waits on them
+(bot.casework.heldwait): the scheduler tells the family, reminds the counselor, then the
+supervisors.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from bot.casework import intakeview, labels, staff
+from bot.casework import heldwait, intakeview, labels, staff
+from bot.pipeline import apply
 from bot.pipeline.apply import Batch, Conv, author_of, event_row, inbound_row
 from flows.actions import CRISIS_FLAGS, WRITER
+from flows.catalog import Rendered
 from flows.commands import NOT_UNDERSTOOD
 from flows.crisis import CrisisWords, Scan
 from flows.danger import flags_seen, words_event
@@ -96,6 +101,7 @@ def copy_to_counselor(conn: Connection, msg: inbox.Pending, conv: Conv, now: dat
     the flow's emergency already did (`paged`)."""
     assert conv.case_id is not None and conv.assignee_id is not None
     body, media = _body(msg, conv.case_number or "", scan, said)
+    heldwait.mark(conn, conv.case_id, now)  # the bot answered; the person has yet to
     staff.send(conn, conv.assignee_id, body, now, case_id=conv.case_id, media=media or None)
     if scan is not None and scan.imminent and not paged:
         holder = counselors.get(conn, conv.assignee_id)
@@ -116,15 +122,17 @@ def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
                        scan: Scan | None = None, said: str | None = None) -> None:
     """A family's message goes to the counselor who holds the case, with its number (and
     marked as urgent when it has danger words: `scan`; `said`: the choice a bare number
-    picks at the question the family was last shown, which no longer takes it)."""
+    picks at the question the family was last shown, which no longer takes it). It waits
+    on them from now (bot.casework.heldwait)."""
     assert conv.case_id is not None and conv.assignee_id is not None
-    now = batch.now
+    conn, now = batch.need(), batch.now
     text = clean(str(msg.payload.get("text") or ""))
+    case = heldwait.mark(conn, conv.case_id, now, bool(scan) or heldwait.needs_answer(
+        batch.flows.bundle, text, msg.payload.get("media")))
     body, media = _body(msg, conv.case_number or "", scan, said)
     if mark := other_writer(batch, conv, text):  # "ini sa anaknya": said first
         body = staff.text(mark, number=conv.case_number or "") + "\n" + body
-    staff.send(batch.need(), conv.assignee_id, body, now, case_id=conv.case_id,
-               media=media or None)
+    replies: list[Rendered] = []
     if scan:  # the case keeps what was seen, as when the flow reads the words itself
         if conv.snapshot is not None:  # and the conversation: a second time is P0
             conv.snapshot = replace(conv.snapshot,
@@ -133,8 +141,12 @@ def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
             conv.changed = True
         batch.rows.append(event_row(conv, "crisis_words",
                                     words_event(scan, False, held_by=conv.assignee_id), now))
+    if (owed := heldwait.with_reply(batch, conv, case)) is not None:
+        replies.append(Rendered(owed))
+    staff.send(conn, conv.assignee_id, body, now, case_id=conv.case_id, media=media or None)
     batch.rows.append(inbound_row(msg, conv.contact.id, conv.case_id, text, media, now,
                                   author_of(conv.snapshot)))
+    apply.replies(batch, msg, conv, replies, conv.case_id)
     batch.rows.append(Processed(now, msg.id))
 
 
