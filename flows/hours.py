@@ -45,6 +45,9 @@ class ServiceHours:
     # reminded; supervisors hear it this much service time after the reminder
     held_wait: timedelta = timedelta(minutes=120)
     held_wait_supervisor_minutes: int = 60
+    # danger words again, of a kind told before, this soon after the holder wrote: their
+    # numbers are not said again (the holder is talking with them)
+    held_quiet: timedelta = timedelta(minutes=10)
 
     def is_open(self, when: datetime) -> bool:
         local = when.astimezone(self.tz)
@@ -128,7 +131,8 @@ def load_hours(path: Path) -> ServiceHours:
                         timedelta(hours=float(raw.get("incomplete_intake_hours", 4))),
                         timedelta(days=float(raw.get("incomplete_intake_within_days", 14))),
                         timedelta(minutes=int(raw.get("held_wait_minutes", 120))),
-                        int(raw.get("held_wait_supervisor_service_minutes", 60)))
+                        int(raw.get("held_wait_supervisor_service_minutes", 60)),
+                        timedelta(minutes=int(raw.get("held_quiet_minutes", 10))))
 
 
 @cache

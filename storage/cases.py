@@ -143,6 +143,14 @@ def redact_contact(conn: Connection, contact_id: int, contact_key: str) -> None:
                  .values(payload={"redacted": True}))
 
 
+def staff_wrote_at(conn: Connection, contact_id: int, case_id: int) -> datetime | None:
+    """When staff's own words to the family of a case were last written (the transcript's
+    counselor lines; by the contact's index), or None."""
+    return maybe_utc(conn.execute(select(func.max(LOG.c.created_at)).where(
+        LOG.c.contact_id == contact_id, LOG.c.case_id == case_id, LOG.c.direction == "out",
+        LOG.c.author.like("counselor:%"))).scalar())
+
+
 def log_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Rows with the same keys: contact_id, case_id, inbox_id, direction, text, ..."""
     bulk.insert_rows(conn, LOG, rows)

@@ -55,6 +55,7 @@ EVENTS: list[tuple[str, dict[str, Any]]] = [
                              "told": [2]}),
     ("held_danger_late", {"since": "2026-12-01T03:23:00+00:00", "priority": "P1",
                           "told": [2]}),
+    ("held_danger_now", {"priority": "P1", "told": [2]}),
 ]
 
 

@@ -1,5 +1,6 @@
 """Danger while a counselor holds the case: the family's words still reach the counselor, marked
-as urgent when they have danger words; imminent danger is answered by the flow in the same
+as urgent when they have danger words (and the family hears that kind's 24-hour numbers, as
+in an intake: tests/test_held_waiting.py); imminent danger is answered by the flow in the same
 turn and pages the supervisors; safety words (BERHENTI, KELUAR) reach the counselor at once.
 Through the real pipeline (test channel)."""
 
@@ -49,16 +50,20 @@ def test_the_scan_sees_what_these_tests_rely_on() -> None:
 
 
 def test_danger_words_reach_the_counselor_marked_urgent(service: Service) -> None:
-    """Danger words from a family a counselor holds: the bot stays silent, the counselor gets
-    the words with an urgent mark, and the case records what was seen."""
+    """Danger words from a family a counselor holds: the family hears that kind's numbers
+    once (walk U-1: nothing), the counselor gets the words with an urgent mark and what the
+    bot said, and the case records what was seen."""
     family, sari, yohana, number = held(service)
-    assert family.say(DANGER) == []
+    answer = family.say(DANGER)
+    assert len(answer) == 1 and "119 ext. 8" in answer[0]  # the self-harm text, once
     groups = ", ".join(staff.text(f"danger.{g}") for g in flows().bundle.crisis.scan(
         DANGER).groups)
-    assert texts(sari) == [
+    (to_sari,) = texts(sari)
+    assert to_sari.startswith(
         staff.text("danger_mark", number=number, groups=groups) + "\n"
-        + staff.text("relay_in", number=number, text=DANGER)]
-    assert texts(yohana) == []  # not imminent: the counselor handles it
+        + staff.text("relay_in", number=number, text=DANGER) + "\n")
+    assert staff.text("held_numbers_told") in to_sari
+    assert texts(yohana) == []  # not imminent, in service hours: the counselor handles it
     (seen,) = events(service, "crisis_words")[-1:]
     assert seen["held_by"] is not None and seen["groups"]
     assert family.say("terima kasih") == []  # plain words: relayed as always, no mark
@@ -121,7 +126,7 @@ def test_self_harm_words_a_second_time_are_answered_while_held(service: Service)
     """The engine's rule for a held case too: self-harm words a second time are P0, so the
     family gets the self-harm emergency message and the counselor the urgent copy."""
     family, sari, _, _ = held(service)
-    assert family.say(DANGER) == []  # the first time: relayed, marked
+    assert len(family.say(DANGER)) == 1  # the first time: relayed, marked, the numbers
     replies = family.say("sa su cape hidup")
     assert replies and "119 ext. 8" in replies[0], replies
     assert any(t.startswith("⚠️") for t in texts(sari))

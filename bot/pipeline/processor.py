@@ -248,7 +248,8 @@ class Processor:
 
     def _family(self, batch: Batch, msg: inbox.Pending, conv: Conv) -> None:
         """The flow answers, unless a person holds the case: then the person hears it (and
-        the flow answers safety words and imminent danger too)."""
+        the flow answers safety words and imminent danger too; other danger words as an
+        intake would, once: bot.pipeline.helddanger)."""
         held = routing.held_by_person(conv)
         state = self.flows.flow.states.get(conv.snapshot.state) if conv.snapshot else None
         answering = state is not None and state.interrupt and not state.end  # a safety question

@@ -2,9 +2,10 @@
 
 Once a counselor holds a family's case the bot is silent for that family, except for the
 safety keywords, which the flow still answers and the counselor hears about at once. A
-message with danger words (flows.crisis) reaches the counselor marked as urgent; imminent
-danger is the flow's to answer too (the emergency message), and the supervisors are paged.
-A message the counselor has not answered waits on them
+message with danger words (flows.crisis) reaches the counselor marked as urgent, raises the
+case as an intake would, and brings the family that kind's 24-hour numbers once
+(bot.pipeline.helddanger); imminent danger is the flow's to answer (the emergency message),
+and the supervisors are paged. A message the counselor has not answered waits on them
 (bot.casework.heldwait): the scheduler tells the family, reminds the counselor, then the
 supervisors.
 """
@@ -17,13 +18,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from bot.casework import heldwait, intakeview, labels, staff
-from bot.pipeline import apply
+from bot.pipeline import apply, helddanger
 from bot.pipeline.apply import Batch, Conv, author_of, event_row, inbound_row
-from flows.actions import CRISIS_FLAGS, WRITER
+from flows.actions import CRISIS_FLAGS
 from flows.catalog import Rendered
 from flows.commands import NOT_UNDERSTOOD
 from flows.crisis import CrisisWords, Scan
-from flows.danger import flags_seen, words_event
+from flows.danger import words_event
 from flows.loader import Bundle
 from flows.text import clean, command_of
 from flows.types import Turn
@@ -123,7 +124,8 @@ def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
     """A family's message goes to the counselor who holds the case, with its number (and
     marked as urgent when it has danger words: `scan`; `said`: the choice a bare number
     picks at the question the family was last shown, which no longer takes it). It waits
-    on them from now (bot.casework.heldwait)."""
+    on them from now (bot.casework.heldwait); danger words in it are answered as an intake
+    would, the case raised, and the holder reads the raise (bot.pipeline.helddanger)."""
     assert conv.case_id is not None and conv.assignee_id is not None
     conn, now = batch.need(), batch.now
     text = clean(str(msg.payload.get("text") or ""))
@@ -133,12 +135,10 @@ def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
     if mark := other_writer(batch, conv, text):  # "ini sa anaknya": said first
         body = staff.text(mark, number=conv.case_number or "") + "\n" + body
     replies: list[Rendered] = []
-    if scan:  # the case keeps what was seen, as when the flow reads the words itself
-        if conv.snapshot is not None:  # and the conversation: a second time is P0
-            conv.snapshot = replace(conv.snapshot,
-                                    flags=flags_seen(scan, conv.snapshot.flags,
-                                                     WRITER in conv.snapshot.answers))
-            conv.changed = True
+    if scan and case is not None and conv.snapshot is not None:
+        replies, lines = helddanger.answer(batch, msg, conv, scan, case)
+        body = "\n".join([body, *lines])
+    elif scan:  # the case keeps what was seen (no conversation to read it with)
         batch.rows.append(event_row(conv, "crisis_words",
                                     words_event(scan, False, held_by=conv.assignee_id), now))
     if (owed := heldwait.with_reply(batch, conv, case)) is not None:
