@@ -5,12 +5,19 @@ privacy job of the scheduler or by `lk3 cases audit` (`drain`).
 
 An appender locks the file (flock) and checks it is still the file at that path; a drain
 renames the file first, then locks it, so a line is never written into a file already read.
+
+Each line names its case by id and number: a journal left beside a database that was reset
+or restored since (walk V-2: every scheduler run then failed on a foreign key, and the P0
+re-alerts with it) has lines for cases this database does not have, or has under another
+number. Those are never written to another family's case: they are kept aside in
+`<journal>.unmatched` and logged.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +27,8 @@ from sqlalchemy import Engine
 
 from storage import privacy
 from storage.db import sqlite_file
+
+log = logging.getLogger(__name__)
 
 try:
     import fcntl
@@ -74,10 +83,29 @@ def drain(engine: Engine) -> int:
     finally:
         os.close(fd)
     rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    unmatched: list[str] = []
     if rows:
         with engine.begin() as conn:
+            known = privacy.numbers(conn, list({int(r["case_id"]) for r in rows}))
             for r in rows:
+                if known.get(int(r["case_id"])) != r.get("number"):
+                    unmatched.append(json.dumps(r))  # another database's case
+                    continue
                 privacy.record_access(conn, [int(r["case_id"])], r["actor"], r["via"],
                                       datetime.fromisoformat(r["created_at"]), r["reason"])
+    if unmatched:
+        _keep_aside(Path(f"{path}.unmatched"), unmatched)
+        log.warning("%d access record(s) in %s name cases this database does not have (a "
+                    "journal from before a reset or restore?); kept in %s.unmatched",
+                    len(unmatched), path, path)
     taking.unlink()
-    return len(rows)
+    return len(rows) - len(unmatched)
+
+
+def _keep_aside(path: Path, lines: list[str]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, "".join(f"{line}\n" for line in lines).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)

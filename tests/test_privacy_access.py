@@ -177,3 +177,38 @@ async def test_the_console_is_a_viewing_path_too(service: Service, clock: Frozen
     assert "Yohana" in out[3] and \
         "alasan: pemegang kasus tidak membalas atau tidak bertugas" in out[3]
     assert "console" not in "\n".join(out) and "holder_absent" not in "\n".join(out)
+
+
+def test_a_journal_from_before_a_reset_never_stops_the_p0_realerts(
+        sqlite_db: Engine, clock: FrozenClock) -> None:
+    """Walk V-2: `lk3 cases show` wrote the journal; the database was reset (or restored);
+    the journal's line named a case this database did not have, and every scheduler run
+    failed on a foreign key, the P0 re-alerts with it. Lines for cases this database does
+    not have under that number are kept aside, never written to another family's case, and
+    the P0 is re-alerted."""
+    from datetime import timedelta
+
+    from tests.test_scheduler import run_at, texts
+
+    journal = accesslog.path_of(sqlite_db)
+    assert journal is not None
+    hire(sqlite_db, clock, "ani")
+    t0 = clock()
+    case_id = open_case(sqlite_db, clock, "P0")
+    with sqlite_db.connect() as conn:
+        number = cases.number_of(conn, case_id)
+    stale = [{"case_id": 99, "number": "LK3-2026-00099", "actor": "cli:root",
+              "via": "cases_show", "reason": None, "created_at": t0},  # no such case
+             {"case_id": case_id, "number": "LK3-2025-00001", "actor": "cli:root",
+              "via": "cases_show", "reason": None, "created_at": t0}]  # another family's
+    accesslog.append(journal, stale)
+    sched = Scheduler(sqlite_db, clock)
+    assert run_at(sched, clock, t0 + timedelta(minutes=5)) == 1
+    assert texts(sqlite_db, "ani") and number in texts(sqlite_db, "ani")[0]
+    assert records(sqlite_db) == []  # nothing written to this database's case
+    kept = Path(f"{journal}.unmatched").read_text().splitlines()
+    assert [json.loads(line)["number"] for line in kept] == ["LK3-2026-00099", "LK3-2025-00001"]
+    assert stat.S_IMODE(Path(f"{journal}.unmatched").stat().st_mode) == 0o600
+    assert show(sqlite_db, number, now=clock()) == 0  # a view of this database's case: kept
+    assert access.drain(sqlite_db) == 1 and [v for _, v, _ in records(sqlite_db)] == \
+        ["cases_show"]

@@ -77,8 +77,14 @@ class Scheduler:
         if due:  # texts and the family's numbers read now, not under the write lock
             self.bundle = self.bundle or intake_bundle()
             intakeview.warm()
-        deadlines.run(self.db, now, self.deleter)  # data rights (bot.privacy.deadlines), apart
-        return sum(self._act(case_id, now) for case_id in due) + self._file_lapsed(now)
+        acted = sum(self._act(case_id, now) for case_id in due)  # first: the alerts never
+        # wait on the jobs below (walk V-2: a data-rights job failing on every run stopped
+        # the P0 re-alerts with it)
+        try:
+            deadlines.run(self.db, now, self.deleter)  # data rights (bot.privacy.deadlines)
+        except Exception:
+            log.exception("scheduler: the data-rights job failed; case alerts went on")
+        return acted + self._file_lapsed(now)
 
     def _file_lapsed(self, now: datetime) -> int:
         """Intakes left half-way with consent and a category, filed as cases for staff

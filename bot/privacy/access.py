@@ -66,8 +66,12 @@ def record_view(db: Engine, case_ids: Iterable[int], actor: str, via: str, now: 
     short transaction of its own."""
     journal = accesslog.path_of(db)
     if journal is not None:
-        accesslog.append(journal, [{"case_id": c, "actor": actor, "via": via,
-                                    "reason": reason, "created_at": now} for c in case_ids])
+        ids = list(case_ids)
+        with reading(db) as conn:  # each line names its case's number too (storage.accesslog)
+            numbers = store.numbers(conn, ids)
+        accesslog.append(journal, [{"case_id": c, "number": numbers.get(c), "actor": actor,
+                                    "via": via, "reason": reason, "created_at": now}
+                                   for c in ids])
         return
     with db.begin() as conn:
         store.record_access(conn, list(case_ids), actor, via, now, reason)
