@@ -18,6 +18,10 @@ ACCOUNTS = cast(Table, CounselorAccount.__table__)
 INVITES = cast(Table, Invite.__table__)
 CASES = cast(Table, Case.__table__)
 ROLES = ("counselor", "supervisor", "admin")
+SUPERVISOR = "supervisor"
+# an admin keeps staff accounts and works no cases (README: reads none, is paged for none,
+# is handed none; walk V-3: paged for P1 cases and named to a family as its counselor)
+ADMIN = "admin"
 INVITE_VALID = timedelta(days=7)
 # Channels in the order we prefer to reach a counselor on.
 PREFERRED = ("telegram", "whatsapp")
@@ -42,7 +46,7 @@ class CounselorRow:
 
     @property
     def supervises(self) -> bool:
-        return self.role in ("supervisor", "admin")
+        return self.role == SUPERVISOR
 
 
 _COLS = (COUNSELORS.c.id, COUNSELORS.c.name, COUNSELORS.c.role, COUNSELORS.c.on_duty,
@@ -182,15 +186,15 @@ def redeem(conn: Connection, code: str, channel: str, user: str, now: datetime) 
 
 def on_duty(conn: Connection, supervisors_only: bool = False) -> list[CounselorRow]:
     stmt = select(*_COLS).where(COUNSELORS.c.removed_at.is_(None),
-                                COUNSELORS.c.on_duty.is_(True))
+                                COUNSELORS.c.on_duty.is_(True), COUNSELORS.c.role != ADMIN)
     if supervisors_only:
-        stmt = stmt.where(COUNSELORS.c.role.in_(("supervisor", "admin")))
+        stmt = stmt.where(COUNSELORS.c.role == SUPERVISOR)
     return [CounselorRow(*r) for r in conn.execute(stmt.order_by(COUNSELORS.c.id))]
 
 
 def supervisors(conn: Connection) -> list[CounselorRow]:
     stmt = select(*_COLS).where(COUNSELORS.c.removed_at.is_(None),
-                                COUNSELORS.c.role.in_(("supervisor", "admin")))
+                                COUNSELORS.c.role == SUPERVISOR)
     return [CounselorRow(*r) for r in conn.execute(stmt.order_by(COUNSELORS.c.id))]
 
 
@@ -211,8 +215,8 @@ def roster(conn: Connection) -> Roster:
     through the driver on SQLite, where Core's handling cost more than the query)."""
     duty, sups = [], []
     for cid, role, on_duty in bulk.select_rows(conn, _ROSTER, {}):
-        if on_duty:
+        if on_duty and role != ADMIN:
             duty.append(int(cid))
-        if role in ("supervisor", "admin"):
+        if role == SUPERVISOR:
             sups.append(int(cid))
     return Roster(tuple(duty), tuple(sups))

@@ -91,3 +91,38 @@ async def test_only_admins_manage_staff(service: Service, clock: FrozenClock) ->
         assert r.status_code == 403
     with service.db.connect() as conn:
         assert counselors.get(conn, budi).role == "counselor"  # type: ignore[union-attr]
+
+
+async def test_the_admin_keeps_accounts_and_works_no_cases(service: Service,
+                                                           clock: FrozenClock) -> None:
+    """Walk V-3: the admin was a supervisor in all but name: paged for a new P1 case, able
+    to open its page, offered first as whom to hand a case to, and named to a family as its
+    counselor. README: admins keep staff accounts. Not paged, not let in, not a target."""
+    import asyncio
+
+    from tests.test_handoff import Person
+
+    add_staff(service.db, "Admin Dinsos", clock(), role="admin", username="admin",
+              telegram="adm")
+    sari = add_staff(service.db, "Sari", clock(), username="sari", telegram="sari")
+    with service.db.begin() as conn:
+        for cid in (sari, counselors.by_name(conn, "Admin Dinsos").id):  # type: ignore[union-attr]
+            counselors.set_duty(conn, cid, True)
+        assert counselors.roster(conn).on_duty == (sari,)
+        assert counselors.roster(conn).supervisors == ()
+    case = await family_case(service, "fam", "P1")
+    admin_chat, sari_chat = Person(service, "adm"), Person(service, "sari")
+    assert await asyncio.to_thread(admin_chat.unread) == []  # only Sari is paged
+    assert await asyncio.to_thread(sari_chat.unread)
+    app = console_app(service)
+    async with client(app) as http:
+        await sign_in(http, "admin")
+        page = await http.get(f"/console/cases/{case.number}")
+        assert page.status_code == 403 and "fam" not in page.text
+    await asyncio.to_thread(sari_chat.say, f"/ambil {case.number}")
+    refused = await asyncio.to_thread(sari_chat.say, "/alihkan Admin Dinsos")
+    assert "bukan petugas kasus" in refused[0], refused
+    async with client(app) as http:
+        await sign_in(http, "sari")
+        page = await http.get(f"/console/cases/{case.number}")
+        assert page.status_code == 200 and "Admin Dinsos</option>" not in page.text

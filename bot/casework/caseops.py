@@ -167,6 +167,8 @@ def transfer(act: Act, case: CaseView, name: str) -> Done:
     target = counselors.by_name(act.conn, name) if name else None
     if target is None or target.id == act.me.id:
         return _refused("transfer_unknown", name=name)
+    if target.role == counselors.ADMIN:  # keeps accounts, works no cases
+        return _refused("transfer_admin", name=target.name)
     if not queue.has_room(act.conn, target.id):
         return _refused("transfer_full", name=target.name, capacity=target.capacity)
     queue.transfer(act.conn, case.id, target.id, act.now)

@@ -100,7 +100,8 @@ def _page(console: Console, request: Request, number: str,
         access.record(conn, [case.id], f"counselor:{who.me.id}", "console", now, why)
         shown = caseview.page(conn, row, who.words, console.service.settings, now)
         notice = console.take_flash(conn, who)
-        people = [(i, n) for i, n, _ in consoleviews.staff_names(conn) if i != who.me.id]
+        people = [(i, n) for i, n, role in consoleviews.staff_names(conn)
+                  if i != who.me.id and role != counselors.ADMIN]  # no cases for an admin
     return console.render(
         "case.html", who, case=shown, notice=notice, may_act=caseops.may_act(who.me, case),
         outcomes=[(o, who.words.s(f"outcome.{o}")) for o in caseops.outcomes()],
