@@ -79,6 +79,9 @@ UNDER_18 = "under18"  # the `age` answer of a child writing (texts and numbers f
 CRISIS_GROUPS = "_crisis_groups"  # every group the last danger words hit
 TOLD = "_told"  # the kind of danger the family's own words (the lists) last named
 TOLD_STORY = "_told_story"  # a first message that told a story (no danger words): thanked
+# `<save>_from`: "words" beside an answer kept from the writer's own words, not chosen at its
+# question (flows/offers.py `told_stands`: her age told, then "tra tau"); staff read it
+FROM_WORDS = "_from"
 YOUNG = "_young"  # danger words came with the writer's own age under 18 ("sa umur 15")
 SHOWN = "_emergency_shown"  # the emergency message last shown (its text's key)
 NOTICED = "_noticed"  # the notices said (flows/phrases.yaml `notices`): each once

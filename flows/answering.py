@@ -34,6 +34,7 @@ from flows.offers import (
     offer_taken,
     remember,
     suggested,
+    told_stands,
 )
 from flows.prompts import prompt
 from flows.runner import Runner
@@ -238,6 +239,8 @@ def _read(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text
 def _take(engine: Runner, m: StepModel, state: StateSpec, text: str, picked: ChoiceSpec,
           before: Before, before_p1: Before) -> None:
     """Keep the choice picked and move on."""
+    if state.save:
+        picked = told_stands(engine, m, state, picked)  # "tra tau" to her own age offered
     m.answers.pop(OFFER, None)
     if state.save:
         m.answers[state.save] = picked.value

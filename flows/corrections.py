@@ -38,7 +38,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows.actions import ANSWERED, CRISIS_FLAGS, REPLAY, RETURN_TO, TOLD, StepModel
+from flows.actions import (
+    ANSWERED,
+    CRISIS_FLAGS,
+    FROM_WORDS,
+    REPLAY,
+    RETURN_TO,
+    STORY,
+    TOLD,
+    StepModel,
+)
 from flows.steps import Stepper
 from flows.text import fold
 from flows.types import Event, Reply
@@ -273,6 +282,9 @@ def take_back(engine: Stepper, m: StepModel, question: str | None = None) -> str
             save = engine.flow.states[taken[0]].save or ""
             m.answers.pop(save, None)
             m.answers.pop(f"{save}_media", None)  # (a voice note given as the account)
+            if m.answers.pop(f"{save}{FROM_WORDS}", None) is not None:  # her age kept from her
+                m.answers[STORY] = {k: v for k, v in (m.answers.get(STORY) or {}).items()
+                                    if k != taken[0]}  # words, said wrong: not offered again
     if any(e[2] for e in gone):
         m.answers.pop(TOLD, None)  # the kind those words named is offered no more
     m.answers.pop(DANGER_LAST, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from flows.actions import OFFER, SKIP_WORDS, STORY, TOLD, StepModel
+from flows.actions import FROM_WORDS, OFFER, SKIP_WORDS, STORY, TOLD, StepModel
 from flows.answers import Answers
 from flows.choices import by_police, choice, guess
 from flows.definition import POLICE_HARM, ChoiceSpec, Flow, StateSpec
@@ -85,6 +85,24 @@ def remember(engine: Runner, m: StepModel, text: str, least: int = STORY_WORDS) 
                 story[state.name] = guessed.value
     if story:
         m.answers[STORY] = story
+
+
+def told_stands(engine: Runner, m: StepModel, state: StateSpec,
+                picked: ChoiceSpec) -> ChoiceSpec:
+    """An age the writer told in her own words ("sa umur 15 kk", "sa 16 thn"), offered at
+    the age question, stands where she answers it with no age ("tra tau", LEWATI, "tidak
+    mau jawab"): only an age she names changes it (walk U-5: a girl of 15 who said "tra
+    tau" was stored as not saying, and the rest was the adult intake: "Anda", no trusted
+    adult, SAPA for TePSA). Kept with `<save>_from: words`, which staff read beside it."""
+    m.answers.pop(f"{state.save}{FROM_WORDS}", None)
+    q = engine.bundle.answers.question(state)
+    told = choice(engine, state, (m.answers.get(STORY) or {}).get(state.name))
+    if q is None or not q.own_self or told is None or \
+            picked.value in {value for _, _, value in q.ages}:
+        return picked
+    m.answers[f"{state.save}{FROM_WORDS}"] = "words"
+    m.replies.append(Reply(form(engine, m, f"{state.prompt}.told.{told.value}")))
+    return told
 
 
 def kept(engine: Runner, m: StepModel, state: StateSpec, text: str,

@@ -17,9 +17,12 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.cli.caseshow import show
+from bot.service import Service
 from flows.types import Turn
 from tests.support import flows
 from tests.test_emergency_question import talk
+from tests.test_handoff import Person, case_of
 
 ENGINE = flows()
 CRISIS = ENGINE.bundle.crisis
@@ -111,6 +114,40 @@ def test_the_age_question_decides_once_answered() -> None:
     again = talk(TEEN, "1", "3", "1", "2", "bapa pukul sa lagi tadi")[-1]
     key, said = first_reply(again)
     assert key == "crisis.p1.violence", (key, said)
+
+
+@pytest.mark.parametrize(("first", "answer"), [
+    ("sa umur 15 kk, sa pu bapa suka pukul sa kalo de mabuk. tadi malam de pukul sa pake "
+     "ikat pinggang", "tra tau"),
+    ("sa 16 thn kk, sa pu mama pukul sa trus", "LEWATI"),
+    ("sa 16 thn kk, sa pu mama pukul sa trus", "3"),
+])
+def test_an_age_she_told_stands_when_she_gives_none_at_the_age_question(
+        first: str, answer: str) -> None:
+    """Walk U-5: a girl of 15 who told her age answered "Dari ceritamu tadi: Di bawah 18
+    tahun? Balas IYA" with "tra tau" (in 09, LEWATI) and was stored as not saying: "Anda"
+    to the end, no trusted adult, no ASQ, SAPA for TePSA. Her words stand, marked as
+    hers; she is told so, and how to change it."""
+    turns = talk(first, "1", "3", "1", answer)  # chat, no danger now, agree, the age
+    after = turns[-1]
+    assert after.snapshot.answers["age"] == "under18"
+    assert after.snapshot.answers["age_from"] == "words"
+    said = [(r.key, CATALOG.render(r, "id").text) for r in after.replies]
+    assert said[0][0] == "age.told.under18" and "umur salah" in said[0][1]
+    assert said[-1][0] == "child_intro", said  # the trusted adult, asked of a child
+    nxt = talk(first, "1", "3", "1", answer, "2")[-1]  # no trusted adult: the problem,
+    assert nxt.replies[-1].key.endswith(".young")  # asked of her ("Dari ceritamu tadi")
+
+
+def test_an_age_told_and_said_wrong_is_asked_plainly() -> None:
+    """Her told age kept, then "umur salah": the age question again without offering it,
+    and what she chooses now stands."""
+    script = (TEEN, "1", "3", "1", "tra tau", "umur salah")
+    again = talk(*script)[-1]
+    assert again.snapshot.state == "age" and "age" not in again.snapshot.answers
+    assert "Dari ceritamu tadi" not in CATALOG.render(again.replies[-1], "id").text
+    chose = talk(*script, "3")[-1].snapshot.answers
+    assert chose["age"] == "unsaid" and "age_from" not in chose
 
 
 def rows(name: str) -> list[dict[str, Any]]:
@@ -348,3 +385,17 @@ def test_a_girl_hiding_while_her_father_is_in_the_living_room_is_not_sent_out() 
     assert "tetap diam di tempatmu" in said and "pergi sekarang" not in said
     assert "still_in_danger" in turns[1].snapshot.flags
     assert keys[2][0] == "emergency.injury.again.young", keys[2]
+
+
+def test_staff_read_that_her_age_came_from_her_own_words(
+        service: Service, capsys: pytest.CaptureFixture[str]) -> None:
+    """Walk U-5, the staff side: staff read "Tidak mau menjawab" for a girl who had told
+    her age. They read her age, and that she told it, not chose it."""
+    girl = Person(service, "62877")
+    for text in ("sa 16 thn kk, sa pu mama pukul sa trus", "1", "3", "1", "LEWATI"):
+        girl.say(text)
+    capsys.readouterr()
+    assert show(service.db, case_of(service.db, girl.user).number) == 0
+    out = capsys.readouterr().out
+    assert "Di bawah 18 tahun (dari ceritanya sendiri; tidak dipilih saat ditanya)" in out
+    assert "Tidak mau menjawab" not in out

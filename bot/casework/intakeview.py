@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.casework import labels, staff
 from bot.casework.staff import STAFF_LANGUAGE
-from flows.actions import case_answers
+from flows.actions import FROM_WORDS, case_answers
 from flows.commands import FROM_STORY
 from flows.crisis import GROUPS
 from flows.definition import StateSpec
@@ -119,8 +119,10 @@ class Questions:
         return question_words(self.bundle.catalog.text(key, language))
 
     def answer(self, state: StateSpec, value: Any, media: Any = None,
-               language: str = STAFF_LANGUAGE) -> str:
-        """A stored answer in words: a choice's label, a typed text, `(dilewati)`."""
+               language: str = STAFF_LANGUAGE, told: bool = False) -> str:
+        """A stored answer in words: a choice's label, a typed text, `(dilewati)`; `told`:
+        kept from the family's own words, not chosen at its question (flows/offers.py
+        `told_stands`: "Di bawah 18 tahun (dari ceritanya sendiri)")."""
         if value == "skipped":
             return staff.text("answer.skipped", language)
         words = next((self.bundle.catalog.text(c.label, language)
@@ -129,7 +131,8 @@ class Questions:
         kinds = " ".join(f"[{labels.media(str(m.get('kind') or ''), language)}]"
                          for m in media or [] if isinstance(m, Mapping))  # "[pesan suara]",
         # not the code "[voice]" (walk S, 29)
-        return " ".join(w for w in (words, kinds) if w)
+        own = staff.text("answer.from_words", language) if told else ""
+        return " ".join(w for w in (words, own, kinds) if w)
 
 
 @cache
@@ -197,7 +200,8 @@ def answer_of(stored: Mapping[str, Any], key: str, language: str = STAFF_LANGUAG
     state = _state_for(key, stored[key], set())
     if state is None:
         return str(stored[key])
-    return questions().answer(state, stored[key], stored.get(f"{key}_media"), language)
+    return questions().answer(state, stored[key], stored.get(f"{key}_media"), language,
+                              told=bool(stored.get(f"{key}{FROM_WORDS}")))
 
 
 def answers(stored: Mapping[str, Any], asked: set[str],
@@ -209,5 +213,6 @@ def answers(stored: Mapping[str, Any], asked: set[str],
               if (state := _state_for(key, stored[key], asked)) is not None]
     chosen.sort(key=lambda pair: order.index(pair[0].name))
     return [(q.question(state, language, stored),
-             q.answer(state, stored[key], stored.get(f"{key}_media"), language))
+             q.answer(state, stored[key], stored.get(f"{key}_media"), language,
+                      told=bool(stored.get(f"{key}{FROM_WORDS}"))))
             for state, key in chosen]
