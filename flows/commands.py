@@ -197,6 +197,10 @@ def _interrupt(engine: Stepper, m: StepModel, command: str, also: Sequence[str])
     if command == "emergency":
         m.flag("emergency_keyword")
         m.answers.pop(FOCUS, None)  # the general emergency message
+        if engine.flow.begins_again(engine.flow.states[m.state]):  # after a closed case:
+            engine.enter(m, engine.flow.initial)  # once safe, the welcome back, as after
+            # danger words (walk U-8: "1 Sudah aman" was "Terima kasih. Jika butuh bantuan
+            # lagi...", the new P0 case waiting, and no way on but writing again)
     engine.interrupt(m, engine.flow.interrupts[command])
     return False
 

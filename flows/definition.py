@@ -167,6 +167,13 @@ class Flow:
     _listed: dict[str, tuple[ChoiceSpec, ...]] = field(default_factory=dict, repr=False,
                                                        compare=False)
 
+    def begins_again(self, state: StateSpec) -> bool:
+        """A resting state after which any message begins the intake again (`done`, after a
+        closed case), not an interrupt's (BERHENTI says why it begins again)."""
+        return state.end and not state.interrupt and bool(state.idle_goto) and \
+            state.idle_goto[0].condition is None and \
+            state.idle_goto[0].target == self.initial
+
     def choices_of(self, state: StateSpec) -> tuple[ChoiceSpec, ...]:
         name = state.choices_from
         if name is None:

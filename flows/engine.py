@@ -329,7 +329,7 @@ class Engine:
         """A message that is no command: danger words, a first message, a return after a
         long silence, or an answer to the question asked."""
         scan = heard.scan
-        if scan and self._begins_again(state):  # danger words after a closed case: the
+        if scan and self.flow.begins_again(state):  # danger words after a closed case: the
             self.enter(m, self.flow.initial)  # help first, then the welcome, as to a first
             state, starting = self.flow.states[m.state], True  # message (walk S-7: back at
             # "done", "Terima kasih. Jika butuh bantuan lagi" after "are you safe now?")
@@ -356,13 +356,6 @@ class Engine:
             answering.answer(self, m, replace(inbound, text=rest) if rest and not state.input
                              else inbound, state,
                              whole=inbound.text if rest is not None else None)
-
-    def _begins_again(self, state: StateSpec) -> bool:
-        """A resting state after which any message begins the intake again (`done`, after a
-        closed case), not an interrupt's (BERHENTI says why it begins again)."""
-        return state.end and not state.interrupt and bool(state.idle_goto) and \
-            state.idle_goto[0].condition is None and \
-            state.idle_goto[0].target == self.flow.initial
 
     def _returned(self, m: StepModel, away: timedelta) -> None:
         """Back after a long silence mid-intake: asked whether to go on where they were."""

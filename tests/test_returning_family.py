@@ -143,3 +143,24 @@ def test_case_numbers_are_read(text: str) -> None:
 def test_ordinary_messages_are_no_case_number(text: str) -> None:
     """A choice, a phone number, an age or a year is no case number."""
     assert read(text) is None
+
+
+def test_darurat_after_a_closed_case_goes_on_to_the_welcome_back_on_the_new_case(
+        service: Service, clock: FrozenClock) -> None:
+    """Walk U-8: back four days after a closed case, a mother typed DARURAT, then "1"
+    (safe now), and was told "Terima kasih. Jika butuh bantuan lagi, tulis pesan kapan
+    saja" while a new P0 case waited; a first contact would be asked how to go on. She is
+    welcomed back now. And staff read her DARURAT on the new case, not on the closed one."""
+    family, old, _, _ = _back(service, clock)
+    emergency = joined(family.say("DARURAT"))
+    assert "Apakah Anda aman sekarang?" in emergency
+    new = case_of(service.db, family.user)
+    assert new.number != old and new.priority == "P0"
+    welcome = joined(family.say("1"))
+    assert "Jika butuh bantuan lagi" not in welcome
+    assert BACK in welcome.lower() and "1. Lanjut chat" in welcome
+    assert FIRST_CONTACT not in welcome
+    on_new = [(e["kind"], (e["data"] or {}).get("command")) for e in events(service.db,
+                                                                             new.number)]
+    assert ("keyword", "emergency") in on_new and ("emergency", None) in on_new
+    assert not [e for e in events(service.db, old) if e["kind"] in ("keyword", "emergency")]

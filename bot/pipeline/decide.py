@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from bot.casework import p0family
 from bot.pipeline import effects, handoff, held
-from bot.pipeline.apply import Batch, Conv, Notice, event_row, send
+from bot.pipeline.apply import Batch, Conv, Notice, send
 from flows import casetold
 from flows.actions import told_kinds
 from flows.catalog import Rendered
@@ -35,9 +35,7 @@ def record(batch: Batch, msg: inbox.Pending, conv: Conv, turn: Turn) -> None:
     waiting, owed = held.waiting(conv), p0family.owed(conv)
     if waiting or owed:
         batch.need()  # before the write lock: the held rows are found under it
-    for ev in turn.events:
-        kind, data = effects.run(batch, msg, conv, ev.kind, ev.data)
-        batch.rows.append(event_row(conv, kind, data, now))
+    effects.run_all(batch, msg, conv, turn.events)  # on the case the turn opened, if any
     snap = turn.snapshot
     if snap.language != conv.contact.language:
         conversations.set_language(batch.need(), conv.contact.id, snap.language)

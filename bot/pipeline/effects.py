@@ -9,20 +9,21 @@ a quick exit's clearing row) are rows, made the same way before the lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.broadcast import consent as broadcast_consent
 from bot.casework import alerts, earlier, labels, staff
 from bot.pipeline import casehooks, quickexit
-from bot.pipeline.apply import Batch, Conv, Notice, keeps_no_words
+from bot.pipeline.apply import Batch, Conv, Notice, event_row, keeps_no_words
 from bot.privacy.intake import requested
 from flows import lapse
 from flows.actions import PHONE_WATCHED, WRITER, writes_as_child
 from flows.hours import service_hours
 from flows.text import clean
 from flows.triage import URGENT
+from flows.types import Event
 from storage import cases, caseviews, conversations, counselors, inbox, queue
 from storage.clock import utc
 from storage.rows import ConsentRow, OutboxRow, SavedTriage, write_rows
@@ -263,6 +264,15 @@ EFFECTS: dict[str, Effect] = {
     "privacy_request": privacy_request, "referral_agreed": referral_agreed,
     "referral_refused": referral_refused, **broadcast_consent.EFFECTS,
 }
+
+
+def run_all(batch: Batch, msg: inbox.Pending, conv: Conv, events: Sequence[Event]) -> None:
+    """A turn's events: each one's effect, in order, then their audit rows, all on the case
+    the conversation has after them: the case the turn opened, where it opened one (walk
+    U-8: a family back after a closed case typed DARURAT; its `keyword` and `emergency`
+    rows sat on the closed case, and the new P0 case had none)."""
+    done = [run(batch, msg, conv, ev.kind, ev.data) for ev in events]
+    batch.rows += [event_row(conv, kind, data, batch.now) for kind, data in done]
 
 
 def run(batch: Batch, msg: inbox.Pending, conv: Conv, kind: str,

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from bot.pipeline import effects
-from bot.pipeline.apply import Batch, Conv, event_row
+from bot.pipeline.apply import Batch, Conv
 from flows import lapse
 from flows.engine import Engine as FlowEngine
 from flows.hours import ServiceHours
@@ -57,9 +57,7 @@ def file(conn: Connection, flows: FlowEngine, hours: ServiceHours, contact_id: i
         return None
     batch = Batch(conn, flows, now)
     msg = inbox.Pending(0, channel, sender, f"{channel}:{sender}", "", {}, now, 0)  # none:
-    for ev in turn.events:  # the effects read only its channel (the case's)
-        kind, data = effects.run(batch, msg, conv, ev.kind, ev.data)
-        batch.rows.append(event_row(conv, kind, data, now))
+    effects.run_all(batch, msg, conv, turn.events)  # the effects read only its channel
     batch.notices.clear()  # not to her: she did not write
     conv.snapshot = replace(turn.snapshot, case_number=conv.case_number)
     conv.changed = True
