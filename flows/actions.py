@@ -48,6 +48,9 @@ HELD_FOR_WRITER = "held_for_writer"
 # is the short one, "welcome back" (walk S-7: a mother back six days later read the whole
 # first-contact text, as a stranger)
 RETURNING = "had_case"
+# a question soon after a closed case (flows/answering.py `follows_up`): a linked case for a
+# person, the case event marked so (bot.pipeline.effects keeps the earlier case's consent)
+FOLLOW_UP = "follow_up"
 # an intake left half-way that the scheduler filed for staff (flows/lapse.py): its case says
 # "intake belum selesai" until the family finishes the questions (open_case)
 INTAKE_LAPSED = "intake_lapsed"
@@ -60,7 +63,7 @@ FLAGS = ("emergency_keyword", STILL_IN_DANGER, "human_requested", P0_ALERTED, "p
          "asked_whereabouts", "asked_disclosure", "asked_secrecy", "unreachable_alone",
          OTHER_WRITER_DANGER, AFTER_HOURS, HURT_BY_POLICE, CHAT_ONLY, PHONE_WATCHED,
          "no_shelter", "no_food", "elder_no_food", MODEL_SELFHARM, SEXUAL_RECENT, RETURNING,
-         INTAKE_LAPSED, NO_CONTACT_SAID)
+         INTAKE_LAPSED, NO_CONTACT_SAID, FOLLOW_UP)
 LAPSED_REASON = "intake_incomplete"  # its reason (flows/intake.triage.yaml)
 RETURN_TO = "_return_to"  # the state an interrupt returns to
 REFER = "_refer"  # the referral staff asked the family about: code, reason, counselor

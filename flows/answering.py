@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import timedelta
 
 from flows import commands, corrections, safety
 from flows.actions import (
     AFTER_HOURS,
     CONSENT_CHOICES,
+    FOLLOW_UP,
     HELD_FOR_WRITER,
     OFFER,
+    RETURNING,
     SKIP_WORDS,
     STORY,
     TOLD,
     TOLD_STORY,
+    WRITER,
     StepModel,
+    case_now,
     resting_message,
 )
 from flows.answers import only_signs, only_tears
@@ -46,6 +51,10 @@ STORY_THANKED = 7  # words of a message that answers nothing, thanked as a story
 LEADING_NUMBER = re.compile(r"\s*(\d)\b")  # an optional question's answer, words after it
 WORD_WORDS = 4  # at most, in an answer to a question that `expects: word` (the codeword)
 Before = frozenset[str] | None
+# a question after a closed case, this long after the family's last word at rest (the close,
+# the rating): about that case, for a person (`follows_up`); later, a new request
+FOLLOW_UP_WITHIN = timedelta(days=14)
+ASKS = re.compile(r"\b(?:tanya|tanyakan|bertanya|nanya|ask|asking)\b")  # "sa mo tanya lagi"
 
 
 def story(text: str) -> bool:
@@ -64,6 +73,34 @@ def welcome(engine: Runner, m: StepModel, text: str, pieces: list[str]) -> None:
         m.answers[TOLD_STORY] = "yes"  # story had the welcome alone, as to "halo");
     prompt(engine, m)  # not a question, nor a story a notice answered (its text came
     m.answers.pop(TOLD_STORY, None)  # first); for this welcome only
+
+
+def follows_up(engine: Runner, m: StepModel, state: StateSpec, text: str,
+               away: timedelta) -> bool:
+    """A question soon after a closed case (walk U-11: two days after a referral, "kaka sa
+    mo tanya lagi, kapan sa ke uptd?" had "Mau melanjutkan dari pertanyaan terakhir atau
+    mulai dari awal?", and Sari, who made the referral, never heard it): at the rest after
+    a close (`done`), within FOLLOW_UP_WITHIN, a "?" or asking in words. Not from someone
+    else on the phone (Never 5: the welcome, as to anyone); not danger words (the danger
+    texts, a new case, before this)."""
+    return engine.flow.begins_again(state) and RETURNING in m.flags and m.has_case and \
+        WRITER not in m.answers and away <= FOLLOW_UP_WITHIN and \
+        ("?" in text or bool(ASKS.search(fold(text))))
+
+
+def follow_up(engine: Runner, m: StepModel) -> None:
+    """The question to a person, as PETUGAS at rest is: a case linked to the closed one
+    (P2, its reason `follow_up`), her words on it, the counselor who served her told with
+    the button to take it (bot.casework.earlier); she is told so. She stays at rest: her
+    next words go to the same case; a new problem still begins the welcome back."""
+    again = FOLLOW_UP in m.flags  # a second question: added, said in a line
+    m.flag(FOLLOW_UP)
+    m.events.append(resting_message(m))
+    case = case_now(m)
+    case.data[FOLLOW_UP] = True  # the earlier case's consent stands for it (the pipeline)
+    m.events.append(case)
+    m.replies.append(Reply(form(engine, m, "done.follow_up.again" if again else
+                                "done.follow_up")))
 
 
 def answer(engine: Runner, m: StepModel, inbound: Inbound, state: StateSpec,

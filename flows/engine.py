@@ -349,8 +349,12 @@ class Engine:
             danger.answer(self, m, inbound, state, scan, starting, choice)
         elif starting:
             answering.welcome(self, m, inbound.text, heard.pieces)
-        elif away > RESUME_AFTER and not state.end and not state.interrupt:
-            self._returned(m, away)
+        elif state.end and answering.follows_up(self, m, state, inbound.text, away):
+            answering.follow_up(self, m)  # a question soon after a closed case: a person
+        elif away > RESUME_AFTER and not state.end and not state.interrupt and \
+                m.state != self.flow.initial:  # at the welcome nothing is under way to go
+            self._returned(m, away)  # on with (walk U-11: "Mau melanjutkan dari pertanyaan
+            # terakhir?" to a question two days after the welcome)
         else:
             # a choice is read without the notice's words; a text answer keeps them all
             answering.answer(self, m, replace(inbound, text=rest) if rest and not state.input

@@ -742,7 +742,8 @@ def test_thanks_at_the_rating_after_a_close_leaves_it(engine: Engine) -> None:
     assert turn.snapshot.state == "done"  # the rating left, the conversation at its end
     # "ok" or a thumbs-up: the goodbye, not the whole welcome again (walk K); words of a
     # new request do start again
-    for text in ("ok", "ok kaka", "👍"):
+    for text in ("ok", "ok kaka", "👍", "sip", "siap kaka", "oke sip kaka"):  # (walk U-11:
+        # "sip" began the whole first-contact welcome)
         turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), now, "id")
         assert [r.key for r in turn.replies] == ["done"], text
     turn = engine.step(snap, Inbound("test", "u1", "m1", text="sa mau tanya lagi soal anak"),

@@ -9,6 +9,7 @@ import pytest
 from bot.cli.caseshow import show
 from bot.service import Service
 from flows.casenumbers import read
+from storage import cases
 from tests.support import FrozenClock
 from tests.test_handoff import Person, add_staff, case_of, closed_case, events, joined
 
@@ -164,3 +165,52 @@ def test_darurat_after_a_closed_case_goes_on_to_the_welcome_back_on_the_new_case
                                                                              new.number)]
     assert ("keyword", "emergency") in on_new and ("emergency", None) in on_new
     assert not [e for e in events(service.db, old) if e["kind"] in ("keyword", "emergency")]
+
+
+def test_after_a_referral_ok_words_are_thanked_and_a_question_reaches_her_counselor(
+        service: Service, clock: FrozenClock) -> None:
+    """Walk U-11: Sari closed a case as referred. "sip" at the rating began the whole
+    first-contact welcome, "makasih kaka 🙏" asked how to help; two days later "kaka sa mo
+    tanya lagi, kapan sa ke uptd?" read "Mau melanjutkan dari pertanyaan terakhir atau
+    mulai dari awal?", and Sari never heard it. Now the thanks are answered and nothing
+    begins; the question goes to a person, as a case linked to the closed one (under the
+    consent she gave for it), and Sari is told with the button to take it."""
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62811")
+    old = family.intake()
+    sari.say("/ambil")
+    family.say("halo")
+    sari.say("halo juga")
+    sari.say("/selesai dirujuk")
+    family.unread(), sari.unread()
+    for text in ("sip", "makasih kaka 🙏"):
+        out = joined(family.say(text))
+        assert "Terima kasih" in out or "Sama-sama" in out, out
+        assert FIRST_CONTACT not in out and "dibantu" not in out, out
+    clock.advance(days=2)
+    out = joined(family.say("kaka sa mo tanya lagi, kapan sa ke uptd?"))
+    assert "Mau melanjutkan" not in out and "dibantu" not in out
+    new = case_of(service.db, family.user)
+    assert new.number != old and new.priority == "P2" and new.reasons == ["follow_up"]
+    assert f"sudah ditutup, jadi pertanyaan Anda kami teruskan ke petugas LK3 sebagai kasus " \
+        f"{new.number}" in out
+    told = joined(p["text"] for p in sari.unread())
+    assert f"Keluarga yang pernah Anda layani (kasus {old})" in told and new.number in told
+    taken = joined(sari.say(f"/ambil {new.number}"))
+    assert "kapan sa ke uptd?" in taken  # her words, on the case she is given
+    with service.db.connect() as conn:
+        assert cases.triage_of(conn, new.id).legal_basis == "consent"
+
+
+def test_a_question_long_after_a_close_is_a_new_request(
+        service: Service, clock: FrozenClock) -> None:
+    """Weeks after the close, a question begins the welcome back (a new request), and
+    never "continue from the last question" later: no intake is under way at the welcome."""
+    family, old, _, _ = _back(service, clock)
+    clock.advance(days=20)
+    out = joined(family.say("kaka sa mo tanya, kapan sa bisa ke kantor?"))
+    assert BACK in out.lower() and "sudah ditutup" not in out
+    assert case_of(service.db, family.user).number == old  # no case for it yet
+    clock.advance(days=2)
+    out = joined(family.say("kaka sa mo tanya lagi"))
+    assert "Mau melanjutkan" not in out

@@ -19,7 +19,7 @@ from bot.pipeline import casehooks, quickexit
 from bot.pipeline.apply import Batch, Conv, Notice, event_row, keeps_no_words
 from bot.privacy.intake import requested
 from flows import lapse
-from flows.actions import PHONE_WATCHED, WRITER, writes_as_child
+from flows.actions import FOLLOW_UP, PHONE_WATCHED, WRITER, writes_as_child
 from flows.hours import service_hours
 from flows.text import clean
 from flows.triage import URGENT
@@ -98,6 +98,10 @@ def case_upsert(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tup
 def _open(batch: Batch, msg: inbox.Pending, conv: Conv, data: Data) -> tuple[str, Data]:
     conn, now = batch.need(), batch.now
     previous = conv.case_id  # a family back after a closed case: a new, linked case
+    if previous is not None and data.get(FOLLOW_UP) and data["legal_basis"] != "consent" \
+            and cases.triage_of(conn, previous).legal_basis == "consent":
+        data = {**data, "legal_basis": "consent"}  # a question about the case she agreed
+        # to (walk U-11: a referral): that consent, not "kepentingan vital (darurat)"
     since = _waiting_since(data, now)  # an intake filed hours after her last message
     conv.case_id, conv.case_number = cases.create(
         conn, contact_id=conv.contact.id, channel=msg.channel, data=data, now=now,
