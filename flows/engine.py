@@ -262,6 +262,9 @@ class Engine:
         command, asked = hearing.read_command(self, m, inbound, starting)
         fix = None if meant else mistakes.correction(self, m, inbound, command, starting, away)
         command = "mistyped" if fix is not None else command
+        if command is None and not meant and \
+                mistakes.correction_at_rest(self, m, inbound, starting):
+            command = "correct"  # at rest, "sa pu distrik salah, sa tinggal di ...": UBAH
         if hearing.repeated(m, inbound, command, starting, away):
             m.events.append(Event("repeated", {"state": m.state}))  # one answer is enough
             return

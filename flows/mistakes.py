@@ -43,6 +43,22 @@ def correction(engine: Runner, m: StepModel, inbound: Inbound, command: str | No
         # 3" to "Maksud Anda: ...?": no to the offer, and 3 is this question's answer
     return fix or (corrections.Correction(None, "") if command == "mistyped" else None)
 
+def correction_at_rest(engine: Runner, m: StepModel, inbound: Inbound,
+                       starting: bool) -> bool:
+    """At rest, words that name an answer as wrong, with what was meant after
+    them ("sa pu distrik salah, sa tinggal di wania"; walk U-12: "Pesan Anda sudah kami
+    tambahkan ke kasus"): UBAH, the right to correct, her words with it for staff. The
+    intake is over: nothing is taken back (flows/corrections.py)."""
+    phrasing = engine.bundle.corrections
+    if phrasing is None or inbound.payload or starting or \
+            not engine.flow.states[m.state].end:
+        return False
+    fix = corrections.read(inbound.text, phrasing, lambda said: False,
+                           lambda words, about: None,
+                           lambda word: next(iter(phrasing.about_questions.get(word, ())), None))
+    return fix is not None and fix.question is not None
+
+
 def _named_answer(engine: Runner, m: StepModel, words: str, about: list[str]) -> str | None:
     """The question of this intake whose kept answer `words` name ("ekonomi": the
     category, "bukan ekonomi"; among the last answers, or `about`, questions the message

@@ -415,6 +415,41 @@ def test_a_question_named_alone_is_asked_again_mid_intake_and_ubah_at_rest() -> 
     assert taken_back(rest) == [] and keys(rest) == ["privacy.correct"]
 
 
+@pytest.mark.parametrize(("text", "back_to"), [
+    ("sa mo ubah sa pu umur, sa salah tulis", "age"),  # walk U-12, as she wrote it
+    ("sa mo ubah sa pu umur", "age"),
+    ("kaka sa mau ganti distrik", "distrik"),  # (was UBAH: 3x24 hours, mid-intake)
+    ("sa mo perbaiki sa pu distrik, sa salah pilih", "distrik"),
+    ("I want to change my age", "age"),
+])
+def test_asking_to_change_a_named_answer_at_the_kampung_goes_back_to_it(
+        text: str, back_to: str) -> None:
+    """Walk U-12: at "(Boleh dilewati) Nama kampung atau kelurahan?", "sa mo ubah sa pu
+    umur, sa salah tulis" was kept as her kampung, and the age never asked again. Asking
+    to change an answer names its question: it is asked again, and nothing is kept as a
+    place."""
+    snap = answered("2", "6", "1", "wania", at="age")
+    assert snap.state == "kampung"
+    turn = say(snap, text)
+    assert taken_back(turn) == [back_to], keys(turn)
+    assert turn.snapshot.state == back_to and "kampung" not in turn.snapshot.answers
+    meant = say(snap, "sa mau ganti umur jadi 17")  # what was meant after it: her answer
+    assert meant.snapshot.answers["age"] == "under18" and meant.snapshot.state == "child_intro"
+
+
+def test_an_answer_named_wrong_at_rest_with_what_was_meant_is_ubah() -> None:
+    """Walk U-12: after the intake, "sa pu distrik salah, sa tinggal di wania" read "Pesan
+    Anda sudah kami tambahkan ke kasus", no request to correct; it is UBAH now, as "sa pu
+    distrik salah" alone was. A story about a wrong age on a paper is no request."""
+    rest = snapshot_at("closing", category="economy", distrik="kwamki_narama")
+    for text in ("sa pu distrik salah, sa tinggal di wania", "sa mo ubah sa pu umur, sa 17"):
+        turn = say(rest, text)
+        assert keys(turn) == ["privacy.correct"], (text, keys(turn))
+        assert [e.data for e in turn.events if e.kind == "privacy_request"] == [
+            {"right": "correct"}]
+    assert "privacy.correct" not in keys(say(rest, "umur sa salah di KK"))
+
+
 @pytest.mark.parametrize(("at", "given", "correction", "kept"), [
     ("kampung", "dekat pasar lama", "salah ketik", None),
     ("kampung", "dekat pasar lama", "salah ketik kk, sa di kampung nawaripi",

@@ -61,6 +61,8 @@ ASKED = {
         "sa pu nomor hp salah tulis", "alamat sa salah tulis, tolong perbaiki",
         "sa pu kampung salah tulis", "sa pu umur salah", "data sa ada yang salah",
         "kaka sa pu nama salah ditulis", "tolong perbaiki sa pu nama",
+        # walk U-12: the age asked to be changed (mid-intake its question again)
+        "sa mo ubah sa pu umur, sa salah tulis", "sa mau ganti sa pu umur",
     ],
     # BERHENTI in a sentence: the consent text promises it stops everything
     "stop": [
