@@ -361,6 +361,12 @@ TABLE = [
     ("distrik", "SP2", "id", None),  # its distrik is not confirmed
     ("distrik", "bukan timika", "id", None),
     ("distrik", "22", "id", None),
+    # LEWATI, taught at every other question, is "Tidak tahu / tidak mau menjawab" here
+    # (walk U-17: "Maaf, saya belum mengerti", twice); "lewat" in a sentence is no skip
+    *[("distrik", w, "id", "unknown") for w in
+      ["LEWATI", "lewati", "SKIP", "lewat", "lewati saja", "Lewati kaka", "lewat dulu",
+       "sa lewati", "tra tau", "skip"]],
+    ("distrik", "de lewat dekat pasar", "id", None),  # a place told: kept as the kampung
 ]
 
 
@@ -395,6 +401,8 @@ ENGINE_TABLE = [
     # LEWATI where DOMAIN says any question may be skipped (a walk-through: a loop)
     ("category", "LEWATI", "id", "category", "skipped", "who"),
     ("who", "LEWATI", "id", "who", "skipped", "distrik"),
+    # ...and at the distrik, which is never skipped: its "don't know / rather not say"
+    ("distrik", "LEWATI", "id", "distrik", "unknown", "kampung"),
     # danger words that tell the yes (a walk-through: the question came again, and again);
     # a child harmed or alone now is P0: the emergency question follows
     ("risk_child_now", "ya, ditinggal sendiri", "id", "child_now", "yes", "emergency_check"),
@@ -419,6 +427,21 @@ def test_engine_asks_again_for_no_answer(engine: Engine, text: str) -> None:
     assert "distrik" not in snap.answers
     assert snap.state == state
     assert snap.misses == 1
+
+
+def test_lewati_at_the_distrik_offer_is_dont_know(engine: Engine) -> None:
+    """LEWATI to "Maksud Anda: Kwamki Narama? Balas IYA" is "Tidak tahu / tidak mau
+    menjawab" (walk U-17: "Maaf, saya belum mengerti"), not the place offered."""
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
+               "category": "economy", "who": "self"}
+    snap = Snapshot("intake", "distrik", "id", answers)
+    offered = engine.step(snap, Inbound("console", "u1", "m1",
+                                        text="kami di kwamki skitar gereja"), NOW)
+    assert [r.key for r in offered.replies] == ["did_you_mean"]
+    for text in ("LEWATI", "skip", "lewat saja kaka"):
+        turn = engine.step(offered.snapshot, Inbound("console", "u1", "m2", text=text), NOW)
+        assert turn.snapshot.answers.get("distrik") == "unknown", text
+        assert turn.snapshot.state == "kampung", text
 
 
 def test_engine_number_followed_by_other_words_is_not_the_number(engine: Engine) -> None:
