@@ -281,6 +281,9 @@ SECRET = [
     "sa takut, will you tell my parents?",
     "klo sa setuju nanti kam kasi tau sa pu bapa mama ka?",  # a girl of 17 (a walk-through)
     "jgn sebut sa pu nama ee",  # a neighbour reporting a child (a walk-through)
+    # walk U-13: keep my name secret, in common words
+    "tolong rahasiakan sa pu nama ya", "rahasiakan nama saya", "sa pu nama tolong dirahasiakan",
+    "nama sa jang disebut e",
 ]
 NOT_SECRET = [
     "sa su kasih tau sa pu mama", "tolong kasih tau sa jam buka kantor",
@@ -288,6 +291,9 @@ NOT_SECRET = [
     "guru bilang sa pu anak nakal", "sa pu suami punya rahasia", "sa mau tau sa pu data",
     "sa mau kasi tau sa pu mama dulu", "kam bilang ke sa pu mama saja, de yang urus",
     "sa su lapor ke sa pu bapa", "mama su dikasih tau tadi", "tell my mother I am fine",
+    # the same words in ordinary messages
+    "nama sa Yosina", "sa tra tau de pu nama", "nama anak sa dirahasiakan di sekolah",
+    "de sembunyikan sa pu hp", "sa pu nama di KK salah", "rahasiakan saja dulu",
 ]
 
 SCHOOL_AID = [
@@ -331,10 +337,17 @@ AFTER_REPORT = [
     "kalo sa lapor, petugas nanti bikin apa", "what happens after I report this",
     # walk K: an old man and a neighbour who reported
     "jgn kasi tau dong sa yg lapor", "nanti de marah sa ka krn sa lapor?",
+    # walk U-13, U-6: whom not to tell unsaid; "kalo sa lapor" without "yang"
+    "jang kasi tau sa yg lapor", "jangan kasih tau kalau saya yang lapor",
+    "jang kasi tau de kalo sa lapor", "tolong rahasiakan kalo sa yg lapor",
 ]
 NOT_AFTER_REPORT = [
     "sa mau lapor", "nama saya Maria", "petugas su bikin apa buat sa",
     "apa yang terjadi sama sa pu anak", "sa su lapor kemarin",
+    # the same words in ordinary messages
+    "jang lupa kasi tau sa kalo petugas datang", "jangan kasi tau sa kalo de meninggal",
+    "de bilang jangan lapor", "sa su lapor ke polisi, de tau sa yang lapor",
+    "kasi tau sa kalo sa harus lapor", "sa yang lapor kemarin",
 ]
 
 WELFARE = [
@@ -647,6 +660,26 @@ def test_questions_a_family_asks_in_danger_are_answered(
     assert not missed, missed
     wrong = [t for t in unsaid if f"notice.{name}" in _said(engine, t)]
     assert not wrong, wrong
+
+
+def test_a_reporter_who_asks_not_to_be_named_mid_intake_is_answered(engine: Engine) -> None:
+    """At the category question after consent (walk U-13: a neighbour of an old man got
+    "Maaf, saya belum mengerti. Balas dengan nomor pilihan"): "jang kasi tau sa yg lapor"
+    hears that the reporter is not named, "tolong rahasiakan sa pu nama ya" what stays
+    secret (as "jgn sebut sa pu nama" does); the question follows, and staff see the
+    condition."""
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult"}
+    for text, notice in (("jang kasi tau sa yg lapor", "notice.after_report"),
+                         ("tolong rahasiakan sa pu nama ya", "notice.secret"),
+                         ("jgn sebut sa pu nama", "notice.secret")):
+        snap = Snapshot(engine.flow.name, "category", "id", answers, (), 0,
+                        engine.flow.version, None, NOW - timedelta(minutes=1))
+        turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), NOW, "id")
+        keys = [r.key for r in turn.replies]
+        assert keys[0] == notice and not any(k.startswith("reprompt") for k in keys), \
+            (text, keys)
+        assert turn.snapshot.state == "category", text
+    assert "asked_secrecy" in turn.snapshot.flags
 
 
 HUSBAND = ["sa ini suami dari ibu yg lapor ke lk3 kemarin. sa mo tau de lapor apa tentang sa? "
