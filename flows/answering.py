@@ -14,6 +14,7 @@ from flows.actions import (
     FOLLOW_UP,
     HELD_FOR_WRITER,
     OFFER,
+    PHONE_WATCHED,
     RETURNING,
     SKIP_WORDS,
     STORY,
@@ -270,7 +271,20 @@ def _read(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text
         # mantap" (walk L: the welcome again, the rating lost)
     if picked is None and whole is not None and whole != text:
         picked = pick(engine, m, state, clean(whole))
+    if picked is not None and _afraid_of_being_seen(engine, m, state, picked, text, whole):
+        return None  # asked again, short, as "tra usah, nanti de lihat" was
     return picked
+
+
+def _afraid_of_being_seen(engine: Runner, m: StepModel, state: StateSpec,
+                          picked: ChoiceSpec, text: str, whole: str | None) -> bool:
+    """At the consent question, a bare "no" left beside words of fear that someone sees the
+    phone ("jangan kaka nanti de lihat": don't, he will see; walk U-6) is that fear, which
+    its notice answered, not a refusal of consent: no record, the intake ended, "Ketik
+    ULANG". (At "may we leave a message?" the same "jangan" is the answer, and is kept.)"""
+    return whole is not None and state.name == commands.CONSENT and \
+        PHONE_WATCHED in m.flags and CONSENT_CHOICES.get(picked.value, "") is None and \
+        engine.bundle.answers.shared_value(text) == "no"
 
 
 def _take(engine: Runner, m: StepModel, state: StateSpec, text: str, picked: ChoiceSpec,

@@ -662,6 +662,35 @@ def test_questions_a_family_asks_in_danger_are_answered(
     assert not wrong, wrong
 
 
+def test_fear_of_being_seen_at_consent_is_no_refusal(engine: Engine) -> None:
+    """"jangan kaka nanti de lihat" at the consent question (walk U-6): the notice for a
+    phone someone reads, then the consent question again, as "tra usah, nanti de lihat"
+    got; it was recorded as refusing consent and the intake ended ("Ketik ULANG"). Her "1"
+    after it is consent. "tidak setuju" with the same fear is still a refusal, and "jangan,
+    nanti de lihat" at "may we leave a message?" is still its "no"."""
+    asked = Snapshot(engine.flow.name, "consent", "id", {"mode": "chat", "danger": "no"}, (),
+                     0, engine.flow.version, None, NOW - timedelta(minutes=1))
+    for text in ("jangan kaka nanti de lihat", "tra usah, nanti de lihat",
+                 "tidak, nanti paitua baca"):
+        turn = engine.step(asked, Inbound("test", "u1", "m1", text=text), NOW, "id")
+        keys = [r.key for r in turn.replies]
+        assert keys == ["notice.phone_watched", "consent.short"], (text, keys)
+        assert turn.snapshot.state == "consent" and "consent_refused" not in turn.snapshot.flags
+        assert not any(e.kind == "consent" for e in turn.events), text
+    agreed = engine.step(turn.snapshot, Inbound("test", "u1", "m2", text="1"), NOW, "id")
+    assert agreed.snapshot.answers.get("consent") == "agree"
+    refused = engine.step(asked, Inbound("test", "u1", "m1",
+                                         text="tidak setuju, nanti de lihat"), NOW, "id")
+    assert refused.snapshot.state == "refused"
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult",
+               "category": "dv", "who": "self", "distrik": "wania", "kampung": "skipped",
+               "contact": "chat", "safe_times": "skipped"}
+    leave = Snapshot(engine.flow.name, "leave_message", "id", answers, (), 0,
+                     engine.flow.version, None, NOW - timedelta(minutes=1))
+    no = engine.step(leave, Inbound("test", "u1", "m1", text="jangan, nanti de lihat"), NOW)
+    assert no.snapshot.answers.get("leave_message") == "no"
+
+
 def test_a_reporter_who_asks_not_to_be_named_mid_intake_is_answered(engine: Engine) -> None:
     """At the category question after consent (walk U-13: a neighbour of an old man got
     "Maaf, saya belum mengerti. Balas dengan nomor pilihan"): "jang kasi tau sa yg lapor"
