@@ -58,7 +58,7 @@ _TOP_KEYS = {"spellings", "fillers", "address", "affirm", "pointers", "ordinals"
              "questions"}
 _QUESTION_KEYS = {"words", "fillers", "ages", "minor", "fuzzy", "stem", "offer", "gives_way",
                   "weak", "from_story", "but_turns", "places", "subject", "own_age",
-                  "not_like"}
+                  "not_like", "whole"}
 _REPEATS = re.compile(r"([^\W\d_])\1+")  # "iyaaa" -> "iya"; digits stay as typed
 
 Phrase = tuple[str, ...]
@@ -121,6 +121,8 @@ class Question:
     # the rest `also` ("laki", "perempuan") or years words, before it in its clause
     own_self: frozenset[str] = frozenset()
     own_also: frozenset[str] = frozenset()
+    # phrase -> value, only as the whole message ("ok" at the greeting: chat)
+    whole: dict[Phrase, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -147,6 +149,7 @@ class _Table:
     but_turns: dict[str, str] = field(default_factory=dict)
     minor: tuple[str, frozenset[str]] | None = None
     subject: frozenset[str] = frozenset()
+    whole: dict[Phrase, str] = field(default_factory=dict)  # only as the whole message
 
 
 class Answers:
@@ -212,6 +215,8 @@ class Answers:
             return exact
         words = self.normalise(folded)
         value = t.phrases.get(words)  # a listed word or phrase: "iyo", "18 ke atas"
+        if value not in t.by_value and words in t.whole:
+            value = t.whole[words]  # "ok" at the greeting (a shared "yes", not offered there)
         if value is not None:
             return t.by_value.get(value)
         lead = LEAD_NUMBER.fullmatch(cleaned.translate(KEYCAP))
@@ -703,7 +708,8 @@ class Answers:
             strong={p: v for p, v in phrases.items() if p not in q.weak} if q and q.weak
             else None,
             but_turns=dict(q.but_turns) if q else {}, minor=q.minor if q else None,
-            subject=q.subject if q else frozenset())
+            subject=q.subject if q else frozenset(),
+            whole={p: v for p, v in q.whole.items() if v in values} if q else {})
 
     # -- checking against a flow ------------------------------------------------------------
 
@@ -786,12 +792,21 @@ def _scan(words: Phrase, phrases: Mapping[Phrase, str], longest: int,
 # grandmother got the emergency text and a P0 case for it)
 OK_SIGNS = "👍👌"
 _AS_OK = str.maketrans({sign: " ok " for sign in OK_SIGNS})
-_SIGN_ONLY = OK_SIGNS + "🏻🏼🏽🏾🏿 "  # with any skin tone
+# ...and folded hands alone are "mohon" (please; thanks): an answer only where a question
+# lists it (the greeting: go on; walk U-16), never "yes"; beside words, nothing ("setuju
+# kak 🙏" is "setuju kak")
+PLEASE_SIGN = "🙏"
+_AS_PLEASE = str.maketrans({PLEASE_SIGN: " mohon "})
+_NO_PLEASE = str.maketrans({PLEASE_SIGN: " "})
+_SKIN_TONES = "🏻🏼🏽🏾🏿"
+_SIGN_ONLY = OK_SIGNS + _SKIN_TONES + " "  # with any skin tone
 
 
 def _said(text: str) -> str:
-    """The message as answers read it: cleaned, a thumbs-up as "ok"."""
-    return clean(text.translate(_AS_OK))
+    """The message as answers read it: cleaned, a thumbs-up as "ok", folded hands alone as
+    "mohon"."""
+    alone = not text.strip(PLEASE_SIGN + _SKIN_TONES + " ")
+    return clean(text.translate(_AS_OK).translate(_AS_PLEASE if alone else _NO_PLEASE))
 
 
 # tears and sorrow, and nothing else (walk N: "😭😭" had "Maaf, saya belum mengerti")
@@ -1065,13 +1080,20 @@ class _Loader:
         own_self, own_also = (frozenset(w[0] for w in self.words(
             mine.get(part) or [], f"questions.{key}.own_age.{part}", single=True))
             for part in ("self", "also"))
+        whole: dict[Phrase, str] = {}
+        for value, spec in self.mapping(body.get("whole") or {},
+                                        f"questions.{key}.whole").items():
+            if value not in own.values():
+                raise self.fail(f"questions.{key}.whole.{value}", "not a value of its words")
+            self.add(whole, self.spec(spec, f"questions.{key}.whole.{value}")[0], value,
+                     f"questions.{key}.whole.{value}")
         return Question(key, {**borrowed, **own}, own, frozenset(w[0] for w in fillers), ages,
                         flags["fuzzy"], flags["stem"], flags["offer"], tuple(gives_way),
                         frozenset(weak), flags["from_story"],
                         tuple((str(a), str(b)) for a, b in turns.items()),
                         (str(minor["value"]), frozenset(map(str, minor.get("unless", []))))
                         if minor else None, frozenset(w[0] for w in places),
-                        frozenset(w[0] for w in subject), own_self, own_also)
+                        frozenset(w[0] for w in subject), own_self, own_also, whole)
 
     def read_ages(self, raw: Any, where: str) -> tuple[tuple[int, int, str], ...]:
         out: list[tuple[int, int, str]] = []

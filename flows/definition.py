@@ -125,6 +125,10 @@ class StateSpec:
     # which choice is for the unsure: at the danger question, "ragu" is 2 (walk O: "sa tra
     # tau kk" after it was offered a person and the question again)
     unsure: str | None = None
+    # the choice the fourth miss takes at a question that is never left unanswered, said
+    # with `<prompt>.missed` (walk U-16: "ok", "sip", "🙏" at the greeting, eight times
+    # "Maaf, saya belum mengerti", no way out but a number): its gentlest choice
+    missed: str | None = None
     # (text question, choice): a few words that name no choice are kept as that text
     # question's answer and this choice is taken (walk O: "di dekat pasar lama" at the
     # distrik question brought the 21-line list again; staff place it)

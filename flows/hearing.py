@@ -123,6 +123,9 @@ def _standing(engine: Runner, m: StepModel, inbound: Inbound, command: str | Non
             any("pause" in c.actions for c in state.choices):
         command = "later"  # "sa mau berhenti" asked whether it is safe to chat: to stop
         # for now, her answers kept (she may be in danger; the word BERHENTI still withdraws)
+    elif command == "later" and state.expects == "time" and \
+            engine.bundle.answers.only_times(inbound.text):
+        command = None  # "nanti" asked when it is safe to call: a time, as before
     elif command == "later" and (state.end or choices.answers_safety(engine, m, inbound.text)):
         command = None  # at rest there is nothing to pause: a message to the case
     return command

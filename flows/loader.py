@@ -107,7 +107,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
     known = {"prompt", "choices", "choices_from", "input", "save", "skippable", "goto",
              "on_enter", "end", "idle", "interrupt", "idle_goto", "lenient", "variant",
              "from_danger", "facts", "not_with_but", "own_words", "expects", "unsure",
-             "unmatched", "known_by", "pass", "keeps_later", "named_long_ago"}
+             "missed", "unmatched", "known_by", "pass", "keeps_later", "named_long_ago"}
     extra = set(raw) - known
     if extra:
         raise FlowError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
@@ -140,6 +140,7 @@ def _state(name: str, raw: Any, where: str) -> StateSpec:
         own_words=bool(raw.get("own_words", False)),
         expects=raw.get("expects"),
         unsure=raw.get("unsure"),
+        missed=raw.get("missed"),
         unmatched=_unmatched(raw.get("unmatched"), f"{where}.unmatched"),
         known_by=_pairs(raw.get("known_by"), f"{where}.known_by"),
         passes=_passes(raw.get("pass"), f"{where}.pass"),
@@ -312,6 +313,10 @@ def _validate_state(s: StateSpec, flow: Flow, catalog: Catalog, actions: set[str
             raise FlowError(f"{where}.not_with_but: '{value}' is not a choice here")
     if s.unsure is not None and s.unsure not in values:
         raise FlowError(f"{where}.unsure: '{s.unsure}' is not a choice here")
+    if s.missed is not None:
+        if s.missed not in values or not s.save:
+            raise FlowError(f"{where}.missed: '{s.missed}' is not a choice here")
+        catalog.require(f"{s.prompt}.missed", f"{where}.missed")
     for flag, value in s.known_by:
         if flag not in FLAGS:
             raise FlowError(f"{where}.known_by: '{flag}' is no flag the flows set")

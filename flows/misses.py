@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flows import safety
 from flows.actions import OFFER, P0_ALERTED, STILL_IN_DANGER, StepModel, about_someone_else
+from flows.choices import choice
 from flows.definition import ChoiceSpec, StateSpec
 from flows.moves import back, fire, rest
 from flows.offers import suggested
@@ -32,6 +33,8 @@ def miss(engine: Runner, m: StepModel, state: StateSpec, story: bool = False,
     m.misses += 1
     if m.misses >= MISSES_BEFORE_MOVING_ON and (state.skippable or state.interrupt):
         return _move_on(engine, m, state)
+    if m.misses >= MISSES_BEFORE_MOVING_ON and state.missed is not None:
+        return _gentlest(engine, m, state)
     if P0_ALERTED in m.flags and not state.input and not media and short:  # danger now:
         # quiet (a walk-through: "Maaf, saya belum mengerti" and the menu to every word of
         # a woman hiding in the WC); no need to answer, and staff were told. Not for a
@@ -95,6 +98,20 @@ def _move_on(engine: Runner, m: StepModel, state: StateSpec) -> None:
     if state.save:
         m.answers[state.save] = "skipped"
     return fire(engine, m, "skip")
+
+
+def _gentlest(engine: Runner, m: StepModel, state: StateSpec) -> None:
+    """The fourth miss at a question that is never left unanswered (`missed`: at the
+    greeting, chat): its gentlest choice taken, and said so (walk U-16: "ok", "sip", "🙏",
+    "sudah", eight times "Maaf, saya belum mengerti"). The way to a person and to the
+    emergency message stays in the words said."""
+    chosen = choice(engine, state, state.missed)
+    assert chosen is not None and state.save  # (the loader checks both)
+    m.misses = 0
+    m.events.append(Event("moved_on", {"state": m.state, "kept": chosen.value}))
+    m.replies.append(Reply(form(engine, m, f"{state.prompt}.missed")))
+    m.answers[state.save] = chosen.value
+    fire(engine, m, f"choose_{chosen.value}")
 
 
 def keep_offer(engine: Runner, m: StepModel, state: StateSpec, offered: ChoiceSpec) -> None:

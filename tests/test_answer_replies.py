@@ -11,6 +11,10 @@ Figures of 2026-12-06 (README "Answers as families write them"), understood in t
   (0.62), C 0.54 (0.63), D (written after everything else) 0.57 (0.66); after a few fixes
   drawn from their misses 0.57 (0.67), 4 taken wrongly (3 before), 51 of 238 taken where a
   person would ask (31 before).
+- walk U-16 (2026-12-08): "ok", "sip", a 👍 or 🙏, "sa mo tanya", "sa mau cerita" alone at
+  the greeting are "Lanjut chat", the lead's decision (a loop of "Maaf, saya belum mengerti"
+  before); one greeting reply the held-out file labels "ask again" is now taken as chat
+  (guessed 53 -> 54). Which one was not looked at: the file is not tuned on.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ ENGINE = Engine.load()
 
 @pytest.mark.parametrize(("name", "recall", "wrong", "guessed"), [
     ("answers_replies.yaml", 0.75, 1, 20),
-    ("answers_heldout.yaml", 0.65, 4, 53),
+    ("answers_heldout.yaml", 0.65, 4, 54),
 ])
 def test_replies_are_understood_as_a_person_would(name: str, recall: float, wrong: int,
                                                   guessed: int) -> None:

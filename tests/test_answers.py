@@ -318,7 +318,17 @@ TABLE = [
     ("greeting", "chat", "id", "chat"),
     ("greeting", "telepon", "id", "call"),
     ("consent", "👍", "id", "agree"),  # a thumbs-up is "ok" (a walk-through: not understood)
-    ("greeting", "👍", "id", None),  # ... which chooses nothing at the greeting
+    # ... and at the greeting, go on chatting (walk U-16: eight messages, each "Maaf, saya
+    # belum mengerti"), as "ok", "sip", a 🙏, "sa mo tanya", "sa mau cerita" alone do
+    *[("greeting", w, "id", "chat") for w in
+      ["👍", "ok", "oke", "Ok kaka", "sip", "sip kaka", "🙏", "🙏🏽", "sa mo tanya",
+       "sa mau cerita", "mau tanya", "iya 🙏", "iya sa setuju kaka"]],
+    # ... never inside a sentence, and "sudah" (done? already?) is asked again
+    ("greeting", "sa mau tanya nomor bantuan", "id", None), ("greeting", "sudah", "id", None),
+    ("greeting", "ok nomor saja", "id", "numbers"), ("greeting", "ok telpon saja", "id", "call"),
+    ("risk_child_now", "🙏", "id", None),  # folded hands are no "yes" where it is asked
+    ("risk_child_now", "iya 🙏", "id", "yes"),
+    ("consent", "setuju kak 🙏", "id", "agree"),  # beside words, folded hands are nothing
     # "jangan telpon", "sa tra bisa telpon nanti de dengar": chat, never a call (hiding)
     ("greeting", "jangan telpon. chat saja", "id", "chat"),
     # "I can't write (long messages), call me" (a walk-through: "tulis" had named chat too)
@@ -427,6 +437,28 @@ def test_engine_asks_again_for_no_answer(engine: Engine, text: str) -> None:
     assert "distrik" not in snap.answers
     assert snap.state == state
     assert snap.misses == 1
+
+
+def test_the_first_question_never_loops_and_nanti_there_is_a_pause(engine: Engine) -> None:
+    """"Pilih cara bicara" had no way out but a number (walk U-16: "ok", "sip", "🙏",
+    "sudah", "nanti"...): "nanti" is a pause (later.start, nothing kept), and the fourth
+    message that chooses nothing takes chat, the gentlest way on, and says so with PETUGAS
+    and DARURAT; a person was offered at the second, as before."""
+    greeted = engine.step(None, Inbound("console", "u1", "m0", text="halo"), NOW).snapshot
+    later = engine.step(greeted, Inbound("console", "u1", "m1", text="nanti"), NOW)
+    assert [r.key for r in later.replies] == ["later.start"]
+    snap, keys = greeted, []
+    for i, text in enumerate(("sudah", "sudah", "hmm", "sudah")):
+        turn = engine.step(snap, Inbound("console", "u1", f"m{i + 2}", text=text), NOW)
+        snap, keys = turn.snapshot, [r.key for r in turn.replies]
+        if i < 3:
+            assert snap.state == "greeting" and "mode" not in snap.answers, (i, keys)
+        if i == 1:
+            assert keys[0] == "offer_human", keys
+    assert keys == ["greeting.missed", "danger"], keys
+    assert snap.answers["mode"] == "chat" and snap.state == "danger"
+    said = engine.bundle.catalog.render(turn.replies[0], "id").text
+    assert "PETUGAS" in said and "DARURAT" in said
 
 
 def test_lewati_at_the_distrik_offer_is_dont_know(engine: Engine) -> None:
