@@ -44,6 +44,10 @@ P0_ALERTED = "p0_alerted"  # staff were told of danger now (the emergency action
 WITH_PERSON = "with_person"  # a counselor holds the case (bot.casework.caseops sets it)
 # messages of staff wait for the family's next words (bot.pipeline.held sets and clears it)
 HELD_FOR_WRITER = "held_for_writer"
+# her last message paused because it is not safe now: someone is near or looking, or "not
+# safe to chat" answered (flows/phrases.yaml `pauses`): nothing is written to her, not even
+# as a reply, until she writes again (bot.pipeline.held); her next message lifts it
+UNSAFE_NOW = "unsafe_now"
 # the family had a case, closed since (bot.casework.caseops sets it at the close): the welcome
 # is the short one, "welcome back" (walk S-7: a mother back six days later read the whole
 # first-contact text, as a stranger)
@@ -271,8 +275,10 @@ def withdraw_consent(m: StepModel) -> None:
 
 
 def pause(m: StepModel) -> None:
-    """Not safe to keep chatting: the case notes to contact only when they write again."""
+    """Not safe to keep chatting: the case notes to contact only when they write again,
+    and nothing goes to them, not even as a reply, until they do (UNSAFE_NOW)."""
     m.flag("paused")
+    m.flag(UNSAFE_NOW)
     m.events.append(_case_event(m, "waiting"))
     m.events.append(Event("contact_constraint", {"constraint": WAIT_FOR_WRITER}))
 

@@ -11,6 +11,7 @@ from flows.actions import (
     FOCUS,
     INTAKE_LAPSED,
     NO_CONTACT_SAID,
+    UNSAFE_NOW,
     WRITER,
     StepModel,
     resting_message,
@@ -81,7 +82,7 @@ ENGINE_KEYS = (
     "human_requested.no_consent", "human_requested.no_consent.start",
     "human_requested.refused", "faq.when.no_case", "faq.when.intake_filed",
     "faq.when.intake_filed.waiting",
-    "later", "later.start", "resumed", "human_requested.rest", "faq.bot",
+    "later", "later.start", "later.unsafe", "resumed", "human_requested.rest", "faq.bot",
     "writer.owner.mid_intake",
     "joking_ack", "joking_ack.selfharm", "joking_ack.no_case",
     "mistyped_ack", "case_number_noted",
@@ -303,12 +304,15 @@ def _privacy(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -
 
 def _later(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:
     """A pause, no question after it; before any answer ("tra usah sudah, sa su baik" at
-    the greeting) nothing is kept."""
+    the greeting) nothing is kept. Someone near or looking (UNSAFE_NOW, flows.hearing
+    `unsafe`): she hears that nothing more is sent until she writes."""
     m.answers[LATER] = m.state
-    m.events.append(Event("paused_by_family", {"state": m.state}))
+    unsafe = UNSAFE_NOW in m.flags
+    m.events.append(Event("paused_by_family", {"state": m.state, "unsafe": True} if unsafe
+                          else {"state": m.state}))
     m.replies.append(Reply("later.start" if m.state == engine.flow.initial
-                           else engine.form(m, "later")))  # "kamu" to a child
-    return True
+                           else engine.form(m, "later.unsafe" if unsafe else "later")))
+    return True  # ("kamu" to a child)
 
 
 def _go_on(engine: Stepper, m: StepModel, command: str, also: Sequence[str]) -> bool:

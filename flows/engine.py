@@ -33,6 +33,7 @@ from flows.actions import (
     GREETED,
     OFFER,
     PHONE_WATCHED,
+    UNSAFE_NOW,
     WRITER,
     StepModel,
     phone_watched,
@@ -197,6 +198,8 @@ class Engine:
                                   else language)
         lost = snap.state not in self.flow.states
         m = self._model(snap, inbound, now, lost)
+        if UNSAFE_NOW in m.flags:  # she writes again: what she paused for is over
+            m.flags.remove(UNSAFE_NOW)
         away = now - snap.updated_at if snap.updated_at else timedelta(0)
         self.handle(m, inbound, fresh or lost, away)
         repeats.shorten(self, m)  # the same reminder a third time in a row: short
@@ -260,6 +263,8 @@ class Engine:
             inbound = replace(inbound, text=told.rest)
         at0 = len(m.replies)
         command, asked = hearing.read_command(self, m, inbound, starting)
+        if hearing.unsafe(self, m, inbound) and command != "later":  # its pause says so
+            m.events.append(Event("paused_by_family", {"state": m.state, "unsafe": True}))
         fix = None if meant else mistakes.correction(self, m, inbound, command, starting, away)
         command = "mistyped" if fix is not None else command
         if command is None and not meant and \

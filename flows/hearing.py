@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from flows import choices, commands, danger, safety
-from flows.actions import ABOUT_OTHER, CHAT_ONLY, CRISIS_GROUPS, WRITER, StepModel
+from flows.actions import ABOUT_OTHER, CHAT_ONLY, CRISIS_GROUPS, UNSAFE_NOW, WRITER, StepModel
 from flows.crisis import Scan
 from flows.definition import ChoiceSpec, StateSpec
 from flows.loader import Bundle
@@ -73,6 +73,24 @@ def read_command(engine: Runner, m: StepModel, inbound: Inbound,
         # (walk T-3: "...kapan petugas telpon? sa tunggu dari pagi" became her kampung);
         # the story question keeps a whole story, and its closing says when
     return _standing(engine, m, inbound, command, starting), asked
+
+
+def unsafe(engine: Runner, m: StepModel, inbound: Inbound) -> bool:
+    """A pause asked for because someone is near or looking, or she cannot chat now ("sa
+    tra bisa chat skarang, bapa ada dekat", flows/phrases.yaml `pauses`), however it is
+    answered (a pause, a message for the case at rest, beside danger words): nothing more
+    is written to her until she writes again (UNSAFE_NOW; walk U-2: the danger text with
+    every number went to a phone her father was looking at). Staff see she paused."""
+    if inbound.payload or not said_unsafe(engine.bundle, inbound.text):
+        return False
+    m.flag(UNSAFE_NOW)
+    return True
+
+
+def said_unsafe(bundle: Bundle, text: str) -> bool:
+    """Whether a message is a pause (`later`) whose words say it is not safe now."""
+    return bool(text) and command_of(text, bundle.keywords, bundle.phrases) == "later" and \
+        named_in(text, bundle.pauses) == "unsafe"
 
 
 def _named(engine: Runner, inbound: Inbound) -> tuple[str | None, list[str]]:

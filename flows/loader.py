@@ -72,6 +72,7 @@ class Bundle:
     notice_rules: NoticeRules = field(default_factory=NoticeRules)
     asides: Phrases = ()  # said beside questions about the service (flows/phrases.yaml)
     corrections: Phrasing | None = None  # how a correction begins (flows/phrases.yaml)
+    pauses: Phrases = ()  # why a pause is asked for: someone near (flows/phrases.yaml)
 
 
 def _branches(raw: Any, where: str) -> tuple[Branch, ...]:
@@ -523,6 +524,7 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
     rules = load_notice_rules(said, {n for _, n in (*notices, *beside)}, flags) \
         if said.exists() else NoticeRules()
     asides = load_asides(said) if said.exists() else ()
+    pauses = load_notices(said, catalog, "pauses", "later") if said.exists() else ()
     corrections = load_corrections(said) if said.exists() else None
     for question in {q for qs in (corrections.about_questions if corrections else {}).values()
                      for q in qs}:
@@ -530,7 +532,7 @@ def load_bundle(name: str, actions: Iterable[str], flags: Iterable[str] = (),
             raise FlowError(f"{said}: corrections.about_questions: {question!r} is no "
                             f"question of {name} that keeps its answer")
     return Bundle(flow, catalog, triage, keywords, phrases, crisis, directory, answers, hours,
-                  notices, writers, beside, rules, asides, corrections)
+                  notices, writers, beside, rules, asides, corrections, pauses)
 
 
 def flow_names(folder: Path = FLOWS_DIR) -> list[str]:

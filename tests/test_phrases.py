@@ -833,11 +833,80 @@ def test_someone_coming_in_is_a_pause_at_once(engine: Engine) -> None:
 
     turn = engine.step(at("asq_now", "selfharm"),
                        Inbound("test", "u1", "m1", text="nanti dulu, mama masuk kamar"), NOW, "id")
-    assert [r.key for r in turn.replies] == ["later.young"]  # she is 16: "kamu"
+    # she is 16: "kamu"; her mother came in: nothing more written until she writes (U-2)
+    assert [r.key for r in turn.replies] == ["later.unsafe.young"]
     scared = engine.step(at("who", "dv"), Inbound("test", "u1", "m2",
                                                   text="tolong kaka sa takut"), NOW, "id")
     assert scared.snapshot.answers.get("who") is None
     assert scared.replies[0].key.startswith("emergency"), scared.replies[0].key
+
+
+# walk U-2: someone near or looking, or "I cannot chat now": a pause at once, nothing more
+# written to her (not even a list of numbers, nor a counselor's reply) until she writes
+UNSAFE_PAUSES = [
+    "sa tra bisa chat skarang, bapa ada dekat", "nanti dulu, mama tiri ada lihat",
+    "stop dulu kaka ada orang", "sa mo berhenti dulu, mama tiri ada lihat",
+    "tunggu, ada orang datang", "sebentar kaka, paitua su pulang", "nanti dulu, mama masuk kamar",
+    "mama su pulang, nanti sa chat lg", "bapa ada dekat, sa berhenti dulu",
+    "nanti dulu, suami ada di rumah", "sa tra bisa chat skarang", "sa tra bisa balas dulu",
+    "tunggu, mama ada", "sa belum bisa cerita sekarang", "stop dulu ada orang",
+]
+# a pause with no one near: the answers kept, staff may still write
+PLAIN_PAUSES = ["nanti dulu", "tra jadi", "nanti dulu, anak bangun", "nanti",
+                "signal mo hilang, besok sore baru sa bisa balas"]
+# ordinary messages and stories with the same words: no pause, read as ever (for danger too)
+NOT_PAUSES = [
+    "bapa ada dekat sekolah", "mama tiri ada lihat sa pu adik", "ada orang di rumah",
+    "sa tra bisa chat lama, pulsa sedikit", "paitua su pulang dari kerja", "mama ada lihat",
+    "sa tra bisa tulis panjang", "tunggu petugas datang", "sebentar lagi bapa pulang",
+    "nanti sa pu mama datang", "de tra bisa chat sekarang", "sa tra bisa lanjut sekolah",
+    "sa tra bisa bicara sekarang",  # can't speak: chat only, not a pause
+    # beside danger words: the danger text, never a pause
+    "tunggu, bapa datang bawa parang", "nanti dulu, de ada dekat, de mo pukul sa",
+    "stop dulu de pukul sa", "sa tra bisa chat skarang, de pukul sa",
+    "nanti dulu ada orang mo bunuh sa",
+]
+
+
+def test_someone_near_or_looking_is_a_pause_that_holds_what_is_written(
+        engine: Engine) -> None:
+    """Walk U-2 at the category question: the danger text with every 24-hour number, or
+    "Maaf, saya belum mengerti", went to a phone her father or stepmother was looking at.
+    Now a pause (the answers kept) that says, without numbers, nothing more comes until she
+    writes (UNSAFE_NOW: bot.pipeline.held holds staff's words, even as a reply), which her
+    next message lifts. A pause with no one near holds nothing; the same words in ordinary
+    messages, or beside danger, are no pause."""
+    from datetime import timedelta
+
+    from flows.actions import UNSAFE_NOW
+    from flows.types import Inbound, Snapshot
+    from tests.answer_replies import NOW
+
+    b = engine.bundle
+    answers = {"mode": "chat", "danger": "no", "consent": "agree", "age": "adult"}
+    snap = Snapshot(engine.flow.name, "category", "id", answers, (), 0, engine.flow.version,
+                    None, NOW - timedelta(minutes=1))
+    for text in UNSAFE_PAUSES:
+        turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), NOW, "id")
+        keys = [r.key for r in turn.replies]
+        assert keys == ["later.unsafe"], (text, keys)
+        assert UNSAFE_NOW in turn.snapshot.flags and turn.snapshot.state == "category", text
+        assert turn.snapshot.answers["consent"] == "agree", text
+        assert any(e.kind == "paused_by_family" and e.data.get("unsafe")
+                   for e in turn.events), text
+        again = engine.step(turn.snapshot, Inbound("test", "u1", "m2", text="2"),
+                            NOW + timedelta(hours=1), "id")
+        assert UNSAFE_NOW not in again.snapshot.flags, text  # she wrote again
+        assert again.snapshot.answers.get("category") == "dv", text
+    said = b.catalog.render(turn.replies[0], "id").text
+    assert not any(n in said for n in ("110", "129", "1500")), said
+    for text in PLAIN_PAUSES:
+        turn = engine.step(snap, Inbound("test", "u1", "m1", text=text), NOW, "id")
+        assert [r.key for r in turn.replies] == ["later"], text
+        assert UNSAFE_NOW not in turn.snapshot.flags, text
+    alarms = [t for t in NOT_PAUSES if command_of(t, b.keywords, b.phrases) == "later"]
+    assert alarms == []
+    assert not [t for t in ORDINARY if command_of(t, b.keywords, b.phrases) == "later"]
 
 
 def test_several_questions_about_the_service_in_one_message_are_each_answered(
