@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from flows.actions import PHONE_WATCHED
+from flows.actions import PHONE_WATCHED, UNSAFE_NOW
 from flows.triage import URGENT
 from storage import audience
 from storage.clock import utc
@@ -30,7 +30,7 @@ def reason(f: audience.Facts, now: datetime, resting: frozenset[str]) -> str | N
         return "erased"
     if f.status != "active":
         return f.status  # stopped, unreachable, opted_out
-    if "paused" in f.flags:
+    if "paused" in f.flags or UNSAFE_NOW in f.flags:  # "nanti dulu, mama ada lihat"
         return "safety_pause"
     if f.constraint or PHONE_WATCHED in f.flags:  # someone else reads the phone
         return "contact_constraint"

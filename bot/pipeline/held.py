@@ -2,7 +2,11 @@
 
 A family may tell the service not to write first: "not safe to chat now" (the `paused`
 flag), someone else reads the phone (`phone_watched`), a contact constraint
-`wait_for_writer` on the case; or they left with KELUAR and have not written since. What a
+`wait_for_writer` on the case; or they left with KELUAR and have not written since. Where
+their last message itself paused because it is not safe now ("nanti dulu, mama tiri ada
+lihat", "not safe to chat": `unsafe_now`), nothing goes, not even as a reply, until they
+write again; in a case a person holds, that message tells the counselor so (`unsafe_now`
+below; walk U-2: "Baik ade, kaka tunggu ya" reached a phone her stepmother was watching). What a
 counselor's action sends them (taking, transferring, releasing or closing the case, the
 rating question, the counselor's own words: bot.pipeline.handoff) then goes out only as a
 reply: within `writer_reply_minutes` (flows/service.yaml) of the family's last message,
@@ -25,8 +29,10 @@ from sqlalchemy import Connection
 
 from bot.casework import staff
 from bot.pipeline.apply import Batch, Conv, event_row
-from flows.actions import HELD_FOR_WRITER, PHONE_WATCHED
+from flows.actions import HELD_FOR_WRITER, PHONE_WATCHED, UNSAFE_NOW
+from flows.hearing import said_unsafe
 from flows.hours import service_hours
+from flows.loader import Bundle
 from storage import cases, conversations, outbox
 from storage.rows import Released
 
@@ -38,7 +44,7 @@ def constraint(conv: conversations.ConversationRow | None,
                events: list[dict[str, Any]]) -> str | None:
     """"paused" or "contact_constraint" while the family said the service may write only
     after they write (`events`: their case's), else None."""
-    if conv is not None and "paused" in conv.flags:
+    if conv is not None and ("paused" in conv.flags or UNSAFE_NOW in conv.flags):
         return "paused"
     if conv is not None and PHONE_WATCHED in conv.flags:
         return "contact_constraint"  # someone else reads the phone: only after they write,
@@ -82,6 +88,8 @@ def holds(conn: Connection, contact_id: int, case_id: int | None,
     events = cases.events_of(conn, case_id) if case_id is not None else []
     if left(conn, contact_id, events):
         return "quick_exit"
+    if UNSAFE_NOW in conv.flags:
+        return UNSAFE_NOW  # her last words paused: not even as a reply to them
     why = constraint(conv, events)
     if why is None:
         return None
@@ -122,6 +130,33 @@ def release(batch: Batch, conv: Conv, kinds: Iterable[str] = ()) -> None:
     if conv.assignee_id is not None and conv.case_status == "claimed":
         staff.say(conn, conv.assignee_id, "held_released", now, case_id=conv.case_id,
                   number=conv.case_number or "", count=len(ids))
+
+
+def unsafe_now(batch: Batch, conv: Conv, text: str, bundle: Bundle) -> None:
+    """A family writes to the counselor who holds their case (the bot does not answer): a
+    pause because it is not safe now ("sa mo berhenti dulu, mama tiri ada lihat") holds
+    what staff send until they write again (UNSAFE_NOW), with no reply window, and the
+    counselor is told why (the case records it); any other message lifts it. The bot says
+    nothing to the phone someone looks at."""
+    snap = conv.snapshot
+    if snap is None:
+        return
+    unsafe = said_unsafe(bundle, text)
+    flags = (*(f for f in snap.flags if f != UNSAFE_NOW), *((UNSAFE_NOW,) if unsafe else ()))
+    if flags != snap.flags:
+        conv.snapshot, conv.changed = replace(snap, flags=flags), True
+    if unsafe:
+        batch.rows.append(event_row(conv, "paused_by_family",
+                                    {"unsafe": True}, batch.now))
+        told_unsafe(batch, conv)
+
+
+def told_unsafe(batch: Batch, conv: Conv) -> None:
+    """The counselor who holds the case hears that the family paused, not safe now, and that
+    their next messages wait for the family to write (in Indonesian, their language)."""
+    if conv.assignee_id is not None and conv.case_id is not None:
+        staff.say(batch.need(), conv.assignee_id, "family_unsafe_now", batch.now,
+                  case_id=conv.case_id, number=conv.case_number or "")
 
 
 def reason(why: str, language: str = staff.STAFF_LANGUAGE) -> str:

@@ -26,7 +26,9 @@ from bot.pipeline import routing, setaside
 from bot.pipeline.apply import Batch, Conv, NeedsLock, apologise
 from bot.pipeline.decide import record
 from bot.pipeline.handoff import release as release_held
+from bot.pipeline.held import told_unsafe, unsafe_now
 from bot.pipeline.plans import Plan, inbound_of, plan_steps
+from flows.actions import UNSAFE_NOW
 from flows.danger import is_imminent
 from flows.engine import Engine as FlowEngine
 from flows.text import clean
@@ -262,20 +264,26 @@ class Processor:
                 release_held(batch, conv)  # what staff sent meanwhile, before their words
                 # "1" to the question on the family's screen when a person took over: the
                 # counselor reads what it chose (a walk-through's counselor got a bare "1")
-                return routing.relay_to_counselor(
+                routing.relay_to_counselor(
                     batch, msg, conv, danger, routing.answered(self.flows.bundle, asked, msg))
+                return unsafe_now(batch, conv, str(msg.payload.get("text") or ""),
+                                  self.flows.bundle)  # "nanti dulu, mama tiri ada lihat"
         turn = self._turn(msg, conv, batch.now)
         if held and routing.not_an_answer(turn):
             # at the safety question, words that answer nothing go to the person only, marked
             # where they read as danger (a walk-through: "Maaf, saya belum mengerti" to a
             # family talking to a counselor)
             release_held(batch, conv, [ev.kind for ev in turn.events])
-            return routing.relay_to_counselor(batch, msg, conv, danger)
+            routing.relay_to_counselor(batch, msg, conv, danger)
+            return unsafe_now(batch, conv, str(msg.payload.get("text") or ""),
+                              self.flows.bundle)
         record(batch, msg, conv, turn)
         if held and (answering or danger):  # what the bot answered: the person sees it too
             routing.copy_to_counselor(batch.need(), msg, conv, batch.now, danger,
                                       paged=any(e.kind == "emergency" for e in turn.events),
                                       said=routing.answered(self.flows.bundle, asked, msg))
+        if held and UNSAFE_NOW in turn.snapshot.flags:  # a pause the flow answered too
+            told_unsafe(batch, conv)
 
     def _turn(self, msg: inbox.Pending, conv: Conv, now: datetime) -> Turn:
         """The engine's answer to `msg` from where `conv` is now: planned, or stepped now."""
