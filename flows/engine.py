@@ -337,6 +337,11 @@ class Engine:
         """A message that is no command: danger words, a first message, a return after a
         long silence, or an answer to the question asked."""
         scan = heard.scan
+        if state.name == self.flow.interrupts.get("feedback") and away > RESUME_AFTER:
+            m.events.append(Event("rating_lapsed", {"hours": away // timedelta(hours=1)}))
+            moves.fire(self, m, "skip", quiet=True)  # days later her words are of something
+            state = self.flow.states[m.state]  # new, never a rating of the closed case (walk
+            # V-9: "2" after a new beating was stored as the new case's satisfaction)
         if scan and self.flow.begins_again(state):  # danger words after a closed case: the
             self.enter(m, self.flow.initial)  # help first, then the welcome, as to a first
             state, starting = self.flow.states[m.state], True  # message (walk S-7: back at

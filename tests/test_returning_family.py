@@ -214,3 +214,30 @@ def test_a_question_long_after_a_close_is_a_new_request(
     clock.advance(days=2)
     out = joined(family.say("kaka sa mo tanya lagi"))
     assert "Mau melanjutkan" not in out
+
+
+def test_a_rating_left_unanswered_lapses_when_she_writes_days_later(
+        service: Service, clock: FrozenClock) -> None:
+    """Walk V-9: the rating question left unanswered after a close; three days later a new
+    beating, and her "2" (to the question after it) was stored as the satisfaction of the
+    new case nobody had served. Days later her words are of something new: no rating."""
+    from sqlalchemy import select
+
+    from storage.models import Case
+    from tests.test_handoff import add_staff
+
+    _, sari = add_staff(service, "Sari", "c1")
+    family = Person(service, "62811")
+    family.intake()
+    sari.say("/ambil")
+    family.say("halo")
+    sari.say("halo juga")
+    sari.say("/selesai selesai")  # the rating question waits, unanswered
+    clock.advance(days=3)
+    family.say("selamat pagi, sa pu paitua pukul sa lagi semalam")
+    family.say("2")
+    with service.db.connect() as conn:
+        rated = conn.execute(select(Case.number, Case.satisfaction)).all()
+    assert len(rated) == 2 and all(s is None for _, s in rated), rated
+    assert any(e["kind"] == "rating_lapsed" for e in events(
+        service.db, case_of(service.db, family.user).number)), "staff see why"
