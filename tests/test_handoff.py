@@ -492,8 +492,9 @@ def test_first_human_response_time_is_stored(service: Service, clock: FrozenCloc
     assert case.claimed_at == first - timedelta(minutes=7)
 
 
-def closed_case(service: Service) -> tuple[Person, str]:
-    """A family whose case Sari took, answered and closed; the rating skipped."""
+def closed_case(service: Service, rated: bool = True) -> tuple[Person, str]:
+    """A family whose case Sari took, answered and closed; the rating skipped (`rated`),
+    else left waiting unanswered."""
     _, sari = add_staff(service, "Sari", "c1")
     family = Person(service, "62811")
     old = family.intake()
@@ -501,7 +502,8 @@ def closed_case(service: Service) -> tuple[Person, str]:
     family.say("halo")
     sari.say("halo juga")
     sari.say("/selesai selesai")
-    family.say("LEWATI")  # no rating
+    if rated:
+        family.say("LEWATI")  # no rating
     return family, old
 
 

@@ -224,15 +224,8 @@ def test_a_rating_left_unanswered_lapses_when_she_writes_days_later(
     from sqlalchemy import select
 
     from storage.models import Case
-    from tests.test_handoff import add_staff
 
-    _, sari = add_staff(service, "Sari", "c1")
-    family = Person(service, "62811")
-    family.intake()
-    sari.say("/ambil")
-    family.say("halo")
-    sari.say("halo juga")
-    sari.say("/selesai selesai")  # the rating question waits, unanswered
+    family, _ = closed_case(service, rated=False)  # the rating question waits, unanswered
     clock.advance(days=3)
     family.say("selamat pagi, sa pu paitua pukul sa lagi semalam")
     family.say("2")
