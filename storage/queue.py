@@ -189,11 +189,16 @@ def family_waiting(conn: Connection, due: Due) -> list[CaseView]:
     c = CASES.c
     danger = or_(false(), *(and_(c.priority == p, c.danger_waiting_since <= opened)
                             for p, opened in due.opened.items()))
+    clauses = [and_(c.wait_reminded_at.is_(None), c.family_waiting_since <= due.waited),
+               and_(c.wait_escalated_at.is_(None),
+                    or_(c.wait_reminded_at <= due.reminded, danger))]
+    if "P0" in due.opened and "P0" in due.again:  # danger now unanswered: paged again by
+        # the P0 clock, whatever was told before (walk V-1)
+        clauses.append(and_(c.priority == "P0", c.danger_waiting_since <= due.opened["P0"],
+                            or_(c.last_alert_at.is_(None),
+                                c.last_alert_at <= due.again["P0"])))
     return [_view(r) for r in conn.execute(select(*_VIEW).where(
-        c.status == "claimed", c.family_waiting_since.is_not(None), or_(
-            and_(c.wait_reminded_at.is_(None), c.family_waiting_since <= due.waited),
-            and_(c.wait_escalated_at.is_(None),
-                 or_(c.wait_reminded_at <= due.reminded, danger)))))]
+        c.status == "claimed", c.family_waiting_since.is_not(None), or_(*clauses)))]
 
 
 def listing(conn: Connection, stmt: Select[Any], statuses: Sequence[str],

@@ -108,6 +108,14 @@ class WaitEscalated(NamedTuple):
     id: int
 
 
+class DangerPaged(NamedTuple):
+    """Staff were paged about a family's danger-now words on a case a person holds
+    (`cases.last_alert_at`): the P0 clock pages again from it (bot.casework.heldwait)."""
+
+    last_alert_at: datetime
+    id: int
+
+
 class HolderAnswered(NamedTuple):
     """Staff's words went to the family of a held case: nothing of theirs waits any more
     (the four `cases` columns of a family waiting emptied)."""
@@ -201,14 +209,15 @@ class Redacted(NamedTuple):
 
 Row = LogRow | OutboxRow | EventRow | ConsentRow | NewConversation | SavedConversation | \
     Seen | Processed | Redacted | Released | Answered | FamilyWaits | DangerWaits | \
-    WaitReminded | WaitEscalated | HolderAnswered | tuple[Any, ...]  # the last: SavedTriage
+    WaitReminded | WaitEscalated | DangerPaged | HolderAnswered | \
+    tuple[Any, ...]  # the last: SavedTriage
 
 # Each type's table and, for an UPDATE, the key (its last field); in the order written.
 TABLES: dict[type, tuple[Table, str | None]] = {
     NewConversation: (CONVS, None), SavedConversation: (CONVS, "id"),
     SavedTriage: (CASES, "id"), Answered: (CASES, "id"), HolderAnswered: (CASES, "id"),
     FamilyWaits: (CASES, "id"), DangerWaits: (CASES, "id"), WaitReminded: (CASES, "id"),
-    WaitEscalated: (CASES, "id"), ConsentRow: (CONSENTS, None),
+    WaitEscalated: (CASES, "id"), DangerPaged: (CASES, "id"), ConsentRow: (CONSENTS, None),
     EventRow: (EVENTS, None),
     LogRow: (LOG, None), OutboxRow: (OUTBOX, None), Released: (OUTBOX, "id"),
     Seen: (CONTACTS, "id"),

@@ -11,6 +11,14 @@ Their first message the holder has not answered is kept on the case
   office opens, with the 24-hour numbers), and the holder is reminded (`remind`);
 - `held_wait_supervisor_service_minutes` of service time after that reminder, or, for danger
   words, by the target of the case's priority: the supervisors are told, once (`escalate`).
+- DARURAT or danger-now words (`danger_now`, walk V-1: "malam ini sa mau minum racun saja" at
+  21.00, the holder off duty, one page and then eleven hours of silence), or any danger
+  words on a case that is P0 now: the P0 clock of a waiting P0 (`P0_AGAIN`, `page`). From
+  the P0 target after the words, every `p0_realert_minutes`, on-duty staff and supervisors
+  are paged again, each told what they can do (the holder: answer; a supervisor: take over
+  with `/kasus NOMOR absen`), and the family hears the honest "belum ada petugas yang
+  menjawab" with the 24-hour numbers as a waiting P0's family does (bot.casework.p0family;
+  the scheduler). Until staff write to the family, or the case is released or closed.
 A family who must not be written to first (paused, someone else reads the phone) hears it
 with the reply to their next message instead, composed then (`with_reply`, the conversation
 flag `OWED`); one who stopped, left with KELUAR or cannot be reached is not told, and the
@@ -36,13 +44,22 @@ from flows.loader import Bundle
 from flows.text import command_of, fold, has_letters
 from storage import cases, conversations, counselors, queue
 from storage.queue import CaseView
-from storage.rows import FamilyWaits, WaitEscalated, WaitReminded, write_rows
+from storage.rows import (
+    DangerPaged,
+    DangerWaits,
+    FamilyWaits,
+    Row,
+    WaitEscalated,
+    WaitReminded,
+    write_rows,
+)
 
 TOLD = "family_waiting"  # the case events: the family told (or not) and the holder reminded
 LATE = "family_waiting_late"  # the supervisors told: a family waits on the holder
 DANGER_LATE = "held_danger_late"  # ...their danger words unanswered by the priority's target
 DANGER_NOW = "held_danger_now"  # ...at once (bot.pipeline.helddanger)
-KINDS = (TOLD, DANGER_LATE, LATE)
+P0_AGAIN = "held_p0_realert"  # staff paged again: danger now, nobody has written since
+KINDS = (TOLD, DANGER_LATE, LATE, P0_AGAIN)
 OWED = "wait_notice_owed"  # the conversation flag: told with the reply to their next words
 WAITS = ("paused", "contact_constraint")  # why it is owed rather than dropped
 TEXT = "held_wait"  # flows/catalog/<lang>.host.yaml: held_wait.open, held_wait.closed
@@ -78,11 +95,30 @@ def mark(conn: Connection, case_id: int, now: datetime, asks: bool = True) -> Ca
     return case
 
 
+def danger_now(conn: Connection, case_id: int, now: datetime) -> None:
+    """DARURAT or danger-now words on a held case (the holder and supervisors were paged in
+    this turn): they wait on staff from now, unless words of theirs wait already, and the
+    P0 clock runs from them (`due`)."""
+    case = mark(conn, case_id, now)
+    if case is None or case.status != "claimed":
+        return
+    rows: list[Row] = [DangerPaged(now, case.id)]  # this turn's page is the first alert
+    if case.danger_waiting_since is None:
+        rows.insert(0, DangerWaits(now, case.id))
+    write_rows(conn, rows)
+
+
 def due(hours: ServiceHours, case: CaseView, now: datetime) -> str | None:
     """What a held case's waiting family needs at `now`, if anything (an event kind)."""
     since = case.family_waiting_since
     if case.status != "claimed" or since is None:
         return None
+    if case.priority == "P0" and case.danger_waiting_since is not None:  # the P0 clock
+        last = case.last_alert_at
+        if now < hours.deadline("P0", case.danger_waiting_since) or (
+                last is not None and now - last < hours.p0_realert):
+            return None
+        return P0_AGAIN
     if case.wait_reminded_at is None and now >= since + hours.held_wait:
         return TOLD
     if case.wait_escalated_at is not None:
@@ -105,7 +141,33 @@ def act(conn: Connection, kind: str, case: CaseView, now: datetime, key: str, bu
     """Do what `due` said: the case event's data (`told`: the staff told)."""
     if kind == TOLD:
         return remind(conn, case, now, key, bundle, hours)
+    if kind == P0_AGAIN:
+        return page(conn, case, now, key)
     return escalate(conn, kind, case, now, key)
+
+
+def page(conn: Connection, case: CaseView, now: datetime, key: str) -> dict[str, Any]:
+    """On-duty staff and supervisors paged again about danger now on a held case nobody has
+    answered: the holder to answer, a supervisor to take over, anyone else to reach them."""
+    assert case.assignee_id is not None and case.danger_waiting_since is not None
+    holder = counselors.get(conn, case.assignee_id)
+    roster = counselors.roster(conn)
+    ids = list(dict.fromkeys((*roster.on_duty, *roster.supervisors)))
+    since = case.danger_waiting_since
+    params = {"number": case.number, "reasons": labels.reasons(case.reasons),
+              "name": holder.name if holder else "?",
+              "duty": staff.text("held_p0.on_duty" if holder and holder.on_duty
+                                 else "held_p0.off_duty"),
+              "since": labels.wit(since, "%H.%M"), "waited": labels.waited(since, now)}
+    told = []
+    for cid in ids:
+        text = f"{P0_AGAIN}.holder" if cid == case.assignee_id else P0_AGAIN \
+            if cid in roster.supervisors else f"{P0_AGAIN}.other"
+        if staff.send(conn, cid, staff.text(text, **params), now, case_id=case.id,
+                      key=f"{key}:{cid}"):
+            told.append(cid)
+    write_rows(conn, [DangerPaged(now, case.id)])
+    return {"since": since.isoformat(), "priority": case.priority, "told": told}
 
 
 def remind(conn: Connection, case: CaseView, now: datetime, key: str, bundle: Bundle,

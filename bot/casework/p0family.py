@@ -90,6 +90,28 @@ def with_reply(batch: Batch, conv: Conv, kinds: Iterable[str]) -> None:
                                              "with_reply": True}, batch.now))
 
 
+def with_held_reply(batch: Batch, conv: Conv, case: CaseView | None) -> str | None:
+    """A family whose case a person holds wrote while an update was owed them (danger now
+    nobody answered, bot.casework.heldwait; a phone someone else reads): the update, said
+    with the reply to their words (composed now), and its case event; nothing once staff
+    have written since. The flag cleared either way."""
+    snap = conv.snapshot
+    if snap is None or OWED not in snap.flags:
+        return None
+    conv.snapshot = replace(snap, flags=tuple(f for f in snap.flags if f != OWED))
+    conv.changed = True
+    if case is None or case.status != "claimed" or case.priority != "P0" or \
+            case.danger_waiting_since is None:
+        return None
+    bundle = batch.flows.bundle
+    key = f"{TEXT}.young" if writes_as_child(snap.answers) else TEXT
+    batch.rows.append(event_row(conv, KIND, {"told": True, "language": snap.language,
+                                             "with_reply": True}, batch.now))
+    return bundle.catalog.text(key, snap.language, {
+        "emergency_contacts": bundle.directory.contacts(
+            snap.language, case.distrik, first=told_kinds(snap.answers, snap.flags))})
+
+
 def still_owed(conn: Connection, case_id: int) -> bool:
     """The case is a P0 nobody holds, its last update was withheld and nobody took it since
     (a counselor answered meanwhile, whatever happened after)."""

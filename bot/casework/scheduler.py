@@ -17,7 +17,7 @@ events so far): a racing process that read the same state fails on the unique ke
 transaction for that case rolls back.
 Every action is a case event with actor 'scheduler'; a second run at the same `now` does nothing.
 A P0 re-alert may tell the family too (bot.casework.p0family): one more event, in the same
-transaction.
+transaction; so may a held case's (danger now nobody has answered: bot.casework.heldwait).
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ class Scheduler:
                                     self.hours) if kind in heldwait.KINDS \
                     else self._do(conn, kind, case, now, key)
                 done = [(kind, data)]
-                if kind == "p0_realert" and (family := self._family(conn, case, now, key)):
+                if kind in ("p0_realert", heldwait.P0_AGAIN) and \
+                        (family := self._family(conn, case, now, key)):
                     done.append((p0family.KIND, family))
                 write_rows(conn, [EventRow(case.id, case.contact_id, ACTOR, k, d, now)
                                   for k, d in done])

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot.casework import alerts, staff
+from bot.casework import alerts, heldwait, staff
 from bot.pipeline import handoff
 from bot.pipeline.apply import Notice
 from flows.catalog import Catalog
@@ -67,7 +67,8 @@ def family_safety(conn: Connection, case_id: int | None, counselor_id: int,
     key = {"emergency": "family_emergency", "quick_exit": "family_quick_exit",
            "stop": "family_withdrew"}.get(kind, "family_safety")  # BERHENTI: consent withdrawn
     staff.say(conn, counselor_id, key, now, case_id=case_id, number=number, word=word)
-    if kind == "emergency":  # P0 pages the supervisors too, whoever holds the case
+    if kind == "emergency":  # P0 pages the supervisors too, whoever holds the case, and
+        heldwait.danger_now(conn, case_id, now)  # again until staff write (walk V-1)
         for supervisor in counselors.roster(conn).supervisors:
             if supervisor != counselor_id:
                 staff.say(conn, supervisor, key, now, case_id=case_id, number=number,

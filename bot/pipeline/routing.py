@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from bot.casework import heldwait, intakeview, labels, staff
+from bot.casework import heldwait, intakeview, labels, p0family, staff
 from bot.pipeline import apply, helddanger
 from bot.pipeline.apply import Batch, Conv, author_of, event_row, inbound_row
 from flows.actions import CRISIS_FLAGS
@@ -104,6 +104,8 @@ def copy_to_counselor(conn: Connection, msg: inbox.Pending, conv: Conv, now: dat
     body, media = _body(msg, conv.case_number or "", scan, said)
     heldwait.mark(conn, conv.case_id, now)  # the bot answered; the person has yet to
     staff.send(conn, conv.assignee_id, body, now, case_id=conv.case_id, media=media or None)
+    if scan is not None and scan.imminent:  # paged again until staff write (walk V-1)
+        heldwait.danger_now(conn, conv.case_id, now)
     if scan is not None and scan.imminent and not paged:
         holder = counselors.get(conn, conv.assignee_id)
         page = staff.text("family_danger_now", number=conv.case_number or "",
@@ -143,6 +145,8 @@ def relay_to_counselor(batch: Batch, msg: inbox.Pending, conv: Conv,
                                     words_event(scan, False, held_by=conv.assignee_id), now))
     if (owed := heldwait.with_reply(batch, conv, case)) is not None:
         replies.append(Rendered(owed))
+    if (update := p0family.with_held_reply(batch, conv, case)) is not None:
+        replies.append(Rendered(update))  # danger now still unanswered (walk V-1)
     staff.send(conn, conv.assignee_id, body, now, case_id=conv.case_id, media=media or None)
     batch.rows.append(inbound_row(msg, conv.contact.id, conv.case_id, text, media, now,
                                   author_of(conv.snapshot)))
