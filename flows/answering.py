@@ -192,12 +192,16 @@ def _text(engine: Runner, m: StepModel, state: StateSpec, inbound: Inbound, text
     if not m.misses and unsure(engine, m, state, text):
         return None  # "sa tra tau itu" at the codeword: what one is, not the codeword
         # (a walk-through: saved as the word a counselor would say back)
-    if not m.misses and (
+    nod = state.expects is None and not state.own_words and (
+        only_signs(text) or engine.bundle.answers.acknowledges(text))  # "iya" as a kampung
+    if not m.misses and (nod or  # (walk U-26: kept as her place, and staff read "iya")
             (state.expects == "time" and not engine.bundle.answers.names_time(text)) or
             (state.expects == "word" and len(text.split()) > WORD_WORDS)):
         m.misses += 1  # "ya", a story: asked once more, then taken as it comes
-        key = form(engine, m, f"{state.prompt}.not_{state.expects}")
+        key = form(engine, m, f"{state.prompt}.not_{'ack' if nod else state.expects}")
         return m.replies.append(Reply(key if has_text(engine, m, key) else state.prompt))
+    if nod and state.skippable:  # "iya" again: no place told, the question left
+        text = "skipped"
     save_text(m, state, inbound, text)
     if state.expects == "time":
         after_hours(engine, m, state, text)

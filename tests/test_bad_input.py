@@ -245,3 +245,23 @@ def test_the_same_story_sent_three_times_at_once_is_answered_once(
     assert len(said) == 2 and said[0].startswith("Terima kasih sudah cerita"), said
     assert len(rows(service, "SELECT id FROM messages WHERE direction = 'in'")) == 3
     assert nothing_pending(service)
+
+
+def test_a_nod_is_no_place_name(service: Service) -> None:
+    """Walk U-26: "iya" at "(Boleh dilewati) Nama kampung atau kelurahan?" was kept as her
+    kampung, and staff read "iya". Asked once more, plainly; a second nod leaves the
+    question; a place written with a yes is kept."""
+    from flows.types import Inbound, Snapshot
+
+    engine = flows()
+    now = service.clock()
+    answers = {"mode": "chat", "consent": "agree", "category": "dv", "distrik": "mimika_baru"}
+    snap = Snapshot(engine.flow.name, "kampung", "id", answers, (), 0, engine.flow.version,
+                    None, now)
+    nod = engine.step(snap, Inbound("test", "u1", "m1", text="iya"), now, "id")
+    said = engine.bundle.catalog.render(nod.replies[0], "id", {}).text
+    assert said.startswith("Mohon tulis nama kampung") and nod.snapshot.state == "kampung"
+    again = engine.step(nod.snapshot, Inbound("test", "u1", "m2", text="👍"), now, "id")
+    assert again.snapshot.answers["kampung"] == "skipped" and again.snapshot.state != "kampung"
+    place = engine.step(snap, Inbound("test", "u1", "m3", text="iya kwamki baru"), now, "id")
+    assert place.snapshot.answers["kampung"] == "iya kwamki baru"
