@@ -141,7 +141,8 @@ def test_end_to_end_handoff(service: Service, clock: FrozenClock) -> None:
     sari_id, sari = add_staff(service, "Sari Wenda", "c1")
     budi_id, budi = add_staff(service, "Budi Kogoya", "b2", channel=OTHER)
     assert sari.say("/siaga") == [
-        "Anda sekarang SIAGA. Kasus baru akan diberitahukan kepada Anda."]
+        "Anda sekarang SIAGA. Kasus baru akan diberitahukan kepada Anda. "
+        "Untuk berhenti siaga: /siaga off"]
     family = Person(service, "62811")
 
     number = family.intake(consent=AGREE_REFER)
@@ -273,6 +274,27 @@ def test_unregistered_people_using_counselor_commands_get_the_family_flow(
     assert sari.unread() == []  # nothing reached staff either
 
 
+def test_siaga_always_means_on_duty_and_siaga_off_goes_off(service: Service) -> None:
+    """Walk V-15: staff left on duty the evening before typed /siaga to start the day and
+    read 'Anda sekarang TIDAK SIAGA.' (it toggled); the day's alerts then reached nobody but
+    the supervisor. /siaga (or /siaga aktif) is always on duty, /siaga off is off, and each
+    reply says how to switch the other way."""
+    _, sari = add_staff(service, "Sari", "c1")
+    on = ["Anda sekarang SIAGA. Kasus baru akan diberitahukan kepada Anda. "
+          "Untuk berhenti siaga: /siaga off"]
+    assert sari.say("/siaga") == on
+    assert sari.say("/siaga") == on  # the next morning: still on duty
+    number = Person(service, "62811").intake()
+    assert sari.unread()[0]["text"].startswith(f"Kasus baru {number}")
+    assert sari.say("/siaga off") == ["Anda sekarang TIDAK SIAGA. Untuk siaga lagi: /siaga"]
+    assert sari.say("/siaga off") == ["Anda sekarang TIDAK SIAGA. Untuk siaga lagi: /siaga"]
+    Person(service, "62812").intake()
+    assert sari.unread() == []  # off duty: no new-case alert
+    assert sari.say("/siaga aktif") == on
+    assert sari.say("/siaga besok") == [
+        '"besok" tidak dikenal. Ketik /siaga untuk mulai siaga, /siaga off untuk berhenti siaga.']
+
+
 def test_counselor_cannot_act_on_another_counselors_case(service: Service) -> None:
     """Another counselor can neither open, take, message, note nor close a held case."""
     _, sari = add_staff(service, "Sari", "c1")
@@ -327,7 +349,8 @@ def test_daftar_with_a_valid_code_registers_once(service: Service, clock: Frozen
         "Selamat bergabung, Maria Kogoya. Anda terdaftar sebagai konselor. "
         "Ketik /siaga untuk mulai siaga dan /bantuan untuk daftar perintah."]
     assert maria.say("/siaga") == [
-        "Anda sekarang SIAGA. Kasus baru akan diberitahukan kepada Anda."]
+        "Anda sekarang SIAGA. Kasus baru akan diberitahukan kepada Anda. "
+        "Untuk berhenti siaga: /siaga off"]
     other = Person(service, "62877")
     reply = other.say(f"/daftar {code}")
     assert GREETING in reply[0]

@@ -120,7 +120,7 @@ def test_a_threat_at_night_with_the_counselor_off_duty_reaches_the_supervisor_at
     end the wait: nothing more reaches the supervisor."""
     family, sari, yohana, number = taken(service, clock, P2_COUPLE, THURSDAY_1330, "62819031")
     later(service, clock, minutes=90)  # 15.10
-    sari.say("/siaga")  # off duty
+    sari.say("/siaga off")
     assert family.say("kaka?") == [] and family.say("kaka sa tunggu") == []
     assert len(texts(sari)) == 2  # her two messages
     later(service, clock, hours=2)

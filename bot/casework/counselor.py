@@ -108,8 +108,17 @@ def close(ctx: Ctx, case: CaseView, args: str) -> None:
     ctx.tell(caseops.close(ctx, case, args.split()[0].lower() if args.split() else ""))
 
 
+DUTY_ON = {"", "on", "aktif", "ya", "mulai", "masuk"}
+DUTY_OFF = {"off", "tidak", "selesai", "berhenti", "stop", "keluar", "pulang"}
+
+
 def duty(ctx: Ctx, args: str) -> None:
-    ctx.tell(caseops.duty(ctx, not ctx.me.on_duty))
+    """/siaga is always going on duty (a walk-through's staff typed it to start the day and
+    switched themselves off); /siaga off goes off. Each reply says how to switch back."""
+    word = args.split()[0].lower() if args.split() else ""
+    if word not in DUTY_ON | DUTY_OFF:
+        return ctx.say("duty_usage", word=word[:30])
+    ctx.tell(caseops.duty(ctx, word not in DUTY_OFF))
 
 
 def show_help(ctx: Ctx, args: str) -> None:
