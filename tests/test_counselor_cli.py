@@ -145,7 +145,8 @@ def test_remove_returns_held_cases_to_the_queue(tmp_path: Path) -> None:
     (case,) = json.loads(lk3("cases", "list", "--json", cwd=tmp_path).stdout)
     assert (case["status"], case["assignee"]) == ("waiting", None)
     shown = lk3("cases", "show", number, cwd=tmp_path).stdout
-    assert re.search(r"cli\s+dikembalikan ke antrean\s+.*counselor removed", shown)
+    assert re.search(r"operator server\s+dikembalikan ke antrean\s+.*petugas dihapus dari daftar",
+                     shown)
     # the Telegram id is free again for someone new
     assert lk3("counselor", "add", "--name", "Yosep", "--role", "counselor", "--telegram-id",
                "7", cwd=tmp_path).returncode == 0
@@ -250,7 +251,8 @@ def test_cases_show_prints_header_transcript_and_events(tmp_path: Path) -> None:
 
 
 def test_cases_show_names_the_counselor_who_wrote(tmp_path: Path) -> None:
-    """Log rows written by a counselor show as Petugas NAME; their events name them too."""
+    """Log rows written by a counselor show as Petugas NAME; their events name them too, and
+    the server's operator and the scheduler are said in words."""
     lk3("counselor", "add", "--name", "Maria", "--role", "counselor", "--telegram-id", "9",
         cwd=tmp_path)
     now = datetime.now(UTC)
@@ -266,13 +268,24 @@ def test_cases_show_names_the_counselor_who_wrote(tmp_path: Path) -> None:
                 ("in", "family", "tolong"), ("out", "bot", "Pesan diterima.\n\nTunggu."),
                 ("out", "counselor:1", "Halo, saya Maria")])])
         write_rows(conn, [EventRow(case_id, contact.id, "counselor:1", "claimed",
-                                   {"priority": "P2"}, now)])
+                                   {"priority": "P2"}, now),
+                          EventRow(case_id, contact.id, "cli:root", "privacy_export_sent",
+                                   {"parts": 1}, now),
+                          EventRow(case_id, contact.id, "scheduler", "subscribed",
+                                   {"topic": "all", "added": []}, now)])
         conn.execute(update(cases.CASES).where(cases.CASES.c.id == case_id)
                      .values(satisfaction=4))
     out = lk3("cases", "show", number, cwd=tmp_path).stdout
     assert re.search(r"Keluarga: tolong\n.*Bot: Pesan diterima\.\n\n\s+Tunggu\.\n"
                      r".*Petugas Maria: Halo, saya Maria\n", out)
-    assert re.search(r"counselor:1 \(Maria\)\s+claimed\s+prioritas: P2$", out, re.M)
+    # staff read who in words, not codes (walk V-17: `counselor:1 (Sari Wenda)`, `cli:root`,
+    # `subscribed`, `parts: 1`)
+    assert re.search(r"  Maria \(petugas\)\s+claimed\s+prioritas: P2$", out, re.M)
+    assert re.search(r"  operator server \(root\)\s+salinan data dikirim\s+jumlah pesan: 1$",
+                     out, re.M)
+    assert re.search(r"  sistem \(terjadwal\)\s+keluarga mulai menerima info LK3\s+topik: ", out,
+                     re.M)
+    assert "counselor:1" not in out and "cli:" not in out
     assert re.search(r"^Kepuasan:\s+4$", out, re.M)
 
 

@@ -56,6 +56,12 @@ EVENTS: list[tuple[str, dict[str, Any]]] = [
     ("held_danger_late", {"since": "2026-12-01T03:23:00+00:00", "priority": "P1",
                           "told": [2]}),
     ("held_danger_now", {"priority": "P1", "told": [2]}),
+    # walk V-17: `subscribed`, `parts: 1` read as codes
+    ("subscribed", {"topic": "pengasuhan", "language": "id", "source": "keyword",
+                    "version": "2026-11", "added": ["pengasuhan"]}),
+    ("unsubscribed", {"reason": "keyword", "topics": 2}),
+    ("privacy_export_sent", {"parts": 1}),
+    ("privacy_export_handed_over", {"copy": "privacy-P-2-20261130T005400Z.json"}),
 ]
 
 

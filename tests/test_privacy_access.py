@@ -109,7 +109,7 @@ def test_the_commands_as_an_operator_runs_them(tmp_path: Path) -> None:
     assert audit.returncode == 0, audit.stderr
     lines = audit.stdout.splitlines()
     assert lines[0].startswith(f"Catatan akses kasus {case_number()} (1)")
-    assert f"cli:{getpass.getuser()}" in lines[1] and "lk3 cases show" in lines[1]
+    assert f"operator server ({getpass.getuser()})" in lines[1] and "lk3 cases show" in lines[1]
     made = lk3("privacy", "export", "P-1", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     assert "Salinan data Anda" in made.stdout

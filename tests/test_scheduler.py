@@ -94,13 +94,15 @@ def test_p0_re_alerts_every_three_minutes_until_claimed(db: Engine, clock: Froze
     assert run_at(sched, clock, t0 + timedelta(minutes=4, seconds=59)) == 0
     assert run_at(sched, clock, t0 + timedelta(minutes=5)) == 1
     page = staff.text("p0_realert", number=number, waited="5 menit", reasons="reason P0",
-                      distrik="-")
+                      distrik="distrik belum diketahui")  # as the first alert: not "· -"
+    assert page.endswith("reason P0 · distrik belum diketahui")  # (walk V-17)
     assert texts(db, "ani") == [page] and texts(db, "budi") == [page]
     assert payloads(db, "ani")[0]["choices"][0]["value"] == f"take:{number}"
     assert run_at(sched, clock, t0 + timedelta(minutes=7, seconds=59)) == 0
     assert run_at(sched, clock, t0 + timedelta(minutes=8)) == 1
     assert texts(db, "ani")[-1] == staff.text("p0_realert", number=number, waited="8 menit",
-                                              reasons="reason P0", distrik="-")
+                                              reasons="reason P0",
+                                              distrik="distrik belum diketahui")
     clock.now = t0 + timedelta(minutes=9)
     claim(db, clock, ani, case_id)
     assert run_at(sched, clock, t0 + timedelta(minutes=13)) == 0  # (flagged from 14: no reply)
@@ -361,5 +363,5 @@ def test_recent_sexual_violence_on_saturday_night_reaches_a_person_before_monday
     pages = [p["text"] for p in sari.unread()]
     assert len(pages) == 9 and len(yohana.unread()) == 9  # minutes 5, 8, ... 29
     assert pages[0] == staff.text("p0_realert", number=case.number, waited="5 menit",
-                                  reasons=said, distrik="-")
+                                  reasons=said, distrik="distrik belum diketahui")
     assert clock() < wit(12, 7, 8)  # long before Monday's opening

@@ -38,9 +38,7 @@ def announce(conn: Connection, case: CaseView, now: datetime, key: str = "new_ca
     roster = roster or counselors.roster(conn)
     body = staff.text(key, number=case.number, priority=case.priority,
                       reasons=labels.reasons(case.reasons),
-                      # before the family named it (a P0 before consent): in words, not "-"
-                      distrik=labels.distrik(case.distrik) if case.distrik else
-                      staff.text("distrik_unknown"), **extra)
+                      distrik=labels.distrik_in_alert(case.distrik), **extra)
     if also:
         body = f"{body}\n{also}"
     if not roster.on_duty:

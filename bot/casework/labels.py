@@ -110,6 +110,12 @@ def distrik(code: str | None, language: str = STAFF_LANGUAGE) -> str:
     return _family_word(f"list.distrik.{code}", language) or code
 
 
+def distrik_in_alert(code: str | None, language: str = STAFF_LANGUAGE) -> str:
+    """The distrik in an alert to staff: `distrik belum diketahui` before the family named it
+    (a P0 before consent), not `-` (walk V-17: the P0 re-alert ended in "· -")."""
+    return distrik(code, language) if code else staff.text("distrik_unknown", language)
+
+
 def reasons(codes: Iterable[str], language: str = STAFF_LANGUAGE) -> str:
     return describe(codes, language)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from bot.casework import staff
+from bot.casework.staff import STAFF_LANGUAGE
 from flows.actions import OTHER_AUTHOR
 from storage import counselors
 
@@ -47,7 +48,17 @@ class Names:
         name = self.of(cid)
         return f"{staff.text('speaker.staff')} {name}" if name else staff.text("speaker.staff")
 
-    def actor(self, actor: str) -> str:
+    def actor(self, actor: str, language: str = STAFF_LANGUAGE) -> str:
+        """Who did it, in words: `Sari Wenda (petugas)`, `operator server (root)`, `bot`,
+        `sistem (terjadwal)`; never the code `counselor:1` (walk V-17)."""
         cid = counselor_id(actor)
-        name = None if cid is None else self.of(cid)
-        return f"{actor} ({name})" if name else actor
+        if cid is not None:
+            name = self.of(cid)
+            return staff.text("actor.staff", language, name=name) if name else \
+                staff.text("actor.staff_gone", language, id=cid)
+        kind, _, rest = actor.partition(":")
+        if kind == "cli":  # `cli:root`; `cli` where the command named no one
+            return staff.text("actor.cli", language, user=rest) if rest else \
+                staff.text("actor.cli_unnamed", language)
+        key = f"actor.{actor}"
+        return staff.text(key, language) if staff.has(key, language) else actor

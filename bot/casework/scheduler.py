@@ -248,7 +248,8 @@ def _page(conn: Connection, case: CaseView, now: datetime, text_key: str, key: s
     """Tell on-duty staff and supervisors about a waiting case, with a button to take it;
     `more`: a line after it."""
     body = staff.text(text_key, number=case.number, priority=case.priority,
-                      reasons=labels.reasons(case.reasons), distrik=labels.distrik(case.distrik),
+                      reasons=labels.reasons(case.reasons),
+                      distrik=labels.distrik_in_alert(case.distrik),
                       waited=labels.waited(case.created_at, now))
     if more:
         body = f"{body}\n{more}"

@@ -44,7 +44,7 @@ def remove(conn: Connection, person_id: int, now: datetime, actor: str,
             alerts.announce(conn, fresh, now, key="requeued_case.removed")  # not "Kasus baru"
     if held:
         write_rows(conn, [EventRow(case.id, case.contact_id, actor, "release",
-                                   {"counselor_id": person_id, "reason": "counselor removed"},
+                                   {"counselor_id": person_id, "reason": "counselor_removed"},
                                    now) for case in held])
     counselors.remove(conn, person_id, now)
     staffauth.revoke_all(conn, person_id, now)

@@ -53,8 +53,21 @@ _WORDS: dict[str, Callable[[str | None, str], str]] = {
     "command": partial(labels.word, "command"), "why": labels.why,
     "mode": partial(labels.word, "mode"), "language": labels.family_language,
     "institution": _institution, "asked": labels.state,
-    "topic": labels.topic, "source": partial(labels.word, "source")}
-_LISTS = {"reasons": labels.reasons, "groups": labels.groups}
+    "topic": labels.topic, "source": partial(labels.word, "source"),
+    "reason": lambda v, lang: _reason(v, lang)}
+
+
+def _reason(v: str | None, language: str) -> str:
+    """A reason the code writes (`keyword`: BERHENTI INFO stopped broadcasts; a removed
+    counselor's cases back in the queue) in words; a reason staff wrote (a referral's) as
+    written."""
+    code = str(v or "").replace(" ", "_")
+    return labels.word("reason_code", code, language) if code in _REASON_CODES else str(v or "")
+
+
+_REASON_CODES = ("keyword", "stop", "erased", "provider", "counselor_removed")
+_LISTS = {"reasons": labels.reasons, "groups": labels.groups,
+          "added": lambda codes, lang: ", ".join(labels.topic(c, lang) for c in codes) or "-"}
 # Counted rather than listed (a walk-through's supervisor read "diberi tahu: [1, 2]" and the
 # lists' own tokens, "@perp @hit"): staff ids, the phrases matched, the rows erased.
 _COUNTED = {"told": "show_count_staff", "matched": "show_count_phrases",

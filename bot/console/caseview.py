@@ -116,9 +116,10 @@ def page(conn: Connection, row: Any, words: Words, settings: Settings,
     names = Names(conn)
     answers = intakeview.answers(intakeview.of_case(conv, row.id, history),
                                  intakeview.asked_states(said), words.lang)
-    notes = [(e["created_at"], names.actor(str(e["actor"])), str(e["data"].get("text", "")))
+    notes = [(e["created_at"], names.actor(str(e["actor"]), words.lang),
+              str(e["data"].get("text", "")))
              for e in history if e["kind"] == "note"]
-    events = [(e["created_at"], names.actor(str(e["actor"])),
+    events = [(e["created_at"], names.actor(str(e["actor"]), words.lang),
                labels.word("event", str(e["kind"]), words.lang),
                "" if e["kind"] == "note" else summary(e["data"], words.lang))
               for e in history]
