@@ -223,6 +223,6 @@ def test_a_supervisors_report_with_charts_and_csv(site: Site, tmp_path: Path) ->
         download.value.save_as(saved)
         browser.close()
     lines = saved.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("case,opened_wit,priority") and len(lines) == 2
+    assert lines[0].startswith("Kasus,Dibuat (WIT),Prioritas") and len(lines) == 2
     assert lines[1].startswith(number) and str(FAMILY_P3) not in lines[1]
     assert elsewhere == []

@@ -91,11 +91,17 @@ async def test_csv_has_no_identities_and_escapes_formulas(service: Service,
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0][:3] == ["case", "opened_wit", "priority"] and len(rows) == 10
+    # staff read the columns and values in Indonesian, and nothing as an empty cell (walk
+    # V-17: `case, opened_wit, met_target`, `yes`/`no`, `'-` in every empty cell)
+    assert rows[0] == ["Kasus", "Dibuat (WIT)", "Prioritas", "Alasan", "Kategori", "Distrik",
+                       "Kanal", "Status", "Respon pertama (menit)", "Sesuai target", "Hasil",
+                       "Kepuasan", "Ditutup (WIT)"] and len(rows) == 10
     assert "fam-" not in r.text
     p2 = next(row for row in rows if row[2] == "P2")
     assert p2[4] == "'@SUM(1+1)" and p2[5] == "'=HYPERLINK(\"http://evil.example\")"
-    assert p2[9] == "pending"
+    assert p2[9] == "belum (target belum lewat)" and p2[10] == p2[12] == ""
+    assert {row[9] for row in rows[1:]} <= {"ya", "tidak", "belum (target belum lewat)"}
+    assert "'-" not in r.text and ",yes," not in r.text and ",no," not in r.text
     assert all(not cell.startswith(("=", "@", "+", "-")) for row in rows for cell in row)
     with service.db.connect() as conn:
         exports = conn.execute(select(CaseEvent.data).where(

@@ -26,7 +26,10 @@ WORK_KINDS = ("claim", "message", "note", "referral", "transfer", "release", "cl
 
 
 def safe(cell: Any) -> Any:
-    """A CSV cell a spreadsheet will not run: text starting like a formula gets a `'`."""
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a `'`; the
+    views' `-` for nothing is an empty cell (walk V-17: `'-` in every empty cell)."""
+    if cell is None or cell == "-":
+        return ""
     if isinstance(cell, str) and cell.startswith(FORMULA_START):
         return "'" + cell
     return cell
@@ -125,18 +128,27 @@ async def report_page(console: Console, request: Request) -> Response:
     return await console.run(_page, console, request)
 
 
-HEADER = ("case", "opened_wit", "priority", "reasons", "category", "distrik", "channel",
-          "status", "first_response_minutes", "met_target", "outcome", "satisfaction",
-          "closed_wit")
+def header(who: Staff) -> list[str]:
+    """The case CSV's columns in the staff's language (walk V-17: `case, opened_wit,
+    met_target` in English for Indonesian staff)."""
+    t, s = who.words.t, who.words.s
+    return [s("field.number"), t("reports.csv.opened"), s("field.priority"),
+            s("field.reasons"), s("field.category"), s("field.distrik"), s("field.channel"),
+            s("field.status"), t("reports.csv.first_response"), t("reports.csv.met_target"),
+            s("field.outcome"), s("field.satisfaction"), t("reports.csv.closed")]
 
 
-def _row(c: reports.CaseFacts, lang: str, now: datetime) -> list[Any]:
-    hours = casetiming.service()
+def _row(c: reports.CaseFacts, who: Staff, now: datetime) -> list[Any]:
+    """A case in words; what is not there yet (no outcome, not closed) an empty cell."""
+    hours, lang = casetiming.service(), who.lang
+    met = who.words.t(f"reports.csv.met.{figures.met_target(c, hours, now)}")
     return [c.number, labels.wit(c.created_at), c.priority, labels.reasons(c.reasons, lang),
-            labels.category(c.category, lang), labels.distrik(c.distrik, lang), c.channel,
-            labels.status(c.status, lang), figures.first_response_minutes(c),
-            figures.met_target(c, hours, now), labels.outcome(c.outcome, lang),
-            "" if c.satisfaction is None else c.satisfaction, labels.wit(c.closed_at)]
+            labels.category(c.category, lang) if c.category else "",
+            labels.distrik(c.distrik, lang) if c.distrik else "", c.channel,
+            labels.status(c.status, lang), figures.first_response_minutes(c), met,
+            labels.outcome(c.outcome, lang) if c.outcome else "",
+            "" if c.satisfaction is None else c.satisfaction,
+            labels.wit(c.closed_at) if c.closed_at else ""]
 
 
 def _csv(console: Console, request: Request) -> Response:
@@ -150,7 +162,7 @@ def _csv(console: Console, request: Request) -> Response:
         console.audit(conn, who, "console_export", first=first.isoformat(), last=last.isoformat(),
                rows=len(found))
     name = f"lk3-cases-{first.isoformat()}-{last.isoformat()}.csv"
-    return _csv_response(name, list(HEADER), [_row(c, who.lang, now) for c in found])
+    return _csv_response(name, header(who), [_row(c, who, now) for c in found])
 
 
 async def cases_csv(console: Console, request: Request) -> Response:
@@ -174,7 +186,7 @@ def tables(who: Staff, ctx: dict[str, Any]) -> dict[str, tuple[list[str], list[l
                       for r in ctx["answers"]]),
         "late": ([s("field.number"), s("field.priority"), s("field.status"),
                   s("field.deadline"), t("reports.late_by") + " (min)"],
-                 [[c.number, c.priority, c.status, labels.wit(c.deadline),
+                 [[c.number, c.priority, labels.status(c.status, who.lang), labels.wit(c.deadline),
                    int(c.late_by.total_seconds() // 60)] for c in ctx["late"]]),
         "day": ([t("reports.day"), count], [[d.isoformat(), n] for d, n in ctx["days"]]),
         "hour": ([t("reports.hour"), count], [[f"{h:02d}.00", n] for h, n in ctx["hours"]]),
