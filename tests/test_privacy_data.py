@@ -9,9 +9,11 @@ import re
 import stat
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.casework import labels
+from bot.cli import caseshow
 from bot.cli.cliparser import parser
 from bot.privacy import correct, export
 from bot.privacy.cli import family_texts
@@ -143,7 +145,7 @@ def test_data_copy_says_in_the_familys_words_what_each_code_meant(
     assert shown.code == 0, shown.lines
     copy = shown.lines[-1]
     said = [line.split(": ", 1)[1] for line in copy.splitlines()
-            if re.match(r"• \d{4}-\d\d-\d\d \d\d:\d\d: ", line)]
+            if re.match(r"• \d{1,2} \w+ \d{4}, \d\d\.\d\d: ", line)]
     assert said[:4] == ["halo", "1 (Lanjut chat)", "3 (Tidak)", "2 (Setuju, dan boleh dirujuk "
                         "ke lembaga lain bila perlu (kami tetap tanya dulu))"], said
     assert "LEWATI (dilewati)" in said and "DATA" in said
@@ -208,3 +210,43 @@ def test_after_keluar_the_copy_is_not_sent_and_staff_close_it_as_handed_over(
                           "cli:t")
     assert "salinan data diserahkan langsung kepada Anda (petugas)" in later.lines[-1]
     assert "handed_over" not in later.lines[-1]
+
+
+def test_the_data_copy_reads_as_the_family_read_it(service: Service, clock: FrozenClock,
+                                                   tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Walk V-11: the copy a subscribed family received showed the subscription question
+    with a raw `"{topic}"`, their "1" sent after DATA as `1 (Iya, saya mau)`, and dates as
+    `2026-11-30 09:54`. The question reads with the topic they chose, only a real answer is
+    annotated, and dates are written for a family: `30 November 2026, 09.54 WIT`."""
+    family = Person(service, "fam")
+    number = family.intake()
+    family.say("LANGGANAN")
+    family.say("1")  # the first topic
+    asked = family.say("1")  # yes: subscribed
+    assert "{" not in " ".join(asked)
+    family.say("DATA")
+    family.say("1")  # after DATA: not an answer to the subscription question
+    req = _request(service, "data")
+    shown = export.export(service.db, req.id, tmp_path, family_texts(), clock(), False, "cli:t")
+    assert shown.code == 0
+    text = "\n".join(shown.lines)
+    copy = text[text.index("Salinan data Anda"):]
+    assert "{" not in copy and "}" not in copy, copy
+    topic = family_texts().text("list.broadcast_topics.layanan", "id")
+    (question,) = [line for line in copy.splitlines() if "terima pesan info" in line]
+    assert f'"{topic}"' in question and question.endswith("→ Iya, saya mau"), question
+    said = [line for line in copy.splitlines() if line.startswith("• ") and ": 1" in line]
+    assert [line.split(": ", 1)[1] for line in said][-3:] == [
+        f"1 ({topic})", "1 (Iya, saya mau)", "1"], said
+    months = "Januari|Februari|Maret|April|Mei|Juni|Juli|Agustus|September|Oktober|" \
+        "November|Desember"
+    assert re.search(rf"dibuat \d{{1,2}} ({months}) 20\d\d, \d\d\.\d\d WIT\.", copy), copy
+    assert not re.search(r"\d{4}-\d\d-\d\d", copy), copy
+    assert caseshow.show(service.db, number, clock()) == 0  # staff read the same question
+    shown_to_staff = capsys.readouterr().out
+    answers = shown_to_staff.split("Jawaban keluarga")[1].split("\nPercakapan (")[0]
+    assert f'info "{topic}" dari LK3' in answers and "{topic}" not in shown_to_staff
+    assert "1 (Iya, saya mau)" in shown_to_staff
+    after_data = shown_to_staff.split("Keluarga: DATA\n")[1]
+    assert after_data.split("Keluarga: ")[1].split("\n")[0] == "1"  # not "1 (Iya, saya mau)"

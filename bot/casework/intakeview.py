@@ -116,7 +116,23 @@ class Questions:
                     f"{key}.{variant}" in self.bundle.catalog.texts[language]:
                 key = f"{key}.{variant}"
                 break
-        return question_words(self.bundle.catalog.text(key, language))
+        return question_words(self._filled(key, language, stored or {}))
+
+    def _filled(self, key: str, language: str, stored: Mapping[str, Any]) -> str:
+        """A prompt with what the family read in its `{placeholders}` (walk V-11: the
+        subscription question read `Anda akan terima pesan info "{topic}"` in the family's
+        DATA copy and under "Jawaban keluarga"); one the answers cannot tell, left out."""
+        catalog = self.bundle.catalog
+        template = catalog.text(key, language)
+        if "{" not in template:
+            return template
+        params: dict[str, Any] = {}
+        topic = f"list.broadcast_topics.{stored.get('sub_topic') or 'all'}"
+        if topic in catalog.texts[language]:
+            params["topic"] = catalog.text(topic, language)
+        if stored.get("safe_times"):
+            params["safe_times"] = str(stored["safe_times"])
+        return _FIELD.sub("…", catalog.text(key, language, params) if params else template)
 
     def answer(self, state: StateSpec, value: Any, media: Any = None,
                language: str = STAFF_LANGUAGE, told: bool = False) -> str:
@@ -157,6 +173,8 @@ def annotate(messages: Iterable[tuple[str, str]]) -> list[str]:
             out.append(text)
             continue
         meant = q.choice(asked, text) if asked is not None else None
+        if meant:  # answered: a number after it is no longer its answer (walk V-11: a "1"
+            asked = None  # sent after DATA read "1 (Iya, saya mau)")
         out.append(f"{text} ({meant})" if meant else text)
     return out
 

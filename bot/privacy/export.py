@@ -26,11 +26,13 @@ from bot.privacy.erase import Outcome, checked
 from flows.actions import BY_OTHER, INSTITUTION_TEXT, OTHER_AUTHOR, SKIP_WORDS, case_answers
 from flows.catalog import Catalog
 from flows.definition import StateSpec
+from flows.hours import service_hours
 from flows.text import keyword
 from flows.types import DEFAULT_LANGUAGE
 from storage import cases, conversations
 from storage import privacy as store
 from storage import privacy_views as views
+from storage.clock import utc
 from storage.db import reading
 
 # event kinds left out: staff's own working notes; that someone else wrote on the phone, and
@@ -81,6 +83,8 @@ def _messages(log: list[dict[str, Any]], catalog: Catalog,
         elif r["text"] and r["author"] != OTHER_AUTHOR:
             said = {"at": r["created_at"].isoformat(), "text": r["text"]}
             meant = _meant(q, asked, r["text"], catalog, language)
+            if meant:  # answered: what they send next is not its answer again (walk V-11:
+                asked = None  # a "1" after DATA read "1 (Iya, saya mau)")
             out.append({**said, "meant": meant} if meant else said)
     return out
 
@@ -94,8 +98,16 @@ def _meant(q: intakeview.Questions, asked: StateSpec | None, said: str, catalog:
     return q.choice(asked, said, language)
 
 
-def _wit(iso: str) -> str:
-    return labels.wit(datetime.fromisoformat(iso))
+def _wit(iso: str, catalog: Catalog | None = None, language: str = DEFAULT_LANGUAGE) -> str:
+    """A time as a family reads it, in WIT: `30 November 2026, 09.54` (`09:54` in English),
+    not `2026-11-30 09:54` (walk V-11); the texts around it say `WIT`."""
+    local = utc(datetime.fromisoformat(iso)).astimezone(service_hours().tz)
+    if catalog is None:
+        return labels.wit(local)
+    months = catalog.text("privacy.export.months", language).split()
+    return catalog.text("privacy.export.date", language, {
+        "day": local.day, "month": months[local.month - 1], "year": local.year,
+        "hour": f"{local.hour:02d}", "minute": f"{local.minute:02d}"})
 
 
 class _Words:
@@ -130,24 +142,27 @@ class _Words:
         return self.own(f"privacy.export.{key}") or \
             (staff.text(key, self.lang) if staff.has(key, self.lang) else self.t("event_other"))
 
+    def when(self, iso: str) -> str:
+        return _wit(iso, self.catalog, self.lang)
+
     def message(self, m: dict[str, Any]) -> str:
         meant = f" ({m['meant']})" if m.get("meant") else ""
-        return f"• {_wit(m['at'])}: {m['text']}{meant}"
+        return f"• {self.when(m['at'])}: {m['text']}{meant}"
 
 
 def text(copy: dict[str, Any], catalog: Catalog) -> str:
     """The copy as the family reads it on a phone: short sections, times in WIT, words for
     every code."""
     w = _Words(catalog, copy["language"])
-    out = [w.t("head", when=_wit(copy["made_at"])), "", w.t("answers")]
+    out = [w.t("head", when=w.when(copy["made_at"])), "", w.t("answers")]
     out += [f"• {a['question']} → {a['answer']}" for a in copy["answers"]] or [w.none]
     out += ["", w.t("messages"), *([w.message(m) for m in copy["messages"]] or [w.none])]
     out += ["", w.t("cases"), *_cases(copy["cases"], w), "", w.t("consents"), *_consents(copy, w)]
     out += ["", w.t("referrals")]
-    out += [w.t("referral_line", when=_wit(r["at"]), institution=w.institution(r["institution"]),
+    out += [w.t("referral_line", when=w.when(r["at"]), institution=w.institution(r["institution"]),
                 basis=w.basis(r["basis"])) for r in copy["referrals"]] or [w.none]
     out += ["", w.t("history")]
-    out += [w.t("history_line", when=_wit(e["at"]), what=w.event(e["kind"]),
+    out += [w.t("history_line", when=w.when(e["at"]), what=w.event(e["kind"]),
                 who=w.t("who.staff" if e["by"] == "staff" else "who.bot"))
             for e in copy["history"]] or [w.none]
     return "\n".join([*out, "", w.t("end")])
@@ -161,7 +176,7 @@ _STATUS = {"waiting": "status.waiting", "closed": "status.closed"}
 def _cases(cases: list[dict[str, Any]], w: _Words) -> list[str]:
     out = []
     for c in cases:
-        out.append(w.t("case_line", number=c["number"], opened=_wit(c["opened"]),
+        out.append(w.t("case_line", number=c["number"], opened=w.when(c["opened"]),
                        priority=w.own(f"privacy.export.priority.{c['priority']}") or c["priority"],
                        status=w.t(_STATUS.get(c["status"], "status.open"))))
         out.append(w.t("case_reasons", reasons=labels.reasons(c["reasons"], w.lang)))
@@ -169,13 +184,13 @@ def _cases(cases: list[dict[str, Any]], w: _Words) -> list[str]:
 
 
 def _consents(copy: dict[str, Any], w: _Words) -> list[str]:
-    out = [w.t("consent_line", when=_wit(c["at"]), choice=w.consent(c["choice"]),
+    out = [w.t("consent_line", when=w.when(c["at"]), choice=w.consent(c["choice"]),
                version=c["version"], basis=w.basis(c["basis"]))
            for c in copy["consents"]] or [w.none]
     for sub in copy.get("subscriptions", []):
         topic = w.catalog.text(f"list.broadcast_topics.{sub['topic']}", w.lang)
-        ended = " " + w.t("subscription_ended", when=_wit(sub["ended"])) if sub["ended"] else ""
-        out.append(w.t("subscription_line", topic=topic, when=_wit(sub["at"]),
+        ended = " " + w.t("subscription_ended", when=w.when(sub["ended"])) if sub["ended"] else ""
+        out.append(w.t("subscription_line", topic=topic, when=w.when(sub["at"]),
                        version=sub["version"]) + ended)
     return out
 
