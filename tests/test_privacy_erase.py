@@ -112,7 +112,8 @@ async def test_erase_removes_the_sentence_and_number_everywhere_and_keeps_the_sk
         inbound = conn.execute(select(InboxMessage.provider_message_id)).scalars().all()
 
     refused = erase.erase(db, req.id, "cli:test", clock(), family_texts(), delete, exports)
-    assert refused.code == 1 and "masih terbuka" in refused.lines[0]  # close it first
+    assert refused.code == 1 and "masih terbuka" in refused.lines[0]  # close it first,
+    assert "/ambil NOMOR" in refused.lines[0] and "/selesai HASIL" in refused.lines[0]  # how
     with db.connect() as conn:
         number = conn.execute(select(Case.number)).scalar_one()
     for command in (f"/ambil {number}", "/selesai selesai"):
@@ -127,6 +128,8 @@ async def test_erase_removes_the_sentence_and_number_everywhere_and_keeps_the_sk
     await wa.drain(clock)
     told = wa.fake.bodies(PHONE)[-1]
     assert "sudah kami hapus" in told and "HP Anda" in told
+    # Twilio's copies go after this notice: it says they are being deleted (walk V-10)
+    assert "(Twilio) sedang kami hapus juga" in told and "juga salinan pesan" not in told
     Scheduler(db, clock).run_once()  # the notice sent: the address goes too
     assert _request(db, "erase").status == "done"
     again = erase.erase(db, req.id, "cli:test", clock(), family_texts(), delete, exports)
@@ -396,3 +399,29 @@ async def test_retention_deletes_twilio_copies_and_tries_again_while_twilio_is_d
         assert conn.execute(select(func.count()).select_from(ProviderCopy)).scalar() == 0
     scheduler.run_once()
     assert len(wa.fake.deleted) == len(theirs), "nothing asked twice"
+
+
+async def test_without_twilio_configured_the_notice_claims_nothing_of_its_copies(
+        wa: WhatsApp, clock: FrozenClock, tmp_path: Path) -> None:
+    """Walk V-10: the notice said the copies at Twilio were deleted while the CLI said
+    "Salinan di Twilio: 0 dihapus, 37 belum" (no Twilio configured). With no provider to
+    delete them, the notice says nothing about them."""
+    db = wa.db
+    hire(db, clock, "sup", role="supervisor", duty=False)
+    await wa.walk_intake(PHONE)
+    await wa.say(PHONE, "HAPUS")
+    req = _request(db, "erase")
+    with db.connect() as conn:
+        number = conn.execute(select(Case.number)).scalar_one()
+    for command in (f"/ambil {number}", "/selesai selesai"):
+        with db.begin() as conn:
+            inbox.store(conn, channel="test", sender="sup", payload={"text": command},
+                        provider_message_id=f"sup-{command}", now=clock())
+        await wa.pump()
+    done = erase.erase(db, req.id, "cli:test", clock(), family_texts(), provider.nothing,
+                       tmp_path)
+    assert done.code == 0, done.lines
+    await wa.drain(clock)
+    told = wa.fake.bodies(PHONE)[-1]
+    assert told.startswith("Data Anda di LK3 sudah kami hapus.") and "HP Anda" in told
+    assert "Twilio" not in told and "penyedia" not in told

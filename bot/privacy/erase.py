@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from bot.casework import labels, staff
 from bot.privacy import notify
 from bot.privacy.policy import policy
-from bot.privacy.provider import Deleter, sweep
+from bot.privacy.provider import Deleter, nothing, sweep
 from flows.catalog import Catalog
 from storage import cases, erasure, queue
 from storage import privacy as store
@@ -68,7 +68,7 @@ def erase(db: Engine, request_id: int, actor: str, now: datetime, catalog: Catal
             return Outcome(1, [staff.text("privacy.not_open", label=req.label,
                                           status=notify.status_word(req.status))])
         else:
-            out = _erase(conn, req, actor, now, catalog)
+            out = _erase(conn, req, actor, now, catalog, provider is not nothing)
             after = store.get(conn, req.id)
             erased = after is not None and after.status == "erasing"
             theirs = store.requests_of(conn, req.contact_id) if erased else []
@@ -84,7 +84,7 @@ def erase(db: Engine, request_id: int, actor: str, now: datetime, catalog: Catal
 
 
 def _erase(conn: Connection, req: store.Request, actor: str, now: datetime,
-           catalog: Catalog) -> Outcome:
+           catalog: Catalog, provider_deletes: bool) -> Outcome:
     case_ids = store.case_ids_of(conn, req.contact_id)
     req = replace(req, case_ids=case_ids)
     numbers = store.numbers(conn, case_ids)
@@ -101,6 +101,9 @@ def _erase(conn: Connection, req: store.Request, actor: str, now: datetime,
     counts = erasure.erase(conn, req.contact_id, case_ids, now)
     key = f"privacy.erased.{channel}" if channel in ("whatsapp", "telegram") \
         else "privacy.erased.other"
+    if channel == "whatsapp" and not provider_deletes:  # walk V-10: the notice said Twilio's
+        key = "privacy.erased.whatsapp_kept"  # copies were deleted while none could be
+    # (with a provider, they are asked to go after this notice: "sedang kami hapus")
     notify.tell_family(conn, req, catalog.text(key, language, {}), now,
                        key=f"privacy:{req.id}:erased", force=True)
     store.close(conn, req.id, "erasing", actor, now)
