@@ -36,7 +36,7 @@ def test_danger_at_night_with_the_holder_off_duty_pages_the_supervisor_until_one
     Yohana opens the case and writes: nothing more to anyone."""
     family, sari, yohana, number = taken(service, clock, P2_COUPLE, THURSDAY_1330, "62819041")
     later(service, clock, minutes=95)  # 15.15
-    sari.say("/siaga")  # off duty
+    sari.say("/siaga off")  # off duty
     sari.unread()
     clock.now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)  # 21.00 WIT
     answer = family.say(POISON)
