@@ -26,11 +26,13 @@ SETTINGS = ("spellings", "joins", "sets", "gap", "gap_stops", "negations", "nega
             "ignore", "skip", "minor", "if_minor", "not_when", "child_named", "young_writer",
             "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then",
             "today", "markers", "imminent", "model", "images", "if_minor_anywhere",
-            "other_at_risk", "accident", "selfharm_again", "recent", "recent_not", "assault")
+            "other_at_risk", "accident", "selfharm_again", "recent", "recent_not", "assault",
+            "long_ago", "childhood", "safe_now", "story", "story_not", "story_end")
 # matched word after word, before the groups
 _FIXED = ("ignore", "skip", "negation", "minor", "not_when", "child_named", "young_writer",
           "young_not", "self_victim", "other_victim", "healed", "fresh", "past", "then", "today",
-          "other_at_risk", "accident", "selfharm_again", "recent", "recent_not", "assault")
+          "other_at_risk", "accident", "selfharm_again", "recent", "recent_not", "assault",
+          "long_ago", "childhood", "safe_now", "story", "story_not", "story_end")
 # marker kinds a sentence of back then (`then`) does not count: "de pernah ancam pake pisau"
 # is a threat that was (P1), "de pegang parang skarang" one now (P0)
 BACK_THEN = ("present", "now", "weapon", "threat", "method")
@@ -38,6 +40,13 @@ HEALS = "injury"  # the kind a `healed` message takes P0 from (crisis.yaml `heal
 HEALED_AFTER = 4  # words at most of a sentence that says an injury before it has healed
 # ...and of a sentence of long ago right before an assault ("waktu sa kecil, om perkosa sa")
 RECENT = "sexual"  # the group a time within 3x24 hours makes imminent (crisis.yaml `recent`)
+# the groups a message may tell of as long over, the writer safe now (crisis.yaml `safe_now`):
+# never self-harm, sexual violence or a call for help; a child's harm only the writer's own
+# childhood (`childhood`)
+OVER = ("violence", "injury", "harms_others", "child")
+# ...and the kind a sentence of news, a film or a dream (crisis.yaml `story`) still counts:
+# "kemarin sa baca berita ada anak diperkosa di timika" keeps the sexual numbers
+STORY_KEEPS = ("sexual",)
 YOUNG_GAP = 2  # words that may come between those of a `young_writer` phrase ("sa nona umur")
 OTHER_GAP = 2  # ... of an `other_victim` phrase ("sa pu anak nona dipukul")
 # A list item whose `#` YAML reads as a comment: `- ditinggal # hari` is "ditinggal" (a comment
@@ -159,7 +168,8 @@ class CrisisWords:
         # an age under 18 anywhere: the `if_minor_anywhere` phrases count in every sentence
         # ("sa pu ade umur 16 ... tapi ternyata de kerja di tempat karaoke", a walk-through)
         aged = young or any(self._aged(hits) for hits in sentences) if self.anywhere else False
-        for hits in sentences:
+        stories = self._stories(sentences)
+        for i, hits in enumerate(sentences):
             # the sentence gives someone's age under 18: its `if_minor` phrases count
             minor = young or self._aged(hits)
             before = len(found)
@@ -185,6 +195,8 @@ class CrisisWords:
             for n, at in self._occurrences("", hits, self.gap, found):
                 if n in self.if_minor and not (minor or (aged and n in self.anywhere)):
                     continue
+                if i in stories and self.patterns[n].kind not in STORY_KEEPS:
+                    continue  # news, a film, a dream: told of, not lived (the model reads)
                 if not stopped.get(self.patterns[n].kind, set()).isdisjoint(at):
                     continue
                 if self.patterns[n].negative or not self._negated(at, covered, ends, hits):
@@ -193,6 +205,8 @@ class CrisisWords:
                     denied = True
             child = child or (named and len(found) > before)
         seen = [self.patterns[n] for n in found]
+        if self._over(sentences, {p.kind for p in seen} & set(GROUPS)):
+            return Scan(writer_young=young)  # long over, safe now: for the model neither
         healed = any(p.kind == HEALS for p in seen) and self._all_healed(sentences)
         scan = replace(self._verdict(seen, child, young, bool(found) and self._other(sentences),
                                      healed), writer_young=young)
@@ -263,13 +277,64 @@ class CrisisWords:
                     for i, hit in enumerate(assaults) if hit)
         return said if fresh else ()
 
-    def _of_old(self, sentences: list[list[frozenset[int]]], i: int) -> bool:
+    def _of_old(self, sentences: list[list[frozenset[int]]], i: int,
+                kinds: tuple[str, ...] = ("then", "past")) -> bool:
         """Sentence `i` tells of long ago (`then`, `past`), or a short sentence right before
         it does ("waktu sa kecil, om perkosa sa")."""
         return any(next(self._occurrences(kind, sentences[j], 0), None) is not None
                    for j in (i - 1, i) if j >= 0 and (j == i or len(sentences[j]) - 2 <=
                                                       HEALED_AFTER)
-                   for kind in ("then", "past"))
+                   for kind in kinds)
+
+    def _first(self, kind: str, hits: list[frozenset[int]]) -> bool:
+        """A `kind` phrase (matched word after word) is in the sentence."""
+        return next(self._occurrences(kind, hits, 0), None) is not None
+
+    def _stories(self, sentences: list[list[frozenset[int]]]) -> set[int]:
+        """The sentences that tell of news, a film or a dream (`story`: "sa baca di koran ada
+        anak hilang"), and those right after one that name no one of the writer's
+        (`story_end`: "film tadi malam seram, ada orang dibunuh pake kampak"); none with the
+        writer's own life in it or in the sentence after it (`story_not`: "sa pu", "sama
+        seperti sa", "sejak")."""
+        told: set[int] = set()
+        for i, hits in enumerate(sentences):
+            if self._first("story_not", hits):  # ...and the story it goes on with
+                j = i - 1  # ("di berita ada perempuan dipukul suami, sama seperti sa")
+                while j in told:
+                    told.discard(j)
+                    j -= 1
+            elif self._first("story", hits) or (i - 1 in told and
+                                                not self._first("story_end", hits)):
+                told.add(i)
+        return told
+
+    def _over(self, sentences: list[list[frozenset[int]]], groups: set[str]) -> bool:
+        """Danger long over and the writer safe now ("10 thn lalu dipukul, skarang aman"):
+        a `safe_now` phrase, no word of now outside it ("dulu sering dipukul, tadi juga" is
+        danger), every sentence with danger words of long ago (`long_ago`, or `childhood`
+        for a child's harm: "waktu kecil sa dipukul bapa pake rotan"), and only `OVER`
+        groups; with no danger words, a time long ago (the model does not read it either)."""
+        if not groups <= set(OVER) or not any(self._first("safe_now", h) for h in sentences):
+            return False  # the common case
+        safe = False
+        for hits in sentences:
+            covered, ends = self._negations(hits)
+            said = {j for _, at in self._occurrences("safe_now", hits, 0)
+                    if not self._negated(at, covered, ends, hits)
+                    for j in range(at[0], at[-1] + 1)}
+            safe = safe or bool(said)
+            if any(not said.issuperset(at) for kind in ("today", "fresh")
+                   for _, at in self._occurrences(kind, hits, 0)):
+                return False
+        if not safe:
+            return False
+        told = {i: {self.patterns[n].kind for n, _ in self._occurrences("", hits, self.gap)}
+                & groups for i, hits in enumerate(sentences)}
+        if not groups:
+            return any(self._first(k, h) for h in sentences for k in ("long_ago", "childhood"))
+        return all(self._of_old(sentences, i, ("childhood",) if "child" in kinds else
+                                ("long_ago", "childhood"))
+                   for i, kinds in told.items() if kinds)
 
     def _all_healed(self, sentences: list[list[frozenset[int]]]) -> bool:
         """Every sentence that tells of an injury (each read on its own: a word found in
@@ -447,9 +512,9 @@ def load_crisis_words(path: Path) -> CrisisWords:
                                                        required=False))
     for kind in ("child_named", "young_writer", "young_not", "self_victim", "other_victim",
                  "healed", "fresh", "past", "then", "today", "other_at_risk", "accident",
-                 "recent_not"):
+                 "recent_not", "long_ago", "childhood", "story", "story_not", "story_end"):
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind), required=False))
-    for kind in ("selfharm_again", "recent", "assault"):  # read with their negations
+    for kind in ("selfharm_again", "recent", "assault", "safe_now"):  # with their negations
         patterns += compile_all(kind, kind, _strings(path, kind, raw.get(kind),
                                                      required=False), negative)
     for group in GROUPS:

@@ -306,7 +306,7 @@ def test_who_hits_whom(text: str, group: str, expected: bool) -> None:
     # its words of now (a walk-through: a woman asking for family counselling)
     ("dulu paitua pernah pukul sa waktu de masih suka mabuk, tapi itu su lama", "violence",
      False),
-    ("5 tahun lalu sa dikurung di kamar, skarang sa aman", "violence", False),
+    ("5 tahun lalu sa dikurung di kamar, skarang sa takut tidur sendiri", "violence", False),
     ("dulu de pukul sa dan skarang de masih di rumah", "violence", True),  # today too
     ("dulu de pukul sa, skarang de masih cari sa", "violence", True),  # another sentence
     # a weapon or a threat that was ("pernah": has ever) is not danger now (a re-check: at
@@ -789,3 +789,61 @@ def test_recent_reads_the_time_the_assault_and_long_ago(text: str, recent: bool)
     """`recent` needs an assault on the body, a time within about three days that is not
     negated nor of the telling, and an assault sentence not told as long ago."""
     assert WORDS.scan(text).recent is recent
+
+
+# -- danger long over, news and dreams (batch C-tune, 2026-12-08) ----------------------------
+
+@pytest.mark.parametrize("text", [
+    "10 thn lalu sa dipukul paitua, skarang aman",
+    "5 tahun lalu sa dikurung di kamar, skarang sa aman",  # was P1 violence before C-tune
+    "dulu waktu kecil sa sering dipukul bapa pake rotan krn nakal. skrg sa su jadi bapa, sa "
+    "tra mau ulang itu ke sa pu anak. ada kelas parenting?",
+    "tete sa dulu ikut perang suku tahun 80an, skrg de su tua dan pelupa. ada bantuan lansia?",
+    "sa su lapor polisi 2 thn lalu dan pelaku su dipenjara 8 thn. skrg sa baik2 saja",
+])
+def test_violence_long_over_and_safe_now_is_no_danger(text: str) -> None:
+    """Blows told of long ago, and the writer saying it is over now ("skarang aman", "skrg
+    sa su jadi bapa"): no numbers, and the model is not asked either."""
+    assert not WORDS.scan(text), WORDS.scan(text)
+
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("dulu sering dipukul, tadi juga", "violence"),  # a word of now
+    ("10 thn lalu sa dipukul, skarang aman tapi de masih ancam sa", "violence"),
+    ("dulu de pukul sa, skarang aman. tapi de pukul sa lagi td malam", "violence"),
+    ("10 thn lalu dipukul, skarang blum aman", "violence"),  # not said safe
+    ("dulu bapa tiri perkosa sa, skarang su aman", "sexual"),  # never long over
+    ("dulu sa pernah coba bunuh diri, skrg su baik", "selfharm"),
+    ("dulu de pukul sa pu anak, skrg aman", "child"),  # a child's harm, not the writer's own
+    # grown up is not safe (is she still in his house?); "jadi" only a parent
+    ("waktu sa umur 10 sa sering dipukul bapa, skarang sa su besar", "violence"),
+    ("dulu sa dipukul bapa, skrg sa su jadi korban paitua", "violence"),
+])
+def test_danger_of_now_beside_long_ago_is_still_danger(text: str, group: str) -> None:
+    """The long-over rule never silences a word of now, danger in a sentence of now, sexual
+    violence, self-harm, or another's child hurt before."""
+    assert group in WORDS.scan(text, model=False).groups, WORDS.scan(text, model=False)
+
+
+@pytest.mark.parametrize("text", [
+    "sa baca di koran ada anak hilang di SP 12 tapi su ketemu, syukur",
+    "ada berita kasus bunuh diri di kwamki minggu lalu, sa cuma mo tanya penyuluhan",
+    "film tadi malam di TV seram skali, ada orang dibunuh pake kampak, anak2 tra bisa tidur",
+    "tadi malam sa mimpi ada orang kejar sa bawa parang",
+])
+def test_news_a_film_or_a_dream_is_not_lived(text: str) -> None:
+    """What the writer read, watched or dreamed: its danger words are not the family's."""
+    assert not WORDS.scan(text, model=False), WORDS.scan(text, model=False)
+
+
+@pytest.mark.parametrize(("text", "group"), [
+    ("di berita ada perempuan dipukul suami, sama seperti sa", "violence"),
+    ("film tadi malam seram, paitua pukul sa waktu kami nonton", "violence"),
+    ("sa pu anak masuk berita krn dipukul guru", "violence"),
+    ("sa mimpi buruk terus sejak paitua pukul sa", "violence"),
+    ("dapat berita dari kampung, ade dipukul de pu suami", "violence"),
+])
+def test_the_writers_own_danger_beside_news_is_still_danger(text: str, group: str) -> None:
+    """`story_not` ("sama seperti sa", "sa pu", "sejak") and `story_end` (a sentence that
+    names the writer's own) keep the family's danger."""
+    assert group in WORDS.scan(text, model=False).groups, WORDS.scan(text, model=False)
