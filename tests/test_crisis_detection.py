@@ -847,3 +847,28 @@ def test_the_writers_own_danger_beside_news_is_still_danger(text: str, group: st
     """`story_not` ("sama seperti sa", "sa pu", "sejak") and `story_end` (a sentence that
     names the writer's own) keep the family's danger."""
     assert group in WORDS.scan(text, model=False).groups, WORDS.scan(text, model=False)
+
+
+@pytest.mark.parametrize(("text", "imminent"), [
+    ("sa skarang berdiri di pinggir jembatan, air di bawah deras", True),
+    ("obatnya masih sa pegang di tangan", True),
+    ("de bilang de mo bunuh diri. barusan de masuk kamar bawa tali jemuran dan kunci pintu",
+     True),
+    ("kemarin sa coba gantung tp talinya putus", True),
+    ("apa dosa kalo orang mati dgn tangan sendiri?", False),
+])
+def test_self_harm_told_sideways_is_found(text: str, imminent: bool) -> None:
+    """Batch C-tune: the edge of a bridge, the pills still in the hand, a room locked after
+    words of dying, an attempt told, death "by one's own hand" asked as a sin."""
+    scan = WORDS.scan(text, model=False)
+    assert scan.groups == ("selfharm",) and bool(scan.imminent) is imminent, scan
+
+
+@pytest.mark.parametrize("text", [
+    "sa berdiri di pinggir jalan tunggu ojek", "sa pegang obat dari puskesmas",
+    "paitua masuk kamar dan kunci pintu, de marah", "sa mo gantung baju di luar",
+])
+def test_everyday_edges_pills_and_doors_are_no_self_harm(text: str) -> None:
+    """The same words without a bridge, without the means held still, without words of
+    dying: nothing."""
+    assert not WORDS.scan(text, model=False), WORDS.scan(text, model=False)
