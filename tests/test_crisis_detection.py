@@ -872,3 +872,35 @@ def test_everyday_edges_pills_and_doors_are_no_self_harm(text: str) -> None:
     """The same words without a bridge, without the means held still, without words of
     dying: nothing."""
     assert not WORDS.scan(text, model=False), WORDS.scan(text, model=False)
+
+
+@pytest.mark.parametrize(("text", "imminent"), [
+    ("cuma tampar sedikit sj sih tiap malam, sy sdh biasa. sy mau tanya biaya cerai", False),
+    ("de kirim sms: 'sa kasi abis ko deng ko pu keluarga'", True),
+    ("de masih di luar pintu, pegang besi", True),
+    ("ada laki2 seret perempuan masuk mobil, perempuan teriak2 minta tolong", True),
+    ("bapa ada kejar mama pake piso", True),
+])
+def test_violence_made_small_quoted_or_witnessed_is_found(text: str, imminent: bool) -> None:
+    """Batch C-tune: blows made small, a threat quoted from a text message ("ko" is the
+    writer), an iron bar at the door, a woman dragged into a car, the Papuan "piso"."""
+    scan = WORDS.scan(text, model=False)
+    assert "violence" in scan.groups and bool(scan.imminent) is imminent, scan
+
+
+@pytest.mark.parametrize("text", [
+    "bapa pigi berburu, de panah babi hutan dua ekor",
+    "kemarin babi kena panah di kebun tete",
+    "kitong bakar batu utk syukuran, potong babi 3 ekor",
+    "persipura dipukul 3-0 sama persija tadi malam",
+    "anak tetangga suka lempar batu kecil ke atap rumah waktu main",
+    "sa kasi abis nasi deng ikan, sa kenyang",
+])
+def test_hunting_football_and_children_at_play_are_no_violence(text: str) -> None:
+    """An animal shot with an arrow, a score, stones thrown in play, food finished."""
+    assert not WORDS.scan(text, model=False), WORDS.scan(text, model=False)
+
+
+def test_a_score_is_no_beating_but_blows_counted_are() -> None:
+    """"dipukul 3-0" is a score; "dipukul 2-3 kali" is blows."""
+    assert "violence" in WORDS.scan("sa dipukul 2-3 kali sama paitua", model=False).groups
