@@ -904,3 +904,34 @@ def test_hunting_football_and_children_at_play_are_no_violence(text: str) -> Non
 def test_a_score_is_no_beating_but_blows_counted_are() -> None:
     """"dipukul 3-0" is a score; "dipukul 2-3 kali" is blows."""
     assert "violence" in WORDS.scan("sa dipukul 2-3 kali sama paitua", model=False).groups
+
+
+@pytest.mark.parametrize(("text", "imminent"), [
+    ("om sa sering pegang sa di tempat yg tra boleh kalo sa nginap di rumah nene", False),
+    ("de diancam bos, kalo tra mau tidur dgn dia kontraknya diputus", False),
+    ("sa dapa paksa tadi malam di pesta, sa tra ingat banyak", True),  # within 3x24 hours
+    ("laki2 itu masih di luar kamar mandi, de intip sa dari tadi", True),
+    ("bapa bilang sa harus 'layani' de pu teman yg bayar uang sekolah", False),
+    ("sa pu anak nona 8 thn baru pulang, ada darah di celana dalam", True),
+    ("ada yg tawarkan anak2 perempuan di aplikasi", False),
+    ("pace tua panggil anak2 kecil masuk rumah kasi uang, baru anak2 keluar menangis", False),
+    ("anak sy yg 10 thn 'diganggu' kakeknya", False),
+    ("sa pu ade perempuan 13 thn perutnya makin besar", False),
+    ("ada pasien remaja 15 th hamil", False),
+])
+def test_sexual_violence_in_euphemisms_is_found(text: str, imminent: bool) -> None:
+    """Batch C-tune: the lists found sexual violence in 1 of its 12 messages."""
+    scan = WORDS.scan(text, model=False)
+    assert "sexual" in scan.groups and bool(scan.imminent) is imminent, scan
+
+
+@pytest.mark.parametrize("text", [
+    "anak sa kalau tra mau tidur sama mama de menangis",
+    "anak perempuan sa 5 thn perutnya besar krn cacingan",
+    "sa layani mama pu teman di warung tadi",
+    "sa pu anak suka intip sa pu hp",
+    "sa dipaksa kerja lembur tadi malam",
+])
+def test_sleep_a_belly_serving_and_a_phone_are_no_sexual_violence(text: str) -> None:
+    """The same words of a child's bedtime, worms, a shop, a phone, overtime."""
+    assert not WORDS.scan(text, model=False), WORDS.scan(text, model=False)
