@@ -935,3 +935,31 @@ def test_sexual_violence_in_euphemisms_is_found(text: str, imminent: bool) -> No
 def test_sleep_a_belly_serving_and_a_phone_are_no_sexual_violence(text: str) -> None:
     """The same words of a child's bedtime, worms, a shop, a phone, overtime."""
     assert not WORDS.scan(text, model=False), WORDS.scan(text, model=False)
+
+
+@pytest.mark.parametrize(("text", "imminent"), [
+    ("anak piara disuruh jual pinang sampe malam dan tra sekolah", False),
+    ("paitua bilang kalo bayi menangis lagi de buang ke kali. tadi de angkat bayi kasar skali",
+     False),
+    ("bayi ini kami temukan di depan pintu rumah tadi malam, masih merah", True),
+    ("ada anak kecil tidur di emperan toko su 3 malam, tra ada orang tua", True),
+    ("dua anak kecil main di pinggir kali, air su naik dan trada orang tua", True),
+    ("mo bawa sa pu ade perempuan 15 thn kerja di kafe", False),
+    ("ade laki2 sa umur 14 su 2 hari ikut orang ke pendulangan", False),
+])
+def test_a_child_sold_handled_roughly_left_or_taken_is_found(text: str, imminent: bool) -> None:
+    """Batch C-tune: child labour, a baby handled roughly, a foundling, children with no
+    parent anywhere, a girl taken to a café, a boy gone to the gold-panning sites."""
+    scan = WORDS.scan(text, model=False)
+    assert "child" in scan.groups and bool(scan.imminent) is imminent, scan
+
+
+@pytest.mark.parametrize("text", [
+    "sa su tra ada orang tua, mau urus akta kematian bapa",
+    "sa kerja di kafe dekat pasar, mau tanya konseling pranikah",
+    "sa disuruh kerja sampai malam sama bos",
+    "anak sa su jam 10 malam blum tidur, main hp terus",
+])
+def test_an_orphan_adult_a_cafe_job_and_a_late_child_are_no_danger(text: str) -> None:
+    """The writer's own parents gone, an adult's job, overtime, a child up late."""
+    assert not WORDS.scan(text, model=False), WORDS.scan(text, model=False)
