@@ -963,3 +963,22 @@ def test_a_child_sold_handled_roughly_left_or_taken_is_found(text: str, imminent
 def test_an_orphan_adult_a_cafe_job_and_a_late_child_are_no_danger(text: str) -> None:
     """The writer's own parents gone, an adult's job, overtime, a child up late."""
     assert not WORDS.scan(text, model=False), WORDS.scan(text, model=False)
+
+
+@pytest.mark.parametrize("text", [
+    "tadi dong siram air aki ke sa pu muka, mata perih sekali sa tra bisa liat",
+    "ada korban di depan rumah kami, ditikam orang mabuk di perut",
+    "kitong tekan pake kain, ambulans belum datang",
+    "sa pu kaka tangan kena parang waktu baku potong deng de pu ipar, darah tra brenti",
+])
+def test_acid_a_stabbing_and_a_machete_fight_are_injuries_now(text: str) -> None:
+    """Batch C-tune: battery acid in the face, a stabbing told with where it landed ("di
+    perut": `di @body` never matched the joined "diperut"), a wound pressed while the
+    ambulance does not come, a machete fight (no accident: not the health post alone)."""
+    scan = WORDS.scan(text, model=False)
+    assert "injury" in scan.imminent and not scan.accident, scan
+
+
+def test_battery_water_for_a_car_is_no_injury() -> None:
+    """"air aki" bought for a car or a motorbike is nothing."""
+    assert not WORDS.scan("sa mo beli air aki utk motor", model=False)
