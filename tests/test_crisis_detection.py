@@ -982,3 +982,20 @@ def test_acid_a_stabbing_and_a_machete_fight_are_injuries_now(text: str) -> None
 def test_battery_water_for_a_car_is_no_injury() -> None:
     """"air aki" bought for a car or a motorbike is nothing."""
     assert not WORDS.scan("sa mo beli air aki utk motor", model=False)
+
+
+@pytest.mark.parametrize("text", [
+    "TOLONG KAMI CEPAT SKALI", "ada yg bisa datang skrg? ribut besar di rumah, sa takut skali",
+    "🙏🙏🙏 siapa saja datang ke rumah sa skrg", "tolong sa skarang juga",
+])
+def test_a_plea_to_come_now_is_help_now(text: str) -> None:
+    """Batch C-tune: "tolong ... cepat" as a whole plea, anyone asked to come now."""
+    assert WORDS.scan(text, model=False).imminent == ("help_now",), WORDS.scan(text)
+
+
+@pytest.mark.parametrize("text", ["tolong sa cepat dapat bantuan PKH",
+                                  "siapa saja datang ke acara besok?",
+                                  "petugas bisa datang hari kamis?"])
+def test_asking_for_speed_or_a_visit_is_no_plea(text: str) -> None:
+    """"tolong ... cepat" inside a request, who comes to an event, a visit asked for a day."""
+    assert not WORDS.scan(text, model=False), WORDS.scan(text, model=False)
