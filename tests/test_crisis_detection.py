@@ -999,3 +999,37 @@ def test_a_plea_to_come_now_is_help_now(text: str) -> None:
 def test_asking_for_speed_or_a_visit_is_no_plea(text: str) -> None:
     """"tolong ... cepat" inside a request, who comes to an event, a visit asked for a day."""
     assert not WORDS.scan(text, model=False), WORDS.scan(text, model=False)
+
+
+@pytest.mark.parametrize(("text", "imminent"), [
+    ("sa laki2. maitua selingkuh. sa su asah parang, malam ini sa mo pi cari laki2 itu", True),
+    ("tolong jauhkan sa dari sa pu bayi. sa rasa mau tutup de pu mulut biar de diam", True),
+    ("sa pu marga su siap balas. sa juga su pegang busur. kalo malam ini dong datang sa panah "
+     "dong semua", True),
+    ("kalo paitua pukul sa sekali lagi, sa siram de pake air mendidih waktu de tidur", False),
+    ("sa mabuk skarang dan sa su di depan de pu rumah bawa kampak", True),
+])
+def test_a_writer_about_to_hurt_someone_is_heard(text: str, imminent: bool) -> None:
+    """Batch C-tune: a sharpened machete and a man to find tonight, a mother begging to be
+    kept from her baby, a clan's revenge and a bow, boiling water, an axe at a door. The
+    writer's danger to others leads (FOCUS_ORDER), also beside the words of a victim."""
+    scan = WORDS.scan(text, model=False)
+    assert "harms_others" in scan.groups and bool(scan.imminent) is imminent, scan
+    assert next(g for g in FOCUS_ORDER if g in (scan.imminent or scan.groups)) == \
+        "harms_others"
+
+
+@pytest.mark.parametrize("text", [
+    "sa su asah parang untuk ke kebun besok",
+    "sa su pegang busur mo pergi berburu",
+    "sa siram bunga pake air tiap sore",
+])
+def test_a_garden_a_hunt_and_flowers_are_no_harm_to_others(text: str) -> None:
+    """A machete sharpened for the garden, a bow for the hunt, flowers watered."""
+    assert not WORDS.scan(text, model=False), WORDS.scan(text, model=False)
+
+
+def test_knives_hidden_away_are_no_writer_in_hiding() -> None:
+    """"sa su sembunyi semua piso" hides the knives from oneself: not `@me sembunyi`."""
+    scan = WORDS.scan("ada suara suruh sa tikam orang. sa su sembunyi semua piso", model=False)
+    assert "help_now" not in scan.groups and "harms_others" in scan.groups, scan
