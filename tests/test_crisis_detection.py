@@ -791,6 +791,20 @@ def test_recent_reads_the_time_the_assault_and_long_ago(text: str, recent: bool)
     assert WORDS.scan(text).recent is recent
 
 
+@pytest.mark.parametrize(("text", "now"), [
+    # walk V-8: when it was told is not when it happens
+    ("sa pu anak perempuan 14 tahun diperkosa om nya tahun lalu, baru de cerita skarang",
+     False),
+    ("de baru cerita skarang ke sa, om nya perkosa de waktu liburan", False),
+    ("sa baru berani cerita skarang, bapa tiri sering perkosa sa waktu sa smp", False),
+    ("om su buka pintu, skarang de mo perkosa sa", True),
+    ("sa baru cerita skarang, om masih di rumah, de perkosa sa tadi", True),
+])
+def test_a_telling_only_now_is_no_danger_now(text: str, now: bool) -> None:
+    scan = WORDS.scan(text)
+    assert "sexual" in scan.groups and bool(scan.imminent) is now, scan
+
+
 # -- danger long over, news and dreams (batch C-tune, 2026-12-08) ----------------------------
 
 @pytest.mark.parametrize("text", [
