@@ -85,7 +85,8 @@ BREAKS: dict[str, tuple[str, Callable[[Path], None], tuple[str, ...]]] = {
     "triage a list": ("intake.triage.yaml", lambda f: (f / "intake.triage.yaml").write_text(
         "[1]\n"), ()),
     "keyword not a list": ("keywords.yaml", lambda f: sub(
-        f / "keywords.yaml", "emergency: [darurat, tolong, emergency, sos]",
+        f / "keywords.yaml", "emergency: [darurat, tolong, emergency, sos, help, help me, "
+        "please help, help please, please help me]",
         "emergency: darurat"), ("emergency",)),
     "answers a list": ("answers.yaml", lambda f: (f / "answers.yaml").write_text("[1]\n"), ()),
     "crisis not YAML": ("crisis.yaml", lambda f: (f / "crisis.yaml").write_text("{a: [\n"),
