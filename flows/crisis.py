@@ -105,6 +105,9 @@ class CrisisWords:
                  not_when: Mapping[int, str] | None = None,
                  images: Container[int] = (), anywhere: Container[int] = ()) -> None:
         self.vocab, self.rules, self.gap, self.stops = vocab, dict(rules), gap, stops
+        self._marks = frozenset({k for kinds in self.rules.values() for k in kinds} -
+                                {ALWAYS, *GROUPS})  # the `markers` kinds the rules name
+        self._selfharm_marks = self.rules.get("selfharm", frozenset()) - {ALWAYS}  # in a story too
         self.reader = reader
         self.if_minor = if_minor  # pattern numbers that count only beside a child's age
         self.images = images  # pattern numbers of sexual violence by images (`images`)
@@ -195,7 +198,8 @@ class CrisisWords:
             for n, at in self._occurrences("", hits, self.gap, found):
                 if n in self.if_minor and not (minor or (aged and n in self.anywhere)):
                     continue
-                if i in stories and self.patterns[n].kind not in STORY_KEEPS:
+                if i in stories and self.patterns[n].kind not in STORY_KEEPS and \
+                        self.patterns[n].kind not in self._selfharm_marks:
                     continue  # news, a film, a dream: told of, not lived (the model reads)
                 if not stopped.get(self.patterns[n].kind, set()).isdisjoint(at):
                     continue
@@ -324,8 +328,12 @@ class CrisisWords:
                     for j in range(at[0], at[-1] + 1)}
             safe = safe or bool(said)
             if any(not said.issuperset(at) for kind in ("today", "fresh")
-                   for _, at in self._occurrences(kind, hits, 0)):
-                return False
+                   for _, at in self._occurrences(kind, hits, 0)) or (
+                    not any(self._first(k, hits) for k in ("long_ago", "childhood")) and any(
+                        not said.issuperset(at) and self.patterns[n].kind in self._marks
+                        for n, at in self._occurrences("", hits, self.gap))):
+                return False  # a word of now anywhere, or a sign of danger now ("sa su
+                # aman, tapi de lagi di jalan ke sini", a review: read as nothing)
         if not safe:
             return False
         told = {i: {self.patterns[n].kind for n, _ in self._occurrences("", hits, self.gap)}

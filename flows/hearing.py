@@ -109,6 +109,8 @@ def _named(engine: Runner, inbound: Inbound) -> tuple[str | None, list[str]]:
         # configured, is in the hours-and-place text (none is yet: not made up, walk O)
         command = "ask_hours" if command == "ask_phone" else command
         asked = list(dict.fromkeys("ask_hours" if a == "ask_phone" else a for a in asked))
+    if command == "emergency" and inbound.text.lstrip().startswith("/"):
+        command = "menu"  # Telegram's "/help" (a review: paged on-duty staff as a P0)
     if command is None and not inbound.payload and QUESTION_MARKS.fullmatch(inbound.text):
         command = "not_understood"  # a bare "?" (a re-check: "Maaf, saya belum mengerti")
     return command, asked

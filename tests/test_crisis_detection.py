@@ -906,7 +906,7 @@ def test_violence_made_small_quoted_or_witnessed_is_found(text: str, imminent: b
     "bapa pigi berburu, de panah babi hutan dua ekor",
     "kemarin babi kena panah di kebun tete",
     "kitong bakar batu utk syukuran, potong babi 3 ekor",
-    "persipura dipukul 3-0 sama persija tadi malam",
+    "persipura dipukul 3-0 lawan persija tadi malam",
     "anak tetangga suka lempar batu kecil ke atap rumah waktu main",
     "sa kasi abis nasi deng ikan, sa kenyang",
 ])
@@ -1047,3 +1047,23 @@ def test_knives_hidden_away_are_no_writer_in_hiding() -> None:
     """"sa su sembunyi semua piso" hides the knives from oneself: not `@me sembunyi`."""
     scan = WORDS.scan("ada suara suruh sa tikam orang. sa su sembunyi semua piso", model=False)
     assert "help_now" not in scan.groups and "harms_others" in scan.groups, scan
+
+
+@pytest.mark.parametrize("text", [
+    # a review of batch C's tuning: a rule for danger long over, news or dreams, or a
+    # football score, silenced danger now
+    "dulu suami pukul sa. sa su aman, tapi de lagi di jalan ke sini",
+    "tahun lalu de tikam sa. sa su aman sekarang tp de su keluar dari penjara dan ada di "
+    "depan rumah",
+    "sa tra punya mimpi lagi, mau gantung diri saja malam ini",
+    "semua mimpi su hancur. mau gantung diri malam ini",
+    "sa tra bisa tidur krn mimpi buruk. mau minum racun malam ini",
+])
+def test_safe_now_news_and_dreams_never_hide_danger_now(text: str) -> None:
+    assert WORDS.scan(text).imminent, WORDS.scan(text)
+
+
+@pytest.mark.parametrize("text", ["sa dipukul 2-3 sama paitua tadi",
+                                  "tadi malam sa dipukul 5-6 oleh dorang"])
+def test_a_beating_with_numbers_is_no_football_score(text: str) -> None:
+    assert "violence" in WORDS.scan(text).groups

@@ -59,3 +59,11 @@ def test_a_plea_for_help_in_english_is_the_emergency_word_in_english(text: str) 
     assert said.startswith("Your safety comes first"), said
     tolong = ENGINE.step(None, Inbound("test", "u1", "m1", text="tolong"), NOW, "id")
     assert tolong.snapshot.language == "id" and tolong.replies[0].key == "emergency"
+
+
+def test_telegrams_help_command_is_the_menu_not_an_emergency() -> None:
+    """A review: "/help", the most-tapped command of any Telegram bot, folded to "help" and
+    paged on-duty staff as a P0."""
+    turn = ENGINE.step(None, Inbound("test", "u1", "m1", text="/help"), NOW, "id")
+    assert turn.replies[0].key == "menu" and not any(
+        e.kind == "case_upsert" for e in turn.events), turn.replies
