@@ -515,7 +515,8 @@ def test_first_human_response_time_is_stored(service: Service, clock: FrozenCloc
     assert case.claimed_at == first - timedelta(minutes=7)
 
 
-def closed_case(service: Service, rated: bool = True) -> tuple[Person, str]:
+def closed_case(service: Service, rated: bool = True,
+                outcome: str = "selesai") -> tuple[Person, str]:
     """A family whose case Sari took, answered and closed; the rating skipped (`rated`),
     else left waiting unanswered."""
     _, sari = add_staff(service, "Sari", "c1")
@@ -524,7 +525,7 @@ def closed_case(service: Service, rated: bool = True) -> tuple[Person, str]:
     sari.say("/ambil")
     family.say("halo")
     sari.say("halo juga")
-    sari.say("/selesai selesai")
+    sari.say(f"/selesai {outcome}")
     if rated:
         family.say("LEWATI")  # no rating
     return family, old

@@ -114,13 +114,7 @@ async def test_erase_removes_the_sentence_and_number_everywhere_and_keeps_the_sk
     refused = erase.erase(db, req.id, "cli:test", clock(), family_texts(), delete, exports)
     assert refused.code == 1 and "masih terbuka" in refused.lines[0]  # close it first,
     assert "/ambil NOMOR" in refused.lines[0] and "/selesai HASIL" in refused.lines[0]  # how
-    with db.connect() as conn:
-        number = conn.execute(select(Case.number)).scalar_one()
-    for command in (f"/ambil {number}", "/selesai selesai"):
-        with db.begin() as conn:
-            inbox.store(conn, channel="test", sender="sup", payload={"text": command},
-                        provider_message_id=f"sup-{command}", now=clock())
-        await wa.pump()
+    await _supervisor_closes(db, wa, clock)
 
     done = erase.erase(db, req.id, "cli:test", clock(), family_texts(), delete, exports)
     assert done.code == 0, done.lines
@@ -411,13 +405,7 @@ async def test_without_twilio_configured_the_notice_claims_nothing_of_its_copies
     await wa.walk_intake(PHONE)
     await wa.say(PHONE, "HAPUS")
     req = _request(db, "erase")
-    with db.connect() as conn:
-        number = conn.execute(select(Case.number)).scalar_one()
-    for command in (f"/ambil {number}", "/selesai selesai"):
-        with db.begin() as conn:
-            inbox.store(conn, channel="test", sender="sup", payload={"text": command},
-                        provider_message_id=f"sup-{command}", now=clock())
-        await wa.pump()
+    await _supervisor_closes(db, wa, clock)
     done = erase.erase(db, req.id, "cli:test", clock(), family_texts(), provider.nothing,
                        tmp_path)
     assert done.code == 0, done.lines
@@ -425,3 +413,14 @@ async def test_without_twilio_configured_the_notice_claims_nothing_of_its_copies
     told = wa.fake.bodies(PHONE)[-1]
     assert told.startswith("Data Anda di LK3 sudah kami hapus.") and "HP Anda" in told
     assert "Twilio" not in told and "penyedia" not in told
+
+
+async def _supervisor_closes(db: Engine, wa: Any, clock: FrozenClock) -> None:
+    """The supervisor takes the family's only case and closes it, in the staff chat."""
+    with db.connect() as conn:
+        number = conn.execute(select(Case.number)).scalar_one()
+    for command in (f"/ambil {number}", "/selesai selesai"):
+        with db.begin() as conn:
+            inbox.store(conn, channel="test", sender="sup", payload={"text": command},
+                        provider_message_id=f"sup-{command}", now=clock())
+        await wa.pump()

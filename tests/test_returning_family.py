@@ -175,13 +175,8 @@ def test_after_a_referral_ok_words_are_thanked_and_a_question_reaches_her_counse
     mulai dari awal?", and Sari never heard it. Now the thanks are answered and nothing
     begins; the question goes to a person, as a case linked to the closed one (under the
     consent she gave for it), and Sari is told with the button to take it."""
-    _, sari = add_staff(service, "Sari", "c1")
-    family = Person(service, "62811")
-    old = family.intake()
-    sari.say("/ambil")
-    family.say("halo")
-    sari.say("halo juga")
-    sari.say("/selesai dirujuk")
+    family, old = closed_case(service, rated=False, outcome="dirujuk")
+    sari = Person(service, "c1")
     family.unread(), sari.unread()
     for text in ("sip", "makasih kaka 🙏"):
         out = joined(family.say(text))
